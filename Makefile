@@ -1,0 +1,43 @@
+# rafka developer entry points. Every target creates .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint typecheck pytest generate bench serve peers clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+## Peers (Apache Kafka jars, Java programs, Go programs) cached under .peers/.
+peers: $(STAMP)
+	$(PY) tools/peers.py fetch
+
+lint: $(STAMP)
+	$(PY) -m ruff check rafka tests tools benchmarks examples
+	$(PY) -m ruff format --check rafka tests tools benchmarks examples
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+pytest: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test: $(STAMP) peers lint typecheck pytest
+
+generate: $(STAMP)
+	$(PY) tools/generate_protocol.py
+
+bench: $(STAMP) peers
+	$(PY) -m benchmarks $(BENCH_ARGS)
+
+serve: $(STAMP)
+	@echo "make serve arrives with the broker (issue 4); nothing to serve yet." && exit 1
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""rafka's own Producer, Consumer and Admin over an in-process or TCP transport."""

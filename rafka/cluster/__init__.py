@@ -1,0 +1,1 @@
+"""Brokers, the metadata authority, coordinators and fault injection."""

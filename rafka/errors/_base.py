@@ -1,0 +1,52 @@
+"""Base classes of rafka's errors.
+
+Every error rafka raises derives from :class:`RafkaError`. Errors that correspond to a Kafka
+error code derive from :class:`KafkaError` and carry the code, Kafka's name for it, whether a
+retry can succeed, and a sentence saying what happened and what to do. One class per code is
+generated into :mod:`rafka.errors._codes` from the table in ``tools/codegen/error_codes.tsv``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class RafkaError(Exception):
+    """Base class of every error raised by rafka."""
+
+
+class KafkaError(RafkaError):
+    """An error with a Kafka error code (the ``error_code`` of a response field).
+
+    Subclasses exist for every code Apache Kafka defines; look one up with
+    :func:`rafka.errors.for_code`.
+    """
+
+    code: ClassVar[int] = -1
+    name: ClassVar[str] = "UNKNOWN_SERVER_ERROR"
+    retriable: ClassVar[bool] = False
+    description: ClassVar[str] = "The server hit an unexpected error."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.description
+        super().__init__(message)  # args hold only what was passed, so pickling round-trips
+
+    def __str__(self) -> str:
+        return f"[{self.name} ({self.code})] {self.message}"
+
+
+class DecodeError(RafkaError, ValueError):
+    """Bytes could not be decoded as the message or record batch that was expected.
+
+    Raised by rafka.protocol for truncated, oversized or malformed input. A broker answers the
+    request with an error or closes the connection; a client treats the connection as broken.
+    """
+
+
+class ConfigError(RafkaError, ValueError):
+    """A configuration value is unknown, of the wrong type, or out of range."""
+
+
+class EncodeError(RafkaError, ValueError):
+    """A message could not be encoded: a field holds a value its wire type cannot carry
+    (out of range, None where the field is not nullable, a string over 32767 bytes)."""

@@ -1,0 +1,1 @@
+"""The TCP listener: framing and in-order pipelined responses."""
