@@ -1,0 +1,1 @@
+"""bytes <-> Kafka messages and record batches. Sans-I/O: no sockets, clocks or threads."""

@@ -1,0 +1,3 @@
+"""Shared pytest configuration for rafka's test suite."""
+
+pytest_plugins = ["tests.peers.fixtures"]
