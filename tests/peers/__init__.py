@@ -1,0 +1,1 @@
+"""Peers rafka is compared with: Apache Kafka (Java) and, later, other clients."""
