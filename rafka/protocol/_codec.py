@@ -38,6 +38,12 @@ UINT16 = Struct(">H")
 UINT32 = Struct(">I")
 FLOAT64 = Struct(">d")
 
+#: Precompiled Structs for integer arrays of fewer than 64 elements, by format letter.
+ARRAYS: dict[str, tuple[Struct, ...]] = {
+    code: tuple(Struct(f">{n}{code}") for n in range(64)) for code in "bhiqHI"
+}
+ARRAYS_b, ARRAYS_h, ARRAYS_i = ARRAYS["b"], ARRAYS["h"], ARRAYS["i"]
+ARRAYS_q, ARRAYS_H, ARRAYS_I = ARRAYS["q"], ARRAYS["H"], ARRAYS["I"]
 ZERO_UUID = uuid.UUID(int=0)
 NULL_INT16 = b"\xff\xff"
 NULL_INT32 = b"\xff\xff\xff\xff"
@@ -190,15 +196,19 @@ def r_ncbytes(b: bytes, p: int) -> tuple[bytes | None, int]:
     return _bytes_at(b, p, n - 1)
 
 
+def records_error(n: int) -> DecodeError:
+    return DecodeError(f"records field of {n} bytes runs past the end of the buffer")
+
+
 def _records_at(b: bytes, p: int, n: int) -> tuple[memoryview, int]:
     end = p + n
     if end > len(b):
-        raise DecodeError(f"records field of {n} bytes runs past the end of the buffer")
+        raise records_error(n)
     return memoryview(b)[p:end], end
 
 
 def r_nrecords(b: bytes, p: int) -> tuple[memoryview | None, int]:
-    """Records are returned as a zero-copy view of the frame."""
+    """Records are a zero-copy view of the frame."""
     n = INT32.unpack_from(b, p)[0]
     if n < 0:
         return None, p + 4

@@ -13,7 +13,8 @@ import base64
 import uuid
 from dataclasses import dataclass, field
 
-from .spec import FIXED_FORMATS, FIXED_SIZES, FieldSpec, MessageSpec, StructSpec, Versions
+from .emit_codecs import CodecEmitter
+from .spec import FieldSpec, MessageSpec, StructSpec, Versions
 
 RESERVED = {"encode", "encode_into", "decode", "decode_from", "unknown_tagged_fields"}
 
@@ -102,6 +103,7 @@ class MessageEmitter:
                 if f.py_name in RESERVED:
                     raise ValueError(f"{msg.name}.{f.name}: field name {f.py_name} is reserved")
         self._order: list[str] = []  # structs in post-order (dependencies first)
+        self.codecs = CodecEmitter(self)
 
     # ------------------------------------------------------------------ version bookkeeping
 
@@ -286,7 +288,7 @@ class MessageEmitter:
         dec_seen: dict[str, str] = {}
         enc_seen: dict[str, str] = {}
         for v in sorted(info.versions):
-            body = self._decoder_body(info, v)
+            body = self.codecs.decoder_body(info, v)
             name = dec_seen.get(body)
             if name is None:
                 name = f"_d_{info.alias.lstrip('_')}_v{v}"
@@ -295,7 +297,7 @@ class MessageEmitter:
                     f"def {name}(b: bytes, p: int) -> tuple[{info.qual}, int]:\n{body}\n\n"
                 )
             info.dec[v] = name
-            body = self._encoder_body(info, v)
+            body = self.codecs.encoder_body(info, v)
             name = enc_seen.get(body)
             if name is None:
                 name = f"_e_{info.alias.lstrip('_')}_v{v}"
@@ -305,252 +307,13 @@ class MessageEmitter:
                 )
             info.enc[v] = name
 
-    # ------------------------------------------------------------------------------ decoding
-
-    def _decoder_body(self, info: StructInfo, v: int) -> str:
-        lines: list[str] = []
-        run: list[FieldSpec] = []
-
-        def flush_run() -> None:
-            if not run:
-                return
-            fmt = "".join(FIXED_FORMATS[f.type.name] for f in run)
-            const = self.mod.struct_const(fmt)
-            size = sum(FIXED_SIZES[f.type.name] for f in run)
-            targets = ", ".join(f"f_{f.py_name}" for f in run)
-            if len(run) == 1:
-                lines.append(f"{targets} = {const}.unpack_from(b, p)[0]")
-            else:
-                lines.append(f"{targets} = {const}.unpack_from(b, p)")
-            lines.append(f"p += {size}")
-            run.clear()
-
-        for f in info.fields:
-            if not self.regular(f, v):
-                continue
-            if f.type.is_fixed:
-                run.append(f)
-                continue
-            flush_run()
-            lines += self._decode_value(f, v, f"f_{f.py_name}", "b", "p", tagged=False)
-        flush_run()
-        tagged = [f for f in info.fields if self.tagged(f, v)]
-        if self.flexible(None, v):
-            for f in tagged:
-                lines.append(
-                    f"f_{f.py_name}: {self.py_type(f)} = {self.default_literal(f, fresh=True)}"
-                )
-            lines.append("if b[p] == 0:")
-            lines.append("    p += 1")
-            lines.append("    unknown: TaggedFields = ()")
-            lines.append("else:")
-            lines.append("    tags, p = r_tags(b, p)")
-            if tagged:
-                lines.append("    extra = []")
-                lines.append("    for tag, t in tags:")
-                first = True
-                for f in sorted(tagged, key=lambda f: f.tag or 0):
-                    kw = "if" if first else "elif"
-                    first = False
-                    lines.append(f"        {kw} tag == {f.tag}:")
-                    sub = self._decode_value(f, v, f"f_{f.py_name}", "t", "q", tagged=True)
-                    lines.append("            q = 0")
-                    lines += ["            " + s for s in sub]
-                lines.append("        else:")
-                lines.append("            extra.append((tag, t))")
-                lines.append("    unknown = tuple(extra)")
-            else:
-                lines.append("    unknown = tuple(tags)")
-        else:
-            lines.append("unknown = ()")
-        args = []
-        for f in info.fields:
-            if v in f.versions:
-                args.append(f"f_{f.py_name}")
-            else:
-                args.append(self.default_literal(f, fresh=True))
-        args.append("unknown")
-        lines.append(f"return {info.alias}({', '.join(args)}), p")
-        return "\n".join("    " + line for line in lines)
-
-    def _decode_value(
-        self, f: FieldSpec, v: int, target: str, b: str, p: str, tagged: bool
-    ) -> list[str]:
-        t = f.type
-        flex = True if tagged else self.flexible(f, v)
-        nullable = v in f.nullable_versions
-        c = "c" if flex else ""
-        null_stmt = f"{target} = None" if nullable else f"raise null_error({f.name!r})"
-        e = f"e_{f.py_name}"
-        if t.is_array:
-            out = [f"n, {p} = r_{c}alen({b}, {p})", "if n < 0:", f"    {null_stmt}", "else:"]
-            el = t.element
-            if el.name in ("int8", "int16", "int32", "int64", "uint16", "uint32"):
-                code = FIXED_FORMATS[el.name]
-                size = FIXED_SIZES[el.name]
-                out.append(f"    {target}, {p} = r_fixed_array({b}, {p}, n, {code!r}, {size})")
-                return out
-            out.append(f"    {target} = []")
-            out.append("    for _ in range(n):")
-            if el.name == "string":
-                out.append(f"        {e}, {p} = r_{c}str({b}, {p})")
-            elif el.name == "bytes":
-                out.append(f"        {e}, {p} = r_{c}bytes({b}, {p})")
-            elif el.name == "uuid":
-                out.append(f"        {e}, {p} = r_uuid({b}, {p})")
-            elif el.is_struct:
-                fn = self._struct_fn(el.name, v, "dec")
-                out.append(f"        {e}, {p} = {fn}({b}, {p})")
-            elif el.name == "bool":
-                out.append(f"        {e} = {b}[{p}] != 0")
-                out.append(f"        {p} += 1")
-            else:
-                raise ValueError(f"unsupported array element {el}")
-            out.append(f"        {target}.append({e})")
-            return out
-        if t.is_struct:
-            fn = self._struct_fn(t.name, v, "dec")
-            if not nullable:
-                return [f"{target}, {p} = {fn}({b}, {p})"]
-            if tagged:
-                marker = [f"m, {p} = r_uvarint({b}, {p})", "if m == 0:"]
-            else:
-                marker = [f"m = {b}[{p}]", f"{p} += 1", "if m >= 0x80:"]
-            return [*marker, f"    {target} = None", "else:", f"    {target}, {p} = {fn}({b}, {p})"]
-        n = "n" if nullable else ""
-        if t.name == "string":
-            return [f"{target}, {p} = r_{n}{c}str({b}, {p})"]
-        if t.name == "bytes":
-            return [f"{target}, {p} = r_{n}{c}bytes({b}, {p})"]
-        if t.name == "records":
-            return [f"{target}, {p} = r_{n}{c}records({b}, {p})"]
-        if t.name == "uuid":
-            return [f"{target}, {p} = r_uuid({b}, {p})"]
-        if t.is_fixed:
-            const = self.mod.struct_const(FIXED_FORMATS[t.name])
-            return [f"{target} = {const}.unpack_from({b}, {p})[0]"]
-        raise ValueError(f"unsupported type {t}")
-
-    def _struct_fn(self, struct_name: str, v: int, kind: str) -> str:
+    def struct_fn(self, struct_name: str, v: int, kind: str) -> str:
+        """The name of an already emitted decoder/encoder of ``struct_name`` at ``v``."""
         info = self.infos[struct_name]
         table = info.dec if kind == "dec" else info.enc
         if v not in table:
             raise RuntimeError(f"{info.qual} v{v} referenced before it was emitted")
         return table[v]
-
-    # ------------------------------------------------------------------------------ encoding
-
-    def _nondefault(self, f: FieldSpec, src: str) -> str:
-        t = f.type
-        if f.default_is_null or t.name == "records":
-            return f"{src} is not None"
-        if t.is_array or t.name == "bytes":
-            if f.nullable_versions.empty:
-                return f"len({src}) != 0"
-            return f"{src} is None or len({src}) != 0"
-        return f"{src} != {self.default_literal(f, fresh=True)}"
-
-    def _encoder_body(self, info: StructInfo, v: int) -> str:
-        lines: list[str] = []
-        for f in info.fields:
-            if v not in f.versions and not f.ignorable:
-                lines.append(f"if {self._nondefault(f, 'o.' + f.py_name)}:")
-                lines.append(f"    raise unsupported_field({f.py_name!r})")
-        run: list[FieldSpec] = []
-
-        def flush_run() -> None:
-            if not run:
-                return
-            fmt = "".join(FIXED_FORMATS[f.type.name] for f in run)
-            const = self.mod.struct_const(fmt)
-            args = ", ".join(f"o.{f.py_name}" for f in run)
-            lines.append(f"out += {const}.pack({args})")
-            run.clear()
-
-        for f in info.fields:
-            if not self.regular(f, v):
-                continue
-            if f.type.is_fixed:
-                run.append(f)
-                continue
-            flush_run()
-            lines += self._encode_value(f, v, f"o.{f.py_name}", "out", tagged=False)
-        flush_run()
-        if self.flexible(None, v):
-            tagged = sorted((f for f in info.fields if self.tagged(f, v)), key=lambda f: f.tag or 0)
-            if not tagged:
-                lines.append("w_no_tags(out, o.unknown_tagged_fields)")
-            else:
-                lines.append("tags: list[tuple[int, Buffer]] = []")
-                for f in tagged:
-                    src = f"o.{f.py_name}"
-                    lines.append(f"if {self._nondefault(f, src)}:")
-                    lines.append("    t = bytearray()")
-                    sub = self._encode_value(f, v, src, "t", tagged=True)
-                    lines += ["    " + s for s in sub]
-                    lines.append(f"    tags.append(({f.tag}, t))")
-                lines.append("w_tags(out, tags, o.unknown_tagged_fields)")
-        else:
-            lines.append("if o.unknown_tagged_fields:")
-            lines.append("    raise unsupported_tags()")
-        return "\n".join("    " + line for line in lines)
-
-    def _encode_value(self, f: FieldSpec, v: int, src: str, out: str, tagged: bool) -> list[str]:
-        t = f.type
-        flex = True if tagged else self.flexible(f, v)
-        nullable = v in f.nullable_versions
-        c = "c" if flex else ""
-        var = f"x_{f.py_name}"
-        e = f"e_{f.py_name}"
-        if t.is_array:
-            lines = [f"{var} = {src}", f"if {var} is None:"]
-            if nullable:
-                lines.append(f"    {out}.append(0)" if flex else f"    {out} += NULL_INT32")
-            else:
-                lines.append(f"    raise null_encode_error({f.name!r})")
-            lines.append("else:")
-            lines.append(f"    w_{c}alen({out}, len({var}))")
-            el = t.element
-            if el.name in ("int8", "int16", "int32", "int64", "uint16", "uint32"):
-                lines.append(f"    w_fixed_array({out}, {var}, {FIXED_FORMATS[el.name]!r})")
-            elif el.name == "string":
-                lines += [f"    for {e} in {var}:", f"        w_{c}str({out}, {e})"]
-            elif el.name == "bytes":
-                lines += [f"    for {e} in {var}:", f"        w_{c}bytes({out}, {e})"]
-            elif el.name == "uuid":
-                lines += [f"    for {e} in {var}:", f"        {out} += {e}.bytes"]
-            elif el.name == "bool":
-                lines += [f"    for {e} in {var}:", f"        {out}.append(1 if {e} else 0)"]
-            elif el.is_struct:
-                fn = self._struct_fn(el.name, v, "enc")
-                lines += [f"    for {e} in {var}:", f"        {fn}({e}, {out})"]
-            else:
-                raise ValueError(f"unsupported array element {el}")
-            return lines
-        if t.is_struct:
-            fn = self._struct_fn(t.name, v, "enc")
-            if not nullable:
-                return [f"{fn}({src}, {out})"]
-            null_marker = "0" if tagged else "0xFF"
-            return [
-                f"{var} = {src}",
-                f"if {var} is None:",
-                f"    {out}.append({null_marker})",
-                "else:",
-                f"    {out}.append(1)",
-                f"    {fn}({var}, {out})",
-            ]
-        n = "n" if nullable else ""
-        if t.name == "string":
-            return [f"w_{n}{c}str({out}, {src})"]
-        if t.name in ("bytes", "records"):
-            return [f"w_{n}{c}bytes({out}, {src})"]
-        if t.name == "uuid":
-            return [f"{out} += {src}.bytes"]
-        if t.is_fixed:
-            const = self.mod.struct_const(FIXED_FORMATS[t.name])
-            return [f"{out} += {const}.pack({src})"]
-        raise ValueError(f"unsupported type {t}")
 
 
 def versions_text(v: Versions) -> str:

@@ -55,8 +55,9 @@ def _d_AddOffsetsToTxnRequest_v0(b: bytes, p: int) -> tuple[AddOffsetsToTxnReque
     f_producer_id, f_producer_epoch = _S_qh.unpack_from(b, p)
     p += 10
     f_group_id, p = r_str(b, p)
-    unknown = ()
-    return _AddOffsetsToTxnRequest(f_transactional_id, f_producer_id, f_producer_epoch, f_group_id, unknown), p
+    unknown0 = ()
+    obj = _AddOffsetsToTxnRequest(f_transactional_id, f_producer_id, f_producer_epoch, f_group_id, unknown0)
+    return obj, p
 
 
 def _e_AddOffsetsToTxnRequest_v0(o: AddOffsetsToTxnRequest, out: bytearray) -> None:
@@ -68,31 +69,47 @@ def _e_AddOffsetsToTxnRequest_v0(o: AddOffsetsToTxnRequest, out: bytearray) -> N
 
 
 def _d_AddOffsetsToTxnRequest_v3(b: bytes, p: int) -> tuple[AddOffsetsToTxnRequest, int]:
-    f_transactional_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_transactional_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_transactional_id, p = r_cstr(b, p)
     f_producer_id, f_producer_epoch = _S_qh.unpack_from(b, p)
     p += 10
-    f_group_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AddOffsetsToTxnRequest(f_transactional_id, f_producer_id, f_producer_epoch, f_group_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AddOffsetsToTxnRequest(f_transactional_id, f_producer_id, f_producer_epoch, f_group_id, unknown0)
+    return obj, p
 
 
 def _e_AddOffsetsToTxnRequest_v3(o: AddOffsetsToTxnRequest, out: bytearray) -> None:
     w_cstr(out, o.transactional_id)
     out += _S_qh.pack(o.producer_id, o.producer_epoch)
     w_cstr(out, o.group_id)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AddOffsetsToTxnResponse_v0(b: bytes, p: int) -> tuple[AddOffsetsToTxnResponse, int]:
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown = ()
-    return _AddOffsetsToTxnResponse(f_throttle_time_ms, f_error_code, unknown), p
+    unknown0 = ()
+    obj = _AddOffsetsToTxnResponse(f_throttle_time_ms, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_AddOffsetsToTxnResponse_v0(o: AddOffsetsToTxnResponse, out: bytearray) -> None:
@@ -106,16 +123,20 @@ def _d_AddOffsetsToTxnResponse_v3(b: bytes, p: int) -> tuple[AddOffsetsToTxnResp
     p += 6
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AddOffsetsToTxnResponse(f_throttle_time_ms, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AddOffsetsToTxnResponse(f_throttle_time_ms, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_AddOffsetsToTxnResponse_v3(o: AddOffsetsToTxnResponse, out: bytearray) -> None:
     out += _S_ih.pack(o.throttle_time_ms, o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _AddOffsetsToTxnRequest = AddOffsetsToTxnRequest

@@ -90,13 +90,18 @@ class AddPartitionsToTxnResponse(Message):
 
 def _d_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v0(b: bytes, p: int) -> tuple[AddPartitionsToTxnRequest.AddPartitionsToTxnTopic, int]:
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
-    unknown = ()
-    return _AddPartitionsToTxnRequest__AddPartitionsToTxnTopic(f_name, f_partitions, unknown), p
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+    unknown0 = ()
+    obj = _AddPartitionsToTxnRequest__AddPartitionsToTxnTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v0(o: AddPartitionsToTxnRequest.AddPartitionsToTxnTopic, out: bytearray) -> None:
@@ -105,26 +110,47 @@ def _e_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v0(o: AddPartitionsToT
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
+        out += INT32.pack(len(x_partitions))
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v3(b: bytes, p: int) -> tuple[AddPartitionsToTxnRequest.AddPartitionsToTxnTopic, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AddPartitionsToTxnRequest__AddPartitionsToTxnTopic(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AddPartitionsToTxnRequest__AddPartitionsToTxnTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v3(o: AddPartitionsToTxnRequest.AddPartitionsToTxnTopic, out: bytearray) -> None:
@@ -133,30 +159,85 @@ def _e_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v3(o: AddPartitionsToT
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AddPartitionsToTxnRequest__AddPartitionsToTxnTransaction_v4(b: bytes, p: int) -> tuple[AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction, int]:
-    f_transactional_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_transactional_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_transactional_id, p = r_cstr(b, p)
     f_producer_id, f_producer_epoch, f_verify_only = _S_qho.unpack_from(b, p)
     p += 11
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v3(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _AddPartitionsToTxnRequest__AddPartitionsToTxnTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AddPartitionsToTxnRequest__AddPartitionsToTxnTransaction(f_transactional_id, f_producer_id, f_producer_epoch, f_verify_only, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AddPartitionsToTxnRequest__AddPartitionsToTxnTransaction(f_transactional_id, f_producer_id, f_producer_epoch, f_verify_only, f_topics, unknown0)
+    return obj, p
 
 
 def _e_AddPartitionsToTxnRequest__AddPartitionsToTxnTransaction_v4(o: AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction, out: bytearray) -> None:
@@ -166,26 +247,66 @@ def _e_AddPartitionsToTxnRequest__AddPartitionsToTxnTransaction_v4(o: AddPartiti
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v3(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AddPartitionsToTxnRequest_v0(b: bytes, p: int) -> tuple[AddPartitionsToTxnRequest, int]:
+    blen = len(b)
     f_v3_and_below_transactional_id, p = r_str(b, p)
     f_v3_and_below_producer_id, f_v3_and_below_producer_epoch = _S_qh.unpack_from(b, p)
     p += 10
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('V3AndBelowTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_v3_and_below_topics = []
-        for _ in range(n):
-            e_v3_and_below_topics, p = _d_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_v3_and_below_topics = _AddPartitionsToTxnRequest__AddPartitionsToTxnTopic(f1_name, f1_partitions, unknown1)
             f_v3_and_below_topics.append(e_v3_and_below_topics)
-    unknown = ()
-    return _AddPartitionsToTxnRequest([], f_v3_and_below_transactional_id, f_v3_and_below_producer_id, f_v3_and_below_producer_epoch, f_v3_and_below_topics, unknown), p
+    unknown0 = ()
+    obj = _AddPartitionsToTxnRequest([], f_v3_and_below_transactional_id, f_v3_and_below_producer_id, f_v3_and_below_producer_epoch, f_v3_and_below_topics, unknown0)
+    return obj, p
 
 
 def _e_AddPartitionsToTxnRequest_v0(o: AddPartitionsToTxnRequest, out: bytearray) -> None:
@@ -197,32 +318,88 @@ def _e_AddPartitionsToTxnRequest_v0(o: AddPartitionsToTxnRequest, out: bytearray
     if x_v3_and_below_topics is None:
         raise null_encode_error('V3AndBelowTopics')
     else:
-        w_alen(out, len(x_v3_and_below_topics))
+        out += INT32.pack(len(x_v3_and_below_topics))
         for e_v3_and_below_topics in x_v3_and_below_topics:
-            _e_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v0(e_v3_and_below_topics, out)
+            w_str(out, e_v3_and_below_topics.name)
+            x1_partitions = e_v3_and_below_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_v3_and_below_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AddPartitionsToTxnRequest_v3(b: bytes, p: int) -> tuple[AddPartitionsToTxnRequest, int]:
-    f_v3_and_below_transactional_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_v3_and_below_transactional_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_v3_and_below_transactional_id, p = r_cstr(b, p)
     f_v3_and_below_producer_id, f_v3_and_below_producer_epoch = _S_qh.unpack_from(b, p)
     p += 10
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('V3AndBelowTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_v3_and_below_topics = []
-        for _ in range(n):
-            e_v3_and_below_topics, p = _d_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v3(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_v3_and_below_topics = _AddPartitionsToTxnRequest__AddPartitionsToTxnTopic(f1_name, f1_partitions, unknown1)
             f_v3_and_below_topics.append(e_v3_and_below_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AddPartitionsToTxnRequest([], f_v3_and_below_transactional_id, f_v3_and_below_producer_id, f_v3_and_below_producer_epoch, f_v3_and_below_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AddPartitionsToTxnRequest([], f_v3_and_below_transactional_id, f_v3_and_below_producer_id, f_v3_and_below_producer_epoch, f_v3_and_below_topics, unknown0)
+    return obj, p
 
 
 def _e_AddPartitionsToTxnRequest_v3(o: AddPartitionsToTxnRequest, out: bytearray) -> None:
@@ -234,28 +411,124 @@ def _e_AddPartitionsToTxnRequest_v3(o: AddPartitionsToTxnRequest, out: bytearray
     if x_v3_and_below_topics is None:
         raise null_encode_error('V3AndBelowTopics')
     else:
-        w_calen(out, len(x_v3_and_below_topics))
+        n0 = len(x_v3_and_below_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_v3_and_below_topics in x_v3_and_below_topics:
-            _e_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v3(e_v3_and_below_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_v3_and_below_topics.name)
+            x1_partitions = e_v3_and_below_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_v3_and_below_topics.unknown_tagged_fields:
+                w_tags(out, [], e_v3_and_below_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AddPartitionsToTxnRequest_v4(b: bytes, p: int) -> tuple[AddPartitionsToTxnRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Transactions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_transactions = []
-        for _ in range(n):
-            e_transactions, p = _d_AddPartitionsToTxnRequest__AddPartitionsToTxnTransaction_v4(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_transactional_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_transactional_id, p = r_cstr(b, p)
+            f1_producer_id, f1_producer_epoch, f1_verify_only = _S_qho.unpack_from(b, p)
+            p += 11
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Topics')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('Partitions')
+                    else:
+                        f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _AddPartitionsToTxnRequest__AddPartitionsToTxnTopic(f2_name, f2_partitions, unknown2)
+                    f1_topics.append(e1_topics)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_transactions = _AddPartitionsToTxnRequest__AddPartitionsToTxnTransaction(f1_transactional_id, f1_producer_id, f1_producer_epoch, f1_verify_only, f1_topics, unknown1)
             f_transactions.append(e_transactions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AddPartitionsToTxnRequest(f_transactions, '', 0, 0, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AddPartitionsToTxnRequest(f_transactions, '', 0, 0, [], unknown0)
+    return obj, p
 
 
 def _e_AddPartitionsToTxnRequest_v4(o: AddPartitionsToTxnRequest, out: bytearray) -> None:
@@ -271,17 +544,58 @@ def _e_AddPartitionsToTxnRequest_v4(o: AddPartitionsToTxnRequest, out: bytearray
     if x_transactions is None:
         raise null_encode_error('Transactions')
     else:
-        w_calen(out, len(x_transactions))
+        n0 = len(x_transactions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_transactions in x_transactions:
-            _e_AddPartitionsToTxnRequest__AddPartitionsToTxnTransaction_v4(e_transactions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_transactions.transactional_id)
+            out += _S_qho.pack(e_transactions.producer_id, e_transactions.producer_epoch, e_transactions.verify_only)
+            x1_topics = e_transactions.topics
+            if x1_topics is None:
+                raise null_encode_error('Topics')
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    w_cstr(out, e1_topics.name)
+                    x2_partitions = e1_topics.partitions
+                    if x2_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n2 = len(x2_partitions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_partitions) < 64:
+                            out += ARRAYS_i[len(x2_partitions)].pack(*x2_partitions)
+                        else:
+                            w_fixed_array(out, x2_partitions, 'i')
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_transactions.unknown_tagged_fields:
+                w_tags(out, [], e_transactions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult_v0(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult, int]:
     f_partition_index, f_partition_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown = ()
-    return _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f_partition_index, f_partition_error_code, unknown), p
+    unknown0 = ()
+    obj = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f_partition_index, f_partition_error_code, unknown0)
+    return obj, p
 
 
 def _e_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult_v0(o: AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult, out: bytearray) -> None:
@@ -295,30 +609,42 @@ def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult_v3(b: bytes
     p += 6
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f_partition_index, f_partition_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f_partition_index, f_partition_error_code, unknown0)
+    return obj, p
 
 
 def _e_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult_v3(o: AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult, out: bytearray) -> None:
     out += _S_ih.pack(o.partition_index, o.partition_error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v0(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('ResultsByPartition')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results_by_partition = []
-        for _ in range(n):
-            e_results_by_partition, p = _d_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_partition_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            unknown1 = ()
+            e_results_by_partition = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f1_partition_index, f1_partition_error_code, unknown1)
             f_results_by_partition.append(e_results_by_partition)
-    unknown = ()
-    return _AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult(f_name, f_results_by_partition, unknown), p
+    unknown0 = ()
+    obj = _AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult(f_name, f_results_by_partition, unknown0)
+    return obj, p
 
 
 def _e_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v0(o: AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult, out: bytearray) -> None:
@@ -327,30 +653,57 @@ def _e_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v0(o: AddPartit
     if x_results_by_partition is None:
         raise null_encode_error('ResultsByPartition')
     else:
-        w_alen(out, len(x_results_by_partition))
+        out += INT32.pack(len(x_results_by_partition))
         for e_results_by_partition in x_results_by_partition:
-            _e_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult_v0(e_results_by_partition, out)
+            out += _S_ih.pack(e_results_by_partition.partition_index, e_results_by_partition.partition_error_code)
+            if e_results_by_partition.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v3(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ResultsByPartition')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results_by_partition = []
-        for _ in range(n):
-            e_results_by_partition, p = _d_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult_v3(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_partition_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results_by_partition = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f1_partition_index, f1_partition_error_code, unknown1)
             f_results_by_partition.append(e_results_by_partition)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult(f_name, f_results_by_partition, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult(f_name, f_results_by_partition, unknown0)
+    return obj, p
 
 
 def _e_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v3(o: AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult, out: bytearray) -> None:
@@ -359,29 +712,95 @@ def _e_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v3(o: AddPartit
     if x_results_by_partition is None:
         raise null_encode_error('ResultsByPartition')
     else:
-        w_calen(out, len(x_results_by_partition))
+        n0 = len(x_results_by_partition) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results_by_partition in x_results_by_partition:
-            _e_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult_v3(e_results_by_partition, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ih.pack(e_results_by_partition.partition_index, e_results_by_partition.partition_error_code)
+            if e_results_by_partition.unknown_tagged_fields:
+                w_tags(out, [], e_results_by_partition.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnResult_v4(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse.AddPartitionsToTxnResult, int]:
-    f_transactional_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_transactional_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_transactional_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TopicResults')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_results = []
-        for _ in range(n):
-            e_topic_results, p = _d_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v3(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('ResultsByPartition')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_results_by_partition = []
+                for _ in range(n1):
+                    f2_partition_index, f2_partition_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_results_by_partition = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f2_partition_index, f2_partition_error_code, unknown2)
+                    f1_results_by_partition.append(e1_results_by_partition)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topic_results = _AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult(f1_name, f1_results_by_partition, unknown1)
             f_topic_results.append(e_topic_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AddPartitionsToTxnResponse__AddPartitionsToTxnResult(f_transactional_id, f_topic_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AddPartitionsToTxnResponse__AddPartitionsToTxnResult(f_transactional_id, f_topic_results, unknown0)
+    return obj, p
 
 
 def _e_AddPartitionsToTxnResponse__AddPartitionsToTxnResult_v4(o: AddPartitionsToTxnResponse.AddPartitionsToTxnResult, out: bytearray) -> None:
@@ -390,25 +809,72 @@ def _e_AddPartitionsToTxnResponse__AddPartitionsToTxnResult_v4(o: AddPartitionsT
     if x_topic_results is None:
         raise null_encode_error('TopicResults')
     else:
-        w_calen(out, len(x_topic_results))
+        n0 = len(x_topic_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topic_results in x_topic_results:
-            _e_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v3(e_topic_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topic_results.name)
+            x1_results_by_partition = e_topic_results.results_by_partition
+            if x1_results_by_partition is None:
+                raise null_encode_error('ResultsByPartition')
+            else:
+                n1 = len(x1_results_by_partition) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_results_by_partition in x1_results_by_partition:
+                    out += _S_ih.pack(e1_results_by_partition.partition_index, e1_results_by_partition.partition_error_code)
+                    if e1_results_by_partition.unknown_tagged_fields:
+                        w_tags(out, [], e1_results_by_partition.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topic_results.unknown_tagged_fields:
+                w_tags(out, [], e_topic_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AddPartitionsToTxnResponse_v0(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('ResultsByTopicV3AndBelow')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results_by_topic_v3_and_below = []
-        for _ in range(n):
-            e_results_by_topic_v3_and_below, p = _d_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('ResultsByPartition')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_results_by_partition = []
+                for _ in range(n1):
+                    f2_partition_index, f2_partition_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    unknown2 = ()
+                    e1_results_by_partition = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f2_partition_index, f2_partition_error_code, unknown2)
+                    f1_results_by_partition.append(e1_results_by_partition)
+            unknown1 = ()
+            e_results_by_topic_v3_and_below = _AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult(f1_name, f1_results_by_partition, unknown1)
             f_results_by_topic_v3_and_below.append(e_results_by_topic_v3_and_below)
-    unknown = ()
-    return _AddPartitionsToTxnResponse(f_throttle_time_ms, 0, [], f_results_by_topic_v3_and_below, unknown), p
+    unknown0 = ()
+    obj = _AddPartitionsToTxnResponse(f_throttle_time_ms, 0, [], f_results_by_topic_v3_and_below, unknown0)
+    return obj, p
 
 
 def _e_AddPartitionsToTxnResponse_v0(o: AddPartitionsToTxnResponse, out: bytearray) -> None:
@@ -419,31 +885,92 @@ def _e_AddPartitionsToTxnResponse_v0(o: AddPartitionsToTxnResponse, out: bytearr
     if x_results_by_topic_v3_and_below is None:
         raise null_encode_error('ResultsByTopicV3AndBelow')
     else:
-        w_alen(out, len(x_results_by_topic_v3_and_below))
+        out += INT32.pack(len(x_results_by_topic_v3_and_below))
         for e_results_by_topic_v3_and_below in x_results_by_topic_v3_and_below:
-            _e_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v0(e_results_by_topic_v3_and_below, out)
+            w_str(out, e_results_by_topic_v3_and_below.name)
+            x1_results_by_partition = e_results_by_topic_v3_and_below.results_by_partition
+            if x1_results_by_partition is None:
+                raise null_encode_error('ResultsByPartition')
+            else:
+                out += INT32.pack(len(x1_results_by_partition))
+                for e1_results_by_partition in x1_results_by_partition:
+                    out += _S_ih.pack(e1_results_by_partition.partition_index, e1_results_by_partition.partition_error_code)
+                    if e1_results_by_partition.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_results_by_topic_v3_and_below.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AddPartitionsToTxnResponse_v3(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ResultsByTopicV3AndBelow')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results_by_topic_v3_and_below = []
-        for _ in range(n):
-            e_results_by_topic_v3_and_below, p = _d_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v3(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('ResultsByPartition')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_results_by_partition = []
+                for _ in range(n1):
+                    f2_partition_index, f2_partition_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_results_by_partition = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f2_partition_index, f2_partition_error_code, unknown2)
+                    f1_results_by_partition.append(e1_results_by_partition)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results_by_topic_v3_and_below = _AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult(f1_name, f1_results_by_partition, unknown1)
             f_results_by_topic_v3_and_below.append(e_results_by_topic_v3_and_below)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AddPartitionsToTxnResponse(f_throttle_time_ms, 0, [], f_results_by_topic_v3_and_below, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AddPartitionsToTxnResponse(f_throttle_time_ms, 0, [], f_results_by_topic_v3_and_below, unknown0)
+    return obj, p
 
 
 def _e_AddPartitionsToTxnResponse_v3(o: AddPartitionsToTxnResponse, out: bytearray) -> None:
@@ -454,30 +981,136 @@ def _e_AddPartitionsToTxnResponse_v3(o: AddPartitionsToTxnResponse, out: bytearr
     if x_results_by_topic_v3_and_below is None:
         raise null_encode_error('ResultsByTopicV3AndBelow')
     else:
-        w_calen(out, len(x_results_by_topic_v3_and_below))
+        n0 = len(x_results_by_topic_v3_and_below) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results_by_topic_v3_and_below in x_results_by_topic_v3_and_below:
-            _e_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v3(e_results_by_topic_v3_and_below, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_results_by_topic_v3_and_below.name)
+            x1_results_by_partition = e_results_by_topic_v3_and_below.results_by_partition
+            if x1_results_by_partition is None:
+                raise null_encode_error('ResultsByPartition')
+            else:
+                n1 = len(x1_results_by_partition) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_results_by_partition in x1_results_by_partition:
+                    out += _S_ih.pack(e1_results_by_partition.partition_index, e1_results_by_partition.partition_error_code)
+                    if e1_results_by_partition.unknown_tagged_fields:
+                        w_tags(out, [], e1_results_by_partition.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_results_by_topic_v3_and_below.unknown_tagged_fields:
+                w_tags(out, [], e_results_by_topic_v3_and_below.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AddPartitionsToTxnResponse_v4(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ResultsByTransaction')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results_by_transaction = []
-        for _ in range(n):
-            e_results_by_transaction, p = _d_AddPartitionsToTxnResponse__AddPartitionsToTxnResult_v4(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_transactional_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_transactional_id, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('TopicResults')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topic_results = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('ResultsByPartition')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_results_by_partition = []
+                        for _ in range(n2):
+                            f3_partition_index, f3_partition_error_code = _S_ih.unpack_from(b, p)
+                            p += 6
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_results_by_partition = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f3_partition_index, f3_partition_error_code, unknown3)
+                            f2_results_by_partition.append(e2_results_by_partition)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topic_results = _AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult(f2_name, f2_results_by_partition, unknown2)
+                    f1_topic_results.append(e1_topic_results)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results_by_transaction = _AddPartitionsToTxnResponse__AddPartitionsToTxnResult(f1_transactional_id, f1_topic_results, unknown1)
             f_results_by_transaction.append(e_results_by_transaction)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AddPartitionsToTxnResponse(f_throttle_time_ms, f_error_code, f_results_by_transaction, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AddPartitionsToTxnResponse(f_throttle_time_ms, f_error_code, f_results_by_transaction, [], unknown0)
+    return obj, p
 
 
 def _e_AddPartitionsToTxnResponse_v4(o: AddPartitionsToTxnResponse, out: bytearray) -> None:
@@ -488,10 +1121,51 @@ def _e_AddPartitionsToTxnResponse_v4(o: AddPartitionsToTxnResponse, out: bytearr
     if x_results_by_transaction is None:
         raise null_encode_error('ResultsByTransaction')
     else:
-        w_calen(out, len(x_results_by_transaction))
+        n0 = len(x_results_by_transaction) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results_by_transaction in x_results_by_transaction:
-            _e_AddPartitionsToTxnResponse__AddPartitionsToTxnResult_v4(e_results_by_transaction, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_results_by_transaction.transactional_id)
+            x1_topic_results = e_results_by_transaction.topic_results
+            if x1_topic_results is None:
+                raise null_encode_error('TopicResults')
+            else:
+                n1 = len(x1_topic_results) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topic_results in x1_topic_results:
+                    w_cstr(out, e1_topic_results.name)
+                    x2_results_by_partition = e1_topic_results.results_by_partition
+                    if x2_results_by_partition is None:
+                        raise null_encode_error('ResultsByPartition')
+                    else:
+                        n2 = len(x2_results_by_partition) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_results_by_partition in x2_results_by_partition:
+                            out += _S_ih.pack(e2_results_by_partition.partition_index, e2_results_by_partition.partition_error_code)
+                            if e2_results_by_partition.unknown_tagged_fields:
+                                w_tags(out, [], e2_results_by_partition.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_topic_results.unknown_tagged_fields:
+                        w_tags(out, [], e1_topic_results.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_results_by_transaction.unknown_tagged_fields:
+                w_tags(out, [], e_results_by_transaction.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _AddPartitionsToTxnRequest__AddPartitionsToTxnTopic = AddPartitionsToTxnRequest.AddPartitionsToTxnTopic

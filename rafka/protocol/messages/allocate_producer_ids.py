@@ -55,16 +55,20 @@ def _d_AllocateProducerIdsRequest_v0(b: bytes, p: int) -> tuple[AllocateProducer
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AllocateProducerIdsRequest(f_broker_id, f_broker_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AllocateProducerIdsRequest(f_broker_id, f_broker_epoch, unknown0)
+    return obj, p
 
 
 def _e_AllocateProducerIdsRequest_v0(o: AllocateProducerIdsRequest, out: bytearray) -> None:
     out += _S_iq.pack(o.broker_id, o.broker_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AllocateProducerIdsResponse_v0(b: bytes, p: int) -> tuple[AllocateProducerIdsResponse, int]:
@@ -72,16 +76,20 @@ def _d_AllocateProducerIdsResponse_v0(b: bytes, p: int) -> tuple[AllocateProduce
     p += 18
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AllocateProducerIdsResponse(f_throttle_time_ms, f_error_code, f_producer_id_start, f_producer_id_len, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AllocateProducerIdsResponse(f_throttle_time_ms, f_error_code, f_producer_id_start, f_producer_id_len, unknown0)
+    return obj, p
 
 
 def _e_AllocateProducerIdsResponse_v0(o: AllocateProducerIdsResponse, out: bytearray) -> None:
     out += _S_ihqi.pack(o.throttle_time_ms, o.error_code, o.producer_id_start, o.producer_id_len)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _AllocateProducerIdsRequest = AllocateProducerIdsRequest

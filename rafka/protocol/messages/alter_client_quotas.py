@@ -85,8 +85,9 @@ class AlterClientQuotasResponse(Message):
 def _d_AlterClientQuotasRequest__EntityData_v0(b: bytes, p: int) -> tuple[AlterClientQuotasRequest.EntityData, int]:
     f_entity_type, p = r_str(b, p)
     f_entity_name, p = r_nstr(b, p)
-    unknown = ()
-    return _AlterClientQuotasRequest__EntityData(f_entity_type, f_entity_name, unknown), p
+    unknown0 = ()
+    obj = _AlterClientQuotasRequest__EntityData(f_entity_type, f_entity_name, unknown0)
+    return obj, p
 
 
 def _e_AlterClientQuotasRequest__EntityData_v0(o: AlterClientQuotasRequest.EntityData, out: bytearray) -> None:
@@ -97,29 +98,45 @@ def _e_AlterClientQuotasRequest__EntityData_v0(o: AlterClientQuotasRequest.Entit
 
 
 def _d_AlterClientQuotasRequest__EntityData_v1(b: bytes, p: int) -> tuple[AlterClientQuotasRequest.EntityData, int]:
-    f_entity_type, p = r_cstr(b, p)
-    f_entity_name, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_entity_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_entity_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_entity_name, p = r_ncstr(b, p)
+    else:
+        f_entity_name = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterClientQuotasRequest__EntityData(f_entity_type, f_entity_name, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterClientQuotasRequest__EntityData(f_entity_type, f_entity_name, unknown0)
+    return obj, p
 
 
 def _e_AlterClientQuotasRequest__EntityData_v1(o: AlterClientQuotasRequest.EntityData, out: bytearray) -> None:
     w_cstr(out, o.entity_type)
     w_ncstr(out, o.entity_name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterClientQuotasRequest__OpData_v0(b: bytes, p: int) -> tuple[AlterClientQuotasRequest.OpData, int]:
     f_key, p = r_str(b, p)
     f_value, f_remove = _S_do.unpack_from(b, p)
     p += 9
-    unknown = ()
-    return _AlterClientQuotasRequest__OpData(f_key, f_value, f_remove, unknown), p
+    unknown0 = ()
+    obj = _AlterClientQuotasRequest__OpData(f_key, f_value, f_remove, unknown0)
+    return obj, p
 
 
 def _e_AlterClientQuotasRequest__OpData_v0(o: AlterClientQuotasRequest.OpData, out: bytearray) -> None:
@@ -130,43 +147,68 @@ def _e_AlterClientQuotasRequest__OpData_v0(o: AlterClientQuotasRequest.OpData, o
 
 
 def _d_AlterClientQuotasRequest__OpData_v1(b: bytes, p: int) -> tuple[AlterClientQuotasRequest.OpData, int]:
-    f_key, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_key = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_key, p = r_cstr(b, p)
     f_value, f_remove = _S_do.unpack_from(b, p)
     p += 9
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterClientQuotasRequest__OpData(f_key, f_value, f_remove, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterClientQuotasRequest__OpData(f_key, f_value, f_remove, unknown0)
+    return obj, p
 
 
 def _e_AlterClientQuotasRequest__OpData_v1(o: AlterClientQuotasRequest.OpData, out: bytearray) -> None:
     w_cstr(out, o.key)
     out += _S_do.pack(o.value, o.remove)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterClientQuotasRequest__EntryData_v0(b: bytes, p: int) -> tuple[AlterClientQuotasRequest.EntryData, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Entity')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_entity = []
-        for _ in range(n):
-            e_entity, p = _d_AlterClientQuotasRequest__EntityData_v0(b, p)
+        for _ in range(n0):
+            f1_entity_type, p = r_str(b, p)
+            f1_entity_name, p = r_nstr(b, p)
+            unknown1 = ()
+            e_entity = _AlterClientQuotasRequest__EntityData(f1_entity_type, f1_entity_name, unknown1)
             f_entity.append(e_entity)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Ops')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_ops = []
-        for _ in range(n):
-            e_ops, p = _d_AlterClientQuotasRequest__OpData_v0(b, p)
+        for _ in range(n0):
+            f2_key, p = r_str(b, p)
+            f2_value, f2_remove = _S_do.unpack_from(b, p)
+            p += 9
+            unknown2 = ()
+            e_ops = _AlterClientQuotasRequest__OpData(f2_key, f2_value, f2_remove, unknown2)
             f_ops.append(e_ops)
-    unknown = ()
-    return _AlterClientQuotasRequest__EntryData(f_entity, f_ops, unknown), p
+    unknown0 = ()
+    obj = _AlterClientQuotasRequest__EntryData(f_entity, f_ops, unknown0)
+    return obj, p
 
 
 def _e_AlterClientQuotasRequest__EntryData_v0(o: AlterClientQuotasRequest.EntryData, out: bytearray) -> None:
@@ -174,44 +216,104 @@ def _e_AlterClientQuotasRequest__EntryData_v0(o: AlterClientQuotasRequest.EntryD
     if x_entity is None:
         raise null_encode_error('Entity')
     else:
-        w_alen(out, len(x_entity))
+        out += INT32.pack(len(x_entity))
         for e_entity in x_entity:
-            _e_AlterClientQuotasRequest__EntityData_v0(e_entity, out)
+            w_str(out, e_entity.entity_type)
+            w_nstr(out, e_entity.entity_name)
+            if e_entity.unknown_tagged_fields:
+                raise unsupported_tags()
     x_ops = o.ops
     if x_ops is None:
         raise null_encode_error('Ops')
     else:
-        w_alen(out, len(x_ops))
+        out += INT32.pack(len(x_ops))
         for e_ops in x_ops:
-            _e_AlterClientQuotasRequest__OpData_v0(e_ops, out)
+            w_str(out, e_ops.key)
+            out += _S_do.pack(e_ops.value, e_ops.remove)
+            if e_ops.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AlterClientQuotasRequest__EntryData_v1(b: bytes, p: int) -> tuple[AlterClientQuotasRequest.EntryData, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Entity')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_entity = []
-        for _ in range(n):
-            e_entity, p = _d_AlterClientQuotasRequest__EntityData_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_entity_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_entity_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_entity_name, p = r_ncstr(b, p)
+            else:
+                f1_entity_name = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_entity = _AlterClientQuotasRequest__EntityData(f1_entity_type, f1_entity_name, unknown1)
             f_entity.append(e_entity)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Ops')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_ops = []
-        for _ in range(n):
-            e_ops, p = _d_AlterClientQuotasRequest__OpData_v1(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_key = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_key, p = r_cstr(b, p)
+            f2_value, f2_remove = _S_do.unpack_from(b, p)
+            p += 9
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_ops = _AlterClientQuotasRequest__OpData(f2_key, f2_value, f2_remove, unknown2)
             f_ops.append(e_ops)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterClientQuotasRequest__EntryData(f_entity, f_ops, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterClientQuotasRequest__EntryData(f_entity, f_ops, unknown0)
+    return obj, p
 
 
 def _e_AlterClientQuotasRequest__EntryData_v1(o: AlterClientQuotasRequest.EntryData, out: bytearray) -> None:
@@ -219,32 +321,88 @@ def _e_AlterClientQuotasRequest__EntryData_v1(o: AlterClientQuotasRequest.EntryD
     if x_entity is None:
         raise null_encode_error('Entity')
     else:
-        w_calen(out, len(x_entity))
+        n0 = len(x_entity) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_entity in x_entity:
-            _e_AlterClientQuotasRequest__EntityData_v1(e_entity, out)
+            w_cstr(out, e_entity.entity_type)
+            w_ncstr(out, e_entity.entity_name)
+            if e_entity.unknown_tagged_fields:
+                w_tags(out, [], e_entity.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_ops = o.ops
     if x_ops is None:
         raise null_encode_error('Ops')
     else:
-        w_calen(out, len(x_ops))
+        n0 = len(x_ops) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_ops in x_ops:
-            _e_AlterClientQuotasRequest__OpData_v1(e_ops, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_ops.key)
+            out += _S_do.pack(e_ops.value, e_ops.remove)
+            if e_ops.unknown_tagged_fields:
+                w_tags(out, [], e_ops.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterClientQuotasRequest_v0(b: bytes, p: int) -> tuple[AlterClientQuotasRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Entries')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_entries = []
-        for _ in range(n):
-            e_entries, p = _d_AlterClientQuotasRequest__EntryData_v0(b, p)
+        for _ in range(n0):
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Entity')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_entity = []
+                for _ in range(n1):
+                    f2_entity_type, p = r_str(b, p)
+                    f2_entity_name, p = r_nstr(b, p)
+                    unknown2 = ()
+                    e1_entity = _AlterClientQuotasRequest__EntityData(f2_entity_type, f2_entity_name, unknown2)
+                    f1_entity.append(e1_entity)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Ops')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_ops = []
+                for _ in range(n1):
+                    f3_key, p = r_str(b, p)
+                    f3_value, f3_remove = _S_do.unpack_from(b, p)
+                    p += 9
+                    unknown3 = ()
+                    e1_ops = _AlterClientQuotasRequest__OpData(f3_key, f3_value, f3_remove, unknown3)
+                    f1_ops.append(e1_ops)
+            unknown1 = ()
+            e_entries = _AlterClientQuotasRequest__EntryData(f1_entity, f1_ops, unknown1)
             f_entries.append(e_entries)
     f_validate_only = _S_o.unpack_from(b, p)[0]
     p += 1
-    unknown = ()
-    return _AlterClientQuotasRequest(f_entries, f_validate_only, unknown), p
+    unknown0 = ()
+    obj = _AlterClientQuotasRequest(f_entries, f_validate_only, unknown0)
+    return obj, p
 
 
 def _e_AlterClientQuotasRequest_v0(o: AlterClientQuotasRequest, out: bytearray) -> None:
@@ -252,32 +410,139 @@ def _e_AlterClientQuotasRequest_v0(o: AlterClientQuotasRequest, out: bytearray) 
     if x_entries is None:
         raise null_encode_error('Entries')
     else:
-        w_alen(out, len(x_entries))
+        out += INT32.pack(len(x_entries))
         for e_entries in x_entries:
-            _e_AlterClientQuotasRequest__EntryData_v0(e_entries, out)
+            x1_entity = e_entries.entity
+            if x1_entity is None:
+                raise null_encode_error('Entity')
+            else:
+                out += INT32.pack(len(x1_entity))
+                for e1_entity in x1_entity:
+                    w_str(out, e1_entity.entity_type)
+                    w_nstr(out, e1_entity.entity_name)
+                    if e1_entity.unknown_tagged_fields:
+                        raise unsupported_tags()
+            x1_ops = e_entries.ops
+            if x1_ops is None:
+                raise null_encode_error('Ops')
+            else:
+                out += INT32.pack(len(x1_ops))
+                for e1_ops in x1_ops:
+                    w_str(out, e1_ops.key)
+                    out += _S_do.pack(e1_ops.value, e1_ops.remove)
+                    if e1_ops.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_entries.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_o.pack(o.validate_only)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AlterClientQuotasRequest_v1(b: bytes, p: int) -> tuple[AlterClientQuotasRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Entries')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_entries = []
-        for _ in range(n):
-            e_entries, p = _d_AlterClientQuotasRequest__EntryData_v1(b, p)
+        for _ in range(n0):
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Entity')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_entity = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_entity_type = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_entity_type, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_entity_name, p = r_ncstr(b, p)
+                    else:
+                        f2_entity_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_entity = _AlterClientQuotasRequest__EntityData(f2_entity_type, f2_entity_name, unknown2)
+                    f1_entity.append(e1_entity)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Ops')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_ops = []
+                for _ in range(n1):
+                    s3 = b[p]
+                    if 0 < s3 < 0x80 and p + s3 <= blen:
+                        f3_key = b[p + 1 : p + s3].decode()
+                        p += s3
+                    else:
+                        f3_key, p = r_cstr(b, p)
+                    f3_value, f3_remove = _S_do.unpack_from(b, p)
+                    p += 9
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    e1_ops = _AlterClientQuotasRequest__OpData(f3_key, f3_value, f3_remove, unknown3)
+                    f1_ops.append(e1_ops)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_entries = _AlterClientQuotasRequest__EntryData(f1_entity, f1_ops, unknown1)
             f_entries.append(e_entries)
     f_validate_only = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterClientQuotasRequest(f_entries, f_validate_only, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterClientQuotasRequest(f_entries, f_validate_only, unknown0)
+    return obj, p
 
 
 def _e_AlterClientQuotasRequest_v1(o: AlterClientQuotasRequest, out: bytearray) -> None:
@@ -285,18 +550,61 @@ def _e_AlterClientQuotasRequest_v1(o: AlterClientQuotasRequest, out: bytearray) 
     if x_entries is None:
         raise null_encode_error('Entries')
     else:
-        w_calen(out, len(x_entries))
+        n0 = len(x_entries) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_entries in x_entries:
-            _e_AlterClientQuotasRequest__EntryData_v1(e_entries, out)
+            x1_entity = e_entries.entity
+            if x1_entity is None:
+                raise null_encode_error('Entity')
+            else:
+                n1 = len(x1_entity) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_entity in x1_entity:
+                    w_cstr(out, e1_entity.entity_type)
+                    w_ncstr(out, e1_entity.entity_name)
+                    if e1_entity.unknown_tagged_fields:
+                        w_tags(out, [], e1_entity.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            x1_ops = e_entries.ops
+            if x1_ops is None:
+                raise null_encode_error('Ops')
+            else:
+                n1 = len(x1_ops) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_ops in x1_ops:
+                    w_cstr(out, e1_ops.key)
+                    out += _S_do.pack(e1_ops.value, e1_ops.remove)
+                    if e1_ops.unknown_tagged_fields:
+                        w_tags(out, [], e1_ops.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_entries.unknown_tagged_fields:
+                w_tags(out, [], e_entries.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_o.pack(o.validate_only)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterClientQuotasResponse__EntityData_v0(b: bytes, p: int) -> tuple[AlterClientQuotasResponse.EntityData, int]:
     f_entity_type, p = r_str(b, p)
     f_entity_name, p = r_nstr(b, p)
-    unknown = ()
-    return _AlterClientQuotasResponse__EntityData(f_entity_type, f_entity_name, unknown), p
+    unknown0 = ()
+    obj = _AlterClientQuotasResponse__EntityData(f_entity_type, f_entity_name, unknown0)
+    return obj, p
 
 
 def _e_AlterClientQuotasResponse__EntityData_v0(o: AlterClientQuotasResponse.EntityData, out: bytearray) -> None:
@@ -307,37 +615,60 @@ def _e_AlterClientQuotasResponse__EntityData_v0(o: AlterClientQuotasResponse.Ent
 
 
 def _d_AlterClientQuotasResponse__EntityData_v1(b: bytes, p: int) -> tuple[AlterClientQuotasResponse.EntityData, int]:
-    f_entity_type, p = r_cstr(b, p)
-    f_entity_name, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_entity_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_entity_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_entity_name, p = r_ncstr(b, p)
+    else:
+        f_entity_name = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterClientQuotasResponse__EntityData(f_entity_type, f_entity_name, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterClientQuotasResponse__EntityData(f_entity_type, f_entity_name, unknown0)
+    return obj, p
 
 
 def _e_AlterClientQuotasResponse__EntityData_v1(o: AlterClientQuotasResponse.EntityData, out: bytearray) -> None:
     w_cstr(out, o.entity_type)
     w_ncstr(out, o.entity_name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterClientQuotasResponse__EntryData_v0(b: bytes, p: int) -> tuple[AlterClientQuotasResponse.EntryData, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_error_message, p = r_nstr(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Entity')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_entity = []
-        for _ in range(n):
-            e_entity, p = _d_AlterClientQuotasResponse__EntityData_v0(b, p)
+        for _ in range(n0):
+            f1_entity_type, p = r_str(b, p)
+            f1_entity_name, p = r_nstr(b, p)
+            unknown1 = ()
+            e_entity = _AlterClientQuotasResponse__EntityData(f1_entity_type, f1_entity_name, unknown1)
             f_entity.append(e_entity)
-    unknown = ()
-    return _AlterClientQuotasResponse__EntryData(f_error_code, f_error_message, f_entity, unknown), p
+    unknown0 = ()
+    obj = _AlterClientQuotasResponse__EntryData(f_error_code, f_error_message, f_entity, unknown0)
+    return obj, p
 
 
 def _e_AlterClientQuotasResponse__EntryData_v0(o: AlterClientQuotasResponse.EntryData, out: bytearray) -> None:
@@ -347,32 +678,70 @@ def _e_AlterClientQuotasResponse__EntryData_v0(o: AlterClientQuotasResponse.Entr
     if x_entity is None:
         raise null_encode_error('Entity')
     else:
-        w_alen(out, len(x_entity))
+        out += INT32.pack(len(x_entity))
         for e_entity in x_entity:
-            _e_AlterClientQuotasResponse__EntityData_v0(e_entity, out)
+            w_str(out, e_entity.entity_type)
+            w_nstr(out, e_entity.entity_name)
+            if e_entity.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AlterClientQuotasResponse__EntryData_v1(b: bytes, p: int) -> tuple[AlterClientQuotasResponse.EntryData, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Entity')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_entity = []
-        for _ in range(n):
-            e_entity, p = _d_AlterClientQuotasResponse__EntityData_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_entity_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_entity_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_entity_name, p = r_ncstr(b, p)
+            else:
+                f1_entity_name = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_entity = _AlterClientQuotasResponse__EntityData(f1_entity_type, f1_entity_name, unknown1)
             f_entity.append(e_entity)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterClientQuotasResponse__EntryData(f_error_code, f_error_message, f_entity, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterClientQuotasResponse__EntryData(f_error_code, f_error_message, f_entity, unknown0)
+    return obj, p
 
 
 def _e_AlterClientQuotasResponse__EntryData_v1(o: AlterClientQuotasResponse.EntryData, out: bytearray) -> None:
@@ -382,25 +751,60 @@ def _e_AlterClientQuotasResponse__EntryData_v1(o: AlterClientQuotasResponse.Entr
     if x_entity is None:
         raise null_encode_error('Entity')
     else:
-        w_calen(out, len(x_entity))
+        n0 = len(x_entity) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_entity in x_entity:
-            _e_AlterClientQuotasResponse__EntityData_v1(e_entity, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_entity.entity_type)
+            w_ncstr(out, e_entity.entity_name)
+            if e_entity.unknown_tagged_fields:
+                w_tags(out, [], e_entity.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterClientQuotasResponse_v0(b: bytes, p: int) -> tuple[AlterClientQuotasResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Entries')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_entries = []
-        for _ in range(n):
-            e_entries, p = _d_AlterClientQuotasResponse__EntryData_v0(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f1_error_message, p = r_nstr(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Entity')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_entity = []
+                for _ in range(n1):
+                    f2_entity_type, p = r_str(b, p)
+                    f2_entity_name, p = r_nstr(b, p)
+                    unknown2 = ()
+                    e1_entity = _AlterClientQuotasResponse__EntityData(f2_entity_type, f2_entity_name, unknown2)
+                    f1_entity.append(e1_entity)
+            unknown1 = ()
+            e_entries = _AlterClientQuotasResponse__EntryData(f1_error_code, f1_error_message, f1_entity, unknown1)
             f_entries.append(e_entries)
-    unknown = ()
-    return _AlterClientQuotasResponse(f_throttle_time_ms, f_entries, unknown), p
+    unknown0 = ()
+    obj = _AlterClientQuotasResponse(f_throttle_time_ms, f_entries, unknown0)
+    return obj, p
 
 
 def _e_AlterClientQuotasResponse_v0(o: AlterClientQuotasResponse, out: bytearray) -> None:
@@ -409,31 +813,106 @@ def _e_AlterClientQuotasResponse_v0(o: AlterClientQuotasResponse, out: bytearray
     if x_entries is None:
         raise null_encode_error('Entries')
     else:
-        w_alen(out, len(x_entries))
+        out += INT32.pack(len(x_entries))
         for e_entries in x_entries:
-            _e_AlterClientQuotasResponse__EntryData_v0(e_entries, out)
+            out += _S_h.pack(e_entries.error_code)
+            w_nstr(out, e_entries.error_message)
+            x1_entity = e_entries.entity
+            if x1_entity is None:
+                raise null_encode_error('Entity')
+            else:
+                out += INT32.pack(len(x1_entity))
+                for e1_entity in x1_entity:
+                    w_str(out, e1_entity.entity_type)
+                    w_nstr(out, e1_entity.entity_name)
+                    if e1_entity.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_entries.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AlterClientQuotasResponse_v1(b: bytes, p: int) -> tuple[AlterClientQuotasResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Entries')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_entries = []
-        for _ in range(n):
-            e_entries, p = _d_AlterClientQuotasResponse__EntryData_v1(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Entity')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_entity = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_entity_type = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_entity_type, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_entity_name, p = r_ncstr(b, p)
+                    else:
+                        f2_entity_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_entity = _AlterClientQuotasResponse__EntityData(f2_entity_type, f2_entity_name, unknown2)
+                    f1_entity.append(e1_entity)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_entries = _AlterClientQuotasResponse__EntryData(f1_error_code, f1_error_message, f1_entity, unknown1)
             f_entries.append(e_entries)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterClientQuotasResponse(f_throttle_time_ms, f_entries, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterClientQuotasResponse(f_throttle_time_ms, f_entries, unknown0)
+    return obj, p
 
 
 def _e_AlterClientQuotasResponse_v1(o: AlterClientQuotasResponse, out: bytearray) -> None:
@@ -442,10 +921,38 @@ def _e_AlterClientQuotasResponse_v1(o: AlterClientQuotasResponse, out: bytearray
     if x_entries is None:
         raise null_encode_error('Entries')
     else:
-        w_calen(out, len(x_entries))
+        n0 = len(x_entries) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_entries in x_entries:
-            _e_AlterClientQuotasResponse__EntryData_v1(e_entries, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_h.pack(e_entries.error_code)
+            w_ncstr(out, e_entries.error_message)
+            x1_entity = e_entries.entity
+            if x1_entity is None:
+                raise null_encode_error('Entity')
+            else:
+                n1 = len(x1_entity) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_entity in x1_entity:
+                    w_cstr(out, e1_entity.entity_type)
+                    w_ncstr(out, e1_entity.entity_name)
+                    if e1_entity.unknown_tagged_fields:
+                        w_tags(out, [], e1_entity.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_entries.unknown_tagged_fields:
+                w_tags(out, [], e_entries.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _AlterClientQuotasRequest__EntityData = AlterClientQuotasRequest.EntityData

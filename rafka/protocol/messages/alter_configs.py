@@ -74,8 +74,9 @@ class AlterConfigsResponse(Message):
 def _d_AlterConfigsRequest__AlterableConfig_v0(b: bytes, p: int) -> tuple[AlterConfigsRequest.AlterableConfig, int]:
     f_name, p = r_str(b, p)
     f_value, p = r_nstr(b, p)
-    unknown = ()
-    return _AlterConfigsRequest__AlterableConfig(f_name, f_value, unknown), p
+    unknown0 = ()
+    obj = _AlterConfigsRequest__AlterableConfig(f_name, f_value, unknown0)
+    return obj, p
 
 
 def _e_AlterConfigsRequest__AlterableConfig_v0(o: AlterConfigsRequest.AlterableConfig, out: bytearray) -> None:
@@ -86,37 +87,60 @@ def _e_AlterConfigsRequest__AlterableConfig_v0(o: AlterConfigsRequest.AlterableC
 
 
 def _d_AlterConfigsRequest__AlterableConfig_v2(b: bytes, p: int) -> tuple[AlterConfigsRequest.AlterableConfig, int]:
-    f_name, p = r_cstr(b, p)
-    f_value, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_value, p = r_ncstr(b, p)
+    else:
+        f_value = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterConfigsRequest__AlterableConfig(f_name, f_value, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterConfigsRequest__AlterableConfig(f_name, f_value, unknown0)
+    return obj, p
 
 
 def _e_AlterConfigsRequest__AlterableConfig_v2(o: AlterConfigsRequest.AlterableConfig, out: bytearray) -> None:
     w_cstr(out, o.name)
     w_ncstr(out, o.value)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterConfigsRequest__AlterConfigsResource_v0(b: bytes, p: int) -> tuple[AlterConfigsRequest.AlterConfigsResource, int]:
+    blen = len(b)
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
     f_resource_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Configs')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_configs = []
-        for _ in range(n):
-            e_configs, p = _d_AlterConfigsRequest__AlterableConfig_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            f1_value, p = r_nstr(b, p)
+            unknown1 = ()
+            e_configs = _AlterConfigsRequest__AlterableConfig(f1_name, f1_value, unknown1)
             f_configs.append(e_configs)
-    unknown = ()
-    return _AlterConfigsRequest__AlterConfigsResource(f_resource_type, f_resource_name, f_configs, unknown), p
+    unknown0 = ()
+    obj = _AlterConfigsRequest__AlterConfigsResource(f_resource_type, f_resource_name, f_configs, unknown0)
+    return obj, p
 
 
 def _e_AlterConfigsRequest__AlterConfigsResource_v0(o: AlterConfigsRequest.AlterConfigsResource, out: bytearray) -> None:
@@ -126,32 +150,70 @@ def _e_AlterConfigsRequest__AlterConfigsResource_v0(o: AlterConfigsRequest.Alter
     if x_configs is None:
         raise null_encode_error('Configs')
     else:
-        w_alen(out, len(x_configs))
+        out += INT32.pack(len(x_configs))
         for e_configs in x_configs:
-            _e_AlterConfigsRequest__AlterableConfig_v0(e_configs, out)
+            w_str(out, e_configs.name)
+            w_nstr(out, e_configs.value)
+            if e_configs.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AlterConfigsRequest__AlterConfigsResource_v2(b: bytes, p: int) -> tuple[AlterConfigsRequest.AlterConfigsResource, int]:
+    blen = len(b)
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_resource_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_resource_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_resource_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Configs')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_configs = []
-        for _ in range(n):
-            e_configs, p = _d_AlterConfigsRequest__AlterableConfig_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_value, p = r_ncstr(b, p)
+            else:
+                f1_value = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_configs = _AlterConfigsRequest__AlterableConfig(f1_name, f1_value, unknown1)
             f_configs.append(e_configs)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterConfigsRequest__AlterConfigsResource(f_resource_type, f_resource_name, f_configs, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterConfigsRequest__AlterConfigsResource(f_resource_type, f_resource_name, f_configs, unknown0)
+    return obj, p
 
 
 def _e_AlterConfigsRequest__AlterConfigsResource_v2(o: AlterConfigsRequest.AlterConfigsResource, out: bytearray) -> None:
@@ -161,25 +223,60 @@ def _e_AlterConfigsRequest__AlterConfigsResource_v2(o: AlterConfigsRequest.Alter
     if x_configs is None:
         raise null_encode_error('Configs')
     else:
-        w_calen(out, len(x_configs))
+        n0 = len(x_configs) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_configs in x_configs:
-            _e_AlterConfigsRequest__AlterableConfig_v2(e_configs, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_configs.name)
+            w_ncstr(out, e_configs.value)
+            if e_configs.unknown_tagged_fields:
+                w_tags(out, [], e_configs.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterConfigsRequest_v0(b: bytes, p: int) -> tuple[AlterConfigsRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Resources')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_resources = []
-        for _ in range(n):
-            e_resources, p = _d_AlterConfigsRequest__AlterConfigsResource_v0(b, p)
+        for _ in range(n0):
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            f1_resource_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Configs')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_configs = []
+                for _ in range(n1):
+                    f2_name, p = r_str(b, p)
+                    f2_value, p = r_nstr(b, p)
+                    unknown2 = ()
+                    e1_configs = _AlterConfigsRequest__AlterableConfig(f2_name, f2_value, unknown2)
+                    f1_configs.append(e1_configs)
+            unknown1 = ()
+            e_resources = _AlterConfigsRequest__AlterConfigsResource(f1_resource_type, f1_resource_name, f1_configs, unknown1)
             f_resources.append(e_resources)
     f_validate_only = _S_o.unpack_from(b, p)[0]
     p += 1
-    unknown = ()
-    return _AlterConfigsRequest(f_resources, f_validate_only, unknown), p
+    unknown0 = ()
+    obj = _AlterConfigsRequest(f_resources, f_validate_only, unknown0)
+    return obj, p
 
 
 def _e_AlterConfigsRequest_v0(o: AlterConfigsRequest, out: bytearray) -> None:
@@ -187,32 +284,107 @@ def _e_AlterConfigsRequest_v0(o: AlterConfigsRequest, out: bytearray) -> None:
     if x_resources is None:
         raise null_encode_error('Resources')
     else:
-        w_alen(out, len(x_resources))
+        out += INT32.pack(len(x_resources))
         for e_resources in x_resources:
-            _e_AlterConfigsRequest__AlterConfigsResource_v0(e_resources, out)
+            out += _S_b.pack(e_resources.resource_type)
+            w_str(out, e_resources.resource_name)
+            x1_configs = e_resources.configs
+            if x1_configs is None:
+                raise null_encode_error('Configs')
+            else:
+                out += INT32.pack(len(x1_configs))
+                for e1_configs in x1_configs:
+                    w_str(out, e1_configs.name)
+                    w_nstr(out, e1_configs.value)
+                    if e1_configs.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_resources.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_o.pack(o.validate_only)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AlterConfigsRequest_v2(b: bytes, p: int) -> tuple[AlterConfigsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Resources')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_resources = []
-        for _ in range(n):
-            e_resources, p = _d_AlterConfigsRequest__AlterConfigsResource_v2(b, p)
+        for _ in range(n0):
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_resource_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_resource_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Configs')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_configs = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_value, p = r_ncstr(b, p)
+                    else:
+                        f2_value = b[p + 1 : p + s2].decode()
+                        p += s2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_configs = _AlterConfigsRequest__AlterableConfig(f2_name, f2_value, unknown2)
+                    f1_configs.append(e1_configs)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_resources = _AlterConfigsRequest__AlterConfigsResource(f1_resource_type, f1_resource_name, f1_configs, unknown1)
             f_resources.append(e_resources)
     f_validate_only = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterConfigsRequest(f_resources, f_validate_only, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterConfigsRequest(f_resources, f_validate_only, unknown0)
+    return obj, p
 
 
 def _e_AlterConfigsRequest_v2(o: AlterConfigsRequest, out: bytearray) -> None:
@@ -220,11 +392,39 @@ def _e_AlterConfigsRequest_v2(o: AlterConfigsRequest, out: bytearray) -> None:
     if x_resources is None:
         raise null_encode_error('Resources')
     else:
-        w_calen(out, len(x_resources))
+        n0 = len(x_resources) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_resources in x_resources:
-            _e_AlterConfigsRequest__AlterConfigsResource_v2(e_resources, out)
+            out += _S_b.pack(e_resources.resource_type)
+            w_cstr(out, e_resources.resource_name)
+            x1_configs = e_resources.configs
+            if x1_configs is None:
+                raise null_encode_error('Configs')
+            else:
+                n1 = len(x1_configs) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_configs in x1_configs:
+                    w_cstr(out, e1_configs.name)
+                    w_ncstr(out, e1_configs.value)
+                    if e1_configs.unknown_tagged_fields:
+                        w_tags(out, [], e1_configs.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_resources.unknown_tagged_fields:
+                w_tags(out, [], e_resources.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_o.pack(o.validate_only)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterConfigsResponse__AlterConfigsResourceResponse_v0(b: bytes, p: int) -> tuple[AlterConfigsResponse.AlterConfigsResourceResponse, int]:
@@ -234,8 +434,9 @@ def _d_AlterConfigsResponse__AlterConfigsResourceResponse_v0(b: bytes, p: int) -
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
     f_resource_name, p = r_str(b, p)
-    unknown = ()
-    return _AlterConfigsResponse__AlterConfigsResourceResponse(f_error_code, f_error_message, f_resource_type, f_resource_name, unknown), p
+    unknown0 = ()
+    obj = _AlterConfigsResponse__AlterConfigsResourceResponse(f_error_code, f_error_message, f_resource_type, f_resource_name, unknown0)
+    return obj, p
 
 
 def _e_AlterConfigsResponse__AlterConfigsResourceResponse_v0(o: AlterConfigsResponse.AlterConfigsResourceResponse, out: bytearray) -> None:
@@ -248,19 +449,31 @@ def _e_AlterConfigsResponse__AlterConfigsResourceResponse_v0(o: AlterConfigsResp
 
 
 def _d_AlterConfigsResponse__AlterConfigsResourceResponse_v2(b: bytes, p: int) -> tuple[AlterConfigsResponse.AlterConfigsResourceResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_resource_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_resource_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_resource_name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterConfigsResponse__AlterConfigsResourceResponse(f_error_code, f_error_message, f_resource_type, f_resource_name, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterConfigsResponse__AlterConfigsResourceResponse(f_error_code, f_error_message, f_resource_type, f_resource_name, unknown0)
+    return obj, p
 
 
 def _e_AlterConfigsResponse__AlterConfigsResourceResponse_v2(o: AlterConfigsResponse.AlterConfigsResourceResponse, out: bytearray) -> None:
@@ -268,22 +481,37 @@ def _e_AlterConfigsResponse__AlterConfigsResourceResponse_v2(o: AlterConfigsResp
     w_ncstr(out, o.error_message)
     out += _S_b.pack(o.resource_type)
     w_cstr(out, o.resource_name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterConfigsResponse_v0(b: bytes, p: int) -> tuple[AlterConfigsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_AlterConfigsResponse__AlterConfigsResourceResponse_v0(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f1_error_message, p = r_nstr(b, p)
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            f1_resource_name, p = r_str(b, p)
+            unknown1 = ()
+            e_responses = _AlterConfigsResponse__AlterConfigsResourceResponse(f1_error_code, f1_error_message, f1_resource_type, f1_resource_name, unknown1)
             f_responses.append(e_responses)
-    unknown = ()
-    return _AlterConfigsResponse(f_throttle_time_ms, f_responses, unknown), p
+    unknown0 = ()
+    obj = _AlterConfigsResponse(f_throttle_time_ms, f_responses, unknown0)
+    return obj, p
 
 
 def _e_AlterConfigsResponse_v0(o: AlterConfigsResponse, out: bytearray) -> None:
@@ -292,31 +520,70 @@ def _e_AlterConfigsResponse_v0(o: AlterConfigsResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_alen(out, len(x_responses))
+        out += INT32.pack(len(x_responses))
         for e_responses in x_responses:
-            _e_AlterConfigsResponse__AlterConfigsResourceResponse_v0(e_responses, out)
+            out += _S_h.pack(e_responses.error_code)
+            w_nstr(out, e_responses.error_message)
+            out += _S_b.pack(e_responses.resource_type)
+            w_str(out, e_responses.resource_name)
+            if e_responses.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AlterConfigsResponse_v2(b: bytes, p: int) -> tuple[AlterConfigsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_AlterConfigsResponse__AlterConfigsResourceResponse_v2(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_resource_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_resource_name, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_responses = _AlterConfigsResponse__AlterConfigsResourceResponse(f1_error_code, f1_error_message, f1_resource_type, f1_resource_name, unknown1)
             f_responses.append(e_responses)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterConfigsResponse(f_throttle_time_ms, f_responses, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterConfigsResponse(f_throttle_time_ms, f_responses, unknown0)
+    return obj, p
 
 
 def _e_AlterConfigsResponse_v2(o: AlterConfigsResponse, out: bytearray) -> None:
@@ -325,10 +592,24 @@ def _e_AlterConfigsResponse_v2(o: AlterConfigsResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_calen(out, len(x_responses))
+        n0 = len(x_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_responses in x_responses:
-            _e_AlterConfigsResponse__AlterConfigsResourceResponse_v2(e_responses, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_h.pack(e_responses.error_code)
+            w_ncstr(out, e_responses.error_message)
+            out += _S_b.pack(e_responses.resource_type)
+            w_cstr(out, e_responses.resource_name)
+            if e_responses.unknown_tagged_fields:
+                w_tags(out, [], e_responses.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _AlterConfigsRequest__AlterableConfig = AlterConfigsRequest.AlterableConfig

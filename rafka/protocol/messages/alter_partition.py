@@ -98,35 +98,51 @@ def _d_AlterPartitionRequest__BrokerState_v3(b: bytes, p: int) -> tuple[AlterPar
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterPartitionRequest__BrokerState(f_broker_id, f_broker_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterPartitionRequest__BrokerState(f_broker_id, f_broker_epoch, unknown0)
+    return obj, p
 
 
 def _e_AlterPartitionRequest__BrokerState_v3(o: AlterPartitionRequest.BrokerState, out: bytearray) -> None:
     out += _S_iq.pack(o.broker_id, o.broker_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterPartitionRequest__PartitionData_v2(b: bytes, p: int) -> tuple[AlterPartitionRequest.PartitionData, int]:
     f_partition_index, f_leader_epoch = _S_ii.unpack_from(b, p)
     p += 8
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_new_isr = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('NewIsr')
     else:
-        f_new_isr, p = r_fixed_array(b, p, n, 'i', 4)
+        f_new_isr, p = r_fixed_array(b, p, n0, 'i', 4)
     f_leader_recovery_state, f_partition_epoch = _S_bi.unpack_from(b, p)
     p += 5
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterPartitionRequest__PartitionData(f_partition_index, f_leader_epoch, f_new_isr, [], f_leader_recovery_state, f_partition_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterPartitionRequest__PartitionData(f_partition_index, f_leader_epoch, f_new_isr, [], f_leader_recovery_state, f_partition_epoch, unknown0)
+    return obj, p
 
 
 def _e_AlterPartitionRequest__PartitionData_v2(o: AlterPartitionRequest.PartitionData, out: bytearray) -> None:
@@ -137,32 +153,62 @@ def _e_AlterPartitionRequest__PartitionData_v2(o: AlterPartitionRequest.Partitio
     if x_new_isr is None:
         raise null_encode_error('NewIsr')
     else:
-        w_calen(out, len(x_new_isr))
-        w_fixed_array(out, x_new_isr, 'i')
+        n0 = len(x_new_isr) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_new_isr) < 64:
+            out += ARRAYS_i[len(x_new_isr)].pack(*x_new_isr)
+        else:
+            w_fixed_array(out, x_new_isr, 'i')
     out += _S_bi.pack(o.leader_recovery_state, o.partition_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterPartitionRequest__PartitionData_v3(b: bytes, p: int) -> tuple[AlterPartitionRequest.PartitionData, int]:
+    blen = len(b)
     f_partition_index, f_leader_epoch = _S_ii.unpack_from(b, p)
     p += 8
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('NewIsrWithEpochs')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_new_isr_with_epochs = []
-        for _ in range(n):
-            e_new_isr_with_epochs, p = _d_AlterPartitionRequest__BrokerState_v3(b, p)
+        for _ in range(n0):
+            f1_broker_id, f1_broker_epoch = _S_iq.unpack_from(b, p)
+            p += 12
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_new_isr_with_epochs = _AlterPartitionRequest__BrokerState(f1_broker_id, f1_broker_epoch, unknown1)
             f_new_isr_with_epochs.append(e_new_isr_with_epochs)
     f_leader_recovery_state, f_partition_epoch = _S_bi.unpack_from(b, p)
     p += 5
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterPartitionRequest__PartitionData(f_partition_index, f_leader_epoch, [], f_new_isr_with_epochs, f_leader_recovery_state, f_partition_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterPartitionRequest__PartitionData(f_partition_index, f_leader_epoch, [], f_new_isr_with_epochs, f_leader_recovery_state, f_partition_epoch, unknown0)
+    return obj, p
 
 
 def _e_AlterPartitionRequest__PartitionData_v3(o: AlterPartitionRequest.PartitionData, out: bytearray) -> None:
@@ -173,30 +219,79 @@ def _e_AlterPartitionRequest__PartitionData_v3(o: AlterPartitionRequest.Partitio
     if x_new_isr_with_epochs is None:
         raise null_encode_error('NewIsrWithEpochs')
     else:
-        w_calen(out, len(x_new_isr_with_epochs))
+        n0 = len(x_new_isr_with_epochs) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_new_isr_with_epochs in x_new_isr_with_epochs:
-            _e_AlterPartitionRequest__BrokerState_v3(e_new_isr_with_epochs, out)
+            out += _S_iq.pack(e_new_isr_with_epochs.broker_id, e_new_isr_with_epochs.broker_epoch)
+            if e_new_isr_with_epochs.unknown_tagged_fields:
+                w_tags(out, [], e_new_isr_with_epochs.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_bi.pack(o.leader_recovery_state, o.partition_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterPartitionRequest__TopicData_v2(b: bytes, p: int) -> tuple[AlterPartitionRequest.TopicData, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_AlterPartitionRequest__PartitionData_v2(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_leader_epoch = _S_ii.unpack_from(b, p)
+            p += 8
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_new_isr = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('NewIsr')
+            else:
+                f1_new_isr, p = r_fixed_array(b, p, n1, 'i', 4)
+            f1_leader_recovery_state, f1_partition_epoch = _S_bi.unpack_from(b, p)
+            p += 5
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _AlterPartitionRequest__PartitionData(f1_partition_index, f1_leader_epoch, f1_new_isr, [], f1_leader_recovery_state, f1_partition_epoch, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterPartitionRequest__TopicData(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterPartitionRequest__TopicData(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_AlterPartitionRequest__TopicData_v2(o: AlterPartitionRequest.TopicData, out: bytearray) -> None:
@@ -205,29 +300,104 @@ def _e_AlterPartitionRequest__TopicData_v2(o: AlterPartitionRequest.TopicData, o
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_AlterPartitionRequest__PartitionData_v2(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            if len(e_partitions.new_isr_with_epochs) != 0:
+                raise unsupported_field('new_isr_with_epochs')
+            out += _S_ii.pack(e_partitions.partition_index, e_partitions.leader_epoch)
+            x1_new_isr = e_partitions.new_isr
+            if x1_new_isr is None:
+                raise null_encode_error('NewIsr')
+            else:
+                n1 = len(x1_new_isr) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_new_isr) < 64:
+                    out += ARRAYS_i[len(x1_new_isr)].pack(*x1_new_isr)
+                else:
+                    w_fixed_array(out, x1_new_isr, 'i')
+            out += _S_bi.pack(e_partitions.leader_recovery_state, e_partitions.partition_epoch)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterPartitionRequest__TopicData_v3(b: bytes, p: int) -> tuple[AlterPartitionRequest.TopicData, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_AlterPartitionRequest__PartitionData_v3(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_leader_epoch = _S_ii.unpack_from(b, p)
+            p += 8
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('NewIsrWithEpochs')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_new_isr_with_epochs = []
+                for _ in range(n1):
+                    f2_broker_id, f2_broker_epoch = _S_iq.unpack_from(b, p)
+                    p += 12
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_new_isr_with_epochs = _AlterPartitionRequest__BrokerState(f2_broker_id, f2_broker_epoch, unknown2)
+                    f1_new_isr_with_epochs.append(e1_new_isr_with_epochs)
+            f1_leader_recovery_state, f1_partition_epoch = _S_bi.unpack_from(b, p)
+            p += 5
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _AlterPartitionRequest__PartitionData(f1_partition_index, f1_leader_epoch, [], f1_new_isr_with_epochs, f1_leader_recovery_state, f1_partition_epoch, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterPartitionRequest__TopicData(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterPartitionRequest__TopicData(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_AlterPartitionRequest__TopicData_v3(o: AlterPartitionRequest.TopicData, out: bytearray) -> None:
@@ -236,30 +406,122 @@ def _e_AlterPartitionRequest__TopicData_v3(o: AlterPartitionRequest.TopicData, o
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_AlterPartitionRequest__PartitionData_v3(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            if len(e_partitions.new_isr) != 0:
+                raise unsupported_field('new_isr')
+            out += _S_ii.pack(e_partitions.partition_index, e_partitions.leader_epoch)
+            x1_new_isr_with_epochs = e_partitions.new_isr_with_epochs
+            if x1_new_isr_with_epochs is None:
+                raise null_encode_error('NewIsrWithEpochs')
+            else:
+                n1 = len(x1_new_isr_with_epochs) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_new_isr_with_epochs in x1_new_isr_with_epochs:
+                    out += _S_iq.pack(e1_new_isr_with_epochs.broker_id, e1_new_isr_with_epochs.broker_epoch)
+                    if e1_new_isr_with_epochs.unknown_tagged_fields:
+                        w_tags(out, [], e1_new_isr_with_epochs.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_bi.pack(e_partitions.leader_recovery_state, e_partitions.partition_epoch)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterPartitionRequest_v2(b: bytes, p: int) -> tuple[AlterPartitionRequest, int]:
+    blen = len(b)
     f_broker_id, f_broker_epoch = _S_iq.unpack_from(b, p)
     p += 12
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_AlterPartitionRequest__TopicData_v2(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_leader_epoch = _S_ii.unpack_from(b, p)
+                    p += 8
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_new_isr = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('NewIsr')
+                    else:
+                        f2_new_isr, p = r_fixed_array(b, p, n2, 'i', 4)
+                    f2_leader_recovery_state, f2_partition_epoch = _S_bi.unpack_from(b, p)
+                    p += 5
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _AlterPartitionRequest__PartitionData(f2_partition_index, f2_leader_epoch, f2_new_isr, [], f2_leader_recovery_state, f2_partition_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _AlterPartitionRequest__TopicData(f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterPartitionRequest(f_broker_id, f_broker_epoch, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterPartitionRequest(f_broker_id, f_broker_epoch, f_topics, unknown0)
+    return obj, p
 
 
 def _e_AlterPartitionRequest_v2(o: AlterPartitionRequest, out: bytearray) -> None:
@@ -268,30 +530,145 @@ def _e_AlterPartitionRequest_v2(o: AlterPartitionRequest, out: bytearray) -> Non
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_AlterPartitionRequest__TopicData_v2(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    if len(e1_partitions.new_isr_with_epochs) != 0:
+                        raise unsupported_field('new_isr_with_epochs')
+                    out += _S_ii.pack(e1_partitions.partition_index, e1_partitions.leader_epoch)
+                    x2_new_isr = e1_partitions.new_isr
+                    if x2_new_isr is None:
+                        raise null_encode_error('NewIsr')
+                    else:
+                        n2 = len(x2_new_isr) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_new_isr) < 64:
+                            out += ARRAYS_i[len(x2_new_isr)].pack(*x2_new_isr)
+                        else:
+                            w_fixed_array(out, x2_new_isr, 'i')
+                    out += _S_bi.pack(e1_partitions.leader_recovery_state, e1_partitions.partition_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterPartitionRequest_v3(b: bytes, p: int) -> tuple[AlterPartitionRequest, int]:
+    blen = len(b)
     f_broker_id, f_broker_epoch = _S_iq.unpack_from(b, p)
     p += 12
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_AlterPartitionRequest__TopicData_v3(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_leader_epoch = _S_ii.unpack_from(b, p)
+                    p += 8
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('NewIsrWithEpochs')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_new_isr_with_epochs = []
+                        for _ in range(n2):
+                            f3_broker_id, f3_broker_epoch = _S_iq.unpack_from(b, p)
+                            p += 12
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_new_isr_with_epochs = _AlterPartitionRequest__BrokerState(f3_broker_id, f3_broker_epoch, unknown3)
+                            f2_new_isr_with_epochs.append(e2_new_isr_with_epochs)
+                    f2_leader_recovery_state, f2_partition_epoch = _S_bi.unpack_from(b, p)
+                    p += 5
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _AlterPartitionRequest__PartitionData(f2_partition_index, f2_leader_epoch, [], f2_new_isr_with_epochs, f2_leader_recovery_state, f2_partition_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _AlterPartitionRequest__TopicData(f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterPartitionRequest(f_broker_id, f_broker_epoch, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterPartitionRequest(f_broker_id, f_broker_epoch, f_topics, unknown0)
+    return obj, p
 
 
 def _e_AlterPartitionRequest_v3(o: AlterPartitionRequest, out: bytearray) -> None:
@@ -300,29 +677,85 @@ def _e_AlterPartitionRequest_v3(o: AlterPartitionRequest, out: bytearray) -> Non
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_AlterPartitionRequest__TopicData_v3(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    if len(e1_partitions.new_isr) != 0:
+                        raise unsupported_field('new_isr')
+                    out += _S_ii.pack(e1_partitions.partition_index, e1_partitions.leader_epoch)
+                    x2_new_isr_with_epochs = e1_partitions.new_isr_with_epochs
+                    if x2_new_isr_with_epochs is None:
+                        raise null_encode_error('NewIsrWithEpochs')
+                    else:
+                        n2 = len(x2_new_isr_with_epochs) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_new_isr_with_epochs in x2_new_isr_with_epochs:
+                            out += _S_iq.pack(e2_new_isr_with_epochs.broker_id, e2_new_isr_with_epochs.broker_epoch)
+                            if e2_new_isr_with_epochs.unknown_tagged_fields:
+                                w_tags(out, [], e2_new_isr_with_epochs.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    out += _S_bi.pack(e1_partitions.leader_recovery_state, e1_partitions.partition_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterPartitionResponse__PartitionData_v2(b: bytes, p: int) -> tuple[AlterPartitionResponse.PartitionData, int]:
     f_partition_index, f_error_code, f_leader_id, f_leader_epoch = _S_ihii.unpack_from(b, p)
     p += 14
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_isr = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Isr')
     else:
-        f_isr, p = r_fixed_array(b, p, n, 'i', 4)
+        f_isr, p = r_fixed_array(b, p, n0, 'i', 4)
     f_leader_recovery_state, f_partition_epoch = _S_bi.unpack_from(b, p)
     p += 5
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterPartitionResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, f_isr, f_leader_recovery_state, f_partition_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterPartitionResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, f_isr, f_leader_recovery_state, f_partition_epoch, unknown0)
+    return obj, p
 
 
 def _e_AlterPartitionResponse__PartitionData_v2(o: AlterPartitionResponse.PartitionData, out: bytearray) -> None:
@@ -331,29 +764,77 @@ def _e_AlterPartitionResponse__PartitionData_v2(o: AlterPartitionResponse.Partit
     if x_isr is None:
         raise null_encode_error('Isr')
     else:
-        w_calen(out, len(x_isr))
-        w_fixed_array(out, x_isr, 'i')
+        n0 = len(x_isr) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_isr) < 64:
+            out += ARRAYS_i[len(x_isr)].pack(*x_isr)
+        else:
+            w_fixed_array(out, x_isr, 'i')
     out += _S_bi.pack(o.leader_recovery_state, o.partition_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterPartitionResponse__TopicData_v2(b: bytes, p: int) -> tuple[AlterPartitionResponse.TopicData, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_AlterPartitionResponse__PartitionData_v2(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch = _S_ihii.unpack_from(b, p)
+            p += 14
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_isr = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Isr')
+            else:
+                f1_isr, p = r_fixed_array(b, p, n1, 'i', 4)
+            f1_leader_recovery_state, f1_partition_epoch = _S_bi.unpack_from(b, p)
+            p += 5
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _AlterPartitionResponse__PartitionData(f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, f1_isr, f1_leader_recovery_state, f1_partition_epoch, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterPartitionResponse__TopicData(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterPartitionResponse__TopicData(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_AlterPartitionResponse__TopicData_v2(o: AlterPartitionResponse.TopicData, out: bytearray) -> None:
@@ -362,30 +843,118 @@ def _e_AlterPartitionResponse__TopicData_v2(o: AlterPartitionResponse.TopicData,
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_AlterPartitionResponse__PartitionData_v2(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ihii.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch)
+            x1_isr = e_partitions.isr
+            if x1_isr is None:
+                raise null_encode_error('Isr')
+            else:
+                n1 = len(x1_isr) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_isr) < 64:
+                    out += ARRAYS_i[len(x1_isr)].pack(*x1_isr)
+                else:
+                    w_fixed_array(out, x1_isr, 'i')
+            out += _S_bi.pack(e_partitions.leader_recovery_state, e_partitions.partition_epoch)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterPartitionResponse_v2(b: bytes, p: int) -> tuple[AlterPartitionResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_AlterPartitionResponse__TopicData_v2(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch = _S_ihii.unpack_from(b, p)
+                    p += 14
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_isr = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('Isr')
+                    else:
+                        f2_isr, p = r_fixed_array(b, p, n2, 'i', 4)
+                    f2_leader_recovery_state, f2_partition_epoch = _S_bi.unpack_from(b, p)
+                    p += 5
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _AlterPartitionResponse__PartitionData(f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, f2_isr, f2_leader_recovery_state, f2_partition_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _AlterPartitionResponse__TopicData(f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterPartitionResponse(f_throttle_time_ms, f_error_code, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterPartitionResponse(f_throttle_time_ms, f_error_code, f_topics, unknown0)
+    return obj, p
 
 
 def _e_AlterPartitionResponse_v2(o: AlterPartitionResponse, out: bytearray) -> None:
@@ -394,10 +963,50 @@ def _e_AlterPartitionResponse_v2(o: AlterPartitionResponse, out: bytearray) -> N
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_AlterPartitionResponse__TopicData_v2(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ihii.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch)
+                    x2_isr = e1_partitions.isr
+                    if x2_isr is None:
+                        raise null_encode_error('Isr')
+                    else:
+                        n2 = len(x2_isr) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_isr) < 64:
+                            out += ARRAYS_i[len(x2_isr)].pack(*x2_isr)
+                        else:
+                            w_fixed_array(out, x2_isr, 'i')
+                    out += _S_bi.pack(e1_partitions.leader_recovery_state, e1_partitions.partition_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _AlterPartitionRequest__BrokerState = AlterPartitionRequest.BrokerState

@@ -73,13 +73,18 @@ class AlterReplicaLogDirsResponse(Message):
 
 def _d_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic_v1(b: bytes, p: int) -> tuple[AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic, int]:
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
-    unknown = ()
-    return _AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic(f_name, f_partitions, unknown), p
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+    unknown0 = ()
+    obj = _AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic_v1(o: AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic, out: bytearray) -> None:
@@ -88,26 +93,47 @@ def _e_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic_v1(o: AlterReplicaLog
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
+        out += INT32.pack(len(x_partitions))
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic_v2(b: bytes, p: int) -> tuple[AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic_v2(o: AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic, out: bytearray) -> None:
@@ -116,23 +142,49 @@ def _e_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic_v2(o: AlterReplicaLog
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterReplicaLogDirsRequest__AlterReplicaLogDir_v1(b: bytes, p: int) -> tuple[AlterReplicaLogDirsRequest.AlterReplicaLogDir, int]:
+    blen = len(b)
     f_path, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic_v1(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_topics = _AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _AlterReplicaLogDirsRequest__AlterReplicaLogDir(f_path, f_topics, unknown), p
+    unknown0 = ()
+    obj = _AlterReplicaLogDirsRequest__AlterReplicaLogDir(f_path, f_topics, unknown0)
+    return obj, p
 
 
 def _e_AlterReplicaLogDirsRequest__AlterReplicaLogDir_v1(o: AlterReplicaLogDirsRequest.AlterReplicaLogDir, out: bytearray) -> None:
@@ -141,30 +193,86 @@ def _e_AlterReplicaLogDirsRequest__AlterReplicaLogDir_v1(o: AlterReplicaLogDirsR
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic_v1(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AlterReplicaLogDirsRequest__AlterReplicaLogDir_v2(b: bytes, p: int) -> tuple[AlterReplicaLogDirsRequest.AlterReplicaLogDir, int]:
-    f_path, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_path = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_path, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterReplicaLogDirsRequest__AlterReplicaLogDir(f_path, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterReplicaLogDirsRequest__AlterReplicaLogDir(f_path, f_topics, unknown0)
+    return obj, p
 
 
 def _e_AlterReplicaLogDirsRequest__AlterReplicaLogDir_v2(o: AlterReplicaLogDirsRequest.AlterReplicaLogDir, out: bytearray) -> None:
@@ -173,23 +281,76 @@ def _e_AlterReplicaLogDirsRequest__AlterReplicaLogDir_v2(o: AlterReplicaLogDirsR
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic_v2(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterReplicaLogDirsRequest_v1(b: bytes, p: int) -> tuple[AlterReplicaLogDirsRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Dirs')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_dirs = []
-        for _ in range(n):
-            e_dirs, p = _d_AlterReplicaLogDirsRequest__AlterReplicaLogDir_v1(b, p)
+        for _ in range(n0):
+            f1_path, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Topics')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    f2_name, p = r_str(b, p)
+                    n2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n2 < 64:
+                        f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('Partitions')
+                    else:
+                        f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                    unknown2 = ()
+                    e1_topics = _AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic(f2_name, f2_partitions, unknown2)
+                    f1_topics.append(e1_topics)
+            unknown1 = ()
+            e_dirs = _AlterReplicaLogDirsRequest__AlterReplicaLogDir(f1_path, f1_topics, unknown1)
             f_dirs.append(e_dirs)
-    unknown = ()
-    return _AlterReplicaLogDirsRequest(f_dirs, unknown), p
+    unknown0 = ()
+    obj = _AlterReplicaLogDirsRequest(f_dirs, unknown0)
+    return obj, p
 
 
 def _e_AlterReplicaLogDirsRequest_v1(o: AlterReplicaLogDirsRequest, out: bytearray) -> None:
@@ -197,29 +358,119 @@ def _e_AlterReplicaLogDirsRequest_v1(o: AlterReplicaLogDirsRequest, out: bytearr
     if x_dirs is None:
         raise null_encode_error('Dirs')
     else:
-        w_alen(out, len(x_dirs))
+        out += INT32.pack(len(x_dirs))
         for e_dirs in x_dirs:
-            _e_AlterReplicaLogDirsRequest__AlterReplicaLogDir_v1(e_dirs, out)
+            w_str(out, e_dirs.path)
+            x1_topics = e_dirs.topics
+            if x1_topics is None:
+                raise null_encode_error('Topics')
+            else:
+                out += INT32.pack(len(x1_topics))
+                for e1_topics in x1_topics:
+                    w_str(out, e1_topics.name)
+                    x2_partitions = e1_topics.partitions
+                    if x2_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        out += INT32.pack(len(x2_partitions))
+                        if len(x2_partitions) < 64:
+                            out += ARRAYS_i[len(x2_partitions)].pack(*x2_partitions)
+                        else:
+                            w_fixed_array(out, x2_partitions, 'i')
+                    if e1_topics.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_dirs.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AlterReplicaLogDirsRequest_v2(b: bytes, p: int) -> tuple[AlterReplicaLogDirsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Dirs')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_dirs = []
-        for _ in range(n):
-            e_dirs, p = _d_AlterReplicaLogDirsRequest__AlterReplicaLogDir_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_path = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_path, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Topics')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('Partitions')
+                    else:
+                        f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic(f2_name, f2_partitions, unknown2)
+                    f1_topics.append(e1_topics)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_dirs = _AlterReplicaLogDirsRequest__AlterReplicaLogDir(f1_path, f1_topics, unknown1)
             f_dirs.append(e_dirs)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterReplicaLogDirsRequest(f_dirs, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterReplicaLogDirsRequest(f_dirs, unknown0)
+    return obj, p
 
 
 def _e_AlterReplicaLogDirsRequest_v2(o: AlterReplicaLogDirsRequest, out: bytearray) -> None:
@@ -227,17 +478,57 @@ def _e_AlterReplicaLogDirsRequest_v2(o: AlterReplicaLogDirsRequest, out: bytearr
     if x_dirs is None:
         raise null_encode_error('Dirs')
     else:
-        w_calen(out, len(x_dirs))
+        n0 = len(x_dirs) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_dirs in x_dirs:
-            _e_AlterReplicaLogDirsRequest__AlterReplicaLogDir_v2(e_dirs, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_dirs.path)
+            x1_topics = e_dirs.topics
+            if x1_topics is None:
+                raise null_encode_error('Topics')
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    w_cstr(out, e1_topics.name)
+                    x2_partitions = e1_topics.partitions
+                    if x2_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n2 = len(x2_partitions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_partitions) < 64:
+                            out += ARRAYS_i[len(x2_partitions)].pack(*x2_partitions)
+                        else:
+                            w_fixed_array(out, x2_partitions, 'i')
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_dirs.unknown_tagged_fields:
+                w_tags(out, [], e_dirs.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult_v1(b: bytes, p: int) -> tuple[AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult, int]:
     f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown = ()
-    return _AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult(f_partition_index, f_error_code, unknown), p
+    unknown0 = ()
+    obj = _AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult(f_partition_index, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult_v1(o: AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult, out: bytearray) -> None:
@@ -251,30 +542,42 @@ def _d_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult_v2(b: byte
     p += 6
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult(f_partition_index, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult(f_partition_index, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult_v2(o: AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult, out: bytearray) -> None:
     out += _S_ih.pack(o.partition_index, o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v1(b: bytes, p: int) -> tuple[AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult, int]:
+    blen = len(b)
     f_topic_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            unknown1 = ()
+            e_partitions = _AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult(f1_partition_index, f1_error_code, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult(f_topic_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v1(o: AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult, out: bytearray) -> None:
@@ -283,30 +586,57 @@ def _e_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v1(o: AlterRep
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult_v1(e_partitions, out)
+            out += _S_ih.pack(e_partitions.partition_index, e_partitions.error_code)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v2(b: bytes, p: int) -> tuple[AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult, int]:
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult_v2(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult(f1_partition_index, f1_error_code, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult(f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v2(o: AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult, out: bytearray) -> None:
@@ -315,25 +645,57 @@ def _e_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v2(o: AlterRep
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult_v2(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ih.pack(e_partitions.partition_index, e_partitions.error_code)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterReplicaLogDirsResponse_v1(b: bytes, p: int) -> tuple[AlterReplicaLogDirsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v1(b, p)
+        for _ in range(n0):
+            f1_topic_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    unknown2 = ()
+                    e1_partitions = _AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult(f2_partition_index, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_results = _AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult(f1_topic_name, f1_partitions, unknown1)
             f_results.append(e_results)
-    unknown = ()
-    return _AlterReplicaLogDirsResponse(f_throttle_time_ms, f_results, unknown), p
+    unknown0 = ()
+    obj = _AlterReplicaLogDirsResponse(f_throttle_time_ms, f_results, unknown0)
+    return obj, p
 
 
 def _e_AlterReplicaLogDirsResponse_v1(o: AlterReplicaLogDirsResponse, out: bytearray) -> None:
@@ -342,31 +704,92 @@ def _e_AlterReplicaLogDirsResponse_v1(o: AlterReplicaLogDirsResponse, out: bytea
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_alen(out, len(x_results))
+        out += INT32.pack(len(x_results))
         for e_results in x_results:
-            _e_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v1(e_results, out)
+            w_str(out, e_results.topic_name)
+            x1_partitions = e_results.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.partition_index, e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_results.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_AlterReplicaLogDirsResponse_v2(b: bytes, p: int) -> tuple[AlterReplicaLogDirsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult(f2_partition_index, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results = _AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult(f1_topic_name, f1_partitions, unknown1)
             f_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterReplicaLogDirsResponse(f_throttle_time_ms, f_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterReplicaLogDirsResponse(f_throttle_time_ms, f_results, unknown0)
+    return obj, p
 
 
 def _e_AlterReplicaLogDirsResponse_v2(o: AlterReplicaLogDirsResponse, out: bytearray) -> None:
@@ -375,10 +798,36 @@ def _e_AlterReplicaLogDirsResponse_v2(o: AlterReplicaLogDirsResponse, out: bytea
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_calen(out, len(x_results))
+        n0 = len(x_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results in x_results:
-            _e_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v2(e_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_results.topic_name)
+            x1_partitions = e_results.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.partition_index, e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_results.unknown_tagged_fields:
+                w_tags(out, [], e_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic = AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic

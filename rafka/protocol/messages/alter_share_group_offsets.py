@@ -82,35 +82,64 @@ def _d_AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestPartition_v0(
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestPartition(f_partition_index, f_start_offset, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestPartition(f_partition_index, f_start_offset, unknown0)
+    return obj, p
 
 
 def _e_AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestPartition_v0(o: AlterShareGroupOffsetsRequest.AlterShareGroupOffsetsRequestPartition, out: bytearray) -> None:
     out += _S_iq.pack(o.partition_index, o.start_offset)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestTopic_v0(b: bytes, p: int) -> tuple[AlterShareGroupOffsetsRequest.AlterShareGroupOffsetsRequestTopic, int]:
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestPartition_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_start_offset = _S_iq.unpack_from(b, p)
+            p += 12
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestPartition(f1_partition_index, f1_start_offset, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestTopic(f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestTopic(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestTopic_v0(o: AlterShareGroupOffsetsRequest.AlterShareGroupOffsetsRequestTopic, out: bytearray) -> None:
@@ -119,29 +148,95 @@ def _e_AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestTopic_v0(o: A
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestPartition_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iq.pack(e_partitions.partition_index, e_partitions.start_offset)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterShareGroupOffsetsRequest_v0(b: bytes, p: int) -> tuple[AlterShareGroupOffsetsRequest, int]:
-    f_group_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestTopic_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_start_offset = _S_iq.unpack_from(b, p)
+                    p += 12
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestPartition(f2_partition_index, f2_start_offset, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestTopic(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterShareGroupOffsetsRequest(f_group_id, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterShareGroupOffsetsRequest(f_group_id, f_topics, unknown0)
+    return obj, p
 
 
 def _e_AlterShareGroupOffsetsRequest_v0(o: AlterShareGroupOffsetsRequest, out: bytearray) -> None:
@@ -150,49 +245,116 @@ def _e_AlterShareGroupOffsetsRequest_v0(o: AlterShareGroupOffsetsRequest, out: b
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestTopic_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iq.pack(e1_partitions.partition_index, e1_partitions.start_offset)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponsePartition_v0(b: bytes, p: int) -> tuple[AlterShareGroupOffsetsResponse.AlterShareGroupOffsetsResponsePartition, int]:
+    blen = len(b)
     f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponsePartition(f_partition_index, f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponsePartition(f_partition_index, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponsePartition_v0(o: AlterShareGroupOffsetsResponse.AlterShareGroupOffsetsResponsePartition, out: bytearray) -> None:
     out += _S_ih.pack(o.partition_index, o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponseTopic_v0(b: bytes, p: int) -> tuple[AlterShareGroupOffsetsResponse.AlterShareGroupOffsetsResponseTopic, int]:
-    f_topic_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponsePartition_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponsePartition(f1_partition_index, f1_error_code, f1_error_message, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponseTopic(f_topic_name, f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponseTopic(f_topic_name, f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponseTopic_v0(o: AlterShareGroupOffsetsResponse.AlterShareGroupOffsetsResponseTopic, out: bytearray) -> None:
@@ -202,31 +364,105 @@ def _e_AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponseTopic_v0(o:
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponsePartition_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ih.pack(e_partitions.partition_index, e_partitions.error_code)
+            w_ncstr(out, e_partitions.error_message)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterShareGroupOffsetsResponse_v0(b: bytes, p: int) -> tuple[AlterShareGroupOffsetsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponseTopic_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponsePartition(f2_partition_index, f2_error_code, f2_error_message, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_responses = _AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponseTopic(f1_topic_name, f1_topic_id, f1_partitions, unknown1)
             f_responses.append(e_responses)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterShareGroupOffsetsResponse(f_throttle_time_ms, f_error_code, f_error_message, f_responses, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterShareGroupOffsetsResponse(f_throttle_time_ms, f_error_code, f_error_message, f_responses, unknown0)
+    return obj, p
 
 
 def _e_AlterShareGroupOffsetsResponse_v0(o: AlterShareGroupOffsetsResponse, out: bytearray) -> None:
@@ -236,10 +472,38 @@ def _e_AlterShareGroupOffsetsResponse_v0(o: AlterShareGroupOffsetsResponse, out:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_calen(out, len(x_responses))
+        n0 = len(x_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_responses in x_responses:
-            _e_AlterShareGroupOffsetsResponse__AlterShareGroupOffsetsResponseTopic_v0(e_responses, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_responses.topic_name)
+            out += e_responses.topic_id.bytes
+            x1_partitions = e_responses.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.partition_index, e1_partitions.error_code)
+                    w_ncstr(out, e1_partitions.error_message)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_responses.unknown_tagged_fields:
+                w_tags(out, [], e_responses.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _AlterShareGroupOffsetsRequest__AlterShareGroupOffsetsRequestPartition = AlterShareGroupOffsetsRequest.AlterShareGroupOffsetsRequestPartition

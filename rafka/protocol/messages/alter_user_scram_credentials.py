@@ -73,37 +73,54 @@ class AlterUserScramCredentialsResponse(Message):
 
 
 def _d_AlterUserScramCredentialsRequest__ScramCredentialDeletion_v0(b: bytes, p: int) -> tuple[AlterUserScramCredentialsRequest.ScramCredentialDeletion, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_mechanism = _S_b.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterUserScramCredentialsRequest__ScramCredentialDeletion(f_name, f_mechanism, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterUserScramCredentialsRequest__ScramCredentialDeletion(f_name, f_mechanism, unknown0)
+    return obj, p
 
 
 def _e_AlterUserScramCredentialsRequest__ScramCredentialDeletion_v0(o: AlterUserScramCredentialsRequest.ScramCredentialDeletion, out: bytearray) -> None:
     w_cstr(out, o.name)
     out += _S_b.pack(o.mechanism)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterUserScramCredentialsRequest__ScramCredentialUpsertion_v0(b: bytes, p: int) -> tuple[AlterUserScramCredentialsRequest.ScramCredentialUpsertion, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_mechanism, f_iterations = _S_bi.unpack_from(b, p)
     p += 5
     f_salt, p = r_cbytes(b, p)
     f_salted_password, p = r_cbytes(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterUserScramCredentialsRequest__ScramCredentialUpsertion(f_name, f_mechanism, f_iterations, f_salt, f_salted_password, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterUserScramCredentialsRequest__ScramCredentialUpsertion(f_name, f_mechanism, f_iterations, f_salt, f_salted_password, unknown0)
+    return obj, p
 
 
 def _e_AlterUserScramCredentialsRequest__ScramCredentialUpsertion_v0(o: AlterUserScramCredentialsRequest.ScramCredentialUpsertion, out: bytearray) -> None:
@@ -111,33 +128,88 @@ def _e_AlterUserScramCredentialsRequest__ScramCredentialUpsertion_v0(o: AlterUse
     out += _S_bi.pack(o.mechanism, o.iterations)
     w_cbytes(out, o.salt)
     w_cbytes(out, o.salted_password)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterUserScramCredentialsRequest_v0(b: bytes, p: int) -> tuple[AlterUserScramCredentialsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Deletions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_deletions = []
-        for _ in range(n):
-            e_deletions, p = _d_AlterUserScramCredentialsRequest__ScramCredentialDeletion_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            f1_mechanism = _S_b.unpack_from(b, p)[0]
+            p += 1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_deletions = _AlterUserScramCredentialsRequest__ScramCredentialDeletion(f1_name, f1_mechanism, unknown1)
             f_deletions.append(e_deletions)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Upsertions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_upsertions = []
-        for _ in range(n):
-            e_upsertions, p = _d_AlterUserScramCredentialsRequest__ScramCredentialUpsertion_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_name, p = r_cstr(b, p)
+            f2_mechanism, f2_iterations = _S_bi.unpack_from(b, p)
+            p += 5
+            f2_salt, p = r_cbytes(b, p)
+            f2_salted_password, p = r_cbytes(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_upsertions = _AlterUserScramCredentialsRequest__ScramCredentialUpsertion(f2_name, f2_mechanism, f2_iterations, f2_salt, f2_salted_password, unknown2)
             f_upsertions.append(e_upsertions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterUserScramCredentialsRequest(f_deletions, f_upsertions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterUserScramCredentialsRequest(f_deletions, f_upsertions, unknown0)
+    return obj, p
 
 
 def _e_AlterUserScramCredentialsRequest_v0(o: AlterUserScramCredentialsRequest, out: bytearray) -> None:
@@ -145,58 +217,128 @@ def _e_AlterUserScramCredentialsRequest_v0(o: AlterUserScramCredentialsRequest, 
     if x_deletions is None:
         raise null_encode_error('Deletions')
     else:
-        w_calen(out, len(x_deletions))
+        n0 = len(x_deletions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_deletions in x_deletions:
-            _e_AlterUserScramCredentialsRequest__ScramCredentialDeletion_v0(e_deletions, out)
+            w_cstr(out, e_deletions.name)
+            out += _S_b.pack(e_deletions.mechanism)
+            if e_deletions.unknown_tagged_fields:
+                w_tags(out, [], e_deletions.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_upsertions = o.upsertions
     if x_upsertions is None:
         raise null_encode_error('Upsertions')
     else:
-        w_calen(out, len(x_upsertions))
+        n0 = len(x_upsertions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_upsertions in x_upsertions:
-            _e_AlterUserScramCredentialsRequest__ScramCredentialUpsertion_v0(e_upsertions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_upsertions.name)
+            out += _S_bi.pack(e_upsertions.mechanism, e_upsertions.iterations)
+            w_cbytes(out, e_upsertions.salt)
+            w_cbytes(out, e_upsertions.salted_password)
+            if e_upsertions.unknown_tagged_fields:
+                w_tags(out, [], e_upsertions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterUserScramCredentialsResponse__AlterUserScramCredentialsResult_v0(b: bytes, p: int) -> tuple[AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult, int]:
-    f_user, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_user = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_user, p = r_cstr(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterUserScramCredentialsResponse__AlterUserScramCredentialsResult(f_user, f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterUserScramCredentialsResponse__AlterUserScramCredentialsResult(f_user, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_AlterUserScramCredentialsResponse__AlterUserScramCredentialsResult_v0(o: AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult, out: bytearray) -> None:
     w_cstr(out, o.user)
     out += _S_h.pack(o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AlterUserScramCredentialsResponse_v0(b: bytes, p: int) -> tuple[AlterUserScramCredentialsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_AlterUserScramCredentialsResponse__AlterUserScramCredentialsResult_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_user = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_user, p = r_cstr(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results = _AlterUserScramCredentialsResponse__AlterUserScramCredentialsResult(f1_user, f1_error_code, f1_error_message, unknown1)
             f_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AlterUserScramCredentialsResponse(f_throttle_time_ms, f_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AlterUserScramCredentialsResponse(f_throttle_time_ms, f_results, unknown0)
+    return obj, p
 
 
 def _e_AlterUserScramCredentialsResponse_v0(o: AlterUserScramCredentialsResponse, out: bytearray) -> None:
@@ -205,10 +347,23 @@ def _e_AlterUserScramCredentialsResponse_v0(o: AlterUserScramCredentialsResponse
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_calen(out, len(x_results))
+        n0 = len(x_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results in x_results:
-            _e_AlterUserScramCredentialsResponse__AlterUserScramCredentialsResult_v0(e_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_results.user)
+            out += _S_h.pack(e_results.error_code)
+            w_ncstr(out, e_results.error_message)
+            if e_results.unknown_tagged_fields:
+                w_tags(out, [], e_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _AlterUserScramCredentialsRequest__ScramCredentialDeletion = AlterUserScramCredentialsRequest.ScramCredentialDeletion

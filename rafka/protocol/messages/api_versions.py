@@ -79,8 +79,9 @@ class ApiVersionsResponse(Message):
 
 
 def _d_ApiVersionsRequest_v0(b: bytes, p: int) -> tuple[ApiVersionsRequest, int]:
-    unknown = ()
-    return _ApiVersionsRequest('', '', unknown), p
+    unknown0 = ()
+    obj = _ApiVersionsRequest('', '', unknown0)
+    return obj, p
 
 
 def _e_ApiVersionsRequest_v0(o: ApiVersionsRequest, out: bytearray) -> None:
@@ -89,28 +90,44 @@ def _e_ApiVersionsRequest_v0(o: ApiVersionsRequest, out: bytearray) -> None:
 
 
 def _d_ApiVersionsRequest_v3(b: bytes, p: int) -> tuple[ApiVersionsRequest, int]:
-    f_client_software_name, p = r_cstr(b, p)
-    f_client_software_version, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_software_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_software_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_software_version = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_software_version, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ApiVersionsRequest(f_client_software_name, f_client_software_version, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ApiVersionsRequest(f_client_software_name, f_client_software_version, unknown0)
+    return obj, p
 
 
 def _e_ApiVersionsRequest_v3(o: ApiVersionsRequest, out: bytearray) -> None:
     w_cstr(out, o.client_software_name)
     w_cstr(out, o.client_software_version)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ApiVersionsResponse__ApiVersion_v0(b: bytes, p: int) -> tuple[ApiVersionsResponse.ApiVersion, int]:
     f_api_key, f_min_version, f_max_version = _S_hhh.unpack_from(b, p)
     p += 6
-    unknown = ()
-    return _ApiVersionsResponse__ApiVersion(f_api_key, f_min_version, f_max_version, unknown), p
+    unknown0 = ()
+    obj = _ApiVersionsResponse__ApiVersion(f_api_key, f_min_version, f_max_version, unknown0)
+    return obj, p
 
 
 def _e_ApiVersionsResponse__ApiVersion_v0(o: ApiVersionsResponse.ApiVersion, out: bytearray) -> None:
@@ -124,69 +141,101 @@ def _d_ApiVersionsResponse__ApiVersion_v3(b: bytes, p: int) -> tuple[ApiVersions
     p += 6
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ApiVersionsResponse__ApiVersion(f_api_key, f_min_version, f_max_version, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ApiVersionsResponse__ApiVersion(f_api_key, f_min_version, f_max_version, unknown0)
+    return obj, p
 
 
 def _e_ApiVersionsResponse__ApiVersion_v3(o: ApiVersionsResponse.ApiVersion, out: bytearray) -> None:
     out += _S_hhh.pack(o.api_key, o.min_version, o.max_version)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ApiVersionsResponse__SupportedFeatureKey_v3(b: bytes, p: int) -> tuple[ApiVersionsResponse.SupportedFeatureKey, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_min_version, f_max_version = _S_hh.unpack_from(b, p)
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ApiVersionsResponse__SupportedFeatureKey(f_name, f_min_version, f_max_version, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ApiVersionsResponse__SupportedFeatureKey(f_name, f_min_version, f_max_version, unknown0)
+    return obj, p
 
 
 def _e_ApiVersionsResponse__SupportedFeatureKey_v3(o: ApiVersionsResponse.SupportedFeatureKey, out: bytearray) -> None:
     w_cstr(out, o.name)
     out += _S_hh.pack(o.min_version, o.max_version)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ApiVersionsResponse__FinalizedFeatureKey_v3(b: bytes, p: int) -> tuple[ApiVersionsResponse.FinalizedFeatureKey, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_max_version_level, f_min_version_level = _S_hh.unpack_from(b, p)
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ApiVersionsResponse__FinalizedFeatureKey(f_name, f_max_version_level, f_min_version_level, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ApiVersionsResponse__FinalizedFeatureKey(f_name, f_max_version_level, f_min_version_level, unknown0)
+    return obj, p
 
 
 def _e_ApiVersionsResponse__FinalizedFeatureKey_v3(o: ApiVersionsResponse.FinalizedFeatureKey, out: bytearray) -> None:
     w_cstr(out, o.name)
     out += _S_hh.pack(o.max_version_level, o.min_version_level)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ApiVersionsResponse_v0(b: bytes, p: int) -> tuple[ApiVersionsResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('ApiKeys')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_api_keys = []
-        for _ in range(n):
-            e_api_keys, p = _d_ApiVersionsResponse__ApiVersion_v0(b, p)
+        for _ in range(n0):
+            f1_api_key, f1_min_version, f1_max_version = _S_hhh.unpack_from(b, p)
+            p += 6
+            unknown1 = ()
+            e_api_keys = _ApiVersionsResponse__ApiVersion(f1_api_key, f1_min_version, f1_max_version, unknown1)
             f_api_keys.append(e_api_keys)
-    unknown = ()
-    return _ApiVersionsResponse(f_error_code, f_api_keys, 0, [], -1, [], False, unknown), p
+    unknown0 = ()
+    obj = _ApiVersionsResponse(f_error_code, f_api_keys, 0, [], -1, [], False, unknown0)
+    return obj, p
 
 
 def _e_ApiVersionsResponse_v0(o: ApiVersionsResponse, out: bytearray) -> None:
@@ -195,28 +244,38 @@ def _e_ApiVersionsResponse_v0(o: ApiVersionsResponse, out: bytearray) -> None:
     if x_api_keys is None:
         raise null_encode_error('ApiKeys')
     else:
-        w_alen(out, len(x_api_keys))
+        out += INT32.pack(len(x_api_keys))
         for e_api_keys in x_api_keys:
-            _e_ApiVersionsResponse__ApiVersion_v0(e_api_keys, out)
+            out += _S_hhh.pack(e_api_keys.api_key, e_api_keys.min_version, e_api_keys.max_version)
+            if e_api_keys.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ApiVersionsResponse_v1(b: bytes, p: int) -> tuple[ApiVersionsResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('ApiKeys')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_api_keys = []
-        for _ in range(n):
-            e_api_keys, p = _d_ApiVersionsResponse__ApiVersion_v0(b, p)
+        for _ in range(n0):
+            f1_api_key, f1_min_version, f1_max_version = _S_hhh.unpack_from(b, p)
+            p += 6
+            unknown1 = ()
+            e_api_keys = _ApiVersionsResponse__ApiVersion(f1_api_key, f1_min_version, f1_max_version, unknown1)
             f_api_keys.append(e_api_keys)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _ApiVersionsResponse(f_error_code, f_api_keys, f_throttle_time_ms, [], -1, [], False, unknown), p
+    unknown0 = ()
+    obj = _ApiVersionsResponse(f_error_code, f_api_keys, f_throttle_time_ms, [], -1, [], False, unknown0)
+    return obj, p
 
 
 def _e_ApiVersionsResponse_v1(o: ApiVersionsResponse, out: bytearray) -> None:
@@ -225,24 +284,45 @@ def _e_ApiVersionsResponse_v1(o: ApiVersionsResponse, out: bytearray) -> None:
     if x_api_keys is None:
         raise null_encode_error('ApiKeys')
     else:
-        w_alen(out, len(x_api_keys))
+        out += INT32.pack(len(x_api_keys))
         for e_api_keys in x_api_keys:
-            _e_ApiVersionsResponse__ApiVersion_v0(e_api_keys, out)
+            out += _S_hhh.pack(e_api_keys.api_key, e_api_keys.min_version, e_api_keys.max_version)
+            if e_api_keys.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.throttle_time_ms)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ApiVersionsResponse_v3(b: bytes, p: int) -> tuple[ApiVersionsResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ApiKeys')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_api_keys = []
-        for _ in range(n):
-            e_api_keys, p = _d_ApiVersionsResponse__ApiVersion_v3(b, p)
+        for _ in range(n0):
+            f1_api_key, f1_min_version, f1_max_version = _S_hhh.unpack_from(b, p)
+            p += 6
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_api_keys = _ApiVersionsResponse__ApiVersion(f1_api_key, f1_min_version, f1_max_version, unknown1)
             f_api_keys.append(e_api_keys)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
@@ -252,41 +332,62 @@ def _d_ApiVersionsResponse_v3(b: bytes, p: int) -> tuple[ApiVersionsResponse, in
     f_zk_migration_ready: bool = False
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if n0 < 0:
                     raise null_error('SupportedFeatures')
+                elif n0 > len(t0) - q0:
+                    raise count_error(n0, len(t0) - q0)
                 else:
                     f_supported_features = []
-                    for _ in range(n):
-                        e_supported_features, q = _d_ApiVersionsResponse__SupportedFeatureKey_v3(t, q)
+                    for _ in range(n0):
+                        e_supported_features, q0 = _d_ApiVersionsResponse__SupportedFeatureKey_v3(t0, q0)
                         f_supported_features.append(e_supported_features)
-            elif tag == 1:
-                q = 0
-                f_finalized_features_epoch = _S_q.unpack_from(t, q)[0]
-            elif tag == 2:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+            elif tag0 == 1:
+                q0 = 0
+                f_finalized_features_epoch = _S_q.unpack_from(t0, q0)[0]
+            elif tag0 == 2:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if n0 < 0:
                     raise null_error('FinalizedFeatures')
+                elif n0 > len(t0) - q0:
+                    raise count_error(n0, len(t0) - q0)
                 else:
                     f_finalized_features = []
-                    for _ in range(n):
-                        e_finalized_features, q = _d_ApiVersionsResponse__FinalizedFeatureKey_v3(t, q)
+                    for _ in range(n0):
+                        e_finalized_features, q0 = _d_ApiVersionsResponse__FinalizedFeatureKey_v3(t0, q0)
                         f_finalized_features.append(e_finalized_features)
-            elif tag == 3:
-                q = 0
-                f_zk_migration_ready = _S_o.unpack_from(t, q)[0]
+            elif tag0 == 3:
+                q0 = 0
+                f_zk_migration_ready = _S_o.unpack_from(t0, q0)[0]
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _ApiVersionsResponse(f_error_code, f_api_keys, f_throttle_time_ms, f_supported_features, f_finalized_features_epoch, f_finalized_features, f_zk_migration_ready, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _ApiVersionsResponse(f_error_code, f_api_keys, f_throttle_time_ms, f_supported_features, f_finalized_features_epoch, f_finalized_features, f_zk_migration_ready, unknown0)
+    return obj, p
 
 
 def _e_ApiVersionsResponse_v3(o: ApiVersionsResponse, out: bytearray) -> None:
@@ -295,40 +396,56 @@ def _e_ApiVersionsResponse_v3(o: ApiVersionsResponse, out: bytearray) -> None:
     if x_api_keys is None:
         raise null_encode_error('ApiKeys')
     else:
-        w_calen(out, len(x_api_keys))
+        n0 = len(x_api_keys) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_api_keys in x_api_keys:
-            _e_ApiVersionsResponse__ApiVersion_v3(e_api_keys, out)
+            out += _S_hhh.pack(e_api_keys.api_key, e_api_keys.min_version, e_api_keys.max_version)
+            if e_api_keys.unknown_tagged_fields:
+                w_tags(out, [], e_api_keys.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.throttle_time_ms)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if len(o.supported_features) != 0:
-        t = bytearray()
+        t0 = bytearray()
         x_supported_features = o.supported_features
         if x_supported_features is None:
             raise null_encode_error('SupportedFeatures')
         else:
-            w_calen(t, len(x_supported_features))
+            n0 = len(x_supported_features) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
             for e_supported_features in x_supported_features:
-                _e_ApiVersionsResponse__SupportedFeatureKey_v3(e_supported_features, t)
-        tags.append((0, t))
+                _e_ApiVersionsResponse__SupportedFeatureKey_v3(e_supported_features, t0)
+        tags0.append((0, t0))
     if o.finalized_features_epoch != -1:
-        t = bytearray()
-        t += _S_q.pack(o.finalized_features_epoch)
-        tags.append((1, t))
+        t0 = bytearray()
+        t0 += _S_q.pack(o.finalized_features_epoch)
+        tags0.append((1, t0))
     if len(o.finalized_features) != 0:
-        t = bytearray()
+        t0 = bytearray()
         x_finalized_features = o.finalized_features
         if x_finalized_features is None:
             raise null_encode_error('FinalizedFeatures')
         else:
-            w_calen(t, len(x_finalized_features))
+            n0 = len(x_finalized_features) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
             for e_finalized_features in x_finalized_features:
-                _e_ApiVersionsResponse__FinalizedFeatureKey_v3(e_finalized_features, t)
-        tags.append((2, t))
+                _e_ApiVersionsResponse__FinalizedFeatureKey_v3(e_finalized_features, t0)
+        tags0.append((2, t0))
     if o.zk_migration_ready != False:
-        t = bytearray()
-        t += _S_o.pack(o.zk_migration_ready)
-        tags.append((3, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        t0 += _S_o.pack(o.zk_migration_ready)
+        tags0.append((3, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 _ApiVersionsRequest = ApiVersionsRequest

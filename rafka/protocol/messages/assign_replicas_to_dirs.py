@@ -92,35 +92,59 @@ def _d_AssignReplicasToDirsRequest__PartitionData_v0(b: bytes, p: int) -> tuple[
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AssignReplicasToDirsRequest__PartitionData(f_partition_index, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AssignReplicasToDirsRequest__PartitionData(f_partition_index, unknown0)
+    return obj, p
 
 
 def _e_AssignReplicasToDirsRequest__PartitionData_v0(o: AssignReplicasToDirsRequest.PartitionData, out: bytearray) -> None:
     out += _S_i.pack(o.partition_index)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AssignReplicasToDirsRequest__TopicData_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsRequest.TopicData, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_AssignReplicasToDirsRequest__PartitionData_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index = _S_i.unpack_from(b, p)[0]
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _AssignReplicasToDirsRequest__PartitionData(f1_partition_index, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AssignReplicasToDirsRequest__TopicData(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AssignReplicasToDirsRequest__TopicData(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_AssignReplicasToDirsRequest__TopicData_v0(o: AssignReplicasToDirsRequest.TopicData, out: bytearray) -> None:
@@ -129,29 +153,85 @@ def _e_AssignReplicasToDirsRequest__TopicData_v0(o: AssignReplicasToDirsRequest.
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_AssignReplicasToDirsRequest__PartitionData_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_partitions.partition_index)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AssignReplicasToDirsRequest__DirectoryData_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsRequest.DirectoryData, int]:
+    blen = len(b)
     f_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_AssignReplicasToDirsRequest__TopicData_v0(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _AssignReplicasToDirsRequest__PartitionData(f2_partition_index, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _AssignReplicasToDirsRequest__TopicData(f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AssignReplicasToDirsRequest__DirectoryData(f_id, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AssignReplicasToDirsRequest__DirectoryData(f_id, f_topics, unknown0)
+    return obj, p
 
 
 def _e_AssignReplicasToDirsRequest__DirectoryData_v0(o: AssignReplicasToDirsRequest.DirectoryData, out: bytearray) -> None:
@@ -160,30 +240,126 @@ def _e_AssignReplicasToDirsRequest__DirectoryData_v0(o: AssignReplicasToDirsRequ
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_AssignReplicasToDirsRequest__TopicData_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_i.pack(e1_partitions.partition_index)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AssignReplicasToDirsRequest_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsRequest, int]:
+    blen = len(b)
     f_broker_id, f_broker_epoch = _S_iq.unpack_from(b, p)
     p += 12
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Directories')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_directories = []
-        for _ in range(n):
-            e_directories, p = _d_AssignReplicasToDirsRequest__DirectoryData_v0(b, p)
+        for _ in range(n0):
+            f1_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Topics')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    f2_topic_id, p = r_uuid(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('Partitions')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_partitions = []
+                        for _ in range(n2):
+                            f3_partition_index = _S_i.unpack_from(b, p)[0]
+                            p += 4
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_partitions = _AssignReplicasToDirsRequest__PartitionData(f3_partition_index, unknown3)
+                            f2_partitions.append(e2_partitions)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _AssignReplicasToDirsRequest__TopicData(f2_topic_id, f2_partitions, unknown2)
+                    f1_topics.append(e1_topics)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_directories = _AssignReplicasToDirsRequest__DirectoryData(f1_id, f1_topics, unknown1)
             f_directories.append(e_directories)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AssignReplicasToDirsRequest(f_broker_id, f_broker_epoch, f_directories, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AssignReplicasToDirsRequest(f_broker_id, f_broker_epoch, f_directories, unknown0)
+    return obj, p
 
 
 def _e_AssignReplicasToDirsRequest_v0(o: AssignReplicasToDirsRequest, out: bytearray) -> None:
@@ -192,10 +368,51 @@ def _e_AssignReplicasToDirsRequest_v0(o: AssignReplicasToDirsRequest, out: bytea
     if x_directories is None:
         raise null_encode_error('Directories')
     else:
-        w_calen(out, len(x_directories))
+        n0 = len(x_directories) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_directories in x_directories:
-            _e_AssignReplicasToDirsRequest__DirectoryData_v0(e_directories, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_directories.id.bytes
+            x1_topics = e_directories.topics
+            if x1_topics is None:
+                raise null_encode_error('Topics')
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    out += e1_topics.topic_id.bytes
+                    x2_partitions = e1_topics.partitions
+                    if x2_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n2 = len(x2_partitions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_partitions in x2_partitions:
+                            out += _S_i.pack(e2_partitions.partition_index)
+                            if e2_partitions.unknown_tagged_fields:
+                                w_tags(out, [], e2_partitions.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_directories.unknown_tagged_fields:
+                w_tags(out, [], e_directories.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AssignReplicasToDirsResponse__PartitionData_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsResponse.PartitionData, int]:
@@ -203,35 +420,59 @@ def _d_AssignReplicasToDirsResponse__PartitionData_v0(b: bytes, p: int) -> tuple
     p += 6
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AssignReplicasToDirsResponse__PartitionData(f_partition_index, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AssignReplicasToDirsResponse__PartitionData(f_partition_index, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_AssignReplicasToDirsResponse__PartitionData_v0(o: AssignReplicasToDirsResponse.PartitionData, out: bytearray) -> None:
     out += _S_ih.pack(o.partition_index, o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AssignReplicasToDirsResponse__TopicData_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsResponse.TopicData, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_AssignReplicasToDirsResponse__PartitionData_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _AssignReplicasToDirsResponse__PartitionData(f1_partition_index, f1_error_code, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AssignReplicasToDirsResponse__TopicData(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AssignReplicasToDirsResponse__TopicData(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_AssignReplicasToDirsResponse__TopicData_v0(o: AssignReplicasToDirsResponse.TopicData, out: bytearray) -> None:
@@ -240,29 +481,85 @@ def _e_AssignReplicasToDirsResponse__TopicData_v0(o: AssignReplicasToDirsRespons
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_AssignReplicasToDirsResponse__PartitionData_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ih.pack(e_partitions.partition_index, e_partitions.error_code)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AssignReplicasToDirsResponse__DirectoryData_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsResponse.DirectoryData, int]:
+    blen = len(b)
     f_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_AssignReplicasToDirsResponse__TopicData_v0(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _AssignReplicasToDirsResponse__PartitionData(f2_partition_index, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _AssignReplicasToDirsResponse__TopicData(f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AssignReplicasToDirsResponse__DirectoryData(f_id, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AssignReplicasToDirsResponse__DirectoryData(f_id, f_topics, unknown0)
+    return obj, p
 
 
 def _e_AssignReplicasToDirsResponse__DirectoryData_v0(o: AssignReplicasToDirsResponse.DirectoryData, out: bytearray) -> None:
@@ -271,30 +568,126 @@ def _e_AssignReplicasToDirsResponse__DirectoryData_v0(o: AssignReplicasToDirsRes
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_AssignReplicasToDirsResponse__TopicData_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.partition_index, e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_AssignReplicasToDirsResponse_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Directories')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_directories = []
-        for _ in range(n):
-            e_directories, p = _d_AssignReplicasToDirsResponse__DirectoryData_v0(b, p)
+        for _ in range(n0):
+            f1_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Topics')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    f2_topic_id, p = r_uuid(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('Partitions')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_partitions = []
+                        for _ in range(n2):
+                            f3_partition_index, f3_error_code = _S_ih.unpack_from(b, p)
+                            p += 6
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_partitions = _AssignReplicasToDirsResponse__PartitionData(f3_partition_index, f3_error_code, unknown3)
+                            f2_partitions.append(e2_partitions)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _AssignReplicasToDirsResponse__TopicData(f2_topic_id, f2_partitions, unknown2)
+                    f1_topics.append(e1_topics)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_directories = _AssignReplicasToDirsResponse__DirectoryData(f1_id, f1_topics, unknown1)
             f_directories.append(e_directories)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AssignReplicasToDirsResponse(f_throttle_time_ms, f_error_code, f_directories, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AssignReplicasToDirsResponse(f_throttle_time_ms, f_error_code, f_directories, unknown0)
+    return obj, p
 
 
 def _e_AssignReplicasToDirsResponse_v0(o: AssignReplicasToDirsResponse, out: bytearray) -> None:
@@ -303,10 +696,51 @@ def _e_AssignReplicasToDirsResponse_v0(o: AssignReplicasToDirsResponse, out: byt
     if x_directories is None:
         raise null_encode_error('Directories')
     else:
-        w_calen(out, len(x_directories))
+        n0 = len(x_directories) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_directories in x_directories:
-            _e_AssignReplicasToDirsResponse__DirectoryData_v0(e_directories, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_directories.id.bytes
+            x1_topics = e_directories.topics
+            if x1_topics is None:
+                raise null_encode_error('Topics')
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    out += e1_topics.topic_id.bytes
+                    x2_partitions = e1_topics.partitions
+                    if x2_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n2 = len(x2_partitions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_partitions in x2_partitions:
+                            out += _S_ih.pack(e2_partitions.partition_index, e2_partitions.error_code)
+                            if e2_partitions.unknown_tagged_fields:
+                                w_tags(out, [], e2_partitions.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_directories.unknown_tagged_fields:
+                w_tags(out, [], e_directories.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _AssignReplicasToDirsRequest__PartitionData = AssignReplicasToDirsRequest.PartitionData

@@ -101,8 +101,9 @@ class BeginQuorumEpochResponse(Message):
 def _d_BeginQuorumEpochRequest__PartitionData_v0(b: bytes, p: int) -> tuple[BeginQuorumEpochRequest.PartitionData, int]:
     f_partition_index, f_leader_id, f_leader_epoch = _S_iii.unpack_from(b, p)
     p += 12
-    unknown = ()
-    return _BeginQuorumEpochRequest__PartitionData(f_partition_index, ZERO_UUID, f_leader_id, f_leader_epoch, unknown), p
+    unknown0 = ()
+    obj = _BeginQuorumEpochRequest__PartitionData(f_partition_index, ZERO_UUID, f_leader_id, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_BeginQuorumEpochRequest__PartitionData_v0(o: BeginQuorumEpochRequest.PartitionData, out: bytearray) -> None:
@@ -119,32 +120,44 @@ def _d_BeginQuorumEpochRequest__PartitionData_v1(b: bytes, p: int) -> tuple[Begi
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BeginQuorumEpochRequest__PartitionData(f_partition_index, f_voter_directory_id, f_leader_id, f_leader_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BeginQuorumEpochRequest__PartitionData(f_partition_index, f_voter_directory_id, f_leader_id, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_BeginQuorumEpochRequest__PartitionData_v1(o: BeginQuorumEpochRequest.PartitionData, out: bytearray) -> None:
     out += _S_i.pack(o.partition_index)
     out += o.voter_directory_id.bytes
     out += _S_ii.pack(o.leader_id, o.leader_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_BeginQuorumEpochRequest__TopicData_v0(b: bytes, p: int) -> tuple[BeginQuorumEpochRequest.TopicData, int]:
+    blen = len(b)
     f_topic_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_BeginQuorumEpochRequest__PartitionData_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_leader_id, f1_leader_epoch = _S_iii.unpack_from(b, p)
+            p += 12
+            unknown1 = ()
+            e_partitions = _BeginQuorumEpochRequest__PartitionData(f1_partition_index, ZERO_UUID, f1_leader_id, f1_leader_epoch, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _BeginQuorumEpochRequest__TopicData(f_topic_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _BeginQuorumEpochRequest__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_BeginQuorumEpochRequest__TopicData_v0(o: BeginQuorumEpochRequest.TopicData, out: bytearray) -> None:
@@ -153,30 +166,60 @@ def _e_BeginQuorumEpochRequest__TopicData_v0(o: BeginQuorumEpochRequest.TopicDat
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_BeginQuorumEpochRequest__PartitionData_v0(e_partitions, out)
+            out += _S_iii.pack(e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_BeginQuorumEpochRequest__TopicData_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochRequest.TopicData, int]:
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_BeginQuorumEpochRequest__PartitionData_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_voter_directory_id, p = r_uuid(b, p)
+            f1_leader_id, f1_leader_epoch = _S_ii.unpack_from(b, p)
+            p += 8
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _BeginQuorumEpochRequest__PartitionData(f1_partition_index, f1_voter_directory_id, f1_leader_id, f1_leader_epoch, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BeginQuorumEpochRequest__TopicData(f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BeginQuorumEpochRequest__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_BeginQuorumEpochRequest__TopicData_v1(o: BeginQuorumEpochRequest.TopicData, out: bytearray) -> None:
@@ -185,45 +228,94 @@ def _e_BeginQuorumEpochRequest__TopicData_v1(o: BeginQuorumEpochRequest.TopicDat
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_BeginQuorumEpochRequest__PartitionData_v1(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_partitions.partition_index)
+            out += e_partitions.voter_directory_id.bytes
+            out += _S_ii.pack(e_partitions.leader_id, e_partitions.leader_epoch)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_BeginQuorumEpochRequest__LeaderEndpoint_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochRequest.LeaderEndpoint, int]:
-    f_name, p = r_cstr(b, p)
-    f_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_H.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BeginQuorumEpochRequest__LeaderEndpoint(f_name, f_host, f_port, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BeginQuorumEpochRequest__LeaderEndpoint(f_name, f_host, f_port, unknown0)
+    return obj, p
 
 
 def _e_BeginQuorumEpochRequest__LeaderEndpoint_v1(o: BeginQuorumEpochRequest.LeaderEndpoint, out: bytearray) -> None:
     w_cstr(out, o.name)
     w_cstr(out, o.host)
     out += _S_H.pack(o.port)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_BeginQuorumEpochRequest_v0(b: bytes, p: int) -> tuple[BeginQuorumEpochRequest, int]:
+    blen = len(b)
     f_cluster_id, p = r_nstr(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_BeginQuorumEpochRequest__TopicData_v0(b, p)
+        for _ in range(n0):
+            f1_topic_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_leader_id, f2_leader_epoch = _S_iii.unpack_from(b, p)
+                    p += 12
+                    unknown2 = ()
+                    e1_partitions = _BeginQuorumEpochRequest__PartitionData(f2_partition_index, ZERO_UUID, f2_leader_id, f2_leader_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _BeginQuorumEpochRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _BeginQuorumEpochRequest(f_cluster_id, -1, f_topics, [], unknown), p
+    unknown0 = ()
+    obj = _BeginQuorumEpochRequest(f_cluster_id, -1, f_topics, [], unknown0)
+    return obj, p
 
 
 def _e_BeginQuorumEpochRequest_v0(o: BeginQuorumEpochRequest, out: bytearray) -> None:
@@ -232,40 +324,139 @@ def _e_BeginQuorumEpochRequest_v0(o: BeginQuorumEpochRequest, out: bytearray) ->
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_BeginQuorumEpochRequest__TopicData_v0(e_topics, out)
+            w_str(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iii.pack(e1_partitions.partition_index, e1_partitions.leader_id, e1_partitions.leader_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_BeginQuorumEpochRequest_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochRequest, int]:
-    f_cluster_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_cluster_id, p = r_ncstr(b, p)
+    else:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_voter_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_BeginQuorumEpochRequest__TopicData_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    f2_voter_directory_id, p = r_uuid(b, p)
+                    f2_leader_id, f2_leader_epoch = _S_ii.unpack_from(b, p)
+                    p += 8
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _BeginQuorumEpochRequest__PartitionData(f2_partition_index, f2_voter_directory_id, f2_leader_id, f2_leader_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _BeginQuorumEpochRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('LeaderEndpoints')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_leader_endpoints = []
-        for _ in range(n):
-            e_leader_endpoints, p = _d_BeginQuorumEpochRequest__LeaderEndpoint_v1(b, p)
+        for _ in range(n0):
+            s3 = b[p]
+            if 0 < s3 < 0x80 and p + s3 <= blen:
+                f3_name = b[p + 1 : p + s3].decode()
+                p += s3
+            else:
+                f3_name, p = r_cstr(b, p)
+            s3 = b[p]
+            if 0 < s3 < 0x80 and p + s3 <= blen:
+                f3_host = b[p + 1 : p + s3].decode()
+                p += s3
+            else:
+                f3_host, p = r_cstr(b, p)
+            f3_port = _S_H.unpack_from(b, p)[0]
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_leader_endpoints = _BeginQuorumEpochRequest__LeaderEndpoint(f3_name, f3_host, f3_port, unknown3)
             f_leader_endpoints.append(e_leader_endpoints)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BeginQuorumEpochRequest(f_cluster_id, f_voter_id, f_topics, f_leader_endpoints, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BeginQuorumEpochRequest(f_cluster_id, f_voter_id, f_topics, f_leader_endpoints, unknown0)
+    return obj, p
 
 
 def _e_BeginQuorumEpochRequest_v1(o: BeginQuorumEpochRequest, out: bytearray) -> None:
@@ -275,24 +466,63 @@ def _e_BeginQuorumEpochRequest_v1(o: BeginQuorumEpochRequest, out: bytearray) ->
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_BeginQuorumEpochRequest__TopicData_v1(e_topics, out)
+            w_cstr(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_i.pack(e1_partitions.partition_index)
+                    out += e1_partitions.voter_directory_id.bytes
+                    out += _S_ii.pack(e1_partitions.leader_id, e1_partitions.leader_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_leader_endpoints = o.leader_endpoints
     if x_leader_endpoints is None:
         raise null_encode_error('LeaderEndpoints')
     else:
-        w_calen(out, len(x_leader_endpoints))
+        n0 = len(x_leader_endpoints) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_leader_endpoints in x_leader_endpoints:
-            _e_BeginQuorumEpochRequest__LeaderEndpoint_v1(e_leader_endpoints, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_leader_endpoints.name)
+            w_cstr(out, e_leader_endpoints.host)
+            out += _S_H.pack(e_leader_endpoints.port)
+            if e_leader_endpoints.unknown_tagged_fields:
+                w_tags(out, [], e_leader_endpoints.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_BeginQuorumEpochResponse__PartitionData_v0(b: bytes, p: int) -> tuple[BeginQuorumEpochResponse.PartitionData, int]:
     f_partition_index, f_error_code, f_leader_id, f_leader_epoch = _S_ihii.unpack_from(b, p)
     p += 14
-    unknown = ()
-    return _BeginQuorumEpochResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, unknown), p
+    unknown0 = ()
+    obj = _BeginQuorumEpochResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_BeginQuorumEpochResponse__PartitionData_v0(o: BeginQuorumEpochResponse.PartitionData, out: bytearray) -> None:
@@ -306,30 +536,42 @@ def _d_BeginQuorumEpochResponse__PartitionData_v1(b: bytes, p: int) -> tuple[Beg
     p += 14
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BeginQuorumEpochResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BeginQuorumEpochResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_BeginQuorumEpochResponse__PartitionData_v1(o: BeginQuorumEpochResponse.PartitionData, out: bytearray) -> None:
     out += _S_ihii.pack(o.partition_index, o.error_code, o.leader_id, o.leader_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_BeginQuorumEpochResponse__TopicData_v0(b: bytes, p: int) -> tuple[BeginQuorumEpochResponse.TopicData, int]:
+    blen = len(b)
     f_topic_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_BeginQuorumEpochResponse__PartitionData_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch = _S_ihii.unpack_from(b, p)
+            p += 14
+            unknown1 = ()
+            e_partitions = _BeginQuorumEpochResponse__PartitionData(f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _BeginQuorumEpochResponse__TopicData(f_topic_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _BeginQuorumEpochResponse__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_BeginQuorumEpochResponse__TopicData_v0(o: BeginQuorumEpochResponse.TopicData, out: bytearray) -> None:
@@ -338,30 +580,57 @@ def _e_BeginQuorumEpochResponse__TopicData_v0(o: BeginQuorumEpochResponse.TopicD
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_BeginQuorumEpochResponse__PartitionData_v0(e_partitions, out)
+            out += _S_ihii.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_BeginQuorumEpochResponse__TopicData_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochResponse.TopicData, int]:
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_BeginQuorumEpochResponse__PartitionData_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch = _S_ihii.unpack_from(b, p)
+            p += 14
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _BeginQuorumEpochResponse__PartitionData(f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BeginQuorumEpochResponse__TopicData(f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BeginQuorumEpochResponse__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_BeginQuorumEpochResponse__TopicData_v1(o: BeginQuorumEpochResponse.TopicData, out: bytearray) -> None:
@@ -370,47 +639,89 @@ def _e_BeginQuorumEpochResponse__TopicData_v1(o: BeginQuorumEpochResponse.TopicD
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_BeginQuorumEpochResponse__PartitionData_v1(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ihii.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_BeginQuorumEpochResponse__NodeEndpoint_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochResponse.NodeEndpoint, int]:
+    blen = len(b)
     f_node_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_H.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BeginQuorumEpochResponse__NodeEndpoint(f_node_id, f_host, f_port, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BeginQuorumEpochResponse__NodeEndpoint(f_node_id, f_host, f_port, unknown0)
+    return obj, p
 
 
 def _e_BeginQuorumEpochResponse__NodeEndpoint_v1(o: BeginQuorumEpochResponse.NodeEndpoint, out: bytearray) -> None:
     out += _S_i.pack(o.node_id)
     w_cstr(out, o.host)
     out += _S_H.pack(o.port)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_BeginQuorumEpochResponse_v0(b: bytes, p: int) -> tuple[BeginQuorumEpochResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_BeginQuorumEpochResponse__TopicData_v0(b, p)
+        for _ in range(n0):
+            f1_topic_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch = _S_ihii.unpack_from(b, p)
+                    p += 14
+                    unknown2 = ()
+                    e1_partitions = _BeginQuorumEpochResponse__PartitionData(f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _BeginQuorumEpochResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _BeginQuorumEpochResponse(f_error_code, f_topics, [], unknown), p
+    unknown0 = ()
+    obj = _BeginQuorumEpochResponse(f_error_code, f_topics, [], unknown0)
+    return obj, p
 
 
 def _e_BeginQuorumEpochResponse_v0(o: BeginQuorumEpochResponse, out: bytearray) -> None:
@@ -421,46 +732,117 @@ def _e_BeginQuorumEpochResponse_v0(o: BeginQuorumEpochResponse, out: bytearray) 
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_BeginQuorumEpochResponse__TopicData_v0(e_topics, out)
+            w_str(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_ihii.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_BeginQuorumEpochResponse_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_BeginQuorumEpochResponse__TopicData_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch = _S_ihii.unpack_from(b, p)
+                    p += 14
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _BeginQuorumEpochResponse__PartitionData(f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _BeginQuorumEpochResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_node_endpoints: list[BeginQuorumEpochResponse.NodeEndpoint] = []
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if n0 < 0:
                     raise null_error('NodeEndpoints')
+                elif n0 > len(t0) - q0:
+                    raise count_error(n0, len(t0) - q0)
                 else:
                     f_node_endpoints = []
-                    for _ in range(n):
-                        e_node_endpoints, q = _d_BeginQuorumEpochResponse__NodeEndpoint_v1(t, q)
+                    for _ in range(n0):
+                        e_node_endpoints, q0 = _d_BeginQuorumEpochResponse__NodeEndpoint_v1(t0, q0)
                         f_node_endpoints.append(e_node_endpoints)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _BeginQuorumEpochResponse(f_error_code, f_topics, f_node_endpoints, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _BeginQuorumEpochResponse(f_error_code, f_topics, f_node_endpoints, unknown0)
+    return obj, p
 
 
 def _e_BeginQuorumEpochResponse_v1(o: BeginQuorumEpochResponse, out: bytearray) -> None:
@@ -469,21 +851,48 @@ def _e_BeginQuorumEpochResponse_v1(o: BeginQuorumEpochResponse, out: bytearray) 
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_BeginQuorumEpochResponse__TopicData_v1(e_topics, out)
-    tags: list[tuple[int, Buffer]] = []
+            w_cstr(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ihii.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    tags0: list[tuple[int, Buffer]] = []
     if len(o.node_endpoints) != 0:
-        t = bytearray()
+        t0 = bytearray()
         x_node_endpoints = o.node_endpoints
         if x_node_endpoints is None:
             raise null_encode_error('NodeEndpoints')
         else:
-            w_calen(t, len(x_node_endpoints))
+            n0 = len(x_node_endpoints) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
             for e_node_endpoints in x_node_endpoints:
-                _e_BeginQuorumEpochResponse__NodeEndpoint_v1(e_node_endpoints, t)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+                _e_BeginQuorumEpochResponse__NodeEndpoint_v1(e_node_endpoints, t0)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 _BeginQuorumEpochRequest__PartitionData = BeginQuorumEpochRequest.PartitionData

@@ -61,18 +61,22 @@ def _d_BrokerHeartbeatRequest_v0(b: bytes, p: int) -> tuple[BrokerHeartbeatReque
     p += 22
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BrokerHeartbeatRequest(f_broker_id, f_broker_epoch, f_current_metadata_offset, f_want_fence, f_want_shut_down, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BrokerHeartbeatRequest(f_broker_id, f_broker_epoch, f_current_metadata_offset, f_want_fence, f_want_shut_down, [], unknown0)
+    return obj, p
 
 
 def _e_BrokerHeartbeatRequest_v0(o: BrokerHeartbeatRequest, out: bytearray) -> None:
     if len(o.offline_log_dirs) != 0:
         raise unsupported_field('offline_log_dirs')
     out += _S_iqqoo.pack(o.broker_id, o.broker_epoch, o.current_metadata_offset, o.want_fence, o.want_shut_down)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_BrokerHeartbeatRequest_v1(b: bytes, p: int) -> tuple[BrokerHeartbeatRequest, int]:
@@ -81,41 +85,56 @@ def _d_BrokerHeartbeatRequest_v1(b: bytes, p: int) -> tuple[BrokerHeartbeatReque
     f_offline_log_dirs: list[uuid.UUID] = []
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if n0 < 0:
                     raise null_error('OfflineLogDirs')
+                elif n0 > len(t0) - q0:
+                    raise count_error(n0, len(t0) - q0)
                 else:
                     f_offline_log_dirs = []
-                    for _ in range(n):
-                        e_offline_log_dirs, q = r_uuid(t, q)
+                    for _ in range(n0):
+                        e_offline_log_dirs, q0 = r_uuid(t0, q0)
                         f_offline_log_dirs.append(e_offline_log_dirs)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _BrokerHeartbeatRequest(f_broker_id, f_broker_epoch, f_current_metadata_offset, f_want_fence, f_want_shut_down, f_offline_log_dirs, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _BrokerHeartbeatRequest(f_broker_id, f_broker_epoch, f_current_metadata_offset, f_want_fence, f_want_shut_down, f_offline_log_dirs, unknown0)
+    return obj, p
 
 
 def _e_BrokerHeartbeatRequest_v1(o: BrokerHeartbeatRequest, out: bytearray) -> None:
     out += _S_iqqoo.pack(o.broker_id, o.broker_epoch, o.current_metadata_offset, o.want_fence, o.want_shut_down)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if len(o.offline_log_dirs) != 0:
-        t = bytearray()
+        t0 = bytearray()
         x_offline_log_dirs = o.offline_log_dirs
         if x_offline_log_dirs is None:
             raise null_encode_error('OfflineLogDirs')
         else:
-            w_calen(t, len(x_offline_log_dirs))
+            n0 = len(x_offline_log_dirs) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
             for e_offline_log_dirs in x_offline_log_dirs:
-                t += e_offline_log_dirs.bytes
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+                t0 += e_offline_log_dirs.bytes
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_BrokerHeartbeatResponse_v0(b: bytes, p: int) -> tuple[BrokerHeartbeatResponse, int]:
@@ -123,16 +142,20 @@ def _d_BrokerHeartbeatResponse_v0(b: bytes, p: int) -> tuple[BrokerHeartbeatResp
     p += 9
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BrokerHeartbeatResponse(f_throttle_time_ms, f_error_code, f_is_caught_up, f_is_fenced, f_should_shut_down, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BrokerHeartbeatResponse(f_throttle_time_ms, f_error_code, f_is_caught_up, f_is_fenced, f_should_shut_down, unknown0)
+    return obj, p
 
 
 def _e_BrokerHeartbeatResponse_v0(o: BrokerHeartbeatResponse, out: bytearray) -> None:
     out += _S_ihooo.pack(o.throttle_time_ms, o.error_code, o.is_caught_up, o.is_fenced, o.should_shut_down)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _BrokerHeartbeatRequest = BrokerHeartbeatRequest

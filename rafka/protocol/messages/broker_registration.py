@@ -77,74 +77,165 @@ class BrokerRegistrationResponse(Message):
 
 
 def _d_BrokerRegistrationRequest__Listener_v0(b: bytes, p: int) -> tuple[BrokerRegistrationRequest.Listener, int]:
-    f_name, p = r_cstr(b, p)
-    f_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port, f_security_protocol = _S_Hh.unpack_from(b, p)
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BrokerRegistrationRequest__Listener(f_name, f_host, f_port, f_security_protocol, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BrokerRegistrationRequest__Listener(f_name, f_host, f_port, f_security_protocol, unknown0)
+    return obj, p
 
 
 def _e_BrokerRegistrationRequest__Listener_v0(o: BrokerRegistrationRequest.Listener, out: bytearray) -> None:
     w_cstr(out, o.name)
     w_cstr(out, o.host)
     out += _S_Hh.pack(o.port, o.security_protocol)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_BrokerRegistrationRequest__Feature_v0(b: bytes, p: int) -> tuple[BrokerRegistrationRequest.Feature, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_min_supported_version, f_max_supported_version = _S_hh.unpack_from(b, p)
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BrokerRegistrationRequest__Feature(f_name, f_min_supported_version, f_max_supported_version, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BrokerRegistrationRequest__Feature(f_name, f_min_supported_version, f_max_supported_version, unknown0)
+    return obj, p
 
 
 def _e_BrokerRegistrationRequest__Feature_v0(o: BrokerRegistrationRequest.Feature, out: bytearray) -> None:
     w_cstr(out, o.name)
     out += _S_hh.pack(o.min_supported_version, o.max_supported_version)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_BrokerRegistrationRequest_v0(b: bytes, p: int) -> tuple[BrokerRegistrationRequest, int]:
+    blen = len(b)
     f_broker_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_cluster_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_cluster_id, p = r_cstr(b, p)
     f_incarnation_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Listeners')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_listeners = []
-        for _ in range(n):
-            e_listeners, p = _d_BrokerRegistrationRequest__Listener_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_listeners = _BrokerRegistrationRequest__Listener(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
             f_listeners.append(e_listeners)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Features')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_features = []
-        for _ in range(n):
-            e_features, p = _d_BrokerRegistrationRequest__Feature_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_name, p = r_cstr(b, p)
+            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_features = _BrokerRegistrationRequest__Feature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
             f_features.append(e_features)
-    f_rack, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack, p = r_ncstr(b, p)
+    else:
+        f_rack = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BrokerRegistrationRequest(f_broker_id, f_cluster_id, f_incarnation_id, f_listeners, f_features, f_rack, False, [], -1, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BrokerRegistrationRequest(f_broker_id, f_cluster_id, f_incarnation_id, f_listeners, f_features, f_rack, False, [], -1, unknown0)
+    return obj, p
 
 
 def _e_BrokerRegistrationRequest_v0(o: BrokerRegistrationRequest, out: bytearray) -> None:
@@ -157,51 +248,139 @@ def _e_BrokerRegistrationRequest_v0(o: BrokerRegistrationRequest, out: bytearray
     if x_listeners is None:
         raise null_encode_error('Listeners')
     else:
-        w_calen(out, len(x_listeners))
+        n0 = len(x_listeners) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_listeners in x_listeners:
-            _e_BrokerRegistrationRequest__Listener_v0(e_listeners, out)
+            w_cstr(out, e_listeners.name)
+            w_cstr(out, e_listeners.host)
+            out += _S_Hh.pack(e_listeners.port, e_listeners.security_protocol)
+            if e_listeners.unknown_tagged_fields:
+                w_tags(out, [], e_listeners.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_features = o.features
     if x_features is None:
         raise null_encode_error('Features')
     else:
-        w_calen(out, len(x_features))
+        n0 = len(x_features) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_features in x_features:
-            _e_BrokerRegistrationRequest__Feature_v0(e_features, out)
+            w_cstr(out, e_features.name)
+            out += _S_hh.pack(e_features.min_supported_version, e_features.max_supported_version)
+            if e_features.unknown_tagged_fields:
+                w_tags(out, [], e_features.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.rack)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_BrokerRegistrationRequest_v1(b: bytes, p: int) -> tuple[BrokerRegistrationRequest, int]:
+    blen = len(b)
     f_broker_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_cluster_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_cluster_id, p = r_cstr(b, p)
     f_incarnation_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Listeners')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_listeners = []
-        for _ in range(n):
-            e_listeners, p = _d_BrokerRegistrationRequest__Listener_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_listeners = _BrokerRegistrationRequest__Listener(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
             f_listeners.append(e_listeners)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Features')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_features = []
-        for _ in range(n):
-            e_features, p = _d_BrokerRegistrationRequest__Feature_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_name, p = r_cstr(b, p)
+            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_features = _BrokerRegistrationRequest__Feature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
             f_features.append(e_features)
-    f_rack, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack, p = r_ncstr(b, p)
+    else:
+        f_rack = b[p + 1 : p + s0].decode()
+        p += s0
     f_is_migrating_zk_broker = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BrokerRegistrationRequest(f_broker_id, f_cluster_id, f_incarnation_id, f_listeners, f_features, f_rack, f_is_migrating_zk_broker, [], -1, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BrokerRegistrationRequest(f_broker_id, f_cluster_id, f_incarnation_id, f_listeners, f_features, f_rack, f_is_migrating_zk_broker, [], -1, unknown0)
+    return obj, p
 
 
 def _e_BrokerRegistrationRequest_v1(o: BrokerRegistrationRequest, out: bytearray) -> None:
@@ -212,60 +391,158 @@ def _e_BrokerRegistrationRequest_v1(o: BrokerRegistrationRequest, out: bytearray
     if x_listeners is None:
         raise null_encode_error('Listeners')
     else:
-        w_calen(out, len(x_listeners))
+        n0 = len(x_listeners) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_listeners in x_listeners:
-            _e_BrokerRegistrationRequest__Listener_v0(e_listeners, out)
+            w_cstr(out, e_listeners.name)
+            w_cstr(out, e_listeners.host)
+            out += _S_Hh.pack(e_listeners.port, e_listeners.security_protocol)
+            if e_listeners.unknown_tagged_fields:
+                w_tags(out, [], e_listeners.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_features = o.features
     if x_features is None:
         raise null_encode_error('Features')
     else:
-        w_calen(out, len(x_features))
+        n0 = len(x_features) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_features in x_features:
-            _e_BrokerRegistrationRequest__Feature_v0(e_features, out)
+            w_cstr(out, e_features.name)
+            out += _S_hh.pack(e_features.min_supported_version, e_features.max_supported_version)
+            if e_features.unknown_tagged_fields:
+                w_tags(out, [], e_features.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.rack)
     out += _S_o.pack(o.is_migrating_zk_broker)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_BrokerRegistrationRequest_v2(b: bytes, p: int) -> tuple[BrokerRegistrationRequest, int]:
+    blen = len(b)
     f_broker_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_cluster_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_cluster_id, p = r_cstr(b, p)
     f_incarnation_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Listeners')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_listeners = []
-        for _ in range(n):
-            e_listeners, p = _d_BrokerRegistrationRequest__Listener_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_listeners = _BrokerRegistrationRequest__Listener(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
             f_listeners.append(e_listeners)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Features')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_features = []
-        for _ in range(n):
-            e_features, p = _d_BrokerRegistrationRequest__Feature_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_name, p = r_cstr(b, p)
+            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_features = _BrokerRegistrationRequest__Feature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
             f_features.append(e_features)
-    f_rack, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack, p = r_ncstr(b, p)
+    else:
+        f_rack = b[p + 1 : p + s0].decode()
+        p += s0
     f_is_migrating_zk_broker = _S_o.unpack_from(b, p)[0]
     p += 1
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('LogDirs')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_log_dirs = []
-        for _ in range(n):
+        for _ in range(n0):
             e_log_dirs, p = r_uuid(b, p)
             f_log_dirs.append(e_log_dirs)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BrokerRegistrationRequest(f_broker_id, f_cluster_id, f_incarnation_id, f_listeners, f_features, f_rack, f_is_migrating_zk_broker, f_log_dirs, -1, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BrokerRegistrationRequest(f_broker_id, f_cluster_id, f_incarnation_id, f_listeners, f_features, f_rack, f_is_migrating_zk_broker, f_log_dirs, -1, unknown0)
+    return obj, p
 
 
 def _e_BrokerRegistrationRequest_v2(o: BrokerRegistrationRequest, out: bytearray) -> None:
@@ -276,69 +553,171 @@ def _e_BrokerRegistrationRequest_v2(o: BrokerRegistrationRequest, out: bytearray
     if x_listeners is None:
         raise null_encode_error('Listeners')
     else:
-        w_calen(out, len(x_listeners))
+        n0 = len(x_listeners) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_listeners in x_listeners:
-            _e_BrokerRegistrationRequest__Listener_v0(e_listeners, out)
+            w_cstr(out, e_listeners.name)
+            w_cstr(out, e_listeners.host)
+            out += _S_Hh.pack(e_listeners.port, e_listeners.security_protocol)
+            if e_listeners.unknown_tagged_fields:
+                w_tags(out, [], e_listeners.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_features = o.features
     if x_features is None:
         raise null_encode_error('Features')
     else:
-        w_calen(out, len(x_features))
+        n0 = len(x_features) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_features in x_features:
-            _e_BrokerRegistrationRequest__Feature_v0(e_features, out)
+            w_cstr(out, e_features.name)
+            out += _S_hh.pack(e_features.min_supported_version, e_features.max_supported_version)
+            if e_features.unknown_tagged_fields:
+                w_tags(out, [], e_features.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.rack)
     out += _S_o.pack(o.is_migrating_zk_broker)
     x_log_dirs = o.log_dirs
     if x_log_dirs is None:
         raise null_encode_error('LogDirs')
     else:
-        w_calen(out, len(x_log_dirs))
+        n0 = len(x_log_dirs) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_log_dirs in x_log_dirs:
             out += e_log_dirs.bytes
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_BrokerRegistrationRequest_v3(b: bytes, p: int) -> tuple[BrokerRegistrationRequest, int]:
+    blen = len(b)
     f_broker_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_cluster_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_cluster_id, p = r_cstr(b, p)
     f_incarnation_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Listeners')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_listeners = []
-        for _ in range(n):
-            e_listeners, p = _d_BrokerRegistrationRequest__Listener_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_listeners = _BrokerRegistrationRequest__Listener(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
             f_listeners.append(e_listeners)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Features')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_features = []
-        for _ in range(n):
-            e_features, p = _d_BrokerRegistrationRequest__Feature_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_name, p = r_cstr(b, p)
+            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_features = _BrokerRegistrationRequest__Feature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
             f_features.append(e_features)
-    f_rack, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack, p = r_ncstr(b, p)
+    else:
+        f_rack = b[p + 1 : p + s0].decode()
+        p += s0
     f_is_migrating_zk_broker = _S_o.unpack_from(b, p)[0]
     p += 1
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('LogDirs')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_log_dirs = []
-        for _ in range(n):
+        for _ in range(n0):
             e_log_dirs, p = r_uuid(b, p)
             f_log_dirs.append(e_log_dirs)
     f_previous_broker_epoch = _S_q.unpack_from(b, p)[0]
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BrokerRegistrationRequest(f_broker_id, f_cluster_id, f_incarnation_id, f_listeners, f_features, f_rack, f_is_migrating_zk_broker, f_log_dirs, f_previous_broker_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BrokerRegistrationRequest(f_broker_id, f_cluster_id, f_incarnation_id, f_listeners, f_features, f_rack, f_is_migrating_zk_broker, f_log_dirs, f_previous_broker_epoch, unknown0)
+    return obj, p
 
 
 def _e_BrokerRegistrationRequest_v3(o: BrokerRegistrationRequest, out: bytearray) -> None:
@@ -349,27 +728,53 @@ def _e_BrokerRegistrationRequest_v3(o: BrokerRegistrationRequest, out: bytearray
     if x_listeners is None:
         raise null_encode_error('Listeners')
     else:
-        w_calen(out, len(x_listeners))
+        n0 = len(x_listeners) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_listeners in x_listeners:
-            _e_BrokerRegistrationRequest__Listener_v0(e_listeners, out)
+            w_cstr(out, e_listeners.name)
+            w_cstr(out, e_listeners.host)
+            out += _S_Hh.pack(e_listeners.port, e_listeners.security_protocol)
+            if e_listeners.unknown_tagged_fields:
+                w_tags(out, [], e_listeners.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_features = o.features
     if x_features is None:
         raise null_encode_error('Features')
     else:
-        w_calen(out, len(x_features))
+        n0 = len(x_features) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_features in x_features:
-            _e_BrokerRegistrationRequest__Feature_v0(e_features, out)
+            w_cstr(out, e_features.name)
+            out += _S_hh.pack(e_features.min_supported_version, e_features.max_supported_version)
+            if e_features.unknown_tagged_fields:
+                w_tags(out, [], e_features.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.rack)
     out += _S_o.pack(o.is_migrating_zk_broker)
     x_log_dirs = o.log_dirs
     if x_log_dirs is None:
         raise null_encode_error('LogDirs')
     else:
-        w_calen(out, len(x_log_dirs))
+        n0 = len(x_log_dirs) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_log_dirs in x_log_dirs:
             out += e_log_dirs.bytes
     out += _S_q.pack(o.previous_broker_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_BrokerRegistrationResponse_v0(b: bytes, p: int) -> tuple[BrokerRegistrationResponse, int]:
@@ -377,16 +782,20 @@ def _d_BrokerRegistrationResponse_v0(b: bytes, p: int) -> tuple[BrokerRegistrati
     p += 14
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _BrokerRegistrationResponse(f_throttle_time_ms, f_error_code, f_broker_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _BrokerRegistrationResponse(f_throttle_time_ms, f_error_code, f_broker_epoch, unknown0)
+    return obj, p
 
 
 def _e_BrokerRegistrationResponse_v0(o: BrokerRegistrationResponse, out: bytearray) -> None:
     out += _S_ihq.pack(o.throttle_time_ms, o.error_code, o.broker_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _BrokerRegistrationRequest__Listener = BrokerRegistrationRequest.Listener

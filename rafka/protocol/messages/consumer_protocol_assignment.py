@@ -38,13 +38,18 @@ class ConsumerProtocolAssignment(Message):
 
 def _d_ConsumerProtocolAssignment__TopicPartition_v0(b: bytes, p: int) -> tuple[ConsumerProtocolAssignment.TopicPartition, int]:
     f_topic, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
-    unknown = ()
-    return _ConsumerProtocolAssignment__TopicPartition(f_topic, f_partitions, unknown), p
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+    unknown0 = ()
+    obj = _ConsumerProtocolAssignment__TopicPartition(f_topic, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ConsumerProtocolAssignment__TopicPartition_v0(o: ConsumerProtocolAssignment.TopicPartition, out: bytearray) -> None:
@@ -53,24 +58,43 @@ def _e_ConsumerProtocolAssignment__TopicPartition_v0(o: ConsumerProtocolAssignme
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
+        out += INT32.pack(len(x_partitions))
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ConsumerProtocolAssignment_v0(b: bytes, p: int) -> tuple[ConsumerProtocolAssignment, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('AssignedPartitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_assigned_partitions = []
-        for _ in range(n):
-            e_assigned_partitions, p = _d_ConsumerProtocolAssignment__TopicPartition_v0(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_assigned_partitions = _ConsumerProtocolAssignment__TopicPartition(f1_topic, f1_partitions, unknown1)
             f_assigned_partitions.append(e_assigned_partitions)
     f_user_data, p = r_nbytes(b, p)
-    unknown = ()
-    return _ConsumerProtocolAssignment(f_assigned_partitions, f_user_data, unknown), p
+    unknown0 = ()
+    obj = _ConsumerProtocolAssignment(f_assigned_partitions, f_user_data, unknown0)
+    return obj, p
 
 
 def _e_ConsumerProtocolAssignment_v0(o: ConsumerProtocolAssignment, out: bytearray) -> None:
@@ -78,9 +102,20 @@ def _e_ConsumerProtocolAssignment_v0(o: ConsumerProtocolAssignment, out: bytearr
     if x_assigned_partitions is None:
         raise null_encode_error('AssignedPartitions')
     else:
-        w_alen(out, len(x_assigned_partitions))
+        out += INT32.pack(len(x_assigned_partitions))
         for e_assigned_partitions in x_assigned_partitions:
-            _e_ConsumerProtocolAssignment__TopicPartition_v0(e_assigned_partitions, out)
+            w_str(out, e_assigned_partitions.topic)
+            x1_partitions = e_assigned_partitions.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_assigned_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     w_nbytes(out, o.user_data)
     if o.unknown_tagged_fields:
         raise unsupported_tags()

@@ -42,13 +42,18 @@ class ConsumerProtocolSubscription(Message):
 
 def _d_ConsumerProtocolSubscription__TopicPartition_v1(b: bytes, p: int) -> tuple[ConsumerProtocolSubscription.TopicPartition, int]:
     f_topic, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
-    unknown = ()
-    return _ConsumerProtocolSubscription__TopicPartition(f_topic, f_partitions, unknown), p
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+    unknown0 = ()
+    obj = _ConsumerProtocolSubscription__TopicPartition(f_topic, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ConsumerProtocolSubscription__TopicPartition_v1(o: ConsumerProtocolSubscription.TopicPartition, out: bytearray) -> None:
@@ -57,24 +62,32 @@ def _e_ConsumerProtocolSubscription__TopicPartition_v1(o: ConsumerProtocolSubscr
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
+        out += INT32.pack(len(x_partitions))
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ConsumerProtocolSubscription_v0(b: bytes, p: int) -> tuple[ConsumerProtocolSubscription, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
+        for _ in range(n0):
             e_topics, p = r_str(b, p)
             f_topics.append(e_topics)
     f_user_data, p = r_nbytes(b, p)
-    unknown = ()
-    return _ConsumerProtocolSubscription(f_topics, f_user_data, [], -1, None, unknown), p
+    unknown0 = ()
+    obj = _ConsumerProtocolSubscription(f_topics, f_user_data, [], -1, None, unknown0)
+    return obj, p
 
 
 def _e_ConsumerProtocolSubscription_v0(o: ConsumerProtocolSubscription, out: bytearray) -> None:
@@ -82,7 +95,7 @@ def _e_ConsumerProtocolSubscription_v0(o: ConsumerProtocolSubscription, out: byt
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
             w_str(out, e_topics)
     w_nbytes(out, o.user_data)
@@ -91,25 +104,44 @@ def _e_ConsumerProtocolSubscription_v0(o: ConsumerProtocolSubscription, out: byt
 
 
 def _d_ConsumerProtocolSubscription_v1(b: bytes, p: int) -> tuple[ConsumerProtocolSubscription, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
+        for _ in range(n0):
             e_topics, p = r_str(b, p)
             f_topics.append(e_topics)
     f_user_data, p = r_nbytes(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('OwnedPartitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_owned_partitions = []
-        for _ in range(n):
-            e_owned_partitions, p = _d_ConsumerProtocolSubscription__TopicPartition_v1(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_owned_partitions = _ConsumerProtocolSubscription__TopicPartition(f1_topic, f1_partitions, unknown1)
             f_owned_partitions.append(e_owned_partitions)
-    unknown = ()
-    return _ConsumerProtocolSubscription(f_topics, f_user_data, f_owned_partitions, -1, None, unknown), p
+    unknown0 = ()
+    obj = _ConsumerProtocolSubscription(f_topics, f_user_data, f_owned_partitions, -1, None, unknown0)
+    return obj, p
 
 
 def _e_ConsumerProtocolSubscription_v1(o: ConsumerProtocolSubscription, out: bytearray) -> None:
@@ -117,7 +149,7 @@ def _e_ConsumerProtocolSubscription_v1(o: ConsumerProtocolSubscription, out: byt
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
             w_str(out, e_topics)
     w_nbytes(out, o.user_data)
@@ -125,35 +157,65 @@ def _e_ConsumerProtocolSubscription_v1(o: ConsumerProtocolSubscription, out: byt
     if x_owned_partitions is None:
         raise null_encode_error('OwnedPartitions')
     else:
-        w_alen(out, len(x_owned_partitions))
+        out += INT32.pack(len(x_owned_partitions))
         for e_owned_partitions in x_owned_partitions:
-            _e_ConsumerProtocolSubscription__TopicPartition_v1(e_owned_partitions, out)
+            w_str(out, e_owned_partitions.topic)
+            x1_partitions = e_owned_partitions.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_owned_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ConsumerProtocolSubscription_v2(b: bytes, p: int) -> tuple[ConsumerProtocolSubscription, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
+        for _ in range(n0):
             e_topics, p = r_str(b, p)
             f_topics.append(e_topics)
     f_user_data, p = r_nbytes(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('OwnedPartitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_owned_partitions = []
-        for _ in range(n):
-            e_owned_partitions, p = _d_ConsumerProtocolSubscription__TopicPartition_v1(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_owned_partitions = _ConsumerProtocolSubscription__TopicPartition(f1_topic, f1_partitions, unknown1)
             f_owned_partitions.append(e_owned_partitions)
     f_generation_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _ConsumerProtocolSubscription(f_topics, f_user_data, f_owned_partitions, f_generation_id, None, unknown), p
+    unknown0 = ()
+    obj = _ConsumerProtocolSubscription(f_topics, f_user_data, f_owned_partitions, f_generation_id, None, unknown0)
+    return obj, p
 
 
 def _e_ConsumerProtocolSubscription_v2(o: ConsumerProtocolSubscription, out: bytearray) -> None:
@@ -161,7 +223,7 @@ def _e_ConsumerProtocolSubscription_v2(o: ConsumerProtocolSubscription, out: byt
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
             w_str(out, e_topics)
     w_nbytes(out, o.user_data)
@@ -169,37 +231,67 @@ def _e_ConsumerProtocolSubscription_v2(o: ConsumerProtocolSubscription, out: byt
     if x_owned_partitions is None:
         raise null_encode_error('OwnedPartitions')
     else:
-        w_alen(out, len(x_owned_partitions))
+        out += INT32.pack(len(x_owned_partitions))
         for e_owned_partitions in x_owned_partitions:
-            _e_ConsumerProtocolSubscription__TopicPartition_v1(e_owned_partitions, out)
+            w_str(out, e_owned_partitions.topic)
+            x1_partitions = e_owned_partitions.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_owned_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.generation_id)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ConsumerProtocolSubscription_v3(b: bytes, p: int) -> tuple[ConsumerProtocolSubscription, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
+        for _ in range(n0):
             e_topics, p = r_str(b, p)
             f_topics.append(e_topics)
     f_user_data, p = r_nbytes(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('OwnedPartitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_owned_partitions = []
-        for _ in range(n):
-            e_owned_partitions, p = _d_ConsumerProtocolSubscription__TopicPartition_v1(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_owned_partitions = _ConsumerProtocolSubscription__TopicPartition(f1_topic, f1_partitions, unknown1)
             f_owned_partitions.append(e_owned_partitions)
     f_generation_id = _S_i.unpack_from(b, p)[0]
     p += 4
     f_rack_id, p = r_nstr(b, p)
-    unknown = ()
-    return _ConsumerProtocolSubscription(f_topics, f_user_data, f_owned_partitions, f_generation_id, f_rack_id, unknown), p
+    unknown0 = ()
+    obj = _ConsumerProtocolSubscription(f_topics, f_user_data, f_owned_partitions, f_generation_id, f_rack_id, unknown0)
+    return obj, p
 
 
 def _e_ConsumerProtocolSubscription_v3(o: ConsumerProtocolSubscription, out: bytearray) -> None:
@@ -207,7 +299,7 @@ def _e_ConsumerProtocolSubscription_v3(o: ConsumerProtocolSubscription, out: byt
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
             w_str(out, e_topics)
     w_nbytes(out, o.user_data)
@@ -215,9 +307,20 @@ def _e_ConsumerProtocolSubscription_v3(o: ConsumerProtocolSubscription, out: byt
     if x_owned_partitions is None:
         raise null_encode_error('OwnedPartitions')
     else:
-        w_alen(out, len(x_owned_partitions))
+        out += INT32.pack(len(x_owned_partitions))
         for e_owned_partitions in x_owned_partitions:
-            _e_ConsumerProtocolSubscription__TopicPartition_v1(e_owned_partitions, out)
+            w_str(out, e_owned_partitions.topic)
+            x1_partitions = e_owned_partitions.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_owned_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.generation_id)
     w_nstr(out, o.rack_id)
     if o.unknown_tagged_fields:

@@ -72,74 +72,155 @@ class ControllerRegistrationResponse(Message):
 
 
 def _d_ControllerRegistrationRequest__Listener_v0(b: bytes, p: int) -> tuple[ControllerRegistrationRequest.Listener, int]:
-    f_name, p = r_cstr(b, p)
-    f_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port, f_security_protocol = _S_Hh.unpack_from(b, p)
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ControllerRegistrationRequest__Listener(f_name, f_host, f_port, f_security_protocol, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ControllerRegistrationRequest__Listener(f_name, f_host, f_port, f_security_protocol, unknown0)
+    return obj, p
 
 
 def _e_ControllerRegistrationRequest__Listener_v0(o: ControllerRegistrationRequest.Listener, out: bytearray) -> None:
     w_cstr(out, o.name)
     w_cstr(out, o.host)
     out += _S_Hh.pack(o.port, o.security_protocol)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ControllerRegistrationRequest__Feature_v0(b: bytes, p: int) -> tuple[ControllerRegistrationRequest.Feature, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_min_supported_version, f_max_supported_version = _S_hh.unpack_from(b, p)
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ControllerRegistrationRequest__Feature(f_name, f_min_supported_version, f_max_supported_version, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ControllerRegistrationRequest__Feature(f_name, f_min_supported_version, f_max_supported_version, unknown0)
+    return obj, p
 
 
 def _e_ControllerRegistrationRequest__Feature_v0(o: ControllerRegistrationRequest.Feature, out: bytearray) -> None:
     w_cstr(out, o.name)
     out += _S_hh.pack(o.min_supported_version, o.max_supported_version)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ControllerRegistrationRequest_v0(b: bytes, p: int) -> tuple[ControllerRegistrationRequest, int]:
+    blen = len(b)
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
     f_incarnation_id, p = r_uuid(b, p)
     f_zk_migration_ready = _S_o.unpack_from(b, p)[0]
     p += 1
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Listeners')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_listeners = []
-        for _ in range(n):
-            e_listeners, p = _d_ControllerRegistrationRequest__Listener_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_listeners = _ControllerRegistrationRequest__Listener(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
             f_listeners.append(e_listeners)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Features')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_features = []
-        for _ in range(n):
-            e_features, p = _d_ControllerRegistrationRequest__Feature_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_name, p = r_cstr(b, p)
+            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_features = _ControllerRegistrationRequest__Feature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
             f_features.append(e_features)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ControllerRegistrationRequest(f_controller_id, f_incarnation_id, f_zk_migration_ready, f_listeners, f_features, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ControllerRegistrationRequest(f_controller_id, f_incarnation_id, f_zk_migration_ready, f_listeners, f_features, unknown0)
+    return obj, p
 
 
 def _e_ControllerRegistrationRequest_v0(o: ControllerRegistrationRequest, out: bytearray) -> None:
@@ -150,36 +231,68 @@ def _e_ControllerRegistrationRequest_v0(o: ControllerRegistrationRequest, out: b
     if x_listeners is None:
         raise null_encode_error('Listeners')
     else:
-        w_calen(out, len(x_listeners))
+        n0 = len(x_listeners) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_listeners in x_listeners:
-            _e_ControllerRegistrationRequest__Listener_v0(e_listeners, out)
+            w_cstr(out, e_listeners.name)
+            w_cstr(out, e_listeners.host)
+            out += _S_Hh.pack(e_listeners.port, e_listeners.security_protocol)
+            if e_listeners.unknown_tagged_fields:
+                w_tags(out, [], e_listeners.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_features = o.features
     if x_features is None:
         raise null_encode_error('Features')
     else:
-        w_calen(out, len(x_features))
+        n0 = len(x_features) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_features in x_features:
-            _e_ControllerRegistrationRequest__Feature_v0(e_features, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_features.name)
+            out += _S_hh.pack(e_features.min_supported_version, e_features.max_supported_version)
+            if e_features.unknown_tagged_fields:
+                w_tags(out, [], e_features.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ControllerRegistrationResponse_v0(b: bytes, p: int) -> tuple[ControllerRegistrationResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ControllerRegistrationResponse(f_throttle_time_ms, f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ControllerRegistrationResponse(f_throttle_time_ms, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_ControllerRegistrationResponse_v0(o: ControllerRegistrationResponse, out: bytearray) -> None:
     out += _S_ih.pack(o.throttle_time_ms, o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ControllerRegistrationRequest__Listener = ControllerRegistrationRequest.Listener

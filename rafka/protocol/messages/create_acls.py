@@ -76,8 +76,9 @@ def _d_CreateAclsRequest__AclCreation_v1(b: bytes, p: int) -> tuple[CreateAclsRe
     f_host, p = r_str(b, p)
     f_operation, f_permission_type = _S_bb.unpack_from(b, p)
     p += 2
-    unknown = ()
-    return _CreateAclsRequest__AclCreation(f_resource_type, f_resource_name, f_resource_pattern_type, f_principal, f_host, f_operation, f_permission_type, unknown), p
+    unknown0 = ()
+    obj = _CreateAclsRequest__AclCreation(f_resource_type, f_resource_name, f_resource_pattern_type, f_principal, f_host, f_operation, f_permission_type, unknown0)
+    return obj, p
 
 
 def _e_CreateAclsRequest__AclCreation_v1(o: CreateAclsRequest.AclCreation, out: bytearray) -> None:
@@ -92,22 +93,39 @@ def _e_CreateAclsRequest__AclCreation_v1(o: CreateAclsRequest.AclCreation, out: 
 
 
 def _d_CreateAclsRequest__AclCreation_v2(b: bytes, p: int) -> tuple[CreateAclsRequest.AclCreation, int]:
+    blen = len(b)
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_resource_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_resource_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_resource_name, p = r_cstr(b, p)
     f_resource_pattern_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_principal, p = r_cstr(b, p)
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_operation, f_permission_type = _S_bb.unpack_from(b, p)
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateAclsRequest__AclCreation(f_resource_type, f_resource_name, f_resource_pattern_type, f_principal, f_host, f_operation, f_permission_type, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateAclsRequest__AclCreation(f_resource_type, f_resource_name, f_resource_pattern_type, f_principal, f_host, f_operation, f_permission_type, unknown0)
+    return obj, p
 
 
 def _e_CreateAclsRequest__AclCreation_v2(o: CreateAclsRequest.AclCreation, out: bytearray) -> None:
@@ -117,20 +135,38 @@ def _e_CreateAclsRequest__AclCreation_v2(o: CreateAclsRequest.AclCreation, out: 
     w_cstr(out, o.principal)
     w_cstr(out, o.host)
     out += _S_bb.pack(o.operation, o.permission_type)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreateAclsRequest_v1(b: bytes, p: int) -> tuple[CreateAclsRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Creations')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_creations = []
-        for _ in range(n):
-            e_creations, p = _d_CreateAclsRequest__AclCreation_v1(b, p)
+        for _ in range(n0):
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            f1_resource_name, p = r_str(b, p)
+            f1_resource_pattern_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            f1_principal, p = r_str(b, p)
+            f1_host, p = r_str(b, p)
+            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
+            p += 2
+            unknown1 = ()
+            e_creations = _CreateAclsRequest__AclCreation(f1_resource_type, f1_resource_name, f1_resource_pattern_type, f1_principal, f1_host, f1_operation, f1_permission_type, unknown1)
             f_creations.append(e_creations)
-    unknown = ()
-    return _CreateAclsRequest(f_creations, unknown), p
+    unknown0 = ()
+    obj = _CreateAclsRequest(f_creations, unknown0)
+    return obj, p
 
 
 def _e_CreateAclsRequest_v1(o: CreateAclsRequest, out: bytearray) -> None:
@@ -138,29 +174,78 @@ def _e_CreateAclsRequest_v1(o: CreateAclsRequest, out: bytearray) -> None:
     if x_creations is None:
         raise null_encode_error('Creations')
     else:
-        w_alen(out, len(x_creations))
+        out += INT32.pack(len(x_creations))
         for e_creations in x_creations:
-            _e_CreateAclsRequest__AclCreation_v1(e_creations, out)
+            out += _S_b.pack(e_creations.resource_type)
+            w_str(out, e_creations.resource_name)
+            out += _S_b.pack(e_creations.resource_pattern_type)
+            w_str(out, e_creations.principal)
+            w_str(out, e_creations.host)
+            out += _S_bb.pack(e_creations.operation, e_creations.permission_type)
+            if e_creations.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_CreateAclsRequest_v2(b: bytes, p: int) -> tuple[CreateAclsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Creations')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_creations = []
-        for _ in range(n):
-            e_creations, p = _d_CreateAclsRequest__AclCreation_v2(b, p)
+        for _ in range(n0):
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_resource_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_resource_name, p = r_cstr(b, p)
+            f1_resource_pattern_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_creations = _CreateAclsRequest__AclCreation(f1_resource_type, f1_resource_name, f1_resource_pattern_type, f1_principal, f1_host, f1_operation, f1_permission_type, unknown1)
             f_creations.append(e_creations)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateAclsRequest(f_creations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateAclsRequest(f_creations, unknown0)
+    return obj, p
 
 
 def _e_CreateAclsRequest_v2(o: CreateAclsRequest, out: bytearray) -> None:
@@ -168,18 +253,35 @@ def _e_CreateAclsRequest_v2(o: CreateAclsRequest, out: bytearray) -> None:
     if x_creations is None:
         raise null_encode_error('Creations')
     else:
-        w_calen(out, len(x_creations))
+        n0 = len(x_creations) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_creations in x_creations:
-            _e_CreateAclsRequest__AclCreation_v2(e_creations, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_b.pack(e_creations.resource_type)
+            w_cstr(out, e_creations.resource_name)
+            out += _S_b.pack(e_creations.resource_pattern_type)
+            w_cstr(out, e_creations.principal)
+            w_cstr(out, e_creations.host)
+            out += _S_bb.pack(e_creations.operation, e_creations.permission_type)
+            if e_creations.unknown_tagged_fields:
+                w_tags(out, [], e_creations.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreateAclsResponse__AclCreationResult_v1(b: bytes, p: int) -> tuple[CreateAclsResponse.AclCreationResult, int]:
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_error_message, p = r_nstr(b, p)
-    unknown = ()
-    return _CreateAclsResponse__AclCreationResult(f_error_code, f_error_message, unknown), p
+    unknown0 = ()
+    obj = _CreateAclsResponse__AclCreationResult(f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_CreateAclsResponse__AclCreationResult_v1(o: CreateAclsResponse.AclCreationResult, out: bytearray) -> None:
@@ -190,37 +292,56 @@ def _e_CreateAclsResponse__AclCreationResult_v1(o: CreateAclsResponse.AclCreatio
 
 
 def _d_CreateAclsResponse__AclCreationResult_v2(b: bytes, p: int) -> tuple[CreateAclsResponse.AclCreationResult, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateAclsResponse__AclCreationResult(f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateAclsResponse__AclCreationResult(f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_CreateAclsResponse__AclCreationResult_v2(o: CreateAclsResponse.AclCreationResult, out: bytearray) -> None:
     out += _S_h.pack(o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreateAclsResponse_v1(b: bytes, p: int) -> tuple[CreateAclsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_CreateAclsResponse__AclCreationResult_v1(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f1_error_message, p = r_nstr(b, p)
+            unknown1 = ()
+            e_results = _CreateAclsResponse__AclCreationResult(f1_error_code, f1_error_message, unknown1)
             f_results.append(e_results)
-    unknown = ()
-    return _CreateAclsResponse(f_throttle_time_ms, f_results, unknown), p
+    unknown0 = ()
+    obj = _CreateAclsResponse(f_throttle_time_ms, f_results, unknown0)
+    return obj, p
 
 
 def _e_CreateAclsResponse_v1(o: CreateAclsResponse, out: bytearray) -> None:
@@ -229,31 +350,60 @@ def _e_CreateAclsResponse_v1(o: CreateAclsResponse, out: bytearray) -> None:
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_alen(out, len(x_results))
+        out += INT32.pack(len(x_results))
         for e_results in x_results:
-            _e_CreateAclsResponse__AclCreationResult_v1(e_results, out)
+            out += _S_h.pack(e_results.error_code)
+            w_nstr(out, e_results.error_message)
+            if e_results.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_CreateAclsResponse_v2(b: bytes, p: int) -> tuple[CreateAclsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_CreateAclsResponse__AclCreationResult_v2(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results = _CreateAclsResponse__AclCreationResult(f1_error_code, f1_error_message, unknown1)
             f_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateAclsResponse(f_throttle_time_ms, f_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateAclsResponse(f_throttle_time_ms, f_results, unknown0)
+    return obj, p
 
 
 def _e_CreateAclsResponse_v2(o: CreateAclsResponse, out: bytearray) -> None:
@@ -262,10 +412,22 @@ def _e_CreateAclsResponse_v2(o: CreateAclsResponse, out: bytearray) -> None:
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_calen(out, len(x_results))
+        n0 = len(x_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results in x_results:
-            _e_CreateAclsResponse__AclCreationResult_v2(e_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_h.pack(e_results.error_code)
+            w_ncstr(out, e_results.error_message)
+            if e_results.unknown_tagged_fields:
+                w_tags(out, [], e_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _CreateAclsRequest__AclCreation = CreateAclsRequest.AclCreation

@@ -70,8 +70,9 @@ class CreateDelegationTokenResponse(Message):
 def _d_CreateDelegationTokenRequest__CreatableRenewers_v1(b: bytes, p: int) -> tuple[CreateDelegationTokenRequest.CreatableRenewers, int]:
     f_principal_type, p = r_str(b, p)
     f_principal_name, p = r_str(b, p)
-    unknown = ()
-    return _CreateDelegationTokenRequest__CreatableRenewers(f_principal_type, f_principal_name, unknown), p
+    unknown0 = ()
+    obj = _CreateDelegationTokenRequest__CreatableRenewers(f_principal_type, f_principal_name, unknown0)
+    return obj, p
 
 
 def _e_CreateDelegationTokenRequest__CreatableRenewers_v1(o: CreateDelegationTokenRequest.CreatableRenewers, out: bytearray) -> None:
@@ -82,36 +83,59 @@ def _e_CreateDelegationTokenRequest__CreatableRenewers_v1(o: CreateDelegationTok
 
 
 def _d_CreateDelegationTokenRequest__CreatableRenewers_v2(b: bytes, p: int) -> tuple[CreateDelegationTokenRequest.CreatableRenewers, int]:
-    f_principal_type, p = r_cstr(b, p)
-    f_principal_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal_name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateDelegationTokenRequest__CreatableRenewers(f_principal_type, f_principal_name, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateDelegationTokenRequest__CreatableRenewers(f_principal_type, f_principal_name, unknown0)
+    return obj, p
 
 
 def _e_CreateDelegationTokenRequest__CreatableRenewers_v2(o: CreateDelegationTokenRequest.CreatableRenewers, out: bytearray) -> None:
     w_cstr(out, o.principal_type)
     w_cstr(out, o.principal_name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreateDelegationTokenRequest_v1(b: bytes, p: int) -> tuple[CreateDelegationTokenRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Renewers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_renewers = []
-        for _ in range(n):
-            e_renewers, p = _d_CreateDelegationTokenRequest__CreatableRenewers_v1(b, p)
+        for _ in range(n0):
+            f1_principal_type, p = r_str(b, p)
+            f1_principal_name, p = r_str(b, p)
+            unknown1 = ()
+            e_renewers = _CreateDelegationTokenRequest__CreatableRenewers(f1_principal_type, f1_principal_name, unknown1)
             f_renewers.append(e_renewers)
     f_max_lifetime_ms = _S_q.unpack_from(b, p)[0]
     p += 8
-    unknown = ()
-    return _CreateDelegationTokenRequest('', '', f_renewers, f_max_lifetime_ms, unknown), p
+    unknown0 = ()
+    obj = _CreateDelegationTokenRequest('', '', f_renewers, f_max_lifetime_ms, unknown0)
+    return obj, p
 
 
 def _e_CreateDelegationTokenRequest_v1(o: CreateDelegationTokenRequest, out: bytearray) -> None:
@@ -123,32 +147,65 @@ def _e_CreateDelegationTokenRequest_v1(o: CreateDelegationTokenRequest, out: byt
     if x_renewers is None:
         raise null_encode_error('Renewers')
     else:
-        w_alen(out, len(x_renewers))
+        out += INT32.pack(len(x_renewers))
         for e_renewers in x_renewers:
-            _e_CreateDelegationTokenRequest__CreatableRenewers_v1(e_renewers, out)
+            w_str(out, e_renewers.principal_type)
+            w_str(out, e_renewers.principal_name)
+            if e_renewers.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_q.pack(o.max_lifetime_ms)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_CreateDelegationTokenRequest_v2(b: bytes, p: int) -> tuple[CreateDelegationTokenRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Renewers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_renewers = []
-        for _ in range(n):
-            e_renewers, p = _d_CreateDelegationTokenRequest__CreatableRenewers_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal_name, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_renewers = _CreateDelegationTokenRequest__CreatableRenewers(f1_principal_type, f1_principal_name, unknown1)
             f_renewers.append(e_renewers)
     f_max_lifetime_ms = _S_q.unpack_from(b, p)[0]
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateDelegationTokenRequest('', '', f_renewers, f_max_lifetime_ms, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateDelegationTokenRequest('', '', f_renewers, f_max_lifetime_ms, unknown0)
+    return obj, p
 
 
 def _e_CreateDelegationTokenRequest_v2(o: CreateDelegationTokenRequest, out: bytearray) -> None:
@@ -160,33 +217,85 @@ def _e_CreateDelegationTokenRequest_v2(o: CreateDelegationTokenRequest, out: byt
     if x_renewers is None:
         raise null_encode_error('Renewers')
     else:
-        w_calen(out, len(x_renewers))
+        n0 = len(x_renewers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_renewers in x_renewers:
-            _e_CreateDelegationTokenRequest__CreatableRenewers_v2(e_renewers, out)
+            w_cstr(out, e_renewers.principal_type)
+            w_cstr(out, e_renewers.principal_name)
+            if e_renewers.unknown_tagged_fields:
+                w_tags(out, [], e_renewers.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_q.pack(o.max_lifetime_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreateDelegationTokenRequest_v3(b: bytes, p: int) -> tuple[CreateDelegationTokenRequest, int]:
-    f_owner_principal_type, p = r_ncstr(b, p)
-    f_owner_principal_name, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_owner_principal_type, p = r_ncstr(b, p)
+    else:
+        f_owner_principal_type = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_owner_principal_name, p = r_ncstr(b, p)
+    else:
+        f_owner_principal_name = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Renewers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_renewers = []
-        for _ in range(n):
-            e_renewers, p = _d_CreateDelegationTokenRequest__CreatableRenewers_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal_name, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_renewers = _CreateDelegationTokenRequest__CreatableRenewers(f1_principal_type, f1_principal_name, unknown1)
             f_renewers.append(e_renewers)
     f_max_lifetime_ms = _S_q.unpack_from(b, p)[0]
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateDelegationTokenRequest(f_owner_principal_type, f_owner_principal_name, f_renewers, f_max_lifetime_ms, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateDelegationTokenRequest(f_owner_principal_type, f_owner_principal_name, f_renewers, f_max_lifetime_ms, unknown0)
+    return obj, p
 
 
 def _e_CreateDelegationTokenRequest_v3(o: CreateDelegationTokenRequest, out: bytearray) -> None:
@@ -196,11 +305,23 @@ def _e_CreateDelegationTokenRequest_v3(o: CreateDelegationTokenRequest, out: byt
     if x_renewers is None:
         raise null_encode_error('Renewers')
     else:
-        w_calen(out, len(x_renewers))
+        n0 = len(x_renewers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_renewers in x_renewers:
-            _e_CreateDelegationTokenRequest__CreatableRenewers_v2(e_renewers, out)
+            w_cstr(out, e_renewers.principal_type)
+            w_cstr(out, e_renewers.principal_name)
+            if e_renewers.unknown_tagged_fields:
+                w_tags(out, [], e_renewers.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_q.pack(o.max_lifetime_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreateDelegationTokenResponse_v1(b: bytes, p: int) -> tuple[CreateDelegationTokenResponse, int]:
@@ -214,8 +335,9 @@ def _d_CreateDelegationTokenResponse_v1(b: bytes, p: int) -> tuple[CreateDelegat
     f_hmac, p = r_bytes(b, p)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _CreateDelegationTokenResponse(f_error_code, f_principal_type, f_principal_name, '', '', f_issue_timestamp_ms, f_expiry_timestamp_ms, f_max_timestamp_ms, f_token_id, f_hmac, f_throttle_time_ms, unknown), p
+    unknown0 = ()
+    obj = _CreateDelegationTokenResponse(f_error_code, f_principal_type, f_principal_name, '', '', f_issue_timestamp_ms, f_expiry_timestamp_ms, f_max_timestamp_ms, f_token_id, f_hmac, f_throttle_time_ms, unknown0)
+    return obj, p
 
 
 def _e_CreateDelegationTokenResponse_v1(o: CreateDelegationTokenResponse, out: bytearray) -> None:
@@ -235,23 +357,40 @@ def _e_CreateDelegationTokenResponse_v1(o: CreateDelegationTokenResponse, out: b
 
 
 def _d_CreateDelegationTokenResponse_v2(b: bytes, p: int) -> tuple[CreateDelegationTokenResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_principal_type, p = r_cstr(b, p)
-    f_principal_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal_name, p = r_cstr(b, p)
     f_issue_timestamp_ms, f_expiry_timestamp_ms, f_max_timestamp_ms = _S_qqq.unpack_from(b, p)
     p += 24
-    f_token_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_token_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_token_id, p = r_cstr(b, p)
     f_hmac, p = r_cbytes(b, p)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateDelegationTokenResponse(f_error_code, f_principal_type, f_principal_name, '', '', f_issue_timestamp_ms, f_expiry_timestamp_ms, f_max_timestamp_ms, f_token_id, f_hmac, f_throttle_time_ms, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateDelegationTokenResponse(f_error_code, f_principal_type, f_principal_name, '', '', f_issue_timestamp_ms, f_expiry_timestamp_ms, f_max_timestamp_ms, f_token_id, f_hmac, f_throttle_time_ms, unknown0)
+    return obj, p
 
 
 def _e_CreateDelegationTokenResponse_v2(o: CreateDelegationTokenResponse, out: bytearray) -> None:
@@ -266,29 +405,59 @@ def _e_CreateDelegationTokenResponse_v2(o: CreateDelegationTokenResponse, out: b
     w_cstr(out, o.token_id)
     w_cbytes(out, o.hmac)
     out += _S_i.pack(o.throttle_time_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreateDelegationTokenResponse_v3(b: bytes, p: int) -> tuple[CreateDelegationTokenResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_principal_type, p = r_cstr(b, p)
-    f_principal_name, p = r_cstr(b, p)
-    f_token_requester_principal_type, p = r_cstr(b, p)
-    f_token_requester_principal_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_token_requester_principal_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_token_requester_principal_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_token_requester_principal_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_token_requester_principal_name, p = r_cstr(b, p)
     f_issue_timestamp_ms, f_expiry_timestamp_ms, f_max_timestamp_ms = _S_qqq.unpack_from(b, p)
     p += 24
-    f_token_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_token_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_token_id, p = r_cstr(b, p)
     f_hmac, p = r_cbytes(b, p)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateDelegationTokenResponse(f_error_code, f_principal_type, f_principal_name, f_token_requester_principal_type, f_token_requester_principal_name, f_issue_timestamp_ms, f_expiry_timestamp_ms, f_max_timestamp_ms, f_token_id, f_hmac, f_throttle_time_ms, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateDelegationTokenResponse(f_error_code, f_principal_type, f_principal_name, f_token_requester_principal_type, f_token_requester_principal_name, f_issue_timestamp_ms, f_expiry_timestamp_ms, f_max_timestamp_ms, f_token_id, f_hmac, f_throttle_time_ms, unknown0)
+    return obj, p
 
 
 def _e_CreateDelegationTokenResponse_v3(o: CreateDelegationTokenResponse, out: bytearray) -> None:
@@ -301,7 +470,10 @@ def _e_CreateDelegationTokenResponse_v3(o: CreateDelegationTokenResponse, out: b
     w_cstr(out, o.token_id)
     w_cbytes(out, o.hmac)
     out += _S_i.pack(o.throttle_time_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _CreateDelegationTokenRequest__CreatableRenewers = CreateDelegationTokenRequest.CreatableRenewers

@@ -70,13 +70,18 @@ class CreatePartitionsResponse(Message):
 
 
 def _d_CreatePartitionsRequest__CreatePartitionsAssignment_v0(b: bytes, p: int) -> tuple[CreatePartitionsRequest.CreatePartitionsAssignment, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_broker_ids = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('BrokerIds')
     else:
-        f_broker_ids, p = r_fixed_array(b, p, n, 'i', 4)
-    unknown = ()
-    return _CreatePartitionsRequest__CreatePartitionsAssignment(f_broker_ids, unknown), p
+        f_broker_ids, p = r_fixed_array(b, p, n0, 'i', 4)
+    unknown0 = ()
+    obj = _CreatePartitionsRequest__CreatePartitionsAssignment(f_broker_ids, unknown0)
+    return obj, p
 
 
 def _e_CreatePartitionsRequest__CreatePartitionsAssignment_v0(o: CreatePartitionsRequest.CreatePartitionsAssignment, out: bytearray) -> None:
@@ -84,25 +89,40 @@ def _e_CreatePartitionsRequest__CreatePartitionsAssignment_v0(o: CreatePartition
     if x_broker_ids is None:
         raise null_encode_error('BrokerIds')
     else:
-        w_alen(out, len(x_broker_ids))
-        w_fixed_array(out, x_broker_ids, 'i')
+        out += INT32.pack(len(x_broker_ids))
+        if len(x_broker_ids) < 64:
+            out += ARRAYS_i[len(x_broker_ids)].pack(*x_broker_ids)
+        else:
+            w_fixed_array(out, x_broker_ids, 'i')
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_CreatePartitionsRequest__CreatePartitionsAssignment_v2(b: bytes, p: int) -> tuple[CreatePartitionsRequest.CreatePartitionsAssignment, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_broker_ids = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('BrokerIds')
     else:
-        f_broker_ids, p = r_fixed_array(b, p, n, 'i', 4)
+        f_broker_ids, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreatePartitionsRequest__CreatePartitionsAssignment(f_broker_ids, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreatePartitionsRequest__CreatePartitionsAssignment(f_broker_ids, unknown0)
+    return obj, p
 
 
 def _e_CreatePartitionsRequest__CreatePartitionsAssignment_v2(o: CreatePartitionsRequest.CreatePartitionsAssignment, out: bytearray) -> None:
@@ -110,25 +130,50 @@ def _e_CreatePartitionsRequest__CreatePartitionsAssignment_v2(o: CreatePartition
     if x_broker_ids is None:
         raise null_encode_error('BrokerIds')
     else:
-        w_calen(out, len(x_broker_ids))
-        w_fixed_array(out, x_broker_ids, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_broker_ids) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_broker_ids) < 64:
+            out += ARRAYS_i[len(x_broker_ids)].pack(*x_broker_ids)
+        else:
+            w_fixed_array(out, x_broker_ids, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreatePartitionsRequest__CreatePartitionsTopic_v0(b: bytes, p: int) -> tuple[CreatePartitionsRequest.CreatePartitionsTopic, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
     f_count = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         f_assignments = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_assignments = []
-        for _ in range(n):
-            e_assignments, p = _d_CreatePartitionsRequest__CreatePartitionsAssignment_v0(b, p)
+        for _ in range(n0):
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_broker_ids = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('BrokerIds')
+            else:
+                f1_broker_ids, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_assignments = _CreatePartitionsRequest__CreatePartitionsAssignment(f1_broker_ids, unknown1)
             f_assignments.append(e_assignments)
-    unknown = ()
-    return _CreatePartitionsRequest__CreatePartitionsTopic(f_name, f_count, f_assignments, unknown), p
+    unknown0 = ()
+    obj = _CreatePartitionsRequest__CreatePartitionsTopic(f_name, f_count, f_assignments, unknown0)
+    return obj, p
 
 
 def _e_CreatePartitionsRequest__CreatePartitionsTopic_v0(o: CreatePartitionsRequest.CreatePartitionsTopic, out: bytearray) -> None:
@@ -138,32 +183,81 @@ def _e_CreatePartitionsRequest__CreatePartitionsTopic_v0(o: CreatePartitionsRequ
     if x_assignments is None:
         out += NULL_INT32
     else:
-        w_alen(out, len(x_assignments))
+        out += INT32.pack(len(x_assignments))
         for e_assignments in x_assignments:
-            _e_CreatePartitionsRequest__CreatePartitionsAssignment_v0(e_assignments, out)
+            x1_broker_ids = e_assignments.broker_ids
+            if x1_broker_ids is None:
+                raise null_encode_error('BrokerIds')
+            else:
+                out += INT32.pack(len(x1_broker_ids))
+                if len(x1_broker_ids) < 64:
+                    out += ARRAYS_i[len(x1_broker_ids)].pack(*x1_broker_ids)
+                else:
+                    w_fixed_array(out, x1_broker_ids, 'i')
+            if e_assignments.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_CreatePartitionsRequest__CreatePartitionsTopic_v2(b: bytes, p: int) -> tuple[CreatePartitionsRequest.CreatePartitionsTopic, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_count = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_assignments = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_assignments = []
-        for _ in range(n):
-            e_assignments, p = _d_CreatePartitionsRequest__CreatePartitionsAssignment_v2(b, p)
+        for _ in range(n0):
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_broker_ids = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('BrokerIds')
+            else:
+                f1_broker_ids, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_assignments = _CreatePartitionsRequest__CreatePartitionsAssignment(f1_broker_ids, unknown1)
             f_assignments.append(e_assignments)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreatePartitionsRequest__CreatePartitionsTopic(f_name, f_count, f_assignments, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreatePartitionsRequest__CreatePartitionsTopic(f_name, f_count, f_assignments, unknown0)
+    return obj, p
 
 
 def _e_CreatePartitionsRequest__CreatePartitionsTopic_v2(o: CreatePartitionsRequest.CreatePartitionsTopic, out: bytearray) -> None:
@@ -173,25 +267,78 @@ def _e_CreatePartitionsRequest__CreatePartitionsTopic_v2(o: CreatePartitionsRequ
     if x_assignments is None:
         out.append(0)
     else:
-        w_calen(out, len(x_assignments))
+        n0 = len(x_assignments) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_assignments in x_assignments:
-            _e_CreatePartitionsRequest__CreatePartitionsAssignment_v2(e_assignments, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            x1_broker_ids = e_assignments.broker_ids
+            if x1_broker_ids is None:
+                raise null_encode_error('BrokerIds')
+            else:
+                n1 = len(x1_broker_ids) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_broker_ids) < 64:
+                    out += ARRAYS_i[len(x1_broker_ids)].pack(*x1_broker_ids)
+                else:
+                    w_fixed_array(out, x1_broker_ids, 'i')
+            if e_assignments.unknown_tagged_fields:
+                w_tags(out, [], e_assignments.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreatePartitionsRequest_v0(b: bytes, p: int) -> tuple[CreatePartitionsRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_CreatePartitionsRequest__CreatePartitionsTopic_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            f1_count = _S_i.unpack_from(b, p)[0]
+            p += 4
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                f1_assignments = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_assignments = []
+                for _ in range(n1):
+                    n2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n2 < 64:
+                        f2_broker_ids = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('BrokerIds')
+                    else:
+                        f2_broker_ids, p = r_fixed_array(b, p, n2, 'i', 4)
+                    unknown2 = ()
+                    e1_assignments = _CreatePartitionsRequest__CreatePartitionsAssignment(f2_broker_ids, unknown2)
+                    f1_assignments.append(e1_assignments)
+            unknown1 = ()
+            e_topics = _CreatePartitionsRequest__CreatePartitionsTopic(f1_name, f1_count, f1_assignments, unknown1)
             f_topics.append(e_topics)
     f_timeout_ms, f_validate_only = _S_io.unpack_from(b, p)
     p += 5
-    unknown = ()
-    return _CreatePartitionsRequest(f_topics, f_timeout_ms, f_validate_only, unknown), p
+    unknown0 = ()
+    obj = _CreatePartitionsRequest(f_topics, f_timeout_ms, f_validate_only, unknown0)
+    return obj, p
 
 
 def _e_CreatePartitionsRequest_v0(o: CreatePartitionsRequest, out: bytearray) -> None:
@@ -199,32 +346,118 @@ def _e_CreatePartitionsRequest_v0(o: CreatePartitionsRequest, out: bytearray) ->
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_CreatePartitionsRequest__CreatePartitionsTopic_v0(e_topics, out)
+            w_str(out, e_topics.name)
+            out += _S_i.pack(e_topics.count)
+            x1_assignments = e_topics.assignments
+            if x1_assignments is None:
+                out += NULL_INT32
+            else:
+                out += INT32.pack(len(x1_assignments))
+                for e1_assignments in x1_assignments:
+                    x2_broker_ids = e1_assignments.broker_ids
+                    if x2_broker_ids is None:
+                        raise null_encode_error('BrokerIds')
+                    else:
+                        out += INT32.pack(len(x2_broker_ids))
+                        if len(x2_broker_ids) < 64:
+                            out += ARRAYS_i[len(x2_broker_ids)].pack(*x2_broker_ids)
+                        else:
+                            w_fixed_array(out, x2_broker_ids, 'i')
+                    if e1_assignments.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_io.pack(o.timeout_ms, o.validate_only)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_CreatePartitionsRequest_v2(b: bytes, p: int) -> tuple[CreatePartitionsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_CreatePartitionsRequest__CreatePartitionsTopic_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            f1_count = _S_i.unpack_from(b, p)[0]
+            p += 4
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                f1_assignments = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_assignments = []
+                for _ in range(n1):
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_broker_ids = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('BrokerIds')
+                    else:
+                        f2_broker_ids, p = r_fixed_array(b, p, n2, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_assignments = _CreatePartitionsRequest__CreatePartitionsAssignment(f2_broker_ids, unknown2)
+                    f1_assignments.append(e1_assignments)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _CreatePartitionsRequest__CreatePartitionsTopic(f1_name, f1_count, f1_assignments, unknown1)
             f_topics.append(e_topics)
     f_timeout_ms, f_validate_only = _S_io.unpack_from(b, p)
     p += 5
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreatePartitionsRequest(f_topics, f_timeout_ms, f_validate_only, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreatePartitionsRequest(f_topics, f_timeout_ms, f_validate_only, unknown0)
+    return obj, p
 
 
 def _e_CreatePartitionsRequest_v2(o: CreatePartitionsRequest, out: bytearray) -> None:
@@ -232,11 +465,50 @@ def _e_CreatePartitionsRequest_v2(o: CreatePartitionsRequest, out: bytearray) ->
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_CreatePartitionsRequest__CreatePartitionsTopic_v2(e_topics, out)
+            w_cstr(out, e_topics.name)
+            out += _S_i.pack(e_topics.count)
+            x1_assignments = e_topics.assignments
+            if x1_assignments is None:
+                out.append(0)
+            else:
+                n1 = len(x1_assignments) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_assignments in x1_assignments:
+                    x2_broker_ids = e1_assignments.broker_ids
+                    if x2_broker_ids is None:
+                        raise null_encode_error('BrokerIds')
+                    else:
+                        n2 = len(x2_broker_ids) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_broker_ids) < 64:
+                            out += ARRAYS_i[len(x2_broker_ids)].pack(*x2_broker_ids)
+                        else:
+                            w_fixed_array(out, x2_broker_ids, 'i')
+                    if e1_assignments.unknown_tagged_fields:
+                        w_tags(out, [], e1_assignments.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_io.pack(o.timeout_ms, o.validate_only)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreatePartitionsResponse__CreatePartitionsTopicResult_v0(b: bytes, p: int) -> tuple[CreatePartitionsResponse.CreatePartitionsTopicResult, int]:
@@ -244,8 +516,9 @@ def _d_CreatePartitionsResponse__CreatePartitionsTopicResult_v0(b: bytes, p: int
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_error_message, p = r_nstr(b, p)
-    unknown = ()
-    return _CreatePartitionsResponse__CreatePartitionsTopicResult(f_name, f_error_code, f_error_message, unknown), p
+    unknown0 = ()
+    obj = _CreatePartitionsResponse__CreatePartitionsTopicResult(f_name, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_CreatePartitionsResponse__CreatePartitionsTopicResult_v0(o: CreatePartitionsResponse.CreatePartitionsTopicResult, out: bytearray) -> None:
@@ -257,39 +530,64 @@ def _e_CreatePartitionsResponse__CreatePartitionsTopicResult_v0(o: CreatePartiti
 
 
 def _d_CreatePartitionsResponse__CreatePartitionsTopicResult_v2(b: bytes, p: int) -> tuple[CreatePartitionsResponse.CreatePartitionsTopicResult, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreatePartitionsResponse__CreatePartitionsTopicResult(f_name, f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreatePartitionsResponse__CreatePartitionsTopicResult(f_name, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_CreatePartitionsResponse__CreatePartitionsTopicResult_v2(o: CreatePartitionsResponse.CreatePartitionsTopicResult, out: bytearray) -> None:
     w_cstr(out, o.name)
     out += _S_h.pack(o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreatePartitionsResponse_v0(b: bytes, p: int) -> tuple[CreatePartitionsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_CreatePartitionsResponse__CreatePartitionsTopicResult_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f1_error_message, p = r_nstr(b, p)
+            unknown1 = ()
+            e_results = _CreatePartitionsResponse__CreatePartitionsTopicResult(f1_name, f1_error_code, f1_error_message, unknown1)
             f_results.append(e_results)
-    unknown = ()
-    return _CreatePartitionsResponse(f_throttle_time_ms, f_results, unknown), p
+    unknown0 = ()
+    obj = _CreatePartitionsResponse(f_throttle_time_ms, f_results, unknown0)
+    return obj, p
 
 
 def _e_CreatePartitionsResponse_v0(o: CreatePartitionsResponse, out: bytearray) -> None:
@@ -298,31 +596,67 @@ def _e_CreatePartitionsResponse_v0(o: CreatePartitionsResponse, out: bytearray) 
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_alen(out, len(x_results))
+        out += INT32.pack(len(x_results))
         for e_results in x_results:
-            _e_CreatePartitionsResponse__CreatePartitionsTopicResult_v0(e_results, out)
+            w_str(out, e_results.name)
+            out += _S_h.pack(e_results.error_code)
+            w_nstr(out, e_results.error_message)
+            if e_results.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_CreatePartitionsResponse_v2(b: bytes, p: int) -> tuple[CreatePartitionsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_CreatePartitionsResponse__CreatePartitionsTopicResult_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results = _CreatePartitionsResponse__CreatePartitionsTopicResult(f1_name, f1_error_code, f1_error_message, unknown1)
             f_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreatePartitionsResponse(f_throttle_time_ms, f_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreatePartitionsResponse(f_throttle_time_ms, f_results, unknown0)
+    return obj, p
 
 
 def _e_CreatePartitionsResponse_v2(o: CreatePartitionsResponse, out: bytearray) -> None:
@@ -331,10 +665,23 @@ def _e_CreatePartitionsResponse_v2(o: CreatePartitionsResponse, out: bytearray) 
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_calen(out, len(x_results))
+        n0 = len(x_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results in x_results:
-            _e_CreatePartitionsResponse__CreatePartitionsTopicResult_v2(e_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_results.name)
+            out += _S_h.pack(e_results.error_code)
+            w_ncstr(out, e_results.error_message)
+            if e_results.unknown_tagged_fields:
+                w_tags(out, [], e_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _CreatePartitionsRequest__CreatePartitionsAssignment = CreatePartitionsRequest.CreatePartitionsAssignment

@@ -98,13 +98,18 @@ class CreateTopicsResponse(Message):
 def _d_CreateTopicsRequest__CreatableReplicaAssignment_v2(b: bytes, p: int) -> tuple[CreateTopicsRequest.CreatableReplicaAssignment, int]:
     f_partition_index = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_broker_ids = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('BrokerIds')
     else:
-        f_broker_ids, p = r_fixed_array(b, p, n, 'i', 4)
-    unknown = ()
-    return _CreateTopicsRequest__CreatableReplicaAssignment(f_partition_index, f_broker_ids, unknown), p
+        f_broker_ids, p = r_fixed_array(b, p, n0, 'i', 4)
+    unknown0 = ()
+    obj = _CreateTopicsRequest__CreatableReplicaAssignment(f_partition_index, f_broker_ids, unknown0)
+    return obj, p
 
 
 def _e_CreateTopicsRequest__CreatableReplicaAssignment_v2(o: CreateTopicsRequest.CreatableReplicaAssignment, out: bytearray) -> None:
@@ -113,8 +118,11 @@ def _e_CreateTopicsRequest__CreatableReplicaAssignment_v2(o: CreateTopicsRequest
     if x_broker_ids is None:
         raise null_encode_error('BrokerIds')
     else:
-        w_alen(out, len(x_broker_ids))
-        w_fixed_array(out, x_broker_ids, 'i')
+        out += INT32.pack(len(x_broker_ids))
+        if len(x_broker_ids) < 64:
+            out += ARRAYS_i[len(x_broker_ids)].pack(*x_broker_ids)
+        else:
+            w_fixed_array(out, x_broker_ids, 'i')
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
@@ -122,18 +130,30 @@ def _e_CreateTopicsRequest__CreatableReplicaAssignment_v2(o: CreateTopicsRequest
 def _d_CreateTopicsRequest__CreatableReplicaAssignment_v5(b: bytes, p: int) -> tuple[CreateTopicsRequest.CreatableReplicaAssignment, int]:
     f_partition_index = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_broker_ids = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('BrokerIds')
     else:
-        f_broker_ids, p = r_fixed_array(b, p, n, 'i', 4)
+        f_broker_ids, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateTopicsRequest__CreatableReplicaAssignment(f_partition_index, f_broker_ids, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateTopicsRequest__CreatableReplicaAssignment(f_partition_index, f_broker_ids, unknown0)
+    return obj, p
 
 
 def _e_CreateTopicsRequest__CreatableReplicaAssignment_v5(o: CreateTopicsRequest.CreatableReplicaAssignment, out: bytearray) -> None:
@@ -142,16 +162,27 @@ def _e_CreateTopicsRequest__CreatableReplicaAssignment_v5(o: CreateTopicsRequest
     if x_broker_ids is None:
         raise null_encode_error('BrokerIds')
     else:
-        w_calen(out, len(x_broker_ids))
-        w_fixed_array(out, x_broker_ids, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_broker_ids) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_broker_ids) < 64:
+            out += ARRAYS_i[len(x_broker_ids)].pack(*x_broker_ids)
+        else:
+            w_fixed_array(out, x_broker_ids, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreateTopicsRequest__CreatableTopicConfig_v2(b: bytes, p: int) -> tuple[CreateTopicsRequest.CreatableTopicConfig, int]:
     f_name, p = r_str(b, p)
     f_value, p = r_nstr(b, p)
-    unknown = ()
-    return _CreateTopicsRequest__CreatableTopicConfig(f_name, f_value, unknown), p
+    unknown0 = ()
+    obj = _CreateTopicsRequest__CreatableTopicConfig(f_name, f_value, unknown0)
+    return obj, p
 
 
 def _e_CreateTopicsRequest__CreatableTopicConfig_v2(o: CreateTopicsRequest.CreatableTopicConfig, out: bytearray) -> None:
@@ -162,45 +193,83 @@ def _e_CreateTopicsRequest__CreatableTopicConfig_v2(o: CreateTopicsRequest.Creat
 
 
 def _d_CreateTopicsRequest__CreatableTopicConfig_v5(b: bytes, p: int) -> tuple[CreateTopicsRequest.CreatableTopicConfig, int]:
-    f_name, p = r_cstr(b, p)
-    f_value, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_value, p = r_ncstr(b, p)
+    else:
+        f_value = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateTopicsRequest__CreatableTopicConfig(f_name, f_value, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateTopicsRequest__CreatableTopicConfig(f_name, f_value, unknown0)
+    return obj, p
 
 
 def _e_CreateTopicsRequest__CreatableTopicConfig_v5(o: CreateTopicsRequest.CreatableTopicConfig, out: bytearray) -> None:
     w_cstr(out, o.name)
     w_ncstr(out, o.value)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreateTopicsRequest__CreatableTopic_v2(b: bytes, p: int) -> tuple[CreateTopicsRequest.CreatableTopic, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
     f_num_partitions, f_replication_factor = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Assignments')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_assignments = []
-        for _ in range(n):
-            e_assignments, p = _d_CreateTopicsRequest__CreatableReplicaAssignment_v2(b, p)
+        for _ in range(n0):
+            f1_partition_index = _S_i.unpack_from(b, p)[0]
+            p += 4
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_broker_ids = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('BrokerIds')
+            else:
+                f1_broker_ids, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_assignments = _CreateTopicsRequest__CreatableReplicaAssignment(f1_partition_index, f1_broker_ids, unknown1)
             f_assignments.append(e_assignments)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Configs')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_configs = []
-        for _ in range(n):
-            e_configs, p = _d_CreateTopicsRequest__CreatableTopicConfig_v2(b, p)
+        for _ in range(n0):
+            f2_name, p = r_str(b, p)
+            f2_value, p = r_nstr(b, p)
+            unknown2 = ()
+            e_configs = _CreateTopicsRequest__CreatableTopicConfig(f2_name, f2_value, unknown2)
             f_configs.append(e_configs)
-    unknown = ()
-    return _CreateTopicsRequest__CreatableTopic(f_name, f_num_partitions, f_replication_factor, f_assignments, f_configs, unknown), p
+    unknown0 = ()
+    obj = _CreateTopicsRequest__CreatableTopic(f_name, f_num_partitions, f_replication_factor, f_assignments, f_configs, unknown0)
+    return obj, p
 
 
 def _e_CreateTopicsRequest__CreatableTopic_v2(o: CreateTopicsRequest.CreatableTopic, out: bytearray) -> None:
@@ -210,47 +279,130 @@ def _e_CreateTopicsRequest__CreatableTopic_v2(o: CreateTopicsRequest.CreatableTo
     if x_assignments is None:
         raise null_encode_error('Assignments')
     else:
-        w_alen(out, len(x_assignments))
+        out += INT32.pack(len(x_assignments))
         for e_assignments in x_assignments:
-            _e_CreateTopicsRequest__CreatableReplicaAssignment_v2(e_assignments, out)
+            out += _S_i.pack(e_assignments.partition_index)
+            x1_broker_ids = e_assignments.broker_ids
+            if x1_broker_ids is None:
+                raise null_encode_error('BrokerIds')
+            else:
+                out += INT32.pack(len(x1_broker_ids))
+                if len(x1_broker_ids) < 64:
+                    out += ARRAYS_i[len(x1_broker_ids)].pack(*x1_broker_ids)
+                else:
+                    w_fixed_array(out, x1_broker_ids, 'i')
+            if e_assignments.unknown_tagged_fields:
+                raise unsupported_tags()
     x_configs = o.configs
     if x_configs is None:
         raise null_encode_error('Configs')
     else:
-        w_alen(out, len(x_configs))
+        out += INT32.pack(len(x_configs))
         for e_configs in x_configs:
-            _e_CreateTopicsRequest__CreatableTopicConfig_v2(e_configs, out)
+            w_str(out, e_configs.name)
+            w_nstr(out, e_configs.value)
+            if e_configs.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_CreateTopicsRequest__CreatableTopic_v5(b: bytes, p: int) -> tuple[CreateTopicsRequest.CreatableTopic, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_num_partitions, f_replication_factor = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Assignments')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_assignments = []
-        for _ in range(n):
-            e_assignments, p = _d_CreateTopicsRequest__CreatableReplicaAssignment_v5(b, p)
+        for _ in range(n0):
+            f1_partition_index = _S_i.unpack_from(b, p)[0]
+            p += 4
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_broker_ids = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('BrokerIds')
+            else:
+                f1_broker_ids, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_assignments = _CreateTopicsRequest__CreatableReplicaAssignment(f1_partition_index, f1_broker_ids, unknown1)
             f_assignments.append(e_assignments)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Configs')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_configs = []
-        for _ in range(n):
-            e_configs, p = _d_CreateTopicsRequest__CreatableTopicConfig_v5(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_name, p = r_cstr(b, p)
+            s2 = b[p]
+            if not (0 < s2 < 0x80 and p + s2 <= blen):
+                f2_value, p = r_ncstr(b, p)
+            else:
+                f2_value = b[p + 1 : p + s2].decode()
+                p += s2
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_configs = _CreateTopicsRequest__CreatableTopicConfig(f2_name, f2_value, unknown2)
             f_configs.append(e_configs)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateTopicsRequest__CreatableTopic(f_name, f_num_partitions, f_replication_factor, f_assignments, f_configs, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateTopicsRequest__CreatableTopic(f_name, f_num_partitions, f_replication_factor, f_assignments, f_configs, unknown0)
+    return obj, p
 
 
 def _e_CreateTopicsRequest__CreatableTopic_v5(o: CreateTopicsRequest.CreatableTopic, out: bytearray) -> None:
@@ -260,32 +412,111 @@ def _e_CreateTopicsRequest__CreatableTopic_v5(o: CreateTopicsRequest.CreatableTo
     if x_assignments is None:
         raise null_encode_error('Assignments')
     else:
-        w_calen(out, len(x_assignments))
+        n0 = len(x_assignments) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_assignments in x_assignments:
-            _e_CreateTopicsRequest__CreatableReplicaAssignment_v5(e_assignments, out)
+            out += _S_i.pack(e_assignments.partition_index)
+            x1_broker_ids = e_assignments.broker_ids
+            if x1_broker_ids is None:
+                raise null_encode_error('BrokerIds')
+            else:
+                n1 = len(x1_broker_ids) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_broker_ids) < 64:
+                    out += ARRAYS_i[len(x1_broker_ids)].pack(*x1_broker_ids)
+                else:
+                    w_fixed_array(out, x1_broker_ids, 'i')
+            if e_assignments.unknown_tagged_fields:
+                w_tags(out, [], e_assignments.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_configs = o.configs
     if x_configs is None:
         raise null_encode_error('Configs')
     else:
-        w_calen(out, len(x_configs))
+        n0 = len(x_configs) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_configs in x_configs:
-            _e_CreateTopicsRequest__CreatableTopicConfig_v5(e_configs, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_configs.name)
+            w_ncstr(out, e_configs.value)
+            if e_configs.unknown_tagged_fields:
+                w_tags(out, [], e_configs.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreateTopicsRequest_v2(b: bytes, p: int) -> tuple[CreateTopicsRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_CreateTopicsRequest__CreatableTopic_v2(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            f1_num_partitions, f1_replication_factor = _S_ih.unpack_from(b, p)
+            p += 6
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Assignments')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_assignments = []
+                for _ in range(n1):
+                    f2_partition_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    n2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n2 < 64:
+                        f2_broker_ids = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('BrokerIds')
+                    else:
+                        f2_broker_ids, p = r_fixed_array(b, p, n2, 'i', 4)
+                    unknown2 = ()
+                    e1_assignments = _CreateTopicsRequest__CreatableReplicaAssignment(f2_partition_index, f2_broker_ids, unknown2)
+                    f1_assignments.append(e1_assignments)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Configs')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_configs = []
+                for _ in range(n1):
+                    f3_name, p = r_str(b, p)
+                    f3_value, p = r_nstr(b, p)
+                    unknown3 = ()
+                    e1_configs = _CreateTopicsRequest__CreatableTopicConfig(f3_name, f3_value, unknown3)
+                    f1_configs.append(e1_configs)
+            unknown1 = ()
+            e_topics = _CreateTopicsRequest__CreatableTopic(f1_name, f1_num_partitions, f1_replication_factor, f1_assignments, f1_configs, unknown1)
             f_topics.append(e_topics)
     f_timeout_ms, f_validate_only = _S_io.unpack_from(b, p)
     p += 5
-    unknown = ()
-    return _CreateTopicsRequest(f_topics, f_timeout_ms, f_validate_only, unknown), p
+    unknown0 = ()
+    obj = _CreateTopicsRequest(f_topics, f_timeout_ms, f_validate_only, unknown0)
+    return obj, p
 
 
 def _e_CreateTopicsRequest_v2(o: CreateTopicsRequest, out: bytearray) -> None:
@@ -293,32 +524,167 @@ def _e_CreateTopicsRequest_v2(o: CreateTopicsRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_CreateTopicsRequest__CreatableTopic_v2(e_topics, out)
+            w_str(out, e_topics.name)
+            out += _S_ih.pack(e_topics.num_partitions, e_topics.replication_factor)
+            x1_assignments = e_topics.assignments
+            if x1_assignments is None:
+                raise null_encode_error('Assignments')
+            else:
+                out += INT32.pack(len(x1_assignments))
+                for e1_assignments in x1_assignments:
+                    out += _S_i.pack(e1_assignments.partition_index)
+                    x2_broker_ids = e1_assignments.broker_ids
+                    if x2_broker_ids is None:
+                        raise null_encode_error('BrokerIds')
+                    else:
+                        out += INT32.pack(len(x2_broker_ids))
+                        if len(x2_broker_ids) < 64:
+                            out += ARRAYS_i[len(x2_broker_ids)].pack(*x2_broker_ids)
+                        else:
+                            w_fixed_array(out, x2_broker_ids, 'i')
+                    if e1_assignments.unknown_tagged_fields:
+                        raise unsupported_tags()
+            x1_configs = e_topics.configs
+            if x1_configs is None:
+                raise null_encode_error('Configs')
+            else:
+                out += INT32.pack(len(x1_configs))
+                for e1_configs in x1_configs:
+                    w_str(out, e1_configs.name)
+                    w_nstr(out, e1_configs.value)
+                    if e1_configs.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_io.pack(o.timeout_ms, o.validate_only)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_CreateTopicsRequest_v5(b: bytes, p: int) -> tuple[CreateTopicsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_CreateTopicsRequest__CreatableTopic_v5(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            f1_num_partitions, f1_replication_factor = _S_ih.unpack_from(b, p)
+            p += 6
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Assignments')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_assignments = []
+                for _ in range(n1):
+                    f2_partition_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_broker_ids = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('BrokerIds')
+                    else:
+                        f2_broker_ids, p = r_fixed_array(b, p, n2, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_assignments = _CreateTopicsRequest__CreatableReplicaAssignment(f2_partition_index, f2_broker_ids, unknown2)
+                    f1_assignments.append(e1_assignments)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Configs')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_configs = []
+                for _ in range(n1):
+                    s3 = b[p]
+                    if 0 < s3 < 0x80 and p + s3 <= blen:
+                        f3_name = b[p + 1 : p + s3].decode()
+                        p += s3
+                    else:
+                        f3_name, p = r_cstr(b, p)
+                    s3 = b[p]
+                    if not (0 < s3 < 0x80 and p + s3 <= blen):
+                        f3_value, p = r_ncstr(b, p)
+                    else:
+                        f3_value = b[p + 1 : p + s3].decode()
+                        p += s3
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    e1_configs = _CreateTopicsRequest__CreatableTopicConfig(f3_name, f3_value, unknown3)
+                    f1_configs.append(e1_configs)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _CreateTopicsRequest__CreatableTopic(f1_name, f1_num_partitions, f1_replication_factor, f1_assignments, f1_configs, unknown1)
             f_topics.append(e_topics)
     f_timeout_ms, f_validate_only = _S_io.unpack_from(b, p)
     p += 5
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateTopicsRequest(f_topics, f_timeout_ms, f_validate_only, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateTopicsRequest(f_topics, f_timeout_ms, f_validate_only, unknown0)
+    return obj, p
 
 
 def _e_CreateTopicsRequest_v5(o: CreateTopicsRequest, out: bytearray) -> None:
@@ -326,32 +692,103 @@ def _e_CreateTopicsRequest_v5(o: CreateTopicsRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_CreateTopicsRequest__CreatableTopic_v5(e_topics, out)
+            w_cstr(out, e_topics.name)
+            out += _S_ih.pack(e_topics.num_partitions, e_topics.replication_factor)
+            x1_assignments = e_topics.assignments
+            if x1_assignments is None:
+                raise null_encode_error('Assignments')
+            else:
+                n1 = len(x1_assignments) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_assignments in x1_assignments:
+                    out += _S_i.pack(e1_assignments.partition_index)
+                    x2_broker_ids = e1_assignments.broker_ids
+                    if x2_broker_ids is None:
+                        raise null_encode_error('BrokerIds')
+                    else:
+                        n2 = len(x2_broker_ids) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_broker_ids) < 64:
+                            out += ARRAYS_i[len(x2_broker_ids)].pack(*x2_broker_ids)
+                        else:
+                            w_fixed_array(out, x2_broker_ids, 'i')
+                    if e1_assignments.unknown_tagged_fields:
+                        w_tags(out, [], e1_assignments.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            x1_configs = e_topics.configs
+            if x1_configs is None:
+                raise null_encode_error('Configs')
+            else:
+                n1 = len(x1_configs) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_configs in x1_configs:
+                    w_cstr(out, e1_configs.name)
+                    w_ncstr(out, e1_configs.value)
+                    if e1_configs.unknown_tagged_fields:
+                        w_tags(out, [], e1_configs.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_io.pack(o.timeout_ms, o.validate_only)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreateTopicsResponse__CreatableTopicConfigs_v5(b: bytes, p: int) -> tuple[CreateTopicsResponse.CreatableTopicConfigs, int]:
-    f_name, p = r_cstr(b, p)
-    f_value, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_value, p = r_ncstr(b, p)
+    else:
+        f_value = b[p + 1 : p + s0].decode()
+        p += s0
     f_read_only, f_config_source, f_is_sensitive = _S_obo.unpack_from(b, p)
     p += 3
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateTopicsResponse__CreatableTopicConfigs(f_name, f_value, f_read_only, f_config_source, f_is_sensitive, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateTopicsResponse__CreatableTopicConfigs(f_name, f_value, f_read_only, f_config_source, f_is_sensitive, unknown0)
+    return obj, p
 
 
 def _e_CreateTopicsResponse__CreatableTopicConfigs_v5(o: CreateTopicsResponse.CreatableTopicConfigs, out: bytearray) -> None:
     w_cstr(out, o.name)
     w_ncstr(out, o.value)
     out += _S_obo.pack(o.read_only, o.config_source, o.is_sensitive)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreateTopicsResponse__CreatableTopicResult_v2(b: bytes, p: int) -> tuple[CreateTopicsResponse.CreatableTopicResult, int]:
@@ -359,8 +796,9 @@ def _d_CreateTopicsResponse__CreatableTopicResult_v2(b: bytes, p: int) -> tuple[
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_error_message, p = r_nstr(b, p)
-    unknown = ()
-    return _CreateTopicsResponse__CreatableTopicResult(f_name, ZERO_UUID, f_error_code, f_error_message, 0, -1, -1, [], unknown), p
+    unknown0 = ()
+    obj = _CreateTopicsResponse__CreatableTopicResult(f_name, ZERO_UUID, f_error_code, f_error_message, 0, -1, -1, [], unknown0)
+    return obj, p
 
 
 def _e_CreateTopicsResponse__CreatableTopicResult_v2(o: CreateTopicsResponse.CreatableTopicResult, out: bytearray) -> None:
@@ -372,35 +810,77 @@ def _e_CreateTopicsResponse__CreatableTopicResult_v2(o: CreateTopicsResponse.Cre
 
 
 def _d_CreateTopicsResponse__CreatableTopicResult_v5(b: bytes, p: int) -> tuple[CreateTopicsResponse.CreatableTopicResult, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     f_num_partitions, f_replication_factor = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_configs = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_configs = []
-        for _ in range(n):
-            e_configs, p = _d_CreateTopicsResponse__CreatableTopicConfigs_v5(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_value, p = r_ncstr(b, p)
+            else:
+                f1_value = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_read_only, f1_config_source, f1_is_sensitive = _S_obo.unpack_from(b, p)
+            p += 3
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_configs = _CreateTopicsResponse__CreatableTopicConfigs(f1_name, f1_value, f1_read_only, f1_config_source, f1_is_sensitive, unknown1)
             f_configs.append(e_configs)
     f_topic_config_error_code: int = 0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_topic_config_error_code = _S_h.unpack_from(t, q)[0]
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_topic_config_error_code = _S_h.unpack_from(t0, q0)[0]
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _CreateTopicsResponse__CreatableTopicResult(f_name, ZERO_UUID, f_error_code, f_error_message, f_topic_config_error_code, f_num_partitions, f_replication_factor, f_configs, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _CreateTopicsResponse__CreatableTopicResult(f_name, ZERO_UUID, f_error_code, f_error_message, f_topic_config_error_code, f_num_partitions, f_replication_factor, f_configs, unknown0)
+    return obj, p
 
 
 def _e_CreateTopicsResponse__CreatableTopicResult_v5(o: CreateTopicsResponse.CreatableTopicResult, out: bytearray) -> None:
@@ -412,48 +892,100 @@ def _e_CreateTopicsResponse__CreatableTopicResult_v5(o: CreateTopicsResponse.Cre
     if x_configs is None:
         out.append(0)
     else:
-        w_calen(out, len(x_configs))
+        n0 = len(x_configs) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_configs in x_configs:
-            _e_CreateTopicsResponse__CreatableTopicConfigs_v5(e_configs, out)
-    tags: list[tuple[int, Buffer]] = []
+            w_cstr(out, e_configs.name)
+            w_ncstr(out, e_configs.value)
+            out += _S_obo.pack(e_configs.read_only, e_configs.config_source, e_configs.is_sensitive)
+            if e_configs.unknown_tagged_fields:
+                w_tags(out, [], e_configs.unknown_tagged_fields)
+            else:
+                out.append(0)
+    tags0: list[tuple[int, Buffer]] = []
     if o.topic_config_error_code != 0:
-        t = bytearray()
-        t += _S_h.pack(o.topic_config_error_code)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        t0 += _S_h.pack(o.topic_config_error_code)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_CreateTopicsResponse__CreatableTopicResult_v7(b: bytes, p: int) -> tuple[CreateTopicsResponse.CreatableTopicResult, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_topic_id, p = r_uuid(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     f_num_partitions, f_replication_factor = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_configs = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_configs = []
-        for _ in range(n):
-            e_configs, p = _d_CreateTopicsResponse__CreatableTopicConfigs_v5(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_value, p = r_ncstr(b, p)
+            else:
+                f1_value = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_read_only, f1_config_source, f1_is_sensitive = _S_obo.unpack_from(b, p)
+            p += 3
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_configs = _CreateTopicsResponse__CreatableTopicConfigs(f1_name, f1_value, f1_read_only, f1_config_source, f1_is_sensitive, unknown1)
             f_configs.append(e_configs)
     f_topic_config_error_code: int = 0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_topic_config_error_code = _S_h.unpack_from(t, q)[0]
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_topic_config_error_code = _S_h.unpack_from(t0, q0)[0]
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _CreateTopicsResponse__CreatableTopicResult(f_name, f_topic_id, f_error_code, f_error_message, f_topic_config_error_code, f_num_partitions, f_replication_factor, f_configs, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _CreateTopicsResponse__CreatableTopicResult(f_name, f_topic_id, f_error_code, f_error_message, f_topic_config_error_code, f_num_partitions, f_replication_factor, f_configs, unknown0)
+    return obj, p
 
 
 def _e_CreateTopicsResponse__CreatableTopicResult_v7(o: CreateTopicsResponse.CreatableTopicResult, out: bytearray) -> None:
@@ -466,30 +998,50 @@ def _e_CreateTopicsResponse__CreatableTopicResult_v7(o: CreateTopicsResponse.Cre
     if x_configs is None:
         out.append(0)
     else:
-        w_calen(out, len(x_configs))
+        n0 = len(x_configs) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_configs in x_configs:
-            _e_CreateTopicsResponse__CreatableTopicConfigs_v5(e_configs, out)
-    tags: list[tuple[int, Buffer]] = []
+            w_cstr(out, e_configs.name)
+            w_ncstr(out, e_configs.value)
+            out += _S_obo.pack(e_configs.read_only, e_configs.config_source, e_configs.is_sensitive)
+            if e_configs.unknown_tagged_fields:
+                w_tags(out, [], e_configs.unknown_tagged_fields)
+            else:
+                out.append(0)
+    tags0: list[tuple[int, Buffer]] = []
     if o.topic_config_error_code != 0:
-        t = bytearray()
-        t += _S_h.pack(o.topic_config_error_code)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        t0 += _S_h.pack(o.topic_config_error_code)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_CreateTopicsResponse_v2(b: bytes, p: int) -> tuple[CreateTopicsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_CreateTopicsResponse__CreatableTopicResult_v2(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f1_error_message, p = r_nstr(b, p)
+            unknown1 = ()
+            e_topics = _CreateTopicsResponse__CreatableTopicResult(f1_name, ZERO_UUID, f1_error_code, f1_error_message, 0, -1, -1, [], unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _CreateTopicsResponse(f_throttle_time_ms, f_topics, unknown), p
+    unknown0 = ()
+    obj = _CreateTopicsResponse(f_throttle_time_ms, f_topics, unknown0)
+    return obj, p
 
 
 def _e_CreateTopicsResponse_v2(o: CreateTopicsResponse, out: bytearray) -> None:
@@ -498,31 +1050,115 @@ def _e_CreateTopicsResponse_v2(o: CreateTopicsResponse, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_CreateTopicsResponse__CreatableTopicResult_v2(e_topics, out)
+            w_str(out, e_topics.name)
+            out += _S_h.pack(e_topics.error_code)
+            w_nstr(out, e_topics.error_message)
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_CreateTopicsResponse_v5(b: bytes, p: int) -> tuple[CreateTopicsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_CreateTopicsResponse__CreatableTopicResult_v5(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_num_partitions, f1_replication_factor = _S_ih.unpack_from(b, p)
+            p += 6
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                f1_configs = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_configs = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_value, p = r_ncstr(b, p)
+                    else:
+                        f2_value = b[p + 1 : p + s2].decode()
+                        p += s2
+                    f2_read_only, f2_config_source, f2_is_sensitive = _S_obo.unpack_from(b, p)
+                    p += 3
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_configs = _CreateTopicsResponse__CreatableTopicConfigs(f2_name, f2_value, f2_read_only, f2_config_source, f2_is_sensitive, unknown2)
+                    f1_configs.append(e1_configs)
+            f1_topic_config_error_code: int = 0
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                extra1 = []
+                for tag1, t1 in tags1:
+                    if tag1 == 0:
+                        q1 = 0
+                        f1_topic_config_error_code = _S_h.unpack_from(t1, q1)[0]
+                    else:
+                        extra1.append((tag1, t1))
+                unknown1 = tuple(extra1)
+            e_topics = _CreateTopicsResponse__CreatableTopicResult(f1_name, ZERO_UUID, f1_error_code, f1_error_message, f1_topic_config_error_code, f1_num_partitions, f1_replication_factor, f1_configs, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateTopicsResponse(f_throttle_time_ms, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateTopicsResponse(f_throttle_time_ms, f_topics, unknown0)
+    return obj, p
 
 
 def _e_CreateTopicsResponse_v5(o: CreateTopicsResponse, out: bytearray) -> None:
@@ -531,30 +1167,144 @@ def _e_CreateTopicsResponse_v5(o: CreateTopicsResponse, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_CreateTopicsResponse__CreatableTopicResult_v5(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            out += _S_h.pack(e_topics.error_code)
+            w_ncstr(out, e_topics.error_message)
+            out += _S_ih.pack(e_topics.num_partitions, e_topics.replication_factor)
+            x1_configs = e_topics.configs
+            if x1_configs is None:
+                out.append(0)
+            else:
+                n1 = len(x1_configs) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_configs in x1_configs:
+                    w_cstr(out, e1_configs.name)
+                    w_ncstr(out, e1_configs.value)
+                    out += _S_obo.pack(e1_configs.read_only, e1_configs.config_source, e1_configs.is_sensitive)
+                    if e1_configs.unknown_tagged_fields:
+                        w_tags(out, [], e1_configs.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            tags1: list[tuple[int, Buffer]] = []
+            if e_topics.topic_config_error_code != 0:
+                t1 = bytearray()
+                t1 += _S_h.pack(e_topics.topic_config_error_code)
+                tags1.append((0, t1))
+            w_tags(out, tags1, e_topics.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_CreateTopicsResponse_v7(b: bytes, p: int) -> tuple[CreateTopicsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_CreateTopicsResponse__CreatableTopicResult_v7(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            f1_topic_id, p = r_uuid(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_num_partitions, f1_replication_factor = _S_ih.unpack_from(b, p)
+            p += 6
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                f1_configs = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_configs = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_value, p = r_ncstr(b, p)
+                    else:
+                        f2_value = b[p + 1 : p + s2].decode()
+                        p += s2
+                    f2_read_only, f2_config_source, f2_is_sensitive = _S_obo.unpack_from(b, p)
+                    p += 3
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_configs = _CreateTopicsResponse__CreatableTopicConfigs(f2_name, f2_value, f2_read_only, f2_config_source, f2_is_sensitive, unknown2)
+                    f1_configs.append(e1_configs)
+            f1_topic_config_error_code: int = 0
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                extra1 = []
+                for tag1, t1 in tags1:
+                    if tag1 == 0:
+                        q1 = 0
+                        f1_topic_config_error_code = _S_h.unpack_from(t1, q1)[0]
+                    else:
+                        extra1.append((tag1, t1))
+                unknown1 = tuple(extra1)
+            e_topics = _CreateTopicsResponse__CreatableTopicResult(f1_name, f1_topic_id, f1_error_code, f1_error_message, f1_topic_config_error_code, f1_num_partitions, f1_replication_factor, f1_configs, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _CreateTopicsResponse(f_throttle_time_ms, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _CreateTopicsResponse(f_throttle_time_ms, f_topics, unknown0)
+    return obj, p
 
 
 def _e_CreateTopicsResponse_v7(o: CreateTopicsResponse, out: bytearray) -> None:
@@ -563,10 +1313,44 @@ def _e_CreateTopicsResponse_v7(o: CreateTopicsResponse, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_CreateTopicsResponse__CreatableTopicResult_v7(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            out += e_topics.topic_id.bytes
+            out += _S_h.pack(e_topics.error_code)
+            w_ncstr(out, e_topics.error_message)
+            out += _S_ih.pack(e_topics.num_partitions, e_topics.replication_factor)
+            x1_configs = e_topics.configs
+            if x1_configs is None:
+                out.append(0)
+            else:
+                n1 = len(x1_configs) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_configs in x1_configs:
+                    w_cstr(out, e1_configs.name)
+                    w_ncstr(out, e1_configs.value)
+                    out += _S_obo.pack(e1_configs.read_only, e1_configs.config_source, e1_configs.is_sensitive)
+                    if e1_configs.unknown_tagged_fields:
+                        w_tags(out, [], e1_configs.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            tags1: list[tuple[int, Buffer]] = []
+            if e_topics.topic_config_error_code != 0:
+                t1 = bytearray()
+                t1 += _S_h.pack(e_topics.topic_config_error_code)
+                tags1.append((0, t1))
+            w_tags(out, tags1, e_topics.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _CreateTopicsRequest__CreatableReplicaAssignment = CreateTopicsRequest.CreatableReplicaAssignment

@@ -33,24 +33,39 @@ class DefaultPrincipalData(Message):
 
 
 def _d_DefaultPrincipalData_v0(b: bytes, p: int) -> tuple[DefaultPrincipalData, int]:
-    f_type, p = r_cstr(b, p)
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_token_authenticated = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DefaultPrincipalData(f_type, f_name, f_token_authenticated, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DefaultPrincipalData(f_type, f_name, f_token_authenticated, unknown0)
+    return obj, p
 
 
 def _e_DefaultPrincipalData_v0(o: DefaultPrincipalData, out: bytearray) -> None:
     w_cstr(out, o.type)
     w_cstr(out, o.name)
     out += _S_o.pack(o.token_authenticated)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DefaultPrincipalData = DefaultPrincipalData

@@ -90,8 +90,9 @@ def _d_DeleteAclsRequest__DeleteAclsFilter_v1(b: bytes, p: int) -> tuple[DeleteA
     f_host_filter, p = r_nstr(b, p)
     f_operation, f_permission_type = _S_bb.unpack_from(b, p)
     p += 2
-    unknown = ()
-    return _DeleteAclsRequest__DeleteAclsFilter(f_resource_type_filter, f_resource_name_filter, f_pattern_type_filter, f_principal_filter, f_host_filter, f_operation, f_permission_type, unknown), p
+    unknown0 = ()
+    obj = _DeleteAclsRequest__DeleteAclsFilter(f_resource_type_filter, f_resource_name_filter, f_pattern_type_filter, f_principal_filter, f_host_filter, f_operation, f_permission_type, unknown0)
+    return obj, p
 
 
 def _e_DeleteAclsRequest__DeleteAclsFilter_v1(o: DeleteAclsRequest.DeleteAclsFilter, out: bytearray) -> None:
@@ -106,22 +107,39 @@ def _e_DeleteAclsRequest__DeleteAclsFilter_v1(o: DeleteAclsRequest.DeleteAclsFil
 
 
 def _d_DeleteAclsRequest__DeleteAclsFilter_v2(b: bytes, p: int) -> tuple[DeleteAclsRequest.DeleteAclsFilter, int]:
+    blen = len(b)
     f_resource_type_filter = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_resource_name_filter, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_resource_name_filter, p = r_ncstr(b, p)
+    else:
+        f_resource_name_filter = b[p + 1 : p + s0].decode()
+        p += s0
     f_pattern_type_filter = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_principal_filter, p = r_ncstr(b, p)
-    f_host_filter, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_principal_filter, p = r_ncstr(b, p)
+    else:
+        f_principal_filter = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_host_filter, p = r_ncstr(b, p)
+    else:
+        f_host_filter = b[p + 1 : p + s0].decode()
+        p += s0
     f_operation, f_permission_type = _S_bb.unpack_from(b, p)
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteAclsRequest__DeleteAclsFilter(f_resource_type_filter, f_resource_name_filter, f_pattern_type_filter, f_principal_filter, f_host_filter, f_operation, f_permission_type, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteAclsRequest__DeleteAclsFilter(f_resource_type_filter, f_resource_name_filter, f_pattern_type_filter, f_principal_filter, f_host_filter, f_operation, f_permission_type, unknown0)
+    return obj, p
 
 
 def _e_DeleteAclsRequest__DeleteAclsFilter_v2(o: DeleteAclsRequest.DeleteAclsFilter, out: bytearray) -> None:
@@ -131,20 +149,38 @@ def _e_DeleteAclsRequest__DeleteAclsFilter_v2(o: DeleteAclsRequest.DeleteAclsFil
     w_ncstr(out, o.principal_filter)
     w_ncstr(out, o.host_filter)
     out += _S_bb.pack(o.operation, o.permission_type)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteAclsRequest_v1(b: bytes, p: int) -> tuple[DeleteAclsRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Filters')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_filters = []
-        for _ in range(n):
-            e_filters, p = _d_DeleteAclsRequest__DeleteAclsFilter_v1(b, p)
+        for _ in range(n0):
+            f1_resource_type_filter = _S_b.unpack_from(b, p)[0]
+            p += 1
+            f1_resource_name_filter, p = r_nstr(b, p)
+            f1_pattern_type_filter = _S_b.unpack_from(b, p)[0]
+            p += 1
+            f1_principal_filter, p = r_nstr(b, p)
+            f1_host_filter, p = r_nstr(b, p)
+            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
+            p += 2
+            unknown1 = ()
+            e_filters = _DeleteAclsRequest__DeleteAclsFilter(f1_resource_type_filter, f1_resource_name_filter, f1_pattern_type_filter, f1_principal_filter, f1_host_filter, f1_operation, f1_permission_type, unknown1)
             f_filters.append(e_filters)
-    unknown = ()
-    return _DeleteAclsRequest(f_filters, unknown), p
+    unknown0 = ()
+    obj = _DeleteAclsRequest(f_filters, unknown0)
+    return obj, p
 
 
 def _e_DeleteAclsRequest_v1(o: DeleteAclsRequest, out: bytearray) -> None:
@@ -152,29 +188,78 @@ def _e_DeleteAclsRequest_v1(o: DeleteAclsRequest, out: bytearray) -> None:
     if x_filters is None:
         raise null_encode_error('Filters')
     else:
-        w_alen(out, len(x_filters))
+        out += INT32.pack(len(x_filters))
         for e_filters in x_filters:
-            _e_DeleteAclsRequest__DeleteAclsFilter_v1(e_filters, out)
+            out += _S_b.pack(e_filters.resource_type_filter)
+            w_nstr(out, e_filters.resource_name_filter)
+            out += _S_b.pack(e_filters.pattern_type_filter)
+            w_nstr(out, e_filters.principal_filter)
+            w_nstr(out, e_filters.host_filter)
+            out += _S_bb.pack(e_filters.operation, e_filters.permission_type)
+            if e_filters.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DeleteAclsRequest_v2(b: bytes, p: int) -> tuple[DeleteAclsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Filters')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_filters = []
-        for _ in range(n):
-            e_filters, p = _d_DeleteAclsRequest__DeleteAclsFilter_v2(b, p)
+        for _ in range(n0):
+            f1_resource_type_filter = _S_b.unpack_from(b, p)[0]
+            p += 1
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_resource_name_filter, p = r_ncstr(b, p)
+            else:
+                f1_resource_name_filter = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_pattern_type_filter = _S_b.unpack_from(b, p)[0]
+            p += 1
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_principal_filter, p = r_ncstr(b, p)
+            else:
+                f1_principal_filter = b[p + 1 : p + s1].decode()
+                p += s1
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_host_filter, p = r_ncstr(b, p)
+            else:
+                f1_host_filter = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_filters = _DeleteAclsRequest__DeleteAclsFilter(f1_resource_type_filter, f1_resource_name_filter, f1_pattern_type_filter, f1_principal_filter, f1_host_filter, f1_operation, f1_permission_type, unknown1)
             f_filters.append(e_filters)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteAclsRequest(f_filters, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteAclsRequest(f_filters, unknown0)
+    return obj, p
 
 
 def _e_DeleteAclsRequest_v2(o: DeleteAclsRequest, out: bytearray) -> None:
@@ -182,10 +267,26 @@ def _e_DeleteAclsRequest_v2(o: DeleteAclsRequest, out: bytearray) -> None:
     if x_filters is None:
         raise null_encode_error('Filters')
     else:
-        w_calen(out, len(x_filters))
+        n0 = len(x_filters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_filters in x_filters:
-            _e_DeleteAclsRequest__DeleteAclsFilter_v2(e_filters, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_b.pack(e_filters.resource_type_filter)
+            w_ncstr(out, e_filters.resource_name_filter)
+            out += _S_b.pack(e_filters.pattern_type_filter)
+            w_ncstr(out, e_filters.principal_filter)
+            w_ncstr(out, e_filters.host_filter)
+            out += _S_bb.pack(e_filters.operation, e_filters.permission_type)
+            if e_filters.unknown_tagged_fields:
+                w_tags(out, [], e_filters.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteAclsResponse__DeleteAclsMatchingAcl_v1(b: bytes, p: int) -> tuple[DeleteAclsResponse.DeleteAclsMatchingAcl, int]:
@@ -201,8 +302,9 @@ def _d_DeleteAclsResponse__DeleteAclsMatchingAcl_v1(b: bytes, p: int) -> tuple[D
     f_host, p = r_str(b, p)
     f_operation, f_permission_type = _S_bb.unpack_from(b, p)
     p += 2
-    unknown = ()
-    return _DeleteAclsResponse__DeleteAclsMatchingAcl(f_error_code, f_error_message, f_resource_type, f_resource_name, f_pattern_type, f_principal, f_host, f_operation, f_permission_type, unknown), p
+    unknown0 = ()
+    obj = _DeleteAclsResponse__DeleteAclsMatchingAcl(f_error_code, f_error_message, f_resource_type, f_resource_name, f_pattern_type, f_principal, f_host, f_operation, f_permission_type, unknown0)
+    return obj, p
 
 
 def _e_DeleteAclsResponse__DeleteAclsMatchingAcl_v1(o: DeleteAclsResponse.DeleteAclsMatchingAcl, out: bytearray) -> None:
@@ -219,25 +321,47 @@ def _e_DeleteAclsResponse__DeleteAclsMatchingAcl_v1(o: DeleteAclsResponse.Delete
 
 
 def _d_DeleteAclsResponse__DeleteAclsMatchingAcl_v2(b: bytes, p: int) -> tuple[DeleteAclsResponse.DeleteAclsMatchingAcl, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_resource_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_resource_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_resource_name, p = r_cstr(b, p)
     f_pattern_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_principal, p = r_cstr(b, p)
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_operation, f_permission_type = _S_bb.unpack_from(b, p)
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteAclsResponse__DeleteAclsMatchingAcl(f_error_code, f_error_message, f_resource_type, f_resource_name, f_pattern_type, f_principal, f_host, f_operation, f_permission_type, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteAclsResponse__DeleteAclsMatchingAcl(f_error_code, f_error_message, f_resource_type, f_resource_name, f_pattern_type, f_principal, f_host, f_operation, f_permission_type, unknown0)
+    return obj, p
 
 
 def _e_DeleteAclsResponse__DeleteAclsMatchingAcl_v2(o: DeleteAclsResponse.DeleteAclsMatchingAcl, out: bytearray) -> None:
@@ -249,23 +373,44 @@ def _e_DeleteAclsResponse__DeleteAclsMatchingAcl_v2(o: DeleteAclsResponse.Delete
     w_cstr(out, o.principal)
     w_cstr(out, o.host)
     out += _S_bb.pack(o.operation, o.permission_type)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteAclsResponse__DeleteAclsFilterResult_v1(b: bytes, p: int) -> tuple[DeleteAclsResponse.DeleteAclsFilterResult, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_error_message, p = r_nstr(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('MatchingAcls')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_matching_acls = []
-        for _ in range(n):
-            e_matching_acls, p = _d_DeleteAclsResponse__DeleteAclsMatchingAcl_v1(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f1_error_message, p = r_nstr(b, p)
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            f1_resource_name, p = r_str(b, p)
+            f1_pattern_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            f1_principal, p = r_str(b, p)
+            f1_host, p = r_str(b, p)
+            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
+            p += 2
+            unknown1 = ()
+            e_matching_acls = _DeleteAclsResponse__DeleteAclsMatchingAcl(f1_error_code, f1_error_message, f1_resource_type, f1_resource_name, f1_pattern_type, f1_principal, f1_host, f1_operation, f1_permission_type, unknown1)
             f_matching_acls.append(e_matching_acls)
-    unknown = ()
-    return _DeleteAclsResponse__DeleteAclsFilterResult(f_error_code, f_error_message, f_matching_acls, unknown), p
+    unknown0 = ()
+    obj = _DeleteAclsResponse__DeleteAclsFilterResult(f_error_code, f_error_message, f_matching_acls, unknown0)
+    return obj, p
 
 
 def _e_DeleteAclsResponse__DeleteAclsFilterResult_v1(o: DeleteAclsResponse.DeleteAclsFilterResult, out: bytearray) -> None:
@@ -275,32 +420,96 @@ def _e_DeleteAclsResponse__DeleteAclsFilterResult_v1(o: DeleteAclsResponse.Delet
     if x_matching_acls is None:
         raise null_encode_error('MatchingAcls')
     else:
-        w_alen(out, len(x_matching_acls))
+        out += INT32.pack(len(x_matching_acls))
         for e_matching_acls in x_matching_acls:
-            _e_DeleteAclsResponse__DeleteAclsMatchingAcl_v1(e_matching_acls, out)
+            out += _S_h.pack(e_matching_acls.error_code)
+            w_nstr(out, e_matching_acls.error_message)
+            out += _S_b.pack(e_matching_acls.resource_type)
+            w_str(out, e_matching_acls.resource_name)
+            out += _S_b.pack(e_matching_acls.pattern_type)
+            w_str(out, e_matching_acls.principal)
+            w_str(out, e_matching_acls.host)
+            out += _S_bb.pack(e_matching_acls.operation, e_matching_acls.permission_type)
+            if e_matching_acls.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DeleteAclsResponse__DeleteAclsFilterResult_v2(b: bytes, p: int) -> tuple[DeleteAclsResponse.DeleteAclsFilterResult, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('MatchingAcls')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_matching_acls = []
-        for _ in range(n):
-            e_matching_acls, p = _d_DeleteAclsResponse__DeleteAclsMatchingAcl_v2(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_resource_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_resource_name, p = r_cstr(b, p)
+            f1_pattern_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_matching_acls = _DeleteAclsResponse__DeleteAclsMatchingAcl(f1_error_code, f1_error_message, f1_resource_type, f1_resource_name, f1_pattern_type, f1_principal, f1_host, f1_operation, f1_permission_type, unknown1)
             f_matching_acls.append(e_matching_acls)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteAclsResponse__DeleteAclsFilterResult(f_error_code, f_error_message, f_matching_acls, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteAclsResponse__DeleteAclsFilterResult(f_error_code, f_error_message, f_matching_acls, unknown0)
+    return obj, p
 
 
 def _e_DeleteAclsResponse__DeleteAclsFilterResult_v2(o: DeleteAclsResponse.DeleteAclsFilterResult, out: bytearray) -> None:
@@ -310,25 +519,76 @@ def _e_DeleteAclsResponse__DeleteAclsFilterResult_v2(o: DeleteAclsResponse.Delet
     if x_matching_acls is None:
         raise null_encode_error('MatchingAcls')
     else:
-        w_calen(out, len(x_matching_acls))
+        n0 = len(x_matching_acls) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_matching_acls in x_matching_acls:
-            _e_DeleteAclsResponse__DeleteAclsMatchingAcl_v2(e_matching_acls, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_h.pack(e_matching_acls.error_code)
+            w_ncstr(out, e_matching_acls.error_message)
+            out += _S_b.pack(e_matching_acls.resource_type)
+            w_cstr(out, e_matching_acls.resource_name)
+            out += _S_b.pack(e_matching_acls.pattern_type)
+            w_cstr(out, e_matching_acls.principal)
+            w_cstr(out, e_matching_acls.host)
+            out += _S_bb.pack(e_matching_acls.operation, e_matching_acls.permission_type)
+            if e_matching_acls.unknown_tagged_fields:
+                w_tags(out, [], e_matching_acls.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteAclsResponse_v1(b: bytes, p: int) -> tuple[DeleteAclsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('FilterResults')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_filter_results = []
-        for _ in range(n):
-            e_filter_results, p = _d_DeleteAclsResponse__DeleteAclsFilterResult_v1(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f1_error_message, p = r_nstr(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('MatchingAcls')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_matching_acls = []
+                for _ in range(n1):
+                    f2_error_code = _S_h.unpack_from(b, p)[0]
+                    p += 2
+                    f2_error_message, p = r_nstr(b, p)
+                    f2_resource_type = _S_b.unpack_from(b, p)[0]
+                    p += 1
+                    f2_resource_name, p = r_str(b, p)
+                    f2_pattern_type = _S_b.unpack_from(b, p)[0]
+                    p += 1
+                    f2_principal, p = r_str(b, p)
+                    f2_host, p = r_str(b, p)
+                    f2_operation, f2_permission_type = _S_bb.unpack_from(b, p)
+                    p += 2
+                    unknown2 = ()
+                    e1_matching_acls = _DeleteAclsResponse__DeleteAclsMatchingAcl(f2_error_code, f2_error_message, f2_resource_type, f2_resource_name, f2_pattern_type, f2_principal, f2_host, f2_operation, f2_permission_type, unknown2)
+                    f1_matching_acls.append(e1_matching_acls)
+            unknown1 = ()
+            e_filter_results = _DeleteAclsResponse__DeleteAclsFilterResult(f1_error_code, f1_error_message, f1_matching_acls, unknown1)
             f_filter_results.append(e_filter_results)
-    unknown = ()
-    return _DeleteAclsResponse(f_throttle_time_ms, f_filter_results, unknown), p
+    unknown0 = ()
+    obj = _DeleteAclsResponse(f_throttle_time_ms, f_filter_results, unknown0)
+    return obj, p
 
 
 def _e_DeleteAclsResponse_v1(o: DeleteAclsResponse, out: bytearray) -> None:
@@ -337,31 +597,132 @@ def _e_DeleteAclsResponse_v1(o: DeleteAclsResponse, out: bytearray) -> None:
     if x_filter_results is None:
         raise null_encode_error('FilterResults')
     else:
-        w_alen(out, len(x_filter_results))
+        out += INT32.pack(len(x_filter_results))
         for e_filter_results in x_filter_results:
-            _e_DeleteAclsResponse__DeleteAclsFilterResult_v1(e_filter_results, out)
+            out += _S_h.pack(e_filter_results.error_code)
+            w_nstr(out, e_filter_results.error_message)
+            x1_matching_acls = e_filter_results.matching_acls
+            if x1_matching_acls is None:
+                raise null_encode_error('MatchingAcls')
+            else:
+                out += INT32.pack(len(x1_matching_acls))
+                for e1_matching_acls in x1_matching_acls:
+                    out += _S_h.pack(e1_matching_acls.error_code)
+                    w_nstr(out, e1_matching_acls.error_message)
+                    out += _S_b.pack(e1_matching_acls.resource_type)
+                    w_str(out, e1_matching_acls.resource_name)
+                    out += _S_b.pack(e1_matching_acls.pattern_type)
+                    w_str(out, e1_matching_acls.principal)
+                    w_str(out, e1_matching_acls.host)
+                    out += _S_bb.pack(e1_matching_acls.operation, e1_matching_acls.permission_type)
+                    if e1_matching_acls.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_filter_results.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DeleteAclsResponse_v2(b: bytes, p: int) -> tuple[DeleteAclsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('FilterResults')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_filter_results = []
-        for _ in range(n):
-            e_filter_results, p = _d_DeleteAclsResponse__DeleteAclsFilterResult_v2(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('MatchingAcls')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_matching_acls = []
+                for _ in range(n1):
+                    f2_error_code = _S_h.unpack_from(b, p)[0]
+                    p += 2
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    f2_resource_type = _S_b.unpack_from(b, p)[0]
+                    p += 1
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_resource_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_resource_name, p = r_cstr(b, p)
+                    f2_pattern_type = _S_b.unpack_from(b, p)[0]
+                    p += 1
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_principal = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_principal, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_host = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_host, p = r_cstr(b, p)
+                    f2_operation, f2_permission_type = _S_bb.unpack_from(b, p)
+                    p += 2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_matching_acls = _DeleteAclsResponse__DeleteAclsMatchingAcl(f2_error_code, f2_error_message, f2_resource_type, f2_resource_name, f2_pattern_type, f2_principal, f2_host, f2_operation, f2_permission_type, unknown2)
+                    f1_matching_acls.append(e1_matching_acls)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_filter_results = _DeleteAclsResponse__DeleteAclsFilterResult(f1_error_code, f1_error_message, f1_matching_acls, unknown1)
             f_filter_results.append(e_filter_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteAclsResponse(f_throttle_time_ms, f_filter_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteAclsResponse(f_throttle_time_ms, f_filter_results, unknown0)
+    return obj, p
 
 
 def _e_DeleteAclsResponse_v2(o: DeleteAclsResponse, out: bytearray) -> None:
@@ -370,10 +731,44 @@ def _e_DeleteAclsResponse_v2(o: DeleteAclsResponse, out: bytearray) -> None:
     if x_filter_results is None:
         raise null_encode_error('FilterResults')
     else:
-        w_calen(out, len(x_filter_results))
+        n0 = len(x_filter_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_filter_results in x_filter_results:
-            _e_DeleteAclsResponse__DeleteAclsFilterResult_v2(e_filter_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_h.pack(e_filter_results.error_code)
+            w_ncstr(out, e_filter_results.error_message)
+            x1_matching_acls = e_filter_results.matching_acls
+            if x1_matching_acls is None:
+                raise null_encode_error('MatchingAcls')
+            else:
+                n1 = len(x1_matching_acls) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_matching_acls in x1_matching_acls:
+                    out += _S_h.pack(e1_matching_acls.error_code)
+                    w_ncstr(out, e1_matching_acls.error_message)
+                    out += _S_b.pack(e1_matching_acls.resource_type)
+                    w_cstr(out, e1_matching_acls.resource_name)
+                    out += _S_b.pack(e1_matching_acls.pattern_type)
+                    w_cstr(out, e1_matching_acls.principal)
+                    w_cstr(out, e1_matching_acls.host)
+                    out += _S_bb.pack(e1_matching_acls.operation, e1_matching_acls.permission_type)
+                    if e1_matching_acls.unknown_tagged_fields:
+                        w_tags(out, [], e1_matching_acls.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_filter_results.unknown_tagged_fields:
+                w_tags(out, [], e_filter_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DeleteAclsRequest__DeleteAclsFilter = DeleteAclsRequest.DeleteAclsFilter

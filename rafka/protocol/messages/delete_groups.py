@@ -54,16 +54,21 @@ class DeleteGroupsResponse(Message):
 
 
 def _d_DeleteGroupsRequest_v0(b: bytes, p: int) -> tuple[DeleteGroupsRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('GroupsNames')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups_names = []
-        for _ in range(n):
+        for _ in range(n0):
             e_groups_names, p = r_str(b, p)
             f_groups_names.append(e_groups_names)
-    unknown = ()
-    return _DeleteGroupsRequest(f_groups_names, unknown), p
+    unknown0 = ()
+    obj = _DeleteGroupsRequest(f_groups_names, unknown0)
+    return obj, p
 
 
 def _e_DeleteGroupsRequest_v0(o: DeleteGroupsRequest, out: bytearray) -> None:
@@ -71,7 +76,7 @@ def _e_DeleteGroupsRequest_v0(o: DeleteGroupsRequest, out: bytearray) -> None:
     if x_groups_names is None:
         raise null_encode_error('GroupsNames')
     else:
-        w_alen(out, len(x_groups_names))
+        out += INT32.pack(len(x_groups_names))
         for e_groups_names in x_groups_names:
             w_str(out, e_groups_names)
     if o.unknown_tagged_fields:
@@ -79,21 +84,38 @@ def _e_DeleteGroupsRequest_v0(o: DeleteGroupsRequest, out: bytearray) -> None:
 
 
 def _d_DeleteGroupsRequest_v2(b: bytes, p: int) -> tuple[DeleteGroupsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('GroupsNames')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups_names = []
-        for _ in range(n):
-            e_groups_names, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_groups_names = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_groups_names, p = r_cstr(b, p)
             f_groups_names.append(e_groups_names)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteGroupsRequest(f_groups_names, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteGroupsRequest(f_groups_names, unknown0)
+    return obj, p
 
 
 def _e_DeleteGroupsRequest_v2(o: DeleteGroupsRequest, out: bytearray) -> None:
@@ -101,18 +123,26 @@ def _e_DeleteGroupsRequest_v2(o: DeleteGroupsRequest, out: bytearray) -> None:
     if x_groups_names is None:
         raise null_encode_error('GroupsNames')
     else:
-        w_calen(out, len(x_groups_names))
+        n0 = len(x_groups_names) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups_names in x_groups_names:
             w_cstr(out, e_groups_names)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteGroupsResponse__DeletableGroupResult_v0(b: bytes, p: int) -> tuple[DeleteGroupsResponse.DeletableGroupResult, int]:
     f_group_id, p = r_str(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown = ()
-    return _DeleteGroupsResponse__DeletableGroupResult(f_group_id, f_error_code, unknown), p
+    unknown0 = ()
+    obj = _DeleteGroupsResponse__DeletableGroupResult(f_group_id, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_DeleteGroupsResponse__DeletableGroupResult_v0(o: DeleteGroupsResponse.DeletableGroupResult, out: bytearray) -> None:
@@ -123,37 +153,56 @@ def _e_DeleteGroupsResponse__DeletableGroupResult_v0(o: DeleteGroupsResponse.Del
 
 
 def _d_DeleteGroupsResponse__DeletableGroupResult_v2(b: bytes, p: int) -> tuple[DeleteGroupsResponse.DeletableGroupResult, int]:
-    f_group_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteGroupsResponse__DeletableGroupResult(f_group_id, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteGroupsResponse__DeletableGroupResult(f_group_id, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_DeleteGroupsResponse__DeletableGroupResult_v2(o: DeleteGroupsResponse.DeletableGroupResult, out: bytearray) -> None:
     w_cstr(out, o.group_id)
     out += _S_h.pack(o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteGroupsResponse_v0(b: bytes, p: int) -> tuple[DeleteGroupsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_DeleteGroupsResponse__DeletableGroupResult_v0(b, p)
+        for _ in range(n0):
+            f1_group_id, p = r_str(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            unknown1 = ()
+            e_results = _DeleteGroupsResponse__DeletableGroupResult(f1_group_id, f1_error_code, unknown1)
             f_results.append(e_results)
-    unknown = ()
-    return _DeleteGroupsResponse(f_throttle_time_ms, f_results, unknown), p
+    unknown0 = ()
+    obj = _DeleteGroupsResponse(f_throttle_time_ms, f_results, unknown0)
+    return obj, p
 
 
 def _e_DeleteGroupsResponse_v0(o: DeleteGroupsResponse, out: bytearray) -> None:
@@ -162,31 +211,60 @@ def _e_DeleteGroupsResponse_v0(o: DeleteGroupsResponse, out: bytearray) -> None:
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_alen(out, len(x_results))
+        out += INT32.pack(len(x_results))
         for e_results in x_results:
-            _e_DeleteGroupsResponse__DeletableGroupResult_v0(e_results, out)
+            w_str(out, e_results.group_id)
+            out += _S_h.pack(e_results.error_code)
+            if e_results.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DeleteGroupsResponse_v2(b: bytes, p: int) -> tuple[DeleteGroupsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_DeleteGroupsResponse__DeletableGroupResult_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_id, p = r_cstr(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results = _DeleteGroupsResponse__DeletableGroupResult(f1_group_id, f1_error_code, unknown1)
             f_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteGroupsResponse(f_throttle_time_ms, f_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteGroupsResponse(f_throttle_time_ms, f_results, unknown0)
+    return obj, p
 
 
 def _e_DeleteGroupsResponse_v2(o: DeleteGroupsResponse, out: bytearray) -> None:
@@ -195,10 +273,22 @@ def _e_DeleteGroupsResponse_v2(o: DeleteGroupsResponse, out: bytearray) -> None:
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_calen(out, len(x_results))
+        n0 = len(x_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results in x_results:
-            _e_DeleteGroupsResponse__DeletableGroupResult_v2(e_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_results.group_id)
+            out += _S_h.pack(e_results.error_code)
+            if e_results.unknown_tagged_fields:
+                w_tags(out, [], e_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DeleteGroupsRequest = DeleteGroupsRequest

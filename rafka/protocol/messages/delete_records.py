@@ -77,8 +77,9 @@ class DeleteRecordsResponse(Message):
 def _d_DeleteRecordsRequest__DeleteRecordsPartition_v0(b: bytes, p: int) -> tuple[DeleteRecordsRequest.DeleteRecordsPartition, int]:
     f_partition_index, f_offset = _S_iq.unpack_from(b, p)
     p += 12
-    unknown = ()
-    return _DeleteRecordsRequest__DeleteRecordsPartition(f_partition_index, f_offset, unknown), p
+    unknown0 = ()
+    obj = _DeleteRecordsRequest__DeleteRecordsPartition(f_partition_index, f_offset, unknown0)
+    return obj, p
 
 
 def _e_DeleteRecordsRequest__DeleteRecordsPartition_v0(o: DeleteRecordsRequest.DeleteRecordsPartition, out: bytearray) -> None:
@@ -92,30 +93,42 @@ def _d_DeleteRecordsRequest__DeleteRecordsPartition_v2(b: bytes, p: int) -> tupl
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteRecordsRequest__DeleteRecordsPartition(f_partition_index, f_offset, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteRecordsRequest__DeleteRecordsPartition(f_partition_index, f_offset, unknown0)
+    return obj, p
 
 
 def _e_DeleteRecordsRequest__DeleteRecordsPartition_v2(o: DeleteRecordsRequest.DeleteRecordsPartition, out: bytearray) -> None:
     out += _S_iq.pack(o.partition_index, o.offset)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteRecordsRequest__DeleteRecordsTopic_v0(b: bytes, p: int) -> tuple[DeleteRecordsRequest.DeleteRecordsTopic, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_DeleteRecordsRequest__DeleteRecordsPartition_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_offset = _S_iq.unpack_from(b, p)
+            p += 12
+            unknown1 = ()
+            e_partitions = _DeleteRecordsRequest__DeleteRecordsPartition(f1_partition_index, f1_offset, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _DeleteRecordsRequest__DeleteRecordsTopic(f_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _DeleteRecordsRequest__DeleteRecordsTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DeleteRecordsRequest__DeleteRecordsTopic_v0(o: DeleteRecordsRequest.DeleteRecordsTopic, out: bytearray) -> None:
@@ -124,30 +137,57 @@ def _e_DeleteRecordsRequest__DeleteRecordsTopic_v0(o: DeleteRecordsRequest.Delet
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_DeleteRecordsRequest__DeleteRecordsPartition_v0(e_partitions, out)
+            out += _S_iq.pack(e_partitions.partition_index, e_partitions.offset)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DeleteRecordsRequest__DeleteRecordsTopic_v2(b: bytes, p: int) -> tuple[DeleteRecordsRequest.DeleteRecordsTopic, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_DeleteRecordsRequest__DeleteRecordsPartition_v2(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_offset = _S_iq.unpack_from(b, p)
+            p += 12
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _DeleteRecordsRequest__DeleteRecordsPartition(f1_partition_index, f1_offset, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteRecordsRequest__DeleteRecordsTopic(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteRecordsRequest__DeleteRecordsTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DeleteRecordsRequest__DeleteRecordsTopic_v2(o: DeleteRecordsRequest.DeleteRecordsTopic, out: bytearray) -> None:
@@ -156,25 +196,57 @@ def _e_DeleteRecordsRequest__DeleteRecordsTopic_v2(o: DeleteRecordsRequest.Delet
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_DeleteRecordsRequest__DeleteRecordsPartition_v2(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iq.pack(e_partitions.partition_index, e_partitions.offset)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteRecordsRequest_v0(b: bytes, p: int) -> tuple[DeleteRecordsRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DeleteRecordsRequest__DeleteRecordsTopic_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_offset = _S_iq.unpack_from(b, p)
+                    p += 12
+                    unknown2 = ()
+                    e1_partitions = _DeleteRecordsRequest__DeleteRecordsPartition(f2_partition_index, f2_offset, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _DeleteRecordsRequest__DeleteRecordsTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _DeleteRecordsRequest(f_topics, f_timeout_ms, unknown), p
+    unknown0 = ()
+    obj = _DeleteRecordsRequest(f_topics, f_timeout_ms, unknown0)
+    return obj, p
 
 
 def _e_DeleteRecordsRequest_v0(o: DeleteRecordsRequest, out: bytearray) -> None:
@@ -182,32 +254,93 @@ def _e_DeleteRecordsRequest_v0(o: DeleteRecordsRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_DeleteRecordsRequest__DeleteRecordsTopic_v0(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iq.pack(e1_partitions.partition_index, e1_partitions.offset)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.timeout_ms)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DeleteRecordsRequest_v2(b: bytes, p: int) -> tuple[DeleteRecordsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DeleteRecordsRequest__DeleteRecordsTopic_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_offset = _S_iq.unpack_from(b, p)
+                    p += 12
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _DeleteRecordsRequest__DeleteRecordsPartition(f2_partition_index, f2_offset, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DeleteRecordsRequest__DeleteRecordsTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteRecordsRequest(f_topics, f_timeout_ms, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteRecordsRequest(f_topics, f_timeout_ms, unknown0)
+    return obj, p
 
 
 def _e_DeleteRecordsRequest_v2(o: DeleteRecordsRequest, out: bytearray) -> None:
@@ -215,18 +348,45 @@ def _e_DeleteRecordsRequest_v2(o: DeleteRecordsRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DeleteRecordsRequest__DeleteRecordsTopic_v2(e_topics, out)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iq.pack(e1_partitions.partition_index, e1_partitions.offset)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.timeout_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteRecordsResponse__DeleteRecordsPartitionResult_v0(b: bytes, p: int) -> tuple[DeleteRecordsResponse.DeleteRecordsPartitionResult, int]:
     f_partition_index, f_low_watermark, f_error_code = _S_iqh.unpack_from(b, p)
     p += 14
-    unknown = ()
-    return _DeleteRecordsResponse__DeleteRecordsPartitionResult(f_partition_index, f_low_watermark, f_error_code, unknown), p
+    unknown0 = ()
+    obj = _DeleteRecordsResponse__DeleteRecordsPartitionResult(f_partition_index, f_low_watermark, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_DeleteRecordsResponse__DeleteRecordsPartitionResult_v0(o: DeleteRecordsResponse.DeleteRecordsPartitionResult, out: bytearray) -> None:
@@ -240,30 +400,42 @@ def _d_DeleteRecordsResponse__DeleteRecordsPartitionResult_v2(b: bytes, p: int) 
     p += 14
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteRecordsResponse__DeleteRecordsPartitionResult(f_partition_index, f_low_watermark, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteRecordsResponse__DeleteRecordsPartitionResult(f_partition_index, f_low_watermark, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_DeleteRecordsResponse__DeleteRecordsPartitionResult_v2(o: DeleteRecordsResponse.DeleteRecordsPartitionResult, out: bytearray) -> None:
     out += _S_iqh.pack(o.partition_index, o.low_watermark, o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteRecordsResponse__DeleteRecordsTopicResult_v0(b: bytes, p: int) -> tuple[DeleteRecordsResponse.DeleteRecordsTopicResult, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_DeleteRecordsResponse__DeleteRecordsPartitionResult_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_low_watermark, f1_error_code = _S_iqh.unpack_from(b, p)
+            p += 14
+            unknown1 = ()
+            e_partitions = _DeleteRecordsResponse__DeleteRecordsPartitionResult(f1_partition_index, f1_low_watermark, f1_error_code, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _DeleteRecordsResponse__DeleteRecordsTopicResult(f_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _DeleteRecordsResponse__DeleteRecordsTopicResult(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DeleteRecordsResponse__DeleteRecordsTopicResult_v0(o: DeleteRecordsResponse.DeleteRecordsTopicResult, out: bytearray) -> None:
@@ -272,30 +444,57 @@ def _e_DeleteRecordsResponse__DeleteRecordsTopicResult_v0(o: DeleteRecordsRespon
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_DeleteRecordsResponse__DeleteRecordsPartitionResult_v0(e_partitions, out)
+            out += _S_iqh.pack(e_partitions.partition_index, e_partitions.low_watermark, e_partitions.error_code)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DeleteRecordsResponse__DeleteRecordsTopicResult_v2(b: bytes, p: int) -> tuple[DeleteRecordsResponse.DeleteRecordsTopicResult, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_DeleteRecordsResponse__DeleteRecordsPartitionResult_v2(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_low_watermark, f1_error_code = _S_iqh.unpack_from(b, p)
+            p += 14
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _DeleteRecordsResponse__DeleteRecordsPartitionResult(f1_partition_index, f1_low_watermark, f1_error_code, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteRecordsResponse__DeleteRecordsTopicResult(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteRecordsResponse__DeleteRecordsTopicResult(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DeleteRecordsResponse__DeleteRecordsTopicResult_v2(o: DeleteRecordsResponse.DeleteRecordsTopicResult, out: bytearray) -> None:
@@ -304,25 +503,57 @@ def _e_DeleteRecordsResponse__DeleteRecordsTopicResult_v2(o: DeleteRecordsRespon
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_DeleteRecordsResponse__DeleteRecordsPartitionResult_v2(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iqh.pack(e_partitions.partition_index, e_partitions.low_watermark, e_partitions.error_code)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteRecordsResponse_v0(b: bytes, p: int) -> tuple[DeleteRecordsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DeleteRecordsResponse__DeleteRecordsTopicResult_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_low_watermark, f2_error_code = _S_iqh.unpack_from(b, p)
+                    p += 14
+                    unknown2 = ()
+                    e1_partitions = _DeleteRecordsResponse__DeleteRecordsPartitionResult(f2_partition_index, f2_low_watermark, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _DeleteRecordsResponse__DeleteRecordsTopicResult(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _DeleteRecordsResponse(f_throttle_time_ms, f_topics, unknown), p
+    unknown0 = ()
+    obj = _DeleteRecordsResponse(f_throttle_time_ms, f_topics, unknown0)
+    return obj, p
 
 
 def _e_DeleteRecordsResponse_v0(o: DeleteRecordsResponse, out: bytearray) -> None:
@@ -331,31 +562,92 @@ def _e_DeleteRecordsResponse_v0(o: DeleteRecordsResponse, out: bytearray) -> Non
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_DeleteRecordsResponse__DeleteRecordsTopicResult_v0(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iqh.pack(e1_partitions.partition_index, e1_partitions.low_watermark, e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DeleteRecordsResponse_v2(b: bytes, p: int) -> tuple[DeleteRecordsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DeleteRecordsResponse__DeleteRecordsTopicResult_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_low_watermark, f2_error_code = _S_iqh.unpack_from(b, p)
+                    p += 14
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _DeleteRecordsResponse__DeleteRecordsPartitionResult(f2_partition_index, f2_low_watermark, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DeleteRecordsResponse__DeleteRecordsTopicResult(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteRecordsResponse(f_throttle_time_ms, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteRecordsResponse(f_throttle_time_ms, f_topics, unknown0)
+    return obj, p
 
 
 def _e_DeleteRecordsResponse_v2(o: DeleteRecordsResponse, out: bytearray) -> None:
@@ -364,10 +656,36 @@ def _e_DeleteRecordsResponse_v2(o: DeleteRecordsResponse, out: bytearray) -> Non
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DeleteRecordsResponse__DeleteRecordsTopicResult_v2(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iqh.pack(e1_partitions.partition_index, e1_partitions.low_watermark, e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DeleteRecordsRequest__DeleteRecordsPartition = DeleteRecordsRequest.DeleteRecordsPartition

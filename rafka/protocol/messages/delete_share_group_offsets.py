@@ -65,38 +65,77 @@ class DeleteShareGroupOffsetsResponse(Message):
 
 
 def _d_DeleteShareGroupOffsetsRequest__DeleteShareGroupOffsetsRequestTopic_v0(b: bytes, p: int) -> tuple[DeleteShareGroupOffsetsRequest.DeleteShareGroupOffsetsRequestTopic, int]:
-    f_topic_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteShareGroupOffsetsRequest__DeleteShareGroupOffsetsRequestTopic(f_topic_name, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteShareGroupOffsetsRequest__DeleteShareGroupOffsetsRequestTopic(f_topic_name, unknown0)
+    return obj, p
 
 
 def _e_DeleteShareGroupOffsetsRequest__DeleteShareGroupOffsetsRequestTopic_v0(o: DeleteShareGroupOffsetsRequest.DeleteShareGroupOffsetsRequestTopic, out: bytearray) -> None:
     w_cstr(out, o.topic_name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteShareGroupOffsetsRequest_v0(b: bytes, p: int) -> tuple[DeleteShareGroupOffsetsRequest, int]:
-    f_group_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DeleteShareGroupOffsetsRequest__DeleteShareGroupOffsetsRequestTopic_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DeleteShareGroupOffsetsRequest__DeleteShareGroupOffsetsRequestTopic(f1_topic_name, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteShareGroupOffsetsRequest(f_group_id, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteShareGroupOffsetsRequest(f_group_id, f_topics, unknown0)
+    return obj, p
 
 
 def _e_DeleteShareGroupOffsetsRequest_v0(o: DeleteShareGroupOffsetsRequest, out: bytearray) -> None:
@@ -105,25 +144,48 @@ def _e_DeleteShareGroupOffsetsRequest_v0(o: DeleteShareGroupOffsetsRequest, out:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DeleteShareGroupOffsetsRequest__DeleteShareGroupOffsetsRequestTopic_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.topic_name)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteShareGroupOffsetsResponse__DeleteShareGroupOffsetsResponseTopic_v0(b: bytes, p: int) -> tuple[DeleteShareGroupOffsetsResponse.DeleteShareGroupOffsetsResponseTopic, int]:
-    f_topic_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
     f_topic_id, p = r_uuid(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteShareGroupOffsetsResponse__DeleteShareGroupOffsetsResponseTopic(f_topic_name, f_topic_id, f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteShareGroupOffsetsResponse__DeleteShareGroupOffsetsResponseTopic(f_topic_name, f_topic_id, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_DeleteShareGroupOffsetsResponse__DeleteShareGroupOffsetsResponseTopic_v0(o: DeleteShareGroupOffsetsResponse.DeleteShareGroupOffsetsResponseTopic, out: bytearray) -> None:
@@ -131,28 +193,69 @@ def _e_DeleteShareGroupOffsetsResponse__DeleteShareGroupOffsetsResponseTopic_v0(
     out += o.topic_id.bytes
     out += _S_h.pack(o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteShareGroupOffsetsResponse_v0(b: bytes, p: int) -> tuple[DeleteShareGroupOffsetsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_DeleteShareGroupOffsetsResponse__DeleteShareGroupOffsetsResponseTopic_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            f1_topic_id, p = r_uuid(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_responses = _DeleteShareGroupOffsetsResponse__DeleteShareGroupOffsetsResponseTopic(f1_topic_name, f1_topic_id, f1_error_code, f1_error_message, unknown1)
             f_responses.append(e_responses)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteShareGroupOffsetsResponse(f_throttle_time_ms, f_error_code, f_error_message, f_responses, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteShareGroupOffsetsResponse(f_throttle_time_ms, f_error_code, f_error_message, f_responses, unknown0)
+    return obj, p
 
 
 def _e_DeleteShareGroupOffsetsResponse_v0(o: DeleteShareGroupOffsetsResponse, out: bytearray) -> None:
@@ -162,10 +265,24 @@ def _e_DeleteShareGroupOffsetsResponse_v0(o: DeleteShareGroupOffsetsResponse, ou
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_calen(out, len(x_responses))
+        n0 = len(x_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_responses in x_responses:
-            _e_DeleteShareGroupOffsetsResponse__DeleteShareGroupOffsetsResponseTopic_v0(e_responses, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_responses.topic_name)
+            out += e_responses.topic_id.bytes
+            out += _S_h.pack(e_responses.error_code)
+            w_ncstr(out, e_responses.error_message)
+            if e_responses.unknown_tagged_fields:
+                w_tags(out, [], e_responses.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DeleteShareGroupOffsetsRequest__DeleteShareGroupOffsetsRequestTopic = DeleteShareGroupOffsetsRequest.DeleteShareGroupOffsetsRequestTopic

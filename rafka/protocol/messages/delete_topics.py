@@ -65,36 +65,51 @@ class DeleteTopicsResponse(Message):
 
 
 def _d_DeleteTopicsRequest__DeleteTopicState_v6(b: bytes, p: int) -> tuple[DeleteTopicsRequest.DeleteTopicState, int]:
-    f_name, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_name, p = r_ncstr(b, p)
+    else:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
     f_topic_id, p = r_uuid(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteTopicsRequest__DeleteTopicState(f_name, f_topic_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteTopicsRequest__DeleteTopicState(f_name, f_topic_id, unknown0)
+    return obj, p
 
 
 def _e_DeleteTopicsRequest__DeleteTopicState_v6(o: DeleteTopicsRequest.DeleteTopicState, out: bytearray) -> None:
     w_ncstr(out, o.name)
     out += o.topic_id.bytes
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteTopicsRequest_v1(b: bytes, p: int) -> tuple[DeleteTopicsRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('TopicNames')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_names = []
-        for _ in range(n):
+        for _ in range(n0):
             e_topic_names, p = r_str(b, p)
             f_topic_names.append(e_topic_names)
     f_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _DeleteTopicsRequest([], f_topic_names, f_timeout_ms, unknown), p
+    unknown0 = ()
+    obj = _DeleteTopicsRequest([], f_topic_names, f_timeout_ms, unknown0)
+    return obj, p
 
 
 def _e_DeleteTopicsRequest_v1(o: DeleteTopicsRequest, out: bytearray) -> None:
@@ -104,7 +119,7 @@ def _e_DeleteTopicsRequest_v1(o: DeleteTopicsRequest, out: bytearray) -> None:
     if x_topic_names is None:
         raise null_encode_error('TopicNames')
     else:
-        w_alen(out, len(x_topic_names))
+        out += INT32.pack(len(x_topic_names))
         for e_topic_names in x_topic_names:
             w_str(out, e_topic_names)
     out += _S_i.pack(o.timeout_ms)
@@ -113,23 +128,40 @@ def _e_DeleteTopicsRequest_v1(o: DeleteTopicsRequest, out: bytearray) -> None:
 
 
 def _d_DeleteTopicsRequest_v4(b: bytes, p: int) -> tuple[DeleteTopicsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TopicNames')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_names = []
-        for _ in range(n):
-            e_topic_names, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_topic_names = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_topic_names, p = r_cstr(b, p)
             f_topic_names.append(e_topic_names)
     f_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteTopicsRequest([], f_topic_names, f_timeout_ms, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteTopicsRequest([], f_topic_names, f_timeout_ms, unknown0)
+    return obj, p
 
 
 def _e_DeleteTopicsRequest_v4(o: DeleteTopicsRequest, out: bytearray) -> None:
@@ -139,31 +171,63 @@ def _e_DeleteTopicsRequest_v4(o: DeleteTopicsRequest, out: bytearray) -> None:
     if x_topic_names is None:
         raise null_encode_error('TopicNames')
     else:
-        w_calen(out, len(x_topic_names))
+        n0 = len(x_topic_names) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topic_names in x_topic_names:
             w_cstr(out, e_topic_names)
     out += _S_i.pack(o.timeout_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteTopicsRequest_v6(b: bytes, p: int) -> tuple[DeleteTopicsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DeleteTopicsRequest__DeleteTopicState_v6(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_name, p = r_ncstr(b, p)
+            else:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_topic_id, p = r_uuid(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DeleteTopicsRequest__DeleteTopicState(f1_name, f1_topic_id, unknown1)
             f_topics.append(e_topics)
     f_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteTopicsRequest(f_topics, [], f_timeout_ms, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteTopicsRequest(f_topics, [], f_timeout_ms, unknown0)
+    return obj, p
 
 
 def _e_DeleteTopicsRequest_v6(o: DeleteTopicsRequest, out: bytearray) -> None:
@@ -171,19 +235,32 @@ def _e_DeleteTopicsRequest_v6(o: DeleteTopicsRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DeleteTopicsRequest__DeleteTopicState_v6(e_topics, out)
+            w_ncstr(out, e_topics.name)
+            out += e_topics.topic_id.bytes
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.timeout_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteTopicsResponse__DeletableTopicResult_v1(b: bytes, p: int) -> tuple[DeleteTopicsResponse.DeletableTopicResult, int]:
     f_name, p = r_str(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown = ()
-    return _DeleteTopicsResponse__DeletableTopicResult(f_name, ZERO_UUID, f_error_code, None, unknown), p
+    unknown0 = ()
+    obj = _DeleteTopicsResponse__DeletableTopicResult(f_name, ZERO_UUID, f_error_code, None, unknown0)
+    return obj, p
 
 
 def _e_DeleteTopicsResponse__DeletableTopicResult_v1(o: DeleteTopicsResponse.DeletableTopicResult, out: bytearray) -> None:
@@ -194,58 +271,95 @@ def _e_DeleteTopicsResponse__DeletableTopicResult_v1(o: DeleteTopicsResponse.Del
 
 
 def _d_DeleteTopicsResponse__DeletableTopicResult_v4(b: bytes, p: int) -> tuple[DeleteTopicsResponse.DeletableTopicResult, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteTopicsResponse__DeletableTopicResult(f_name, ZERO_UUID, f_error_code, None, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteTopicsResponse__DeletableTopicResult(f_name, ZERO_UUID, f_error_code, None, unknown0)
+    return obj, p
 
 
 def _e_DeleteTopicsResponse__DeletableTopicResult_v4(o: DeleteTopicsResponse.DeletableTopicResult, out: bytearray) -> None:
     w_cstr(out, o.name)
     out += _S_h.pack(o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteTopicsResponse__DeletableTopicResult_v5(b: bytes, p: int) -> tuple[DeleteTopicsResponse.DeletableTopicResult, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteTopicsResponse__DeletableTopicResult(f_name, ZERO_UUID, f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteTopicsResponse__DeletableTopicResult(f_name, ZERO_UUID, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_DeleteTopicsResponse__DeletableTopicResult_v5(o: DeleteTopicsResponse.DeletableTopicResult, out: bytearray) -> None:
     w_cstr(out, o.name)
     out += _S_h.pack(o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteTopicsResponse__DeletableTopicResult_v6(b: bytes, p: int) -> tuple[DeleteTopicsResponse.DeletableTopicResult, int]:
-    f_name, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_name, p = r_ncstr(b, p)
+    else:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
     f_topic_id, p = r_uuid(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteTopicsResponse__DeletableTopicResult(f_name, f_topic_id, f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteTopicsResponse__DeletableTopicResult(f_name, f_topic_id, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_DeleteTopicsResponse__DeletableTopicResult_v6(o: DeleteTopicsResponse.DeletableTopicResult, out: bytearray) -> None:
@@ -253,22 +367,34 @@ def _e_DeleteTopicsResponse__DeletableTopicResult_v6(o: DeleteTopicsResponse.Del
     out += o.topic_id.bytes
     out += _S_h.pack(o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteTopicsResponse_v1(b: bytes, p: int) -> tuple[DeleteTopicsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_DeleteTopicsResponse__DeletableTopicResult_v1(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            unknown1 = ()
+            e_responses = _DeleteTopicsResponse__DeletableTopicResult(f1_name, ZERO_UUID, f1_error_code, None, unknown1)
             f_responses.append(e_responses)
-    unknown = ()
-    return _DeleteTopicsResponse(f_throttle_time_ms, f_responses, unknown), p
+    unknown0 = ()
+    obj = _DeleteTopicsResponse(f_throttle_time_ms, f_responses, unknown0)
+    return obj, p
 
 
 def _e_DeleteTopicsResponse_v1(o: DeleteTopicsResponse, out: bytearray) -> None:
@@ -277,31 +403,60 @@ def _e_DeleteTopicsResponse_v1(o: DeleteTopicsResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_alen(out, len(x_responses))
+        out += INT32.pack(len(x_responses))
         for e_responses in x_responses:
-            _e_DeleteTopicsResponse__DeletableTopicResult_v1(e_responses, out)
+            w_str(out, e_responses.name)
+            out += _S_h.pack(e_responses.error_code)
+            if e_responses.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DeleteTopicsResponse_v4(b: bytes, p: int) -> tuple[DeleteTopicsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_DeleteTopicsResponse__DeletableTopicResult_v4(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_responses = _DeleteTopicsResponse__DeletableTopicResult(f1_name, ZERO_UUID, f1_error_code, None, unknown1)
             f_responses.append(e_responses)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteTopicsResponse(f_throttle_time_ms, f_responses, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteTopicsResponse(f_throttle_time_ms, f_responses, unknown0)
+    return obj, p
 
 
 def _e_DeleteTopicsResponse_v4(o: DeleteTopicsResponse, out: bytearray) -> None:
@@ -310,30 +465,74 @@ def _e_DeleteTopicsResponse_v4(o: DeleteTopicsResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_calen(out, len(x_responses))
+        n0 = len(x_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_responses in x_responses:
-            _e_DeleteTopicsResponse__DeletableTopicResult_v4(e_responses, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_responses.name)
+            out += _S_h.pack(e_responses.error_code)
+            if e_responses.unknown_tagged_fields:
+                w_tags(out, [], e_responses.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteTopicsResponse_v5(b: bytes, p: int) -> tuple[DeleteTopicsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_DeleteTopicsResponse__DeletableTopicResult_v5(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_responses = _DeleteTopicsResponse__DeletableTopicResult(f1_name, ZERO_UUID, f1_error_code, f1_error_message, unknown1)
             f_responses.append(e_responses)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteTopicsResponse(f_throttle_time_ms, f_responses, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteTopicsResponse(f_throttle_time_ms, f_responses, unknown0)
+    return obj, p
 
 
 def _e_DeleteTopicsResponse_v5(o: DeleteTopicsResponse, out: bytearray) -> None:
@@ -342,30 +541,76 @@ def _e_DeleteTopicsResponse_v5(o: DeleteTopicsResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_calen(out, len(x_responses))
+        n0 = len(x_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_responses in x_responses:
-            _e_DeleteTopicsResponse__DeletableTopicResult_v5(e_responses, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_responses.name)
+            out += _S_h.pack(e_responses.error_code)
+            w_ncstr(out, e_responses.error_message)
+            if e_responses.unknown_tagged_fields:
+                w_tags(out, [], e_responses.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DeleteTopicsResponse_v6(b: bytes, p: int) -> tuple[DeleteTopicsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_DeleteTopicsResponse__DeletableTopicResult_v6(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_name, p = r_ncstr(b, p)
+            else:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_topic_id, p = r_uuid(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_responses = _DeleteTopicsResponse__DeletableTopicResult(f1_name, f1_topic_id, f1_error_code, f1_error_message, unknown1)
             f_responses.append(e_responses)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DeleteTopicsResponse(f_throttle_time_ms, f_responses, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DeleteTopicsResponse(f_throttle_time_ms, f_responses, unknown0)
+    return obj, p
 
 
 def _e_DeleteTopicsResponse_v6(o: DeleteTopicsResponse, out: bytearray) -> None:
@@ -374,10 +619,24 @@ def _e_DeleteTopicsResponse_v6(o: DeleteTopicsResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_calen(out, len(x_responses))
+        n0 = len(x_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_responses in x_responses:
-            _e_DeleteTopicsResponse__DeletableTopicResult_v6(e_responses, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_ncstr(out, e_responses.name)
+            out += e_responses.topic_id.bytes
+            out += _S_h.pack(e_responses.error_code)
+            w_ncstr(out, e_responses.error_message)
+            if e_responses.unknown_tagged_fields:
+                w_tags(out, [], e_responses.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DeleteTopicsRequest__DeleteTopicState = DeleteTopicsRequest.DeleteTopicState

@@ -82,8 +82,9 @@ def _d_DescribeAclsRequest_v1(b: bytes, p: int) -> tuple[DescribeAclsRequest, in
     f_host_filter, p = r_nstr(b, p)
     f_operation, f_permission_type = _S_bb.unpack_from(b, p)
     p += 2
-    unknown = ()
-    return _DescribeAclsRequest(f_resource_type_filter, f_resource_name_filter, f_pattern_type_filter, f_principal_filter, f_host_filter, f_operation, f_permission_type, unknown), p
+    unknown0 = ()
+    obj = _DescribeAclsRequest(f_resource_type_filter, f_resource_name_filter, f_pattern_type_filter, f_principal_filter, f_host_filter, f_operation, f_permission_type, unknown0)
+    return obj, p
 
 
 def _e_DescribeAclsRequest_v1(o: DescribeAclsRequest, out: bytearray) -> None:
@@ -98,22 +99,39 @@ def _e_DescribeAclsRequest_v1(o: DescribeAclsRequest, out: bytearray) -> None:
 
 
 def _d_DescribeAclsRequest_v2(b: bytes, p: int) -> tuple[DescribeAclsRequest, int]:
+    blen = len(b)
     f_resource_type_filter = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_resource_name_filter, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_resource_name_filter, p = r_ncstr(b, p)
+    else:
+        f_resource_name_filter = b[p + 1 : p + s0].decode()
+        p += s0
     f_pattern_type_filter = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_principal_filter, p = r_ncstr(b, p)
-    f_host_filter, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_principal_filter, p = r_ncstr(b, p)
+    else:
+        f_principal_filter = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_host_filter, p = r_ncstr(b, p)
+    else:
+        f_host_filter = b[p + 1 : p + s0].decode()
+        p += s0
     f_operation, f_permission_type = _S_bb.unpack_from(b, p)
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeAclsRequest(f_resource_type_filter, f_resource_name_filter, f_pattern_type_filter, f_principal_filter, f_host_filter, f_operation, f_permission_type, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeAclsRequest(f_resource_type_filter, f_resource_name_filter, f_pattern_type_filter, f_principal_filter, f_host_filter, f_operation, f_permission_type, unknown0)
+    return obj, p
 
 
 def _e_DescribeAclsRequest_v2(o: DescribeAclsRequest, out: bytearray) -> None:
@@ -123,7 +141,10 @@ def _e_DescribeAclsRequest_v2(o: DescribeAclsRequest, out: bytearray) -> None:
     w_ncstr(out, o.principal_filter)
     w_ncstr(out, o.host_filter)
     out += _S_bb.pack(o.operation, o.permission_type)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeAclsResponse__AclDescription_v1(b: bytes, p: int) -> tuple[DescribeAclsResponse.AclDescription, int]:
@@ -131,8 +152,9 @@ def _d_DescribeAclsResponse__AclDescription_v1(b: bytes, p: int) -> tuple[Descri
     f_host, p = r_str(b, p)
     f_operation, f_permission_type = _S_bb.unpack_from(b, p)
     p += 2
-    unknown = ()
-    return _DescribeAclsResponse__AclDescription(f_principal, f_host, f_operation, f_permission_type, unknown), p
+    unknown0 = ()
+    obj = _DescribeAclsResponse__AclDescription(f_principal, f_host, f_operation, f_permission_type, unknown0)
+    return obj, p
 
 
 def _e_DescribeAclsResponse__AclDescription_v1(o: DescribeAclsResponse.AclDescription, out: bytearray) -> None:
@@ -144,42 +166,67 @@ def _e_DescribeAclsResponse__AclDescription_v1(o: DescribeAclsResponse.AclDescri
 
 
 def _d_DescribeAclsResponse__AclDescription_v2(b: bytes, p: int) -> tuple[DescribeAclsResponse.AclDescription, int]:
-    f_principal, p = r_cstr(b, p)
-    f_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_operation, f_permission_type = _S_bb.unpack_from(b, p)
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeAclsResponse__AclDescription(f_principal, f_host, f_operation, f_permission_type, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeAclsResponse__AclDescription(f_principal, f_host, f_operation, f_permission_type, unknown0)
+    return obj, p
 
 
 def _e_DescribeAclsResponse__AclDescription_v2(o: DescribeAclsResponse.AclDescription, out: bytearray) -> None:
     w_cstr(out, o.principal)
     w_cstr(out, o.host)
     out += _S_bb.pack(o.operation, o.permission_type)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeAclsResponse__DescribeAclsResource_v1(b: bytes, p: int) -> tuple[DescribeAclsResponse.DescribeAclsResource, int]:
+    blen = len(b)
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
     f_resource_name, p = r_str(b, p)
     f_pattern_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Acls')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_acls = []
-        for _ in range(n):
-            e_acls, p = _d_DescribeAclsResponse__AclDescription_v1(b, p)
+        for _ in range(n0):
+            f1_principal, p = r_str(b, p)
+            f1_host, p = r_str(b, p)
+            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
+            p += 2
+            unknown1 = ()
+            e_acls = _DescribeAclsResponse__AclDescription(f1_principal, f1_host, f1_operation, f1_permission_type, unknown1)
             f_acls.append(e_acls)
-    unknown = ()
-    return _DescribeAclsResponse__DescribeAclsResource(f_resource_type, f_resource_name, f_pattern_type, f_acls, unknown), p
+    unknown0 = ()
+    obj = _DescribeAclsResponse__DescribeAclsResource(f_resource_type, f_resource_name, f_pattern_type, f_acls, unknown0)
+    return obj, p
 
 
 def _e_DescribeAclsResponse__DescribeAclsResource_v1(o: DescribeAclsResponse.DescribeAclsResource, out: bytearray) -> None:
@@ -190,34 +237,75 @@ def _e_DescribeAclsResponse__DescribeAclsResource_v1(o: DescribeAclsResponse.Des
     if x_acls is None:
         raise null_encode_error('Acls')
     else:
-        w_alen(out, len(x_acls))
+        out += INT32.pack(len(x_acls))
         for e_acls in x_acls:
-            _e_DescribeAclsResponse__AclDescription_v1(e_acls, out)
+            w_str(out, e_acls.principal)
+            w_str(out, e_acls.host)
+            out += _S_bb.pack(e_acls.operation, e_acls.permission_type)
+            if e_acls.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeAclsResponse__DescribeAclsResource_v2(b: bytes, p: int) -> tuple[DescribeAclsResponse.DescribeAclsResource, int]:
+    blen = len(b)
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_resource_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_resource_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_resource_name, p = r_cstr(b, p)
     f_pattern_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Acls')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_acls = []
-        for _ in range(n):
-            e_acls, p = _d_DescribeAclsResponse__AclDescription_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_acls = _DescribeAclsResponse__AclDescription(f1_principal, f1_host, f1_operation, f1_permission_type, unknown1)
             f_acls.append(e_acls)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeAclsResponse__DescribeAclsResource(f_resource_type, f_resource_name, f_pattern_type, f_acls, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeAclsResponse__DescribeAclsResource(f_resource_type, f_resource_name, f_pattern_type, f_acls, unknown0)
+    return obj, p
 
 
 def _e_DescribeAclsResponse__DescribeAclsResource_v2(o: DescribeAclsResponse.DescribeAclsResource, out: bytearray) -> None:
@@ -228,26 +316,66 @@ def _e_DescribeAclsResponse__DescribeAclsResource_v2(o: DescribeAclsResponse.Des
     if x_acls is None:
         raise null_encode_error('Acls')
     else:
-        w_calen(out, len(x_acls))
+        n0 = len(x_acls) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_acls in x_acls:
-            _e_DescribeAclsResponse__AclDescription_v2(e_acls, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_acls.principal)
+            w_cstr(out, e_acls.host)
+            out += _S_bb.pack(e_acls.operation, e_acls.permission_type)
+            if e_acls.unknown_tagged_fields:
+                w_tags(out, [], e_acls.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeAclsResponse_v1(b: bytes, p: int) -> tuple[DescribeAclsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
     f_error_message, p = r_nstr(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Resources')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_resources = []
-        for _ in range(n):
-            e_resources, p = _d_DescribeAclsResponse__DescribeAclsResource_v1(b, p)
+        for _ in range(n0):
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            f1_resource_name, p = r_str(b, p)
+            f1_pattern_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Acls')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_acls = []
+                for _ in range(n1):
+                    f2_principal, p = r_str(b, p)
+                    f2_host, p = r_str(b, p)
+                    f2_operation, f2_permission_type = _S_bb.unpack_from(b, p)
+                    p += 2
+                    unknown2 = ()
+                    e1_acls = _DescribeAclsResponse__AclDescription(f2_principal, f2_host, f2_operation, f2_permission_type, unknown2)
+                    f1_acls.append(e1_acls)
+            unknown1 = ()
+            e_resources = _DescribeAclsResponse__DescribeAclsResource(f1_resource_type, f1_resource_name, f1_pattern_type, f1_acls, unknown1)
             f_resources.append(e_resources)
-    unknown = ()
-    return _DescribeAclsResponse(f_throttle_time_ms, f_error_code, f_error_message, f_resources, unknown), p
+    unknown0 = ()
+    obj = _DescribeAclsResponse(f_throttle_time_ms, f_error_code, f_error_message, f_resources, unknown0)
+    return obj, p
 
 
 def _e_DescribeAclsResponse_v1(o: DescribeAclsResponse, out: bytearray) -> None:
@@ -257,32 +385,118 @@ def _e_DescribeAclsResponse_v1(o: DescribeAclsResponse, out: bytearray) -> None:
     if x_resources is None:
         raise null_encode_error('Resources')
     else:
-        w_alen(out, len(x_resources))
+        out += INT32.pack(len(x_resources))
         for e_resources in x_resources:
-            _e_DescribeAclsResponse__DescribeAclsResource_v1(e_resources, out)
+            out += _S_b.pack(e_resources.resource_type)
+            w_str(out, e_resources.resource_name)
+            out += _S_b.pack(e_resources.pattern_type)
+            x1_acls = e_resources.acls
+            if x1_acls is None:
+                raise null_encode_error('Acls')
+            else:
+                out += INT32.pack(len(x1_acls))
+                for e1_acls in x1_acls:
+                    w_str(out, e1_acls.principal)
+                    w_str(out, e1_acls.host)
+                    out += _S_bb.pack(e1_acls.operation, e1_acls.permission_type)
+                    if e1_acls.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_resources.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeAclsResponse_v2(b: bytes, p: int) -> tuple[DescribeAclsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Resources')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_resources = []
-        for _ in range(n):
-            e_resources, p = _d_DescribeAclsResponse__DescribeAclsResource_v2(b, p)
+        for _ in range(n0):
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_resource_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_resource_name, p = r_cstr(b, p)
+            f1_pattern_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Acls')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_acls = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_principal = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_principal, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_host = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_host, p = r_cstr(b, p)
+                    f2_operation, f2_permission_type = _S_bb.unpack_from(b, p)
+                    p += 2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_acls = _DescribeAclsResponse__AclDescription(f2_principal, f2_host, f2_operation, f2_permission_type, unknown2)
+                    f1_acls.append(e1_acls)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_resources = _DescribeAclsResponse__DescribeAclsResource(f1_resource_type, f1_resource_name, f1_pattern_type, f1_acls, unknown1)
             f_resources.append(e_resources)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeAclsResponse(f_throttle_time_ms, f_error_code, f_error_message, f_resources, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeAclsResponse(f_throttle_time_ms, f_error_code, f_error_message, f_resources, unknown0)
+    return obj, p
 
 
 def _e_DescribeAclsResponse_v2(o: DescribeAclsResponse, out: bytearray) -> None:
@@ -292,10 +506,40 @@ def _e_DescribeAclsResponse_v2(o: DescribeAclsResponse, out: bytearray) -> None:
     if x_resources is None:
         raise null_encode_error('Resources')
     else:
-        w_calen(out, len(x_resources))
+        n0 = len(x_resources) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_resources in x_resources:
-            _e_DescribeAclsResponse__DescribeAclsResource_v2(e_resources, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_b.pack(e_resources.resource_type)
+            w_cstr(out, e_resources.resource_name)
+            out += _S_b.pack(e_resources.pattern_type)
+            x1_acls = e_resources.acls
+            if x1_acls is None:
+                raise null_encode_error('Acls')
+            else:
+                n1 = len(x1_acls) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_acls in x1_acls:
+                    w_cstr(out, e1_acls.principal)
+                    w_cstr(out, e1_acls.host)
+                    out += _S_bb.pack(e1_acls.operation, e1_acls.permission_type)
+                    if e1_acls.unknown_tagged_fields:
+                        w_tags(out, [], e1_acls.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_resources.unknown_tagged_fields:
+                w_tags(out, [], e_resources.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DescribeAclsRequest = DescribeAclsRequest

@@ -82,8 +82,9 @@ def _d_DescribeClientQuotasRequest__ComponentData_v0(b: bytes, p: int) -> tuple[
     f_match_type = _S_b.unpack_from(b, p)[0]
     p += 1
     f_match, p = r_nstr(b, p)
-    unknown = ()
-    return _DescribeClientQuotasRequest__ComponentData(f_entity_type, f_match_type, f_match, unknown), p
+    unknown0 = ()
+    obj = _DescribeClientQuotasRequest__ComponentData(f_entity_type, f_match_type, f_match, unknown0)
+    return obj, p
 
 
 def _e_DescribeClientQuotasRequest__ComponentData_v0(o: DescribeClientQuotasRequest.ComponentData, out: bytearray) -> None:
@@ -95,39 +96,64 @@ def _e_DescribeClientQuotasRequest__ComponentData_v0(o: DescribeClientQuotasRequ
 
 
 def _d_DescribeClientQuotasRequest__ComponentData_v1(b: bytes, p: int) -> tuple[DescribeClientQuotasRequest.ComponentData, int]:
-    f_entity_type, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_entity_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_entity_type, p = r_cstr(b, p)
     f_match_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_match, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_match, p = r_ncstr(b, p)
+    else:
+        f_match = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeClientQuotasRequest__ComponentData(f_entity_type, f_match_type, f_match, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeClientQuotasRequest__ComponentData(f_entity_type, f_match_type, f_match, unknown0)
+    return obj, p
 
 
 def _e_DescribeClientQuotasRequest__ComponentData_v1(o: DescribeClientQuotasRequest.ComponentData, out: bytearray) -> None:
     w_cstr(out, o.entity_type)
     out += _S_b.pack(o.match_type)
     w_ncstr(out, o.match)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeClientQuotasRequest_v0(b: bytes, p: int) -> tuple[DescribeClientQuotasRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Components')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_components = []
-        for _ in range(n):
-            e_components, p = _d_DescribeClientQuotasRequest__ComponentData_v0(b, p)
+        for _ in range(n0):
+            f1_entity_type, p = r_str(b, p)
+            f1_match_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            f1_match, p = r_nstr(b, p)
+            unknown1 = ()
+            e_components = _DescribeClientQuotasRequest__ComponentData(f1_entity_type, f1_match_type, f1_match, unknown1)
             f_components.append(e_components)
     f_strict = _S_o.unpack_from(b, p)[0]
     p += 1
-    unknown = ()
-    return _DescribeClientQuotasRequest(f_components, f_strict, unknown), p
+    unknown0 = ()
+    obj = _DescribeClientQuotasRequest(f_components, f_strict, unknown0)
+    return obj, p
 
 
 def _e_DescribeClientQuotasRequest_v0(o: DescribeClientQuotasRequest, out: bytearray) -> None:
@@ -135,32 +161,68 @@ def _e_DescribeClientQuotasRequest_v0(o: DescribeClientQuotasRequest, out: bytea
     if x_components is None:
         raise null_encode_error('Components')
     else:
-        w_alen(out, len(x_components))
+        out += INT32.pack(len(x_components))
         for e_components in x_components:
-            _e_DescribeClientQuotasRequest__ComponentData_v0(e_components, out)
+            w_str(out, e_components.entity_type)
+            out += _S_b.pack(e_components.match_type)
+            w_nstr(out, e_components.match)
+            if e_components.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_o.pack(o.strict)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeClientQuotasRequest_v1(b: bytes, p: int) -> tuple[DescribeClientQuotasRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Components')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_components = []
-        for _ in range(n):
-            e_components, p = _d_DescribeClientQuotasRequest__ComponentData_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_entity_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_entity_type, p = r_cstr(b, p)
+            f1_match_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_match, p = r_ncstr(b, p)
+            else:
+                f1_match = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_components = _DescribeClientQuotasRequest__ComponentData(f1_entity_type, f1_match_type, f1_match, unknown1)
             f_components.append(e_components)
     f_strict = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeClientQuotasRequest(f_components, f_strict, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeClientQuotasRequest(f_components, f_strict, unknown0)
+    return obj, p
 
 
 def _e_DescribeClientQuotasRequest_v1(o: DescribeClientQuotasRequest, out: bytearray) -> None:
@@ -168,18 +230,32 @@ def _e_DescribeClientQuotasRequest_v1(o: DescribeClientQuotasRequest, out: bytea
     if x_components is None:
         raise null_encode_error('Components')
     else:
-        w_calen(out, len(x_components))
+        n0 = len(x_components) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_components in x_components:
-            _e_DescribeClientQuotasRequest__ComponentData_v1(e_components, out)
+            w_cstr(out, e_components.entity_type)
+            out += _S_b.pack(e_components.match_type)
+            w_ncstr(out, e_components.match)
+            if e_components.unknown_tagged_fields:
+                w_tags(out, [], e_components.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_o.pack(o.strict)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeClientQuotasResponse__EntityData_v0(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse.EntityData, int]:
     f_entity_type, p = r_str(b, p)
     f_entity_name, p = r_nstr(b, p)
-    unknown = ()
-    return _DescribeClientQuotasResponse__EntityData(f_entity_type, f_entity_name, unknown), p
+    unknown0 = ()
+    obj = _DescribeClientQuotasResponse__EntityData(f_entity_type, f_entity_name, unknown0)
+    return obj, p
 
 
 def _e_DescribeClientQuotasResponse__EntityData_v0(o: DescribeClientQuotasResponse.EntityData, out: bytearray) -> None:
@@ -190,29 +266,45 @@ def _e_DescribeClientQuotasResponse__EntityData_v0(o: DescribeClientQuotasRespon
 
 
 def _d_DescribeClientQuotasResponse__EntityData_v1(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse.EntityData, int]:
-    f_entity_type, p = r_cstr(b, p)
-    f_entity_name, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_entity_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_entity_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_entity_name, p = r_ncstr(b, p)
+    else:
+        f_entity_name = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeClientQuotasResponse__EntityData(f_entity_type, f_entity_name, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeClientQuotasResponse__EntityData(f_entity_type, f_entity_name, unknown0)
+    return obj, p
 
 
 def _e_DescribeClientQuotasResponse__EntityData_v1(o: DescribeClientQuotasResponse.EntityData, out: bytearray) -> None:
     w_cstr(out, o.entity_type)
     w_ncstr(out, o.entity_name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeClientQuotasResponse__ValueData_v0(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse.ValueData, int]:
     f_key, p = r_str(b, p)
     f_value = _S_d.unpack_from(b, p)[0]
     p += 8
-    unknown = ()
-    return _DescribeClientQuotasResponse__ValueData(f_key, f_value, unknown), p
+    unknown0 = ()
+    obj = _DescribeClientQuotasResponse__ValueData(f_key, f_value, unknown0)
+    return obj, p
 
 
 def _e_DescribeClientQuotasResponse__ValueData_v0(o: DescribeClientQuotasResponse.ValueData, out: bytearray) -> None:
@@ -223,43 +315,68 @@ def _e_DescribeClientQuotasResponse__ValueData_v0(o: DescribeClientQuotasRespons
 
 
 def _d_DescribeClientQuotasResponse__ValueData_v1(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse.ValueData, int]:
-    f_key, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_key = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_key, p = r_cstr(b, p)
     f_value = _S_d.unpack_from(b, p)[0]
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeClientQuotasResponse__ValueData(f_key, f_value, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeClientQuotasResponse__ValueData(f_key, f_value, unknown0)
+    return obj, p
 
 
 def _e_DescribeClientQuotasResponse__ValueData_v1(o: DescribeClientQuotasResponse.ValueData, out: bytearray) -> None:
     w_cstr(out, o.key)
     out += _S_d.pack(o.value)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeClientQuotasResponse__EntryData_v0(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse.EntryData, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Entity')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_entity = []
-        for _ in range(n):
-            e_entity, p = _d_DescribeClientQuotasResponse__EntityData_v0(b, p)
+        for _ in range(n0):
+            f1_entity_type, p = r_str(b, p)
+            f1_entity_name, p = r_nstr(b, p)
+            unknown1 = ()
+            e_entity = _DescribeClientQuotasResponse__EntityData(f1_entity_type, f1_entity_name, unknown1)
             f_entity.append(e_entity)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Values')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_values = []
-        for _ in range(n):
-            e_values, p = _d_DescribeClientQuotasResponse__ValueData_v0(b, p)
+        for _ in range(n0):
+            f2_key, p = r_str(b, p)
+            f2_value = _S_d.unpack_from(b, p)[0]
+            p += 8
+            unknown2 = ()
+            e_values = _DescribeClientQuotasResponse__ValueData(f2_key, f2_value, unknown2)
             f_values.append(e_values)
-    unknown = ()
-    return _DescribeClientQuotasResponse__EntryData(f_entity, f_values, unknown), p
+    unknown0 = ()
+    obj = _DescribeClientQuotasResponse__EntryData(f_entity, f_values, unknown0)
+    return obj, p
 
 
 def _e_DescribeClientQuotasResponse__EntryData_v0(o: DescribeClientQuotasResponse.EntryData, out: bytearray) -> None:
@@ -267,44 +384,104 @@ def _e_DescribeClientQuotasResponse__EntryData_v0(o: DescribeClientQuotasRespons
     if x_entity is None:
         raise null_encode_error('Entity')
     else:
-        w_alen(out, len(x_entity))
+        out += INT32.pack(len(x_entity))
         for e_entity in x_entity:
-            _e_DescribeClientQuotasResponse__EntityData_v0(e_entity, out)
+            w_str(out, e_entity.entity_type)
+            w_nstr(out, e_entity.entity_name)
+            if e_entity.unknown_tagged_fields:
+                raise unsupported_tags()
     x_values = o.values
     if x_values is None:
         raise null_encode_error('Values')
     else:
-        w_alen(out, len(x_values))
+        out += INT32.pack(len(x_values))
         for e_values in x_values:
-            _e_DescribeClientQuotasResponse__ValueData_v0(e_values, out)
+            w_str(out, e_values.key)
+            out += _S_d.pack(e_values.value)
+            if e_values.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeClientQuotasResponse__EntryData_v1(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse.EntryData, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Entity')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_entity = []
-        for _ in range(n):
-            e_entity, p = _d_DescribeClientQuotasResponse__EntityData_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_entity_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_entity_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_entity_name, p = r_ncstr(b, p)
+            else:
+                f1_entity_name = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_entity = _DescribeClientQuotasResponse__EntityData(f1_entity_type, f1_entity_name, unknown1)
             f_entity.append(e_entity)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Values')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_values = []
-        for _ in range(n):
-            e_values, p = _d_DescribeClientQuotasResponse__ValueData_v1(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_key = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_key, p = r_cstr(b, p)
+            f2_value = _S_d.unpack_from(b, p)[0]
+            p += 8
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_values = _DescribeClientQuotasResponse__ValueData(f2_key, f2_value, unknown2)
             f_values.append(e_values)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeClientQuotasResponse__EntryData(f_entity, f_values, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeClientQuotasResponse__EntryData(f_entity, f_values, unknown0)
+    return obj, p
 
 
 def _e_DescribeClientQuotasResponse__EntryData_v1(o: DescribeClientQuotasResponse.EntryData, out: bytearray) -> None:
@@ -312,33 +489,89 @@ def _e_DescribeClientQuotasResponse__EntryData_v1(o: DescribeClientQuotasRespons
     if x_entity is None:
         raise null_encode_error('Entity')
     else:
-        w_calen(out, len(x_entity))
+        n0 = len(x_entity) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_entity in x_entity:
-            _e_DescribeClientQuotasResponse__EntityData_v1(e_entity, out)
+            w_cstr(out, e_entity.entity_type)
+            w_ncstr(out, e_entity.entity_name)
+            if e_entity.unknown_tagged_fields:
+                w_tags(out, [], e_entity.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_values = o.values
     if x_values is None:
         raise null_encode_error('Values')
     else:
-        w_calen(out, len(x_values))
+        n0 = len(x_values) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_values in x_values:
-            _e_DescribeClientQuotasResponse__ValueData_v1(e_values, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_values.key)
+            out += _S_d.pack(e_values.value)
+            if e_values.unknown_tagged_fields:
+                w_tags(out, [], e_values.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeClientQuotasResponse_v0(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
     f_error_message, p = r_nstr(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         f_entries = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_entries = []
-        for _ in range(n):
-            e_entries, p = _d_DescribeClientQuotasResponse__EntryData_v0(b, p)
+        for _ in range(n0):
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Entity')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_entity = []
+                for _ in range(n1):
+                    f2_entity_type, p = r_str(b, p)
+                    f2_entity_name, p = r_nstr(b, p)
+                    unknown2 = ()
+                    e1_entity = _DescribeClientQuotasResponse__EntityData(f2_entity_type, f2_entity_name, unknown2)
+                    f1_entity.append(e1_entity)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Values')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_values = []
+                for _ in range(n1):
+                    f3_key, p = r_str(b, p)
+                    f3_value = _S_d.unpack_from(b, p)[0]
+                    p += 8
+                    unknown3 = ()
+                    e1_values = _DescribeClientQuotasResponse__ValueData(f3_key, f3_value, unknown3)
+                    f1_values.append(e1_values)
+            unknown1 = ()
+            e_entries = _DescribeClientQuotasResponse__EntryData(f1_entity, f1_values, unknown1)
             f_entries.append(e_entries)
-    unknown = ()
-    return _DescribeClientQuotasResponse(f_throttle_time_ms, f_error_code, f_error_message, f_entries, unknown), p
+    unknown0 = ()
+    obj = _DescribeClientQuotasResponse(f_throttle_time_ms, f_error_code, f_error_message, f_entries, unknown0)
+    return obj, p
 
 
 def _e_DescribeClientQuotasResponse_v0(o: DescribeClientQuotasResponse, out: bytearray) -> None:
@@ -348,32 +581,144 @@ def _e_DescribeClientQuotasResponse_v0(o: DescribeClientQuotasResponse, out: byt
     if x_entries is None:
         out += NULL_INT32
     else:
-        w_alen(out, len(x_entries))
+        out += INT32.pack(len(x_entries))
         for e_entries in x_entries:
-            _e_DescribeClientQuotasResponse__EntryData_v0(e_entries, out)
+            x1_entity = e_entries.entity
+            if x1_entity is None:
+                raise null_encode_error('Entity')
+            else:
+                out += INT32.pack(len(x1_entity))
+                for e1_entity in x1_entity:
+                    w_str(out, e1_entity.entity_type)
+                    w_nstr(out, e1_entity.entity_name)
+                    if e1_entity.unknown_tagged_fields:
+                        raise unsupported_tags()
+            x1_values = e_entries.values
+            if x1_values is None:
+                raise null_encode_error('Values')
+            else:
+                out += INT32.pack(len(x1_values))
+                for e1_values in x1_values:
+                    w_str(out, e1_values.key)
+                    out += _S_d.pack(e1_values.value)
+                    if e1_values.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_entries.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeClientQuotasResponse_v1(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_entries = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_entries = []
-        for _ in range(n):
-            e_entries, p = _d_DescribeClientQuotasResponse__EntryData_v1(b, p)
+        for _ in range(n0):
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Entity')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_entity = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_entity_type = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_entity_type, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_entity_name, p = r_ncstr(b, p)
+                    else:
+                        f2_entity_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_entity = _DescribeClientQuotasResponse__EntityData(f2_entity_type, f2_entity_name, unknown2)
+                    f1_entity.append(e1_entity)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Values')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_values = []
+                for _ in range(n1):
+                    s3 = b[p]
+                    if 0 < s3 < 0x80 and p + s3 <= blen:
+                        f3_key = b[p + 1 : p + s3].decode()
+                        p += s3
+                    else:
+                        f3_key, p = r_cstr(b, p)
+                    f3_value = _S_d.unpack_from(b, p)[0]
+                    p += 8
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    e1_values = _DescribeClientQuotasResponse__ValueData(f3_key, f3_value, unknown3)
+                    f1_values.append(e1_values)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_entries = _DescribeClientQuotasResponse__EntryData(f1_entity, f1_values, unknown1)
             f_entries.append(e_entries)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeClientQuotasResponse(f_throttle_time_ms, f_error_code, f_error_message, f_entries, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeClientQuotasResponse(f_throttle_time_ms, f_error_code, f_error_message, f_entries, unknown0)
+    return obj, p
 
 
 def _e_DescribeClientQuotasResponse_v1(o: DescribeClientQuotasResponse, out: bytearray) -> None:
@@ -383,10 +728,52 @@ def _e_DescribeClientQuotasResponse_v1(o: DescribeClientQuotasResponse, out: byt
     if x_entries is None:
         out.append(0)
     else:
-        w_calen(out, len(x_entries))
+        n0 = len(x_entries) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_entries in x_entries:
-            _e_DescribeClientQuotasResponse__EntryData_v1(e_entries, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            x1_entity = e_entries.entity
+            if x1_entity is None:
+                raise null_encode_error('Entity')
+            else:
+                n1 = len(x1_entity) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_entity in x1_entity:
+                    w_cstr(out, e1_entity.entity_type)
+                    w_ncstr(out, e1_entity.entity_name)
+                    if e1_entity.unknown_tagged_fields:
+                        w_tags(out, [], e1_entity.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            x1_values = e_entries.values
+            if x1_values is None:
+                raise null_encode_error('Values')
+            else:
+                n1 = len(x1_values) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_values in x1_values:
+                    w_cstr(out, e1_values.key)
+                    out += _S_d.pack(e1_values.value)
+                    if e1_values.unknown_tagged_fields:
+                        w_tags(out, [], e1_values.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_entries.unknown_tagged_fields:
+                w_tags(out, [], e_entries.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DescribeClientQuotasRequest__ComponentData = DescribeClientQuotasRequest.ComponentData

@@ -73,11 +73,12 @@ def _d_DescribeClusterRequest_v0(b: bytes, p: int) -> tuple[DescribeClusterReque
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeClusterRequest(f_include_cluster_authorized_operations, 1, False, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeClusterRequest(f_include_cluster_authorized_operations, 1, False, unknown0)
+    return obj, p
 
 
 def _e_DescribeClusterRequest_v0(o: DescribeClusterRequest, out: bytearray) -> None:
@@ -86,7 +87,10 @@ def _e_DescribeClusterRequest_v0(o: DescribeClusterRequest, out: bytearray) -> N
     if o.include_fenced_brokers != False:
         raise unsupported_field('include_fenced_brokers')
     out += _S_o.pack(o.include_cluster_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeClusterRequest_v1(b: bytes, p: int) -> tuple[DescribeClusterRequest, int]:
@@ -94,18 +98,22 @@ def _d_DescribeClusterRequest_v1(b: bytes, p: int) -> tuple[DescribeClusterReque
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeClusterRequest(f_include_cluster_authorized_operations, f_endpoint_type, False, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeClusterRequest(f_include_cluster_authorized_operations, f_endpoint_type, False, unknown0)
+    return obj, p
 
 
 def _e_DescribeClusterRequest_v1(o: DescribeClusterRequest, out: bytearray) -> None:
     if o.include_fenced_brokers != False:
         raise unsupported_field('include_fenced_brokers')
     out += _S_ob.pack(o.include_cluster_authorized_operations, o.endpoint_type)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeClusterRequest_v2(b: bytes, p: int) -> tuple[DescribeClusterRequest, int]:
@@ -113,32 +121,48 @@ def _d_DescribeClusterRequest_v2(b: bytes, p: int) -> tuple[DescribeClusterReque
     p += 3
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeClusterRequest(f_include_cluster_authorized_operations, f_endpoint_type, f_include_fenced_brokers, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeClusterRequest(f_include_cluster_authorized_operations, f_endpoint_type, f_include_fenced_brokers, unknown0)
+    return obj, p
 
 
 def _e_DescribeClusterRequest_v2(o: DescribeClusterRequest, out: bytearray) -> None:
     out += _S_obo.pack(o.include_cluster_authorized_operations, o.endpoint_type, o.include_fenced_brokers)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeClusterResponse__DescribeClusterBroker_v0(b: bytes, p: int) -> tuple[DescribeClusterResponse.DescribeClusterBroker, int]:
+    blen = len(b)
     f_broker_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_rack, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack, p = r_ncstr(b, p)
+    else:
+        f_rack = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeClusterResponse__DescribeClusterBroker(f_broker_id, f_host, f_port, f_rack, False, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeClusterResponse__DescribeClusterBroker(f_broker_id, f_host, f_port, f_rack, False, unknown0)
+    return obj, p
 
 
 def _e_DescribeClusterResponse__DescribeClusterBroker_v0(o: DescribeClusterResponse.DescribeClusterBroker, out: bytearray) -> None:
@@ -148,25 +172,40 @@ def _e_DescribeClusterResponse__DescribeClusterBroker_v0(o: DescribeClusterRespo
     w_cstr(out, o.host)
     out += _S_i.pack(o.port)
     w_ncstr(out, o.rack)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeClusterResponse__DescribeClusterBroker_v2(b: bytes, p: int) -> tuple[DescribeClusterResponse.DescribeClusterBroker, int]:
+    blen = len(b)
     f_broker_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_rack, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack, p = r_ncstr(b, p)
+    else:
+        f_rack = b[p + 1 : p + s0].decode()
+        p += s0
     f_is_fenced = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeClusterResponse__DescribeClusterBroker(f_broker_id, f_host, f_port, f_rack, f_is_fenced, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeClusterResponse__DescribeClusterBroker(f_broker_id, f_host, f_port, f_rack, f_is_fenced, unknown0)
+    return obj, p
 
 
 def _e_DescribeClusterResponse__DescribeClusterBroker_v2(o: DescribeClusterResponse.DescribeClusterBroker, out: bytearray) -> None:
@@ -175,33 +214,80 @@ def _e_DescribeClusterResponse__DescribeClusterBroker_v2(o: DescribeClusterRespo
     out += _S_i.pack(o.port)
     w_ncstr(out, o.rack)
     out += _S_o.pack(o.is_fenced)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeClusterResponse_v0(b: bytes, p: int) -> tuple[DescribeClusterResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
-    f_cluster_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_cluster_id, p = r_cstr(b, p)
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Brokers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_brokers = []
-        for _ in range(n):
-            e_brokers, p = _d_DescribeClusterResponse__DescribeClusterBroker_v0(b, p)
+        for _ in range(n0):
+            f1_broker_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_rack, p = r_ncstr(b, p)
+            else:
+                f1_rack = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_brokers = _DescribeClusterResponse__DescribeClusterBroker(f1_broker_id, f1_host, f1_port, f1_rack, False, unknown1)
             f_brokers.append(e_brokers)
     f_cluster_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeClusterResponse(f_throttle_time_ms, f_error_code, f_error_message, 1, f_cluster_id, f_controller_id, f_brokers, f_cluster_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeClusterResponse(f_throttle_time_ms, f_error_code, f_error_message, 1, f_cluster_id, f_controller_id, f_brokers, f_cluster_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_DescribeClusterResponse_v0(o: DescribeClusterResponse, out: bytearray) -> None:
@@ -215,39 +301,99 @@ def _e_DescribeClusterResponse_v0(o: DescribeClusterResponse, out: bytearray) ->
     if x_brokers is None:
         raise null_encode_error('Brokers')
     else:
-        w_calen(out, len(x_brokers))
+        n0 = len(x_brokers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_brokers in x_brokers:
-            _e_DescribeClusterResponse__DescribeClusterBroker_v0(e_brokers, out)
+            if e_brokers.is_fenced != False:
+                raise unsupported_field('is_fenced')
+            out += _S_i.pack(e_brokers.broker_id)
+            w_cstr(out, e_brokers.host)
+            out += _S_i.pack(e_brokers.port)
+            w_ncstr(out, e_brokers.rack)
+            if e_brokers.unknown_tagged_fields:
+                w_tags(out, [], e_brokers.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.cluster_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeClusterResponse_v1(b: bytes, p: int) -> tuple[DescribeClusterResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     f_endpoint_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_cluster_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_cluster_id, p = r_cstr(b, p)
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Brokers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_brokers = []
-        for _ in range(n):
-            e_brokers, p = _d_DescribeClusterResponse__DescribeClusterBroker_v0(b, p)
+        for _ in range(n0):
+            f1_broker_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_rack, p = r_ncstr(b, p)
+            else:
+                f1_rack = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_brokers = _DescribeClusterResponse__DescribeClusterBroker(f1_broker_id, f1_host, f1_port, f1_rack, False, unknown1)
             f_brokers.append(e_brokers)
     f_cluster_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeClusterResponse(f_throttle_time_ms, f_error_code, f_error_message, f_endpoint_type, f_cluster_id, f_controller_id, f_brokers, f_cluster_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeClusterResponse(f_throttle_time_ms, f_error_code, f_error_message, f_endpoint_type, f_cluster_id, f_controller_id, f_brokers, f_cluster_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_DescribeClusterResponse_v1(o: DescribeClusterResponse, out: bytearray) -> None:
@@ -260,39 +406,101 @@ def _e_DescribeClusterResponse_v1(o: DescribeClusterResponse, out: bytearray) ->
     if x_brokers is None:
         raise null_encode_error('Brokers')
     else:
-        w_calen(out, len(x_brokers))
+        n0 = len(x_brokers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_brokers in x_brokers:
-            _e_DescribeClusterResponse__DescribeClusterBroker_v0(e_brokers, out)
+            if e_brokers.is_fenced != False:
+                raise unsupported_field('is_fenced')
+            out += _S_i.pack(e_brokers.broker_id)
+            w_cstr(out, e_brokers.host)
+            out += _S_i.pack(e_brokers.port)
+            w_ncstr(out, e_brokers.rack)
+            if e_brokers.unknown_tagged_fields:
+                w_tags(out, [], e_brokers.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.cluster_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeClusterResponse_v2(b: bytes, p: int) -> tuple[DescribeClusterResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     f_endpoint_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_cluster_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_cluster_id, p = r_cstr(b, p)
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Brokers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_brokers = []
-        for _ in range(n):
-            e_brokers, p = _d_DescribeClusterResponse__DescribeClusterBroker_v2(b, p)
+        for _ in range(n0):
+            f1_broker_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_rack, p = r_ncstr(b, p)
+            else:
+                f1_rack = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_is_fenced = _S_o.unpack_from(b, p)[0]
+            p += 1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_brokers = _DescribeClusterResponse__DescribeClusterBroker(f1_broker_id, f1_host, f1_port, f1_rack, f1_is_fenced, unknown1)
             f_brokers.append(e_brokers)
     f_cluster_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeClusterResponse(f_throttle_time_ms, f_error_code, f_error_message, f_endpoint_type, f_cluster_id, f_controller_id, f_brokers, f_cluster_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeClusterResponse(f_throttle_time_ms, f_error_code, f_error_message, f_endpoint_type, f_cluster_id, f_controller_id, f_brokers, f_cluster_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_DescribeClusterResponse_v2(o: DescribeClusterResponse, out: bytearray) -> None:
@@ -305,11 +513,26 @@ def _e_DescribeClusterResponse_v2(o: DescribeClusterResponse, out: bytearray) ->
     if x_brokers is None:
         raise null_encode_error('Brokers')
     else:
-        w_calen(out, len(x_brokers))
+        n0 = len(x_brokers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_brokers in x_brokers:
-            _e_DescribeClusterResponse__DescribeClusterBroker_v2(e_brokers, out)
+            out += _S_i.pack(e_brokers.broker_id)
+            w_cstr(out, e_brokers.host)
+            out += _S_i.pack(e_brokers.port)
+            w_ncstr(out, e_brokers.rack)
+            out += _S_o.pack(e_brokers.is_fenced)
+            if e_brokers.unknown_tagged_fields:
+                w_tags(out, [], e_brokers.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.cluster_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DescribeClusterRequest = DescribeClusterRequest

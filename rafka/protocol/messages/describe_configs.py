@@ -89,19 +89,24 @@ class DescribeConfigsResponse(Message):
 
 
 def _d_DescribeConfigsRequest__DescribeConfigsResource_v1(b: bytes, p: int) -> tuple[DescribeConfigsRequest.DescribeConfigsResource, int]:
+    blen = len(b)
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
     f_resource_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         f_configuration_keys = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_configuration_keys = []
-        for _ in range(n):
+        for _ in range(n0):
             e_configuration_keys, p = r_str(b, p)
             f_configuration_keys.append(e_configuration_keys)
-    unknown = ()
-    return _DescribeConfigsRequest__DescribeConfigsResource(f_resource_type, f_resource_name, f_configuration_keys, unknown), p
+    unknown0 = ()
+    obj = _DescribeConfigsRequest__DescribeConfigsResource(f_resource_type, f_resource_name, f_configuration_keys, unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsRequest__DescribeConfigsResource_v1(o: DescribeConfigsRequest.DescribeConfigsResource, out: bytearray) -> None:
@@ -111,7 +116,7 @@ def _e_DescribeConfigsRequest__DescribeConfigsResource_v1(o: DescribeConfigsRequ
     if x_configuration_keys is None:
         out += NULL_INT32
     else:
-        w_alen(out, len(x_configuration_keys))
+        out += INT32.pack(len(x_configuration_keys))
         for e_configuration_keys in x_configuration_keys:
             w_str(out, e_configuration_keys)
     if o.unknown_tagged_fields:
@@ -119,24 +124,46 @@ def _e_DescribeConfigsRequest__DescribeConfigsResource_v1(o: DescribeConfigsRequ
 
 
 def _d_DescribeConfigsRequest__DescribeConfigsResource_v4(b: bytes, p: int) -> tuple[DescribeConfigsRequest.DescribeConfigsResource, int]:
+    blen = len(b)
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_resource_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_resource_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_resource_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_configuration_keys = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_configuration_keys = []
-        for _ in range(n):
-            e_configuration_keys, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_configuration_keys = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_configuration_keys, p = r_cstr(b, p)
             f_configuration_keys.append(e_configuration_keys)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeConfigsRequest__DescribeConfigsResource(f_resource_type, f_resource_name, f_configuration_keys, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeConfigsRequest__DescribeConfigsResource(f_resource_type, f_resource_name, f_configuration_keys, unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsRequest__DescribeConfigsResource_v4(o: DescribeConfigsRequest.DescribeConfigsResource, out: bytearray) -> None:
@@ -146,25 +173,52 @@ def _e_DescribeConfigsRequest__DescribeConfigsResource_v4(o: DescribeConfigsRequ
     if x_configuration_keys is None:
         out.append(0)
     else:
-        w_calen(out, len(x_configuration_keys))
+        n0 = len(x_configuration_keys) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_configuration_keys in x_configuration_keys:
             w_cstr(out, e_configuration_keys)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeConfigsRequest_v1(b: bytes, p: int) -> tuple[DescribeConfigsRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Resources')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_resources = []
-        for _ in range(n):
-            e_resources, p = _d_DescribeConfigsRequest__DescribeConfigsResource_v1(b, p)
+        for _ in range(n0):
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            f1_resource_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                f1_configuration_keys = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_configuration_keys = []
+                for _ in range(n1):
+                    e1_configuration_keys, p = r_str(b, p)
+                    f1_configuration_keys.append(e1_configuration_keys)
+            unknown1 = ()
+            e_resources = _DescribeConfigsRequest__DescribeConfigsResource(f1_resource_type, f1_resource_name, f1_configuration_keys, unknown1)
             f_resources.append(e_resources)
     f_include_synonyms = _S_o.unpack_from(b, p)[0]
     p += 1
-    unknown = ()
-    return _DescribeConfigsRequest(f_resources, f_include_synonyms, False, unknown), p
+    unknown0 = ()
+    obj = _DescribeConfigsRequest(f_resources, f_include_synonyms, False, unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsRequest_v1(o: DescribeConfigsRequest, out: bytearray) -> None:
@@ -174,27 +228,57 @@ def _e_DescribeConfigsRequest_v1(o: DescribeConfigsRequest, out: bytearray) -> N
     if x_resources is None:
         raise null_encode_error('Resources')
     else:
-        w_alen(out, len(x_resources))
+        out += INT32.pack(len(x_resources))
         for e_resources in x_resources:
-            _e_DescribeConfigsRequest__DescribeConfigsResource_v1(e_resources, out)
+            out += _S_b.pack(e_resources.resource_type)
+            w_str(out, e_resources.resource_name)
+            x1_configuration_keys = e_resources.configuration_keys
+            if x1_configuration_keys is None:
+                out += NULL_INT32
+            else:
+                out += INT32.pack(len(x1_configuration_keys))
+                for e1_configuration_keys in x1_configuration_keys:
+                    w_str(out, e1_configuration_keys)
+            if e_resources.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_o.pack(o.include_synonyms)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeConfigsRequest_v3(b: bytes, p: int) -> tuple[DescribeConfigsRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Resources')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_resources = []
-        for _ in range(n):
-            e_resources, p = _d_DescribeConfigsRequest__DescribeConfigsResource_v1(b, p)
+        for _ in range(n0):
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            f1_resource_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                f1_configuration_keys = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_configuration_keys = []
+                for _ in range(n1):
+                    e1_configuration_keys, p = r_str(b, p)
+                    f1_configuration_keys.append(e1_configuration_keys)
+            unknown1 = ()
+            e_resources = _DescribeConfigsRequest__DescribeConfigsResource(f1_resource_type, f1_resource_name, f1_configuration_keys, unknown1)
             f_resources.append(e_resources)
     f_include_synonyms, f_include_documentation = _S_oo.unpack_from(b, p)
     p += 2
-    unknown = ()
-    return _DescribeConfigsRequest(f_resources, f_include_synonyms, f_include_documentation, unknown), p
+    unknown0 = ()
+    obj = _DescribeConfigsRequest(f_resources, f_include_synonyms, f_include_documentation, unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsRequest_v3(o: DescribeConfigsRequest, out: bytearray) -> None:
@@ -202,32 +286,91 @@ def _e_DescribeConfigsRequest_v3(o: DescribeConfigsRequest, out: bytearray) -> N
     if x_resources is None:
         raise null_encode_error('Resources')
     else:
-        w_alen(out, len(x_resources))
+        out += INT32.pack(len(x_resources))
         for e_resources in x_resources:
-            _e_DescribeConfigsRequest__DescribeConfigsResource_v1(e_resources, out)
+            out += _S_b.pack(e_resources.resource_type)
+            w_str(out, e_resources.resource_name)
+            x1_configuration_keys = e_resources.configuration_keys
+            if x1_configuration_keys is None:
+                out += NULL_INT32
+            else:
+                out += INT32.pack(len(x1_configuration_keys))
+                for e1_configuration_keys in x1_configuration_keys:
+                    w_str(out, e1_configuration_keys)
+            if e_resources.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_oo.pack(o.include_synonyms, o.include_documentation)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeConfigsRequest_v4(b: bytes, p: int) -> tuple[DescribeConfigsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Resources')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_resources = []
-        for _ in range(n):
-            e_resources, p = _d_DescribeConfigsRequest__DescribeConfigsResource_v4(b, p)
+        for _ in range(n0):
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_resource_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_resource_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                f1_configuration_keys = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_configuration_keys = []
+                for _ in range(n1):
+                    s1 = b[p]
+                    if 0 < s1 < 0x80 and p + s1 <= blen:
+                        e1_configuration_keys = b[p + 1 : p + s1].decode()
+                        p += s1
+                    else:
+                        e1_configuration_keys, p = r_cstr(b, p)
+                    f1_configuration_keys.append(e1_configuration_keys)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_resources = _DescribeConfigsRequest__DescribeConfigsResource(f1_resource_type, f1_resource_name, f1_configuration_keys, unknown1)
             f_resources.append(e_resources)
     f_include_synonyms, f_include_documentation = _S_oo.unpack_from(b, p)
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeConfigsRequest(f_resources, f_include_synonyms, f_include_documentation, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeConfigsRequest(f_resources, f_include_synonyms, f_include_documentation, unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsRequest_v4(o: DescribeConfigsRequest, out: bytearray) -> None:
@@ -235,11 +378,34 @@ def _e_DescribeConfigsRequest_v4(o: DescribeConfigsRequest, out: bytearray) -> N
     if x_resources is None:
         raise null_encode_error('Resources')
     else:
-        w_calen(out, len(x_resources))
+        n0 = len(x_resources) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_resources in x_resources:
-            _e_DescribeConfigsRequest__DescribeConfigsResource_v4(e_resources, out)
+            out += _S_b.pack(e_resources.resource_type)
+            w_cstr(out, e_resources.resource_name)
+            x1_configuration_keys = e_resources.configuration_keys
+            if x1_configuration_keys is None:
+                out.append(0)
+            else:
+                n1 = len(x1_configuration_keys) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_configuration_keys in x1_configuration_keys:
+                    w_cstr(out, e1_configuration_keys)
+            if e_resources.unknown_tagged_fields:
+                w_tags(out, [], e_resources.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_oo.pack(o.include_synonyms, o.include_documentation)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeConfigsResponse__DescribeConfigsSynonym_v1(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsSynonym, int]:
@@ -247,8 +413,9 @@ def _d_DescribeConfigsResponse__DescribeConfigsSynonym_v1(b: bytes, p: int) -> t
     f_value, p = r_nstr(b, p)
     f_source = _S_b.unpack_from(b, p)[0]
     p += 1
-    unknown = ()
-    return _DescribeConfigsResponse__DescribeConfigsSynonym(f_name, f_value, f_source, unknown), p
+    unknown0 = ()
+    obj = _DescribeConfigsResponse__DescribeConfigsSynonym(f_name, f_value, f_source, unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsResponse__DescribeConfigsSynonym_v1(o: DescribeConfigsResponse.DescribeConfigsSynonym, out: bytearray) -> None:
@@ -260,41 +427,66 @@ def _e_DescribeConfigsResponse__DescribeConfigsSynonym_v1(o: DescribeConfigsResp
 
 
 def _d_DescribeConfigsResponse__DescribeConfigsSynonym_v4(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsSynonym, int]:
-    f_name, p = r_cstr(b, p)
-    f_value, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_value, p = r_ncstr(b, p)
+    else:
+        f_value = b[p + 1 : p + s0].decode()
+        p += s0
     f_source = _S_b.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeConfigsResponse__DescribeConfigsSynonym(f_name, f_value, f_source, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeConfigsResponse__DescribeConfigsSynonym(f_name, f_value, f_source, unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsResponse__DescribeConfigsSynonym_v4(o: DescribeConfigsResponse.DescribeConfigsSynonym, out: bytearray) -> None:
     w_cstr(out, o.name)
     w_ncstr(out, o.value)
     out += _S_b.pack(o.source)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeConfigsResponse__DescribeConfigsResourceResult_v1(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsResourceResult, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
     f_value, p = r_nstr(b, p)
     f_read_only, f_config_source, f_is_sensitive = _S_obo.unpack_from(b, p)
     p += 3
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Synonyms')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_synonyms = []
-        for _ in range(n):
-            e_synonyms, p = _d_DescribeConfigsResponse__DescribeConfigsSynonym_v1(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            f1_value, p = r_nstr(b, p)
+            f1_source = _S_b.unpack_from(b, p)[0]
+            p += 1
+            unknown1 = ()
+            e_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f1_name, f1_value, f1_source, unknown1)
             f_synonyms.append(e_synonyms)
-    unknown = ()
-    return _DescribeConfigsResponse__DescribeConfigsResourceResult(f_name, f_value, f_read_only, f_config_source, f_is_sensitive, f_synonyms, 0, '', unknown), p
+    unknown0 = ()
+    obj = _DescribeConfigsResponse__DescribeConfigsResourceResult(f_name, f_value, f_read_only, f_config_source, f_is_sensitive, f_synonyms, 0, '', unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsResponse__DescribeConfigsResourceResult_v1(o: DescribeConfigsResponse.DescribeConfigsResourceResult, out: bytearray) -> None:
@@ -305,31 +497,45 @@ def _e_DescribeConfigsResponse__DescribeConfigsResourceResult_v1(o: DescribeConf
     if x_synonyms is None:
         raise null_encode_error('Synonyms')
     else:
-        w_alen(out, len(x_synonyms))
+        out += INT32.pack(len(x_synonyms))
         for e_synonyms in x_synonyms:
-            _e_DescribeConfigsResponse__DescribeConfigsSynonym_v1(e_synonyms, out)
+            w_str(out, e_synonyms.name)
+            w_nstr(out, e_synonyms.value)
+            out += _S_b.pack(e_synonyms.source)
+            if e_synonyms.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeConfigsResponse__DescribeConfigsResourceResult_v3(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsResourceResult, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
     f_value, p = r_nstr(b, p)
     f_read_only, f_config_source, f_is_sensitive = _S_obo.unpack_from(b, p)
     p += 3
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Synonyms')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_synonyms = []
-        for _ in range(n):
-            e_synonyms, p = _d_DescribeConfigsResponse__DescribeConfigsSynonym_v1(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            f1_value, p = r_nstr(b, p)
+            f1_source = _S_b.unpack_from(b, p)[0]
+            p += 1
+            unknown1 = ()
+            e_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f1_name, f1_value, f1_source, unknown1)
             f_synonyms.append(e_synonyms)
     f_config_type = _S_b.unpack_from(b, p)[0]
     p += 1
     f_documentation, p = r_nstr(b, p)
-    unknown = ()
-    return _DescribeConfigsResponse__DescribeConfigsResourceResult(f_name, f_value, f_read_only, f_config_source, f_is_sensitive, f_synonyms, f_config_type, f_documentation, unknown), p
+    unknown0 = ()
+    obj = _DescribeConfigsResponse__DescribeConfigsResourceResult(f_name, f_value, f_read_only, f_config_source, f_is_sensitive, f_synonyms, f_config_type, f_documentation, unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsResponse__DescribeConfigsResourceResult_v3(o: DescribeConfigsResponse.DescribeConfigsResourceResult, out: bytearray) -> None:
@@ -340,9 +546,13 @@ def _e_DescribeConfigsResponse__DescribeConfigsResourceResult_v3(o: DescribeConf
     if x_synonyms is None:
         raise null_encode_error('Synonyms')
     else:
-        w_alen(out, len(x_synonyms))
+        out += INT32.pack(len(x_synonyms))
         for e_synonyms in x_synonyms:
-            _e_DescribeConfigsResponse__DescribeConfigsSynonym_v1(e_synonyms, out)
+            w_str(out, e_synonyms.name)
+            w_nstr(out, e_synonyms.value)
+            out += _S_b.pack(e_synonyms.source)
+            if e_synonyms.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_b.pack(o.config_type)
     w_nstr(out, o.documentation)
     if o.unknown_tagged_fields:
@@ -350,28 +560,75 @@ def _e_DescribeConfigsResponse__DescribeConfigsResourceResult_v3(o: DescribeConf
 
 
 def _d_DescribeConfigsResponse__DescribeConfigsResourceResult_v4(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsResourceResult, int]:
-    f_name, p = r_cstr(b, p)
-    f_value, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_value, p = r_ncstr(b, p)
+    else:
+        f_value = b[p + 1 : p + s0].decode()
+        p += s0
     f_read_only, f_config_source, f_is_sensitive = _S_obo.unpack_from(b, p)
     p += 3
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Synonyms')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_synonyms = []
-        for _ in range(n):
-            e_synonyms, p = _d_DescribeConfigsResponse__DescribeConfigsSynonym_v4(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_value, p = r_ncstr(b, p)
+            else:
+                f1_value = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_source = _S_b.unpack_from(b, p)[0]
+            p += 1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f1_name, f1_value, f1_source, unknown1)
             f_synonyms.append(e_synonyms)
     f_config_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_documentation, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_documentation, p = r_ncstr(b, p)
+    else:
+        f_documentation = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeConfigsResponse__DescribeConfigsResourceResult(f_name, f_value, f_read_only, f_config_source, f_is_sensitive, f_synonyms, f_config_type, f_documentation, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeConfigsResponse__DescribeConfigsResourceResult(f_name, f_value, f_read_only, f_config_source, f_is_sensitive, f_synonyms, f_config_type, f_documentation, unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsResponse__DescribeConfigsResourceResult_v4(o: DescribeConfigsResponse.DescribeConfigsResourceResult, out: bytearray) -> None:
@@ -382,31 +639,70 @@ def _e_DescribeConfigsResponse__DescribeConfigsResourceResult_v4(o: DescribeConf
     if x_synonyms is None:
         raise null_encode_error('Synonyms')
     else:
-        w_calen(out, len(x_synonyms))
+        n0 = len(x_synonyms) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_synonyms in x_synonyms:
-            _e_DescribeConfigsResponse__DescribeConfigsSynonym_v4(e_synonyms, out)
+            w_cstr(out, e_synonyms.name)
+            w_ncstr(out, e_synonyms.value)
+            out += _S_b.pack(e_synonyms.source)
+            if e_synonyms.unknown_tagged_fields:
+                w_tags(out, [], e_synonyms.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_b.pack(o.config_type)
     w_ncstr(out, o.documentation)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeConfigsResponse__DescribeConfigsResult_v1(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsResult, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_error_message, p = r_nstr(b, p)
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
     f_resource_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Configs')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_configs = []
-        for _ in range(n):
-            e_configs, p = _d_DescribeConfigsResponse__DescribeConfigsResourceResult_v1(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            f1_value, p = r_nstr(b, p)
+            f1_read_only, f1_config_source, f1_is_sensitive = _S_obo.unpack_from(b, p)
+            p += 3
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Synonyms')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_synonyms = []
+                for _ in range(n1):
+                    f2_name, p = r_str(b, p)
+                    f2_value, p = r_nstr(b, p)
+                    f2_source = _S_b.unpack_from(b, p)[0]
+                    p += 1
+                    unknown2 = ()
+                    e1_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f2_name, f2_value, f2_source, unknown2)
+                    f1_synonyms.append(e1_synonyms)
+            unknown1 = ()
+            e_configs = _DescribeConfigsResponse__DescribeConfigsResourceResult(f1_name, f1_value, f1_read_only, f1_config_source, f1_is_sensitive, f1_synonyms, 0, '', unknown1)
             f_configs.append(e_configs)
-    unknown = ()
-    return _DescribeConfigsResponse__DescribeConfigsResult(f_error_code, f_error_message, f_resource_type, f_resource_name, f_configs, unknown), p
+    unknown0 = ()
+    obj = _DescribeConfigsResponse__DescribeConfigsResult(f_error_code, f_error_message, f_resource_type, f_resource_name, f_configs, unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsResponse__DescribeConfigsResult_v1(o: DescribeConfigsResponse.DescribeConfigsResult, out: bytearray) -> None:
@@ -418,30 +714,74 @@ def _e_DescribeConfigsResponse__DescribeConfigsResult_v1(o: DescribeConfigsRespo
     if x_configs is None:
         raise null_encode_error('Configs')
     else:
-        w_alen(out, len(x_configs))
+        out += INT32.pack(len(x_configs))
         for e_configs in x_configs:
-            _e_DescribeConfigsResponse__DescribeConfigsResourceResult_v1(e_configs, out)
+            w_str(out, e_configs.name)
+            w_nstr(out, e_configs.value)
+            out += _S_obo.pack(e_configs.read_only, e_configs.config_source, e_configs.is_sensitive)
+            x1_synonyms = e_configs.synonyms
+            if x1_synonyms is None:
+                raise null_encode_error('Synonyms')
+            else:
+                out += INT32.pack(len(x1_synonyms))
+                for e1_synonyms in x1_synonyms:
+                    w_str(out, e1_synonyms.name)
+                    w_nstr(out, e1_synonyms.value)
+                    out += _S_b.pack(e1_synonyms.source)
+                    if e1_synonyms.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_configs.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeConfigsResponse__DescribeConfigsResult_v3(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsResult, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_error_message, p = r_nstr(b, p)
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
     f_resource_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Configs')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_configs = []
-        for _ in range(n):
-            e_configs, p = _d_DescribeConfigsResponse__DescribeConfigsResourceResult_v3(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            f1_value, p = r_nstr(b, p)
+            f1_read_only, f1_config_source, f1_is_sensitive = _S_obo.unpack_from(b, p)
+            p += 3
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Synonyms')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_synonyms = []
+                for _ in range(n1):
+                    f2_name, p = r_str(b, p)
+                    f2_value, p = r_nstr(b, p)
+                    f2_source = _S_b.unpack_from(b, p)[0]
+                    p += 1
+                    unknown2 = ()
+                    e1_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f2_name, f2_value, f2_source, unknown2)
+                    f1_synonyms.append(e1_synonyms)
+            f1_config_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            f1_documentation, p = r_nstr(b, p)
+            unknown1 = ()
+            e_configs = _DescribeConfigsResponse__DescribeConfigsResourceResult(f1_name, f1_value, f1_read_only, f1_config_source, f1_is_sensitive, f1_synonyms, f1_config_type, f1_documentation, unknown1)
             f_configs.append(e_configs)
-    unknown = ()
-    return _DescribeConfigsResponse__DescribeConfigsResult(f_error_code, f_error_message, f_resource_type, f_resource_name, f_configs, unknown), p
+    unknown0 = ()
+    obj = _DescribeConfigsResponse__DescribeConfigsResult(f_error_code, f_error_message, f_resource_type, f_resource_name, f_configs, unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsResponse__DescribeConfigsResult_v3(o: DescribeConfigsResponse.DescribeConfigsResult, out: bytearray) -> None:
@@ -453,35 +793,140 @@ def _e_DescribeConfigsResponse__DescribeConfigsResult_v3(o: DescribeConfigsRespo
     if x_configs is None:
         raise null_encode_error('Configs')
     else:
-        w_alen(out, len(x_configs))
+        out += INT32.pack(len(x_configs))
         for e_configs in x_configs:
-            _e_DescribeConfigsResponse__DescribeConfigsResourceResult_v3(e_configs, out)
+            w_str(out, e_configs.name)
+            w_nstr(out, e_configs.value)
+            out += _S_obo.pack(e_configs.read_only, e_configs.config_source, e_configs.is_sensitive)
+            x1_synonyms = e_configs.synonyms
+            if x1_synonyms is None:
+                raise null_encode_error('Synonyms')
+            else:
+                out += INT32.pack(len(x1_synonyms))
+                for e1_synonyms in x1_synonyms:
+                    w_str(out, e1_synonyms.name)
+                    w_nstr(out, e1_synonyms.value)
+                    out += _S_b.pack(e1_synonyms.source)
+                    if e1_synonyms.unknown_tagged_fields:
+                        raise unsupported_tags()
+            out += _S_b.pack(e_configs.config_type)
+            w_nstr(out, e_configs.documentation)
+            if e_configs.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeConfigsResponse__DescribeConfigsResult_v4(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsResult, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_resource_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_resource_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_resource_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Configs')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_configs = []
-        for _ in range(n):
-            e_configs, p = _d_DescribeConfigsResponse__DescribeConfigsResourceResult_v4(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_value, p = r_ncstr(b, p)
+            else:
+                f1_value = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_read_only, f1_config_source, f1_is_sensitive = _S_obo.unpack_from(b, p)
+            p += 3
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Synonyms')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_synonyms = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_value, p = r_ncstr(b, p)
+                    else:
+                        f2_value = b[p + 1 : p + s2].decode()
+                        p += s2
+                    f2_source = _S_b.unpack_from(b, p)[0]
+                    p += 1
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f2_name, f2_value, f2_source, unknown2)
+                    f1_synonyms.append(e1_synonyms)
+            f1_config_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_documentation, p = r_ncstr(b, p)
+            else:
+                f1_documentation = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_configs = _DescribeConfigsResponse__DescribeConfigsResourceResult(f1_name, f1_value, f1_read_only, f1_config_source, f1_is_sensitive, f1_synonyms, f1_config_type, f1_documentation, unknown1)
             f_configs.append(e_configs)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeConfigsResponse__DescribeConfigsResult(f_error_code, f_error_message, f_resource_type, f_resource_name, f_configs, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeConfigsResponse__DescribeConfigsResult(f_error_code, f_error_message, f_resource_type, f_resource_name, f_configs, unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsResponse__DescribeConfigsResult_v4(o: DescribeConfigsResponse.DescribeConfigsResult, out: bytearray) -> None:
@@ -493,25 +938,101 @@ def _e_DescribeConfigsResponse__DescribeConfigsResult_v4(o: DescribeConfigsRespo
     if x_configs is None:
         raise null_encode_error('Configs')
     else:
-        w_calen(out, len(x_configs))
+        n0 = len(x_configs) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_configs in x_configs:
-            _e_DescribeConfigsResponse__DescribeConfigsResourceResult_v4(e_configs, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_configs.name)
+            w_ncstr(out, e_configs.value)
+            out += _S_obo.pack(e_configs.read_only, e_configs.config_source, e_configs.is_sensitive)
+            x1_synonyms = e_configs.synonyms
+            if x1_synonyms is None:
+                raise null_encode_error('Synonyms')
+            else:
+                n1 = len(x1_synonyms) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_synonyms in x1_synonyms:
+                    w_cstr(out, e1_synonyms.name)
+                    w_ncstr(out, e1_synonyms.value)
+                    out += _S_b.pack(e1_synonyms.source)
+                    if e1_synonyms.unknown_tagged_fields:
+                        w_tags(out, [], e1_synonyms.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_b.pack(e_configs.config_type)
+            w_ncstr(out, e_configs.documentation)
+            if e_configs.unknown_tagged_fields:
+                w_tags(out, [], e_configs.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeConfigsResponse_v1(b: bytes, p: int) -> tuple[DescribeConfigsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_DescribeConfigsResponse__DescribeConfigsResult_v1(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f1_error_message, p = r_nstr(b, p)
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            f1_resource_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Configs')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_configs = []
+                for _ in range(n1):
+                    f2_name, p = r_str(b, p)
+                    f2_value, p = r_nstr(b, p)
+                    f2_read_only, f2_config_source, f2_is_sensitive = _S_obo.unpack_from(b, p)
+                    p += 3
+                    n2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if n2 < 0:
+                        raise null_error('Synonyms')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_synonyms = []
+                        for _ in range(n2):
+                            f3_name, p = r_str(b, p)
+                            f3_value, p = r_nstr(b, p)
+                            f3_source = _S_b.unpack_from(b, p)[0]
+                            p += 1
+                            unknown3 = ()
+                            e2_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f3_name, f3_value, f3_source, unknown3)
+                            f2_synonyms.append(e2_synonyms)
+                    unknown2 = ()
+                    e1_configs = _DescribeConfigsResponse__DescribeConfigsResourceResult(f2_name, f2_value, f2_read_only, f2_config_source, f2_is_sensitive, f2_synonyms, 0, '', unknown2)
+                    f1_configs.append(e1_configs)
+            unknown1 = ()
+            e_results = _DescribeConfigsResponse__DescribeConfigsResult(f1_error_code, f1_error_message, f1_resource_type, f1_resource_name, f1_configs, unknown1)
             f_results.append(e_results)
-    unknown = ()
-    return _DescribeConfigsResponse(f_throttle_time_ms, f_results, unknown), p
+    unknown0 = ()
+    obj = _DescribeConfigsResponse(f_throttle_time_ms, f_results, unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsResponse_v1(o: DescribeConfigsResponse, out: bytearray) -> None:
@@ -520,26 +1041,100 @@ def _e_DescribeConfigsResponse_v1(o: DescribeConfigsResponse, out: bytearray) ->
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_alen(out, len(x_results))
+        out += INT32.pack(len(x_results))
         for e_results in x_results:
-            _e_DescribeConfigsResponse__DescribeConfigsResult_v1(e_results, out)
+            out += _S_h.pack(e_results.error_code)
+            w_nstr(out, e_results.error_message)
+            out += _S_b.pack(e_results.resource_type)
+            w_str(out, e_results.resource_name)
+            x1_configs = e_results.configs
+            if x1_configs is None:
+                raise null_encode_error('Configs')
+            else:
+                out += INT32.pack(len(x1_configs))
+                for e1_configs in x1_configs:
+                    w_str(out, e1_configs.name)
+                    w_nstr(out, e1_configs.value)
+                    out += _S_obo.pack(e1_configs.read_only, e1_configs.config_source, e1_configs.is_sensitive)
+                    x2_synonyms = e1_configs.synonyms
+                    if x2_synonyms is None:
+                        raise null_encode_error('Synonyms')
+                    else:
+                        out += INT32.pack(len(x2_synonyms))
+                        for e2_synonyms in x2_synonyms:
+                            w_str(out, e2_synonyms.name)
+                            w_nstr(out, e2_synonyms.value)
+                            out += _S_b.pack(e2_synonyms.source)
+                            if e2_synonyms.unknown_tagged_fields:
+                                raise unsupported_tags()
+                    if e1_configs.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_results.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeConfigsResponse_v3(b: bytes, p: int) -> tuple[DescribeConfigsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_DescribeConfigsResponse__DescribeConfigsResult_v3(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f1_error_message, p = r_nstr(b, p)
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            f1_resource_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Configs')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_configs = []
+                for _ in range(n1):
+                    f2_name, p = r_str(b, p)
+                    f2_value, p = r_nstr(b, p)
+                    f2_read_only, f2_config_source, f2_is_sensitive = _S_obo.unpack_from(b, p)
+                    p += 3
+                    n2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if n2 < 0:
+                        raise null_error('Synonyms')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_synonyms = []
+                        for _ in range(n2):
+                            f3_name, p = r_str(b, p)
+                            f3_value, p = r_nstr(b, p)
+                            f3_source = _S_b.unpack_from(b, p)[0]
+                            p += 1
+                            unknown3 = ()
+                            e2_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f3_name, f3_value, f3_source, unknown3)
+                            f2_synonyms.append(e2_synonyms)
+                    f2_config_type = _S_b.unpack_from(b, p)[0]
+                    p += 1
+                    f2_documentation, p = r_nstr(b, p)
+                    unknown2 = ()
+                    e1_configs = _DescribeConfigsResponse__DescribeConfigsResourceResult(f2_name, f2_value, f2_read_only, f2_config_source, f2_is_sensitive, f2_synonyms, f2_config_type, f2_documentation, unknown2)
+                    f1_configs.append(e1_configs)
+            unknown1 = ()
+            e_results = _DescribeConfigsResponse__DescribeConfigsResult(f1_error_code, f1_error_message, f1_resource_type, f1_resource_name, f1_configs, unknown1)
             f_results.append(e_results)
-    unknown = ()
-    return _DescribeConfigsResponse(f_throttle_time_ms, f_results, unknown), p
+    unknown0 = ()
+    obj = _DescribeConfigsResponse(f_throttle_time_ms, f_results, unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsResponse_v3(o: DescribeConfigsResponse, out: bytearray) -> None:
@@ -548,31 +1143,72 @@ def _e_DescribeConfigsResponse_v3(o: DescribeConfigsResponse, out: bytearray) ->
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_alen(out, len(x_results))
+        out += INT32.pack(len(x_results))
         for e_results in x_results:
-            _e_DescribeConfigsResponse__DescribeConfigsResult_v3(e_results, out)
+            out += _S_h.pack(e_results.error_code)
+            w_nstr(out, e_results.error_message)
+            out += _S_b.pack(e_results.resource_type)
+            w_str(out, e_results.resource_name)
+            x1_configs = e_results.configs
+            if x1_configs is None:
+                raise null_encode_error('Configs')
+            else:
+                out += INT32.pack(len(x1_configs))
+                for e1_configs in x1_configs:
+                    w_str(out, e1_configs.name)
+                    w_nstr(out, e1_configs.value)
+                    out += _S_obo.pack(e1_configs.read_only, e1_configs.config_source, e1_configs.is_sensitive)
+                    x2_synonyms = e1_configs.synonyms
+                    if x2_synonyms is None:
+                        raise null_encode_error('Synonyms')
+                    else:
+                        out += INT32.pack(len(x2_synonyms))
+                        for e2_synonyms in x2_synonyms:
+                            w_str(out, e2_synonyms.name)
+                            w_nstr(out, e2_synonyms.value)
+                            out += _S_b.pack(e2_synonyms.source)
+                            if e2_synonyms.unknown_tagged_fields:
+                                raise unsupported_tags()
+                    out += _S_b.pack(e1_configs.config_type)
+                    w_nstr(out, e1_configs.documentation)
+                    if e1_configs.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_results.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeConfigsResponse_v4(b: bytes, p: int) -> tuple[DescribeConfigsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
+        for _ in range(n0):
             e_results, p = _d_DescribeConfigsResponse__DescribeConfigsResult_v4(b, p)
             f_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeConfigsResponse(f_throttle_time_ms, f_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeConfigsResponse(f_throttle_time_ms, f_results, unknown0)
+    return obj, p
 
 
 def _e_DescribeConfigsResponse_v4(o: DescribeConfigsResponse, out: bytearray) -> None:
@@ -581,10 +1217,60 @@ def _e_DescribeConfigsResponse_v4(o: DescribeConfigsResponse, out: bytearray) ->
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_calen(out, len(x_results))
+        n0 = len(x_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results in x_results:
-            _e_DescribeConfigsResponse__DescribeConfigsResult_v4(e_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_h.pack(e_results.error_code)
+            w_ncstr(out, e_results.error_message)
+            out += _S_b.pack(e_results.resource_type)
+            w_cstr(out, e_results.resource_name)
+            x1_configs = e_results.configs
+            if x1_configs is None:
+                raise null_encode_error('Configs')
+            else:
+                n1 = len(x1_configs) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_configs in x1_configs:
+                    w_cstr(out, e1_configs.name)
+                    w_ncstr(out, e1_configs.value)
+                    out += _S_obo.pack(e1_configs.read_only, e1_configs.config_source, e1_configs.is_sensitive)
+                    x2_synonyms = e1_configs.synonyms
+                    if x2_synonyms is None:
+                        raise null_encode_error('Synonyms')
+                    else:
+                        n2 = len(x2_synonyms) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_synonyms in x2_synonyms:
+                            w_cstr(out, e2_synonyms.name)
+                            w_ncstr(out, e2_synonyms.value)
+                            out += _S_b.pack(e2_synonyms.source)
+                            if e2_synonyms.unknown_tagged_fields:
+                                w_tags(out, [], e2_synonyms.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    out += _S_b.pack(e1_configs.config_type)
+                    w_ncstr(out, e1_configs.documentation)
+                    if e1_configs.unknown_tagged_fields:
+                        w_tags(out, [], e1_configs.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_results.unknown_tagged_fields:
+                w_tags(out, [], e_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DescribeConfigsRequest__DescribeConfigsResource = DescribeConfigsRequest.DescribeConfigsResource

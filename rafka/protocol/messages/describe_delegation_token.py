@@ -78,8 +78,9 @@ class DescribeDelegationTokenResponse(Message):
 def _d_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner_v1(b: bytes, p: int) -> tuple[DescribeDelegationTokenRequest.DescribeDelegationTokenOwner, int]:
     f_principal_type, p = r_str(b, p)
     f_principal_name, p = r_str(b, p)
-    unknown = ()
-    return _DescribeDelegationTokenRequest__DescribeDelegationTokenOwner(f_principal_type, f_principal_name, unknown), p
+    unknown0 = ()
+    obj = _DescribeDelegationTokenRequest__DescribeDelegationTokenOwner(f_principal_type, f_principal_name, unknown0)
+    return obj, p
 
 
 def _e_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner_v1(o: DescribeDelegationTokenRequest.DescribeDelegationTokenOwner, out: bytearray) -> None:
@@ -90,34 +91,57 @@ def _e_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner_v1(o: Descri
 
 
 def _d_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner_v2(b: bytes, p: int) -> tuple[DescribeDelegationTokenRequest.DescribeDelegationTokenOwner, int]:
-    f_principal_type, p = r_cstr(b, p)
-    f_principal_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal_name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeDelegationTokenRequest__DescribeDelegationTokenOwner(f_principal_type, f_principal_name, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeDelegationTokenRequest__DescribeDelegationTokenOwner(f_principal_type, f_principal_name, unknown0)
+    return obj, p
 
 
 def _e_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner_v2(o: DescribeDelegationTokenRequest.DescribeDelegationTokenOwner, out: bytearray) -> None:
     w_cstr(out, o.principal_type)
     w_cstr(out, o.principal_name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeDelegationTokenRequest_v1(b: bytes, p: int) -> tuple[DescribeDelegationTokenRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         f_owners = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_owners = []
-        for _ in range(n):
-            e_owners, p = _d_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner_v1(b, p)
+        for _ in range(n0):
+            f1_principal_type, p = r_str(b, p)
+            f1_principal_name, p = r_str(b, p)
+            unknown1 = ()
+            e_owners = _DescribeDelegationTokenRequest__DescribeDelegationTokenOwner(f1_principal_type, f1_principal_name, unknown1)
             f_owners.append(e_owners)
-    unknown = ()
-    return _DescribeDelegationTokenRequest(f_owners, unknown), p
+    unknown0 = ()
+    obj = _DescribeDelegationTokenRequest(f_owners, unknown0)
+    return obj, p
 
 
 def _e_DescribeDelegationTokenRequest_v1(o: DescribeDelegationTokenRequest, out: bytearray) -> None:
@@ -125,29 +149,62 @@ def _e_DescribeDelegationTokenRequest_v1(o: DescribeDelegationTokenRequest, out:
     if x_owners is None:
         out += NULL_INT32
     else:
-        w_alen(out, len(x_owners))
+        out += INT32.pack(len(x_owners))
         for e_owners in x_owners:
-            _e_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner_v1(e_owners, out)
+            w_str(out, e_owners.principal_type)
+            w_str(out, e_owners.principal_name)
+            if e_owners.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeDelegationTokenRequest_v2(b: bytes, p: int) -> tuple[DescribeDelegationTokenRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_owners = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_owners = []
-        for _ in range(n):
-            e_owners, p = _d_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal_name, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_owners = _DescribeDelegationTokenRequest__DescribeDelegationTokenOwner(f1_principal_type, f1_principal_name, unknown1)
             f_owners.append(e_owners)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeDelegationTokenRequest(f_owners, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeDelegationTokenRequest(f_owners, unknown0)
+    return obj, p
 
 
 def _e_DescribeDelegationTokenRequest_v2(o: DescribeDelegationTokenRequest, out: bytearray) -> None:
@@ -155,17 +212,30 @@ def _e_DescribeDelegationTokenRequest_v2(o: DescribeDelegationTokenRequest, out:
     if x_owners is None:
         out.append(0)
     else:
-        w_calen(out, len(x_owners))
+        n0 = len(x_owners) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_owners in x_owners:
-            _e_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner_v2(e_owners, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_owners.principal_type)
+            w_cstr(out, e_owners.principal_name)
+            if e_owners.unknown_tagged_fields:
+                w_tags(out, [], e_owners.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer_v1(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer, int]:
     f_principal_type, p = r_str(b, p)
     f_principal_name, p = r_str(b, p)
-    unknown = ()
-    return _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f_principal_type, f_principal_name, unknown), p
+    unknown0 = ()
+    obj = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f_principal_type, f_principal_name, unknown0)
+    return obj, p
 
 
 def _e_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer_v1(o: DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer, out: bytearray) -> None:
@@ -176,40 +246,63 @@ def _e_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer_v1(o: De
 
 
 def _d_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer_v2(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer, int]:
-    f_principal_type, p = r_cstr(b, p)
-    f_principal_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal_name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f_principal_type, f_principal_name, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f_principal_type, f_principal_name, unknown0)
+    return obj, p
 
 
 def _e_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer_v2(o: DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer, out: bytearray) -> None:
     w_cstr(out, o.principal_type)
     w_cstr(out, o.principal_name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeDelegationTokenResponse__DescribedDelegationToken_v1(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse.DescribedDelegationToken, int]:
+    blen = len(b)
     f_principal_type, p = r_str(b, p)
     f_principal_name, p = r_str(b, p)
     f_issue_timestamp, f_expiry_timestamp, f_max_timestamp = _S_qqq.unpack_from(b, p)
     p += 24
     f_token_id, p = r_str(b, p)
     f_hmac, p = r_bytes(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Renewers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_renewers = []
-        for _ in range(n):
-            e_renewers, p = _d_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer_v1(b, p)
+        for _ in range(n0):
+            f1_principal_type, p = r_str(b, p)
+            f1_principal_name, p = r_str(b, p)
+            unknown1 = ()
+            e_renewers = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f1_principal_type, f1_principal_name, unknown1)
             f_renewers.append(e_renewers)
-    unknown = ()
-    return _DescribeDelegationTokenResponse__DescribedDelegationToken(f_principal_type, f_principal_name, '', '', f_issue_timestamp, f_expiry_timestamp, f_max_timestamp, f_token_id, f_hmac, f_renewers, unknown), p
+    unknown0 = ()
+    obj = _DescribeDelegationTokenResponse__DescribedDelegationToken(f_principal_type, f_principal_name, '', '', f_issue_timestamp, f_expiry_timestamp, f_max_timestamp, f_token_id, f_hmac, f_renewers, unknown0)
+    return obj, p
 
 
 def _e_DescribeDelegationTokenResponse__DescribedDelegationToken_v1(o: DescribeDelegationTokenResponse.DescribedDelegationToken, out: bytearray) -> None:
@@ -226,35 +319,83 @@ def _e_DescribeDelegationTokenResponse__DescribedDelegationToken_v1(o: DescribeD
     if x_renewers is None:
         raise null_encode_error('Renewers')
     else:
-        w_alen(out, len(x_renewers))
+        out += INT32.pack(len(x_renewers))
         for e_renewers in x_renewers:
-            _e_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer_v1(e_renewers, out)
+            w_str(out, e_renewers.principal_type)
+            w_str(out, e_renewers.principal_name)
+            if e_renewers.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeDelegationTokenResponse__DescribedDelegationToken_v2(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse.DescribedDelegationToken, int]:
-    f_principal_type, p = r_cstr(b, p)
-    f_principal_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal_name, p = r_cstr(b, p)
     f_issue_timestamp, f_expiry_timestamp, f_max_timestamp = _S_qqq.unpack_from(b, p)
     p += 24
-    f_token_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_token_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_token_id, p = r_cstr(b, p)
     f_hmac, p = r_cbytes(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Renewers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_renewers = []
-        for _ in range(n):
-            e_renewers, p = _d_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal_name, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_renewers = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f1_principal_type, f1_principal_name, unknown1)
             f_renewers.append(e_renewers)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeDelegationTokenResponse__DescribedDelegationToken(f_principal_type, f_principal_name, '', '', f_issue_timestamp, f_expiry_timestamp, f_max_timestamp, f_token_id, f_hmac, f_renewers, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeDelegationTokenResponse__DescribedDelegationToken(f_principal_type, f_principal_name, '', '', f_issue_timestamp, f_expiry_timestamp, f_max_timestamp, f_token_id, f_hmac, f_renewers, unknown0)
+    return obj, p
 
 
 def _e_DescribeDelegationTokenResponse__DescribedDelegationToken_v2(o: DescribeDelegationTokenResponse.DescribedDelegationToken, out: bytearray) -> None:
@@ -271,36 +412,103 @@ def _e_DescribeDelegationTokenResponse__DescribedDelegationToken_v2(o: DescribeD
     if x_renewers is None:
         raise null_encode_error('Renewers')
     else:
-        w_calen(out, len(x_renewers))
+        n0 = len(x_renewers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_renewers in x_renewers:
-            _e_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer_v2(e_renewers, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_renewers.principal_type)
+            w_cstr(out, e_renewers.principal_name)
+            if e_renewers.unknown_tagged_fields:
+                w_tags(out, [], e_renewers.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeDelegationTokenResponse__DescribedDelegationToken_v3(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse.DescribedDelegationToken, int]:
-    f_principal_type, p = r_cstr(b, p)
-    f_principal_name, p = r_cstr(b, p)
-    f_token_requester_principal_type, p = r_cstr(b, p)
-    f_token_requester_principal_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_token_requester_principal_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_token_requester_principal_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_token_requester_principal_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_token_requester_principal_name, p = r_cstr(b, p)
     f_issue_timestamp, f_expiry_timestamp, f_max_timestamp = _S_qqq.unpack_from(b, p)
     p += 24
-    f_token_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_token_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_token_id, p = r_cstr(b, p)
     f_hmac, p = r_cbytes(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Renewers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_renewers = []
-        for _ in range(n):
-            e_renewers, p = _d_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal_name, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_renewers = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f1_principal_type, f1_principal_name, unknown1)
             f_renewers.append(e_renewers)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeDelegationTokenResponse__DescribedDelegationToken(f_principal_type, f_principal_name, f_token_requester_principal_type, f_token_requester_principal_name, f_issue_timestamp, f_expiry_timestamp, f_max_timestamp, f_token_id, f_hmac, f_renewers, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeDelegationTokenResponse__DescribedDelegationToken(f_principal_type, f_principal_name, f_token_requester_principal_type, f_token_requester_principal_name, f_issue_timestamp, f_expiry_timestamp, f_max_timestamp, f_token_id, f_hmac, f_renewers, unknown0)
+    return obj, p
 
 
 def _e_DescribeDelegationTokenResponse__DescribedDelegationToken_v3(o: DescribeDelegationTokenResponse.DescribedDelegationToken, out: bytearray) -> None:
@@ -315,27 +523,65 @@ def _e_DescribeDelegationTokenResponse__DescribedDelegationToken_v3(o: DescribeD
     if x_renewers is None:
         raise null_encode_error('Renewers')
     else:
-        w_calen(out, len(x_renewers))
+        n0 = len(x_renewers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_renewers in x_renewers:
-            _e_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer_v2(e_renewers, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_renewers.principal_type)
+            w_cstr(out, e_renewers.principal_name)
+            if e_renewers.unknown_tagged_fields:
+                w_tags(out, [], e_renewers.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeDelegationTokenResponse_v1(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Tokens')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_tokens = []
-        for _ in range(n):
-            e_tokens, p = _d_DescribeDelegationTokenResponse__DescribedDelegationToken_v1(b, p)
+        for _ in range(n0):
+            f1_principal_type, p = r_str(b, p)
+            f1_principal_name, p = r_str(b, p)
+            f1_issue_timestamp, f1_expiry_timestamp, f1_max_timestamp = _S_qqq.unpack_from(b, p)
+            p += 24
+            f1_token_id, p = r_str(b, p)
+            f1_hmac, p = r_bytes(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Renewers')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_renewers = []
+                for _ in range(n1):
+                    f2_principal_type, p = r_str(b, p)
+                    f2_principal_name, p = r_str(b, p)
+                    unknown2 = ()
+                    e1_renewers = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f2_principal_type, f2_principal_name, unknown2)
+                    f1_renewers.append(e1_renewers)
+            unknown1 = ()
+            e_tokens = _DescribeDelegationTokenResponse__DescribedDelegationToken(f1_principal_type, f1_principal_name, '', '', f1_issue_timestamp, f1_expiry_timestamp, f1_max_timestamp, f1_token_id, f1_hmac, f1_renewers, unknown1)
             f_tokens.append(e_tokens)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _DescribeDelegationTokenResponse(f_error_code, f_tokens, f_throttle_time_ms, unknown), p
+    unknown0 = ()
+    obj = _DescribeDelegationTokenResponse(f_error_code, f_tokens, f_throttle_time_ms, unknown0)
+    return obj, p
 
 
 def _e_DescribeDelegationTokenResponse_v1(o: DescribeDelegationTokenResponse, out: bytearray) -> None:
@@ -344,34 +590,129 @@ def _e_DescribeDelegationTokenResponse_v1(o: DescribeDelegationTokenResponse, ou
     if x_tokens is None:
         raise null_encode_error('Tokens')
     else:
-        w_alen(out, len(x_tokens))
+        out += INT32.pack(len(x_tokens))
         for e_tokens in x_tokens:
-            _e_DescribeDelegationTokenResponse__DescribedDelegationToken_v1(e_tokens, out)
+            if e_tokens.token_requester_principal_type != '':
+                raise unsupported_field('token_requester_principal_type')
+            if e_tokens.token_requester_principal_name != '':
+                raise unsupported_field('token_requester_principal_name')
+            w_str(out, e_tokens.principal_type)
+            w_str(out, e_tokens.principal_name)
+            out += _S_qqq.pack(e_tokens.issue_timestamp, e_tokens.expiry_timestamp, e_tokens.max_timestamp)
+            w_str(out, e_tokens.token_id)
+            w_bytes(out, e_tokens.hmac)
+            x1_renewers = e_tokens.renewers
+            if x1_renewers is None:
+                raise null_encode_error('Renewers')
+            else:
+                out += INT32.pack(len(x1_renewers))
+                for e1_renewers in x1_renewers:
+                    w_str(out, e1_renewers.principal_type)
+                    w_str(out, e1_renewers.principal_name)
+                    if e1_renewers.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_tokens.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.throttle_time_ms)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeDelegationTokenResponse_v2(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Tokens')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_tokens = []
-        for _ in range(n):
-            e_tokens, p = _d_DescribeDelegationTokenResponse__DescribedDelegationToken_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal_name, p = r_cstr(b, p)
+            f1_issue_timestamp, f1_expiry_timestamp, f1_max_timestamp = _S_qqq.unpack_from(b, p)
+            p += 24
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_token_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_token_id, p = r_cstr(b, p)
+            f1_hmac, p = r_cbytes(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Renewers')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_renewers = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_principal_type = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_principal_type, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_principal_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_principal_name, p = r_cstr(b, p)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_renewers = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f2_principal_type, f2_principal_name, unknown2)
+                    f1_renewers.append(e1_renewers)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_tokens = _DescribeDelegationTokenResponse__DescribedDelegationToken(f1_principal_type, f1_principal_name, '', '', f1_issue_timestamp, f1_expiry_timestamp, f1_max_timestamp, f1_token_id, f1_hmac, f1_renewers, unknown1)
             f_tokens.append(e_tokens)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeDelegationTokenResponse(f_error_code, f_tokens, f_throttle_time_ms, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeDelegationTokenResponse(f_error_code, f_tokens, f_throttle_time_ms, unknown0)
+    return obj, p
 
 
 def _e_DescribeDelegationTokenResponse_v2(o: DescribeDelegationTokenResponse, out: bytearray) -> None:
@@ -380,33 +721,155 @@ def _e_DescribeDelegationTokenResponse_v2(o: DescribeDelegationTokenResponse, ou
     if x_tokens is None:
         raise null_encode_error('Tokens')
     else:
-        w_calen(out, len(x_tokens))
+        n0 = len(x_tokens) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_tokens in x_tokens:
-            _e_DescribeDelegationTokenResponse__DescribedDelegationToken_v2(e_tokens, out)
+            if e_tokens.token_requester_principal_type != '':
+                raise unsupported_field('token_requester_principal_type')
+            if e_tokens.token_requester_principal_name != '':
+                raise unsupported_field('token_requester_principal_name')
+            w_cstr(out, e_tokens.principal_type)
+            w_cstr(out, e_tokens.principal_name)
+            out += _S_qqq.pack(e_tokens.issue_timestamp, e_tokens.expiry_timestamp, e_tokens.max_timestamp)
+            w_cstr(out, e_tokens.token_id)
+            w_cbytes(out, e_tokens.hmac)
+            x1_renewers = e_tokens.renewers
+            if x1_renewers is None:
+                raise null_encode_error('Renewers')
+            else:
+                n1 = len(x1_renewers) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_renewers in x1_renewers:
+                    w_cstr(out, e1_renewers.principal_type)
+                    w_cstr(out, e1_renewers.principal_name)
+                    if e1_renewers.unknown_tagged_fields:
+                        w_tags(out, [], e1_renewers.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_tokens.unknown_tagged_fields:
+                w_tags(out, [], e_tokens.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.throttle_time_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeDelegationTokenResponse_v3(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Tokens')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_tokens = []
-        for _ in range(n):
-            e_tokens, p = _d_DescribeDelegationTokenResponse__DescribedDelegationToken_v3(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_principal_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_principal_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_token_requester_principal_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_token_requester_principal_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_token_requester_principal_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_token_requester_principal_name, p = r_cstr(b, p)
+            f1_issue_timestamp, f1_expiry_timestamp, f1_max_timestamp = _S_qqq.unpack_from(b, p)
+            p += 24
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_token_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_token_id, p = r_cstr(b, p)
+            f1_hmac, p = r_cbytes(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Renewers')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_renewers = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_principal_type = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_principal_type, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_principal_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_principal_name, p = r_cstr(b, p)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_renewers = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f2_principal_type, f2_principal_name, unknown2)
+                    f1_renewers.append(e1_renewers)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_tokens = _DescribeDelegationTokenResponse__DescribedDelegationToken(f1_principal_type, f1_principal_name, f1_token_requester_principal_type, f1_token_requester_principal_name, f1_issue_timestamp, f1_expiry_timestamp, f1_max_timestamp, f1_token_id, f1_hmac, f1_renewers, unknown1)
             f_tokens.append(e_tokens)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeDelegationTokenResponse(f_error_code, f_tokens, f_throttle_time_ms, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeDelegationTokenResponse(f_error_code, f_tokens, f_throttle_time_ms, unknown0)
+    return obj, p
 
 
 def _e_DescribeDelegationTokenResponse_v3(o: DescribeDelegationTokenResponse, out: bytearray) -> None:
@@ -415,11 +878,44 @@ def _e_DescribeDelegationTokenResponse_v3(o: DescribeDelegationTokenResponse, ou
     if x_tokens is None:
         raise null_encode_error('Tokens')
     else:
-        w_calen(out, len(x_tokens))
+        n0 = len(x_tokens) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_tokens in x_tokens:
-            _e_DescribeDelegationTokenResponse__DescribedDelegationToken_v3(e_tokens, out)
+            w_cstr(out, e_tokens.principal_type)
+            w_cstr(out, e_tokens.principal_name)
+            w_cstr(out, e_tokens.token_requester_principal_type)
+            w_cstr(out, e_tokens.token_requester_principal_name)
+            out += _S_qqq.pack(e_tokens.issue_timestamp, e_tokens.expiry_timestamp, e_tokens.max_timestamp)
+            w_cstr(out, e_tokens.token_id)
+            w_cbytes(out, e_tokens.hmac)
+            x1_renewers = e_tokens.renewers
+            if x1_renewers is None:
+                raise null_encode_error('Renewers')
+            else:
+                n1 = len(x1_renewers) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_renewers in x1_renewers:
+                    w_cstr(out, e1_renewers.principal_type)
+                    w_cstr(out, e1_renewers.principal_name)
+                    if e1_renewers.unknown_tagged_fields:
+                        w_tags(out, [], e1_renewers.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_tokens.unknown_tagged_fields:
+                w_tags(out, [], e_tokens.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.throttle_time_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DescribeDelegationTokenRequest__DescribeDelegationTokenOwner = DescribeDelegationTokenRequest.DescribeDelegationTokenOwner

@@ -72,16 +72,21 @@ class DescribeGroupsResponse(Message):
 
 
 def _d_DescribeGroupsRequest_v0(b: bytes, p: int) -> tuple[DescribeGroupsRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
+        for _ in range(n0):
             e_groups, p = r_str(b, p)
             f_groups.append(e_groups)
-    unknown = ()
-    return _DescribeGroupsRequest(f_groups, False, unknown), p
+    unknown0 = ()
+    obj = _DescribeGroupsRequest(f_groups, False, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsRequest_v0(o: DescribeGroupsRequest, out: bytearray) -> None:
@@ -91,7 +96,7 @@ def _e_DescribeGroupsRequest_v0(o: DescribeGroupsRequest, out: bytearray) -> Non
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_alen(out, len(x_groups))
+        out += INT32.pack(len(x_groups))
         for e_groups in x_groups:
             w_str(out, e_groups)
     if o.unknown_tagged_fields:
@@ -99,18 +104,23 @@ def _e_DescribeGroupsRequest_v0(o: DescribeGroupsRequest, out: bytearray) -> Non
 
 
 def _d_DescribeGroupsRequest_v3(b: bytes, p: int) -> tuple[DescribeGroupsRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
+        for _ in range(n0):
             e_groups, p = r_str(b, p)
             f_groups.append(e_groups)
     f_include_authorized_operations = _S_o.unpack_from(b, p)[0]
     p += 1
-    unknown = ()
-    return _DescribeGroupsRequest(f_groups, f_include_authorized_operations, unknown), p
+    unknown0 = ()
+    obj = _DescribeGroupsRequest(f_groups, f_include_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsRequest_v3(o: DescribeGroupsRequest, out: bytearray) -> None:
@@ -118,7 +128,7 @@ def _e_DescribeGroupsRequest_v3(o: DescribeGroupsRequest, out: bytearray) -> Non
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_alen(out, len(x_groups))
+        out += INT32.pack(len(x_groups))
         for e_groups in x_groups:
             w_str(out, e_groups)
     out += _S_o.pack(o.include_authorized_operations)
@@ -127,23 +137,40 @@ def _e_DescribeGroupsRequest_v3(o: DescribeGroupsRequest, out: bytearray) -> Non
 
 
 def _d_DescribeGroupsRequest_v5(b: bytes, p: int) -> tuple[DescribeGroupsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_groups = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_groups, p = r_cstr(b, p)
             f_groups.append(e_groups)
     f_include_authorized_operations = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeGroupsRequest(f_groups, f_include_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeGroupsRequest(f_groups, f_include_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsRequest_v5(o: DescribeGroupsRequest, out: bytearray) -> None:
@@ -151,11 +178,18 @@ def _e_DescribeGroupsRequest_v5(o: DescribeGroupsRequest, out: bytearray) -> Non
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_calen(out, len(x_groups))
+        n0 = len(x_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups in x_groups:
             w_cstr(out, e_groups)
     out += _S_o.pack(o.include_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeGroupsResponse__DescribedGroupMember_v0(b: bytes, p: int) -> tuple[DescribeGroupsResponse.DescribedGroupMember, int]:
@@ -164,8 +198,9 @@ def _d_DescribeGroupsResponse__DescribedGroupMember_v0(b: bytes, p: int) -> tupl
     f_client_host, p = r_str(b, p)
     f_member_metadata, p = r_bytes(b, p)
     f_member_assignment, p = r_bytes(b, p)
-    unknown = ()
-    return _DescribeGroupsResponse__DescribedGroupMember(f_member_id, None, f_client_id, f_client_host, f_member_metadata, f_member_assignment, unknown), p
+    unknown0 = ()
+    obj = _DescribeGroupsResponse__DescribedGroupMember(f_member_id, None, f_client_id, f_client_host, f_member_metadata, f_member_assignment, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsResponse__DescribedGroupMember_v0(o: DescribeGroupsResponse.DescribedGroupMember, out: bytearray) -> None:
@@ -185,8 +220,9 @@ def _d_DescribeGroupsResponse__DescribedGroupMember_v4(b: bytes, p: int) -> tupl
     f_client_host, p = r_str(b, p)
     f_member_metadata, p = r_bytes(b, p)
     f_member_assignment, p = r_bytes(b, p)
-    unknown = ()
-    return _DescribeGroupsResponse__DescribedGroupMember(f_member_id, f_group_instance_id, f_client_id, f_client_host, f_member_metadata, f_member_assignment, unknown), p
+    unknown0 = ()
+    obj = _DescribeGroupsResponse__DescribedGroupMember(f_member_id, f_group_instance_id, f_client_id, f_client_host, f_member_metadata, f_member_assignment, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsResponse__DescribedGroupMember_v4(o: DescribeGroupsResponse.DescribedGroupMember, out: bytearray) -> None:
@@ -201,19 +237,41 @@ def _e_DescribeGroupsResponse__DescribedGroupMember_v4(o: DescribeGroupsResponse
 
 
 def _d_DescribeGroupsResponse__DescribedGroupMember_v5(b: bytes, p: int) -> tuple[DescribeGroupsResponse.DescribedGroupMember, int]:
-    f_member_id, p = r_cstr(b, p)
-    f_group_instance_id, p = r_ncstr(b, p)
-    f_client_id, p = r_cstr(b, p)
-    f_client_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_group_instance_id, p = r_ncstr(b, p)
+    else:
+        f_group_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_host, p = r_cstr(b, p)
     f_member_metadata, p = r_cbytes(b, p)
     f_member_assignment, p = r_cbytes(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeGroupsResponse__DescribedGroupMember(f_member_id, f_group_instance_id, f_client_id, f_client_host, f_member_metadata, f_member_assignment, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeGroupsResponse__DescribedGroupMember(f_member_id, f_group_instance_id, f_client_id, f_client_host, f_member_metadata, f_member_assignment, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsResponse__DescribedGroupMember_v5(o: DescribeGroupsResponse.DescribedGroupMember, out: bytearray) -> None:
@@ -223,26 +281,40 @@ def _e_DescribeGroupsResponse__DescribedGroupMember_v5(o: DescribeGroupsResponse
     w_cstr(out, o.client_host)
     w_cbytes(out, o.member_metadata)
     w_cbytes(out, o.member_assignment)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeGroupsResponse__DescribedGroup_v0(b: bytes, p: int) -> tuple[DescribeGroupsResponse.DescribedGroup, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_group_id, p = r_str(b, p)
     f_group_state, p = r_str(b, p)
     f_protocol_type, p = r_str(b, p)
     f_protocol_data, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_DescribeGroupsResponse__DescribedGroupMember_v0(b, p)
+        for _ in range(n0):
+            f1_member_id, p = r_str(b, p)
+            f1_client_id, p = r_str(b, p)
+            f1_client_host, p = r_str(b, p)
+            f1_member_metadata, p = r_bytes(b, p)
+            f1_member_assignment, p = r_bytes(b, p)
+            unknown1 = ()
+            e_members = _DescribeGroupsResponse__DescribedGroupMember(f1_member_id, None, f1_client_id, f1_client_host, f1_member_metadata, f1_member_assignment, unknown1)
             f_members.append(e_members)
-    unknown = ()
-    return _DescribeGroupsResponse__DescribedGroup(f_error_code, None, f_group_id, f_group_state, f_protocol_type, f_protocol_data, f_members, -2147483648, unknown), p
+    unknown0 = ()
+    obj = _DescribeGroupsResponse__DescribedGroup(f_error_code, None, f_group_id, f_group_state, f_protocol_type, f_protocol_data, f_members, -2147483648, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsResponse__DescribedGroup_v0(o: DescribeGroupsResponse.DescribedGroup, out: bytearray) -> None:
@@ -259,32 +331,49 @@ def _e_DescribeGroupsResponse__DescribedGroup_v0(o: DescribeGroupsResponse.Descr
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_alen(out, len(x_members))
+        out += INT32.pack(len(x_members))
         for e_members in x_members:
-            _e_DescribeGroupsResponse__DescribedGroupMember_v0(e_members, out)
+            w_str(out, e_members.member_id)
+            w_str(out, e_members.client_id)
+            w_str(out, e_members.client_host)
+            w_bytes(out, e_members.member_metadata)
+            w_bytes(out, e_members.member_assignment)
+            if e_members.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeGroupsResponse__DescribedGroup_v3(b: bytes, p: int) -> tuple[DescribeGroupsResponse.DescribedGroup, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_group_id, p = r_str(b, p)
     f_group_state, p = r_str(b, p)
     f_protocol_type, p = r_str(b, p)
     f_protocol_data, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_DescribeGroupsResponse__DescribedGroupMember_v0(b, p)
+        for _ in range(n0):
+            f1_member_id, p = r_str(b, p)
+            f1_client_id, p = r_str(b, p)
+            f1_client_host, p = r_str(b, p)
+            f1_member_metadata, p = r_bytes(b, p)
+            f1_member_assignment, p = r_bytes(b, p)
+            unknown1 = ()
+            e_members = _DescribeGroupsResponse__DescribedGroupMember(f1_member_id, None, f1_client_id, f1_client_host, f1_member_metadata, f1_member_assignment, unknown1)
             f_members.append(e_members)
     f_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _DescribeGroupsResponse__DescribedGroup(f_error_code, None, f_group_id, f_group_state, f_protocol_type, f_protocol_data, f_members, f_authorized_operations, unknown), p
+    unknown0 = ()
+    obj = _DescribeGroupsResponse__DescribedGroup(f_error_code, None, f_group_id, f_group_state, f_protocol_type, f_protocol_data, f_members, f_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsResponse__DescribedGroup_v3(o: DescribeGroupsResponse.DescribedGroup, out: bytearray) -> None:
@@ -299,33 +388,51 @@ def _e_DescribeGroupsResponse__DescribedGroup_v3(o: DescribeGroupsResponse.Descr
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_alen(out, len(x_members))
+        out += INT32.pack(len(x_members))
         for e_members in x_members:
-            _e_DescribeGroupsResponse__DescribedGroupMember_v0(e_members, out)
+            w_str(out, e_members.member_id)
+            w_str(out, e_members.client_id)
+            w_str(out, e_members.client_host)
+            w_bytes(out, e_members.member_metadata)
+            w_bytes(out, e_members.member_assignment)
+            if e_members.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.authorized_operations)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeGroupsResponse__DescribedGroup_v4(b: bytes, p: int) -> tuple[DescribeGroupsResponse.DescribedGroup, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_group_id, p = r_str(b, p)
     f_group_state, p = r_str(b, p)
     f_protocol_type, p = r_str(b, p)
     f_protocol_data, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_DescribeGroupsResponse__DescribedGroupMember_v4(b, p)
+        for _ in range(n0):
+            f1_member_id, p = r_str(b, p)
+            f1_group_instance_id, p = r_nstr(b, p)
+            f1_client_id, p = r_str(b, p)
+            f1_client_host, p = r_str(b, p)
+            f1_member_metadata, p = r_bytes(b, p)
+            f1_member_assignment, p = r_bytes(b, p)
+            unknown1 = ()
+            e_members = _DescribeGroupsResponse__DescribedGroupMember(f1_member_id, f1_group_instance_id, f1_client_id, f1_client_host, f1_member_metadata, f1_member_assignment, unknown1)
             f_members.append(e_members)
     f_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _DescribeGroupsResponse__DescribedGroup(f_error_code, None, f_group_id, f_group_state, f_protocol_type, f_protocol_data, f_members, f_authorized_operations, unknown), p
+    unknown0 = ()
+    obj = _DescribeGroupsResponse__DescribedGroup(f_error_code, None, f_group_id, f_group_state, f_protocol_type, f_protocol_data, f_members, f_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsResponse__DescribedGroup_v4(o: DescribeGroupsResponse.DescribedGroup, out: bytearray) -> None:
@@ -340,38 +447,109 @@ def _e_DescribeGroupsResponse__DescribedGroup_v4(o: DescribeGroupsResponse.Descr
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_alen(out, len(x_members))
+        out += INT32.pack(len(x_members))
         for e_members in x_members:
-            _e_DescribeGroupsResponse__DescribedGroupMember_v4(e_members, out)
+            w_str(out, e_members.member_id)
+            w_nstr(out, e_members.group_instance_id)
+            w_str(out, e_members.client_id)
+            w_str(out, e_members.client_host)
+            w_bytes(out, e_members.member_metadata)
+            w_bytes(out, e_members.member_assignment)
+            if e_members.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.authorized_operations)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeGroupsResponse__DescribedGroup_v5(b: bytes, p: int) -> tuple[DescribeGroupsResponse.DescribedGroup, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_group_id, p = r_cstr(b, p)
-    f_group_state, p = r_cstr(b, p)
-    f_protocol_type, p = r_cstr(b, p)
-    f_protocol_data, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_state = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_state, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_protocol_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_protocol_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_protocol_data = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_protocol_data, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_DescribeGroupsResponse__DescribedGroupMember_v5(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_member_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_member_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_group_instance_id, p = r_ncstr(b, p)
+            else:
+                f1_group_instance_id = b[p + 1 : p + s1].decode()
+                p += s1
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_client_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_client_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_client_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_client_host, p = r_cstr(b, p)
+            f1_member_metadata, p = r_cbytes(b, p)
+            f1_member_assignment, p = r_cbytes(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_members = _DescribeGroupsResponse__DescribedGroupMember(f1_member_id, f1_group_instance_id, f1_client_id, f1_client_host, f1_member_metadata, f1_member_assignment, unknown1)
             f_members.append(e_members)
     f_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeGroupsResponse__DescribedGroup(f_error_code, None, f_group_id, f_group_state, f_protocol_type, f_protocol_data, f_members, f_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeGroupsResponse__DescribedGroup(f_error_code, None, f_group_id, f_group_state, f_protocol_type, f_protocol_data, f_members, f_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsResponse__DescribedGroup_v5(o: DescribeGroupsResponse.DescribedGroup, out: bytearray) -> None:
@@ -386,38 +564,123 @@ def _e_DescribeGroupsResponse__DescribedGroup_v5(o: DescribeGroupsResponse.Descr
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_calen(out, len(x_members))
+        n0 = len(x_members) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_members in x_members:
-            _e_DescribeGroupsResponse__DescribedGroupMember_v5(e_members, out)
+            w_cstr(out, e_members.member_id)
+            w_ncstr(out, e_members.group_instance_id)
+            w_cstr(out, e_members.client_id)
+            w_cstr(out, e_members.client_host)
+            w_cbytes(out, e_members.member_metadata)
+            w_cbytes(out, e_members.member_assignment)
+            if e_members.unknown_tagged_fields:
+                w_tags(out, [], e_members.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeGroupsResponse__DescribedGroup_v6(b: bytes, p: int) -> tuple[DescribeGroupsResponse.DescribedGroup, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
-    f_group_id, p = r_cstr(b, p)
-    f_group_state, p = r_cstr(b, p)
-    f_protocol_type, p = r_cstr(b, p)
-    f_protocol_data, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_state = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_state, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_protocol_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_protocol_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_protocol_data = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_protocol_data, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_DescribeGroupsResponse__DescribedGroupMember_v5(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_member_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_member_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_group_instance_id, p = r_ncstr(b, p)
+            else:
+                f1_group_instance_id = b[p + 1 : p + s1].decode()
+                p += s1
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_client_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_client_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_client_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_client_host, p = r_cstr(b, p)
+            f1_member_metadata, p = r_cbytes(b, p)
+            f1_member_assignment, p = r_cbytes(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_members = _DescribeGroupsResponse__DescribedGroupMember(f1_member_id, f1_group_instance_id, f1_client_id, f1_client_host, f1_member_metadata, f1_member_assignment, unknown1)
             f_members.append(e_members)
     f_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeGroupsResponse__DescribedGroup(f_error_code, f_error_message, f_group_id, f_group_state, f_protocol_type, f_protocol_data, f_members, f_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeGroupsResponse__DescribedGroup(f_error_code, f_error_message, f_group_id, f_group_state, f_protocol_type, f_protocol_data, f_members, f_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsResponse__DescribedGroup_v6(o: DescribeGroupsResponse.DescribedGroup, out: bytearray) -> None:
@@ -431,24 +694,69 @@ def _e_DescribeGroupsResponse__DescribedGroup_v6(o: DescribeGroupsResponse.Descr
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_calen(out, len(x_members))
+        n0 = len(x_members) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_members in x_members:
-            _e_DescribeGroupsResponse__DescribedGroupMember_v5(e_members, out)
+            w_cstr(out, e_members.member_id)
+            w_ncstr(out, e_members.group_instance_id)
+            w_cstr(out, e_members.client_id)
+            w_cstr(out, e_members.client_host)
+            w_cbytes(out, e_members.member_metadata)
+            w_cbytes(out, e_members.member_assignment)
+            if e_members.unknown_tagged_fields:
+                w_tags(out, [], e_members.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeGroupsResponse_v0(b: bytes, p: int) -> tuple[DescribeGroupsResponse, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_DescribeGroupsResponse__DescribedGroup_v0(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f1_group_id, p = r_str(b, p)
+            f1_group_state, p = r_str(b, p)
+            f1_protocol_type, p = r_str(b, p)
+            f1_protocol_data, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Members')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_members = []
+                for _ in range(n1):
+                    f2_member_id, p = r_str(b, p)
+                    f2_client_id, p = r_str(b, p)
+                    f2_client_host, p = r_str(b, p)
+                    f2_member_metadata, p = r_bytes(b, p)
+                    f2_member_assignment, p = r_bytes(b, p)
+                    unknown2 = ()
+                    e1_members = _DescribeGroupsResponse__DescribedGroupMember(f2_member_id, None, f2_client_id, f2_client_host, f2_member_metadata, f2_member_assignment, unknown2)
+                    f1_members.append(e1_members)
+            unknown1 = ()
+            e_groups = _DescribeGroupsResponse__DescribedGroup(f1_error_code, None, f1_group_id, f1_group_state, f1_protocol_type, f1_protocol_data, f1_members, -2147483648, unknown1)
             f_groups.append(e_groups)
-    unknown = ()
-    return _DescribeGroupsResponse(0, f_groups, unknown), p
+    unknown0 = ()
+    obj = _DescribeGroupsResponse(0, f_groups, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsResponse_v0(o: DescribeGroupsResponse, out: bytearray) -> None:
@@ -456,26 +764,78 @@ def _e_DescribeGroupsResponse_v0(o: DescribeGroupsResponse, out: bytearray) -> N
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_alen(out, len(x_groups))
+        out += INT32.pack(len(x_groups))
         for e_groups in x_groups:
-            _e_DescribeGroupsResponse__DescribedGroup_v0(e_groups, out)
+            if e_groups.error_message is not None:
+                raise unsupported_field('error_message')
+            if e_groups.authorized_operations != -2147483648:
+                raise unsupported_field('authorized_operations')
+            out += _S_h.pack(e_groups.error_code)
+            w_str(out, e_groups.group_id)
+            w_str(out, e_groups.group_state)
+            w_str(out, e_groups.protocol_type)
+            w_str(out, e_groups.protocol_data)
+            x1_members = e_groups.members
+            if x1_members is None:
+                raise null_encode_error('Members')
+            else:
+                out += INT32.pack(len(x1_members))
+                for e1_members in x1_members:
+                    w_str(out, e1_members.member_id)
+                    w_str(out, e1_members.client_id)
+                    w_str(out, e1_members.client_host)
+                    w_bytes(out, e1_members.member_metadata)
+                    w_bytes(out, e1_members.member_assignment)
+                    if e1_members.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_groups.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeGroupsResponse_v1(b: bytes, p: int) -> tuple[DescribeGroupsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_DescribeGroupsResponse__DescribedGroup_v0(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f1_group_id, p = r_str(b, p)
+            f1_group_state, p = r_str(b, p)
+            f1_protocol_type, p = r_str(b, p)
+            f1_protocol_data, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Members')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_members = []
+                for _ in range(n1):
+                    f2_member_id, p = r_str(b, p)
+                    f2_client_id, p = r_str(b, p)
+                    f2_client_host, p = r_str(b, p)
+                    f2_member_metadata, p = r_bytes(b, p)
+                    f2_member_assignment, p = r_bytes(b, p)
+                    unknown2 = ()
+                    e1_members = _DescribeGroupsResponse__DescribedGroupMember(f2_member_id, None, f2_client_id, f2_client_host, f2_member_metadata, f2_member_assignment, unknown2)
+                    f1_members.append(e1_members)
+            unknown1 = ()
+            e_groups = _DescribeGroupsResponse__DescribedGroup(f1_error_code, None, f1_group_id, f1_group_state, f1_protocol_type, f1_protocol_data, f1_members, -2147483648, unknown1)
             f_groups.append(e_groups)
-    unknown = ()
-    return _DescribeGroupsResponse(f_throttle_time_ms, f_groups, unknown), p
+    unknown0 = ()
+    obj = _DescribeGroupsResponse(f_throttle_time_ms, f_groups, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsResponse_v1(o: DescribeGroupsResponse, out: bytearray) -> None:
@@ -484,26 +844,80 @@ def _e_DescribeGroupsResponse_v1(o: DescribeGroupsResponse, out: bytearray) -> N
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_alen(out, len(x_groups))
+        out += INT32.pack(len(x_groups))
         for e_groups in x_groups:
-            _e_DescribeGroupsResponse__DescribedGroup_v0(e_groups, out)
+            if e_groups.error_message is not None:
+                raise unsupported_field('error_message')
+            if e_groups.authorized_operations != -2147483648:
+                raise unsupported_field('authorized_operations')
+            out += _S_h.pack(e_groups.error_code)
+            w_str(out, e_groups.group_id)
+            w_str(out, e_groups.group_state)
+            w_str(out, e_groups.protocol_type)
+            w_str(out, e_groups.protocol_data)
+            x1_members = e_groups.members
+            if x1_members is None:
+                raise null_encode_error('Members')
+            else:
+                out += INT32.pack(len(x1_members))
+                for e1_members in x1_members:
+                    w_str(out, e1_members.member_id)
+                    w_str(out, e1_members.client_id)
+                    w_str(out, e1_members.client_host)
+                    w_bytes(out, e1_members.member_metadata)
+                    w_bytes(out, e1_members.member_assignment)
+                    if e1_members.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_groups.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeGroupsResponse_v3(b: bytes, p: int) -> tuple[DescribeGroupsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_DescribeGroupsResponse__DescribedGroup_v3(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f1_group_id, p = r_str(b, p)
+            f1_group_state, p = r_str(b, p)
+            f1_protocol_type, p = r_str(b, p)
+            f1_protocol_data, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Members')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_members = []
+                for _ in range(n1):
+                    f2_member_id, p = r_str(b, p)
+                    f2_client_id, p = r_str(b, p)
+                    f2_client_host, p = r_str(b, p)
+                    f2_member_metadata, p = r_bytes(b, p)
+                    f2_member_assignment, p = r_bytes(b, p)
+                    unknown2 = ()
+                    e1_members = _DescribeGroupsResponse__DescribedGroupMember(f2_member_id, None, f2_client_id, f2_client_host, f2_member_metadata, f2_member_assignment, unknown2)
+                    f1_members.append(e1_members)
+            f1_authorized_operations = _S_i.unpack_from(b, p)[0]
+            p += 4
+            unknown1 = ()
+            e_groups = _DescribeGroupsResponse__DescribedGroup(f1_error_code, None, f1_group_id, f1_group_state, f1_protocol_type, f1_protocol_data, f1_members, f1_authorized_operations, unknown1)
             f_groups.append(e_groups)
-    unknown = ()
-    return _DescribeGroupsResponse(f_throttle_time_ms, f_groups, unknown), p
+    unknown0 = ()
+    obj = _DescribeGroupsResponse(f_throttle_time_ms, f_groups, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsResponse_v3(o: DescribeGroupsResponse, out: bytearray) -> None:
@@ -512,26 +926,80 @@ def _e_DescribeGroupsResponse_v3(o: DescribeGroupsResponse, out: bytearray) -> N
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_alen(out, len(x_groups))
+        out += INT32.pack(len(x_groups))
         for e_groups in x_groups:
-            _e_DescribeGroupsResponse__DescribedGroup_v3(e_groups, out)
+            if e_groups.error_message is not None:
+                raise unsupported_field('error_message')
+            out += _S_h.pack(e_groups.error_code)
+            w_str(out, e_groups.group_id)
+            w_str(out, e_groups.group_state)
+            w_str(out, e_groups.protocol_type)
+            w_str(out, e_groups.protocol_data)
+            x1_members = e_groups.members
+            if x1_members is None:
+                raise null_encode_error('Members')
+            else:
+                out += INT32.pack(len(x1_members))
+                for e1_members in x1_members:
+                    w_str(out, e1_members.member_id)
+                    w_str(out, e1_members.client_id)
+                    w_str(out, e1_members.client_host)
+                    w_bytes(out, e1_members.member_metadata)
+                    w_bytes(out, e1_members.member_assignment)
+                    if e1_members.unknown_tagged_fields:
+                        raise unsupported_tags()
+            out += _S_i.pack(e_groups.authorized_operations)
+            if e_groups.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeGroupsResponse_v4(b: bytes, p: int) -> tuple[DescribeGroupsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_DescribeGroupsResponse__DescribedGroup_v4(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f1_group_id, p = r_str(b, p)
+            f1_group_state, p = r_str(b, p)
+            f1_protocol_type, p = r_str(b, p)
+            f1_protocol_data, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Members')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_members = []
+                for _ in range(n1):
+                    f2_member_id, p = r_str(b, p)
+                    f2_group_instance_id, p = r_nstr(b, p)
+                    f2_client_id, p = r_str(b, p)
+                    f2_client_host, p = r_str(b, p)
+                    f2_member_metadata, p = r_bytes(b, p)
+                    f2_member_assignment, p = r_bytes(b, p)
+                    unknown2 = ()
+                    e1_members = _DescribeGroupsResponse__DescribedGroupMember(f2_member_id, f2_group_instance_id, f2_client_id, f2_client_host, f2_member_metadata, f2_member_assignment, unknown2)
+                    f1_members.append(e1_members)
+            f1_authorized_operations = _S_i.unpack_from(b, p)[0]
+            p += 4
+            unknown1 = ()
+            e_groups = _DescribeGroupsResponse__DescribedGroup(f1_error_code, None, f1_group_id, f1_group_state, f1_protocol_type, f1_protocol_data, f1_members, f1_authorized_operations, unknown1)
             f_groups.append(e_groups)
-    unknown = ()
-    return _DescribeGroupsResponse(f_throttle_time_ms, f_groups, unknown), p
+    unknown0 = ()
+    obj = _DescribeGroupsResponse(f_throttle_time_ms, f_groups, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsResponse_v4(o: DescribeGroupsResponse, out: bytearray) -> None:
@@ -540,31 +1008,150 @@ def _e_DescribeGroupsResponse_v4(o: DescribeGroupsResponse, out: bytearray) -> N
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_alen(out, len(x_groups))
+        out += INT32.pack(len(x_groups))
         for e_groups in x_groups:
-            _e_DescribeGroupsResponse__DescribedGroup_v4(e_groups, out)
+            if e_groups.error_message is not None:
+                raise unsupported_field('error_message')
+            out += _S_h.pack(e_groups.error_code)
+            w_str(out, e_groups.group_id)
+            w_str(out, e_groups.group_state)
+            w_str(out, e_groups.protocol_type)
+            w_str(out, e_groups.protocol_data)
+            x1_members = e_groups.members
+            if x1_members is None:
+                raise null_encode_error('Members')
+            else:
+                out += INT32.pack(len(x1_members))
+                for e1_members in x1_members:
+                    w_str(out, e1_members.member_id)
+                    w_nstr(out, e1_members.group_instance_id)
+                    w_str(out, e1_members.client_id)
+                    w_str(out, e1_members.client_host)
+                    w_bytes(out, e1_members.member_metadata)
+                    w_bytes(out, e1_members.member_assignment)
+                    if e1_members.unknown_tagged_fields:
+                        raise unsupported_tags()
+            out += _S_i.pack(e_groups.authorized_operations)
+            if e_groups.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeGroupsResponse_v5(b: bytes, p: int) -> tuple[DescribeGroupsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_DescribeGroupsResponse__DescribedGroup_v5(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_state = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_state, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_protocol_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_protocol_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_protocol_data = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_protocol_data, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Members')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_members = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_member_id = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_member_id, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_group_instance_id, p = r_ncstr(b, p)
+                    else:
+                        f2_group_instance_id = b[p + 1 : p + s2].decode()
+                        p += s2
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_client_id = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_client_id, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_client_host = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_client_host, p = r_cstr(b, p)
+                    f2_member_metadata, p = r_cbytes(b, p)
+                    f2_member_assignment, p = r_cbytes(b, p)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_members = _DescribeGroupsResponse__DescribedGroupMember(f2_member_id, f2_group_instance_id, f2_client_id, f2_client_host, f2_member_metadata, f2_member_assignment, unknown2)
+                    f1_members.append(e1_members)
+            f1_authorized_operations = _S_i.unpack_from(b, p)[0]
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_groups = _DescribeGroupsResponse__DescribedGroup(f1_error_code, None, f1_group_id, f1_group_state, f1_protocol_type, f1_protocol_data, f1_members, f1_authorized_operations, unknown1)
             f_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeGroupsResponse(f_throttle_time_ms, f_groups, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeGroupsResponse(f_throttle_time_ms, f_groups, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsResponse_v5(o: DescribeGroupsResponse, out: bytearray) -> None:
@@ -573,30 +1160,170 @@ def _e_DescribeGroupsResponse_v5(o: DescribeGroupsResponse, out: bytearray) -> N
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_calen(out, len(x_groups))
+        n0 = len(x_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups in x_groups:
-            _e_DescribeGroupsResponse__DescribedGroup_v5(e_groups, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            if e_groups.error_message is not None:
+                raise unsupported_field('error_message')
+            out += _S_h.pack(e_groups.error_code)
+            w_cstr(out, e_groups.group_id)
+            w_cstr(out, e_groups.group_state)
+            w_cstr(out, e_groups.protocol_type)
+            w_cstr(out, e_groups.protocol_data)
+            x1_members = e_groups.members
+            if x1_members is None:
+                raise null_encode_error('Members')
+            else:
+                n1 = len(x1_members) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_members in x1_members:
+                    w_cstr(out, e1_members.member_id)
+                    w_ncstr(out, e1_members.group_instance_id)
+                    w_cstr(out, e1_members.client_id)
+                    w_cstr(out, e1_members.client_host)
+                    w_cbytes(out, e1_members.member_metadata)
+                    w_cbytes(out, e1_members.member_assignment)
+                    if e1_members.unknown_tagged_fields:
+                        w_tags(out, [], e1_members.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_i.pack(e_groups.authorized_operations)
+            if e_groups.unknown_tagged_fields:
+                w_tags(out, [], e_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeGroupsResponse_v6(b: bytes, p: int) -> tuple[DescribeGroupsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_DescribeGroupsResponse__DescribedGroup_v6(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_state = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_state, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_protocol_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_protocol_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_protocol_data = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_protocol_data, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Members')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_members = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_member_id = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_member_id, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_group_instance_id, p = r_ncstr(b, p)
+                    else:
+                        f2_group_instance_id = b[p + 1 : p + s2].decode()
+                        p += s2
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_client_id = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_client_id, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_client_host = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_client_host, p = r_cstr(b, p)
+                    f2_member_metadata, p = r_cbytes(b, p)
+                    f2_member_assignment, p = r_cbytes(b, p)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_members = _DescribeGroupsResponse__DescribedGroupMember(f2_member_id, f2_group_instance_id, f2_client_id, f2_client_host, f2_member_metadata, f2_member_assignment, unknown2)
+                    f1_members.append(e1_members)
+            f1_authorized_operations = _S_i.unpack_from(b, p)[0]
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_groups = _DescribeGroupsResponse__DescribedGroup(f1_error_code, f1_error_message, f1_group_id, f1_group_state, f1_protocol_type, f1_protocol_data, f1_members, f1_authorized_operations, unknown1)
             f_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeGroupsResponse(f_throttle_time_ms, f_groups, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeGroupsResponse(f_throttle_time_ms, f_groups, unknown0)
+    return obj, p
 
 
 def _e_DescribeGroupsResponse_v6(o: DescribeGroupsResponse, out: bytearray) -> None:
@@ -605,10 +1332,47 @@ def _e_DescribeGroupsResponse_v6(o: DescribeGroupsResponse, out: bytearray) -> N
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_calen(out, len(x_groups))
+        n0 = len(x_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups in x_groups:
-            _e_DescribeGroupsResponse__DescribedGroup_v6(e_groups, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_h.pack(e_groups.error_code)
+            w_ncstr(out, e_groups.error_message)
+            w_cstr(out, e_groups.group_id)
+            w_cstr(out, e_groups.group_state)
+            w_cstr(out, e_groups.protocol_type)
+            w_cstr(out, e_groups.protocol_data)
+            x1_members = e_groups.members
+            if x1_members is None:
+                raise null_encode_error('Members')
+            else:
+                n1 = len(x1_members) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_members in x1_members:
+                    w_cstr(out, e1_members.member_id)
+                    w_ncstr(out, e1_members.group_instance_id)
+                    w_cstr(out, e1_members.client_id)
+                    w_cstr(out, e1_members.client_host)
+                    w_cbytes(out, e1_members.member_metadata)
+                    w_cbytes(out, e1_members.member_assignment)
+                    if e1_members.unknown_tagged_fields:
+                        w_tags(out, [], e1_members.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_i.pack(e_groups.authorized_operations)
+            if e_groups.unknown_tagged_fields:
+                w_tags(out, [], e_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DescribeGroupsRequest = DescribeGroupsRequest

@@ -82,13 +82,18 @@ class DescribeLogDirsResponse(Message):
 
 def _d_DescribeLogDirsRequest__DescribableLogDirTopic_v1(b: bytes, p: int) -> tuple[DescribeLogDirsRequest.DescribableLogDirTopic, int]:
     f_topic, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
-    unknown = ()
-    return _DescribeLogDirsRequest__DescribableLogDirTopic(f_topic, f_partitions, unknown), p
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+    unknown0 = ()
+    obj = _DescribeLogDirsRequest__DescribableLogDirTopic(f_topic, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DescribeLogDirsRequest__DescribableLogDirTopic_v1(o: DescribeLogDirsRequest.DescribableLogDirTopic, out: bytearray) -> None:
@@ -97,26 +102,47 @@ def _e_DescribeLogDirsRequest__DescribableLogDirTopic_v1(o: DescribeLogDirsReque
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
+        out += INT32.pack(len(x_partitions))
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeLogDirsRequest__DescribableLogDirTopic_v2(b: bytes, p: int) -> tuple[DescribeLogDirsRequest.DescribableLogDirTopic, int]:
-    f_topic, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeLogDirsRequest__DescribableLogDirTopic(f_topic, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeLogDirsRequest__DescribableLogDirTopic(f_topic, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DescribeLogDirsRequest__DescribableLogDirTopic_v2(o: DescribeLogDirsRequest.DescribableLogDirTopic, out: bytearray) -> None:
@@ -125,22 +151,48 @@ def _e_DescribeLogDirsRequest__DescribableLogDirTopic_v2(o: DescribeLogDirsReque
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeLogDirsRequest_v1(b: bytes, p: int) -> tuple[DescribeLogDirsRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DescribeLogDirsRequest__DescribableLogDirTopic_v1(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_topics = _DescribeLogDirsRequest__DescribableLogDirTopic(f1_topic, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _DescribeLogDirsRequest(f_topics, unknown), p
+    unknown0 = ()
+    obj = _DescribeLogDirsRequest(f_topics, unknown0)
+    return obj, p
 
 
 def _e_DescribeLogDirsRequest_v1(o: DescribeLogDirsRequest, out: bytearray) -> None:
@@ -148,29 +200,80 @@ def _e_DescribeLogDirsRequest_v1(o: DescribeLogDirsRequest, out: bytearray) -> N
     if x_topics is None:
         out += NULL_INT32
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_DescribeLogDirsRequest__DescribableLogDirTopic_v1(e_topics, out)
+            w_str(out, e_topics.topic)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeLogDirsRequest_v2(b: bytes, p: int) -> tuple[DescribeLogDirsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DescribeLogDirsRequest__DescribableLogDirTopic_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DescribeLogDirsRequest__DescribableLogDirTopic(f1_topic, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeLogDirsRequest(f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeLogDirsRequest(f_topics, unknown0)
+    return obj, p
 
 
 def _e_DescribeLogDirsRequest_v2(o: DescribeLogDirsRequest, out: bytearray) -> None:
@@ -178,17 +281,42 @@ def _e_DescribeLogDirsRequest_v2(o: DescribeLogDirsRequest, out: bytearray) -> N
     if x_topics is None:
         out.append(0)
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DescribeLogDirsRequest__DescribableLogDirTopic_v2(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.topic)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsPartition_v1(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsPartition, int]:
     f_partition_index, f_partition_size, f_offset_lag, f_is_future_key = _S_iqqo.unpack_from(b, p)
     p += 21
-    unknown = ()
-    return _DescribeLogDirsResponse__DescribeLogDirsPartition(f_partition_index, f_partition_size, f_offset_lag, f_is_future_key, unknown), p
+    unknown0 = ()
+    obj = _DescribeLogDirsResponse__DescribeLogDirsPartition(f_partition_index, f_partition_size, f_offset_lag, f_is_future_key, unknown0)
+    return obj, p
 
 
 def _e_DescribeLogDirsResponse__DescribeLogDirsPartition_v1(o: DescribeLogDirsResponse.DescribeLogDirsPartition, out: bytearray) -> None:
@@ -202,30 +330,42 @@ def _d_DescribeLogDirsResponse__DescribeLogDirsPartition_v2(b: bytes, p: int) ->
     p += 21
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeLogDirsResponse__DescribeLogDirsPartition(f_partition_index, f_partition_size, f_offset_lag, f_is_future_key, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeLogDirsResponse__DescribeLogDirsPartition(f_partition_index, f_partition_size, f_offset_lag, f_is_future_key, unknown0)
+    return obj, p
 
 
 def _e_DescribeLogDirsResponse__DescribeLogDirsPartition_v2(o: DescribeLogDirsResponse.DescribeLogDirsPartition, out: bytearray) -> None:
     out += _S_iqqo.pack(o.partition_index, o.partition_size, o.offset_lag, o.is_future_key)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsTopic_v1(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsTopic, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_DescribeLogDirsResponse__DescribeLogDirsPartition_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_partition_size, f1_offset_lag, f1_is_future_key = _S_iqqo.unpack_from(b, p)
+            p += 21
+            unknown1 = ()
+            e_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f1_partition_index, f1_partition_size, f1_offset_lag, f1_is_future_key, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _DescribeLogDirsResponse__DescribeLogDirsTopic(f_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _DescribeLogDirsResponse__DescribeLogDirsTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DescribeLogDirsResponse__DescribeLogDirsTopic_v1(o: DescribeLogDirsResponse.DescribeLogDirsTopic, out: bytearray) -> None:
@@ -234,30 +374,57 @@ def _e_DescribeLogDirsResponse__DescribeLogDirsTopic_v1(o: DescribeLogDirsRespon
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_DescribeLogDirsResponse__DescribeLogDirsPartition_v1(e_partitions, out)
+            out += _S_iqqo.pack(e_partitions.partition_index, e_partitions.partition_size, e_partitions.offset_lag, e_partitions.is_future_key)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsTopic_v2(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsTopic, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_DescribeLogDirsResponse__DescribeLogDirsPartition_v2(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_partition_size, f1_offset_lag, f1_is_future_key = _S_iqqo.unpack_from(b, p)
+            p += 21
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f1_partition_index, f1_partition_size, f1_offset_lag, f1_is_future_key, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeLogDirsResponse__DescribeLogDirsTopic(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeLogDirsResponse__DescribeLogDirsTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DescribeLogDirsResponse__DescribeLogDirsTopic_v2(o: DescribeLogDirsResponse.DescribeLogDirsTopic, out: bytearray) -> None:
@@ -266,26 +433,58 @@ def _e_DescribeLogDirsResponse__DescribeLogDirsTopic_v2(o: DescribeLogDirsRespon
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_DescribeLogDirsResponse__DescribeLogDirsPartition_v2(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iqqo.pack(e_partitions.partition_index, e_partitions.partition_size, e_partitions.offset_lag, e_partitions.is_future_key)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsResult_v1(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsResult, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_log_dir, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DescribeLogDirsResponse__DescribeLogDirsTopic_v1(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_partition_size, f2_offset_lag, f2_is_future_key = _S_iqqo.unpack_from(b, p)
+                    p += 21
+                    unknown2 = ()
+                    e1_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f2_partition_index, f2_partition_size, f2_offset_lag, f2_is_future_key, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _DescribeLogDirsResponse__DescribeLogDirsTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _DescribeLogDirsResponse__DescribeLogDirsResult(f_error_code, f_log_dir, f_topics, -1, -1, unknown), p
+    unknown0 = ()
+    obj = _DescribeLogDirsResponse__DescribeLogDirsResult(f_error_code, f_log_dir, f_topics, -1, -1, unknown0)
+    return obj, p
 
 
 def _e_DescribeLogDirsResponse__DescribeLogDirsResult_v1(o: DescribeLogDirsResponse.DescribeLogDirsResult, out: bytearray) -> None:
@@ -295,32 +494,98 @@ def _e_DescribeLogDirsResponse__DescribeLogDirsResult_v1(o: DescribeLogDirsRespo
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_DescribeLogDirsResponse__DescribeLogDirsTopic_v1(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iqqo.pack(e1_partitions.partition_index, e1_partitions.partition_size, e1_partitions.offset_lag, e1_partitions.is_future_key)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsResult_v2(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsResult, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_log_dir, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_log_dir = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_log_dir, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DescribeLogDirsResponse__DescribeLogDirsTopic_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_partition_size, f2_offset_lag, f2_is_future_key = _S_iqqo.unpack_from(b, p)
+                    p += 21
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f2_partition_index, f2_partition_size, f2_offset_lag, f2_is_future_key, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DescribeLogDirsResponse__DescribeLogDirsTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeLogDirsResponse__DescribeLogDirsResult(f_error_code, f_log_dir, f_topics, -1, -1, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeLogDirsResponse__DescribeLogDirsResult(f_error_code, f_log_dir, f_topics, -1, -1, unknown0)
+    return obj, p
 
 
 def _e_DescribeLogDirsResponse__DescribeLogDirsResult_v2(o: DescribeLogDirsResponse.DescribeLogDirsResult, out: bytearray) -> None:
@@ -330,33 +595,114 @@ def _e_DescribeLogDirsResponse__DescribeLogDirsResult_v2(o: DescribeLogDirsRespo
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DescribeLogDirsResponse__DescribeLogDirsTopic_v2(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iqqo.pack(e1_partitions.partition_index, e1_partitions.partition_size, e1_partitions.offset_lag, e1_partitions.is_future_key)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsResult_v4(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsResult, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_log_dir, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_log_dir = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_log_dir, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DescribeLogDirsResponse__DescribeLogDirsTopic_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_partition_size, f2_offset_lag, f2_is_future_key = _S_iqqo.unpack_from(b, p)
+                    p += 21
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f2_partition_index, f2_partition_size, f2_offset_lag, f2_is_future_key, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DescribeLogDirsResponse__DescribeLogDirsTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_total_bytes, f_usable_bytes = _S_qq.unpack_from(b, p)
     p += 16
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeLogDirsResponse__DescribeLogDirsResult(f_error_code, f_log_dir, f_topics, f_total_bytes, f_usable_bytes, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeLogDirsResponse__DescribeLogDirsResult(f_error_code, f_log_dir, f_topics, f_total_bytes, f_usable_bytes, unknown0)
+    return obj, p
 
 
 def _e_DescribeLogDirsResponse__DescribeLogDirsResult_v4(o: DescribeLogDirsResponse.DescribeLogDirsResult, out: bytearray) -> None:
@@ -366,26 +712,88 @@ def _e_DescribeLogDirsResponse__DescribeLogDirsResult_v4(o: DescribeLogDirsRespo
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DescribeLogDirsResponse__DescribeLogDirsTopic_v2(e_topics, out)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iqqo.pack(e1_partitions.partition_index, e1_partitions.partition_size, e1_partitions.offset_lag, e1_partitions.is_future_key)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_qq.pack(o.total_bytes, o.usable_bytes)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeLogDirsResponse_v1(b: bytes, p: int) -> tuple[DescribeLogDirsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_DescribeLogDirsResponse__DescribeLogDirsResult_v1(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f1_log_dir, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Topics')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    f2_name, p = r_str(b, p)
+                    n2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if n2 < 0:
+                        raise null_error('Partitions')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_partitions = []
+                        for _ in range(n2):
+                            f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key = _S_iqqo.unpack_from(b, p)
+                            p += 21
+                            unknown3 = ()
+                            e2_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key, unknown3)
+                            f2_partitions.append(e2_partitions)
+                    unknown2 = ()
+                    e1_topics = _DescribeLogDirsResponse__DescribeLogDirsTopic(f2_name, f2_partitions, unknown2)
+                    f1_topics.append(e1_topics)
+            unknown1 = ()
+            e_results = _DescribeLogDirsResponse__DescribeLogDirsResult(f1_error_code, f1_log_dir, f1_topics, -1, -1, unknown1)
             f_results.append(e_results)
-    unknown = ()
-    return _DescribeLogDirsResponse(f_throttle_time_ms, 0, f_results, unknown), p
+    unknown0 = ()
+    obj = _DescribeLogDirsResponse(f_throttle_time_ms, 0, f_results, unknown0)
+    return obj, p
 
 
 def _e_DescribeLogDirsResponse_v1(o: DescribeLogDirsResponse, out: bytearray) -> None:
@@ -394,31 +802,134 @@ def _e_DescribeLogDirsResponse_v1(o: DescribeLogDirsResponse, out: bytearray) ->
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_alen(out, len(x_results))
+        out += INT32.pack(len(x_results))
         for e_results in x_results:
-            _e_DescribeLogDirsResponse__DescribeLogDirsResult_v1(e_results, out)
+            out += _S_h.pack(e_results.error_code)
+            w_str(out, e_results.log_dir)
+            x1_topics = e_results.topics
+            if x1_topics is None:
+                raise null_encode_error('Topics')
+            else:
+                out += INT32.pack(len(x1_topics))
+                for e1_topics in x1_topics:
+                    w_str(out, e1_topics.name)
+                    x2_partitions = e1_topics.partitions
+                    if x2_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        out += INT32.pack(len(x2_partitions))
+                        for e2_partitions in x2_partitions:
+                            out += _S_iqqo.pack(e2_partitions.partition_index, e2_partitions.partition_size, e2_partitions.offset_lag, e2_partitions.is_future_key)
+                            if e2_partitions.unknown_tagged_fields:
+                                raise unsupported_tags()
+                    if e1_topics.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_results.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_DescribeLogDirsResponse_v2(b: bytes, p: int) -> tuple[DescribeLogDirsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_DescribeLogDirsResponse__DescribeLogDirsResult_v2(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_log_dir = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_log_dir, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Topics')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('Partitions')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_partitions = []
+                        for _ in range(n2):
+                            f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key = _S_iqqo.unpack_from(b, p)
+                            p += 21
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key, unknown3)
+                            f2_partitions.append(e2_partitions)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _DescribeLogDirsResponse__DescribeLogDirsTopic(f2_name, f2_partitions, unknown2)
+                    f1_topics.append(e1_topics)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results = _DescribeLogDirsResponse__DescribeLogDirsResult(f1_error_code, f1_log_dir, f1_topics, -1, -1, unknown1)
             f_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeLogDirsResponse(f_throttle_time_ms, 0, f_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeLogDirsResponse(f_throttle_time_ms, 0, f_results, unknown0)
+    return obj, p
 
 
 def _e_DescribeLogDirsResponse_v2(o: DescribeLogDirsResponse, out: bytearray) -> None:
@@ -427,30 +938,154 @@ def _e_DescribeLogDirsResponse_v2(o: DescribeLogDirsResponse, out: bytearray) ->
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_calen(out, len(x_results))
+        n0 = len(x_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results in x_results:
-            _e_DescribeLogDirsResponse__DescribeLogDirsResult_v2(e_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_h.pack(e_results.error_code)
+            w_cstr(out, e_results.log_dir)
+            x1_topics = e_results.topics
+            if x1_topics is None:
+                raise null_encode_error('Topics')
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    w_cstr(out, e1_topics.name)
+                    x2_partitions = e1_topics.partitions
+                    if x2_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n2 = len(x2_partitions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_partitions in x2_partitions:
+                            out += _S_iqqo.pack(e2_partitions.partition_index, e2_partitions.partition_size, e2_partitions.offset_lag, e2_partitions.is_future_key)
+                            if e2_partitions.unknown_tagged_fields:
+                                w_tags(out, [], e2_partitions.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_results.unknown_tagged_fields:
+                w_tags(out, [], e_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeLogDirsResponse_v3(b: bytes, p: int) -> tuple[DescribeLogDirsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_DescribeLogDirsResponse__DescribeLogDirsResult_v2(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_log_dir = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_log_dir, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Topics')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('Partitions')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_partitions = []
+                        for _ in range(n2):
+                            f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key = _S_iqqo.unpack_from(b, p)
+                            p += 21
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key, unknown3)
+                            f2_partitions.append(e2_partitions)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _DescribeLogDirsResponse__DescribeLogDirsTopic(f2_name, f2_partitions, unknown2)
+                    f1_topics.append(e1_topics)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results = _DescribeLogDirsResponse__DescribeLogDirsResult(f1_error_code, f1_log_dir, f1_topics, -1, -1, unknown1)
             f_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeLogDirsResponse(f_throttle_time_ms, f_error_code, f_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeLogDirsResponse(f_throttle_time_ms, f_error_code, f_results, unknown0)
+    return obj, p
 
 
 def _e_DescribeLogDirsResponse_v3(o: DescribeLogDirsResponse, out: bytearray) -> None:
@@ -459,30 +1094,156 @@ def _e_DescribeLogDirsResponse_v3(o: DescribeLogDirsResponse, out: bytearray) ->
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_calen(out, len(x_results))
+        n0 = len(x_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results in x_results:
-            _e_DescribeLogDirsResponse__DescribeLogDirsResult_v2(e_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_h.pack(e_results.error_code)
+            w_cstr(out, e_results.log_dir)
+            x1_topics = e_results.topics
+            if x1_topics is None:
+                raise null_encode_error('Topics')
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    w_cstr(out, e1_topics.name)
+                    x2_partitions = e1_topics.partitions
+                    if x2_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n2 = len(x2_partitions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_partitions in x2_partitions:
+                            out += _S_iqqo.pack(e2_partitions.partition_index, e2_partitions.partition_size, e2_partitions.offset_lag, e2_partitions.is_future_key)
+                            if e2_partitions.unknown_tagged_fields:
+                                w_tags(out, [], e2_partitions.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_results.unknown_tagged_fields:
+                w_tags(out, [], e_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeLogDirsResponse_v4(b: bytes, p: int) -> tuple[DescribeLogDirsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_DescribeLogDirsResponse__DescribeLogDirsResult_v4(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_log_dir = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_log_dir, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Topics')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('Partitions')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_partitions = []
+                        for _ in range(n2):
+                            f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key = _S_iqqo.unpack_from(b, p)
+                            p += 21
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key, unknown3)
+                            f2_partitions.append(e2_partitions)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _DescribeLogDirsResponse__DescribeLogDirsTopic(f2_name, f2_partitions, unknown2)
+                    f1_topics.append(e1_topics)
+            f1_total_bytes, f1_usable_bytes = _S_qq.unpack_from(b, p)
+            p += 16
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results = _DescribeLogDirsResponse__DescribeLogDirsResult(f1_error_code, f1_log_dir, f1_topics, f1_total_bytes, f1_usable_bytes, unknown1)
             f_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeLogDirsResponse(f_throttle_time_ms, f_error_code, f_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeLogDirsResponse(f_throttle_time_ms, f_error_code, f_results, unknown0)
+    return obj, p
 
 
 def _e_DescribeLogDirsResponse_v4(o: DescribeLogDirsResponse, out: bytearray) -> None:
@@ -491,10 +1252,53 @@ def _e_DescribeLogDirsResponse_v4(o: DescribeLogDirsResponse, out: bytearray) ->
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_calen(out, len(x_results))
+        n0 = len(x_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results in x_results:
-            _e_DescribeLogDirsResponse__DescribeLogDirsResult_v4(e_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_h.pack(e_results.error_code)
+            w_cstr(out, e_results.log_dir)
+            x1_topics = e_results.topics
+            if x1_topics is None:
+                raise null_encode_error('Topics')
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    w_cstr(out, e1_topics.name)
+                    x2_partitions = e1_topics.partitions
+                    if x2_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n2 = len(x2_partitions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_partitions in x2_partitions:
+                            out += _S_iqqo.pack(e2_partitions.partition_index, e2_partitions.partition_size, e2_partitions.offset_lag, e2_partitions.is_future_key)
+                            if e2_partitions.unknown_tagged_fields:
+                                w_tags(out, [], e2_partitions.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_qq.pack(e_results.total_bytes, e_results.usable_bytes)
+            if e_results.unknown_tagged_fields:
+                w_tags(out, [], e_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DescribeLogDirsRequest__DescribableLogDirTopic = DescribeLogDirsRequest.DescribableLogDirTopic

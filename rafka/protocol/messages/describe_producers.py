@@ -79,19 +79,37 @@ class DescribeProducersResponse(Message):
 
 
 def _d_DescribeProducersRequest__TopicRequest_v0(b: bytes, p: int) -> tuple[DescribeProducersRequest.TopicRequest, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partition_indexes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('PartitionIndexes')
     else:
-        f_partition_indexes, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partition_indexes, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeProducersRequest__TopicRequest(f_name, f_partition_indexes, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeProducersRequest__TopicRequest(f_name, f_partition_indexes, unknown0)
+    return obj, p
 
 
 def _e_DescribeProducersRequest__TopicRequest_v0(o: DescribeProducersRequest.TopicRequest, out: bytearray) -> None:
@@ -100,27 +118,77 @@ def _e_DescribeProducersRequest__TopicRequest_v0(o: DescribeProducersRequest.Top
     if x_partition_indexes is None:
         raise null_encode_error('PartitionIndexes')
     else:
-        w_calen(out, len(x_partition_indexes))
-        w_fixed_array(out, x_partition_indexes, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partition_indexes) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partition_indexes) < 64:
+            out += ARRAYS_i[len(x_partition_indexes)].pack(*x_partition_indexes)
+        else:
+            w_fixed_array(out, x_partition_indexes, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeProducersRequest_v0(b: bytes, p: int) -> tuple[DescribeProducersRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DescribeProducersRequest__TopicRequest_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('PartitionIndexes')
+            else:
+                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DescribeProducersRequest__TopicRequest(f1_name, f1_partition_indexes, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeProducersRequest(f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeProducersRequest(f_topics, unknown0)
+    return obj, p
 
 
 def _e_DescribeProducersRequest_v0(o: DescribeProducersRequest, out: bytearray) -> None:
@@ -128,10 +196,34 @@ def _e_DescribeProducersRequest_v0(o: DescribeProducersRequest, out: bytearray) 
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DescribeProducersRequest__TopicRequest_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partition_indexes = e_topics.partition_indexes
+            if x1_partition_indexes is None:
+                raise null_encode_error('PartitionIndexes')
+            else:
+                n1 = len(x1_partition_indexes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partition_indexes) < 64:
+                    out += ARRAYS_i[len(x1_partition_indexes)].pack(*x1_partition_indexes)
+                else:
+                    w_fixed_array(out, x1_partition_indexes, 'i')
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeProducersResponse__ProducerState_v0(b: bytes, p: int) -> tuple[DescribeProducersResponse.ProducerState, int]:
@@ -139,37 +231,66 @@ def _d_DescribeProducersResponse__ProducerState_v0(b: bytes, p: int) -> tuple[De
     p += 36
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeProducersResponse__ProducerState(f_producer_id, f_producer_epoch, f_last_sequence, f_last_timestamp, f_coordinator_epoch, f_current_txn_start_offset, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeProducersResponse__ProducerState(f_producer_id, f_producer_epoch, f_last_sequence, f_last_timestamp, f_coordinator_epoch, f_current_txn_start_offset, unknown0)
+    return obj, p
 
 
 def _e_DescribeProducersResponse__ProducerState_v0(o: DescribeProducersResponse.ProducerState, out: bytearray) -> None:
     out += _S_qiiqiq.pack(o.producer_id, o.producer_epoch, o.last_sequence, o.last_timestamp, o.coordinator_epoch, o.current_txn_start_offset)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeProducersResponse__PartitionResponse_v0(b: bytes, p: int) -> tuple[DescribeProducersResponse.PartitionResponse, int]:
+    blen = len(b)
     f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ActiveProducers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_active_producers = []
-        for _ in range(n):
-            e_active_producers, p = _d_DescribeProducersResponse__ProducerState_v0(b, p)
+        for _ in range(n0):
+            f1_producer_id, f1_producer_epoch, f1_last_sequence, f1_last_timestamp, f1_coordinator_epoch, f1_current_txn_start_offset = _S_qiiqiq.unpack_from(b, p)
+            p += 36
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_active_producers = _DescribeProducersResponse__ProducerState(f1_producer_id, f1_producer_epoch, f1_last_sequence, f1_last_timestamp, f1_coordinator_epoch, f1_current_txn_start_offset, unknown1)
             f_active_producers.append(e_active_producers)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeProducersResponse__PartitionResponse(f_partition_index, f_error_code, f_error_message, f_active_producers, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeProducersResponse__PartitionResponse(f_partition_index, f_error_code, f_error_message, f_active_producers, unknown0)
+    return obj, p
 
 
 def _e_DescribeProducersResponse__PartitionResponse_v0(o: DescribeProducersResponse.PartitionResponse, out: bytearray) -> None:
@@ -179,29 +300,97 @@ def _e_DescribeProducersResponse__PartitionResponse_v0(o: DescribeProducersRespo
     if x_active_producers is None:
         raise null_encode_error('ActiveProducers')
     else:
-        w_calen(out, len(x_active_producers))
+        n0 = len(x_active_producers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_active_producers in x_active_producers:
-            _e_DescribeProducersResponse__ProducerState_v0(e_active_producers, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_qiiqiq.pack(e_active_producers.producer_id, e_active_producers.producer_epoch, e_active_producers.last_sequence, e_active_producers.last_timestamp, e_active_producers.coordinator_epoch, e_active_producers.current_txn_start_offset)
+            if e_active_producers.unknown_tagged_fields:
+                w_tags(out, [], e_active_producers.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeProducersResponse__TopicResponse_v0(b: bytes, p: int) -> tuple[DescribeProducersResponse.TopicResponse, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_DescribeProducersResponse__PartitionResponse_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('ActiveProducers')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_active_producers = []
+                for _ in range(n1):
+                    f2_producer_id, f2_producer_epoch, f2_last_sequence, f2_last_timestamp, f2_coordinator_epoch, f2_current_txn_start_offset = _S_qiiqiq.unpack_from(b, p)
+                    p += 36
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_active_producers = _DescribeProducersResponse__ProducerState(f2_producer_id, f2_producer_epoch, f2_last_sequence, f2_last_timestamp, f2_coordinator_epoch, f2_current_txn_start_offset, unknown2)
+                    f1_active_producers.append(e1_active_producers)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _DescribeProducersResponse__PartitionResponse(f1_partition_index, f1_error_code, f1_error_message, f1_active_producers, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeProducersResponse__TopicResponse(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeProducersResponse__TopicResponse(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DescribeProducersResponse__TopicResponse_v0(o: DescribeProducersResponse.TopicResponse, out: bytearray) -> None:
@@ -210,30 +399,139 @@ def _e_DescribeProducersResponse__TopicResponse_v0(o: DescribeProducersResponse.
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_DescribeProducersResponse__PartitionResponse_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ih.pack(e_partitions.partition_index, e_partitions.error_code)
+            w_ncstr(out, e_partitions.error_message)
+            x1_active_producers = e_partitions.active_producers
+            if x1_active_producers is None:
+                raise null_encode_error('ActiveProducers')
+            else:
+                n1 = len(x1_active_producers) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_active_producers in x1_active_producers:
+                    out += _S_qiiqiq.pack(e1_active_producers.producer_id, e1_active_producers.producer_epoch, e1_active_producers.last_sequence, e1_active_producers.last_timestamp, e1_active_producers.coordinator_epoch, e1_active_producers.current_txn_start_offset)
+                    if e1_active_producers.unknown_tagged_fields:
+                        w_tags(out, [], e1_active_producers.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeProducersResponse_v0(b: bytes, p: int) -> tuple[DescribeProducersResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DescribeProducersResponse__TopicResponse_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('ActiveProducers')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_active_producers = []
+                        for _ in range(n2):
+                            f3_producer_id, f3_producer_epoch, f3_last_sequence, f3_last_timestamp, f3_coordinator_epoch, f3_current_txn_start_offset = _S_qiiqiq.unpack_from(b, p)
+                            p += 36
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_active_producers = _DescribeProducersResponse__ProducerState(f3_producer_id, f3_producer_epoch, f3_last_sequence, f3_last_timestamp, f3_coordinator_epoch, f3_current_txn_start_offset, unknown3)
+                            f2_active_producers.append(e2_active_producers)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _DescribeProducersResponse__PartitionResponse(f2_partition_index, f2_error_code, f2_error_message, f2_active_producers, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DescribeProducersResponse__TopicResponse(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeProducersResponse(f_throttle_time_ms, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeProducersResponse(f_throttle_time_ms, f_topics, unknown0)
+    return obj, p
 
 
 def _e_DescribeProducersResponse_v0(o: DescribeProducersResponse, out: bytearray) -> None:
@@ -242,10 +540,52 @@ def _e_DescribeProducersResponse_v0(o: DescribeProducersResponse, out: bytearray
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DescribeProducersResponse__TopicResponse_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.partition_index, e1_partitions.error_code)
+                    w_ncstr(out, e1_partitions.error_message)
+                    x2_active_producers = e1_partitions.active_producers
+                    if x2_active_producers is None:
+                        raise null_encode_error('ActiveProducers')
+                    else:
+                        n2 = len(x2_active_producers) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_active_producers in x2_active_producers:
+                            out += _S_qiiqiq.pack(e2_active_producers.producer_id, e2_active_producers.producer_epoch, e2_active_producers.last_sequence, e2_active_producers.last_timestamp, e2_active_producers.coordinator_epoch, e2_active_producers.current_txn_start_offset)
+                            if e2_active_producers.unknown_tagged_fields:
+                                w_tags(out, [], e2_active_producers.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DescribeProducersRequest__TopicRequest = DescribeProducersRequest.TopicRequest

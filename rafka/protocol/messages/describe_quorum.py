@@ -113,35 +113,64 @@ def _d_DescribeQuorumRequest__PartitionData_v0(b: bytes, p: int) -> tuple[Descri
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumRequest__PartitionData(f_partition_index, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumRequest__PartitionData(f_partition_index, unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumRequest__PartitionData_v0(o: DescribeQuorumRequest.PartitionData, out: bytearray) -> None:
     out += _S_i.pack(o.partition_index)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumRequest__TopicData_v0(b: bytes, p: int) -> tuple[DescribeQuorumRequest.TopicData, int]:
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_DescribeQuorumRequest__PartitionData_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index = _S_i.unpack_from(b, p)[0]
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _DescribeQuorumRequest__PartitionData(f1_partition_index, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumRequest__TopicData(f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumRequest__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumRequest__TopicData_v0(o: DescribeQuorumRequest.TopicData, out: bytearray) -> None:
@@ -150,28 +179,89 @@ def _e_DescribeQuorumRequest__TopicData_v0(o: DescribeQuorumRequest.TopicData, o
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_DescribeQuorumRequest__PartitionData_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_partitions.partition_index)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumRequest_v0(b: bytes, p: int) -> tuple[DescribeQuorumRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DescribeQuorumRequest__TopicData_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _DescribeQuorumRequest__PartitionData(f2_partition_index, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DescribeQuorumRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumRequest(f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumRequest(f_topics, unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumRequest_v0(o: DescribeQuorumRequest, out: bytearray) -> None:
@@ -179,10 +269,36 @@ def _e_DescribeQuorumRequest_v0(o: DescribeQuorumRequest, out: bytearray) -> Non
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DescribeQuorumRequest__TopicData_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_i.pack(e1_partitions.partition_index)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumResponse__ReplicaState_v0(b: bytes, p: int) -> tuple[DescribeQuorumResponse.ReplicaState, int]:
@@ -190,18 +306,22 @@ def _d_DescribeQuorumResponse__ReplicaState_v0(b: bytes, p: int) -> tuple[Descri
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumResponse__ReplicaState(f_replica_id, ZERO_UUID, f_log_end_offset, -1, -1, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumResponse__ReplicaState(f_replica_id, ZERO_UUID, f_log_end_offset, -1, -1, unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumResponse__ReplicaState_v0(o: DescribeQuorumResponse.ReplicaState, out: bytearray) -> None:
     if o.replica_directory_id != ZERO_UUID:
         raise unsupported_field('replica_directory_id')
     out += _S_iq.pack(o.replica_id, o.log_end_offset)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumResponse__ReplicaState_v1(b: bytes, p: int) -> tuple[DescribeQuorumResponse.ReplicaState, int]:
@@ -209,18 +329,22 @@ def _d_DescribeQuorumResponse__ReplicaState_v1(b: bytes, p: int) -> tuple[Descri
     p += 28
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumResponse__ReplicaState(f_replica_id, ZERO_UUID, f_log_end_offset, f_last_fetch_timestamp, f_last_caught_up_timestamp, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumResponse__ReplicaState(f_replica_id, ZERO_UUID, f_log_end_offset, f_last_fetch_timestamp, f_last_caught_up_timestamp, unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumResponse__ReplicaState_v1(o: DescribeQuorumResponse.ReplicaState, out: bytearray) -> None:
     if o.replica_directory_id != ZERO_UUID:
         raise unsupported_field('replica_directory_id')
     out += _S_iqqq.pack(o.replica_id, o.log_end_offset, o.last_fetch_timestamp, o.last_caught_up_timestamp)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumResponse__ReplicaState_v2(b: bytes, p: int) -> tuple[DescribeQuorumResponse.ReplicaState, int]:
@@ -231,46 +355,88 @@ def _d_DescribeQuorumResponse__ReplicaState_v2(b: bytes, p: int) -> tuple[Descri
     p += 24
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumResponse__ReplicaState(f_replica_id, f_replica_directory_id, f_log_end_offset, f_last_fetch_timestamp, f_last_caught_up_timestamp, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumResponse__ReplicaState(f_replica_id, f_replica_directory_id, f_log_end_offset, f_last_fetch_timestamp, f_last_caught_up_timestamp, unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumResponse__ReplicaState_v2(o: DescribeQuorumResponse.ReplicaState, out: bytearray) -> None:
     out += _S_i.pack(o.replica_id)
     out += o.replica_directory_id.bytes
     out += _S_qqq.pack(o.log_end_offset, o.last_fetch_timestamp, o.last_caught_up_timestamp)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumResponse__PartitionData_v0(b: bytes, p: int) -> tuple[DescribeQuorumResponse.PartitionData, int]:
+    blen = len(b)
     f_partition_index, f_error_code, f_leader_id, f_leader_epoch, f_high_watermark = _S_ihiiq.unpack_from(b, p)
     p += 22
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('CurrentVoters')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_current_voters = []
-        for _ in range(n):
-            e_current_voters, p = _d_DescribeQuorumResponse__ReplicaState_v0(b, p)
+        for _ in range(n0):
+            f1_replica_id, f1_log_end_offset = _S_iq.unpack_from(b, p)
+            p += 12
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_current_voters = _DescribeQuorumResponse__ReplicaState(f1_replica_id, ZERO_UUID, f1_log_end_offset, -1, -1, unknown1)
             f_current_voters.append(e_current_voters)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Observers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_observers = []
-        for _ in range(n):
-            e_observers, p = _d_DescribeQuorumResponse__ReplicaState_v0(b, p)
+        for _ in range(n0):
+            f2_replica_id, f2_log_end_offset = _S_iq.unpack_from(b, p)
+            p += 12
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_observers = _DescribeQuorumResponse__ReplicaState(f2_replica_id, ZERO_UUID, f2_log_end_offset, -1, -1, unknown2)
             f_observers.append(e_observers)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumResponse__PartitionData(f_partition_index, f_error_code, '', f_leader_id, f_leader_epoch, f_high_watermark, f_current_voters, f_observers, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumResponse__PartitionData(f_partition_index, f_error_code, '', f_leader_id, f_leader_epoch, f_high_watermark, f_current_voters, f_observers, unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumResponse__PartitionData_v0(o: DescribeQuorumResponse.PartitionData, out: bytearray) -> None:
@@ -279,45 +445,106 @@ def _e_DescribeQuorumResponse__PartitionData_v0(o: DescribeQuorumResponse.Partit
     if x_current_voters is None:
         raise null_encode_error('CurrentVoters')
     else:
-        w_calen(out, len(x_current_voters))
+        n0 = len(x_current_voters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_current_voters in x_current_voters:
-            _e_DescribeQuorumResponse__ReplicaState_v0(e_current_voters, out)
+            if e_current_voters.replica_directory_id != ZERO_UUID:
+                raise unsupported_field('replica_directory_id')
+            out += _S_iq.pack(e_current_voters.replica_id, e_current_voters.log_end_offset)
+            if e_current_voters.unknown_tagged_fields:
+                w_tags(out, [], e_current_voters.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_observers = o.observers
     if x_observers is None:
         raise null_encode_error('Observers')
     else:
-        w_calen(out, len(x_observers))
+        n0 = len(x_observers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_observers in x_observers:
-            _e_DescribeQuorumResponse__ReplicaState_v0(e_observers, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            if e_observers.replica_directory_id != ZERO_UUID:
+                raise unsupported_field('replica_directory_id')
+            out += _S_iq.pack(e_observers.replica_id, e_observers.log_end_offset)
+            if e_observers.unknown_tagged_fields:
+                w_tags(out, [], e_observers.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumResponse__PartitionData_v1(b: bytes, p: int) -> tuple[DescribeQuorumResponse.PartitionData, int]:
+    blen = len(b)
     f_partition_index, f_error_code, f_leader_id, f_leader_epoch, f_high_watermark = _S_ihiiq.unpack_from(b, p)
     p += 22
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('CurrentVoters')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_current_voters = []
-        for _ in range(n):
-            e_current_voters, p = _d_DescribeQuorumResponse__ReplicaState_v1(b, p)
+        for _ in range(n0):
+            f1_replica_id, f1_log_end_offset, f1_last_fetch_timestamp, f1_last_caught_up_timestamp = _S_iqqq.unpack_from(b, p)
+            p += 28
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_current_voters = _DescribeQuorumResponse__ReplicaState(f1_replica_id, ZERO_UUID, f1_log_end_offset, f1_last_fetch_timestamp, f1_last_caught_up_timestamp, unknown1)
             f_current_voters.append(e_current_voters)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Observers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_observers = []
-        for _ in range(n):
-            e_observers, p = _d_DescribeQuorumResponse__ReplicaState_v1(b, p)
+        for _ in range(n0):
+            f2_replica_id, f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp = _S_iqqq.unpack_from(b, p)
+            p += 28
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_observers = _DescribeQuorumResponse__ReplicaState(f2_replica_id, ZERO_UUID, f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp, unknown2)
             f_observers.append(e_observers)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumResponse__PartitionData(f_partition_index, f_error_code, '', f_leader_id, f_leader_epoch, f_high_watermark, f_current_voters, f_observers, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumResponse__PartitionData(f_partition_index, f_error_code, '', f_leader_id, f_leader_epoch, f_high_watermark, f_current_voters, f_observers, unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumResponse__PartitionData_v1(o: DescribeQuorumResponse.PartitionData, out: bytearray) -> None:
@@ -326,48 +553,120 @@ def _e_DescribeQuorumResponse__PartitionData_v1(o: DescribeQuorumResponse.Partit
     if x_current_voters is None:
         raise null_encode_error('CurrentVoters')
     else:
-        w_calen(out, len(x_current_voters))
+        n0 = len(x_current_voters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_current_voters in x_current_voters:
-            _e_DescribeQuorumResponse__ReplicaState_v1(e_current_voters, out)
+            if e_current_voters.replica_directory_id != ZERO_UUID:
+                raise unsupported_field('replica_directory_id')
+            out += _S_iqqq.pack(e_current_voters.replica_id, e_current_voters.log_end_offset, e_current_voters.last_fetch_timestamp, e_current_voters.last_caught_up_timestamp)
+            if e_current_voters.unknown_tagged_fields:
+                w_tags(out, [], e_current_voters.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_observers = o.observers
     if x_observers is None:
         raise null_encode_error('Observers')
     else:
-        w_calen(out, len(x_observers))
+        n0 = len(x_observers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_observers in x_observers:
-            _e_DescribeQuorumResponse__ReplicaState_v1(e_observers, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            if e_observers.replica_directory_id != ZERO_UUID:
+                raise unsupported_field('replica_directory_id')
+            out += _S_iqqq.pack(e_observers.replica_id, e_observers.log_end_offset, e_observers.last_fetch_timestamp, e_observers.last_caught_up_timestamp)
+            if e_observers.unknown_tagged_fields:
+                w_tags(out, [], e_observers.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumResponse__PartitionData_v2(b: bytes, p: int) -> tuple[DescribeQuorumResponse.PartitionData, int]:
+    blen = len(b)
     f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     f_leader_id, f_leader_epoch, f_high_watermark = _S_iiq.unpack_from(b, p)
     p += 16
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('CurrentVoters')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_current_voters = []
-        for _ in range(n):
-            e_current_voters, p = _d_DescribeQuorumResponse__ReplicaState_v2(b, p)
+        for _ in range(n0):
+            f1_replica_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_replica_directory_id, p = r_uuid(b, p)
+            f1_log_end_offset, f1_last_fetch_timestamp, f1_last_caught_up_timestamp = _S_qqq.unpack_from(b, p)
+            p += 24
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_current_voters = _DescribeQuorumResponse__ReplicaState(f1_replica_id, f1_replica_directory_id, f1_log_end_offset, f1_last_fetch_timestamp, f1_last_caught_up_timestamp, unknown1)
             f_current_voters.append(e_current_voters)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Observers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_observers = []
-        for _ in range(n):
-            e_observers, p = _d_DescribeQuorumResponse__ReplicaState_v2(b, p)
+        for _ in range(n0):
+            f2_replica_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f2_replica_directory_id, p = r_uuid(b, p)
+            f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp = _S_qqq.unpack_from(b, p)
+            p += 24
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_observers = _DescribeQuorumResponse__ReplicaState(f2_replica_id, f2_replica_directory_id, f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp, unknown2)
             f_observers.append(e_observers)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumResponse__PartitionData(f_partition_index, f_error_code, f_error_message, f_leader_id, f_leader_epoch, f_high_watermark, f_current_voters, f_observers, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumResponse__PartitionData(f_partition_index, f_error_code, f_error_message, f_leader_id, f_leader_epoch, f_high_watermark, f_current_voters, f_observers, unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumResponse__PartitionData_v2(o: DescribeQuorumResponse.PartitionData, out: bytearray) -> None:
@@ -378,36 +677,136 @@ def _e_DescribeQuorumResponse__PartitionData_v2(o: DescribeQuorumResponse.Partit
     if x_current_voters is None:
         raise null_encode_error('CurrentVoters')
     else:
-        w_calen(out, len(x_current_voters))
+        n0 = len(x_current_voters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_current_voters in x_current_voters:
-            _e_DescribeQuorumResponse__ReplicaState_v2(e_current_voters, out)
+            out += _S_i.pack(e_current_voters.replica_id)
+            out += e_current_voters.replica_directory_id.bytes
+            out += _S_qqq.pack(e_current_voters.log_end_offset, e_current_voters.last_fetch_timestamp, e_current_voters.last_caught_up_timestamp)
+            if e_current_voters.unknown_tagged_fields:
+                w_tags(out, [], e_current_voters.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_observers = o.observers
     if x_observers is None:
         raise null_encode_error('Observers')
     else:
-        w_calen(out, len(x_observers))
+        n0 = len(x_observers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_observers in x_observers:
-            _e_DescribeQuorumResponse__ReplicaState_v2(e_observers, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_observers.replica_id)
+            out += e_observers.replica_directory_id.bytes
+            out += _S_qqq.pack(e_observers.log_end_offset, e_observers.last_fetch_timestamp, e_observers.last_caught_up_timestamp)
+            if e_observers.unknown_tagged_fields:
+                w_tags(out, [], e_observers.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumResponse__TopicData_v0(b: bytes, p: int) -> tuple[DescribeQuorumResponse.TopicData, int]:
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_DescribeQuorumResponse__PartitionData_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, f1_high_watermark = _S_ihiiq.unpack_from(b, p)
+            p += 22
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('CurrentVoters')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_current_voters = []
+                for _ in range(n1):
+                    f2_replica_id, f2_log_end_offset = _S_iq.unpack_from(b, p)
+                    p += 12
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_current_voters = _DescribeQuorumResponse__ReplicaState(f2_replica_id, ZERO_UUID, f2_log_end_offset, -1, -1, unknown2)
+                    f1_current_voters.append(e1_current_voters)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Observers')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_observers = []
+                for _ in range(n1):
+                    f3_replica_id, f3_log_end_offset = _S_iq.unpack_from(b, p)
+                    p += 12
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    e1_observers = _DescribeQuorumResponse__ReplicaState(f3_replica_id, ZERO_UUID, f3_log_end_offset, -1, -1, unknown3)
+                    f1_observers.append(e1_observers)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _DescribeQuorumResponse__PartitionData(f1_partition_index, f1_error_code, '', f1_leader_id, f1_leader_epoch, f1_high_watermark, f1_current_voters, f1_observers, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumResponse__TopicData(f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumResponse__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumResponse__TopicData_v0(o: DescribeQuorumResponse.TopicData, out: bytearray) -> None:
@@ -416,29 +815,151 @@ def _e_DescribeQuorumResponse__TopicData_v0(o: DescribeQuorumResponse.TopicData,
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_DescribeQuorumResponse__PartitionData_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ihiiq.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch, e_partitions.high_watermark)
+            x1_current_voters = e_partitions.current_voters
+            if x1_current_voters is None:
+                raise null_encode_error('CurrentVoters')
+            else:
+                n1 = len(x1_current_voters) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_current_voters in x1_current_voters:
+                    if e1_current_voters.replica_directory_id != ZERO_UUID:
+                        raise unsupported_field('replica_directory_id')
+                    out += _S_iq.pack(e1_current_voters.replica_id, e1_current_voters.log_end_offset)
+                    if e1_current_voters.unknown_tagged_fields:
+                        w_tags(out, [], e1_current_voters.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            x1_observers = e_partitions.observers
+            if x1_observers is None:
+                raise null_encode_error('Observers')
+            else:
+                n1 = len(x1_observers) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_observers in x1_observers:
+                    if e1_observers.replica_directory_id != ZERO_UUID:
+                        raise unsupported_field('replica_directory_id')
+                    out += _S_iq.pack(e1_observers.replica_id, e1_observers.log_end_offset)
+                    if e1_observers.unknown_tagged_fields:
+                        w_tags(out, [], e1_observers.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumResponse__TopicData_v1(b: bytes, p: int) -> tuple[DescribeQuorumResponse.TopicData, int]:
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_DescribeQuorumResponse__PartitionData_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, f1_high_watermark = _S_ihiiq.unpack_from(b, p)
+            p += 22
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('CurrentVoters')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_current_voters = []
+                for _ in range(n1):
+                    f2_replica_id, f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp = _S_iqqq.unpack_from(b, p)
+                    p += 28
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_current_voters = _DescribeQuorumResponse__ReplicaState(f2_replica_id, ZERO_UUID, f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp, unknown2)
+                    f1_current_voters.append(e1_current_voters)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Observers')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_observers = []
+                for _ in range(n1):
+                    f3_replica_id, f3_log_end_offset, f3_last_fetch_timestamp, f3_last_caught_up_timestamp = _S_iqqq.unpack_from(b, p)
+                    p += 28
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    e1_observers = _DescribeQuorumResponse__ReplicaState(f3_replica_id, ZERO_UUID, f3_log_end_offset, f3_last_fetch_timestamp, f3_last_caught_up_timestamp, unknown3)
+                    f1_observers.append(e1_observers)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _DescribeQuorumResponse__PartitionData(f1_partition_index, f1_error_code, '', f1_leader_id, f1_leader_epoch, f1_high_watermark, f1_current_voters, f1_observers, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumResponse__TopicData(f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumResponse__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumResponse__TopicData_v1(o: DescribeQuorumResponse.TopicData, out: bytearray) -> None:
@@ -447,29 +968,165 @@ def _e_DescribeQuorumResponse__TopicData_v1(o: DescribeQuorumResponse.TopicData,
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_DescribeQuorumResponse__PartitionData_v1(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ihiiq.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch, e_partitions.high_watermark)
+            x1_current_voters = e_partitions.current_voters
+            if x1_current_voters is None:
+                raise null_encode_error('CurrentVoters')
+            else:
+                n1 = len(x1_current_voters) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_current_voters in x1_current_voters:
+                    if e1_current_voters.replica_directory_id != ZERO_UUID:
+                        raise unsupported_field('replica_directory_id')
+                    out += _S_iqqq.pack(e1_current_voters.replica_id, e1_current_voters.log_end_offset, e1_current_voters.last_fetch_timestamp, e1_current_voters.last_caught_up_timestamp)
+                    if e1_current_voters.unknown_tagged_fields:
+                        w_tags(out, [], e1_current_voters.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            x1_observers = e_partitions.observers
+            if x1_observers is None:
+                raise null_encode_error('Observers')
+            else:
+                n1 = len(x1_observers) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_observers in x1_observers:
+                    if e1_observers.replica_directory_id != ZERO_UUID:
+                        raise unsupported_field('replica_directory_id')
+                    out += _S_iqqq.pack(e1_observers.replica_id, e1_observers.log_end_offset, e1_observers.last_fetch_timestamp, e1_observers.last_caught_up_timestamp)
+                    if e1_observers.unknown_tagged_fields:
+                        w_tags(out, [], e1_observers.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumResponse__TopicData_v2(b: bytes, p: int) -> tuple[DescribeQuorumResponse.TopicData, int]:
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_DescribeQuorumResponse__PartitionData_v2(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_leader_id, f1_leader_epoch, f1_high_watermark = _S_iiq.unpack_from(b, p)
+            p += 16
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('CurrentVoters')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_current_voters = []
+                for _ in range(n1):
+                    f2_replica_id = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    f2_replica_directory_id, p = r_uuid(b, p)
+                    f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp = _S_qqq.unpack_from(b, p)
+                    p += 24
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_current_voters = _DescribeQuorumResponse__ReplicaState(f2_replica_id, f2_replica_directory_id, f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp, unknown2)
+                    f1_current_voters.append(e1_current_voters)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Observers')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_observers = []
+                for _ in range(n1):
+                    f3_replica_id = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    f3_replica_directory_id, p = r_uuid(b, p)
+                    f3_log_end_offset, f3_last_fetch_timestamp, f3_last_caught_up_timestamp = _S_qqq.unpack_from(b, p)
+                    p += 24
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    e1_observers = _DescribeQuorumResponse__ReplicaState(f3_replica_id, f3_replica_directory_id, f3_log_end_offset, f3_last_fetch_timestamp, f3_last_caught_up_timestamp, unknown3)
+                    f1_observers.append(e1_observers)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _DescribeQuorumResponse__PartitionData(f1_partition_index, f1_error_code, f1_error_message, f1_leader_id, f1_leader_epoch, f1_high_watermark, f1_current_voters, f1_observers, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumResponse__TopicData(f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumResponse__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumResponse__TopicData_v2(o: DescribeQuorumResponse.TopicData, out: bytearray) -> None:
@@ -478,51 +1135,145 @@ def _e_DescribeQuorumResponse__TopicData_v2(o: DescribeQuorumResponse.TopicData,
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_DescribeQuorumResponse__PartitionData_v2(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ih.pack(e_partitions.partition_index, e_partitions.error_code)
+            w_ncstr(out, e_partitions.error_message)
+            out += _S_iiq.pack(e_partitions.leader_id, e_partitions.leader_epoch, e_partitions.high_watermark)
+            x1_current_voters = e_partitions.current_voters
+            if x1_current_voters is None:
+                raise null_encode_error('CurrentVoters')
+            else:
+                n1 = len(x1_current_voters) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_current_voters in x1_current_voters:
+                    out += _S_i.pack(e1_current_voters.replica_id)
+                    out += e1_current_voters.replica_directory_id.bytes
+                    out += _S_qqq.pack(e1_current_voters.log_end_offset, e1_current_voters.last_fetch_timestamp, e1_current_voters.last_caught_up_timestamp)
+                    if e1_current_voters.unknown_tagged_fields:
+                        w_tags(out, [], e1_current_voters.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            x1_observers = e_partitions.observers
+            if x1_observers is None:
+                raise null_encode_error('Observers')
+            else:
+                n1 = len(x1_observers) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_observers in x1_observers:
+                    out += _S_i.pack(e1_observers.replica_id)
+                    out += e1_observers.replica_directory_id.bytes
+                    out += _S_qqq.pack(e1_observers.log_end_offset, e1_observers.last_fetch_timestamp, e1_observers.last_caught_up_timestamp)
+                    if e1_observers.unknown_tagged_fields:
+                        w_tags(out, [], e1_observers.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumResponse__Listener_v2(b: bytes, p: int) -> tuple[DescribeQuorumResponse.Listener, int]:
-    f_name, p = r_cstr(b, p)
-    f_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_H.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumResponse__Listener(f_name, f_host, f_port, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumResponse__Listener(f_name, f_host, f_port, unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumResponse__Listener_v2(o: DescribeQuorumResponse.Listener, out: bytearray) -> None:
     w_cstr(out, o.name)
     w_cstr(out, o.host)
     out += _S_H.pack(o.port)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumResponse__Node_v2(b: bytes, p: int) -> tuple[DescribeQuorumResponse.Node, int]:
+    blen = len(b)
     f_node_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Listeners')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_listeners = []
-        for _ in range(n):
-            e_listeners, p = _d_DescribeQuorumResponse__Listener_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port = _S_H.unpack_from(b, p)[0]
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_listeners = _DescribeQuorumResponse__Listener(f1_name, f1_host, f1_port, unknown1)
             f_listeners.append(e_listeners)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumResponse__Node(f_node_id, f_listeners, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumResponse__Node(f_node_id, f_listeners, unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumResponse__Node_v2(o: DescribeQuorumResponse.Node, out: bytearray) -> None:
@@ -531,30 +1282,145 @@ def _e_DescribeQuorumResponse__Node_v2(o: DescribeQuorumResponse.Node, out: byte
     if x_listeners is None:
         raise null_encode_error('Listeners')
     else:
-        w_calen(out, len(x_listeners))
+        n0 = len(x_listeners) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_listeners in x_listeners:
-            _e_DescribeQuorumResponse__Listener_v2(e_listeners, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_listeners.name)
+            w_cstr(out, e_listeners.host)
+            out += _S_H.pack(e_listeners.port)
+            if e_listeners.unknown_tagged_fields:
+                w_tags(out, [], e_listeners.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumResponse_v0(b: bytes, p: int) -> tuple[DescribeQuorumResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DescribeQuorumResponse__TopicData_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, f2_high_watermark = _S_ihiiq.unpack_from(b, p)
+                    p += 22
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('CurrentVoters')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_current_voters = []
+                        for _ in range(n2):
+                            f3_replica_id, f3_log_end_offset = _S_iq.unpack_from(b, p)
+                            p += 12
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_current_voters = _DescribeQuorumResponse__ReplicaState(f3_replica_id, ZERO_UUID, f3_log_end_offset, -1, -1, unknown3)
+                            f2_current_voters.append(e2_current_voters)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('Observers')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_observers = []
+                        for _ in range(n2):
+                            f4_replica_id, f4_log_end_offset = _S_iq.unpack_from(b, p)
+                            p += 12
+                            if b[p] == 0:
+                                p += 1
+                                unknown4: TaggedFields = ()
+                            else:
+                                tags4, p = r_tags(b, p)
+                                unknown4 = tuple(tags4)
+                            e2_observers = _DescribeQuorumResponse__ReplicaState(f4_replica_id, ZERO_UUID, f4_log_end_offset, -1, -1, unknown4)
+                            f2_observers.append(e2_observers)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _DescribeQuorumResponse__PartitionData(f2_partition_index, f2_error_code, '', f2_leader_id, f2_leader_epoch, f2_high_watermark, f2_current_voters, f2_observers, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DescribeQuorumResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumResponse(f_error_code, '', f_topics, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumResponse(f_error_code, '', f_topics, [], unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumResponse_v0(o: DescribeQuorumResponse, out: bytearray) -> None:
@@ -565,30 +1431,192 @@ def _e_DescribeQuorumResponse_v0(o: DescribeQuorumResponse, out: bytearray) -> N
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DescribeQuorumResponse__TopicData_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ihiiq.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, e1_partitions.high_watermark)
+                    x2_current_voters = e1_partitions.current_voters
+                    if x2_current_voters is None:
+                        raise null_encode_error('CurrentVoters')
+                    else:
+                        n2 = len(x2_current_voters) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_current_voters in x2_current_voters:
+                            if e2_current_voters.replica_directory_id != ZERO_UUID:
+                                raise unsupported_field('replica_directory_id')
+                            out += _S_iq.pack(e2_current_voters.replica_id, e2_current_voters.log_end_offset)
+                            if e2_current_voters.unknown_tagged_fields:
+                                w_tags(out, [], e2_current_voters.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    x2_observers = e1_partitions.observers
+                    if x2_observers is None:
+                        raise null_encode_error('Observers')
+                    else:
+                        n2 = len(x2_observers) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_observers in x2_observers:
+                            if e2_observers.replica_directory_id != ZERO_UUID:
+                                raise unsupported_field('replica_directory_id')
+                            out += _S_iq.pack(e2_observers.replica_id, e2_observers.log_end_offset)
+                            if e2_observers.unknown_tagged_fields:
+                                w_tags(out, [], e2_observers.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumResponse_v1(b: bytes, p: int) -> tuple[DescribeQuorumResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DescribeQuorumResponse__TopicData_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, f2_high_watermark = _S_ihiiq.unpack_from(b, p)
+                    p += 22
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('CurrentVoters')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_current_voters = []
+                        for _ in range(n2):
+                            f3_replica_id, f3_log_end_offset, f3_last_fetch_timestamp, f3_last_caught_up_timestamp = _S_iqqq.unpack_from(b, p)
+                            p += 28
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_current_voters = _DescribeQuorumResponse__ReplicaState(f3_replica_id, ZERO_UUID, f3_log_end_offset, f3_last_fetch_timestamp, f3_last_caught_up_timestamp, unknown3)
+                            f2_current_voters.append(e2_current_voters)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('Observers')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_observers = []
+                        for _ in range(n2):
+                            f4_replica_id, f4_log_end_offset, f4_last_fetch_timestamp, f4_last_caught_up_timestamp = _S_iqqq.unpack_from(b, p)
+                            p += 28
+                            if b[p] == 0:
+                                p += 1
+                                unknown4: TaggedFields = ()
+                            else:
+                                tags4, p = r_tags(b, p)
+                                unknown4 = tuple(tags4)
+                            e2_observers = _DescribeQuorumResponse__ReplicaState(f4_replica_id, ZERO_UUID, f4_log_end_offset, f4_last_fetch_timestamp, f4_last_caught_up_timestamp, unknown4)
+                            f2_observers.append(e2_observers)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _DescribeQuorumResponse__PartitionData(f2_partition_index, f2_error_code, '', f2_leader_id, f2_leader_epoch, f2_high_watermark, f2_current_voters, f2_observers, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DescribeQuorumResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumResponse(f_error_code, '', f_topics, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumResponse(f_error_code, '', f_topics, [], unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumResponse_v1(o: DescribeQuorumResponse, out: bytearray) -> None:
@@ -599,39 +1627,172 @@ def _e_DescribeQuorumResponse_v1(o: DescribeQuorumResponse, out: bytearray) -> N
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DescribeQuorumResponse__TopicData_v1(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ihiiq.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, e1_partitions.high_watermark)
+                    x2_current_voters = e1_partitions.current_voters
+                    if x2_current_voters is None:
+                        raise null_encode_error('CurrentVoters')
+                    else:
+                        n2 = len(x2_current_voters) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_current_voters in x2_current_voters:
+                            if e2_current_voters.replica_directory_id != ZERO_UUID:
+                                raise unsupported_field('replica_directory_id')
+                            out += _S_iqqq.pack(e2_current_voters.replica_id, e2_current_voters.log_end_offset, e2_current_voters.last_fetch_timestamp, e2_current_voters.last_caught_up_timestamp)
+                            if e2_current_voters.unknown_tagged_fields:
+                                w_tags(out, [], e2_current_voters.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    x2_observers = e1_partitions.observers
+                    if x2_observers is None:
+                        raise null_encode_error('Observers')
+                    else:
+                        n2 = len(x2_observers) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_observers in x2_observers:
+                            if e2_observers.replica_directory_id != ZERO_UUID:
+                                raise unsupported_field('replica_directory_id')
+                            out += _S_iqqq.pack(e2_observers.replica_id, e2_observers.log_end_offset, e2_observers.last_fetch_timestamp, e2_observers.last_caught_up_timestamp)
+                            if e2_observers.unknown_tagged_fields:
+                                w_tags(out, [], e2_observers.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeQuorumResponse_v2(b: bytes, p: int) -> tuple[DescribeQuorumResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
+        for _ in range(n0):
             e_topics, p = _d_DescribeQuorumResponse__TopicData_v2(b, p)
             f_topics.append(e_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Nodes')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_nodes = []
-        for _ in range(n):
-            e_nodes, p = _d_DescribeQuorumResponse__Node_v2(b, p)
+        for _ in range(n0):
+            f1_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Listeners')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_listeners = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_host = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_host, p = r_cstr(b, p)
+                    f2_port = _S_H.unpack_from(b, p)[0]
+                    p += 2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_listeners = _DescribeQuorumResponse__Listener(f2_name, f2_host, f2_port, unknown2)
+                    f1_listeners.append(e1_listeners)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_nodes = _DescribeQuorumResponse__Node(f1_node_id, f1_listeners, unknown1)
             f_nodes.append(e_nodes)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeQuorumResponse(f_error_code, f_error_message, f_topics, f_nodes, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeQuorumResponse(f_error_code, f_error_message, f_topics, f_nodes, unknown0)
+    return obj, p
 
 
 def _e_DescribeQuorumResponse_v2(o: DescribeQuorumResponse, out: bytearray) -> None:
@@ -641,17 +1802,104 @@ def _e_DescribeQuorumResponse_v2(o: DescribeQuorumResponse, out: bytearray) -> N
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DescribeQuorumResponse__TopicData_v2(e_topics, out)
+            w_cstr(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.partition_index, e1_partitions.error_code)
+                    w_ncstr(out, e1_partitions.error_message)
+                    out += _S_iiq.pack(e1_partitions.leader_id, e1_partitions.leader_epoch, e1_partitions.high_watermark)
+                    x2_current_voters = e1_partitions.current_voters
+                    if x2_current_voters is None:
+                        raise null_encode_error('CurrentVoters')
+                    else:
+                        n2 = len(x2_current_voters) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_current_voters in x2_current_voters:
+                            out += _S_i.pack(e2_current_voters.replica_id)
+                            out += e2_current_voters.replica_directory_id.bytes
+                            out += _S_qqq.pack(e2_current_voters.log_end_offset, e2_current_voters.last_fetch_timestamp, e2_current_voters.last_caught_up_timestamp)
+                            if e2_current_voters.unknown_tagged_fields:
+                                w_tags(out, [], e2_current_voters.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    x2_observers = e1_partitions.observers
+                    if x2_observers is None:
+                        raise null_encode_error('Observers')
+                    else:
+                        n2 = len(x2_observers) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_observers in x2_observers:
+                            out += _S_i.pack(e2_observers.replica_id)
+                            out += e2_observers.replica_directory_id.bytes
+                            out += _S_qqq.pack(e2_observers.log_end_offset, e2_observers.last_fetch_timestamp, e2_observers.last_caught_up_timestamp)
+                            if e2_observers.unknown_tagged_fields:
+                                w_tags(out, [], e2_observers.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_nodes = o.nodes
     if x_nodes is None:
         raise null_encode_error('Nodes')
     else:
-        w_calen(out, len(x_nodes))
+        n0 = len(x_nodes) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_nodes in x_nodes:
-            _e_DescribeQuorumResponse__Node_v2(e_nodes, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_nodes.node_id)
+            x5_listeners = e_nodes.listeners
+            if x5_listeners is None:
+                raise null_encode_error('Listeners')
+            else:
+                n5 = len(x5_listeners) + 1
+                if n5 < 0x80:
+                    out.append(n5)
+                else:
+                    w_uvarint(out, n5)
+                for e5_listeners in x5_listeners:
+                    w_cstr(out, e5_listeners.name)
+                    w_cstr(out, e5_listeners.host)
+                    out += _S_H.pack(e5_listeners.port)
+                    if e5_listeners.unknown_tagged_fields:
+                        w_tags(out, [], e5_listeners.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_nodes.unknown_tagged_fields:
+                w_tags(out, [], e_nodes.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DescribeQuorumRequest__PartitionData = DescribeQuorumRequest.PartitionData

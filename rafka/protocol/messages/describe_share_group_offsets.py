@@ -86,19 +86,37 @@ class DescribeShareGroupOffsetsResponse(Message):
 
 
 def _d_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic_v0(b: bytes, p: int) -> tuple[DescribeShareGroupOffsetsRequest.DescribeShareGroupOffsetsRequestTopic, int]:
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic(f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic_v0(o: DescribeShareGroupOffsetsRequest.DescribeShareGroupOffsetsRequestTopic, out: bytearray) -> None:
@@ -107,28 +125,83 @@ def _e_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic_v
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestGroup_v0(b: bytes, p: int) -> tuple[DescribeShareGroupOffsetsRequest.DescribeShareGroupOffsetsRequestGroup, int]:
-    f_group_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestGroup(f_group_id, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestGroup(f_group_id, f_topics, unknown0)
+    return obj, p
 
 
 def _e_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestGroup_v0(o: DescribeShareGroupOffsetsRequest.DescribeShareGroupOffsetsRequestGroup, out: bytearray) -> None:
@@ -137,28 +210,122 @@ def _e_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestGroup_v
     if x_topics is None:
         out.append(0)
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeShareGroupOffsetsRequest_v0(b: bytes, p: int) -> tuple[DescribeShareGroupOffsetsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestGroup_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_id, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                f1_topics = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_topic_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_topic_name, p = r_cstr(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('Partitions')
+                    else:
+                        f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic(f2_topic_name, f2_partitions, unknown2)
+                    f1_topics.append(e1_topics)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_groups = _DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestGroup(f1_group_id, f1_topics, unknown1)
             f_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeShareGroupOffsetsRequest(f_groups, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeShareGroupOffsetsRequest(f_groups, unknown0)
+    return obj, p
 
 
 def _e_DescribeShareGroupOffsetsRequest_v0(o: DescribeShareGroupOffsetsRequest, out: bytearray) -> None:
@@ -166,49 +333,129 @@ def _e_DescribeShareGroupOffsetsRequest_v0(o: DescribeShareGroupOffsetsRequest, 
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_calen(out, len(x_groups))
+        n0 = len(x_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups in x_groups:
-            _e_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestGroup_v0(e_groups, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_groups.group_id)
+            x1_topics = e_groups.topics
+            if x1_topics is None:
+                out.append(0)
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    w_cstr(out, e1_topics.topic_name)
+                    x2_partitions = e1_topics.partitions
+                    if x2_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n2 = len(x2_partitions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_partitions) < 64:
+                            out += ARRAYS_i[len(x2_partitions)].pack(*x2_partitions)
+                        else:
+                            w_fixed_array(out, x2_partitions, 'i')
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_groups.unknown_tagged_fields:
+                w_tags(out, [], e_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition_v0(b: bytes, p: int) -> tuple[DescribeShareGroupOffsetsResponse.DescribeShareGroupOffsetsResponsePartition, int]:
+    blen = len(b)
     f_partition_index, f_start_offset, f_leader_epoch, f_error_code = _S_iqih.unpack_from(b, p)
     p += 18
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition(f_partition_index, f_start_offset, f_leader_epoch, f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition(f_partition_index, f_start_offset, f_leader_epoch, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition_v0(o: DescribeShareGroupOffsetsResponse.DescribeShareGroupOffsetsResponsePartition, out: bytearray) -> None:
     out += _S_iqih.pack(o.partition_index, o.start_offset, o.leader_epoch, o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic_v0(b: bytes, p: int) -> tuple[DescribeShareGroupOffsetsResponse.DescribeShareGroupOffsetsResponseTopic, int]:
-    f_topic_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_start_offset, f1_leader_epoch, f1_error_code = _S_iqih.unpack_from(b, p)
+            p += 18
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition(f1_partition_index, f1_start_offset, f1_leader_epoch, f1_error_code, f1_error_message, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic(f_topic_name, f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic(f_topic_name, f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic_v0(o: DescribeShareGroupOffsetsResponse.DescribeShareGroupOffsetsResponseTopic, out: bytearray) -> None:
@@ -218,32 +465,111 @@ def _e_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iqih.pack(e_partitions.partition_index, e_partitions.start_offset, e_partitions.leader_epoch, e_partitions.error_code)
+            w_ncstr(out, e_partitions.error_message)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseGroup_v0(b: bytes, p: int) -> tuple[DescribeShareGroupOffsetsResponse.DescribeShareGroupOffsetsResponseGroup, int]:
-    f_group_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_start_offset, f2_leader_epoch, f2_error_code = _S_iqih.unpack_from(b, p)
+                    p += 18
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition(f2_partition_index, f2_start_offset, f2_leader_epoch, f2_error_code, f2_error_message, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic(f1_topic_name, f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseGroup(f_group_id, f_topics, f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseGroup(f_group_id, f_topics, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseGroup_v0(o: DescribeShareGroupOffsetsResponse.DescribeShareGroupOffsetsResponseGroup, out: bytearray) -> None:
@@ -252,32 +578,155 @@ def _e_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseGroup
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic_v0(e_topics, out)
+            w_cstr(out, e_topics.topic_name)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iqih.pack(e1_partitions.partition_index, e1_partitions.start_offset, e1_partitions.leader_epoch, e1_partitions.error_code)
+                    w_ncstr(out, e1_partitions.error_message)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_h.pack(o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeShareGroupOffsetsResponse_v0(b: bytes, p: int) -> tuple[DescribeShareGroupOffsetsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseGroup_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_id, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Topics')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_topic_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_topic_name, p = r_cstr(b, p)
+                    f2_topic_id, p = r_uuid(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('Partitions')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_partitions = []
+                        for _ in range(n2):
+                            f3_partition_index, f3_start_offset, f3_leader_epoch, f3_error_code = _S_iqih.unpack_from(b, p)
+                            p += 18
+                            s3 = b[p]
+                            if not (0 < s3 < 0x80 and p + s3 <= blen):
+                                f3_error_message, p = r_ncstr(b, p)
+                            else:
+                                f3_error_message = b[p + 1 : p + s3].decode()
+                                p += s3
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_partitions = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition(f3_partition_index, f3_start_offset, f3_leader_epoch, f3_error_code, f3_error_message, unknown3)
+                            f2_partitions.append(e2_partitions)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic(f2_topic_name, f2_topic_id, f2_partitions, unknown2)
+                    f1_topics.append(e1_topics)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_groups = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseGroup(f1_group_id, f1_topics, f1_error_code, f1_error_message, unknown1)
             f_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeShareGroupOffsetsResponse(f_throttle_time_ms, f_groups, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeShareGroupOffsetsResponse(f_throttle_time_ms, f_groups, unknown0)
+    return obj, p
 
 
 def _e_DescribeShareGroupOffsetsResponse_v0(o: DescribeShareGroupOffsetsResponse, out: bytearray) -> None:
@@ -286,10 +735,55 @@ def _e_DescribeShareGroupOffsetsResponse_v0(o: DescribeShareGroupOffsetsResponse
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_calen(out, len(x_groups))
+        n0 = len(x_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups in x_groups:
-            _e_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseGroup_v0(e_groups, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_groups.group_id)
+            x1_topics = e_groups.topics
+            if x1_topics is None:
+                raise null_encode_error('Topics')
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    w_cstr(out, e1_topics.topic_name)
+                    out += e1_topics.topic_id.bytes
+                    x2_partitions = e1_topics.partitions
+                    if x2_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n2 = len(x2_partitions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_partitions in x2_partitions:
+                            out += _S_iqih.pack(e2_partitions.partition_index, e2_partitions.start_offset, e2_partitions.leader_epoch, e2_partitions.error_code)
+                            w_ncstr(out, e2_partitions.error_message)
+                            if e2_partitions.unknown_tagged_fields:
+                                w_tags(out, [], e2_partitions.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_h.pack(e_groups.error_code)
+            w_ncstr(out, e_groups.error_message)
+            if e_groups.unknown_tagged_fields:
+                w_tags(out, [], e_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic = DescribeShareGroupOffsetsRequest.DescribeShareGroupOffsetsRequestTopic

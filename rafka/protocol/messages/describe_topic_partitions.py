@@ -94,64 +94,122 @@ class DescribeTopicPartitionsResponse(Message):
 
 
 def _d_DescribeTopicPartitionsRequest__TopicRequest_v0(b: bytes, p: int) -> tuple[DescribeTopicPartitionsRequest.TopicRequest, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeTopicPartitionsRequest__TopicRequest(f_name, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeTopicPartitionsRequest__TopicRequest(f_name, unknown0)
+    return obj, p
 
 
 def _e_DescribeTopicPartitionsRequest__TopicRequest_v0(o: DescribeTopicPartitionsRequest.TopicRequest, out: bytearray) -> None:
     w_cstr(out, o.name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeTopicPartitionsRequest__Cursor_v0(b: bytes, p: int) -> tuple[DescribeTopicPartitionsRequest.Cursor, int]:
-    f_topic_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
     f_partition_index = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeTopicPartitionsRequest__Cursor(f_topic_name, f_partition_index, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeTopicPartitionsRequest__Cursor(f_topic_name, f_partition_index, unknown0)
+    return obj, p
 
 
 def _e_DescribeTopicPartitionsRequest__Cursor_v0(o: DescribeTopicPartitionsRequest.Cursor, out: bytearray) -> None:
     w_cstr(out, o.topic_name)
     out += _S_i.pack(o.partition_index)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeTopicPartitionsRequest_v0(b: bytes, p: int) -> tuple[DescribeTopicPartitionsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DescribeTopicPartitionsRequest__TopicRequest_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DescribeTopicPartitionsRequest__TopicRequest(f1_name, unknown1)
             f_topics.append(e_topics)
     f_response_partition_limit = _S_i.unpack_from(b, p)[0]
     p += 4
-    m = b[p]
+    m0 = b[p]
     p += 1
-    if m >= 0x80:
+    if m0 >= 0x80:
         f_cursor = None
     else:
-        f_cursor, p = _d_DescribeTopicPartitionsRequest__Cursor_v0(b, p)
+        s2 = b[p]
+        if 0 < s2 < 0x80 and p + s2 <= blen:
+            f2_topic_name = b[p + 1 : p + s2].decode()
+            p += s2
+        else:
+            f2_topic_name, p = r_cstr(b, p)
+        f2_partition_index = _S_i.unpack_from(b, p)[0]
+        p += 4
+        if b[p] == 0:
+            p += 1
+            unknown2: TaggedFields = ()
+        else:
+            tags2, p = r_tags(b, p)
+            unknown2 = tuple(tags2)
+        f_cursor = _DescribeTopicPartitionsRequest__Cursor(f2_topic_name, f2_partition_index, unknown2)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeTopicPartitionsRequest(f_topics, f_response_partition_limit, f_cursor, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeTopicPartitionsRequest(f_topics, f_response_partition_limit, f_cursor, unknown0)
+    return obj, p
 
 
 def _e_DescribeTopicPartitionsRequest_v0(o: DescribeTopicPartitionsRequest, out: bytearray) -> None:
@@ -159,54 +217,126 @@ def _e_DescribeTopicPartitionsRequest_v0(o: DescribeTopicPartitionsRequest, out:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DescribeTopicPartitionsRequest__TopicRequest_v0(e_topics, out)
+            w_cstr(out, e_topics.name)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.response_partition_limit)
     x_cursor = o.cursor
     if x_cursor is None:
         out.append(0xFF)
     else:
         out.append(1)
-        _e_DescribeTopicPartitionsRequest__Cursor_v0(x_cursor, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+        w_cstr(out, x_cursor.topic_name)
+        out += _S_i.pack(x_cursor.partition_index)
+        if x_cursor.unknown_tagged_fields:
+            w_tags(out, [], x_cursor.unknown_tagged_fields)
+        else:
+            out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponsePartition_v0(b: bytes, p: int) -> tuple[DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition, int]:
     f_error_code, f_partition_index, f_leader_id, f_leader_epoch = _S_hiii.unpack_from(b, p)
     p += 14
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_replica_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('ReplicaNodes')
     else:
-        f_replica_nodes, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_replica_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_isr_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('IsrNodes')
     else:
-        f_isr_nodes, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_isr_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_eligible_leader_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         f_eligible_leader_replicas = None
     else:
-        f_eligible_leader_replicas, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_eligible_leader_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_last_known_elr = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         f_last_known_elr = None
     else:
-        f_last_known_elr, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_last_known_elr, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_offline_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('OfflineReplicas')
     else:
-        f_offline_replicas, p = r_fixed_array(b, p, n, 'i', 4)
+        f_offline_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponsePartition(f_error_code, f_partition_index, f_leader_id, f_leader_epoch, f_replica_nodes, f_isr_nodes, f_eligible_leader_replicas, f_last_known_elr, f_offline_replicas, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponsePartition(f_error_code, f_partition_index, f_leader_id, f_leader_epoch, f_replica_nodes, f_isr_nodes, f_eligible_leader_replicas, f_last_known_elr, f_offline_replicas, unknown0)
+    return obj, p
 
 
 def _e_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponsePartition_v0(o: DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition, out: bytearray) -> None:
@@ -215,59 +345,202 @@ def _e_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponsePartition
     if x_replica_nodes is None:
         raise null_encode_error('ReplicaNodes')
     else:
-        w_calen(out, len(x_replica_nodes))
-        w_fixed_array(out, x_replica_nodes, 'i')
+        n0 = len(x_replica_nodes) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_replica_nodes) < 64:
+            out += ARRAYS_i[len(x_replica_nodes)].pack(*x_replica_nodes)
+        else:
+            w_fixed_array(out, x_replica_nodes, 'i')
     x_isr_nodes = o.isr_nodes
     if x_isr_nodes is None:
         raise null_encode_error('IsrNodes')
     else:
-        w_calen(out, len(x_isr_nodes))
-        w_fixed_array(out, x_isr_nodes, 'i')
+        n0 = len(x_isr_nodes) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_isr_nodes) < 64:
+            out += ARRAYS_i[len(x_isr_nodes)].pack(*x_isr_nodes)
+        else:
+            w_fixed_array(out, x_isr_nodes, 'i')
     x_eligible_leader_replicas = o.eligible_leader_replicas
     if x_eligible_leader_replicas is None:
         out.append(0)
     else:
-        w_calen(out, len(x_eligible_leader_replicas))
-        w_fixed_array(out, x_eligible_leader_replicas, 'i')
+        n0 = len(x_eligible_leader_replicas) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_eligible_leader_replicas) < 64:
+            out += ARRAYS_i[len(x_eligible_leader_replicas)].pack(*x_eligible_leader_replicas)
+        else:
+            w_fixed_array(out, x_eligible_leader_replicas, 'i')
     x_last_known_elr = o.last_known_elr
     if x_last_known_elr is None:
         out.append(0)
     else:
-        w_calen(out, len(x_last_known_elr))
-        w_fixed_array(out, x_last_known_elr, 'i')
+        n0 = len(x_last_known_elr) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_last_known_elr) < 64:
+            out += ARRAYS_i[len(x_last_known_elr)].pack(*x_last_known_elr)
+        else:
+            w_fixed_array(out, x_last_known_elr, 'i')
     x_offline_replicas = o.offline_replicas
     if x_offline_replicas is None:
         raise null_encode_error('OfflineReplicas')
     else:
-        w_calen(out, len(x_offline_replicas))
-        w_fixed_array(out, x_offline_replicas, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_offline_replicas) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_offline_replicas) < 64:
+            out += ARRAYS_i[len(x_offline_replicas)].pack(*x_offline_replicas)
+        else:
+            w_fixed_array(out, x_offline_replicas, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponseTopic_v0(b: bytes, p: int) -> tuple[DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_name, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_name, p = r_ncstr(b, p)
+    else:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
     f_topic_id, p = r_uuid(b, p)
     f_is_internal = _S_o.unpack_from(b, p)[0]
     p += 1
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponsePartition_v0(b, p)
+        for _ in range(n0):
+            f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch = _S_hiii.unpack_from(b, p)
+            p += 14
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('ReplicaNodes')
+            else:
+                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('IsrNodes')
+            else:
+                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_eligible_leader_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                f1_eligible_leader_replicas = None
+            else:
+                f1_eligible_leader_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_last_known_elr = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                f1_last_known_elr = None
+            else:
+                f1_last_known_elr, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_offline_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('OfflineReplicas')
+            else:
+                f1_offline_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch, f1_replica_nodes, f1_isr_nodes, f1_eligible_leader_replicas, f1_last_known_elr, f1_offline_replicas, unknown1)
             f_partitions.append(e_partitions)
     f_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponseTopic(f_error_code, f_name, f_topic_id, f_is_internal, f_partitions, f_topic_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponseTopic(f_error_code, f_name, f_topic_id, f_is_internal, f_partitions, f_topic_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponseTopic_v0(o: DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic, out: bytearray) -> None:
@@ -279,56 +552,168 @@ def _e_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponseTopic_v0(
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponsePartition_v0(e_partitions, out)
+            out += _S_hiii.pack(e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch)
+            x1_replica_nodes = e_partitions.replica_nodes
+            if x1_replica_nodes is None:
+                raise null_encode_error('ReplicaNodes')
+            else:
+                n1 = len(x1_replica_nodes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_replica_nodes) < 64:
+                    out += ARRAYS_i[len(x1_replica_nodes)].pack(*x1_replica_nodes)
+                else:
+                    w_fixed_array(out, x1_replica_nodes, 'i')
+            x1_isr_nodes = e_partitions.isr_nodes
+            if x1_isr_nodes is None:
+                raise null_encode_error('IsrNodes')
+            else:
+                n1 = len(x1_isr_nodes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_isr_nodes) < 64:
+                    out += ARRAYS_i[len(x1_isr_nodes)].pack(*x1_isr_nodes)
+                else:
+                    w_fixed_array(out, x1_isr_nodes, 'i')
+            x1_eligible_leader_replicas = e_partitions.eligible_leader_replicas
+            if x1_eligible_leader_replicas is None:
+                out.append(0)
+            else:
+                n1 = len(x1_eligible_leader_replicas) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_eligible_leader_replicas) < 64:
+                    out += ARRAYS_i[len(x1_eligible_leader_replicas)].pack(*x1_eligible_leader_replicas)
+                else:
+                    w_fixed_array(out, x1_eligible_leader_replicas, 'i')
+            x1_last_known_elr = e_partitions.last_known_elr
+            if x1_last_known_elr is None:
+                out.append(0)
+            else:
+                n1 = len(x1_last_known_elr) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_last_known_elr) < 64:
+                    out += ARRAYS_i[len(x1_last_known_elr)].pack(*x1_last_known_elr)
+                else:
+                    w_fixed_array(out, x1_last_known_elr, 'i')
+            x1_offline_replicas = e_partitions.offline_replicas
+            if x1_offline_replicas is None:
+                raise null_encode_error('OfflineReplicas')
+            else:
+                n1 = len(x1_offline_replicas) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_offline_replicas) < 64:
+                    out += ARRAYS_i[len(x1_offline_replicas)].pack(*x1_offline_replicas)
+                else:
+                    w_fixed_array(out, x1_offline_replicas, 'i')
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.topic_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeTopicPartitionsResponse__Cursor_v0(b: bytes, p: int) -> tuple[DescribeTopicPartitionsResponse.Cursor, int]:
-    f_topic_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
     f_partition_index = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeTopicPartitionsResponse__Cursor(f_topic_name, f_partition_index, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeTopicPartitionsResponse__Cursor(f_topic_name, f_partition_index, unknown0)
+    return obj, p
 
 
 def _e_DescribeTopicPartitionsResponse__Cursor_v0(o: DescribeTopicPartitionsResponse.Cursor, out: bytearray) -> None:
     w_cstr(out, o.topic_name)
     out += _S_i.pack(o.partition_index)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeTopicPartitionsResponse_v0(b: bytes, p: int) -> tuple[DescribeTopicPartitionsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
+        for _ in range(n0):
             e_topics, p = _d_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponseTopic_v0(b, p)
             f_topics.append(e_topics)
-    m = b[p]
+    m0 = b[p]
     p += 1
-    if m >= 0x80:
+    if m0 >= 0x80:
         f_next_cursor = None
     else:
-        f_next_cursor, p = _d_DescribeTopicPartitionsResponse__Cursor_v0(b, p)
+        s1 = b[p]
+        if 0 < s1 < 0x80 and p + s1 <= blen:
+            f1_topic_name = b[p + 1 : p + s1].decode()
+            p += s1
+        else:
+            f1_topic_name, p = r_cstr(b, p)
+        f1_partition_index = _S_i.unpack_from(b, p)[0]
+        p += 4
+        if b[p] == 0:
+            p += 1
+            unknown1: TaggedFields = ()
+        else:
+            tags1, p = r_tags(b, p)
+            unknown1 = tuple(tags1)
+        f_next_cursor = _DescribeTopicPartitionsResponse__Cursor(f1_topic_name, f1_partition_index, unknown1)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeTopicPartitionsResponse(f_throttle_time_ms, f_topics, f_next_cursor, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeTopicPartitionsResponse(f_throttle_time_ms, f_topics, f_next_cursor, unknown0)
+    return obj, p
 
 
 def _e_DescribeTopicPartitionsResponse_v0(o: DescribeTopicPartitionsResponse, out: bytearray) -> None:
@@ -337,16 +722,116 @@ def _e_DescribeTopicPartitionsResponse_v0(o: DescribeTopicPartitionsResponse, ou
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponseTopic_v0(e_topics, out)
+            out += _S_h.pack(e_topics.error_code)
+            w_ncstr(out, e_topics.name)
+            out += e_topics.topic_id.bytes
+            out += _S_o.pack(e_topics.is_internal)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_hiii.pack(e1_partitions.error_code, e1_partitions.partition_index, e1_partitions.leader_id, e1_partitions.leader_epoch)
+                    x2_replica_nodes = e1_partitions.replica_nodes
+                    if x2_replica_nodes is None:
+                        raise null_encode_error('ReplicaNodes')
+                    else:
+                        n2 = len(x2_replica_nodes) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_replica_nodes) < 64:
+                            out += ARRAYS_i[len(x2_replica_nodes)].pack(*x2_replica_nodes)
+                        else:
+                            w_fixed_array(out, x2_replica_nodes, 'i')
+                    x2_isr_nodes = e1_partitions.isr_nodes
+                    if x2_isr_nodes is None:
+                        raise null_encode_error('IsrNodes')
+                    else:
+                        n2 = len(x2_isr_nodes) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_isr_nodes) < 64:
+                            out += ARRAYS_i[len(x2_isr_nodes)].pack(*x2_isr_nodes)
+                        else:
+                            w_fixed_array(out, x2_isr_nodes, 'i')
+                    x2_eligible_leader_replicas = e1_partitions.eligible_leader_replicas
+                    if x2_eligible_leader_replicas is None:
+                        out.append(0)
+                    else:
+                        n2 = len(x2_eligible_leader_replicas) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_eligible_leader_replicas) < 64:
+                            out += ARRAYS_i[len(x2_eligible_leader_replicas)].pack(*x2_eligible_leader_replicas)
+                        else:
+                            w_fixed_array(out, x2_eligible_leader_replicas, 'i')
+                    x2_last_known_elr = e1_partitions.last_known_elr
+                    if x2_last_known_elr is None:
+                        out.append(0)
+                    else:
+                        n2 = len(x2_last_known_elr) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_last_known_elr) < 64:
+                            out += ARRAYS_i[len(x2_last_known_elr)].pack(*x2_last_known_elr)
+                        else:
+                            w_fixed_array(out, x2_last_known_elr, 'i')
+                    x2_offline_replicas = e1_partitions.offline_replicas
+                    if x2_offline_replicas is None:
+                        raise null_encode_error('OfflineReplicas')
+                    else:
+                        n2 = len(x2_offline_replicas) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_offline_replicas) < 64:
+                            out += ARRAYS_i[len(x2_offline_replicas)].pack(*x2_offline_replicas)
+                        else:
+                            w_fixed_array(out, x2_offline_replicas, 'i')
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_i.pack(e_topics.topic_authorized_operations)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_next_cursor = o.next_cursor
     if x_next_cursor is None:
         out.append(0xFF)
     else:
         out.append(1)
-        _e_DescribeTopicPartitionsResponse__Cursor_v0(x_next_cursor, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+        w_cstr(out, x_next_cursor.topic_name)
+        out += _S_i.pack(x_next_cursor.partition_index)
+        if x_next_cursor.unknown_tagged_fields:
+            w_tags(out, [], x_next_cursor.unknown_tagged_fields)
+        else:
+            out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DescribeTopicPartitionsRequest__TopicRequest = DescribeTopicPartitionsRequest.TopicRequest

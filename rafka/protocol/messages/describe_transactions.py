@@ -67,21 +67,38 @@ class DescribeTransactionsResponse(Message):
 
 
 def _d_DescribeTransactionsRequest_v0(b: bytes, p: int) -> tuple[DescribeTransactionsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TransactionalIds')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_transactional_ids = []
-        for _ in range(n):
-            e_transactional_ids, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_transactional_ids = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_transactional_ids, p = r_cstr(b, p)
             f_transactional_ids.append(e_transactional_ids)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeTransactionsRequest(f_transactional_ids, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeTransactionsRequest(f_transactional_ids, unknown0)
+    return obj, p
 
 
 def _e_DescribeTransactionsRequest_v0(o: DescribeTransactionsRequest, out: bytearray) -> None:
@@ -89,26 +106,51 @@ def _e_DescribeTransactionsRequest_v0(o: DescribeTransactionsRequest, out: bytea
     if x_transactional_ids is None:
         raise null_encode_error('TransactionalIds')
     else:
-        w_calen(out, len(x_transactional_ids))
+        n0 = len(x_transactional_ids) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_transactional_ids in x_transactional_ids:
             w_cstr(out, e_transactional_ids)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeTransactionsResponse__TopicData_v0(b: bytes, p: int) -> tuple[DescribeTransactionsResponse.TopicData, int]:
-    f_topic, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeTransactionsResponse__TopicData(f_topic, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeTransactionsResponse__TopicData(f_topic, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_DescribeTransactionsResponse__TopicData_v0(o: DescribeTransactionsResponse.TopicData, out: bytearray) -> None:
@@ -117,33 +159,93 @@ def _e_DescribeTransactionsResponse__TopicData_v0(o: DescribeTransactionsRespons
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeTransactionsResponse__TransactionState_v0(b: bytes, p: int) -> tuple[DescribeTransactionsResponse.TransactionState, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_transactional_id, p = r_cstr(b, p)
-    f_transaction_state, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_transactional_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_transactional_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_transaction_state = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_transaction_state, p = r_cstr(b, p)
     f_transaction_timeout_ms, f_transaction_start_time_ms, f_producer_id, f_producer_epoch = _S_iqqh.unpack_from(b, p)
     p += 22
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_DescribeTransactionsResponse__TopicData_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _DescribeTransactionsResponse__TopicData(f1_topic, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeTransactionsResponse__TransactionState(f_error_code, f_transactional_id, f_transaction_state, f_transaction_timeout_ms, f_transaction_start_time_ms, f_producer_id, f_producer_epoch, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeTransactionsResponse__TransactionState(f_error_code, f_transactional_id, f_transaction_state, f_transaction_timeout_ms, f_transaction_start_time_ms, f_producer_id, f_producer_epoch, f_topics, unknown0)
+    return obj, p
 
 
 def _e_DescribeTransactionsResponse__TransactionState_v0(o: DescribeTransactionsResponse.TransactionState, out: bytearray) -> None:
@@ -155,30 +257,134 @@ def _e_DescribeTransactionsResponse__TransactionState_v0(o: DescribeTransactions
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_DescribeTransactionsResponse__TopicData_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.topic)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeTransactionsResponse_v0(b: bytes, p: int) -> tuple[DescribeTransactionsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TransactionStates')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_transaction_states = []
-        for _ in range(n):
-            e_transaction_states, p = _d_DescribeTransactionsResponse__TransactionState_v0(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_transactional_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_transactional_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_transaction_state = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_transaction_state, p = r_cstr(b, p)
+            f1_transaction_timeout_ms, f1_transaction_start_time_ms, f1_producer_id, f1_producer_epoch = _S_iqqh.unpack_from(b, p)
+            p += 22
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Topics')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_topic = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_topic, p = r_cstr(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('Partitions')
+                    else:
+                        f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _DescribeTransactionsResponse__TopicData(f2_topic, f2_partitions, unknown2)
+                    f1_topics.append(e1_topics)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_transaction_states = _DescribeTransactionsResponse__TransactionState(f1_error_code, f1_transactional_id, f1_transaction_state, f1_transaction_timeout_ms, f1_transaction_start_time_ms, f1_producer_id, f1_producer_epoch, f1_topics, unknown1)
             f_transaction_states.append(e_transaction_states)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeTransactionsResponse(f_throttle_time_ms, f_transaction_states, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeTransactionsResponse(f_throttle_time_ms, f_transaction_states, unknown0)
+    return obj, p
 
 
 def _e_DescribeTransactionsResponse_v0(o: DescribeTransactionsResponse, out: bytearray) -> None:
@@ -187,10 +393,52 @@ def _e_DescribeTransactionsResponse_v0(o: DescribeTransactionsResponse, out: byt
     if x_transaction_states is None:
         raise null_encode_error('TransactionStates')
     else:
-        w_calen(out, len(x_transaction_states))
+        n0 = len(x_transaction_states) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_transaction_states in x_transaction_states:
-            _e_DescribeTransactionsResponse__TransactionState_v0(e_transaction_states, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_h.pack(e_transaction_states.error_code)
+            w_cstr(out, e_transaction_states.transactional_id)
+            w_cstr(out, e_transaction_states.transaction_state)
+            out += _S_iqqh.pack(e_transaction_states.transaction_timeout_ms, e_transaction_states.transaction_start_time_ms, e_transaction_states.producer_id, e_transaction_states.producer_epoch)
+            x1_topics = e_transaction_states.topics
+            if x1_topics is None:
+                raise null_encode_error('Topics')
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    w_cstr(out, e1_topics.topic)
+                    x2_partitions = e1_topics.partitions
+                    if x2_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n2 = len(x2_partitions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_partitions) < 64:
+                            out += ARRAYS_i[len(x2_partitions)].pack(*x2_partitions)
+                        else:
+                            w_fixed_array(out, x2_partitions, 'i')
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_transaction_states.unknown_tagged_fields:
+                w_tags(out, [], e_transaction_states.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DescribeTransactionsRequest = DescribeTransactionsRequest

@@ -70,37 +70,71 @@ class DescribeUserScramCredentialsResponse(Message):
 
 
 def _d_DescribeUserScramCredentialsRequest__UserName_v0(b: bytes, p: int) -> tuple[DescribeUserScramCredentialsRequest.UserName, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeUserScramCredentialsRequest__UserName(f_name, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeUserScramCredentialsRequest__UserName(f_name, unknown0)
+    return obj, p
 
 
 def _e_DescribeUserScramCredentialsRequest__UserName_v0(o: DescribeUserScramCredentialsRequest.UserName, out: bytearray) -> None:
     w_cstr(out, o.name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeUserScramCredentialsRequest_v0(b: bytes, p: int) -> tuple[DescribeUserScramCredentialsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_users = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_users = []
-        for _ in range(n):
-            e_users, p = _d_DescribeUserScramCredentialsRequest__UserName_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_users = _DescribeUserScramCredentialsRequest__UserName(f1_name, unknown1)
             f_users.append(e_users)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeUserScramCredentialsRequest(f_users, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeUserScramCredentialsRequest(f_users, unknown0)
+    return obj, p
 
 
 def _e_DescribeUserScramCredentialsRequest_v0(o: DescribeUserScramCredentialsRequest, out: bytearray) -> None:
@@ -108,10 +142,21 @@ def _e_DescribeUserScramCredentialsRequest_v0(o: DescribeUserScramCredentialsReq
     if x_users is None:
         out.append(0)
     else:
-        w_calen(out, len(x_users))
+        n0 = len(x_users) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_users in x_users:
-            _e_DescribeUserScramCredentialsRequest__UserName_v0(e_users, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_users.name)
+            if e_users.unknown_tagged_fields:
+                w_tags(out, [], e_users.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeUserScramCredentialsResponse__CredentialInfo_v0(b: bytes, p: int) -> tuple[DescribeUserScramCredentialsResponse.CredentialInfo, int]:
@@ -119,38 +164,72 @@ def _d_DescribeUserScramCredentialsResponse__CredentialInfo_v0(b: bytes, p: int)
     p += 5
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeUserScramCredentialsResponse__CredentialInfo(f_mechanism, f_iterations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeUserScramCredentialsResponse__CredentialInfo(f_mechanism, f_iterations, unknown0)
+    return obj, p
 
 
 def _e_DescribeUserScramCredentialsResponse__CredentialInfo_v0(o: DescribeUserScramCredentialsResponse.CredentialInfo, out: bytearray) -> None:
     out += _S_bi.pack(o.mechanism, o.iterations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult_v0(b: bytes, p: int) -> tuple[DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult, int]:
-    f_user, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_user = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_user, p = r_cstr(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('CredentialInfos')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_credential_infos = []
-        for _ in range(n):
-            e_credential_infos, p = _d_DescribeUserScramCredentialsResponse__CredentialInfo_v0(b, p)
+        for _ in range(n0):
+            f1_mechanism, f1_iterations = _S_bi.unpack_from(b, p)
+            p += 5
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_credential_infos = _DescribeUserScramCredentialsResponse__CredentialInfo(f1_mechanism, f1_iterations, unknown1)
             f_credential_infos.append(e_credential_infos)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult(f_user, f_error_code, f_error_message, f_credential_infos, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult(f_user, f_error_code, f_error_message, f_credential_infos, unknown0)
+    return obj, p
 
 
 def _e_DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult_v0(o: DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult, out: bytearray) -> None:
@@ -161,31 +240,105 @@ def _e_DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult_
     if x_credential_infos is None:
         raise null_encode_error('CredentialInfos')
     else:
-        w_calen(out, len(x_credential_infos))
+        n0 = len(x_credential_infos) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_credential_infos in x_credential_infos:
-            _e_DescribeUserScramCredentialsResponse__CredentialInfo_v0(e_credential_infos, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_bi.pack(e_credential_infos.mechanism, e_credential_infos.iterations)
+            if e_credential_infos.unknown_tagged_fields:
+                w_tags(out, [], e_credential_infos.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DescribeUserScramCredentialsResponse_v0(b: bytes, p: int) -> tuple[DescribeUserScramCredentialsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_user = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_user, p = r_cstr(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('CredentialInfos')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_credential_infos = []
+                for _ in range(n1):
+                    f2_mechanism, f2_iterations = _S_bi.unpack_from(b, p)
+                    p += 5
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_credential_infos = _DescribeUserScramCredentialsResponse__CredentialInfo(f2_mechanism, f2_iterations, unknown2)
+                    f1_credential_infos.append(e1_credential_infos)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results = _DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult(f1_user, f1_error_code, f1_error_message, f1_credential_infos, unknown1)
             f_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DescribeUserScramCredentialsResponse(f_throttle_time_ms, f_error_code, f_error_message, f_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DescribeUserScramCredentialsResponse(f_throttle_time_ms, f_error_code, f_error_message, f_results, unknown0)
+    return obj, p
 
 
 def _e_DescribeUserScramCredentialsResponse_v0(o: DescribeUserScramCredentialsResponse, out: bytearray) -> None:
@@ -195,10 +348,38 @@ def _e_DescribeUserScramCredentialsResponse_v0(o: DescribeUserScramCredentialsRe
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_calen(out, len(x_results))
+        n0 = len(x_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results in x_results:
-            _e_DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult_v0(e_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_results.user)
+            out += _S_h.pack(e_results.error_code)
+            w_ncstr(out, e_results.error_message)
+            x1_credential_infos = e_results.credential_infos
+            if x1_credential_infos is None:
+                raise null_encode_error('CredentialInfos')
+            else:
+                n1 = len(x1_credential_infos) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_credential_infos in x1_credential_infos:
+                    out += _S_bi.pack(e1_credential_infos.mechanism, e1_credential_infos.iterations)
+                    if e1_credential_infos.unknown_tagged_fields:
+                        w_tags(out, [], e1_credential_infos.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_results.unknown_tagged_fields:
+                w_tags(out, [], e_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _DescribeUserScramCredentialsRequest__UserName = DescribeUserScramCredentialsRequest.UserName

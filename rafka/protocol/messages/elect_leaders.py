@@ -72,13 +72,18 @@ class ElectLeadersResponse(Message):
 
 def _d_ElectLeadersRequest__TopicPartitions_v0(b: bytes, p: int) -> tuple[ElectLeadersRequest.TopicPartitions, int]:
     f_topic, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
-    unknown = ()
-    return _ElectLeadersRequest__TopicPartitions(f_topic, f_partitions, unknown), p
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+    unknown0 = ()
+    obj = _ElectLeadersRequest__TopicPartitions(f_topic, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ElectLeadersRequest__TopicPartitions_v0(o: ElectLeadersRequest.TopicPartitions, out: bytearray) -> None:
@@ -87,26 +92,47 @@ def _e_ElectLeadersRequest__TopicPartitions_v0(o: ElectLeadersRequest.TopicParti
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
+        out += INT32.pack(len(x_partitions))
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ElectLeadersRequest__TopicPartitions_v2(b: bytes, p: int) -> tuple[ElectLeadersRequest.TopicPartitions, int]:
-    f_topic, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ElectLeadersRequest__TopicPartitions(f_topic, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ElectLeadersRequest__TopicPartitions(f_topic, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ElectLeadersRequest__TopicPartitions_v2(o: ElectLeadersRequest.TopicPartitions, out: bytearray) -> None:
@@ -115,24 +141,50 @@ def _e_ElectLeadersRequest__TopicPartitions_v2(o: ElectLeadersRequest.TopicParti
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ElectLeadersRequest_v0(b: bytes, p: int) -> tuple[ElectLeadersRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         f_topic_partitions = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_partitions = []
-        for _ in range(n):
-            e_topic_partitions, p = _d_ElectLeadersRequest__TopicPartitions_v0(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_topic_partitions = _ElectLeadersRequest__TopicPartitions(f1_topic, f1_partitions, unknown1)
             f_topic_partitions.append(e_topic_partitions)
     f_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _ElectLeadersRequest(0, f_topic_partitions, f_timeout_ms, unknown), p
+    unknown0 = ()
+    obj = _ElectLeadersRequest(0, f_topic_partitions, f_timeout_ms, unknown0)
+    return obj, p
 
 
 def _e_ElectLeadersRequest_v0(o: ElectLeadersRequest, out: bytearray) -> None:
@@ -142,29 +194,56 @@ def _e_ElectLeadersRequest_v0(o: ElectLeadersRequest, out: bytearray) -> None:
     if x_topic_partitions is None:
         out += NULL_INT32
     else:
-        w_alen(out, len(x_topic_partitions))
+        out += INT32.pack(len(x_topic_partitions))
         for e_topic_partitions in x_topic_partitions:
-            _e_ElectLeadersRequest__TopicPartitions_v0(e_topic_partitions, out)
+            w_str(out, e_topic_partitions.topic)
+            x1_partitions = e_topic_partitions.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_topic_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.timeout_ms)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ElectLeadersRequest_v1(b: bytes, p: int) -> tuple[ElectLeadersRequest, int]:
+    blen = len(b)
     f_election_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         f_topic_partitions = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_partitions = []
-        for _ in range(n):
-            e_topic_partitions, p = _d_ElectLeadersRequest__TopicPartitions_v0(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_topic_partitions = _ElectLeadersRequest__TopicPartitions(f1_topic, f1_partitions, unknown1)
             f_topic_partitions.append(e_topic_partitions)
     f_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _ElectLeadersRequest(f_election_type, f_topic_partitions, f_timeout_ms, unknown), p
+    unknown0 = ()
+    obj = _ElectLeadersRequest(f_election_type, f_topic_partitions, f_timeout_ms, unknown0)
+    return obj, p
 
 
 def _e_ElectLeadersRequest_v1(o: ElectLeadersRequest, out: bytearray) -> None:
@@ -173,34 +252,85 @@ def _e_ElectLeadersRequest_v1(o: ElectLeadersRequest, out: bytearray) -> None:
     if x_topic_partitions is None:
         out += NULL_INT32
     else:
-        w_alen(out, len(x_topic_partitions))
+        out += INT32.pack(len(x_topic_partitions))
         for e_topic_partitions in x_topic_partitions:
-            _e_ElectLeadersRequest__TopicPartitions_v0(e_topic_partitions, out)
+            w_str(out, e_topic_partitions.topic)
+            x1_partitions = e_topic_partitions.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_topic_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.timeout_ms)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ElectLeadersRequest_v2(b: bytes, p: int) -> tuple[ElectLeadersRequest, int]:
+    blen = len(b)
     f_election_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_topic_partitions = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_partitions = []
-        for _ in range(n):
-            e_topic_partitions, p = _d_ElectLeadersRequest__TopicPartitions_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topic_partitions = _ElectLeadersRequest__TopicPartitions(f1_topic, f1_partitions, unknown1)
             f_topic_partitions.append(e_topic_partitions)
     f_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ElectLeadersRequest(f_election_type, f_topic_partitions, f_timeout_ms, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ElectLeadersRequest(f_election_type, f_topic_partitions, f_timeout_ms, unknown0)
+    return obj, p
 
 
 def _e_ElectLeadersRequest_v2(o: ElectLeadersRequest, out: bytearray) -> None:
@@ -209,19 +339,44 @@ def _e_ElectLeadersRequest_v2(o: ElectLeadersRequest, out: bytearray) -> None:
     if x_topic_partitions is None:
         out.append(0)
     else:
-        w_calen(out, len(x_topic_partitions))
+        n0 = len(x_topic_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topic_partitions in x_topic_partitions:
-            _e_ElectLeadersRequest__TopicPartitions_v2(e_topic_partitions, out)
+            w_cstr(out, e_topic_partitions.topic)
+            x1_partitions = e_topic_partitions.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_topic_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_topic_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.timeout_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ElectLeadersResponse__PartitionResult_v0(b: bytes, p: int) -> tuple[ElectLeadersResponse.PartitionResult, int]:
     f_partition_id, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
     f_error_message, p = r_nstr(b, p)
-    unknown = ()
-    return _ElectLeadersResponse__PartitionResult(f_partition_id, f_error_code, f_error_message, unknown), p
+    unknown0 = ()
+    obj = _ElectLeadersResponse__PartitionResult(f_partition_id, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_ElectLeadersResponse__PartitionResult_v0(o: ElectLeadersResponse.PartitionResult, out: bytearray) -> None:
@@ -232,36 +387,55 @@ def _e_ElectLeadersResponse__PartitionResult_v0(o: ElectLeadersResponse.Partitio
 
 
 def _d_ElectLeadersResponse__PartitionResult_v2(b: bytes, p: int) -> tuple[ElectLeadersResponse.PartitionResult, int]:
+    blen = len(b)
     f_partition_id, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ElectLeadersResponse__PartitionResult(f_partition_id, f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ElectLeadersResponse__PartitionResult(f_partition_id, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_ElectLeadersResponse__PartitionResult_v2(o: ElectLeadersResponse.PartitionResult, out: bytearray) -> None:
     out += _S_ih.pack(o.partition_id, o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ElectLeadersResponse__ReplicaElectionResult_v0(b: bytes, p: int) -> tuple[ElectLeadersResponse.ReplicaElectionResult, int]:
+    blen = len(b)
     f_topic, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('PartitionResult')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partition_result = []
-        for _ in range(n):
-            e_partition_result, p = _d_ElectLeadersResponse__PartitionResult_v0(b, p)
+        for _ in range(n0):
+            f1_partition_id, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            f1_error_message, p = r_nstr(b, p)
+            unknown1 = ()
+            e_partition_result = _ElectLeadersResponse__PartitionResult(f1_partition_id, f1_error_code, f1_error_message, unknown1)
             f_partition_result.append(e_partition_result)
-    unknown = ()
-    return _ElectLeadersResponse__ReplicaElectionResult(f_topic, f_partition_result, unknown), p
+    unknown0 = ()
+    obj = _ElectLeadersResponse__ReplicaElectionResult(f_topic, f_partition_result, unknown0)
+    return obj, p
 
 
 def _e_ElectLeadersResponse__ReplicaElectionResult_v0(o: ElectLeadersResponse.ReplicaElectionResult, out: bytearray) -> None:
@@ -270,30 +444,64 @@ def _e_ElectLeadersResponse__ReplicaElectionResult_v0(o: ElectLeadersResponse.Re
     if x_partition_result is None:
         raise null_encode_error('PartitionResult')
     else:
-        w_alen(out, len(x_partition_result))
+        out += INT32.pack(len(x_partition_result))
         for e_partition_result in x_partition_result:
-            _e_ElectLeadersResponse__PartitionResult_v0(e_partition_result, out)
+            out += _S_ih.pack(e_partition_result.partition_id, e_partition_result.error_code)
+            w_nstr(out, e_partition_result.error_message)
+            if e_partition_result.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ElectLeadersResponse__ReplicaElectionResult_v2(b: bytes, p: int) -> tuple[ElectLeadersResponse.ReplicaElectionResult, int]:
-    f_topic, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('PartitionResult')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partition_result = []
-        for _ in range(n):
-            e_partition_result, p = _d_ElectLeadersResponse__PartitionResult_v2(b, p)
+        for _ in range(n0):
+            f1_partition_id, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partition_result = _ElectLeadersResponse__PartitionResult(f1_partition_id, f1_error_code, f1_error_message, unknown1)
             f_partition_result.append(e_partition_result)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ElectLeadersResponse__ReplicaElectionResult(f_topic, f_partition_result, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ElectLeadersResponse__ReplicaElectionResult(f_topic, f_partition_result, unknown0)
+    return obj, p
 
 
 def _e_ElectLeadersResponse__ReplicaElectionResult_v2(o: ElectLeadersResponse.ReplicaElectionResult, out: bytearray) -> None:
@@ -302,25 +510,59 @@ def _e_ElectLeadersResponse__ReplicaElectionResult_v2(o: ElectLeadersResponse.Re
     if x_partition_result is None:
         raise null_encode_error('PartitionResult')
     else:
-        w_calen(out, len(x_partition_result))
+        n0 = len(x_partition_result) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partition_result in x_partition_result:
-            _e_ElectLeadersResponse__PartitionResult_v2(e_partition_result, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ih.pack(e_partition_result.partition_id, e_partition_result.error_code)
+            w_ncstr(out, e_partition_result.error_message)
+            if e_partition_result.unknown_tagged_fields:
+                w_tags(out, [], e_partition_result.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ElectLeadersResponse_v0(b: bytes, p: int) -> tuple[ElectLeadersResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('ReplicaElectionResults')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_replica_election_results = []
-        for _ in range(n):
-            e_replica_election_results, p = _d_ElectLeadersResponse__ReplicaElectionResult_v0(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('PartitionResult')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_result = []
+                for _ in range(n1):
+                    f2_partition_id, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    f2_error_message, p = r_nstr(b, p)
+                    unknown2 = ()
+                    e1_partition_result = _ElectLeadersResponse__PartitionResult(f2_partition_id, f2_error_code, f2_error_message, unknown2)
+                    f1_partition_result.append(e1_partition_result)
+            unknown1 = ()
+            e_replica_election_results = _ElectLeadersResponse__ReplicaElectionResult(f1_topic, f1_partition_result, unknown1)
             f_replica_election_results.append(e_replica_election_results)
-    unknown = ()
-    return _ElectLeadersResponse(f_throttle_time_ms, 0, f_replica_election_results, unknown), p
+    unknown0 = ()
+    obj = _ElectLeadersResponse(f_throttle_time_ms, 0, f_replica_election_results, unknown0)
+    return obj, p
 
 
 def _e_ElectLeadersResponse_v0(o: ElectLeadersResponse, out: bytearray) -> None:
@@ -331,26 +573,60 @@ def _e_ElectLeadersResponse_v0(o: ElectLeadersResponse, out: bytearray) -> None:
     if x_replica_election_results is None:
         raise null_encode_error('ReplicaElectionResults')
     else:
-        w_alen(out, len(x_replica_election_results))
+        out += INT32.pack(len(x_replica_election_results))
         for e_replica_election_results in x_replica_election_results:
-            _e_ElectLeadersResponse__ReplicaElectionResult_v0(e_replica_election_results, out)
+            w_str(out, e_replica_election_results.topic)
+            x1_partition_result = e_replica_election_results.partition_result
+            if x1_partition_result is None:
+                raise null_encode_error('PartitionResult')
+            else:
+                out += INT32.pack(len(x1_partition_result))
+                for e1_partition_result in x1_partition_result:
+                    out += _S_ih.pack(e1_partition_result.partition_id, e1_partition_result.error_code)
+                    w_nstr(out, e1_partition_result.error_message)
+                    if e1_partition_result.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_replica_election_results.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ElectLeadersResponse_v1(b: bytes, p: int) -> tuple[ElectLeadersResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('ReplicaElectionResults')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_replica_election_results = []
-        for _ in range(n):
-            e_replica_election_results, p = _d_ElectLeadersResponse__ReplicaElectionResult_v0(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('PartitionResult')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_result = []
+                for _ in range(n1):
+                    f2_partition_id, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    f2_error_message, p = r_nstr(b, p)
+                    unknown2 = ()
+                    e1_partition_result = _ElectLeadersResponse__PartitionResult(f2_partition_id, f2_error_code, f2_error_message, unknown2)
+                    f1_partition_result.append(e1_partition_result)
+            unknown1 = ()
+            e_replica_election_results = _ElectLeadersResponse__ReplicaElectionResult(f1_topic, f1_partition_result, unknown1)
             f_replica_election_results.append(e_replica_election_results)
-    unknown = ()
-    return _ElectLeadersResponse(f_throttle_time_ms, f_error_code, f_replica_election_results, unknown), p
+    unknown0 = ()
+    obj = _ElectLeadersResponse(f_throttle_time_ms, f_error_code, f_replica_election_results, unknown0)
+    return obj, p
 
 
 def _e_ElectLeadersResponse_v1(o: ElectLeadersResponse, out: bytearray) -> None:
@@ -359,31 +635,99 @@ def _e_ElectLeadersResponse_v1(o: ElectLeadersResponse, out: bytearray) -> None:
     if x_replica_election_results is None:
         raise null_encode_error('ReplicaElectionResults')
     else:
-        w_alen(out, len(x_replica_election_results))
+        out += INT32.pack(len(x_replica_election_results))
         for e_replica_election_results in x_replica_election_results:
-            _e_ElectLeadersResponse__ReplicaElectionResult_v0(e_replica_election_results, out)
+            w_str(out, e_replica_election_results.topic)
+            x1_partition_result = e_replica_election_results.partition_result
+            if x1_partition_result is None:
+                raise null_encode_error('PartitionResult')
+            else:
+                out += INT32.pack(len(x1_partition_result))
+                for e1_partition_result in x1_partition_result:
+                    out += _S_ih.pack(e1_partition_result.partition_id, e1_partition_result.error_code)
+                    w_nstr(out, e1_partition_result.error_message)
+                    if e1_partition_result.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_replica_election_results.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ElectLeadersResponse_v2(b: bytes, p: int) -> tuple[ElectLeadersResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ReplicaElectionResults')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_replica_election_results = []
-        for _ in range(n):
-            e_replica_election_results, p = _d_ElectLeadersResponse__ReplicaElectionResult_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('PartitionResult')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_result = []
+                for _ in range(n1):
+                    f2_partition_id, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partition_result = _ElectLeadersResponse__PartitionResult(f2_partition_id, f2_error_code, f2_error_message, unknown2)
+                    f1_partition_result.append(e1_partition_result)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_replica_election_results = _ElectLeadersResponse__ReplicaElectionResult(f1_topic, f1_partition_result, unknown1)
             f_replica_election_results.append(e_replica_election_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ElectLeadersResponse(f_throttle_time_ms, f_error_code, f_replica_election_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ElectLeadersResponse(f_throttle_time_ms, f_error_code, f_replica_election_results, unknown0)
+    return obj, p
 
 
 def _e_ElectLeadersResponse_v2(o: ElectLeadersResponse, out: bytearray) -> None:
@@ -392,10 +736,37 @@ def _e_ElectLeadersResponse_v2(o: ElectLeadersResponse, out: bytearray) -> None:
     if x_replica_election_results is None:
         raise null_encode_error('ReplicaElectionResults')
     else:
-        w_calen(out, len(x_replica_election_results))
+        n0 = len(x_replica_election_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_replica_election_results in x_replica_election_results:
-            _e_ElectLeadersResponse__ReplicaElectionResult_v2(e_replica_election_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_replica_election_results.topic)
+            x1_partition_result = e_replica_election_results.partition_result
+            if x1_partition_result is None:
+                raise null_encode_error('PartitionResult')
+            else:
+                n1 = len(x1_partition_result) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partition_result in x1_partition_result:
+                    out += _S_ih.pack(e1_partition_result.partition_id, e1_partition_result.error_code)
+                    w_ncstr(out, e1_partition_result.error_message)
+                    if e1_partition_result.unknown_tagged_fields:
+                        w_tags(out, [], e1_partition_result.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_replica_election_results.unknown_tagged_fields:
+                w_tags(out, [], e_replica_election_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ElectLeadersRequest__TopicPartitions = ElectLeadersRequest.TopicPartitions

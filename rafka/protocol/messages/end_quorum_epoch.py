@@ -109,29 +109,38 @@ def _d_EndQuorumEpochRequest__ReplicaInfo_v1(b: bytes, p: int) -> tuple[EndQuoru
     f_candidate_directory_id, p = r_uuid(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _EndQuorumEpochRequest__ReplicaInfo(f_candidate_id, f_candidate_directory_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _EndQuorumEpochRequest__ReplicaInfo(f_candidate_id, f_candidate_directory_id, unknown0)
+    return obj, p
 
 
 def _e_EndQuorumEpochRequest__ReplicaInfo_v1(o: EndQuorumEpochRequest.ReplicaInfo, out: bytearray) -> None:
     out += _S_i.pack(o.candidate_id)
     out += o.candidate_directory_id.bytes
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_EndQuorumEpochRequest__PartitionData_v0(b: bytes, p: int) -> tuple[EndQuorumEpochRequest.PartitionData, int]:
     f_partition_index, f_leader_id, f_leader_epoch = _S_iii.unpack_from(b, p)
     p += 12
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_preferred_successors = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('PreferredSuccessors')
     else:
-        f_preferred_successors, p = r_fixed_array(b, p, n, 'i', 4)
-    unknown = ()
-    return _EndQuorumEpochRequest__PartitionData(f_partition_index, f_leader_id, f_leader_epoch, f_preferred_successors, [], unknown), p
+        f_preferred_successors, p = r_fixed_array(b, p, n0, 'i', 4)
+    unknown0 = ()
+    obj = _EndQuorumEpochRequest__PartitionData(f_partition_index, f_leader_id, f_leader_epoch, f_preferred_successors, [], unknown0)
+    return obj, p
 
 
 def _e_EndQuorumEpochRequest__PartitionData_v0(o: EndQuorumEpochRequest.PartitionData, out: bytearray) -> None:
@@ -140,30 +149,54 @@ def _e_EndQuorumEpochRequest__PartitionData_v0(o: EndQuorumEpochRequest.Partitio
     if x_preferred_successors is None:
         raise null_encode_error('PreferredSuccessors')
     else:
-        w_alen(out, len(x_preferred_successors))
-        w_fixed_array(out, x_preferred_successors, 'i')
+        out += INT32.pack(len(x_preferred_successors))
+        if len(x_preferred_successors) < 64:
+            out += ARRAYS_i[len(x_preferred_successors)].pack(*x_preferred_successors)
+        else:
+            w_fixed_array(out, x_preferred_successors, 'i')
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_EndQuorumEpochRequest__PartitionData_v1(b: bytes, p: int) -> tuple[EndQuorumEpochRequest.PartitionData, int]:
+    blen = len(b)
     f_partition_index, f_leader_id, f_leader_epoch = _S_iii.unpack_from(b, p)
     p += 12
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('PreferredCandidates')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_preferred_candidates = []
-        for _ in range(n):
-            e_preferred_candidates, p = _d_EndQuorumEpochRequest__ReplicaInfo_v1(b, p)
+        for _ in range(n0):
+            f1_candidate_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_candidate_directory_id, p = r_uuid(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_preferred_candidates = _EndQuorumEpochRequest__ReplicaInfo(f1_candidate_id, f1_candidate_directory_id, unknown1)
             f_preferred_candidates.append(e_preferred_candidates)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _EndQuorumEpochRequest__PartitionData(f_partition_index, f_leader_id, f_leader_epoch, [], f_preferred_candidates, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _EndQuorumEpochRequest__PartitionData(f_partition_index, f_leader_id, f_leader_epoch, [], f_preferred_candidates, unknown0)
+    return obj, p
 
 
 def _e_EndQuorumEpochRequest__PartitionData_v1(o: EndQuorumEpochRequest.PartitionData, out: bytearray) -> None:
@@ -172,24 +205,53 @@ def _e_EndQuorumEpochRequest__PartitionData_v1(o: EndQuorumEpochRequest.Partitio
     if x_preferred_candidates is None:
         raise null_encode_error('PreferredCandidates')
     else:
-        w_calen(out, len(x_preferred_candidates))
+        n0 = len(x_preferred_candidates) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_preferred_candidates in x_preferred_candidates:
-            _e_EndQuorumEpochRequest__ReplicaInfo_v1(e_preferred_candidates, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_preferred_candidates.candidate_id)
+            out += e_preferred_candidates.candidate_directory_id.bytes
+            if e_preferred_candidates.unknown_tagged_fields:
+                w_tags(out, [], e_preferred_candidates.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_EndQuorumEpochRequest__TopicData_v0(b: bytes, p: int) -> tuple[EndQuorumEpochRequest.TopicData, int]:
+    blen = len(b)
     f_topic_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_EndQuorumEpochRequest__PartitionData_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_leader_id, f1_leader_epoch = _S_iii.unpack_from(b, p)
+            p += 12
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_preferred_successors = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('PreferredSuccessors')
+            else:
+                f1_preferred_successors, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_partitions = _EndQuorumEpochRequest__PartitionData(f1_partition_index, f1_leader_id, f1_leader_epoch, f1_preferred_successors, [], unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _EndQuorumEpochRequest__TopicData(f_topic_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _EndQuorumEpochRequest__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_EndQuorumEpochRequest__TopicData_v0(o: EndQuorumEpochRequest.TopicData, out: bytearray) -> None:
@@ -198,30 +260,93 @@ def _e_EndQuorumEpochRequest__TopicData_v0(o: EndQuorumEpochRequest.TopicData, o
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_EndQuorumEpochRequest__PartitionData_v0(e_partitions, out)
+            out += _S_iii.pack(e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch)
+            x1_preferred_successors = e_partitions.preferred_successors
+            if x1_preferred_successors is None:
+                raise null_encode_error('PreferredSuccessors')
+            else:
+                out += INT32.pack(len(x1_preferred_successors))
+                if len(x1_preferred_successors) < 64:
+                    out += ARRAYS_i[len(x1_preferred_successors)].pack(*x1_preferred_successors)
+                else:
+                    w_fixed_array(out, x1_preferred_successors, 'i')
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_EndQuorumEpochRequest__TopicData_v1(b: bytes, p: int) -> tuple[EndQuorumEpochRequest.TopicData, int]:
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_EndQuorumEpochRequest__PartitionData_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_leader_id, f1_leader_epoch = _S_iii.unpack_from(b, p)
+            p += 12
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('PreferredCandidates')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_preferred_candidates = []
+                for _ in range(n1):
+                    f2_candidate_id = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    f2_candidate_directory_id, p = r_uuid(b, p)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_preferred_candidates = _EndQuorumEpochRequest__ReplicaInfo(f2_candidate_id, f2_candidate_directory_id, unknown2)
+                    f1_preferred_candidates.append(e1_preferred_candidates)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _EndQuorumEpochRequest__PartitionData(f1_partition_index, f1_leader_id, f1_leader_epoch, [], f1_preferred_candidates, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _EndQuorumEpochRequest__TopicData(f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _EndQuorumEpochRequest__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_EndQuorumEpochRequest__TopicData_v1(o: EndQuorumEpochRequest.TopicData, out: bytearray) -> None:
@@ -230,45 +355,117 @@ def _e_EndQuorumEpochRequest__TopicData_v1(o: EndQuorumEpochRequest.TopicData, o
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_EndQuorumEpochRequest__PartitionData_v1(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iii.pack(e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch)
+            x1_preferred_candidates = e_partitions.preferred_candidates
+            if x1_preferred_candidates is None:
+                raise null_encode_error('PreferredCandidates')
+            else:
+                n1 = len(x1_preferred_candidates) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_preferred_candidates in x1_preferred_candidates:
+                    out += _S_i.pack(e1_preferred_candidates.candidate_id)
+                    out += e1_preferred_candidates.candidate_directory_id.bytes
+                    if e1_preferred_candidates.unknown_tagged_fields:
+                        w_tags(out, [], e1_preferred_candidates.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_EndQuorumEpochRequest__LeaderEndpoint_v1(b: bytes, p: int) -> tuple[EndQuorumEpochRequest.LeaderEndpoint, int]:
-    f_name, p = r_cstr(b, p)
-    f_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_H.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _EndQuorumEpochRequest__LeaderEndpoint(f_name, f_host, f_port, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _EndQuorumEpochRequest__LeaderEndpoint(f_name, f_host, f_port, unknown0)
+    return obj, p
 
 
 def _e_EndQuorumEpochRequest__LeaderEndpoint_v1(o: EndQuorumEpochRequest.LeaderEndpoint, out: bytearray) -> None:
     w_cstr(out, o.name)
     w_cstr(out, o.host)
     out += _S_H.pack(o.port)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_EndQuorumEpochRequest_v0(b: bytes, p: int) -> tuple[EndQuorumEpochRequest, int]:
+    blen = len(b)
     f_cluster_id, p = r_nstr(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_EndQuorumEpochRequest__TopicData_v0(b, p)
+        for _ in range(n0):
+            f1_topic_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_leader_id, f2_leader_epoch = _S_iii.unpack_from(b, p)
+                    p += 12
+                    n2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n2 < 64:
+                        f2_preferred_successors = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('PreferredSuccessors')
+                    else:
+                        f2_preferred_successors, p = r_fixed_array(b, p, n2, 'i', 4)
+                    unknown2 = ()
+                    e1_partitions = _EndQuorumEpochRequest__PartitionData(f2_partition_index, f2_leader_id, f2_leader_epoch, f2_preferred_successors, [], unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _EndQuorumEpochRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _EndQuorumEpochRequest(f_cluster_id, f_topics, [], unknown), p
+    unknown0 = ()
+    obj = _EndQuorumEpochRequest(f_cluster_id, f_topics, [], unknown0)
+    return obj, p
 
 
 def _e_EndQuorumEpochRequest_v0(o: EndQuorumEpochRequest, out: bytearray) -> None:
@@ -277,38 +474,170 @@ def _e_EndQuorumEpochRequest_v0(o: EndQuorumEpochRequest, out: bytearray) -> Non
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_EndQuorumEpochRequest__TopicData_v0(e_topics, out)
+            w_str(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iii.pack(e1_partitions.partition_index, e1_partitions.leader_id, e1_partitions.leader_epoch)
+                    x2_preferred_successors = e1_partitions.preferred_successors
+                    if x2_preferred_successors is None:
+                        raise null_encode_error('PreferredSuccessors')
+                    else:
+                        out += INT32.pack(len(x2_preferred_successors))
+                        if len(x2_preferred_successors) < 64:
+                            out += ARRAYS_i[len(x2_preferred_successors)].pack(*x2_preferred_successors)
+                        else:
+                            w_fixed_array(out, x2_preferred_successors, 'i')
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_EndQuorumEpochRequest_v1(b: bytes, p: int) -> tuple[EndQuorumEpochRequest, int]:
-    f_cluster_id, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_cluster_id, p = r_ncstr(b, p)
+    else:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_EndQuorumEpochRequest__TopicData_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_leader_id, f2_leader_epoch = _S_iii.unpack_from(b, p)
+                    p += 12
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('PreferredCandidates')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_preferred_candidates = []
+                        for _ in range(n2):
+                            f3_candidate_id = _S_i.unpack_from(b, p)[0]
+                            p += 4
+                            f3_candidate_directory_id, p = r_uuid(b, p)
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_preferred_candidates = _EndQuorumEpochRequest__ReplicaInfo(f3_candidate_id, f3_candidate_directory_id, unknown3)
+                            f2_preferred_candidates.append(e2_preferred_candidates)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _EndQuorumEpochRequest__PartitionData(f2_partition_index, f2_leader_id, f2_leader_epoch, [], f2_preferred_candidates, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _EndQuorumEpochRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('LeaderEndpoints')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_leader_endpoints = []
-        for _ in range(n):
-            e_leader_endpoints, p = _d_EndQuorumEpochRequest__LeaderEndpoint_v1(b, p)
+        for _ in range(n0):
+            s4 = b[p]
+            if 0 < s4 < 0x80 and p + s4 <= blen:
+                f4_name = b[p + 1 : p + s4].decode()
+                p += s4
+            else:
+                f4_name, p = r_cstr(b, p)
+            s4 = b[p]
+            if 0 < s4 < 0x80 and p + s4 <= blen:
+                f4_host = b[p + 1 : p + s4].decode()
+                p += s4
+            else:
+                f4_host, p = r_cstr(b, p)
+            f4_port = _S_H.unpack_from(b, p)[0]
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown4: TaggedFields = ()
+            else:
+                tags4, p = r_tags(b, p)
+                unknown4 = tuple(tags4)
+            e_leader_endpoints = _EndQuorumEpochRequest__LeaderEndpoint(f4_name, f4_host, f4_port, unknown4)
             f_leader_endpoints.append(e_leader_endpoints)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _EndQuorumEpochRequest(f_cluster_id, f_topics, f_leader_endpoints, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _EndQuorumEpochRequest(f_cluster_id, f_topics, f_leader_endpoints, unknown0)
+    return obj, p
 
 
 def _e_EndQuorumEpochRequest_v1(o: EndQuorumEpochRequest, out: bytearray) -> None:
@@ -317,24 +646,77 @@ def _e_EndQuorumEpochRequest_v1(o: EndQuorumEpochRequest, out: bytearray) -> Non
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_EndQuorumEpochRequest__TopicData_v1(e_topics, out)
+            w_cstr(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iii.pack(e1_partitions.partition_index, e1_partitions.leader_id, e1_partitions.leader_epoch)
+                    x2_preferred_candidates = e1_partitions.preferred_candidates
+                    if x2_preferred_candidates is None:
+                        raise null_encode_error('PreferredCandidates')
+                    else:
+                        n2 = len(x2_preferred_candidates) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_preferred_candidates in x2_preferred_candidates:
+                            out += _S_i.pack(e2_preferred_candidates.candidate_id)
+                            out += e2_preferred_candidates.candidate_directory_id.bytes
+                            if e2_preferred_candidates.unknown_tagged_fields:
+                                w_tags(out, [], e2_preferred_candidates.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_leader_endpoints = o.leader_endpoints
     if x_leader_endpoints is None:
         raise null_encode_error('LeaderEndpoints')
     else:
-        w_calen(out, len(x_leader_endpoints))
+        n0 = len(x_leader_endpoints) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_leader_endpoints in x_leader_endpoints:
-            _e_EndQuorumEpochRequest__LeaderEndpoint_v1(e_leader_endpoints, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_leader_endpoints.name)
+            w_cstr(out, e_leader_endpoints.host)
+            out += _S_H.pack(e_leader_endpoints.port)
+            if e_leader_endpoints.unknown_tagged_fields:
+                w_tags(out, [], e_leader_endpoints.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_EndQuorumEpochResponse__PartitionData_v0(b: bytes, p: int) -> tuple[EndQuorumEpochResponse.PartitionData, int]:
     f_partition_index, f_error_code, f_leader_id, f_leader_epoch = _S_ihii.unpack_from(b, p)
     p += 14
-    unknown = ()
-    return _EndQuorumEpochResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, unknown), p
+    unknown0 = ()
+    obj = _EndQuorumEpochResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_EndQuorumEpochResponse__PartitionData_v0(o: EndQuorumEpochResponse.PartitionData, out: bytearray) -> None:
@@ -348,30 +730,42 @@ def _d_EndQuorumEpochResponse__PartitionData_v1(b: bytes, p: int) -> tuple[EndQu
     p += 14
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _EndQuorumEpochResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _EndQuorumEpochResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_EndQuorumEpochResponse__PartitionData_v1(o: EndQuorumEpochResponse.PartitionData, out: bytearray) -> None:
     out += _S_ihii.pack(o.partition_index, o.error_code, o.leader_id, o.leader_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_EndQuorumEpochResponse__TopicData_v0(b: bytes, p: int) -> tuple[EndQuorumEpochResponse.TopicData, int]:
+    blen = len(b)
     f_topic_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_EndQuorumEpochResponse__PartitionData_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch = _S_ihii.unpack_from(b, p)
+            p += 14
+            unknown1 = ()
+            e_partitions = _EndQuorumEpochResponse__PartitionData(f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _EndQuorumEpochResponse__TopicData(f_topic_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _EndQuorumEpochResponse__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_EndQuorumEpochResponse__TopicData_v0(o: EndQuorumEpochResponse.TopicData, out: bytearray) -> None:
@@ -380,30 +774,57 @@ def _e_EndQuorumEpochResponse__TopicData_v0(o: EndQuorumEpochResponse.TopicData,
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_EndQuorumEpochResponse__PartitionData_v0(e_partitions, out)
+            out += _S_ihii.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_EndQuorumEpochResponse__TopicData_v1(b: bytes, p: int) -> tuple[EndQuorumEpochResponse.TopicData, int]:
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_EndQuorumEpochResponse__PartitionData_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch = _S_ihii.unpack_from(b, p)
+            p += 14
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _EndQuorumEpochResponse__PartitionData(f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _EndQuorumEpochResponse__TopicData(f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _EndQuorumEpochResponse__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_EndQuorumEpochResponse__TopicData_v1(o: EndQuorumEpochResponse.TopicData, out: bytearray) -> None:
@@ -412,47 +833,89 @@ def _e_EndQuorumEpochResponse__TopicData_v1(o: EndQuorumEpochResponse.TopicData,
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_EndQuorumEpochResponse__PartitionData_v1(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ihii.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_EndQuorumEpochResponse__NodeEndpoint_v1(b: bytes, p: int) -> tuple[EndQuorumEpochResponse.NodeEndpoint, int]:
+    blen = len(b)
     f_node_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_H.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _EndQuorumEpochResponse__NodeEndpoint(f_node_id, f_host, f_port, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _EndQuorumEpochResponse__NodeEndpoint(f_node_id, f_host, f_port, unknown0)
+    return obj, p
 
 
 def _e_EndQuorumEpochResponse__NodeEndpoint_v1(o: EndQuorumEpochResponse.NodeEndpoint, out: bytearray) -> None:
     out += _S_i.pack(o.node_id)
     w_cstr(out, o.host)
     out += _S_H.pack(o.port)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_EndQuorumEpochResponse_v0(b: bytes, p: int) -> tuple[EndQuorumEpochResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_EndQuorumEpochResponse__TopicData_v0(b, p)
+        for _ in range(n0):
+            f1_topic_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch = _S_ihii.unpack_from(b, p)
+                    p += 14
+                    unknown2 = ()
+                    e1_partitions = _EndQuorumEpochResponse__PartitionData(f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _EndQuorumEpochResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _EndQuorumEpochResponse(f_error_code, f_topics, [], unknown), p
+    unknown0 = ()
+    obj = _EndQuorumEpochResponse(f_error_code, f_topics, [], unknown0)
+    return obj, p
 
 
 def _e_EndQuorumEpochResponse_v0(o: EndQuorumEpochResponse, out: bytearray) -> None:
@@ -463,46 +926,117 @@ def _e_EndQuorumEpochResponse_v0(o: EndQuorumEpochResponse, out: bytearray) -> N
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_EndQuorumEpochResponse__TopicData_v0(e_topics, out)
+            w_str(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_ihii.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_EndQuorumEpochResponse_v1(b: bytes, p: int) -> tuple[EndQuorumEpochResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_EndQuorumEpochResponse__TopicData_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch = _S_ihii.unpack_from(b, p)
+                    p += 14
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _EndQuorumEpochResponse__PartitionData(f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _EndQuorumEpochResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_node_endpoints: list[EndQuorumEpochResponse.NodeEndpoint] = []
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if n0 < 0:
                     raise null_error('NodeEndpoints')
+                elif n0 > len(t0) - q0:
+                    raise count_error(n0, len(t0) - q0)
                 else:
                     f_node_endpoints = []
-                    for _ in range(n):
-                        e_node_endpoints, q = _d_EndQuorumEpochResponse__NodeEndpoint_v1(t, q)
+                    for _ in range(n0):
+                        e_node_endpoints, q0 = _d_EndQuorumEpochResponse__NodeEndpoint_v1(t0, q0)
                         f_node_endpoints.append(e_node_endpoints)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _EndQuorumEpochResponse(f_error_code, f_topics, f_node_endpoints, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _EndQuorumEpochResponse(f_error_code, f_topics, f_node_endpoints, unknown0)
+    return obj, p
 
 
 def _e_EndQuorumEpochResponse_v1(o: EndQuorumEpochResponse, out: bytearray) -> None:
@@ -511,21 +1045,48 @@ def _e_EndQuorumEpochResponse_v1(o: EndQuorumEpochResponse, out: bytearray) -> N
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_EndQuorumEpochResponse__TopicData_v1(e_topics, out)
-    tags: list[tuple[int, Buffer]] = []
+            w_cstr(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ihii.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    tags0: list[tuple[int, Buffer]] = []
     if len(o.node_endpoints) != 0:
-        t = bytearray()
+        t0 = bytearray()
         x_node_endpoints = o.node_endpoints
         if x_node_endpoints is None:
             raise null_encode_error('NodeEndpoints')
         else:
-            w_calen(t, len(x_node_endpoints))
+            n0 = len(x_node_endpoints) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
             for e_node_endpoints in x_node_endpoints:
-                _e_EndQuorumEpochResponse__NodeEndpoint_v1(e_node_endpoints, t)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+                _e_EndQuorumEpochResponse__NodeEndpoint_v1(e_node_endpoints, t0)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 _EndQuorumEpochRequest__ReplicaInfo = EndQuorumEpochRequest.ReplicaInfo

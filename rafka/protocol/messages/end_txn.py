@@ -57,8 +57,9 @@ def _d_EndTxnRequest_v0(b: bytes, p: int) -> tuple[EndTxnRequest, int]:
     f_transactional_id, p = r_str(b, p)
     f_producer_id, f_producer_epoch, f_committed = _S_qho.unpack_from(b, p)
     p += 11
-    unknown = ()
-    return _EndTxnRequest(f_transactional_id, f_producer_id, f_producer_epoch, f_committed, unknown), p
+    unknown0 = ()
+    obj = _EndTxnRequest(f_transactional_id, f_producer_id, f_producer_epoch, f_committed, unknown0)
+    return obj, p
 
 
 def _e_EndTxnRequest_v0(o: EndTxnRequest, out: bytearray) -> None:
@@ -69,29 +70,40 @@ def _e_EndTxnRequest_v0(o: EndTxnRequest, out: bytearray) -> None:
 
 
 def _d_EndTxnRequest_v3(b: bytes, p: int) -> tuple[EndTxnRequest, int]:
-    f_transactional_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_transactional_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_transactional_id, p = r_cstr(b, p)
     f_producer_id, f_producer_epoch, f_committed = _S_qho.unpack_from(b, p)
     p += 11
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _EndTxnRequest(f_transactional_id, f_producer_id, f_producer_epoch, f_committed, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _EndTxnRequest(f_transactional_id, f_producer_id, f_producer_epoch, f_committed, unknown0)
+    return obj, p
 
 
 def _e_EndTxnRequest_v3(o: EndTxnRequest, out: bytearray) -> None:
     w_cstr(out, o.transactional_id)
     out += _S_qho.pack(o.producer_id, o.producer_epoch, o.committed)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_EndTxnResponse_v0(b: bytes, p: int) -> tuple[EndTxnResponse, int]:
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown = ()
-    return _EndTxnResponse(f_throttle_time_ms, f_error_code, -1, -1, unknown), p
+    unknown0 = ()
+    obj = _EndTxnResponse(f_throttle_time_ms, f_error_code, -1, -1, unknown0)
+    return obj, p
 
 
 def _e_EndTxnResponse_v0(o: EndTxnResponse, out: bytearray) -> None:
@@ -105,16 +117,20 @@ def _d_EndTxnResponse_v3(b: bytes, p: int) -> tuple[EndTxnResponse, int]:
     p += 6
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _EndTxnResponse(f_throttle_time_ms, f_error_code, -1, -1, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _EndTxnResponse(f_throttle_time_ms, f_error_code, -1, -1, unknown0)
+    return obj, p
 
 
 def _e_EndTxnResponse_v3(o: EndTxnResponse, out: bytearray) -> None:
     out += _S_ih.pack(o.throttle_time_ms, o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_EndTxnResponse_v5(b: bytes, p: int) -> tuple[EndTxnResponse, int]:
@@ -122,16 +138,20 @@ def _d_EndTxnResponse_v5(b: bytes, p: int) -> tuple[EndTxnResponse, int]:
     p += 16
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _EndTxnResponse(f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _EndTxnResponse(f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch, unknown0)
+    return obj, p
 
 
 def _e_EndTxnResponse_v5(o: EndTxnResponse, out: bytearray) -> None:
     out += _S_ihqh.pack(o.throttle_time_ms, o.error_code, o.producer_id, o.producer_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _EndTxnRequest = EndTxnRequest

@@ -33,8 +33,9 @@ class EndTxnMarker(Message):
 def _d_EndTxnMarker_v0(b: bytes, p: int) -> tuple[EndTxnMarker, int]:
     f_coordinator_epoch = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _EndTxnMarker(f_coordinator_epoch, unknown), p
+    unknown0 = ()
+    obj = _EndTxnMarker(f_coordinator_epoch, unknown0)
+    return obj, p
 
 
 def _e_EndTxnMarker_v0(o: EndTxnMarker, out: bytearray) -> None:

@@ -54,18 +54,22 @@ def _d_EnvelopeRequest_v0(b: bytes, p: int) -> tuple[EnvelopeRequest, int]:
     f_client_host_address, p = r_cbytes(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _EnvelopeRequest(f_request_data, f_request_principal, f_client_host_address, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _EnvelopeRequest(f_request_data, f_request_principal, f_client_host_address, unknown0)
+    return obj, p
 
 
 def _e_EnvelopeRequest_v0(o: EnvelopeRequest, out: bytearray) -> None:
     w_cbytes(out, o.request_data)
     w_ncbytes(out, o.request_principal)
     w_cbytes(out, o.client_host_address)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_EnvelopeResponse_v0(b: bytes, p: int) -> tuple[EnvelopeResponse, int]:
@@ -74,17 +78,21 @@ def _d_EnvelopeResponse_v0(b: bytes, p: int) -> tuple[EnvelopeResponse, int]:
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _EnvelopeResponse(f_response_data, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _EnvelopeResponse(f_response_data, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_EnvelopeResponse_v0(o: EnvelopeResponse, out: bytearray) -> None:
     w_ncbytes(out, o.response_data)
     out += _S_h.pack(o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _EnvelopeRequest = EnvelopeRequest

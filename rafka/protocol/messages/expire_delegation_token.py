@@ -53,8 +53,9 @@ def _d_ExpireDelegationTokenRequest_v1(b: bytes, p: int) -> tuple[ExpireDelegati
     f_hmac, p = r_bytes(b, p)
     f_expiry_time_period_ms = _S_q.unpack_from(b, p)[0]
     p += 8
-    unknown = ()
-    return _ExpireDelegationTokenRequest(f_hmac, f_expiry_time_period_ms, unknown), p
+    unknown0 = ()
+    obj = _ExpireDelegationTokenRequest(f_hmac, f_expiry_time_period_ms, unknown0)
+    return obj, p
 
 
 def _e_ExpireDelegationTokenRequest_v1(o: ExpireDelegationTokenRequest, out: bytearray) -> None:
@@ -70,24 +71,29 @@ def _d_ExpireDelegationTokenRequest_v2(b: bytes, p: int) -> tuple[ExpireDelegati
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ExpireDelegationTokenRequest(f_hmac, f_expiry_time_period_ms, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ExpireDelegationTokenRequest(f_hmac, f_expiry_time_period_ms, unknown0)
+    return obj, p
 
 
 def _e_ExpireDelegationTokenRequest_v2(o: ExpireDelegationTokenRequest, out: bytearray) -> None:
     w_cbytes(out, o.hmac)
     out += _S_q.pack(o.expiry_time_period_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ExpireDelegationTokenResponse_v1(b: bytes, p: int) -> tuple[ExpireDelegationTokenResponse, int]:
     f_error_code, f_expiry_timestamp_ms, f_throttle_time_ms = _S_hqi.unpack_from(b, p)
     p += 14
-    unknown = ()
-    return _ExpireDelegationTokenResponse(f_error_code, f_expiry_timestamp_ms, f_throttle_time_ms, unknown), p
+    unknown0 = ()
+    obj = _ExpireDelegationTokenResponse(f_error_code, f_expiry_timestamp_ms, f_throttle_time_ms, unknown0)
+    return obj, p
 
 
 def _e_ExpireDelegationTokenResponse_v1(o: ExpireDelegationTokenResponse, out: bytearray) -> None:
@@ -101,16 +107,20 @@ def _d_ExpireDelegationTokenResponse_v2(b: bytes, p: int) -> tuple[ExpireDelegat
     p += 14
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ExpireDelegationTokenResponse(f_error_code, f_expiry_timestamp_ms, f_throttle_time_ms, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ExpireDelegationTokenResponse(f_error_code, f_expiry_timestamp_ms, f_throttle_time_ms, unknown0)
+    return obj, p
 
 
 def _e_ExpireDelegationTokenResponse_v2(o: ExpireDelegationTokenResponse, out: bytearray) -> None:
     out += _S_hqi.pack(o.error_code, o.expiry_timestamp_ms, o.throttle_time_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ExpireDelegationTokenRequest = ExpireDelegationTokenRequest

@@ -167,23 +167,28 @@ def _d_FetchRequest__ReplicaState_v15(b: bytes, p: int) -> tuple[FetchRequest.Re
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchRequest__ReplicaState(f_replica_id, f_replica_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchRequest__ReplicaState(f_replica_id, f_replica_epoch, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__ReplicaState_v15(o: FetchRequest.ReplicaState, out: bytearray) -> None:
     out += _S_iq.pack(o.replica_id, o.replica_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchRequest__FetchPartition_v4(b: bytes, p: int) -> tuple[FetchRequest.FetchPartition, int]:
     f_partition, f_fetch_offset, f_partition_max_bytes = _S_iqi.unpack_from(b, p)
     p += 16
-    unknown = ()
-    return _FetchRequest__FetchPartition(f_partition, -1, f_fetch_offset, -1, -1, f_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown), p
+    unknown0 = ()
+    obj = _FetchRequest__FetchPartition(f_partition, -1, f_fetch_offset, -1, -1, f_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__FetchPartition_v4(o: FetchRequest.FetchPartition, out: bytearray) -> None:
@@ -197,8 +202,9 @@ def _e_FetchRequest__FetchPartition_v4(o: FetchRequest.FetchPartition, out: byte
 def _d_FetchRequest__FetchPartition_v5(b: bytes, p: int) -> tuple[FetchRequest.FetchPartition, int]:
     f_partition, f_fetch_offset, f_log_start_offset, f_partition_max_bytes = _S_iqqi.unpack_from(b, p)
     p += 24
-    unknown = ()
-    return _FetchRequest__FetchPartition(f_partition, -1, f_fetch_offset, -1, f_log_start_offset, f_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown), p
+    unknown0 = ()
+    obj = _FetchRequest__FetchPartition(f_partition, -1, f_fetch_offset, -1, f_log_start_offset, f_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__FetchPartition_v5(o: FetchRequest.FetchPartition, out: bytearray) -> None:
@@ -212,8 +218,9 @@ def _e_FetchRequest__FetchPartition_v5(o: FetchRequest.FetchPartition, out: byte
 def _d_FetchRequest__FetchPartition_v9(b: bytes, p: int) -> tuple[FetchRequest.FetchPartition, int]:
     f_partition, f_current_leader_epoch, f_fetch_offset, f_log_start_offset, f_partition_max_bytes = _S_iiqqi.unpack_from(b, p)
     p += 28
-    unknown = ()
-    return _FetchRequest__FetchPartition(f_partition, f_current_leader_epoch, f_fetch_offset, -1, f_log_start_offset, f_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown), p
+    unknown0 = ()
+    obj = _FetchRequest__FetchPartition(f_partition, f_current_leader_epoch, f_fetch_offset, -1, f_log_start_offset, f_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__FetchPartition_v9(o: FetchRequest.FetchPartition, out: bytearray) -> None:
@@ -229,16 +236,20 @@ def _d_FetchRequest__FetchPartition_v12(b: bytes, p: int) -> tuple[FetchRequest.
     p += 32
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchRequest__FetchPartition(f_partition, f_current_leader_epoch, f_fetch_offset, f_last_fetched_epoch, f_log_start_offset, f_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchRequest__FetchPartition(f_partition, f_current_leader_epoch, f_fetch_offset, f_last_fetched_epoch, f_log_start_offset, f_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__FetchPartition_v12(o: FetchRequest.FetchPartition, out: bytearray) -> None:
     out += _S_iiqiqi.pack(o.partition, o.current_leader_epoch, o.fetch_offset, o.last_fetched_epoch, o.log_start_offset, o.partition_max_bytes)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchRequest__FetchPartition_v17(b: bytes, p: int) -> tuple[FetchRequest.FetchPartition, int]:
@@ -247,28 +258,29 @@ def _d_FetchRequest__FetchPartition_v17(b: bytes, p: int) -> tuple[FetchRequest.
     f_replica_directory_id: uuid.UUID = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_replica_directory_id, q = r_uuid(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_replica_directory_id, q0 = r_uuid(t0, q0)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _FetchRequest__FetchPartition(f_partition, f_current_leader_epoch, f_fetch_offset, f_last_fetched_epoch, f_log_start_offset, f_partition_max_bytes, f_replica_directory_id, 9223372036854775807, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _FetchRequest__FetchPartition(f_partition, f_current_leader_epoch, f_fetch_offset, f_last_fetched_epoch, f_log_start_offset, f_partition_max_bytes, f_replica_directory_id, 9223372036854775807, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__FetchPartition_v17(o: FetchRequest.FetchPartition, out: bytearray) -> None:
     out += _S_iiqiqi.pack(o.partition, o.current_leader_epoch, o.fetch_offset, o.last_fetched_epoch, o.log_start_offset, o.partition_max_bytes)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.replica_directory_id != ZERO_UUID:
-        t = bytearray()
-        t += o.replica_directory_id.bytes
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        t0 += o.replica_directory_id.bytes
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_FetchRequest__FetchPartition_v18(b: bytes, p: int) -> tuple[FetchRequest.FetchPartition, int]:
@@ -278,49 +290,58 @@ def _d_FetchRequest__FetchPartition_v18(b: bytes, p: int) -> tuple[FetchRequest.
     f_high_watermark: int = 9223372036854775807
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_replica_directory_id, q = r_uuid(t, q)
-            elif tag == 1:
-                q = 0
-                f_high_watermark = _S_q.unpack_from(t, q)[0]
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_replica_directory_id, q0 = r_uuid(t0, q0)
+            elif tag0 == 1:
+                q0 = 0
+                f_high_watermark = _S_q.unpack_from(t0, q0)[0]
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _FetchRequest__FetchPartition(f_partition, f_current_leader_epoch, f_fetch_offset, f_last_fetched_epoch, f_log_start_offset, f_partition_max_bytes, f_replica_directory_id, f_high_watermark, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _FetchRequest__FetchPartition(f_partition, f_current_leader_epoch, f_fetch_offset, f_last_fetched_epoch, f_log_start_offset, f_partition_max_bytes, f_replica_directory_id, f_high_watermark, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__FetchPartition_v18(o: FetchRequest.FetchPartition, out: bytearray) -> None:
     out += _S_iiqiqi.pack(o.partition, o.current_leader_epoch, o.fetch_offset, o.last_fetched_epoch, o.log_start_offset, o.partition_max_bytes)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.replica_directory_id != ZERO_UUID:
-        t = bytearray()
-        t += o.replica_directory_id.bytes
-        tags.append((0, t))
+        t0 = bytearray()
+        t0 += o.replica_directory_id.bytes
+        tags0.append((0, t0))
     if o.high_watermark != 9223372036854775807:
-        t = bytearray()
-        t += _S_q.pack(o.high_watermark)
-        tags.append((1, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        t0 += _S_q.pack(o.high_watermark)
+        tags0.append((1, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_FetchRequest__FetchTopic_v4(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
+    blen = len(b)
     f_topic, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_FetchRequest__FetchPartition_v4(b, p)
+        for _ in range(n0):
+            f1_partition, f1_fetch_offset, f1_partition_max_bytes = _S_iqi.unpack_from(b, p)
+            p += 16
+            unknown1 = ()
+            e_partitions = _FetchRequest__FetchPartition(f1_partition, -1, f1_fetch_offset, -1, -1, f1_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _FetchRequest__FetchTopic(f_topic, ZERO_UUID, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _FetchRequest__FetchTopic(f_topic, ZERO_UUID, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__FetchTopic_v4(o: FetchRequest.FetchTopic, out: bytearray) -> None:
@@ -329,25 +350,37 @@ def _e_FetchRequest__FetchTopic_v4(o: FetchRequest.FetchTopic, out: bytearray) -
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_FetchRequest__FetchPartition_v4(e_partitions, out)
+            if e_partitions.last_fetched_epoch != -1:
+                raise unsupported_field('last_fetched_epoch')
+            out += _S_iqi.pack(e_partitions.partition, e_partitions.fetch_offset, e_partitions.partition_max_bytes)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchRequest__FetchTopic_v5(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
+    blen = len(b)
     f_topic, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_FetchRequest__FetchPartition_v5(b, p)
+        for _ in range(n0):
+            f1_partition, f1_fetch_offset, f1_log_start_offset, f1_partition_max_bytes = _S_iqqi.unpack_from(b, p)
+            p += 24
+            unknown1 = ()
+            e_partitions = _FetchRequest__FetchPartition(f1_partition, -1, f1_fetch_offset, -1, f1_log_start_offset, f1_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _FetchRequest__FetchTopic(f_topic, ZERO_UUID, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _FetchRequest__FetchTopic(f_topic, ZERO_UUID, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__FetchTopic_v5(o: FetchRequest.FetchTopic, out: bytearray) -> None:
@@ -356,25 +389,37 @@ def _e_FetchRequest__FetchTopic_v5(o: FetchRequest.FetchTopic, out: bytearray) -
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_FetchRequest__FetchPartition_v5(e_partitions, out)
+            if e_partitions.last_fetched_epoch != -1:
+                raise unsupported_field('last_fetched_epoch')
+            out += _S_iqqi.pack(e_partitions.partition, e_partitions.fetch_offset, e_partitions.log_start_offset, e_partitions.partition_max_bytes)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchRequest__FetchTopic_v9(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
+    blen = len(b)
     f_topic, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_FetchRequest__FetchPartition_v9(b, p)
+        for _ in range(n0):
+            f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_log_start_offset, f1_partition_max_bytes = _S_iiqqi.unpack_from(b, p)
+            p += 28
+            unknown1 = ()
+            e_partitions = _FetchRequest__FetchPartition(f1_partition, f1_current_leader_epoch, f1_fetch_offset, -1, f1_log_start_offset, f1_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _FetchRequest__FetchTopic(f_topic, ZERO_UUID, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _FetchRequest__FetchTopic(f_topic, ZERO_UUID, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__FetchTopic_v9(o: FetchRequest.FetchTopic, out: bytearray) -> None:
@@ -383,30 +428,59 @@ def _e_FetchRequest__FetchTopic_v9(o: FetchRequest.FetchTopic, out: bytearray) -
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_FetchRequest__FetchPartition_v9(e_partitions, out)
+            if e_partitions.last_fetched_epoch != -1:
+                raise unsupported_field('last_fetched_epoch')
+            out += _S_iiqqi.pack(e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.fetch_offset, e_partitions.log_start_offset, e_partitions.partition_max_bytes)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchRequest__FetchTopic_v12(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
-    f_topic, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_FetchRequest__FetchPartition_v12(b, p)
+        for _ in range(n0):
+            f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
+            p += 32
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _FetchRequest__FetchPartition(f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchRequest__FetchTopic(f_topic, ZERO_UUID, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchRequest__FetchTopic(f_topic, ZERO_UUID, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__FetchTopic_v12(o: FetchRequest.FetchTopic, out: bytearray) -> None:
@@ -415,29 +489,60 @@ def _e_FetchRequest__FetchTopic_v12(o: FetchRequest.FetchTopic, out: bytearray) 
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_FetchRequest__FetchPartition_v12(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iiqiqi.pack(e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.fetch_offset, e_partitions.last_fetched_epoch, e_partitions.log_start_offset, e_partitions.partition_max_bytes)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchRequest__FetchTopic_v13(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_FetchRequest__FetchPartition_v12(b, p)
+        for _ in range(n0):
+            f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
+            p += 32
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _FetchRequest__FetchPartition(f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchRequest__FetchTopic('', f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchRequest__FetchTopic('', f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__FetchTopic_v13(o: FetchRequest.FetchTopic, out: bytearray) -> None:
@@ -446,29 +551,68 @@ def _e_FetchRequest__FetchTopic_v13(o: FetchRequest.FetchTopic, out: bytearray) 
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_FetchRequest__FetchPartition_v12(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iiqiqi.pack(e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.fetch_offset, e_partitions.last_fetched_epoch, e_partitions.log_start_offset, e_partitions.partition_max_bytes)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchRequest__FetchTopic_v17(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_FetchRequest__FetchPartition_v17(b, p)
+        for _ in range(n0):
+            f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
+            p += 32
+            f1_replica_directory_id: uuid.UUID = ZERO_UUID
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                extra1 = []
+                for tag1, t1 in tags1:
+                    if tag1 == 0:
+                        q1 = 0
+                        f1_replica_directory_id, q1 = r_uuid(t1, q1)
+                    else:
+                        extra1.append((tag1, t1))
+                unknown1 = tuple(extra1)
+            e_partitions = _FetchRequest__FetchPartition(f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes, f1_replica_directory_id, 9223372036854775807, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchRequest__FetchTopic('', f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchRequest__FetchTopic('', f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__FetchTopic_v17(o: FetchRequest.FetchTopic, out: bytearray) -> None:
@@ -477,29 +621,74 @@ def _e_FetchRequest__FetchTopic_v17(o: FetchRequest.FetchTopic, out: bytearray) 
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_FetchRequest__FetchPartition_v17(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iiqiqi.pack(e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.fetch_offset, e_partitions.last_fetched_epoch, e_partitions.log_start_offset, e_partitions.partition_max_bytes)
+            tags1: list[tuple[int, Buffer]] = []
+            if e_partitions.replica_directory_id != ZERO_UUID:
+                t1 = bytearray()
+                t1 += e_partitions.replica_directory_id.bytes
+                tags1.append((0, t1))
+            w_tags(out, tags1, e_partitions.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchRequest__FetchTopic_v18(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_FetchRequest__FetchPartition_v18(b, p)
+        for _ in range(n0):
+            f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
+            p += 32
+            f1_replica_directory_id: uuid.UUID = ZERO_UUID
+            f1_high_watermark: int = 9223372036854775807
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                extra1 = []
+                for tag1, t1 in tags1:
+                    if tag1 == 0:
+                        q1 = 0
+                        f1_replica_directory_id, q1 = r_uuid(t1, q1)
+                    elif tag1 == 1:
+                        q1 = 0
+                        f1_high_watermark = _S_q.unpack_from(t1, q1)[0]
+                    else:
+                        extra1.append((tag1, t1))
+                unknown1 = tuple(extra1)
+            e_partitions = _FetchRequest__FetchPartition(f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes, f1_replica_directory_id, f1_high_watermark, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchRequest__FetchTopic('', f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchRequest__FetchTopic('', f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__FetchTopic_v18(o: FetchRequest.FetchTopic, out: bytearray) -> None:
@@ -508,21 +697,43 @@ def _e_FetchRequest__FetchTopic_v18(o: FetchRequest.FetchTopic, out: bytearray) 
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_FetchRequest__FetchPartition_v18(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iiqiqi.pack(e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.fetch_offset, e_partitions.last_fetched_epoch, e_partitions.log_start_offset, e_partitions.partition_max_bytes)
+            tags1: list[tuple[int, Buffer]] = []
+            if e_partitions.replica_directory_id != ZERO_UUID:
+                t1 = bytearray()
+                t1 += e_partitions.replica_directory_id.bytes
+                tags1.append((0, t1))
+            if e_partitions.high_watermark != 9223372036854775807:
+                t1 = bytearray()
+                t1 += _S_q.pack(e_partitions.high_watermark)
+                tags1.append((1, t1))
+            w_tags(out, tags1, e_partitions.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchRequest__ForgottenTopic_v7(b: bytes, p: int) -> tuple[FetchRequest.ForgottenTopic, int]:
     f_topic, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
-    unknown = ()
-    return _FetchRequest__ForgottenTopic(f_topic, ZERO_UUID, f_partitions, unknown), p
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+    unknown0 = ()
+    obj = _FetchRequest__ForgottenTopic(f_topic, ZERO_UUID, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__ForgottenTopic_v7(o: FetchRequest.ForgottenTopic, out: bytearray) -> None:
@@ -531,26 +742,47 @@ def _e_FetchRequest__ForgottenTopic_v7(o: FetchRequest.ForgottenTopic, out: byte
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
+        out += INT32.pack(len(x_partitions))
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchRequest__ForgottenTopic_v12(b: bytes, p: int) -> tuple[FetchRequest.ForgottenTopic, int]:
-    f_topic, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchRequest__ForgottenTopic(f_topic, ZERO_UUID, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchRequest__ForgottenTopic(f_topic, ZERO_UUID, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__ForgottenTopic_v12(o: FetchRequest.ForgottenTopic, out: bytearray) -> None:
@@ -559,25 +791,47 @@ def _e_FetchRequest__ForgottenTopic_v12(o: FetchRequest.ForgottenTopic, out: byt
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchRequest__ForgottenTopic_v13(b: bytes, p: int) -> tuple[FetchRequest.ForgottenTopic, int]:
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchRequest__ForgottenTopic('', f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchRequest__ForgottenTopic('', f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest__ForgottenTopic_v13(o: FetchRequest.ForgottenTopic, out: bytearray) -> None:
@@ -586,24 +840,55 @@ def _e_FetchRequest__ForgottenTopic_v13(o: FetchRequest.ForgottenTopic, out: byt
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchRequest_v4(b: bytes, p: int) -> tuple[FetchRequest, int]:
+    blen = len(b)
     f_replica_id, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level = _S_iiiib.unpack_from(b, p)
     p += 17
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_FetchRequest__FetchTopic_v4(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_fetch_offset, f2_partition_max_bytes = _S_iqi.unpack_from(b, p)
+                    p += 16
+                    unknown2 = ()
+                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, -1, f2_fetch_offset, -1, -1, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _FetchRequest__FetchTopic(f1_topic, ZERO_UUID, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _FetchRequest(None, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, 0, -1, f_topics, [], '', unknown), p
+    unknown0 = ()
+    obj = _FetchRequest(None, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, 0, -1, f_topics, [], '', unknown0)
+    return obj, p
 
 
 def _e_FetchRequest_v4(o: FetchRequest, out: bytearray) -> None:
@@ -616,26 +901,60 @@ def _e_FetchRequest_v4(o: FetchRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_FetchRequest__FetchTopic_v4(e_topics, out)
+            w_str(out, e_topics.topic)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    if e1_partitions.last_fetched_epoch != -1:
+                        raise unsupported_field('last_fetched_epoch')
+                    out += _S_iqi.pack(e1_partitions.partition, e1_partitions.fetch_offset, e1_partitions.partition_max_bytes)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchRequest_v5(b: bytes, p: int) -> tuple[FetchRequest, int]:
+    blen = len(b)
     f_replica_id, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level = _S_iiiib.unpack_from(b, p)
     p += 17
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_FetchRequest__FetchTopic_v5(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_fetch_offset, f2_log_start_offset, f2_partition_max_bytes = _S_iqqi.unpack_from(b, p)
+                    p += 24
+                    unknown2 = ()
+                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, -1, f2_fetch_offset, -1, f2_log_start_offset, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _FetchRequest__FetchTopic(f1_topic, ZERO_UUID, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _FetchRequest(None, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, 0, -1, f_topics, [], '', unknown), p
+    unknown0 = ()
+    obj = _FetchRequest(None, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, 0, -1, f_topics, [], '', unknown0)
+    return obj, p
 
 
 def _e_FetchRequest_v5(o: FetchRequest, out: bytearray) -> None:
@@ -648,34 +967,82 @@ def _e_FetchRequest_v5(o: FetchRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_FetchRequest__FetchTopic_v5(e_topics, out)
+            w_str(out, e_topics.topic)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    if e1_partitions.last_fetched_epoch != -1:
+                        raise unsupported_field('last_fetched_epoch')
+                    out += _S_iqqi.pack(e1_partitions.partition, e1_partitions.fetch_offset, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchRequest_v7(b: bytes, p: int) -> tuple[FetchRequest, int]:
+    blen = len(b)
     f_replica_id, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiiibii.unpack_from(b, p)
     p += 25
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_FetchRequest__FetchTopic_v5(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_fetch_offset, f2_log_start_offset, f2_partition_max_bytes = _S_iqqi.unpack_from(b, p)
+                    p += 24
+                    unknown2 = ()
+                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, -1, f2_fetch_offset, -1, f2_log_start_offset, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _FetchRequest__FetchTopic(f1_topic, ZERO_UUID, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('ForgottenTopicsData')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_forgotten_topics_data = []
-        for _ in range(n):
-            e_forgotten_topics_data, p = _d_FetchRequest__ForgottenTopic_v7(b, p)
+        for _ in range(n0):
+            f3_topic, p = r_str(b, p)
+            n3 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n3 < 64:
+                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
+                p += 4 * n3
+            elif n3 < 0:
+                raise null_error('Partitions')
+            else:
+                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+            unknown3 = ()
+            e_forgotten_topics_data = _FetchRequest__ForgottenTopic(f3_topic, ZERO_UUID, f3_partitions, unknown3)
             f_forgotten_topics_data.append(e_forgotten_topics_data)
-    unknown = ()
-    return _FetchRequest(None, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, '', unknown), p
+    unknown0 = ()
+    obj = _FetchRequest(None, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, '', unknown0)
+    return obj, p
 
 
 def _e_FetchRequest_v7(o: FetchRequest, out: bytearray) -> None:
@@ -686,41 +1053,100 @@ def _e_FetchRequest_v7(o: FetchRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_FetchRequest__FetchTopic_v5(e_topics, out)
+            w_str(out, e_topics.topic)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    if e1_partitions.last_fetched_epoch != -1:
+                        raise unsupported_field('last_fetched_epoch')
+                    out += _S_iqqi.pack(e1_partitions.partition, e1_partitions.fetch_offset, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     x_forgotten_topics_data = o.forgotten_topics_data
     if x_forgotten_topics_data is None:
         raise null_encode_error('ForgottenTopicsData')
     else:
-        w_alen(out, len(x_forgotten_topics_data))
+        out += INT32.pack(len(x_forgotten_topics_data))
         for e_forgotten_topics_data in x_forgotten_topics_data:
-            _e_FetchRequest__ForgottenTopic_v7(e_forgotten_topics_data, out)
+            w_str(out, e_forgotten_topics_data.topic)
+            x3_partitions = e_forgotten_topics_data.partitions
+            if x3_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x3_partitions))
+                if len(x3_partitions) < 64:
+                    out += ARRAYS_i[len(x3_partitions)].pack(*x3_partitions)
+                else:
+                    w_fixed_array(out, x3_partitions, 'i')
+            if e_forgotten_topics_data.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchRequest_v9(b: bytes, p: int) -> tuple[FetchRequest, int]:
+    blen = len(b)
     f_replica_id, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiiibii.unpack_from(b, p)
     p += 25
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_FetchRequest__FetchTopic_v9(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_log_start_offset, f2_partition_max_bytes = _S_iiqqi.unpack_from(b, p)
+                    p += 28
+                    unknown2 = ()
+                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, f2_current_leader_epoch, f2_fetch_offset, -1, f2_log_start_offset, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _FetchRequest__FetchTopic(f1_topic, ZERO_UUID, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('ForgottenTopicsData')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_forgotten_topics_data = []
-        for _ in range(n):
-            e_forgotten_topics_data, p = _d_FetchRequest__ForgottenTopic_v7(b, p)
+        for _ in range(n0):
+            f3_topic, p = r_str(b, p)
+            n3 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n3 < 64:
+                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
+                p += 4 * n3
+            elif n3 < 0:
+                raise null_error('Partitions')
+            else:
+                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+            unknown3 = ()
+            e_forgotten_topics_data = _FetchRequest__ForgottenTopic(f3_topic, ZERO_UUID, f3_partitions, unknown3)
             f_forgotten_topics_data.append(e_forgotten_topics_data)
-    unknown = ()
-    return _FetchRequest(None, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, '', unknown), p
+    unknown0 = ()
+    obj = _FetchRequest(None, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, '', unknown0)
+    return obj, p
 
 
 def _e_FetchRequest_v9(o: FetchRequest, out: bytearray) -> None:
@@ -731,42 +1157,101 @@ def _e_FetchRequest_v9(o: FetchRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_FetchRequest__FetchTopic_v9(e_topics, out)
+            w_str(out, e_topics.topic)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    if e1_partitions.last_fetched_epoch != -1:
+                        raise unsupported_field('last_fetched_epoch')
+                    out += _S_iiqqi.pack(e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     x_forgotten_topics_data = o.forgotten_topics_data
     if x_forgotten_topics_data is None:
         raise null_encode_error('ForgottenTopicsData')
     else:
-        w_alen(out, len(x_forgotten_topics_data))
+        out += INT32.pack(len(x_forgotten_topics_data))
         for e_forgotten_topics_data in x_forgotten_topics_data:
-            _e_FetchRequest__ForgottenTopic_v7(e_forgotten_topics_data, out)
+            w_str(out, e_forgotten_topics_data.topic)
+            x3_partitions = e_forgotten_topics_data.partitions
+            if x3_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x3_partitions))
+                if len(x3_partitions) < 64:
+                    out += ARRAYS_i[len(x3_partitions)].pack(*x3_partitions)
+                else:
+                    w_fixed_array(out, x3_partitions, 'i')
+            if e_forgotten_topics_data.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchRequest_v11(b: bytes, p: int) -> tuple[FetchRequest, int]:
+    blen = len(b)
     f_replica_id, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiiibii.unpack_from(b, p)
     p += 25
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_FetchRequest__FetchTopic_v9(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_log_start_offset, f2_partition_max_bytes = _S_iiqqi.unpack_from(b, p)
+                    p += 28
+                    unknown2 = ()
+                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, f2_current_leader_epoch, f2_fetch_offset, -1, f2_log_start_offset, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _FetchRequest__FetchTopic(f1_topic, ZERO_UUID, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('ForgottenTopicsData')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_forgotten_topics_data = []
-        for _ in range(n):
-            e_forgotten_topics_data, p = _d_FetchRequest__ForgottenTopic_v7(b, p)
+        for _ in range(n0):
+            f3_topic, p = r_str(b, p)
+            n3 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n3 < 64:
+                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
+                p += 4 * n3
+            elif n3 < 0:
+                raise null_error('Partitions')
+            else:
+                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+            unknown3 = ()
+            e_forgotten_topics_data = _FetchRequest__ForgottenTopic(f3_topic, ZERO_UUID, f3_partitions, unknown3)
             f_forgotten_topics_data.append(e_forgotten_topics_data)
     f_rack_id, p = r_str(b, p)
-    unknown = ()
-    return _FetchRequest(None, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown), p
+    unknown0 = ()
+    obj = _FetchRequest(None, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest_v11(o: FetchRequest, out: bytearray) -> None:
@@ -777,56 +1262,178 @@ def _e_FetchRequest_v11(o: FetchRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_FetchRequest__FetchTopic_v9(e_topics, out)
+            w_str(out, e_topics.topic)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    if e1_partitions.last_fetched_epoch != -1:
+                        raise unsupported_field('last_fetched_epoch')
+                    out += _S_iiqqi.pack(e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     x_forgotten_topics_data = o.forgotten_topics_data
     if x_forgotten_topics_data is None:
         raise null_encode_error('ForgottenTopicsData')
     else:
-        w_alen(out, len(x_forgotten_topics_data))
+        out += INT32.pack(len(x_forgotten_topics_data))
         for e_forgotten_topics_data in x_forgotten_topics_data:
-            _e_FetchRequest__ForgottenTopic_v7(e_forgotten_topics_data, out)
+            w_str(out, e_forgotten_topics_data.topic)
+            x3_partitions = e_forgotten_topics_data.partitions
+            if x3_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x3_partitions))
+                if len(x3_partitions) < 64:
+                    out += ARRAYS_i[len(x3_partitions)].pack(*x3_partitions)
+                else:
+                    w_fixed_array(out, x3_partitions, 'i')
+            if e_forgotten_topics_data.unknown_tagged_fields:
+                raise unsupported_tags()
     w_str(out, o.rack_id)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchRequest_v12(b: bytes, p: int) -> tuple[FetchRequest, int]:
+    blen = len(b)
     f_replica_id, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiiibii.unpack_from(b, p)
     p += 25
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_FetchRequest__FetchTopic_v12(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
+                    p += 32
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _FetchRequest__FetchTopic(f1_topic, ZERO_UUID, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ForgottenTopicsData')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_forgotten_topics_data = []
-        for _ in range(n):
-            e_forgotten_topics_data, p = _d_FetchRequest__ForgottenTopic_v12(b, p)
+        for _ in range(n0):
+            s3 = b[p]
+            if 0 < s3 < 0x80 and p + s3 <= blen:
+                f3_topic = b[p + 1 : p + s3].decode()
+                p += s3
+            else:
+                f3_topic, p = r_cstr(b, p)
+            n3 = b[p]
+            if n3 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n3, p = r_uvarint(b, p)
+            n3 -= 1
+            if 0 <= n3 < 64:
+                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
+                p += 4 * n3
+            elif n3 < 0:
+                raise null_error('Partitions')
+            else:
+                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_forgotten_topics_data = _FetchRequest__ForgottenTopic(f3_topic, ZERO_UUID, f3_partitions, unknown3)
             f_forgotten_topics_data.append(e_forgotten_topics_data)
-    f_rack_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_rack_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_rack_id, p = r_cstr(b, p)
     f_cluster_id: str | None = None
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_cluster_id, q = r_ncstr(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                s0 = t0[q0]
+                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
+                    f_cluster_id, q0 = r_ncstr(t0, q0)
+                else:
+                    f_cluster_id = t0[q0 + 1 : q0 + s0].decode()
+                    q0 += s0
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _FetchRequest(f_cluster_id, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _FetchRequest(f_cluster_id, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest_v12(o: FetchRequest, out: bytearray) -> None:
@@ -837,60 +1444,192 @@ def _e_FetchRequest_v12(o: FetchRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_FetchRequest__FetchTopic_v12(e_topics, out)
+            w_cstr(out, e_topics.topic)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iiqiqi.pack(e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.last_fetched_epoch, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_forgotten_topics_data = o.forgotten_topics_data
     if x_forgotten_topics_data is None:
         raise null_encode_error('ForgottenTopicsData')
     else:
-        w_calen(out, len(x_forgotten_topics_data))
+        n0 = len(x_forgotten_topics_data) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_forgotten_topics_data in x_forgotten_topics_data:
-            _e_FetchRequest__ForgottenTopic_v12(e_forgotten_topics_data, out)
+            w_cstr(out, e_forgotten_topics_data.topic)
+            x3_partitions = e_forgotten_topics_data.partitions
+            if x3_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n3 = len(x3_partitions) + 1
+                if n3 < 0x80:
+                    out.append(n3)
+                else:
+                    w_uvarint(out, n3)
+                if len(x3_partitions) < 64:
+                    out += ARRAYS_i[len(x3_partitions)].pack(*x3_partitions)
+                else:
+                    w_fixed_array(out, x3_partitions, 'i')
+            if e_forgotten_topics_data.unknown_tagged_fields:
+                w_tags(out, [], e_forgotten_topics_data.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_cstr(out, o.rack_id)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.cluster_id is not None:
-        t = bytearray()
-        w_ncstr(t, o.cluster_id)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        w_ncstr(t0, o.cluster_id)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_FetchRequest_v13(b: bytes, p: int) -> tuple[FetchRequest, int]:
+    blen = len(b)
     f_replica_id, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiiibii.unpack_from(b, p)
     p += 25
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_FetchRequest__FetchTopic_v13(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
+                    p += 32
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _FetchRequest__FetchTopic('', f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ForgottenTopicsData')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_forgotten_topics_data = []
-        for _ in range(n):
-            e_forgotten_topics_data, p = _d_FetchRequest__ForgottenTopic_v13(b, p)
+        for _ in range(n0):
+            f3_topic_id, p = r_uuid(b, p)
+            n3 = b[p]
+            if n3 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n3, p = r_uvarint(b, p)
+            n3 -= 1
+            if 0 <= n3 < 64:
+                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
+                p += 4 * n3
+            elif n3 < 0:
+                raise null_error('Partitions')
+            else:
+                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_forgotten_topics_data = _FetchRequest__ForgottenTopic('', f3_topic_id, f3_partitions, unknown3)
             f_forgotten_topics_data.append(e_forgotten_topics_data)
-    f_rack_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_rack_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_rack_id, p = r_cstr(b, p)
     f_cluster_id: str | None = None
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_cluster_id, q = r_ncstr(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                s0 = t0[q0]
+                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
+                    f_cluster_id, q0 = r_ncstr(t0, q0)
+                else:
+                    f_cluster_id = t0[q0 + 1 : q0 + s0].decode()
+                    q0 += s0
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _FetchRequest(f_cluster_id, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _FetchRequest(f_cluster_id, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest_v13(o: FetchRequest, out: bytearray) -> None:
@@ -901,64 +1640,196 @@ def _e_FetchRequest_v13(o: FetchRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_FetchRequest__FetchTopic_v13(e_topics, out)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iiqiqi.pack(e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.last_fetched_epoch, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_forgotten_topics_data = o.forgotten_topics_data
     if x_forgotten_topics_data is None:
         raise null_encode_error('ForgottenTopicsData')
     else:
-        w_calen(out, len(x_forgotten_topics_data))
+        n0 = len(x_forgotten_topics_data) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_forgotten_topics_data in x_forgotten_topics_data:
-            _e_FetchRequest__ForgottenTopic_v13(e_forgotten_topics_data, out)
+            out += e_forgotten_topics_data.topic_id.bytes
+            x3_partitions = e_forgotten_topics_data.partitions
+            if x3_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n3 = len(x3_partitions) + 1
+                if n3 < 0x80:
+                    out.append(n3)
+                else:
+                    w_uvarint(out, n3)
+                if len(x3_partitions) < 64:
+                    out += ARRAYS_i[len(x3_partitions)].pack(*x3_partitions)
+                else:
+                    w_fixed_array(out, x3_partitions, 'i')
+            if e_forgotten_topics_data.unknown_tagged_fields:
+                w_tags(out, [], e_forgotten_topics_data.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_cstr(out, o.rack_id)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.cluster_id is not None:
-        t = bytearray()
-        w_ncstr(t, o.cluster_id)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        w_ncstr(t0, o.cluster_id)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_FetchRequest_v15(b: bytes, p: int) -> tuple[FetchRequest, int]:
+    blen = len(b)
     f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiibii.unpack_from(b, p)
     p += 21
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_FetchRequest__FetchTopic_v13(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
+                    p += 32
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _FetchRequest__FetchTopic('', f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ForgottenTopicsData')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_forgotten_topics_data = []
-        for _ in range(n):
-            e_forgotten_topics_data, p = _d_FetchRequest__ForgottenTopic_v13(b, p)
+        for _ in range(n0):
+            f3_topic_id, p = r_uuid(b, p)
+            n3 = b[p]
+            if n3 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n3, p = r_uvarint(b, p)
+            n3 -= 1
+            if 0 <= n3 < 64:
+                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
+                p += 4 * n3
+            elif n3 < 0:
+                raise null_error('Partitions')
+            else:
+                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_forgotten_topics_data = _FetchRequest__ForgottenTopic('', f3_topic_id, f3_partitions, unknown3)
             f_forgotten_topics_data.append(e_forgotten_topics_data)
-    f_rack_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_rack_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_rack_id, p = r_cstr(b, p)
     f_cluster_id: str | None = None
     f_replica_state: FetchRequest.ReplicaState = _FetchRequest__ReplicaState()
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_cluster_id, q = r_ncstr(t, q)
-            elif tag == 1:
-                q = 0
-                f_replica_state, q = _d_FetchRequest__ReplicaState_v15(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                s0 = t0[q0]
+                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
+                    f_cluster_id, q0 = r_ncstr(t0, q0)
+                else:
+                    f_cluster_id = t0[q0 + 1 : q0 + s0].decode()
+                    q0 += s0
+            elif tag0 == 1:
+                q0 = 0
+                f_replica_state, q0 = _d_FetchRequest__ReplicaState_v15(t0, q0)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _FetchRequest(f_cluster_id, -1, f_replica_state, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _FetchRequest(f_cluster_id, -1, f_replica_state, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest_v15(o: FetchRequest, out: bytearray) -> None:
@@ -969,68 +1840,209 @@ def _e_FetchRequest_v15(o: FetchRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_FetchRequest__FetchTopic_v13(e_topics, out)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iiqiqi.pack(e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.last_fetched_epoch, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_forgotten_topics_data = o.forgotten_topics_data
     if x_forgotten_topics_data is None:
         raise null_encode_error('ForgottenTopicsData')
     else:
-        w_calen(out, len(x_forgotten_topics_data))
+        n0 = len(x_forgotten_topics_data) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_forgotten_topics_data in x_forgotten_topics_data:
-            _e_FetchRequest__ForgottenTopic_v13(e_forgotten_topics_data, out)
+            out += e_forgotten_topics_data.topic_id.bytes
+            x3_partitions = e_forgotten_topics_data.partitions
+            if x3_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n3 = len(x3_partitions) + 1
+                if n3 < 0x80:
+                    out.append(n3)
+                else:
+                    w_uvarint(out, n3)
+                if len(x3_partitions) < 64:
+                    out += ARRAYS_i[len(x3_partitions)].pack(*x3_partitions)
+                else:
+                    w_fixed_array(out, x3_partitions, 'i')
+            if e_forgotten_topics_data.unknown_tagged_fields:
+                w_tags(out, [], e_forgotten_topics_data.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_cstr(out, o.rack_id)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.cluster_id is not None:
-        t = bytearray()
-        w_ncstr(t, o.cluster_id)
-        tags.append((0, t))
+        t0 = bytearray()
+        w_ncstr(t0, o.cluster_id)
+        tags0.append((0, t0))
     if o.replica_state != _FetchRequest__ReplicaState():
-        t = bytearray()
-        _e_FetchRequest__ReplicaState_v15(o.replica_state, t)
-        tags.append((1, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        x_replica_state = o.replica_state
+        _e_FetchRequest__ReplicaState_v15(x_replica_state, t0)
+        tags0.append((1, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_FetchRequest_v17(b: bytes, p: int) -> tuple[FetchRequest, int]:
+    blen = len(b)
     f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiibii.unpack_from(b, p)
     p += 21
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_FetchRequest__FetchTopic_v17(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
+                    p += 32
+                    f2_replica_directory_id: uuid.UUID = ZERO_UUID
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        extra2 = []
+                        for tag2, t2 in tags2:
+                            if tag2 == 0:
+                                q2 = 0
+                                f2_replica_directory_id, q2 = r_uuid(t2, q2)
+                            else:
+                                extra2.append((tag2, t2))
+                        unknown2 = tuple(extra2)
+                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes, f2_replica_directory_id, 9223372036854775807, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _FetchRequest__FetchTopic('', f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ForgottenTopicsData')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_forgotten_topics_data = []
-        for _ in range(n):
-            e_forgotten_topics_data, p = _d_FetchRequest__ForgottenTopic_v13(b, p)
+        for _ in range(n0):
+            f3_topic_id, p = r_uuid(b, p)
+            n3 = b[p]
+            if n3 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n3, p = r_uvarint(b, p)
+            n3 -= 1
+            if 0 <= n3 < 64:
+                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
+                p += 4 * n3
+            elif n3 < 0:
+                raise null_error('Partitions')
+            else:
+                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_forgotten_topics_data = _FetchRequest__ForgottenTopic('', f3_topic_id, f3_partitions, unknown3)
             f_forgotten_topics_data.append(e_forgotten_topics_data)
-    f_rack_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_rack_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_rack_id, p = r_cstr(b, p)
     f_cluster_id: str | None = None
     f_replica_state: FetchRequest.ReplicaState = _FetchRequest__ReplicaState()
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_cluster_id, q = r_ncstr(t, q)
-            elif tag == 1:
-                q = 0
-                f_replica_state, q = _d_FetchRequest__ReplicaState_v15(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                s0 = t0[q0]
+                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
+                    f_cluster_id, q0 = r_ncstr(t0, q0)
+                else:
+                    f_cluster_id = t0[q0 + 1 : q0 + s0].decode()
+                    q0 += s0
+            elif tag0 == 1:
+                q0 = 0
+                f_replica_state, q0 = _d_FetchRequest__ReplicaState_v15(t0, q0)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _FetchRequest(f_cluster_id, -1, f_replica_state, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _FetchRequest(f_cluster_id, -1, f_replica_state, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest_v17(o: FetchRequest, out: bytearray) -> None:
@@ -1041,68 +2053,215 @@ def _e_FetchRequest_v17(o: FetchRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_FetchRequest__FetchTopic_v17(e_topics, out)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iiqiqi.pack(e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.last_fetched_epoch, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes)
+                    tags2: list[tuple[int, Buffer]] = []
+                    if e1_partitions.replica_directory_id != ZERO_UUID:
+                        t2 = bytearray()
+                        t2 += e1_partitions.replica_directory_id.bytes
+                        tags2.append((0, t2))
+                    w_tags(out, tags2, e1_partitions.unknown_tagged_fields)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_forgotten_topics_data = o.forgotten_topics_data
     if x_forgotten_topics_data is None:
         raise null_encode_error('ForgottenTopicsData')
     else:
-        w_calen(out, len(x_forgotten_topics_data))
+        n0 = len(x_forgotten_topics_data) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_forgotten_topics_data in x_forgotten_topics_data:
-            _e_FetchRequest__ForgottenTopic_v13(e_forgotten_topics_data, out)
+            out += e_forgotten_topics_data.topic_id.bytes
+            x3_partitions = e_forgotten_topics_data.partitions
+            if x3_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n3 = len(x3_partitions) + 1
+                if n3 < 0x80:
+                    out.append(n3)
+                else:
+                    w_uvarint(out, n3)
+                if len(x3_partitions) < 64:
+                    out += ARRAYS_i[len(x3_partitions)].pack(*x3_partitions)
+                else:
+                    w_fixed_array(out, x3_partitions, 'i')
+            if e_forgotten_topics_data.unknown_tagged_fields:
+                w_tags(out, [], e_forgotten_topics_data.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_cstr(out, o.rack_id)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.cluster_id is not None:
-        t = bytearray()
-        w_ncstr(t, o.cluster_id)
-        tags.append((0, t))
+        t0 = bytearray()
+        w_ncstr(t0, o.cluster_id)
+        tags0.append((0, t0))
     if o.replica_state != _FetchRequest__ReplicaState():
-        t = bytearray()
-        _e_FetchRequest__ReplicaState_v15(o.replica_state, t)
-        tags.append((1, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        x_replica_state = o.replica_state
+        _e_FetchRequest__ReplicaState_v15(x_replica_state, t0)
+        tags0.append((1, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_FetchRequest_v18(b: bytes, p: int) -> tuple[FetchRequest, int]:
+    blen = len(b)
     f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiibii.unpack_from(b, p)
     p += 21
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_FetchRequest__FetchTopic_v18(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
+                    p += 32
+                    f2_replica_directory_id: uuid.UUID = ZERO_UUID
+                    f2_high_watermark: int = 9223372036854775807
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        extra2 = []
+                        for tag2, t2 in tags2:
+                            if tag2 == 0:
+                                q2 = 0
+                                f2_replica_directory_id, q2 = r_uuid(t2, q2)
+                            elif tag2 == 1:
+                                q2 = 0
+                                f2_high_watermark = _S_q.unpack_from(t2, q2)[0]
+                            else:
+                                extra2.append((tag2, t2))
+                        unknown2 = tuple(extra2)
+                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes, f2_replica_directory_id, f2_high_watermark, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _FetchRequest__FetchTopic('', f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ForgottenTopicsData')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_forgotten_topics_data = []
-        for _ in range(n):
-            e_forgotten_topics_data, p = _d_FetchRequest__ForgottenTopic_v13(b, p)
+        for _ in range(n0):
+            f3_topic_id, p = r_uuid(b, p)
+            n3 = b[p]
+            if n3 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n3, p = r_uvarint(b, p)
+            n3 -= 1
+            if 0 <= n3 < 64:
+                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
+                p += 4 * n3
+            elif n3 < 0:
+                raise null_error('Partitions')
+            else:
+                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_forgotten_topics_data = _FetchRequest__ForgottenTopic('', f3_topic_id, f3_partitions, unknown3)
             f_forgotten_topics_data.append(e_forgotten_topics_data)
-    f_rack_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_rack_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_rack_id, p = r_cstr(b, p)
     f_cluster_id: str | None = None
     f_replica_state: FetchRequest.ReplicaState = _FetchRequest__ReplicaState()
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_cluster_id, q = r_ncstr(t, q)
-            elif tag == 1:
-                q = 0
-                f_replica_state, q = _d_FetchRequest__ReplicaState_v15(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                s0 = t0[q0]
+                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
+                    f_cluster_id, q0 = r_ncstr(t0, q0)
+                else:
+                    f_cluster_id = t0[q0 + 1 : q0 + s0].decode()
+                    q0 += s0
+            elif tag0 == 1:
+                q0 = 0
+                f_replica_state, q0 = _d_FetchRequest__ReplicaState_v15(t0, q0)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _FetchRequest(f_cluster_id, -1, f_replica_state, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _FetchRequest(f_cluster_id, -1, f_replica_state, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown0)
+    return obj, p
 
 
 def _e_FetchRequest_v18(o: FetchRequest, out: bytearray) -> None:
@@ -1113,27 +2272,78 @@ def _e_FetchRequest_v18(o: FetchRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_FetchRequest__FetchTopic_v18(e_topics, out)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iiqiqi.pack(e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.last_fetched_epoch, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes)
+                    tags2: list[tuple[int, Buffer]] = []
+                    if e1_partitions.replica_directory_id != ZERO_UUID:
+                        t2 = bytearray()
+                        t2 += e1_partitions.replica_directory_id.bytes
+                        tags2.append((0, t2))
+                    if e1_partitions.high_watermark != 9223372036854775807:
+                        t2 = bytearray()
+                        t2 += _S_q.pack(e1_partitions.high_watermark)
+                        tags2.append((1, t2))
+                    w_tags(out, tags2, e1_partitions.unknown_tagged_fields)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_forgotten_topics_data = o.forgotten_topics_data
     if x_forgotten_topics_data is None:
         raise null_encode_error('ForgottenTopicsData')
     else:
-        w_calen(out, len(x_forgotten_topics_data))
+        n0 = len(x_forgotten_topics_data) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_forgotten_topics_data in x_forgotten_topics_data:
-            _e_FetchRequest__ForgottenTopic_v13(e_forgotten_topics_data, out)
+            out += e_forgotten_topics_data.topic_id.bytes
+            x3_partitions = e_forgotten_topics_data.partitions
+            if x3_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n3 = len(x3_partitions) + 1
+                if n3 < 0x80:
+                    out.append(n3)
+                else:
+                    w_uvarint(out, n3)
+                if len(x3_partitions) < 64:
+                    out += ARRAYS_i[len(x3_partitions)].pack(*x3_partitions)
+                else:
+                    w_fixed_array(out, x3_partitions, 'i')
+            if e_forgotten_topics_data.unknown_tagged_fields:
+                w_tags(out, [], e_forgotten_topics_data.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_cstr(out, o.rack_id)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.cluster_id is not None:
-        t = bytearray()
-        w_ncstr(t, o.cluster_id)
-        tags.append((0, t))
+        t0 = bytearray()
+        w_ncstr(t0, o.cluster_id)
+        tags0.append((0, t0))
     if o.replica_state != _FetchRequest__ReplicaState():
-        t = bytearray()
-        _e_FetchRequest__ReplicaState_v15(o.replica_state, t)
-        tags.append((1, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        x_replica_state = o.replica_state
+        _e_FetchRequest__ReplicaState_v15(x_replica_state, t0)
+        tags0.append((1, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_FetchResponse__EpochEndOffset_v12(b: bytes, p: int) -> tuple[FetchResponse.EpochEndOffset, int]:
@@ -1141,16 +2351,20 @@ def _d_FetchResponse__EpochEndOffset_v12(b: bytes, p: int) -> tuple[FetchRespons
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchResponse__EpochEndOffset(f_epoch, f_end_offset, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchResponse__EpochEndOffset(f_epoch, f_end_offset, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse__EpochEndOffset_v12(o: FetchResponse.EpochEndOffset, out: bytearray) -> None:
     out += _S_iq.pack(o.epoch, o.end_offset)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchResponse__LeaderIdAndEpoch_v12(b: bytes, p: int) -> tuple[FetchResponse.LeaderIdAndEpoch, int]:
@@ -1158,16 +2372,20 @@ def _d_FetchResponse__LeaderIdAndEpoch_v12(b: bytes, p: int) -> tuple[FetchRespo
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchResponse__LeaderIdAndEpoch(f_leader_id, f_leader_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchResponse__LeaderIdAndEpoch(f_leader_id, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse__LeaderIdAndEpoch_v12(o: FetchResponse.LeaderIdAndEpoch, out: bytearray) -> None:
     out += _S_ii.pack(o.leader_id, o.leader_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchResponse__SnapshotId_v12(b: bytes, p: int) -> tuple[FetchResponse.SnapshotId, int]:
@@ -1175,23 +2393,28 @@ def _d_FetchResponse__SnapshotId_v12(b: bytes, p: int) -> tuple[FetchResponse.Sn
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchResponse__SnapshotId(f_end_offset, f_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchResponse__SnapshotId(f_end_offset, f_epoch, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse__SnapshotId_v12(o: FetchResponse.SnapshotId, out: bytearray) -> None:
     out += _S_qi.pack(o.end_offset, o.epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchResponse__AbortedTransaction_v4(b: bytes, p: int) -> tuple[FetchResponse.AbortedTransaction, int]:
     f_producer_id, f_first_offset = _S_qq.unpack_from(b, p)
     p += 16
-    unknown = ()
-    return _FetchResponse__AbortedTransaction(f_producer_id, f_first_offset, unknown), p
+    unknown0 = ()
+    obj = _FetchResponse__AbortedTransaction(f_producer_id, f_first_offset, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse__AbortedTransaction_v4(o: FetchResponse.AbortedTransaction, out: bytearray) -> None:
@@ -1205,32 +2428,54 @@ def _d_FetchResponse__AbortedTransaction_v12(b: bytes, p: int) -> tuple[FetchRes
     p += 16
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchResponse__AbortedTransaction(f_producer_id, f_first_offset, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchResponse__AbortedTransaction(f_producer_id, f_first_offset, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse__AbortedTransaction_v12(o: FetchResponse.AbortedTransaction, out: bytearray) -> None:
     out += _S_qq.pack(o.producer_id, o.first_offset)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchResponse__PartitionData_v4(b: bytes, p: int) -> tuple[FetchResponse.PartitionData, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset = _S_ihqq.unpack_from(b, p)
     p += 22
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         f_aborted_transactions = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_aborted_transactions = []
-        for _ in range(n):
-            e_aborted_transactions, p = _d_FetchResponse__AbortedTransaction_v4(b, p)
+        for _ in range(n0):
+            f1_producer_id, f1_first_offset = _S_qq.unpack_from(b, p)
+            p += 16
+            unknown1 = ()
+            e_aborted_transactions = _FetchResponse__AbortedTransaction(f1_producer_id, f1_first_offset, unknown1)
             f_aborted_transactions.append(e_aborted_transactions)
-    f_records, p = r_nrecords(b, p)
-    unknown = ()
-    return _FetchResponse__PartitionData(f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, -1, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f_aborted_transactions, -1, f_records, unknown), p
+    r0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if r0 < 0:
+        f_records = None
+    else:
+        r0 += p
+        if r0 > blen:
+            raise records_error(r0 - p)
+        f_records = bv[p : r0]
+        p = r0
+    unknown0 = ()
+    obj = _FetchResponse__PartitionData(f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, -1, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f_aborted_transactions, -1, f_records, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse__PartitionData_v4(o: FetchResponse.PartitionData, out: bytearray) -> None:
@@ -1247,28 +2492,48 @@ def _e_FetchResponse__PartitionData_v4(o: FetchResponse.PartitionData, out: byte
     if x_aborted_transactions is None:
         out += NULL_INT32
     else:
-        w_alen(out, len(x_aborted_transactions))
+        out += INT32.pack(len(x_aborted_transactions))
         for e_aborted_transactions in x_aborted_transactions:
-            _e_FetchResponse__AbortedTransaction_v4(e_aborted_transactions, out)
+            out += _S_qq.pack(e_aborted_transactions.producer_id, e_aborted_transactions.first_offset)
+            if e_aborted_transactions.unknown_tagged_fields:
+                raise unsupported_tags()
     w_nbytes(out, o.records)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchResponse__PartitionData_v5(b: bytes, p: int) -> tuple[FetchResponse.PartitionData, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, f_log_start_offset = _S_ihqqq.unpack_from(b, p)
     p += 30
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         f_aborted_transactions = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_aborted_transactions = []
-        for _ in range(n):
-            e_aborted_transactions, p = _d_FetchResponse__AbortedTransaction_v4(b, p)
+        for _ in range(n0):
+            f1_producer_id, f1_first_offset = _S_qq.unpack_from(b, p)
+            p += 16
+            unknown1 = ()
+            e_aborted_transactions = _FetchResponse__AbortedTransaction(f1_producer_id, f1_first_offset, unknown1)
             f_aborted_transactions.append(e_aborted_transactions)
-    f_records, p = r_nrecords(b, p)
-    unknown = ()
-    return _FetchResponse__PartitionData(f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, f_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f_aborted_transactions, -1, f_records, unknown), p
+    r0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if r0 < 0:
+        f_records = None
+    else:
+        r0 += p
+        if r0 > blen:
+            raise records_error(r0 - p)
+        f_records = bv[p : r0]
+        p = r0
+    unknown0 = ()
+    obj = _FetchResponse__PartitionData(f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, f_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f_aborted_transactions, -1, f_records, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse__PartitionData_v5(o: FetchResponse.PartitionData, out: bytearray) -> None:
@@ -1285,30 +2550,50 @@ def _e_FetchResponse__PartitionData_v5(o: FetchResponse.PartitionData, out: byte
     if x_aborted_transactions is None:
         out += NULL_INT32
     else:
-        w_alen(out, len(x_aborted_transactions))
+        out += INT32.pack(len(x_aborted_transactions))
         for e_aborted_transactions in x_aborted_transactions:
-            _e_FetchResponse__AbortedTransaction_v4(e_aborted_transactions, out)
+            out += _S_qq.pack(e_aborted_transactions.producer_id, e_aborted_transactions.first_offset)
+            if e_aborted_transactions.unknown_tagged_fields:
+                raise unsupported_tags()
     w_nbytes(out, o.records)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchResponse__PartitionData_v11(b: bytes, p: int) -> tuple[FetchResponse.PartitionData, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, f_log_start_offset = _S_ihqqq.unpack_from(b, p)
     p += 30
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         f_aborted_transactions = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_aborted_transactions = []
-        for _ in range(n):
-            e_aborted_transactions, p = _d_FetchResponse__AbortedTransaction_v4(b, p)
+        for _ in range(n0):
+            f1_producer_id, f1_first_offset = _S_qq.unpack_from(b, p)
+            p += 16
+            unknown1 = ()
+            e_aborted_transactions = _FetchResponse__AbortedTransaction(f1_producer_id, f1_first_offset, unknown1)
             f_aborted_transactions.append(e_aborted_transactions)
     f_preferred_read_replica = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_records, p = r_nrecords(b, p)
-    unknown = ()
-    return _FetchResponse__PartitionData(f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, f_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f_aborted_transactions, f_preferred_read_replica, f_records, unknown), p
+    r0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if r0 < 0:
+        f_records = None
+    else:
+        r0 += p
+        if r0 > blen:
+            raise records_error(r0 - p)
+        f_records = bv[p : r0]
+        p = r0
+    unknown0 = ()
+    obj = _FetchResponse__PartitionData(f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, f_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f_aborted_transactions, f_preferred_read_replica, f_records, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse__PartitionData_v11(o: FetchResponse.PartitionData, out: bytearray) -> None:
@@ -1323,9 +2608,11 @@ def _e_FetchResponse__PartitionData_v11(o: FetchResponse.PartitionData, out: byt
     if x_aborted_transactions is None:
         out += NULL_INT32
     else:
-        w_alen(out, len(x_aborted_transactions))
+        out += INT32.pack(len(x_aborted_transactions))
         for e_aborted_transactions in x_aborted_transactions:
-            _e_FetchResponse__AbortedTransaction_v4(e_aborted_transactions, out)
+            out += _S_qq.pack(e_aborted_transactions.producer_id, e_aborted_transactions.first_offset)
+            if e_aborted_transactions.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.preferred_read_replica)
     w_nbytes(out, o.records)
     if o.unknown_tagged_fields:
@@ -1333,42 +2620,79 @@ def _e_FetchResponse__PartitionData_v11(o: FetchResponse.PartitionData, out: byt
 
 
 def _d_FetchResponse__PartitionData_v12(b: bytes, p: int) -> tuple[FetchResponse.PartitionData, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, f_log_start_offset = _S_ihqqq.unpack_from(b, p)
     p += 30
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_aborted_transactions = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_aborted_transactions = []
-        for _ in range(n):
-            e_aborted_transactions, p = _d_FetchResponse__AbortedTransaction_v12(b, p)
+        for _ in range(n0):
+            f1_producer_id, f1_first_offset = _S_qq.unpack_from(b, p)
+            p += 16
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_aborted_transactions = _FetchResponse__AbortedTransaction(f1_producer_id, f1_first_offset, unknown1)
             f_aborted_transactions.append(e_aborted_transactions)
     f_preferred_read_replica = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_records, p = r_ncrecords(b, p)
+    r0 = b[p]
+    if r0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        r0 = (r0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        r0, p = r_uvarint(b, p)
+    r0 -= 1
+    if r0 < 0:
+        f_records = None
+    else:
+        r0 += p
+        if r0 > blen:
+            raise records_error(r0 - p)
+        f_records = bv[p : r0]
+        p = r0
     f_diverging_epoch: FetchResponse.EpochEndOffset = _FetchResponse__EpochEndOffset()
     f_current_leader: FetchResponse.LeaderIdAndEpoch = _FetchResponse__LeaderIdAndEpoch()
     f_snapshot_id: FetchResponse.SnapshotId = _FetchResponse__SnapshotId()
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_diverging_epoch, q = _d_FetchResponse__EpochEndOffset_v12(t, q)
-            elif tag == 1:
-                q = 0
-                f_current_leader, q = _d_FetchResponse__LeaderIdAndEpoch_v12(t, q)
-            elif tag == 2:
-                q = 0
-                f_snapshot_id, q = _d_FetchResponse__SnapshotId_v12(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_diverging_epoch, q0 = _d_FetchResponse__EpochEndOffset_v12(t0, q0)
+            elif tag0 == 1:
+                q0 = 0
+                f_current_leader, q0 = _d_FetchResponse__LeaderIdAndEpoch_v12(t0, q0)
+            elif tag0 == 2:
+                q0 = 0
+                f_snapshot_id, q0 = _d_FetchResponse__SnapshotId_v12(t0, q0)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _FetchResponse__PartitionData(f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, f_log_start_offset, f_diverging_epoch, f_current_leader, f_snapshot_id, f_aborted_transactions, f_preferred_read_replica, f_records, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _FetchResponse__PartitionData(f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, f_log_start_offset, f_diverging_epoch, f_current_leader, f_snapshot_id, f_aborted_transactions, f_preferred_read_replica, f_records, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse__PartitionData_v12(o: FetchResponse.PartitionData, out: bytearray) -> None:
@@ -1377,39 +2701,83 @@ def _e_FetchResponse__PartitionData_v12(o: FetchResponse.PartitionData, out: byt
     if x_aborted_transactions is None:
         out.append(0)
     else:
-        w_calen(out, len(x_aborted_transactions))
+        n0 = len(x_aborted_transactions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_aborted_transactions in x_aborted_transactions:
-            _e_FetchResponse__AbortedTransaction_v12(e_aborted_transactions, out)
+            out += _S_qq.pack(e_aborted_transactions.producer_id, e_aborted_transactions.first_offset)
+            if e_aborted_transactions.unknown_tagged_fields:
+                w_tags(out, [], e_aborted_transactions.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.preferred_read_replica)
     w_ncbytes(out, o.records)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.diverging_epoch != _FetchResponse__EpochEndOffset():
-        t = bytearray()
-        _e_FetchResponse__EpochEndOffset_v12(o.diverging_epoch, t)
-        tags.append((0, t))
+        t0 = bytearray()
+        x_diverging_epoch = o.diverging_epoch
+        _e_FetchResponse__EpochEndOffset_v12(x_diverging_epoch, t0)
+        tags0.append((0, t0))
     if o.current_leader != _FetchResponse__LeaderIdAndEpoch():
-        t = bytearray()
-        _e_FetchResponse__LeaderIdAndEpoch_v12(o.current_leader, t)
-        tags.append((1, t))
+        t0 = bytearray()
+        x_current_leader = o.current_leader
+        _e_FetchResponse__LeaderIdAndEpoch_v12(x_current_leader, t0)
+        tags0.append((1, t0))
     if o.snapshot_id != _FetchResponse__SnapshotId():
-        t = bytearray()
-        _e_FetchResponse__SnapshotId_v12(o.snapshot_id, t)
-        tags.append((2, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        x_snapshot_id = o.snapshot_id
+        _e_FetchResponse__SnapshotId_v12(x_snapshot_id, t0)
+        tags0.append((2, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_FetchResponse__FetchableTopicResponse_v4(b: bytes, p: int) -> tuple[FetchResponse.FetchableTopicResponse, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_topic, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_FetchResponse__PartitionData_v4(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset = _S_ihqq.unpack_from(b, p)
+            p += 22
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                f1_aborted_transactions = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_aborted_transactions = []
+                for _ in range(n1):
+                    f2_producer_id, f2_first_offset = _S_qq.unpack_from(b, p)
+                    p += 16
+                    unknown2 = ()
+                    e1_aborted_transactions = _FetchResponse__AbortedTransaction(f2_producer_id, f2_first_offset, unknown2)
+                    f1_aborted_transactions.append(e1_aborted_transactions)
+            r1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if r1 < 0:
+                f1_records = None
+            else:
+                r1 += p
+                if r1 > blen:
+                    raise records_error(r1 - p)
+                f1_records = bv[p : r1]
+                p = r1
+            unknown1 = ()
+            e_partitions = _FetchResponse__PartitionData(f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, -1, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f1_aborted_transactions, -1, f1_records, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _FetchResponse__FetchableTopicResponse(f_topic, ZERO_UUID, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _FetchResponse__FetchableTopicResponse(f_topic, ZERO_UUID, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse__FetchableTopicResponse_v4(o: FetchResponse.FetchableTopicResponse, out: bytearray) -> None:
@@ -1418,25 +2786,78 @@ def _e_FetchResponse__FetchableTopicResponse_v4(o: FetchResponse.FetchableTopicR
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_FetchResponse__PartitionData_v4(e_partitions, out)
+            if e_partitions.diverging_epoch != _FetchResponse__EpochEndOffset():
+                raise unsupported_field('diverging_epoch')
+            if e_partitions.current_leader != _FetchResponse__LeaderIdAndEpoch():
+                raise unsupported_field('current_leader')
+            if e_partitions.snapshot_id != _FetchResponse__SnapshotId():
+                raise unsupported_field('snapshot_id')
+            if e_partitions.preferred_read_replica != -1:
+                raise unsupported_field('preferred_read_replica')
+            out += _S_ihqq.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.high_watermark, e_partitions.last_stable_offset)
+            x1_aborted_transactions = e_partitions.aborted_transactions
+            if x1_aborted_transactions is None:
+                out += NULL_INT32
+            else:
+                out += INT32.pack(len(x1_aborted_transactions))
+                for e1_aborted_transactions in x1_aborted_transactions:
+                    out += _S_qq.pack(e1_aborted_transactions.producer_id, e1_aborted_transactions.first_offset)
+                    if e1_aborted_transactions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            w_nbytes(out, e_partitions.records)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchResponse__FetchableTopicResponse_v5(b: bytes, p: int) -> tuple[FetchResponse.FetchableTopicResponse, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_topic, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_FetchResponse__PartitionData_v5(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
+            p += 30
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                f1_aborted_transactions = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_aborted_transactions = []
+                for _ in range(n1):
+                    f2_producer_id, f2_first_offset = _S_qq.unpack_from(b, p)
+                    p += 16
+                    unknown2 = ()
+                    e1_aborted_transactions = _FetchResponse__AbortedTransaction(f2_producer_id, f2_first_offset, unknown2)
+                    f1_aborted_transactions.append(e1_aborted_transactions)
+            r1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if r1 < 0:
+                f1_records = None
+            else:
+                r1 += p
+                if r1 > blen:
+                    raise records_error(r1 - p)
+                f1_records = bv[p : r1]
+                p = r1
+            unknown1 = ()
+            e_partitions = _FetchResponse__PartitionData(f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f1_aborted_transactions, -1, f1_records, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _FetchResponse__FetchableTopicResponse(f_topic, ZERO_UUID, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _FetchResponse__FetchableTopicResponse(f_topic, ZERO_UUID, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse__FetchableTopicResponse_v5(o: FetchResponse.FetchableTopicResponse, out: bytearray) -> None:
@@ -1445,25 +2866,80 @@ def _e_FetchResponse__FetchableTopicResponse_v5(o: FetchResponse.FetchableTopicR
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_FetchResponse__PartitionData_v5(e_partitions, out)
+            if e_partitions.diverging_epoch != _FetchResponse__EpochEndOffset():
+                raise unsupported_field('diverging_epoch')
+            if e_partitions.current_leader != _FetchResponse__LeaderIdAndEpoch():
+                raise unsupported_field('current_leader')
+            if e_partitions.snapshot_id != _FetchResponse__SnapshotId():
+                raise unsupported_field('snapshot_id')
+            if e_partitions.preferred_read_replica != -1:
+                raise unsupported_field('preferred_read_replica')
+            out += _S_ihqqq.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.high_watermark, e_partitions.last_stable_offset, e_partitions.log_start_offset)
+            x1_aborted_transactions = e_partitions.aborted_transactions
+            if x1_aborted_transactions is None:
+                out += NULL_INT32
+            else:
+                out += INT32.pack(len(x1_aborted_transactions))
+                for e1_aborted_transactions in x1_aborted_transactions:
+                    out += _S_qq.pack(e1_aborted_transactions.producer_id, e1_aborted_transactions.first_offset)
+                    if e1_aborted_transactions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            w_nbytes(out, e_partitions.records)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchResponse__FetchableTopicResponse_v11(b: bytes, p: int) -> tuple[FetchResponse.FetchableTopicResponse, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_topic, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_FetchResponse__PartitionData_v11(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
+            p += 30
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                f1_aborted_transactions = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_aborted_transactions = []
+                for _ in range(n1):
+                    f2_producer_id, f2_first_offset = _S_qq.unpack_from(b, p)
+                    p += 16
+                    unknown2 = ()
+                    e1_aborted_transactions = _FetchResponse__AbortedTransaction(f2_producer_id, f2_first_offset, unknown2)
+                    f1_aborted_transactions.append(e1_aborted_transactions)
+            f1_preferred_read_replica = _S_i.unpack_from(b, p)[0]
+            p += 4
+            r1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if r1 < 0:
+                f1_records = None
+            else:
+                r1 += p
+                if r1 > blen:
+                    raise records_error(r1 - p)
+                f1_records = bv[p : r1]
+                p = r1
+            unknown1 = ()
+            e_partitions = _FetchResponse__PartitionData(f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f1_aborted_transactions, f1_preferred_read_replica, f1_records, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _FetchResponse__FetchableTopicResponse(f_topic, ZERO_UUID, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _FetchResponse__FetchableTopicResponse(f_topic, ZERO_UUID, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse__FetchableTopicResponse_v11(o: FetchResponse.FetchableTopicResponse, out: bytearray) -> None:
@@ -1472,30 +2948,136 @@ def _e_FetchResponse__FetchableTopicResponse_v11(o: FetchResponse.FetchableTopic
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_FetchResponse__PartitionData_v11(e_partitions, out)
+            if e_partitions.diverging_epoch != _FetchResponse__EpochEndOffset():
+                raise unsupported_field('diverging_epoch')
+            if e_partitions.current_leader != _FetchResponse__LeaderIdAndEpoch():
+                raise unsupported_field('current_leader')
+            if e_partitions.snapshot_id != _FetchResponse__SnapshotId():
+                raise unsupported_field('snapshot_id')
+            out += _S_ihqqq.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.high_watermark, e_partitions.last_stable_offset, e_partitions.log_start_offset)
+            x1_aborted_transactions = e_partitions.aborted_transactions
+            if x1_aborted_transactions is None:
+                out += NULL_INT32
+            else:
+                out += INT32.pack(len(x1_aborted_transactions))
+                for e1_aborted_transactions in x1_aborted_transactions:
+                    out += _S_qq.pack(e1_aborted_transactions.producer_id, e1_aborted_transactions.first_offset)
+                    if e1_aborted_transactions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            out += _S_i.pack(e_partitions.preferred_read_replica)
+            w_nbytes(out, e_partitions.records)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchResponse__FetchableTopicResponse_v12(b: bytes, p: int) -> tuple[FetchResponse.FetchableTopicResponse, int]:
-    f_topic, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    bv = memoryview(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_FetchResponse__PartitionData_v12(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
+            p += 30
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                f1_aborted_transactions = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_aborted_transactions = []
+                for _ in range(n1):
+                    f2_producer_id, f2_first_offset = _S_qq.unpack_from(b, p)
+                    p += 16
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_aborted_transactions = _FetchResponse__AbortedTransaction(f2_producer_id, f2_first_offset, unknown2)
+                    f1_aborted_transactions.append(e1_aborted_transactions)
+            f1_preferred_read_replica = _S_i.unpack_from(b, p)[0]
+            p += 4
+            r1 = b[p]
+            if r1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                r1 = (r1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                r1, p = r_uvarint(b, p)
+            r1 -= 1
+            if r1 < 0:
+                f1_records = None
+            else:
+                r1 += p
+                if r1 > blen:
+                    raise records_error(r1 - p)
+                f1_records = bv[p : r1]
+                p = r1
+            f1_diverging_epoch: FetchResponse.EpochEndOffset = _FetchResponse__EpochEndOffset()
+            f1_current_leader: FetchResponse.LeaderIdAndEpoch = _FetchResponse__LeaderIdAndEpoch()
+            f1_snapshot_id: FetchResponse.SnapshotId = _FetchResponse__SnapshotId()
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                extra1 = []
+                for tag1, t1 in tags1:
+                    if tag1 == 0:
+                        q1 = 0
+                        f1_diverging_epoch, q1 = _d_FetchResponse__EpochEndOffset_v12(t1, q1)
+                    elif tag1 == 1:
+                        q1 = 0
+                        f1_current_leader, q1 = _d_FetchResponse__LeaderIdAndEpoch_v12(t1, q1)
+                    elif tag1 == 2:
+                        q1 = 0
+                        f1_snapshot_id, q1 = _d_FetchResponse__SnapshotId_v12(t1, q1)
+                    else:
+                        extra1.append((tag1, t1))
+                unknown1 = tuple(extra1)
+            e_partitions = _FetchResponse__PartitionData(f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset, f1_diverging_epoch, f1_current_leader, f1_snapshot_id, f1_aborted_transactions, f1_preferred_read_replica, f1_records, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchResponse__FetchableTopicResponse(f_topic, ZERO_UUID, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchResponse__FetchableTopicResponse(f_topic, ZERO_UUID, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse__FetchableTopicResponse_v12(o: FetchResponse.FetchableTopicResponse, out: bytearray) -> None:
@@ -1504,29 +3086,152 @@ def _e_FetchResponse__FetchableTopicResponse_v12(o: FetchResponse.FetchableTopic
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_FetchResponse__PartitionData_v12(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ihqqq.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.high_watermark, e_partitions.last_stable_offset, e_partitions.log_start_offset)
+            x1_aborted_transactions = e_partitions.aborted_transactions
+            if x1_aborted_transactions is None:
+                out.append(0)
+            else:
+                n1 = len(x1_aborted_transactions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_aborted_transactions in x1_aborted_transactions:
+                    out += _S_qq.pack(e1_aborted_transactions.producer_id, e1_aborted_transactions.first_offset)
+                    if e1_aborted_transactions.unknown_tagged_fields:
+                        w_tags(out, [], e1_aborted_transactions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_i.pack(e_partitions.preferred_read_replica)
+            w_ncbytes(out, e_partitions.records)
+            tags1: list[tuple[int, Buffer]] = []
+            if e_partitions.diverging_epoch != _FetchResponse__EpochEndOffset():
+                t1 = bytearray()
+                x1_diverging_epoch = e_partitions.diverging_epoch
+                _e_FetchResponse__EpochEndOffset_v12(x1_diverging_epoch, t1)
+                tags1.append((0, t1))
+            if e_partitions.current_leader != _FetchResponse__LeaderIdAndEpoch():
+                t1 = bytearray()
+                x1_current_leader = e_partitions.current_leader
+                _e_FetchResponse__LeaderIdAndEpoch_v12(x1_current_leader, t1)
+                tags1.append((1, t1))
+            if e_partitions.snapshot_id != _FetchResponse__SnapshotId():
+                t1 = bytearray()
+                x1_snapshot_id = e_partitions.snapshot_id
+                _e_FetchResponse__SnapshotId_v12(x1_snapshot_id, t1)
+                tags1.append((2, t1))
+            w_tags(out, tags1, e_partitions.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchResponse__FetchableTopicResponse_v13(b: bytes, p: int) -> tuple[FetchResponse.FetchableTopicResponse, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_FetchResponse__PartitionData_v12(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
+            p += 30
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                f1_aborted_transactions = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_aborted_transactions = []
+                for _ in range(n1):
+                    f2_producer_id, f2_first_offset = _S_qq.unpack_from(b, p)
+                    p += 16
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_aborted_transactions = _FetchResponse__AbortedTransaction(f2_producer_id, f2_first_offset, unknown2)
+                    f1_aborted_transactions.append(e1_aborted_transactions)
+            f1_preferred_read_replica = _S_i.unpack_from(b, p)[0]
+            p += 4
+            r1 = b[p]
+            if r1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                r1 = (r1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                r1, p = r_uvarint(b, p)
+            r1 -= 1
+            if r1 < 0:
+                f1_records = None
+            else:
+                r1 += p
+                if r1 > blen:
+                    raise records_error(r1 - p)
+                f1_records = bv[p : r1]
+                p = r1
+            f1_diverging_epoch: FetchResponse.EpochEndOffset = _FetchResponse__EpochEndOffset()
+            f1_current_leader: FetchResponse.LeaderIdAndEpoch = _FetchResponse__LeaderIdAndEpoch()
+            f1_snapshot_id: FetchResponse.SnapshotId = _FetchResponse__SnapshotId()
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                extra1 = []
+                for tag1, t1 in tags1:
+                    if tag1 == 0:
+                        q1 = 0
+                        f1_diverging_epoch, q1 = _d_FetchResponse__EpochEndOffset_v12(t1, q1)
+                    elif tag1 == 1:
+                        q1 = 0
+                        f1_current_leader, q1 = _d_FetchResponse__LeaderIdAndEpoch_v12(t1, q1)
+                    elif tag1 == 2:
+                        q1 = 0
+                        f1_snapshot_id, q1 = _d_FetchResponse__SnapshotId_v12(t1, q1)
+                    else:
+                        extra1.append((tag1, t1))
+                unknown1 = tuple(extra1)
+            e_partitions = _FetchResponse__PartitionData(f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset, f1_diverging_epoch, f1_current_leader, f1_snapshot_id, f1_aborted_transactions, f1_preferred_read_replica, f1_records, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchResponse__FetchableTopicResponse('', f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchResponse__FetchableTopicResponse('', f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse__FetchableTopicResponse_v13(o: FetchResponse.FetchableTopicResponse, out: bytearray) -> None:
@@ -1535,26 +3240,79 @@ def _e_FetchResponse__FetchableTopicResponse_v13(o: FetchResponse.FetchableTopic
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_FetchResponse__PartitionData_v12(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ihqqq.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.high_watermark, e_partitions.last_stable_offset, e_partitions.log_start_offset)
+            x1_aborted_transactions = e_partitions.aborted_transactions
+            if x1_aborted_transactions is None:
+                out.append(0)
+            else:
+                n1 = len(x1_aborted_transactions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_aborted_transactions in x1_aborted_transactions:
+                    out += _S_qq.pack(e1_aborted_transactions.producer_id, e1_aborted_transactions.first_offset)
+                    if e1_aborted_transactions.unknown_tagged_fields:
+                        w_tags(out, [], e1_aborted_transactions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_i.pack(e_partitions.preferred_read_replica)
+            w_ncbytes(out, e_partitions.records)
+            tags1: list[tuple[int, Buffer]] = []
+            if e_partitions.diverging_epoch != _FetchResponse__EpochEndOffset():
+                t1 = bytearray()
+                x1_diverging_epoch = e_partitions.diverging_epoch
+                _e_FetchResponse__EpochEndOffset_v12(x1_diverging_epoch, t1)
+                tags1.append((0, t1))
+            if e_partitions.current_leader != _FetchResponse__LeaderIdAndEpoch():
+                t1 = bytearray()
+                x1_current_leader = e_partitions.current_leader
+                _e_FetchResponse__LeaderIdAndEpoch_v12(x1_current_leader, t1)
+                tags1.append((1, t1))
+            if e_partitions.snapshot_id != _FetchResponse__SnapshotId():
+                t1 = bytearray()
+                x1_snapshot_id = e_partitions.snapshot_id
+                _e_FetchResponse__SnapshotId_v12(x1_snapshot_id, t1)
+                tags1.append((2, t1))
+            w_tags(out, tags1, e_partitions.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchResponse__NodeEndpoint_v16(b: bytes, p: int) -> tuple[FetchResponse.NodeEndpoint, int]:
+    blen = len(b)
     f_node_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_rack, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack, p = r_ncstr(b, p)
+    else:
+        f_rack = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchResponse__NodeEndpoint(f_node_id, f_host, f_port, f_rack, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchResponse__NodeEndpoint(f_node_id, f_host, f_port, f_rack, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse__NodeEndpoint_v16(o: FetchResponse.NodeEndpoint, out: bytearray) -> None:
@@ -1562,22 +3320,71 @@ def _e_FetchResponse__NodeEndpoint_v16(o: FetchResponse.NodeEndpoint, out: bytea
     w_cstr(out, o.host)
     out += _S_i.pack(o.port)
     w_ncstr(out, o.rack)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchResponse_v4(b: bytes, p: int) -> tuple[FetchResponse, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_FetchResponse__FetchableTopicResponse_v4(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset = _S_ihqq.unpack_from(b, p)
+                    p += 22
+                    n2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if n2 < 0:
+                        f2_aborted_transactions = None
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_aborted_transactions = []
+                        for _ in range(n2):
+                            f3_producer_id, f3_first_offset = _S_qq.unpack_from(b, p)
+                            p += 16
+                            unknown3 = ()
+                            e2_aborted_transactions = _FetchResponse__AbortedTransaction(f3_producer_id, f3_first_offset, unknown3)
+                            f2_aborted_transactions.append(e2_aborted_transactions)
+                    r2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if r2 < 0:
+                        f2_records = None
+                    else:
+                        r2 += p
+                        if r2 > blen:
+                            raise records_error(r2 - p)
+                        f2_records = bv[p : r2]
+                        p = r2
+                    unknown2 = ()
+                    e1_partitions = _FetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, -1, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f2_aborted_transactions, -1, f2_records, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_responses = _FetchResponse__FetchableTopicResponse(f1_topic, ZERO_UUID, f1_partitions, unknown1)
             f_responses.append(e_responses)
-    unknown = ()
-    return _FetchResponse(f_throttle_time_ms, 0, 0, f_responses, [], unknown), p
+    unknown0 = ()
+    obj = _FetchResponse(f_throttle_time_ms, 0, 0, f_responses, [], unknown0)
+    return obj, p
 
 
 def _e_FetchResponse_v4(o: FetchResponse, out: bytearray) -> None:
@@ -1590,26 +3397,101 @@ def _e_FetchResponse_v4(o: FetchResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_alen(out, len(x_responses))
+        out += INT32.pack(len(x_responses))
         for e_responses in x_responses:
-            _e_FetchResponse__FetchableTopicResponse_v4(e_responses, out)
+            w_str(out, e_responses.topic)
+            x1_partitions = e_responses.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    if e1_partitions.diverging_epoch != _FetchResponse__EpochEndOffset():
+                        raise unsupported_field('diverging_epoch')
+                    if e1_partitions.current_leader != _FetchResponse__LeaderIdAndEpoch():
+                        raise unsupported_field('current_leader')
+                    if e1_partitions.snapshot_id != _FetchResponse__SnapshotId():
+                        raise unsupported_field('snapshot_id')
+                    if e1_partitions.preferred_read_replica != -1:
+                        raise unsupported_field('preferred_read_replica')
+                    out += _S_ihqq.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset)
+                    x2_aborted_transactions = e1_partitions.aborted_transactions
+                    if x2_aborted_transactions is None:
+                        out += NULL_INT32
+                    else:
+                        out += INT32.pack(len(x2_aborted_transactions))
+                        for e2_aborted_transactions in x2_aborted_transactions:
+                            out += _S_qq.pack(e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset)
+                            if e2_aborted_transactions.unknown_tagged_fields:
+                                raise unsupported_tags()
+                    w_nbytes(out, e1_partitions.records)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_responses.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchResponse_v5(b: bytes, p: int) -> tuple[FetchResponse, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_FetchResponse__FetchableTopicResponse_v5(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
+                    p += 30
+                    n2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if n2 < 0:
+                        f2_aborted_transactions = None
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_aborted_transactions = []
+                        for _ in range(n2):
+                            f3_producer_id, f3_first_offset = _S_qq.unpack_from(b, p)
+                            p += 16
+                            unknown3 = ()
+                            e2_aborted_transactions = _FetchResponse__AbortedTransaction(f3_producer_id, f3_first_offset, unknown3)
+                            f2_aborted_transactions.append(e2_aborted_transactions)
+                    r2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if r2 < 0:
+                        f2_records = None
+                    else:
+                        r2 += p
+                        if r2 > blen:
+                            raise records_error(r2 - p)
+                        f2_records = bv[p : r2]
+                        p = r2
+                    unknown2 = ()
+                    e1_partitions = _FetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f2_aborted_transactions, -1, f2_records, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_responses = _FetchResponse__FetchableTopicResponse(f1_topic, ZERO_UUID, f1_partitions, unknown1)
             f_responses.append(e_responses)
-    unknown = ()
-    return _FetchResponse(f_throttle_time_ms, 0, 0, f_responses, [], unknown), p
+    unknown0 = ()
+    obj = _FetchResponse(f_throttle_time_ms, 0, 0, f_responses, [], unknown0)
+    return obj, p
 
 
 def _e_FetchResponse_v5(o: FetchResponse, out: bytearray) -> None:
@@ -1622,26 +3504,101 @@ def _e_FetchResponse_v5(o: FetchResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_alen(out, len(x_responses))
+        out += INT32.pack(len(x_responses))
         for e_responses in x_responses:
-            _e_FetchResponse__FetchableTopicResponse_v5(e_responses, out)
+            w_str(out, e_responses.topic)
+            x1_partitions = e_responses.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    if e1_partitions.diverging_epoch != _FetchResponse__EpochEndOffset():
+                        raise unsupported_field('diverging_epoch')
+                    if e1_partitions.current_leader != _FetchResponse__LeaderIdAndEpoch():
+                        raise unsupported_field('current_leader')
+                    if e1_partitions.snapshot_id != _FetchResponse__SnapshotId():
+                        raise unsupported_field('snapshot_id')
+                    if e1_partitions.preferred_read_replica != -1:
+                        raise unsupported_field('preferred_read_replica')
+                    out += _S_ihqqq.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, e1_partitions.log_start_offset)
+                    x2_aborted_transactions = e1_partitions.aborted_transactions
+                    if x2_aborted_transactions is None:
+                        out += NULL_INT32
+                    else:
+                        out += INT32.pack(len(x2_aborted_transactions))
+                        for e2_aborted_transactions in x2_aborted_transactions:
+                            out += _S_qq.pack(e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset)
+                            if e2_aborted_transactions.unknown_tagged_fields:
+                                raise unsupported_tags()
+                    w_nbytes(out, e1_partitions.records)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_responses.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchResponse_v7(b: bytes, p: int) -> tuple[FetchResponse, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_throttle_time_ms, f_error_code, f_session_id = _S_ihi.unpack_from(b, p)
     p += 10
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_FetchResponse__FetchableTopicResponse_v5(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
+                    p += 30
+                    n2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if n2 < 0:
+                        f2_aborted_transactions = None
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_aborted_transactions = []
+                        for _ in range(n2):
+                            f3_producer_id, f3_first_offset = _S_qq.unpack_from(b, p)
+                            p += 16
+                            unknown3 = ()
+                            e2_aborted_transactions = _FetchResponse__AbortedTransaction(f3_producer_id, f3_first_offset, unknown3)
+                            f2_aborted_transactions.append(e2_aborted_transactions)
+                    r2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if r2 < 0:
+                        f2_records = None
+                    else:
+                        r2 += p
+                        if r2 > blen:
+                            raise records_error(r2 - p)
+                        f2_records = bv[p : r2]
+                        p = r2
+                    unknown2 = ()
+                    e1_partitions = _FetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f2_aborted_transactions, -1, f2_records, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_responses = _FetchResponse__FetchableTopicResponse(f1_topic, ZERO_UUID, f1_partitions, unknown1)
             f_responses.append(e_responses)
-    unknown = ()
-    return _FetchResponse(f_throttle_time_ms, f_error_code, f_session_id, f_responses, [], unknown), p
+    unknown0 = ()
+    obj = _FetchResponse(f_throttle_time_ms, f_error_code, f_session_id, f_responses, [], unknown0)
+    return obj, p
 
 
 def _e_FetchResponse_v7(o: FetchResponse, out: bytearray) -> None:
@@ -1652,26 +3609,103 @@ def _e_FetchResponse_v7(o: FetchResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_alen(out, len(x_responses))
+        out += INT32.pack(len(x_responses))
         for e_responses in x_responses:
-            _e_FetchResponse__FetchableTopicResponse_v5(e_responses, out)
+            w_str(out, e_responses.topic)
+            x1_partitions = e_responses.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    if e1_partitions.diverging_epoch != _FetchResponse__EpochEndOffset():
+                        raise unsupported_field('diverging_epoch')
+                    if e1_partitions.current_leader != _FetchResponse__LeaderIdAndEpoch():
+                        raise unsupported_field('current_leader')
+                    if e1_partitions.snapshot_id != _FetchResponse__SnapshotId():
+                        raise unsupported_field('snapshot_id')
+                    if e1_partitions.preferred_read_replica != -1:
+                        raise unsupported_field('preferred_read_replica')
+                    out += _S_ihqqq.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, e1_partitions.log_start_offset)
+                    x2_aborted_transactions = e1_partitions.aborted_transactions
+                    if x2_aborted_transactions is None:
+                        out += NULL_INT32
+                    else:
+                        out += INT32.pack(len(x2_aborted_transactions))
+                        for e2_aborted_transactions in x2_aborted_transactions:
+                            out += _S_qq.pack(e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset)
+                            if e2_aborted_transactions.unknown_tagged_fields:
+                                raise unsupported_tags()
+                    w_nbytes(out, e1_partitions.records)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_responses.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchResponse_v11(b: bytes, p: int) -> tuple[FetchResponse, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_throttle_time_ms, f_error_code, f_session_id = _S_ihi.unpack_from(b, p)
     p += 10
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_FetchResponse__FetchableTopicResponse_v11(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
+                    p += 30
+                    n2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if n2 < 0:
+                        f2_aborted_transactions = None
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_aborted_transactions = []
+                        for _ in range(n2):
+                            f3_producer_id, f3_first_offset = _S_qq.unpack_from(b, p)
+                            p += 16
+                            unknown3 = ()
+                            e2_aborted_transactions = _FetchResponse__AbortedTransaction(f3_producer_id, f3_first_offset, unknown3)
+                            f2_aborted_transactions.append(e2_aborted_transactions)
+                    f2_preferred_read_replica = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    r2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if r2 < 0:
+                        f2_records = None
+                    else:
+                        r2 += p
+                        if r2 > blen:
+                            raise records_error(r2 - p)
+                        f2_records = bv[p : r2]
+                        p = r2
+                    unknown2 = ()
+                    e1_partitions = _FetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f2_aborted_transactions, f2_preferred_read_replica, f2_records, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_responses = _FetchResponse__FetchableTopicResponse(f1_topic, ZERO_UUID, f1_partitions, unknown1)
             f_responses.append(e_responses)
-    unknown = ()
-    return _FetchResponse(f_throttle_time_ms, f_error_code, f_session_id, f_responses, [], unknown), p
+    unknown0 = ()
+    obj = _FetchResponse(f_throttle_time_ms, f_error_code, f_session_id, f_responses, [], unknown0)
+    return obj, p
 
 
 def _e_FetchResponse_v11(o: FetchResponse, out: bytearray) -> None:
@@ -1682,31 +3716,171 @@ def _e_FetchResponse_v11(o: FetchResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_alen(out, len(x_responses))
+        out += INT32.pack(len(x_responses))
         for e_responses in x_responses:
-            _e_FetchResponse__FetchableTopicResponse_v11(e_responses, out)
+            w_str(out, e_responses.topic)
+            x1_partitions = e_responses.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    if e1_partitions.diverging_epoch != _FetchResponse__EpochEndOffset():
+                        raise unsupported_field('diverging_epoch')
+                    if e1_partitions.current_leader != _FetchResponse__LeaderIdAndEpoch():
+                        raise unsupported_field('current_leader')
+                    if e1_partitions.snapshot_id != _FetchResponse__SnapshotId():
+                        raise unsupported_field('snapshot_id')
+                    out += _S_ihqqq.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, e1_partitions.log_start_offset)
+                    x2_aborted_transactions = e1_partitions.aborted_transactions
+                    if x2_aborted_transactions is None:
+                        out += NULL_INT32
+                    else:
+                        out += INT32.pack(len(x2_aborted_transactions))
+                        for e2_aborted_transactions in x2_aborted_transactions:
+                            out += _S_qq.pack(e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset)
+                            if e2_aborted_transactions.unknown_tagged_fields:
+                                raise unsupported_tags()
+                    out += _S_i.pack(e1_partitions.preferred_read_replica)
+                    w_nbytes(out, e1_partitions.records)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_responses.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_FetchResponse_v12(b: bytes, p: int) -> tuple[FetchResponse, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_throttle_time_ms, f_error_code, f_session_id = _S_ihi.unpack_from(b, p)
     p += 10
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_FetchResponse__FetchableTopicResponse_v12(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
+                    p += 30
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        f2_aborted_transactions = None
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_aborted_transactions = []
+                        for _ in range(n2):
+                            f3_producer_id, f3_first_offset = _S_qq.unpack_from(b, p)
+                            p += 16
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_aborted_transactions = _FetchResponse__AbortedTransaction(f3_producer_id, f3_first_offset, unknown3)
+                            f2_aborted_transactions.append(e2_aborted_transactions)
+                    f2_preferred_read_replica = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    r2 = b[p]
+                    if r2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        r2, p = r_uvarint(b, p)
+                    r2 -= 1
+                    if r2 < 0:
+                        f2_records = None
+                    else:
+                        r2 += p
+                        if r2 > blen:
+                            raise records_error(r2 - p)
+                        f2_records = bv[p : r2]
+                        p = r2
+                    f2_diverging_epoch: FetchResponse.EpochEndOffset = _FetchResponse__EpochEndOffset()
+                    f2_current_leader: FetchResponse.LeaderIdAndEpoch = _FetchResponse__LeaderIdAndEpoch()
+                    f2_snapshot_id: FetchResponse.SnapshotId = _FetchResponse__SnapshotId()
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        extra2 = []
+                        for tag2, t2 in tags2:
+                            if tag2 == 0:
+                                q2 = 0
+                                f2_diverging_epoch, q2 = _d_FetchResponse__EpochEndOffset_v12(t2, q2)
+                            elif tag2 == 1:
+                                q2 = 0
+                                f2_current_leader, q2 = _d_FetchResponse__LeaderIdAndEpoch_v12(t2, q2)
+                            elif tag2 == 2:
+                                q2 = 0
+                                f2_snapshot_id, q2 = _d_FetchResponse__SnapshotId_v12(t2, q2)
+                            else:
+                                extra2.append((tag2, t2))
+                        unknown2 = tuple(extra2)
+                    e1_partitions = _FetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset, f2_diverging_epoch, f2_current_leader, f2_snapshot_id, f2_aborted_transactions, f2_preferred_read_replica, f2_records, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_responses = _FetchResponse__FetchableTopicResponse(f1_topic, ZERO_UUID, f1_partitions, unknown1)
             f_responses.append(e_responses)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchResponse(f_throttle_time_ms, f_error_code, f_session_id, f_responses, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchResponse(f_throttle_time_ms, f_error_code, f_session_id, f_responses, [], unknown0)
+    return obj, p
 
 
 def _e_FetchResponse_v12(o: FetchResponse, out: bytearray) -> None:
@@ -1717,30 +3891,193 @@ def _e_FetchResponse_v12(o: FetchResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_calen(out, len(x_responses))
+        n0 = len(x_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_responses in x_responses:
-            _e_FetchResponse__FetchableTopicResponse_v12(e_responses, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_responses.topic)
+            x1_partitions = e_responses.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ihqqq.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, e1_partitions.log_start_offset)
+                    x2_aborted_transactions = e1_partitions.aborted_transactions
+                    if x2_aborted_transactions is None:
+                        out.append(0)
+                    else:
+                        n2 = len(x2_aborted_transactions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_aborted_transactions in x2_aborted_transactions:
+                            out += _S_qq.pack(e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset)
+                            if e2_aborted_transactions.unknown_tagged_fields:
+                                w_tags(out, [], e2_aborted_transactions.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    out += _S_i.pack(e1_partitions.preferred_read_replica)
+                    w_ncbytes(out, e1_partitions.records)
+                    tags2: list[tuple[int, Buffer]] = []
+                    if e1_partitions.diverging_epoch != _FetchResponse__EpochEndOffset():
+                        t2 = bytearray()
+                        x2_diverging_epoch = e1_partitions.diverging_epoch
+                        _e_FetchResponse__EpochEndOffset_v12(x2_diverging_epoch, t2)
+                        tags2.append((0, t2))
+                    if e1_partitions.current_leader != _FetchResponse__LeaderIdAndEpoch():
+                        t2 = bytearray()
+                        x2_current_leader = e1_partitions.current_leader
+                        _e_FetchResponse__LeaderIdAndEpoch_v12(x2_current_leader, t2)
+                        tags2.append((1, t2))
+                    if e1_partitions.snapshot_id != _FetchResponse__SnapshotId():
+                        t2 = bytearray()
+                        x2_snapshot_id = e1_partitions.snapshot_id
+                        _e_FetchResponse__SnapshotId_v12(x2_snapshot_id, t2)
+                        tags2.append((2, t2))
+                    w_tags(out, tags2, e1_partitions.unknown_tagged_fields)
+            if e_responses.unknown_tagged_fields:
+                w_tags(out, [], e_responses.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchResponse_v13(b: bytes, p: int) -> tuple[FetchResponse, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_throttle_time_ms, f_error_code, f_session_id = _S_ihi.unpack_from(b, p)
     p += 10
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_FetchResponse__FetchableTopicResponse_v13(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
+                    p += 30
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        f2_aborted_transactions = None
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_aborted_transactions = []
+                        for _ in range(n2):
+                            f3_producer_id, f3_first_offset = _S_qq.unpack_from(b, p)
+                            p += 16
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_aborted_transactions = _FetchResponse__AbortedTransaction(f3_producer_id, f3_first_offset, unknown3)
+                            f2_aborted_transactions.append(e2_aborted_transactions)
+                    f2_preferred_read_replica = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    r2 = b[p]
+                    if r2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        r2, p = r_uvarint(b, p)
+                    r2 -= 1
+                    if r2 < 0:
+                        f2_records = None
+                    else:
+                        r2 += p
+                        if r2 > blen:
+                            raise records_error(r2 - p)
+                        f2_records = bv[p : r2]
+                        p = r2
+                    f2_diverging_epoch: FetchResponse.EpochEndOffset = _FetchResponse__EpochEndOffset()
+                    f2_current_leader: FetchResponse.LeaderIdAndEpoch = _FetchResponse__LeaderIdAndEpoch()
+                    f2_snapshot_id: FetchResponse.SnapshotId = _FetchResponse__SnapshotId()
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        extra2 = []
+                        for tag2, t2 in tags2:
+                            if tag2 == 0:
+                                q2 = 0
+                                f2_diverging_epoch, q2 = _d_FetchResponse__EpochEndOffset_v12(t2, q2)
+                            elif tag2 == 1:
+                                q2 = 0
+                                f2_current_leader, q2 = _d_FetchResponse__LeaderIdAndEpoch_v12(t2, q2)
+                            elif tag2 == 2:
+                                q2 = 0
+                                f2_snapshot_id, q2 = _d_FetchResponse__SnapshotId_v12(t2, q2)
+                            else:
+                                extra2.append((tag2, t2))
+                        unknown2 = tuple(extra2)
+                    e1_partitions = _FetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset, f2_diverging_epoch, f2_current_leader, f2_snapshot_id, f2_aborted_transactions, f2_preferred_read_replica, f2_records, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_responses = _FetchResponse__FetchableTopicResponse('', f1_topic_id, f1_partitions, unknown1)
             f_responses.append(e_responses)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchResponse(f_throttle_time_ms, f_error_code, f_session_id, f_responses, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchResponse(f_throttle_time_ms, f_error_code, f_session_id, f_responses, [], unknown0)
+    return obj, p
 
 
 def _e_FetchResponse_v13(o: FetchResponse, out: bytearray) -> None:
@@ -1751,45 +4088,218 @@ def _e_FetchResponse_v13(o: FetchResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_calen(out, len(x_responses))
+        n0 = len(x_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_responses in x_responses:
-            _e_FetchResponse__FetchableTopicResponse_v13(e_responses, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_responses.topic_id.bytes
+            x1_partitions = e_responses.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ihqqq.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, e1_partitions.log_start_offset)
+                    x2_aborted_transactions = e1_partitions.aborted_transactions
+                    if x2_aborted_transactions is None:
+                        out.append(0)
+                    else:
+                        n2 = len(x2_aborted_transactions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_aborted_transactions in x2_aborted_transactions:
+                            out += _S_qq.pack(e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset)
+                            if e2_aborted_transactions.unknown_tagged_fields:
+                                w_tags(out, [], e2_aborted_transactions.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    out += _S_i.pack(e1_partitions.preferred_read_replica)
+                    w_ncbytes(out, e1_partitions.records)
+                    tags2: list[tuple[int, Buffer]] = []
+                    if e1_partitions.diverging_epoch != _FetchResponse__EpochEndOffset():
+                        t2 = bytearray()
+                        x2_diverging_epoch = e1_partitions.diverging_epoch
+                        _e_FetchResponse__EpochEndOffset_v12(x2_diverging_epoch, t2)
+                        tags2.append((0, t2))
+                    if e1_partitions.current_leader != _FetchResponse__LeaderIdAndEpoch():
+                        t2 = bytearray()
+                        x2_current_leader = e1_partitions.current_leader
+                        _e_FetchResponse__LeaderIdAndEpoch_v12(x2_current_leader, t2)
+                        tags2.append((1, t2))
+                    if e1_partitions.snapshot_id != _FetchResponse__SnapshotId():
+                        t2 = bytearray()
+                        x2_snapshot_id = e1_partitions.snapshot_id
+                        _e_FetchResponse__SnapshotId_v12(x2_snapshot_id, t2)
+                        tags2.append((2, t2))
+                    w_tags(out, tags2, e1_partitions.unknown_tagged_fields)
+            if e_responses.unknown_tagged_fields:
+                w_tags(out, [], e_responses.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchResponse_v16(b: bytes, p: int) -> tuple[FetchResponse, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_throttle_time_ms, f_error_code, f_session_id = _S_ihi.unpack_from(b, p)
     p += 10
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_FetchResponse__FetchableTopicResponse_v13(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
+                    p += 30
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        f2_aborted_transactions = None
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_aborted_transactions = []
+                        for _ in range(n2):
+                            f3_producer_id, f3_first_offset = _S_qq.unpack_from(b, p)
+                            p += 16
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_aborted_transactions = _FetchResponse__AbortedTransaction(f3_producer_id, f3_first_offset, unknown3)
+                            f2_aborted_transactions.append(e2_aborted_transactions)
+                    f2_preferred_read_replica = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    r2 = b[p]
+                    if r2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        r2, p = r_uvarint(b, p)
+                    r2 -= 1
+                    if r2 < 0:
+                        f2_records = None
+                    else:
+                        r2 += p
+                        if r2 > blen:
+                            raise records_error(r2 - p)
+                        f2_records = bv[p : r2]
+                        p = r2
+                    f2_diverging_epoch: FetchResponse.EpochEndOffset = _FetchResponse__EpochEndOffset()
+                    f2_current_leader: FetchResponse.LeaderIdAndEpoch = _FetchResponse__LeaderIdAndEpoch()
+                    f2_snapshot_id: FetchResponse.SnapshotId = _FetchResponse__SnapshotId()
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        extra2 = []
+                        for tag2, t2 in tags2:
+                            if tag2 == 0:
+                                q2 = 0
+                                f2_diverging_epoch, q2 = _d_FetchResponse__EpochEndOffset_v12(t2, q2)
+                            elif tag2 == 1:
+                                q2 = 0
+                                f2_current_leader, q2 = _d_FetchResponse__LeaderIdAndEpoch_v12(t2, q2)
+                            elif tag2 == 2:
+                                q2 = 0
+                                f2_snapshot_id, q2 = _d_FetchResponse__SnapshotId_v12(t2, q2)
+                            else:
+                                extra2.append((tag2, t2))
+                        unknown2 = tuple(extra2)
+                    e1_partitions = _FetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset, f2_diverging_epoch, f2_current_leader, f2_snapshot_id, f2_aborted_transactions, f2_preferred_read_replica, f2_records, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_responses = _FetchResponse__FetchableTopicResponse('', f1_topic_id, f1_partitions, unknown1)
             f_responses.append(e_responses)
     f_node_endpoints: list[FetchResponse.NodeEndpoint] = []
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if n0 < 0:
                     raise null_error('NodeEndpoints')
+                elif n0 > len(t0) - q0:
+                    raise count_error(n0, len(t0) - q0)
                 else:
                     f_node_endpoints = []
-                    for _ in range(n):
-                        e_node_endpoints, q = _d_FetchResponse__NodeEndpoint_v16(t, q)
+                    for _ in range(n0):
+                        e_node_endpoints, q0 = _d_FetchResponse__NodeEndpoint_v16(t0, q0)
                         f_node_endpoints.append(e_node_endpoints)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _FetchResponse(f_throttle_time_ms, f_error_code, f_session_id, f_responses, f_node_endpoints, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _FetchResponse(f_throttle_time_ms, f_error_code, f_session_id, f_responses, f_node_endpoints, unknown0)
+    return obj, p
 
 
 def _e_FetchResponse_v16(o: FetchResponse, out: bytearray) -> None:
@@ -1798,21 +4308,78 @@ def _e_FetchResponse_v16(o: FetchResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_calen(out, len(x_responses))
+        n0 = len(x_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_responses in x_responses:
-            _e_FetchResponse__FetchableTopicResponse_v13(e_responses, out)
-    tags: list[tuple[int, Buffer]] = []
+            out += e_responses.topic_id.bytes
+            x1_partitions = e_responses.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ihqqq.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, e1_partitions.log_start_offset)
+                    x2_aborted_transactions = e1_partitions.aborted_transactions
+                    if x2_aborted_transactions is None:
+                        out.append(0)
+                    else:
+                        n2 = len(x2_aborted_transactions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_aborted_transactions in x2_aborted_transactions:
+                            out += _S_qq.pack(e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset)
+                            if e2_aborted_transactions.unknown_tagged_fields:
+                                w_tags(out, [], e2_aborted_transactions.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    out += _S_i.pack(e1_partitions.preferred_read_replica)
+                    w_ncbytes(out, e1_partitions.records)
+                    tags2: list[tuple[int, Buffer]] = []
+                    if e1_partitions.diverging_epoch != _FetchResponse__EpochEndOffset():
+                        t2 = bytearray()
+                        x2_diverging_epoch = e1_partitions.diverging_epoch
+                        _e_FetchResponse__EpochEndOffset_v12(x2_diverging_epoch, t2)
+                        tags2.append((0, t2))
+                    if e1_partitions.current_leader != _FetchResponse__LeaderIdAndEpoch():
+                        t2 = bytearray()
+                        x2_current_leader = e1_partitions.current_leader
+                        _e_FetchResponse__LeaderIdAndEpoch_v12(x2_current_leader, t2)
+                        tags2.append((1, t2))
+                    if e1_partitions.snapshot_id != _FetchResponse__SnapshotId():
+                        t2 = bytearray()
+                        x2_snapshot_id = e1_partitions.snapshot_id
+                        _e_FetchResponse__SnapshotId_v12(x2_snapshot_id, t2)
+                        tags2.append((2, t2))
+                    w_tags(out, tags2, e1_partitions.unknown_tagged_fields)
+            if e_responses.unknown_tagged_fields:
+                w_tags(out, [], e_responses.unknown_tagged_fields)
+            else:
+                out.append(0)
+    tags0: list[tuple[int, Buffer]] = []
     if len(o.node_endpoints) != 0:
-        t = bytearray()
+        t0 = bytearray()
         x_node_endpoints = o.node_endpoints
         if x_node_endpoints is None:
             raise null_encode_error('NodeEndpoints')
         else:
-            w_calen(t, len(x_node_endpoints))
+            n0 = len(x_node_endpoints) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
             for e_node_endpoints in x_node_endpoints:
-                _e_FetchResponse__NodeEndpoint_v16(e_node_endpoints, t)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+                _e_FetchResponse__NodeEndpoint_v16(e_node_endpoints, t0)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 _FetchRequest__ReplicaState = FetchRequest.ReplicaState

@@ -120,92 +120,163 @@ def _d_FetchSnapshotRequest__SnapshotId_v0(b: bytes, p: int) -> tuple[FetchSnaps
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchSnapshotRequest__SnapshotId(f_end_offset, f_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchSnapshotRequest__SnapshotId(f_end_offset, f_epoch, unknown0)
+    return obj, p
 
 
 def _e_FetchSnapshotRequest__SnapshotId_v0(o: FetchSnapshotRequest.SnapshotId, out: bytearray) -> None:
     out += _S_qi.pack(o.end_offset, o.epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchSnapshotRequest__PartitionSnapshot_v0(b: bytes, p: int) -> tuple[FetchSnapshotRequest.PartitionSnapshot, int]:
     f_partition, f_current_leader_epoch = _S_ii.unpack_from(b, p)
     p += 8
-    f_snapshot_id, p = _d_FetchSnapshotRequest__SnapshotId_v0(b, p)
+    f1_end_offset, f1_epoch = _S_qi.unpack_from(b, p)
+    p += 12
+    if b[p] == 0:
+        p += 1
+        unknown1: TaggedFields = ()
+    else:
+        tags1, p = r_tags(b, p)
+        unknown1 = tuple(tags1)
+    f_snapshot_id = _FetchSnapshotRequest__SnapshotId(f1_end_offset, f1_epoch, unknown1)
     f_position = _S_q.unpack_from(b, p)[0]
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchSnapshotRequest__PartitionSnapshot(f_partition, f_current_leader_epoch, f_snapshot_id, f_position, ZERO_UUID, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchSnapshotRequest__PartitionSnapshot(f_partition, f_current_leader_epoch, f_snapshot_id, f_position, ZERO_UUID, unknown0)
+    return obj, p
 
 
 def _e_FetchSnapshotRequest__PartitionSnapshot_v0(o: FetchSnapshotRequest.PartitionSnapshot, out: bytearray) -> None:
     out += _S_ii.pack(o.partition, o.current_leader_epoch)
-    _e_FetchSnapshotRequest__SnapshotId_v0(o.snapshot_id, out)
+    x_snapshot_id = o.snapshot_id
+    out += _S_qi.pack(x_snapshot_id.end_offset, x_snapshot_id.epoch)
+    if x_snapshot_id.unknown_tagged_fields:
+        w_tags(out, [], x_snapshot_id.unknown_tagged_fields)
+    else:
+        out.append(0)
     out += _S_q.pack(o.position)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchSnapshotRequest__PartitionSnapshot_v1(b: bytes, p: int) -> tuple[FetchSnapshotRequest.PartitionSnapshot, int]:
     f_partition, f_current_leader_epoch = _S_ii.unpack_from(b, p)
     p += 8
-    f_snapshot_id, p = _d_FetchSnapshotRequest__SnapshotId_v0(b, p)
+    f1_end_offset, f1_epoch = _S_qi.unpack_from(b, p)
+    p += 12
+    if b[p] == 0:
+        p += 1
+        unknown1: TaggedFields = ()
+    else:
+        tags1, p = r_tags(b, p)
+        unknown1 = tuple(tags1)
+    f_snapshot_id = _FetchSnapshotRequest__SnapshotId(f1_end_offset, f1_epoch, unknown1)
     f_position = _S_q.unpack_from(b, p)[0]
     p += 8
     f_replica_directory_id: uuid.UUID = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_replica_directory_id, q = r_uuid(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_replica_directory_id, q0 = r_uuid(t0, q0)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _FetchSnapshotRequest__PartitionSnapshot(f_partition, f_current_leader_epoch, f_snapshot_id, f_position, f_replica_directory_id, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _FetchSnapshotRequest__PartitionSnapshot(f_partition, f_current_leader_epoch, f_snapshot_id, f_position, f_replica_directory_id, unknown0)
+    return obj, p
 
 
 def _e_FetchSnapshotRequest__PartitionSnapshot_v1(o: FetchSnapshotRequest.PartitionSnapshot, out: bytearray) -> None:
     out += _S_ii.pack(o.partition, o.current_leader_epoch)
-    _e_FetchSnapshotRequest__SnapshotId_v0(o.snapshot_id, out)
+    x_snapshot_id = o.snapshot_id
+    out += _S_qi.pack(x_snapshot_id.end_offset, x_snapshot_id.epoch)
+    if x_snapshot_id.unknown_tagged_fields:
+        w_tags(out, [], x_snapshot_id.unknown_tagged_fields)
+    else:
+        out.append(0)
     out += _S_q.pack(o.position)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.replica_directory_id != ZERO_UUID:
-        t = bytearray()
-        t += o.replica_directory_id.bytes
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        t0 += o.replica_directory_id.bytes
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_FetchSnapshotRequest__TopicSnapshot_v0(b: bytes, p: int) -> tuple[FetchSnapshotRequest.TopicSnapshot, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_FetchSnapshotRequest__PartitionSnapshot_v0(b, p)
+        for _ in range(n0):
+            f1_partition, f1_current_leader_epoch = _S_ii.unpack_from(b, p)
+            p += 8
+            f2_end_offset, f2_epoch = _S_qi.unpack_from(b, p)
+            p += 12
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            f1_snapshot_id = _FetchSnapshotRequest__SnapshotId(f2_end_offset, f2_epoch, unknown2)
+            f1_position = _S_q.unpack_from(b, p)[0]
+            p += 8
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _FetchSnapshotRequest__PartitionSnapshot(f1_partition, f1_current_leader_epoch, f1_snapshot_id, f1_position, ZERO_UUID, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchSnapshotRequest__TopicSnapshot(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchSnapshotRequest__TopicSnapshot(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchSnapshotRequest__TopicSnapshot_v0(o: FetchSnapshotRequest.TopicSnapshot, out: bytearray) -> None:
@@ -214,29 +285,91 @@ def _e_FetchSnapshotRequest__TopicSnapshot_v0(o: FetchSnapshotRequest.TopicSnaps
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_FetchSnapshotRequest__PartitionSnapshot_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ii.pack(e_partitions.partition, e_partitions.current_leader_epoch)
+            x1_snapshot_id = e_partitions.snapshot_id
+            out += _S_qi.pack(x1_snapshot_id.end_offset, x1_snapshot_id.epoch)
+            if x1_snapshot_id.unknown_tagged_fields:
+                w_tags(out, [], x1_snapshot_id.unknown_tagged_fields)
+            else:
+                out.append(0)
+            out += _S_q.pack(e_partitions.position)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchSnapshotRequest__TopicSnapshot_v1(b: bytes, p: int) -> tuple[FetchSnapshotRequest.TopicSnapshot, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_FetchSnapshotRequest__PartitionSnapshot_v1(b, p)
+        for _ in range(n0):
+            f1_partition, f1_current_leader_epoch = _S_ii.unpack_from(b, p)
+            p += 8
+            f2_end_offset, f2_epoch = _S_qi.unpack_from(b, p)
+            p += 12
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            f1_snapshot_id = _FetchSnapshotRequest__SnapshotId(f2_end_offset, f2_epoch, unknown2)
+            f1_position = _S_q.unpack_from(b, p)[0]
+            p += 8
+            f1_replica_directory_id: uuid.UUID = ZERO_UUID
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                extra1 = []
+                for tag1, t1 in tags1:
+                    if tag1 == 0:
+                        q1 = 0
+                        f1_replica_directory_id, q1 = r_uuid(t1, q1)
+                    else:
+                        extra1.append((tag1, t1))
+                unknown1 = tuple(extra1)
+            e_partitions = _FetchSnapshotRequest__PartitionSnapshot(f1_partition, f1_current_leader_epoch, f1_snapshot_id, f1_position, f1_replica_directory_id, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchSnapshotRequest__TopicSnapshot(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchSnapshotRequest__TopicSnapshot(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchSnapshotRequest__TopicSnapshot_v1(o: FetchSnapshotRequest.TopicSnapshot, out: bytearray) -> None:
@@ -245,38 +378,124 @@ def _e_FetchSnapshotRequest__TopicSnapshot_v1(o: FetchSnapshotRequest.TopicSnaps
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_FetchSnapshotRequest__PartitionSnapshot_v1(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ii.pack(e_partitions.partition, e_partitions.current_leader_epoch)
+            x1_snapshot_id = e_partitions.snapshot_id
+            out += _S_qi.pack(x1_snapshot_id.end_offset, x1_snapshot_id.epoch)
+            if x1_snapshot_id.unknown_tagged_fields:
+                w_tags(out, [], x1_snapshot_id.unknown_tagged_fields)
+            else:
+                out.append(0)
+            out += _S_q.pack(e_partitions.position)
+            tags1: list[tuple[int, Buffer]] = []
+            if e_partitions.replica_directory_id != ZERO_UUID:
+                t1 = bytearray()
+                t1 += e_partitions.replica_directory_id.bytes
+                tags1.append((0, t1))
+            w_tags(out, tags1, e_partitions.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchSnapshotRequest_v0(b: bytes, p: int) -> tuple[FetchSnapshotRequest, int]:
+    blen = len(b)
     f_replica_id, f_max_bytes = _S_ii.unpack_from(b, p)
     p += 8
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_FetchSnapshotRequest__TopicSnapshot_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_current_leader_epoch = _S_ii.unpack_from(b, p)
+                    p += 8
+                    f3_end_offset, f3_epoch = _S_qi.unpack_from(b, p)
+                    p += 12
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    f2_snapshot_id = _FetchSnapshotRequest__SnapshotId(f3_end_offset, f3_epoch, unknown3)
+                    f2_position = _S_q.unpack_from(b, p)[0]
+                    p += 8
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _FetchSnapshotRequest__PartitionSnapshot(f2_partition, f2_current_leader_epoch, f2_snapshot_id, f2_position, ZERO_UUID, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _FetchSnapshotRequest__TopicSnapshot(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_cluster_id: str | None = None
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_cluster_id, q = r_ncstr(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                s0 = t0[q0]
+                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
+                    f_cluster_id, q0 = r_ncstr(t0, q0)
+                else:
+                    f_cluster_id = t0[q0 + 1 : q0 + s0].decode()
+                    q0 += s0
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _FetchSnapshotRequest(f_cluster_id, f_replica_id, f_max_bytes, f_topics, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _FetchSnapshotRequest(f_cluster_id, f_replica_id, f_max_bytes, f_topics, unknown0)
+    return obj, p
 
 
 def _e_FetchSnapshotRequest_v0(o: FetchSnapshotRequest, out: bytearray) -> None:
@@ -285,43 +504,147 @@ def _e_FetchSnapshotRequest_v0(o: FetchSnapshotRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_FetchSnapshotRequest__TopicSnapshot_v0(e_topics, out)
-    tags: list[tuple[int, Buffer]] = []
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ii.pack(e1_partitions.partition, e1_partitions.current_leader_epoch)
+                    x2_snapshot_id = e1_partitions.snapshot_id
+                    out += _S_qi.pack(x2_snapshot_id.end_offset, x2_snapshot_id.epoch)
+                    if x2_snapshot_id.unknown_tagged_fields:
+                        w_tags(out, [], x2_snapshot_id.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+                    out += _S_q.pack(e1_partitions.position)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    tags0: list[tuple[int, Buffer]] = []
     if o.cluster_id is not None:
-        t = bytearray()
-        w_ncstr(t, o.cluster_id)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        w_ncstr(t0, o.cluster_id)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_FetchSnapshotRequest_v1(b: bytes, p: int) -> tuple[FetchSnapshotRequest, int]:
+    blen = len(b)
     f_replica_id, f_max_bytes = _S_ii.unpack_from(b, p)
     p += 8
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_FetchSnapshotRequest__TopicSnapshot_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_current_leader_epoch = _S_ii.unpack_from(b, p)
+                    p += 8
+                    f3_end_offset, f3_epoch = _S_qi.unpack_from(b, p)
+                    p += 12
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    f2_snapshot_id = _FetchSnapshotRequest__SnapshotId(f3_end_offset, f3_epoch, unknown3)
+                    f2_position = _S_q.unpack_from(b, p)[0]
+                    p += 8
+                    f2_replica_directory_id: uuid.UUID = ZERO_UUID
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        extra2 = []
+                        for tag2, t2 in tags2:
+                            if tag2 == 0:
+                                q2 = 0
+                                f2_replica_directory_id, q2 = r_uuid(t2, q2)
+                            else:
+                                extra2.append((tag2, t2))
+                        unknown2 = tuple(extra2)
+                    e1_partitions = _FetchSnapshotRequest__PartitionSnapshot(f2_partition, f2_current_leader_epoch, f2_snapshot_id, f2_position, f2_replica_directory_id, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _FetchSnapshotRequest__TopicSnapshot(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_cluster_id: str | None = None
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_cluster_id, q = r_ncstr(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                s0 = t0[q0]
+                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
+                    f_cluster_id, q0 = r_ncstr(t0, q0)
+                else:
+                    f_cluster_id = t0[q0 + 1 : q0 + s0].decode()
+                    q0 += s0
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _FetchSnapshotRequest(f_cluster_id, f_replica_id, f_max_bytes, f_topics, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _FetchSnapshotRequest(f_cluster_id, f_replica_id, f_max_bytes, f_topics, unknown0)
+    return obj, p
 
 
 def _e_FetchSnapshotRequest_v1(o: FetchSnapshotRequest, out: bytearray) -> None:
@@ -330,15 +653,47 @@ def _e_FetchSnapshotRequest_v1(o: FetchSnapshotRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_FetchSnapshotRequest__TopicSnapshot_v1(e_topics, out)
-    tags: list[tuple[int, Buffer]] = []
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ii.pack(e1_partitions.partition, e1_partitions.current_leader_epoch)
+                    x2_snapshot_id = e1_partitions.snapshot_id
+                    out += _S_qi.pack(x2_snapshot_id.end_offset, x2_snapshot_id.epoch)
+                    if x2_snapshot_id.unknown_tagged_fields:
+                        w_tags(out, [], x2_snapshot_id.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+                    out += _S_q.pack(e1_partitions.position)
+                    tags2: list[tuple[int, Buffer]] = []
+                    if e1_partitions.replica_directory_id != ZERO_UUID:
+                        t2 = bytearray()
+                        t2 += e1_partitions.replica_directory_id.bytes
+                        tags2.append((0, t2))
+                    w_tags(out, tags2, e1_partitions.unknown_tagged_fields)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    tags0: list[tuple[int, Buffer]] = []
     if o.cluster_id is not None:
-        t = bytearray()
-        w_ncstr(t, o.cluster_id)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        w_ncstr(t0, o.cluster_id)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_FetchSnapshotResponse__SnapshotId_v0(b: bytes, p: int) -> tuple[FetchSnapshotResponse.SnapshotId, int]:
@@ -346,16 +701,20 @@ def _d_FetchSnapshotResponse__SnapshotId_v0(b: bytes, p: int) -> tuple[FetchSnap
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchSnapshotResponse__SnapshotId(f_end_offset, f_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchSnapshotResponse__SnapshotId(f_end_offset, f_epoch, unknown0)
+    return obj, p
 
 
 def _e_FetchSnapshotResponse__SnapshotId_v0(o: FetchSnapshotResponse.SnapshotId, out: bytearray) -> None:
     out += _S_qi.pack(o.end_offset, o.epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(b: bytes, p: int) -> tuple[FetchSnapshotResponse.LeaderIdAndEpoch, int]:
@@ -363,72 +722,171 @@ def _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(b: bytes, p: int) -> tuple[Fet
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchSnapshotResponse__LeaderIdAndEpoch(f_leader_id, f_leader_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchSnapshotResponse__LeaderIdAndEpoch(f_leader_id, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_FetchSnapshotResponse__LeaderIdAndEpoch_v0(o: FetchSnapshotResponse.LeaderIdAndEpoch, out: bytearray) -> None:
     out += _S_ii.pack(o.leader_id, o.leader_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchSnapshotResponse__PartitionSnapshot_v0(b: bytes, p: int) -> tuple[FetchSnapshotResponse.PartitionSnapshot, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_index, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_snapshot_id, p = _d_FetchSnapshotResponse__SnapshotId_v0(b, p)
+    f1_end_offset, f1_epoch = _S_qi.unpack_from(b, p)
+    p += 12
+    if b[p] == 0:
+        p += 1
+        unknown1: TaggedFields = ()
+    else:
+        tags1, p = r_tags(b, p)
+        unknown1 = tuple(tags1)
+    f_snapshot_id = _FetchSnapshotResponse__SnapshotId(f1_end_offset, f1_epoch, unknown1)
     f_size, f_position = _S_qq.unpack_from(b, p)
     p += 16
-    f_unaligned_records, p = r_crecords(b, p)
+    r0 = b[p]
+    if r0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        r0 = (r0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        r0, p = r_uvarint(b, p)
+    r0 -= 1
+    if r0 < 0:
+        raise null_error('UnalignedRecords')
+    else:
+        r0 += p
+        if r0 > blen:
+            raise records_error(r0 - p)
+        f_unaligned_records = bv[p : r0]
+        p = r0
     f_current_leader: FetchSnapshotResponse.LeaderIdAndEpoch = _FetchSnapshotResponse__LeaderIdAndEpoch()
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_current_leader, q = _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_current_leader, q0 = _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(t0, q0)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _FetchSnapshotResponse__PartitionSnapshot(f_index, f_error_code, f_snapshot_id, f_current_leader, f_size, f_position, f_unaligned_records, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _FetchSnapshotResponse__PartitionSnapshot(f_index, f_error_code, f_snapshot_id, f_current_leader, f_size, f_position, f_unaligned_records, unknown0)
+    return obj, p
 
 
 def _e_FetchSnapshotResponse__PartitionSnapshot_v0(o: FetchSnapshotResponse.PartitionSnapshot, out: bytearray) -> None:
     out += _S_ih.pack(o.index, o.error_code)
-    _e_FetchSnapshotResponse__SnapshotId_v0(o.snapshot_id, out)
+    x_snapshot_id = o.snapshot_id
+    out += _S_qi.pack(x_snapshot_id.end_offset, x_snapshot_id.epoch)
+    if x_snapshot_id.unknown_tagged_fields:
+        w_tags(out, [], x_snapshot_id.unknown_tagged_fields)
+    else:
+        out.append(0)
     out += _S_qq.pack(o.size, o.position)
     w_cbytes(out, o.unaligned_records)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.current_leader != _FetchSnapshotResponse__LeaderIdAndEpoch():
-        t = bytearray()
-        _e_FetchSnapshotResponse__LeaderIdAndEpoch_v0(o.current_leader, t)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        x_current_leader = o.current_leader
+        _e_FetchSnapshotResponse__LeaderIdAndEpoch_v0(x_current_leader, t0)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_FetchSnapshotResponse__TopicSnapshot_v0(b: bytes, p: int) -> tuple[FetchSnapshotResponse.TopicSnapshot, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    bv = memoryview(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_FetchSnapshotResponse__PartitionSnapshot_v0(b, p)
+        for _ in range(n0):
+            f1_index, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            f2_end_offset, f2_epoch = _S_qi.unpack_from(b, p)
+            p += 12
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            f1_snapshot_id = _FetchSnapshotResponse__SnapshotId(f2_end_offset, f2_epoch, unknown2)
+            f1_size, f1_position = _S_qq.unpack_from(b, p)
+            p += 16
+            r1 = b[p]
+            if r1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                r1 = (r1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                r1, p = r_uvarint(b, p)
+            r1 -= 1
+            if r1 < 0:
+                raise null_error('UnalignedRecords')
+            else:
+                r1 += p
+                if r1 > blen:
+                    raise records_error(r1 - p)
+                f1_unaligned_records = bv[p : r1]
+                p = r1
+            f1_current_leader: FetchSnapshotResponse.LeaderIdAndEpoch = _FetchSnapshotResponse__LeaderIdAndEpoch()
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                extra1 = []
+                for tag1, t1 in tags1:
+                    if tag1 == 0:
+                        q1 = 0
+                        f1_current_leader, q1 = _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(t1, q1)
+                    else:
+                        extra1.append((tag1, t1))
+                unknown1 = tuple(extra1)
+            e_partitions = _FetchSnapshotResponse__PartitionSnapshot(f1_index, f1_error_code, f1_snapshot_id, f1_current_leader, f1_size, f1_position, f1_unaligned_records, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchSnapshotResponse__TopicSnapshot(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchSnapshotResponse__TopicSnapshot(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_FetchSnapshotResponse__TopicSnapshot_v0(o: FetchSnapshotResponse.TopicSnapshot, out: bytearray) -> None:
@@ -437,52 +895,171 @@ def _e_FetchSnapshotResponse__TopicSnapshot_v0(o: FetchSnapshotResponse.TopicSna
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_FetchSnapshotResponse__PartitionSnapshot_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ih.pack(e_partitions.index, e_partitions.error_code)
+            x1_snapshot_id = e_partitions.snapshot_id
+            out += _S_qi.pack(x1_snapshot_id.end_offset, x1_snapshot_id.epoch)
+            if x1_snapshot_id.unknown_tagged_fields:
+                w_tags(out, [], x1_snapshot_id.unknown_tagged_fields)
+            else:
+                out.append(0)
+            out += _S_qq.pack(e_partitions.size, e_partitions.position)
+            w_cbytes(out, e_partitions.unaligned_records)
+            tags1: list[tuple[int, Buffer]] = []
+            if e_partitions.current_leader != _FetchSnapshotResponse__LeaderIdAndEpoch():
+                t1 = bytearray()
+                x1_current_leader = e_partitions.current_leader
+                _e_FetchSnapshotResponse__LeaderIdAndEpoch_v0(x1_current_leader, t1)
+                tags1.append((0, t1))
+            w_tags(out, tags1, e_partitions.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchSnapshotResponse__NodeEndpoint_v1(b: bytes, p: int) -> tuple[FetchSnapshotResponse.NodeEndpoint, int]:
+    blen = len(b)
     f_node_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_H.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchSnapshotResponse__NodeEndpoint(f_node_id, f_host, f_port, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchSnapshotResponse__NodeEndpoint(f_node_id, f_host, f_port, unknown0)
+    return obj, p
 
 
 def _e_FetchSnapshotResponse__NodeEndpoint_v1(o: FetchSnapshotResponse.NodeEndpoint, out: bytearray) -> None:
     out += _S_i.pack(o.node_id)
     w_cstr(out, o.host)
     out += _S_H.pack(o.port)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchSnapshotResponse_v0(b: bytes, p: int) -> tuple[FetchSnapshotResponse, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_FetchSnapshotResponse__TopicSnapshot_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_index, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    f3_end_offset, f3_epoch = _S_qi.unpack_from(b, p)
+                    p += 12
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    f2_snapshot_id = _FetchSnapshotResponse__SnapshotId(f3_end_offset, f3_epoch, unknown3)
+                    f2_size, f2_position = _S_qq.unpack_from(b, p)
+                    p += 16
+                    r2 = b[p]
+                    if r2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        r2, p = r_uvarint(b, p)
+                    r2 -= 1
+                    if r2 < 0:
+                        raise null_error('UnalignedRecords')
+                    else:
+                        r2 += p
+                        if r2 > blen:
+                            raise records_error(r2 - p)
+                        f2_unaligned_records = bv[p : r2]
+                        p = r2
+                    f2_current_leader: FetchSnapshotResponse.LeaderIdAndEpoch = _FetchSnapshotResponse__LeaderIdAndEpoch()
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        extra2 = []
+                        for tag2, t2 in tags2:
+                            if tag2 == 0:
+                                q2 = 0
+                                f2_current_leader, q2 = _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(t2, q2)
+                            else:
+                                extra2.append((tag2, t2))
+                        unknown2 = tuple(extra2)
+                    e1_partitions = _FetchSnapshotResponse__PartitionSnapshot(f2_index, f2_error_code, f2_snapshot_id, f2_current_leader, f2_size, f2_position, f2_unaligned_records, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _FetchSnapshotResponse__TopicSnapshot(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FetchSnapshotResponse(f_throttle_time_ms, f_error_code, f_topics, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FetchSnapshotResponse(f_throttle_time_ms, f_error_code, f_topics, [], unknown0)
+    return obj, p
 
 
 def _e_FetchSnapshotResponse_v0(o: FetchSnapshotResponse, out: bytearray) -> None:
@@ -493,45 +1070,179 @@ def _e_FetchSnapshotResponse_v0(o: FetchSnapshotResponse, out: bytearray) -> Non
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_FetchSnapshotResponse__TopicSnapshot_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.index, e1_partitions.error_code)
+                    x2_snapshot_id = e1_partitions.snapshot_id
+                    out += _S_qi.pack(x2_snapshot_id.end_offset, x2_snapshot_id.epoch)
+                    if x2_snapshot_id.unknown_tagged_fields:
+                        w_tags(out, [], x2_snapshot_id.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+                    out += _S_qq.pack(e1_partitions.size, e1_partitions.position)
+                    w_cbytes(out, e1_partitions.unaligned_records)
+                    tags2: list[tuple[int, Buffer]] = []
+                    if e1_partitions.current_leader != _FetchSnapshotResponse__LeaderIdAndEpoch():
+                        t2 = bytearray()
+                        x2_current_leader = e1_partitions.current_leader
+                        _e_FetchSnapshotResponse__LeaderIdAndEpoch_v0(x2_current_leader, t2)
+                        tags2.append((0, t2))
+                    w_tags(out, tags2, e1_partitions.unknown_tagged_fields)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FetchSnapshotResponse_v1(b: bytes, p: int) -> tuple[FetchSnapshotResponse, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_FetchSnapshotResponse__TopicSnapshot_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_index, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    f3_end_offset, f3_epoch = _S_qi.unpack_from(b, p)
+                    p += 12
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    f2_snapshot_id = _FetchSnapshotResponse__SnapshotId(f3_end_offset, f3_epoch, unknown3)
+                    f2_size, f2_position = _S_qq.unpack_from(b, p)
+                    p += 16
+                    r2 = b[p]
+                    if r2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        r2, p = r_uvarint(b, p)
+                    r2 -= 1
+                    if r2 < 0:
+                        raise null_error('UnalignedRecords')
+                    else:
+                        r2 += p
+                        if r2 > blen:
+                            raise records_error(r2 - p)
+                        f2_unaligned_records = bv[p : r2]
+                        p = r2
+                    f2_current_leader: FetchSnapshotResponse.LeaderIdAndEpoch = _FetchSnapshotResponse__LeaderIdAndEpoch()
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        extra2 = []
+                        for tag2, t2 in tags2:
+                            if tag2 == 0:
+                                q2 = 0
+                                f2_current_leader, q2 = _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(t2, q2)
+                            else:
+                                extra2.append((tag2, t2))
+                        unknown2 = tuple(extra2)
+                    e1_partitions = _FetchSnapshotResponse__PartitionSnapshot(f2_index, f2_error_code, f2_snapshot_id, f2_current_leader, f2_size, f2_position, f2_unaligned_records, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _FetchSnapshotResponse__TopicSnapshot(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_node_endpoints: list[FetchSnapshotResponse.NodeEndpoint] = []
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if n0 < 0:
                     raise null_error('NodeEndpoints')
+                elif n0 > len(t0) - q0:
+                    raise count_error(n0, len(t0) - q0)
                 else:
                     f_node_endpoints = []
-                    for _ in range(n):
-                        e_node_endpoints, q = _d_FetchSnapshotResponse__NodeEndpoint_v1(t, q)
+                    for _ in range(n0):
+                        e_node_endpoints, q0 = _d_FetchSnapshotResponse__NodeEndpoint_v1(t0, q0)
                         f_node_endpoints.append(e_node_endpoints)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _FetchSnapshotResponse(f_throttle_time_ms, f_error_code, f_topics, f_node_endpoints, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _FetchSnapshotResponse(f_throttle_time_ms, f_error_code, f_topics, f_node_endpoints, unknown0)
+    return obj, p
 
 
 def _e_FetchSnapshotResponse_v1(o: FetchSnapshotResponse, out: bytearray) -> None:
@@ -540,21 +1251,59 @@ def _e_FetchSnapshotResponse_v1(o: FetchSnapshotResponse, out: bytearray) -> Non
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_FetchSnapshotResponse__TopicSnapshot_v0(e_topics, out)
-    tags: list[tuple[int, Buffer]] = []
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.index, e1_partitions.error_code)
+                    x2_snapshot_id = e1_partitions.snapshot_id
+                    out += _S_qi.pack(x2_snapshot_id.end_offset, x2_snapshot_id.epoch)
+                    if x2_snapshot_id.unknown_tagged_fields:
+                        w_tags(out, [], x2_snapshot_id.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+                    out += _S_qq.pack(e1_partitions.size, e1_partitions.position)
+                    w_cbytes(out, e1_partitions.unaligned_records)
+                    tags2: list[tuple[int, Buffer]] = []
+                    if e1_partitions.current_leader != _FetchSnapshotResponse__LeaderIdAndEpoch():
+                        t2 = bytearray()
+                        x2_current_leader = e1_partitions.current_leader
+                        _e_FetchSnapshotResponse__LeaderIdAndEpoch_v0(x2_current_leader, t2)
+                        tags2.append((0, t2))
+                    w_tags(out, tags2, e1_partitions.unknown_tagged_fields)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    tags0: list[tuple[int, Buffer]] = []
     if len(o.node_endpoints) != 0:
-        t = bytearray()
+        t0 = bytearray()
         x_node_endpoints = o.node_endpoints
         if x_node_endpoints is None:
             raise null_encode_error('NodeEndpoints')
         else:
-            w_calen(t, len(x_node_endpoints))
+            n0 = len(x_node_endpoints) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
             for e_node_endpoints in x_node_endpoints:
-                _e_FetchSnapshotResponse__NodeEndpoint_v1(e_node_endpoints, t)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+                _e_FetchSnapshotResponse__NodeEndpoint_v1(e_node_endpoints, t0)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 _FetchSnapshotRequest__SnapshotId = FetchSnapshotRequest.SnapshotId

@@ -68,8 +68,9 @@ class FindCoordinatorResponse(Message):
 
 def _d_FindCoordinatorRequest_v0(b: bytes, p: int) -> tuple[FindCoordinatorRequest, int]:
     f_key, p = r_str(b, p)
-    unknown = ()
-    return _FindCoordinatorRequest(f_key, 0, [], unknown), p
+    unknown0 = ()
+    obj = _FindCoordinatorRequest(f_key, 0, [], unknown0)
+    return obj, p
 
 
 def _e_FindCoordinatorRequest_v0(o: FindCoordinatorRequest, out: bytearray) -> None:
@@ -86,8 +87,9 @@ def _d_FindCoordinatorRequest_v1(b: bytes, p: int) -> tuple[FindCoordinatorReque
     f_key, p = r_str(b, p)
     f_key_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    unknown = ()
-    return _FindCoordinatorRequest(f_key, f_key_type, [], unknown), p
+    unknown0 = ()
+    obj = _FindCoordinatorRequest(f_key, f_key_type, [], unknown0)
+    return obj, p
 
 
 def _e_FindCoordinatorRequest_v1(o: FindCoordinatorRequest, out: bytearray) -> None:
@@ -100,16 +102,23 @@ def _e_FindCoordinatorRequest_v1(o: FindCoordinatorRequest, out: bytearray) -> N
 
 
 def _d_FindCoordinatorRequest_v3(b: bytes, p: int) -> tuple[FindCoordinatorRequest, int]:
-    f_key, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_key = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_key, p = r_cstr(b, p)
     f_key_type = _S_b.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FindCoordinatorRequest(f_key, f_key_type, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FindCoordinatorRequest(f_key, f_key_type, [], unknown0)
+    return obj, p
 
 
 def _e_FindCoordinatorRequest_v3(o: FindCoordinatorRequest, out: bytearray) -> None:
@@ -117,27 +126,47 @@ def _e_FindCoordinatorRequest_v3(o: FindCoordinatorRequest, out: bytearray) -> N
         raise unsupported_field('coordinator_keys')
     w_cstr(out, o.key)
     out += _S_b.pack(o.key_type)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FindCoordinatorRequest_v4(b: bytes, p: int) -> tuple[FindCoordinatorRequest, int]:
+    blen = len(b)
     f_key_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('CoordinatorKeys')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_coordinator_keys = []
-        for _ in range(n):
-            e_coordinator_keys, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_coordinator_keys = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_coordinator_keys, p = r_cstr(b, p)
             f_coordinator_keys.append(e_coordinator_keys)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FindCoordinatorRequest('', f_key_type, f_coordinator_keys, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FindCoordinatorRequest('', f_key_type, f_coordinator_keys, unknown0)
+    return obj, p
 
 
 def _e_FindCoordinatorRequest_v4(o: FindCoordinatorRequest, out: bytearray) -> None:
@@ -148,27 +177,51 @@ def _e_FindCoordinatorRequest_v4(o: FindCoordinatorRequest, out: bytearray) -> N
     if x_coordinator_keys is None:
         raise null_encode_error('CoordinatorKeys')
     else:
-        w_calen(out, len(x_coordinator_keys))
+        n0 = len(x_coordinator_keys) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_coordinator_keys in x_coordinator_keys:
             w_cstr(out, e_coordinator_keys)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FindCoordinatorResponse__Coordinator_v4(b: bytes, p: int) -> tuple[FindCoordinatorResponse.Coordinator, int]:
-    f_key, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_key = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_key, p = r_cstr(b, p)
     f_node_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FindCoordinatorResponse__Coordinator(f_key, f_node_id, f_host, f_port, f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FindCoordinatorResponse__Coordinator(f_key, f_node_id, f_host, f_port, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_FindCoordinatorResponse__Coordinator_v4(o: FindCoordinatorResponse.Coordinator, out: bytearray) -> None:
@@ -177,7 +230,10 @@ def _e_FindCoordinatorResponse__Coordinator_v4(o: FindCoordinatorResponse.Coordi
     w_cstr(out, o.host)
     out += _S_ih.pack(o.port, o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FindCoordinatorResponse_v0(b: bytes, p: int) -> tuple[FindCoordinatorResponse, int]:
@@ -186,8 +242,9 @@ def _d_FindCoordinatorResponse_v0(b: bytes, p: int) -> tuple[FindCoordinatorResp
     f_host, p = r_str(b, p)
     f_port = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _FindCoordinatorResponse(0, f_error_code, '', f_node_id, f_host, f_port, [], unknown), p
+    unknown0 = ()
+    obj = _FindCoordinatorResponse(0, f_error_code, '', f_node_id, f_host, f_port, [], unknown0)
+    return obj, p
 
 
 def _e_FindCoordinatorResponse_v0(o: FindCoordinatorResponse, out: bytearray) -> None:
@@ -209,8 +266,9 @@ def _d_FindCoordinatorResponse_v1(b: bytes, p: int) -> tuple[FindCoordinatorResp
     f_host, p = r_str(b, p)
     f_port = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _FindCoordinatorResponse(f_throttle_time_ms, f_error_code, f_error_message, f_node_id, f_host, f_port, [], unknown), p
+    unknown0 = ()
+    obj = _FindCoordinatorResponse(f_throttle_time_ms, f_error_code, f_error_message, f_node_id, f_host, f_port, [], unknown0)
+    return obj, p
 
 
 def _e_FindCoordinatorResponse_v1(o: FindCoordinatorResponse, out: bytearray) -> None:
@@ -226,21 +284,33 @@ def _e_FindCoordinatorResponse_v1(o: FindCoordinatorResponse, out: bytearray) ->
 
 
 def _d_FindCoordinatorResponse_v3(b: bytes, p: int) -> tuple[FindCoordinatorResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     f_node_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FindCoordinatorResponse(f_throttle_time_ms, f_error_code, f_error_message, f_node_id, f_host, f_port, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FindCoordinatorResponse(f_throttle_time_ms, f_error_code, f_error_message, f_node_id, f_host, f_port, [], unknown0)
+    return obj, p
 
 
 def _e_FindCoordinatorResponse_v3(o: FindCoordinatorResponse, out: bytearray) -> None:
@@ -251,27 +321,70 @@ def _e_FindCoordinatorResponse_v3(o: FindCoordinatorResponse, out: bytearray) ->
     out += _S_i.pack(o.node_id)
     w_cstr(out, o.host)
     out += _S_i.pack(o.port)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FindCoordinatorResponse_v4(b: bytes, p: int) -> tuple[FindCoordinatorResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Coordinators')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_coordinators = []
-        for _ in range(n):
-            e_coordinators, p = _d_FindCoordinatorResponse__Coordinator_v4(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_key = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_key, p = r_cstr(b, p)
+            f1_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_coordinators = _FindCoordinatorResponse__Coordinator(f1_key, f1_node_id, f1_host, f1_port, f1_error_code, f1_error_message, unknown1)
             f_coordinators.append(e_coordinators)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FindCoordinatorResponse(f_throttle_time_ms, 0, '', 0, '', 0, f_coordinators, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FindCoordinatorResponse(f_throttle_time_ms, 0, '', 0, '', 0, f_coordinators, unknown0)
+    return obj, p
 
 
 def _e_FindCoordinatorResponse_v4(o: FindCoordinatorResponse, out: bytearray) -> None:
@@ -288,10 +401,25 @@ def _e_FindCoordinatorResponse_v4(o: FindCoordinatorResponse, out: bytearray) ->
     if x_coordinators is None:
         raise null_encode_error('Coordinators')
     else:
-        w_calen(out, len(x_coordinators))
+        n0 = len(x_coordinators) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_coordinators in x_coordinators:
-            _e_FindCoordinatorResponse__Coordinator_v4(e_coordinators, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_coordinators.key)
+            out += _S_i.pack(e_coordinators.node_id)
+            w_cstr(out, e_coordinators.host)
+            out += _S_ih.pack(e_coordinators.port, e_coordinators.error_code)
+            w_ncstr(out, e_coordinators.error_message)
+            if e_coordinators.unknown_tagged_fields:
+                w_tags(out, [], e_coordinators.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _FindCoordinatorRequest = FindCoordinatorRequest

@@ -60,46 +60,78 @@ def _d_GetTelemetrySubscriptionsRequest_v0(b: bytes, p: int) -> tuple[GetTelemet
     f_client_instance_id, p = r_uuid(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _GetTelemetrySubscriptionsRequest(f_client_instance_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _GetTelemetrySubscriptionsRequest(f_client_instance_id, unknown0)
+    return obj, p
 
 
 def _e_GetTelemetrySubscriptionsRequest_v0(o: GetTelemetrySubscriptionsRequest, out: bytearray) -> None:
     out += o.client_instance_id.bytes
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_GetTelemetrySubscriptionsResponse_v0(b: bytes, p: int) -> tuple[GetTelemetrySubscriptionsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
     f_client_instance_id, p = r_uuid(b, p)
     f_subscription_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_accepted_compression_types = [*ARRAYS_b[n0].unpack_from(b, p)]
+        p += 1 * n0
+    elif n0 < 0:
         raise null_error('AcceptedCompressionTypes')
     else:
-        f_accepted_compression_types, p = r_fixed_array(b, p, n, 'b', 1)
+        f_accepted_compression_types, p = r_fixed_array(b, p, n0, 'b', 1)
     f_push_interval_ms, f_telemetry_max_bytes, f_delta_temporality = _S_iio.unpack_from(b, p)
     p += 9
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('RequestedMetrics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_requested_metrics = []
-        for _ in range(n):
-            e_requested_metrics, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_requested_metrics = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_requested_metrics, p = r_cstr(b, p)
             f_requested_metrics.append(e_requested_metrics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _GetTelemetrySubscriptionsResponse(f_throttle_time_ms, f_error_code, f_client_instance_id, f_subscription_id, f_accepted_compression_types, f_push_interval_ms, f_telemetry_max_bytes, f_delta_temporality, f_requested_metrics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _GetTelemetrySubscriptionsResponse(f_throttle_time_ms, f_error_code, f_client_instance_id, f_subscription_id, f_accepted_compression_types, f_push_interval_ms, f_telemetry_max_bytes, f_delta_temporality, f_requested_metrics, unknown0)
+    return obj, p
 
 
 def _e_GetTelemetrySubscriptionsResponse_v0(o: GetTelemetrySubscriptionsResponse, out: bytearray) -> None:
@@ -110,17 +142,31 @@ def _e_GetTelemetrySubscriptionsResponse_v0(o: GetTelemetrySubscriptionsResponse
     if x_accepted_compression_types is None:
         raise null_encode_error('AcceptedCompressionTypes')
     else:
-        w_calen(out, len(x_accepted_compression_types))
-        w_fixed_array(out, x_accepted_compression_types, 'b')
+        n0 = len(x_accepted_compression_types) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_accepted_compression_types) < 64:
+            out += ARRAYS_b[len(x_accepted_compression_types)].pack(*x_accepted_compression_types)
+        else:
+            w_fixed_array(out, x_accepted_compression_types, 'b')
     out += _S_iio.pack(o.push_interval_ms, o.telemetry_max_bytes, o.delta_temporality)
     x_requested_metrics = o.requested_metrics
     if x_requested_metrics is None:
         raise null_encode_error('RequestedMetrics')
     else:
-        w_calen(out, len(x_requested_metrics))
+        n0 = len(x_requested_metrics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_requested_metrics in x_requested_metrics:
             w_cstr(out, e_requested_metrics)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _GetTelemetrySubscriptionsRequest = GetTelemetrySubscriptionsRequest

@@ -56,8 +56,9 @@ def _d_HeartbeatRequest_v0(b: bytes, p: int) -> tuple[HeartbeatRequest, int]:
     f_generation_id = _S_i.unpack_from(b, p)[0]
     p += 4
     f_member_id, p = r_str(b, p)
-    unknown = ()
-    return _HeartbeatRequest(f_group_id, f_generation_id, f_member_id, None, unknown), p
+    unknown0 = ()
+    obj = _HeartbeatRequest(f_group_id, f_generation_id, f_member_id, None, unknown0)
+    return obj, p
 
 
 def _e_HeartbeatRequest_v0(o: HeartbeatRequest, out: bytearray) -> None:
@@ -76,8 +77,9 @@ def _d_HeartbeatRequest_v3(b: bytes, p: int) -> tuple[HeartbeatRequest, int]:
     p += 4
     f_member_id, p = r_str(b, p)
     f_group_instance_id, p = r_nstr(b, p)
-    unknown = ()
-    return _HeartbeatRequest(f_group_id, f_generation_id, f_member_id, f_group_instance_id, unknown), p
+    unknown0 = ()
+    obj = _HeartbeatRequest(f_group_id, f_generation_id, f_member_id, f_group_instance_id, unknown0)
+    return obj, p
 
 
 def _e_HeartbeatRequest_v3(o: HeartbeatRequest, out: bytearray) -> None:
@@ -90,18 +92,35 @@ def _e_HeartbeatRequest_v3(o: HeartbeatRequest, out: bytearray) -> None:
 
 
 def _d_HeartbeatRequest_v4(b: bytes, p: int) -> tuple[HeartbeatRequest, int]:
-    f_group_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
     f_generation_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_member_id, p = r_cstr(b, p)
-    f_group_instance_id, p = r_ncstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_group_instance_id, p = r_ncstr(b, p)
+    else:
+        f_group_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _HeartbeatRequest(f_group_id, f_generation_id, f_member_id, f_group_instance_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _HeartbeatRequest(f_group_id, f_generation_id, f_member_id, f_group_instance_id, unknown0)
+    return obj, p
 
 
 def _e_HeartbeatRequest_v4(o: HeartbeatRequest, out: bytearray) -> None:
@@ -109,14 +128,18 @@ def _e_HeartbeatRequest_v4(o: HeartbeatRequest, out: bytearray) -> None:
     out += _S_i.pack(o.generation_id)
     w_cstr(out, o.member_id)
     w_ncstr(out, o.group_instance_id)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_HeartbeatResponse_v0(b: bytes, p: int) -> tuple[HeartbeatResponse, int]:
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown = ()
-    return _HeartbeatResponse(0, f_error_code, unknown), p
+    unknown0 = ()
+    obj = _HeartbeatResponse(0, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_HeartbeatResponse_v0(o: HeartbeatResponse, out: bytearray) -> None:
@@ -128,8 +151,9 @@ def _e_HeartbeatResponse_v0(o: HeartbeatResponse, out: bytearray) -> None:
 def _d_HeartbeatResponse_v1(b: bytes, p: int) -> tuple[HeartbeatResponse, int]:
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown = ()
-    return _HeartbeatResponse(f_throttle_time_ms, f_error_code, unknown), p
+    unknown0 = ()
+    obj = _HeartbeatResponse(f_throttle_time_ms, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_HeartbeatResponse_v1(o: HeartbeatResponse, out: bytearray) -> None:
@@ -143,16 +167,20 @@ def _d_HeartbeatResponse_v4(b: bytes, p: int) -> tuple[HeartbeatResponse, int]:
     p += 6
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _HeartbeatResponse(f_throttle_time_ms, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _HeartbeatResponse(f_throttle_time_ms, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_HeartbeatResponse_v4(o: HeartbeatResponse, out: bytearray) -> None:
     out += _S_ih.pack(o.throttle_time_ms, o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _HeartbeatRequest = HeartbeatRequest

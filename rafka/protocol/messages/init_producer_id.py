@@ -63,8 +63,9 @@ def _d_InitProducerIdRequest_v0(b: bytes, p: int) -> tuple[InitProducerIdRequest
     f_transactional_id, p = r_nstr(b, p)
     f_transaction_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _InitProducerIdRequest(f_transactional_id, f_transaction_timeout_ms, -1, -1, False, False, unknown), p
+    unknown0 = ()
+    obj = _InitProducerIdRequest(f_transactional_id, f_transaction_timeout_ms, -1, -1, False, False, unknown0)
+    return obj, p
 
 
 def _e_InitProducerIdRequest_v0(o: InitProducerIdRequest, out: bytearray) -> None:
@@ -83,16 +84,23 @@ def _e_InitProducerIdRequest_v0(o: InitProducerIdRequest, out: bytearray) -> Non
 
 
 def _d_InitProducerIdRequest_v2(b: bytes, p: int) -> tuple[InitProducerIdRequest, int]:
-    f_transactional_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_transactional_id, p = r_ncstr(b, p)
+    else:
+        f_transactional_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_transaction_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _InitProducerIdRequest(f_transactional_id, f_transaction_timeout_ms, -1, -1, False, False, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _InitProducerIdRequest(f_transactional_id, f_transaction_timeout_ms, -1, -1, False, False, unknown0)
+    return obj, p
 
 
 def _e_InitProducerIdRequest_v2(o: InitProducerIdRequest, out: bytearray) -> None:
@@ -106,20 +114,30 @@ def _e_InitProducerIdRequest_v2(o: InitProducerIdRequest, out: bytearray) -> Non
         raise unsupported_field('keep_prepared_txn')
     w_ncstr(out, o.transactional_id)
     out += _S_i.pack(o.transaction_timeout_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_InitProducerIdRequest_v3(b: bytes, p: int) -> tuple[InitProducerIdRequest, int]:
-    f_transactional_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_transactional_id, p = r_ncstr(b, p)
+    else:
+        f_transactional_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_transaction_timeout_ms, f_producer_id, f_producer_epoch = _S_iqh.unpack_from(b, p)
     p += 14
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _InitProducerIdRequest(f_transactional_id, f_transaction_timeout_ms, f_producer_id, f_producer_epoch, False, False, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _InitProducerIdRequest(f_transactional_id, f_transaction_timeout_ms, f_producer_id, f_producer_epoch, False, False, unknown0)
+    return obj, p
 
 
 def _e_InitProducerIdRequest_v3(o: InitProducerIdRequest, out: bytearray) -> None:
@@ -129,33 +147,47 @@ def _e_InitProducerIdRequest_v3(o: InitProducerIdRequest, out: bytearray) -> Non
         raise unsupported_field('keep_prepared_txn')
     w_ncstr(out, o.transactional_id)
     out += _S_iqh.pack(o.transaction_timeout_ms, o.producer_id, o.producer_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_InitProducerIdRequest_v6(b: bytes, p: int) -> tuple[InitProducerIdRequest, int]:
-    f_transactional_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_transactional_id, p = r_ncstr(b, p)
+    else:
+        f_transactional_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_transaction_timeout_ms, f_producer_id, f_producer_epoch, f_enable2_pc, f_keep_prepared_txn = _S_iqhoo.unpack_from(b, p)
     p += 16
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _InitProducerIdRequest(f_transactional_id, f_transaction_timeout_ms, f_producer_id, f_producer_epoch, f_enable2_pc, f_keep_prepared_txn, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _InitProducerIdRequest(f_transactional_id, f_transaction_timeout_ms, f_producer_id, f_producer_epoch, f_enable2_pc, f_keep_prepared_txn, unknown0)
+    return obj, p
 
 
 def _e_InitProducerIdRequest_v6(o: InitProducerIdRequest, out: bytearray) -> None:
     w_ncstr(out, o.transactional_id)
     out += _S_iqhoo.pack(o.transaction_timeout_ms, o.producer_id, o.producer_epoch, o.enable2_pc, o.keep_prepared_txn)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_InitProducerIdResponse_v0(b: bytes, p: int) -> tuple[InitProducerIdResponse, int]:
     f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch = _S_ihqh.unpack_from(b, p)
     p += 16
-    unknown = ()
-    return _InitProducerIdResponse(f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch, -1, -1, unknown), p
+    unknown0 = ()
+    obj = _InitProducerIdResponse(f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch, -1, -1, unknown0)
+    return obj, p
 
 
 def _e_InitProducerIdResponse_v0(o: InitProducerIdResponse, out: bytearray) -> None:
@@ -173,11 +205,12 @@ def _d_InitProducerIdResponse_v2(b: bytes, p: int) -> tuple[InitProducerIdRespon
     p += 16
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _InitProducerIdResponse(f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch, -1, -1, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _InitProducerIdResponse(f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch, -1, -1, unknown0)
+    return obj, p
 
 
 def _e_InitProducerIdResponse_v2(o: InitProducerIdResponse, out: bytearray) -> None:
@@ -186,7 +219,10 @@ def _e_InitProducerIdResponse_v2(o: InitProducerIdResponse, out: bytearray) -> N
     if o.ongoing_txn_producer_epoch != -1:
         raise unsupported_field('ongoing_txn_producer_epoch')
     out += _S_ihqh.pack(o.throttle_time_ms, o.error_code, o.producer_id, o.producer_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_InitProducerIdResponse_v6(b: bytes, p: int) -> tuple[InitProducerIdResponse, int]:
@@ -194,16 +230,20 @@ def _d_InitProducerIdResponse_v6(b: bytes, p: int) -> tuple[InitProducerIdRespon
     p += 26
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _InitProducerIdResponse(f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch, f_ongoing_txn_producer_id, f_ongoing_txn_producer_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _InitProducerIdResponse(f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch, f_ongoing_txn_producer_id, f_ongoing_txn_producer_epoch, unknown0)
+    return obj, p
 
 
 def _e_InitProducerIdResponse_v6(o: InitProducerIdResponse, out: bytearray) -> None:
     out += _S_ihqhqh.pack(o.throttle_time_ms, o.error_code, o.producer_id, o.producer_epoch, o.ongoing_txn_producer_id, o.ongoing_txn_producer_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _InitProducerIdRequest = InitProducerIdRequest

@@ -80,8 +80,9 @@ class JoinGroupResponse(Message):
 def _d_JoinGroupRequest__JoinGroupRequestProtocol_v0(b: bytes, p: int) -> tuple[JoinGroupRequest.JoinGroupRequestProtocol, int]:
     f_name, p = r_str(b, p)
     f_metadata, p = r_bytes(b, p)
-    unknown = ()
-    return _JoinGroupRequest__JoinGroupRequestProtocol(f_name, f_metadata, unknown), p
+    unknown0 = ()
+    obj = _JoinGroupRequest__JoinGroupRequestProtocol(f_name, f_metadata, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupRequest__JoinGroupRequestProtocol_v0(o: JoinGroupRequest.JoinGroupRequestProtocol, out: bytearray) -> None:
@@ -92,39 +93,57 @@ def _e_JoinGroupRequest__JoinGroupRequestProtocol_v0(o: JoinGroupRequest.JoinGro
 
 
 def _d_JoinGroupRequest__JoinGroupRequestProtocol_v6(b: bytes, p: int) -> tuple[JoinGroupRequest.JoinGroupRequestProtocol, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_metadata, p = r_cbytes(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _JoinGroupRequest__JoinGroupRequestProtocol(f_name, f_metadata, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _JoinGroupRequest__JoinGroupRequestProtocol(f_name, f_metadata, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupRequest__JoinGroupRequestProtocol_v6(o: JoinGroupRequest.JoinGroupRequestProtocol, out: bytearray) -> None:
     w_cstr(out, o.name)
     w_cbytes(out, o.metadata)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_JoinGroupRequest_v0(b: bytes, p: int) -> tuple[JoinGroupRequest, int]:
+    blen = len(b)
     f_group_id, p = r_str(b, p)
     f_session_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
     f_member_id, p = r_str(b, p)
     f_protocol_type, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Protocols')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_protocols = []
-        for _ in range(n):
-            e_protocols, p = _d_JoinGroupRequest__JoinGroupRequestProtocol_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            f1_metadata, p = r_bytes(b, p)
+            unknown1 = ()
+            e_protocols = _JoinGroupRequest__JoinGroupRequestProtocol(f1_name, f1_metadata, unknown1)
             f_protocols.append(e_protocols)
-    unknown = ()
-    return _JoinGroupRequest(f_group_id, f_session_timeout_ms, -1, f_member_id, None, f_protocol_type, f_protocols, None, unknown), p
+    unknown0 = ()
+    obj = _JoinGroupRequest(f_group_id, f_session_timeout_ms, -1, f_member_id, None, f_protocol_type, f_protocols, None, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupRequest_v0(o: JoinGroupRequest, out: bytearray) -> None:
@@ -138,29 +157,40 @@ def _e_JoinGroupRequest_v0(o: JoinGroupRequest, out: bytearray) -> None:
     if x_protocols is None:
         raise null_encode_error('Protocols')
     else:
-        w_alen(out, len(x_protocols))
+        out += INT32.pack(len(x_protocols))
         for e_protocols in x_protocols:
-            _e_JoinGroupRequest__JoinGroupRequestProtocol_v0(e_protocols, out)
+            w_str(out, e_protocols.name)
+            w_bytes(out, e_protocols.metadata)
+            if e_protocols.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_JoinGroupRequest_v1(b: bytes, p: int) -> tuple[JoinGroupRequest, int]:
+    blen = len(b)
     f_group_id, p = r_str(b, p)
     f_session_timeout_ms, f_rebalance_timeout_ms = _S_ii.unpack_from(b, p)
     p += 8
     f_member_id, p = r_str(b, p)
     f_protocol_type, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Protocols')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_protocols = []
-        for _ in range(n):
-            e_protocols, p = _d_JoinGroupRequest__JoinGroupRequestProtocol_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            f1_metadata, p = r_bytes(b, p)
+            unknown1 = ()
+            e_protocols = _JoinGroupRequest__JoinGroupRequestProtocol(f1_name, f1_metadata, unknown1)
             f_protocols.append(e_protocols)
-    unknown = ()
-    return _JoinGroupRequest(f_group_id, f_session_timeout_ms, f_rebalance_timeout_ms, f_member_id, None, f_protocol_type, f_protocols, None, unknown), p
+    unknown0 = ()
+    obj = _JoinGroupRequest(f_group_id, f_session_timeout_ms, f_rebalance_timeout_ms, f_member_id, None, f_protocol_type, f_protocols, None, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupRequest_v1(o: JoinGroupRequest, out: bytearray) -> None:
@@ -174,30 +204,41 @@ def _e_JoinGroupRequest_v1(o: JoinGroupRequest, out: bytearray) -> None:
     if x_protocols is None:
         raise null_encode_error('Protocols')
     else:
-        w_alen(out, len(x_protocols))
+        out += INT32.pack(len(x_protocols))
         for e_protocols in x_protocols:
-            _e_JoinGroupRequest__JoinGroupRequestProtocol_v0(e_protocols, out)
+            w_str(out, e_protocols.name)
+            w_bytes(out, e_protocols.metadata)
+            if e_protocols.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_JoinGroupRequest_v5(b: bytes, p: int) -> tuple[JoinGroupRequest, int]:
+    blen = len(b)
     f_group_id, p = r_str(b, p)
     f_session_timeout_ms, f_rebalance_timeout_ms = _S_ii.unpack_from(b, p)
     p += 8
     f_member_id, p = r_str(b, p)
     f_group_instance_id, p = r_nstr(b, p)
     f_protocol_type, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Protocols')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_protocols = []
-        for _ in range(n):
-            e_protocols, p = _d_JoinGroupRequest__JoinGroupRequestProtocol_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            f1_metadata, p = r_bytes(b, p)
+            unknown1 = ()
+            e_protocols = _JoinGroupRequest__JoinGroupRequestProtocol(f1_name, f1_metadata, unknown1)
             f_protocols.append(e_protocols)
-    unknown = ()
-    return _JoinGroupRequest(f_group_id, f_session_timeout_ms, f_rebalance_timeout_ms, f_member_id, f_group_instance_id, f_protocol_type, f_protocols, None, unknown), p
+    unknown0 = ()
+    obj = _JoinGroupRequest(f_group_id, f_session_timeout_ms, f_rebalance_timeout_ms, f_member_id, f_group_instance_id, f_protocol_type, f_protocols, None, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupRequest_v5(o: JoinGroupRequest, out: bytearray) -> None:
@@ -210,35 +251,83 @@ def _e_JoinGroupRequest_v5(o: JoinGroupRequest, out: bytearray) -> None:
     if x_protocols is None:
         raise null_encode_error('Protocols')
     else:
-        w_alen(out, len(x_protocols))
+        out += INT32.pack(len(x_protocols))
         for e_protocols in x_protocols:
-            _e_JoinGroupRequest__JoinGroupRequestProtocol_v0(e_protocols, out)
+            w_str(out, e_protocols.name)
+            w_bytes(out, e_protocols.metadata)
+            if e_protocols.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_JoinGroupRequest_v6(b: bytes, p: int) -> tuple[JoinGroupRequest, int]:
-    f_group_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
     f_session_timeout_ms, f_rebalance_timeout_ms = _S_ii.unpack_from(b, p)
     p += 8
-    f_member_id, p = r_cstr(b, p)
-    f_group_instance_id, p = r_ncstr(b, p)
-    f_protocol_type, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_group_instance_id, p = r_ncstr(b, p)
+    else:
+        f_group_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_protocol_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_protocol_type, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Protocols')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_protocols = []
-        for _ in range(n):
-            e_protocols, p = _d_JoinGroupRequest__JoinGroupRequestProtocol_v6(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            f1_metadata, p = r_cbytes(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_protocols = _JoinGroupRequest__JoinGroupRequestProtocol(f1_name, f1_metadata, unknown1)
             f_protocols.append(e_protocols)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _JoinGroupRequest(f_group_id, f_session_timeout_ms, f_rebalance_timeout_ms, f_member_id, f_group_instance_id, f_protocol_type, f_protocols, None, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _JoinGroupRequest(f_group_id, f_session_timeout_ms, f_rebalance_timeout_ms, f_member_id, f_group_instance_id, f_protocol_type, f_protocols, None, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupRequest_v6(o: JoinGroupRequest, out: bytearray) -> None:
@@ -251,35 +340,97 @@ def _e_JoinGroupRequest_v6(o: JoinGroupRequest, out: bytearray) -> None:
     if x_protocols is None:
         raise null_encode_error('Protocols')
     else:
-        w_calen(out, len(x_protocols))
+        n0 = len(x_protocols) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_protocols in x_protocols:
-            _e_JoinGroupRequest__JoinGroupRequestProtocol_v6(e_protocols, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_protocols.name)
+            w_cbytes(out, e_protocols.metadata)
+            if e_protocols.unknown_tagged_fields:
+                w_tags(out, [], e_protocols.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_JoinGroupRequest_v8(b: bytes, p: int) -> tuple[JoinGroupRequest, int]:
-    f_group_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
     f_session_timeout_ms, f_rebalance_timeout_ms = _S_ii.unpack_from(b, p)
     p += 8
-    f_member_id, p = r_cstr(b, p)
-    f_group_instance_id, p = r_ncstr(b, p)
-    f_protocol_type, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_group_instance_id, p = r_ncstr(b, p)
+    else:
+        f_group_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_protocol_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_protocol_type, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Protocols')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_protocols = []
-        for _ in range(n):
-            e_protocols, p = _d_JoinGroupRequest__JoinGroupRequestProtocol_v6(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            f1_metadata, p = r_cbytes(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_protocols = _JoinGroupRequest__JoinGroupRequestProtocol(f1_name, f1_metadata, unknown1)
             f_protocols.append(e_protocols)
-    f_reason, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_reason, p = r_ncstr(b, p)
+    else:
+        f_reason = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _JoinGroupRequest(f_group_id, f_session_timeout_ms, f_rebalance_timeout_ms, f_member_id, f_group_instance_id, f_protocol_type, f_protocols, f_reason, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _JoinGroupRequest(f_group_id, f_session_timeout_ms, f_rebalance_timeout_ms, f_member_id, f_group_instance_id, f_protocol_type, f_protocols, f_reason, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupRequest_v8(o: JoinGroupRequest, out: bytearray) -> None:
@@ -292,18 +443,31 @@ def _e_JoinGroupRequest_v8(o: JoinGroupRequest, out: bytearray) -> None:
     if x_protocols is None:
         raise null_encode_error('Protocols')
     else:
-        w_calen(out, len(x_protocols))
+        n0 = len(x_protocols) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_protocols in x_protocols:
-            _e_JoinGroupRequest__JoinGroupRequestProtocol_v6(e_protocols, out)
+            w_cstr(out, e_protocols.name)
+            w_cbytes(out, e_protocols.metadata)
+            if e_protocols.unknown_tagged_fields:
+                w_tags(out, [], e_protocols.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.reason)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_JoinGroupResponse__JoinGroupResponseMember_v0(b: bytes, p: int) -> tuple[JoinGroupResponse.JoinGroupResponseMember, int]:
     f_member_id, p = r_str(b, p)
     f_metadata, p = r_bytes(b, p)
-    unknown = ()
-    return _JoinGroupResponse__JoinGroupResponseMember(f_member_id, None, f_metadata, unknown), p
+    unknown0 = ()
+    obj = _JoinGroupResponse__JoinGroupResponseMember(f_member_id, None, f_metadata, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupResponse__JoinGroupResponseMember_v0(o: JoinGroupResponse.JoinGroupResponseMember, out: bytearray) -> None:
@@ -317,8 +481,9 @@ def _d_JoinGroupResponse__JoinGroupResponseMember_v5(b: bytes, p: int) -> tuple[
     f_member_id, p = r_str(b, p)
     f_group_instance_id, p = r_nstr(b, p)
     f_metadata, p = r_bytes(b, p)
-    unknown = ()
-    return _JoinGroupResponse__JoinGroupResponseMember(f_member_id, f_group_instance_id, f_metadata, unknown), p
+    unknown0 = ()
+    obj = _JoinGroupResponse__JoinGroupResponseMember(f_member_id, f_group_instance_id, f_metadata, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupResponse__JoinGroupResponseMember_v5(o: JoinGroupResponse.JoinGroupResponseMember, out: bytearray) -> None:
@@ -330,41 +495,64 @@ def _e_JoinGroupResponse__JoinGroupResponseMember_v5(o: JoinGroupResponse.JoinGr
 
 
 def _d_JoinGroupResponse__JoinGroupResponseMember_v6(b: bytes, p: int) -> tuple[JoinGroupResponse.JoinGroupResponseMember, int]:
-    f_member_id, p = r_cstr(b, p)
-    f_group_instance_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_group_instance_id, p = r_ncstr(b, p)
+    else:
+        f_group_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_metadata, p = r_cbytes(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _JoinGroupResponse__JoinGroupResponseMember(f_member_id, f_group_instance_id, f_metadata, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _JoinGroupResponse__JoinGroupResponseMember(f_member_id, f_group_instance_id, f_metadata, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupResponse__JoinGroupResponseMember_v6(o: JoinGroupResponse.JoinGroupResponseMember, out: bytearray) -> None:
     w_cstr(out, o.member_id)
     w_ncstr(out, o.group_instance_id)
     w_cbytes(out, o.metadata)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_JoinGroupResponse_v0(b: bytes, p: int) -> tuple[JoinGroupResponse, int]:
+    blen = len(b)
     f_error_code, f_generation_id = _S_hi.unpack_from(b, p)
     p += 6
     f_protocol_name, p = r_str(b, p)
     f_leader, p = r_str(b, p)
     f_member_id, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_JoinGroupResponse__JoinGroupResponseMember_v0(b, p)
+        for _ in range(n0):
+            f1_member_id, p = r_str(b, p)
+            f1_metadata, p = r_bytes(b, p)
+            unknown1 = ()
+            e_members = _JoinGroupResponse__JoinGroupResponseMember(f1_member_id, None, f1_metadata, unknown1)
             f_members.append(e_members)
-    unknown = ()
-    return _JoinGroupResponse(0, f_error_code, f_generation_id, None, f_protocol_name, f_leader, False, f_member_id, f_members, unknown), p
+    unknown0 = ()
+    obj = _JoinGroupResponse(0, f_error_code, f_generation_id, None, f_protocol_name, f_leader, False, f_member_id, f_members, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupResponse_v0(o: JoinGroupResponse, out: bytearray) -> None:
@@ -378,29 +566,40 @@ def _e_JoinGroupResponse_v0(o: JoinGroupResponse, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_alen(out, len(x_members))
+        out += INT32.pack(len(x_members))
         for e_members in x_members:
-            _e_JoinGroupResponse__JoinGroupResponseMember_v0(e_members, out)
+            w_str(out, e_members.member_id)
+            w_bytes(out, e_members.metadata)
+            if e_members.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_JoinGroupResponse_v2(b: bytes, p: int) -> tuple[JoinGroupResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code, f_generation_id = _S_ihi.unpack_from(b, p)
     p += 10
     f_protocol_name, p = r_str(b, p)
     f_leader, p = r_str(b, p)
     f_member_id, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_JoinGroupResponse__JoinGroupResponseMember_v0(b, p)
+        for _ in range(n0):
+            f1_member_id, p = r_str(b, p)
+            f1_metadata, p = r_bytes(b, p)
+            unknown1 = ()
+            e_members = _JoinGroupResponse__JoinGroupResponseMember(f1_member_id, None, f1_metadata, unknown1)
             f_members.append(e_members)
-    unknown = ()
-    return _JoinGroupResponse(f_throttle_time_ms, f_error_code, f_generation_id, None, f_protocol_name, f_leader, False, f_member_id, f_members, unknown), p
+    unknown0 = ()
+    obj = _JoinGroupResponse(f_throttle_time_ms, f_error_code, f_generation_id, None, f_protocol_name, f_leader, False, f_member_id, f_members, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupResponse_v2(o: JoinGroupResponse, out: bytearray) -> None:
@@ -414,29 +613,41 @@ def _e_JoinGroupResponse_v2(o: JoinGroupResponse, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_alen(out, len(x_members))
+        out += INT32.pack(len(x_members))
         for e_members in x_members:
-            _e_JoinGroupResponse__JoinGroupResponseMember_v0(e_members, out)
+            w_str(out, e_members.member_id)
+            w_bytes(out, e_members.metadata)
+            if e_members.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_JoinGroupResponse_v5(b: bytes, p: int) -> tuple[JoinGroupResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code, f_generation_id = _S_ihi.unpack_from(b, p)
     p += 10
     f_protocol_name, p = r_str(b, p)
     f_leader, p = r_str(b, p)
     f_member_id, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_JoinGroupResponse__JoinGroupResponseMember_v5(b, p)
+        for _ in range(n0):
+            f1_member_id, p = r_str(b, p)
+            f1_group_instance_id, p = r_nstr(b, p)
+            f1_metadata, p = r_bytes(b, p)
+            unknown1 = ()
+            e_members = _JoinGroupResponse__JoinGroupResponseMember(f1_member_id, f1_group_instance_id, f1_metadata, unknown1)
             f_members.append(e_members)
-    unknown = ()
-    return _JoinGroupResponse(f_throttle_time_ms, f_error_code, f_generation_id, None, f_protocol_name, f_leader, False, f_member_id, f_members, unknown), p
+    unknown0 = ()
+    obj = _JoinGroupResponse(f_throttle_time_ms, f_error_code, f_generation_id, None, f_protocol_name, f_leader, False, f_member_id, f_members, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupResponse_v5(o: JoinGroupResponse, out: bytearray) -> None:
@@ -450,34 +661,84 @@ def _e_JoinGroupResponse_v5(o: JoinGroupResponse, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_alen(out, len(x_members))
+        out += INT32.pack(len(x_members))
         for e_members in x_members:
-            _e_JoinGroupResponse__JoinGroupResponseMember_v5(e_members, out)
+            w_str(out, e_members.member_id)
+            w_nstr(out, e_members.group_instance_id)
+            w_bytes(out, e_members.metadata)
+            if e_members.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_JoinGroupResponse_v6(b: bytes, p: int) -> tuple[JoinGroupResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code, f_generation_id = _S_ihi.unpack_from(b, p)
     p += 10
-    f_protocol_name, p = r_cstr(b, p)
-    f_leader, p = r_cstr(b, p)
-    f_member_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_protocol_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_protocol_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_leader = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_leader, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_JoinGroupResponse__JoinGroupResponseMember_v6(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_member_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_member_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_group_instance_id, p = r_ncstr(b, p)
+            else:
+                f1_group_instance_id = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_metadata, p = r_cbytes(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_members = _JoinGroupResponse__JoinGroupResponseMember(f1_member_id, f1_group_instance_id, f1_metadata, unknown1)
             f_members.append(e_members)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _JoinGroupResponse(f_throttle_time_ms, f_error_code, f_generation_id, None, f_protocol_name, f_leader, False, f_member_id, f_members, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _JoinGroupResponse(f_throttle_time_ms, f_error_code, f_generation_id, None, f_protocol_name, f_leader, False, f_member_id, f_members, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupResponse_v6(o: JoinGroupResponse, out: bytearray) -> None:
@@ -491,34 +752,98 @@ def _e_JoinGroupResponse_v6(o: JoinGroupResponse, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_calen(out, len(x_members))
+        n0 = len(x_members) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_members in x_members:
-            _e_JoinGroupResponse__JoinGroupResponseMember_v6(e_members, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_members.member_id)
+            w_ncstr(out, e_members.group_instance_id)
+            w_cbytes(out, e_members.metadata)
+            if e_members.unknown_tagged_fields:
+                w_tags(out, [], e_members.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_JoinGroupResponse_v7(b: bytes, p: int) -> tuple[JoinGroupResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code, f_generation_id = _S_ihi.unpack_from(b, p)
     p += 10
-    f_protocol_type, p = r_ncstr(b, p)
-    f_protocol_name, p = r_ncstr(b, p)
-    f_leader, p = r_cstr(b, p)
-    f_member_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_protocol_type, p = r_ncstr(b, p)
+    else:
+        f_protocol_type = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_protocol_name, p = r_ncstr(b, p)
+    else:
+        f_protocol_name = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_leader = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_leader, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_JoinGroupResponse__JoinGroupResponseMember_v6(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_member_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_member_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_group_instance_id, p = r_ncstr(b, p)
+            else:
+                f1_group_instance_id = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_metadata, p = r_cbytes(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_members = _JoinGroupResponse__JoinGroupResponseMember(f1_member_id, f1_group_instance_id, f1_metadata, unknown1)
             f_members.append(e_members)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _JoinGroupResponse(f_throttle_time_ms, f_error_code, f_generation_id, f_protocol_type, f_protocol_name, f_leader, False, f_member_id, f_members, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _JoinGroupResponse(f_throttle_time_ms, f_error_code, f_generation_id, f_protocol_type, f_protocol_name, f_leader, False, f_member_id, f_members, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupResponse_v7(o: JoinGroupResponse, out: bytearray) -> None:
@@ -533,36 +858,100 @@ def _e_JoinGroupResponse_v7(o: JoinGroupResponse, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_calen(out, len(x_members))
+        n0 = len(x_members) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_members in x_members:
-            _e_JoinGroupResponse__JoinGroupResponseMember_v6(e_members, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_members.member_id)
+            w_ncstr(out, e_members.group_instance_id)
+            w_cbytes(out, e_members.metadata)
+            if e_members.unknown_tagged_fields:
+                w_tags(out, [], e_members.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_JoinGroupResponse_v9(b: bytes, p: int) -> tuple[JoinGroupResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code, f_generation_id = _S_ihi.unpack_from(b, p)
     p += 10
-    f_protocol_type, p = r_ncstr(b, p)
-    f_protocol_name, p = r_ncstr(b, p)
-    f_leader, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_protocol_type, p = r_ncstr(b, p)
+    else:
+        f_protocol_type = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_protocol_name, p = r_ncstr(b, p)
+    else:
+        f_protocol_name = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_leader = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_leader, p = r_cstr(b, p)
     f_skip_assignment = _S_o.unpack_from(b, p)[0]
     p += 1
-    f_member_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_JoinGroupResponse__JoinGroupResponseMember_v6(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_member_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_member_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_group_instance_id, p = r_ncstr(b, p)
+            else:
+                f1_group_instance_id = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_metadata, p = r_cbytes(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_members = _JoinGroupResponse__JoinGroupResponseMember(f1_member_id, f1_group_instance_id, f1_metadata, unknown1)
             f_members.append(e_members)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _JoinGroupResponse(f_throttle_time_ms, f_error_code, f_generation_id, f_protocol_type, f_protocol_name, f_leader, f_skip_assignment, f_member_id, f_members, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _JoinGroupResponse(f_throttle_time_ms, f_error_code, f_generation_id, f_protocol_type, f_protocol_name, f_leader, f_skip_assignment, f_member_id, f_members, unknown0)
+    return obj, p
 
 
 def _e_JoinGroupResponse_v9(o: JoinGroupResponse, out: bytearray) -> None:
@@ -576,10 +965,23 @@ def _e_JoinGroupResponse_v9(o: JoinGroupResponse, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_calen(out, len(x_members))
+        n0 = len(x_members) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_members in x_members:
-            _e_JoinGroupResponse__JoinGroupResponseMember_v6(e_members, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_members.member_id)
+            w_ncstr(out, e_members.group_instance_id)
+            w_cbytes(out, e_members.metadata)
+            if e_members.unknown_tagged_fields:
+                w_tags(out, [], e_members.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _JoinGroupRequest__JoinGroupRequestProtocol = JoinGroupRequest.JoinGroupRequestProtocol

@@ -36,16 +36,20 @@ def _d_KRaftVersionRecord_v0(b: bytes, p: int) -> tuple[KRaftVersionRecord, int]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _KRaftVersionRecord(f_version, f_k_raft_version, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _KRaftVersionRecord(f_version, f_k_raft_version, unknown0)
+    return obj, p
 
 
 def _e_KRaftVersionRecord_v0(o: KRaftVersionRecord, out: bytearray) -> None:
     out += _S_hh.pack(o.version, o.k_raft_version)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _KRaftVersionRecord = KRaftVersionRecord

@@ -46,18 +46,22 @@ def _d_LeaderChangeMessage__Voter_v0(b: bytes, p: int) -> tuple[LeaderChangeMess
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _LeaderChangeMessage__Voter(f_voter_id, ZERO_UUID, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _LeaderChangeMessage__Voter(f_voter_id, ZERO_UUID, unknown0)
+    return obj, p
 
 
 def _e_LeaderChangeMessage__Voter_v0(o: LeaderChangeMessage.Voter, out: bytearray) -> None:
     if o.voter_directory_id != ZERO_UUID:
         raise unsupported_field('voter_directory_id')
     out += _S_i.pack(o.voter_id)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_LeaderChangeMessage__Voter_v1(b: bytes, p: int) -> tuple[LeaderChangeMessage.Voter, int]:
@@ -66,45 +70,87 @@ def _d_LeaderChangeMessage__Voter_v1(b: bytes, p: int) -> tuple[LeaderChangeMess
     f_voter_directory_id, p = r_uuid(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _LeaderChangeMessage__Voter(f_voter_id, f_voter_directory_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _LeaderChangeMessage__Voter(f_voter_id, f_voter_directory_id, unknown0)
+    return obj, p
 
 
 def _e_LeaderChangeMessage__Voter_v1(o: LeaderChangeMessage.Voter, out: bytearray) -> None:
     out += _S_i.pack(o.voter_id)
     out += o.voter_directory_id.bytes
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_LeaderChangeMessage_v0(b: bytes, p: int) -> tuple[LeaderChangeMessage, int]:
+    blen = len(b)
     f_version, f_leader_id = _S_hi.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Voters')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_voters = []
-        for _ in range(n):
-            e_voters, p = _d_LeaderChangeMessage__Voter_v0(b, p)
+        for _ in range(n0):
+            f1_voter_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_voters = _LeaderChangeMessage__Voter(f1_voter_id, ZERO_UUID, unknown1)
             f_voters.append(e_voters)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('GrantingVoters')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_granting_voters = []
-        for _ in range(n):
-            e_granting_voters, p = _d_LeaderChangeMessage__Voter_v0(b, p)
+        for _ in range(n0):
+            f2_voter_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_granting_voters = _LeaderChangeMessage__Voter(f2_voter_id, ZERO_UUID, unknown2)
             f_granting_voters.append(e_granting_voters)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _LeaderChangeMessage(f_version, f_leader_id, f_voters, f_granting_voters, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _LeaderChangeMessage(f_version, f_leader_id, f_voters, f_granting_voters, unknown0)
+    return obj, p
 
 
 def _e_LeaderChangeMessage_v0(o: LeaderChangeMessage, out: bytearray) -> None:
@@ -113,45 +159,108 @@ def _e_LeaderChangeMessage_v0(o: LeaderChangeMessage, out: bytearray) -> None:
     if x_voters is None:
         raise null_encode_error('Voters')
     else:
-        w_calen(out, len(x_voters))
+        n0 = len(x_voters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_voters in x_voters:
-            _e_LeaderChangeMessage__Voter_v0(e_voters, out)
+            if e_voters.voter_directory_id != ZERO_UUID:
+                raise unsupported_field('voter_directory_id')
+            out += _S_i.pack(e_voters.voter_id)
+            if e_voters.unknown_tagged_fields:
+                w_tags(out, [], e_voters.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_granting_voters = o.granting_voters
     if x_granting_voters is None:
         raise null_encode_error('GrantingVoters')
     else:
-        w_calen(out, len(x_granting_voters))
+        n0 = len(x_granting_voters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_granting_voters in x_granting_voters:
-            _e_LeaderChangeMessage__Voter_v0(e_granting_voters, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            if e_granting_voters.voter_directory_id != ZERO_UUID:
+                raise unsupported_field('voter_directory_id')
+            out += _S_i.pack(e_granting_voters.voter_id)
+            if e_granting_voters.unknown_tagged_fields:
+                w_tags(out, [], e_granting_voters.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_LeaderChangeMessage_v1(b: bytes, p: int) -> tuple[LeaderChangeMessage, int]:
+    blen = len(b)
     f_version, f_leader_id = _S_hi.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Voters')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_voters = []
-        for _ in range(n):
-            e_voters, p = _d_LeaderChangeMessage__Voter_v1(b, p)
+        for _ in range(n0):
+            f1_voter_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_voter_directory_id, p = r_uuid(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_voters = _LeaderChangeMessage__Voter(f1_voter_id, f1_voter_directory_id, unknown1)
             f_voters.append(e_voters)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('GrantingVoters')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_granting_voters = []
-        for _ in range(n):
-            e_granting_voters, p = _d_LeaderChangeMessage__Voter_v1(b, p)
+        for _ in range(n0):
+            f2_voter_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f2_voter_directory_id, p = r_uuid(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_granting_voters = _LeaderChangeMessage__Voter(f2_voter_id, f2_voter_directory_id, unknown2)
             f_granting_voters.append(e_granting_voters)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _LeaderChangeMessage(f_version, f_leader_id, f_voters, f_granting_voters, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _LeaderChangeMessage(f_version, f_leader_id, f_voters, f_granting_voters, unknown0)
+    return obj, p
 
 
 def _e_LeaderChangeMessage_v1(o: LeaderChangeMessage, out: bytearray) -> None:
@@ -160,17 +269,38 @@ def _e_LeaderChangeMessage_v1(o: LeaderChangeMessage, out: bytearray) -> None:
     if x_voters is None:
         raise null_encode_error('Voters')
     else:
-        w_calen(out, len(x_voters))
+        n0 = len(x_voters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_voters in x_voters:
-            _e_LeaderChangeMessage__Voter_v1(e_voters, out)
+            out += _S_i.pack(e_voters.voter_id)
+            out += e_voters.voter_directory_id.bytes
+            if e_voters.unknown_tagged_fields:
+                w_tags(out, [], e_voters.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_granting_voters = o.granting_voters
     if x_granting_voters is None:
         raise null_encode_error('GrantingVoters')
     else:
-        w_calen(out, len(x_granting_voters))
+        n0 = len(x_granting_voters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_granting_voters in x_granting_voters:
-            _e_LeaderChangeMessage__Voter_v1(e_granting_voters, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_granting_voters.voter_id)
+            out += e_granting_voters.voter_directory_id.bytes
+            if e_granting_voters.unknown_tagged_fields:
+                w_tags(out, [], e_granting_voters.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _LeaderChangeMessage__Voter = LeaderChangeMessage.Voter

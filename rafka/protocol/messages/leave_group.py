@@ -67,8 +67,9 @@ class LeaveGroupResponse(Message):
 def _d_LeaveGroupRequest__MemberIdentity_v3(b: bytes, p: int) -> tuple[LeaveGroupRequest.MemberIdentity, int]:
     f_member_id, p = r_str(b, p)
     f_group_instance_id, p = r_nstr(b, p)
-    unknown = ()
-    return _LeaveGroupRequest__MemberIdentity(f_member_id, f_group_instance_id, None, unknown), p
+    unknown0 = ()
+    obj = _LeaveGroupRequest__MemberIdentity(f_member_id, f_group_instance_id, None, unknown0)
+    return obj, p
 
 
 def _e_LeaveGroupRequest__MemberIdentity_v3(o: LeaveGroupRequest.MemberIdentity, out: bytearray) -> None:
@@ -79,48 +80,84 @@ def _e_LeaveGroupRequest__MemberIdentity_v3(o: LeaveGroupRequest.MemberIdentity,
 
 
 def _d_LeaveGroupRequest__MemberIdentity_v4(b: bytes, p: int) -> tuple[LeaveGroupRequest.MemberIdentity, int]:
-    f_member_id, p = r_cstr(b, p)
-    f_group_instance_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_group_instance_id, p = r_ncstr(b, p)
+    else:
+        f_group_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _LeaveGroupRequest__MemberIdentity(f_member_id, f_group_instance_id, None, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _LeaveGroupRequest__MemberIdentity(f_member_id, f_group_instance_id, None, unknown0)
+    return obj, p
 
 
 def _e_LeaveGroupRequest__MemberIdentity_v4(o: LeaveGroupRequest.MemberIdentity, out: bytearray) -> None:
     w_cstr(out, o.member_id)
     w_ncstr(out, o.group_instance_id)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_LeaveGroupRequest__MemberIdentity_v5(b: bytes, p: int) -> tuple[LeaveGroupRequest.MemberIdentity, int]:
-    f_member_id, p = r_cstr(b, p)
-    f_group_instance_id, p = r_ncstr(b, p)
-    f_reason, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_group_instance_id, p = r_ncstr(b, p)
+    else:
+        f_group_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_reason, p = r_ncstr(b, p)
+    else:
+        f_reason = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _LeaveGroupRequest__MemberIdentity(f_member_id, f_group_instance_id, f_reason, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _LeaveGroupRequest__MemberIdentity(f_member_id, f_group_instance_id, f_reason, unknown0)
+    return obj, p
 
 
 def _e_LeaveGroupRequest__MemberIdentity_v5(o: LeaveGroupRequest.MemberIdentity, out: bytearray) -> None:
     w_cstr(out, o.member_id)
     w_ncstr(out, o.group_instance_id)
     w_ncstr(out, o.reason)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_LeaveGroupRequest_v0(b: bytes, p: int) -> tuple[LeaveGroupRequest, int]:
     f_group_id, p = r_str(b, p)
     f_member_id, p = r_str(b, p)
-    unknown = ()
-    return _LeaveGroupRequest(f_group_id, f_member_id, [], unknown), p
+    unknown0 = ()
+    obj = _LeaveGroupRequest(f_group_id, f_member_id, [], unknown0)
+    return obj, p
 
 
 def _e_LeaveGroupRequest_v0(o: LeaveGroupRequest, out: bytearray) -> None:
@@ -133,17 +170,25 @@ def _e_LeaveGroupRequest_v0(o: LeaveGroupRequest, out: bytearray) -> None:
 
 
 def _d_LeaveGroupRequest_v3(b: bytes, p: int) -> tuple[LeaveGroupRequest, int]:
+    blen = len(b)
     f_group_id, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_LeaveGroupRequest__MemberIdentity_v3(b, p)
+        for _ in range(n0):
+            f1_member_id, p = r_str(b, p)
+            f1_group_instance_id, p = r_nstr(b, p)
+            unknown1 = ()
+            e_members = _LeaveGroupRequest__MemberIdentity(f1_member_id, f1_group_instance_id, None, unknown1)
             f_members.append(e_members)
-    unknown = ()
-    return _LeaveGroupRequest(f_group_id, '', f_members, unknown), p
+    unknown0 = ()
+    obj = _LeaveGroupRequest(f_group_id, '', f_members, unknown0)
+    return obj, p
 
 
 def _e_LeaveGroupRequest_v3(o: LeaveGroupRequest, out: bytearray) -> None:
@@ -154,30 +199,68 @@ def _e_LeaveGroupRequest_v3(o: LeaveGroupRequest, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_alen(out, len(x_members))
+        out += INT32.pack(len(x_members))
         for e_members in x_members:
-            _e_LeaveGroupRequest__MemberIdentity_v3(e_members, out)
+            w_str(out, e_members.member_id)
+            w_nstr(out, e_members.group_instance_id)
+            if e_members.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_LeaveGroupRequest_v4(b: bytes, p: int) -> tuple[LeaveGroupRequest, int]:
-    f_group_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_LeaveGroupRequest__MemberIdentity_v4(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_member_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_member_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_group_instance_id, p = r_ncstr(b, p)
+            else:
+                f1_group_instance_id = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_members = _LeaveGroupRequest__MemberIdentity(f1_member_id, f1_group_instance_id, None, unknown1)
             f_members.append(e_members)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _LeaveGroupRequest(f_group_id, '', f_members, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _LeaveGroupRequest(f_group_id, '', f_members, unknown0)
+    return obj, p
 
 
 def _e_LeaveGroupRequest_v4(o: LeaveGroupRequest, out: bytearray) -> None:
@@ -188,29 +271,82 @@ def _e_LeaveGroupRequest_v4(o: LeaveGroupRequest, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_calen(out, len(x_members))
+        n0 = len(x_members) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_members in x_members:
-            _e_LeaveGroupRequest__MemberIdentity_v4(e_members, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_members.member_id)
+            w_ncstr(out, e_members.group_instance_id)
+            if e_members.unknown_tagged_fields:
+                w_tags(out, [], e_members.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_LeaveGroupRequest_v5(b: bytes, p: int) -> tuple[LeaveGroupRequest, int]:
-    f_group_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_LeaveGroupRequest__MemberIdentity_v5(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_member_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_member_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_group_instance_id, p = r_ncstr(b, p)
+            else:
+                f1_group_instance_id = b[p + 1 : p + s1].decode()
+                p += s1
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_reason, p = r_ncstr(b, p)
+            else:
+                f1_reason = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_members = _LeaveGroupRequest__MemberIdentity(f1_member_id, f1_group_instance_id, f1_reason, unknown1)
             f_members.append(e_members)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _LeaveGroupRequest(f_group_id, '', f_members, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _LeaveGroupRequest(f_group_id, '', f_members, unknown0)
+    return obj, p
 
 
 def _e_LeaveGroupRequest_v5(o: LeaveGroupRequest, out: bytearray) -> None:
@@ -221,10 +357,23 @@ def _e_LeaveGroupRequest_v5(o: LeaveGroupRequest, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_calen(out, len(x_members))
+        n0 = len(x_members) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_members in x_members:
-            _e_LeaveGroupRequest__MemberIdentity_v5(e_members, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_members.member_id)
+            w_ncstr(out, e_members.group_instance_id)
+            w_ncstr(out, e_members.reason)
+            if e_members.unknown_tagged_fields:
+                w_tags(out, [], e_members.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_LeaveGroupResponse__MemberResponse_v3(b: bytes, p: int) -> tuple[LeaveGroupResponse.MemberResponse, int]:
@@ -232,8 +381,9 @@ def _d_LeaveGroupResponse__MemberResponse_v3(b: bytes, p: int) -> tuple[LeaveGro
     f_group_instance_id, p = r_nstr(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown = ()
-    return _LeaveGroupResponse__MemberResponse(f_member_id, f_group_instance_id, f_error_code, unknown), p
+    unknown0 = ()
+    obj = _LeaveGroupResponse__MemberResponse(f_member_id, f_group_instance_id, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_LeaveGroupResponse__MemberResponse_v3(o: LeaveGroupResponse.MemberResponse, out: bytearray) -> None:
@@ -245,31 +395,47 @@ def _e_LeaveGroupResponse__MemberResponse_v3(o: LeaveGroupResponse.MemberRespons
 
 
 def _d_LeaveGroupResponse__MemberResponse_v4(b: bytes, p: int) -> tuple[LeaveGroupResponse.MemberResponse, int]:
-    f_member_id, p = r_cstr(b, p)
-    f_group_instance_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_group_instance_id, p = r_ncstr(b, p)
+    else:
+        f_group_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _LeaveGroupResponse__MemberResponse(f_member_id, f_group_instance_id, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _LeaveGroupResponse__MemberResponse(f_member_id, f_group_instance_id, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_LeaveGroupResponse__MemberResponse_v4(o: LeaveGroupResponse.MemberResponse, out: bytearray) -> None:
     w_cstr(out, o.member_id)
     w_ncstr(out, o.group_instance_id)
     out += _S_h.pack(o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_LeaveGroupResponse_v0(b: bytes, p: int) -> tuple[LeaveGroupResponse, int]:
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown = ()
-    return _LeaveGroupResponse(0, f_error_code, [], unknown), p
+    unknown0 = ()
+    obj = _LeaveGroupResponse(0, f_error_code, [], unknown0)
+    return obj, p
 
 
 def _e_LeaveGroupResponse_v0(o: LeaveGroupResponse, out: bytearray) -> None:
@@ -283,8 +449,9 @@ def _e_LeaveGroupResponse_v0(o: LeaveGroupResponse, out: bytearray) -> None:
 def _d_LeaveGroupResponse_v1(b: bytes, p: int) -> tuple[LeaveGroupResponse, int]:
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown = ()
-    return _LeaveGroupResponse(f_throttle_time_ms, f_error_code, [], unknown), p
+    unknown0 = ()
+    obj = _LeaveGroupResponse(f_throttle_time_ms, f_error_code, [], unknown0)
+    return obj, p
 
 
 def _e_LeaveGroupResponse_v1(o: LeaveGroupResponse, out: bytearray) -> None:
@@ -296,18 +463,28 @@ def _e_LeaveGroupResponse_v1(o: LeaveGroupResponse, out: bytearray) -> None:
 
 
 def _d_LeaveGroupResponse_v3(b: bytes, p: int) -> tuple[LeaveGroupResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_LeaveGroupResponse__MemberResponse_v3(b, p)
+        for _ in range(n0):
+            f1_member_id, p = r_str(b, p)
+            f1_group_instance_id, p = r_nstr(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            unknown1 = ()
+            e_members = _LeaveGroupResponse__MemberResponse(f1_member_id, f1_group_instance_id, f1_error_code, unknown1)
             f_members.append(e_members)
-    unknown = ()
-    return _LeaveGroupResponse(f_throttle_time_ms, f_error_code, f_members, unknown), p
+    unknown0 = ()
+    obj = _LeaveGroupResponse(f_throttle_time_ms, f_error_code, f_members, unknown0)
+    return obj, p
 
 
 def _e_LeaveGroupResponse_v3(o: LeaveGroupResponse, out: bytearray) -> None:
@@ -316,31 +493,67 @@ def _e_LeaveGroupResponse_v3(o: LeaveGroupResponse, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_alen(out, len(x_members))
+        out += INT32.pack(len(x_members))
         for e_members in x_members:
-            _e_LeaveGroupResponse__MemberResponse_v3(e_members, out)
+            w_str(out, e_members.member_id)
+            w_nstr(out, e_members.group_instance_id)
+            out += _S_h.pack(e_members.error_code)
+            if e_members.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_LeaveGroupResponse_v4(b: bytes, p: int) -> tuple[LeaveGroupResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_LeaveGroupResponse__MemberResponse_v4(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_member_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_member_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_group_instance_id, p = r_ncstr(b, p)
+            else:
+                f1_group_instance_id = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_members = _LeaveGroupResponse__MemberResponse(f1_member_id, f1_group_instance_id, f1_error_code, unknown1)
             f_members.append(e_members)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _LeaveGroupResponse(f_throttle_time_ms, f_error_code, f_members, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _LeaveGroupResponse(f_throttle_time_ms, f_error_code, f_members, unknown0)
+    return obj, p
 
 
 def _e_LeaveGroupResponse_v4(o: LeaveGroupResponse, out: bytearray) -> None:
@@ -349,10 +562,23 @@ def _e_LeaveGroupResponse_v4(o: LeaveGroupResponse, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_calen(out, len(x_members))
+        n0 = len(x_members) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_members in x_members:
-            _e_LeaveGroupResponse__MemberResponse_v4(e_members, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_members.member_id)
+            w_ncstr(out, e_members.group_instance_id)
+            out += _S_h.pack(e_members.error_code)
+            if e_members.unknown_tagged_fields:
+                w_tags(out, [], e_members.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _LeaveGroupRequest__MemberIdentity = LeaveGroupRequest.MemberIdentity

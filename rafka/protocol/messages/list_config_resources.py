@@ -57,32 +57,48 @@ class ListConfigResourcesResponse(Message):
 def _d_ListConfigResourcesRequest_v0(b: bytes, p: int) -> tuple[ListConfigResourcesRequest, int]:
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListConfigResourcesRequest([], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListConfigResourcesRequest([], unknown0)
+    return obj, p
 
 
 def _e_ListConfigResourcesRequest_v0(o: ListConfigResourcesRequest, out: bytearray) -> None:
     if len(o.resource_types) != 0:
         raise unsupported_field('resource_types')
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListConfigResourcesRequest_v1(b: bytes, p: int) -> tuple[ListConfigResourcesRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_resource_types = [*ARRAYS_b[n0].unpack_from(b, p)]
+        p += 1 * n0
+    elif n0 < 0:
         raise null_error('ResourceTypes')
     else:
-        f_resource_types, p = r_fixed_array(b, p, n, 'b', 1)
+        f_resource_types, p = r_fixed_array(b, p, n0, 'b', 1)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListConfigResourcesRequest(f_resource_types, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListConfigResourcesRequest(f_resource_types, unknown0)
+    return obj, p
 
 
 def _e_ListConfigResourcesRequest_v1(o: ListConfigResourcesRequest, out: bytearray) -> None:
@@ -90,64 +106,118 @@ def _e_ListConfigResourcesRequest_v1(o: ListConfigResourcesRequest, out: bytearr
     if x_resource_types is None:
         raise null_encode_error('ResourceTypes')
     else:
-        w_calen(out, len(x_resource_types))
-        w_fixed_array(out, x_resource_types, 'b')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_resource_types) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_resource_types) < 64:
+            out += ARRAYS_b[len(x_resource_types)].pack(*x_resource_types)
+        else:
+            w_fixed_array(out, x_resource_types, 'b')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListConfigResourcesResponse__ConfigResource_v0(b: bytes, p: int) -> tuple[ListConfigResourcesResponse.ConfigResource, int]:
-    f_resource_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_resource_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_resource_name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListConfigResourcesResponse__ConfigResource(f_resource_name, 16, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListConfigResourcesResponse__ConfigResource(f_resource_name, 16, unknown0)
+    return obj, p
 
 
 def _e_ListConfigResourcesResponse__ConfigResource_v0(o: ListConfigResourcesResponse.ConfigResource, out: bytearray) -> None:
     w_cstr(out, o.resource_name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListConfigResourcesResponse__ConfigResource_v1(b: bytes, p: int) -> tuple[ListConfigResourcesResponse.ConfigResource, int]:
-    f_resource_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_resource_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_resource_name, p = r_cstr(b, p)
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListConfigResourcesResponse__ConfigResource(f_resource_name, f_resource_type, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListConfigResourcesResponse__ConfigResource(f_resource_name, f_resource_type, unknown0)
+    return obj, p
 
 
 def _e_ListConfigResourcesResponse__ConfigResource_v1(o: ListConfigResourcesResponse.ConfigResource, out: bytearray) -> None:
     w_cstr(out, o.resource_name)
     out += _S_b.pack(o.resource_type)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListConfigResourcesResponse_v0(b: bytes, p: int) -> tuple[ListConfigResourcesResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ConfigResources')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_config_resources = []
-        for _ in range(n):
-            e_config_resources, p = _d_ListConfigResourcesResponse__ConfigResource_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_resource_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_resource_name, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_config_resources = _ListConfigResourcesResponse__ConfigResource(f1_resource_name, 16, unknown1)
             f_config_resources.append(e_config_resources)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListConfigResourcesResponse(f_throttle_time_ms, f_error_code, f_config_resources, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListConfigResourcesResponse(f_throttle_time_ms, f_error_code, f_config_resources, unknown0)
+    return obj, p
 
 
 def _e_ListConfigResourcesResponse_v0(o: ListConfigResourcesResponse, out: bytearray) -> None:
@@ -156,30 +226,67 @@ def _e_ListConfigResourcesResponse_v0(o: ListConfigResourcesResponse, out: bytea
     if x_config_resources is None:
         raise null_encode_error('ConfigResources')
     else:
-        w_calen(out, len(x_config_resources))
+        n0 = len(x_config_resources) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_config_resources in x_config_resources:
-            _e_ListConfigResourcesResponse__ConfigResource_v0(e_config_resources, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_config_resources.resource_name)
+            if e_config_resources.unknown_tagged_fields:
+                w_tags(out, [], e_config_resources.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListConfigResourcesResponse_v1(b: bytes, p: int) -> tuple[ListConfigResourcesResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ConfigResources')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_config_resources = []
-        for _ in range(n):
-            e_config_resources, p = _d_ListConfigResourcesResponse__ConfigResource_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_resource_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_resource_name, p = r_cstr(b, p)
+            f1_resource_type = _S_b.unpack_from(b, p)[0]
+            p += 1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_config_resources = _ListConfigResourcesResponse__ConfigResource(f1_resource_name, f1_resource_type, unknown1)
             f_config_resources.append(e_config_resources)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListConfigResourcesResponse(f_throttle_time_ms, f_error_code, f_config_resources, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListConfigResourcesResponse(f_throttle_time_ms, f_error_code, f_config_resources, unknown0)
+    return obj, p
 
 
 def _e_ListConfigResourcesResponse_v1(o: ListConfigResourcesResponse, out: bytearray) -> None:
@@ -188,10 +295,22 @@ def _e_ListConfigResourcesResponse_v1(o: ListConfigResourcesResponse, out: bytea
     if x_config_resources is None:
         raise null_encode_error('ConfigResources')
     else:
-        w_calen(out, len(x_config_resources))
+        n0 = len(x_config_resources) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_config_resources in x_config_resources:
-            _e_ListConfigResourcesResponse__ConfigResource_v1(e_config_resources, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_config_resources.resource_name)
+            out += _S_b.pack(e_config_resources.resource_type)
+            if e_config_resources.unknown_tagged_fields:
+                w_tags(out, [], e_config_resources.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ListConfigResourcesRequest = ListConfigResourcesRequest

@@ -58,8 +58,9 @@ class ListGroupsResponse(Message):
 
 
 def _d_ListGroupsRequest_v0(b: bytes, p: int) -> tuple[ListGroupsRequest, int]:
-    unknown = ()
-    return _ListGroupsRequest([], [], unknown), p
+    unknown0 = ()
+    obj = _ListGroupsRequest([], [], unknown0)
+    return obj, p
 
 
 def _e_ListGroupsRequest_v0(o: ListGroupsRequest, out: bytearray) -> None:
@@ -74,11 +75,12 @@ def _e_ListGroupsRequest_v0(o: ListGroupsRequest, out: bytearray) -> None:
 def _d_ListGroupsRequest_v3(b: bytes, p: int) -> tuple[ListGroupsRequest, int]:
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListGroupsRequest([], [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListGroupsRequest([], [], unknown0)
+    return obj, p
 
 
 def _e_ListGroupsRequest_v3(o: ListGroupsRequest, out: bytearray) -> None:
@@ -86,25 +88,45 @@ def _e_ListGroupsRequest_v3(o: ListGroupsRequest, out: bytearray) -> None:
         raise unsupported_field('states_filter')
     if len(o.types_filter) != 0:
         raise unsupported_field('types_filter')
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListGroupsRequest_v4(b: bytes, p: int) -> tuple[ListGroupsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StatesFilter')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_states_filter = []
-        for _ in range(n):
-            e_states_filter, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_states_filter = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_states_filter, p = r_cstr(b, p)
             f_states_filter.append(e_states_filter)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListGroupsRequest(f_states_filter, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListGroupsRequest(f_states_filter, [], unknown0)
+    return obj, p
 
 
 def _e_ListGroupsRequest_v4(o: ListGroupsRequest, out: bytearray) -> None:
@@ -114,36 +136,75 @@ def _e_ListGroupsRequest_v4(o: ListGroupsRequest, out: bytearray) -> None:
     if x_states_filter is None:
         raise null_encode_error('StatesFilter')
     else:
-        w_calen(out, len(x_states_filter))
+        n0 = len(x_states_filter) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_states_filter in x_states_filter:
             w_cstr(out, e_states_filter)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListGroupsRequest_v5(b: bytes, p: int) -> tuple[ListGroupsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StatesFilter')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_states_filter = []
-        for _ in range(n):
-            e_states_filter, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_states_filter = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_states_filter, p = r_cstr(b, p)
             f_states_filter.append(e_states_filter)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TypesFilter')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_types_filter = []
-        for _ in range(n):
-            e_types_filter, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_types_filter = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_types_filter, p = r_cstr(b, p)
             f_types_filter.append(e_types_filter)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListGroupsRequest(f_states_filter, f_types_filter, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListGroupsRequest(f_states_filter, f_types_filter, unknown0)
+    return obj, p
 
 
 def _e_ListGroupsRequest_v5(o: ListGroupsRequest, out: bytearray) -> None:
@@ -151,24 +212,36 @@ def _e_ListGroupsRequest_v5(o: ListGroupsRequest, out: bytearray) -> None:
     if x_states_filter is None:
         raise null_encode_error('StatesFilter')
     else:
-        w_calen(out, len(x_states_filter))
+        n0 = len(x_states_filter) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_states_filter in x_states_filter:
             w_cstr(out, e_states_filter)
     x_types_filter = o.types_filter
     if x_types_filter is None:
         raise null_encode_error('TypesFilter')
     else:
-        w_calen(out, len(x_types_filter))
+        n0 = len(x_types_filter) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_types_filter in x_types_filter:
             w_cstr(out, e_types_filter)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListGroupsResponse__ListedGroup_v0(b: bytes, p: int) -> tuple[ListGroupsResponse.ListedGroup, int]:
     f_group_id, p = r_str(b, p)
     f_protocol_type, p = r_str(b, p)
-    unknown = ()
-    return _ListGroupsResponse__ListedGroup(f_group_id, f_protocol_type, '', '', unknown), p
+    unknown0 = ()
+    obj = _ListGroupsResponse__ListedGroup(f_group_id, f_protocol_type, '', '', unknown0)
+    return obj, p
 
 
 def _e_ListGroupsResponse__ListedGroup_v0(o: ListGroupsResponse.ListedGroup, out: bytearray) -> None:
@@ -179,55 +252,112 @@ def _e_ListGroupsResponse__ListedGroup_v0(o: ListGroupsResponse.ListedGroup, out
 
 
 def _d_ListGroupsResponse__ListedGroup_v3(b: bytes, p: int) -> tuple[ListGroupsResponse.ListedGroup, int]:
-    f_group_id, p = r_cstr(b, p)
-    f_protocol_type, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_protocol_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_protocol_type, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListGroupsResponse__ListedGroup(f_group_id, f_protocol_type, '', '', unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListGroupsResponse__ListedGroup(f_group_id, f_protocol_type, '', '', unknown0)
+    return obj, p
 
 
 def _e_ListGroupsResponse__ListedGroup_v3(o: ListGroupsResponse.ListedGroup, out: bytearray) -> None:
     w_cstr(out, o.group_id)
     w_cstr(out, o.protocol_type)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListGroupsResponse__ListedGroup_v4(b: bytes, p: int) -> tuple[ListGroupsResponse.ListedGroup, int]:
-    f_group_id, p = r_cstr(b, p)
-    f_protocol_type, p = r_cstr(b, p)
-    f_group_state, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_protocol_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_protocol_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_state = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_state, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListGroupsResponse__ListedGroup(f_group_id, f_protocol_type, f_group_state, '', unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListGroupsResponse__ListedGroup(f_group_id, f_protocol_type, f_group_state, '', unknown0)
+    return obj, p
 
 
 def _e_ListGroupsResponse__ListedGroup_v4(o: ListGroupsResponse.ListedGroup, out: bytearray) -> None:
     w_cstr(out, o.group_id)
     w_cstr(out, o.protocol_type)
     w_cstr(out, o.group_state)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListGroupsResponse__ListedGroup_v5(b: bytes, p: int) -> tuple[ListGroupsResponse.ListedGroup, int]:
-    f_group_id, p = r_cstr(b, p)
-    f_protocol_type, p = r_cstr(b, p)
-    f_group_state, p = r_cstr(b, p)
-    f_group_type, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_protocol_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_protocol_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_state = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_state, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_type, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListGroupsResponse__ListedGroup(f_group_id, f_protocol_type, f_group_state, f_group_type, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListGroupsResponse__ListedGroup(f_group_id, f_protocol_type, f_group_state, f_group_type, unknown0)
+    return obj, p
 
 
 def _e_ListGroupsResponse__ListedGroup_v5(o: ListGroupsResponse.ListedGroup, out: bytearray) -> None:
@@ -235,22 +365,33 @@ def _e_ListGroupsResponse__ListedGroup_v5(o: ListGroupsResponse.ListedGroup, out
     w_cstr(out, o.protocol_type)
     w_cstr(out, o.group_state)
     w_cstr(out, o.group_type)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListGroupsResponse_v0(b: bytes, p: int) -> tuple[ListGroupsResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_ListGroupsResponse__ListedGroup_v0(b, p)
+        for _ in range(n0):
+            f1_group_id, p = r_str(b, p)
+            f1_protocol_type, p = r_str(b, p)
+            unknown1 = ()
+            e_groups = _ListGroupsResponse__ListedGroup(f1_group_id, f1_protocol_type, '', '', unknown1)
             f_groups.append(e_groups)
-    unknown = ()
-    return _ListGroupsResponse(0, f_error_code, f_groups, unknown), p
+    unknown0 = ()
+    obj = _ListGroupsResponse(0, f_error_code, f_groups, unknown0)
+    return obj, p
 
 
 def _e_ListGroupsResponse_v0(o: ListGroupsResponse, out: bytearray) -> None:
@@ -259,26 +400,37 @@ def _e_ListGroupsResponse_v0(o: ListGroupsResponse, out: bytearray) -> None:
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_alen(out, len(x_groups))
+        out += INT32.pack(len(x_groups))
         for e_groups in x_groups:
-            _e_ListGroupsResponse__ListedGroup_v0(e_groups, out)
+            w_str(out, e_groups.group_id)
+            w_str(out, e_groups.protocol_type)
+            if e_groups.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ListGroupsResponse_v1(b: bytes, p: int) -> tuple[ListGroupsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_ListGroupsResponse__ListedGroup_v0(b, p)
+        for _ in range(n0):
+            f1_group_id, p = r_str(b, p)
+            f1_protocol_type, p = r_str(b, p)
+            unknown1 = ()
+            e_groups = _ListGroupsResponse__ListedGroup(f1_group_id, f1_protocol_type, '', '', unknown1)
             f_groups.append(e_groups)
-    unknown = ()
-    return _ListGroupsResponse(f_throttle_time_ms, f_error_code, f_groups, unknown), p
+    unknown0 = ()
+    obj = _ListGroupsResponse(f_throttle_time_ms, f_error_code, f_groups, unknown0)
+    return obj, p
 
 
 def _e_ListGroupsResponse_v1(o: ListGroupsResponse, out: bytearray) -> None:
@@ -287,31 +439,64 @@ def _e_ListGroupsResponse_v1(o: ListGroupsResponse, out: bytearray) -> None:
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_alen(out, len(x_groups))
+        out += INT32.pack(len(x_groups))
         for e_groups in x_groups:
-            _e_ListGroupsResponse__ListedGroup_v0(e_groups, out)
+            w_str(out, e_groups.group_id)
+            w_str(out, e_groups.protocol_type)
+            if e_groups.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ListGroupsResponse_v3(b: bytes, p: int) -> tuple[ListGroupsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_ListGroupsResponse__ListedGroup_v3(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_protocol_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_protocol_type, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_groups = _ListGroupsResponse__ListedGroup(f1_group_id, f1_protocol_type, '', '', unknown1)
             f_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListGroupsResponse(f_throttle_time_ms, f_error_code, f_groups, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListGroupsResponse(f_throttle_time_ms, f_error_code, f_groups, unknown0)
+    return obj, p
 
 
 def _e_ListGroupsResponse_v3(o: ListGroupsResponse, out: bytearray) -> None:
@@ -320,30 +505,78 @@ def _e_ListGroupsResponse_v3(o: ListGroupsResponse, out: bytearray) -> None:
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_calen(out, len(x_groups))
+        n0 = len(x_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups in x_groups:
-            _e_ListGroupsResponse__ListedGroup_v3(e_groups, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_groups.group_id)
+            w_cstr(out, e_groups.protocol_type)
+            if e_groups.unknown_tagged_fields:
+                w_tags(out, [], e_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListGroupsResponse_v4(b: bytes, p: int) -> tuple[ListGroupsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_ListGroupsResponse__ListedGroup_v4(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_protocol_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_protocol_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_state = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_state, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_groups = _ListGroupsResponse__ListedGroup(f1_group_id, f1_protocol_type, f1_group_state, '', unknown1)
             f_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListGroupsResponse(f_throttle_time_ms, f_error_code, f_groups, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListGroupsResponse(f_throttle_time_ms, f_error_code, f_groups, unknown0)
+    return obj, p
 
 
 def _e_ListGroupsResponse_v4(o: ListGroupsResponse, out: bytearray) -> None:
@@ -352,30 +585,85 @@ def _e_ListGroupsResponse_v4(o: ListGroupsResponse, out: bytearray) -> None:
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_calen(out, len(x_groups))
+        n0 = len(x_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups in x_groups:
-            _e_ListGroupsResponse__ListedGroup_v4(e_groups, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_groups.group_id)
+            w_cstr(out, e_groups.protocol_type)
+            w_cstr(out, e_groups.group_state)
+            if e_groups.unknown_tagged_fields:
+                w_tags(out, [], e_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListGroupsResponse_v5(b: bytes, p: int) -> tuple[ListGroupsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_ListGroupsResponse__ListedGroup_v5(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_protocol_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_protocol_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_state = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_state, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_type, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_groups = _ListGroupsResponse__ListedGroup(f1_group_id, f1_protocol_type, f1_group_state, f1_group_type, unknown1)
             f_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListGroupsResponse(f_throttle_time_ms, f_error_code, f_groups, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListGroupsResponse(f_throttle_time_ms, f_error_code, f_groups, unknown0)
+    return obj, p
 
 
 def _e_ListGroupsResponse_v5(o: ListGroupsResponse, out: bytearray) -> None:
@@ -384,10 +672,24 @@ def _e_ListGroupsResponse_v5(o: ListGroupsResponse, out: bytearray) -> None:
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_calen(out, len(x_groups))
+        n0 = len(x_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups in x_groups:
-            _e_ListGroupsResponse__ListedGroup_v5(e_groups, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_groups.group_id)
+            w_cstr(out, e_groups.protocol_type)
+            w_cstr(out, e_groups.group_state)
+            w_cstr(out, e_groups.group_type)
+            if e_groups.unknown_tagged_fields:
+                w_tags(out, [], e_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ListGroupsRequest = ListGroupsRequest

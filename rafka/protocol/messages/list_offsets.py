@@ -85,8 +85,9 @@ class ListOffsetsResponse(Message):
 def _d_ListOffsetsRequest__ListOffsetsPartition_v1(b: bytes, p: int) -> tuple[ListOffsetsRequest.ListOffsetsPartition, int]:
     f_partition_index, f_timestamp = _S_iq.unpack_from(b, p)
     p += 12
-    unknown = ()
-    return _ListOffsetsRequest__ListOffsetsPartition(f_partition_index, -1, f_timestamp, unknown), p
+    unknown0 = ()
+    obj = _ListOffsetsRequest__ListOffsetsPartition(f_partition_index, -1, f_timestamp, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsRequest__ListOffsetsPartition_v1(o: ListOffsetsRequest.ListOffsetsPartition, out: bytearray) -> None:
@@ -98,8 +99,9 @@ def _e_ListOffsetsRequest__ListOffsetsPartition_v1(o: ListOffsetsRequest.ListOff
 def _d_ListOffsetsRequest__ListOffsetsPartition_v4(b: bytes, p: int) -> tuple[ListOffsetsRequest.ListOffsetsPartition, int]:
     f_partition_index, f_current_leader_epoch, f_timestamp = _S_iiq.unpack_from(b, p)
     p += 16
-    unknown = ()
-    return _ListOffsetsRequest__ListOffsetsPartition(f_partition_index, f_current_leader_epoch, f_timestamp, unknown), p
+    unknown0 = ()
+    obj = _ListOffsetsRequest__ListOffsetsPartition(f_partition_index, f_current_leader_epoch, f_timestamp, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsRequest__ListOffsetsPartition_v4(o: ListOffsetsRequest.ListOffsetsPartition, out: bytearray) -> None:
@@ -113,30 +115,42 @@ def _d_ListOffsetsRequest__ListOffsetsPartition_v6(b: bytes, p: int) -> tuple[Li
     p += 16
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListOffsetsRequest__ListOffsetsPartition(f_partition_index, f_current_leader_epoch, f_timestamp, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListOffsetsRequest__ListOffsetsPartition(f_partition_index, f_current_leader_epoch, f_timestamp, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsRequest__ListOffsetsPartition_v6(o: ListOffsetsRequest.ListOffsetsPartition, out: bytearray) -> None:
     out += _S_iiq.pack(o.partition_index, o.current_leader_epoch, o.timestamp)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListOffsetsRequest__ListOffsetsTopic_v1(b: bytes, p: int) -> tuple[ListOffsetsRequest.ListOffsetsTopic, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_ListOffsetsRequest__ListOffsetsPartition_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_timestamp = _S_iq.unpack_from(b, p)
+            p += 12
+            unknown1 = ()
+            e_partitions = _ListOffsetsRequest__ListOffsetsPartition(f1_partition_index, -1, f1_timestamp, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _ListOffsetsRequest__ListOffsetsTopic(f_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _ListOffsetsRequest__ListOffsetsTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsRequest__ListOffsetsTopic_v1(o: ListOffsetsRequest.ListOffsetsTopic, out: bytearray) -> None:
@@ -145,25 +159,35 @@ def _e_ListOffsetsRequest__ListOffsetsTopic_v1(o: ListOffsetsRequest.ListOffsets
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_ListOffsetsRequest__ListOffsetsPartition_v1(e_partitions, out)
+            out += _S_iq.pack(e_partitions.partition_index, e_partitions.timestamp)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ListOffsetsRequest__ListOffsetsTopic_v4(b: bytes, p: int) -> tuple[ListOffsetsRequest.ListOffsetsTopic, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_ListOffsetsRequest__ListOffsetsPartition_v4(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_current_leader_epoch, f1_timestamp = _S_iiq.unpack_from(b, p)
+            p += 16
+            unknown1 = ()
+            e_partitions = _ListOffsetsRequest__ListOffsetsPartition(f1_partition_index, f1_current_leader_epoch, f1_timestamp, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _ListOffsetsRequest__ListOffsetsTopic(f_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _ListOffsetsRequest__ListOffsetsTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsRequest__ListOffsetsTopic_v4(o: ListOffsetsRequest.ListOffsetsTopic, out: bytearray) -> None:
@@ -172,30 +196,57 @@ def _e_ListOffsetsRequest__ListOffsetsTopic_v4(o: ListOffsetsRequest.ListOffsets
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_ListOffsetsRequest__ListOffsetsPartition_v4(e_partitions, out)
+            out += _S_iiq.pack(e_partitions.partition_index, e_partitions.current_leader_epoch, e_partitions.timestamp)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ListOffsetsRequest__ListOffsetsTopic_v6(b: bytes, p: int) -> tuple[ListOffsetsRequest.ListOffsetsTopic, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_ListOffsetsRequest__ListOffsetsPartition_v6(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_current_leader_epoch, f1_timestamp = _S_iiq.unpack_from(b, p)
+            p += 16
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _ListOffsetsRequest__ListOffsetsPartition(f1_partition_index, f1_current_leader_epoch, f1_timestamp, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListOffsetsRequest__ListOffsetsTopic(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListOffsetsRequest__ListOffsetsTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsRequest__ListOffsetsTopic_v6(o: ListOffsetsRequest.ListOffsetsTopic, out: bytearray) -> None:
@@ -204,25 +255,57 @@ def _e_ListOffsetsRequest__ListOffsetsTopic_v6(o: ListOffsetsRequest.ListOffsets
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_ListOffsetsRequest__ListOffsetsPartition_v6(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iiq.pack(e_partitions.partition_index, e_partitions.current_leader_epoch, e_partitions.timestamp)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListOffsetsRequest_v1(b: bytes, p: int) -> tuple[ListOffsetsRequest, int]:
+    blen = len(b)
     f_replica_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ListOffsetsRequest__ListOffsetsTopic_v1(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_timestamp = _S_iq.unpack_from(b, p)
+                    p += 12
+                    unknown2 = ()
+                    e1_partitions = _ListOffsetsRequest__ListOffsetsPartition(f2_partition_index, -1, f2_timestamp, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _ListOffsetsRequest__ListOffsetsTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _ListOffsetsRequest(f_replica_id, 0, f_topics, 0, unknown), p
+    unknown0 = ()
+    obj = _ListOffsetsRequest(f_replica_id, 0, f_topics, 0, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsRequest_v1(o: ListOffsetsRequest, out: bytearray) -> None:
@@ -233,26 +316,58 @@ def _e_ListOffsetsRequest_v1(o: ListOffsetsRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_ListOffsetsRequest__ListOffsetsTopic_v1(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iq.pack(e1_partitions.partition_index, e1_partitions.timestamp)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ListOffsetsRequest_v2(b: bytes, p: int) -> tuple[ListOffsetsRequest, int]:
+    blen = len(b)
     f_replica_id, f_isolation_level = _S_ib.unpack_from(b, p)
     p += 5
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ListOffsetsRequest__ListOffsetsTopic_v1(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_timestamp = _S_iq.unpack_from(b, p)
+                    p += 12
+                    unknown2 = ()
+                    e1_partitions = _ListOffsetsRequest__ListOffsetsPartition(f2_partition_index, -1, f2_timestamp, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _ListOffsetsRequest__ListOffsetsTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _ListOffsetsRequest(f_replica_id, f_isolation_level, f_topics, 0, unknown), p
+    unknown0 = ()
+    obj = _ListOffsetsRequest(f_replica_id, f_isolation_level, f_topics, 0, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsRequest_v2(o: ListOffsetsRequest, out: bytearray) -> None:
@@ -261,26 +376,58 @@ def _e_ListOffsetsRequest_v2(o: ListOffsetsRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_ListOffsetsRequest__ListOffsetsTopic_v1(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iq.pack(e1_partitions.partition_index, e1_partitions.timestamp)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ListOffsetsRequest_v4(b: bytes, p: int) -> tuple[ListOffsetsRequest, int]:
+    blen = len(b)
     f_replica_id, f_isolation_level = _S_ib.unpack_from(b, p)
     p += 5
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ListOffsetsRequest__ListOffsetsTopic_v4(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_current_leader_epoch, f2_timestamp = _S_iiq.unpack_from(b, p)
+                    p += 16
+                    unknown2 = ()
+                    e1_partitions = _ListOffsetsRequest__ListOffsetsPartition(f2_partition_index, f2_current_leader_epoch, f2_timestamp, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _ListOffsetsRequest__ListOffsetsTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _ListOffsetsRequest(f_replica_id, f_isolation_level, f_topics, 0, unknown), p
+    unknown0 = ()
+    obj = _ListOffsetsRequest(f_replica_id, f_isolation_level, f_topics, 0, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsRequest_v4(o: ListOffsetsRequest, out: bytearray) -> None:
@@ -289,31 +436,92 @@ def _e_ListOffsetsRequest_v4(o: ListOffsetsRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_ListOffsetsRequest__ListOffsetsTopic_v4(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iiq.pack(e1_partitions.partition_index, e1_partitions.current_leader_epoch, e1_partitions.timestamp)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ListOffsetsRequest_v6(b: bytes, p: int) -> tuple[ListOffsetsRequest, int]:
+    blen = len(b)
     f_replica_id, f_isolation_level = _S_ib.unpack_from(b, p)
     p += 5
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ListOffsetsRequest__ListOffsetsTopic_v6(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_current_leader_epoch, f2_timestamp = _S_iiq.unpack_from(b, p)
+                    p += 16
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _ListOffsetsRequest__ListOffsetsPartition(f2_partition_index, f2_current_leader_epoch, f2_timestamp, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _ListOffsetsRequest__ListOffsetsTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListOffsetsRequest(f_replica_id, f_isolation_level, f_topics, 0, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListOffsetsRequest(f_replica_id, f_isolation_level, f_topics, 0, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsRequest_v6(o: ListOffsetsRequest, out: bytearray) -> None:
@@ -322,32 +530,108 @@ def _e_ListOffsetsRequest_v6(o: ListOffsetsRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_ListOffsetsRequest__ListOffsetsTopic_v6(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iiq.pack(e1_partitions.partition_index, e1_partitions.current_leader_epoch, e1_partitions.timestamp)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListOffsetsRequest_v10(b: bytes, p: int) -> tuple[ListOffsetsRequest, int]:
+    blen = len(b)
     f_replica_id, f_isolation_level = _S_ib.unpack_from(b, p)
     p += 5
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ListOffsetsRequest__ListOffsetsTopic_v6(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_current_leader_epoch, f2_timestamp = _S_iiq.unpack_from(b, p)
+                    p += 16
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _ListOffsetsRequest__ListOffsetsPartition(f2_partition_index, f2_current_leader_epoch, f2_timestamp, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _ListOffsetsRequest__ListOffsetsTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListOffsetsRequest(f_replica_id, f_isolation_level, f_topics, f_timeout_ms, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListOffsetsRequest(f_replica_id, f_isolation_level, f_topics, f_timeout_ms, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsRequest_v10(o: ListOffsetsRequest, out: bytearray) -> None:
@@ -356,18 +640,45 @@ def _e_ListOffsetsRequest_v10(o: ListOffsetsRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_ListOffsetsRequest__ListOffsetsTopic_v6(e_topics, out)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iiq.pack(e1_partitions.partition_index, e1_partitions.current_leader_epoch, e1_partitions.timestamp)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.timeout_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListOffsetsResponse__ListOffsetsPartitionResponse_v1(b: bytes, p: int) -> tuple[ListOffsetsResponse.ListOffsetsPartitionResponse, int]:
     f_partition_index, f_error_code, f_timestamp, f_offset = _S_ihqq.unpack_from(b, p)
     p += 22
-    unknown = ()
-    return _ListOffsetsResponse__ListOffsetsPartitionResponse(f_partition_index, f_error_code, f_timestamp, f_offset, -1, unknown), p
+    unknown0 = ()
+    obj = _ListOffsetsResponse__ListOffsetsPartitionResponse(f_partition_index, f_error_code, f_timestamp, f_offset, -1, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsResponse__ListOffsetsPartitionResponse_v1(o: ListOffsetsResponse.ListOffsetsPartitionResponse, out: bytearray) -> None:
@@ -381,8 +692,9 @@ def _e_ListOffsetsResponse__ListOffsetsPartitionResponse_v1(o: ListOffsetsRespon
 def _d_ListOffsetsResponse__ListOffsetsPartitionResponse_v4(b: bytes, p: int) -> tuple[ListOffsetsResponse.ListOffsetsPartitionResponse, int]:
     f_partition_index, f_error_code, f_timestamp, f_offset, f_leader_epoch = _S_ihqqi.unpack_from(b, p)
     p += 26
-    unknown = ()
-    return _ListOffsetsResponse__ListOffsetsPartitionResponse(f_partition_index, f_error_code, f_timestamp, f_offset, f_leader_epoch, unknown), p
+    unknown0 = ()
+    obj = _ListOffsetsResponse__ListOffsetsPartitionResponse(f_partition_index, f_error_code, f_timestamp, f_offset, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsResponse__ListOffsetsPartitionResponse_v4(o: ListOffsetsResponse.ListOffsetsPartitionResponse, out: bytearray) -> None:
@@ -396,30 +708,42 @@ def _d_ListOffsetsResponse__ListOffsetsPartitionResponse_v6(b: bytes, p: int) ->
     p += 26
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListOffsetsResponse__ListOffsetsPartitionResponse(f_partition_index, f_error_code, f_timestamp, f_offset, f_leader_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListOffsetsResponse__ListOffsetsPartitionResponse(f_partition_index, f_error_code, f_timestamp, f_offset, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsResponse__ListOffsetsPartitionResponse_v6(o: ListOffsetsResponse.ListOffsetsPartitionResponse, out: bytearray) -> None:
     out += _S_ihqqi.pack(o.partition_index, o.error_code, o.timestamp, o.offset, o.leader_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListOffsetsResponse__ListOffsetsTopicResponse_v1(b: bytes, p: int) -> tuple[ListOffsetsResponse.ListOffsetsTopicResponse, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_ListOffsetsResponse__ListOffsetsPartitionResponse_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_timestamp, f1_offset = _S_ihqq.unpack_from(b, p)
+            p += 22
+            unknown1 = ()
+            e_partitions = _ListOffsetsResponse__ListOffsetsPartitionResponse(f1_partition_index, f1_error_code, f1_timestamp, f1_offset, -1, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _ListOffsetsResponse__ListOffsetsTopicResponse(f_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _ListOffsetsResponse__ListOffsetsTopicResponse(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsResponse__ListOffsetsTopicResponse_v1(o: ListOffsetsResponse.ListOffsetsTopicResponse, out: bytearray) -> None:
@@ -428,25 +752,37 @@ def _e_ListOffsetsResponse__ListOffsetsTopicResponse_v1(o: ListOffsetsResponse.L
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_ListOffsetsResponse__ListOffsetsPartitionResponse_v1(e_partitions, out)
+            if e_partitions.leader_epoch != -1:
+                raise unsupported_field('leader_epoch')
+            out += _S_ihqq.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.timestamp, e_partitions.offset)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ListOffsetsResponse__ListOffsetsTopicResponse_v4(b: bytes, p: int) -> tuple[ListOffsetsResponse.ListOffsetsTopicResponse, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_ListOffsetsResponse__ListOffsetsPartitionResponse_v4(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_timestamp, f1_offset, f1_leader_epoch = _S_ihqqi.unpack_from(b, p)
+            p += 26
+            unknown1 = ()
+            e_partitions = _ListOffsetsResponse__ListOffsetsPartitionResponse(f1_partition_index, f1_error_code, f1_timestamp, f1_offset, f1_leader_epoch, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _ListOffsetsResponse__ListOffsetsTopicResponse(f_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _ListOffsetsResponse__ListOffsetsTopicResponse(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsResponse__ListOffsetsTopicResponse_v4(o: ListOffsetsResponse.ListOffsetsTopicResponse, out: bytearray) -> None:
@@ -455,30 +791,57 @@ def _e_ListOffsetsResponse__ListOffsetsTopicResponse_v4(o: ListOffsetsResponse.L
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_ListOffsetsResponse__ListOffsetsPartitionResponse_v4(e_partitions, out)
+            out += _S_ihqqi.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.timestamp, e_partitions.offset, e_partitions.leader_epoch)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ListOffsetsResponse__ListOffsetsTopicResponse_v6(b: bytes, p: int) -> tuple[ListOffsetsResponse.ListOffsetsTopicResponse, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_ListOffsetsResponse__ListOffsetsPartitionResponse_v6(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_timestamp, f1_offset, f1_leader_epoch = _S_ihqqi.unpack_from(b, p)
+            p += 26
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _ListOffsetsResponse__ListOffsetsPartitionResponse(f1_partition_index, f1_error_code, f1_timestamp, f1_offset, f1_leader_epoch, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListOffsetsResponse__ListOffsetsTopicResponse(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListOffsetsResponse__ListOffsetsTopicResponse(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsResponse__ListOffsetsTopicResponse_v6(o: ListOffsetsResponse.ListOffsetsTopicResponse, out: bytearray) -> None:
@@ -487,23 +850,55 @@ def _e_ListOffsetsResponse__ListOffsetsTopicResponse_v6(o: ListOffsetsResponse.L
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_ListOffsetsResponse__ListOffsetsPartitionResponse_v6(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ihqqi.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.timestamp, e_partitions.offset, e_partitions.leader_epoch)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListOffsetsResponse_v1(b: bytes, p: int) -> tuple[ListOffsetsResponse, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ListOffsetsResponse__ListOffsetsTopicResponse_v1(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_timestamp, f2_offset = _S_ihqq.unpack_from(b, p)
+                    p += 22
+                    unknown2 = ()
+                    e1_partitions = _ListOffsetsResponse__ListOffsetsPartitionResponse(f2_partition_index, f2_error_code, f2_timestamp, f2_offset, -1, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _ListOffsetsResponse__ListOffsetsTopicResponse(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _ListOffsetsResponse(0, f_topics, unknown), p
+    unknown0 = ()
+    obj = _ListOffsetsResponse(0, f_topics, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsResponse_v1(o: ListOffsetsResponse, out: bytearray) -> None:
@@ -511,26 +906,60 @@ def _e_ListOffsetsResponse_v1(o: ListOffsetsResponse, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_ListOffsetsResponse__ListOffsetsTopicResponse_v1(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    if e1_partitions.leader_epoch != -1:
+                        raise unsupported_field('leader_epoch')
+                    out += _S_ihqq.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.timestamp, e1_partitions.offset)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ListOffsetsResponse_v2(b: bytes, p: int) -> tuple[ListOffsetsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ListOffsetsResponse__ListOffsetsTopicResponse_v1(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_timestamp, f2_offset = _S_ihqq.unpack_from(b, p)
+                    p += 22
+                    unknown2 = ()
+                    e1_partitions = _ListOffsetsResponse__ListOffsetsPartitionResponse(f2_partition_index, f2_error_code, f2_timestamp, f2_offset, -1, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _ListOffsetsResponse__ListOffsetsTopicResponse(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _ListOffsetsResponse(f_throttle_time_ms, f_topics, unknown), p
+    unknown0 = ()
+    obj = _ListOffsetsResponse(f_throttle_time_ms, f_topics, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsResponse_v2(o: ListOffsetsResponse, out: bytearray) -> None:
@@ -539,26 +968,60 @@ def _e_ListOffsetsResponse_v2(o: ListOffsetsResponse, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_ListOffsetsResponse__ListOffsetsTopicResponse_v1(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    if e1_partitions.leader_epoch != -1:
+                        raise unsupported_field('leader_epoch')
+                    out += _S_ihqq.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.timestamp, e1_partitions.offset)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ListOffsetsResponse_v4(b: bytes, p: int) -> tuple[ListOffsetsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ListOffsetsResponse__ListOffsetsTopicResponse_v4(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_timestamp, f2_offset, f2_leader_epoch = _S_ihqqi.unpack_from(b, p)
+                    p += 26
+                    unknown2 = ()
+                    e1_partitions = _ListOffsetsResponse__ListOffsetsPartitionResponse(f2_partition_index, f2_error_code, f2_timestamp, f2_offset, f2_leader_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _ListOffsetsResponse__ListOffsetsTopicResponse(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _ListOffsetsResponse(f_throttle_time_ms, f_topics, unknown), p
+    unknown0 = ()
+    obj = _ListOffsetsResponse(f_throttle_time_ms, f_topics, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsResponse_v4(o: ListOffsetsResponse, out: bytearray) -> None:
@@ -567,31 +1030,92 @@ def _e_ListOffsetsResponse_v4(o: ListOffsetsResponse, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_ListOffsetsResponse__ListOffsetsTopicResponse_v4(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_ihqqi.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.timestamp, e1_partitions.offset, e1_partitions.leader_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ListOffsetsResponse_v6(b: bytes, p: int) -> tuple[ListOffsetsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ListOffsetsResponse__ListOffsetsTopicResponse_v6(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_timestamp, f2_offset, f2_leader_epoch = _S_ihqqi.unpack_from(b, p)
+                    p += 26
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _ListOffsetsResponse__ListOffsetsPartitionResponse(f2_partition_index, f2_error_code, f2_timestamp, f2_offset, f2_leader_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _ListOffsetsResponse__ListOffsetsTopicResponse(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListOffsetsResponse(f_throttle_time_ms, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListOffsetsResponse(f_throttle_time_ms, f_topics, unknown0)
+    return obj, p
 
 
 def _e_ListOffsetsResponse_v6(o: ListOffsetsResponse, out: bytearray) -> None:
@@ -600,10 +1124,36 @@ def _e_ListOffsetsResponse_v6(o: ListOffsetsResponse, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_ListOffsetsResponse__ListOffsetsTopicResponse_v6(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ihqqi.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.timestamp, e1_partitions.offset, e1_partitions.leader_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ListOffsetsRequest__ListOffsetsPartition = ListOffsetsRequest.ListOffsetsPartition

@@ -71,19 +71,37 @@ class ListPartitionReassignmentsResponse(Message):
 
 
 def _d_ListPartitionReassignmentsRequest__ListPartitionReassignmentsTopics_v0(b: bytes, p: int) -> tuple[ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partition_indexes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('PartitionIndexes')
     else:
-        f_partition_indexes, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partition_indexes, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListPartitionReassignmentsRequest__ListPartitionReassignmentsTopics(f_name, f_partition_indexes, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListPartitionReassignmentsRequest__ListPartitionReassignmentsTopics(f_name, f_partition_indexes, unknown0)
+    return obj, p
 
 
 def _e_ListPartitionReassignmentsRequest__ListPartitionReassignmentsTopics_v0(o: ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics, out: bytearray) -> None:
@@ -92,29 +110,79 @@ def _e_ListPartitionReassignmentsRequest__ListPartitionReassignmentsTopics_v0(o:
     if x_partition_indexes is None:
         raise null_encode_error('PartitionIndexes')
     else:
-        w_calen(out, len(x_partition_indexes))
-        w_fixed_array(out, x_partition_indexes, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partition_indexes) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partition_indexes) < 64:
+            out += ARRAYS_i[len(x_partition_indexes)].pack(*x_partition_indexes)
+        else:
+            w_fixed_array(out, x_partition_indexes, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListPartitionReassignmentsRequest_v0(b: bytes, p: int) -> tuple[ListPartitionReassignmentsRequest, int]:
+    blen = len(b)
     f_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ListPartitionReassignmentsRequest__ListPartitionReassignmentsTopics_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('PartitionIndexes')
+            else:
+                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _ListPartitionReassignmentsRequest__ListPartitionReassignmentsTopics(f1_name, f1_partition_indexes, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListPartitionReassignmentsRequest(f_timeout_ms, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListPartitionReassignmentsRequest(f_timeout_ms, f_topics, unknown0)
+    return obj, p
 
 
 def _e_ListPartitionReassignmentsRequest_v0(o: ListPartitionReassignmentsRequest, out: bytearray) -> None:
@@ -123,37 +191,95 @@ def _e_ListPartitionReassignmentsRequest_v0(o: ListPartitionReassignmentsRequest
     if x_topics is None:
         out.append(0)
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_ListPartitionReassignmentsRequest__ListPartitionReassignmentsTopics_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partition_indexes = e_topics.partition_indexes
+            if x1_partition_indexes is None:
+                raise null_encode_error('PartitionIndexes')
+            else:
+                n1 = len(x1_partition_indexes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partition_indexes) < 64:
+                    out += ARRAYS_i[len(x1_partition_indexes)].pack(*x1_partition_indexes)
+                else:
+                    w_fixed_array(out, x1_partition_indexes, 'i')
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListPartitionReassignmentsResponse__OngoingPartitionReassignment_v0(b: bytes, p: int) -> tuple[ListPartitionReassignmentsResponse.OngoingPartitionReassignment, int]:
     f_partition_index = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Replicas')
     else:
-        f_replicas, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_adding_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('AddingReplicas')
     else:
-        f_adding_replicas, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_adding_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_removing_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('RemovingReplicas')
     else:
-        f_removing_replicas, p = r_fixed_array(b, p, n, 'i', 4)
+        f_removing_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListPartitionReassignmentsResponse__OngoingPartitionReassignment(f_partition_index, f_replicas, f_adding_replicas, f_removing_replicas, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListPartitionReassignmentsResponse__OngoingPartitionReassignment(f_partition_index, f_replicas, f_adding_replicas, f_removing_replicas, unknown0)
+    return obj, p
 
 
 def _e_ListPartitionReassignmentsResponse__OngoingPartitionReassignment_v0(o: ListPartitionReassignmentsResponse.OngoingPartitionReassignment, out: bytearray) -> None:
@@ -162,40 +288,137 @@ def _e_ListPartitionReassignmentsResponse__OngoingPartitionReassignment_v0(o: Li
     if x_replicas is None:
         raise null_encode_error('Replicas')
     else:
-        w_calen(out, len(x_replicas))
-        w_fixed_array(out, x_replicas, 'i')
+        n0 = len(x_replicas) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_replicas) < 64:
+            out += ARRAYS_i[len(x_replicas)].pack(*x_replicas)
+        else:
+            w_fixed_array(out, x_replicas, 'i')
     x_adding_replicas = o.adding_replicas
     if x_adding_replicas is None:
         raise null_encode_error('AddingReplicas')
     else:
-        w_calen(out, len(x_adding_replicas))
-        w_fixed_array(out, x_adding_replicas, 'i')
+        n0 = len(x_adding_replicas) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_adding_replicas) < 64:
+            out += ARRAYS_i[len(x_adding_replicas)].pack(*x_adding_replicas)
+        else:
+            w_fixed_array(out, x_adding_replicas, 'i')
     x_removing_replicas = o.removing_replicas
     if x_removing_replicas is None:
         raise null_encode_error('RemovingReplicas')
     else:
-        w_calen(out, len(x_removing_replicas))
-        w_fixed_array(out, x_removing_replicas, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_removing_replicas) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_removing_replicas) < 64:
+            out += ARRAYS_i[len(x_removing_replicas)].pack(*x_removing_replicas)
+        else:
+            w_fixed_array(out, x_removing_replicas, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListPartitionReassignmentsResponse__OngoingTopicReassignment_v0(b: bytes, p: int) -> tuple[ListPartitionReassignmentsResponse.OngoingTopicReassignment, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_ListPartitionReassignmentsResponse__OngoingPartitionReassignment_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index = _S_i.unpack_from(b, p)[0]
+            p += 4
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Replicas')
+            else:
+                f1_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_adding_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('AddingReplicas')
+            else:
+                f1_adding_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_removing_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('RemovingReplicas')
+            else:
+                f1_removing_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _ListPartitionReassignmentsResponse__OngoingPartitionReassignment(f1_partition_index, f1_replicas, f1_adding_replicas, f1_removing_replicas, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListPartitionReassignmentsResponse__OngoingTopicReassignment(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListPartitionReassignmentsResponse__OngoingTopicReassignment(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ListPartitionReassignmentsResponse__OngoingTopicReassignment_v0(o: ListPartitionReassignmentsResponse.OngoingTopicReassignment, out: bytearray) -> None:
@@ -204,31 +427,184 @@ def _e_ListPartitionReassignmentsResponse__OngoingTopicReassignment_v0(o: ListPa
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_ListPartitionReassignmentsResponse__OngoingPartitionReassignment_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_partitions.partition_index)
+            x1_replicas = e_partitions.replicas
+            if x1_replicas is None:
+                raise null_encode_error('Replicas')
+            else:
+                n1 = len(x1_replicas) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_replicas) < 64:
+                    out += ARRAYS_i[len(x1_replicas)].pack(*x1_replicas)
+                else:
+                    w_fixed_array(out, x1_replicas, 'i')
+            x1_adding_replicas = e_partitions.adding_replicas
+            if x1_adding_replicas is None:
+                raise null_encode_error('AddingReplicas')
+            else:
+                n1 = len(x1_adding_replicas) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_adding_replicas) < 64:
+                    out += ARRAYS_i[len(x1_adding_replicas)].pack(*x1_adding_replicas)
+                else:
+                    w_fixed_array(out, x1_adding_replicas, 'i')
+            x1_removing_replicas = e_partitions.removing_replicas
+            if x1_removing_replicas is None:
+                raise null_encode_error('RemovingReplicas')
+            else:
+                n1 = len(x1_removing_replicas) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_removing_replicas) < 64:
+                    out += ARRAYS_i[len(x1_removing_replicas)].pack(*x1_removing_replicas)
+                else:
+                    w_fixed_array(out, x1_removing_replicas, 'i')
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListPartitionReassignmentsResponse_v0(b: bytes, p: int) -> tuple[ListPartitionReassignmentsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ListPartitionReassignmentsResponse__OngoingTopicReassignment_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_replicas = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('Replicas')
+                    else:
+                        f2_replicas, p = r_fixed_array(b, p, n2, 'i', 4)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_adding_replicas = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('AddingReplicas')
+                    else:
+                        f2_adding_replicas, p = r_fixed_array(b, p, n2, 'i', 4)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_removing_replicas = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('RemovingReplicas')
+                    else:
+                        f2_removing_replicas, p = r_fixed_array(b, p, n2, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _ListPartitionReassignmentsResponse__OngoingPartitionReassignment(f2_partition_index, f2_replicas, f2_adding_replicas, f2_removing_replicas, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _ListPartitionReassignmentsResponse__OngoingTopicReassignment(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListPartitionReassignmentsResponse(f_throttle_time_ms, f_error_code, f_error_message, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListPartitionReassignmentsResponse(f_throttle_time_ms, f_error_code, f_error_message, f_topics, unknown0)
+    return obj, p
 
 
 def _e_ListPartitionReassignmentsResponse_v0(o: ListPartitionReassignmentsResponse, out: bytearray) -> None:
@@ -238,10 +614,75 @@ def _e_ListPartitionReassignmentsResponse_v0(o: ListPartitionReassignmentsRespon
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_ListPartitionReassignmentsResponse__OngoingTopicReassignment_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_i.pack(e1_partitions.partition_index)
+                    x2_replicas = e1_partitions.replicas
+                    if x2_replicas is None:
+                        raise null_encode_error('Replicas')
+                    else:
+                        n2 = len(x2_replicas) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_replicas) < 64:
+                            out += ARRAYS_i[len(x2_replicas)].pack(*x2_replicas)
+                        else:
+                            w_fixed_array(out, x2_replicas, 'i')
+                    x2_adding_replicas = e1_partitions.adding_replicas
+                    if x2_adding_replicas is None:
+                        raise null_encode_error('AddingReplicas')
+                    else:
+                        n2 = len(x2_adding_replicas) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_adding_replicas) < 64:
+                            out += ARRAYS_i[len(x2_adding_replicas)].pack(*x2_adding_replicas)
+                        else:
+                            w_fixed_array(out, x2_adding_replicas, 'i')
+                    x2_removing_replicas = e1_partitions.removing_replicas
+                    if x2_removing_replicas is None:
+                        raise null_encode_error('RemovingReplicas')
+                    else:
+                        n2 = len(x2_removing_replicas) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_removing_replicas) < 64:
+                            out += ARRAYS_i[len(x2_removing_replicas)].pack(*x2_removing_replicas)
+                        else:
+                            w_fixed_array(out, x2_removing_replicas, 'i')
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ListPartitionReassignmentsRequest__ListPartitionReassignmentsTopics = ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics

@@ -60,26 +60,54 @@ class ListTransactionsResponse(Message):
 
 
 def _d_ListTransactionsRequest_v0(b: bytes, p: int) -> tuple[ListTransactionsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StateFilters')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_state_filters = []
-        for _ in range(n):
-            e_state_filters, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_state_filters = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_state_filters, p = r_cstr(b, p)
             f_state_filters.append(e_state_filters)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_producer_id_filters = [*ARRAYS_q[n0].unpack_from(b, p)]
+        p += 8 * n0
+    elif n0 < 0:
         raise null_error('ProducerIdFilters')
     else:
-        f_producer_id_filters, p = r_fixed_array(b, p, n, 'q', 8)
+        f_producer_id_filters, p = r_fixed_array(b, p, n0, 'q', 8)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListTransactionsRequest(f_state_filters, f_producer_id_filters, -1, None, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListTransactionsRequest(f_state_filters, f_producer_id_filters, -1, None, unknown0)
+    return obj, p
 
 
 def _e_ListTransactionsRequest_v0(o: ListTransactionsRequest, out: bytearray) -> None:
@@ -91,41 +119,83 @@ def _e_ListTransactionsRequest_v0(o: ListTransactionsRequest, out: bytearray) ->
     if x_state_filters is None:
         raise null_encode_error('StateFilters')
     else:
-        w_calen(out, len(x_state_filters))
+        n0 = len(x_state_filters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_state_filters in x_state_filters:
             w_cstr(out, e_state_filters)
     x_producer_id_filters = o.producer_id_filters
     if x_producer_id_filters is None:
         raise null_encode_error('ProducerIdFilters')
     else:
-        w_calen(out, len(x_producer_id_filters))
-        w_fixed_array(out, x_producer_id_filters, 'q')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_producer_id_filters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_producer_id_filters) < 64:
+            out += ARRAYS_q[len(x_producer_id_filters)].pack(*x_producer_id_filters)
+        else:
+            w_fixed_array(out, x_producer_id_filters, 'q')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListTransactionsRequest_v1(b: bytes, p: int) -> tuple[ListTransactionsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StateFilters')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_state_filters = []
-        for _ in range(n):
-            e_state_filters, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_state_filters = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_state_filters, p = r_cstr(b, p)
             f_state_filters.append(e_state_filters)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_producer_id_filters = [*ARRAYS_q[n0].unpack_from(b, p)]
+        p += 8 * n0
+    elif n0 < 0:
         raise null_error('ProducerIdFilters')
     else:
-        f_producer_id_filters, p = r_fixed_array(b, p, n, 'q', 8)
+        f_producer_id_filters, p = r_fixed_array(b, p, n0, 'q', 8)
     f_duration_filter = _S_q.unpack_from(b, p)[0]
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListTransactionsRequest(f_state_filters, f_producer_id_filters, f_duration_filter, None, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListTransactionsRequest(f_state_filters, f_producer_id_filters, f_duration_filter, None, unknown0)
+    return obj, p
 
 
 def _e_ListTransactionsRequest_v1(o: ListTransactionsRequest, out: bytearray) -> None:
@@ -135,43 +205,90 @@ def _e_ListTransactionsRequest_v1(o: ListTransactionsRequest, out: bytearray) ->
     if x_state_filters is None:
         raise null_encode_error('StateFilters')
     else:
-        w_calen(out, len(x_state_filters))
+        n0 = len(x_state_filters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_state_filters in x_state_filters:
             w_cstr(out, e_state_filters)
     x_producer_id_filters = o.producer_id_filters
     if x_producer_id_filters is None:
         raise null_encode_error('ProducerIdFilters')
     else:
-        w_calen(out, len(x_producer_id_filters))
-        w_fixed_array(out, x_producer_id_filters, 'q')
+        n0 = len(x_producer_id_filters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_producer_id_filters) < 64:
+            out += ARRAYS_q[len(x_producer_id_filters)].pack(*x_producer_id_filters)
+        else:
+            w_fixed_array(out, x_producer_id_filters, 'q')
     out += _S_q.pack(o.duration_filter)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListTransactionsRequest_v2(b: bytes, p: int) -> tuple[ListTransactionsRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StateFilters')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_state_filters = []
-        for _ in range(n):
-            e_state_filters, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_state_filters = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_state_filters, p = r_cstr(b, p)
             f_state_filters.append(e_state_filters)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_producer_id_filters = [*ARRAYS_q[n0].unpack_from(b, p)]
+        p += 8 * n0
+    elif n0 < 0:
         raise null_error('ProducerIdFilters')
     else:
-        f_producer_id_filters, p = r_fixed_array(b, p, n, 'q', 8)
+        f_producer_id_filters, p = r_fixed_array(b, p, n0, 'q', 8)
     f_duration_filter = _S_q.unpack_from(b, p)[0]
     p += 8
-    f_transactional_id_pattern, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_transactional_id_pattern, p = r_ncstr(b, p)
+    else:
+        f_transactional_id_pattern = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListTransactionsRequest(f_state_filters, f_producer_id_filters, f_duration_filter, f_transactional_id_pattern, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListTransactionsRequest(f_state_filters, f_producer_id_filters, f_duration_filter, f_transactional_id_pattern, unknown0)
+    return obj, p
 
 
 def _e_ListTransactionsRequest_v2(o: ListTransactionsRequest, out: bytearray) -> None:
@@ -179,67 +296,143 @@ def _e_ListTransactionsRequest_v2(o: ListTransactionsRequest, out: bytearray) ->
     if x_state_filters is None:
         raise null_encode_error('StateFilters')
     else:
-        w_calen(out, len(x_state_filters))
+        n0 = len(x_state_filters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_state_filters in x_state_filters:
             w_cstr(out, e_state_filters)
     x_producer_id_filters = o.producer_id_filters
     if x_producer_id_filters is None:
         raise null_encode_error('ProducerIdFilters')
     else:
-        w_calen(out, len(x_producer_id_filters))
-        w_fixed_array(out, x_producer_id_filters, 'q')
+        n0 = len(x_producer_id_filters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_producer_id_filters) < 64:
+            out += ARRAYS_q[len(x_producer_id_filters)].pack(*x_producer_id_filters)
+        else:
+            w_fixed_array(out, x_producer_id_filters, 'q')
     out += _S_q.pack(o.duration_filter)
     w_ncstr(out, o.transactional_id_pattern)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListTransactionsResponse__TransactionState_v0(b: bytes, p: int) -> tuple[ListTransactionsResponse.TransactionState, int]:
-    f_transactional_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_transactional_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_transactional_id, p = r_cstr(b, p)
     f_producer_id = _S_q.unpack_from(b, p)[0]
     p += 8
-    f_transaction_state, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_transaction_state = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_transaction_state, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListTransactionsResponse__TransactionState(f_transactional_id, f_producer_id, f_transaction_state, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListTransactionsResponse__TransactionState(f_transactional_id, f_producer_id, f_transaction_state, unknown0)
+    return obj, p
 
 
 def _e_ListTransactionsResponse__TransactionState_v0(o: ListTransactionsResponse.TransactionState, out: bytearray) -> None:
     w_cstr(out, o.transactional_id)
     out += _S_q.pack(o.producer_id)
     w_cstr(out, o.transaction_state)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ListTransactionsResponse_v0(b: bytes, p: int) -> tuple[ListTransactionsResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('UnknownStateFilters')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_unknown_state_filters = []
-        for _ in range(n):
-            e_unknown_state_filters, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_unknown_state_filters = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_unknown_state_filters, p = r_cstr(b, p)
             f_unknown_state_filters.append(e_unknown_state_filters)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TransactionStates')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_transaction_states = []
-        for _ in range(n):
-            e_transaction_states, p = _d_ListTransactionsResponse__TransactionState_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_transactional_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_transactional_id, p = r_cstr(b, p)
+            f1_producer_id = _S_q.unpack_from(b, p)[0]
+            p += 8
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_transaction_state = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_transaction_state, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_transaction_states = _ListTransactionsResponse__TransactionState(f1_transactional_id, f1_producer_id, f1_transaction_state, unknown1)
             f_transaction_states.append(e_transaction_states)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ListTransactionsResponse(f_throttle_time_ms, f_error_code, f_unknown_state_filters, f_transaction_states, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ListTransactionsResponse(f_throttle_time_ms, f_error_code, f_unknown_state_filters, f_transaction_states, unknown0)
+    return obj, p
 
 
 def _e_ListTransactionsResponse_v0(o: ListTransactionsResponse, out: bytearray) -> None:
@@ -248,17 +441,34 @@ def _e_ListTransactionsResponse_v0(o: ListTransactionsResponse, out: bytearray) 
     if x_unknown_state_filters is None:
         raise null_encode_error('UnknownStateFilters')
     else:
-        w_calen(out, len(x_unknown_state_filters))
+        n0 = len(x_unknown_state_filters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_unknown_state_filters in x_unknown_state_filters:
             w_cstr(out, e_unknown_state_filters)
     x_transaction_states = o.transaction_states
     if x_transaction_states is None:
         raise null_encode_error('TransactionStates')
     else:
-        w_calen(out, len(x_transaction_states))
+        n0 = len(x_transaction_states) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_transaction_states in x_transaction_states:
-            _e_ListTransactionsResponse__TransactionState_v0(e_transaction_states, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_transaction_states.transactional_id)
+            out += _S_q.pack(e_transaction_states.producer_id)
+            w_cstr(out, e_transaction_states.transaction_state)
+            if e_transaction_states.unknown_tagged_fields:
+                w_tags(out, [], e_transaction_states.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ListTransactionsRequest = ListTransactionsRequest

@@ -98,8 +98,9 @@ class MetadataResponse(Message):
 
 def _d_MetadataRequest__MetadataRequestTopic_v0(b: bytes, p: int) -> tuple[MetadataRequest.MetadataRequestTopic, int]:
     f_name, p = r_str(b, p)
-    unknown = ()
-    return _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f_name, unknown), p
+    unknown0 = ()
+    obj = _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f_name, unknown0)
+    return obj, p
 
 
 def _e_MetadataRequest__MetadataRequestTopic_v0(o: MetadataRequest.MetadataRequestTopic, out: bytearray) -> None:
@@ -109,50 +110,77 @@ def _e_MetadataRequest__MetadataRequestTopic_v0(o: MetadataRequest.MetadataReque
 
 
 def _d_MetadataRequest__MetadataRequestTopic_v9(b: bytes, p: int) -> tuple[MetadataRequest.MetadataRequestTopic, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f_name, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f_name, unknown0)
+    return obj, p
 
 
 def _e_MetadataRequest__MetadataRequestTopic_v9(o: MetadataRequest.MetadataRequestTopic, out: bytearray) -> None:
     w_cstr(out, o.name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_MetadataRequest__MetadataRequestTopic_v10(b: bytes, p: int) -> tuple[MetadataRequest.MetadataRequestTopic, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    f_name, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_name, p = r_ncstr(b, p)
+    else:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _MetadataRequest__MetadataRequestTopic(f_topic_id, f_name, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _MetadataRequest__MetadataRequestTopic(f_topic_id, f_name, unknown0)
+    return obj, p
 
 
 def _e_MetadataRequest__MetadataRequestTopic_v10(o: MetadataRequest.MetadataRequestTopic, out: bytearray) -> None:
     out += o.topic_id.bytes
     w_ncstr(out, o.name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_MetadataRequest_v0(b: bytes, p: int) -> tuple[MetadataRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataRequest__MetadataRequestTopic_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            unknown1 = ()
+            e_topics = _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f1_name, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _MetadataRequest(f_topics, True, False, False, unknown), p
+    unknown0 = ()
+    obj = _MetadataRequest(f_topics, True, False, False, unknown0)
+    return obj, p
 
 
 def _e_MetadataRequest_v0(o: MetadataRequest, out: bytearray) -> None:
@@ -166,24 +194,33 @@ def _e_MetadataRequest_v0(o: MetadataRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_MetadataRequest__MetadataRequestTopic_v0(e_topics, out)
+            w_str(out, e_topics.name)
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataRequest_v1(b: bytes, p: int) -> tuple[MetadataRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataRequest__MetadataRequestTopic_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            unknown1 = ()
+            e_topics = _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f1_name, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _MetadataRequest(f_topics, True, False, False, unknown), p
+    unknown0 = ()
+    obj = _MetadataRequest(f_topics, True, False, False, unknown0)
+    return obj, p
 
 
 def _e_MetadataRequest_v1(o: MetadataRequest, out: bytearray) -> None:
@@ -197,26 +234,35 @@ def _e_MetadataRequest_v1(o: MetadataRequest, out: bytearray) -> None:
     if x_topics is None:
         out += NULL_INT32
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_MetadataRequest__MetadataRequestTopic_v0(e_topics, out)
+            w_str(out, e_topics.name)
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataRequest_v4(b: bytes, p: int) -> tuple[MetadataRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataRequest__MetadataRequestTopic_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            unknown1 = ()
+            e_topics = _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f1_name, unknown1)
             f_topics.append(e_topics)
     f_allow_auto_topic_creation = _S_o.unpack_from(b, p)[0]
     p += 1
-    unknown = ()
-    return _MetadataRequest(f_topics, f_allow_auto_topic_creation, False, False, unknown), p
+    unknown0 = ()
+    obj = _MetadataRequest(f_topics, f_allow_auto_topic_creation, False, False, unknown0)
+    return obj, p
 
 
 def _e_MetadataRequest_v4(o: MetadataRequest, out: bytearray) -> None:
@@ -228,27 +274,36 @@ def _e_MetadataRequest_v4(o: MetadataRequest, out: bytearray) -> None:
     if x_topics is None:
         out += NULL_INT32
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_MetadataRequest__MetadataRequestTopic_v0(e_topics, out)
+            w_str(out, e_topics.name)
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_o.pack(o.allow_auto_topic_creation)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataRequest_v8(b: bytes, p: int) -> tuple[MetadataRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataRequest__MetadataRequestTopic_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            unknown1 = ()
+            e_topics = _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f1_name, unknown1)
             f_topics.append(e_topics)
     f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations = _S_ooo.unpack_from(b, p)
     p += 3
-    unknown = ()
-    return _MetadataRequest(f_topics, f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations, unknown), p
+    unknown0 = ()
+    obj = _MetadataRequest(f_topics, f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_MetadataRequest_v8(o: MetadataRequest, out: bytearray) -> None:
@@ -256,32 +311,58 @@ def _e_MetadataRequest_v8(o: MetadataRequest, out: bytearray) -> None:
     if x_topics is None:
         out += NULL_INT32
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_MetadataRequest__MetadataRequestTopic_v0(e_topics, out)
+            w_str(out, e_topics.name)
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_ooo.pack(o.allow_auto_topic_creation, o.include_cluster_authorized_operations, o.include_topic_authorized_operations)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataRequest_v9(b: bytes, p: int) -> tuple[MetadataRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataRequest__MetadataRequestTopic_v9(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f1_name, unknown1)
             f_topics.append(e_topics)
     f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations = _S_ooo.unpack_from(b, p)
     p += 3
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _MetadataRequest(f_topics, f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _MetadataRequest(f_topics, f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_MetadataRequest_v9(o: MetadataRequest, out: bytearray) -> None:
@@ -289,31 +370,67 @@ def _e_MetadataRequest_v9(o: MetadataRequest, out: bytearray) -> None:
     if x_topics is None:
         out.append(0)
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_MetadataRequest__MetadataRequestTopic_v9(e_topics, out)
+            w_cstr(out, e_topics.name)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_ooo.pack(o.allow_auto_topic_creation, o.include_cluster_authorized_operations, o.include_topic_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_MetadataRequest_v10(b: bytes, p: int) -> tuple[MetadataRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataRequest__MetadataRequestTopic_v10(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_name, p = r_ncstr(b, p)
+            else:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _MetadataRequest__MetadataRequestTopic(f1_topic_id, f1_name, unknown1)
             f_topics.append(e_topics)
     f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations = _S_ooo.unpack_from(b, p)
     p += 3
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _MetadataRequest(f_topics, f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _MetadataRequest(f_topics, f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_MetadataRequest_v10(o: MetadataRequest, out: bytearray) -> None:
@@ -321,31 +438,68 @@ def _e_MetadataRequest_v10(o: MetadataRequest, out: bytearray) -> None:
     if x_topics is None:
         out.append(0)
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_MetadataRequest__MetadataRequestTopic_v10(e_topics, out)
+            out += e_topics.topic_id.bytes
+            w_ncstr(out, e_topics.name)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_ooo.pack(o.allow_auto_topic_creation, o.include_cluster_authorized_operations, o.include_topic_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_MetadataRequest_v11(b: bytes, p: int) -> tuple[MetadataRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataRequest__MetadataRequestTopic_v10(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_name, p = r_ncstr(b, p)
+            else:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _MetadataRequest__MetadataRequestTopic(f1_topic_id, f1_name, unknown1)
             f_topics.append(e_topics)
     f_allow_auto_topic_creation, f_include_topic_authorized_operations = _S_oo.unpack_from(b, p)
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _MetadataRequest(f_topics, f_allow_auto_topic_creation, False, f_include_topic_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _MetadataRequest(f_topics, f_allow_auto_topic_creation, False, f_include_topic_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_MetadataRequest_v11(o: MetadataRequest, out: bytearray) -> None:
@@ -355,11 +509,23 @@ def _e_MetadataRequest_v11(o: MetadataRequest, out: bytearray) -> None:
     if x_topics is None:
         out.append(0)
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_MetadataRequest__MetadataRequestTopic_v10(e_topics, out)
+            out += e_topics.topic_id.bytes
+            w_ncstr(out, e_topics.name)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_oo.pack(o.allow_auto_topic_creation, o.include_topic_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_MetadataResponse__MetadataResponseBroker_v0(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseBroker, int]:
@@ -368,8 +534,9 @@ def _d_MetadataResponse__MetadataResponseBroker_v0(b: bytes, p: int) -> tuple[Me
     f_host, p = r_str(b, p)
     f_port = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _MetadataResponse__MetadataResponseBroker(f_node_id, f_host, f_port, None, unknown), p
+    unknown0 = ()
+    obj = _MetadataResponse__MetadataResponseBroker(f_node_id, f_host, f_port, None, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse__MetadataResponseBroker_v0(o: MetadataResponse.MetadataResponseBroker, out: bytearray) -> None:
@@ -387,8 +554,9 @@ def _d_MetadataResponse__MetadataResponseBroker_v1(b: bytes, p: int) -> tuple[Me
     f_port = _S_i.unpack_from(b, p)[0]
     p += 4
     f_rack, p = r_nstr(b, p)
-    unknown = ()
-    return _MetadataResponse__MetadataResponseBroker(f_node_id, f_host, f_port, f_rack, unknown), p
+    unknown0 = ()
+    obj = _MetadataResponse__MetadataResponseBroker(f_node_id, f_host, f_port, f_rack, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse__MetadataResponseBroker_v1(o: MetadataResponse.MetadataResponseBroker, out: bytearray) -> None:
@@ -401,19 +569,31 @@ def _e_MetadataResponse__MetadataResponseBroker_v1(o: MetadataResponse.MetadataR
 
 
 def _d_MetadataResponse__MetadataResponseBroker_v9(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseBroker, int]:
+    blen = len(b)
     f_node_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_rack, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack, p = r_ncstr(b, p)
+    else:
+        f_rack = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _MetadataResponse__MetadataResponseBroker(f_node_id, f_host, f_port, f_rack, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _MetadataResponse__MetadataResponseBroker(f_node_id, f_host, f_port, f_rack, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse__MetadataResponseBroker_v9(o: MetadataResponse.MetadataResponseBroker, out: bytearray) -> None:
@@ -421,24 +601,36 @@ def _e_MetadataResponse__MetadataResponseBroker_v9(o: MetadataResponse.MetadataR
     w_cstr(out, o.host)
     out += _S_i.pack(o.port)
     w_ncstr(out, o.rack)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_MetadataResponse__MetadataResponsePartition_v0(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponsePartition, int]:
     f_error_code, f_partition_index, f_leader_id = _S_hii.unpack_from(b, p)
     p += 10
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_replica_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('ReplicaNodes')
     else:
-        f_replica_nodes, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_alen(b, p)
-    if n < 0:
+        f_replica_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_isr_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('IsrNodes')
     else:
-        f_isr_nodes, p = r_fixed_array(b, p, n, 'i', 4)
-    unknown = ()
-    return _MetadataResponse__MetadataResponsePartition(f_error_code, f_partition_index, f_leader_id, -1, f_replica_nodes, f_isr_nodes, [], unknown), p
+        f_isr_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
+    unknown0 = ()
+    obj = _MetadataResponse__MetadataResponsePartition(f_error_code, f_partition_index, f_leader_id, -1, f_replica_nodes, f_isr_nodes, [], unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse__MetadataResponsePartition_v0(o: MetadataResponse.MetadataResponsePartition, out: bytearray) -> None:
@@ -447,14 +639,20 @@ def _e_MetadataResponse__MetadataResponsePartition_v0(o: MetadataResponse.Metada
     if x_replica_nodes is None:
         raise null_encode_error('ReplicaNodes')
     else:
-        w_alen(out, len(x_replica_nodes))
-        w_fixed_array(out, x_replica_nodes, 'i')
+        out += INT32.pack(len(x_replica_nodes))
+        if len(x_replica_nodes) < 64:
+            out += ARRAYS_i[len(x_replica_nodes)].pack(*x_replica_nodes)
+        else:
+            w_fixed_array(out, x_replica_nodes, 'i')
     x_isr_nodes = o.isr_nodes
     if x_isr_nodes is None:
         raise null_encode_error('IsrNodes')
     else:
-        w_alen(out, len(x_isr_nodes))
-        w_fixed_array(out, x_isr_nodes, 'i')
+        out += INT32.pack(len(x_isr_nodes))
+        if len(x_isr_nodes) < 64:
+            out += ARRAYS_i[len(x_isr_nodes)].pack(*x_isr_nodes)
+        else:
+            w_fixed_array(out, x_isr_nodes, 'i')
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
@@ -462,23 +660,36 @@ def _e_MetadataResponse__MetadataResponsePartition_v0(o: MetadataResponse.Metada
 def _d_MetadataResponse__MetadataResponsePartition_v5(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponsePartition, int]:
     f_error_code, f_partition_index, f_leader_id = _S_hii.unpack_from(b, p)
     p += 10
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_replica_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('ReplicaNodes')
     else:
-        f_replica_nodes, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_alen(b, p)
-    if n < 0:
+        f_replica_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_isr_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('IsrNodes')
     else:
-        f_isr_nodes, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_alen(b, p)
-    if n < 0:
+        f_isr_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_offline_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('OfflineReplicas')
     else:
-        f_offline_replicas, p = r_fixed_array(b, p, n, 'i', 4)
-    unknown = ()
-    return _MetadataResponse__MetadataResponsePartition(f_error_code, f_partition_index, f_leader_id, -1, f_replica_nodes, f_isr_nodes, f_offline_replicas, unknown), p
+        f_offline_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
+    unknown0 = ()
+    obj = _MetadataResponse__MetadataResponsePartition(f_error_code, f_partition_index, f_leader_id, -1, f_replica_nodes, f_isr_nodes, f_offline_replicas, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse__MetadataResponsePartition_v5(o: MetadataResponse.MetadataResponsePartition, out: bytearray) -> None:
@@ -487,20 +698,29 @@ def _e_MetadataResponse__MetadataResponsePartition_v5(o: MetadataResponse.Metada
     if x_replica_nodes is None:
         raise null_encode_error('ReplicaNodes')
     else:
-        w_alen(out, len(x_replica_nodes))
-        w_fixed_array(out, x_replica_nodes, 'i')
+        out += INT32.pack(len(x_replica_nodes))
+        if len(x_replica_nodes) < 64:
+            out += ARRAYS_i[len(x_replica_nodes)].pack(*x_replica_nodes)
+        else:
+            w_fixed_array(out, x_replica_nodes, 'i')
     x_isr_nodes = o.isr_nodes
     if x_isr_nodes is None:
         raise null_encode_error('IsrNodes')
     else:
-        w_alen(out, len(x_isr_nodes))
-        w_fixed_array(out, x_isr_nodes, 'i')
+        out += INT32.pack(len(x_isr_nodes))
+        if len(x_isr_nodes) < 64:
+            out += ARRAYS_i[len(x_isr_nodes)].pack(*x_isr_nodes)
+        else:
+            w_fixed_array(out, x_isr_nodes, 'i')
     x_offline_replicas = o.offline_replicas
     if x_offline_replicas is None:
         raise null_encode_error('OfflineReplicas')
     else:
-        w_alen(out, len(x_offline_replicas))
-        w_fixed_array(out, x_offline_replicas, 'i')
+        out += INT32.pack(len(x_offline_replicas))
+        if len(x_offline_replicas) < 64:
+            out += ARRAYS_i[len(x_offline_replicas)].pack(*x_offline_replicas)
+        else:
+            w_fixed_array(out, x_offline_replicas, 'i')
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
@@ -508,23 +728,36 @@ def _e_MetadataResponse__MetadataResponsePartition_v5(o: MetadataResponse.Metada
 def _d_MetadataResponse__MetadataResponsePartition_v7(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponsePartition, int]:
     f_error_code, f_partition_index, f_leader_id, f_leader_epoch = _S_hiii.unpack_from(b, p)
     p += 14
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_replica_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('ReplicaNodes')
     else:
-        f_replica_nodes, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_alen(b, p)
-    if n < 0:
+        f_replica_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_isr_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('IsrNodes')
     else:
-        f_isr_nodes, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_alen(b, p)
-    if n < 0:
+        f_isr_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_offline_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('OfflineReplicas')
     else:
-        f_offline_replicas, p = r_fixed_array(b, p, n, 'i', 4)
-    unknown = ()
-    return _MetadataResponse__MetadataResponsePartition(f_error_code, f_partition_index, f_leader_id, f_leader_epoch, f_replica_nodes, f_isr_nodes, f_offline_replicas, unknown), p
+        f_offline_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
+    unknown0 = ()
+    obj = _MetadataResponse__MetadataResponsePartition(f_error_code, f_partition_index, f_leader_id, f_leader_epoch, f_replica_nodes, f_isr_nodes, f_offline_replicas, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse__MetadataResponsePartition_v7(o: MetadataResponse.MetadataResponsePartition, out: bytearray) -> None:
@@ -533,20 +766,29 @@ def _e_MetadataResponse__MetadataResponsePartition_v7(o: MetadataResponse.Metada
     if x_replica_nodes is None:
         raise null_encode_error('ReplicaNodes')
     else:
-        w_alen(out, len(x_replica_nodes))
-        w_fixed_array(out, x_replica_nodes, 'i')
+        out += INT32.pack(len(x_replica_nodes))
+        if len(x_replica_nodes) < 64:
+            out += ARRAYS_i[len(x_replica_nodes)].pack(*x_replica_nodes)
+        else:
+            w_fixed_array(out, x_replica_nodes, 'i')
     x_isr_nodes = o.isr_nodes
     if x_isr_nodes is None:
         raise null_encode_error('IsrNodes')
     else:
-        w_alen(out, len(x_isr_nodes))
-        w_fixed_array(out, x_isr_nodes, 'i')
+        out += INT32.pack(len(x_isr_nodes))
+        if len(x_isr_nodes) < 64:
+            out += ARRAYS_i[len(x_isr_nodes)].pack(*x_isr_nodes)
+        else:
+            w_fixed_array(out, x_isr_nodes, 'i')
     x_offline_replicas = o.offline_replicas
     if x_offline_replicas is None:
         raise null_encode_error('OfflineReplicas')
     else:
-        w_alen(out, len(x_offline_replicas))
-        w_fixed_array(out, x_offline_replicas, 'i')
+        out += INT32.pack(len(x_offline_replicas))
+        if len(x_offline_replicas) < 64:
+            out += ARRAYS_i[len(x_offline_replicas)].pack(*x_offline_replicas)
+        else:
+            w_fixed_array(out, x_offline_replicas, 'i')
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
@@ -554,28 +796,62 @@ def _e_MetadataResponse__MetadataResponsePartition_v7(o: MetadataResponse.Metada
 def _d_MetadataResponse__MetadataResponsePartition_v9(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponsePartition, int]:
     f_error_code, f_partition_index, f_leader_id, f_leader_epoch = _S_hiii.unpack_from(b, p)
     p += 14
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_replica_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('ReplicaNodes')
     else:
-        f_replica_nodes, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_replica_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_isr_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('IsrNodes')
     else:
-        f_isr_nodes, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_isr_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_offline_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('OfflineReplicas')
     else:
-        f_offline_replicas, p = r_fixed_array(b, p, n, 'i', 4)
+        f_offline_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _MetadataResponse__MetadataResponsePartition(f_error_code, f_partition_index, f_leader_id, f_leader_epoch, f_replica_nodes, f_isr_nodes, f_offline_replicas, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _MetadataResponse__MetadataResponsePartition(f_error_code, f_partition_index, f_leader_id, f_leader_epoch, f_replica_nodes, f_isr_nodes, f_offline_replicas, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse__MetadataResponsePartition_v9(o: MetadataResponse.MetadataResponsePartition, out: bytearray) -> None:
@@ -584,37 +860,87 @@ def _e_MetadataResponse__MetadataResponsePartition_v9(o: MetadataResponse.Metada
     if x_replica_nodes is None:
         raise null_encode_error('ReplicaNodes')
     else:
-        w_calen(out, len(x_replica_nodes))
-        w_fixed_array(out, x_replica_nodes, 'i')
+        n0 = len(x_replica_nodes) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_replica_nodes) < 64:
+            out += ARRAYS_i[len(x_replica_nodes)].pack(*x_replica_nodes)
+        else:
+            w_fixed_array(out, x_replica_nodes, 'i')
     x_isr_nodes = o.isr_nodes
     if x_isr_nodes is None:
         raise null_encode_error('IsrNodes')
     else:
-        w_calen(out, len(x_isr_nodes))
-        w_fixed_array(out, x_isr_nodes, 'i')
+        n0 = len(x_isr_nodes) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_isr_nodes) < 64:
+            out += ARRAYS_i[len(x_isr_nodes)].pack(*x_isr_nodes)
+        else:
+            w_fixed_array(out, x_isr_nodes, 'i')
     x_offline_replicas = o.offline_replicas
     if x_offline_replicas is None:
         raise null_encode_error('OfflineReplicas')
     else:
-        w_calen(out, len(x_offline_replicas))
-        w_fixed_array(out, x_offline_replicas, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_offline_replicas) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_offline_replicas) < 64:
+            out += ARRAYS_i[len(x_offline_replicas)].pack(*x_offline_replicas)
+        else:
+            w_fixed_array(out, x_offline_replicas, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_MetadataResponse__MetadataResponseTopic_v0(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_MetadataResponse__MetadataResponsePartition_v0(b, p)
+        for _ in range(n0):
+            f1_error_code, f1_partition_index, f1_leader_id = _S_hii.unpack_from(b, p)
+            p += 10
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('ReplicaNodes')
+            else:
+                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('IsrNodes')
+            else:
+                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, -1, f1_replica_nodes, f1_isr_nodes, [], unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, False, f_partitions, -2147483648, unknown), p
+    unknown0 = ()
+    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, False, f_partitions, -2147483648, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse__MetadataResponseTopic_v0(o: MetadataResponse.MetadataResponseTopic, out: bytearray) -> None:
@@ -626,29 +952,75 @@ def _e_MetadataResponse__MetadataResponseTopic_v0(o: MetadataResponse.MetadataRe
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_MetadataResponse__MetadataResponsePartition_v0(e_partitions, out)
+            out += _S_hii.pack(e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id)
+            x1_replica_nodes = e_partitions.replica_nodes
+            if x1_replica_nodes is None:
+                raise null_encode_error('ReplicaNodes')
+            else:
+                out += INT32.pack(len(x1_replica_nodes))
+                if len(x1_replica_nodes) < 64:
+                    out += ARRAYS_i[len(x1_replica_nodes)].pack(*x1_replica_nodes)
+                else:
+                    w_fixed_array(out, x1_replica_nodes, 'i')
+            x1_isr_nodes = e_partitions.isr_nodes
+            if x1_isr_nodes is None:
+                raise null_encode_error('IsrNodes')
+            else:
+                out += INT32.pack(len(x1_isr_nodes))
+                if len(x1_isr_nodes) < 64:
+                    out += ARRAYS_i[len(x1_isr_nodes)].pack(*x1_isr_nodes)
+                else:
+                    w_fixed_array(out, x1_isr_nodes, 'i')
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataResponse__MetadataResponseTopic_v1(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_name, p = r_str(b, p)
     f_is_internal = _S_o.unpack_from(b, p)[0]
     p += 1
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_MetadataResponse__MetadataResponsePartition_v0(b, p)
+        for _ in range(n0):
+            f1_error_code, f1_partition_index, f1_leader_id = _S_hii.unpack_from(b, p)
+            p += 10
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('ReplicaNodes')
+            else:
+                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('IsrNodes')
+            else:
+                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, -1, f1_replica_nodes, f1_isr_nodes, [], unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, f_is_internal, f_partitions, -2147483648, unknown), p
+    unknown0 = ()
+    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, f_is_internal, f_partitions, -2147483648, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse__MetadataResponseTopic_v1(o: MetadataResponse.MetadataResponseTopic, out: bytearray) -> None:
@@ -661,29 +1033,84 @@ def _e_MetadataResponse__MetadataResponseTopic_v1(o: MetadataResponse.MetadataRe
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_MetadataResponse__MetadataResponsePartition_v0(e_partitions, out)
+            out += _S_hii.pack(e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id)
+            x1_replica_nodes = e_partitions.replica_nodes
+            if x1_replica_nodes is None:
+                raise null_encode_error('ReplicaNodes')
+            else:
+                out += INT32.pack(len(x1_replica_nodes))
+                if len(x1_replica_nodes) < 64:
+                    out += ARRAYS_i[len(x1_replica_nodes)].pack(*x1_replica_nodes)
+                else:
+                    w_fixed_array(out, x1_replica_nodes, 'i')
+            x1_isr_nodes = e_partitions.isr_nodes
+            if x1_isr_nodes is None:
+                raise null_encode_error('IsrNodes')
+            else:
+                out += INT32.pack(len(x1_isr_nodes))
+                if len(x1_isr_nodes) < 64:
+                    out += ARRAYS_i[len(x1_isr_nodes)].pack(*x1_isr_nodes)
+                else:
+                    w_fixed_array(out, x1_isr_nodes, 'i')
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataResponse__MetadataResponseTopic_v5(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_name, p = r_str(b, p)
     f_is_internal = _S_o.unpack_from(b, p)[0]
     p += 1
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_MetadataResponse__MetadataResponsePartition_v5(b, p)
+        for _ in range(n0):
+            f1_error_code, f1_partition_index, f1_leader_id = _S_hii.unpack_from(b, p)
+            p += 10
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('ReplicaNodes')
+            else:
+                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('IsrNodes')
+            else:
+                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_offline_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('OfflineReplicas')
+            else:
+                f1_offline_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, -1, f1_replica_nodes, f1_isr_nodes, f1_offline_replicas, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, f_is_internal, f_partitions, -2147483648, unknown), p
+    unknown0 = ()
+    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, f_is_internal, f_partitions, -2147483648, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse__MetadataResponseTopic_v5(o: MetadataResponse.MetadataResponseTopic, out: bytearray) -> None:
@@ -696,29 +1123,93 @@ def _e_MetadataResponse__MetadataResponseTopic_v5(o: MetadataResponse.MetadataRe
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_MetadataResponse__MetadataResponsePartition_v5(e_partitions, out)
+            out += _S_hii.pack(e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id)
+            x1_replica_nodes = e_partitions.replica_nodes
+            if x1_replica_nodes is None:
+                raise null_encode_error('ReplicaNodes')
+            else:
+                out += INT32.pack(len(x1_replica_nodes))
+                if len(x1_replica_nodes) < 64:
+                    out += ARRAYS_i[len(x1_replica_nodes)].pack(*x1_replica_nodes)
+                else:
+                    w_fixed_array(out, x1_replica_nodes, 'i')
+            x1_isr_nodes = e_partitions.isr_nodes
+            if x1_isr_nodes is None:
+                raise null_encode_error('IsrNodes')
+            else:
+                out += INT32.pack(len(x1_isr_nodes))
+                if len(x1_isr_nodes) < 64:
+                    out += ARRAYS_i[len(x1_isr_nodes)].pack(*x1_isr_nodes)
+                else:
+                    w_fixed_array(out, x1_isr_nodes, 'i')
+            x1_offline_replicas = e_partitions.offline_replicas
+            if x1_offline_replicas is None:
+                raise null_encode_error('OfflineReplicas')
+            else:
+                out += INT32.pack(len(x1_offline_replicas))
+                if len(x1_offline_replicas) < 64:
+                    out += ARRAYS_i[len(x1_offline_replicas)].pack(*x1_offline_replicas)
+                else:
+                    w_fixed_array(out, x1_offline_replicas, 'i')
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataResponse__MetadataResponseTopic_v7(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_name, p = r_str(b, p)
     f_is_internal = _S_o.unpack_from(b, p)[0]
     p += 1
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_MetadataResponse__MetadataResponsePartition_v7(b, p)
+        for _ in range(n0):
+            f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch = _S_hiii.unpack_from(b, p)
+            p += 14
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('ReplicaNodes')
+            else:
+                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('IsrNodes')
+            else:
+                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_offline_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('OfflineReplicas')
+            else:
+                f1_offline_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch, f1_replica_nodes, f1_isr_nodes, f1_offline_replicas, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, f_is_internal, f_partitions, -2147483648, unknown), p
+    unknown0 = ()
+    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, f_is_internal, f_partitions, -2147483648, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse__MetadataResponseTopic_v7(o: MetadataResponse.MetadataResponseTopic, out: bytearray) -> None:
@@ -731,31 +1222,95 @@ def _e_MetadataResponse__MetadataResponseTopic_v7(o: MetadataResponse.MetadataRe
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_MetadataResponse__MetadataResponsePartition_v7(e_partitions, out)
+            out += _S_hiii.pack(e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch)
+            x1_replica_nodes = e_partitions.replica_nodes
+            if x1_replica_nodes is None:
+                raise null_encode_error('ReplicaNodes')
+            else:
+                out += INT32.pack(len(x1_replica_nodes))
+                if len(x1_replica_nodes) < 64:
+                    out += ARRAYS_i[len(x1_replica_nodes)].pack(*x1_replica_nodes)
+                else:
+                    w_fixed_array(out, x1_replica_nodes, 'i')
+            x1_isr_nodes = e_partitions.isr_nodes
+            if x1_isr_nodes is None:
+                raise null_encode_error('IsrNodes')
+            else:
+                out += INT32.pack(len(x1_isr_nodes))
+                if len(x1_isr_nodes) < 64:
+                    out += ARRAYS_i[len(x1_isr_nodes)].pack(*x1_isr_nodes)
+                else:
+                    w_fixed_array(out, x1_isr_nodes, 'i')
+            x1_offline_replicas = e_partitions.offline_replicas
+            if x1_offline_replicas is None:
+                raise null_encode_error('OfflineReplicas')
+            else:
+                out += INT32.pack(len(x1_offline_replicas))
+                if len(x1_offline_replicas) < 64:
+                    out += ARRAYS_i[len(x1_offline_replicas)].pack(*x1_offline_replicas)
+                else:
+                    w_fixed_array(out, x1_offline_replicas, 'i')
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataResponse__MetadataResponseTopic_v8(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_name, p = r_str(b, p)
     f_is_internal = _S_o.unpack_from(b, p)[0]
     p += 1
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_MetadataResponse__MetadataResponsePartition_v7(b, p)
+        for _ in range(n0):
+            f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch = _S_hiii.unpack_from(b, p)
+            p += 14
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('ReplicaNodes')
+            else:
+                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('IsrNodes')
+            else:
+                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_offline_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('OfflineReplicas')
+            else:
+                f1_offline_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch, f1_replica_nodes, f1_isr_nodes, f1_offline_replicas, unknown1)
             f_partitions.append(e_partitions)
     f_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, f_is_internal, f_partitions, f_topic_authorized_operations, unknown), p
+    unknown0 = ()
+    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, f_is_internal, f_partitions, f_topic_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse__MetadataResponseTopic_v8(o: MetadataResponse.MetadataResponseTopic, out: bytearray) -> None:
@@ -766,37 +1321,139 @@ def _e_MetadataResponse__MetadataResponseTopic_v8(o: MetadataResponse.MetadataRe
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_MetadataResponse__MetadataResponsePartition_v7(e_partitions, out)
+            out += _S_hiii.pack(e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch)
+            x1_replica_nodes = e_partitions.replica_nodes
+            if x1_replica_nodes is None:
+                raise null_encode_error('ReplicaNodes')
+            else:
+                out += INT32.pack(len(x1_replica_nodes))
+                if len(x1_replica_nodes) < 64:
+                    out += ARRAYS_i[len(x1_replica_nodes)].pack(*x1_replica_nodes)
+                else:
+                    w_fixed_array(out, x1_replica_nodes, 'i')
+            x1_isr_nodes = e_partitions.isr_nodes
+            if x1_isr_nodes is None:
+                raise null_encode_error('IsrNodes')
+            else:
+                out += INT32.pack(len(x1_isr_nodes))
+                if len(x1_isr_nodes) < 64:
+                    out += ARRAYS_i[len(x1_isr_nodes)].pack(*x1_isr_nodes)
+                else:
+                    w_fixed_array(out, x1_isr_nodes, 'i')
+            x1_offline_replicas = e_partitions.offline_replicas
+            if x1_offline_replicas is None:
+                raise null_encode_error('OfflineReplicas')
+            else:
+                out += INT32.pack(len(x1_offline_replicas))
+                if len(x1_offline_replicas) < 64:
+                    out += ARRAYS_i[len(x1_offline_replicas)].pack(*x1_offline_replicas)
+                else:
+                    w_fixed_array(out, x1_offline_replicas, 'i')
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.topic_authorized_operations)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataResponse__MetadataResponseTopic_v9(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_is_internal = _S_o.unpack_from(b, p)[0]
     p += 1
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_MetadataResponse__MetadataResponsePartition_v9(b, p)
+        for _ in range(n0):
+            f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch = _S_hiii.unpack_from(b, p)
+            p += 14
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('ReplicaNodes')
+            else:
+                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('IsrNodes')
+            else:
+                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_offline_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('OfflineReplicas')
+            else:
+                f1_offline_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch, f1_replica_nodes, f1_isr_nodes, f1_offline_replicas, unknown1)
             f_partitions.append(e_partitions)
     f_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, f_is_internal, f_partitions, f_topic_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, f_is_internal, f_partitions, f_topic_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse__MetadataResponseTopic_v9(o: MetadataResponse.MetadataResponseTopic, out: bytearray) -> None:
@@ -807,37 +1464,160 @@ def _e_MetadataResponse__MetadataResponseTopic_v9(o: MetadataResponse.MetadataRe
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_MetadataResponse__MetadataResponsePartition_v9(e_partitions, out)
+            out += _S_hiii.pack(e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch)
+            x1_replica_nodes = e_partitions.replica_nodes
+            if x1_replica_nodes is None:
+                raise null_encode_error('ReplicaNodes')
+            else:
+                n1 = len(x1_replica_nodes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_replica_nodes) < 64:
+                    out += ARRAYS_i[len(x1_replica_nodes)].pack(*x1_replica_nodes)
+                else:
+                    w_fixed_array(out, x1_replica_nodes, 'i')
+            x1_isr_nodes = e_partitions.isr_nodes
+            if x1_isr_nodes is None:
+                raise null_encode_error('IsrNodes')
+            else:
+                n1 = len(x1_isr_nodes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_isr_nodes) < 64:
+                    out += ARRAYS_i[len(x1_isr_nodes)].pack(*x1_isr_nodes)
+                else:
+                    w_fixed_array(out, x1_isr_nodes, 'i')
+            x1_offline_replicas = e_partitions.offline_replicas
+            if x1_offline_replicas is None:
+                raise null_encode_error('OfflineReplicas')
+            else:
+                n1 = len(x1_offline_replicas) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_offline_replicas) < 64:
+                    out += ARRAYS_i[len(x1_offline_replicas)].pack(*x1_offline_replicas)
+                else:
+                    w_fixed_array(out, x1_offline_replicas, 'i')
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.topic_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_MetadataResponse__MetadataResponseTopic_v10(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_topic_id, p = r_uuid(b, p)
     f_is_internal = _S_o.unpack_from(b, p)[0]
     p += 1
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_MetadataResponse__MetadataResponsePartition_v9(b, p)
+        for _ in range(n0):
+            f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch = _S_hiii.unpack_from(b, p)
+            p += 14
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('ReplicaNodes')
+            else:
+                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('IsrNodes')
+            else:
+                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_offline_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('OfflineReplicas')
+            else:
+                f1_offline_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch, f1_replica_nodes, f1_isr_nodes, f1_offline_replicas, unknown1)
             f_partitions.append(e_partitions)
     f_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, f_topic_id, f_is_internal, f_partitions, f_topic_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, f_topic_id, f_is_internal, f_partitions, f_topic_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse__MetadataResponseTopic_v10(o: MetadataResponse.MetadataResponseTopic, out: bytearray) -> None:
@@ -849,37 +1629,160 @@ def _e_MetadataResponse__MetadataResponseTopic_v10(o: MetadataResponse.MetadataR
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_MetadataResponse__MetadataResponsePartition_v9(e_partitions, out)
+            out += _S_hiii.pack(e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch)
+            x1_replica_nodes = e_partitions.replica_nodes
+            if x1_replica_nodes is None:
+                raise null_encode_error('ReplicaNodes')
+            else:
+                n1 = len(x1_replica_nodes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_replica_nodes) < 64:
+                    out += ARRAYS_i[len(x1_replica_nodes)].pack(*x1_replica_nodes)
+                else:
+                    w_fixed_array(out, x1_replica_nodes, 'i')
+            x1_isr_nodes = e_partitions.isr_nodes
+            if x1_isr_nodes is None:
+                raise null_encode_error('IsrNodes')
+            else:
+                n1 = len(x1_isr_nodes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_isr_nodes) < 64:
+                    out += ARRAYS_i[len(x1_isr_nodes)].pack(*x1_isr_nodes)
+                else:
+                    w_fixed_array(out, x1_isr_nodes, 'i')
+            x1_offline_replicas = e_partitions.offline_replicas
+            if x1_offline_replicas is None:
+                raise null_encode_error('OfflineReplicas')
+            else:
+                n1 = len(x1_offline_replicas) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_offline_replicas) < 64:
+                    out += ARRAYS_i[len(x1_offline_replicas)].pack(*x1_offline_replicas)
+                else:
+                    w_fixed_array(out, x1_offline_replicas, 'i')
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.topic_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_MetadataResponse__MetadataResponseTopic_v12(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_name, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_name, p = r_ncstr(b, p)
+    else:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
     f_topic_id, p = r_uuid(b, p)
     f_is_internal = _S_o.unpack_from(b, p)[0]
     p += 1
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_MetadataResponse__MetadataResponsePartition_v9(b, p)
+        for _ in range(n0):
+            f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch = _S_hiii.unpack_from(b, p)
+            p += 14
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('ReplicaNodes')
+            else:
+                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('IsrNodes')
+            else:
+                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_offline_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('OfflineReplicas')
+            else:
+                f1_offline_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch, f1_replica_nodes, f1_isr_nodes, f1_offline_replicas, unknown1)
             f_partitions.append(e_partitions)
     f_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, f_topic_id, f_is_internal, f_partitions, f_topic_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, f_topic_id, f_is_internal, f_partitions, f_topic_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse__MetadataResponseTopic_v12(o: MetadataResponse.MetadataResponseTopic, out: bytearray) -> None:
@@ -891,32 +1794,132 @@ def _e_MetadataResponse__MetadataResponseTopic_v12(o: MetadataResponse.MetadataR
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_MetadataResponse__MetadataResponsePartition_v9(e_partitions, out)
+            out += _S_hiii.pack(e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch)
+            x1_replica_nodes = e_partitions.replica_nodes
+            if x1_replica_nodes is None:
+                raise null_encode_error('ReplicaNodes')
+            else:
+                n1 = len(x1_replica_nodes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_replica_nodes) < 64:
+                    out += ARRAYS_i[len(x1_replica_nodes)].pack(*x1_replica_nodes)
+                else:
+                    w_fixed_array(out, x1_replica_nodes, 'i')
+            x1_isr_nodes = e_partitions.isr_nodes
+            if x1_isr_nodes is None:
+                raise null_encode_error('IsrNodes')
+            else:
+                n1 = len(x1_isr_nodes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_isr_nodes) < 64:
+                    out += ARRAYS_i[len(x1_isr_nodes)].pack(*x1_isr_nodes)
+                else:
+                    w_fixed_array(out, x1_isr_nodes, 'i')
+            x1_offline_replicas = e_partitions.offline_replicas
+            if x1_offline_replicas is None:
+                raise null_encode_error('OfflineReplicas')
+            else:
+                n1 = len(x1_offline_replicas) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_offline_replicas) < 64:
+                    out += ARRAYS_i[len(x1_offline_replicas)].pack(*x1_offline_replicas)
+                else:
+                    w_fixed_array(out, x1_offline_replicas, 'i')
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.topic_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_MetadataResponse_v0(b: bytes, p: int) -> tuple[MetadataResponse, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Brokers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_brokers = []
-        for _ in range(n):
-            e_brokers, p = _d_MetadataResponse__MetadataResponseBroker_v0(b, p)
+        for _ in range(n0):
+            f1_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_host, p = r_str(b, p)
+            f1_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            unknown1 = ()
+            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, None, unknown1)
             f_brokers.append(e_brokers)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v0(b, p)
+        for _ in range(n0):
+            f2_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f2_name, p = r_str(b, p)
+            n2 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n2 < 0:
+                raise null_error('Partitions')
+            elif n2 > blen - p:
+                raise count_error(n2, blen - p)
+            else:
+                f2_partitions = []
+                for _ in range(n2):
+                    f3_error_code, f3_partition_index, f3_leader_id = _S_hii.unpack_from(b, p)
+                    p += 10
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('ReplicaNodes')
+                    else:
+                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('IsrNodes')
+                    else:
+                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    unknown3 = ()
+                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, -1, f3_replica_nodes, f3_isr_nodes, [], unknown3)
+                    f2_partitions.append(e2_partitions)
+            unknown2 = ()
+            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, False, f2_partitions, -2147483648, unknown2)
             f_topics.append(e_topics)
-    unknown = ()
-    return _MetadataResponse(0, f_brokers, None, -1, f_topics, -2147483648, 0, unknown), p
+    unknown0 = ()
+    obj = _MetadataResponse(0, f_brokers, None, -1, f_topics, -2147483648, 0, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse_v0(o: MetadataResponse, out: bytearray) -> None:
@@ -926,41 +1929,130 @@ def _e_MetadataResponse_v0(o: MetadataResponse, out: bytearray) -> None:
     if x_brokers is None:
         raise null_encode_error('Brokers')
     else:
-        w_alen(out, len(x_brokers))
+        out += INT32.pack(len(x_brokers))
         for e_brokers in x_brokers:
-            _e_MetadataResponse__MetadataResponseBroker_v0(e_brokers, out)
+            out += _S_i.pack(e_brokers.node_id)
+            w_str(out, e_brokers.host)
+            out += _S_i.pack(e_brokers.port)
+            if e_brokers.unknown_tagged_fields:
+                raise unsupported_tags()
     x_topics = o.topics
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_MetadataResponse__MetadataResponseTopic_v0(e_topics, out)
+            if e_topics.topic_authorized_operations != -2147483648:
+                raise unsupported_field('topic_authorized_operations')
+            out += _S_h.pack(e_topics.error_code)
+            w_str(out, e_topics.name)
+            x2_partitions = e_topics.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x2_partitions))
+                for e2_partitions in x2_partitions:
+                    out += _S_hii.pack(e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id)
+                    x3_replica_nodes = e2_partitions.replica_nodes
+                    if x3_replica_nodes is None:
+                        raise null_encode_error('ReplicaNodes')
+                    else:
+                        out += INT32.pack(len(x3_replica_nodes))
+                        if len(x3_replica_nodes) < 64:
+                            out += ARRAYS_i[len(x3_replica_nodes)].pack(*x3_replica_nodes)
+                        else:
+                            w_fixed_array(out, x3_replica_nodes, 'i')
+                    x3_isr_nodes = e2_partitions.isr_nodes
+                    if x3_isr_nodes is None:
+                        raise null_encode_error('IsrNodes')
+                    else:
+                        out += INT32.pack(len(x3_isr_nodes))
+                        if len(x3_isr_nodes) < 64:
+                            out += ARRAYS_i[len(x3_isr_nodes)].pack(*x3_isr_nodes)
+                        else:
+                            w_fixed_array(out, x3_isr_nodes, 'i')
+                    if e2_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataResponse_v1(b: bytes, p: int) -> tuple[MetadataResponse, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Brokers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_brokers = []
-        for _ in range(n):
-            e_brokers, p = _d_MetadataResponse__MetadataResponseBroker_v1(b, p)
+        for _ in range(n0):
+            f1_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_host, p = r_str(b, p)
+            f1_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_rack, p = r_nstr(b, p)
+            unknown1 = ()
+            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
             f_brokers.append(e_brokers)
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v1(b, p)
+        for _ in range(n0):
+            f2_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f2_name, p = r_str(b, p)
+            f2_is_internal = _S_o.unpack_from(b, p)[0]
+            p += 1
+            n2 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n2 < 0:
+                raise null_error('Partitions')
+            elif n2 > blen - p:
+                raise count_error(n2, blen - p)
+            else:
+                f2_partitions = []
+                for _ in range(n2):
+                    f3_error_code, f3_partition_index, f3_leader_id = _S_hii.unpack_from(b, p)
+                    p += 10
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('ReplicaNodes')
+                    else:
+                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('IsrNodes')
+                    else:
+                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    unknown3 = ()
+                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, -1, f3_replica_nodes, f3_isr_nodes, [], unknown3)
+                    f2_partitions.append(e2_partitions)
+            unknown2 = ()
+            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, f2_is_internal, f2_partitions, -2147483648, unknown2)
             f_topics.append(e_topics)
-    unknown = ()
-    return _MetadataResponse(0, f_brokers, None, f_controller_id, f_topics, -2147483648, 0, unknown), p
+    unknown0 = ()
+    obj = _MetadataResponse(0, f_brokers, None, f_controller_id, f_topics, -2147483648, 0, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse_v1(o: MetadataResponse, out: bytearray) -> None:
@@ -970,43 +2062,134 @@ def _e_MetadataResponse_v1(o: MetadataResponse, out: bytearray) -> None:
     if x_brokers is None:
         raise null_encode_error('Brokers')
     else:
-        w_alen(out, len(x_brokers))
+        out += INT32.pack(len(x_brokers))
         for e_brokers in x_brokers:
-            _e_MetadataResponse__MetadataResponseBroker_v1(e_brokers, out)
+            out += _S_i.pack(e_brokers.node_id)
+            w_str(out, e_brokers.host)
+            out += _S_i.pack(e_brokers.port)
+            w_nstr(out, e_brokers.rack)
+            if e_brokers.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.controller_id)
     x_topics = o.topics
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_MetadataResponse__MetadataResponseTopic_v1(e_topics, out)
+            if e_topics.topic_authorized_operations != -2147483648:
+                raise unsupported_field('topic_authorized_operations')
+            out += _S_h.pack(e_topics.error_code)
+            w_str(out, e_topics.name)
+            out += _S_o.pack(e_topics.is_internal)
+            x2_partitions = e_topics.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x2_partitions))
+                for e2_partitions in x2_partitions:
+                    out += _S_hii.pack(e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id)
+                    x3_replica_nodes = e2_partitions.replica_nodes
+                    if x3_replica_nodes is None:
+                        raise null_encode_error('ReplicaNodes')
+                    else:
+                        out += INT32.pack(len(x3_replica_nodes))
+                        if len(x3_replica_nodes) < 64:
+                            out += ARRAYS_i[len(x3_replica_nodes)].pack(*x3_replica_nodes)
+                        else:
+                            w_fixed_array(out, x3_replica_nodes, 'i')
+                    x3_isr_nodes = e2_partitions.isr_nodes
+                    if x3_isr_nodes is None:
+                        raise null_encode_error('IsrNodes')
+                    else:
+                        out += INT32.pack(len(x3_isr_nodes))
+                        if len(x3_isr_nodes) < 64:
+                            out += ARRAYS_i[len(x3_isr_nodes)].pack(*x3_isr_nodes)
+                        else:
+                            w_fixed_array(out, x3_isr_nodes, 'i')
+                    if e2_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataResponse_v2(b: bytes, p: int) -> tuple[MetadataResponse, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Brokers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_brokers = []
-        for _ in range(n):
-            e_brokers, p = _d_MetadataResponse__MetadataResponseBroker_v1(b, p)
+        for _ in range(n0):
+            f1_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_host, p = r_str(b, p)
+            f1_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_rack, p = r_nstr(b, p)
+            unknown1 = ()
+            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
             f_brokers.append(e_brokers)
     f_cluster_id, p = r_nstr(b, p)
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v1(b, p)
+        for _ in range(n0):
+            f2_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f2_name, p = r_str(b, p)
+            f2_is_internal = _S_o.unpack_from(b, p)[0]
+            p += 1
+            n2 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n2 < 0:
+                raise null_error('Partitions')
+            elif n2 > blen - p:
+                raise count_error(n2, blen - p)
+            else:
+                f2_partitions = []
+                for _ in range(n2):
+                    f3_error_code, f3_partition_index, f3_leader_id = _S_hii.unpack_from(b, p)
+                    p += 10
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('ReplicaNodes')
+                    else:
+                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('IsrNodes')
+                    else:
+                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    unknown3 = ()
+                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, -1, f3_replica_nodes, f3_isr_nodes, [], unknown3)
+                    f2_partitions.append(e2_partitions)
+            unknown2 = ()
+            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, f2_is_internal, f2_partitions, -2147483648, unknown2)
             f_topics.append(e_topics)
-    unknown = ()
-    return _MetadataResponse(0, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown), p
+    unknown0 = ()
+    obj = _MetadataResponse(0, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse_v2(o: MetadataResponse, out: bytearray) -> None:
@@ -1016,46 +2199,137 @@ def _e_MetadataResponse_v2(o: MetadataResponse, out: bytearray) -> None:
     if x_brokers is None:
         raise null_encode_error('Brokers')
     else:
-        w_alen(out, len(x_brokers))
+        out += INT32.pack(len(x_brokers))
         for e_brokers in x_brokers:
-            _e_MetadataResponse__MetadataResponseBroker_v1(e_brokers, out)
+            out += _S_i.pack(e_brokers.node_id)
+            w_str(out, e_brokers.host)
+            out += _S_i.pack(e_brokers.port)
+            w_nstr(out, e_brokers.rack)
+            if e_brokers.unknown_tagged_fields:
+                raise unsupported_tags()
     w_nstr(out, o.cluster_id)
     out += _S_i.pack(o.controller_id)
     x_topics = o.topics
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_MetadataResponse__MetadataResponseTopic_v1(e_topics, out)
+            if e_topics.topic_authorized_operations != -2147483648:
+                raise unsupported_field('topic_authorized_operations')
+            out += _S_h.pack(e_topics.error_code)
+            w_str(out, e_topics.name)
+            out += _S_o.pack(e_topics.is_internal)
+            x2_partitions = e_topics.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x2_partitions))
+                for e2_partitions in x2_partitions:
+                    out += _S_hii.pack(e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id)
+                    x3_replica_nodes = e2_partitions.replica_nodes
+                    if x3_replica_nodes is None:
+                        raise null_encode_error('ReplicaNodes')
+                    else:
+                        out += INT32.pack(len(x3_replica_nodes))
+                        if len(x3_replica_nodes) < 64:
+                            out += ARRAYS_i[len(x3_replica_nodes)].pack(*x3_replica_nodes)
+                        else:
+                            w_fixed_array(out, x3_replica_nodes, 'i')
+                    x3_isr_nodes = e2_partitions.isr_nodes
+                    if x3_isr_nodes is None:
+                        raise null_encode_error('IsrNodes')
+                    else:
+                        out += INT32.pack(len(x3_isr_nodes))
+                        if len(x3_isr_nodes) < 64:
+                            out += ARRAYS_i[len(x3_isr_nodes)].pack(*x3_isr_nodes)
+                        else:
+                            w_fixed_array(out, x3_isr_nodes, 'i')
+                    if e2_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataResponse_v3(b: bytes, p: int) -> tuple[MetadataResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Brokers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_brokers = []
-        for _ in range(n):
-            e_brokers, p = _d_MetadataResponse__MetadataResponseBroker_v1(b, p)
+        for _ in range(n0):
+            f1_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_host, p = r_str(b, p)
+            f1_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_rack, p = r_nstr(b, p)
+            unknown1 = ()
+            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
             f_brokers.append(e_brokers)
     f_cluster_id, p = r_nstr(b, p)
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v1(b, p)
+        for _ in range(n0):
+            f2_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f2_name, p = r_str(b, p)
+            f2_is_internal = _S_o.unpack_from(b, p)[0]
+            p += 1
+            n2 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n2 < 0:
+                raise null_error('Partitions')
+            elif n2 > blen - p:
+                raise count_error(n2, blen - p)
+            else:
+                f2_partitions = []
+                for _ in range(n2):
+                    f3_error_code, f3_partition_index, f3_leader_id = _S_hii.unpack_from(b, p)
+                    p += 10
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('ReplicaNodes')
+                    else:
+                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('IsrNodes')
+                    else:
+                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    unknown3 = ()
+                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, -1, f3_replica_nodes, f3_isr_nodes, [], unknown3)
+                    f2_partitions.append(e2_partitions)
+            unknown2 = ()
+            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, f2_is_internal, f2_partitions, -2147483648, unknown2)
             f_topics.append(e_topics)
-    unknown = ()
-    return _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown), p
+    unknown0 = ()
+    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse_v3(o: MetadataResponse, out: bytearray) -> None:
@@ -1066,46 +2340,146 @@ def _e_MetadataResponse_v3(o: MetadataResponse, out: bytearray) -> None:
     if x_brokers is None:
         raise null_encode_error('Brokers')
     else:
-        w_alen(out, len(x_brokers))
+        out += INT32.pack(len(x_brokers))
         for e_brokers in x_brokers:
-            _e_MetadataResponse__MetadataResponseBroker_v1(e_brokers, out)
+            out += _S_i.pack(e_brokers.node_id)
+            w_str(out, e_brokers.host)
+            out += _S_i.pack(e_brokers.port)
+            w_nstr(out, e_brokers.rack)
+            if e_brokers.unknown_tagged_fields:
+                raise unsupported_tags()
     w_nstr(out, o.cluster_id)
     out += _S_i.pack(o.controller_id)
     x_topics = o.topics
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_MetadataResponse__MetadataResponseTopic_v1(e_topics, out)
+            if e_topics.topic_authorized_operations != -2147483648:
+                raise unsupported_field('topic_authorized_operations')
+            out += _S_h.pack(e_topics.error_code)
+            w_str(out, e_topics.name)
+            out += _S_o.pack(e_topics.is_internal)
+            x2_partitions = e_topics.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x2_partitions))
+                for e2_partitions in x2_partitions:
+                    out += _S_hii.pack(e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id)
+                    x3_replica_nodes = e2_partitions.replica_nodes
+                    if x3_replica_nodes is None:
+                        raise null_encode_error('ReplicaNodes')
+                    else:
+                        out += INT32.pack(len(x3_replica_nodes))
+                        if len(x3_replica_nodes) < 64:
+                            out += ARRAYS_i[len(x3_replica_nodes)].pack(*x3_replica_nodes)
+                        else:
+                            w_fixed_array(out, x3_replica_nodes, 'i')
+                    x3_isr_nodes = e2_partitions.isr_nodes
+                    if x3_isr_nodes is None:
+                        raise null_encode_error('IsrNodes')
+                    else:
+                        out += INT32.pack(len(x3_isr_nodes))
+                        if len(x3_isr_nodes) < 64:
+                            out += ARRAYS_i[len(x3_isr_nodes)].pack(*x3_isr_nodes)
+                        else:
+                            w_fixed_array(out, x3_isr_nodes, 'i')
+                    if e2_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataResponse_v5(b: bytes, p: int) -> tuple[MetadataResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Brokers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_brokers = []
-        for _ in range(n):
-            e_brokers, p = _d_MetadataResponse__MetadataResponseBroker_v1(b, p)
+        for _ in range(n0):
+            f1_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_host, p = r_str(b, p)
+            f1_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_rack, p = r_nstr(b, p)
+            unknown1 = ()
+            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
             f_brokers.append(e_brokers)
     f_cluster_id, p = r_nstr(b, p)
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v5(b, p)
+        for _ in range(n0):
+            f2_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f2_name, p = r_str(b, p)
+            f2_is_internal = _S_o.unpack_from(b, p)[0]
+            p += 1
+            n2 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n2 < 0:
+                raise null_error('Partitions')
+            elif n2 > blen - p:
+                raise count_error(n2, blen - p)
+            else:
+                f2_partitions = []
+                for _ in range(n2):
+                    f3_error_code, f3_partition_index, f3_leader_id = _S_hii.unpack_from(b, p)
+                    p += 10
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('ReplicaNodes')
+                    else:
+                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('IsrNodes')
+                    else:
+                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('OfflineReplicas')
+                    else:
+                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
+                    unknown3 = ()
+                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, -1, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
+                    f2_partitions.append(e2_partitions)
+            unknown2 = ()
+            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, f2_is_internal, f2_partitions, -2147483648, unknown2)
             f_topics.append(e_topics)
-    unknown = ()
-    return _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown), p
+    unknown0 = ()
+    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse_v5(o: MetadataResponse, out: bytearray) -> None:
@@ -1116,46 +2490,155 @@ def _e_MetadataResponse_v5(o: MetadataResponse, out: bytearray) -> None:
     if x_brokers is None:
         raise null_encode_error('Brokers')
     else:
-        w_alen(out, len(x_brokers))
+        out += INT32.pack(len(x_brokers))
         for e_brokers in x_brokers:
-            _e_MetadataResponse__MetadataResponseBroker_v1(e_brokers, out)
+            out += _S_i.pack(e_brokers.node_id)
+            w_str(out, e_brokers.host)
+            out += _S_i.pack(e_brokers.port)
+            w_nstr(out, e_brokers.rack)
+            if e_brokers.unknown_tagged_fields:
+                raise unsupported_tags()
     w_nstr(out, o.cluster_id)
     out += _S_i.pack(o.controller_id)
     x_topics = o.topics
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_MetadataResponse__MetadataResponseTopic_v5(e_topics, out)
+            if e_topics.topic_authorized_operations != -2147483648:
+                raise unsupported_field('topic_authorized_operations')
+            out += _S_h.pack(e_topics.error_code)
+            w_str(out, e_topics.name)
+            out += _S_o.pack(e_topics.is_internal)
+            x2_partitions = e_topics.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x2_partitions))
+                for e2_partitions in x2_partitions:
+                    out += _S_hii.pack(e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id)
+                    x3_replica_nodes = e2_partitions.replica_nodes
+                    if x3_replica_nodes is None:
+                        raise null_encode_error('ReplicaNodes')
+                    else:
+                        out += INT32.pack(len(x3_replica_nodes))
+                        if len(x3_replica_nodes) < 64:
+                            out += ARRAYS_i[len(x3_replica_nodes)].pack(*x3_replica_nodes)
+                        else:
+                            w_fixed_array(out, x3_replica_nodes, 'i')
+                    x3_isr_nodes = e2_partitions.isr_nodes
+                    if x3_isr_nodes is None:
+                        raise null_encode_error('IsrNodes')
+                    else:
+                        out += INT32.pack(len(x3_isr_nodes))
+                        if len(x3_isr_nodes) < 64:
+                            out += ARRAYS_i[len(x3_isr_nodes)].pack(*x3_isr_nodes)
+                        else:
+                            w_fixed_array(out, x3_isr_nodes, 'i')
+                    x3_offline_replicas = e2_partitions.offline_replicas
+                    if x3_offline_replicas is None:
+                        raise null_encode_error('OfflineReplicas')
+                    else:
+                        out += INT32.pack(len(x3_offline_replicas))
+                        if len(x3_offline_replicas) < 64:
+                            out += ARRAYS_i[len(x3_offline_replicas)].pack(*x3_offline_replicas)
+                        else:
+                            w_fixed_array(out, x3_offline_replicas, 'i')
+                    if e2_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataResponse_v7(b: bytes, p: int) -> tuple[MetadataResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Brokers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_brokers = []
-        for _ in range(n):
-            e_brokers, p = _d_MetadataResponse__MetadataResponseBroker_v1(b, p)
+        for _ in range(n0):
+            f1_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_host, p = r_str(b, p)
+            f1_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_rack, p = r_nstr(b, p)
+            unknown1 = ()
+            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
             f_brokers.append(e_brokers)
     f_cluster_id, p = r_nstr(b, p)
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v7(b, p)
+        for _ in range(n0):
+            f2_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f2_name, p = r_str(b, p)
+            f2_is_internal = _S_o.unpack_from(b, p)[0]
+            p += 1
+            n2 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n2 < 0:
+                raise null_error('Partitions')
+            elif n2 > blen - p:
+                raise count_error(n2, blen - p)
+            else:
+                f2_partitions = []
+                for _ in range(n2):
+                    f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch = _S_hiii.unpack_from(b, p)
+                    p += 14
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('ReplicaNodes')
+                    else:
+                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('IsrNodes')
+                    else:
+                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('OfflineReplicas')
+                    else:
+                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
+                    unknown3 = ()
+                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
+                    f2_partitions.append(e2_partitions)
+            unknown2 = ()
+            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, f2_is_internal, f2_partitions, -2147483648, unknown2)
             f_topics.append(e_topics)
-    unknown = ()
-    return _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown), p
+    unknown0 = ()
+    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse_v7(o: MetadataResponse, out: bytearray) -> None:
@@ -1166,48 +2649,159 @@ def _e_MetadataResponse_v7(o: MetadataResponse, out: bytearray) -> None:
     if x_brokers is None:
         raise null_encode_error('Brokers')
     else:
-        w_alen(out, len(x_brokers))
+        out += INT32.pack(len(x_brokers))
         for e_brokers in x_brokers:
-            _e_MetadataResponse__MetadataResponseBroker_v1(e_brokers, out)
+            out += _S_i.pack(e_brokers.node_id)
+            w_str(out, e_brokers.host)
+            out += _S_i.pack(e_brokers.port)
+            w_nstr(out, e_brokers.rack)
+            if e_brokers.unknown_tagged_fields:
+                raise unsupported_tags()
     w_nstr(out, o.cluster_id)
     out += _S_i.pack(o.controller_id)
     x_topics = o.topics
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_MetadataResponse__MetadataResponseTopic_v7(e_topics, out)
+            if e_topics.topic_authorized_operations != -2147483648:
+                raise unsupported_field('topic_authorized_operations')
+            out += _S_h.pack(e_topics.error_code)
+            w_str(out, e_topics.name)
+            out += _S_o.pack(e_topics.is_internal)
+            x2_partitions = e_topics.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x2_partitions))
+                for e2_partitions in x2_partitions:
+                    out += _S_hiii.pack(e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch)
+                    x3_replica_nodes = e2_partitions.replica_nodes
+                    if x3_replica_nodes is None:
+                        raise null_encode_error('ReplicaNodes')
+                    else:
+                        out += INT32.pack(len(x3_replica_nodes))
+                        if len(x3_replica_nodes) < 64:
+                            out += ARRAYS_i[len(x3_replica_nodes)].pack(*x3_replica_nodes)
+                        else:
+                            w_fixed_array(out, x3_replica_nodes, 'i')
+                    x3_isr_nodes = e2_partitions.isr_nodes
+                    if x3_isr_nodes is None:
+                        raise null_encode_error('IsrNodes')
+                    else:
+                        out += INT32.pack(len(x3_isr_nodes))
+                        if len(x3_isr_nodes) < 64:
+                            out += ARRAYS_i[len(x3_isr_nodes)].pack(*x3_isr_nodes)
+                        else:
+                            w_fixed_array(out, x3_isr_nodes, 'i')
+                    x3_offline_replicas = e2_partitions.offline_replicas
+                    if x3_offline_replicas is None:
+                        raise null_encode_error('OfflineReplicas')
+                    else:
+                        out += INT32.pack(len(x3_offline_replicas))
+                        if len(x3_offline_replicas) < 64:
+                            out += ARRAYS_i[len(x3_offline_replicas)].pack(*x3_offline_replicas)
+                        else:
+                            w_fixed_array(out, x3_offline_replicas, 'i')
+                    if e2_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataResponse_v8(b: bytes, p: int) -> tuple[MetadataResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Brokers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_brokers = []
-        for _ in range(n):
-            e_brokers, p = _d_MetadataResponse__MetadataResponseBroker_v1(b, p)
+        for _ in range(n0):
+            f1_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_host, p = r_str(b, p)
+            f1_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_rack, p = r_nstr(b, p)
+            unknown1 = ()
+            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
             f_brokers.append(e_brokers)
     f_cluster_id, p = r_nstr(b, p)
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v8(b, p)
+        for _ in range(n0):
+            f2_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            f2_name, p = r_str(b, p)
+            f2_is_internal = _S_o.unpack_from(b, p)[0]
+            p += 1
+            n2 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n2 < 0:
+                raise null_error('Partitions')
+            elif n2 > blen - p:
+                raise count_error(n2, blen - p)
+            else:
+                f2_partitions = []
+                for _ in range(n2):
+                    f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch = _S_hiii.unpack_from(b, p)
+                    p += 14
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('ReplicaNodes')
+                    else:
+                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('IsrNodes')
+                    else:
+                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if 0 <= n3 < 64:
+                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('OfflineReplicas')
+                    else:
+                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
+                    unknown3 = ()
+                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
+                    f2_partitions.append(e2_partitions)
+            f2_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
+            p += 4
+            unknown2 = ()
+            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, f2_is_internal, f2_partitions, f2_topic_authorized_operations, unknown2)
             f_topics.append(e_topics)
     f_cluster_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, f_cluster_authorized_operations, 0, unknown), p
+    unknown0 = ()
+    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, f_cluster_authorized_operations, 0, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse_v8(o: MetadataResponse, out: bytearray) -> None:
@@ -1216,54 +2810,241 @@ def _e_MetadataResponse_v8(o: MetadataResponse, out: bytearray) -> None:
     if x_brokers is None:
         raise null_encode_error('Brokers')
     else:
-        w_alen(out, len(x_brokers))
+        out += INT32.pack(len(x_brokers))
         for e_brokers in x_brokers:
-            _e_MetadataResponse__MetadataResponseBroker_v1(e_brokers, out)
+            out += _S_i.pack(e_brokers.node_id)
+            w_str(out, e_brokers.host)
+            out += _S_i.pack(e_brokers.port)
+            w_nstr(out, e_brokers.rack)
+            if e_brokers.unknown_tagged_fields:
+                raise unsupported_tags()
     w_nstr(out, o.cluster_id)
     out += _S_i.pack(o.controller_id)
     x_topics = o.topics
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_MetadataResponse__MetadataResponseTopic_v8(e_topics, out)
+            out += _S_h.pack(e_topics.error_code)
+            w_str(out, e_topics.name)
+            out += _S_o.pack(e_topics.is_internal)
+            x2_partitions = e_topics.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x2_partitions))
+                for e2_partitions in x2_partitions:
+                    out += _S_hiii.pack(e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch)
+                    x3_replica_nodes = e2_partitions.replica_nodes
+                    if x3_replica_nodes is None:
+                        raise null_encode_error('ReplicaNodes')
+                    else:
+                        out += INT32.pack(len(x3_replica_nodes))
+                        if len(x3_replica_nodes) < 64:
+                            out += ARRAYS_i[len(x3_replica_nodes)].pack(*x3_replica_nodes)
+                        else:
+                            w_fixed_array(out, x3_replica_nodes, 'i')
+                    x3_isr_nodes = e2_partitions.isr_nodes
+                    if x3_isr_nodes is None:
+                        raise null_encode_error('IsrNodes')
+                    else:
+                        out += INT32.pack(len(x3_isr_nodes))
+                        if len(x3_isr_nodes) < 64:
+                            out += ARRAYS_i[len(x3_isr_nodes)].pack(*x3_isr_nodes)
+                        else:
+                            w_fixed_array(out, x3_isr_nodes, 'i')
+                    x3_offline_replicas = e2_partitions.offline_replicas
+                    if x3_offline_replicas is None:
+                        raise null_encode_error('OfflineReplicas')
+                    else:
+                        out += INT32.pack(len(x3_offline_replicas))
+                        if len(x3_offline_replicas) < 64:
+                            out += ARRAYS_i[len(x3_offline_replicas)].pack(*x3_offline_replicas)
+                        else:
+                            w_fixed_array(out, x3_offline_replicas, 'i')
+                    if e2_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            out += _S_i.pack(e_topics.topic_authorized_operations)
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.cluster_authorized_operations)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_MetadataResponse_v9(b: bytes, p: int) -> tuple[MetadataResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Brokers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_brokers = []
-        for _ in range(n):
-            e_brokers, p = _d_MetadataResponse__MetadataResponseBroker_v9(b, p)
+        for _ in range(n0):
+            f1_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_rack, p = r_ncstr(b, p)
+            else:
+                f1_rack = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
             f_brokers.append(e_brokers)
-    f_cluster_id, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_cluster_id, p = r_ncstr(b, p)
+    else:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v9(b, p)
+        for _ in range(n0):
+            f2_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_name, p = r_cstr(b, p)
+            f2_is_internal = _S_o.unpack_from(b, p)[0]
+            p += 1
+            n2 = b[p]
+            if n2 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n2, p = r_uvarint(b, p)
+            n2 -= 1
+            if n2 < 0:
+                raise null_error('Partitions')
+            elif n2 > blen - p:
+                raise count_error(n2, blen - p)
+            else:
+                f2_partitions = []
+                for _ in range(n2):
+                    f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch = _S_hiii.unpack_from(b, p)
+                    p += 14
+                    n3 = b[p]
+                    if n3 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n3, p = r_uvarint(b, p)
+                    n3 -= 1
+                    if 0 <= n3 < 64:
+                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('ReplicaNodes')
+                    else:
+                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = b[p]
+                    if n3 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n3, p = r_uvarint(b, p)
+                    n3 -= 1
+                    if 0 <= n3 < 64:
+                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('IsrNodes')
+                    else:
+                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = b[p]
+                    if n3 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n3, p = r_uvarint(b, p)
+                    n3 -= 1
+                    if 0 <= n3 < 64:
+                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('OfflineReplicas')
+                    else:
+                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
+                    f2_partitions.append(e2_partitions)
+            f2_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, f2_is_internal, f2_partitions, f2_topic_authorized_operations, unknown2)
             f_topics.append(e_topics)
     f_cluster_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, f_cluster_authorized_operations, 0, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, f_cluster_authorized_operations, 0, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse_v9(o: MetadataResponse, out: bytearray) -> None:
@@ -1272,53 +3053,274 @@ def _e_MetadataResponse_v9(o: MetadataResponse, out: bytearray) -> None:
     if x_brokers is None:
         raise null_encode_error('Brokers')
     else:
-        w_calen(out, len(x_brokers))
+        n0 = len(x_brokers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_brokers in x_brokers:
-            _e_MetadataResponse__MetadataResponseBroker_v9(e_brokers, out)
+            out += _S_i.pack(e_brokers.node_id)
+            w_cstr(out, e_brokers.host)
+            out += _S_i.pack(e_brokers.port)
+            w_ncstr(out, e_brokers.rack)
+            if e_brokers.unknown_tagged_fields:
+                w_tags(out, [], e_brokers.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.cluster_id)
     out += _S_i.pack(o.controller_id)
     x_topics = o.topics
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_MetadataResponse__MetadataResponseTopic_v9(e_topics, out)
+            out += _S_h.pack(e_topics.error_code)
+            w_cstr(out, e_topics.name)
+            out += _S_o.pack(e_topics.is_internal)
+            x2_partitions = e_topics.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n2 = len(x2_partitions) + 1
+                if n2 < 0x80:
+                    out.append(n2)
+                else:
+                    w_uvarint(out, n2)
+                for e2_partitions in x2_partitions:
+                    out += _S_hiii.pack(e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch)
+                    x3_replica_nodes = e2_partitions.replica_nodes
+                    if x3_replica_nodes is None:
+                        raise null_encode_error('ReplicaNodes')
+                    else:
+                        n3 = len(x3_replica_nodes) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_replica_nodes) < 64:
+                            out += ARRAYS_i[len(x3_replica_nodes)].pack(*x3_replica_nodes)
+                        else:
+                            w_fixed_array(out, x3_replica_nodes, 'i')
+                    x3_isr_nodes = e2_partitions.isr_nodes
+                    if x3_isr_nodes is None:
+                        raise null_encode_error('IsrNodes')
+                    else:
+                        n3 = len(x3_isr_nodes) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_isr_nodes) < 64:
+                            out += ARRAYS_i[len(x3_isr_nodes)].pack(*x3_isr_nodes)
+                        else:
+                            w_fixed_array(out, x3_isr_nodes, 'i')
+                    x3_offline_replicas = e2_partitions.offline_replicas
+                    if x3_offline_replicas is None:
+                        raise null_encode_error('OfflineReplicas')
+                    else:
+                        n3 = len(x3_offline_replicas) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_offline_replicas) < 64:
+                            out += ARRAYS_i[len(x3_offline_replicas)].pack(*x3_offline_replicas)
+                        else:
+                            w_fixed_array(out, x3_offline_replicas, 'i')
+                    if e2_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e2_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_i.pack(e_topics.topic_authorized_operations)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.cluster_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_MetadataResponse_v10(b: bytes, p: int) -> tuple[MetadataResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Brokers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_brokers = []
-        for _ in range(n):
-            e_brokers, p = _d_MetadataResponse__MetadataResponseBroker_v9(b, p)
+        for _ in range(n0):
+            f1_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_rack, p = r_ncstr(b, p)
+            else:
+                f1_rack = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
             f_brokers.append(e_brokers)
-    f_cluster_id, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_cluster_id, p = r_ncstr(b, p)
+    else:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v10(b, p)
+        for _ in range(n0):
+            f2_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_name, p = r_cstr(b, p)
+            f2_topic_id, p = r_uuid(b, p)
+            f2_is_internal = _S_o.unpack_from(b, p)[0]
+            p += 1
+            n2 = b[p]
+            if n2 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n2, p = r_uvarint(b, p)
+            n2 -= 1
+            if n2 < 0:
+                raise null_error('Partitions')
+            elif n2 > blen - p:
+                raise count_error(n2, blen - p)
+            else:
+                f2_partitions = []
+                for _ in range(n2):
+                    f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch = _S_hiii.unpack_from(b, p)
+                    p += 14
+                    n3 = b[p]
+                    if n3 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n3, p = r_uvarint(b, p)
+                    n3 -= 1
+                    if 0 <= n3 < 64:
+                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('ReplicaNodes')
+                    else:
+                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = b[p]
+                    if n3 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n3, p = r_uvarint(b, p)
+                    n3 -= 1
+                    if 0 <= n3 < 64:
+                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('IsrNodes')
+                    else:
+                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = b[p]
+                    if n3 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n3, p = r_uvarint(b, p)
+                    n3 -= 1
+                    if 0 <= n3 < 64:
+                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('OfflineReplicas')
+                    else:
+                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
+                    f2_partitions.append(e2_partitions)
+            f2_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, f2_topic_id, f2_is_internal, f2_partitions, f2_topic_authorized_operations, unknown2)
             f_topics.append(e_topics)
     f_cluster_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, f_cluster_authorized_operations, 0, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, f_cluster_authorized_operations, 0, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse_v10(o: MetadataResponse, out: bytearray) -> None:
@@ -1327,51 +3329,273 @@ def _e_MetadataResponse_v10(o: MetadataResponse, out: bytearray) -> None:
     if x_brokers is None:
         raise null_encode_error('Brokers')
     else:
-        w_calen(out, len(x_brokers))
+        n0 = len(x_brokers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_brokers in x_brokers:
-            _e_MetadataResponse__MetadataResponseBroker_v9(e_brokers, out)
+            out += _S_i.pack(e_brokers.node_id)
+            w_cstr(out, e_brokers.host)
+            out += _S_i.pack(e_brokers.port)
+            w_ncstr(out, e_brokers.rack)
+            if e_brokers.unknown_tagged_fields:
+                w_tags(out, [], e_brokers.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.cluster_id)
     out += _S_i.pack(o.controller_id)
     x_topics = o.topics
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_MetadataResponse__MetadataResponseTopic_v10(e_topics, out)
+            out += _S_h.pack(e_topics.error_code)
+            w_cstr(out, e_topics.name)
+            out += e_topics.topic_id.bytes
+            out += _S_o.pack(e_topics.is_internal)
+            x2_partitions = e_topics.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n2 = len(x2_partitions) + 1
+                if n2 < 0x80:
+                    out.append(n2)
+                else:
+                    w_uvarint(out, n2)
+                for e2_partitions in x2_partitions:
+                    out += _S_hiii.pack(e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch)
+                    x3_replica_nodes = e2_partitions.replica_nodes
+                    if x3_replica_nodes is None:
+                        raise null_encode_error('ReplicaNodes')
+                    else:
+                        n3 = len(x3_replica_nodes) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_replica_nodes) < 64:
+                            out += ARRAYS_i[len(x3_replica_nodes)].pack(*x3_replica_nodes)
+                        else:
+                            w_fixed_array(out, x3_replica_nodes, 'i')
+                    x3_isr_nodes = e2_partitions.isr_nodes
+                    if x3_isr_nodes is None:
+                        raise null_encode_error('IsrNodes')
+                    else:
+                        n3 = len(x3_isr_nodes) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_isr_nodes) < 64:
+                            out += ARRAYS_i[len(x3_isr_nodes)].pack(*x3_isr_nodes)
+                        else:
+                            w_fixed_array(out, x3_isr_nodes, 'i')
+                    x3_offline_replicas = e2_partitions.offline_replicas
+                    if x3_offline_replicas is None:
+                        raise null_encode_error('OfflineReplicas')
+                    else:
+                        n3 = len(x3_offline_replicas) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_offline_replicas) < 64:
+                            out += ARRAYS_i[len(x3_offline_replicas)].pack(*x3_offline_replicas)
+                        else:
+                            w_fixed_array(out, x3_offline_replicas, 'i')
+                    if e2_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e2_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_i.pack(e_topics.topic_authorized_operations)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.cluster_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_MetadataResponse_v11(b: bytes, p: int) -> tuple[MetadataResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Brokers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_brokers = []
-        for _ in range(n):
-            e_brokers, p = _d_MetadataResponse__MetadataResponseBroker_v9(b, p)
+        for _ in range(n0):
+            f1_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_rack, p = r_ncstr(b, p)
+            else:
+                f1_rack = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
             f_brokers.append(e_brokers)
-    f_cluster_id, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_cluster_id, p = r_ncstr(b, p)
+    else:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v10(b, p)
+        for _ in range(n0):
+            f2_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_name, p = r_cstr(b, p)
+            f2_topic_id, p = r_uuid(b, p)
+            f2_is_internal = _S_o.unpack_from(b, p)[0]
+            p += 1
+            n2 = b[p]
+            if n2 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n2, p = r_uvarint(b, p)
+            n2 -= 1
+            if n2 < 0:
+                raise null_error('Partitions')
+            elif n2 > blen - p:
+                raise count_error(n2, blen - p)
+            else:
+                f2_partitions = []
+                for _ in range(n2):
+                    f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch = _S_hiii.unpack_from(b, p)
+                    p += 14
+                    n3 = b[p]
+                    if n3 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n3, p = r_uvarint(b, p)
+                    n3 -= 1
+                    if 0 <= n3 < 64:
+                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('ReplicaNodes')
+                    else:
+                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = b[p]
+                    if n3 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n3, p = r_uvarint(b, p)
+                    n3 -= 1
+                    if 0 <= n3 < 64:
+                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('IsrNodes')
+                    else:
+                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = b[p]
+                    if n3 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n3, p = r_uvarint(b, p)
+                    n3 -= 1
+                    if 0 <= n3 < 64:
+                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('OfflineReplicas')
+                    else:
+                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
+                    f2_partitions.append(e2_partitions)
+            f2_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, f2_topic_id, f2_is_internal, f2_partitions, f2_topic_authorized_operations, unknown2)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse_v11(o: MetadataResponse, out: bytearray) -> None:
@@ -1382,50 +3606,272 @@ def _e_MetadataResponse_v11(o: MetadataResponse, out: bytearray) -> None:
     if x_brokers is None:
         raise null_encode_error('Brokers')
     else:
-        w_calen(out, len(x_brokers))
+        n0 = len(x_brokers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_brokers in x_brokers:
-            _e_MetadataResponse__MetadataResponseBroker_v9(e_brokers, out)
+            out += _S_i.pack(e_brokers.node_id)
+            w_cstr(out, e_brokers.host)
+            out += _S_i.pack(e_brokers.port)
+            w_ncstr(out, e_brokers.rack)
+            if e_brokers.unknown_tagged_fields:
+                w_tags(out, [], e_brokers.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.cluster_id)
     out += _S_i.pack(o.controller_id)
     x_topics = o.topics
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_MetadataResponse__MetadataResponseTopic_v10(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_h.pack(e_topics.error_code)
+            w_cstr(out, e_topics.name)
+            out += e_topics.topic_id.bytes
+            out += _S_o.pack(e_topics.is_internal)
+            x2_partitions = e_topics.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n2 = len(x2_partitions) + 1
+                if n2 < 0x80:
+                    out.append(n2)
+                else:
+                    w_uvarint(out, n2)
+                for e2_partitions in x2_partitions:
+                    out += _S_hiii.pack(e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch)
+                    x3_replica_nodes = e2_partitions.replica_nodes
+                    if x3_replica_nodes is None:
+                        raise null_encode_error('ReplicaNodes')
+                    else:
+                        n3 = len(x3_replica_nodes) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_replica_nodes) < 64:
+                            out += ARRAYS_i[len(x3_replica_nodes)].pack(*x3_replica_nodes)
+                        else:
+                            w_fixed_array(out, x3_replica_nodes, 'i')
+                    x3_isr_nodes = e2_partitions.isr_nodes
+                    if x3_isr_nodes is None:
+                        raise null_encode_error('IsrNodes')
+                    else:
+                        n3 = len(x3_isr_nodes) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_isr_nodes) < 64:
+                            out += ARRAYS_i[len(x3_isr_nodes)].pack(*x3_isr_nodes)
+                        else:
+                            w_fixed_array(out, x3_isr_nodes, 'i')
+                    x3_offline_replicas = e2_partitions.offline_replicas
+                    if x3_offline_replicas is None:
+                        raise null_encode_error('OfflineReplicas')
+                    else:
+                        n3 = len(x3_offline_replicas) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_offline_replicas) < 64:
+                            out += ARRAYS_i[len(x3_offline_replicas)].pack(*x3_offline_replicas)
+                        else:
+                            w_fixed_array(out, x3_offline_replicas, 'i')
+                    if e2_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e2_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_i.pack(e_topics.topic_authorized_operations)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_MetadataResponse_v12(b: bytes, p: int) -> tuple[MetadataResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Brokers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_brokers = []
-        for _ in range(n):
-            e_brokers, p = _d_MetadataResponse__MetadataResponseBroker_v9(b, p)
+        for _ in range(n0):
+            f1_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_rack, p = r_ncstr(b, p)
+            else:
+                f1_rack = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
             f_brokers.append(e_brokers)
-    f_cluster_id, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_cluster_id, p = r_ncstr(b, p)
+    else:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v12(b, p)
+        for _ in range(n0):
+            f2_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s2 = b[p]
+            if not (0 < s2 < 0x80 and p + s2 <= blen):
+                f2_name, p = r_ncstr(b, p)
+            else:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            f2_topic_id, p = r_uuid(b, p)
+            f2_is_internal = _S_o.unpack_from(b, p)[0]
+            p += 1
+            n2 = b[p]
+            if n2 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n2, p = r_uvarint(b, p)
+            n2 -= 1
+            if n2 < 0:
+                raise null_error('Partitions')
+            elif n2 > blen - p:
+                raise count_error(n2, blen - p)
+            else:
+                f2_partitions = []
+                for _ in range(n2):
+                    f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch = _S_hiii.unpack_from(b, p)
+                    p += 14
+                    n3 = b[p]
+                    if n3 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n3, p = r_uvarint(b, p)
+                    n3 -= 1
+                    if 0 <= n3 < 64:
+                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('ReplicaNodes')
+                    else:
+                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = b[p]
+                    if n3 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n3, p = r_uvarint(b, p)
+                    n3 -= 1
+                    if 0 <= n3 < 64:
+                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('IsrNodes')
+                    else:
+                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = b[p]
+                    if n3 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n3, p = r_uvarint(b, p)
+                    n3 -= 1
+                    if 0 <= n3 < 64:
+                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('OfflineReplicas')
+                    else:
+                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
+                    f2_partitions.append(e2_partitions)
+            f2_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, f2_topic_id, f2_is_internal, f2_partitions, f2_topic_authorized_operations, unknown2)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse_v12(o: MetadataResponse, out: bytearray) -> None:
@@ -1436,52 +3882,274 @@ def _e_MetadataResponse_v12(o: MetadataResponse, out: bytearray) -> None:
     if x_brokers is None:
         raise null_encode_error('Brokers')
     else:
-        w_calen(out, len(x_brokers))
+        n0 = len(x_brokers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_brokers in x_brokers:
-            _e_MetadataResponse__MetadataResponseBroker_v9(e_brokers, out)
+            out += _S_i.pack(e_brokers.node_id)
+            w_cstr(out, e_brokers.host)
+            out += _S_i.pack(e_brokers.port)
+            w_ncstr(out, e_brokers.rack)
+            if e_brokers.unknown_tagged_fields:
+                w_tags(out, [], e_brokers.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.cluster_id)
     out += _S_i.pack(o.controller_id)
     x_topics = o.topics
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_MetadataResponse__MetadataResponseTopic_v12(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_h.pack(e_topics.error_code)
+            w_ncstr(out, e_topics.name)
+            out += e_topics.topic_id.bytes
+            out += _S_o.pack(e_topics.is_internal)
+            x2_partitions = e_topics.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n2 = len(x2_partitions) + 1
+                if n2 < 0x80:
+                    out.append(n2)
+                else:
+                    w_uvarint(out, n2)
+                for e2_partitions in x2_partitions:
+                    out += _S_hiii.pack(e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch)
+                    x3_replica_nodes = e2_partitions.replica_nodes
+                    if x3_replica_nodes is None:
+                        raise null_encode_error('ReplicaNodes')
+                    else:
+                        n3 = len(x3_replica_nodes) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_replica_nodes) < 64:
+                            out += ARRAYS_i[len(x3_replica_nodes)].pack(*x3_replica_nodes)
+                        else:
+                            w_fixed_array(out, x3_replica_nodes, 'i')
+                    x3_isr_nodes = e2_partitions.isr_nodes
+                    if x3_isr_nodes is None:
+                        raise null_encode_error('IsrNodes')
+                    else:
+                        n3 = len(x3_isr_nodes) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_isr_nodes) < 64:
+                            out += ARRAYS_i[len(x3_isr_nodes)].pack(*x3_isr_nodes)
+                        else:
+                            w_fixed_array(out, x3_isr_nodes, 'i')
+                    x3_offline_replicas = e2_partitions.offline_replicas
+                    if x3_offline_replicas is None:
+                        raise null_encode_error('OfflineReplicas')
+                    else:
+                        n3 = len(x3_offline_replicas) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_offline_replicas) < 64:
+                            out += ARRAYS_i[len(x3_offline_replicas)].pack(*x3_offline_replicas)
+                        else:
+                            w_fixed_array(out, x3_offline_replicas, 'i')
+                    if e2_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e2_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_i.pack(e_topics.topic_authorized_operations)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_MetadataResponse_v13(b: bytes, p: int) -> tuple[MetadataResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Brokers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_brokers = []
-        for _ in range(n):
-            e_brokers, p = _d_MetadataResponse__MetadataResponseBroker_v9(b, p)
+        for _ in range(n0):
+            f1_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_rack, p = r_ncstr(b, p)
+            else:
+                f1_rack = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
             f_brokers.append(e_brokers)
-    f_cluster_id, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_cluster_id, p = r_ncstr(b, p)
+    else:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v12(b, p)
+        for _ in range(n0):
+            f2_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s2 = b[p]
+            if not (0 < s2 < 0x80 and p + s2 <= blen):
+                f2_name, p = r_ncstr(b, p)
+            else:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            f2_topic_id, p = r_uuid(b, p)
+            f2_is_internal = _S_o.unpack_from(b, p)[0]
+            p += 1
+            n2 = b[p]
+            if n2 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n2, p = r_uvarint(b, p)
+            n2 -= 1
+            if n2 < 0:
+                raise null_error('Partitions')
+            elif n2 > blen - p:
+                raise count_error(n2, blen - p)
+            else:
+                f2_partitions = []
+                for _ in range(n2):
+                    f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch = _S_hiii.unpack_from(b, p)
+                    p += 14
+                    n3 = b[p]
+                    if n3 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n3, p = r_uvarint(b, p)
+                    n3 -= 1
+                    if 0 <= n3 < 64:
+                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('ReplicaNodes')
+                    else:
+                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = b[p]
+                    if n3 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n3, p = r_uvarint(b, p)
+                    n3 -= 1
+                    if 0 <= n3 < 64:
+                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('IsrNodes')
+                    else:
+                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
+                    n3 = b[p]
+                    if n3 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n3, p = r_uvarint(b, p)
+                    n3 -= 1
+                    if 0 <= n3 < 64:
+                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
+                        p += 4 * n3
+                    elif n3 < 0:
+                        raise null_error('OfflineReplicas')
+                    else:
+                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
+                    f2_partitions.append(e2_partitions)
+            f2_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, f2_topic_id, f2_is_internal, f2_partitions, f2_topic_authorized_operations, unknown2)
             f_topics.append(e_topics)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_MetadataResponse_v13(o: MetadataResponse, out: bytearray) -> None:
@@ -1492,20 +4160,100 @@ def _e_MetadataResponse_v13(o: MetadataResponse, out: bytearray) -> None:
     if x_brokers is None:
         raise null_encode_error('Brokers')
     else:
-        w_calen(out, len(x_brokers))
+        n0 = len(x_brokers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_brokers in x_brokers:
-            _e_MetadataResponse__MetadataResponseBroker_v9(e_brokers, out)
+            out += _S_i.pack(e_brokers.node_id)
+            w_cstr(out, e_brokers.host)
+            out += _S_i.pack(e_brokers.port)
+            w_ncstr(out, e_brokers.rack)
+            if e_brokers.unknown_tagged_fields:
+                w_tags(out, [], e_brokers.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.cluster_id)
     out += _S_i.pack(o.controller_id)
     x_topics = o.topics
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_MetadataResponse__MetadataResponseTopic_v12(e_topics, out)
+            out += _S_h.pack(e_topics.error_code)
+            w_ncstr(out, e_topics.name)
+            out += e_topics.topic_id.bytes
+            out += _S_o.pack(e_topics.is_internal)
+            x2_partitions = e_topics.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n2 = len(x2_partitions) + 1
+                if n2 < 0x80:
+                    out.append(n2)
+                else:
+                    w_uvarint(out, n2)
+                for e2_partitions in x2_partitions:
+                    out += _S_hiii.pack(e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch)
+                    x3_replica_nodes = e2_partitions.replica_nodes
+                    if x3_replica_nodes is None:
+                        raise null_encode_error('ReplicaNodes')
+                    else:
+                        n3 = len(x3_replica_nodes) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_replica_nodes) < 64:
+                            out += ARRAYS_i[len(x3_replica_nodes)].pack(*x3_replica_nodes)
+                        else:
+                            w_fixed_array(out, x3_replica_nodes, 'i')
+                    x3_isr_nodes = e2_partitions.isr_nodes
+                    if x3_isr_nodes is None:
+                        raise null_encode_error('IsrNodes')
+                    else:
+                        n3 = len(x3_isr_nodes) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_isr_nodes) < 64:
+                            out += ARRAYS_i[len(x3_isr_nodes)].pack(*x3_isr_nodes)
+                        else:
+                            w_fixed_array(out, x3_isr_nodes, 'i')
+                    x3_offline_replicas = e2_partitions.offline_replicas
+                    if x3_offline_replicas is None:
+                        raise null_encode_error('OfflineReplicas')
+                    else:
+                        n3 = len(x3_offline_replicas) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_offline_replicas) < 64:
+                            out += ARRAYS_i[len(x3_offline_replicas)].pack(*x3_offline_replicas)
+                        else:
+                            w_fixed_array(out, x3_offline_replicas, 'i')
+                    if e2_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e2_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_i.pack(e_topics.topic_authorized_operations)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_h.pack(o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _MetadataRequest__MetadataRequestTopic = MetadataRequest.MetadataRequestTopic

@@ -76,8 +76,9 @@ class OffsetDeleteResponse(Message):
 def _d_OffsetDeleteRequest__OffsetDeleteRequestPartition_v0(b: bytes, p: int) -> tuple[OffsetDeleteRequest.OffsetDeleteRequestPartition, int]:
     f_partition_index = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _OffsetDeleteRequest__OffsetDeleteRequestPartition(f_partition_index, unknown), p
+    unknown0 = ()
+    obj = _OffsetDeleteRequest__OffsetDeleteRequestPartition(f_partition_index, unknown0)
+    return obj, p
 
 
 def _e_OffsetDeleteRequest__OffsetDeleteRequestPartition_v0(o: OffsetDeleteRequest.OffsetDeleteRequestPartition, out: bytearray) -> None:
@@ -87,17 +88,25 @@ def _e_OffsetDeleteRequest__OffsetDeleteRequestPartition_v0(o: OffsetDeleteReque
 
 
 def _d_OffsetDeleteRequest__OffsetDeleteRequestTopic_v0(b: bytes, p: int) -> tuple[OffsetDeleteRequest.OffsetDeleteRequestTopic, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_OffsetDeleteRequest__OffsetDeleteRequestPartition_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index = _S_i.unpack_from(b, p)[0]
+            p += 4
+            unknown1 = ()
+            e_partitions = _OffsetDeleteRequest__OffsetDeleteRequestPartition(f1_partition_index, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _OffsetDeleteRequest__OffsetDeleteRequestTopic(f_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _OffsetDeleteRequest__OffsetDeleteRequestTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_OffsetDeleteRequest__OffsetDeleteRequestTopic_v0(o: OffsetDeleteRequest.OffsetDeleteRequestTopic, out: bytearray) -> None:
@@ -106,25 +115,48 @@ def _e_OffsetDeleteRequest__OffsetDeleteRequestTopic_v0(o: OffsetDeleteRequest.O
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_OffsetDeleteRequest__OffsetDeleteRequestPartition_v0(e_partitions, out)
+            out += _S_i.pack(e_partitions.partition_index)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetDeleteRequest_v0(b: bytes, p: int) -> tuple[OffsetDeleteRequest, int]:
+    blen = len(b)
     f_group_id, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetDeleteRequest__OffsetDeleteRequestTopic_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    unknown2 = ()
+                    e1_partitions = _OffsetDeleteRequest__OffsetDeleteRequestPartition(f2_partition_index, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _OffsetDeleteRequest__OffsetDeleteRequestTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _OffsetDeleteRequest(f_group_id, f_topics, unknown), p
+    unknown0 = ()
+    obj = _OffsetDeleteRequest(f_group_id, f_topics, unknown0)
+    return obj, p
 
 
 def _e_OffsetDeleteRequest_v0(o: OffsetDeleteRequest, out: bytearray) -> None:
@@ -133,9 +165,20 @@ def _e_OffsetDeleteRequest_v0(o: OffsetDeleteRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_OffsetDeleteRequest__OffsetDeleteRequestTopic_v0(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_i.pack(e1_partitions.partition_index)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
@@ -143,8 +186,9 @@ def _e_OffsetDeleteRequest_v0(o: OffsetDeleteRequest, out: bytearray) -> None:
 def _d_OffsetDeleteResponse__OffsetDeleteResponsePartition_v0(b: bytes, p: int) -> tuple[OffsetDeleteResponse.OffsetDeleteResponsePartition, int]:
     f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown = ()
-    return _OffsetDeleteResponse__OffsetDeleteResponsePartition(f_partition_index, f_error_code, unknown), p
+    unknown0 = ()
+    obj = _OffsetDeleteResponse__OffsetDeleteResponsePartition(f_partition_index, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_OffsetDeleteResponse__OffsetDeleteResponsePartition_v0(o: OffsetDeleteResponse.OffsetDeleteResponsePartition, out: bytearray) -> None:
@@ -154,17 +198,25 @@ def _e_OffsetDeleteResponse__OffsetDeleteResponsePartition_v0(o: OffsetDeleteRes
 
 
 def _d_OffsetDeleteResponse__OffsetDeleteResponseTopic_v0(b: bytes, p: int) -> tuple[OffsetDeleteResponse.OffsetDeleteResponseTopic, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_OffsetDeleteResponse__OffsetDeleteResponsePartition_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            unknown1 = ()
+            e_partitions = _OffsetDeleteResponse__OffsetDeleteResponsePartition(f1_partition_index, f1_error_code, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _OffsetDeleteResponse__OffsetDeleteResponseTopic(f_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _OffsetDeleteResponse__OffsetDeleteResponseTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_OffsetDeleteResponse__OffsetDeleteResponseTopic_v0(o: OffsetDeleteResponse.OffsetDeleteResponseTopic, out: bytearray) -> None:
@@ -173,26 +225,49 @@ def _e_OffsetDeleteResponse__OffsetDeleteResponseTopic_v0(o: OffsetDeleteRespons
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_OffsetDeleteResponse__OffsetDeleteResponsePartition_v0(e_partitions, out)
+            out += _S_ih.pack(e_partitions.partition_index, e_partitions.error_code)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetDeleteResponse_v0(b: bytes, p: int) -> tuple[OffsetDeleteResponse, int]:
+    blen = len(b)
     f_error_code, f_throttle_time_ms = _S_hi.unpack_from(b, p)
     p += 6
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetDeleteResponse__OffsetDeleteResponseTopic_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    unknown2 = ()
+                    e1_partitions = _OffsetDeleteResponse__OffsetDeleteResponsePartition(f2_partition_index, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _OffsetDeleteResponse__OffsetDeleteResponseTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _OffsetDeleteResponse(f_error_code, f_throttle_time_ms, f_topics, unknown), p
+    unknown0 = ()
+    obj = _OffsetDeleteResponse(f_error_code, f_throttle_time_ms, f_topics, unknown0)
+    return obj, p
 
 
 def _e_OffsetDeleteResponse_v0(o: OffsetDeleteResponse, out: bytearray) -> None:
@@ -201,9 +276,20 @@ def _e_OffsetDeleteResponse_v0(o: OffsetDeleteResponse, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_OffsetDeleteResponse__OffsetDeleteResponseTopic_v0(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.partition_index, e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 

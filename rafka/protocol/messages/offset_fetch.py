@@ -117,13 +117,18 @@ class OffsetFetchResponse(Message):
 
 def _d_OffsetFetchRequest__OffsetFetchRequestTopic_v1(b: bytes, p: int) -> tuple[OffsetFetchRequest.OffsetFetchRequestTopic, int]:
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_partition_indexes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('PartitionIndexes')
     else:
-        f_partition_indexes, p = r_fixed_array(b, p, n, 'i', 4)
-    unknown = ()
-    return _OffsetFetchRequest__OffsetFetchRequestTopic(f_name, f_partition_indexes, unknown), p
+        f_partition_indexes, p = r_fixed_array(b, p, n0, 'i', 4)
+    unknown0 = ()
+    obj = _OffsetFetchRequest__OffsetFetchRequestTopic(f_name, f_partition_indexes, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchRequest__OffsetFetchRequestTopic_v1(o: OffsetFetchRequest.OffsetFetchRequestTopic, out: bytearray) -> None:
@@ -132,26 +137,47 @@ def _e_OffsetFetchRequest__OffsetFetchRequestTopic_v1(o: OffsetFetchRequest.Offs
     if x_partition_indexes is None:
         raise null_encode_error('PartitionIndexes')
     else:
-        w_alen(out, len(x_partition_indexes))
-        w_fixed_array(out, x_partition_indexes, 'i')
+        out += INT32.pack(len(x_partition_indexes))
+        if len(x_partition_indexes) < 64:
+            out += ARRAYS_i[len(x_partition_indexes)].pack(*x_partition_indexes)
+        else:
+            w_fixed_array(out, x_partition_indexes, 'i')
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetFetchRequest__OffsetFetchRequestTopic_v6(b: bytes, p: int) -> tuple[OffsetFetchRequest.OffsetFetchRequestTopic, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partition_indexes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('PartitionIndexes')
     else:
-        f_partition_indexes, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partition_indexes, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchRequest__OffsetFetchRequestTopic(f_name, f_partition_indexes, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchRequest__OffsetFetchRequestTopic(f_name, f_partition_indexes, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchRequest__OffsetFetchRequestTopic_v6(o: OffsetFetchRequest.OffsetFetchRequestTopic, out: bytearray) -> None:
@@ -160,25 +186,53 @@ def _e_OffsetFetchRequest__OffsetFetchRequestTopic_v6(o: OffsetFetchRequest.Offs
     if x_partition_indexes is None:
         raise null_encode_error('PartitionIndexes')
     else:
-        w_calen(out, len(x_partition_indexes))
-        w_fixed_array(out, x_partition_indexes, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partition_indexes) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partition_indexes) < 64:
+            out += ARRAYS_i[len(x_partition_indexes)].pack(*x_partition_indexes)
+        else:
+            w_fixed_array(out, x_partition_indexes, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchRequest__OffsetFetchRequestTopics_v8(b: bytes, p: int) -> tuple[OffsetFetchRequest.OffsetFetchRequestTopics, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partition_indexes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('PartitionIndexes')
     else:
-        f_partition_indexes, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partition_indexes, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchRequest__OffsetFetchRequestTopics(f_name, ZERO_UUID, f_partition_indexes, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchRequest__OffsetFetchRequestTopics(f_name, ZERO_UUID, f_partition_indexes, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchRequest__OffsetFetchRequestTopics_v8(o: OffsetFetchRequest.OffsetFetchRequestTopics, out: bytearray) -> None:
@@ -187,25 +241,47 @@ def _e_OffsetFetchRequest__OffsetFetchRequestTopics_v8(o: OffsetFetchRequest.Off
     if x_partition_indexes is None:
         raise null_encode_error('PartitionIndexes')
     else:
-        w_calen(out, len(x_partition_indexes))
-        w_fixed_array(out, x_partition_indexes, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partition_indexes) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partition_indexes) < 64:
+            out += ARRAYS_i[len(x_partition_indexes)].pack(*x_partition_indexes)
+        else:
+            w_fixed_array(out, x_partition_indexes, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchRequest__OffsetFetchRequestTopics_v10(b: bytes, p: int) -> tuple[OffsetFetchRequest.OffsetFetchRequestTopics, int]:
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partition_indexes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('PartitionIndexes')
     else:
-        f_partition_indexes, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partition_indexes, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchRequest__OffsetFetchRequestTopics('', f_topic_id, f_partition_indexes, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchRequest__OffsetFetchRequestTopics('', f_topic_id, f_partition_indexes, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchRequest__OffsetFetchRequestTopics_v10(o: OffsetFetchRequest.OffsetFetchRequestTopics, out: bytearray) -> None:
@@ -214,28 +290,83 @@ def _e_OffsetFetchRequest__OffsetFetchRequestTopics_v10(o: OffsetFetchRequest.Of
     if x_partition_indexes is None:
         raise null_encode_error('PartitionIndexes')
     else:
-        w_calen(out, len(x_partition_indexes))
-        w_fixed_array(out, x_partition_indexes, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partition_indexes) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partition_indexes) < 64:
+            out += ARRAYS_i[len(x_partition_indexes)].pack(*x_partition_indexes)
+        else:
+            w_fixed_array(out, x_partition_indexes, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchRequest__OffsetFetchRequestGroup_v8(b: bytes, p: int) -> tuple[OffsetFetchRequest.OffsetFetchRequestGroup, int]:
-    f_group_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetFetchRequest__OffsetFetchRequestTopics_v8(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('PartitionIndexes')
+            else:
+                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _OffsetFetchRequest__OffsetFetchRequestTopics(f1_name, ZERO_UUID, f1_partition_indexes, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchRequest__OffsetFetchRequestGroup(f_group_id, None, -1, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchRequest__OffsetFetchRequestGroup(f_group_id, None, -1, f_topics, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchRequest__OffsetFetchRequestGroup_v8(o: OffsetFetchRequest.OffsetFetchRequestGroup, out: bytearray) -> None:
@@ -244,32 +375,106 @@ def _e_OffsetFetchRequest__OffsetFetchRequestGroup_v8(o: OffsetFetchRequest.Offs
     if x_topics is None:
         out.append(0)
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_OffsetFetchRequest__OffsetFetchRequestTopics_v8(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partition_indexes = e_topics.partition_indexes
+            if x1_partition_indexes is None:
+                raise null_encode_error('PartitionIndexes')
+            else:
+                n1 = len(x1_partition_indexes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partition_indexes) < 64:
+                    out += ARRAYS_i[len(x1_partition_indexes)].pack(*x1_partition_indexes)
+                else:
+                    w_fixed_array(out, x1_partition_indexes, 'i')
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchRequest__OffsetFetchRequestGroup_v9(b: bytes, p: int) -> tuple[OffsetFetchRequest.OffsetFetchRequestGroup, int]:
-    f_group_id, p = r_cstr(b, p)
-    f_member_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_member_id, p = r_ncstr(b, p)
+    else:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_member_epoch = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetFetchRequest__OffsetFetchRequestTopics_v8(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('PartitionIndexes')
+            else:
+                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _OffsetFetchRequest__OffsetFetchRequestTopics(f1_name, ZERO_UUID, f1_partition_indexes, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchRequest__OffsetFetchRequestGroup(f_group_id, f_member_id, f_member_epoch, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchRequest__OffsetFetchRequestGroup(f_group_id, f_member_id, f_member_epoch, f_topics, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchRequest__OffsetFetchRequestGroup_v9(o: OffsetFetchRequest.OffsetFetchRequestGroup, out: bytearray) -> None:
@@ -280,32 +485,101 @@ def _e_OffsetFetchRequest__OffsetFetchRequestGroup_v9(o: OffsetFetchRequest.Offs
     if x_topics is None:
         out.append(0)
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_OffsetFetchRequest__OffsetFetchRequestTopics_v8(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partition_indexes = e_topics.partition_indexes
+            if x1_partition_indexes is None:
+                raise null_encode_error('PartitionIndexes')
+            else:
+                n1 = len(x1_partition_indexes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partition_indexes) < 64:
+                    out += ARRAYS_i[len(x1_partition_indexes)].pack(*x1_partition_indexes)
+                else:
+                    w_fixed_array(out, x1_partition_indexes, 'i')
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchRequest__OffsetFetchRequestGroup_v10(b: bytes, p: int) -> tuple[OffsetFetchRequest.OffsetFetchRequestGroup, int]:
-    f_group_id, p = r_cstr(b, p)
-    f_member_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_member_id, p = r_ncstr(b, p)
+    else:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_member_epoch = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetFetchRequest__OffsetFetchRequestTopics_v10(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('PartitionIndexes')
+            else:
+                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _OffsetFetchRequest__OffsetFetchRequestTopics('', f1_topic_id, f1_partition_indexes, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchRequest__OffsetFetchRequestGroup(f_group_id, f_member_id, f_member_epoch, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchRequest__OffsetFetchRequestGroup(f_group_id, f_member_id, f_member_epoch, f_topics, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchRequest__OffsetFetchRequestGroup_v10(o: OffsetFetchRequest.OffsetFetchRequestGroup, out: bytearray) -> None:
@@ -316,24 +590,64 @@ def _e_OffsetFetchRequest__OffsetFetchRequestGroup_v10(o: OffsetFetchRequest.Off
     if x_topics is None:
         out.append(0)
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_OffsetFetchRequest__OffsetFetchRequestTopics_v10(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topics.topic_id.bytes
+            x1_partition_indexes = e_topics.partition_indexes
+            if x1_partition_indexes is None:
+                raise null_encode_error('PartitionIndexes')
+            else:
+                n1 = len(x1_partition_indexes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partition_indexes) < 64:
+                    out += ARRAYS_i[len(x1_partition_indexes)].pack(*x1_partition_indexes)
+                else:
+                    w_fixed_array(out, x1_partition_indexes, 'i')
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchRequest_v1(b: bytes, p: int) -> tuple[OffsetFetchRequest, int]:
+    blen = len(b)
     f_group_id, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetFetchRequest__OffsetFetchRequestTopic_v1(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('PartitionIndexes')
+            else:
+                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_topics = _OffsetFetchRequest__OffsetFetchRequestTopic(f1_name, f1_partition_indexes, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _OffsetFetchRequest(f_group_id, f_topics, [], False, unknown), p
+    unknown0 = ()
+    obj = _OffsetFetchRequest(f_group_id, f_topics, [], False, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchRequest_v1(o: OffsetFetchRequest, out: bytearray) -> None:
@@ -346,25 +660,52 @@ def _e_OffsetFetchRequest_v1(o: OffsetFetchRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_OffsetFetchRequest__OffsetFetchRequestTopic_v1(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partition_indexes = e_topics.partition_indexes
+            if x1_partition_indexes is None:
+                raise null_encode_error('PartitionIndexes')
+            else:
+                out += INT32.pack(len(x1_partition_indexes))
+                if len(x1_partition_indexes) < 64:
+                    out += ARRAYS_i[len(x1_partition_indexes)].pack(*x1_partition_indexes)
+                else:
+                    w_fixed_array(out, x1_partition_indexes, 'i')
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetFetchRequest_v2(b: bytes, p: int) -> tuple[OffsetFetchRequest, int]:
+    blen = len(b)
     f_group_id, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetFetchRequest__OffsetFetchRequestTopic_v1(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('PartitionIndexes')
+            else:
+                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_topics = _OffsetFetchRequest__OffsetFetchRequestTopic(f1_name, f1_partition_indexes, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _OffsetFetchRequest(f_group_id, f_topics, [], False, unknown), p
+    unknown0 = ()
+    obj = _OffsetFetchRequest(f_group_id, f_topics, [], False, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchRequest_v2(o: OffsetFetchRequest, out: bytearray) -> None:
@@ -377,30 +718,86 @@ def _e_OffsetFetchRequest_v2(o: OffsetFetchRequest, out: bytearray) -> None:
     if x_topics is None:
         out += NULL_INT32
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_OffsetFetchRequest__OffsetFetchRequestTopic_v1(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partition_indexes = e_topics.partition_indexes
+            if x1_partition_indexes is None:
+                raise null_encode_error('PartitionIndexes')
+            else:
+                out += INT32.pack(len(x1_partition_indexes))
+                if len(x1_partition_indexes) < 64:
+                    out += ARRAYS_i[len(x1_partition_indexes)].pack(*x1_partition_indexes)
+                else:
+                    w_fixed_array(out, x1_partition_indexes, 'i')
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetFetchRequest_v6(b: bytes, p: int) -> tuple[OffsetFetchRequest, int]:
-    f_group_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetFetchRequest__OffsetFetchRequestTopic_v6(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('PartitionIndexes')
+            else:
+                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _OffsetFetchRequest__OffsetFetchRequestTopic(f1_name, f1_partition_indexes, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchRequest(f_group_id, f_topics, [], False, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchRequest(f_group_id, f_topics, [], False, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchRequest_v6(o: OffsetFetchRequest, out: bytearray) -> None:
@@ -413,31 +810,100 @@ def _e_OffsetFetchRequest_v6(o: OffsetFetchRequest, out: bytearray) -> None:
     if x_topics is None:
         out.append(0)
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_OffsetFetchRequest__OffsetFetchRequestTopic_v6(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partition_indexes = e_topics.partition_indexes
+            if x1_partition_indexes is None:
+                raise null_encode_error('PartitionIndexes')
+            else:
+                n1 = len(x1_partition_indexes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partition_indexes) < 64:
+                    out += ARRAYS_i[len(x1_partition_indexes)].pack(*x1_partition_indexes)
+                else:
+                    w_fixed_array(out, x1_partition_indexes, 'i')
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchRequest_v7(b: bytes, p: int) -> tuple[OffsetFetchRequest, int]:
-    f_group_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_topics = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetFetchRequest__OffsetFetchRequestTopic_v6(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('PartitionIndexes')
+            else:
+                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _OffsetFetchRequest__OffsetFetchRequestTopic(f1_name, f1_partition_indexes, unknown1)
             f_topics.append(e_topics)
     f_require_stable = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchRequest(f_group_id, f_topics, [], f_require_stable, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchRequest(f_group_id, f_topics, [], f_require_stable, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchRequest_v7(o: OffsetFetchRequest, out: bytearray) -> None:
@@ -448,31 +914,125 @@ def _e_OffsetFetchRequest_v7(o: OffsetFetchRequest, out: bytearray) -> None:
     if x_topics is None:
         out.append(0)
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_OffsetFetchRequest__OffsetFetchRequestTopic_v6(e_topics, out)
+            w_cstr(out, e_topics.name)
+            x1_partition_indexes = e_topics.partition_indexes
+            if x1_partition_indexes is None:
+                raise null_encode_error('PartitionIndexes')
+            else:
+                n1 = len(x1_partition_indexes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partition_indexes) < 64:
+                    out += ARRAYS_i[len(x1_partition_indexes)].pack(*x1_partition_indexes)
+                else:
+                    w_fixed_array(out, x1_partition_indexes, 'i')
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_o.pack(o.require_stable)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchRequest_v8(b: bytes, p: int) -> tuple[OffsetFetchRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_OffsetFetchRequest__OffsetFetchRequestGroup_v8(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_id, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                f1_topics = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_partition_indexes = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('PartitionIndexes')
+                    else:
+                        f2_partition_indexes, p = r_fixed_array(b, p, n2, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _OffsetFetchRequest__OffsetFetchRequestTopics(f2_name, ZERO_UUID, f2_partition_indexes, unknown2)
+                    f1_topics.append(e1_topics)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_groups = _OffsetFetchRequest__OffsetFetchRequestGroup(f1_group_id, None, -1, f1_topics, unknown1)
             f_groups.append(e_groups)
     f_require_stable = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchRequest('', [], f_groups, f_require_stable, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchRequest('', [], f_groups, f_require_stable, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchRequest_v8(o: OffsetFetchRequest, out: bytearray) -> None:
@@ -484,31 +1044,148 @@ def _e_OffsetFetchRequest_v8(o: OffsetFetchRequest, out: bytearray) -> None:
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_calen(out, len(x_groups))
+        n0 = len(x_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups in x_groups:
-            _e_OffsetFetchRequest__OffsetFetchRequestGroup_v8(e_groups, out)
+            w_cstr(out, e_groups.group_id)
+            x1_topics = e_groups.topics
+            if x1_topics is None:
+                out.append(0)
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    w_cstr(out, e1_topics.name)
+                    x2_partition_indexes = e1_topics.partition_indexes
+                    if x2_partition_indexes is None:
+                        raise null_encode_error('PartitionIndexes')
+                    else:
+                        n2 = len(x2_partition_indexes) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_partition_indexes) < 64:
+                            out += ARRAYS_i[len(x2_partition_indexes)].pack(*x2_partition_indexes)
+                        else:
+                            w_fixed_array(out, x2_partition_indexes, 'i')
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_groups.unknown_tagged_fields:
+                w_tags(out, [], e_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_o.pack(o.require_stable)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchRequest_v9(b: bytes, p: int) -> tuple[OffsetFetchRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_OffsetFetchRequest__OffsetFetchRequestGroup_v9(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_member_id, p = r_ncstr(b, p)
+            else:
+                f1_member_id = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_member_epoch = _S_i.unpack_from(b, p)[0]
+            p += 4
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                f1_topics = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_partition_indexes = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('PartitionIndexes')
+                    else:
+                        f2_partition_indexes, p = r_fixed_array(b, p, n2, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _OffsetFetchRequest__OffsetFetchRequestTopics(f2_name, ZERO_UUID, f2_partition_indexes, unknown2)
+                    f1_topics.append(e1_topics)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_groups = _OffsetFetchRequest__OffsetFetchRequestGroup(f1_group_id, f1_member_id, f1_member_epoch, f1_topics, unknown1)
             f_groups.append(e_groups)
     f_require_stable = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchRequest('', [], f_groups, f_require_stable, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchRequest('', [], f_groups, f_require_stable, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchRequest_v9(o: OffsetFetchRequest, out: bytearray) -> None:
@@ -520,31 +1197,145 @@ def _e_OffsetFetchRequest_v9(o: OffsetFetchRequest, out: bytearray) -> None:
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_calen(out, len(x_groups))
+        n0 = len(x_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups in x_groups:
-            _e_OffsetFetchRequest__OffsetFetchRequestGroup_v9(e_groups, out)
+            w_cstr(out, e_groups.group_id)
+            w_ncstr(out, e_groups.member_id)
+            out += _S_i.pack(e_groups.member_epoch)
+            x1_topics = e_groups.topics
+            if x1_topics is None:
+                out.append(0)
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    w_cstr(out, e1_topics.name)
+                    x2_partition_indexes = e1_topics.partition_indexes
+                    if x2_partition_indexes is None:
+                        raise null_encode_error('PartitionIndexes')
+                    else:
+                        n2 = len(x2_partition_indexes) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_partition_indexes) < 64:
+                            out += ARRAYS_i[len(x2_partition_indexes)].pack(*x2_partition_indexes)
+                        else:
+                            w_fixed_array(out, x2_partition_indexes, 'i')
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_groups.unknown_tagged_fields:
+                w_tags(out, [], e_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_o.pack(o.require_stable)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchRequest_v10(b: bytes, p: int) -> tuple[OffsetFetchRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_OffsetFetchRequest__OffsetFetchRequestGroup_v10(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_member_id, p = r_ncstr(b, p)
+            else:
+                f1_member_id = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_member_epoch = _S_i.unpack_from(b, p)[0]
+            p += 4
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                f1_topics = None
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    f2_topic_id, p = r_uuid(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_partition_indexes = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('PartitionIndexes')
+                    else:
+                        f2_partition_indexes, p = r_fixed_array(b, p, n2, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _OffsetFetchRequest__OffsetFetchRequestTopics('', f2_topic_id, f2_partition_indexes, unknown2)
+                    f1_topics.append(e1_topics)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_groups = _OffsetFetchRequest__OffsetFetchRequestGroup(f1_group_id, f1_member_id, f1_member_epoch, f1_topics, unknown1)
             f_groups.append(e_groups)
     f_require_stable = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchRequest('', [], f_groups, f_require_stable, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchRequest('', [], f_groups, f_require_stable, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchRequest_v10(o: OffsetFetchRequest, out: bytearray) -> None:
@@ -556,11 +1347,52 @@ def _e_OffsetFetchRequest_v10(o: OffsetFetchRequest, out: bytearray) -> None:
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_calen(out, len(x_groups))
+        n0 = len(x_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups in x_groups:
-            _e_OffsetFetchRequest__OffsetFetchRequestGroup_v10(e_groups, out)
+            w_cstr(out, e_groups.group_id)
+            w_ncstr(out, e_groups.member_id)
+            out += _S_i.pack(e_groups.member_epoch)
+            x1_topics = e_groups.topics
+            if x1_topics is None:
+                out.append(0)
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    out += e1_topics.topic_id.bytes
+                    x2_partition_indexes = e1_topics.partition_indexes
+                    if x2_partition_indexes is None:
+                        raise null_encode_error('PartitionIndexes')
+                    else:
+                        n2 = len(x2_partition_indexes) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_partition_indexes) < 64:
+                            out += ARRAYS_i[len(x2_partition_indexes)].pack(*x2_partition_indexes)
+                        else:
+                            w_fixed_array(out, x2_partition_indexes, 'i')
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_groups.unknown_tagged_fields:
+                w_tags(out, [], e_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_o.pack(o.require_stable)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchResponse__OffsetFetchResponsePartition_v1(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponsePartition, int]:
@@ -569,8 +1401,9 @@ def _d_OffsetFetchResponse__OffsetFetchResponsePartition_v1(b: bytes, p: int) ->
     f_metadata, p = r_nstr(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown = ()
-    return _OffsetFetchResponse__OffsetFetchResponsePartition(f_partition_index, f_committed_offset, -1, f_metadata, f_error_code, unknown), p
+    unknown0 = ()
+    obj = _OffsetFetchResponse__OffsetFetchResponsePartition(f_partition_index, f_committed_offset, -1, f_metadata, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse__OffsetFetchResponsePartition_v1(o: OffsetFetchResponse.OffsetFetchResponsePartition, out: bytearray) -> None:
@@ -587,8 +1420,9 @@ def _d_OffsetFetchResponse__OffsetFetchResponsePartition_v5(b: bytes, p: int) ->
     f_metadata, p = r_nstr(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown = ()
-    return _OffsetFetchResponse__OffsetFetchResponsePartition(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_metadata, f_error_code, unknown), p
+    unknown0 = ()
+    obj = _OffsetFetchResponse__OffsetFetchResponsePartition(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_metadata, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse__OffsetFetchResponsePartition_v5(o: OffsetFetchResponse.OffsetFetchResponsePartition, out: bytearray) -> None:
@@ -600,39 +1434,60 @@ def _e_OffsetFetchResponse__OffsetFetchResponsePartition_v5(o: OffsetFetchRespon
 
 
 def _d_OffsetFetchResponse__OffsetFetchResponsePartition_v6(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponsePartition, int]:
+    blen = len(b)
     f_partition_index, f_committed_offset, f_committed_leader_epoch = _S_iqi.unpack_from(b, p)
     p += 16
-    f_metadata, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_metadata, p = r_ncstr(b, p)
+    else:
+        f_metadata = b[p + 1 : p + s0].decode()
+        p += s0
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchResponse__OffsetFetchResponsePartition(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_metadata, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchResponse__OffsetFetchResponsePartition(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_metadata, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse__OffsetFetchResponsePartition_v6(o: OffsetFetchResponse.OffsetFetchResponsePartition, out: bytearray) -> None:
     out += _S_iqi.pack(o.partition_index, o.committed_offset, o.committed_leader_epoch)
     w_ncstr(out, o.metadata)
     out += _S_h.pack(o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchResponse__OffsetFetchResponseTopic_v1(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponseTopic, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_OffsetFetchResponse__OffsetFetchResponsePartition_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_committed_offset = _S_iq.unpack_from(b, p)
+            p += 12
+            f1_metadata, p = r_nstr(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            unknown1 = ()
+            e_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f1_partition_index, f1_committed_offset, -1, f1_metadata, f1_error_code, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _OffsetFetchResponse__OffsetFetchResponseTopic(f_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _OffsetFetchResponse__OffsetFetchResponseTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse__OffsetFetchResponseTopic_v1(o: OffsetFetchResponse.OffsetFetchResponseTopic, out: bytearray) -> None:
@@ -641,25 +1496,40 @@ def _e_OffsetFetchResponse__OffsetFetchResponseTopic_v1(o: OffsetFetchResponse.O
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_OffsetFetchResponse__OffsetFetchResponsePartition_v1(e_partitions, out)
+            out += _S_iq.pack(e_partitions.partition_index, e_partitions.committed_offset)
+            w_nstr(out, e_partitions.metadata)
+            out += _S_h.pack(e_partitions.error_code)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetFetchResponse__OffsetFetchResponseTopic_v5(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponseTopic, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_OffsetFetchResponse__OffsetFetchResponsePartition_v5(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_committed_offset, f1_committed_leader_epoch = _S_iqi.unpack_from(b, p)
+            p += 16
+            f1_metadata, p = r_nstr(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            unknown1 = ()
+            e_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f1_partition_index, f1_committed_offset, f1_committed_leader_epoch, f1_metadata, f1_error_code, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _OffsetFetchResponse__OffsetFetchResponseTopic(f_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _OffsetFetchResponse__OffsetFetchResponseTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse__OffsetFetchResponseTopic_v5(o: OffsetFetchResponse.OffsetFetchResponseTopic, out: bytearray) -> None:
@@ -668,30 +1538,67 @@ def _e_OffsetFetchResponse__OffsetFetchResponseTopic_v5(o: OffsetFetchResponse.O
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_OffsetFetchResponse__OffsetFetchResponsePartition_v5(e_partitions, out)
+            out += _S_iqi.pack(e_partitions.partition_index, e_partitions.committed_offset, e_partitions.committed_leader_epoch)
+            w_nstr(out, e_partitions.metadata)
+            out += _S_h.pack(e_partitions.error_code)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetFetchResponse__OffsetFetchResponseTopic_v6(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponseTopic, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_OffsetFetchResponse__OffsetFetchResponsePartition_v6(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_committed_offset, f1_committed_leader_epoch = _S_iqi.unpack_from(b, p)
+            p += 16
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_metadata, p = r_ncstr(b, p)
+            else:
+                f1_metadata = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f1_partition_index, f1_committed_offset, f1_committed_leader_epoch, f1_metadata, f1_error_code, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchResponse__OffsetFetchResponseTopic(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchResponse__OffsetFetchResponseTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse__OffsetFetchResponseTopic_v6(o: OffsetFetchResponse.OffsetFetchResponseTopic, out: bytearray) -> None:
@@ -700,51 +1607,107 @@ def _e_OffsetFetchResponse__OffsetFetchResponseTopic_v6(o: OffsetFetchResponse.O
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_OffsetFetchResponse__OffsetFetchResponsePartition_v6(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iqi.pack(e_partitions.partition_index, e_partitions.committed_offset, e_partitions.committed_leader_epoch)
+            w_ncstr(out, e_partitions.metadata)
+            out += _S_h.pack(e_partitions.error_code)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchResponse__OffsetFetchResponsePartitions_v8(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponsePartitions, int]:
+    blen = len(b)
     f_partition_index, f_committed_offset, f_committed_leader_epoch = _S_iqi.unpack_from(b, p)
     p += 16
-    f_metadata, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_metadata, p = r_ncstr(b, p)
+    else:
+        f_metadata = b[p + 1 : p + s0].decode()
+        p += s0
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchResponse__OffsetFetchResponsePartitions(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_metadata, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchResponse__OffsetFetchResponsePartitions(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_metadata, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse__OffsetFetchResponsePartitions_v8(o: OffsetFetchResponse.OffsetFetchResponsePartitions, out: bytearray) -> None:
     out += _S_iqi.pack(o.partition_index, o.committed_offset, o.committed_leader_epoch)
     w_ncstr(out, o.metadata)
     out += _S_h.pack(o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchResponse__OffsetFetchResponseTopics_v8(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponseTopics, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_OffsetFetchResponse__OffsetFetchResponsePartitions_v8(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_committed_offset, f1_committed_leader_epoch = _S_iqi.unpack_from(b, p)
+            p += 16
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_metadata, p = r_ncstr(b, p)
+            else:
+                f1_metadata = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _OffsetFetchResponse__OffsetFetchResponsePartitions(f1_partition_index, f1_committed_offset, f1_committed_leader_epoch, f1_metadata, f1_error_code, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchResponse__OffsetFetchResponseTopics(f_name, ZERO_UUID, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchResponse__OffsetFetchResponseTopics(f_name, ZERO_UUID, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse__OffsetFetchResponseTopics_v8(o: OffsetFetchResponse.OffsetFetchResponseTopics, out: bytearray) -> None:
@@ -753,29 +1716,70 @@ def _e_OffsetFetchResponse__OffsetFetchResponseTopics_v8(o: OffsetFetchResponse.
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_OffsetFetchResponse__OffsetFetchResponsePartitions_v8(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iqi.pack(e_partitions.partition_index, e_partitions.committed_offset, e_partitions.committed_leader_epoch)
+            w_ncstr(out, e_partitions.metadata)
+            out += _S_h.pack(e_partitions.error_code)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchResponse__OffsetFetchResponseTopics_v10(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponseTopics, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_OffsetFetchResponse__OffsetFetchResponsePartitions_v8(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_committed_offset, f1_committed_leader_epoch = _S_iqi.unpack_from(b, p)
+            p += 16
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_metadata, p = r_ncstr(b, p)
+            else:
+                f1_metadata = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _OffsetFetchResponse__OffsetFetchResponsePartitions(f1_partition_index, f1_committed_offset, f1_committed_leader_epoch, f1_metadata, f1_error_code, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchResponse__OffsetFetchResponseTopics('', f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchResponse__OffsetFetchResponseTopics('', f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse__OffsetFetchResponseTopics_v10(o: OffsetFetchResponse.OffsetFetchResponseTopics, out: bytearray) -> None:
@@ -784,31 +1788,107 @@ def _e_OffsetFetchResponse__OffsetFetchResponseTopics_v10(o: OffsetFetchResponse
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_OffsetFetchResponse__OffsetFetchResponsePartitions_v8(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iqi.pack(e_partitions.partition_index, e_partitions.committed_offset, e_partitions.committed_leader_epoch)
+            w_ncstr(out, e_partitions.metadata)
+            out += _S_h.pack(e_partitions.error_code)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchResponse__OffsetFetchResponseGroup_v8(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponseGroup, int]:
-    f_group_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetFetchResponse__OffsetFetchResponseTopics_v8(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
+                    p += 16
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_metadata, p = r_ncstr(b, p)
+                    else:
+                        f2_metadata = b[p + 1 : p + s2].decode()
+                        p += s2
+                    f2_error_code = _S_h.unpack_from(b, p)[0]
+                    p += 2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _OffsetFetchResponse__OffsetFetchResponsePartitions(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_metadata, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _OffsetFetchResponse__OffsetFetchResponseTopics(f1_name, ZERO_UUID, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchResponse__OffsetFetchResponseGroup(f_group_id, f_topics, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchResponse__OffsetFetchResponseGroup(f_group_id, f_topics, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse__OffsetFetchResponseGroup_v8(o: OffsetFetchResponse.OffsetFetchResponseGroup, out: bytearray) -> None:
@@ -817,32 +1897,118 @@ def _e_OffsetFetchResponse__OffsetFetchResponseGroup_v8(o: OffsetFetchResponse.O
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_OffsetFetchResponse__OffsetFetchResponseTopics_v8(e_topics, out)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iqi.pack(e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch)
+                    w_ncstr(out, e1_partitions.metadata)
+                    out += _S_h.pack(e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_h.pack(o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchResponse__OffsetFetchResponseGroup_v10(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponseGroup, int]:
-    f_group_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetFetchResponse__OffsetFetchResponseTopics_v10(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
+                    p += 16
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_metadata, p = r_ncstr(b, p)
+                    else:
+                        f2_metadata = b[p + 1 : p + s2].decode()
+                        p += s2
+                    f2_error_code = _S_h.unpack_from(b, p)[0]
+                    p += 2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _OffsetFetchResponse__OffsetFetchResponsePartitions(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_metadata, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _OffsetFetchResponse__OffsetFetchResponseTopics('', f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchResponse__OffsetFetchResponseGroup(f_group_id, f_topics, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchResponse__OffsetFetchResponseGroup(f_group_id, f_topics, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse__OffsetFetchResponseGroup_v10(o: OffsetFetchResponse.OffsetFetchResponseGroup, out: bytearray) -> None:
@@ -851,24 +2017,76 @@ def _e_OffsetFetchResponse__OffsetFetchResponseGroup_v10(o: OffsetFetchResponse.
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_OffsetFetchResponse__OffsetFetchResponseTopics_v10(e_topics, out)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iqi.pack(e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch)
+                    w_ncstr(out, e1_partitions.metadata)
+                    out += _S_h.pack(e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_h.pack(o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchResponse_v1(b: bytes, p: int) -> tuple[OffsetFetchResponse, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetFetchResponse__OffsetFetchResponseTopic_v1(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_committed_offset = _S_iq.unpack_from(b, p)
+                    p += 12
+                    f2_metadata, p = r_nstr(b, p)
+                    f2_error_code = _S_h.unpack_from(b, p)[0]
+                    p += 2
+                    unknown2 = ()
+                    e1_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f2_partition_index, f2_committed_offset, -1, f2_metadata, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _OffsetFetchResponse__OffsetFetchResponseTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _OffsetFetchResponse(0, f_topics, 0, [], unknown), p
+    unknown0 = ()
+    obj = _OffsetFetchResponse(0, f_topics, 0, [], unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse_v1(o: OffsetFetchResponse, out: bytearray) -> None:
@@ -878,26 +2096,63 @@ def _e_OffsetFetchResponse_v1(o: OffsetFetchResponse, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_OffsetFetchResponse__OffsetFetchResponseTopic_v1(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iq.pack(e1_partitions.partition_index, e1_partitions.committed_offset)
+                    w_nstr(out, e1_partitions.metadata)
+                    out += _S_h.pack(e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetFetchResponse_v2(b: bytes, p: int) -> tuple[OffsetFetchResponse, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetFetchResponse__OffsetFetchResponseTopic_v1(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_committed_offset = _S_iq.unpack_from(b, p)
+                    p += 12
+                    f2_metadata, p = r_nstr(b, p)
+                    f2_error_code = _S_h.unpack_from(b, p)[0]
+                    p += 2
+                    unknown2 = ()
+                    e1_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f2_partition_index, f2_committed_offset, -1, f2_metadata, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _OffsetFetchResponse__OffsetFetchResponseTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown = ()
-    return _OffsetFetchResponse(0, f_topics, f_error_code, [], unknown), p
+    unknown0 = ()
+    obj = _OffsetFetchResponse(0, f_topics, f_error_code, [], unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse_v2(o: OffsetFetchResponse, out: bytearray) -> None:
@@ -907,29 +2162,66 @@ def _e_OffsetFetchResponse_v2(o: OffsetFetchResponse, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_OffsetFetchResponse__OffsetFetchResponseTopic_v1(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iq.pack(e1_partitions.partition_index, e1_partitions.committed_offset)
+                    w_nstr(out, e1_partitions.metadata)
+                    out += _S_h.pack(e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_h.pack(o.error_code)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetFetchResponse_v3(b: bytes, p: int) -> tuple[OffsetFetchResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetFetchResponse__OffsetFetchResponseTopic_v1(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_committed_offset = _S_iq.unpack_from(b, p)
+                    p += 12
+                    f2_metadata, p = r_nstr(b, p)
+                    f2_error_code = _S_h.unpack_from(b, p)[0]
+                    p += 2
+                    unknown2 = ()
+                    e1_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f2_partition_index, f2_committed_offset, -1, f2_metadata, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _OffsetFetchResponse__OffsetFetchResponseTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown = ()
-    return _OffsetFetchResponse(f_throttle_time_ms, f_topics, f_error_code, [], unknown), p
+    unknown0 = ()
+    obj = _OffsetFetchResponse(f_throttle_time_ms, f_topics, f_error_code, [], unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse_v3(o: OffsetFetchResponse, out: bytearray) -> None:
@@ -940,29 +2232,66 @@ def _e_OffsetFetchResponse_v3(o: OffsetFetchResponse, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_OffsetFetchResponse__OffsetFetchResponseTopic_v1(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iq.pack(e1_partitions.partition_index, e1_partitions.committed_offset)
+                    w_nstr(out, e1_partitions.metadata)
+                    out += _S_h.pack(e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_h.pack(o.error_code)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetFetchResponse_v5(b: bytes, p: int) -> tuple[OffsetFetchResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetFetchResponse__OffsetFetchResponseTopic_v5(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
+                    p += 16
+                    f2_metadata, p = r_nstr(b, p)
+                    f2_error_code = _S_h.unpack_from(b, p)[0]
+                    p += 2
+                    unknown2 = ()
+                    e1_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_metadata, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _OffsetFetchResponse__OffsetFetchResponseTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown = ()
-    return _OffsetFetchResponse(f_throttle_time_ms, f_topics, f_error_code, [], unknown), p
+    unknown0 = ()
+    obj = _OffsetFetchResponse(f_throttle_time_ms, f_topics, f_error_code, [], unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse_v5(o: OffsetFetchResponse, out: bytearray) -> None:
@@ -973,34 +2302,105 @@ def _e_OffsetFetchResponse_v5(o: OffsetFetchResponse, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_OffsetFetchResponse__OffsetFetchResponseTopic_v5(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iqi.pack(e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch)
+                    w_nstr(out, e1_partitions.metadata)
+                    out += _S_h.pack(e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_h.pack(o.error_code)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetFetchResponse_v6(b: bytes, p: int) -> tuple[OffsetFetchResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetFetchResponse__OffsetFetchResponseTopic_v6(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
+                    p += 16
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_metadata, p = r_ncstr(b, p)
+                    else:
+                        f2_metadata = b[p + 1 : p + s2].decode()
+                        p += s2
+                    f2_error_code = _S_h.unpack_from(b, p)[0]
+                    p += 2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_metadata, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _OffsetFetchResponse__OffsetFetchResponseTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchResponse(f_throttle_time_ms, f_topics, f_error_code, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchResponse(f_throttle_time_ms, f_topics, f_error_code, [], unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse_v6(o: OffsetFetchResponse, out: bytearray) -> None:
@@ -1011,31 +2411,149 @@ def _e_OffsetFetchResponse_v6(o: OffsetFetchResponse, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_OffsetFetchResponse__OffsetFetchResponseTopic_v6(e_topics, out)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iqi.pack(e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch)
+                    w_ncstr(out, e1_partitions.metadata)
+                    out += _S_h.pack(e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_h.pack(o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchResponse_v8(b: bytes, p: int) -> tuple[OffsetFetchResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_OffsetFetchResponse__OffsetFetchResponseGroup_v8(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_id, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Topics')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('Partitions')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_partitions = []
+                        for _ in range(n2):
+                            f3_partition_index, f3_committed_offset, f3_committed_leader_epoch = _S_iqi.unpack_from(b, p)
+                            p += 16
+                            s3 = b[p]
+                            if not (0 < s3 < 0x80 and p + s3 <= blen):
+                                f3_metadata, p = r_ncstr(b, p)
+                            else:
+                                f3_metadata = b[p + 1 : p + s3].decode()
+                                p += s3
+                            f3_error_code = _S_h.unpack_from(b, p)[0]
+                            p += 2
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_partitions = _OffsetFetchResponse__OffsetFetchResponsePartitions(f3_partition_index, f3_committed_offset, f3_committed_leader_epoch, f3_metadata, f3_error_code, unknown3)
+                            f2_partitions.append(e2_partitions)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _OffsetFetchResponse__OffsetFetchResponseTopics(f2_name, ZERO_UUID, f2_partitions, unknown2)
+                    f1_topics.append(e1_topics)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_groups = _OffsetFetchResponse__OffsetFetchResponseGroup(f1_group_id, f1_topics, f1_error_code, unknown1)
             f_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchResponse(f_throttle_time_ms, [], 0, f_groups, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchResponse(f_throttle_time_ms, [], 0, f_groups, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse_v8(o: OffsetFetchResponse, out: bytearray) -> None:
@@ -1046,30 +2564,159 @@ def _e_OffsetFetchResponse_v8(o: OffsetFetchResponse, out: bytearray) -> None:
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_calen(out, len(x_groups))
+        n0 = len(x_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups in x_groups:
-            _e_OffsetFetchResponse__OffsetFetchResponseGroup_v8(e_groups, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_groups.group_id)
+            x1_topics = e_groups.topics
+            if x1_topics is None:
+                raise null_encode_error('Topics')
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    w_cstr(out, e1_topics.name)
+                    x2_partitions = e1_topics.partitions
+                    if x2_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n2 = len(x2_partitions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_partitions in x2_partitions:
+                            out += _S_iqi.pack(e2_partitions.partition_index, e2_partitions.committed_offset, e2_partitions.committed_leader_epoch)
+                            w_ncstr(out, e2_partitions.metadata)
+                            out += _S_h.pack(e2_partitions.error_code)
+                            if e2_partitions.unknown_tagged_fields:
+                                w_tags(out, [], e2_partitions.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_h.pack(e_groups.error_code)
+            if e_groups.unknown_tagged_fields:
+                w_tags(out, [], e_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetFetchResponse_v10(b: bytes, p: int) -> tuple[OffsetFetchResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_OffsetFetchResponse__OffsetFetchResponseGroup_v10(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_id, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Topics')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    f2_topic_id, p = r_uuid(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('Partitions')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_partitions = []
+                        for _ in range(n2):
+                            f3_partition_index, f3_committed_offset, f3_committed_leader_epoch = _S_iqi.unpack_from(b, p)
+                            p += 16
+                            s3 = b[p]
+                            if not (0 < s3 < 0x80 and p + s3 <= blen):
+                                f3_metadata, p = r_ncstr(b, p)
+                            else:
+                                f3_metadata = b[p + 1 : p + s3].decode()
+                                p += s3
+                            f3_error_code = _S_h.unpack_from(b, p)[0]
+                            p += 2
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_partitions = _OffsetFetchResponse__OffsetFetchResponsePartitions(f3_partition_index, f3_committed_offset, f3_committed_leader_epoch, f3_metadata, f3_error_code, unknown3)
+                            f2_partitions.append(e2_partitions)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _OffsetFetchResponse__OffsetFetchResponseTopics('', f2_topic_id, f2_partitions, unknown2)
+                    f1_topics.append(e1_topics)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_groups = _OffsetFetchResponse__OffsetFetchResponseGroup(f1_group_id, f1_topics, f1_error_code, unknown1)
             f_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetFetchResponse(f_throttle_time_ms, [], 0, f_groups, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetFetchResponse(f_throttle_time_ms, [], 0, f_groups, unknown0)
+    return obj, p
 
 
 def _e_OffsetFetchResponse_v10(o: OffsetFetchResponse, out: bytearray) -> None:
@@ -1080,10 +2727,54 @@ def _e_OffsetFetchResponse_v10(o: OffsetFetchResponse, out: bytearray) -> None:
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_calen(out, len(x_groups))
+        n0 = len(x_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups in x_groups:
-            _e_OffsetFetchResponse__OffsetFetchResponseGroup_v10(e_groups, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_groups.group_id)
+            x1_topics = e_groups.topics
+            if x1_topics is None:
+                raise null_encode_error('Topics')
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    out += e1_topics.topic_id.bytes
+                    x2_partitions = e1_topics.partitions
+                    if x2_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n2 = len(x2_partitions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_partitions in x2_partitions:
+                            out += _S_iqi.pack(e2_partitions.partition_index, e2_partitions.committed_offset, e2_partitions.committed_leader_epoch)
+                            w_ncstr(out, e2_partitions.metadata)
+                            out += _S_h.pack(e2_partitions.error_code)
+                            if e2_partitions.unknown_tagged_fields:
+                                w_tags(out, [], e2_partitions.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_h.pack(e_groups.error_code)
+            if e_groups.unknown_tagged_fields:
+                w_tags(out, [], e_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _OffsetFetchRequest__OffsetFetchRequestTopic = OffsetFetchRequest.OffsetFetchRequestTopic

@@ -79,8 +79,9 @@ class OffsetForLeaderEpochResponse(Message):
 def _d_OffsetForLeaderEpochRequest__OffsetForLeaderPartition_v2(b: bytes, p: int) -> tuple[OffsetForLeaderEpochRequest.OffsetForLeaderPartition, int]:
     f_partition, f_current_leader_epoch, f_leader_epoch = _S_iii.unpack_from(b, p)
     p += 12
-    unknown = ()
-    return _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f_partition, f_current_leader_epoch, f_leader_epoch, unknown), p
+    unknown0 = ()
+    obj = _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f_partition, f_current_leader_epoch, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_OffsetForLeaderEpochRequest__OffsetForLeaderPartition_v2(o: OffsetForLeaderEpochRequest.OffsetForLeaderPartition, out: bytearray) -> None:
@@ -94,30 +95,42 @@ def _d_OffsetForLeaderEpochRequest__OffsetForLeaderPartition_v4(b: bytes, p: int
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f_partition, f_current_leader_epoch, f_leader_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f_partition, f_current_leader_epoch, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_OffsetForLeaderEpochRequest__OffsetForLeaderPartition_v4(o: OffsetForLeaderEpochRequest.OffsetForLeaderPartition, out: bytearray) -> None:
     out += _S_iii.pack(o.partition, o.current_leader_epoch, o.leader_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v2(b: bytes, p: int) -> tuple[OffsetForLeaderEpochRequest.OffsetForLeaderTopic, int]:
+    blen = len(b)
     f_topic, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_OffsetForLeaderEpochRequest__OffsetForLeaderPartition_v2(b, p)
+        for _ in range(n0):
+            f1_partition, f1_current_leader_epoch, f1_leader_epoch = _S_iii.unpack_from(b, p)
+            p += 12
+            unknown1 = ()
+            e_partitions = _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f1_partition, f1_current_leader_epoch, f1_leader_epoch, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _OffsetForLeaderEpochRequest__OffsetForLeaderTopic(f_topic, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _OffsetForLeaderEpochRequest__OffsetForLeaderTopic(f_topic, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v2(o: OffsetForLeaderEpochRequest.OffsetForLeaderTopic, out: bytearray) -> None:
@@ -126,30 +139,57 @@ def _e_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v2(o: OffsetForLeaderEp
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_OffsetForLeaderEpochRequest__OffsetForLeaderPartition_v2(e_partitions, out)
+            out += _S_iii.pack(e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.leader_epoch)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v4(b: bytes, p: int) -> tuple[OffsetForLeaderEpochRequest.OffsetForLeaderTopic, int]:
-    f_topic, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_OffsetForLeaderEpochRequest__OffsetForLeaderPartition_v4(b, p)
+        for _ in range(n0):
+            f1_partition, f1_current_leader_epoch, f1_leader_epoch = _S_iii.unpack_from(b, p)
+            p += 12
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f1_partition, f1_current_leader_epoch, f1_leader_epoch, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetForLeaderEpochRequest__OffsetForLeaderTopic(f_topic, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetForLeaderEpochRequest__OffsetForLeaderTopic(f_topic, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v4(o: OffsetForLeaderEpochRequest.OffsetForLeaderTopic, out: bytearray) -> None:
@@ -158,23 +198,55 @@ def _e_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v4(o: OffsetForLeaderEp
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_OffsetForLeaderEpochRequest__OffsetForLeaderPartition_v4(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iii.pack(e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.leader_epoch)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetForLeaderEpochRequest_v2(b: bytes, p: int) -> tuple[OffsetForLeaderEpochRequest, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v2(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_current_leader_epoch, f2_leader_epoch = _S_iii.unpack_from(b, p)
+                    p += 12
+                    unknown2 = ()
+                    e1_partitions = _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f2_partition, f2_current_leader_epoch, f2_leader_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _OffsetForLeaderEpochRequest__OffsetForLeaderTopic(f1_topic, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _OffsetForLeaderEpochRequest(-2, f_topics, unknown), p
+    unknown0 = ()
+    obj = _OffsetForLeaderEpochRequest(-2, f_topics, unknown0)
+    return obj, p
 
 
 def _e_OffsetForLeaderEpochRequest_v2(o: OffsetForLeaderEpochRequest, out: bytearray) -> None:
@@ -182,26 +254,58 @@ def _e_OffsetForLeaderEpochRequest_v2(o: OffsetForLeaderEpochRequest, out: bytea
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v2(e_topics, out)
+            w_str(out, e_topics.topic)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iii.pack(e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.leader_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetForLeaderEpochRequest_v3(b: bytes, p: int) -> tuple[OffsetForLeaderEpochRequest, int]:
+    blen = len(b)
     f_replica_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v2(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_current_leader_epoch, f2_leader_epoch = _S_iii.unpack_from(b, p)
+                    p += 12
+                    unknown2 = ()
+                    e1_partitions = _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f2_partition, f2_current_leader_epoch, f2_leader_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _OffsetForLeaderEpochRequest__OffsetForLeaderTopic(f1_topic, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _OffsetForLeaderEpochRequest(f_replica_id, f_topics, unknown), p
+    unknown0 = ()
+    obj = _OffsetForLeaderEpochRequest(f_replica_id, f_topics, unknown0)
+    return obj, p
 
 
 def _e_OffsetForLeaderEpochRequest_v3(o: OffsetForLeaderEpochRequest, out: bytearray) -> None:
@@ -210,31 +314,92 @@ def _e_OffsetForLeaderEpochRequest_v3(o: OffsetForLeaderEpochRequest, out: bytea
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v2(e_topics, out)
+            w_str(out, e_topics.topic)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iii.pack(e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.leader_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetForLeaderEpochRequest_v4(b: bytes, p: int) -> tuple[OffsetForLeaderEpochRequest, int]:
+    blen = len(b)
     f_replica_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v4(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_current_leader_epoch, f2_leader_epoch = _S_iii.unpack_from(b, p)
+                    p += 12
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f2_partition, f2_current_leader_epoch, f2_leader_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _OffsetForLeaderEpochRequest__OffsetForLeaderTopic(f1_topic, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetForLeaderEpochRequest(f_replica_id, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetForLeaderEpochRequest(f_replica_id, f_topics, unknown0)
+    return obj, p
 
 
 def _e_OffsetForLeaderEpochRequest_v4(o: OffsetForLeaderEpochRequest, out: bytearray) -> None:
@@ -243,17 +408,44 @@ def _e_OffsetForLeaderEpochRequest_v4(o: OffsetForLeaderEpochRequest, out: bytea
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v4(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.topic)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iii.pack(e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.leader_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetForLeaderEpochResponse__EpochEndOffset_v2(b: bytes, p: int) -> tuple[OffsetForLeaderEpochResponse.EpochEndOffset, int]:
     f_error_code, f_partition, f_leader_epoch, f_end_offset = _S_hiiq.unpack_from(b, p)
     p += 18
-    unknown = ()
-    return _OffsetForLeaderEpochResponse__EpochEndOffset(f_error_code, f_partition, f_leader_epoch, f_end_offset, unknown), p
+    unknown0 = ()
+    obj = _OffsetForLeaderEpochResponse__EpochEndOffset(f_error_code, f_partition, f_leader_epoch, f_end_offset, unknown0)
+    return obj, p
 
 
 def _e_OffsetForLeaderEpochResponse__EpochEndOffset_v2(o: OffsetForLeaderEpochResponse.EpochEndOffset, out: bytearray) -> None:
@@ -267,30 +459,42 @@ def _d_OffsetForLeaderEpochResponse__EpochEndOffset_v4(b: bytes, p: int) -> tupl
     p += 18
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetForLeaderEpochResponse__EpochEndOffset(f_error_code, f_partition, f_leader_epoch, f_end_offset, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetForLeaderEpochResponse__EpochEndOffset(f_error_code, f_partition, f_leader_epoch, f_end_offset, unknown0)
+    return obj, p
 
 
 def _e_OffsetForLeaderEpochResponse__EpochEndOffset_v4(o: OffsetForLeaderEpochResponse.EpochEndOffset, out: bytearray) -> None:
     out += _S_hiiq.pack(o.error_code, o.partition, o.leader_epoch, o.end_offset)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v2(b: bytes, p: int) -> tuple[OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult, int]:
+    blen = len(b)
     f_topic, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_OffsetForLeaderEpochResponse__EpochEndOffset_v2(b, p)
+        for _ in range(n0):
+            f1_error_code, f1_partition, f1_leader_epoch, f1_end_offset = _S_hiiq.unpack_from(b, p)
+            p += 18
+            unknown1 = ()
+            e_partitions = _OffsetForLeaderEpochResponse__EpochEndOffset(f1_error_code, f1_partition, f1_leader_epoch, f1_end_offset, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult(f_topic, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult(f_topic, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v2(o: OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult, out: bytearray) -> None:
@@ -299,30 +503,57 @@ def _e_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v2(o: OffsetForL
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_OffsetForLeaderEpochResponse__EpochEndOffset_v2(e_partitions, out)
+            out += _S_hiiq.pack(e_partitions.error_code, e_partitions.partition, e_partitions.leader_epoch, e_partitions.end_offset)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v4(b: bytes, p: int) -> tuple[OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult, int]:
-    f_topic, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_OffsetForLeaderEpochResponse__EpochEndOffset_v4(b, p)
+        for _ in range(n0):
+            f1_error_code, f1_partition, f1_leader_epoch, f1_end_offset = _S_hiiq.unpack_from(b, p)
+            p += 18
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _OffsetForLeaderEpochResponse__EpochEndOffset(f1_error_code, f1_partition, f1_leader_epoch, f1_end_offset, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult(f_topic, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult(f_topic, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v4(o: OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult, out: bytearray) -> None:
@@ -331,25 +562,57 @@ def _e_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v4(o: OffsetForL
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_OffsetForLeaderEpochResponse__EpochEndOffset_v4(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_hiiq.pack(e_partitions.error_code, e_partitions.partition, e_partitions.leader_epoch, e_partitions.end_offset)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_OffsetForLeaderEpochResponse_v2(b: bytes, p: int) -> tuple[OffsetForLeaderEpochResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v2(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_error_code, f2_partition, f2_leader_epoch, f2_end_offset = _S_hiiq.unpack_from(b, p)
+                    p += 18
+                    unknown2 = ()
+                    e1_partitions = _OffsetForLeaderEpochResponse__EpochEndOffset(f2_error_code, f2_partition, f2_leader_epoch, f2_end_offset, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult(f1_topic, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _OffsetForLeaderEpochResponse(f_throttle_time_ms, f_topics, unknown), p
+    unknown0 = ()
+    obj = _OffsetForLeaderEpochResponse(f_throttle_time_ms, f_topics, unknown0)
+    return obj, p
 
 
 def _e_OffsetForLeaderEpochResponse_v2(o: OffsetForLeaderEpochResponse, out: bytearray) -> None:
@@ -358,31 +621,92 @@ def _e_OffsetForLeaderEpochResponse_v2(o: OffsetForLeaderEpochResponse, out: byt
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v2(e_topics, out)
+            w_str(out, e_topics.topic)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_hiiq.pack(e1_partitions.error_code, e1_partitions.partition, e1_partitions.leader_epoch, e1_partitions.end_offset)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_OffsetForLeaderEpochResponse_v4(b: bytes, p: int) -> tuple[OffsetForLeaderEpochResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v4(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_error_code, f2_partition, f2_leader_epoch, f2_end_offset = _S_hiiq.unpack_from(b, p)
+                    p += 18
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _OffsetForLeaderEpochResponse__EpochEndOffset(f2_error_code, f2_partition, f2_leader_epoch, f2_end_offset, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult(f1_topic, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _OffsetForLeaderEpochResponse(f_throttle_time_ms, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _OffsetForLeaderEpochResponse(f_throttle_time_ms, f_topics, unknown0)
+    return obj, p
 
 
 def _e_OffsetForLeaderEpochResponse_v4(o: OffsetForLeaderEpochResponse, out: bytearray) -> None:
@@ -391,10 +715,36 @@ def _e_OffsetForLeaderEpochResponse_v4(o: OffsetForLeaderEpochResponse, out: byt
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v4(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.topic)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_hiiq.pack(e1_partitions.error_code, e1_partitions.partition, e1_partitions.leader_epoch, e1_partitions.end_offset)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _OffsetForLeaderEpochRequest__OffsetForLeaderPartition = OffsetForLeaderEpochRequest.OffsetForLeaderPartition

@@ -108,11 +108,23 @@ class ProduceResponse(Message):
 
 
 def _d_ProduceRequest__PartitionProduceData_v3(b: bytes, p: int) -> tuple[ProduceRequest.PartitionProduceData, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_index = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_records, p = r_nrecords(b, p)
-    unknown = ()
-    return _ProduceRequest__PartitionProduceData(f_index, f_records, unknown), p
+    r0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if r0 < 0:
+        f_records = None
+    else:
+        r0 += p
+        if r0 > blen:
+            raise records_error(r0 - p)
+        f_records = bv[p : r0]
+        p = r0
+    unknown0 = ()
+    obj = _ProduceRequest__PartitionProduceData(f_index, f_records, unknown0)
+    return obj, p
 
 
 def _e_ProduceRequest__PartitionProduceData_v3(o: ProduceRequest.PartitionProduceData, out: bytearray) -> None:
@@ -123,36 +135,77 @@ def _e_ProduceRequest__PartitionProduceData_v3(o: ProduceRequest.PartitionProduc
 
 
 def _d_ProduceRequest__PartitionProduceData_v9(b: bytes, p: int) -> tuple[ProduceRequest.PartitionProduceData, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_index = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_records, p = r_ncrecords(b, p)
+    r0 = b[p]
+    if r0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        r0 = (r0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        r0, p = r_uvarint(b, p)
+    r0 -= 1
+    if r0 < 0:
+        f_records = None
+    else:
+        r0 += p
+        if r0 > blen:
+            raise records_error(r0 - p)
+        f_records = bv[p : r0]
+        p = r0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ProduceRequest__PartitionProduceData(f_index, f_records, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ProduceRequest__PartitionProduceData(f_index, f_records, unknown0)
+    return obj, p
 
 
 def _e_ProduceRequest__PartitionProduceData_v9(o: ProduceRequest.PartitionProduceData, out: bytearray) -> None:
     out += _S_i.pack(o.index)
     w_ncbytes(out, o.records)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ProduceRequest__TopicProduceData_v3(b: bytes, p: int) -> tuple[ProduceRequest.TopicProduceData, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('PartitionData')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partition_data = []
-        for _ in range(n):
-            e_partition_data, p = _d_ProduceRequest__PartitionProduceData_v3(b, p)
+        for _ in range(n0):
+            f1_index = _S_i.unpack_from(b, p)[0]
+            p += 4
+            r1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if r1 < 0:
+                f1_records = None
+            else:
+                r1 += p
+                if r1 > blen:
+                    raise records_error(r1 - p)
+                f1_records = bv[p : r1]
+                p = r1
+            unknown1 = ()
+            e_partition_data = _ProduceRequest__PartitionProduceData(f1_index, f1_records, unknown1)
             f_partition_data.append(e_partition_data)
-    unknown = ()
-    return _ProduceRequest__TopicProduceData(f_name, ZERO_UUID, f_partition_data, unknown), p
+    unknown0 = ()
+    obj = _ProduceRequest__TopicProduceData(f_name, ZERO_UUID, f_partition_data, unknown0)
+    return obj, p
 
 
 def _e_ProduceRequest__TopicProduceData_v3(o: ProduceRequest.TopicProduceData, out: bytearray) -> None:
@@ -161,30 +214,76 @@ def _e_ProduceRequest__TopicProduceData_v3(o: ProduceRequest.TopicProduceData, o
     if x_partition_data is None:
         raise null_encode_error('PartitionData')
     else:
-        w_alen(out, len(x_partition_data))
+        out += INT32.pack(len(x_partition_data))
         for e_partition_data in x_partition_data:
-            _e_ProduceRequest__PartitionProduceData_v3(e_partition_data, out)
+            out += _S_i.pack(e_partition_data.index)
+            w_nbytes(out, e_partition_data.records)
+            if e_partition_data.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ProduceRequest__TopicProduceData_v9(b: bytes, p: int) -> tuple[ProduceRequest.TopicProduceData, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    bv = memoryview(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('PartitionData')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partition_data = []
-        for _ in range(n):
-            e_partition_data, p = _d_ProduceRequest__PartitionProduceData_v9(b, p)
+        for _ in range(n0):
+            f1_index = _S_i.unpack_from(b, p)[0]
+            p += 4
+            r1 = b[p]
+            if r1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                r1 = (r1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                r1, p = r_uvarint(b, p)
+            r1 -= 1
+            if r1 < 0:
+                f1_records = None
+            else:
+                r1 += p
+                if r1 > blen:
+                    raise records_error(r1 - p)
+                f1_records = bv[p : r1]
+                p = r1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partition_data = _ProduceRequest__PartitionProduceData(f1_index, f1_records, unknown1)
             f_partition_data.append(e_partition_data)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ProduceRequest__TopicProduceData(f_name, ZERO_UUID, f_partition_data, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ProduceRequest__TopicProduceData(f_name, ZERO_UUID, f_partition_data, unknown0)
+    return obj, p
 
 
 def _e_ProduceRequest__TopicProduceData_v9(o: ProduceRequest.TopicProduceData, out: bytearray) -> None:
@@ -193,29 +292,79 @@ def _e_ProduceRequest__TopicProduceData_v9(o: ProduceRequest.TopicProduceData, o
     if x_partition_data is None:
         raise null_encode_error('PartitionData')
     else:
-        w_calen(out, len(x_partition_data))
+        n0 = len(x_partition_data) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partition_data in x_partition_data:
-            _e_ProduceRequest__PartitionProduceData_v9(e_partition_data, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_partition_data.index)
+            w_ncbytes(out, e_partition_data.records)
+            if e_partition_data.unknown_tagged_fields:
+                w_tags(out, [], e_partition_data.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ProduceRequest__TopicProduceData_v13(b: bytes, p: int) -> tuple[ProduceRequest.TopicProduceData, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('PartitionData')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partition_data = []
-        for _ in range(n):
-            e_partition_data, p = _d_ProduceRequest__PartitionProduceData_v9(b, p)
+        for _ in range(n0):
+            f1_index = _S_i.unpack_from(b, p)[0]
+            p += 4
+            r1 = b[p]
+            if r1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                r1 = (r1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                r1, p = r_uvarint(b, p)
+            r1 -= 1
+            if r1 < 0:
+                f1_records = None
+            else:
+                r1 += p
+                if r1 > blen:
+                    raise records_error(r1 - p)
+                f1_records = bv[p : r1]
+                p = r1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partition_data = _ProduceRequest__PartitionProduceData(f1_index, f1_records, unknown1)
             f_partition_data.append(e_partition_data)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ProduceRequest__TopicProduceData('', f_topic_id, f_partition_data, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ProduceRequest__TopicProduceData('', f_topic_id, f_partition_data, unknown0)
+    return obj, p
 
 
 def _e_ProduceRequest__TopicProduceData_v13(o: ProduceRequest.TopicProduceData, out: bytearray) -> None:
@@ -224,26 +373,70 @@ def _e_ProduceRequest__TopicProduceData_v13(o: ProduceRequest.TopicProduceData, 
     if x_partition_data is None:
         raise null_encode_error('PartitionData')
     else:
-        w_calen(out, len(x_partition_data))
+        n0 = len(x_partition_data) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partition_data in x_partition_data:
-            _e_ProduceRequest__PartitionProduceData_v9(e_partition_data, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_partition_data.index)
+            w_ncbytes(out, e_partition_data.records)
+            if e_partition_data.unknown_tagged_fields:
+                w_tags(out, [], e_partition_data.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ProduceRequest_v3(b: bytes, p: int) -> tuple[ProduceRequest, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_transactional_id, p = r_nstr(b, p)
     f_acks, f_timeout_ms = _S_hi.unpack_from(b, p)
     p += 6
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('TopicData')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_data = []
-        for _ in range(n):
-            e_topic_data, p = _d_ProduceRequest__TopicProduceData_v3(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('PartitionData')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_data = []
+                for _ in range(n1):
+                    f2_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    r2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if r2 < 0:
+                        f2_records = None
+                    else:
+                        r2 += p
+                        if r2 > blen:
+                            raise records_error(r2 - p)
+                        f2_records = bv[p : r2]
+                        p = r2
+                    unknown2 = ()
+                    e1_partition_data = _ProduceRequest__PartitionProduceData(f2_index, f2_records, unknown2)
+                    f1_partition_data.append(e1_partition_data)
+            unknown1 = ()
+            e_topic_data = _ProduceRequest__TopicProduceData(f1_name, ZERO_UUID, f1_partition_data, unknown1)
             f_topic_data.append(e_topic_data)
-    unknown = ()
-    return _ProduceRequest(f_transactional_id, f_acks, f_timeout_ms, f_topic_data, unknown), p
+    unknown0 = ()
+    obj = _ProduceRequest(f_transactional_id, f_acks, f_timeout_ms, f_topic_data, unknown0)
+    return obj, p
 
 
 def _e_ProduceRequest_v3(o: ProduceRequest, out: bytearray) -> None:
@@ -253,32 +446,117 @@ def _e_ProduceRequest_v3(o: ProduceRequest, out: bytearray) -> None:
     if x_topic_data is None:
         raise null_encode_error('TopicData')
     else:
-        w_alen(out, len(x_topic_data))
+        out += INT32.pack(len(x_topic_data))
         for e_topic_data in x_topic_data:
-            _e_ProduceRequest__TopicProduceData_v3(e_topic_data, out)
+            w_str(out, e_topic_data.name)
+            x1_partition_data = e_topic_data.partition_data
+            if x1_partition_data is None:
+                raise null_encode_error('PartitionData')
+            else:
+                out += INT32.pack(len(x1_partition_data))
+                for e1_partition_data in x1_partition_data:
+                    out += _S_i.pack(e1_partition_data.index)
+                    w_nbytes(out, e1_partition_data.records)
+                    if e1_partition_data.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topic_data.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ProduceRequest_v9(b: bytes, p: int) -> tuple[ProduceRequest, int]:
-    f_transactional_id, p = r_ncstr(b, p)
+    blen = len(b)
+    bv = memoryview(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_transactional_id, p = r_ncstr(b, p)
+    else:
+        f_transactional_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_acks, f_timeout_ms = _S_hi.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TopicData')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_data = []
-        for _ in range(n):
-            e_topic_data, p = _d_ProduceRequest__TopicProduceData_v9(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('PartitionData')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_data = []
+                for _ in range(n1):
+                    f2_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    r2 = b[p]
+                    if r2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        r2, p = r_uvarint(b, p)
+                    r2 -= 1
+                    if r2 < 0:
+                        f2_records = None
+                    else:
+                        r2 += p
+                        if r2 > blen:
+                            raise records_error(r2 - p)
+                        f2_records = bv[p : r2]
+                        p = r2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partition_data = _ProduceRequest__PartitionProduceData(f2_index, f2_records, unknown2)
+                    f1_partition_data.append(e1_partition_data)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topic_data = _ProduceRequest__TopicProduceData(f1_name, ZERO_UUID, f1_partition_data, unknown1)
             f_topic_data.append(e_topic_data)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ProduceRequest(f_transactional_id, f_acks, f_timeout_ms, f_topic_data, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ProduceRequest(f_transactional_id, f_acks, f_timeout_ms, f_topic_data, unknown0)
+    return obj, p
 
 
 def _e_ProduceRequest_v9(o: ProduceRequest, out: bytearray) -> None:
@@ -288,31 +566,126 @@ def _e_ProduceRequest_v9(o: ProduceRequest, out: bytearray) -> None:
     if x_topic_data is None:
         raise null_encode_error('TopicData')
     else:
-        w_calen(out, len(x_topic_data))
+        n0 = len(x_topic_data) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topic_data in x_topic_data:
-            _e_ProduceRequest__TopicProduceData_v9(e_topic_data, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topic_data.name)
+            x1_partition_data = e_topic_data.partition_data
+            if x1_partition_data is None:
+                raise null_encode_error('PartitionData')
+            else:
+                n1 = len(x1_partition_data) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partition_data in x1_partition_data:
+                    out += _S_i.pack(e1_partition_data.index)
+                    w_ncbytes(out, e1_partition_data.records)
+                    if e1_partition_data.unknown_tagged_fields:
+                        w_tags(out, [], e1_partition_data.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topic_data.unknown_tagged_fields:
+                w_tags(out, [], e_topic_data.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ProduceRequest_v13(b: bytes, p: int) -> tuple[ProduceRequest, int]:
-    f_transactional_id, p = r_ncstr(b, p)
+    blen = len(b)
+    bv = memoryview(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_transactional_id, p = r_ncstr(b, p)
+    else:
+        f_transactional_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_acks, f_timeout_ms = _S_hi.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TopicData')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_data = []
-        for _ in range(n):
-            e_topic_data, p = _d_ProduceRequest__TopicProduceData_v13(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('PartitionData')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_data = []
+                for _ in range(n1):
+                    f2_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    r2 = b[p]
+                    if r2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        r2, p = r_uvarint(b, p)
+                    r2 -= 1
+                    if r2 < 0:
+                        f2_records = None
+                    else:
+                        r2 += p
+                        if r2 > blen:
+                            raise records_error(r2 - p)
+                        f2_records = bv[p : r2]
+                        p = r2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partition_data = _ProduceRequest__PartitionProduceData(f2_index, f2_records, unknown2)
+                    f1_partition_data.append(e1_partition_data)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topic_data = _ProduceRequest__TopicProduceData('', f1_topic_id, f1_partition_data, unknown1)
             f_topic_data.append(e_topic_data)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ProduceRequest(f_transactional_id, f_acks, f_timeout_ms, f_topic_data, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ProduceRequest(f_transactional_id, f_acks, f_timeout_ms, f_topic_data, unknown0)
+    return obj, p
 
 
 def _e_ProduceRequest_v13(o: ProduceRequest, out: bytearray) -> None:
@@ -322,18 +695,46 @@ def _e_ProduceRequest_v13(o: ProduceRequest, out: bytearray) -> None:
     if x_topic_data is None:
         raise null_encode_error('TopicData')
     else:
-        w_calen(out, len(x_topic_data))
+        n0 = len(x_topic_data) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topic_data in x_topic_data:
-            _e_ProduceRequest__TopicProduceData_v13(e_topic_data, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topic_data.topic_id.bytes
+            x1_partition_data = e_topic_data.partition_data
+            if x1_partition_data is None:
+                raise null_encode_error('PartitionData')
+            else:
+                n1 = len(x1_partition_data) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partition_data in x1_partition_data:
+                    out += _S_i.pack(e1_partition_data.index)
+                    w_ncbytes(out, e1_partition_data.records)
+                    if e1_partition_data.unknown_tagged_fields:
+                        w_tags(out, [], e1_partition_data.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topic_data.unknown_tagged_fields:
+                w_tags(out, [], e_topic_data.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ProduceResponse__BatchIndexAndErrorMessage_v8(b: bytes, p: int) -> tuple[ProduceResponse.BatchIndexAndErrorMessage, int]:
     f_batch_index = _S_i.unpack_from(b, p)[0]
     p += 4
     f_batch_index_error_message, p = r_nstr(b, p)
-    unknown = ()
-    return _ProduceResponse__BatchIndexAndErrorMessage(f_batch_index, f_batch_index_error_message, unknown), p
+    unknown0 = ()
+    obj = _ProduceResponse__BatchIndexAndErrorMessage(f_batch_index, f_batch_index_error_message, unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse__BatchIndexAndErrorMessage_v8(o: ProduceResponse.BatchIndexAndErrorMessage, out: bytearray) -> None:
@@ -344,22 +745,32 @@ def _e_ProduceResponse__BatchIndexAndErrorMessage_v8(o: ProduceResponse.BatchInd
 
 
 def _d_ProduceResponse__BatchIndexAndErrorMessage_v9(b: bytes, p: int) -> tuple[ProduceResponse.BatchIndexAndErrorMessage, int]:
+    blen = len(b)
     f_batch_index = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_batch_index_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_batch_index_error_message, p = r_ncstr(b, p)
+    else:
+        f_batch_index_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ProduceResponse__BatchIndexAndErrorMessage(f_batch_index, f_batch_index_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ProduceResponse__BatchIndexAndErrorMessage(f_batch_index, f_batch_index_error_message, unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse__BatchIndexAndErrorMessage_v9(o: ProduceResponse.BatchIndexAndErrorMessage, out: bytearray) -> None:
     out += _S_i.pack(o.batch_index)
     w_ncstr(out, o.batch_index_error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ProduceResponse__LeaderIdAndEpoch_v10(b: bytes, p: int) -> tuple[ProduceResponse.LeaderIdAndEpoch, int]:
@@ -367,23 +778,28 @@ def _d_ProduceResponse__LeaderIdAndEpoch_v10(b: bytes, p: int) -> tuple[ProduceR
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ProduceResponse__LeaderIdAndEpoch(f_leader_id, f_leader_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ProduceResponse__LeaderIdAndEpoch(f_leader_id, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse__LeaderIdAndEpoch_v10(o: ProduceResponse.LeaderIdAndEpoch, out: bytearray) -> None:
     out += _S_ii.pack(o.leader_id, o.leader_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ProduceResponse__PartitionProduceResponse_v3(b: bytes, p: int) -> tuple[ProduceResponse.PartitionProduceResponse, int]:
     f_index, f_error_code, f_base_offset, f_log_append_time_ms = _S_ihqq.unpack_from(b, p)
     p += 22
-    unknown = ()
-    return _ProduceResponse__PartitionProduceResponse(f_index, f_error_code, f_base_offset, f_log_append_time_ms, -1, [], None, _ProduceResponse__LeaderIdAndEpoch(), unknown), p
+    unknown0 = ()
+    obj = _ProduceResponse__PartitionProduceResponse(f_index, f_error_code, f_base_offset, f_log_append_time_ms, -1, [], None, _ProduceResponse__LeaderIdAndEpoch(), unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse__PartitionProduceResponse_v3(o: ProduceResponse.PartitionProduceResponse, out: bytearray) -> None:
@@ -397,8 +813,9 @@ def _e_ProduceResponse__PartitionProduceResponse_v3(o: ProduceResponse.Partition
 def _d_ProduceResponse__PartitionProduceResponse_v5(b: bytes, p: int) -> tuple[ProduceResponse.PartitionProduceResponse, int]:
     f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset = _S_ihqqq.unpack_from(b, p)
     p += 30
-    unknown = ()
-    return _ProduceResponse__PartitionProduceResponse(f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset, [], None, _ProduceResponse__LeaderIdAndEpoch(), unknown), p
+    unknown0 = ()
+    obj = _ProduceResponse__PartitionProduceResponse(f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset, [], None, _ProduceResponse__LeaderIdAndEpoch(), unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse__PartitionProduceResponse_v5(o: ProduceResponse.PartitionProduceResponse, out: bytearray) -> None:
@@ -410,19 +827,28 @@ def _e_ProduceResponse__PartitionProduceResponse_v5(o: ProduceResponse.Partition
 
 
 def _d_ProduceResponse__PartitionProduceResponse_v8(b: bytes, p: int) -> tuple[ProduceResponse.PartitionProduceResponse, int]:
+    blen = len(b)
     f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset = _S_ihqqq.unpack_from(b, p)
     p += 30
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('RecordErrors')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_record_errors = []
-        for _ in range(n):
-            e_record_errors, p = _d_ProduceResponse__BatchIndexAndErrorMessage_v8(b, p)
+        for _ in range(n0):
+            f1_batch_index = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_batch_index_error_message, p = r_nstr(b, p)
+            unknown1 = ()
+            e_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f1_batch_index, f1_batch_index_error_message, unknown1)
             f_record_errors.append(e_record_errors)
     f_error_message, p = r_nstr(b, p)
-    unknown = ()
-    return _ProduceResponse__PartitionProduceResponse(f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset, f_record_errors, f_error_message, _ProduceResponse__LeaderIdAndEpoch(), unknown), p
+    unknown0 = ()
+    obj = _ProduceResponse__PartitionProduceResponse(f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset, f_record_errors, f_error_message, _ProduceResponse__LeaderIdAndEpoch(), unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse__PartitionProduceResponse_v8(o: ProduceResponse.PartitionProduceResponse, out: bytearray) -> None:
@@ -433,33 +859,67 @@ def _e_ProduceResponse__PartitionProduceResponse_v8(o: ProduceResponse.Partition
     if x_record_errors is None:
         raise null_encode_error('RecordErrors')
     else:
-        w_alen(out, len(x_record_errors))
+        out += INT32.pack(len(x_record_errors))
         for e_record_errors in x_record_errors:
-            _e_ProduceResponse__BatchIndexAndErrorMessage_v8(e_record_errors, out)
+            out += _S_i.pack(e_record_errors.batch_index)
+            w_nstr(out, e_record_errors.batch_index_error_message)
+            if e_record_errors.unknown_tagged_fields:
+                raise unsupported_tags()
     w_nstr(out, o.error_message)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ProduceResponse__PartitionProduceResponse_v9(b: bytes, p: int) -> tuple[ProduceResponse.PartitionProduceResponse, int]:
+    blen = len(b)
     f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset = _S_ihqqq.unpack_from(b, p)
     p += 30
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('RecordErrors')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_record_errors = []
-        for _ in range(n):
-            e_record_errors, p = _d_ProduceResponse__BatchIndexAndErrorMessage_v9(b, p)
+        for _ in range(n0):
+            f1_batch_index = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_batch_index_error_message, p = r_ncstr(b, p)
+            else:
+                f1_batch_index_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f1_batch_index, f1_batch_index_error_message, unknown1)
             f_record_errors.append(e_record_errors)
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ProduceResponse__PartitionProduceResponse(f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset, f_record_errors, f_error_message, _ProduceResponse__LeaderIdAndEpoch(), unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ProduceResponse__PartitionProduceResponse(f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset, f_record_errors, f_error_message, _ProduceResponse__LeaderIdAndEpoch(), unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse__PartitionProduceResponse_v9(o: ProduceResponse.PartitionProduceResponse, out: bytearray) -> None:
@@ -470,40 +930,83 @@ def _e_ProduceResponse__PartitionProduceResponse_v9(o: ProduceResponse.Partition
     if x_record_errors is None:
         raise null_encode_error('RecordErrors')
     else:
-        w_calen(out, len(x_record_errors))
+        n0 = len(x_record_errors) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_record_errors in x_record_errors:
-            _e_ProduceResponse__BatchIndexAndErrorMessage_v9(e_record_errors, out)
+            out += _S_i.pack(e_record_errors.batch_index)
+            w_ncstr(out, e_record_errors.batch_index_error_message)
+            if e_record_errors.unknown_tagged_fields:
+                w_tags(out, [], e_record_errors.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ProduceResponse__PartitionProduceResponse_v10(b: bytes, p: int) -> tuple[ProduceResponse.PartitionProduceResponse, int]:
+    blen = len(b)
     f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset = _S_ihqqq.unpack_from(b, p)
     p += 30
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('RecordErrors')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_record_errors = []
-        for _ in range(n):
-            e_record_errors, p = _d_ProduceResponse__BatchIndexAndErrorMessage_v9(b, p)
+        for _ in range(n0):
+            f1_batch_index = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_batch_index_error_message, p = r_ncstr(b, p)
+            else:
+                f1_batch_index_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f1_batch_index, f1_batch_index_error_message, unknown1)
             f_record_errors.append(e_record_errors)
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     f_current_leader: ProduceResponse.LeaderIdAndEpoch = _ProduceResponse__LeaderIdAndEpoch()
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_current_leader, q = _d_ProduceResponse__LeaderIdAndEpoch_v10(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_current_leader, q0 = _d_ProduceResponse__LeaderIdAndEpoch_v10(t0, q0)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _ProduceResponse__PartitionProduceResponse(f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset, f_record_errors, f_error_message, f_current_leader, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _ProduceResponse__PartitionProduceResponse(f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset, f_record_errors, f_error_message, f_current_leader, unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse__PartitionProduceResponse_v10(o: ProduceResponse.PartitionProduceResponse, out: bytearray) -> None:
@@ -512,30 +1015,48 @@ def _e_ProduceResponse__PartitionProduceResponse_v10(o: ProduceResponse.Partitio
     if x_record_errors is None:
         raise null_encode_error('RecordErrors')
     else:
-        w_calen(out, len(x_record_errors))
+        n0 = len(x_record_errors) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_record_errors in x_record_errors:
-            _e_ProduceResponse__BatchIndexAndErrorMessage_v9(e_record_errors, out)
+            out += _S_i.pack(e_record_errors.batch_index)
+            w_ncstr(out, e_record_errors.batch_index_error_message)
+            if e_record_errors.unknown_tagged_fields:
+                w_tags(out, [], e_record_errors.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.error_message)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.current_leader != _ProduceResponse__LeaderIdAndEpoch():
-        t = bytearray()
-        _e_ProduceResponse__LeaderIdAndEpoch_v10(o.current_leader, t)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        x_current_leader = o.current_leader
+        _e_ProduceResponse__LeaderIdAndEpoch_v10(x_current_leader, t0)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_ProduceResponse__TopicProduceResponse_v3(b: bytes, p: int) -> tuple[ProduceResponse.TopicProduceResponse, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('PartitionResponses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partition_responses = []
-        for _ in range(n):
-            e_partition_responses, p = _d_ProduceResponse__PartitionProduceResponse_v3(b, p)
+        for _ in range(n0):
+            f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms = _S_ihqq.unpack_from(b, p)
+            p += 22
+            unknown1 = ()
+            e_partition_responses = _ProduceResponse__PartitionProduceResponse(f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, -1, [], None, _ProduceResponse__LeaderIdAndEpoch(), unknown1)
             f_partition_responses.append(e_partition_responses)
-    unknown = ()
-    return _ProduceResponse__TopicProduceResponse(f_name, ZERO_UUID, f_partition_responses, unknown), p
+    unknown0 = ()
+    obj = _ProduceResponse__TopicProduceResponse(f_name, ZERO_UUID, f_partition_responses, unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse__TopicProduceResponse_v3(o: ProduceResponse.TopicProduceResponse, out: bytearray) -> None:
@@ -544,25 +1065,37 @@ def _e_ProduceResponse__TopicProduceResponse_v3(o: ProduceResponse.TopicProduceR
     if x_partition_responses is None:
         raise null_encode_error('PartitionResponses')
     else:
-        w_alen(out, len(x_partition_responses))
+        out += INT32.pack(len(x_partition_responses))
         for e_partition_responses in x_partition_responses:
-            _e_ProduceResponse__PartitionProduceResponse_v3(e_partition_responses, out)
+            if e_partition_responses.current_leader != _ProduceResponse__LeaderIdAndEpoch():
+                raise unsupported_field('current_leader')
+            out += _S_ihqq.pack(e_partition_responses.index, e_partition_responses.error_code, e_partition_responses.base_offset, e_partition_responses.log_append_time_ms)
+            if e_partition_responses.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ProduceResponse__TopicProduceResponse_v5(b: bytes, p: int) -> tuple[ProduceResponse.TopicProduceResponse, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('PartitionResponses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partition_responses = []
-        for _ in range(n):
-            e_partition_responses, p = _d_ProduceResponse__PartitionProduceResponse_v5(b, p)
+        for _ in range(n0):
+            f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
+            p += 30
+            unknown1 = ()
+            e_partition_responses = _ProduceResponse__PartitionProduceResponse(f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset, [], None, _ProduceResponse__LeaderIdAndEpoch(), unknown1)
             f_partition_responses.append(e_partition_responses)
-    unknown = ()
-    return _ProduceResponse__TopicProduceResponse(f_name, ZERO_UUID, f_partition_responses, unknown), p
+    unknown0 = ()
+    obj = _ProduceResponse__TopicProduceResponse(f_name, ZERO_UUID, f_partition_responses, unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse__TopicProduceResponse_v5(o: ProduceResponse.TopicProduceResponse, out: bytearray) -> None:
@@ -571,25 +1104,53 @@ def _e_ProduceResponse__TopicProduceResponse_v5(o: ProduceResponse.TopicProduceR
     if x_partition_responses is None:
         raise null_encode_error('PartitionResponses')
     else:
-        w_alen(out, len(x_partition_responses))
+        out += INT32.pack(len(x_partition_responses))
         for e_partition_responses in x_partition_responses:
-            _e_ProduceResponse__PartitionProduceResponse_v5(e_partition_responses, out)
+            if e_partition_responses.current_leader != _ProduceResponse__LeaderIdAndEpoch():
+                raise unsupported_field('current_leader')
+            out += _S_ihqqq.pack(e_partition_responses.index, e_partition_responses.error_code, e_partition_responses.base_offset, e_partition_responses.log_append_time_ms, e_partition_responses.log_start_offset)
+            if e_partition_responses.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ProduceResponse__TopicProduceResponse_v8(b: bytes, p: int) -> tuple[ProduceResponse.TopicProduceResponse, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('PartitionResponses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partition_responses = []
-        for _ in range(n):
-            e_partition_responses, p = _d_ProduceResponse__PartitionProduceResponse_v8(b, p)
+        for _ in range(n0):
+            f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
+            p += 30
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('RecordErrors')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_record_errors = []
+                for _ in range(n1):
+                    f2_batch_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    f2_batch_index_error_message, p = r_nstr(b, p)
+                    unknown2 = ()
+                    e1_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f2_batch_index, f2_batch_index_error_message, unknown2)
+                    f1_record_errors.append(e1_record_errors)
+            f1_error_message, p = r_nstr(b, p)
+            unknown1 = ()
+            e_partition_responses = _ProduceResponse__PartitionProduceResponse(f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset, f1_record_errors, f1_error_message, _ProduceResponse__LeaderIdAndEpoch(), unknown1)
             f_partition_responses.append(e_partition_responses)
-    unknown = ()
-    return _ProduceResponse__TopicProduceResponse(f_name, ZERO_UUID, f_partition_responses, unknown), p
+    unknown0 = ()
+    obj = _ProduceResponse__TopicProduceResponse(f_name, ZERO_UUID, f_partition_responses, unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse__TopicProduceResponse_v8(o: ProduceResponse.TopicProduceResponse, out: bytearray) -> None:
@@ -598,30 +1159,108 @@ def _e_ProduceResponse__TopicProduceResponse_v8(o: ProduceResponse.TopicProduceR
     if x_partition_responses is None:
         raise null_encode_error('PartitionResponses')
     else:
-        w_alen(out, len(x_partition_responses))
+        out += INT32.pack(len(x_partition_responses))
         for e_partition_responses in x_partition_responses:
-            _e_ProduceResponse__PartitionProduceResponse_v8(e_partition_responses, out)
+            if e_partition_responses.current_leader != _ProduceResponse__LeaderIdAndEpoch():
+                raise unsupported_field('current_leader')
+            out += _S_ihqqq.pack(e_partition_responses.index, e_partition_responses.error_code, e_partition_responses.base_offset, e_partition_responses.log_append_time_ms, e_partition_responses.log_start_offset)
+            x1_record_errors = e_partition_responses.record_errors
+            if x1_record_errors is None:
+                raise null_encode_error('RecordErrors')
+            else:
+                out += INT32.pack(len(x1_record_errors))
+                for e1_record_errors in x1_record_errors:
+                    out += _S_i.pack(e1_record_errors.batch_index)
+                    w_nstr(out, e1_record_errors.batch_index_error_message)
+                    if e1_record_errors.unknown_tagged_fields:
+                        raise unsupported_tags()
+            w_nstr(out, e_partition_responses.error_message)
+            if e_partition_responses.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ProduceResponse__TopicProduceResponse_v9(b: bytes, p: int) -> tuple[ProduceResponse.TopicProduceResponse, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('PartitionResponses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partition_responses = []
-        for _ in range(n):
-            e_partition_responses, p = _d_ProduceResponse__PartitionProduceResponse_v9(b, p)
+        for _ in range(n0):
+            f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
+            p += 30
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('RecordErrors')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_record_errors = []
+                for _ in range(n1):
+                    f2_batch_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_batch_index_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_batch_index_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f2_batch_index, f2_batch_index_error_message, unknown2)
+                    f1_record_errors.append(e1_record_errors)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partition_responses = _ProduceResponse__PartitionProduceResponse(f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset, f1_record_errors, f1_error_message, _ProduceResponse__LeaderIdAndEpoch(), unknown1)
             f_partition_responses.append(e_partition_responses)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ProduceResponse__TopicProduceResponse(f_name, ZERO_UUID, f_partition_responses, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ProduceResponse__TopicProduceResponse(f_name, ZERO_UUID, f_partition_responses, unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse__TopicProduceResponse_v9(o: ProduceResponse.TopicProduceResponse, out: bytearray) -> None:
@@ -630,29 +1269,130 @@ def _e_ProduceResponse__TopicProduceResponse_v9(o: ProduceResponse.TopicProduceR
     if x_partition_responses is None:
         raise null_encode_error('PartitionResponses')
     else:
-        w_calen(out, len(x_partition_responses))
+        n0 = len(x_partition_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partition_responses in x_partition_responses:
-            _e_ProduceResponse__PartitionProduceResponse_v9(e_partition_responses, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            if e_partition_responses.current_leader != _ProduceResponse__LeaderIdAndEpoch():
+                raise unsupported_field('current_leader')
+            out += _S_ihqqq.pack(e_partition_responses.index, e_partition_responses.error_code, e_partition_responses.base_offset, e_partition_responses.log_append_time_ms, e_partition_responses.log_start_offset)
+            x1_record_errors = e_partition_responses.record_errors
+            if x1_record_errors is None:
+                raise null_encode_error('RecordErrors')
+            else:
+                n1 = len(x1_record_errors) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_record_errors in x1_record_errors:
+                    out += _S_i.pack(e1_record_errors.batch_index)
+                    w_ncstr(out, e1_record_errors.batch_index_error_message)
+                    if e1_record_errors.unknown_tagged_fields:
+                        w_tags(out, [], e1_record_errors.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            w_ncstr(out, e_partition_responses.error_message)
+            if e_partition_responses.unknown_tagged_fields:
+                w_tags(out, [], e_partition_responses.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ProduceResponse__TopicProduceResponse_v10(b: bytes, p: int) -> tuple[ProduceResponse.TopicProduceResponse, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('PartitionResponses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partition_responses = []
-        for _ in range(n):
-            e_partition_responses, p = _d_ProduceResponse__PartitionProduceResponse_v10(b, p)
+        for _ in range(n0):
+            f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
+            p += 30
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('RecordErrors')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_record_errors = []
+                for _ in range(n1):
+                    f2_batch_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_batch_index_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_batch_index_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f2_batch_index, f2_batch_index_error_message, unknown2)
+                    f1_record_errors.append(e1_record_errors)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_current_leader: ProduceResponse.LeaderIdAndEpoch = _ProduceResponse__LeaderIdAndEpoch()
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                extra1 = []
+                for tag1, t1 in tags1:
+                    if tag1 == 0:
+                        q1 = 0
+                        f1_current_leader, q1 = _d_ProduceResponse__LeaderIdAndEpoch_v10(t1, q1)
+                    else:
+                        extra1.append((tag1, t1))
+                unknown1 = tuple(extra1)
+            e_partition_responses = _ProduceResponse__PartitionProduceResponse(f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset, f1_record_errors, f1_error_message, f1_current_leader, unknown1)
             f_partition_responses.append(e_partition_responses)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ProduceResponse__TopicProduceResponse(f_name, ZERO_UUID, f_partition_responses, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ProduceResponse__TopicProduceResponse(f_name, ZERO_UUID, f_partition_responses, unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse__TopicProduceResponse_v10(o: ProduceResponse.TopicProduceResponse, out: bytearray) -> None:
@@ -661,29 +1401,126 @@ def _e_ProduceResponse__TopicProduceResponse_v10(o: ProduceResponse.TopicProduce
     if x_partition_responses is None:
         raise null_encode_error('PartitionResponses')
     else:
-        w_calen(out, len(x_partition_responses))
+        n0 = len(x_partition_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partition_responses in x_partition_responses:
-            _e_ProduceResponse__PartitionProduceResponse_v10(e_partition_responses, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ihqqq.pack(e_partition_responses.index, e_partition_responses.error_code, e_partition_responses.base_offset, e_partition_responses.log_append_time_ms, e_partition_responses.log_start_offset)
+            x1_record_errors = e_partition_responses.record_errors
+            if x1_record_errors is None:
+                raise null_encode_error('RecordErrors')
+            else:
+                n1 = len(x1_record_errors) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_record_errors in x1_record_errors:
+                    out += _S_i.pack(e1_record_errors.batch_index)
+                    w_ncstr(out, e1_record_errors.batch_index_error_message)
+                    if e1_record_errors.unknown_tagged_fields:
+                        w_tags(out, [], e1_record_errors.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            w_ncstr(out, e_partition_responses.error_message)
+            tags1: list[tuple[int, Buffer]] = []
+            if e_partition_responses.current_leader != _ProduceResponse__LeaderIdAndEpoch():
+                t1 = bytearray()
+                x1_current_leader = e_partition_responses.current_leader
+                _e_ProduceResponse__LeaderIdAndEpoch_v10(x1_current_leader, t1)
+                tags1.append((0, t1))
+            w_tags(out, tags1, e_partition_responses.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ProduceResponse__TopicProduceResponse_v13(b: bytes, p: int) -> tuple[ProduceResponse.TopicProduceResponse, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('PartitionResponses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partition_responses = []
-        for _ in range(n):
-            e_partition_responses, p = _d_ProduceResponse__PartitionProduceResponse_v10(b, p)
+        for _ in range(n0):
+            f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
+            p += 30
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('RecordErrors')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_record_errors = []
+                for _ in range(n1):
+                    f2_batch_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_batch_index_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_batch_index_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f2_batch_index, f2_batch_index_error_message, unknown2)
+                    f1_record_errors.append(e1_record_errors)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_current_leader: ProduceResponse.LeaderIdAndEpoch = _ProduceResponse__LeaderIdAndEpoch()
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                extra1 = []
+                for tag1, t1 in tags1:
+                    if tag1 == 0:
+                        q1 = 0
+                        f1_current_leader, q1 = _d_ProduceResponse__LeaderIdAndEpoch_v10(t1, q1)
+                    else:
+                        extra1.append((tag1, t1))
+                unknown1 = tuple(extra1)
+            e_partition_responses = _ProduceResponse__PartitionProduceResponse(f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset, f1_record_errors, f1_error_message, f1_current_leader, unknown1)
             f_partition_responses.append(e_partition_responses)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ProduceResponse__TopicProduceResponse('', f_topic_id, f_partition_responses, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ProduceResponse__TopicProduceResponse('', f_topic_id, f_partition_responses, unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse__TopicProduceResponse_v13(o: ProduceResponse.TopicProduceResponse, out: bytearray) -> None:
@@ -692,26 +1529,69 @@ def _e_ProduceResponse__TopicProduceResponse_v13(o: ProduceResponse.TopicProduce
     if x_partition_responses is None:
         raise null_encode_error('PartitionResponses')
     else:
-        w_calen(out, len(x_partition_responses))
+        n0 = len(x_partition_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partition_responses in x_partition_responses:
-            _e_ProduceResponse__PartitionProduceResponse_v10(e_partition_responses, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ihqqq.pack(e_partition_responses.index, e_partition_responses.error_code, e_partition_responses.base_offset, e_partition_responses.log_append_time_ms, e_partition_responses.log_start_offset)
+            x1_record_errors = e_partition_responses.record_errors
+            if x1_record_errors is None:
+                raise null_encode_error('RecordErrors')
+            else:
+                n1 = len(x1_record_errors) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_record_errors in x1_record_errors:
+                    out += _S_i.pack(e1_record_errors.batch_index)
+                    w_ncstr(out, e1_record_errors.batch_index_error_message)
+                    if e1_record_errors.unknown_tagged_fields:
+                        w_tags(out, [], e1_record_errors.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            w_ncstr(out, e_partition_responses.error_message)
+            tags1: list[tuple[int, Buffer]] = []
+            if e_partition_responses.current_leader != _ProduceResponse__LeaderIdAndEpoch():
+                t1 = bytearray()
+                x1_current_leader = e_partition_responses.current_leader
+                _e_ProduceResponse__LeaderIdAndEpoch_v10(x1_current_leader, t1)
+                tags1.append((0, t1))
+            w_tags(out, tags1, e_partition_responses.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ProduceResponse__NodeEndpoint_v10(b: bytes, p: int) -> tuple[ProduceResponse.NodeEndpoint, int]:
+    blen = len(b)
     f_node_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_rack, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack, p = r_ncstr(b, p)
+    else:
+        f_rack = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ProduceResponse__NodeEndpoint(f_node_id, f_host, f_port, f_rack, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ProduceResponse__NodeEndpoint(f_node_id, f_host, f_port, f_rack, unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse__NodeEndpoint_v10(o: ProduceResponse.NodeEndpoint, out: bytearray) -> None:
@@ -719,22 +1599,46 @@ def _e_ProduceResponse__NodeEndpoint_v10(o: ProduceResponse.NodeEndpoint, out: b
     w_cstr(out, o.host)
     out += _S_i.pack(o.port)
     w_ncstr(out, o.rack)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ProduceResponse_v3(b: bytes, p: int) -> tuple[ProduceResponse, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_ProduceResponse__TopicProduceResponse_v3(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('PartitionResponses')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_responses = []
+                for _ in range(n1):
+                    f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms = _S_ihqq.unpack_from(b, p)
+                    p += 22
+                    unknown2 = ()
+                    e1_partition_responses = _ProduceResponse__PartitionProduceResponse(f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, -1, [], None, _ProduceResponse__LeaderIdAndEpoch(), unknown2)
+                    f1_partition_responses.append(e1_partition_responses)
+            unknown1 = ()
+            e_responses = _ProduceResponse__TopicProduceResponse(f1_name, ZERO_UUID, f1_partition_responses, unknown1)
             f_responses.append(e_responses)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _ProduceResponse(f_responses, f_throttle_time_ms, [], unknown), p
+    unknown0 = ()
+    obj = _ProduceResponse(f_responses, f_throttle_time_ms, [], unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse_v3(o: ProduceResponse, out: bytearray) -> None:
@@ -744,27 +1648,61 @@ def _e_ProduceResponse_v3(o: ProduceResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_alen(out, len(x_responses))
+        out += INT32.pack(len(x_responses))
         for e_responses in x_responses:
-            _e_ProduceResponse__TopicProduceResponse_v3(e_responses, out)
+            w_str(out, e_responses.name)
+            x1_partition_responses = e_responses.partition_responses
+            if x1_partition_responses is None:
+                raise null_encode_error('PartitionResponses')
+            else:
+                out += INT32.pack(len(x1_partition_responses))
+                for e1_partition_responses in x1_partition_responses:
+                    if e1_partition_responses.current_leader != _ProduceResponse__LeaderIdAndEpoch():
+                        raise unsupported_field('current_leader')
+                    out += _S_ihqq.pack(e1_partition_responses.index, e1_partition_responses.error_code, e1_partition_responses.base_offset, e1_partition_responses.log_append_time_ms)
+                    if e1_partition_responses.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_responses.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.throttle_time_ms)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ProduceResponse_v5(b: bytes, p: int) -> tuple[ProduceResponse, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_ProduceResponse__TopicProduceResponse_v5(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('PartitionResponses')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_responses = []
+                for _ in range(n1):
+                    f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
+                    p += 30
+                    unknown2 = ()
+                    e1_partition_responses = _ProduceResponse__PartitionProduceResponse(f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset, [], None, _ProduceResponse__LeaderIdAndEpoch(), unknown2)
+                    f1_partition_responses.append(e1_partition_responses)
+            unknown1 = ()
+            e_responses = _ProduceResponse__TopicProduceResponse(f1_name, ZERO_UUID, f1_partition_responses, unknown1)
             f_responses.append(e_responses)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _ProduceResponse(f_responses, f_throttle_time_ms, [], unknown), p
+    unknown0 = ()
+    obj = _ProduceResponse(f_responses, f_throttle_time_ms, [], unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse_v5(o: ProduceResponse, out: bytearray) -> None:
@@ -774,27 +1712,77 @@ def _e_ProduceResponse_v5(o: ProduceResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_alen(out, len(x_responses))
+        out += INT32.pack(len(x_responses))
         for e_responses in x_responses:
-            _e_ProduceResponse__TopicProduceResponse_v5(e_responses, out)
+            w_str(out, e_responses.name)
+            x1_partition_responses = e_responses.partition_responses
+            if x1_partition_responses is None:
+                raise null_encode_error('PartitionResponses')
+            else:
+                out += INT32.pack(len(x1_partition_responses))
+                for e1_partition_responses in x1_partition_responses:
+                    if e1_partition_responses.current_leader != _ProduceResponse__LeaderIdAndEpoch():
+                        raise unsupported_field('current_leader')
+                    out += _S_ihqqq.pack(e1_partition_responses.index, e1_partition_responses.error_code, e1_partition_responses.base_offset, e1_partition_responses.log_append_time_ms, e1_partition_responses.log_start_offset)
+                    if e1_partition_responses.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_responses.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.throttle_time_ms)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ProduceResponse_v8(b: bytes, p: int) -> tuple[ProduceResponse, int]:
-    n, p = r_alen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_ProduceResponse__TopicProduceResponse_v8(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('PartitionResponses')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_responses = []
+                for _ in range(n1):
+                    f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
+                    p += 30
+                    n2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if n2 < 0:
+                        raise null_error('RecordErrors')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_record_errors = []
+                        for _ in range(n2):
+                            f3_batch_index = _S_i.unpack_from(b, p)[0]
+                            p += 4
+                            f3_batch_index_error_message, p = r_nstr(b, p)
+                            unknown3 = ()
+                            e2_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f3_batch_index, f3_batch_index_error_message, unknown3)
+                            f2_record_errors.append(e2_record_errors)
+                    f2_error_message, p = r_nstr(b, p)
+                    unknown2 = ()
+                    e1_partition_responses = _ProduceResponse__PartitionProduceResponse(f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset, f2_record_errors, f2_error_message, _ProduceResponse__LeaderIdAndEpoch(), unknown2)
+                    f1_partition_responses.append(e1_partition_responses)
+            unknown1 = ()
+            e_responses = _ProduceResponse__TopicProduceResponse(f1_name, ZERO_UUID, f1_partition_responses, unknown1)
             f_responses.append(e_responses)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _ProduceResponse(f_responses, f_throttle_time_ms, [], unknown), p
+    unknown0 = ()
+    obj = _ProduceResponse(f_responses, f_throttle_time_ms, [], unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse_v8(o: ProduceResponse, out: bytearray) -> None:
@@ -804,32 +1792,144 @@ def _e_ProduceResponse_v8(o: ProduceResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_alen(out, len(x_responses))
+        out += INT32.pack(len(x_responses))
         for e_responses in x_responses:
-            _e_ProduceResponse__TopicProduceResponse_v8(e_responses, out)
+            w_str(out, e_responses.name)
+            x1_partition_responses = e_responses.partition_responses
+            if x1_partition_responses is None:
+                raise null_encode_error('PartitionResponses')
+            else:
+                out += INT32.pack(len(x1_partition_responses))
+                for e1_partition_responses in x1_partition_responses:
+                    if e1_partition_responses.current_leader != _ProduceResponse__LeaderIdAndEpoch():
+                        raise unsupported_field('current_leader')
+                    out += _S_ihqqq.pack(e1_partition_responses.index, e1_partition_responses.error_code, e1_partition_responses.base_offset, e1_partition_responses.log_append_time_ms, e1_partition_responses.log_start_offset)
+                    x2_record_errors = e1_partition_responses.record_errors
+                    if x2_record_errors is None:
+                        raise null_encode_error('RecordErrors')
+                    else:
+                        out += INT32.pack(len(x2_record_errors))
+                        for e2_record_errors in x2_record_errors:
+                            out += _S_i.pack(e2_record_errors.batch_index)
+                            w_nstr(out, e2_record_errors.batch_index_error_message)
+                            if e2_record_errors.unknown_tagged_fields:
+                                raise unsupported_tags()
+                    w_nstr(out, e1_partition_responses.error_message)
+                    if e1_partition_responses.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_responses.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_i.pack(o.throttle_time_ms)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_ProduceResponse_v9(b: bytes, p: int) -> tuple[ProduceResponse, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_ProduceResponse__TopicProduceResponse_v9(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('PartitionResponses')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_responses = []
+                for _ in range(n1):
+                    f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
+                    p += 30
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('RecordErrors')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_record_errors = []
+                        for _ in range(n2):
+                            f3_batch_index = _S_i.unpack_from(b, p)[0]
+                            p += 4
+                            s3 = b[p]
+                            if not (0 < s3 < 0x80 and p + s3 <= blen):
+                                f3_batch_index_error_message, p = r_ncstr(b, p)
+                            else:
+                                f3_batch_index_error_message = b[p + 1 : p + s3].decode()
+                                p += s3
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f3_batch_index, f3_batch_index_error_message, unknown3)
+                            f2_record_errors.append(e2_record_errors)
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partition_responses = _ProduceResponse__PartitionProduceResponse(f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset, f2_record_errors, f2_error_message, _ProduceResponse__LeaderIdAndEpoch(), unknown2)
+                    f1_partition_responses.append(e1_partition_responses)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_responses = _ProduceResponse__TopicProduceResponse(f1_name, ZERO_UUID, f1_partition_responses, unknown1)
             f_responses.append(e_responses)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ProduceResponse(f_responses, f_throttle_time_ms, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ProduceResponse(f_responses, f_throttle_time_ms, [], unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse_v9(o: ProduceResponse, out: bytearray) -> None:
@@ -839,46 +1939,197 @@ def _e_ProduceResponse_v9(o: ProduceResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_calen(out, len(x_responses))
+        n0 = len(x_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_responses in x_responses:
-            _e_ProduceResponse__TopicProduceResponse_v9(e_responses, out)
+            w_cstr(out, e_responses.name)
+            x1_partition_responses = e_responses.partition_responses
+            if x1_partition_responses is None:
+                raise null_encode_error('PartitionResponses')
+            else:
+                n1 = len(x1_partition_responses) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partition_responses in x1_partition_responses:
+                    if e1_partition_responses.current_leader != _ProduceResponse__LeaderIdAndEpoch():
+                        raise unsupported_field('current_leader')
+                    out += _S_ihqqq.pack(e1_partition_responses.index, e1_partition_responses.error_code, e1_partition_responses.base_offset, e1_partition_responses.log_append_time_ms, e1_partition_responses.log_start_offset)
+                    x2_record_errors = e1_partition_responses.record_errors
+                    if x2_record_errors is None:
+                        raise null_encode_error('RecordErrors')
+                    else:
+                        n2 = len(x2_record_errors) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_record_errors in x2_record_errors:
+                            out += _S_i.pack(e2_record_errors.batch_index)
+                            w_ncstr(out, e2_record_errors.batch_index_error_message)
+                            if e2_record_errors.unknown_tagged_fields:
+                                w_tags(out, [], e2_record_errors.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    w_ncstr(out, e1_partition_responses.error_message)
+                    if e1_partition_responses.unknown_tagged_fields:
+                        w_tags(out, [], e1_partition_responses.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_responses.unknown_tagged_fields:
+                w_tags(out, [], e_responses.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.throttle_time_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ProduceResponse_v10(b: bytes, p: int) -> tuple[ProduceResponse, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_ProduceResponse__TopicProduceResponse_v10(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('PartitionResponses')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_responses = []
+                for _ in range(n1):
+                    f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
+                    p += 30
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('RecordErrors')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_record_errors = []
+                        for _ in range(n2):
+                            f3_batch_index = _S_i.unpack_from(b, p)[0]
+                            p += 4
+                            s3 = b[p]
+                            if not (0 < s3 < 0x80 and p + s3 <= blen):
+                                f3_batch_index_error_message, p = r_ncstr(b, p)
+                            else:
+                                f3_batch_index_error_message = b[p + 1 : p + s3].decode()
+                                p += s3
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f3_batch_index, f3_batch_index_error_message, unknown3)
+                            f2_record_errors.append(e2_record_errors)
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    f2_current_leader: ProduceResponse.LeaderIdAndEpoch = _ProduceResponse__LeaderIdAndEpoch()
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        extra2 = []
+                        for tag2, t2 in tags2:
+                            if tag2 == 0:
+                                q2 = 0
+                                f2_current_leader, q2 = _d_ProduceResponse__LeaderIdAndEpoch_v10(t2, q2)
+                            else:
+                                extra2.append((tag2, t2))
+                        unknown2 = tuple(extra2)
+                    e1_partition_responses = _ProduceResponse__PartitionProduceResponse(f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset, f2_record_errors, f2_error_message, f2_current_leader, unknown2)
+                    f1_partition_responses.append(e1_partition_responses)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_responses = _ProduceResponse__TopicProduceResponse(f1_name, ZERO_UUID, f1_partition_responses, unknown1)
             f_responses.append(e_responses)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
     f_node_endpoints: list[ProduceResponse.NodeEndpoint] = []
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if n0 < 0:
                     raise null_error('NodeEndpoints')
+                elif n0 > len(t0) - q0:
+                    raise count_error(n0, len(t0) - q0)
                 else:
                     f_node_endpoints = []
-                    for _ in range(n):
-                        e_node_endpoints, q = _d_ProduceResponse__NodeEndpoint_v10(t, q)
+                    for _ in range(n0):
+                        e_node_endpoints, q0 = _d_ProduceResponse__NodeEndpoint_v10(t0, q0)
                         f_node_endpoints.append(e_node_endpoints)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _ProduceResponse(f_responses, f_throttle_time_ms, f_node_endpoints, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _ProduceResponse(f_responses, f_throttle_time_ms, f_node_endpoints, unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse_v10(o: ProduceResponse, out: bytearray) -> None:
@@ -886,57 +2137,205 @@ def _e_ProduceResponse_v10(o: ProduceResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_calen(out, len(x_responses))
+        n0 = len(x_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_responses in x_responses:
-            _e_ProduceResponse__TopicProduceResponse_v10(e_responses, out)
+            w_cstr(out, e_responses.name)
+            x1_partition_responses = e_responses.partition_responses
+            if x1_partition_responses is None:
+                raise null_encode_error('PartitionResponses')
+            else:
+                n1 = len(x1_partition_responses) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partition_responses in x1_partition_responses:
+                    out += _S_ihqqq.pack(e1_partition_responses.index, e1_partition_responses.error_code, e1_partition_responses.base_offset, e1_partition_responses.log_append_time_ms, e1_partition_responses.log_start_offset)
+                    x2_record_errors = e1_partition_responses.record_errors
+                    if x2_record_errors is None:
+                        raise null_encode_error('RecordErrors')
+                    else:
+                        n2 = len(x2_record_errors) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_record_errors in x2_record_errors:
+                            out += _S_i.pack(e2_record_errors.batch_index)
+                            w_ncstr(out, e2_record_errors.batch_index_error_message)
+                            if e2_record_errors.unknown_tagged_fields:
+                                w_tags(out, [], e2_record_errors.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    w_ncstr(out, e1_partition_responses.error_message)
+                    tags2: list[tuple[int, Buffer]] = []
+                    if e1_partition_responses.current_leader != _ProduceResponse__LeaderIdAndEpoch():
+                        t2 = bytearray()
+                        x2_current_leader = e1_partition_responses.current_leader
+                        _e_ProduceResponse__LeaderIdAndEpoch_v10(x2_current_leader, t2)
+                        tags2.append((0, t2))
+                    w_tags(out, tags2, e1_partition_responses.unknown_tagged_fields)
+            if e_responses.unknown_tagged_fields:
+                w_tags(out, [], e_responses.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.throttle_time_ms)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if len(o.node_endpoints) != 0:
-        t = bytearray()
+        t0 = bytearray()
         x_node_endpoints = o.node_endpoints
         if x_node_endpoints is None:
             raise null_encode_error('NodeEndpoints')
         else:
-            w_calen(t, len(x_node_endpoints))
+            n0 = len(x_node_endpoints) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
             for e_node_endpoints in x_node_endpoints:
-                _e_ProduceResponse__NodeEndpoint_v10(e_node_endpoints, t)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+                _e_ProduceResponse__NodeEndpoint_v10(e_node_endpoints, t0)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_ProduceResponse_v13(b: bytes, p: int) -> tuple[ProduceResponse, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_ProduceResponse__TopicProduceResponse_v13(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('PartitionResponses')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_responses = []
+                for _ in range(n1):
+                    f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
+                    p += 30
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('RecordErrors')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_record_errors = []
+                        for _ in range(n2):
+                            f3_batch_index = _S_i.unpack_from(b, p)[0]
+                            p += 4
+                            s3 = b[p]
+                            if not (0 < s3 < 0x80 and p + s3 <= blen):
+                                f3_batch_index_error_message, p = r_ncstr(b, p)
+                            else:
+                                f3_batch_index_error_message = b[p + 1 : p + s3].decode()
+                                p += s3
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f3_batch_index, f3_batch_index_error_message, unknown3)
+                            f2_record_errors.append(e2_record_errors)
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    f2_current_leader: ProduceResponse.LeaderIdAndEpoch = _ProduceResponse__LeaderIdAndEpoch()
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        extra2 = []
+                        for tag2, t2 in tags2:
+                            if tag2 == 0:
+                                q2 = 0
+                                f2_current_leader, q2 = _d_ProduceResponse__LeaderIdAndEpoch_v10(t2, q2)
+                            else:
+                                extra2.append((tag2, t2))
+                        unknown2 = tuple(extra2)
+                    e1_partition_responses = _ProduceResponse__PartitionProduceResponse(f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset, f2_record_errors, f2_error_message, f2_current_leader, unknown2)
+                    f1_partition_responses.append(e1_partition_responses)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_responses = _ProduceResponse__TopicProduceResponse('', f1_topic_id, f1_partition_responses, unknown1)
             f_responses.append(e_responses)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
     f_node_endpoints: list[ProduceResponse.NodeEndpoint] = []
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if n0 < 0:
                     raise null_error('NodeEndpoints')
+                elif n0 > len(t0) - q0:
+                    raise count_error(n0, len(t0) - q0)
                 else:
                     f_node_endpoints = []
-                    for _ in range(n):
-                        e_node_endpoints, q = _d_ProduceResponse__NodeEndpoint_v10(t, q)
+                    for _ in range(n0):
+                        e_node_endpoints, q0 = _d_ProduceResponse__NodeEndpoint_v10(t0, q0)
                         f_node_endpoints.append(e_node_endpoints)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _ProduceResponse(f_responses, f_throttle_time_ms, f_node_endpoints, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _ProduceResponse(f_responses, f_throttle_time_ms, f_node_endpoints, unknown0)
+    return obj, p
 
 
 def _e_ProduceResponse_v13(o: ProduceResponse, out: bytearray) -> None:
@@ -944,22 +2343,69 @@ def _e_ProduceResponse_v13(o: ProduceResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_calen(out, len(x_responses))
+        n0 = len(x_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_responses in x_responses:
-            _e_ProduceResponse__TopicProduceResponse_v13(e_responses, out)
+            out += e_responses.topic_id.bytes
+            x1_partition_responses = e_responses.partition_responses
+            if x1_partition_responses is None:
+                raise null_encode_error('PartitionResponses')
+            else:
+                n1 = len(x1_partition_responses) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partition_responses in x1_partition_responses:
+                    out += _S_ihqqq.pack(e1_partition_responses.index, e1_partition_responses.error_code, e1_partition_responses.base_offset, e1_partition_responses.log_append_time_ms, e1_partition_responses.log_start_offset)
+                    x2_record_errors = e1_partition_responses.record_errors
+                    if x2_record_errors is None:
+                        raise null_encode_error('RecordErrors')
+                    else:
+                        n2 = len(x2_record_errors) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_record_errors in x2_record_errors:
+                            out += _S_i.pack(e2_record_errors.batch_index)
+                            w_ncstr(out, e2_record_errors.batch_index_error_message)
+                            if e2_record_errors.unknown_tagged_fields:
+                                w_tags(out, [], e2_record_errors.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    w_ncstr(out, e1_partition_responses.error_message)
+                    tags2: list[tuple[int, Buffer]] = []
+                    if e1_partition_responses.current_leader != _ProduceResponse__LeaderIdAndEpoch():
+                        t2 = bytearray()
+                        x2_current_leader = e1_partition_responses.current_leader
+                        _e_ProduceResponse__LeaderIdAndEpoch_v10(x2_current_leader, t2)
+                        tags2.append((0, t2))
+                    w_tags(out, tags2, e1_partition_responses.unknown_tagged_fields)
+            if e_responses.unknown_tagged_fields:
+                w_tags(out, [], e_responses.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.throttle_time_ms)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if len(o.node_endpoints) != 0:
-        t = bytearray()
+        t0 = bytearray()
         x_node_endpoints = o.node_endpoints
         if x_node_endpoints is None:
             raise null_encode_error('NodeEndpoints')
         else:
-            w_calen(t, len(x_node_endpoints))
+            n0 = len(x_node_endpoints) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
             for e_node_endpoints in x_node_endpoints:
-                _e_ProduceResponse__NodeEndpoint_v10(e_node_endpoints, t)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+                _e_ProduceResponse__NodeEndpoint_v10(e_node_endpoints, t0)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 _ProduceRequest__PartitionProduceData = ProduceRequest.PartitionProduceData

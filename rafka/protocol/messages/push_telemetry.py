@@ -59,18 +59,22 @@ def _d_PushTelemetryRequest_v0(b: bytes, p: int) -> tuple[PushTelemetryRequest, 
     f_metrics, p = r_cbytes(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _PushTelemetryRequest(f_client_instance_id, f_subscription_id, f_terminating, f_compression_type, f_metrics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _PushTelemetryRequest(f_client_instance_id, f_subscription_id, f_terminating, f_compression_type, f_metrics, unknown0)
+    return obj, p
 
 
 def _e_PushTelemetryRequest_v0(o: PushTelemetryRequest, out: bytearray) -> None:
     out += o.client_instance_id.bytes
     out += _S_iob.pack(o.subscription_id, o.terminating, o.compression_type)
     w_cbytes(out, o.metrics)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_PushTelemetryResponse_v0(b: bytes, p: int) -> tuple[PushTelemetryResponse, int]:
@@ -78,16 +82,20 @@ def _d_PushTelemetryResponse_v0(b: bytes, p: int) -> tuple[PushTelemetryResponse
     p += 6
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _PushTelemetryResponse(f_throttle_time_ms, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _PushTelemetryResponse(f_throttle_time_ms, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_PushTelemetryResponse_v0(o: PushTelemetryResponse, out: bytearray) -> None:
     out += _S_ih.pack(o.throttle_time_ms, o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _PushTelemetryRequest = PushTelemetryRequest

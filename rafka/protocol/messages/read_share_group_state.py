@@ -91,35 +91,59 @@ def _d_ReadShareGroupStateRequest__PartitionData_v0(b: bytes, p: int) -> tuple[R
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ReadShareGroupStateRequest__PartitionData(f_partition, f_leader_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ReadShareGroupStateRequest__PartitionData(f_partition, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_ReadShareGroupStateRequest__PartitionData_v0(o: ReadShareGroupStateRequest.PartitionData, out: bytearray) -> None:
     out += _S_ii.pack(o.partition, o.leader_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ReadShareGroupStateRequest__ReadStateData_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateRequest.ReadStateData, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_ReadShareGroupStateRequest__PartitionData_v0(b, p)
+        for _ in range(n0):
+            f1_partition, f1_leader_epoch = _S_ii.unpack_from(b, p)
+            p += 8
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _ReadShareGroupStateRequest__PartitionData(f1_partition, f1_leader_epoch, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ReadShareGroupStateRequest__ReadStateData(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ReadShareGroupStateRequest__ReadStateData(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ReadShareGroupStateRequest__ReadStateData_v0(o: ReadShareGroupStateRequest.ReadStateData, out: bytearray) -> None:
@@ -128,29 +152,90 @@ def _e_ReadShareGroupStateRequest__ReadStateData_v0(o: ReadShareGroupStateReques
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_ReadShareGroupStateRequest__PartitionData_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ii.pack(e_partitions.partition, e_partitions.leader_epoch)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ReadShareGroupStateRequest_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateRequest, int]:
-    f_group_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ReadShareGroupStateRequest__ReadStateData_v0(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_leader_epoch = _S_ii.unpack_from(b, p)
+                    p += 8
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _ReadShareGroupStateRequest__PartitionData(f2_partition, f2_leader_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _ReadShareGroupStateRequest__ReadStateData(f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ReadShareGroupStateRequest(f_group_id, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ReadShareGroupStateRequest(f_group_id, f_topics, unknown0)
+    return obj, p
 
 
 def _e_ReadShareGroupStateRequest_v0(o: ReadShareGroupStateRequest, out: bytearray) -> None:
@@ -159,10 +244,36 @@ def _e_ReadShareGroupStateRequest_v0(o: ReadShareGroupStateRequest, out: bytearr
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_ReadShareGroupStateRequest__ReadStateData_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ii.pack(e1_partitions.partition, e1_partitions.leader_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ReadShareGroupStateResponse__StateBatch_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateResponse.StateBatch, int]:
@@ -170,39 +281,68 @@ def _d_ReadShareGroupStateResponse__StateBatch_v0(b: bytes, p: int) -> tuple[Rea
     p += 19
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ReadShareGroupStateResponse__StateBatch(f_first_offset, f_last_offset, f_delivery_state, f_delivery_count, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ReadShareGroupStateResponse__StateBatch(f_first_offset, f_last_offset, f_delivery_state, f_delivery_count, unknown0)
+    return obj, p
 
 
 def _e_ReadShareGroupStateResponse__StateBatch_v0(o: ReadShareGroupStateResponse.StateBatch, out: bytearray) -> None:
     out += _S_qqbh.pack(o.first_offset, o.last_offset, o.delivery_state, o.delivery_count)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ReadShareGroupStateResponse__PartitionResult_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateResponse.PartitionResult, int]:
+    blen = len(b)
     f_partition, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     f_state_epoch, f_start_offset = _S_iq.unpack_from(b, p)
     p += 12
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StateBatches')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_state_batches = []
-        for _ in range(n):
-            e_state_batches, p = _d_ReadShareGroupStateResponse__StateBatch_v0(b, p)
+        for _ in range(n0):
+            f1_first_offset, f1_last_offset, f1_delivery_state, f1_delivery_count = _S_qqbh.unpack_from(b, p)
+            p += 19
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_state_batches = _ReadShareGroupStateResponse__StateBatch(f1_first_offset, f1_last_offset, f1_delivery_state, f1_delivery_count, unknown1)
             f_state_batches.append(e_state_batches)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ReadShareGroupStateResponse__PartitionResult(f_partition, f_error_code, f_error_message, f_state_epoch, f_start_offset, f_state_batches, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ReadShareGroupStateResponse__PartitionResult(f_partition, f_error_code, f_error_message, f_state_epoch, f_start_offset, f_state_batches, unknown0)
+    return obj, p
 
 
 def _e_ReadShareGroupStateResponse__PartitionResult_v0(o: ReadShareGroupStateResponse.PartitionResult, out: bytearray) -> None:
@@ -213,29 +353,94 @@ def _e_ReadShareGroupStateResponse__PartitionResult_v0(o: ReadShareGroupStateRes
     if x_state_batches is None:
         raise null_encode_error('StateBatches')
     else:
-        w_calen(out, len(x_state_batches))
+        n0 = len(x_state_batches) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_state_batches in x_state_batches:
-            _e_ReadShareGroupStateResponse__StateBatch_v0(e_state_batches, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_qqbh.pack(e_state_batches.first_offset, e_state_batches.last_offset, e_state_batches.delivery_state, e_state_batches.delivery_count)
+            if e_state_batches.unknown_tagged_fields:
+                w_tags(out, [], e_state_batches.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ReadShareGroupStateResponse__ReadStateResult_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateResponse.ReadStateResult, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_ReadShareGroupStateResponse__PartitionResult_v0(b, p)
+        for _ in range(n0):
+            f1_partition, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_state_epoch, f1_start_offset = _S_iq.unpack_from(b, p)
+            p += 12
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('StateBatches')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_state_batches = []
+                for _ in range(n1):
+                    f2_first_offset, f2_last_offset, f2_delivery_state, f2_delivery_count = _S_qqbh.unpack_from(b, p)
+                    p += 19
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_state_batches = _ReadShareGroupStateResponse__StateBatch(f2_first_offset, f2_last_offset, f2_delivery_state, f2_delivery_count, unknown2)
+                    f1_state_batches.append(e1_state_batches)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _ReadShareGroupStateResponse__PartitionResult(f1_partition, f1_error_code, f1_error_message, f1_state_epoch, f1_start_offset, f1_state_batches, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ReadShareGroupStateResponse__ReadStateResult(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ReadShareGroupStateResponse__ReadStateResult(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ReadShareGroupStateResponse__ReadStateResult_v0(o: ReadShareGroupStateResponse.ReadStateResult, out: bytearray) -> None:
@@ -244,28 +449,135 @@ def _e_ReadShareGroupStateResponse__ReadStateResult_v0(o: ReadShareGroupStateRes
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_ReadShareGroupStateResponse__PartitionResult_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ih.pack(e_partitions.partition, e_partitions.error_code)
+            w_ncstr(out, e_partitions.error_message)
+            out += _S_iq.pack(e_partitions.state_epoch, e_partitions.start_offset)
+            x1_state_batches = e_partitions.state_batches
+            if x1_state_batches is None:
+                raise null_encode_error('StateBatches')
+            else:
+                n1 = len(x1_state_batches) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_state_batches in x1_state_batches:
+                    out += _S_qqbh.pack(e1_state_batches.first_offset, e1_state_batches.last_offset, e1_state_batches.delivery_state, e1_state_batches.delivery_count)
+                    if e1_state_batches.unknown_tagged_fields:
+                        w_tags(out, [], e1_state_batches.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ReadShareGroupStateResponse_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateResponse, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_ReadShareGroupStateResponse__ReadStateResult_v0(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    f2_state_epoch, f2_start_offset = _S_iq.unpack_from(b, p)
+                    p += 12
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('StateBatches')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_state_batches = []
+                        for _ in range(n2):
+                            f3_first_offset, f3_last_offset, f3_delivery_state, f3_delivery_count = _S_qqbh.unpack_from(b, p)
+                            p += 19
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_state_batches = _ReadShareGroupStateResponse__StateBatch(f3_first_offset, f3_last_offset, f3_delivery_state, f3_delivery_count, unknown3)
+                            f2_state_batches.append(e2_state_batches)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _ReadShareGroupStateResponse__PartitionResult(f2_partition, f2_error_code, f2_error_message, f2_state_epoch, f2_start_offset, f2_state_batches, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results = _ReadShareGroupStateResponse__ReadStateResult(f1_topic_id, f1_partitions, unknown1)
             f_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ReadShareGroupStateResponse(f_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ReadShareGroupStateResponse(f_results, unknown0)
+    return obj, p
 
 
 def _e_ReadShareGroupStateResponse_v0(o: ReadShareGroupStateResponse, out: bytearray) -> None:
@@ -273,10 +585,53 @@ def _e_ReadShareGroupStateResponse_v0(o: ReadShareGroupStateResponse, out: bytea
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_calen(out, len(x_results))
+        n0 = len(x_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results in x_results:
-            _e_ReadShareGroupStateResponse__ReadStateResult_v0(e_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_results.topic_id.bytes
+            x1_partitions = e_results.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.partition, e1_partitions.error_code)
+                    w_ncstr(out, e1_partitions.error_message)
+                    out += _S_iq.pack(e1_partitions.state_epoch, e1_partitions.start_offset)
+                    x2_state_batches = e1_partitions.state_batches
+                    if x2_state_batches is None:
+                        raise null_encode_error('StateBatches')
+                    else:
+                        n2 = len(x2_state_batches) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_state_batches in x2_state_batches:
+                            out += _S_qqbh.pack(e2_state_batches.first_offset, e2_state_batches.last_offset, e2_state_batches.delivery_state, e2_state_batches.delivery_count)
+                            if e2_state_batches.unknown_tagged_fields:
+                                w_tags(out, [], e2_state_batches.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_results.unknown_tagged_fields:
+                w_tags(out, [], e_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ReadShareGroupStateRequest__PartitionData = ReadShareGroupStateRequest.PartitionData

@@ -82,35 +82,59 @@ def _d_ReadShareGroupStateSummaryRequest__PartitionData_v0(b: bytes, p: int) -> 
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ReadShareGroupStateSummaryRequest__PartitionData(f_partition, f_leader_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ReadShareGroupStateSummaryRequest__PartitionData(f_partition, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_ReadShareGroupStateSummaryRequest__PartitionData_v0(o: ReadShareGroupStateSummaryRequest.PartitionData, out: bytearray) -> None:
     out += _S_ii.pack(o.partition, o.leader_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ReadShareGroupStateSummaryRequest__ReadStateSummaryData_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateSummaryRequest.ReadStateSummaryData, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_ReadShareGroupStateSummaryRequest__PartitionData_v0(b, p)
+        for _ in range(n0):
+            f1_partition, f1_leader_epoch = _S_ii.unpack_from(b, p)
+            p += 8
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _ReadShareGroupStateSummaryRequest__PartitionData(f1_partition, f1_leader_epoch, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ReadShareGroupStateSummaryRequest__ReadStateSummaryData(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ReadShareGroupStateSummaryRequest__ReadStateSummaryData(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ReadShareGroupStateSummaryRequest__ReadStateSummaryData_v0(o: ReadShareGroupStateSummaryRequest.ReadStateSummaryData, out: bytearray) -> None:
@@ -119,29 +143,90 @@ def _e_ReadShareGroupStateSummaryRequest__ReadStateSummaryData_v0(o: ReadShareGr
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_ReadShareGroupStateSummaryRequest__PartitionData_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ii.pack(e_partitions.partition, e_partitions.leader_epoch)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ReadShareGroupStateSummaryRequest_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateSummaryRequest, int]:
-    f_group_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ReadShareGroupStateSummaryRequest__ReadStateSummaryData_v0(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_leader_epoch = _S_ii.unpack_from(b, p)
+                    p += 8
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _ReadShareGroupStateSummaryRequest__PartitionData(f2_partition, f2_leader_epoch, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _ReadShareGroupStateSummaryRequest__ReadStateSummaryData(f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ReadShareGroupStateSummaryRequest(f_group_id, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ReadShareGroupStateSummaryRequest(f_group_id, f_topics, unknown0)
+    return obj, p
 
 
 def _e_ReadShareGroupStateSummaryRequest_v0(o: ReadShareGroupStateSummaryRequest, out: bytearray) -> None:
@@ -150,51 +235,115 @@ def _e_ReadShareGroupStateSummaryRequest_v0(o: ReadShareGroupStateSummaryRequest
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_ReadShareGroupStateSummaryRequest__ReadStateSummaryData_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ii.pack(e1_partitions.partition, e1_partitions.leader_epoch)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ReadShareGroupStateSummaryResponse__PartitionResult_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateSummaryResponse.PartitionResult, int]:
+    blen = len(b)
     f_partition, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     f_state_epoch, f_leader_epoch, f_start_offset = _S_iiq.unpack_from(b, p)
     p += 16
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ReadShareGroupStateSummaryResponse__PartitionResult(f_partition, f_error_code, f_error_message, f_state_epoch, f_leader_epoch, f_start_offset, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ReadShareGroupStateSummaryResponse__PartitionResult(f_partition, f_error_code, f_error_message, f_state_epoch, f_leader_epoch, f_start_offset, unknown0)
+    return obj, p
 
 
 def _e_ReadShareGroupStateSummaryResponse__PartitionResult_v0(o: ReadShareGroupStateSummaryResponse.PartitionResult, out: bytearray) -> None:
     out += _S_ih.pack(o.partition, o.error_code)
     w_ncstr(out, o.error_message)
     out += _S_iiq.pack(o.state_epoch, o.leader_epoch, o.start_offset)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ReadShareGroupStateSummaryResponse__ReadStateSummaryResult_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateSummaryResponse.ReadStateSummaryResult, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_ReadShareGroupStateSummaryResponse__PartitionResult_v0(b, p)
+        for _ in range(n0):
+            f1_partition, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_state_epoch, f1_leader_epoch, f1_start_offset = _S_iiq.unpack_from(b, p)
+            p += 16
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _ReadShareGroupStateSummaryResponse__PartitionResult(f1_partition, f1_error_code, f1_error_message, f1_state_epoch, f1_leader_epoch, f1_start_offset, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ReadShareGroupStateSummaryResponse__ReadStateSummaryResult(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ReadShareGroupStateSummaryResponse__ReadStateSummaryResult(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ReadShareGroupStateSummaryResponse__ReadStateSummaryResult_v0(o: ReadShareGroupStateSummaryResponse.ReadStateSummaryResult, out: bytearray) -> None:
@@ -203,28 +352,94 @@ def _e_ReadShareGroupStateSummaryResponse__ReadStateSummaryResult_v0(o: ReadShar
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_ReadShareGroupStateSummaryResponse__PartitionResult_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ih.pack(e_partitions.partition, e_partitions.error_code)
+            w_ncstr(out, e_partitions.error_message)
+            out += _S_iiq.pack(e_partitions.state_epoch, e_partitions.leader_epoch, e_partitions.start_offset)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ReadShareGroupStateSummaryResponse_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateSummaryResponse, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_ReadShareGroupStateSummaryResponse__ReadStateSummaryResult_v0(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    f2_state_epoch, f2_leader_epoch, f2_start_offset = _S_iiq.unpack_from(b, p)
+                    p += 16
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _ReadShareGroupStateSummaryResponse__PartitionResult(f2_partition, f2_error_code, f2_error_message, f2_state_epoch, f2_leader_epoch, f2_start_offset, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results = _ReadShareGroupStateSummaryResponse__ReadStateSummaryResult(f1_topic_id, f1_partitions, unknown1)
             f_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ReadShareGroupStateSummaryResponse(f_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ReadShareGroupStateSummaryResponse(f_results, unknown0)
+    return obj, p
 
 
 def _e_ReadShareGroupStateSummaryResponse_v0(o: ReadShareGroupStateSummaryResponse, out: bytearray) -> None:
@@ -232,10 +447,38 @@ def _e_ReadShareGroupStateSummaryResponse_v0(o: ReadShareGroupStateSummaryRespon
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_calen(out, len(x_results))
+        n0 = len(x_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results in x_results:
-            _e_ReadShareGroupStateSummaryResponse__ReadStateSummaryResult_v0(e_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_results.topic_id.bytes
+            x1_partitions = e_results.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.partition, e1_partitions.error_code)
+                    w_ncstr(out, e1_partitions.error_message)
+                    out += _S_iiq.pack(e1_partitions.state_epoch, e1_partitions.leader_epoch, e1_partitions.start_offset)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_results.unknown_tagged_fields:
+                w_tags(out, [], e_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ReadShareGroupStateSummaryRequest__PartitionData = ReadShareGroupStateSummaryRequest.PartitionData

@@ -52,43 +52,63 @@ class RemoveRaftVoterResponse(Message):
 
 
 def _d_RemoveRaftVoterRequest_v0(b: bytes, p: int) -> tuple[RemoveRaftVoterRequest, int]:
-    f_cluster_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_cluster_id, p = r_ncstr(b, p)
+    else:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_voter_id = _S_i.unpack_from(b, p)[0]
     p += 4
     f_voter_directory_id, p = r_uuid(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _RemoveRaftVoterRequest(f_cluster_id, f_voter_id, f_voter_directory_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _RemoveRaftVoterRequest(f_cluster_id, f_voter_id, f_voter_directory_id, unknown0)
+    return obj, p
 
 
 def _e_RemoveRaftVoterRequest_v0(o: RemoveRaftVoterRequest, out: bytearray) -> None:
     w_ncstr(out, o.cluster_id)
     out += _S_i.pack(o.voter_id)
     out += o.voter_directory_id.bytes
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_RemoveRaftVoterResponse_v0(b: bytes, p: int) -> tuple[RemoveRaftVoterResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _RemoveRaftVoterResponse(f_throttle_time_ms, f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _RemoveRaftVoterResponse(f_throttle_time_ms, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_RemoveRaftVoterResponse_v0(o: RemoveRaftVoterResponse, out: bytearray) -> None:
     out += _S_ih.pack(o.throttle_time_ms, o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _RemoveRaftVoterRequest = RemoveRaftVoterRequest

@@ -37,8 +37,9 @@ def _d_RequestHeader_v1(b: bytes, p: int) -> tuple[RequestHeader, int]:
     f_request_api_key, f_request_api_version, f_correlation_id = _S_hhi.unpack_from(b, p)
     p += 8
     f_client_id, p = r_nstr(b, p)
-    unknown = ()
-    return _RequestHeader(f_request_api_key, f_request_api_version, f_correlation_id, f_client_id, unknown), p
+    unknown0 = ()
+    obj = _RequestHeader(f_request_api_key, f_request_api_version, f_correlation_id, f_client_id, unknown0)
+    return obj, p
 
 
 def _e_RequestHeader_v1(o: RequestHeader, out: bytearray) -> None:
@@ -54,17 +55,21 @@ def _d_RequestHeader_v2(b: bytes, p: int) -> tuple[RequestHeader, int]:
     f_client_id, p = r_nstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _RequestHeader(f_request_api_key, f_request_api_version, f_correlation_id, f_client_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _RequestHeader(f_request_api_key, f_request_api_version, f_correlation_id, f_client_id, unknown0)
+    return obj, p
 
 
 def _e_RequestHeader_v2(o: RequestHeader, out: bytearray) -> None:
     out += _S_hhi.pack(o.request_api_key, o.request_api_version, o.correlation_id)
     w_nstr(out, o.client_id)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _RequestHeader = RequestHeader

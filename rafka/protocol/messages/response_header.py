@@ -33,8 +33,9 @@ class ResponseHeader(Message):
 def _d_ResponseHeader_v0(b: bytes, p: int) -> tuple[ResponseHeader, int]:
     f_correlation_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _ResponseHeader(f_correlation_id, unknown), p
+    unknown0 = ()
+    obj = _ResponseHeader(f_correlation_id, unknown0)
+    return obj, p
 
 
 def _e_ResponseHeader_v0(o: ResponseHeader, out: bytearray) -> None:
@@ -48,16 +49,20 @@ def _d_ResponseHeader_v1(b: bytes, p: int) -> tuple[ResponseHeader, int]:
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ResponseHeader(f_correlation_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ResponseHeader(f_correlation_id, unknown0)
+    return obj, p
 
 
 def _e_ResponseHeader_v1(o: ResponseHeader, out: bytearray) -> None:
     out += _S_i.pack(o.correlation_id)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ResponseHeader = ResponseHeader

@@ -51,8 +51,9 @@ class SaslAuthenticateResponse(Message):
 
 def _d_SaslAuthenticateRequest_v0(b: bytes, p: int) -> tuple[SaslAuthenticateRequest, int]:
     f_auth_bytes, p = r_bytes(b, p)
-    unknown = ()
-    return _SaslAuthenticateRequest(f_auth_bytes, unknown), p
+    unknown0 = ()
+    obj = _SaslAuthenticateRequest(f_auth_bytes, unknown0)
+    return obj, p
 
 
 def _e_SaslAuthenticateRequest_v0(o: SaslAuthenticateRequest, out: bytearray) -> None:
@@ -65,16 +66,20 @@ def _d_SaslAuthenticateRequest_v2(b: bytes, p: int) -> tuple[SaslAuthenticateReq
     f_auth_bytes, p = r_cbytes(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _SaslAuthenticateRequest(f_auth_bytes, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _SaslAuthenticateRequest(f_auth_bytes, unknown0)
+    return obj, p
 
 
 def _e_SaslAuthenticateRequest_v2(o: SaslAuthenticateRequest, out: bytearray) -> None:
     w_cbytes(out, o.auth_bytes)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_SaslAuthenticateResponse_v0(b: bytes, p: int) -> tuple[SaslAuthenticateResponse, int]:
@@ -82,8 +87,9 @@ def _d_SaslAuthenticateResponse_v0(b: bytes, p: int) -> tuple[SaslAuthenticateRe
     p += 2
     f_error_message, p = r_nstr(b, p)
     f_auth_bytes, p = r_bytes(b, p)
-    unknown = ()
-    return _SaslAuthenticateResponse(f_error_code, f_error_message, f_auth_bytes, 0, unknown), p
+    unknown0 = ()
+    obj = _SaslAuthenticateResponse(f_error_code, f_error_message, f_auth_bytes, 0, unknown0)
+    return obj, p
 
 
 def _e_SaslAuthenticateResponse_v0(o: SaslAuthenticateResponse, out: bytearray) -> None:
@@ -101,8 +107,9 @@ def _d_SaslAuthenticateResponse_v1(b: bytes, p: int) -> tuple[SaslAuthenticateRe
     f_auth_bytes, p = r_bytes(b, p)
     f_session_lifetime_ms = _S_q.unpack_from(b, p)[0]
     p += 8
-    unknown = ()
-    return _SaslAuthenticateResponse(f_error_code, f_error_message, f_auth_bytes, f_session_lifetime_ms, unknown), p
+    unknown0 = ()
+    obj = _SaslAuthenticateResponse(f_error_code, f_error_message, f_auth_bytes, f_session_lifetime_ms, unknown0)
+    return obj, p
 
 
 def _e_SaslAuthenticateResponse_v1(o: SaslAuthenticateResponse, out: bytearray) -> None:
@@ -115,19 +122,26 @@ def _e_SaslAuthenticateResponse_v1(o: SaslAuthenticateResponse, out: bytearray) 
 
 
 def _d_SaslAuthenticateResponse_v2(b: bytes, p: int) -> tuple[SaslAuthenticateResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     f_auth_bytes, p = r_cbytes(b, p)
     f_session_lifetime_ms = _S_q.unpack_from(b, p)[0]
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _SaslAuthenticateResponse(f_error_code, f_error_message, f_auth_bytes, f_session_lifetime_ms, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _SaslAuthenticateResponse(f_error_code, f_error_message, f_auth_bytes, f_session_lifetime_ms, unknown0)
+    return obj, p
 
 
 def _e_SaslAuthenticateResponse_v2(o: SaslAuthenticateResponse, out: bytearray) -> None:
@@ -135,7 +149,10 @@ def _e_SaslAuthenticateResponse_v2(o: SaslAuthenticateResponse, out: bytearray) 
     w_ncstr(out, o.error_message)
     w_cbytes(out, o.auth_bytes)
     out += _S_q.pack(o.session_lifetime_ms)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _SaslAuthenticateRequest = SaslAuthenticateRequest

@@ -48,8 +48,9 @@ class SaslHandshakeResponse(Message):
 
 def _d_SaslHandshakeRequest_v0(b: bytes, p: int) -> tuple[SaslHandshakeRequest, int]:
     f_mechanism, p = r_str(b, p)
-    unknown = ()
-    return _SaslHandshakeRequest(f_mechanism, unknown), p
+    unknown0 = ()
+    obj = _SaslHandshakeRequest(f_mechanism, unknown0)
+    return obj, p
 
 
 def _e_SaslHandshakeRequest_v0(o: SaslHandshakeRequest, out: bytearray) -> None:
@@ -59,18 +60,23 @@ def _e_SaslHandshakeRequest_v0(o: SaslHandshakeRequest, out: bytearray) -> None:
 
 
 def _d_SaslHandshakeResponse_v0(b: bytes, p: int) -> tuple[SaslHandshakeResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Mechanisms')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_mechanisms = []
-        for _ in range(n):
+        for _ in range(n0):
             e_mechanisms, p = r_str(b, p)
             f_mechanisms.append(e_mechanisms)
-    unknown = ()
-    return _SaslHandshakeResponse(f_error_code, f_mechanisms, unknown), p
+    unknown0 = ()
+    obj = _SaslHandshakeResponse(f_error_code, f_mechanisms, unknown0)
+    return obj, p
 
 
 def _e_SaslHandshakeResponse_v0(o: SaslHandshakeResponse, out: bytearray) -> None:
@@ -79,7 +85,7 @@ def _e_SaslHandshakeResponse_v0(o: SaslHandshakeResponse, out: bytearray) -> Non
     if x_mechanisms is None:
         raise null_encode_error('Mechanisms')
     else:
-        w_alen(out, len(x_mechanisms))
+        out += INT32.pack(len(x_mechanisms))
         for e_mechanisms in x_mechanisms:
             w_str(out, e_mechanisms)
     if o.unknown_tagged_fields:

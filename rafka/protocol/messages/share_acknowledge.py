@@ -106,18 +106,30 @@ class ShareAcknowledgeResponse(Message):
 def _d_ShareAcknowledgeRequest__AcknowledgementBatch_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeRequest.AcknowledgementBatch, int]:
     f_first_offset, f_last_offset = _S_qq.unpack_from(b, p)
     p += 16
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_acknowledge_types = [*ARRAYS_b[n0].unpack_from(b, p)]
+        p += 1 * n0
+    elif n0 < 0:
         raise null_error('AcknowledgeTypes')
     else:
-        f_acknowledge_types, p = r_fixed_array(b, p, n, 'b', 1)
+        f_acknowledge_types, p = r_fixed_array(b, p, n0, 'b', 1)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareAcknowledgeRequest__AcknowledgementBatch(f_first_offset, f_last_offset, f_acknowledge_types, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareAcknowledgeRequest__AcknowledgementBatch(f_first_offset, f_last_offset, f_acknowledge_types, unknown0)
+    return obj, p
 
 
 def _e_ShareAcknowledgeRequest__AcknowledgementBatch_v1(o: ShareAcknowledgeRequest.AcknowledgementBatch, out: bytearray) -> None:
@@ -126,29 +138,75 @@ def _e_ShareAcknowledgeRequest__AcknowledgementBatch_v1(o: ShareAcknowledgeReque
     if x_acknowledge_types is None:
         raise null_encode_error('AcknowledgeTypes')
     else:
-        w_calen(out, len(x_acknowledge_types))
-        w_fixed_array(out, x_acknowledge_types, 'b')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_acknowledge_types) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_acknowledge_types) < 64:
+            out += ARRAYS_b[len(x_acknowledge_types)].pack(*x_acknowledge_types)
+        else:
+            w_fixed_array(out, x_acknowledge_types, 'b')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareAcknowledgeRequest__AcknowledgePartition_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeRequest.AcknowledgePartition, int]:
+    blen = len(b)
     f_partition_index = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('AcknowledgementBatches')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_acknowledgement_batches = []
-        for _ in range(n):
-            e_acknowledgement_batches, p = _d_ShareAcknowledgeRequest__AcknowledgementBatch_v1(b, p)
+        for _ in range(n0):
+            f1_first_offset, f1_last_offset = _S_qq.unpack_from(b, p)
+            p += 16
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_acknowledge_types = [*ARRAYS_b[n1].unpack_from(b, p)]
+                p += 1 * n1
+            elif n1 < 0:
+                raise null_error('AcknowledgeTypes')
+            else:
+                f1_acknowledge_types, p = r_fixed_array(b, p, n1, 'b', 1)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_acknowledgement_batches = _ShareAcknowledgeRequest__AcknowledgementBatch(f1_first_offset, f1_last_offset, f1_acknowledge_types, unknown1)
             f_acknowledgement_batches.append(e_acknowledgement_batches)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareAcknowledgeRequest__AcknowledgePartition(f_partition_index, f_acknowledgement_batches, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareAcknowledgeRequest__AcknowledgePartition(f_partition_index, f_acknowledgement_batches, unknown0)
+    return obj, p
 
 
 def _e_ShareAcknowledgeRequest__AcknowledgePartition_v1(o: ShareAcknowledgeRequest.AcknowledgePartition, out: bytearray) -> None:
@@ -157,29 +215,115 @@ def _e_ShareAcknowledgeRequest__AcknowledgePartition_v1(o: ShareAcknowledgeReque
     if x_acknowledgement_batches is None:
         raise null_encode_error('AcknowledgementBatches')
     else:
-        w_calen(out, len(x_acknowledgement_batches))
+        n0 = len(x_acknowledgement_batches) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_acknowledgement_batches in x_acknowledgement_batches:
-            _e_ShareAcknowledgeRequest__AcknowledgementBatch_v1(e_acknowledgement_batches, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_qq.pack(e_acknowledgement_batches.first_offset, e_acknowledgement_batches.last_offset)
+            x1_acknowledge_types = e_acknowledgement_batches.acknowledge_types
+            if x1_acknowledge_types is None:
+                raise null_encode_error('AcknowledgeTypes')
+            else:
+                n1 = len(x1_acknowledge_types) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_acknowledge_types) < 64:
+                    out += ARRAYS_b[len(x1_acknowledge_types)].pack(*x1_acknowledge_types)
+                else:
+                    w_fixed_array(out, x1_acknowledge_types, 'b')
+            if e_acknowledgement_batches.unknown_tagged_fields:
+                w_tags(out, [], e_acknowledgement_batches.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareAcknowledgeRequest__AcknowledgeTopic_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeRequest.AcknowledgeTopic, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_ShareAcknowledgeRequest__AcknowledgePartition_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index = _S_i.unpack_from(b, p)[0]
+            p += 4
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('AcknowledgementBatches')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_acknowledgement_batches = []
+                for _ in range(n1):
+                    f2_first_offset, f2_last_offset = _S_qq.unpack_from(b, p)
+                    p += 16
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_acknowledge_types = [*ARRAYS_b[n2].unpack_from(b, p)]
+                        p += 1 * n2
+                    elif n2 < 0:
+                        raise null_error('AcknowledgeTypes')
+                    else:
+                        f2_acknowledge_types, p = r_fixed_array(b, p, n2, 'b', 1)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_acknowledgement_batches = _ShareAcknowledgeRequest__AcknowledgementBatch(f2_first_offset, f2_last_offset, f2_acknowledge_types, unknown2)
+                    f1_acknowledgement_batches.append(e1_acknowledgement_batches)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _ShareAcknowledgeRequest__AcknowledgePartition(f1_partition_index, f1_acknowledgement_batches, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareAcknowledgeRequest__AcknowledgeTopic(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareAcknowledgeRequest__AcknowledgeTopic(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ShareAcknowledgeRequest__AcknowledgeTopic_v1(o: ShareAcknowledgeRequest.AcknowledgeTopic, out: bytearray) -> None:
@@ -188,32 +332,168 @@ def _e_ShareAcknowledgeRequest__AcknowledgeTopic_v1(o: ShareAcknowledgeRequest.A
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_ShareAcknowledgeRequest__AcknowledgePartition_v1(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_partitions.partition_index)
+            x1_acknowledgement_batches = e_partitions.acknowledgement_batches
+            if x1_acknowledgement_batches is None:
+                raise null_encode_error('AcknowledgementBatches')
+            else:
+                n1 = len(x1_acknowledgement_batches) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_acknowledgement_batches in x1_acknowledgement_batches:
+                    out += _S_qq.pack(e1_acknowledgement_batches.first_offset, e1_acknowledgement_batches.last_offset)
+                    x2_acknowledge_types = e1_acknowledgement_batches.acknowledge_types
+                    if x2_acknowledge_types is None:
+                        raise null_encode_error('AcknowledgeTypes')
+                    else:
+                        n2 = len(x2_acknowledge_types) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_acknowledge_types) < 64:
+                            out += ARRAYS_b[len(x2_acknowledge_types)].pack(*x2_acknowledge_types)
+                        else:
+                            w_fixed_array(out, x2_acknowledge_types, 'b')
+                    if e1_acknowledgement_batches.unknown_tagged_fields:
+                        w_tags(out, [], e1_acknowledgement_batches.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareAcknowledgeRequest_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeRequest, int]:
-    f_group_id, p = r_ncstr(b, p)
-    f_member_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_group_id, p = r_ncstr(b, p)
+    else:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_member_id, p = r_ncstr(b, p)
+    else:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_share_session_epoch = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ShareAcknowledgeRequest__AcknowledgeTopic_v1(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('AcknowledgementBatches')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_acknowledgement_batches = []
+                        for _ in range(n2):
+                            f3_first_offset, f3_last_offset = _S_qq.unpack_from(b, p)
+                            p += 16
+                            n3 = b[p]
+                            if n3 < 0x80:
+                                p += 1
+                            elif b[p + 1] < 0x80:
+                                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                                p += 2
+                            else:
+                                n3, p = r_uvarint(b, p)
+                            n3 -= 1
+                            if 0 <= n3 < 64:
+                                f3_acknowledge_types = [*ARRAYS_b[n3].unpack_from(b, p)]
+                                p += 1 * n3
+                            elif n3 < 0:
+                                raise null_error('AcknowledgeTypes')
+                            else:
+                                f3_acknowledge_types, p = r_fixed_array(b, p, n3, 'b', 1)
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_acknowledgement_batches = _ShareAcknowledgeRequest__AcknowledgementBatch(f3_first_offset, f3_last_offset, f3_acknowledge_types, unknown3)
+                            f2_acknowledgement_batches.append(e2_acknowledgement_batches)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _ShareAcknowledgeRequest__AcknowledgePartition(f2_partition_index, f2_acknowledgement_batches, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _ShareAcknowledgeRequest__AcknowledgeTopic(f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareAcknowledgeRequest(f_group_id, f_member_id, f_share_session_epoch, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareAcknowledgeRequest(f_group_id, f_member_id, f_share_session_epoch, f_topics, unknown0)
+    return obj, p
 
 
 def _e_ShareAcknowledgeRequest_v1(o: ShareAcknowledgeRequest, out: bytearray) -> None:
@@ -224,10 +504,64 @@ def _e_ShareAcknowledgeRequest_v1(o: ShareAcknowledgeRequest, out: bytearray) ->
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_ShareAcknowledgeRequest__AcknowledgeTopic_v1(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_i.pack(e1_partitions.partition_index)
+                    x2_acknowledgement_batches = e1_partitions.acknowledgement_batches
+                    if x2_acknowledgement_batches is None:
+                        raise null_encode_error('AcknowledgementBatches')
+                    else:
+                        n2 = len(x2_acknowledgement_batches) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_acknowledgement_batches in x2_acknowledgement_batches:
+                            out += _S_qq.pack(e2_acknowledgement_batches.first_offset, e2_acknowledgement_batches.last_offset)
+                            x3_acknowledge_types = e2_acknowledgement_batches.acknowledge_types
+                            if x3_acknowledge_types is None:
+                                raise null_encode_error('AcknowledgeTypes')
+                            else:
+                                n3 = len(x3_acknowledge_types) + 1
+                                if n3 < 0x80:
+                                    out.append(n3)
+                                else:
+                                    w_uvarint(out, n3)
+                                if len(x3_acknowledge_types) < 64:
+                                    out += ARRAYS_b[len(x3_acknowledge_types)].pack(*x3_acknowledge_types)
+                                else:
+                                    w_fixed_array(out, x3_acknowledge_types, 'b')
+                            if e2_acknowledgement_batches.unknown_tagged_fields:
+                                w_tags(out, [], e2_acknowledgement_batches.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareAcknowledgeResponse__LeaderIdAndEpoch_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeResponse.LeaderIdAndEpoch, int]:
@@ -235,56 +569,118 @@ def _d_ShareAcknowledgeResponse__LeaderIdAndEpoch_v1(b: bytes, p: int) -> tuple[
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareAcknowledgeResponse__LeaderIdAndEpoch(f_leader_id, f_leader_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareAcknowledgeResponse__LeaderIdAndEpoch(f_leader_id, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_ShareAcknowledgeResponse__LeaderIdAndEpoch_v1(o: ShareAcknowledgeResponse.LeaderIdAndEpoch, out: bytearray) -> None:
     out += _S_ii.pack(o.leader_id, o.leader_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareAcknowledgeResponse__PartitionData_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeResponse.PartitionData, int]:
+    blen = len(b)
     f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
-    f_current_leader, p = _d_ShareAcknowledgeResponse__LeaderIdAndEpoch_v1(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    f1_leader_id, f1_leader_epoch = _S_ii.unpack_from(b, p)
+    p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown1: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareAcknowledgeResponse__PartitionData(f_partition_index, f_error_code, f_error_message, f_current_leader, unknown), p
+        tags1, p = r_tags(b, p)
+        unknown1 = tuple(tags1)
+    f_current_leader = _ShareAcknowledgeResponse__LeaderIdAndEpoch(f1_leader_id, f1_leader_epoch, unknown1)
+    if b[p] == 0:
+        p += 1
+        unknown0: TaggedFields = ()
+    else:
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareAcknowledgeResponse__PartitionData(f_partition_index, f_error_code, f_error_message, f_current_leader, unknown0)
+    return obj, p
 
 
 def _e_ShareAcknowledgeResponse__PartitionData_v1(o: ShareAcknowledgeResponse.PartitionData, out: bytearray) -> None:
     out += _S_ih.pack(o.partition_index, o.error_code)
     w_ncstr(out, o.error_message)
-    _e_ShareAcknowledgeResponse__LeaderIdAndEpoch_v1(o.current_leader, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+    x_current_leader = o.current_leader
+    out += _S_ii.pack(x_current_leader.leader_id, x_current_leader.leader_epoch)
+    if x_current_leader.unknown_tagged_fields:
+        w_tags(out, [], x_current_leader.unknown_tagged_fields)
+    else:
+        out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareAcknowledgeResponse__ShareAcknowledgeTopicResponse_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_ShareAcknowledgeResponse__PartitionData_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            f2_leader_id, f2_leader_epoch = _S_ii.unpack_from(b, p)
+            p += 8
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            f1_current_leader = _ShareAcknowledgeResponse__LeaderIdAndEpoch(f2_leader_id, f2_leader_epoch, unknown2)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _ShareAcknowledgeResponse__PartitionData(f1_partition_index, f1_error_code, f1_error_message, f1_current_leader, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareAcknowledgeResponse__ShareAcknowledgeTopicResponse(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareAcknowledgeResponse__ShareAcknowledgeTopicResponse(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ShareAcknowledgeResponse__ShareAcknowledgeTopicResponse_v1(o: ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse, out: bytearray) -> None:
@@ -293,26 +689,56 @@ def _e_ShareAcknowledgeResponse__ShareAcknowledgeTopicResponse_v1(o: ShareAcknow
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_ShareAcknowledgeResponse__PartitionData_v1(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ih.pack(e_partitions.partition_index, e_partitions.error_code)
+            w_ncstr(out, e_partitions.error_message)
+            x1_current_leader = e_partitions.current_leader
+            out += _S_ii.pack(x1_current_leader.leader_id, x1_current_leader.leader_epoch)
+            if x1_current_leader.unknown_tagged_fields:
+                w_tags(out, [], x1_current_leader.unknown_tagged_fields)
+            else:
+                out.append(0)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareAcknowledgeResponse__NodeEndpoint_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeResponse.NodeEndpoint, int]:
+    blen = len(b)
     f_node_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_rack, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack, p = r_ncstr(b, p)
+    else:
+        f_rack = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareAcknowledgeResponse__NodeEndpoint(f_node_id, f_host, f_port, f_rack, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareAcknowledgeResponse__NodeEndpoint(f_node_id, f_host, f_port, f_rack, unknown0)
+    return obj, p
 
 
 def _e_ShareAcknowledgeResponse__NodeEndpoint_v1(o: ShareAcknowledgeResponse.NodeEndpoint, out: bytearray) -> None:
@@ -320,36 +746,136 @@ def _e_ShareAcknowledgeResponse__NodeEndpoint_v1(o: ShareAcknowledgeResponse.Nod
     w_cstr(out, o.host)
     out += _S_i.pack(o.port)
     w_ncstr(out, o.rack)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareAcknowledgeResponse_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_ShareAcknowledgeResponse__ShareAcknowledgeTopicResponse_v1(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    f3_leader_id, f3_leader_epoch = _S_ii.unpack_from(b, p)
+                    p += 8
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    f2_current_leader = _ShareAcknowledgeResponse__LeaderIdAndEpoch(f3_leader_id, f3_leader_epoch, unknown3)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _ShareAcknowledgeResponse__PartitionData(f2_partition_index, f2_error_code, f2_error_message, f2_current_leader, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_responses = _ShareAcknowledgeResponse__ShareAcknowledgeTopicResponse(f1_topic_id, f1_partitions, unknown1)
             f_responses.append(e_responses)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('NodeEndpoints')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_node_endpoints = []
-        for _ in range(n):
-            e_node_endpoints, p = _d_ShareAcknowledgeResponse__NodeEndpoint_v1(b, p)
+        for _ in range(n0):
+            f4_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s4 = b[p]
+            if 0 < s4 < 0x80 and p + s4 <= blen:
+                f4_host = b[p + 1 : p + s4].decode()
+                p += s4
+            else:
+                f4_host, p = r_cstr(b, p)
+            f4_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s4 = b[p]
+            if not (0 < s4 < 0x80 and p + s4 <= blen):
+                f4_rack, p = r_ncstr(b, p)
+            else:
+                f4_rack = b[p + 1 : p + s4].decode()
+                p += s4
+            if b[p] == 0:
+                p += 1
+                unknown4: TaggedFields = ()
+            else:
+                tags4, p = r_tags(b, p)
+                unknown4 = tuple(tags4)
+            e_node_endpoints = _ShareAcknowledgeResponse__NodeEndpoint(f4_node_id, f4_host, f4_port, f4_rack, unknown4)
             f_node_endpoints.append(e_node_endpoints)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareAcknowledgeResponse(f_throttle_time_ms, f_error_code, f_error_message, f_responses, f_node_endpoints, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareAcknowledgeResponse(f_throttle_time_ms, f_error_code, f_error_message, f_responses, f_node_endpoints, unknown0)
+    return obj, p
 
 
 def _e_ShareAcknowledgeResponse_v1(o: ShareAcknowledgeResponse, out: bytearray) -> None:
@@ -359,17 +885,61 @@ def _e_ShareAcknowledgeResponse_v1(o: ShareAcknowledgeResponse, out: bytearray) 
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_calen(out, len(x_responses))
+        n0 = len(x_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_responses in x_responses:
-            _e_ShareAcknowledgeResponse__ShareAcknowledgeTopicResponse_v1(e_responses, out)
+            out += e_responses.topic_id.bytes
+            x1_partitions = e_responses.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.partition_index, e1_partitions.error_code)
+                    w_ncstr(out, e1_partitions.error_message)
+                    x2_current_leader = e1_partitions.current_leader
+                    out += _S_ii.pack(x2_current_leader.leader_id, x2_current_leader.leader_epoch)
+                    if x2_current_leader.unknown_tagged_fields:
+                        w_tags(out, [], x2_current_leader.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_responses.unknown_tagged_fields:
+                w_tags(out, [], e_responses.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_node_endpoints = o.node_endpoints
     if x_node_endpoints is None:
         raise null_encode_error('NodeEndpoints')
     else:
-        w_calen(out, len(x_node_endpoints))
+        n0 = len(x_node_endpoints) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_node_endpoints in x_node_endpoints:
-            _e_ShareAcknowledgeResponse__NodeEndpoint_v1(e_node_endpoints, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_node_endpoints.node_id)
+            w_cstr(out, e_node_endpoints.host)
+            out += _S_i.pack(e_node_endpoints.port)
+            w_ncstr(out, e_node_endpoints.rack)
+            if e_node_endpoints.unknown_tagged_fields:
+                w_tags(out, [], e_node_endpoints.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ShareAcknowledgeRequest__AcknowledgementBatch = ShareAcknowledgeRequest.AcknowledgementBatch

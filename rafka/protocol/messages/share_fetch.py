@@ -134,18 +134,30 @@ class ShareFetchResponse(Message):
 def _d_ShareFetchRequest__AcknowledgementBatch_v1(b: bytes, p: int) -> tuple[ShareFetchRequest.AcknowledgementBatch, int]:
     f_first_offset, f_last_offset = _S_qq.unpack_from(b, p)
     p += 16
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_acknowledge_types = [*ARRAYS_b[n0].unpack_from(b, p)]
+        p += 1 * n0
+    elif n0 < 0:
         raise null_error('AcknowledgeTypes')
     else:
-        f_acknowledge_types, p = r_fixed_array(b, p, n, 'b', 1)
+        f_acknowledge_types, p = r_fixed_array(b, p, n0, 'b', 1)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareFetchRequest__AcknowledgementBatch(f_first_offset, f_last_offset, f_acknowledge_types, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareFetchRequest__AcknowledgementBatch(f_first_offset, f_last_offset, f_acknowledge_types, unknown0)
+    return obj, p
 
 
 def _e_ShareFetchRequest__AcknowledgementBatch_v1(o: ShareFetchRequest.AcknowledgementBatch, out: bytearray) -> None:
@@ -154,29 +166,75 @@ def _e_ShareFetchRequest__AcknowledgementBatch_v1(o: ShareFetchRequest.Acknowled
     if x_acknowledge_types is None:
         raise null_encode_error('AcknowledgeTypes')
     else:
-        w_calen(out, len(x_acknowledge_types))
-        w_fixed_array(out, x_acknowledge_types, 'b')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_acknowledge_types) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_acknowledge_types) < 64:
+            out += ARRAYS_b[len(x_acknowledge_types)].pack(*x_acknowledge_types)
+        else:
+            w_fixed_array(out, x_acknowledge_types, 'b')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareFetchRequest__FetchPartition_v1(b: bytes, p: int) -> tuple[ShareFetchRequest.FetchPartition, int]:
+    blen = len(b)
     f_partition_index = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('AcknowledgementBatches')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_acknowledgement_batches = []
-        for _ in range(n):
-            e_acknowledgement_batches, p = _d_ShareFetchRequest__AcknowledgementBatch_v1(b, p)
+        for _ in range(n0):
+            f1_first_offset, f1_last_offset = _S_qq.unpack_from(b, p)
+            p += 16
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_acknowledge_types = [*ARRAYS_b[n1].unpack_from(b, p)]
+                p += 1 * n1
+            elif n1 < 0:
+                raise null_error('AcknowledgeTypes')
+            else:
+                f1_acknowledge_types, p = r_fixed_array(b, p, n1, 'b', 1)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_acknowledgement_batches = _ShareFetchRequest__AcknowledgementBatch(f1_first_offset, f1_last_offset, f1_acknowledge_types, unknown1)
             f_acknowledgement_batches.append(e_acknowledgement_batches)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareFetchRequest__FetchPartition(f_partition_index, 0, f_acknowledgement_batches, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareFetchRequest__FetchPartition(f_partition_index, 0, f_acknowledgement_batches, unknown0)
+    return obj, p
 
 
 def _e_ShareFetchRequest__FetchPartition_v1(o: ShareFetchRequest.FetchPartition, out: bytearray) -> None:
@@ -187,29 +245,115 @@ def _e_ShareFetchRequest__FetchPartition_v1(o: ShareFetchRequest.FetchPartition,
     if x_acknowledgement_batches is None:
         raise null_encode_error('AcknowledgementBatches')
     else:
-        w_calen(out, len(x_acknowledgement_batches))
+        n0 = len(x_acknowledgement_batches) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_acknowledgement_batches in x_acknowledgement_batches:
-            _e_ShareFetchRequest__AcknowledgementBatch_v1(e_acknowledgement_batches, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_qq.pack(e_acknowledgement_batches.first_offset, e_acknowledgement_batches.last_offset)
+            x1_acknowledge_types = e_acknowledgement_batches.acknowledge_types
+            if x1_acknowledge_types is None:
+                raise null_encode_error('AcknowledgeTypes')
+            else:
+                n1 = len(x1_acknowledge_types) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_acknowledge_types) < 64:
+                    out += ARRAYS_b[len(x1_acknowledge_types)].pack(*x1_acknowledge_types)
+                else:
+                    w_fixed_array(out, x1_acknowledge_types, 'b')
+            if e_acknowledgement_batches.unknown_tagged_fields:
+                w_tags(out, [], e_acknowledgement_batches.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareFetchRequest__FetchTopic_v1(b: bytes, p: int) -> tuple[ShareFetchRequest.FetchTopic, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_ShareFetchRequest__FetchPartition_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index = _S_i.unpack_from(b, p)[0]
+            p += 4
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('AcknowledgementBatches')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_acknowledgement_batches = []
+                for _ in range(n1):
+                    f2_first_offset, f2_last_offset = _S_qq.unpack_from(b, p)
+                    p += 16
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_acknowledge_types = [*ARRAYS_b[n2].unpack_from(b, p)]
+                        p += 1 * n2
+                    elif n2 < 0:
+                        raise null_error('AcknowledgeTypes')
+                    else:
+                        f2_acknowledge_types, p = r_fixed_array(b, p, n2, 'b', 1)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_acknowledgement_batches = _ShareFetchRequest__AcknowledgementBatch(f2_first_offset, f2_last_offset, f2_acknowledge_types, unknown2)
+                    f1_acknowledgement_batches.append(e1_acknowledgement_batches)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _ShareFetchRequest__FetchPartition(f1_partition_index, 0, f1_acknowledgement_batches, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareFetchRequest__FetchTopic(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareFetchRequest__FetchTopic(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ShareFetchRequest__FetchTopic_v1(o: ShareFetchRequest.FetchTopic, out: bytearray) -> None:
@@ -218,26 +362,79 @@ def _e_ShareFetchRequest__FetchTopic_v1(o: ShareFetchRequest.FetchTopic, out: by
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_ShareFetchRequest__FetchPartition_v1(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            if e_partitions.partition_max_bytes != 0:
+                raise unsupported_field('partition_max_bytes')
+            out += _S_i.pack(e_partitions.partition_index)
+            x1_acknowledgement_batches = e_partitions.acknowledgement_batches
+            if x1_acknowledgement_batches is None:
+                raise null_encode_error('AcknowledgementBatches')
+            else:
+                n1 = len(x1_acknowledgement_batches) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_acknowledgement_batches in x1_acknowledgement_batches:
+                    out += _S_qq.pack(e1_acknowledgement_batches.first_offset, e1_acknowledgement_batches.last_offset)
+                    x2_acknowledge_types = e1_acknowledgement_batches.acknowledge_types
+                    if x2_acknowledge_types is None:
+                        raise null_encode_error('AcknowledgeTypes')
+                    else:
+                        n2 = len(x2_acknowledge_types) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_acknowledge_types) < 64:
+                            out += ARRAYS_b[len(x2_acknowledge_types)].pack(*x2_acknowledge_types)
+                        else:
+                            w_fixed_array(out, x2_acknowledge_types, 'b')
+                    if e1_acknowledgement_batches.unknown_tagged_fields:
+                        w_tags(out, [], e1_acknowledgement_batches.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareFetchRequest__ForgottenTopic_v1(b: bytes, p: int) -> tuple[ShareFetchRequest.ForgottenTopic, int]:
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareFetchRequest__ForgottenTopic(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareFetchRequest__ForgottenTopic(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ShareFetchRequest__ForgottenTopic_v1(o: ShareFetchRequest.ForgottenTopic, out: bytearray) -> None:
@@ -246,39 +443,179 @@ def _e_ShareFetchRequest__ForgottenTopic_v1(o: ShareFetchRequest.ForgottenTopic,
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareFetchRequest_v1(b: bytes, p: int) -> tuple[ShareFetchRequest, int]:
-    f_group_id, p = r_ncstr(b, p)
-    f_member_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_group_id, p = r_ncstr(b, p)
+    else:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_member_id, p = r_ncstr(b, p)
+    else:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_share_session_epoch, f_max_wait_ms, f_min_bytes, f_max_bytes, f_max_records, f_batch_size = _S_iiiiii.unpack_from(b, p)
     p += 24
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ShareFetchRequest__FetchTopic_v1(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('AcknowledgementBatches')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_acknowledgement_batches = []
+                        for _ in range(n2):
+                            f3_first_offset, f3_last_offset = _S_qq.unpack_from(b, p)
+                            p += 16
+                            n3 = b[p]
+                            if n3 < 0x80:
+                                p += 1
+                            elif b[p + 1] < 0x80:
+                                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                                p += 2
+                            else:
+                                n3, p = r_uvarint(b, p)
+                            n3 -= 1
+                            if 0 <= n3 < 64:
+                                f3_acknowledge_types = [*ARRAYS_b[n3].unpack_from(b, p)]
+                                p += 1 * n3
+                            elif n3 < 0:
+                                raise null_error('AcknowledgeTypes')
+                            else:
+                                f3_acknowledge_types, p = r_fixed_array(b, p, n3, 'b', 1)
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_acknowledgement_batches = _ShareFetchRequest__AcknowledgementBatch(f3_first_offset, f3_last_offset, f3_acknowledge_types, unknown3)
+                            f2_acknowledgement_batches.append(e2_acknowledgement_batches)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _ShareFetchRequest__FetchPartition(f2_partition_index, 0, f2_acknowledgement_batches, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _ShareFetchRequest__FetchTopic(f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ForgottenTopicsData')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_forgotten_topics_data = []
-        for _ in range(n):
-            e_forgotten_topics_data, p = _d_ShareFetchRequest__ForgottenTopic_v1(b, p)
+        for _ in range(n0):
+            f4_topic_id, p = r_uuid(b, p)
+            n4 = b[p]
+            if n4 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n4 = (n4 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n4, p = r_uvarint(b, p)
+            n4 -= 1
+            if 0 <= n4 < 64:
+                f4_partitions = [*ARRAYS_i[n4].unpack_from(b, p)]
+                p += 4 * n4
+            elif n4 < 0:
+                raise null_error('Partitions')
+            else:
+                f4_partitions, p = r_fixed_array(b, p, n4, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown4: TaggedFields = ()
+            else:
+                tags4, p = r_tags(b, p)
+                unknown4 = tuple(tags4)
+            e_forgotten_topics_data = _ShareFetchRequest__ForgottenTopic(f4_topic_id, f4_partitions, unknown4)
             f_forgotten_topics_data.append(e_forgotten_topics_data)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareFetchRequest(f_group_id, f_member_id, f_share_session_epoch, f_max_wait_ms, f_min_bytes, f_max_bytes, f_max_records, f_batch_size, f_topics, f_forgotten_topics_data, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareFetchRequest(f_group_id, f_member_id, f_share_session_epoch, f_max_wait_ms, f_min_bytes, f_max_bytes, f_max_records, f_batch_size, f_topics, f_forgotten_topics_data, unknown0)
+    return obj, p
 
 
 def _e_ShareFetchRequest_v1(o: ShareFetchRequest, out: bytearray) -> None:
@@ -289,17 +626,94 @@ def _e_ShareFetchRequest_v1(o: ShareFetchRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_ShareFetchRequest__FetchTopic_v1(e_topics, out)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    if e1_partitions.partition_max_bytes != 0:
+                        raise unsupported_field('partition_max_bytes')
+                    out += _S_i.pack(e1_partitions.partition_index)
+                    x2_acknowledgement_batches = e1_partitions.acknowledgement_batches
+                    if x2_acknowledgement_batches is None:
+                        raise null_encode_error('AcknowledgementBatches')
+                    else:
+                        n2 = len(x2_acknowledgement_batches) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_acknowledgement_batches in x2_acknowledgement_batches:
+                            out += _S_qq.pack(e2_acknowledgement_batches.first_offset, e2_acknowledgement_batches.last_offset)
+                            x3_acknowledge_types = e2_acknowledgement_batches.acknowledge_types
+                            if x3_acknowledge_types is None:
+                                raise null_encode_error('AcknowledgeTypes')
+                            else:
+                                n3 = len(x3_acknowledge_types) + 1
+                                if n3 < 0x80:
+                                    out.append(n3)
+                                else:
+                                    w_uvarint(out, n3)
+                                if len(x3_acknowledge_types) < 64:
+                                    out += ARRAYS_b[len(x3_acknowledge_types)].pack(*x3_acknowledge_types)
+                                else:
+                                    w_fixed_array(out, x3_acknowledge_types, 'b')
+                            if e2_acknowledgement_batches.unknown_tagged_fields:
+                                w_tags(out, [], e2_acknowledgement_batches.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_forgotten_topics_data = o.forgotten_topics_data
     if x_forgotten_topics_data is None:
         raise null_encode_error('ForgottenTopicsData')
     else:
-        w_calen(out, len(x_forgotten_topics_data))
+        n0 = len(x_forgotten_topics_data) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_forgotten_topics_data in x_forgotten_topics_data:
-            _e_ShareFetchRequest__ForgottenTopic_v1(e_forgotten_topics_data, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_forgotten_topics_data.topic_id.bytes
+            x4_partitions = e_forgotten_topics_data.partitions
+            if x4_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n4 = len(x4_partitions) + 1
+                if n4 < 0x80:
+                    out.append(n4)
+                else:
+                    w_uvarint(out, n4)
+                if len(x4_partitions) < 64:
+                    out += ARRAYS_i[len(x4_partitions)].pack(*x4_partitions)
+                else:
+                    w_fixed_array(out, x4_partitions, 'i')
+            if e_forgotten_topics_data.unknown_tagged_fields:
+                w_tags(out, [], e_forgotten_topics_data.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareFetchResponse__LeaderIdAndEpoch_v1(b: bytes, p: int) -> tuple[ShareFetchResponse.LeaderIdAndEpoch, int]:
@@ -307,16 +721,20 @@ def _d_ShareFetchResponse__LeaderIdAndEpoch_v1(b: bytes, p: int) -> tuple[ShareF
     p += 8
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareFetchResponse__LeaderIdAndEpoch(f_leader_id, f_leader_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareFetchResponse__LeaderIdAndEpoch(f_leader_id, f_leader_epoch, unknown0)
+    return obj, p
 
 
 def _e_ShareFetchResponse__LeaderIdAndEpoch_v1(o: ShareFetchResponse.LeaderIdAndEpoch, out: bytearray) -> None:
     out += _S_ii.pack(o.leader_id, o.leader_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareFetchResponse__AcquiredRecords_v1(b: bytes, p: int) -> tuple[ShareFetchResponse.AcquiredRecords, int]:
@@ -324,42 +742,101 @@ def _d_ShareFetchResponse__AcquiredRecords_v1(b: bytes, p: int) -> tuple[ShareFe
     p += 18
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareFetchResponse__AcquiredRecords(f_first_offset, f_last_offset, f_delivery_count, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareFetchResponse__AcquiredRecords(f_first_offset, f_last_offset, f_delivery_count, unknown0)
+    return obj, p
 
 
 def _e_ShareFetchResponse__AcquiredRecords_v1(o: ShareFetchResponse.AcquiredRecords, out: bytearray) -> None:
     out += _S_qqh.pack(o.first_offset, o.last_offset, o.delivery_count)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareFetchResponse__PartitionData_v1(b: bytes, p: int) -> tuple[ShareFetchResponse.PartitionData, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     f_acknowledge_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_acknowledge_error_message, p = r_ncstr(b, p)
-    f_current_leader, p = _d_ShareFetchResponse__LeaderIdAndEpoch_v1(b, p)
-    f_records, p = r_crecords(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_acknowledge_error_message, p = r_ncstr(b, p)
+    else:
+        f_acknowledge_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    f1_leader_id, f1_leader_epoch = _S_ii.unpack_from(b, p)
+    p += 8
+    if b[p] == 0:
+        p += 1
+        unknown1: TaggedFields = ()
+    else:
+        tags1, p = r_tags(b, p)
+        unknown1 = tuple(tags1)
+    f_current_leader = _ShareFetchResponse__LeaderIdAndEpoch(f1_leader_id, f1_leader_epoch, unknown1)
+    r0 = b[p]
+    if r0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        r0 = (r0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        r0, p = r_uvarint(b, p)
+    r0 -= 1
+    if r0 < 0:
+        raise null_error('Records')
+    else:
+        r0 += p
+        if r0 > blen:
+            raise records_error(r0 - p)
+        f_records = bv[p : r0]
+        p = r0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('AcquiredRecords')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_acquired_records = []
-        for _ in range(n):
-            e_acquired_records, p = _d_ShareFetchResponse__AcquiredRecords_v1(b, p)
+        for _ in range(n0):
+            f2_first_offset, f2_last_offset, f2_delivery_count = _S_qqh.unpack_from(b, p)
+            p += 18
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_acquired_records = _ShareFetchResponse__AcquiredRecords(f2_first_offset, f2_last_offset, f2_delivery_count, unknown2)
             f_acquired_records.append(e_acquired_records)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareFetchResponse__PartitionData(f_partition_index, f_error_code, f_error_message, f_acknowledge_error_code, f_acknowledge_error_message, f_current_leader, f_records, f_acquired_records, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareFetchResponse__PartitionData(f_partition_index, f_error_code, f_error_message, f_acknowledge_error_code, f_acknowledge_error_message, f_current_leader, f_records, f_acquired_records, unknown0)
+    return obj, p
 
 
 def _e_ShareFetchResponse__PartitionData_v1(o: ShareFetchResponse.PartitionData, out: bytearray) -> None:
@@ -367,35 +844,138 @@ def _e_ShareFetchResponse__PartitionData_v1(o: ShareFetchResponse.PartitionData,
     w_ncstr(out, o.error_message)
     out += _S_h.pack(o.acknowledge_error_code)
     w_ncstr(out, o.acknowledge_error_message)
-    _e_ShareFetchResponse__LeaderIdAndEpoch_v1(o.current_leader, out)
+    x_current_leader = o.current_leader
+    out += _S_ii.pack(x_current_leader.leader_id, x_current_leader.leader_epoch)
+    if x_current_leader.unknown_tagged_fields:
+        w_tags(out, [], x_current_leader.unknown_tagged_fields)
+    else:
+        out.append(0)
     w_cbytes(out, o.records)
     x_acquired_records = o.acquired_records
     if x_acquired_records is None:
         raise null_encode_error('AcquiredRecords')
     else:
-        w_calen(out, len(x_acquired_records))
+        n0 = len(x_acquired_records) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_acquired_records in x_acquired_records:
-            _e_ShareFetchResponse__AcquiredRecords_v1(e_acquired_records, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_qqh.pack(e_acquired_records.first_offset, e_acquired_records.last_offset, e_acquired_records.delivery_count)
+            if e_acquired_records.unknown_tagged_fields:
+                w_tags(out, [], e_acquired_records.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareFetchResponse__ShareFetchableTopicResponse_v1(b: bytes, p: int) -> tuple[ShareFetchResponse.ShareFetchableTopicResponse, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_ShareFetchResponse__PartitionData_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            f1_acknowledge_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_acknowledge_error_message, p = r_ncstr(b, p)
+            else:
+                f1_acknowledge_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            f2_leader_id, f2_leader_epoch = _S_ii.unpack_from(b, p)
+            p += 8
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            f1_current_leader = _ShareFetchResponse__LeaderIdAndEpoch(f2_leader_id, f2_leader_epoch, unknown2)
+            r1 = b[p]
+            if r1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                r1 = (r1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                r1, p = r_uvarint(b, p)
+            r1 -= 1
+            if r1 < 0:
+                raise null_error('Records')
+            else:
+                r1 += p
+                if r1 > blen:
+                    raise records_error(r1 - p)
+                f1_records = bv[p : r1]
+                p = r1
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('AcquiredRecords')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_acquired_records = []
+                for _ in range(n1):
+                    f3_first_offset, f3_last_offset, f3_delivery_count = _S_qqh.unpack_from(b, p)
+                    p += 18
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    e1_acquired_records = _ShareFetchResponse__AcquiredRecords(f3_first_offset, f3_last_offset, f3_delivery_count, unknown3)
+                    f1_acquired_records.append(e1_acquired_records)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _ShareFetchResponse__PartitionData(f1_partition_index, f1_error_code, f1_error_message, f1_acknowledge_error_code, f1_acknowledge_error_message, f1_current_leader, f1_records, f1_acquired_records, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareFetchResponse__ShareFetchableTopicResponse(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareFetchResponse__ShareFetchableTopicResponse(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ShareFetchResponse__ShareFetchableTopicResponse_v1(o: ShareFetchResponse.ShareFetchableTopicResponse, out: bytearray) -> None:
@@ -404,26 +984,74 @@ def _e_ShareFetchResponse__ShareFetchableTopicResponse_v1(o: ShareFetchResponse.
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_ShareFetchResponse__PartitionData_v1(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ih.pack(e_partitions.partition_index, e_partitions.error_code)
+            w_ncstr(out, e_partitions.error_message)
+            out += _S_h.pack(e_partitions.acknowledge_error_code)
+            w_ncstr(out, e_partitions.acknowledge_error_message)
+            x1_current_leader = e_partitions.current_leader
+            out += _S_ii.pack(x1_current_leader.leader_id, x1_current_leader.leader_epoch)
+            if x1_current_leader.unknown_tagged_fields:
+                w_tags(out, [], x1_current_leader.unknown_tagged_fields)
+            else:
+                out.append(0)
+            w_cbytes(out, e_partitions.records)
+            x1_acquired_records = e_partitions.acquired_records
+            if x1_acquired_records is None:
+                raise null_encode_error('AcquiredRecords')
+            else:
+                n1 = len(x1_acquired_records) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_acquired_records in x1_acquired_records:
+                    out += _S_qqh.pack(e1_acquired_records.first_offset, e1_acquired_records.last_offset, e1_acquired_records.delivery_count)
+                    if e1_acquired_records.unknown_tagged_fields:
+                        w_tags(out, [], e1_acquired_records.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareFetchResponse__NodeEndpoint_v1(b: bytes, p: int) -> tuple[ShareFetchResponse.NodeEndpoint, int]:
+    blen = len(b)
     f_node_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_rack, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack, p = r_ncstr(b, p)
+    else:
+        f_rack = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareFetchResponse__NodeEndpoint(f_node_id, f_host, f_port, f_rack, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareFetchResponse__NodeEndpoint(f_node_id, f_host, f_port, f_rack, unknown0)
+    return obj, p
 
 
 def _e_ShareFetchResponse__NodeEndpoint_v1(o: ShareFetchResponse.NodeEndpoint, out: bytearray) -> None:
@@ -431,38 +1059,190 @@ def _e_ShareFetchResponse__NodeEndpoint_v1(o: ShareFetchResponse.NodeEndpoint, o
     w_cstr(out, o.host)
     out += _S_i.pack(o.port)
     w_ncstr(out, o.rack)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareFetchResponse_v1(b: bytes, p: int) -> tuple[ShareFetchResponse, int]:
+    blen = len(b)
+    bv = memoryview(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     f_acquisition_lock_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Responses')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_responses = []
-        for _ in range(n):
-            e_responses, p = _d_ShareFetchResponse__ShareFetchableTopicResponse_v1(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    f2_acknowledge_error_code = _S_h.unpack_from(b, p)[0]
+                    p += 2
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_acknowledge_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_acknowledge_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    f3_leader_id, f3_leader_epoch = _S_ii.unpack_from(b, p)
+                    p += 8
+                    if b[p] == 0:
+                        p += 1
+                        unknown3: TaggedFields = ()
+                    else:
+                        tags3, p = r_tags(b, p)
+                        unknown3 = tuple(tags3)
+                    f2_current_leader = _ShareFetchResponse__LeaderIdAndEpoch(f3_leader_id, f3_leader_epoch, unknown3)
+                    r2 = b[p]
+                    if r2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        r2, p = r_uvarint(b, p)
+                    r2 -= 1
+                    if r2 < 0:
+                        raise null_error('Records')
+                    else:
+                        r2 += p
+                        if r2 > blen:
+                            raise records_error(r2 - p)
+                        f2_records = bv[p : r2]
+                        p = r2
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('AcquiredRecords')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_acquired_records = []
+                        for _ in range(n2):
+                            f4_first_offset, f4_last_offset, f4_delivery_count = _S_qqh.unpack_from(b, p)
+                            p += 18
+                            if b[p] == 0:
+                                p += 1
+                                unknown4: TaggedFields = ()
+                            else:
+                                tags4, p = r_tags(b, p)
+                                unknown4 = tuple(tags4)
+                            e2_acquired_records = _ShareFetchResponse__AcquiredRecords(f4_first_offset, f4_last_offset, f4_delivery_count, unknown4)
+                            f2_acquired_records.append(e2_acquired_records)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _ShareFetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_error_message, f2_acknowledge_error_code, f2_acknowledge_error_message, f2_current_leader, f2_records, f2_acquired_records, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_responses = _ShareFetchResponse__ShareFetchableTopicResponse(f1_topic_id, f1_partitions, unknown1)
             f_responses.append(e_responses)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('NodeEndpoints')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_node_endpoints = []
-        for _ in range(n):
-            e_node_endpoints, p = _d_ShareFetchResponse__NodeEndpoint_v1(b, p)
+        for _ in range(n0):
+            f5_node_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s5 = b[p]
+            if 0 < s5 < 0x80 and p + s5 <= blen:
+                f5_host = b[p + 1 : p + s5].decode()
+                p += s5
+            else:
+                f5_host, p = r_cstr(b, p)
+            f5_port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            s5 = b[p]
+            if not (0 < s5 < 0x80 and p + s5 <= blen):
+                f5_rack, p = r_ncstr(b, p)
+            else:
+                f5_rack = b[p + 1 : p + s5].decode()
+                p += s5
+            if b[p] == 0:
+                p += 1
+                unknown5: TaggedFields = ()
+            else:
+                tags5, p = r_tags(b, p)
+                unknown5 = tuple(tags5)
+            e_node_endpoints = _ShareFetchResponse__NodeEndpoint(f5_node_id, f5_host, f5_port, f5_rack, unknown5)
             f_node_endpoints.append(e_node_endpoints)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareFetchResponse(f_throttle_time_ms, f_error_code, f_error_message, f_acquisition_lock_timeout_ms, f_responses, f_node_endpoints, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareFetchResponse(f_throttle_time_ms, f_error_code, f_error_message, f_acquisition_lock_timeout_ms, f_responses, f_node_endpoints, unknown0)
+    return obj, p
 
 
 def _e_ShareFetchResponse_v1(o: ShareFetchResponse, out: bytearray) -> None:
@@ -473,17 +1253,79 @@ def _e_ShareFetchResponse_v1(o: ShareFetchResponse, out: bytearray) -> None:
     if x_responses is None:
         raise null_encode_error('Responses')
     else:
-        w_calen(out, len(x_responses))
+        n0 = len(x_responses) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_responses in x_responses:
-            _e_ShareFetchResponse__ShareFetchableTopicResponse_v1(e_responses, out)
+            out += e_responses.topic_id.bytes
+            x1_partitions = e_responses.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.partition_index, e1_partitions.error_code)
+                    w_ncstr(out, e1_partitions.error_message)
+                    out += _S_h.pack(e1_partitions.acknowledge_error_code)
+                    w_ncstr(out, e1_partitions.acknowledge_error_message)
+                    x2_current_leader = e1_partitions.current_leader
+                    out += _S_ii.pack(x2_current_leader.leader_id, x2_current_leader.leader_epoch)
+                    if x2_current_leader.unknown_tagged_fields:
+                        w_tags(out, [], x2_current_leader.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+                    w_cbytes(out, e1_partitions.records)
+                    x2_acquired_records = e1_partitions.acquired_records
+                    if x2_acquired_records is None:
+                        raise null_encode_error('AcquiredRecords')
+                    else:
+                        n2 = len(x2_acquired_records) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_acquired_records in x2_acquired_records:
+                            out += _S_qqh.pack(e2_acquired_records.first_offset, e2_acquired_records.last_offset, e2_acquired_records.delivery_count)
+                            if e2_acquired_records.unknown_tagged_fields:
+                                w_tags(out, [], e2_acquired_records.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_responses.unknown_tagged_fields:
+                w_tags(out, [], e_responses.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_node_endpoints = o.node_endpoints
     if x_node_endpoints is None:
         raise null_encode_error('NodeEndpoints')
     else:
-        w_calen(out, len(x_node_endpoints))
+        n0 = len(x_node_endpoints) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_node_endpoints in x_node_endpoints:
-            _e_ShareFetchResponse__NodeEndpoint_v1(e_node_endpoints, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_node_endpoints.node_id)
+            w_cstr(out, e_node_endpoints.host)
+            out += _S_i.pack(e_node_endpoints.port)
+            w_ncstr(out, e_node_endpoints.rack)
+            if e_node_endpoints.unknown_tagged_fields:
+                w_tags(out, [], e_node_endpoints.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ShareFetchRequest__AcknowledgementBatch = ShareFetchRequest.AcknowledgementBatch

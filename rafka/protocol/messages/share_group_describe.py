@@ -88,23 +88,40 @@ class ShareGroupDescribeResponse(Message):
 
 
 def _d_ShareGroupDescribeRequest_v1(b: bytes, p: int) -> tuple[ShareGroupDescribeRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('GroupIds')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_group_ids = []
-        for _ in range(n):
-            e_group_ids, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_group_ids = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_group_ids, p = r_cstr(b, p)
             f_group_ids.append(e_group_ids)
     f_include_authorized_operations = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupDescribeRequest(f_group_ids, f_include_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupDescribeRequest(f_group_ids, f_include_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupDescribeRequest_v1(o: ShareGroupDescribeRequest, out: bytearray) -> None:
@@ -112,28 +129,53 @@ def _e_ShareGroupDescribeRequest_v1(o: ShareGroupDescribeRequest, out: bytearray
     if x_group_ids is None:
         raise null_encode_error('GroupIds')
     else:
-        w_calen(out, len(x_group_ids))
+        n0 = len(x_group_ids) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_group_ids in x_group_ids:
             w_cstr(out, e_group_ids)
     out += _S_o.pack(o.include_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupDescribeResponse__TopicPartitions_v1(b: bytes, p: int) -> tuple[ShareGroupDescribeResponse.TopicPartitions, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupDescribeResponse__TopicPartitions(f_topic_id, f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupDescribeResponse__TopicPartitions(f_topic_id, f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupDescribeResponse__TopicPartitions_v1(o: ShareGroupDescribeResponse.TopicPartitions, out: bytearray) -> None:
@@ -143,27 +185,78 @@ def _e_ShareGroupDescribeResponse__TopicPartitions_v1(o: ShareGroupDescribeRespo
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupDescribeResponse__Assignment_v1(b: bytes, p: int) -> tuple[ShareGroupDescribeResponse.Assignment, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TopicPartitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_partitions = []
-        for _ in range(n):
-            e_topic_partitions, p = _d_ShareGroupDescribeResponse__TopicPartitions_v1(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topic_partitions = _ShareGroupDescribeResponse__TopicPartitions(f1_topic_id, f1_topic_name, f1_partitions, unknown1)
             f_topic_partitions.append(e_topic_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupDescribeResponse__Assignment(f_topic_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupDescribeResponse__Assignment(f_topic_partitions, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupDescribeResponse__Assignment_v1(o: ShareGroupDescribeResponse.Assignment, out: bytearray) -> None:
@@ -171,35 +264,150 @@ def _e_ShareGroupDescribeResponse__Assignment_v1(o: ShareGroupDescribeResponse.A
     if x_topic_partitions is None:
         raise null_encode_error('TopicPartitions')
     else:
-        w_calen(out, len(x_topic_partitions))
+        n0 = len(x_topic_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topic_partitions in x_topic_partitions:
-            _e_ShareGroupDescribeResponse__TopicPartitions_v1(e_topic_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topic_partitions.topic_id.bytes
+            w_cstr(out, e_topic_partitions.topic_name)
+            x1_partitions = e_topic_partitions.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_topic_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_topic_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupDescribeResponse__Member_v1(b: bytes, p: int) -> tuple[ShareGroupDescribeResponse.Member, int]:
-    f_member_id, p = r_cstr(b, p)
-    f_rack_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack_id, p = r_ncstr(b, p)
+    else:
+        f_rack_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_member_epoch = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_client_id, p = r_cstr(b, p)
-    f_client_host, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_host, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('SubscribedTopicNames')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_subscribed_topic_names = []
-        for _ in range(n):
-            e_subscribed_topic_names, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_subscribed_topic_names = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_subscribed_topic_names, p = r_cstr(b, p)
             f_subscribed_topic_names.append(e_subscribed_topic_names)
-    f_assignment, p = _d_ShareGroupDescribeResponse__Assignment_v1(b, p)
+    n1 = b[p]
+    if n1 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n1, p = r_uvarint(b, p)
+    n1 -= 1
+    if n1 < 0:
+        raise null_error('TopicPartitions')
+    elif n1 > blen - p:
+        raise count_error(n1, blen - p)
+    else:
+        f1_topic_partitions = []
+        for _ in range(n1):
+            f2_topic_id, p = r_uuid(b, p)
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_topic_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_topic_name, p = r_cstr(b, p)
+            n2 = b[p]
+            if n2 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n2, p = r_uvarint(b, p)
+            n2 -= 1
+            if 0 <= n2 < 64:
+                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
+                p += 4 * n2
+            elif n2 < 0:
+                raise null_error('Partitions')
+            else:
+                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e1_topic_partitions = _ShareGroupDescribeResponse__TopicPartitions(f2_topic_id, f2_topic_name, f2_partitions, unknown2)
+            f1_topic_partitions.append(e1_topic_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown1: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupDescribeResponse__Member(f_member_id, f_rack_id, f_member_epoch, f_client_id, f_client_host, f_subscribed_topic_names, f_assignment, unknown), p
+        tags1, p = r_tags(b, p)
+        unknown1 = tuple(tags1)
+    f_assignment = _ShareGroupDescribeResponse__Assignment(f1_topic_partitions, unknown1)
+    if b[p] == 0:
+        p += 1
+        unknown0: TaggedFields = ()
+    else:
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupDescribeResponse__Member(f_member_id, f_rack_id, f_member_epoch, f_client_id, f_client_host, f_subscribed_topic_names, f_assignment, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupDescribeResponse__Member_v1(o: ShareGroupDescribeResponse.Member, out: bytearray) -> None:
@@ -212,39 +420,111 @@ def _e_ShareGroupDescribeResponse__Member_v1(o: ShareGroupDescribeResponse.Membe
     if x_subscribed_topic_names is None:
         raise null_encode_error('SubscribedTopicNames')
     else:
-        w_calen(out, len(x_subscribed_topic_names))
+        n0 = len(x_subscribed_topic_names) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_subscribed_topic_names in x_subscribed_topic_names:
             w_cstr(out, e_subscribed_topic_names)
-    _e_ShareGroupDescribeResponse__Assignment_v1(o.assignment, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+    x_assignment = o.assignment
+    x1_topic_partitions = x_assignment.topic_partitions
+    if x1_topic_partitions is None:
+        raise null_encode_error('TopicPartitions')
+    else:
+        n1 = len(x1_topic_partitions) + 1
+        if n1 < 0x80:
+            out.append(n1)
+        else:
+            w_uvarint(out, n1)
+        for e1_topic_partitions in x1_topic_partitions:
+            out += e1_topic_partitions.topic_id.bytes
+            w_cstr(out, e1_topic_partitions.topic_name)
+            x2_partitions = e1_topic_partitions.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n2 = len(x2_partitions) + 1
+                if n2 < 0x80:
+                    out.append(n2)
+                else:
+                    w_uvarint(out, n2)
+                if len(x2_partitions) < 64:
+                    out += ARRAYS_i[len(x2_partitions)].pack(*x2_partitions)
+                else:
+                    w_fixed_array(out, x2_partitions, 'i')
+            if e1_topic_partitions.unknown_tagged_fields:
+                w_tags(out, [], e1_topic_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if x_assignment.unknown_tagged_fields:
+        w_tags(out, [], x_assignment.unknown_tagged_fields)
+    else:
+        out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupDescribeResponse__DescribedGroup_v1(b: bytes, p: int) -> tuple[ShareGroupDescribeResponse.DescribedGroup, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
-    f_group_id, p = r_cstr(b, p)
-    f_group_state, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_state = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_state, p = r_cstr(b, p)
     f_group_epoch, f_assignment_epoch = _S_ii.unpack_from(b, p)
     p += 8
-    f_assignor_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_assignor_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_assignor_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
+        for _ in range(n0):
             e_members, p = _d_ShareGroupDescribeResponse__Member_v1(b, p)
             f_members.append(e_members)
     f_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupDescribeResponse__DescribedGroup(f_error_code, f_error_message, f_group_id, f_group_state, f_group_epoch, f_assignment_epoch, f_assignor_name, f_members, f_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupDescribeResponse__DescribedGroup(f_error_code, f_error_message, f_group_id, f_group_state, f_group_epoch, f_assignment_epoch, f_assignor_name, f_members, f_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupDescribeResponse__DescribedGroup_v1(o: ShareGroupDescribeResponse.DescribedGroup, out: bytearray) -> None:
@@ -258,31 +538,157 @@ def _e_ShareGroupDescribeResponse__DescribedGroup_v1(o: ShareGroupDescribeRespon
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_calen(out, len(x_members))
+        n0 = len(x_members) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_members in x_members:
-            _e_ShareGroupDescribeResponse__Member_v1(e_members, out)
+            w_cstr(out, e_members.member_id)
+            w_ncstr(out, e_members.rack_id)
+            out += _S_i.pack(e_members.member_epoch)
+            w_cstr(out, e_members.client_id)
+            w_cstr(out, e_members.client_host)
+            x1_subscribed_topic_names = e_members.subscribed_topic_names
+            if x1_subscribed_topic_names is None:
+                raise null_encode_error('SubscribedTopicNames')
+            else:
+                n1 = len(x1_subscribed_topic_names) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_subscribed_topic_names in x1_subscribed_topic_names:
+                    w_cstr(out, e1_subscribed_topic_names)
+            x1_assignment = e_members.assignment
+            x2_topic_partitions = x1_assignment.topic_partitions
+            if x2_topic_partitions is None:
+                raise null_encode_error('TopicPartitions')
+            else:
+                n2 = len(x2_topic_partitions) + 1
+                if n2 < 0x80:
+                    out.append(n2)
+                else:
+                    w_uvarint(out, n2)
+                for e2_topic_partitions in x2_topic_partitions:
+                    out += e2_topic_partitions.topic_id.bytes
+                    w_cstr(out, e2_topic_partitions.topic_name)
+                    x3_partitions = e2_topic_partitions.partitions
+                    if x3_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n3 = len(x3_partitions) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        if len(x3_partitions) < 64:
+                            out += ARRAYS_i[len(x3_partitions)].pack(*x3_partitions)
+                        else:
+                            w_fixed_array(out, x3_partitions, 'i')
+                    if e2_topic_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e2_topic_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if x1_assignment.unknown_tagged_fields:
+                w_tags(out, [], x1_assignment.unknown_tagged_fields)
+            else:
+                out.append(0)
+            if e_members.unknown_tagged_fields:
+                w_tags(out, [], e_members.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupDescribeResponse_v1(b: bytes, p: int) -> tuple[ShareGroupDescribeResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_ShareGroupDescribeResponse__DescribedGroup_v1(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_state = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_state, p = r_cstr(b, p)
+            f1_group_epoch, f1_assignment_epoch = _S_ii.unpack_from(b, p)
+            p += 8
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_assignor_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_assignor_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Members')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_members = []
+                for _ in range(n1):
+                    e1_members, p = _d_ShareGroupDescribeResponse__Member_v1(b, p)
+                    f1_members.append(e1_members)
+            f1_authorized_operations = _S_i.unpack_from(b, p)[0]
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_groups = _ShareGroupDescribeResponse__DescribedGroup(f1_error_code, f1_error_message, f1_group_id, f1_group_state, f1_group_epoch, f1_assignment_epoch, f1_assignor_name, f1_members, f1_authorized_operations, unknown1)
             f_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupDescribeResponse(f_throttle_time_ms, f_groups, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupDescribeResponse(f_throttle_time_ms, f_groups, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupDescribeResponse_v1(o: ShareGroupDescribeResponse, out: bytearray) -> None:
@@ -291,10 +697,91 @@ def _e_ShareGroupDescribeResponse_v1(o: ShareGroupDescribeResponse, out: bytearr
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_calen(out, len(x_groups))
+        n0 = len(x_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups in x_groups:
-            _e_ShareGroupDescribeResponse__DescribedGroup_v1(e_groups, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_h.pack(e_groups.error_code)
+            w_ncstr(out, e_groups.error_message)
+            w_cstr(out, e_groups.group_id)
+            w_cstr(out, e_groups.group_state)
+            out += _S_ii.pack(e_groups.group_epoch, e_groups.assignment_epoch)
+            w_cstr(out, e_groups.assignor_name)
+            x1_members = e_groups.members
+            if x1_members is None:
+                raise null_encode_error('Members')
+            else:
+                n1 = len(x1_members) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_members in x1_members:
+                    w_cstr(out, e1_members.member_id)
+                    w_ncstr(out, e1_members.rack_id)
+                    out += _S_i.pack(e1_members.member_epoch)
+                    w_cstr(out, e1_members.client_id)
+                    w_cstr(out, e1_members.client_host)
+                    x2_subscribed_topic_names = e1_members.subscribed_topic_names
+                    if x2_subscribed_topic_names is None:
+                        raise null_encode_error('SubscribedTopicNames')
+                    else:
+                        n2 = len(x2_subscribed_topic_names) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_subscribed_topic_names in x2_subscribed_topic_names:
+                            w_cstr(out, e2_subscribed_topic_names)
+                    x2_assignment = e1_members.assignment
+                    x3_topic_partitions = x2_assignment.topic_partitions
+                    if x3_topic_partitions is None:
+                        raise null_encode_error('TopicPartitions')
+                    else:
+                        n3 = len(x3_topic_partitions) + 1
+                        if n3 < 0x80:
+                            out.append(n3)
+                        else:
+                            w_uvarint(out, n3)
+                        for e3_topic_partitions in x3_topic_partitions:
+                            out += e3_topic_partitions.topic_id.bytes
+                            w_cstr(out, e3_topic_partitions.topic_name)
+                            x4_partitions = e3_topic_partitions.partitions
+                            if x4_partitions is None:
+                                raise null_encode_error('Partitions')
+                            else:
+                                n4 = len(x4_partitions) + 1
+                                if n4 < 0x80:
+                                    out.append(n4)
+                                else:
+                                    w_uvarint(out, n4)
+                                if len(x4_partitions) < 64:
+                                    out += ARRAYS_i[len(x4_partitions)].pack(*x4_partitions)
+                                else:
+                                    w_fixed_array(out, x4_partitions, 'i')
+                            if e3_topic_partitions.unknown_tagged_fields:
+                                w_tags(out, [], e3_topic_partitions.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if x2_assignment.unknown_tagged_fields:
+                        w_tags(out, [], x2_assignment.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+                    if e1_members.unknown_tagged_fields:
+                        w_tags(out, [], e1_members.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_i.pack(e_groups.authorized_operations)
+            if e_groups.unknown_tagged_fields:
+                w_tags(out, [], e_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ShareGroupDescribeRequest = ShareGroupDescribeRequest

@@ -70,26 +70,58 @@ class ShareGroupHeartbeatResponse(Message):
 
 
 def _d_ShareGroupHeartbeatRequest_v1(b: bytes, p: int) -> tuple[ShareGroupHeartbeatRequest, int]:
-    f_group_id, p = r_cstr(b, p)
-    f_member_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
     f_member_epoch = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_rack_id, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack_id, p = r_ncstr(b, p)
+    else:
+        f_rack_id = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_subscribed_topic_names = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_subscribed_topic_names = []
-        for _ in range(n):
-            e_subscribed_topic_names, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_subscribed_topic_names = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_subscribed_topic_names, p = r_cstr(b, p)
             f_subscribed_topic_names.append(e_subscribed_topic_names)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupHeartbeatRequest(f_group_id, f_member_id, f_member_epoch, f_rack_id, f_subscribed_topic_names, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupHeartbeatRequest(f_group_id, f_member_id, f_member_epoch, f_rack_id, f_subscribed_topic_names, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupHeartbeatRequest_v1(o: ShareGroupHeartbeatRequest, out: bytearray) -> None:
@@ -101,26 +133,45 @@ def _e_ShareGroupHeartbeatRequest_v1(o: ShareGroupHeartbeatRequest, out: bytearr
     if x_subscribed_topic_names is None:
         out.append(0)
     else:
-        w_calen(out, len(x_subscribed_topic_names))
+        n0 = len(x_subscribed_topic_names) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_subscribed_topic_names in x_subscribed_topic_names:
             w_cstr(out, e_subscribed_topic_names)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupHeartbeatResponse__TopicPartitions_v1(b: bytes, p: int) -> tuple[ShareGroupHeartbeatResponse.TopicPartitions, int]:
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupHeartbeatResponse__TopicPartitions(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupHeartbeatResponse__TopicPartitions(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupHeartbeatResponse__TopicPartitions_v1(o: ShareGroupHeartbeatResponse.TopicPartitions, out: bytearray) -> None:
@@ -129,27 +180,72 @@ def _e_ShareGroupHeartbeatResponse__TopicPartitions_v1(o: ShareGroupHeartbeatRes
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupHeartbeatResponse__Assignment_v1(b: bytes, p: int) -> tuple[ShareGroupHeartbeatResponse.Assignment, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TopicPartitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_partitions = []
-        for _ in range(n):
-            e_topic_partitions, p = _d_ShareGroupHeartbeatResponse__TopicPartitions_v1(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topic_partitions = _ShareGroupHeartbeatResponse__TopicPartitions(f1_topic_id, f1_partitions, unknown1)
             f_topic_partitions.append(e_topic_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupHeartbeatResponse__Assignment(f_topic_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupHeartbeatResponse__Assignment(f_topic_partitions, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupHeartbeatResponse__Assignment_v1(o: ShareGroupHeartbeatResponse.Assignment, out: bytearray) -> None:
@@ -157,32 +253,115 @@ def _e_ShareGroupHeartbeatResponse__Assignment_v1(o: ShareGroupHeartbeatResponse
     if x_topic_partitions is None:
         raise null_encode_error('TopicPartitions')
     else:
-        w_calen(out, len(x_topic_partitions))
+        n0 = len(x_topic_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topic_partitions in x_topic_partitions:
-            _e_ShareGroupHeartbeatResponse__TopicPartitions_v1(e_topic_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topic_partitions.topic_id.bytes
+            x1_partitions = e_topic_partitions.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_topic_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_topic_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupHeartbeatResponse_v1(b: bytes, p: int) -> tuple[ShareGroupHeartbeatResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
-    f_member_id, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_member_id, p = r_ncstr(b, p)
+    else:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_member_epoch, f_heartbeat_interval_ms = _S_ii.unpack_from(b, p)
     p += 8
-    m = b[p]
+    m0 = b[p]
     p += 1
-    if m >= 0x80:
+    if m0 >= 0x80:
         f_assignment = None
     else:
-        f_assignment, p = _d_ShareGroupHeartbeatResponse__Assignment_v1(b, p)
+        n1 = b[p]
+        if n1 < 0x80:
+            p += 1
+        elif b[p + 1] < 0x80:
+            n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+            p += 2
+        else:
+            n1, p = r_uvarint(b, p)
+        n1 -= 1
+        if n1 < 0:
+            raise null_error('TopicPartitions')
+        elif n1 > blen - p:
+            raise count_error(n1, blen - p)
+        else:
+            f1_topic_partitions = []
+            for _ in range(n1):
+                f2_topic_id, p = r_uuid(b, p)
+                n2 = b[p]
+                if n2 < 0x80:
+                    p += 1
+                elif b[p + 1] < 0x80:
+                    n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                    p += 2
+                else:
+                    n2, p = r_uvarint(b, p)
+                n2 -= 1
+                if 0 <= n2 < 64:
+                    f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
+                    p += 4 * n2
+                elif n2 < 0:
+                    raise null_error('Partitions')
+                else:
+                    f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                if b[p] == 0:
+                    p += 1
+                    unknown2: TaggedFields = ()
+                else:
+                    tags2, p = r_tags(b, p)
+                    unknown2 = tuple(tags2)
+                e1_topic_partitions = _ShareGroupHeartbeatResponse__TopicPartitions(f2_topic_id, f2_partitions, unknown2)
+                f1_topic_partitions.append(e1_topic_partitions)
+        if b[p] == 0:
+            p += 1
+            unknown1: TaggedFields = ()
+        else:
+            tags1, p = r_tags(b, p)
+            unknown1 = tuple(tags1)
+        f_assignment = _ShareGroupHeartbeatResponse__Assignment(f1_topic_partitions, unknown1)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupHeartbeatResponse(f_throttle_time_ms, f_error_code, f_error_message, f_member_id, f_member_epoch, f_heartbeat_interval_ms, f_assignment, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupHeartbeatResponse(f_throttle_time_ms, f_error_code, f_error_message, f_member_id, f_member_epoch, f_heartbeat_interval_ms, f_assignment, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupHeartbeatResponse_v1(o: ShareGroupHeartbeatResponse, out: bytearray) -> None:
@@ -195,8 +374,42 @@ def _e_ShareGroupHeartbeatResponse_v1(o: ShareGroupHeartbeatResponse, out: bytea
         out.append(0xFF)
     else:
         out.append(1)
-        _e_ShareGroupHeartbeatResponse__Assignment_v1(x_assignment, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+        x1_topic_partitions = x_assignment.topic_partitions
+        if x1_topic_partitions is None:
+            raise null_encode_error('TopicPartitions')
+        else:
+            n1 = len(x1_topic_partitions) + 1
+            if n1 < 0x80:
+                out.append(n1)
+            else:
+                w_uvarint(out, n1)
+            for e1_topic_partitions in x1_topic_partitions:
+                out += e1_topic_partitions.topic_id.bytes
+                x2_partitions = e1_topic_partitions.partitions
+                if x2_partitions is None:
+                    raise null_encode_error('Partitions')
+                else:
+                    n2 = len(x2_partitions) + 1
+                    if n2 < 0x80:
+                        out.append(n2)
+                    else:
+                        w_uvarint(out, n2)
+                    if len(x2_partitions) < 64:
+                        out += ARRAYS_i[len(x2_partitions)].pack(*x2_partitions)
+                    else:
+                        w_fixed_array(out, x2_partitions, 'i')
+                if e1_topic_partitions.unknown_tagged_fields:
+                    w_tags(out, [], e1_topic_partitions.unknown_tagged_fields)
+                else:
+                    out.append(0)
+        if x_assignment.unknown_tagged_fields:
+            w_tags(out, [], x_assignment.unknown_tagged_fields)
+        else:
+            out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ShareGroupHeartbeatRequest = ShareGroupHeartbeatRequest

@@ -35,16 +35,20 @@ def _d_SnapshotFooterRecord_v0(b: bytes, p: int) -> tuple[SnapshotFooterRecord, 
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _SnapshotFooterRecord(f_version, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _SnapshotFooterRecord(f_version, unknown0)
+    return obj, p
 
 
 def _e_SnapshotFooterRecord_v0(o: SnapshotFooterRecord, out: bytearray) -> None:
     out += _S_h.pack(o.version)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _SnapshotFooterRecord = SnapshotFooterRecord

@@ -36,16 +36,20 @@ def _d_SnapshotHeaderRecord_v0(b: bytes, p: int) -> tuple[SnapshotHeaderRecord, 
     p += 10
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _SnapshotHeaderRecord(f_version, f_last_contained_log_timestamp, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _SnapshotHeaderRecord(f_version, f_last_contained_log_timestamp, unknown0)
+    return obj, p
 
 
 def _e_SnapshotHeaderRecord_v0(o: SnapshotHeaderRecord, out: bytearray) -> None:
     out += _S_hq.pack(o.version, o.last_contained_log_timestamp)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _SnapshotHeaderRecord = SnapshotHeaderRecord

@@ -149,23 +149,40 @@ class StreamsGroupDescribeResponse(Message):
 
 
 def _d_StreamsGroupDescribeRequest_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('GroupIds')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_group_ids = []
-        for _ in range(n):
-            e_group_ids, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_group_ids = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_group_ids, p = r_cstr(b, p)
             f_group_ids.append(e_group_ids)
     f_include_authorized_operations = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupDescribeRequest(f_group_ids, f_include_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupDescribeRequest(f_group_ids, f_include_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupDescribeRequest_v0(o: StreamsGroupDescribeRequest, out: bytearray) -> None:
@@ -173,50 +190,107 @@ def _e_StreamsGroupDescribeRequest_v0(o: StreamsGroupDescribeRequest, out: bytea
     if x_group_ids is None:
         raise null_encode_error('GroupIds')
     else:
-        w_calen(out, len(x_group_ids))
+        n0 = len(x_group_ids) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_group_ids in x_group_ids:
             w_cstr(out, e_group_ids)
     out += _S_o.pack(o.include_authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupDescribeResponse__KeyValue_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.KeyValue, int]:
-    f_key, p = r_cstr(b, p)
-    f_value, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_key = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_key, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_value = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_value, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupDescribeResponse__KeyValue(f_key, f_value, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupDescribeResponse__KeyValue(f_key, f_value, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupDescribeResponse__KeyValue_v0(o: StreamsGroupDescribeResponse.KeyValue, out: bytearray) -> None:
     w_cstr(out, o.key)
     w_cstr(out, o.value)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupDescribeResponse__TopicInfo_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.TopicInfo, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_partitions, f_replication_factor = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TopicConfigs')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_configs = []
-        for _ in range(n):
-            e_topic_configs, p = _d_StreamsGroupDescribeResponse__KeyValue_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_key = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_key, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_value = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_value, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topic_configs = _StreamsGroupDescribeResponse__KeyValue(f1_key, f1_value, unknown1)
             f_topic_configs.append(e_topic_configs)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupDescribeResponse__TopicInfo(f_name, f_partitions, f_replication_factor, f_topic_configs, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupDescribeResponse__TopicInfo(f_name, f_partitions, f_replication_factor, f_topic_configs, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupDescribeResponse__TopicInfo_v0(o: StreamsGroupDescribeResponse.TopicInfo, out: bytearray) -> None:
@@ -226,53 +300,222 @@ def _e_StreamsGroupDescribeResponse__TopicInfo_v0(o: StreamsGroupDescribeRespons
     if x_topic_configs is None:
         raise null_encode_error('TopicConfigs')
     else:
-        w_calen(out, len(x_topic_configs))
+        n0 = len(x_topic_configs) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topic_configs in x_topic_configs:
-            _e_StreamsGroupDescribeResponse__KeyValue_v0(e_topic_configs, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topic_configs.key)
+            w_cstr(out, e_topic_configs.value)
+            if e_topic_configs.unknown_tagged_fields:
+                w_tags(out, [], e_topic_configs.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupDescribeResponse__Subtopology_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.Subtopology, int]:
-    f_subtopology_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_subtopology_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_subtopology_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('SourceTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_source_topics = []
-        for _ in range(n):
-            e_source_topics, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_source_topics = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_source_topics, p = r_cstr(b, p)
             f_source_topics.append(e_source_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('RepartitionSinkTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_repartition_sink_topics = []
-        for _ in range(n):
-            e_repartition_sink_topics, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_repartition_sink_topics = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_repartition_sink_topics, p = r_cstr(b, p)
             f_repartition_sink_topics.append(e_repartition_sink_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StateChangelogTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_state_changelog_topics = []
-        for _ in range(n):
-            e_state_changelog_topics, p = _d_StreamsGroupDescribeResponse__TopicInfo_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            f1_partitions, f1_replication_factor = _S_ih.unpack_from(b, p)
+            p += 6
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('TopicConfigs')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topic_configs = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_key = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_key, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_value = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_value, p = r_cstr(b, p)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topic_configs = _StreamsGroupDescribeResponse__KeyValue(f2_key, f2_value, unknown2)
+                    f1_topic_configs.append(e1_topic_configs)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_state_changelog_topics = _StreamsGroupDescribeResponse__TopicInfo(f1_name, f1_partitions, f1_replication_factor, f1_topic_configs, unknown1)
             f_state_changelog_topics.append(e_state_changelog_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('RepartitionSourceTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_repartition_source_topics = []
-        for _ in range(n):
-            e_repartition_source_topics, p = _d_StreamsGroupDescribeResponse__TopicInfo_v0(b, p)
+        for _ in range(n0):
+            s3 = b[p]
+            if 0 < s3 < 0x80 and p + s3 <= blen:
+                f3_name = b[p + 1 : p + s3].decode()
+                p += s3
+            else:
+                f3_name, p = r_cstr(b, p)
+            f3_partitions, f3_replication_factor = _S_ih.unpack_from(b, p)
+            p += 6
+            n3 = b[p]
+            if n3 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n3, p = r_uvarint(b, p)
+            n3 -= 1
+            if n3 < 0:
+                raise null_error('TopicConfigs')
+            elif n3 > blen - p:
+                raise count_error(n3, blen - p)
+            else:
+                f3_topic_configs = []
+                for _ in range(n3):
+                    s4 = b[p]
+                    if 0 < s4 < 0x80 and p + s4 <= blen:
+                        f4_key = b[p + 1 : p + s4].decode()
+                        p += s4
+                    else:
+                        f4_key, p = r_cstr(b, p)
+                    s4 = b[p]
+                    if 0 < s4 < 0x80 and p + s4 <= blen:
+                        f4_value = b[p + 1 : p + s4].decode()
+                        p += s4
+                    else:
+                        f4_value, p = r_cstr(b, p)
+                    if b[p] == 0:
+                        p += 1
+                        unknown4: TaggedFields = ()
+                    else:
+                        tags4, p = r_tags(b, p)
+                        unknown4 = tuple(tags4)
+                    e3_topic_configs = _StreamsGroupDescribeResponse__KeyValue(f4_key, f4_value, unknown4)
+                    f3_topic_configs.append(e3_topic_configs)
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_repartition_source_topics = _StreamsGroupDescribeResponse__TopicInfo(f3_name, f3_partitions, f3_replication_factor, f3_topic_configs, unknown3)
             f_repartition_source_topics.append(e_repartition_source_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupDescribeResponse__Subtopology(f_subtopology_id, f_source_topics, f_repartition_sink_topics, f_state_changelog_topics, f_repartition_source_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupDescribeResponse__Subtopology(f_subtopology_id, f_source_topics, f_repartition_sink_topics, f_state_changelog_topics, f_repartition_source_topics, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupDescribeResponse__Subtopology_v0(o: StreamsGroupDescribeResponse.Subtopology, out: bytearray) -> None:
@@ -281,51 +524,124 @@ def _e_StreamsGroupDescribeResponse__Subtopology_v0(o: StreamsGroupDescribeRespo
     if x_source_topics is None:
         raise null_encode_error('SourceTopics')
     else:
-        w_calen(out, len(x_source_topics))
+        n0 = len(x_source_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_source_topics in x_source_topics:
             w_cstr(out, e_source_topics)
     x_repartition_sink_topics = o.repartition_sink_topics
     if x_repartition_sink_topics is None:
         raise null_encode_error('RepartitionSinkTopics')
     else:
-        w_calen(out, len(x_repartition_sink_topics))
+        n0 = len(x_repartition_sink_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_repartition_sink_topics in x_repartition_sink_topics:
             w_cstr(out, e_repartition_sink_topics)
     x_state_changelog_topics = o.state_changelog_topics
     if x_state_changelog_topics is None:
         raise null_encode_error('StateChangelogTopics')
     else:
-        w_calen(out, len(x_state_changelog_topics))
+        n0 = len(x_state_changelog_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_state_changelog_topics in x_state_changelog_topics:
-            _e_StreamsGroupDescribeResponse__TopicInfo_v0(e_state_changelog_topics, out)
+            w_cstr(out, e_state_changelog_topics.name)
+            out += _S_ih.pack(e_state_changelog_topics.partitions, e_state_changelog_topics.replication_factor)
+            x1_topic_configs = e_state_changelog_topics.topic_configs
+            if x1_topic_configs is None:
+                raise null_encode_error('TopicConfigs')
+            else:
+                n1 = len(x1_topic_configs) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topic_configs in x1_topic_configs:
+                    w_cstr(out, e1_topic_configs.key)
+                    w_cstr(out, e1_topic_configs.value)
+                    if e1_topic_configs.unknown_tagged_fields:
+                        w_tags(out, [], e1_topic_configs.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_state_changelog_topics.unknown_tagged_fields:
+                w_tags(out, [], e_state_changelog_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_repartition_source_topics = o.repartition_source_topics
     if x_repartition_source_topics is None:
         raise null_encode_error('RepartitionSourceTopics')
     else:
-        w_calen(out, len(x_repartition_source_topics))
+        n0 = len(x_repartition_source_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_repartition_source_topics in x_repartition_source_topics:
-            _e_StreamsGroupDescribeResponse__TopicInfo_v0(e_repartition_source_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_repartition_source_topics.name)
+            out += _S_ih.pack(e_repartition_source_topics.partitions, e_repartition_source_topics.replication_factor)
+            x3_topic_configs = e_repartition_source_topics.topic_configs
+            if x3_topic_configs is None:
+                raise null_encode_error('TopicConfigs')
+            else:
+                n3 = len(x3_topic_configs) + 1
+                if n3 < 0x80:
+                    out.append(n3)
+                else:
+                    w_uvarint(out, n3)
+                for e3_topic_configs in x3_topic_configs:
+                    w_cstr(out, e3_topic_configs.key)
+                    w_cstr(out, e3_topic_configs.value)
+                    if e3_topic_configs.unknown_tagged_fields:
+                        w_tags(out, [], e3_topic_configs.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_repartition_source_topics.unknown_tagged_fields:
+                w_tags(out, [], e_repartition_source_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupDescribeResponse__Topology_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.Topology, int]:
+    blen = len(b)
     f_epoch = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_subtopologies = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_subtopologies = []
-        for _ in range(n):
+        for _ in range(n0):
             e_subtopologies, p = _d_StreamsGroupDescribeResponse__Subtopology_v0(b, p)
             f_subtopologies.append(e_subtopologies)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupDescribeResponse__Topology(f_epoch, f_subtopologies, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupDescribeResponse__Topology(f_epoch, f_subtopologies, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupDescribeResponse__Topology_v0(o: StreamsGroupDescribeResponse.Topology, out: bytearray) -> None:
@@ -334,64 +650,199 @@ def _e_StreamsGroupDescribeResponse__Topology_v0(o: StreamsGroupDescribeResponse
     if x_subtopologies is None:
         out.append(0)
     else:
-        w_calen(out, len(x_subtopologies))
+        n0 = len(x_subtopologies) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_subtopologies in x_subtopologies:
-            _e_StreamsGroupDescribeResponse__Subtopology_v0(e_subtopologies, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_subtopologies.subtopology_id)
+            x1_source_topics = e_subtopologies.source_topics
+            if x1_source_topics is None:
+                raise null_encode_error('SourceTopics')
+            else:
+                n1 = len(x1_source_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_source_topics in x1_source_topics:
+                    w_cstr(out, e1_source_topics)
+            x1_repartition_sink_topics = e_subtopologies.repartition_sink_topics
+            if x1_repartition_sink_topics is None:
+                raise null_encode_error('RepartitionSinkTopics')
+            else:
+                n1 = len(x1_repartition_sink_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_repartition_sink_topics in x1_repartition_sink_topics:
+                    w_cstr(out, e1_repartition_sink_topics)
+            x1_state_changelog_topics = e_subtopologies.state_changelog_topics
+            if x1_state_changelog_topics is None:
+                raise null_encode_error('StateChangelogTopics')
+            else:
+                n1 = len(x1_state_changelog_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_state_changelog_topics in x1_state_changelog_topics:
+                    w_cstr(out, e1_state_changelog_topics.name)
+                    out += _S_ih.pack(e1_state_changelog_topics.partitions, e1_state_changelog_topics.replication_factor)
+                    x2_topic_configs = e1_state_changelog_topics.topic_configs
+                    if x2_topic_configs is None:
+                        raise null_encode_error('TopicConfigs')
+                    else:
+                        n2 = len(x2_topic_configs) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_topic_configs in x2_topic_configs:
+                            w_cstr(out, e2_topic_configs.key)
+                            w_cstr(out, e2_topic_configs.value)
+                            if e2_topic_configs.unknown_tagged_fields:
+                                w_tags(out, [], e2_topic_configs.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_state_changelog_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_state_changelog_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            x1_repartition_source_topics = e_subtopologies.repartition_source_topics
+            if x1_repartition_source_topics is None:
+                raise null_encode_error('RepartitionSourceTopics')
+            else:
+                n1 = len(x1_repartition_source_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_repartition_source_topics in x1_repartition_source_topics:
+                    w_cstr(out, e1_repartition_source_topics.name)
+                    out += _S_ih.pack(e1_repartition_source_topics.partitions, e1_repartition_source_topics.replication_factor)
+                    x4_topic_configs = e1_repartition_source_topics.topic_configs
+                    if x4_topic_configs is None:
+                        raise null_encode_error('TopicConfigs')
+                    else:
+                        n4 = len(x4_topic_configs) + 1
+                        if n4 < 0x80:
+                            out.append(n4)
+                        else:
+                            w_uvarint(out, n4)
+                        for e4_topic_configs in x4_topic_configs:
+                            w_cstr(out, e4_topic_configs.key)
+                            w_cstr(out, e4_topic_configs.value)
+                            if e4_topic_configs.unknown_tagged_fields:
+                                w_tags(out, [], e4_topic_configs.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_repartition_source_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_repartition_source_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_subtopologies.unknown_tagged_fields:
+                w_tags(out, [], e_subtopologies.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupDescribeResponse__Endpoint_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.Endpoint, int]:
-    f_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_H.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupDescribeResponse__Endpoint(f_host, f_port, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupDescribeResponse__Endpoint(f_host, f_port, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupDescribeResponse__Endpoint_v0(o: StreamsGroupDescribeResponse.Endpoint, out: bytearray) -> None:
     w_cstr(out, o.host)
     out += _S_H.pack(o.port)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupDescribeResponse__TaskOffset_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.TaskOffset, int]:
-    f_subtopology_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_subtopology_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_subtopology_id, p = r_cstr(b, p)
     f_partition, f_offset = _S_iq.unpack_from(b, p)
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupDescribeResponse__TaskOffset(f_subtopology_id, f_partition, f_offset, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupDescribeResponse__TaskOffset(f_subtopology_id, f_partition, f_offset, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupDescribeResponse__TaskOffset_v0(o: StreamsGroupDescribeResponse.TaskOffset, out: bytearray) -> None:
     w_cstr(out, o.subtopology_id)
     out += _S_iq.pack(o.partition, o.offset)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupDescribeResponse__TaskIds_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.TaskIds, int]:
-    f_subtopology_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_subtopology_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_subtopology_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupDescribeResponse__TaskIds(f_subtopology_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupDescribeResponse__TaskIds(f_subtopology_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupDescribeResponse__TaskIds_v0(o: StreamsGroupDescribeResponse.TaskIds, out: bytearray) -> None:
@@ -400,43 +851,169 @@ def _e_StreamsGroupDescribeResponse__TaskIds_v0(o: StreamsGroupDescribeResponse.
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupDescribeResponse__Assignment_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.Assignment, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ActiveTasks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_active_tasks = []
-        for _ in range(n):
-            e_active_tasks, p = _d_StreamsGroupDescribeResponse__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_subtopology_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_subtopology_id, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_active_tasks = _StreamsGroupDescribeResponse__TaskIds(f1_subtopology_id, f1_partitions, unknown1)
             f_active_tasks.append(e_active_tasks)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StandbyTasks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_standby_tasks = []
-        for _ in range(n):
-            e_standby_tasks, p = _d_StreamsGroupDescribeResponse__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_subtopology_id = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_subtopology_id, p = r_cstr(b, p)
+            n2 = b[p]
+            if n2 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n2, p = r_uvarint(b, p)
+            n2 -= 1
+            if 0 <= n2 < 64:
+                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
+                p += 4 * n2
+            elif n2 < 0:
+                raise null_error('Partitions')
+            else:
+                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_standby_tasks = _StreamsGroupDescribeResponse__TaskIds(f2_subtopology_id, f2_partitions, unknown2)
             f_standby_tasks.append(e_standby_tasks)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('WarmupTasks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_warmup_tasks = []
-        for _ in range(n):
-            e_warmup_tasks, p = _d_StreamsGroupDescribeResponse__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s3 = b[p]
+            if 0 < s3 < 0x80 and p + s3 <= blen:
+                f3_subtopology_id = b[p + 1 : p + s3].decode()
+                p += s3
+            else:
+                f3_subtopology_id, p = r_cstr(b, p)
+            n3 = b[p]
+            if n3 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n3, p = r_uvarint(b, p)
+            n3 -= 1
+            if 0 <= n3 < 64:
+                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
+                p += 4 * n3
+            elif n3 < 0:
+                raise null_error('Partitions')
+            else:
+                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_warmup_tasks = _StreamsGroupDescribeResponse__TaskIds(f3_subtopology_id, f3_partitions, unknown3)
             f_warmup_tasks.append(e_warmup_tasks)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupDescribeResponse__Assignment(f_active_tasks, f_standby_tasks, f_warmup_tasks, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupDescribeResponse__Assignment(f_active_tasks, f_standby_tasks, f_warmup_tasks, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupDescribeResponse__Assignment_v0(o: StreamsGroupDescribeResponse.Assignment, out: bytearray) -> None:
@@ -444,66 +1021,253 @@ def _e_StreamsGroupDescribeResponse__Assignment_v0(o: StreamsGroupDescribeRespon
     if x_active_tasks is None:
         raise null_encode_error('ActiveTasks')
     else:
-        w_calen(out, len(x_active_tasks))
+        n0 = len(x_active_tasks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_active_tasks in x_active_tasks:
-            _e_StreamsGroupDescribeResponse__TaskIds_v0(e_active_tasks, out)
+            w_cstr(out, e_active_tasks.subtopology_id)
+            x1_partitions = e_active_tasks.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_active_tasks.unknown_tagged_fields:
+                w_tags(out, [], e_active_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_standby_tasks = o.standby_tasks
     if x_standby_tasks is None:
         raise null_encode_error('StandbyTasks')
     else:
-        w_calen(out, len(x_standby_tasks))
+        n0 = len(x_standby_tasks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_standby_tasks in x_standby_tasks:
-            _e_StreamsGroupDescribeResponse__TaskIds_v0(e_standby_tasks, out)
+            w_cstr(out, e_standby_tasks.subtopology_id)
+            x2_partitions = e_standby_tasks.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n2 = len(x2_partitions) + 1
+                if n2 < 0x80:
+                    out.append(n2)
+                else:
+                    w_uvarint(out, n2)
+                if len(x2_partitions) < 64:
+                    out += ARRAYS_i[len(x2_partitions)].pack(*x2_partitions)
+                else:
+                    w_fixed_array(out, x2_partitions, 'i')
+            if e_standby_tasks.unknown_tagged_fields:
+                w_tags(out, [], e_standby_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_warmup_tasks = o.warmup_tasks
     if x_warmup_tasks is None:
         raise null_encode_error('WarmupTasks')
     else:
-        w_calen(out, len(x_warmup_tasks))
+        n0 = len(x_warmup_tasks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_warmup_tasks in x_warmup_tasks:
-            _e_StreamsGroupDescribeResponse__TaskIds_v0(e_warmup_tasks, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_warmup_tasks.subtopology_id)
+            x3_partitions = e_warmup_tasks.partitions
+            if x3_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n3 = len(x3_partitions) + 1
+                if n3 < 0x80:
+                    out.append(n3)
+                else:
+                    w_uvarint(out, n3)
+                if len(x3_partitions) < 64:
+                    out += ARRAYS_i[len(x3_partitions)].pack(*x3_partitions)
+                else:
+                    w_fixed_array(out, x3_partitions, 'i')
+            if e_warmup_tasks.unknown_tagged_fields:
+                w_tags(out, [], e_warmup_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupDescribeResponse__Member_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.Member, int]:
-    f_member_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
     f_member_epoch = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_instance_id, p = r_ncstr(b, p)
-    f_rack_id, p = r_ncstr(b, p)
-    f_client_id, p = r_cstr(b, p)
-    f_client_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_instance_id, p = r_ncstr(b, p)
+    else:
+        f_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack_id, p = r_ncstr(b, p)
+    else:
+        f_rack_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_host, p = r_cstr(b, p)
     f_topology_epoch = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_process_id, p = r_cstr(b, p)
-    m = b[p]
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_process_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_process_id, p = r_cstr(b, p)
+    m0 = b[p]
     p += 1
-    if m >= 0x80:
+    if m0 >= 0x80:
         f_user_endpoint = None
     else:
-        f_user_endpoint, p = _d_StreamsGroupDescribeResponse__Endpoint_v0(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+        s1 = b[p]
+        if 0 < s1 < 0x80 and p + s1 <= blen:
+            f1_host = b[p + 1 : p + s1].decode()
+            p += s1
+        else:
+            f1_host, p = r_cstr(b, p)
+        f1_port = _S_H.unpack_from(b, p)[0]
+        p += 2
+        if b[p] == 0:
+            p += 1
+            unknown1: TaggedFields = ()
+        else:
+            tags1, p = r_tags(b, p)
+            unknown1 = tuple(tags1)
+        f_user_endpoint = _StreamsGroupDescribeResponse__Endpoint(f1_host, f1_port, unknown1)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ClientTags')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_client_tags = []
-        for _ in range(n):
-            e_client_tags, p = _d_StreamsGroupDescribeResponse__KeyValue_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_key = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_key, p = r_cstr(b, p)
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_value = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_value, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_client_tags = _StreamsGroupDescribeResponse__KeyValue(f2_key, f2_value, unknown2)
             f_client_tags.append(e_client_tags)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TaskOffsets')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_task_offsets = []
-        for _ in range(n):
-            e_task_offsets, p = _d_StreamsGroupDescribeResponse__TaskOffset_v0(b, p)
+        for _ in range(n0):
+            s3 = b[p]
+            if 0 < s3 < 0x80 and p + s3 <= blen:
+                f3_subtopology_id = b[p + 1 : p + s3].decode()
+                p += s3
+            else:
+                f3_subtopology_id, p = r_cstr(b, p)
+            f3_partition, f3_offset = _S_iq.unpack_from(b, p)
+            p += 12
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_task_offsets = _StreamsGroupDescribeResponse__TaskOffset(f3_subtopology_id, f3_partition, f3_offset, unknown3)
             f_task_offsets.append(e_task_offsets)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TaskEndOffsets')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_task_end_offsets = []
-        for _ in range(n):
-            e_task_end_offsets, p = _d_StreamsGroupDescribeResponse__TaskOffset_v0(b, p)
+        for _ in range(n0):
+            s4 = b[p]
+            if 0 < s4 < 0x80 and p + s4 <= blen:
+                f4_subtopology_id = b[p + 1 : p + s4].decode()
+                p += s4
+            else:
+                f4_subtopology_id, p = r_cstr(b, p)
+            f4_partition, f4_offset = _S_iq.unpack_from(b, p)
+            p += 12
+            if b[p] == 0:
+                p += 1
+                unknown4: TaggedFields = ()
+            else:
+                tags4, p = r_tags(b, p)
+                unknown4 = tuple(tags4)
+            e_task_end_offsets = _StreamsGroupDescribeResponse__TaskOffset(f4_subtopology_id, f4_partition, f4_offset, unknown4)
             f_task_end_offsets.append(e_task_end_offsets)
     f_assignment, p = _d_StreamsGroupDescribeResponse__Assignment_v0(b, p)
     f_target_assignment, p = _d_StreamsGroupDescribeResponse__Assignment_v0(b, p)
@@ -511,11 +1275,12 @@ def _d_StreamsGroupDescribeResponse__Member_v0(b: bytes, p: int) -> tuple[Stream
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupDescribeResponse__Member(f_member_id, f_member_epoch, f_instance_id, f_rack_id, f_client_id, f_client_host, f_topology_epoch, f_process_id, f_user_endpoint, f_client_tags, f_task_offsets, f_task_end_offsets, f_assignment, f_target_assignment, f_is_classic, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupDescribeResponse__Member(f_member_id, f_member_epoch, f_instance_id, f_rack_id, f_client_id, f_client_host, f_topology_epoch, f_process_id, f_user_endpoint, f_client_tags, f_task_offsets, f_task_end_offsets, f_assignment, f_target_assignment, f_is_classic, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupDescribeResponse__Member_v0(o: StreamsGroupDescribeResponse.Member, out: bytearray) -> None:
@@ -532,65 +1297,329 @@ def _e_StreamsGroupDescribeResponse__Member_v0(o: StreamsGroupDescribeResponse.M
         out.append(0xFF)
     else:
         out.append(1)
-        _e_StreamsGroupDescribeResponse__Endpoint_v0(x_user_endpoint, out)
+        w_cstr(out, x_user_endpoint.host)
+        out += _S_H.pack(x_user_endpoint.port)
+        if x_user_endpoint.unknown_tagged_fields:
+            w_tags(out, [], x_user_endpoint.unknown_tagged_fields)
+        else:
+            out.append(0)
     x_client_tags = o.client_tags
     if x_client_tags is None:
         raise null_encode_error('ClientTags')
     else:
-        w_calen(out, len(x_client_tags))
+        n0 = len(x_client_tags) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_client_tags in x_client_tags:
-            _e_StreamsGroupDescribeResponse__KeyValue_v0(e_client_tags, out)
+            w_cstr(out, e_client_tags.key)
+            w_cstr(out, e_client_tags.value)
+            if e_client_tags.unknown_tagged_fields:
+                w_tags(out, [], e_client_tags.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_task_offsets = o.task_offsets
     if x_task_offsets is None:
         raise null_encode_error('TaskOffsets')
     else:
-        w_calen(out, len(x_task_offsets))
+        n0 = len(x_task_offsets) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_task_offsets in x_task_offsets:
-            _e_StreamsGroupDescribeResponse__TaskOffset_v0(e_task_offsets, out)
+            w_cstr(out, e_task_offsets.subtopology_id)
+            out += _S_iq.pack(e_task_offsets.partition, e_task_offsets.offset)
+            if e_task_offsets.unknown_tagged_fields:
+                w_tags(out, [], e_task_offsets.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_task_end_offsets = o.task_end_offsets
     if x_task_end_offsets is None:
         raise null_encode_error('TaskEndOffsets')
     else:
-        w_calen(out, len(x_task_end_offsets))
+        n0 = len(x_task_end_offsets) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_task_end_offsets in x_task_end_offsets:
-            _e_StreamsGroupDescribeResponse__TaskOffset_v0(e_task_end_offsets, out)
-    _e_StreamsGroupDescribeResponse__Assignment_v0(o.assignment, out)
-    _e_StreamsGroupDescribeResponse__Assignment_v0(o.target_assignment, out)
+            w_cstr(out, e_task_end_offsets.subtopology_id)
+            out += _S_iq.pack(e_task_end_offsets.partition, e_task_end_offsets.offset)
+            if e_task_end_offsets.unknown_tagged_fields:
+                w_tags(out, [], e_task_end_offsets.unknown_tagged_fields)
+            else:
+                out.append(0)
+    x_assignment = o.assignment
+    x5_active_tasks = x_assignment.active_tasks
+    if x5_active_tasks is None:
+        raise null_encode_error('ActiveTasks')
+    else:
+        n5 = len(x5_active_tasks) + 1
+        if n5 < 0x80:
+            out.append(n5)
+        else:
+            w_uvarint(out, n5)
+        for e5_active_tasks in x5_active_tasks:
+            w_cstr(out, e5_active_tasks.subtopology_id)
+            x6_partitions = e5_active_tasks.partitions
+            if x6_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n6 = len(x6_partitions) + 1
+                if n6 < 0x80:
+                    out.append(n6)
+                else:
+                    w_uvarint(out, n6)
+                if len(x6_partitions) < 64:
+                    out += ARRAYS_i[len(x6_partitions)].pack(*x6_partitions)
+                else:
+                    w_fixed_array(out, x6_partitions, 'i')
+            if e5_active_tasks.unknown_tagged_fields:
+                w_tags(out, [], e5_active_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
+    x5_standby_tasks = x_assignment.standby_tasks
+    if x5_standby_tasks is None:
+        raise null_encode_error('StandbyTasks')
+    else:
+        n5 = len(x5_standby_tasks) + 1
+        if n5 < 0x80:
+            out.append(n5)
+        else:
+            w_uvarint(out, n5)
+        for e5_standby_tasks in x5_standby_tasks:
+            w_cstr(out, e5_standby_tasks.subtopology_id)
+            x7_partitions = e5_standby_tasks.partitions
+            if x7_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n7 = len(x7_partitions) + 1
+                if n7 < 0x80:
+                    out.append(n7)
+                else:
+                    w_uvarint(out, n7)
+                if len(x7_partitions) < 64:
+                    out += ARRAYS_i[len(x7_partitions)].pack(*x7_partitions)
+                else:
+                    w_fixed_array(out, x7_partitions, 'i')
+            if e5_standby_tasks.unknown_tagged_fields:
+                w_tags(out, [], e5_standby_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
+    x5_warmup_tasks = x_assignment.warmup_tasks
+    if x5_warmup_tasks is None:
+        raise null_encode_error('WarmupTasks')
+    else:
+        n5 = len(x5_warmup_tasks) + 1
+        if n5 < 0x80:
+            out.append(n5)
+        else:
+            w_uvarint(out, n5)
+        for e5_warmup_tasks in x5_warmup_tasks:
+            w_cstr(out, e5_warmup_tasks.subtopology_id)
+            x8_partitions = e5_warmup_tasks.partitions
+            if x8_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n8 = len(x8_partitions) + 1
+                if n8 < 0x80:
+                    out.append(n8)
+                else:
+                    w_uvarint(out, n8)
+                if len(x8_partitions) < 64:
+                    out += ARRAYS_i[len(x8_partitions)].pack(*x8_partitions)
+                else:
+                    w_fixed_array(out, x8_partitions, 'i')
+            if e5_warmup_tasks.unknown_tagged_fields:
+                w_tags(out, [], e5_warmup_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if x_assignment.unknown_tagged_fields:
+        w_tags(out, [], x_assignment.unknown_tagged_fields)
+    else:
+        out.append(0)
+    x_target_assignment = o.target_assignment
+    x9_active_tasks = x_target_assignment.active_tasks
+    if x9_active_tasks is None:
+        raise null_encode_error('ActiveTasks')
+    else:
+        n9 = len(x9_active_tasks) + 1
+        if n9 < 0x80:
+            out.append(n9)
+        else:
+            w_uvarint(out, n9)
+        for e9_active_tasks in x9_active_tasks:
+            w_cstr(out, e9_active_tasks.subtopology_id)
+            x10_partitions = e9_active_tasks.partitions
+            if x10_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n10 = len(x10_partitions) + 1
+                if n10 < 0x80:
+                    out.append(n10)
+                else:
+                    w_uvarint(out, n10)
+                if len(x10_partitions) < 64:
+                    out += ARRAYS_i[len(x10_partitions)].pack(*x10_partitions)
+                else:
+                    w_fixed_array(out, x10_partitions, 'i')
+            if e9_active_tasks.unknown_tagged_fields:
+                w_tags(out, [], e9_active_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
+    x9_standby_tasks = x_target_assignment.standby_tasks
+    if x9_standby_tasks is None:
+        raise null_encode_error('StandbyTasks')
+    else:
+        n9 = len(x9_standby_tasks) + 1
+        if n9 < 0x80:
+            out.append(n9)
+        else:
+            w_uvarint(out, n9)
+        for e9_standby_tasks in x9_standby_tasks:
+            w_cstr(out, e9_standby_tasks.subtopology_id)
+            x11_partitions = e9_standby_tasks.partitions
+            if x11_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n11 = len(x11_partitions) + 1
+                if n11 < 0x80:
+                    out.append(n11)
+                else:
+                    w_uvarint(out, n11)
+                if len(x11_partitions) < 64:
+                    out += ARRAYS_i[len(x11_partitions)].pack(*x11_partitions)
+                else:
+                    w_fixed_array(out, x11_partitions, 'i')
+            if e9_standby_tasks.unknown_tagged_fields:
+                w_tags(out, [], e9_standby_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
+    x9_warmup_tasks = x_target_assignment.warmup_tasks
+    if x9_warmup_tasks is None:
+        raise null_encode_error('WarmupTasks')
+    else:
+        n9 = len(x9_warmup_tasks) + 1
+        if n9 < 0x80:
+            out.append(n9)
+        else:
+            w_uvarint(out, n9)
+        for e9_warmup_tasks in x9_warmup_tasks:
+            w_cstr(out, e9_warmup_tasks.subtopology_id)
+            x12_partitions = e9_warmup_tasks.partitions
+            if x12_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n12 = len(x12_partitions) + 1
+                if n12 < 0x80:
+                    out.append(n12)
+                else:
+                    w_uvarint(out, n12)
+                if len(x12_partitions) < 64:
+                    out += ARRAYS_i[len(x12_partitions)].pack(*x12_partitions)
+                else:
+                    w_fixed_array(out, x12_partitions, 'i')
+            if e9_warmup_tasks.unknown_tagged_fields:
+                w_tags(out, [], e9_warmup_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if x_target_assignment.unknown_tagged_fields:
+        w_tags(out, [], x_target_assignment.unknown_tagged_fields)
+    else:
+        out.append(0)
     out += _S_o.pack(o.is_classic)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupDescribeResponse__DescribedGroup_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.DescribedGroup, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
-    f_group_id, p = r_cstr(b, p)
-    f_group_state, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_state = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_state, p = r_cstr(b, p)
     f_group_epoch, f_assignment_epoch = _S_ii.unpack_from(b, p)
     p += 8
-    m = b[p]
+    m0 = b[p]
     p += 1
-    if m >= 0x80:
+    if m0 >= 0x80:
         f_topology = None
     else:
-        f_topology, p = _d_StreamsGroupDescribeResponse__Topology_v0(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f1_epoch = _S_i.unpack_from(b, p)[0]
+        p += 4
+        n1 = b[p]
+        if n1 < 0x80:
+            p += 1
+        elif b[p + 1] < 0x80:
+            n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+            p += 2
+        else:
+            n1, p = r_uvarint(b, p)
+        n1 -= 1
+        if n1 < 0:
+            f1_subtopologies = None
+        elif n1 > blen - p:
+            raise count_error(n1, blen - p)
+        else:
+            f1_subtopologies = []
+            for _ in range(n1):
+                e1_subtopologies, p = _d_StreamsGroupDescribeResponse__Subtopology_v0(b, p)
+                f1_subtopologies.append(e1_subtopologies)
+        if b[p] == 0:
+            p += 1
+            unknown1: TaggedFields = ()
+        else:
+            tags1, p = r_tags(b, p)
+            unknown1 = tuple(tags1)
+        f_topology = _StreamsGroupDescribeResponse__Topology(f1_epoch, f1_subtopologies, unknown1)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
+        for _ in range(n0):
             e_members, p = _d_StreamsGroupDescribeResponse__Member_v0(b, p)
             f_members.append(e_members)
     f_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupDescribeResponse__DescribedGroup(f_error_code, f_error_message, f_group_id, f_group_state, f_group_epoch, f_assignment_epoch, f_topology, f_members, f_authorized_operations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupDescribeResponse__DescribedGroup(f_error_code, f_error_message, f_group_id, f_group_state, f_group_epoch, f_assignment_epoch, f_topology, f_members, f_authorized_operations, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupDescribeResponse__DescribedGroup_v0(o: StreamsGroupDescribeResponse.DescribedGroup, out: bytearray) -> None:
@@ -609,31 +1638,130 @@ def _e_StreamsGroupDescribeResponse__DescribedGroup_v0(o: StreamsGroupDescribeRe
     if x_members is None:
         raise null_encode_error('Members')
     else:
-        w_calen(out, len(x_members))
+        n0 = len(x_members) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_members in x_members:
             _e_StreamsGroupDescribeResponse__Member_v0(e_members, out)
     out += _S_i.pack(o.authorized_operations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupDescribeResponse_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Groups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_groups = []
-        for _ in range(n):
-            e_groups, p = _d_StreamsGroupDescribeResponse__DescribedGroup_v0(b, p)
+        for _ in range(n0):
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_group_state = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_group_state, p = r_cstr(b, p)
+            f1_group_epoch, f1_assignment_epoch = _S_ii.unpack_from(b, p)
+            p += 8
+            m1 = b[p]
+            p += 1
+            if m1 >= 0x80:
+                f1_topology = None
+            else:
+                f2_epoch = _S_i.unpack_from(b, p)[0]
+                p += 4
+                n2 = b[p]
+                if n2 < 0x80:
+                    p += 1
+                elif b[p + 1] < 0x80:
+                    n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                    p += 2
+                else:
+                    n2, p = r_uvarint(b, p)
+                n2 -= 1
+                if n2 < 0:
+                    f2_subtopologies = None
+                elif n2 > blen - p:
+                    raise count_error(n2, blen - p)
+                else:
+                    f2_subtopologies = []
+                    for _ in range(n2):
+                        e2_subtopologies, p = _d_StreamsGroupDescribeResponse__Subtopology_v0(b, p)
+                        f2_subtopologies.append(e2_subtopologies)
+                if b[p] == 0:
+                    p += 1
+                    unknown2: TaggedFields = ()
+                else:
+                    tags2, p = r_tags(b, p)
+                    unknown2 = tuple(tags2)
+                f1_topology = _StreamsGroupDescribeResponse__Topology(f2_epoch, f2_subtopologies, unknown2)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Members')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_members = []
+                for _ in range(n1):
+                    e1_members, p = _d_StreamsGroupDescribeResponse__Member_v0(b, p)
+                    f1_members.append(e1_members)
+            f1_authorized_operations = _S_i.unpack_from(b, p)[0]
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_groups = _StreamsGroupDescribeResponse__DescribedGroup(f1_error_code, f1_error_message, f1_group_id, f1_group_state, f1_group_epoch, f1_assignment_epoch, f1_topology, f1_members, f1_authorized_operations, unknown1)
             f_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupDescribeResponse(f_throttle_time_ms, f_groups, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupDescribeResponse(f_throttle_time_ms, f_groups, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupDescribeResponse_v0(o: StreamsGroupDescribeResponse, out: bytearray) -> None:
@@ -642,10 +1770,43 @@ def _e_StreamsGroupDescribeResponse_v0(o: StreamsGroupDescribeResponse, out: byt
     if x_groups is None:
         raise null_encode_error('Groups')
     else:
-        w_calen(out, len(x_groups))
+        n0 = len(x_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_groups in x_groups:
-            _e_StreamsGroupDescribeResponse__DescribedGroup_v0(e_groups, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_h.pack(e_groups.error_code)
+            w_ncstr(out, e_groups.error_message)
+            w_cstr(out, e_groups.group_id)
+            w_cstr(out, e_groups.group_state)
+            out += _S_ii.pack(e_groups.group_epoch, e_groups.assignment_epoch)
+            x1_topology = e_groups.topology
+            if x1_topology is None:
+                out.append(0xFF)
+            else:
+                out.append(1)
+                _e_StreamsGroupDescribeResponse__Topology_v0(x1_topology, out)
+            x1_members = e_groups.members
+            if x1_members is None:
+                raise null_encode_error('Members')
+            else:
+                n1 = len(x1_members) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_members in x1_members:
+                    _e_StreamsGroupDescribeResponse__Member_v0(e1_members, out)
+            out += _S_i.pack(e_groups.authorized_operations)
+            if e_groups.unknown_tagged_fields:
+                w_tags(out, [], e_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _StreamsGroupDescribeRequest = StreamsGroupDescribeRequest

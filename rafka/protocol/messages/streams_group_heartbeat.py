@@ -170,42 +170,92 @@ class StreamsGroupHeartbeatResponse(Message):
 
 
 def _d_StreamsGroupHeartbeatRequest__KeyValue_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.KeyValue, int]:
-    f_key, p = r_cstr(b, p)
-    f_value, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_key = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_key, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_value = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_value, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupHeartbeatRequest__KeyValue(f_key, f_value, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupHeartbeatRequest__KeyValue(f_key, f_value, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupHeartbeatRequest__KeyValue_v0(o: StreamsGroupHeartbeatRequest.KeyValue, out: bytearray) -> None:
     w_cstr(out, o.key)
     w_cstr(out, o.value)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupHeartbeatRequest__TopicInfo_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.TopicInfo, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_partitions, f_replication_factor = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TopicConfigs')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_configs = []
-        for _ in range(n):
-            e_topic_configs, p = _d_StreamsGroupHeartbeatRequest__KeyValue_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_key = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_key, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_value = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_value, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topic_configs = _StreamsGroupHeartbeatRequest__KeyValue(f1_key, f1_value, unknown1)
             f_topic_configs.append(e_topic_configs)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupHeartbeatRequest__TopicInfo(f_name, f_partitions, f_replication_factor, f_topic_configs, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupHeartbeatRequest__TopicInfo(f_name, f_partitions, f_replication_factor, f_topic_configs, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupHeartbeatRequest__TopicInfo_v0(o: StreamsGroupHeartbeatRequest.TopicInfo, out: bytearray) -> None:
@@ -215,35 +265,81 @@ def _e_StreamsGroupHeartbeatRequest__TopicInfo_v0(o: StreamsGroupHeartbeatReques
     if x_topic_configs is None:
         raise null_encode_error('TopicConfigs')
     else:
-        w_calen(out, len(x_topic_configs))
+        n0 = len(x_topic_configs) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topic_configs in x_topic_configs:
-            _e_StreamsGroupHeartbeatRequest__KeyValue_v0(e_topic_configs, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topic_configs.key)
+            w_cstr(out, e_topic_configs.value)
+            if e_topic_configs.unknown_tagged_fields:
+                w_tags(out, [], e_topic_configs.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupHeartbeatRequest__CopartitionGroup_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.CopartitionGroup, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_source_topics = [*ARRAYS_h[n0].unpack_from(b, p)]
+        p += 2 * n0
+    elif n0 < 0:
         raise null_error('SourceTopics')
     else:
-        f_source_topics, p = r_fixed_array(b, p, n, 'h', 2)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_source_topics, p = r_fixed_array(b, p, n0, 'h', 2)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_source_topic_regex = [*ARRAYS_h[n0].unpack_from(b, p)]
+        p += 2 * n0
+    elif n0 < 0:
         raise null_error('SourceTopicRegex')
     else:
-        f_source_topic_regex, p = r_fixed_array(b, p, n, 'h', 2)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_source_topic_regex, p = r_fixed_array(b, p, n0, 'h', 2)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_repartition_source_topics = [*ARRAYS_h[n0].unpack_from(b, p)]
+        p += 2 * n0
+    elif n0 < 0:
         raise null_error('RepartitionSourceTopics')
     else:
-        f_repartition_source_topics, p = r_fixed_array(b, p, n, 'h', 2)
+        f_repartition_source_topics, p = r_fixed_array(b, p, n0, 'h', 2)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupHeartbeatRequest__CopartitionGroup(f_source_topics, f_source_topic_regex, f_repartition_source_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupHeartbeatRequest__CopartitionGroup(f_source_topics, f_source_topic_regex, f_repartition_source_topics, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupHeartbeatRequest__CopartitionGroup_v0(o: StreamsGroupHeartbeatRequest.CopartitionGroup, out: bytearray) -> None:
@@ -251,80 +347,340 @@ def _e_StreamsGroupHeartbeatRequest__CopartitionGroup_v0(o: StreamsGroupHeartbea
     if x_source_topics is None:
         raise null_encode_error('SourceTopics')
     else:
-        w_calen(out, len(x_source_topics))
-        w_fixed_array(out, x_source_topics, 'h')
+        n0 = len(x_source_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_source_topics) < 64:
+            out += ARRAYS_h[len(x_source_topics)].pack(*x_source_topics)
+        else:
+            w_fixed_array(out, x_source_topics, 'h')
     x_source_topic_regex = o.source_topic_regex
     if x_source_topic_regex is None:
         raise null_encode_error('SourceTopicRegex')
     else:
-        w_calen(out, len(x_source_topic_regex))
-        w_fixed_array(out, x_source_topic_regex, 'h')
+        n0 = len(x_source_topic_regex) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_source_topic_regex) < 64:
+            out += ARRAYS_h[len(x_source_topic_regex)].pack(*x_source_topic_regex)
+        else:
+            w_fixed_array(out, x_source_topic_regex, 'h')
     x_repartition_source_topics = o.repartition_source_topics
     if x_repartition_source_topics is None:
         raise null_encode_error('RepartitionSourceTopics')
     else:
-        w_calen(out, len(x_repartition_source_topics))
-        w_fixed_array(out, x_repartition_source_topics, 'h')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_repartition_source_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_repartition_source_topics) < 64:
+            out += ARRAYS_h[len(x_repartition_source_topics)].pack(*x_repartition_source_topics)
+        else:
+            w_fixed_array(out, x_repartition_source_topics, 'h')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupHeartbeatRequest__Subtopology_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.Subtopology, int]:
-    f_subtopology_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_subtopology_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_subtopology_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('SourceTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_source_topics = []
-        for _ in range(n):
-            e_source_topics, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_source_topics = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_source_topics, p = r_cstr(b, p)
             f_source_topics.append(e_source_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('SourceTopicRegex')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_source_topic_regex = []
-        for _ in range(n):
-            e_source_topic_regex, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_source_topic_regex = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_source_topic_regex, p = r_cstr(b, p)
             f_source_topic_regex.append(e_source_topic_regex)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StateChangelogTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_state_changelog_topics = []
-        for _ in range(n):
-            e_state_changelog_topics, p = _d_StreamsGroupHeartbeatRequest__TopicInfo_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            f1_partitions, f1_replication_factor = _S_ih.unpack_from(b, p)
+            p += 6
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('TopicConfigs')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topic_configs = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_key = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_key, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_value = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_value, p = r_cstr(b, p)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topic_configs = _StreamsGroupHeartbeatRequest__KeyValue(f2_key, f2_value, unknown2)
+                    f1_topic_configs.append(e1_topic_configs)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_state_changelog_topics = _StreamsGroupHeartbeatRequest__TopicInfo(f1_name, f1_partitions, f1_replication_factor, f1_topic_configs, unknown1)
             f_state_changelog_topics.append(e_state_changelog_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('RepartitionSinkTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_repartition_sink_topics = []
-        for _ in range(n):
-            e_repartition_sink_topics, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_repartition_sink_topics = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_repartition_sink_topics, p = r_cstr(b, p)
             f_repartition_sink_topics.append(e_repartition_sink_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('RepartitionSourceTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_repartition_source_topics = []
-        for _ in range(n):
-            e_repartition_source_topics, p = _d_StreamsGroupHeartbeatRequest__TopicInfo_v0(b, p)
+        for _ in range(n0):
+            s3 = b[p]
+            if 0 < s3 < 0x80 and p + s3 <= blen:
+                f3_name = b[p + 1 : p + s3].decode()
+                p += s3
+            else:
+                f3_name, p = r_cstr(b, p)
+            f3_partitions, f3_replication_factor = _S_ih.unpack_from(b, p)
+            p += 6
+            n3 = b[p]
+            if n3 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n3, p = r_uvarint(b, p)
+            n3 -= 1
+            if n3 < 0:
+                raise null_error('TopicConfigs')
+            elif n3 > blen - p:
+                raise count_error(n3, blen - p)
+            else:
+                f3_topic_configs = []
+                for _ in range(n3):
+                    s4 = b[p]
+                    if 0 < s4 < 0x80 and p + s4 <= blen:
+                        f4_key = b[p + 1 : p + s4].decode()
+                        p += s4
+                    else:
+                        f4_key, p = r_cstr(b, p)
+                    s4 = b[p]
+                    if 0 < s4 < 0x80 and p + s4 <= blen:
+                        f4_value = b[p + 1 : p + s4].decode()
+                        p += s4
+                    else:
+                        f4_value, p = r_cstr(b, p)
+                    if b[p] == 0:
+                        p += 1
+                        unknown4: TaggedFields = ()
+                    else:
+                        tags4, p = r_tags(b, p)
+                        unknown4 = tuple(tags4)
+                    e3_topic_configs = _StreamsGroupHeartbeatRequest__KeyValue(f4_key, f4_value, unknown4)
+                    f3_topic_configs.append(e3_topic_configs)
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_repartition_source_topics = _StreamsGroupHeartbeatRequest__TopicInfo(f3_name, f3_partitions, f3_replication_factor, f3_topic_configs, unknown3)
             f_repartition_source_topics.append(e_repartition_source_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('CopartitionGroups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_copartition_groups = []
-        for _ in range(n):
-            e_copartition_groups, p = _d_StreamsGroupHeartbeatRequest__CopartitionGroup_v0(b, p)
+        for _ in range(n0):
+            n5 = b[p]
+            if n5 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n5 = (n5 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n5, p = r_uvarint(b, p)
+            n5 -= 1
+            if 0 <= n5 < 64:
+                f5_source_topics = [*ARRAYS_h[n5].unpack_from(b, p)]
+                p += 2 * n5
+            elif n5 < 0:
+                raise null_error('SourceTopics')
+            else:
+                f5_source_topics, p = r_fixed_array(b, p, n5, 'h', 2)
+            n5 = b[p]
+            if n5 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n5 = (n5 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n5, p = r_uvarint(b, p)
+            n5 -= 1
+            if 0 <= n5 < 64:
+                f5_source_topic_regex = [*ARRAYS_h[n5].unpack_from(b, p)]
+                p += 2 * n5
+            elif n5 < 0:
+                raise null_error('SourceTopicRegex')
+            else:
+                f5_source_topic_regex, p = r_fixed_array(b, p, n5, 'h', 2)
+            n5 = b[p]
+            if n5 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n5 = (n5 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n5, p = r_uvarint(b, p)
+            n5 -= 1
+            if 0 <= n5 < 64:
+                f5_repartition_source_topics = [*ARRAYS_h[n5].unpack_from(b, p)]
+                p += 2 * n5
+            elif n5 < 0:
+                raise null_error('RepartitionSourceTopics')
+            else:
+                f5_repartition_source_topics, p = r_fixed_array(b, p, n5, 'h', 2)
+            if b[p] == 0:
+                p += 1
+                unknown5: TaggedFields = ()
+            else:
+                tags5, p = r_tags(b, p)
+                unknown5 = tuple(tags5)
+            e_copartition_groups = _StreamsGroupHeartbeatRequest__CopartitionGroup(f5_source_topics, f5_source_topic_regex, f5_repartition_source_topics, unknown5)
             f_copartition_groups.append(e_copartition_groups)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupHeartbeatRequest__Subtopology(f_subtopology_id, f_source_topics, f_source_topic_regex, f_state_changelog_topics, f_repartition_sink_topics, f_repartition_source_topics, f_copartition_groups, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupHeartbeatRequest__Subtopology(f_subtopology_id, f_source_topics, f_source_topic_regex, f_state_changelog_topics, f_repartition_sink_topics, f_repartition_source_topics, f_copartition_groups, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupHeartbeatRequest__Subtopology_v0(o: StreamsGroupHeartbeatRequest.Subtopology, out: bytearray) -> None:
@@ -333,65 +689,188 @@ def _e_StreamsGroupHeartbeatRequest__Subtopology_v0(o: StreamsGroupHeartbeatRequ
     if x_source_topics is None:
         raise null_encode_error('SourceTopics')
     else:
-        w_calen(out, len(x_source_topics))
+        n0 = len(x_source_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_source_topics in x_source_topics:
             w_cstr(out, e_source_topics)
     x_source_topic_regex = o.source_topic_regex
     if x_source_topic_regex is None:
         raise null_encode_error('SourceTopicRegex')
     else:
-        w_calen(out, len(x_source_topic_regex))
+        n0 = len(x_source_topic_regex) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_source_topic_regex in x_source_topic_regex:
             w_cstr(out, e_source_topic_regex)
     x_state_changelog_topics = o.state_changelog_topics
     if x_state_changelog_topics is None:
         raise null_encode_error('StateChangelogTopics')
     else:
-        w_calen(out, len(x_state_changelog_topics))
+        n0 = len(x_state_changelog_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_state_changelog_topics in x_state_changelog_topics:
-            _e_StreamsGroupHeartbeatRequest__TopicInfo_v0(e_state_changelog_topics, out)
+            w_cstr(out, e_state_changelog_topics.name)
+            out += _S_ih.pack(e_state_changelog_topics.partitions, e_state_changelog_topics.replication_factor)
+            x1_topic_configs = e_state_changelog_topics.topic_configs
+            if x1_topic_configs is None:
+                raise null_encode_error('TopicConfigs')
+            else:
+                n1 = len(x1_topic_configs) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topic_configs in x1_topic_configs:
+                    w_cstr(out, e1_topic_configs.key)
+                    w_cstr(out, e1_topic_configs.value)
+                    if e1_topic_configs.unknown_tagged_fields:
+                        w_tags(out, [], e1_topic_configs.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_state_changelog_topics.unknown_tagged_fields:
+                w_tags(out, [], e_state_changelog_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_repartition_sink_topics = o.repartition_sink_topics
     if x_repartition_sink_topics is None:
         raise null_encode_error('RepartitionSinkTopics')
     else:
-        w_calen(out, len(x_repartition_sink_topics))
+        n0 = len(x_repartition_sink_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_repartition_sink_topics in x_repartition_sink_topics:
             w_cstr(out, e_repartition_sink_topics)
     x_repartition_source_topics = o.repartition_source_topics
     if x_repartition_source_topics is None:
         raise null_encode_error('RepartitionSourceTopics')
     else:
-        w_calen(out, len(x_repartition_source_topics))
+        n0 = len(x_repartition_source_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_repartition_source_topics in x_repartition_source_topics:
-            _e_StreamsGroupHeartbeatRequest__TopicInfo_v0(e_repartition_source_topics, out)
+            w_cstr(out, e_repartition_source_topics.name)
+            out += _S_ih.pack(e_repartition_source_topics.partitions, e_repartition_source_topics.replication_factor)
+            x3_topic_configs = e_repartition_source_topics.topic_configs
+            if x3_topic_configs is None:
+                raise null_encode_error('TopicConfigs')
+            else:
+                n3 = len(x3_topic_configs) + 1
+                if n3 < 0x80:
+                    out.append(n3)
+                else:
+                    w_uvarint(out, n3)
+                for e3_topic_configs in x3_topic_configs:
+                    w_cstr(out, e3_topic_configs.key)
+                    w_cstr(out, e3_topic_configs.value)
+                    if e3_topic_configs.unknown_tagged_fields:
+                        w_tags(out, [], e3_topic_configs.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_repartition_source_topics.unknown_tagged_fields:
+                w_tags(out, [], e_repartition_source_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_copartition_groups = o.copartition_groups
     if x_copartition_groups is None:
         raise null_encode_error('CopartitionGroups')
     else:
-        w_calen(out, len(x_copartition_groups))
+        n0 = len(x_copartition_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_copartition_groups in x_copartition_groups:
-            _e_StreamsGroupHeartbeatRequest__CopartitionGroup_v0(e_copartition_groups, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            x5_source_topics = e_copartition_groups.source_topics
+            if x5_source_topics is None:
+                raise null_encode_error('SourceTopics')
+            else:
+                n5 = len(x5_source_topics) + 1
+                if n5 < 0x80:
+                    out.append(n5)
+                else:
+                    w_uvarint(out, n5)
+                if len(x5_source_topics) < 64:
+                    out += ARRAYS_h[len(x5_source_topics)].pack(*x5_source_topics)
+                else:
+                    w_fixed_array(out, x5_source_topics, 'h')
+            x5_source_topic_regex = e_copartition_groups.source_topic_regex
+            if x5_source_topic_regex is None:
+                raise null_encode_error('SourceTopicRegex')
+            else:
+                n5 = len(x5_source_topic_regex) + 1
+                if n5 < 0x80:
+                    out.append(n5)
+                else:
+                    w_uvarint(out, n5)
+                if len(x5_source_topic_regex) < 64:
+                    out += ARRAYS_h[len(x5_source_topic_regex)].pack(*x5_source_topic_regex)
+                else:
+                    w_fixed_array(out, x5_source_topic_regex, 'h')
+            x5_repartition_source_topics = e_copartition_groups.repartition_source_topics
+            if x5_repartition_source_topics is None:
+                raise null_encode_error('RepartitionSourceTopics')
+            else:
+                n5 = len(x5_repartition_source_topics) + 1
+                if n5 < 0x80:
+                    out.append(n5)
+                else:
+                    w_uvarint(out, n5)
+                if len(x5_repartition_source_topics) < 64:
+                    out += ARRAYS_h[len(x5_repartition_source_topics)].pack(*x5_repartition_source_topics)
+                else:
+                    w_fixed_array(out, x5_repartition_source_topics, 'h')
+            if e_copartition_groups.unknown_tagged_fields:
+                w_tags(out, [], e_copartition_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupHeartbeatRequest__Topology_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.Topology, int]:
+    blen = len(b)
     f_epoch = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Subtopologies')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_subtopologies = []
-        for _ in range(n):
+        for _ in range(n0):
             e_subtopologies, p = _d_StreamsGroupHeartbeatRequest__Subtopology_v0(b, p)
             f_subtopologies.append(e_subtopologies)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupHeartbeatRequest__Topology(f_epoch, f_subtopologies, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupHeartbeatRequest__Topology(f_epoch, f_subtopologies, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupHeartbeatRequest__Topology_v0(o: StreamsGroupHeartbeatRequest.Topology, out: bytearray) -> None:
@@ -400,26 +879,51 @@ def _e_StreamsGroupHeartbeatRequest__Topology_v0(o: StreamsGroupHeartbeatRequest
     if x_subtopologies is None:
         raise null_encode_error('Subtopologies')
     else:
-        w_calen(out, len(x_subtopologies))
+        n0 = len(x_subtopologies) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_subtopologies in x_subtopologies:
             _e_StreamsGroupHeartbeatRequest__Subtopology_v0(e_subtopologies, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupHeartbeatRequest__TaskIds_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.TaskIds, int]:
-    f_subtopology_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_subtopology_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_subtopology_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupHeartbeatRequest__TaskIds(f_subtopology_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupHeartbeatRequest__TaskIds(f_subtopology_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupHeartbeatRequest__TaskIds_v0(o: StreamsGroupHeartbeatRequest.TaskIds, out: bytearray) -> None:
@@ -428,128 +932,415 @@ def _e_StreamsGroupHeartbeatRequest__TaskIds_v0(o: StreamsGroupHeartbeatRequest.
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupHeartbeatRequest__Endpoint_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.Endpoint, int]:
-    f_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_H.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupHeartbeatRequest__Endpoint(f_host, f_port, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupHeartbeatRequest__Endpoint(f_host, f_port, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupHeartbeatRequest__Endpoint_v0(o: StreamsGroupHeartbeatRequest.Endpoint, out: bytearray) -> None:
     w_cstr(out, o.host)
     out += _S_H.pack(o.port)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupHeartbeatRequest__TaskOffset_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.TaskOffset, int]:
-    f_subtopology_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_subtopology_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_subtopology_id, p = r_cstr(b, p)
     f_partition, f_offset = _S_iq.unpack_from(b, p)
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupHeartbeatRequest__TaskOffset(f_subtopology_id, f_partition, f_offset, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupHeartbeatRequest__TaskOffset(f_subtopology_id, f_partition, f_offset, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupHeartbeatRequest__TaskOffset_v0(o: StreamsGroupHeartbeatRequest.TaskOffset, out: bytearray) -> None:
     w_cstr(out, o.subtopology_id)
     out += _S_iq.pack(o.partition, o.offset)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupHeartbeatRequest_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest, int]:
-    f_group_id, p = r_cstr(b, p)
-    f_member_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
     f_member_epoch, f_endpoint_information_epoch = _S_ii.unpack_from(b, p)
     p += 8
-    f_instance_id, p = r_ncstr(b, p)
-    f_rack_id, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_instance_id, p = r_ncstr(b, p)
+    else:
+        f_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack_id, p = r_ncstr(b, p)
+    else:
+        f_rack_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_rebalance_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    m = b[p]
+    m0 = b[p]
     p += 1
-    if m >= 0x80:
+    if m0 >= 0x80:
         f_topology = None
     else:
-        f_topology, p = _d_StreamsGroupHeartbeatRequest__Topology_v0(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f1_epoch = _S_i.unpack_from(b, p)[0]
+        p += 4
+        n1 = b[p]
+        if n1 < 0x80:
+            p += 1
+        elif b[p + 1] < 0x80:
+            n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+            p += 2
+        else:
+            n1, p = r_uvarint(b, p)
+        n1 -= 1
+        if n1 < 0:
+            raise null_error('Subtopologies')
+        elif n1 > blen - p:
+            raise count_error(n1, blen - p)
+        else:
+            f1_subtopologies = []
+            for _ in range(n1):
+                e1_subtopologies, p = _d_StreamsGroupHeartbeatRequest__Subtopology_v0(b, p)
+                f1_subtopologies.append(e1_subtopologies)
+        if b[p] == 0:
+            p += 1
+            unknown1: TaggedFields = ()
+        else:
+            tags1, p = r_tags(b, p)
+            unknown1 = tuple(tags1)
+        f_topology = _StreamsGroupHeartbeatRequest__Topology(f1_epoch, f1_subtopologies, unknown1)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_active_tasks = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_active_tasks = []
-        for _ in range(n):
-            e_active_tasks, p = _d_StreamsGroupHeartbeatRequest__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_subtopology_id = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_subtopology_id, p = r_cstr(b, p)
+            n2 = b[p]
+            if n2 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n2, p = r_uvarint(b, p)
+            n2 -= 1
+            if 0 <= n2 < 64:
+                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
+                p += 4 * n2
+            elif n2 < 0:
+                raise null_error('Partitions')
+            else:
+                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_active_tasks = _StreamsGroupHeartbeatRequest__TaskIds(f2_subtopology_id, f2_partitions, unknown2)
             f_active_tasks.append(e_active_tasks)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_standby_tasks = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_standby_tasks = []
-        for _ in range(n):
-            e_standby_tasks, p = _d_StreamsGroupHeartbeatRequest__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s3 = b[p]
+            if 0 < s3 < 0x80 and p + s3 <= blen:
+                f3_subtopology_id = b[p + 1 : p + s3].decode()
+                p += s3
+            else:
+                f3_subtopology_id, p = r_cstr(b, p)
+            n3 = b[p]
+            if n3 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n3, p = r_uvarint(b, p)
+            n3 -= 1
+            if 0 <= n3 < 64:
+                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
+                p += 4 * n3
+            elif n3 < 0:
+                raise null_error('Partitions')
+            else:
+                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_standby_tasks = _StreamsGroupHeartbeatRequest__TaskIds(f3_subtopology_id, f3_partitions, unknown3)
             f_standby_tasks.append(e_standby_tasks)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_warmup_tasks = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_warmup_tasks = []
-        for _ in range(n):
-            e_warmup_tasks, p = _d_StreamsGroupHeartbeatRequest__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s4 = b[p]
+            if 0 < s4 < 0x80 and p + s4 <= blen:
+                f4_subtopology_id = b[p + 1 : p + s4].decode()
+                p += s4
+            else:
+                f4_subtopology_id, p = r_cstr(b, p)
+            n4 = b[p]
+            if n4 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n4 = (n4 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n4, p = r_uvarint(b, p)
+            n4 -= 1
+            if 0 <= n4 < 64:
+                f4_partitions = [*ARRAYS_i[n4].unpack_from(b, p)]
+                p += 4 * n4
+            elif n4 < 0:
+                raise null_error('Partitions')
+            else:
+                f4_partitions, p = r_fixed_array(b, p, n4, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown4: TaggedFields = ()
+            else:
+                tags4, p = r_tags(b, p)
+                unknown4 = tuple(tags4)
+            e_warmup_tasks = _StreamsGroupHeartbeatRequest__TaskIds(f4_subtopology_id, f4_partitions, unknown4)
             f_warmup_tasks.append(e_warmup_tasks)
-    f_process_id, p = r_ncstr(b, p)
-    m = b[p]
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_process_id, p = r_ncstr(b, p)
+    else:
+        f_process_id = b[p + 1 : p + s0].decode()
+        p += s0
+    m0 = b[p]
     p += 1
-    if m >= 0x80:
+    if m0 >= 0x80:
         f_user_endpoint = None
     else:
-        f_user_endpoint, p = _d_StreamsGroupHeartbeatRequest__Endpoint_v0(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+        s5 = b[p]
+        if 0 < s5 < 0x80 and p + s5 <= blen:
+            f5_host = b[p + 1 : p + s5].decode()
+            p += s5
+        else:
+            f5_host, p = r_cstr(b, p)
+        f5_port = _S_H.unpack_from(b, p)[0]
+        p += 2
+        if b[p] == 0:
+            p += 1
+            unknown5: TaggedFields = ()
+        else:
+            tags5, p = r_tags(b, p)
+            unknown5 = tuple(tags5)
+        f_user_endpoint = _StreamsGroupHeartbeatRequest__Endpoint(f5_host, f5_port, unknown5)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_client_tags = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_client_tags = []
-        for _ in range(n):
-            e_client_tags, p = _d_StreamsGroupHeartbeatRequest__KeyValue_v0(b, p)
+        for _ in range(n0):
+            s6 = b[p]
+            if 0 < s6 < 0x80 and p + s6 <= blen:
+                f6_key = b[p + 1 : p + s6].decode()
+                p += s6
+            else:
+                f6_key, p = r_cstr(b, p)
+            s6 = b[p]
+            if 0 < s6 < 0x80 and p + s6 <= blen:
+                f6_value = b[p + 1 : p + s6].decode()
+                p += s6
+            else:
+                f6_value, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown6: TaggedFields = ()
+            else:
+                tags6, p = r_tags(b, p)
+                unknown6 = tuple(tags6)
+            e_client_tags = _StreamsGroupHeartbeatRequest__KeyValue(f6_key, f6_value, unknown6)
             f_client_tags.append(e_client_tags)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_task_offsets = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_task_offsets = []
-        for _ in range(n):
-            e_task_offsets, p = _d_StreamsGroupHeartbeatRequest__TaskOffset_v0(b, p)
+        for _ in range(n0):
+            s7 = b[p]
+            if 0 < s7 < 0x80 and p + s7 <= blen:
+                f7_subtopology_id = b[p + 1 : p + s7].decode()
+                p += s7
+            else:
+                f7_subtopology_id, p = r_cstr(b, p)
+            f7_partition, f7_offset = _S_iq.unpack_from(b, p)
+            p += 12
+            if b[p] == 0:
+                p += 1
+                unknown7: TaggedFields = ()
+            else:
+                tags7, p = r_tags(b, p)
+                unknown7 = tuple(tags7)
+            e_task_offsets = _StreamsGroupHeartbeatRequest__TaskOffset(f7_subtopology_id, f7_partition, f7_offset, unknown7)
             f_task_offsets.append(e_task_offsets)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_task_end_offsets = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_task_end_offsets = []
-        for _ in range(n):
-            e_task_end_offsets, p = _d_StreamsGroupHeartbeatRequest__TaskOffset_v0(b, p)
+        for _ in range(n0):
+            s8 = b[p]
+            if 0 < s8 < 0x80 and p + s8 <= blen:
+                f8_subtopology_id = b[p + 1 : p + s8].decode()
+                p += s8
+            else:
+                f8_subtopology_id, p = r_cstr(b, p)
+            f8_partition, f8_offset = _S_iq.unpack_from(b, p)
+            p += 12
+            if b[p] == 0:
+                p += 1
+                unknown8: TaggedFields = ()
+            else:
+                tags8, p = r_tags(b, p)
+                unknown8 = tuple(tags8)
+            e_task_end_offsets = _StreamsGroupHeartbeatRequest__TaskOffset(f8_subtopology_id, f8_partition, f8_offset, unknown8)
             f_task_end_offsets.append(e_task_end_offsets)
     f_shutdown_application = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupHeartbeatRequest(f_group_id, f_member_id, f_member_epoch, f_endpoint_information_epoch, f_instance_id, f_rack_id, f_rebalance_timeout_ms, f_topology, f_active_tasks, f_standby_tasks, f_warmup_tasks, f_process_id, f_user_endpoint, f_client_tags, f_task_offsets, f_task_end_offsets, f_shutdown_application, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupHeartbeatRequest(f_group_id, f_member_id, f_member_epoch, f_endpoint_information_epoch, f_instance_id, f_rack_id, f_rebalance_timeout_ms, f_topology, f_active_tasks, f_standby_tasks, f_warmup_tasks, f_process_id, f_user_endpoint, f_client_tags, f_task_offsets, f_task_end_offsets, f_shutdown_application, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupHeartbeatRequest_v0(o: StreamsGroupHeartbeatRequest, out: bytearray) -> None:
@@ -564,93 +1355,234 @@ def _e_StreamsGroupHeartbeatRequest_v0(o: StreamsGroupHeartbeatRequest, out: byt
         out.append(0xFF)
     else:
         out.append(1)
-        _e_StreamsGroupHeartbeatRequest__Topology_v0(x_topology, out)
+        out += _S_i.pack(x_topology.epoch)
+        x1_subtopologies = x_topology.subtopologies
+        if x1_subtopologies is None:
+            raise null_encode_error('Subtopologies')
+        else:
+            n1 = len(x1_subtopologies) + 1
+            if n1 < 0x80:
+                out.append(n1)
+            else:
+                w_uvarint(out, n1)
+            for e1_subtopologies in x1_subtopologies:
+                _e_StreamsGroupHeartbeatRequest__Subtopology_v0(e1_subtopologies, out)
+        if x_topology.unknown_tagged_fields:
+            w_tags(out, [], x_topology.unknown_tagged_fields)
+        else:
+            out.append(0)
     x_active_tasks = o.active_tasks
     if x_active_tasks is None:
         out.append(0)
     else:
-        w_calen(out, len(x_active_tasks))
+        n0 = len(x_active_tasks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_active_tasks in x_active_tasks:
-            _e_StreamsGroupHeartbeatRequest__TaskIds_v0(e_active_tasks, out)
+            w_cstr(out, e_active_tasks.subtopology_id)
+            x2_partitions = e_active_tasks.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n2 = len(x2_partitions) + 1
+                if n2 < 0x80:
+                    out.append(n2)
+                else:
+                    w_uvarint(out, n2)
+                if len(x2_partitions) < 64:
+                    out += ARRAYS_i[len(x2_partitions)].pack(*x2_partitions)
+                else:
+                    w_fixed_array(out, x2_partitions, 'i')
+            if e_active_tasks.unknown_tagged_fields:
+                w_tags(out, [], e_active_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_standby_tasks = o.standby_tasks
     if x_standby_tasks is None:
         out.append(0)
     else:
-        w_calen(out, len(x_standby_tasks))
+        n0 = len(x_standby_tasks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_standby_tasks in x_standby_tasks:
-            _e_StreamsGroupHeartbeatRequest__TaskIds_v0(e_standby_tasks, out)
+            w_cstr(out, e_standby_tasks.subtopology_id)
+            x3_partitions = e_standby_tasks.partitions
+            if x3_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n3 = len(x3_partitions) + 1
+                if n3 < 0x80:
+                    out.append(n3)
+                else:
+                    w_uvarint(out, n3)
+                if len(x3_partitions) < 64:
+                    out += ARRAYS_i[len(x3_partitions)].pack(*x3_partitions)
+                else:
+                    w_fixed_array(out, x3_partitions, 'i')
+            if e_standby_tasks.unknown_tagged_fields:
+                w_tags(out, [], e_standby_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_warmup_tasks = o.warmup_tasks
     if x_warmup_tasks is None:
         out.append(0)
     else:
-        w_calen(out, len(x_warmup_tasks))
+        n0 = len(x_warmup_tasks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_warmup_tasks in x_warmup_tasks:
-            _e_StreamsGroupHeartbeatRequest__TaskIds_v0(e_warmup_tasks, out)
+            w_cstr(out, e_warmup_tasks.subtopology_id)
+            x4_partitions = e_warmup_tasks.partitions
+            if x4_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n4 = len(x4_partitions) + 1
+                if n4 < 0x80:
+                    out.append(n4)
+                else:
+                    w_uvarint(out, n4)
+                if len(x4_partitions) < 64:
+                    out += ARRAYS_i[len(x4_partitions)].pack(*x4_partitions)
+                else:
+                    w_fixed_array(out, x4_partitions, 'i')
+            if e_warmup_tasks.unknown_tagged_fields:
+                w_tags(out, [], e_warmup_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.process_id)
     x_user_endpoint = o.user_endpoint
     if x_user_endpoint is None:
         out.append(0xFF)
     else:
         out.append(1)
-        _e_StreamsGroupHeartbeatRequest__Endpoint_v0(x_user_endpoint, out)
+        w_cstr(out, x_user_endpoint.host)
+        out += _S_H.pack(x_user_endpoint.port)
+        if x_user_endpoint.unknown_tagged_fields:
+            w_tags(out, [], x_user_endpoint.unknown_tagged_fields)
+        else:
+            out.append(0)
     x_client_tags = o.client_tags
     if x_client_tags is None:
         out.append(0)
     else:
-        w_calen(out, len(x_client_tags))
+        n0 = len(x_client_tags) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_client_tags in x_client_tags:
-            _e_StreamsGroupHeartbeatRequest__KeyValue_v0(e_client_tags, out)
+            w_cstr(out, e_client_tags.key)
+            w_cstr(out, e_client_tags.value)
+            if e_client_tags.unknown_tagged_fields:
+                w_tags(out, [], e_client_tags.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_task_offsets = o.task_offsets
     if x_task_offsets is None:
         out.append(0)
     else:
-        w_calen(out, len(x_task_offsets))
+        n0 = len(x_task_offsets) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_task_offsets in x_task_offsets:
-            _e_StreamsGroupHeartbeatRequest__TaskOffset_v0(e_task_offsets, out)
+            w_cstr(out, e_task_offsets.subtopology_id)
+            out += _S_iq.pack(e_task_offsets.partition, e_task_offsets.offset)
+            if e_task_offsets.unknown_tagged_fields:
+                w_tags(out, [], e_task_offsets.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_task_end_offsets = o.task_end_offsets
     if x_task_end_offsets is None:
         out.append(0)
     else:
-        w_calen(out, len(x_task_end_offsets))
+        n0 = len(x_task_end_offsets) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_task_end_offsets in x_task_end_offsets:
-            _e_StreamsGroupHeartbeatRequest__TaskOffset_v0(e_task_end_offsets, out)
+            w_cstr(out, e_task_end_offsets.subtopology_id)
+            out += _S_iq.pack(e_task_end_offsets.partition, e_task_end_offsets.offset)
+            if e_task_end_offsets.unknown_tagged_fields:
+                w_tags(out, [], e_task_end_offsets.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_o.pack(o.shutdown_application)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupHeartbeatResponse__Status_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatResponse.Status, int]:
+    blen = len(b)
     f_status_code = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_status_detail, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_status_detail = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_status_detail, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupHeartbeatResponse__Status(f_status_code, f_status_detail, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupHeartbeatResponse__Status(f_status_code, f_status_detail, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupHeartbeatResponse__Status_v0(o: StreamsGroupHeartbeatResponse.Status, out: bytearray) -> None:
     out += _S_b.pack(o.status_code)
     w_cstr(out, o.status_detail)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupHeartbeatResponse__TaskIds_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatResponse.TaskIds, int]:
-    f_subtopology_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_subtopology_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_subtopology_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupHeartbeatResponse__TaskIds(f_subtopology_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupHeartbeatResponse__TaskIds(f_subtopology_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupHeartbeatResponse__TaskIds_v0(o: StreamsGroupHeartbeatResponse.TaskIds, out: bytearray) -> None:
@@ -659,44 +1591,82 @@ def _e_StreamsGroupHeartbeatResponse__TaskIds_v0(o: StreamsGroupHeartbeatRespons
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupHeartbeatResponse__Endpoint_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatResponse.Endpoint, int]:
-    f_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_H.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupHeartbeatResponse__Endpoint(f_host, f_port, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupHeartbeatResponse__Endpoint(f_host, f_port, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupHeartbeatResponse__Endpoint_v0(o: StreamsGroupHeartbeatResponse.Endpoint, out: bytearray) -> None:
     w_cstr(out, o.host)
     out += _S_H.pack(o.port)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupHeartbeatResponse__TopicPartition_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatResponse.TopicPartition, int]:
-    f_topic, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupHeartbeatResponse__TopicPartition(f_topic, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupHeartbeatResponse__TopicPartition(f_topic, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupHeartbeatResponse__TopicPartition_v0(o: StreamsGroupHeartbeatResponse.TopicPartition, out: bytearray) -> None:
@@ -705,113 +1675,426 @@ def _e_StreamsGroupHeartbeatResponse__TopicPartition_v0(o: StreamsGroupHeartbeat
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupHeartbeatResponse__EndpointToPartitions_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatResponse.EndpointToPartitions, int]:
-    f_user_endpoint, p = _d_StreamsGroupHeartbeatResponse__Endpoint_v0(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s1 = b[p]
+    if 0 < s1 < 0x80 and p + s1 <= blen:
+        f1_host = b[p + 1 : p + s1].decode()
+        p += s1
+    else:
+        f1_host, p = r_cstr(b, p)
+    f1_port = _S_H.unpack_from(b, p)[0]
+    p += 2
+    if b[p] == 0:
+        p += 1
+        unknown1: TaggedFields = ()
+    else:
+        tags1, p = r_tags(b, p)
+        unknown1 = tuple(tags1)
+    f_user_endpoint = _StreamsGroupHeartbeatResponse__Endpoint(f1_host, f1_port, unknown1)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ActivePartitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_active_partitions = []
-        for _ in range(n):
-            e_active_partitions, p = _d_StreamsGroupHeartbeatResponse__TopicPartition_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_topic = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_topic, p = r_cstr(b, p)
+            n2 = b[p]
+            if n2 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n2, p = r_uvarint(b, p)
+            n2 -= 1
+            if 0 <= n2 < 64:
+                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
+                p += 4 * n2
+            elif n2 < 0:
+                raise null_error('Partitions')
+            else:
+                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_active_partitions = _StreamsGroupHeartbeatResponse__TopicPartition(f2_topic, f2_partitions, unknown2)
             f_active_partitions.append(e_active_partitions)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StandbyPartitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_standby_partitions = []
-        for _ in range(n):
-            e_standby_partitions, p = _d_StreamsGroupHeartbeatResponse__TopicPartition_v0(b, p)
+        for _ in range(n0):
+            s3 = b[p]
+            if 0 < s3 < 0x80 and p + s3 <= blen:
+                f3_topic = b[p + 1 : p + s3].decode()
+                p += s3
+            else:
+                f3_topic, p = r_cstr(b, p)
+            n3 = b[p]
+            if n3 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n3, p = r_uvarint(b, p)
+            n3 -= 1
+            if 0 <= n3 < 64:
+                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
+                p += 4 * n3
+            elif n3 < 0:
+                raise null_error('Partitions')
+            else:
+                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_standby_partitions = _StreamsGroupHeartbeatResponse__TopicPartition(f3_topic, f3_partitions, unknown3)
             f_standby_partitions.append(e_standby_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupHeartbeatResponse__EndpointToPartitions(f_user_endpoint, f_active_partitions, f_standby_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupHeartbeatResponse__EndpointToPartitions(f_user_endpoint, f_active_partitions, f_standby_partitions, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupHeartbeatResponse__EndpointToPartitions_v0(o: StreamsGroupHeartbeatResponse.EndpointToPartitions, out: bytearray) -> None:
-    _e_StreamsGroupHeartbeatResponse__Endpoint_v0(o.user_endpoint, out)
+    x_user_endpoint = o.user_endpoint
+    w_cstr(out, x_user_endpoint.host)
+    out += _S_H.pack(x_user_endpoint.port)
+    if x_user_endpoint.unknown_tagged_fields:
+        w_tags(out, [], x_user_endpoint.unknown_tagged_fields)
+    else:
+        out.append(0)
     x_active_partitions = o.active_partitions
     if x_active_partitions is None:
         raise null_encode_error('ActivePartitions')
     else:
-        w_calen(out, len(x_active_partitions))
+        n0 = len(x_active_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_active_partitions in x_active_partitions:
-            _e_StreamsGroupHeartbeatResponse__TopicPartition_v0(e_active_partitions, out)
+            w_cstr(out, e_active_partitions.topic)
+            x2_partitions = e_active_partitions.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n2 = len(x2_partitions) + 1
+                if n2 < 0x80:
+                    out.append(n2)
+                else:
+                    w_uvarint(out, n2)
+                if len(x2_partitions) < 64:
+                    out += ARRAYS_i[len(x2_partitions)].pack(*x2_partitions)
+                else:
+                    w_fixed_array(out, x2_partitions, 'i')
+            if e_active_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_active_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_standby_partitions = o.standby_partitions
     if x_standby_partitions is None:
         raise null_encode_error('StandbyPartitions')
     else:
-        w_calen(out, len(x_standby_partitions))
+        n0 = len(x_standby_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_standby_partitions in x_standby_partitions:
-            _e_StreamsGroupHeartbeatResponse__TopicPartition_v0(e_standby_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_standby_partitions.topic)
+            x3_partitions = e_standby_partitions.partitions
+            if x3_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n3 = len(x3_partitions) + 1
+                if n3 < 0x80:
+                    out.append(n3)
+                else:
+                    w_uvarint(out, n3)
+                if len(x3_partitions) < 64:
+                    out += ARRAYS_i[len(x3_partitions)].pack(*x3_partitions)
+                else:
+                    w_fixed_array(out, x3_partitions, 'i')
+            if e_standby_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_standby_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupHeartbeatResponse_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
-    f_member_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
     f_member_epoch, f_heartbeat_interval_ms, f_acceptable_recovery_lag, f_task_offset_interval_ms = _S_iiii.unpack_from(b, p)
     p += 16
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_status = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_status = []
-        for _ in range(n):
-            e_status, p = _d_StreamsGroupHeartbeatResponse__Status_v0(b, p)
+        for _ in range(n0):
+            f1_status_code = _S_b.unpack_from(b, p)[0]
+            p += 1
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_status_detail = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_status_detail, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_status = _StreamsGroupHeartbeatResponse__Status(f1_status_code, f1_status_detail, unknown1)
             f_status.append(e_status)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_active_tasks = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_active_tasks = []
-        for _ in range(n):
-            e_active_tasks, p = _d_StreamsGroupHeartbeatResponse__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_subtopology_id = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_subtopology_id, p = r_cstr(b, p)
+            n2 = b[p]
+            if n2 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n2, p = r_uvarint(b, p)
+            n2 -= 1
+            if 0 <= n2 < 64:
+                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
+                p += 4 * n2
+            elif n2 < 0:
+                raise null_error('Partitions')
+            else:
+                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_active_tasks = _StreamsGroupHeartbeatResponse__TaskIds(f2_subtopology_id, f2_partitions, unknown2)
             f_active_tasks.append(e_active_tasks)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_standby_tasks = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_standby_tasks = []
-        for _ in range(n):
-            e_standby_tasks, p = _d_StreamsGroupHeartbeatResponse__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s3 = b[p]
+            if 0 < s3 < 0x80 and p + s3 <= blen:
+                f3_subtopology_id = b[p + 1 : p + s3].decode()
+                p += s3
+            else:
+                f3_subtopology_id, p = r_cstr(b, p)
+            n3 = b[p]
+            if n3 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n3, p = r_uvarint(b, p)
+            n3 -= 1
+            if 0 <= n3 < 64:
+                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
+                p += 4 * n3
+            elif n3 < 0:
+                raise null_error('Partitions')
+            else:
+                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_standby_tasks = _StreamsGroupHeartbeatResponse__TaskIds(f3_subtopology_id, f3_partitions, unknown3)
             f_standby_tasks.append(e_standby_tasks)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_warmup_tasks = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_warmup_tasks = []
-        for _ in range(n):
-            e_warmup_tasks, p = _d_StreamsGroupHeartbeatResponse__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s4 = b[p]
+            if 0 < s4 < 0x80 and p + s4 <= blen:
+                f4_subtopology_id = b[p + 1 : p + s4].decode()
+                p += s4
+            else:
+                f4_subtopology_id, p = r_cstr(b, p)
+            n4 = b[p]
+            if n4 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n4 = (n4 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n4, p = r_uvarint(b, p)
+            n4 -= 1
+            if 0 <= n4 < 64:
+                f4_partitions = [*ARRAYS_i[n4].unpack_from(b, p)]
+                p += 4 * n4
+            elif n4 < 0:
+                raise null_error('Partitions')
+            else:
+                f4_partitions, p = r_fixed_array(b, p, n4, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown4: TaggedFields = ()
+            else:
+                tags4, p = r_tags(b, p)
+                unknown4 = tuple(tags4)
+            e_warmup_tasks = _StreamsGroupHeartbeatResponse__TaskIds(f4_subtopology_id, f4_partitions, unknown4)
             f_warmup_tasks.append(e_warmup_tasks)
     f_endpoint_information_epoch = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_partitions_by_user_endpoint = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions_by_user_endpoint = []
-        for _ in range(n):
+        for _ in range(n0):
             e_partitions_by_user_endpoint, p = _d_StreamsGroupHeartbeatResponse__EndpointToPartitions_v0(b, p)
             f_partitions_by_user_endpoint.append(e_partitions_by_user_endpoint)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupHeartbeatResponse(f_throttle_time_ms, f_error_code, f_error_message, f_member_id, f_member_epoch, f_heartbeat_interval_ms, f_acceptable_recovery_lag, f_task_offset_interval_ms, f_status, f_active_tasks, f_standby_tasks, f_warmup_tasks, f_endpoint_information_epoch, f_partitions_by_user_endpoint, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupHeartbeatResponse(f_throttle_time_ms, f_error_code, f_error_message, f_member_id, f_member_epoch, f_heartbeat_interval_ms, f_acceptable_recovery_lag, f_task_offset_interval_ms, f_status, f_active_tasks, f_standby_tasks, f_warmup_tasks, f_endpoint_information_epoch, f_partitions_by_user_endpoint, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupHeartbeatResponse_v0(o: StreamsGroupHeartbeatResponse, out: bytearray) -> None:
@@ -823,39 +2106,184 @@ def _e_StreamsGroupHeartbeatResponse_v0(o: StreamsGroupHeartbeatResponse, out: b
     if x_status is None:
         out.append(0)
     else:
-        w_calen(out, len(x_status))
+        n0 = len(x_status) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_status in x_status:
-            _e_StreamsGroupHeartbeatResponse__Status_v0(e_status, out)
+            out += _S_b.pack(e_status.status_code)
+            w_cstr(out, e_status.status_detail)
+            if e_status.unknown_tagged_fields:
+                w_tags(out, [], e_status.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_active_tasks = o.active_tasks
     if x_active_tasks is None:
         out.append(0)
     else:
-        w_calen(out, len(x_active_tasks))
+        n0 = len(x_active_tasks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_active_tasks in x_active_tasks:
-            _e_StreamsGroupHeartbeatResponse__TaskIds_v0(e_active_tasks, out)
+            w_cstr(out, e_active_tasks.subtopology_id)
+            x2_partitions = e_active_tasks.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n2 = len(x2_partitions) + 1
+                if n2 < 0x80:
+                    out.append(n2)
+                else:
+                    w_uvarint(out, n2)
+                if len(x2_partitions) < 64:
+                    out += ARRAYS_i[len(x2_partitions)].pack(*x2_partitions)
+                else:
+                    w_fixed_array(out, x2_partitions, 'i')
+            if e_active_tasks.unknown_tagged_fields:
+                w_tags(out, [], e_active_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_standby_tasks = o.standby_tasks
     if x_standby_tasks is None:
         out.append(0)
     else:
-        w_calen(out, len(x_standby_tasks))
+        n0 = len(x_standby_tasks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_standby_tasks in x_standby_tasks:
-            _e_StreamsGroupHeartbeatResponse__TaskIds_v0(e_standby_tasks, out)
+            w_cstr(out, e_standby_tasks.subtopology_id)
+            x3_partitions = e_standby_tasks.partitions
+            if x3_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n3 = len(x3_partitions) + 1
+                if n3 < 0x80:
+                    out.append(n3)
+                else:
+                    w_uvarint(out, n3)
+                if len(x3_partitions) < 64:
+                    out += ARRAYS_i[len(x3_partitions)].pack(*x3_partitions)
+                else:
+                    w_fixed_array(out, x3_partitions, 'i')
+            if e_standby_tasks.unknown_tagged_fields:
+                w_tags(out, [], e_standby_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_warmup_tasks = o.warmup_tasks
     if x_warmup_tasks is None:
         out.append(0)
     else:
-        w_calen(out, len(x_warmup_tasks))
+        n0 = len(x_warmup_tasks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_warmup_tasks in x_warmup_tasks:
-            _e_StreamsGroupHeartbeatResponse__TaskIds_v0(e_warmup_tasks, out)
+            w_cstr(out, e_warmup_tasks.subtopology_id)
+            x4_partitions = e_warmup_tasks.partitions
+            if x4_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n4 = len(x4_partitions) + 1
+                if n4 < 0x80:
+                    out.append(n4)
+                else:
+                    w_uvarint(out, n4)
+                if len(x4_partitions) < 64:
+                    out += ARRAYS_i[len(x4_partitions)].pack(*x4_partitions)
+                else:
+                    w_fixed_array(out, x4_partitions, 'i')
+            if e_warmup_tasks.unknown_tagged_fields:
+                w_tags(out, [], e_warmup_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.endpoint_information_epoch)
     x_partitions_by_user_endpoint = o.partitions_by_user_endpoint
     if x_partitions_by_user_endpoint is None:
         out.append(0)
     else:
-        w_calen(out, len(x_partitions_by_user_endpoint))
+        n0 = len(x_partitions_by_user_endpoint) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions_by_user_endpoint in x_partitions_by_user_endpoint:
-            _e_StreamsGroupHeartbeatResponse__EndpointToPartitions_v0(e_partitions_by_user_endpoint, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            x5_user_endpoint = e_partitions_by_user_endpoint.user_endpoint
+            w_cstr(out, x5_user_endpoint.host)
+            out += _S_H.pack(x5_user_endpoint.port)
+            if x5_user_endpoint.unknown_tagged_fields:
+                w_tags(out, [], x5_user_endpoint.unknown_tagged_fields)
+            else:
+                out.append(0)
+            x5_active_partitions = e_partitions_by_user_endpoint.active_partitions
+            if x5_active_partitions is None:
+                raise null_encode_error('ActivePartitions')
+            else:
+                n5 = len(x5_active_partitions) + 1
+                if n5 < 0x80:
+                    out.append(n5)
+                else:
+                    w_uvarint(out, n5)
+                for e5_active_partitions in x5_active_partitions:
+                    w_cstr(out, e5_active_partitions.topic)
+                    x7_partitions = e5_active_partitions.partitions
+                    if x7_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n7 = len(x7_partitions) + 1
+                        if n7 < 0x80:
+                            out.append(n7)
+                        else:
+                            w_uvarint(out, n7)
+                        if len(x7_partitions) < 64:
+                            out += ARRAYS_i[len(x7_partitions)].pack(*x7_partitions)
+                        else:
+                            w_fixed_array(out, x7_partitions, 'i')
+                    if e5_active_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e5_active_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            x5_standby_partitions = e_partitions_by_user_endpoint.standby_partitions
+            if x5_standby_partitions is None:
+                raise null_encode_error('StandbyPartitions')
+            else:
+                n5 = len(x5_standby_partitions) + 1
+                if n5 < 0x80:
+                    out.append(n5)
+                else:
+                    w_uvarint(out, n5)
+                for e5_standby_partitions in x5_standby_partitions:
+                    w_cstr(out, e5_standby_partitions.topic)
+                    x8_partitions = e5_standby_partitions.partitions
+                    if x8_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n8 = len(x8_partitions) + 1
+                        if n8 < 0x80:
+                            out.append(n8)
+                        else:
+                            w_uvarint(out, n8)
+                        if len(x8_partitions) < 64:
+                            out += ARRAYS_i[len(x8_partitions)].pack(*x8_partitions)
+                        else:
+                            w_fixed_array(out, x8_partitions, 'i')
+                    if e5_standby_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e5_standby_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_partitions_by_user_endpoint.unknown_tagged_fields:
+                w_tags(out, [], e_partitions_by_user_endpoint.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _StreamsGroupHeartbeatRequest__KeyValue = StreamsGroupHeartbeatRequest.KeyValue

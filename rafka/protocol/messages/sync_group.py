@@ -66,8 +66,9 @@ class SyncGroupResponse(Message):
 def _d_SyncGroupRequest__SyncGroupRequestAssignment_v0(b: bytes, p: int) -> tuple[SyncGroupRequest.SyncGroupRequestAssignment, int]:
     f_member_id, p = r_str(b, p)
     f_assignment, p = r_bytes(b, p)
-    unknown = ()
-    return _SyncGroupRequest__SyncGroupRequestAssignment(f_member_id, f_assignment, unknown), p
+    unknown0 = ()
+    obj = _SyncGroupRequest__SyncGroupRequestAssignment(f_member_id, f_assignment, unknown0)
+    return obj, p
 
 
 def _e_SyncGroupRequest__SyncGroupRequestAssignment_v0(o: SyncGroupRequest.SyncGroupRequestAssignment, out: bytearray) -> None:
@@ -78,38 +79,56 @@ def _e_SyncGroupRequest__SyncGroupRequestAssignment_v0(o: SyncGroupRequest.SyncG
 
 
 def _d_SyncGroupRequest__SyncGroupRequestAssignment_v4(b: bytes, p: int) -> tuple[SyncGroupRequest.SyncGroupRequestAssignment, int]:
-    f_member_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
     f_assignment, p = r_cbytes(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _SyncGroupRequest__SyncGroupRequestAssignment(f_member_id, f_assignment, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _SyncGroupRequest__SyncGroupRequestAssignment(f_member_id, f_assignment, unknown0)
+    return obj, p
 
 
 def _e_SyncGroupRequest__SyncGroupRequestAssignment_v4(o: SyncGroupRequest.SyncGroupRequestAssignment, out: bytearray) -> None:
     w_cstr(out, o.member_id)
     w_cbytes(out, o.assignment)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_SyncGroupRequest_v0(b: bytes, p: int) -> tuple[SyncGroupRequest, int]:
+    blen = len(b)
     f_group_id, p = r_str(b, p)
     f_generation_id = _S_i.unpack_from(b, p)[0]
     p += 4
     f_member_id, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Assignments')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_assignments = []
-        for _ in range(n):
-            e_assignments, p = _d_SyncGroupRequest__SyncGroupRequestAssignment_v0(b, p)
+        for _ in range(n0):
+            f1_member_id, p = r_str(b, p)
+            f1_assignment, p = r_bytes(b, p)
+            unknown1 = ()
+            e_assignments = _SyncGroupRequest__SyncGroupRequestAssignment(f1_member_id, f1_assignment, unknown1)
             f_assignments.append(e_assignments)
-    unknown = ()
-    return _SyncGroupRequest(f_group_id, f_generation_id, f_member_id, None, None, None, f_assignments, unknown), p
+    unknown0 = ()
+    obj = _SyncGroupRequest(f_group_id, f_generation_id, f_member_id, None, None, None, f_assignments, unknown0)
+    return obj, p
 
 
 def _e_SyncGroupRequest_v0(o: SyncGroupRequest, out: bytearray) -> None:
@@ -122,29 +141,40 @@ def _e_SyncGroupRequest_v0(o: SyncGroupRequest, out: bytearray) -> None:
     if x_assignments is None:
         raise null_encode_error('Assignments')
     else:
-        w_alen(out, len(x_assignments))
+        out += INT32.pack(len(x_assignments))
         for e_assignments in x_assignments:
-            _e_SyncGroupRequest__SyncGroupRequestAssignment_v0(e_assignments, out)
+            w_str(out, e_assignments.member_id)
+            w_bytes(out, e_assignments.assignment)
+            if e_assignments.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_SyncGroupRequest_v3(b: bytes, p: int) -> tuple[SyncGroupRequest, int]:
+    blen = len(b)
     f_group_id, p = r_str(b, p)
     f_generation_id = _S_i.unpack_from(b, p)[0]
     p += 4
     f_member_id, p = r_str(b, p)
     f_group_instance_id, p = r_nstr(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Assignments')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_assignments = []
-        for _ in range(n):
-            e_assignments, p = _d_SyncGroupRequest__SyncGroupRequestAssignment_v0(b, p)
+        for _ in range(n0):
+            f1_member_id, p = r_str(b, p)
+            f1_assignment, p = r_bytes(b, p)
+            unknown1 = ()
+            e_assignments = _SyncGroupRequest__SyncGroupRequestAssignment(f1_member_id, f1_assignment, unknown1)
             f_assignments.append(e_assignments)
-    unknown = ()
-    return _SyncGroupRequest(f_group_id, f_generation_id, f_member_id, f_group_instance_id, None, None, f_assignments, unknown), p
+    unknown0 = ()
+    obj = _SyncGroupRequest(f_group_id, f_generation_id, f_member_id, f_group_instance_id, None, None, f_assignments, unknown0)
+    return obj, p
 
 
 def _e_SyncGroupRequest_v3(o: SyncGroupRequest, out: bytearray) -> None:
@@ -156,34 +186,77 @@ def _e_SyncGroupRequest_v3(o: SyncGroupRequest, out: bytearray) -> None:
     if x_assignments is None:
         raise null_encode_error('Assignments')
     else:
-        w_alen(out, len(x_assignments))
+        out += INT32.pack(len(x_assignments))
         for e_assignments in x_assignments:
-            _e_SyncGroupRequest__SyncGroupRequestAssignment_v0(e_assignments, out)
+            w_str(out, e_assignments.member_id)
+            w_bytes(out, e_assignments.assignment)
+            if e_assignments.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_SyncGroupRequest_v4(b: bytes, p: int) -> tuple[SyncGroupRequest, int]:
-    f_group_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
     f_generation_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_member_id, p = r_cstr(b, p)
-    f_group_instance_id, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_group_instance_id, p = r_ncstr(b, p)
+    else:
+        f_group_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Assignments')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_assignments = []
-        for _ in range(n):
-            e_assignments, p = _d_SyncGroupRequest__SyncGroupRequestAssignment_v4(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_member_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_member_id, p = r_cstr(b, p)
+            f1_assignment, p = r_cbytes(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_assignments = _SyncGroupRequest__SyncGroupRequestAssignment(f1_member_id, f1_assignment, unknown1)
             f_assignments.append(e_assignments)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _SyncGroupRequest(f_group_id, f_generation_id, f_member_id, f_group_instance_id, None, None, f_assignments, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _SyncGroupRequest(f_group_id, f_generation_id, f_member_id, f_group_instance_id, None, None, f_assignments, unknown0)
+    return obj, p
 
 
 def _e_SyncGroupRequest_v4(o: SyncGroupRequest, out: bytearray) -> None:
@@ -195,35 +268,97 @@ def _e_SyncGroupRequest_v4(o: SyncGroupRequest, out: bytearray) -> None:
     if x_assignments is None:
         raise null_encode_error('Assignments')
     else:
-        w_calen(out, len(x_assignments))
+        n0 = len(x_assignments) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_assignments in x_assignments:
-            _e_SyncGroupRequest__SyncGroupRequestAssignment_v4(e_assignments, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_assignments.member_id)
+            w_cbytes(out, e_assignments.assignment)
+            if e_assignments.unknown_tagged_fields:
+                w_tags(out, [], e_assignments.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_SyncGroupRequest_v5(b: bytes, p: int) -> tuple[SyncGroupRequest, int]:
-    f_group_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
     f_generation_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_member_id, p = r_cstr(b, p)
-    f_group_instance_id, p = r_ncstr(b, p)
-    f_protocol_type, p = r_ncstr(b, p)
-    f_protocol_name, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_group_instance_id, p = r_ncstr(b, p)
+    else:
+        f_group_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_protocol_type, p = r_ncstr(b, p)
+    else:
+        f_protocol_type = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_protocol_name, p = r_ncstr(b, p)
+    else:
+        f_protocol_name = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Assignments')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_assignments = []
-        for _ in range(n):
-            e_assignments, p = _d_SyncGroupRequest__SyncGroupRequestAssignment_v4(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_member_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_member_id, p = r_cstr(b, p)
+            f1_assignment, p = r_cbytes(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_assignments = _SyncGroupRequest__SyncGroupRequestAssignment(f1_member_id, f1_assignment, unknown1)
             f_assignments.append(e_assignments)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _SyncGroupRequest(f_group_id, f_generation_id, f_member_id, f_group_instance_id, f_protocol_type, f_protocol_name, f_assignments, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _SyncGroupRequest(f_group_id, f_generation_id, f_member_id, f_group_instance_id, f_protocol_type, f_protocol_name, f_assignments, unknown0)
+    return obj, p
 
 
 def _e_SyncGroupRequest_v5(o: SyncGroupRequest, out: bytearray) -> None:
@@ -237,18 +372,31 @@ def _e_SyncGroupRequest_v5(o: SyncGroupRequest, out: bytearray) -> None:
     if x_assignments is None:
         raise null_encode_error('Assignments')
     else:
-        w_calen(out, len(x_assignments))
+        n0 = len(x_assignments) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_assignments in x_assignments:
-            _e_SyncGroupRequest__SyncGroupRequestAssignment_v4(e_assignments, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_assignments.member_id)
+            w_cbytes(out, e_assignments.assignment)
+            if e_assignments.unknown_tagged_fields:
+                w_tags(out, [], e_assignments.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_SyncGroupResponse_v0(b: bytes, p: int) -> tuple[SyncGroupResponse, int]:
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
     f_assignment, p = r_bytes(b, p)
-    unknown = ()
-    return _SyncGroupResponse(0, f_error_code, None, None, f_assignment, unknown), p
+    unknown0 = ()
+    obj = _SyncGroupResponse(0, f_error_code, None, None, f_assignment, unknown0)
+    return obj, p
 
 
 def _e_SyncGroupResponse_v0(o: SyncGroupResponse, out: bytearray) -> None:
@@ -262,8 +410,9 @@ def _d_SyncGroupResponse_v1(b: bytes, p: int) -> tuple[SyncGroupResponse, int]:
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
     f_assignment, p = r_bytes(b, p)
-    unknown = ()
-    return _SyncGroupResponse(f_throttle_time_ms, f_error_code, None, None, f_assignment, unknown), p
+    unknown0 = ()
+    obj = _SyncGroupResponse(f_throttle_time_ms, f_error_code, None, None, f_assignment, unknown0)
+    return obj, p
 
 
 def _e_SyncGroupResponse_v1(o: SyncGroupResponse, out: bytearray) -> None:
@@ -279,32 +428,48 @@ def _d_SyncGroupResponse_v4(b: bytes, p: int) -> tuple[SyncGroupResponse, int]:
     f_assignment, p = r_cbytes(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _SyncGroupResponse(f_throttle_time_ms, f_error_code, None, None, f_assignment, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _SyncGroupResponse(f_throttle_time_ms, f_error_code, None, None, f_assignment, unknown0)
+    return obj, p
 
 
 def _e_SyncGroupResponse_v4(o: SyncGroupResponse, out: bytearray) -> None:
     out += _S_ih.pack(o.throttle_time_ms, o.error_code)
     w_cbytes(out, o.assignment)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_SyncGroupResponse_v5(b: bytes, p: int) -> tuple[SyncGroupResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_protocol_type, p = r_ncstr(b, p)
-    f_protocol_name, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_protocol_type, p = r_ncstr(b, p)
+    else:
+        f_protocol_type = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_protocol_name, p = r_ncstr(b, p)
+    else:
+        f_protocol_name = b[p + 1 : p + s0].decode()
+        p += s0
     f_assignment, p = r_cbytes(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _SyncGroupResponse(f_throttle_time_ms, f_error_code, f_protocol_type, f_protocol_name, f_assignment, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _SyncGroupResponse(f_throttle_time_ms, f_error_code, f_protocol_type, f_protocol_name, f_assignment, unknown0)
+    return obj, p
 
 
 def _e_SyncGroupResponse_v5(o: SyncGroupResponse, out: bytearray) -> None:
@@ -312,7 +477,10 @@ def _e_SyncGroupResponse_v5(o: SyncGroupResponse, out: bytearray) -> None:
     w_ncstr(out, o.protocol_type)
     w_ncstr(out, o.protocol_name)
     w_cbytes(out, o.assignment)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _SyncGroupRequest__SyncGroupRequestAssignment = SyncGroupRequest.SyncGroupRequestAssignment

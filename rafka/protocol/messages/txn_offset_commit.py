@@ -88,8 +88,9 @@ def _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v0(b: bytes, p: i
     f_partition_index, f_committed_offset = _S_iq.unpack_from(b, p)
     p += 12
     f_committed_metadata, p = r_nstr(b, p)
-    unknown = ()
-    return _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f_partition_index, f_committed_offset, -1, f_committed_metadata, unknown), p
+    unknown0 = ()
+    obj = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f_partition_index, f_committed_offset, -1, f_committed_metadata, unknown0)
+    return obj, p
 
 
 def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v0(o: TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition, out: bytearray) -> None:
@@ -103,8 +104,9 @@ def _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v2(b: bytes, p: i
     f_partition_index, f_committed_offset, f_committed_leader_epoch = _S_iqi.unpack_from(b, p)
     p += 16
     f_committed_metadata, p = r_nstr(b, p)
-    unknown = ()
-    return _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_committed_metadata, unknown), p
+    unknown0 = ()
+    obj = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_committed_metadata, unknown0)
+    return obj, p
 
 
 def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v2(o: TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition, out: bytearray) -> None:
@@ -115,36 +117,55 @@ def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v2(o: TxnOffsetCo
 
 
 def _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v3(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition, int]:
+    blen = len(b)
     f_partition_index, f_committed_offset, f_committed_leader_epoch = _S_iqi.unpack_from(b, p)
     p += 16
-    f_committed_metadata, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_committed_metadata, p = r_ncstr(b, p)
+    else:
+        f_committed_metadata = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_committed_metadata, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_committed_metadata, unknown0)
+    return obj, p
 
 
 def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v3(o: TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition, out: bytearray) -> None:
     out += _S_iqi.pack(o.partition_index, o.committed_offset, o.committed_leader_epoch)
     w_ncstr(out, o.committed_metadata)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v0(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_committed_offset = _S_iq.unpack_from(b, p)
+            p += 12
+            f1_committed_metadata, p = r_nstr(b, p)
+            unknown1 = ()
+            e_partitions = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f1_partition_index, f1_committed_offset, -1, f1_committed_metadata, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic(f_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v0(o: TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic, out: bytearray) -> None:
@@ -153,25 +174,37 @@ def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v0(o: TxnOffsetCommit
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v0(e_partitions, out)
+            out += _S_iq.pack(e_partitions.partition_index, e_partitions.committed_offset)
+            w_nstr(out, e_partitions.committed_metadata)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v2(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v2(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_committed_offset, f1_committed_leader_epoch = _S_iqi.unpack_from(b, p)
+            p += 16
+            f1_committed_metadata, p = r_nstr(b, p)
+            unknown1 = ()
+            e_partitions = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f1_partition_index, f1_committed_offset, f1_committed_leader_epoch, f1_committed_metadata, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic(f_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v2(o: TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic, out: bytearray) -> None:
@@ -180,30 +213,64 @@ def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v2(o: TxnOffsetCommit
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v2(e_partitions, out)
+            out += _S_iqi.pack(e_partitions.partition_index, e_partitions.committed_offset, e_partitions.committed_leader_epoch)
+            w_nstr(out, e_partitions.committed_metadata)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v3(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v3(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_committed_offset, f1_committed_leader_epoch = _S_iqi.unpack_from(b, p)
+            p += 16
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_committed_metadata, p = r_ncstr(b, p)
+            else:
+                f1_committed_metadata = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f1_partition_index, f1_committed_offset, f1_committed_leader_epoch, f1_committed_metadata, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v3(o: TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic, out: bytearray) -> None:
@@ -212,27 +279,61 @@ def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v3(o: TxnOffsetCommit
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v3(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iqi.pack(e_partitions.partition_index, e_partitions.committed_offset, e_partitions.committed_leader_epoch)
+            w_ncstr(out, e_partitions.committed_metadata)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_TxnOffsetCommitRequest_v0(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest, int]:
+    blen = len(b)
     f_transactional_id, p = r_str(b, p)
     f_group_id, p = r_str(b, p)
     f_producer_id, f_producer_epoch = _S_qh.unpack_from(b, p)
     p += 10
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_committed_offset = _S_iq.unpack_from(b, p)
+                    p += 12
+                    f2_committed_metadata, p = r_nstr(b, p)
+                    unknown2 = ()
+                    e1_partitions = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f2_partition_index, f2_committed_offset, -1, f2_committed_metadata, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _TxnOffsetCommitRequest(f_transactional_id, f_group_id, f_producer_id, f_producer_epoch, -1, '', None, f_topics, unknown), p
+    unknown0 = ()
+    obj = _TxnOffsetCommitRequest(f_transactional_id, f_group_id, f_producer_id, f_producer_epoch, -1, '', None, f_topics, unknown0)
+    return obj, p
 
 
 def _e_TxnOffsetCommitRequest_v0(o: TxnOffsetCommitRequest, out: bytearray) -> None:
@@ -249,28 +350,62 @@ def _e_TxnOffsetCommitRequest_v0(o: TxnOffsetCommitRequest, out: bytearray) -> N
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v0(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iq.pack(e1_partitions.partition_index, e1_partitions.committed_offset)
+                    w_nstr(out, e1_partitions.committed_metadata)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_TxnOffsetCommitRequest_v2(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest, int]:
+    blen = len(b)
     f_transactional_id, p = r_str(b, p)
     f_group_id, p = r_str(b, p)
     f_producer_id, f_producer_epoch = _S_qh.unpack_from(b, p)
     p += 10
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v2(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
+                    p += 16
+                    f2_committed_metadata, p = r_nstr(b, p)
+                    unknown2 = ()
+                    e1_partitions = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_committed_metadata, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _TxnOffsetCommitRequest(f_transactional_id, f_group_id, f_producer_id, f_producer_epoch, -1, '', None, f_topics, unknown), p
+    unknown0 = ()
+    obj = _TxnOffsetCommitRequest(f_transactional_id, f_group_id, f_producer_id, f_producer_epoch, -1, '', None, f_topics, unknown0)
+    return obj, p
 
 
 def _e_TxnOffsetCommitRequest_v2(o: TxnOffsetCommitRequest, out: bytearray) -> None:
@@ -287,35 +422,123 @@ def _e_TxnOffsetCommitRequest_v2(o: TxnOffsetCommitRequest, out: bytearray) -> N
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v2(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_iqi.pack(e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch)
+                    w_nstr(out, e1_partitions.committed_metadata)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_TxnOffsetCommitRequest_v3(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest, int]:
-    f_transactional_id, p = r_cstr(b, p)
-    f_group_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_transactional_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_transactional_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
     f_producer_id, f_producer_epoch, f_generation_id = _S_qhi.unpack_from(b, p)
     p += 14
-    f_member_id, p = r_cstr(b, p)
-    f_group_instance_id, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_group_instance_id, p = r_ncstr(b, p)
+    else:
+        f_group_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v3(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
+                    p += 16
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_committed_metadata, p = r_ncstr(b, p)
+                    else:
+                        f2_committed_metadata = b[p + 1 : p + s2].decode()
+                        p += s2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_committed_metadata, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _TxnOffsetCommitRequest(f_transactional_id, f_group_id, f_producer_id, f_producer_epoch, f_generation_id, f_member_id, f_group_instance_id, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _TxnOffsetCommitRequest(f_transactional_id, f_group_id, f_producer_id, f_producer_epoch, f_generation_id, f_member_id, f_group_instance_id, f_topics, unknown0)
+    return obj, p
 
 
 def _e_TxnOffsetCommitRequest_v3(o: TxnOffsetCommitRequest, out: bytearray) -> None:
@@ -328,17 +551,45 @@ def _e_TxnOffsetCommitRequest_v3(o: TxnOffsetCommitRequest, out: bytearray) -> N
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v3(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iqi.pack(e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch)
+                    w_ncstr(out, e1_partitions.committed_metadata)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition_v0(b: bytes, p: int) -> tuple[TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition, int]:
     f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown = ()
-    return _TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition(f_partition_index, f_error_code, unknown), p
+    unknown0 = ()
+    obj = _TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition(f_partition_index, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition_v0(o: TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition, out: bytearray) -> None:
@@ -352,30 +603,42 @@ def _d_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition_v3(b: bytes, p:
     p += 6
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition(f_partition_index, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition(f_partition_index, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition_v3(o: TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition, out: bytearray) -> None:
     out += _S_ih.pack(o.partition_index, o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic_v0(b: bytes, p: int) -> tuple[TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic, int]:
+    blen = len(b)
     f_name, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            unknown1 = ()
+            e_partitions = _TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition(f1_partition_index, f1_error_code, unknown1)
             f_partitions.append(e_partitions)
-    unknown = ()
-    return _TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic(f_name, f_partitions, unknown), p
+    unknown0 = ()
+    obj = _TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic_v0(o: TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic, out: bytearray) -> None:
@@ -384,30 +647,57 @@ def _e_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic_v0(o: TxnOffsetComm
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_alen(out, len(x_partitions))
+        out += INT32.pack(len(x_partitions))
         for e_partitions in x_partitions:
-            _e_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition_v0(e_partitions, out)
+            out += _S_ih.pack(e_partitions.partition_index, e_partitions.error_code)
+            if e_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic_v3(b: bytes, p: int) -> tuple[TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition_v3(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition(f1_partition_index, f1_error_code, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic_v3(o: TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic, out: bytearray) -> None:
@@ -416,25 +706,57 @@ def _e_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic_v3(o: TxnOffsetComm
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition_v3(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ih.pack(e_partitions.partition_index, e_partitions.error_code)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_TxnOffsetCommitResponse_v0(b: bytes, p: int) -> tuple[TxnOffsetCommitResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic_v0(b, p)
+        for _ in range(n0):
+            f1_name, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    unknown2 = ()
+                    e1_partitions = _TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition(f2_partition_index, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            unknown1 = ()
+            e_topics = _TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
-    unknown = ()
-    return _TxnOffsetCommitResponse(f_throttle_time_ms, f_topics, unknown), p
+    unknown0 = ()
+    obj = _TxnOffsetCommitResponse(f_throttle_time_ms, f_topics, unknown0)
+    return obj, p
 
 
 def _e_TxnOffsetCommitResponse_v0(o: TxnOffsetCommitResponse, out: bytearray) -> None:
@@ -443,31 +765,92 @@ def _e_TxnOffsetCommitResponse_v0(o: TxnOffsetCommitResponse, out: bytearray) ->
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_alen(out, len(x_topics))
+        out += INT32.pack(len(x_topics))
         for e_topics in x_topics:
-            _e_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic_v0(e_topics, out)
+            w_str(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                out += INT32.pack(len(x1_partitions))
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.partition_index, e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_topics.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_TxnOffsetCommitResponse_v3(b: bytes, p: int) -> tuple[TxnOffsetCommitResponse, int]:
+    blen = len(b)
     f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic_v3(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition(f2_partition_index, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _TxnOffsetCommitResponse(f_throttle_time_ms, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _TxnOffsetCommitResponse(f_throttle_time_ms, f_topics, unknown0)
+    return obj, p
 
 
 def _e_TxnOffsetCommitResponse_v3(o: TxnOffsetCommitResponse, out: bytearray) -> None:
@@ -476,10 +859,36 @@ def _e_TxnOffsetCommitResponse_v3(o: TxnOffsetCommitResponse, out: bytearray) ->
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic_v3(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.partition_index, e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition = TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition

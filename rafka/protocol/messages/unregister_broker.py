@@ -53,35 +53,49 @@ def _d_UnregisterBrokerRequest_v0(b: bytes, p: int) -> tuple[UnregisterBrokerReq
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UnregisterBrokerRequest(f_broker_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UnregisterBrokerRequest(f_broker_id, unknown0)
+    return obj, p
 
 
 def _e_UnregisterBrokerRequest_v0(o: UnregisterBrokerRequest, out: bytearray) -> None:
     out += _S_i.pack(o.broker_id)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_UnregisterBrokerResponse_v0(b: bytes, p: int) -> tuple[UnregisterBrokerResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UnregisterBrokerResponse(f_throttle_time_ms, f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UnregisterBrokerResponse(f_throttle_time_ms, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_UnregisterBrokerResponse_v0(o: UnregisterBrokerResponse, out: bytearray) -> None:
     out += _S_ih.pack(o.throttle_time_ms, o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _UnregisterBrokerRequest = UnregisterBrokerRequest

@@ -71,16 +71,23 @@ class UpdateFeaturesResponse(Message):
 
 
 def _d_UpdateFeaturesRequest__FeatureUpdateKey_v0(b: bytes, p: int) -> tuple[UpdateFeaturesRequest.FeatureUpdateKey, int]:
-    f_feature, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_feature = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_feature, p = r_cstr(b, p)
     f_max_version_level, f_allow_downgrade = _S_ho.unpack_from(b, p)
     p += 3
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UpdateFeaturesRequest__FeatureUpdateKey(f_feature, f_max_version_level, f_allow_downgrade, 1, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UpdateFeaturesRequest__FeatureUpdateKey(f_feature, f_max_version_level, f_allow_downgrade, 1, unknown0)
+    return obj, p
 
 
 def _e_UpdateFeaturesRequest__FeatureUpdateKey_v0(o: UpdateFeaturesRequest.FeatureUpdateKey, out: bytearray) -> None:
@@ -88,20 +95,30 @@ def _e_UpdateFeaturesRequest__FeatureUpdateKey_v0(o: UpdateFeaturesRequest.Featu
         raise unsupported_field('upgrade_type')
     w_cstr(out, o.feature)
     out += _S_ho.pack(o.max_version_level, o.allow_downgrade)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_UpdateFeaturesRequest__FeatureUpdateKey_v1(b: bytes, p: int) -> tuple[UpdateFeaturesRequest.FeatureUpdateKey, int]:
-    f_feature, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_feature = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_feature, p = r_cstr(b, p)
     f_max_version_level, f_upgrade_type = _S_hb.unpack_from(b, p)
     p += 3
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UpdateFeaturesRequest__FeatureUpdateKey(f_feature, f_max_version_level, False, f_upgrade_type, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UpdateFeaturesRequest__FeatureUpdateKey(f_feature, f_max_version_level, False, f_upgrade_type, unknown0)
+    return obj, p
 
 
 def _e_UpdateFeaturesRequest__FeatureUpdateKey_v1(o: UpdateFeaturesRequest.FeatureUpdateKey, out: bytearray) -> None:
@@ -109,27 +126,56 @@ def _e_UpdateFeaturesRequest__FeatureUpdateKey_v1(o: UpdateFeaturesRequest.Featu
         raise unsupported_field('allow_downgrade')
     w_cstr(out, o.feature)
     out += _S_hb.pack(o.max_version_level, o.upgrade_type)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_UpdateFeaturesRequest_v0(b: bytes, p: int) -> tuple[UpdateFeaturesRequest, int]:
+    blen = len(b)
     f_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('FeatureUpdates')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_feature_updates = []
-        for _ in range(n):
-            e_feature_updates, p = _d_UpdateFeaturesRequest__FeatureUpdateKey_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_feature = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_feature, p = r_cstr(b, p)
+            f1_max_version_level, f1_allow_downgrade = _S_ho.unpack_from(b, p)
+            p += 3
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_feature_updates = _UpdateFeaturesRequest__FeatureUpdateKey(f1_feature, f1_max_version_level, f1_allow_downgrade, 1, unknown1)
             f_feature_updates.append(e_feature_updates)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UpdateFeaturesRequest(f_timeout_ms, f_feature_updates, False, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UpdateFeaturesRequest(f_timeout_ms, f_feature_updates, False, unknown0)
+    return obj, p
 
 
 def _e_UpdateFeaturesRequest_v0(o: UpdateFeaturesRequest, out: bytearray) -> None:
@@ -140,32 +186,72 @@ def _e_UpdateFeaturesRequest_v0(o: UpdateFeaturesRequest, out: bytearray) -> Non
     if x_feature_updates is None:
         raise null_encode_error('FeatureUpdates')
     else:
-        w_calen(out, len(x_feature_updates))
+        n0 = len(x_feature_updates) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_feature_updates in x_feature_updates:
-            _e_UpdateFeaturesRequest__FeatureUpdateKey_v0(e_feature_updates, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            if e_feature_updates.upgrade_type != 1:
+                raise unsupported_field('upgrade_type')
+            w_cstr(out, e_feature_updates.feature)
+            out += _S_ho.pack(e_feature_updates.max_version_level, e_feature_updates.allow_downgrade)
+            if e_feature_updates.unknown_tagged_fields:
+                w_tags(out, [], e_feature_updates.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_UpdateFeaturesRequest_v1(b: bytes, p: int) -> tuple[UpdateFeaturesRequest, int]:
+    blen = len(b)
     f_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('FeatureUpdates')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_feature_updates = []
-        for _ in range(n):
-            e_feature_updates, p = _d_UpdateFeaturesRequest__FeatureUpdateKey_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_feature = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_feature, p = r_cstr(b, p)
+            f1_max_version_level, f1_upgrade_type = _S_hb.unpack_from(b, p)
+            p += 3
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_feature_updates = _UpdateFeaturesRequest__FeatureUpdateKey(f1_feature, f1_max_version_level, False, f1_upgrade_type, unknown1)
             f_feature_updates.append(e_feature_updates)
     f_validate_only = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UpdateFeaturesRequest(f_timeout_ms, f_feature_updates, f_validate_only, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UpdateFeaturesRequest(f_timeout_ms, f_feature_updates, f_validate_only, unknown0)
+    return obj, p
 
 
 def _e_UpdateFeaturesRequest_v1(o: UpdateFeaturesRequest, out: bytearray) -> None:
@@ -174,53 +260,119 @@ def _e_UpdateFeaturesRequest_v1(o: UpdateFeaturesRequest, out: bytearray) -> Non
     if x_feature_updates is None:
         raise null_encode_error('FeatureUpdates')
     else:
-        w_calen(out, len(x_feature_updates))
+        n0 = len(x_feature_updates) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_feature_updates in x_feature_updates:
-            _e_UpdateFeaturesRequest__FeatureUpdateKey_v1(e_feature_updates, out)
+            if e_feature_updates.allow_downgrade != False:
+                raise unsupported_field('allow_downgrade')
+            w_cstr(out, e_feature_updates.feature)
+            out += _S_hb.pack(e_feature_updates.max_version_level, e_feature_updates.upgrade_type)
+            if e_feature_updates.unknown_tagged_fields:
+                w_tags(out, [], e_feature_updates.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_o.pack(o.validate_only)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_UpdateFeaturesResponse__UpdatableFeatureResult_v0(b: bytes, p: int) -> tuple[UpdateFeaturesResponse.UpdatableFeatureResult, int]:
-    f_feature, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_feature = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_feature, p = r_cstr(b, p)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UpdateFeaturesResponse__UpdatableFeatureResult(f_feature, f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UpdateFeaturesResponse__UpdatableFeatureResult(f_feature, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_UpdateFeaturesResponse__UpdatableFeatureResult_v0(o: UpdateFeaturesResponse.UpdatableFeatureResult, out: bytearray) -> None:
     w_cstr(out, o.feature)
     out += _S_h.pack(o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_UpdateFeaturesResponse_v0(b: bytes, p: int) -> tuple[UpdateFeaturesResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_UpdateFeaturesResponse__UpdatableFeatureResult_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_feature = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_feature, p = r_cstr(b, p)
+            f1_error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results = _UpdateFeaturesResponse__UpdatableFeatureResult(f1_feature, f1_error_code, f1_error_message, unknown1)
             f_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UpdateFeaturesResponse(f_throttle_time_ms, f_error_code, f_error_message, f_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UpdateFeaturesResponse(f_throttle_time_ms, f_error_code, f_error_message, f_results, unknown0)
+    return obj, p
 
 
 def _e_UpdateFeaturesResponse_v0(o: UpdateFeaturesResponse, out: bytearray) -> None:
@@ -230,29 +382,52 @@ def _e_UpdateFeaturesResponse_v0(o: UpdateFeaturesResponse, out: bytearray) -> N
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_calen(out, len(x_results))
+        n0 = len(x_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results in x_results:
-            _e_UpdateFeaturesResponse__UpdatableFeatureResult_v0(e_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_results.feature)
+            out += _S_h.pack(e_results.error_code)
+            w_ncstr(out, e_results.error_message)
+            if e_results.unknown_tagged_fields:
+                w_tags(out, [], e_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_UpdateFeaturesResponse_v2(b: bytes, p: int) -> tuple[UpdateFeaturesResponse, int]:
+    blen = len(b)
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UpdateFeaturesResponse(f_throttle_time_ms, f_error_code, f_error_message, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UpdateFeaturesResponse(f_throttle_time_ms, f_error_code, f_error_message, [], unknown0)
+    return obj, p
 
 
 def _e_UpdateFeaturesResponse_v2(o: UpdateFeaturesResponse, out: bytearray) -> None:
     out += _S_ih.pack(o.throttle_time_ms, o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _UpdateFeaturesRequest__FeatureUpdateKey = UpdateFeaturesRequest.FeatureUpdateKey

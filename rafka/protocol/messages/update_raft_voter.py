@@ -79,24 +79,39 @@ class UpdateRaftVoterResponse(Message):
 
 
 def _d_UpdateRaftVoterRequest__Listener_v0(b: bytes, p: int) -> tuple[UpdateRaftVoterRequest.Listener, int]:
-    f_name, p = r_cstr(b, p)
-    f_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_H.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UpdateRaftVoterRequest__Listener(f_name, f_host, f_port, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UpdateRaftVoterRequest__Listener(f_name, f_host, f_port, unknown0)
+    return obj, p
 
 
 def _e_UpdateRaftVoterRequest__Listener_v0(o: UpdateRaftVoterRequest.Listener, out: bytearray) -> None:
     w_cstr(out, o.name)
     w_cstr(out, o.host)
     out += _S_H.pack(o.port)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_UpdateRaftVoterRequest__KRaftVersionFeature_v0(b: bytes, p: int) -> tuple[UpdateRaftVoterRequest.KRaftVersionFeature, int]:
@@ -104,39 +119,88 @@ def _d_UpdateRaftVoterRequest__KRaftVersionFeature_v0(b: bytes, p: int) -> tuple
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UpdateRaftVoterRequest__KRaftVersionFeature(f_min_supported_version, f_max_supported_version, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UpdateRaftVoterRequest__KRaftVersionFeature(f_min_supported_version, f_max_supported_version, unknown0)
+    return obj, p
 
 
 def _e_UpdateRaftVoterRequest__KRaftVersionFeature_v0(o: UpdateRaftVoterRequest.KRaftVersionFeature, out: bytearray) -> None:
     out += _S_hh.pack(o.min_supported_version, o.max_supported_version)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_UpdateRaftVoterRequest_v0(b: bytes, p: int) -> tuple[UpdateRaftVoterRequest, int]:
-    f_cluster_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_cluster_id, p = r_ncstr(b, p)
+    else:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_current_leader_epoch, f_voter_id = _S_ii.unpack_from(b, p)
     p += 8
     f_voter_directory_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Listeners')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_listeners = []
-        for _ in range(n):
-            e_listeners, p = _d_UpdateRaftVoterRequest__Listener_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port = _S_H.unpack_from(b, p)[0]
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_listeners = _UpdateRaftVoterRequest__Listener(f1_name, f1_host, f1_port, unknown1)
             f_listeners.append(e_listeners)
-    f_k_raft_version_feature, p = _d_UpdateRaftVoterRequest__KRaftVersionFeature_v0(b, p)
+    f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
+    p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown2: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UpdateRaftVoterRequest(f_cluster_id, f_current_leader_epoch, f_voter_id, f_voter_directory_id, f_listeners, f_k_raft_version_feature, unknown), p
+        tags2, p = r_tags(b, p)
+        unknown2 = tuple(tags2)
+    f_k_raft_version_feature = _UpdateRaftVoterRequest__KRaftVersionFeature(f2_min_supported_version, f2_max_supported_version, unknown2)
+    if b[p] == 0:
+        p += 1
+        unknown0: TaggedFields = ()
+    else:
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UpdateRaftVoterRequest(f_cluster_id, f_current_leader_epoch, f_voter_id, f_voter_directory_id, f_listeners, f_k_raft_version_feature, unknown0)
+    return obj, p
 
 
 def _e_UpdateRaftVoterRequest_v0(o: UpdateRaftVoterRequest, out: bytearray) -> None:
@@ -147,33 +211,61 @@ def _e_UpdateRaftVoterRequest_v0(o: UpdateRaftVoterRequest, out: bytearray) -> N
     if x_listeners is None:
         raise null_encode_error('Listeners')
     else:
-        w_calen(out, len(x_listeners))
+        n0 = len(x_listeners) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_listeners in x_listeners:
-            _e_UpdateRaftVoterRequest__Listener_v0(e_listeners, out)
-    _e_UpdateRaftVoterRequest__KRaftVersionFeature_v0(o.k_raft_version_feature, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_listeners.name)
+            w_cstr(out, e_listeners.host)
+            out += _S_H.pack(e_listeners.port)
+            if e_listeners.unknown_tagged_fields:
+                w_tags(out, [], e_listeners.unknown_tagged_fields)
+            else:
+                out.append(0)
+    x_k_raft_version_feature = o.k_raft_version_feature
+    out += _S_hh.pack(x_k_raft_version_feature.min_supported_version, x_k_raft_version_feature.max_supported_version)
+    if x_k_raft_version_feature.unknown_tagged_fields:
+        w_tags(out, [], x_k_raft_version_feature.unknown_tagged_fields)
+    else:
+        out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_UpdateRaftVoterResponse__CurrentLeader_v0(b: bytes, p: int) -> tuple[UpdateRaftVoterResponse.CurrentLeader, int]:
+    blen = len(b)
     f_leader_id, f_leader_epoch = _S_ii.unpack_from(b, p)
     p += 8
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UpdateRaftVoterResponse__CurrentLeader(f_leader_id, f_leader_epoch, f_host, f_port, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UpdateRaftVoterResponse__CurrentLeader(f_leader_id, f_leader_epoch, f_host, f_port, unknown0)
+    return obj, p
 
 
 def _e_UpdateRaftVoterResponse__CurrentLeader_v0(o: UpdateRaftVoterResponse.CurrentLeader, out: bytearray) -> None:
     out += _S_ii.pack(o.leader_id, o.leader_epoch)
     w_cstr(out, o.host)
     out += _S_i.pack(o.port)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_UpdateRaftVoterResponse_v0(b: bytes, p: int) -> tuple[UpdateRaftVoterResponse, int]:
@@ -182,28 +274,30 @@ def _d_UpdateRaftVoterResponse_v0(b: bytes, p: int) -> tuple[UpdateRaftVoterResp
     f_current_leader: UpdateRaftVoterResponse.CurrentLeader = _UpdateRaftVoterResponse__CurrentLeader()
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_current_leader, q = _d_UpdateRaftVoterResponse__CurrentLeader_v0(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_current_leader, q0 = _d_UpdateRaftVoterResponse__CurrentLeader_v0(t0, q0)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _UpdateRaftVoterResponse(f_throttle_time_ms, f_error_code, f_current_leader, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _UpdateRaftVoterResponse(f_throttle_time_ms, f_error_code, f_current_leader, unknown0)
+    return obj, p
 
 
 def _e_UpdateRaftVoterResponse_v0(o: UpdateRaftVoterResponse, out: bytearray) -> None:
     out += _S_ih.pack(o.throttle_time_ms, o.error_code)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.current_leader != _UpdateRaftVoterResponse__CurrentLeader():
-        t = bytearray()
-        _e_UpdateRaftVoterResponse__CurrentLeader_v0(o.current_leader, t)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        x_current_leader = o.current_leader
+        _e_UpdateRaftVoterResponse__CurrentLeader_v0(x_current_leader, t0)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 _UpdateRaftVoterRequest__Listener = UpdateRaftVoterRequest.Listener

@@ -102,18 +102,22 @@ def _d_VoteRequest__PartitionData_v0(b: bytes, p: int) -> tuple[VoteRequest.Part
     p += 24
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VoteRequest__PartitionData(f_partition_index, f_replica_epoch, f_replica_id, ZERO_UUID, ZERO_UUID, f_last_offset_epoch, f_last_offset, False, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VoteRequest__PartitionData(f_partition_index, f_replica_epoch, f_replica_id, ZERO_UUID, ZERO_UUID, f_last_offset_epoch, f_last_offset, False, unknown0)
+    return obj, p
 
 
 def _e_VoteRequest__PartitionData_v0(o: VoteRequest.PartitionData, out: bytearray) -> None:
     if o.pre_vote != False:
         raise unsupported_field('pre_vote')
     out += _S_iiiiq.pack(o.partition_index, o.replica_epoch, o.replica_id, o.last_offset_epoch, o.last_offset)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VoteRequest__PartitionData_v1(b: bytes, p: int) -> tuple[VoteRequest.PartitionData, int]:
@@ -125,11 +129,12 @@ def _d_VoteRequest__PartitionData_v1(b: bytes, p: int) -> tuple[VoteRequest.Part
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VoteRequest__PartitionData(f_partition_index, f_replica_epoch, f_replica_id, f_replica_directory_id, f_voter_directory_id, f_last_offset_epoch, f_last_offset, False, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VoteRequest__PartitionData(f_partition_index, f_replica_epoch, f_replica_id, f_replica_directory_id, f_voter_directory_id, f_last_offset_epoch, f_last_offset, False, unknown0)
+    return obj, p
 
 
 def _e_VoteRequest__PartitionData_v1(o: VoteRequest.PartitionData, out: bytearray) -> None:
@@ -139,7 +144,10 @@ def _e_VoteRequest__PartitionData_v1(o: VoteRequest.PartitionData, out: bytearra
     out += o.replica_directory_id.bytes
     out += o.voter_directory_id.bytes
     out += _S_iq.pack(o.last_offset_epoch, o.last_offset)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VoteRequest__PartitionData_v2(b: bytes, p: int) -> tuple[VoteRequest.PartitionData, int]:
@@ -151,11 +159,12 @@ def _d_VoteRequest__PartitionData_v2(b: bytes, p: int) -> tuple[VoteRequest.Part
     p += 13
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VoteRequest__PartitionData(f_partition_index, f_replica_epoch, f_replica_id, f_replica_directory_id, f_voter_directory_id, f_last_offset_epoch, f_last_offset, f_pre_vote, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VoteRequest__PartitionData(f_partition_index, f_replica_epoch, f_replica_id, f_replica_directory_id, f_voter_directory_id, f_last_offset_epoch, f_last_offset, f_pre_vote, unknown0)
+    return obj, p
 
 
 def _e_VoteRequest__PartitionData_v2(o: VoteRequest.PartitionData, out: bytearray) -> None:
@@ -163,26 +172,54 @@ def _e_VoteRequest__PartitionData_v2(o: VoteRequest.PartitionData, out: bytearra
     out += o.replica_directory_id.bytes
     out += o.voter_directory_id.bytes
     out += _S_iqo.pack(o.last_offset_epoch, o.last_offset, o.pre_vote)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VoteRequest__TopicData_v0(b: bytes, p: int) -> tuple[VoteRequest.TopicData, int]:
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_VoteRequest__PartitionData_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_replica_epoch, f1_replica_id, f1_last_offset_epoch, f1_last_offset = _S_iiiiq.unpack_from(b, p)
+            p += 24
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _VoteRequest__PartitionData(f1_partition_index, f1_replica_epoch, f1_replica_id, ZERO_UUID, ZERO_UUID, f1_last_offset_epoch, f1_last_offset, False, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VoteRequest__TopicData(f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VoteRequest__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_VoteRequest__TopicData_v0(o: VoteRequest.TopicData, out: bytearray) -> None:
@@ -191,29 +228,71 @@ def _e_VoteRequest__TopicData_v0(o: VoteRequest.TopicData, out: bytearray) -> No
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_VoteRequest__PartitionData_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            if e_partitions.pre_vote != False:
+                raise unsupported_field('pre_vote')
+            out += _S_iiiiq.pack(e_partitions.partition_index, e_partitions.replica_epoch, e_partitions.replica_id, e_partitions.last_offset_epoch, e_partitions.last_offset)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VoteRequest__TopicData_v1(b: bytes, p: int) -> tuple[VoteRequest.TopicData, int]:
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_VoteRequest__PartitionData_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_replica_epoch, f1_replica_id = _S_iii.unpack_from(b, p)
+            p += 12
+            f1_replica_directory_id, p = r_uuid(b, p)
+            f1_voter_directory_id, p = r_uuid(b, p)
+            f1_last_offset_epoch, f1_last_offset = _S_iq.unpack_from(b, p)
+            p += 12
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _VoteRequest__PartitionData(f1_partition_index, f1_replica_epoch, f1_replica_id, f1_replica_directory_id, f1_voter_directory_id, f1_last_offset_epoch, f1_last_offset, False, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VoteRequest__TopicData(f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VoteRequest__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_VoteRequest__TopicData_v1(o: VoteRequest.TopicData, out: bytearray) -> None:
@@ -222,29 +301,74 @@ def _e_VoteRequest__TopicData_v1(o: VoteRequest.TopicData, out: bytearray) -> No
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_VoteRequest__PartitionData_v1(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            if e_partitions.pre_vote != False:
+                raise unsupported_field('pre_vote')
+            out += _S_iii.pack(e_partitions.partition_index, e_partitions.replica_epoch, e_partitions.replica_id)
+            out += e_partitions.replica_directory_id.bytes
+            out += e_partitions.voter_directory_id.bytes
+            out += _S_iq.pack(e_partitions.last_offset_epoch, e_partitions.last_offset)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VoteRequest__TopicData_v2(b: bytes, p: int) -> tuple[VoteRequest.TopicData, int]:
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_VoteRequest__PartitionData_v2(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_replica_epoch, f1_replica_id = _S_iii.unpack_from(b, p)
+            p += 12
+            f1_replica_directory_id, p = r_uuid(b, p)
+            f1_voter_directory_id, p = r_uuid(b, p)
+            f1_last_offset_epoch, f1_last_offset, f1_pre_vote = _S_iqo.unpack_from(b, p)
+            p += 13
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _VoteRequest__PartitionData(f1_partition_index, f1_replica_epoch, f1_replica_id, f1_replica_directory_id, f1_voter_directory_id, f1_last_offset_epoch, f1_last_offset, f1_pre_vote, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VoteRequest__TopicData(f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VoteRequest__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_VoteRequest__TopicData_v2(o: VoteRequest.TopicData, out: bytearray) -> None:
@@ -253,29 +377,98 @@ def _e_VoteRequest__TopicData_v2(o: VoteRequest.TopicData, out: bytearray) -> No
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_VoteRequest__PartitionData_v2(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iii.pack(e_partitions.partition_index, e_partitions.replica_epoch, e_partitions.replica_id)
+            out += e_partitions.replica_directory_id.bytes
+            out += e_partitions.voter_directory_id.bytes
+            out += _S_iqo.pack(e_partitions.last_offset_epoch, e_partitions.last_offset, e_partitions.pre_vote)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VoteRequest_v0(b: bytes, p: int) -> tuple[VoteRequest, int]:
-    f_cluster_id, p = r_ncstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_cluster_id, p = r_ncstr(b, p)
+    else:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_VoteRequest__TopicData_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_replica_epoch, f2_replica_id, f2_last_offset_epoch, f2_last_offset = _S_iiiiq.unpack_from(b, p)
+                    p += 24
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _VoteRequest__PartitionData(f2_partition_index, f2_replica_epoch, f2_replica_id, ZERO_UUID, ZERO_UUID, f2_last_offset_epoch, f2_last_offset, False, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _VoteRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VoteRequest(f_cluster_id, -1, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VoteRequest(f_cluster_id, -1, f_topics, unknown0)
+    return obj, p
 
 
 def _e_VoteRequest_v0(o: VoteRequest, out: bytearray) -> None:
@@ -284,31 +477,118 @@ def _e_VoteRequest_v0(o: VoteRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_VoteRequest__TopicData_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    if e1_partitions.pre_vote != False:
+                        raise unsupported_field('pre_vote')
+                    out += _S_iiiiq.pack(e1_partitions.partition_index, e1_partitions.replica_epoch, e1_partitions.replica_id, e1_partitions.last_offset_epoch, e1_partitions.last_offset)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VoteRequest_v1(b: bytes, p: int) -> tuple[VoteRequest, int]:
-    f_cluster_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_cluster_id, p = r_ncstr(b, p)
+    else:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_voter_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_VoteRequest__TopicData_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_replica_epoch, f2_replica_id = _S_iii.unpack_from(b, p)
+                    p += 12
+                    f2_replica_directory_id, p = r_uuid(b, p)
+                    f2_voter_directory_id, p = r_uuid(b, p)
+                    f2_last_offset_epoch, f2_last_offset = _S_iq.unpack_from(b, p)
+                    p += 12
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _VoteRequest__PartitionData(f2_partition_index, f2_replica_epoch, f2_replica_id, f2_replica_directory_id, f2_voter_directory_id, f2_last_offset_epoch, f2_last_offset, False, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _VoteRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VoteRequest(f_cluster_id, f_voter_id, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VoteRequest(f_cluster_id, f_voter_id, f_topics, unknown0)
+    return obj, p
 
 
 def _e_VoteRequest_v1(o: VoteRequest, out: bytearray) -> None:
@@ -318,31 +598,121 @@ def _e_VoteRequest_v1(o: VoteRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_VoteRequest__TopicData_v1(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    if e1_partitions.pre_vote != False:
+                        raise unsupported_field('pre_vote')
+                    out += _S_iii.pack(e1_partitions.partition_index, e1_partitions.replica_epoch, e1_partitions.replica_id)
+                    out += e1_partitions.replica_directory_id.bytes
+                    out += e1_partitions.voter_directory_id.bytes
+                    out += _S_iq.pack(e1_partitions.last_offset_epoch, e1_partitions.last_offset)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VoteRequest_v2(b: bytes, p: int) -> tuple[VoteRequest, int]:
-    f_cluster_id, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_cluster_id, p = r_ncstr(b, p)
+    else:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
     f_voter_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_VoteRequest__TopicData_v2(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_replica_epoch, f2_replica_id = _S_iii.unpack_from(b, p)
+                    p += 12
+                    f2_replica_directory_id, p = r_uuid(b, p)
+                    f2_voter_directory_id, p = r_uuid(b, p)
+                    f2_last_offset_epoch, f2_last_offset, f2_pre_vote = _S_iqo.unpack_from(b, p)
+                    p += 13
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _VoteRequest__PartitionData(f2_partition_index, f2_replica_epoch, f2_replica_id, f2_replica_directory_id, f2_voter_directory_id, f2_last_offset_epoch, f2_last_offset, f2_pre_vote, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _VoteRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VoteRequest(f_cluster_id, f_voter_id, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VoteRequest(f_cluster_id, f_voter_id, f_topics, unknown0)
+    return obj, p
 
 
 def _e_VoteRequest_v2(o: VoteRequest, out: bytearray) -> None:
@@ -352,10 +722,39 @@ def _e_VoteRequest_v2(o: VoteRequest, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_VoteRequest__TopicData_v2(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iii.pack(e1_partitions.partition_index, e1_partitions.replica_epoch, e1_partitions.replica_id)
+                    out += e1_partitions.replica_directory_id.bytes
+                    out += e1_partitions.voter_directory_id.bytes
+                    out += _S_iqo.pack(e1_partitions.last_offset_epoch, e1_partitions.last_offset, e1_partitions.pre_vote)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VoteResponse__PartitionData_v0(b: bytes, p: int) -> tuple[VoteResponse.PartitionData, int]:
@@ -363,35 +762,64 @@ def _d_VoteResponse__PartitionData_v0(b: bytes, p: int) -> tuple[VoteResponse.Pa
     p += 15
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VoteResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, f_vote_granted, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VoteResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, f_vote_granted, unknown0)
+    return obj, p
 
 
 def _e_VoteResponse__PartitionData_v0(o: VoteResponse.PartitionData, out: bytearray) -> None:
     out += _S_ihiio.pack(o.partition_index, o.error_code, o.leader_id, o.leader_epoch, o.vote_granted)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VoteResponse__TopicData_v0(b: bytes, p: int) -> tuple[VoteResponse.TopicData, int]:
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_VoteResponse__PartitionData_v0(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, f1_vote_granted = _S_ihiio.unpack_from(b, p)
+            p += 15
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _VoteResponse__PartitionData(f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, f1_vote_granted, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VoteResponse__TopicData(f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VoteResponse__TopicData(f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_VoteResponse__TopicData_v0(o: VoteResponse.TopicData, out: bytearray) -> None:
@@ -400,52 +828,123 @@ def _e_VoteResponse__TopicData_v0(o: VoteResponse.TopicData, out: bytearray) -> 
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_VoteResponse__PartitionData_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ihiio.pack(e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch, e_partitions.vote_granted)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VoteResponse__NodeEndpoint_v1(b: bytes, p: int) -> tuple[VoteResponse.NodeEndpoint, int]:
+    blen = len(b)
     f_node_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_H.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VoteResponse__NodeEndpoint(f_node_id, f_host, f_port, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VoteResponse__NodeEndpoint(f_node_id, f_host, f_port, unknown0)
+    return obj, p
 
 
 def _e_VoteResponse__NodeEndpoint_v1(o: VoteResponse.NodeEndpoint, out: bytearray) -> None:
     out += _S_i.pack(o.node_id)
     w_cstr(out, o.host)
     out += _S_H.pack(o.port)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VoteResponse_v0(b: bytes, p: int) -> tuple[VoteResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_VoteResponse__TopicData_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, f2_vote_granted = _S_ihiio.unpack_from(b, p)
+                    p += 15
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _VoteResponse__PartitionData(f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, f2_vote_granted, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _VoteResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VoteResponse(f_error_code, f_topics, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VoteResponse(f_error_code, f_topics, [], unknown0)
+    return obj, p
 
 
 def _e_VoteResponse_v0(o: VoteResponse, out: bytearray) -> None:
@@ -456,45 +955,131 @@ def _e_VoteResponse_v0(o: VoteResponse, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_VoteResponse__TopicData_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ihiio.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, e1_partitions.vote_granted)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VoteResponse_v1(b: bytes, p: int) -> tuple[VoteResponse, int]:
+    blen = len(b)
     f_error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_VoteResponse__TopicData_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, f2_vote_granted = _S_ihiio.unpack_from(b, p)
+                    p += 15
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _VoteResponse__PartitionData(f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, f2_vote_granted, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _VoteResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     f_node_endpoints: list[VoteResponse.NodeEndpoint] = []
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if n0 < 0:
                     raise null_error('NodeEndpoints')
+                elif n0 > len(t0) - q0:
+                    raise count_error(n0, len(t0) - q0)
                 else:
                     f_node_endpoints = []
-                    for _ in range(n):
-                        e_node_endpoints, q = _d_VoteResponse__NodeEndpoint_v1(t, q)
+                    for _ in range(n0):
+                        e_node_endpoints, q0 = _d_VoteResponse__NodeEndpoint_v1(t0, q0)
                         f_node_endpoints.append(e_node_endpoints)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _VoteResponse(f_error_code, f_topics, f_node_endpoints, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _VoteResponse(f_error_code, f_topics, f_node_endpoints, unknown0)
+    return obj, p
 
 
 def _e_VoteResponse_v1(o: VoteResponse, out: bytearray) -> None:
@@ -503,21 +1088,48 @@ def _e_VoteResponse_v1(o: VoteResponse, out: bytearray) -> None:
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_VoteResponse__TopicData_v0(e_topics, out)
-    tags: list[tuple[int, Buffer]] = []
+            w_cstr(out, e_topics.topic_name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ihiio.pack(e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, e1_partitions.vote_granted)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    tags0: list[tuple[int, Buffer]] = []
     if len(o.node_endpoints) != 0:
-        t = bytearray()
+        t0 = bytearray()
         x_node_endpoints = o.node_endpoints
         if x_node_endpoints is None:
             raise null_encode_error('NodeEndpoints')
         else:
-            w_calen(t, len(x_node_endpoints))
+            n0 = len(x_node_endpoints) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
             for e_node_endpoints in x_node_endpoints:
-                _e_VoteResponse__NodeEndpoint_v1(e_node_endpoints, t)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+                _e_VoteResponse__NodeEndpoint_v1(e_node_endpoints, t0)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 _VoteRequest__PartitionData = VoteRequest.PartitionData

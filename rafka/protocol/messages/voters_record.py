@@ -57,24 +57,39 @@ class VotersRecord(Message):
 
 
 def _d_VotersRecord__Endpoint_v0(b: bytes, p: int) -> tuple[VotersRecord.Endpoint, int]:
-    f_name, p = r_cstr(b, p)
-    f_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_H.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VotersRecord__Endpoint(f_name, f_host, f_port, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VotersRecord__Endpoint(f_name, f_host, f_port, unknown0)
+    return obj, p
 
 
 def _e_VotersRecord__Endpoint_v0(o: VotersRecord.Endpoint, out: bytearray) -> None:
     w_cstr(out, o.name)
     w_cstr(out, o.host)
     out += _S_H.pack(o.port)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VotersRecord__KRaftVersionFeature_v0(b: bytes, p: int) -> tuple[VotersRecord.KRaftVersionFeature, int]:
@@ -82,38 +97,82 @@ def _d_VotersRecord__KRaftVersionFeature_v0(b: bytes, p: int) -> tuple[VotersRec
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VotersRecord__KRaftVersionFeature(f_min_supported_version, f_max_supported_version, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VotersRecord__KRaftVersionFeature(f_min_supported_version, f_max_supported_version, unknown0)
+    return obj, p
 
 
 def _e_VotersRecord__KRaftVersionFeature_v0(o: VotersRecord.KRaftVersionFeature, out: bytearray) -> None:
     out += _S_hh.pack(o.min_supported_version, o.max_supported_version)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VotersRecord__Voter_v0(b: bytes, p: int) -> tuple[VotersRecord.Voter, int]:
+    blen = len(b)
     f_voter_id = _S_i.unpack_from(b, p)[0]
     p += 4
     f_voter_directory_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Endpoints')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_endpoints = []
-        for _ in range(n):
-            e_endpoints, p = _d_VotersRecord__Endpoint_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port = _S_H.unpack_from(b, p)[0]
+            p += 2
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_endpoints = _VotersRecord__Endpoint(f1_name, f1_host, f1_port, unknown1)
             f_endpoints.append(e_endpoints)
-    f_k_raft_version_feature, p = _d_VotersRecord__KRaftVersionFeature_v0(b, p)
+    f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
+    p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown2: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VotersRecord__Voter(f_voter_id, f_voter_directory_id, f_endpoints, f_k_raft_version_feature, unknown), p
+        tags2, p = r_tags(b, p)
+        unknown2 = tuple(tags2)
+    f_k_raft_version_feature = _VotersRecord__KRaftVersionFeature(f2_min_supported_version, f2_max_supported_version, unknown2)
+    if b[p] == 0:
+        p += 1
+        unknown0: TaggedFields = ()
+    else:
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VotersRecord__Voter(f_voter_id, f_voter_directory_id, f_endpoints, f_k_raft_version_feature, unknown0)
+    return obj, p
 
 
 def _e_VotersRecord__Voter_v0(o: VotersRecord.Voter, out: bytearray) -> None:
@@ -123,31 +182,117 @@ def _e_VotersRecord__Voter_v0(o: VotersRecord.Voter, out: bytearray) -> None:
     if x_endpoints is None:
         raise null_encode_error('Endpoints')
     else:
-        w_calen(out, len(x_endpoints))
+        n0 = len(x_endpoints) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_endpoints in x_endpoints:
-            _e_VotersRecord__Endpoint_v0(e_endpoints, out)
-    _e_VotersRecord__KRaftVersionFeature_v0(o.k_raft_version_feature, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_endpoints.name)
+            w_cstr(out, e_endpoints.host)
+            out += _S_H.pack(e_endpoints.port)
+            if e_endpoints.unknown_tagged_fields:
+                w_tags(out, [], e_endpoints.unknown_tagged_fields)
+            else:
+                out.append(0)
+    x_k_raft_version_feature = o.k_raft_version_feature
+    out += _S_hh.pack(x_k_raft_version_feature.min_supported_version, x_k_raft_version_feature.max_supported_version)
+    if x_k_raft_version_feature.unknown_tagged_fields:
+        w_tags(out, [], x_k_raft_version_feature.unknown_tagged_fields)
+    else:
+        out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_VotersRecord_v0(b: bytes, p: int) -> tuple[VotersRecord, int]:
+    blen = len(b)
     f_version = _S_h.unpack_from(b, p)[0]
     p += 2
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Voters')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_voters = []
-        for _ in range(n):
-            e_voters, p = _d_VotersRecord__Voter_v0(b, p)
+        for _ in range(n0):
+            f1_voter_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_voter_directory_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Endpoints')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_endpoints = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_host = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_host, p = r_cstr(b, p)
+                    f2_port = _S_H.unpack_from(b, p)[0]
+                    p += 2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_endpoints = _VotersRecord__Endpoint(f2_name, f2_host, f2_port, unknown2)
+                    f1_endpoints.append(e1_endpoints)
+            f3_min_supported_version, f3_max_supported_version = _S_hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            f1_k_raft_version_feature = _VotersRecord__KRaftVersionFeature(f3_min_supported_version, f3_max_supported_version, unknown3)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_voters = _VotersRecord__Voter(f1_voter_id, f1_voter_directory_id, f1_endpoints, f1_k_raft_version_feature, unknown1)
             f_voters.append(e_voters)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _VotersRecord(f_version, f_voters, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _VotersRecord(f_version, f_voters, unknown0)
+    return obj, p
 
 
 def _e_VotersRecord_v0(o: VotersRecord, out: bytearray) -> None:
@@ -156,10 +301,45 @@ def _e_VotersRecord_v0(o: VotersRecord, out: bytearray) -> None:
     if x_voters is None:
         raise null_encode_error('Voters')
     else:
-        w_calen(out, len(x_voters))
+        n0 = len(x_voters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_voters in x_voters:
-            _e_VotersRecord__Voter_v0(e_voters, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_voters.voter_id)
+            out += e_voters.voter_directory_id.bytes
+            x1_endpoints = e_voters.endpoints
+            if x1_endpoints is None:
+                raise null_encode_error('Endpoints')
+            else:
+                n1 = len(x1_endpoints) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_endpoints in x1_endpoints:
+                    w_cstr(out, e1_endpoints.name)
+                    w_cstr(out, e1_endpoints.host)
+                    out += _S_H.pack(e1_endpoints.port)
+                    if e1_endpoints.unknown_tagged_fields:
+                        w_tags(out, [], e1_endpoints.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            x1_k_raft_version_feature = e_voters.k_raft_version_feature
+            out += _S_hh.pack(x1_k_raft_version_feature.min_supported_version, x1_k_raft_version_feature.max_supported_version)
+            if x1_k_raft_version_feature.unknown_tagged_fields:
+                w_tags(out, [], x1_k_raft_version_feature.unknown_tagged_fields)
+            else:
+                out.append(0)
+            if e_voters.unknown_tagged_fields:
+                w_tags(out, [], e_voters.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _VotersRecord__Endpoint = VotersRecord.Endpoint

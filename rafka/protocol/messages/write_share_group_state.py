@@ -90,36 +90,60 @@ def _d_WriteShareGroupStateRequest__StateBatch_v0(b: bytes, p: int) -> tuple[Wri
     p += 19
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _WriteShareGroupStateRequest__StateBatch(f_first_offset, f_last_offset, f_delivery_state, f_delivery_count, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _WriteShareGroupStateRequest__StateBatch(f_first_offset, f_last_offset, f_delivery_state, f_delivery_count, unknown0)
+    return obj, p
 
 
 def _e_WriteShareGroupStateRequest__StateBatch_v0(o: WriteShareGroupStateRequest.StateBatch, out: bytearray) -> None:
     out += _S_qqbh.pack(o.first_offset, o.last_offset, o.delivery_state, o.delivery_count)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_WriteShareGroupStateRequest__PartitionData_v0(b: bytes, p: int) -> tuple[WriteShareGroupStateRequest.PartitionData, int]:
+    blen = len(b)
     f_partition, f_state_epoch, f_leader_epoch, f_start_offset = _S_iiiq.unpack_from(b, p)
     p += 20
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StateBatches')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_state_batches = []
-        for _ in range(n):
-            e_state_batches, p = _d_WriteShareGroupStateRequest__StateBatch_v0(b, p)
+        for _ in range(n0):
+            f1_first_offset, f1_last_offset, f1_delivery_state, f1_delivery_count = _S_qqbh.unpack_from(b, p)
+            p += 19
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_state_batches = _WriteShareGroupStateRequest__StateBatch(f1_first_offset, f1_last_offset, f1_delivery_state, f1_delivery_count, unknown1)
             f_state_batches.append(e_state_batches)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _WriteShareGroupStateRequest__PartitionData(f_partition, f_state_epoch, f_leader_epoch, f_start_offset, f_state_batches, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _WriteShareGroupStateRequest__PartitionData(f_partition, f_state_epoch, f_leader_epoch, f_start_offset, f_state_batches, unknown0)
+    return obj, p
 
 
 def _e_WriteShareGroupStateRequest__PartitionData_v0(o: WriteShareGroupStateRequest.PartitionData, out: bytearray) -> None:
@@ -128,29 +152,86 @@ def _e_WriteShareGroupStateRequest__PartitionData_v0(o: WriteShareGroupStateRequ
     if x_state_batches is None:
         raise null_encode_error('StateBatches')
     else:
-        w_calen(out, len(x_state_batches))
+        n0 = len(x_state_batches) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_state_batches in x_state_batches:
-            _e_WriteShareGroupStateRequest__StateBatch_v0(e_state_batches, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_qqbh.pack(e_state_batches.first_offset, e_state_batches.last_offset, e_state_batches.delivery_state, e_state_batches.delivery_count)
+            if e_state_batches.unknown_tagged_fields:
+                w_tags(out, [], e_state_batches.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_WriteShareGroupStateRequest__WriteStateData_v0(b: bytes, p: int) -> tuple[WriteShareGroupStateRequest.WriteStateData, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_WriteShareGroupStateRequest__PartitionData_v0(b, p)
+        for _ in range(n0):
+            f1_partition, f1_state_epoch, f1_leader_epoch, f1_start_offset = _S_iiiq.unpack_from(b, p)
+            p += 20
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('StateBatches')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_state_batches = []
+                for _ in range(n1):
+                    f2_first_offset, f2_last_offset, f2_delivery_state, f2_delivery_count = _S_qqbh.unpack_from(b, p)
+                    p += 19
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_state_batches = _WriteShareGroupStateRequest__StateBatch(f2_first_offset, f2_last_offset, f2_delivery_state, f2_delivery_count, unknown2)
+                    f1_state_batches.append(e1_state_batches)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _WriteShareGroupStateRequest__PartitionData(f1_partition, f1_state_epoch, f1_leader_epoch, f1_start_offset, f1_state_batches, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _WriteShareGroupStateRequest__WriteStateData(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _WriteShareGroupStateRequest__WriteStateData(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_WriteShareGroupStateRequest__WriteStateData_v0(o: WriteShareGroupStateRequest.WriteStateData, out: bytearray) -> None:
@@ -159,29 +240,131 @@ def _e_WriteShareGroupStateRequest__WriteStateData_v0(o: WriteShareGroupStateReq
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_WriteShareGroupStateRequest__PartitionData_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_iiiq.pack(e_partitions.partition, e_partitions.state_epoch, e_partitions.leader_epoch, e_partitions.start_offset)
+            x1_state_batches = e_partitions.state_batches
+            if x1_state_batches is None:
+                raise null_encode_error('StateBatches')
+            else:
+                n1 = len(x1_state_batches) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_state_batches in x1_state_batches:
+                    out += _S_qqbh.pack(e1_state_batches.first_offset, e1_state_batches.last_offset, e1_state_batches.delivery_state, e1_state_batches.delivery_count)
+                    if e1_state_batches.unknown_tagged_fields:
+                        w_tags(out, [], e1_state_batches.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_WriteShareGroupStateRequest_v0(b: bytes, p: int) -> tuple[WriteShareGroupStateRequest, int]:
-    f_group_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_group_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_group_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_WriteShareGroupStateRequest__WriteStateData_v0(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_state_epoch, f2_leader_epoch, f2_start_offset = _S_iiiq.unpack_from(b, p)
+                    p += 20
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('StateBatches')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_state_batches = []
+                        for _ in range(n2):
+                            f3_first_offset, f3_last_offset, f3_delivery_state, f3_delivery_count = _S_qqbh.unpack_from(b, p)
+                            p += 19
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_state_batches = _WriteShareGroupStateRequest__StateBatch(f3_first_offset, f3_last_offset, f3_delivery_state, f3_delivery_count, unknown3)
+                            f2_state_batches.append(e2_state_batches)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _WriteShareGroupStateRequest__PartitionData(f2_partition, f2_state_epoch, f2_leader_epoch, f2_start_offset, f2_state_batches, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _WriteShareGroupStateRequest__WriteStateData(f1_topic_id, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _WriteShareGroupStateRequest(f_group_id, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _WriteShareGroupStateRequest(f_group_id, f_topics, unknown0)
+    return obj, p
 
 
 def _e_WriteShareGroupStateRequest_v0(o: WriteShareGroupStateRequest, out: bytearray) -> None:
@@ -190,48 +373,125 @@ def _e_WriteShareGroupStateRequest_v0(o: WriteShareGroupStateRequest, out: bytea
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_WriteShareGroupStateRequest__WriteStateData_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topics.topic_id.bytes
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_iiiq.pack(e1_partitions.partition, e1_partitions.state_epoch, e1_partitions.leader_epoch, e1_partitions.start_offset)
+                    x2_state_batches = e1_partitions.state_batches
+                    if x2_state_batches is None:
+                        raise null_encode_error('StateBatches')
+                    else:
+                        n2 = len(x2_state_batches) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_state_batches in x2_state_batches:
+                            out += _S_qqbh.pack(e2_state_batches.first_offset, e2_state_batches.last_offset, e2_state_batches.delivery_state, e2_state_batches.delivery_count)
+                            if e2_state_batches.unknown_tagged_fields:
+                                w_tags(out, [], e2_state_batches.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_WriteShareGroupStateResponse__PartitionResult_v0(b: bytes, p: int) -> tuple[WriteShareGroupStateResponse.PartitionResult, int]:
+    blen = len(b)
     f_partition, f_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_error_message, p = r_ncstr(b, p)
+    else:
+        f_error_message = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _WriteShareGroupStateResponse__PartitionResult(f_partition, f_error_code, f_error_message, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _WriteShareGroupStateResponse__PartitionResult(f_partition, f_error_code, f_error_message, unknown0)
+    return obj, p
 
 
 def _e_WriteShareGroupStateResponse__PartitionResult_v0(o: WriteShareGroupStateResponse.PartitionResult, out: bytearray) -> None:
     out += _S_ih.pack(o.partition, o.error_code)
     w_ncstr(out, o.error_message)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_WriteShareGroupStateResponse__WriteStateResult_v0(b: bytes, p: int) -> tuple[WriteShareGroupStateResponse.WriteStateResult, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_WriteShareGroupStateResponse__PartitionResult_v0(b, p)
+        for _ in range(n0):
+            f1_partition, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_error_message, p = r_ncstr(b, p)
+            else:
+                f1_error_message = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _WriteShareGroupStateResponse__PartitionResult(f1_partition, f1_error_code, f1_error_message, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _WriteShareGroupStateResponse__WriteStateResult(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _WriteShareGroupStateResponse__WriteStateResult(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_WriteShareGroupStateResponse__WriteStateResult_v0(o: WriteShareGroupStateResponse.WriteStateResult, out: bytearray) -> None:
@@ -240,28 +500,91 @@ def _e_WriteShareGroupStateResponse__WriteStateResult_v0(o: WriteShareGroupState
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_WriteShareGroupStateResponse__PartitionResult_v0(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ih.pack(e_partitions.partition, e_partitions.error_code)
+            w_ncstr(out, e_partitions.error_message)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_WriteShareGroupStateResponse_v0(b: bytes, p: int) -> tuple[WriteShareGroupStateResponse, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Results')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_results = []
-        for _ in range(n):
-            e_results, p = _d_WriteShareGroupStateResponse__WriteStateResult_v0(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    s2 = b[p]
+                    if not (0 < s2 < 0x80 and p + s2 <= blen):
+                        f2_error_message, p = r_ncstr(b, p)
+                    else:
+                        f2_error_message = b[p + 1 : p + s2].decode()
+                        p += s2
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _WriteShareGroupStateResponse__PartitionResult(f2_partition, f2_error_code, f2_error_message, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_results = _WriteShareGroupStateResponse__WriteStateResult(f1_topic_id, f1_partitions, unknown1)
             f_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _WriteShareGroupStateResponse(f_results, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _WriteShareGroupStateResponse(f_results, unknown0)
+    return obj, p
 
 
 def _e_WriteShareGroupStateResponse_v0(o: WriteShareGroupStateResponse, out: bytearray) -> None:
@@ -269,10 +592,37 @@ def _e_WriteShareGroupStateResponse_v0(o: WriteShareGroupStateResponse, out: byt
     if x_results is None:
         raise null_encode_error('Results')
     else:
-        w_calen(out, len(x_results))
+        n0 = len(x_results) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_results in x_results:
-            _e_WriteShareGroupStateResponse__WriteStateResult_v0(e_results, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_results.topic_id.bytes
+            x1_partitions = e_results.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.partition, e1_partitions.error_code)
+                    w_ncstr(out, e1_partitions.error_message)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_results.unknown_tagged_fields:
+                w_tags(out, [], e_results.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _WriteShareGroupStateRequest__StateBatch = WriteShareGroupStateRequest.StateBatch

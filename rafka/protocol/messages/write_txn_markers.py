@@ -82,19 +82,37 @@ class WriteTxnMarkersResponse(Message):
 
 
 def _d_WriteTxnMarkersRequest__WritableTxnMarkerTopic_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersRequest.WritableTxnMarkerTopic, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partition_indexes = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('PartitionIndexes')
     else:
-        f_partition_indexes, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partition_indexes, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _WriteTxnMarkersRequest__WritableTxnMarkerTopic(f_name, f_partition_indexes, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _WriteTxnMarkersRequest__WritableTxnMarkerTopic(f_name, f_partition_indexes, unknown0)
+    return obj, p
 
 
 def _e_WriteTxnMarkersRequest__WritableTxnMarkerTopic_v1(o: WriteTxnMarkersRequest.WritableTxnMarkerTopic, out: bytearray) -> None:
@@ -103,31 +121,81 @@ def _e_WriteTxnMarkersRequest__WritableTxnMarkerTopic_v1(o: WriteTxnMarkersReque
     if x_partition_indexes is None:
         raise null_encode_error('PartitionIndexes')
     else:
-        w_calen(out, len(x_partition_indexes))
-        w_fixed_array(out, x_partition_indexes, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partition_indexes) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partition_indexes) < 64:
+            out += ARRAYS_i[len(x_partition_indexes)].pack(*x_partition_indexes)
+        else:
+            w_fixed_array(out, x_partition_indexes, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_WriteTxnMarkersRequest__WritableTxnMarker_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersRequest.WritableTxnMarker, int]:
+    blen = len(b)
     f_producer_id, f_producer_epoch, f_transaction_result = _S_qho.unpack_from(b, p)
     p += 11
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_WriteTxnMarkersRequest__WritableTxnMarkerTopic_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('PartitionIndexes')
+            else:
+                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _WriteTxnMarkersRequest__WritableTxnMarkerTopic(f1_name, f1_partition_indexes, unknown1)
             f_topics.append(e_topics)
     f_coordinator_epoch = _S_i.unpack_from(b, p)[0]
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _WriteTxnMarkersRequest__WritableTxnMarker(f_producer_id, f_producer_epoch, f_transaction_result, f_topics, f_coordinator_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _WriteTxnMarkersRequest__WritableTxnMarker(f_producer_id, f_producer_epoch, f_transaction_result, f_topics, f_coordinator_epoch, unknown0)
+    return obj, p
 
 
 def _e_WriteTxnMarkersRequest__WritableTxnMarker_v1(o: WriteTxnMarkersRequest.WritableTxnMarker, out: bytearray) -> None:
@@ -136,29 +204,121 @@ def _e_WriteTxnMarkersRequest__WritableTxnMarker_v1(o: WriteTxnMarkersRequest.Wr
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_WriteTxnMarkersRequest__WritableTxnMarkerTopic_v1(e_topics, out)
+            w_cstr(out, e_topics.name)
+            x1_partition_indexes = e_topics.partition_indexes
+            if x1_partition_indexes is None:
+                raise null_encode_error('PartitionIndexes')
+            else:
+                n1 = len(x1_partition_indexes) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partition_indexes) < 64:
+                    out += ARRAYS_i[len(x1_partition_indexes)].pack(*x1_partition_indexes)
+                else:
+                    w_fixed_array(out, x1_partition_indexes, 'i')
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_i.pack(o.coordinator_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_WriteTxnMarkersRequest_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersRequest, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Markers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_markers = []
-        for _ in range(n):
-            e_markers, p = _d_WriteTxnMarkersRequest__WritableTxnMarker_v1(b, p)
+        for _ in range(n0):
+            f1_producer_id, f1_producer_epoch, f1_transaction_result = _S_qho.unpack_from(b, p)
+            p += 11
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Topics')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if 0 <= n2 < 64:
+                        f2_partition_indexes = [*ARRAYS_i[n2].unpack_from(b, p)]
+                        p += 4 * n2
+                    elif n2 < 0:
+                        raise null_error('PartitionIndexes')
+                    else:
+                        f2_partition_indexes, p = r_fixed_array(b, p, n2, 'i', 4)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _WriteTxnMarkersRequest__WritableTxnMarkerTopic(f2_name, f2_partition_indexes, unknown2)
+                    f1_topics.append(e1_topics)
+            f1_coordinator_epoch = _S_i.unpack_from(b, p)[0]
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_markers = _WriteTxnMarkersRequest__WritableTxnMarker(f1_producer_id, f1_producer_epoch, f1_transaction_result, f1_topics, f1_coordinator_epoch, unknown1)
             f_markers.append(e_markers)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _WriteTxnMarkersRequest(f_markers, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _WriteTxnMarkersRequest(f_markers, unknown0)
+    return obj, p
 
 
 def _e_WriteTxnMarkersRequest_v1(o: WriteTxnMarkersRequest, out: bytearray) -> None:
@@ -166,10 +326,50 @@ def _e_WriteTxnMarkersRequest_v1(o: WriteTxnMarkersRequest, out: bytearray) -> N
     if x_markers is None:
         raise null_encode_error('Markers')
     else:
-        w_calen(out, len(x_markers))
+        n0 = len(x_markers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_markers in x_markers:
-            _e_WriteTxnMarkersRequest__WritableTxnMarker_v1(e_markers, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_qho.pack(e_markers.producer_id, e_markers.producer_epoch, e_markers.transaction_result)
+            x1_topics = e_markers.topics
+            if x1_topics is None:
+                raise null_encode_error('Topics')
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    w_cstr(out, e1_topics.name)
+                    x2_partition_indexes = e1_topics.partition_indexes
+                    if x2_partition_indexes is None:
+                        raise null_encode_error('PartitionIndexes')
+                    else:
+                        n2 = len(x2_partition_indexes) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        if len(x2_partition_indexes) < 64:
+                            out += ARRAYS_i[len(x2_partition_indexes)].pack(*x2_partition_indexes)
+                        else:
+                            w_fixed_array(out, x2_partition_indexes, 'i')
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            out += _S_i.pack(e_markers.coordinator_epoch)
+            if e_markers.unknown_tagged_fields:
+                w_tags(out, [], e_markers.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult, int]:
@@ -177,35 +377,64 @@ def _d_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult_v1(b: bytes, p:
     p += 6
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult(f_partition_index, f_error_code, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult(f_partition_index, f_error_code, unknown0)
+    return obj, p
 
 
 def _e_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult_v1(o: WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult, out: bytearray) -> None:
     out += _S_ih.pack(o.partition_index, o.error_code)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_WriteTxnMarkersResponse__WritableTxnMarkerTopicResult_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersResponse.WritableTxnMarkerTopicResult, int]:
-    f_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Partitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions = []
-        for _ in range(n):
-            e_partitions, p = _d_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult_v1(b, p)
+        for _ in range(n0):
+            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+            p += 6
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partitions = _WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult(f1_partition_index, f1_error_code, unknown1)
             f_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _WriteTxnMarkersResponse__WritableTxnMarkerTopicResult(f_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _WriteTxnMarkersResponse__WritableTxnMarkerTopicResult(f_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_WriteTxnMarkersResponse__WritableTxnMarkerTopicResult_v1(o: WriteTxnMarkersResponse.WritableTxnMarkerTopicResult, out: bytearray) -> None:
@@ -214,30 +443,91 @@ def _e_WriteTxnMarkersResponse__WritableTxnMarkerTopicResult_v1(o: WriteTxnMarke
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions in x_partitions:
-            _e_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult_v1(e_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_ih.pack(e_partitions.partition_index, e_partitions.error_code)
+            if e_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_WriteTxnMarkersResponse__WritableTxnMarkerResult_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersResponse.WritableTxnMarkerResult, int]:
+    blen = len(b)
     f_producer_id = _S_q.unpack_from(b, p)[0]
     p += 8
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_WriteTxnMarkersResponse__WritableTxnMarkerTopicResult_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Partitions')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partitions = []
+                for _ in range(n1):
+                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                    p += 6
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partitions = _WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult(f2_partition_index, f2_error_code, unknown2)
+                    f1_partitions.append(e1_partitions)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _WriteTxnMarkersResponse__WritableTxnMarkerTopicResult(f1_name, f1_partitions, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _WriteTxnMarkersResponse__WritableTxnMarkerResult(f_producer_id, f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _WriteTxnMarkersResponse__WritableTxnMarkerResult(f_producer_id, f_topics, unknown0)
+    return obj, p
 
 
 def _e_WriteTxnMarkersResponse__WritableTxnMarkerResult_v1(o: WriteTxnMarkersResponse.WritableTxnMarkerResult, out: bytearray) -> None:
@@ -246,28 +536,130 @@ def _e_WriteTxnMarkersResponse__WritableTxnMarkerResult_v1(o: WriteTxnMarkersRes
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_WriteTxnMarkersResponse__WritableTxnMarkerTopicResult_v1(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topics.name)
+            x1_partitions = e_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partitions in x1_partitions:
+                    out += _S_ih.pack(e1_partitions.partition_index, e1_partitions.error_code)
+                    if e1_partitions.unknown_tagged_fields:
+                        w_tags(out, [], e1_partitions.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_WriteTxnMarkersResponse_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersResponse, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Markers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_markers = []
-        for _ in range(n):
-            e_markers, p = _d_WriteTxnMarkersResponse__WritableTxnMarkerResult_v1(b, p)
+        for _ in range(n0):
+            f1_producer_id = _S_q.unpack_from(b, p)[0]
+            p += 8
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Topics')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topics = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_name = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_name, p = r_cstr(b, p)
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('Partitions')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_partitions = []
+                        for _ in range(n2):
+                            f3_partition_index, f3_error_code = _S_ih.unpack_from(b, p)
+                            p += 6
+                            if b[p] == 0:
+                                p += 1
+                                unknown3: TaggedFields = ()
+                            else:
+                                tags3, p = r_tags(b, p)
+                                unknown3 = tuple(tags3)
+                            e2_partitions = _WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult(f3_partition_index, f3_error_code, unknown3)
+                            f2_partitions.append(e2_partitions)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topics = _WriteTxnMarkersResponse__WritableTxnMarkerTopicResult(f2_name, f2_partitions, unknown2)
+                    f1_topics.append(e1_topics)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_markers = _WriteTxnMarkersResponse__WritableTxnMarkerResult(f1_producer_id, f1_topics, unknown1)
             f_markers.append(e_markers)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _WriteTxnMarkersResponse(f_markers, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _WriteTxnMarkersResponse(f_markers, unknown0)
+    return obj, p
 
 
 def _e_WriteTxnMarkersResponse_v1(o: WriteTxnMarkersResponse, out: bytearray) -> None:
@@ -275,10 +667,51 @@ def _e_WriteTxnMarkersResponse_v1(o: WriteTxnMarkersResponse, out: bytearray) ->
     if x_markers is None:
         raise null_encode_error('Markers')
     else:
-        w_calen(out, len(x_markers))
+        n0 = len(x_markers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_markers in x_markers:
-            _e_WriteTxnMarkersResponse__WritableTxnMarkerResult_v1(e_markers, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_q.pack(e_markers.producer_id)
+            x1_topics = e_markers.topics
+            if x1_topics is None:
+                raise null_encode_error('Topics')
+            else:
+                n1 = len(x1_topics) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topics in x1_topics:
+                    w_cstr(out, e1_topics.name)
+                    x2_partitions = e1_topics.partitions
+                    if x2_partitions is None:
+                        raise null_encode_error('Partitions')
+                    else:
+                        n2 = len(x2_partitions) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_partitions in x2_partitions:
+                            out += _S_ih.pack(e2_partitions.partition_index, e2_partitions.error_code)
+                            if e2_partitions.unknown_tagged_fields:
+                                w_tags(out, [], e2_partitions.unknown_tagged_fields)
+                            else:
+                                out.append(0)
+                    if e1_topics.unknown_tagged_fields:
+                        w_tags(out, [], e1_topics.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_markers.unknown_tagged_fields:
+                w_tags(out, [], e_markers.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _WriteTxnMarkersRequest__WritableTxnMarkerTopic = WriteTxnMarkersRequest.WritableTxnMarkerTopic

@@ -846,8 +846,9 @@ class StreamsGroupTopologyValue(Message):
 def _d_ConsumerGroupCurrentMemberAssignmentKey_v0(b: bytes, p: int) -> tuple[ConsumerGroupCurrentMemberAssignmentKey, int]:
     f_group_id, p = r_str(b, p)
     f_member_id, p = r_str(b, p)
-    unknown = ()
-    return _ConsumerGroupCurrentMemberAssignmentKey(f_group_id, f_member_id, unknown), p
+    unknown0 = ()
+    obj = _ConsumerGroupCurrentMemberAssignmentKey(f_group_id, f_member_id, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupCurrentMemberAssignmentKey_v0(o: ConsumerGroupCurrentMemberAssignmentKey, out: bytearray) -> None:
@@ -859,18 +860,30 @@ def _e_ConsumerGroupCurrentMemberAssignmentKey_v0(o: ConsumerGroupCurrentMemberA
 
 def _d_ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions_v0(b: bytes, p: int) -> tuple[ConsumerGroupCurrentMemberAssignmentValue.TopicPartitions, int]:
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions_v0(o: ConsumerGroupCurrentMemberAssignmentValue.TopicPartitions, out: bytearray) -> None:
@@ -879,37 +892,115 @@ def _e_ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions_v0(o: Consumer
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ConsumerGroupCurrentMemberAssignmentValue_v0(b: bytes, p: int) -> tuple[ConsumerGroupCurrentMemberAssignmentValue, int]:
+    blen = len(b)
     f_member_epoch, f_previous_member_epoch, f_state = _S_iib.unpack_from(b, p)
     p += 9
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('AssignedPartitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_assigned_partitions = []
-        for _ in range(n):
-            e_assigned_partitions, p = _d_ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions_v0(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_assigned_partitions = _ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions(f1_topic_id, f1_partitions, unknown1)
             f_assigned_partitions.append(e_assigned_partitions)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('PartitionsPendingRevocation')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partitions_pending_revocation = []
-        for _ in range(n):
-            e_partitions_pending_revocation, p = _d_ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions_v0(b, p)
+        for _ in range(n0):
+            f2_topic_id, p = r_uuid(b, p)
+            n2 = b[p]
+            if n2 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n2, p = r_uvarint(b, p)
+            n2 -= 1
+            if 0 <= n2 < 64:
+                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
+                p += 4 * n2
+            elif n2 < 0:
+                raise null_error('Partitions')
+            else:
+                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_partitions_pending_revocation = _ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions(f2_topic_id, f2_partitions, unknown2)
             f_partitions_pending_revocation.append(e_partitions_pending_revocation)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ConsumerGroupCurrentMemberAssignmentValue(f_member_epoch, f_previous_member_epoch, f_state, f_assigned_partitions, f_partitions_pending_revocation, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ConsumerGroupCurrentMemberAssignmentValue(f_member_epoch, f_previous_member_epoch, f_state, f_assigned_partitions, f_partitions_pending_revocation, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupCurrentMemberAssignmentValue_v0(o: ConsumerGroupCurrentMemberAssignmentValue, out: bytearray) -> None:
@@ -918,24 +1009,70 @@ def _e_ConsumerGroupCurrentMemberAssignmentValue_v0(o: ConsumerGroupCurrentMembe
     if x_assigned_partitions is None:
         raise null_encode_error('AssignedPartitions')
     else:
-        w_calen(out, len(x_assigned_partitions))
+        n0 = len(x_assigned_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_assigned_partitions in x_assigned_partitions:
-            _e_ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions_v0(e_assigned_partitions, out)
+            out += e_assigned_partitions.topic_id.bytes
+            x1_partitions = e_assigned_partitions.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_assigned_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_assigned_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_partitions_pending_revocation = o.partitions_pending_revocation
     if x_partitions_pending_revocation is None:
         raise null_encode_error('PartitionsPendingRevocation')
     else:
-        w_calen(out, len(x_partitions_pending_revocation))
+        n0 = len(x_partitions_pending_revocation) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partitions_pending_revocation in x_partitions_pending_revocation:
-            _e_ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions_v0(e_partitions_pending_revocation, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_partitions_pending_revocation.topic_id.bytes
+            x2_partitions = e_partitions_pending_revocation.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n2 = len(x2_partitions) + 1
+                if n2 < 0x80:
+                    out.append(n2)
+                else:
+                    w_uvarint(out, n2)
+                if len(x2_partitions) < 64:
+                    out += ARRAYS_i[len(x2_partitions)].pack(*x2_partitions)
+                else:
+                    w_fixed_array(out, x2_partitions, 'i')
+            if e_partitions_pending_revocation.unknown_tagged_fields:
+                w_tags(out, [], e_partitions_pending_revocation.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ConsumerGroupMemberMetadataKey_v0(b: bytes, p: int) -> tuple[ConsumerGroupMemberMetadataKey, int]:
     f_group_id, p = r_str(b, p)
     f_member_id, p = r_str(b, p)
-    unknown = ()
-    return _ConsumerGroupMemberMetadataKey(f_group_id, f_member_id, unknown), p
+    unknown0 = ()
+    obj = _ConsumerGroupMemberMetadataKey(f_group_id, f_member_id, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupMemberMetadataKey_v0(o: ConsumerGroupMemberMetadataKey, out: bytearray) -> None:
@@ -946,41 +1083,76 @@ def _e_ConsumerGroupMemberMetadataKey_v0(o: ConsumerGroupMemberMetadataKey, out:
 
 
 def _d_ConsumerGroupMemberMetadataValue__ClassicProtocol_v0(b: bytes, p: int) -> tuple[ConsumerGroupMemberMetadataValue.ClassicProtocol, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_metadata, p = r_cbytes(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ConsumerGroupMemberMetadataValue__ClassicProtocol(f_name, f_metadata, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ConsumerGroupMemberMetadataValue__ClassicProtocol(f_name, f_metadata, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupMemberMetadataValue__ClassicProtocol_v0(o: ConsumerGroupMemberMetadataValue.ClassicProtocol, out: bytearray) -> None:
     w_cstr(out, o.name)
     w_cbytes(out, o.metadata)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ConsumerGroupMemberMetadataValue__ClassicMemberMetadata_v0(b: bytes, p: int) -> tuple[ConsumerGroupMemberMetadataValue.ClassicMemberMetadata, int]:
+    blen = len(b)
     f_session_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('SupportedProtocols')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_supported_protocols = []
-        for _ in range(n):
-            e_supported_protocols, p = _d_ConsumerGroupMemberMetadataValue__ClassicProtocol_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            f1_metadata, p = r_cbytes(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_supported_protocols = _ConsumerGroupMemberMetadataValue__ClassicProtocol(f1_name, f1_metadata, unknown1)
             f_supported_protocols.append(e_supported_protocols)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ConsumerGroupMemberMetadataValue__ClassicMemberMetadata(f_session_timeout_ms, f_supported_protocols, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ConsumerGroupMemberMetadataValue__ClassicMemberMetadata(f_session_timeout_ms, f_supported_protocols, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupMemberMetadataValue__ClassicMemberMetadata_v0(o: ConsumerGroupMemberMetadataValue.ClassicMemberMetadata, out: bytearray) -> None:
@@ -989,48 +1161,107 @@ def _e_ConsumerGroupMemberMetadataValue__ClassicMemberMetadata_v0(o: ConsumerGro
     if x_supported_protocols is None:
         raise null_encode_error('SupportedProtocols')
     else:
-        w_calen(out, len(x_supported_protocols))
+        n0 = len(x_supported_protocols) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_supported_protocols in x_supported_protocols:
-            _e_ConsumerGroupMemberMetadataValue__ClassicProtocol_v0(e_supported_protocols, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_supported_protocols.name)
+            w_cbytes(out, e_supported_protocols.metadata)
+            if e_supported_protocols.unknown_tagged_fields:
+                w_tags(out, [], e_supported_protocols.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ConsumerGroupMemberMetadataValue_v0(b: bytes, p: int) -> tuple[ConsumerGroupMemberMetadataValue, int]:
-    f_instance_id, p = r_ncstr(b, p)
-    f_rack_id, p = r_ncstr(b, p)
-    f_client_id, p = r_cstr(b, p)
-    f_client_host, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_instance_id, p = r_ncstr(b, p)
+    else:
+        f_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack_id, p = r_ncstr(b, p)
+    else:
+        f_rack_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_host, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('SubscribedTopicNames')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_subscribed_topic_names = []
-        for _ in range(n):
-            e_subscribed_topic_names, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_subscribed_topic_names = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_subscribed_topic_names, p = r_cstr(b, p)
             f_subscribed_topic_names.append(e_subscribed_topic_names)
-    f_subscribed_topic_regex, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_subscribed_topic_regex, p = r_ncstr(b, p)
+    else:
+        f_subscribed_topic_regex = b[p + 1 : p + s0].decode()
+        p += s0
     f_rebalance_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_server_assignor, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_server_assignor, p = r_ncstr(b, p)
+    else:
+        f_server_assignor = b[p + 1 : p + s0].decode()
+        p += s0
     f_classic_member_metadata: ConsumerGroupMemberMetadataValue.ClassicMemberMetadata | None = None
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                m, q = r_uvarint(t, q)
-                if m == 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                m0, q0 = r_uvarint(t0, q0)
+                if m0 == 0:
                     f_classic_member_metadata = None
                 else:
-                    f_classic_member_metadata, q = _d_ConsumerGroupMemberMetadataValue__ClassicMemberMetadata_v0(t, q)
+                    f_classic_member_metadata, q0 = _d_ConsumerGroupMemberMetadataValue__ClassicMemberMetadata_v0(t0, q0)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _ConsumerGroupMemberMetadataValue(f_instance_id, f_rack_id, f_client_id, f_client_host, f_subscribed_topic_names, f_subscribed_topic_regex, f_rebalance_timeout_ms, f_server_assignor, f_classic_member_metadata, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _ConsumerGroupMemberMetadataValue(f_instance_id, f_rack_id, f_client_id, f_client_host, f_subscribed_topic_names, f_subscribed_topic_regex, f_rebalance_timeout_ms, f_server_assignor, f_classic_member_metadata, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupMemberMetadataValue_v0(o: ConsumerGroupMemberMetadataValue, out: bytearray) -> None:
@@ -1042,29 +1273,34 @@ def _e_ConsumerGroupMemberMetadataValue_v0(o: ConsumerGroupMemberMetadataValue, 
     if x_subscribed_topic_names is None:
         raise null_encode_error('SubscribedTopicNames')
     else:
-        w_calen(out, len(x_subscribed_topic_names))
+        n0 = len(x_subscribed_topic_names) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_subscribed_topic_names in x_subscribed_topic_names:
             w_cstr(out, e_subscribed_topic_names)
     w_ncstr(out, o.subscribed_topic_regex)
     out += _S_i.pack(o.rebalance_timeout_ms)
     w_ncstr(out, o.server_assignor)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.classic_member_metadata is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_classic_member_metadata = o.classic_member_metadata
         if x_classic_member_metadata is None:
-            t.append(0)
+            t0.append(0)
         else:
-            t.append(1)
-            _e_ConsumerGroupMemberMetadataValue__ClassicMemberMetadata_v0(x_classic_member_metadata, t)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+            t0.append(1)
+            _e_ConsumerGroupMemberMetadataValue__ClassicMemberMetadata_v0(x_classic_member_metadata, t0)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_ConsumerGroupMetadataKey_v0(b: bytes, p: int) -> tuple[ConsumerGroupMetadataKey, int]:
     f_group_id, p = r_str(b, p)
-    unknown = ()
-    return _ConsumerGroupMetadataKey(f_group_id, unknown), p
+    unknown0 = ()
+    obj = _ConsumerGroupMetadataKey(f_group_id, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupMetadataKey_v0(o: ConsumerGroupMetadataKey, out: bytearray) -> None:
@@ -1079,34 +1315,36 @@ def _d_ConsumerGroupMetadataValue_v0(b: bytes, p: int) -> tuple[ConsumerGroupMet
     f_metadata_hash: int = 0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_metadata_hash = _S_q.unpack_from(t, q)[0]
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_metadata_hash = _S_q.unpack_from(t0, q0)[0]
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _ConsumerGroupMetadataValue(f_epoch, f_metadata_hash, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _ConsumerGroupMetadataValue(f_epoch, f_metadata_hash, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupMetadataValue_v0(o: ConsumerGroupMetadataValue, out: bytearray) -> None:
     out += _S_i.pack(o.epoch)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.metadata_hash != 0:
-        t = bytearray()
-        t += _S_q.pack(o.metadata_hash)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        t0 += _S_q.pack(o.metadata_hash)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_ConsumerGroupPartitionMetadataKey_v0(b: bytes, p: int) -> tuple[ConsumerGroupPartitionMetadataKey, int]:
     f_group_id, p = r_str(b, p)
-    unknown = ()
-    return _ConsumerGroupPartitionMetadataKey(f_group_id, unknown), p
+    unknown0 = ()
+    obj = _ConsumerGroupPartitionMetadataKey(f_group_id, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupPartitionMetadataKey_v0(o: ConsumerGroupPartitionMetadataKey, out: bytearray) -> None:
@@ -1116,23 +1354,40 @@ def _e_ConsumerGroupPartitionMetadataKey_v0(o: ConsumerGroupPartitionMetadataKey
 
 
 def _d_ConsumerGroupPartitionMetadataValue__PartitionMetadata_v0(b: bytes, p: int) -> tuple[ConsumerGroupPartitionMetadataValue.PartitionMetadata, int]:
+    blen = len(b)
     f_partition = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Racks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_racks = []
-        for _ in range(n):
-            e_racks, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_racks = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_racks, p = r_cstr(b, p)
             f_racks.append(e_racks)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ConsumerGroupPartitionMetadataValue__PartitionMetadata(f_partition, f_racks, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ConsumerGroupPartitionMetadataValue__PartitionMetadata(f_partition, f_racks, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupPartitionMetadataValue__PartitionMetadata_v0(o: ConsumerGroupPartitionMetadataValue.PartitionMetadata, out: bytearray) -> None:
@@ -1141,32 +1396,87 @@ def _e_ConsumerGroupPartitionMetadataValue__PartitionMetadata_v0(o: ConsumerGrou
     if x_racks is None:
         raise null_encode_error('Racks')
     else:
-        w_calen(out, len(x_racks))
+        n0 = len(x_racks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_racks in x_racks:
             w_cstr(out, e_racks)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ConsumerGroupPartitionMetadataValue__TopicMetadata_v0(b: bytes, p: int) -> tuple[ConsumerGroupPartitionMetadataValue.TopicMetadata, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    f_topic_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
     f_num_partitions = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('PartitionMetadata')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partition_metadata = []
-        for _ in range(n):
-            e_partition_metadata, p = _d_ConsumerGroupPartitionMetadataValue__PartitionMetadata_v0(b, p)
+        for _ in range(n0):
+            f1_partition = _S_i.unpack_from(b, p)[0]
+            p += 4
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('Racks')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_racks = []
+                for _ in range(n1):
+                    s1 = b[p]
+                    if 0 < s1 < 0x80 and p + s1 <= blen:
+                        e1_racks = b[p + 1 : p + s1].decode()
+                        p += s1
+                    else:
+                        e1_racks, p = r_cstr(b, p)
+                    f1_racks.append(e1_racks)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_partition_metadata = _ConsumerGroupPartitionMetadataValue__PartitionMetadata(f1_partition, f1_racks, unknown1)
             f_partition_metadata.append(e_partition_metadata)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ConsumerGroupPartitionMetadataValue__TopicMetadata(f_topic_id, f_topic_name, f_num_partitions, f_partition_metadata, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ConsumerGroupPartitionMetadataValue__TopicMetadata(f_topic_id, f_topic_name, f_num_partitions, f_partition_metadata, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupPartitionMetadataValue__TopicMetadata_v0(o: ConsumerGroupPartitionMetadataValue.TopicMetadata, out: bytearray) -> None:
@@ -1177,28 +1487,126 @@ def _e_ConsumerGroupPartitionMetadataValue__TopicMetadata_v0(o: ConsumerGroupPar
     if x_partition_metadata is None:
         raise null_encode_error('PartitionMetadata')
     else:
-        w_calen(out, len(x_partition_metadata))
+        n0 = len(x_partition_metadata) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_partition_metadata in x_partition_metadata:
-            _e_ConsumerGroupPartitionMetadataValue__PartitionMetadata_v0(e_partition_metadata, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_partition_metadata.partition)
+            x1_racks = e_partition_metadata.racks
+            if x1_racks is None:
+                raise null_encode_error('Racks')
+            else:
+                n1 = len(x1_racks) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_racks in x1_racks:
+                    w_cstr(out, e1_racks)
+            if e_partition_metadata.unknown_tagged_fields:
+                w_tags(out, [], e_partition_metadata.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ConsumerGroupPartitionMetadataValue_v0(b: bytes, p: int) -> tuple[ConsumerGroupPartitionMetadataValue, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = _d_ConsumerGroupPartitionMetadataValue__TopicMetadata_v0(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            f1_num_partitions = _S_i.unpack_from(b, p)[0]
+            p += 4
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('PartitionMetadata')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_metadata = []
+                for _ in range(n1):
+                    f2_partition = _S_i.unpack_from(b, p)[0]
+                    p += 4
+                    n2 = b[p]
+                    if n2 < 0x80:
+                        p += 1
+                    elif b[p + 1] < 0x80:
+                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                        p += 2
+                    else:
+                        n2, p = r_uvarint(b, p)
+                    n2 -= 1
+                    if n2 < 0:
+                        raise null_error('Racks')
+                    elif n2 > blen - p:
+                        raise count_error(n2, blen - p)
+                    else:
+                        f2_racks = []
+                        for _ in range(n2):
+                            s2 = b[p]
+                            if 0 < s2 < 0x80 and p + s2 <= blen:
+                                e2_racks = b[p + 1 : p + s2].decode()
+                                p += s2
+                            else:
+                                e2_racks, p = r_cstr(b, p)
+                            f2_racks.append(e2_racks)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_partition_metadata = _ConsumerGroupPartitionMetadataValue__PartitionMetadata(f2_partition, f2_racks, unknown2)
+                    f1_partition_metadata.append(e1_partition_metadata)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topics = _ConsumerGroupPartitionMetadataValue__TopicMetadata(f1_topic_id, f1_topic_name, f1_num_partitions, f1_partition_metadata, unknown1)
             f_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ConsumerGroupPartitionMetadataValue(f_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ConsumerGroupPartitionMetadataValue(f_topics, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupPartitionMetadataValue_v0(o: ConsumerGroupPartitionMetadataValue, out: bytearray) -> None:
@@ -1206,17 +1614,57 @@ def _e_ConsumerGroupPartitionMetadataValue_v0(o: ConsumerGroupPartitionMetadataV
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
-            _e_ConsumerGroupPartitionMetadataValue__TopicMetadata_v0(e_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topics.topic_id.bytes
+            w_cstr(out, e_topics.topic_name)
+            out += _S_i.pack(e_topics.num_partitions)
+            x1_partition_metadata = e_topics.partition_metadata
+            if x1_partition_metadata is None:
+                raise null_encode_error('PartitionMetadata')
+            else:
+                n1 = len(x1_partition_metadata) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_partition_metadata in x1_partition_metadata:
+                    out += _S_i.pack(e1_partition_metadata.partition)
+                    x2_racks = e1_partition_metadata.racks
+                    if x2_racks is None:
+                        raise null_encode_error('Racks')
+                    else:
+                        n2 = len(x2_racks) + 1
+                        if n2 < 0x80:
+                            out.append(n2)
+                        else:
+                            w_uvarint(out, n2)
+                        for e2_racks in x2_racks:
+                            w_cstr(out, e2_racks)
+                    if e1_partition_metadata.unknown_tagged_fields:
+                        w_tags(out, [], e1_partition_metadata.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_topics.unknown_tagged_fields:
+                w_tags(out, [], e_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ConsumerGroupRegularExpressionKey_v0(b: bytes, p: int) -> tuple[ConsumerGroupRegularExpressionKey, int]:
     f_group_id, p = r_str(b, p)
     f_regular_expression, p = r_str(b, p)
-    unknown = ()
-    return _ConsumerGroupRegularExpressionKey(f_group_id, f_regular_expression, unknown), p
+    unknown0 = ()
+    obj = _ConsumerGroupRegularExpressionKey(f_group_id, f_regular_expression, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupRegularExpressionKey_v0(o: ConsumerGroupRegularExpressionKey, out: bytearray) -> None:
@@ -1227,23 +1675,40 @@ def _e_ConsumerGroupRegularExpressionKey_v0(o: ConsumerGroupRegularExpressionKey
 
 
 def _d_ConsumerGroupRegularExpressionValue_v0(b: bytes, p: int) -> tuple[ConsumerGroupRegularExpressionValue, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Topics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topics = []
-        for _ in range(n):
-            e_topics, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_topics = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_topics, p = r_cstr(b, p)
             f_topics.append(e_topics)
     f_version, f_timestamp = _S_qq.unpack_from(b, p)
     p += 16
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ConsumerGroupRegularExpressionValue(f_topics, f_version, f_timestamp, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ConsumerGroupRegularExpressionValue(f_topics, f_version, f_timestamp, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupRegularExpressionValue_v0(o: ConsumerGroupRegularExpressionValue, out: bytearray) -> None:
@@ -1251,18 +1716,26 @@ def _e_ConsumerGroupRegularExpressionValue_v0(o: ConsumerGroupRegularExpressionV
     if x_topics is None:
         raise null_encode_error('Topics')
     else:
-        w_calen(out, len(x_topics))
+        n0 = len(x_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topics in x_topics:
             w_cstr(out, e_topics)
     out += _S_qq.pack(o.version, o.timestamp)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ConsumerGroupTargetAssignmentMemberKey_v0(b: bytes, p: int) -> tuple[ConsumerGroupTargetAssignmentMemberKey, int]:
     f_group_id, p = r_str(b, p)
     f_member_id, p = r_str(b, p)
-    unknown = ()
-    return _ConsumerGroupTargetAssignmentMemberKey(f_group_id, f_member_id, unknown), p
+    unknown0 = ()
+    obj = _ConsumerGroupTargetAssignmentMemberKey(f_group_id, f_member_id, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupTargetAssignmentMemberKey_v0(o: ConsumerGroupTargetAssignmentMemberKey, out: bytearray) -> None:
@@ -1274,18 +1747,30 @@ def _e_ConsumerGroupTargetAssignmentMemberKey_v0(o: ConsumerGroupTargetAssignmen
 
 def _d_ConsumerGroupTargetAssignmentMemberValue__TopicPartition_v0(b: bytes, p: int) -> tuple[ConsumerGroupTargetAssignmentMemberValue.TopicPartition, int]:
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ConsumerGroupTargetAssignmentMemberValue__TopicPartition(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ConsumerGroupTargetAssignmentMemberValue__TopicPartition(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupTargetAssignmentMemberValue__TopicPartition_v0(o: ConsumerGroupTargetAssignmentMemberValue.TopicPartition, out: bytearray) -> None:
@@ -1294,27 +1779,72 @@ def _e_ConsumerGroupTargetAssignmentMemberValue__TopicPartition_v0(o: ConsumerGr
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ConsumerGroupTargetAssignmentMemberValue_v0(b: bytes, p: int) -> tuple[ConsumerGroupTargetAssignmentMemberValue, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TopicPartitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_partitions = []
-        for _ in range(n):
-            e_topic_partitions, p = _d_ConsumerGroupTargetAssignmentMemberValue__TopicPartition_v0(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topic_partitions = _ConsumerGroupTargetAssignmentMemberValue__TopicPartition(f1_topic_id, f1_partitions, unknown1)
             f_topic_partitions.append(e_topic_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ConsumerGroupTargetAssignmentMemberValue(f_topic_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ConsumerGroupTargetAssignmentMemberValue(f_topic_partitions, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupTargetAssignmentMemberValue_v0(o: ConsumerGroupTargetAssignmentMemberValue, out: bytearray) -> None:
@@ -1322,16 +1852,41 @@ def _e_ConsumerGroupTargetAssignmentMemberValue_v0(o: ConsumerGroupTargetAssignm
     if x_topic_partitions is None:
         raise null_encode_error('TopicPartitions')
     else:
-        w_calen(out, len(x_topic_partitions))
+        n0 = len(x_topic_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topic_partitions in x_topic_partitions:
-            _e_ConsumerGroupTargetAssignmentMemberValue__TopicPartition_v0(e_topic_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topic_partitions.topic_id.bytes
+            x1_partitions = e_topic_partitions.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_topic_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_topic_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ConsumerGroupTargetAssignmentMetadataKey_v0(b: bytes, p: int) -> tuple[ConsumerGroupTargetAssignmentMetadataKey, int]:
     f_group_id, p = r_str(b, p)
-    unknown = ()
-    return _ConsumerGroupTargetAssignmentMetadataKey(f_group_id, unknown), p
+    unknown0 = ()
+    obj = _ConsumerGroupTargetAssignmentMetadataKey(f_group_id, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupTargetAssignmentMetadataKey_v0(o: ConsumerGroupTargetAssignmentMetadataKey, out: bytearray) -> None:
@@ -1345,22 +1900,27 @@ def _d_ConsumerGroupTargetAssignmentMetadataValue_v0(b: bytes, p: int) -> tuple[
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ConsumerGroupTargetAssignmentMetadataValue(f_assignment_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ConsumerGroupTargetAssignmentMetadataValue(f_assignment_epoch, unknown0)
+    return obj, p
 
 
 def _e_ConsumerGroupTargetAssignmentMetadataValue_v0(o: ConsumerGroupTargetAssignmentMetadataValue, out: bytearray) -> None:
     out += _S_i.pack(o.assignment_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_GroupMetadataKey_v0(b: bytes, p: int) -> tuple[GroupMetadataKey, int]:
     f_group, p = r_str(b, p)
-    unknown = ()
-    return _GroupMetadataKey(f_group, unknown), p
+    unknown0 = ()
+    obj = _GroupMetadataKey(f_group, unknown0)
+    return obj, p
 
 
 def _e_GroupMetadataKey_v0(o: GroupMetadataKey, out: bytearray) -> None:
@@ -1377,8 +1937,9 @@ def _d_GroupMetadataValue__MemberMetadata_v0(b: bytes, p: int) -> tuple[GroupMet
     p += 4
     f_subscription, p = r_bytes(b, p)
     f_assignment, p = r_bytes(b, p)
-    unknown = ()
-    return _GroupMetadataValue__MemberMetadata(f_member_id, None, f_client_id, f_client_host, -1, f_session_timeout, f_subscription, f_assignment, unknown), p
+    unknown0 = ()
+    obj = _GroupMetadataValue__MemberMetadata(f_member_id, None, f_client_id, f_client_host, -1, f_session_timeout, f_subscription, f_assignment, unknown0)
+    return obj, p
 
 
 def _e_GroupMetadataValue__MemberMetadata_v0(o: GroupMetadataValue.MemberMetadata, out: bytearray) -> None:
@@ -1400,8 +1961,9 @@ def _d_GroupMetadataValue__MemberMetadata_v1(b: bytes, p: int) -> tuple[GroupMet
     p += 8
     f_subscription, p = r_bytes(b, p)
     f_assignment, p = r_bytes(b, p)
-    unknown = ()
-    return _GroupMetadataValue__MemberMetadata(f_member_id, None, f_client_id, f_client_host, f_rebalance_timeout, f_session_timeout, f_subscription, f_assignment, unknown), p
+    unknown0 = ()
+    obj = _GroupMetadataValue__MemberMetadata(f_member_id, None, f_client_id, f_client_host, f_rebalance_timeout, f_session_timeout, f_subscription, f_assignment, unknown0)
+    return obj, p
 
 
 def _e_GroupMetadataValue__MemberMetadata_v1(o: GroupMetadataValue.MemberMetadata, out: bytearray) -> None:
@@ -1424,8 +1986,9 @@ def _d_GroupMetadataValue__MemberMetadata_v3(b: bytes, p: int) -> tuple[GroupMet
     p += 8
     f_subscription, p = r_bytes(b, p)
     f_assignment, p = r_bytes(b, p)
-    unknown = ()
-    return _GroupMetadataValue__MemberMetadata(f_member_id, f_group_instance_id, f_client_id, f_client_host, f_rebalance_timeout, f_session_timeout, f_subscription, f_assignment, unknown), p
+    unknown0 = ()
+    obj = _GroupMetadataValue__MemberMetadata(f_member_id, f_group_instance_id, f_client_id, f_client_host, f_rebalance_timeout, f_session_timeout, f_subscription, f_assignment, unknown0)
+    return obj, p
 
 
 def _e_GroupMetadataValue__MemberMetadata_v3(o: GroupMetadataValue.MemberMetadata, out: bytearray) -> None:
@@ -1441,21 +2004,43 @@ def _e_GroupMetadataValue__MemberMetadata_v3(o: GroupMetadataValue.MemberMetadat
 
 
 def _d_GroupMetadataValue__MemberMetadata_v4(b: bytes, p: int) -> tuple[GroupMetadataValue.MemberMetadata, int]:
-    f_member_id, p = r_cstr(b, p)
-    f_group_instance_id, p = r_ncstr(b, p)
-    f_client_id, p = r_cstr(b, p)
-    f_client_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_member_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_member_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_group_instance_id, p = r_ncstr(b, p)
+    else:
+        f_group_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_host, p = r_cstr(b, p)
     f_rebalance_timeout, f_session_timeout = _S_ii.unpack_from(b, p)
     p += 8
     f_subscription, p = r_cbytes(b, p)
     f_assignment, p = r_cbytes(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _GroupMetadataValue__MemberMetadata(f_member_id, f_group_instance_id, f_client_id, f_client_host, f_rebalance_timeout, f_session_timeout, f_subscription, f_assignment, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _GroupMetadataValue__MemberMetadata(f_member_id, f_group_instance_id, f_client_id, f_client_host, f_rebalance_timeout, f_session_timeout, f_subscription, f_assignment, unknown0)
+    return obj, p
 
 
 def _e_GroupMetadataValue__MemberMetadata_v4(o: GroupMetadataValue.MemberMetadata, out: bytearray) -> None:
@@ -1466,25 +2051,41 @@ def _e_GroupMetadataValue__MemberMetadata_v4(o: GroupMetadataValue.MemberMetadat
     out += _S_ii.pack(o.rebalance_timeout, o.session_timeout)
     w_cbytes(out, o.subscription)
     w_cbytes(out, o.assignment)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_GroupMetadataValue_v0(b: bytes, p: int) -> tuple[GroupMetadataValue, int]:
+    blen = len(b)
     f_protocol_type, p = r_str(b, p)
     f_generation = _S_i.unpack_from(b, p)[0]
     p += 4
     f_protocol, p = r_nstr(b, p)
     f_leader, p = r_nstr(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_GroupMetadataValue__MemberMetadata_v0(b, p)
+        for _ in range(n0):
+            f1_member_id, p = r_str(b, p)
+            f1_client_id, p = r_str(b, p)
+            f1_client_host, p = r_str(b, p)
+            f1_session_timeout = _S_i.unpack_from(b, p)[0]
+            p += 4
+            f1_subscription, p = r_bytes(b, p)
+            f1_assignment, p = r_bytes(b, p)
+            unknown1 = ()
+            e_members = _GroupMetadataValue__MemberMetadata(f1_member_id, None, f1_client_id, f1_client_host, -1, f1_session_timeout, f1_subscription, f1_assignment, unknown1)
             f_members.append(e_members)
-    unknown = ()
-    return _GroupMetadataValue(f_protocol_type, f_generation, f_protocol, f_leader, -1, f_members, unknown), p
+    unknown0 = ()
+    obj = _GroupMetadataValue(f_protocol_type, f_generation, f_protocol, f_leader, -1, f_members, unknown0)
+    return obj, p
 
 
 def _e_GroupMetadataValue_v0(o: GroupMetadataValue, out: bytearray) -> None:
@@ -1496,29 +2097,49 @@ def _e_GroupMetadataValue_v0(o: GroupMetadataValue, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('members')
     else:
-        w_alen(out, len(x_members))
+        out += INT32.pack(len(x_members))
         for e_members in x_members:
-            _e_GroupMetadataValue__MemberMetadata_v0(e_members, out)
+            w_str(out, e_members.member_id)
+            w_str(out, e_members.client_id)
+            w_str(out, e_members.client_host)
+            out += _S_i.pack(e_members.session_timeout)
+            w_bytes(out, e_members.subscription)
+            w_bytes(out, e_members.assignment)
+            if e_members.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_GroupMetadataValue_v1(b: bytes, p: int) -> tuple[GroupMetadataValue, int]:
+    blen = len(b)
     f_protocol_type, p = r_str(b, p)
     f_generation = _S_i.unpack_from(b, p)[0]
     p += 4
     f_protocol, p = r_nstr(b, p)
     f_leader, p = r_nstr(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_GroupMetadataValue__MemberMetadata_v1(b, p)
+        for _ in range(n0):
+            f1_member_id, p = r_str(b, p)
+            f1_client_id, p = r_str(b, p)
+            f1_client_host, p = r_str(b, p)
+            f1_rebalance_timeout, f1_session_timeout = _S_ii.unpack_from(b, p)
+            p += 8
+            f1_subscription, p = r_bytes(b, p)
+            f1_assignment, p = r_bytes(b, p)
+            unknown1 = ()
+            e_members = _GroupMetadataValue__MemberMetadata(f1_member_id, None, f1_client_id, f1_client_host, f1_rebalance_timeout, f1_session_timeout, f1_subscription, f1_assignment, unknown1)
             f_members.append(e_members)
-    unknown = ()
-    return _GroupMetadataValue(f_protocol_type, f_generation, f_protocol, f_leader, -1, f_members, unknown), p
+    unknown0 = ()
+    obj = _GroupMetadataValue(f_protocol_type, f_generation, f_protocol, f_leader, -1, f_members, unknown0)
+    return obj, p
 
 
 def _e_GroupMetadataValue_v1(o: GroupMetadataValue, out: bytearray) -> None:
@@ -1530,14 +2151,22 @@ def _e_GroupMetadataValue_v1(o: GroupMetadataValue, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('members')
     else:
-        w_alen(out, len(x_members))
+        out += INT32.pack(len(x_members))
         for e_members in x_members:
-            _e_GroupMetadataValue__MemberMetadata_v1(e_members, out)
+            w_str(out, e_members.member_id)
+            w_str(out, e_members.client_id)
+            w_str(out, e_members.client_host)
+            out += _S_ii.pack(e_members.rebalance_timeout, e_members.session_timeout)
+            w_bytes(out, e_members.subscription)
+            w_bytes(out, e_members.assignment)
+            if e_members.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_GroupMetadataValue_v2(b: bytes, p: int) -> tuple[GroupMetadataValue, int]:
+    blen = len(b)
     f_protocol_type, p = r_str(b, p)
     f_generation = _S_i.unpack_from(b, p)[0]
     p += 4
@@ -1545,16 +2174,28 @@ def _d_GroupMetadataValue_v2(b: bytes, p: int) -> tuple[GroupMetadataValue, int]
     f_leader, p = r_nstr(b, p)
     f_current_state_timestamp = _S_q.unpack_from(b, p)[0]
     p += 8
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_GroupMetadataValue__MemberMetadata_v1(b, p)
+        for _ in range(n0):
+            f1_member_id, p = r_str(b, p)
+            f1_client_id, p = r_str(b, p)
+            f1_client_host, p = r_str(b, p)
+            f1_rebalance_timeout, f1_session_timeout = _S_ii.unpack_from(b, p)
+            p += 8
+            f1_subscription, p = r_bytes(b, p)
+            f1_assignment, p = r_bytes(b, p)
+            unknown1 = ()
+            e_members = _GroupMetadataValue__MemberMetadata(f1_member_id, None, f1_client_id, f1_client_host, f1_rebalance_timeout, f1_session_timeout, f1_subscription, f1_assignment, unknown1)
             f_members.append(e_members)
-    unknown = ()
-    return _GroupMetadataValue(f_protocol_type, f_generation, f_protocol, f_leader, f_current_state_timestamp, f_members, unknown), p
+    unknown0 = ()
+    obj = _GroupMetadataValue(f_protocol_type, f_generation, f_protocol, f_leader, f_current_state_timestamp, f_members, unknown0)
+    return obj, p
 
 
 def _e_GroupMetadataValue_v2(o: GroupMetadataValue, out: bytearray) -> None:
@@ -1567,14 +2208,22 @@ def _e_GroupMetadataValue_v2(o: GroupMetadataValue, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('members')
     else:
-        w_alen(out, len(x_members))
+        out += INT32.pack(len(x_members))
         for e_members in x_members:
-            _e_GroupMetadataValue__MemberMetadata_v1(e_members, out)
+            w_str(out, e_members.member_id)
+            w_str(out, e_members.client_id)
+            w_str(out, e_members.client_host)
+            out += _S_ii.pack(e_members.rebalance_timeout, e_members.session_timeout)
+            w_bytes(out, e_members.subscription)
+            w_bytes(out, e_members.assignment)
+            if e_members.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_GroupMetadataValue_v3(b: bytes, p: int) -> tuple[GroupMetadataValue, int]:
+    blen = len(b)
     f_protocol_type, p = r_str(b, p)
     f_generation = _S_i.unpack_from(b, p)[0]
     p += 4
@@ -1582,16 +2231,29 @@ def _d_GroupMetadataValue_v3(b: bytes, p: int) -> tuple[GroupMetadataValue, int]
     f_leader, p = r_nstr(b, p)
     f_current_state_timestamp = _S_q.unpack_from(b, p)[0]
     p += 8
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_GroupMetadataValue__MemberMetadata_v3(b, p)
+        for _ in range(n0):
+            f1_member_id, p = r_str(b, p)
+            f1_group_instance_id, p = r_nstr(b, p)
+            f1_client_id, p = r_str(b, p)
+            f1_client_host, p = r_str(b, p)
+            f1_rebalance_timeout, f1_session_timeout = _S_ii.unpack_from(b, p)
+            p += 8
+            f1_subscription, p = r_bytes(b, p)
+            f1_assignment, p = r_bytes(b, p)
+            unknown1 = ()
+            e_members = _GroupMetadataValue__MemberMetadata(f1_member_id, f1_group_instance_id, f1_client_id, f1_client_host, f1_rebalance_timeout, f1_session_timeout, f1_subscription, f1_assignment, unknown1)
             f_members.append(e_members)
-    unknown = ()
-    return _GroupMetadataValue(f_protocol_type, f_generation, f_protocol, f_leader, f_current_state_timestamp, f_members, unknown), p
+    unknown0 = ()
+    obj = _GroupMetadataValue(f_protocol_type, f_generation, f_protocol, f_leader, f_current_state_timestamp, f_members, unknown0)
+    return obj, p
 
 
 def _e_GroupMetadataValue_v3(o: GroupMetadataValue, out: bytearray) -> None:
@@ -1604,36 +2266,105 @@ def _e_GroupMetadataValue_v3(o: GroupMetadataValue, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('members')
     else:
-        w_alen(out, len(x_members))
+        out += INT32.pack(len(x_members))
         for e_members in x_members:
-            _e_GroupMetadataValue__MemberMetadata_v3(e_members, out)
+            w_str(out, e_members.member_id)
+            w_nstr(out, e_members.group_instance_id)
+            w_str(out, e_members.client_id)
+            w_str(out, e_members.client_host)
+            out += _S_ii.pack(e_members.rebalance_timeout, e_members.session_timeout)
+            w_bytes(out, e_members.subscription)
+            w_bytes(out, e_members.assignment)
+            if e_members.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_GroupMetadataValue_v4(b: bytes, p: int) -> tuple[GroupMetadataValue, int]:
-    f_protocol_type, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_protocol_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_protocol_type, p = r_cstr(b, p)
     f_generation = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_protocol, p = r_ncstr(b, p)
-    f_leader, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_protocol, p = r_ncstr(b, p)
+    else:
+        f_protocol = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_leader, p = r_ncstr(b, p)
+    else:
+        f_leader = b[p + 1 : p + s0].decode()
+        p += s0
     f_current_state_timestamp = _S_q.unpack_from(b, p)[0]
     p += 8
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('members')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_members = []
-        for _ in range(n):
-            e_members, p = _d_GroupMetadataValue__MemberMetadata_v4(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_member_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_member_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_group_instance_id, p = r_ncstr(b, p)
+            else:
+                f1_group_instance_id = b[p + 1 : p + s1].decode()
+                p += s1
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_client_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_client_id, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_client_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_client_host, p = r_cstr(b, p)
+            f1_rebalance_timeout, f1_session_timeout = _S_ii.unpack_from(b, p)
+            p += 8
+            f1_subscription, p = r_cbytes(b, p)
+            f1_assignment, p = r_cbytes(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_members = _GroupMetadataValue__MemberMetadata(f1_member_id, f1_group_instance_id, f1_client_id, f1_client_host, f1_rebalance_timeout, f1_session_timeout, f1_subscription, f1_assignment, unknown1)
             f_members.append(e_members)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _GroupMetadataValue(f_protocol_type, f_generation, f_protocol, f_leader, f_current_state_timestamp, f_members, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _GroupMetadataValue(f_protocol_type, f_generation, f_protocol, f_leader, f_current_state_timestamp, f_members, unknown0)
+    return obj, p
 
 
 def _e_GroupMetadataValue_v4(o: GroupMetadataValue, out: bytearray) -> None:
@@ -1646,10 +2377,27 @@ def _e_GroupMetadataValue_v4(o: GroupMetadataValue, out: bytearray) -> None:
     if x_members is None:
         raise null_encode_error('members')
     else:
-        w_calen(out, len(x_members))
+        n0 = len(x_members) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_members in x_members:
-            _e_GroupMetadataValue__MemberMetadata_v4(e_members, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_members.member_id)
+            w_ncstr(out, e_members.group_instance_id)
+            w_cstr(out, e_members.client_id)
+            w_cstr(out, e_members.client_host)
+            out += _S_ii.pack(e_members.rebalance_timeout, e_members.session_timeout)
+            w_cbytes(out, e_members.subscription)
+            w_cbytes(out, e_members.assignment)
+            if e_members.unknown_tagged_fields:
+                w_tags(out, [], e_members.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_LegacyOffsetCommitKey_v0(b: bytes, p: int) -> tuple[LegacyOffsetCommitKey, int]:
@@ -1657,8 +2405,9 @@ def _d_LegacyOffsetCommitKey_v0(b: bytes, p: int) -> tuple[LegacyOffsetCommitKey
     f_topic, p = r_str(b, p)
     f_partition = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _LegacyOffsetCommitKey(f_group, f_topic, f_partition, unknown), p
+    unknown0 = ()
+    obj = _LegacyOffsetCommitKey(f_group, f_topic, f_partition, unknown0)
+    return obj, p
 
 
 def _e_LegacyOffsetCommitKey_v0(o: LegacyOffsetCommitKey, out: bytearray) -> None:
@@ -1675,8 +2424,9 @@ def _d_LegacyOffsetCommitValue_v0(b: bytes, p: int) -> tuple[LegacyOffsetCommitV
     f_metadata, p = r_str(b, p)
     f_commit_timestamp = _S_q.unpack_from(b, p)[0]
     p += 8
-    unknown = ()
-    return _LegacyOffsetCommitValue(f_offset, f_metadata, f_commit_timestamp, unknown), p
+    unknown0 = ()
+    obj = _LegacyOffsetCommitValue(f_offset, f_metadata, f_commit_timestamp, unknown0)
+    return obj, p
 
 
 def _e_LegacyOffsetCommitValue_v0(o: LegacyOffsetCommitValue, out: bytearray) -> None:
@@ -1692,8 +2442,9 @@ def _d_OffsetCommitKey_v0(b: bytes, p: int) -> tuple[OffsetCommitKey, int]:
     f_topic, p = r_str(b, p)
     f_partition = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _OffsetCommitKey(f_group, f_topic, f_partition, unknown), p
+    unknown0 = ()
+    obj = _OffsetCommitKey(f_group, f_topic, f_partition, unknown0)
+    return obj, p
 
 
 def _e_OffsetCommitKey_v0(o: OffsetCommitKey, out: bytearray) -> None:
@@ -1710,8 +2461,9 @@ def _d_OffsetCommitValue_v0(b: bytes, p: int) -> tuple[OffsetCommitValue, int]:
     f_metadata, p = r_str(b, p)
     f_commit_timestamp = _S_q.unpack_from(b, p)[0]
     p += 8
-    unknown = ()
-    return _OffsetCommitValue(f_offset, -1, f_metadata, f_commit_timestamp, -1, ZERO_UUID, unknown), p
+    unknown0 = ()
+    obj = _OffsetCommitValue(f_offset, -1, f_metadata, f_commit_timestamp, -1, ZERO_UUID, unknown0)
+    return obj, p
 
 
 def _e_OffsetCommitValue_v0(o: OffsetCommitValue, out: bytearray) -> None:
@@ -1728,8 +2480,9 @@ def _d_OffsetCommitValue_v1(b: bytes, p: int) -> tuple[OffsetCommitValue, int]:
     f_metadata, p = r_str(b, p)
     f_commit_timestamp, f_expire_timestamp = _S_qq.unpack_from(b, p)
     p += 16
-    unknown = ()
-    return _OffsetCommitValue(f_offset, -1, f_metadata, f_commit_timestamp, f_expire_timestamp, ZERO_UUID, unknown), p
+    unknown0 = ()
+    obj = _OffsetCommitValue(f_offset, -1, f_metadata, f_commit_timestamp, f_expire_timestamp, ZERO_UUID, unknown0)
+    return obj, p
 
 
 def _e_OffsetCommitValue_v1(o: OffsetCommitValue, out: bytearray) -> None:
@@ -1746,8 +2499,9 @@ def _d_OffsetCommitValue_v3(b: bytes, p: int) -> tuple[OffsetCommitValue, int]:
     f_metadata, p = r_str(b, p)
     f_commit_timestamp = _S_q.unpack_from(b, p)[0]
     p += 8
-    unknown = ()
-    return _OffsetCommitValue(f_offset, f_leader_epoch, f_metadata, f_commit_timestamp, -1, ZERO_UUID, unknown), p
+    unknown0 = ()
+    obj = _OffsetCommitValue(f_offset, f_leader_epoch, f_metadata, f_commit_timestamp, -1, ZERO_UUID, unknown0)
+    return obj, p
 
 
 def _e_OffsetCommitValue_v3(o: OffsetCommitValue, out: bytearray) -> None:
@@ -1759,45 +2513,53 @@ def _e_OffsetCommitValue_v3(o: OffsetCommitValue, out: bytearray) -> None:
 
 
 def _d_OffsetCommitValue_v4(b: bytes, p: int) -> tuple[OffsetCommitValue, int]:
+    blen = len(b)
     f_offset, f_leader_epoch = _S_qi.unpack_from(b, p)
     p += 12
-    f_metadata, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_metadata = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_metadata, p = r_cstr(b, p)
     f_commit_timestamp = _S_q.unpack_from(b, p)[0]
     p += 8
     f_topic_id: uuid.UUID = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_topic_id, q = r_uuid(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_topic_id, q0 = r_uuid(t0, q0)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _OffsetCommitValue(f_offset, f_leader_epoch, f_metadata, f_commit_timestamp, -1, f_topic_id, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _OffsetCommitValue(f_offset, f_leader_epoch, f_metadata, f_commit_timestamp, -1, f_topic_id, unknown0)
+    return obj, p
 
 
 def _e_OffsetCommitValue_v4(o: OffsetCommitValue, out: bytearray) -> None:
     out += _S_qi.pack(o.offset, o.leader_epoch)
     w_cstr(out, o.metadata)
     out += _S_q.pack(o.commit_timestamp)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.topic_id != ZERO_UUID:
-        t = bytearray()
-        t += o.topic_id.bytes
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        t0 += o.topic_id.bytes
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_ShareGroupCurrentMemberAssignmentKey_v0(b: bytes, p: int) -> tuple[ShareGroupCurrentMemberAssignmentKey, int]:
     f_group_id, p = r_str(b, p)
     f_member_id, p = r_str(b, p)
-    unknown = ()
-    return _ShareGroupCurrentMemberAssignmentKey(f_group_id, f_member_id, unknown), p
+    unknown0 = ()
+    obj = _ShareGroupCurrentMemberAssignmentKey(f_group_id, f_member_id, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupCurrentMemberAssignmentKey_v0(o: ShareGroupCurrentMemberAssignmentKey, out: bytearray) -> None:
@@ -1809,18 +2571,30 @@ def _e_ShareGroupCurrentMemberAssignmentKey_v0(o: ShareGroupCurrentMemberAssignm
 
 def _d_ShareGroupCurrentMemberAssignmentValue__TopicPartitions_v0(b: bytes, p: int) -> tuple[ShareGroupCurrentMemberAssignmentValue.TopicPartitions, int]:
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupCurrentMemberAssignmentValue__TopicPartitions(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupCurrentMemberAssignmentValue__TopicPartitions(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupCurrentMemberAssignmentValue__TopicPartitions_v0(o: ShareGroupCurrentMemberAssignmentValue.TopicPartitions, out: bytearray) -> None:
@@ -1829,29 +2603,74 @@ def _e_ShareGroupCurrentMemberAssignmentValue__TopicPartitions_v0(o: ShareGroupC
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupCurrentMemberAssignmentValue_v0(b: bytes, p: int) -> tuple[ShareGroupCurrentMemberAssignmentValue, int]:
+    blen = len(b)
     f_member_epoch, f_previous_member_epoch, f_state = _S_iib.unpack_from(b, p)
     p += 9
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('AssignedPartitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_assigned_partitions = []
-        for _ in range(n):
-            e_assigned_partitions, p = _d_ShareGroupCurrentMemberAssignmentValue__TopicPartitions_v0(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_assigned_partitions = _ShareGroupCurrentMemberAssignmentValue__TopicPartitions(f1_topic_id, f1_partitions, unknown1)
             f_assigned_partitions.append(e_assigned_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupCurrentMemberAssignmentValue(f_member_epoch, f_previous_member_epoch, f_state, f_assigned_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupCurrentMemberAssignmentValue(f_member_epoch, f_previous_member_epoch, f_state, f_assigned_partitions, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupCurrentMemberAssignmentValue_v0(o: ShareGroupCurrentMemberAssignmentValue, out: bytearray) -> None:
@@ -1860,17 +2679,42 @@ def _e_ShareGroupCurrentMemberAssignmentValue_v0(o: ShareGroupCurrentMemberAssig
     if x_assigned_partitions is None:
         raise null_encode_error('AssignedPartitions')
     else:
-        w_calen(out, len(x_assigned_partitions))
+        n0 = len(x_assigned_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_assigned_partitions in x_assigned_partitions:
-            _e_ShareGroupCurrentMemberAssignmentValue__TopicPartitions_v0(e_assigned_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_assigned_partitions.topic_id.bytes
+            x1_partitions = e_assigned_partitions.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_assigned_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_assigned_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupMemberMetadataKey_v0(b: bytes, p: int) -> tuple[ShareGroupMemberMetadataKey, int]:
     f_group_id, p = r_str(b, p)
     f_member_id, p = r_str(b, p)
-    unknown = ()
-    return _ShareGroupMemberMetadataKey(f_group_id, f_member_id, unknown), p
+    unknown0 = ()
+    obj = _ShareGroupMemberMetadataKey(f_group_id, f_member_id, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupMemberMetadataKey_v0(o: ShareGroupMemberMetadataKey, out: bytearray) -> None:
@@ -1881,24 +2725,56 @@ def _e_ShareGroupMemberMetadataKey_v0(o: ShareGroupMemberMetadataKey, out: bytea
 
 
 def _d_ShareGroupMemberMetadataValue_v0(b: bytes, p: int) -> tuple[ShareGroupMemberMetadataValue, int]:
-    f_rack_id, p = r_ncstr(b, p)
-    f_client_id, p = r_cstr(b, p)
-    f_client_host, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack_id, p = r_ncstr(b, p)
+    else:
+        f_rack_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_host, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('SubscribedTopicNames')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_subscribed_topic_names = []
-        for _ in range(n):
-            e_subscribed_topic_names, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_subscribed_topic_names = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_subscribed_topic_names, p = r_cstr(b, p)
             f_subscribed_topic_names.append(e_subscribed_topic_names)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupMemberMetadataValue(f_rack_id, f_client_id, f_client_host, f_subscribed_topic_names, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupMemberMetadataValue(f_rack_id, f_client_id, f_client_host, f_subscribed_topic_names, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupMemberMetadataValue_v0(o: ShareGroupMemberMetadataValue, out: bytearray) -> None:
@@ -1909,16 +2785,24 @@ def _e_ShareGroupMemberMetadataValue_v0(o: ShareGroupMemberMetadataValue, out: b
     if x_subscribed_topic_names is None:
         raise null_encode_error('SubscribedTopicNames')
     else:
-        w_calen(out, len(x_subscribed_topic_names))
+        n0 = len(x_subscribed_topic_names) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_subscribed_topic_names in x_subscribed_topic_names:
             w_cstr(out, e_subscribed_topic_names)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupMetadataKey_v0(b: bytes, p: int) -> tuple[ShareGroupMetadataKey, int]:
     f_group_id, p = r_str(b, p)
-    unknown = ()
-    return _ShareGroupMetadataKey(f_group_id, unknown), p
+    unknown0 = ()
+    obj = _ShareGroupMetadataKey(f_group_id, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupMetadataKey_v0(o: ShareGroupMetadataKey, out: bytearray) -> None:
@@ -1932,22 +2816,27 @@ def _d_ShareGroupMetadataValue_v0(b: bytes, p: int) -> tuple[ShareGroupMetadataV
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupMetadataValue(f_epoch, f_metadata_hash, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupMetadataValue(f_epoch, f_metadata_hash, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupMetadataValue_v0(o: ShareGroupMetadataValue, out: bytearray) -> None:
     out += _S_iq.pack(o.epoch, o.metadata_hash)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupStatePartitionMetadataKey_v0(b: bytes, p: int) -> tuple[ShareGroupStatePartitionMetadataKey, int]:
     f_group_id, p = r_str(b, p)
-    unknown = ()
-    return _ShareGroupStatePartitionMetadataKey(f_group_id, unknown), p
+    unknown0 = ()
+    obj = _ShareGroupStatePartitionMetadataKey(f_group_id, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupStatePartitionMetadataKey_v0(o: ShareGroupStatePartitionMetadataKey, out: bytearray) -> None:
@@ -1957,20 +2846,38 @@ def _e_ShareGroupStatePartitionMetadataKey_v0(o: ShareGroupStatePartitionMetadat
 
 
 def _d_ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo_v0(b: bytes, p: int) -> tuple[ShareGroupStatePartitionMetadataValue.TopicPartitionsInfo, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    f_topic_name, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo(f_topic_id, f_topic_name, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo(f_topic_id, f_topic_name, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo_v0(o: ShareGroupStatePartitionMetadataValue.TopicPartitionsInfo, out: bytearray) -> None:
@@ -1980,61 +2887,184 @@ def _e_ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo_v0(o: ShareGro
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupStatePartitionMetadataValue__TopicInfo_v0(b: bytes, p: int) -> tuple[ShareGroupStatePartitionMetadataValue.TopicInfo, int]:
+    blen = len(b)
     f_topic_id, p = r_uuid(b, p)
-    f_topic_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupStatePartitionMetadataValue__TopicInfo(f_topic_id, f_topic_name, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupStatePartitionMetadataValue__TopicInfo(f_topic_id, f_topic_name, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupStatePartitionMetadataValue__TopicInfo_v0(o: ShareGroupStatePartitionMetadataValue.TopicInfo, out: bytearray) -> None:
     out += o.topic_id.bytes
     w_cstr(out, o.topic_name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupStatePartitionMetadataValue_v0(b: bytes, p: int) -> tuple[ShareGroupStatePartitionMetadataValue, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('InitializingTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_initializing_topics = []
-        for _ in range(n):
-            e_initializing_topics, p = _d_ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo_v0(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic_name, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_initializing_topics = _ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo(f1_topic_id, f1_topic_name, f1_partitions, unknown1)
             f_initializing_topics.append(e_initializing_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('InitializedTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_initialized_topics = []
-        for _ in range(n):
-            e_initialized_topics, p = _d_ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo_v0(b, p)
+        for _ in range(n0):
+            f2_topic_id, p = r_uuid(b, p)
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_topic_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_topic_name, p = r_cstr(b, p)
+            n2 = b[p]
+            if n2 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n2, p = r_uvarint(b, p)
+            n2 -= 1
+            if 0 <= n2 < 64:
+                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
+                p += 4 * n2
+            elif n2 < 0:
+                raise null_error('Partitions')
+            else:
+                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_initialized_topics = _ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo(f2_topic_id, f2_topic_name, f2_partitions, unknown2)
             f_initialized_topics.append(e_initialized_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('DeletingTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_deleting_topics = []
-        for _ in range(n):
-            e_deleting_topics, p = _d_ShareGroupStatePartitionMetadataValue__TopicInfo_v0(b, p)
+        for _ in range(n0):
+            f3_topic_id, p = r_uuid(b, p)
+            s3 = b[p]
+            if 0 < s3 < 0x80 and p + s3 <= blen:
+                f3_topic_name = b[p + 1 : p + s3].decode()
+                p += s3
+            else:
+                f3_topic_name, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_deleting_topics = _ShareGroupStatePartitionMetadataValue__TopicInfo(f3_topic_id, f3_topic_name, unknown3)
             f_deleting_topics.append(e_deleting_topics)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupStatePartitionMetadataValue(f_initializing_topics, f_initialized_topics, f_deleting_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupStatePartitionMetadataValue(f_initializing_topics, f_initialized_topics, f_deleting_topics, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupStatePartitionMetadataValue_v0(o: ShareGroupStatePartitionMetadataValue, out: bytearray) -> None:
@@ -2042,31 +3072,88 @@ def _e_ShareGroupStatePartitionMetadataValue_v0(o: ShareGroupStatePartitionMetad
     if x_initializing_topics is None:
         raise null_encode_error('InitializingTopics')
     else:
-        w_calen(out, len(x_initializing_topics))
+        n0 = len(x_initializing_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_initializing_topics in x_initializing_topics:
-            _e_ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo_v0(e_initializing_topics, out)
+            out += e_initializing_topics.topic_id.bytes
+            w_cstr(out, e_initializing_topics.topic_name)
+            x1_partitions = e_initializing_topics.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_initializing_topics.unknown_tagged_fields:
+                w_tags(out, [], e_initializing_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_initialized_topics = o.initialized_topics
     if x_initialized_topics is None:
         raise null_encode_error('InitializedTopics')
     else:
-        w_calen(out, len(x_initialized_topics))
+        n0 = len(x_initialized_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_initialized_topics in x_initialized_topics:
-            _e_ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo_v0(e_initialized_topics, out)
+            out += e_initialized_topics.topic_id.bytes
+            w_cstr(out, e_initialized_topics.topic_name)
+            x2_partitions = e_initialized_topics.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n2 = len(x2_partitions) + 1
+                if n2 < 0x80:
+                    out.append(n2)
+                else:
+                    w_uvarint(out, n2)
+                if len(x2_partitions) < 64:
+                    out += ARRAYS_i[len(x2_partitions)].pack(*x2_partitions)
+                else:
+                    w_fixed_array(out, x2_partitions, 'i')
+            if e_initialized_topics.unknown_tagged_fields:
+                w_tags(out, [], e_initialized_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_deleting_topics = o.deleting_topics
     if x_deleting_topics is None:
         raise null_encode_error('DeletingTopics')
     else:
-        w_calen(out, len(x_deleting_topics))
+        n0 = len(x_deleting_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_deleting_topics in x_deleting_topics:
-            _e_ShareGroupStatePartitionMetadataValue__TopicInfo_v0(e_deleting_topics, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_deleting_topics.topic_id.bytes
+            w_cstr(out, e_deleting_topics.topic_name)
+            if e_deleting_topics.unknown_tagged_fields:
+                w_tags(out, [], e_deleting_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupTargetAssignmentMemberKey_v0(b: bytes, p: int) -> tuple[ShareGroupTargetAssignmentMemberKey, int]:
     f_group_id, p = r_str(b, p)
     f_member_id, p = r_str(b, p)
-    unknown = ()
-    return _ShareGroupTargetAssignmentMemberKey(f_group_id, f_member_id, unknown), p
+    unknown0 = ()
+    obj = _ShareGroupTargetAssignmentMemberKey(f_group_id, f_member_id, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupTargetAssignmentMemberKey_v0(o: ShareGroupTargetAssignmentMemberKey, out: bytearray) -> None:
@@ -2078,18 +3165,30 @@ def _e_ShareGroupTargetAssignmentMemberKey_v0(o: ShareGroupTargetAssignmentMembe
 
 def _d_ShareGroupTargetAssignmentMemberValue__TopicPartition_v0(b: bytes, p: int) -> tuple[ShareGroupTargetAssignmentMemberValue.TopicPartition, int]:
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupTargetAssignmentMemberValue__TopicPartition(f_topic_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupTargetAssignmentMemberValue__TopicPartition(f_topic_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupTargetAssignmentMemberValue__TopicPartition_v0(o: ShareGroupTargetAssignmentMemberValue.TopicPartition, out: bytearray) -> None:
@@ -2098,27 +3197,72 @@ def _e_ShareGroupTargetAssignmentMemberValue__TopicPartition_v0(o: ShareGroupTar
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupTargetAssignmentMemberValue_v0(b: bytes, p: int) -> tuple[ShareGroupTargetAssignmentMemberValue, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TopicPartitions')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_partitions = []
-        for _ in range(n):
-            e_topic_partitions, p = _d_ShareGroupTargetAssignmentMemberValue__TopicPartition_v0(b, p)
+        for _ in range(n0):
+            f1_topic_id, p = r_uuid(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topic_partitions = _ShareGroupTargetAssignmentMemberValue__TopicPartition(f1_topic_id, f1_partitions, unknown1)
             f_topic_partitions.append(e_topic_partitions)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupTargetAssignmentMemberValue(f_topic_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupTargetAssignmentMemberValue(f_topic_partitions, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupTargetAssignmentMemberValue_v0(o: ShareGroupTargetAssignmentMemberValue, out: bytearray) -> None:
@@ -2126,16 +3270,41 @@ def _e_ShareGroupTargetAssignmentMemberValue_v0(o: ShareGroupTargetAssignmentMem
     if x_topic_partitions is None:
         raise null_encode_error('TopicPartitions')
     else:
-        w_calen(out, len(x_topic_partitions))
+        n0 = len(x_topic_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topic_partitions in x_topic_partitions:
-            _e_ShareGroupTargetAssignmentMemberValue__TopicPartition_v0(e_topic_partitions, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += e_topic_partitions.topic_id.bytes
+            x1_partitions = e_topic_partitions.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_topic_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_topic_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareGroupTargetAssignmentMetadataKey_v0(b: bytes, p: int) -> tuple[ShareGroupTargetAssignmentMetadataKey, int]:
     f_group_id, p = r_str(b, p)
-    unknown = ()
-    return _ShareGroupTargetAssignmentMetadataKey(f_group_id, unknown), p
+    unknown0 = ()
+    obj = _ShareGroupTargetAssignmentMetadataKey(f_group_id, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupTargetAssignmentMetadataKey_v0(o: ShareGroupTargetAssignmentMetadataKey, out: bytearray) -> None:
@@ -2149,23 +3318,28 @@ def _d_ShareGroupTargetAssignmentMetadataValue_v0(b: bytes, p: int) -> tuple[Sha
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareGroupTargetAssignmentMetadataValue(f_assignment_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareGroupTargetAssignmentMetadataValue(f_assignment_epoch, unknown0)
+    return obj, p
 
 
 def _e_ShareGroupTargetAssignmentMetadataValue_v0(o: ShareGroupTargetAssignmentMetadataValue, out: bytearray) -> None:
     out += _S_i.pack(o.assignment_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupCurrentMemberAssignmentKey_v0(b: bytes, p: int) -> tuple[StreamsGroupCurrentMemberAssignmentKey, int]:
     f_group_id, p = r_str(b, p)
     f_member_id, p = r_str(b, p)
-    unknown = ()
-    return _StreamsGroupCurrentMemberAssignmentKey(f_group_id, f_member_id, unknown), p
+    unknown0 = ()
+    obj = _StreamsGroupCurrentMemberAssignmentKey(f_group_id, f_member_id, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupCurrentMemberAssignmentKey_v0(o: StreamsGroupCurrentMemberAssignmentKey, out: bytearray) -> None:
@@ -2176,19 +3350,37 @@ def _e_StreamsGroupCurrentMemberAssignmentKey_v0(o: StreamsGroupCurrentMemberAss
 
 
 def _d_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(b: bytes, p: int) -> tuple[StreamsGroupCurrentMemberAssignmentValue.TaskIds, int]:
-    f_subtopology_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_subtopology_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_subtopology_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupCurrentMemberAssignmentValue__TaskIds(f_subtopology_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupCurrentMemberAssignmentValue__TaskIds(f_subtopology_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(o: StreamsGroupCurrentMemberAssignmentValue.TaskIds, out: bytearray) -> None:
@@ -2197,69 +3389,309 @@ def _e_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(o: StreamsGroupCurre
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupCurrentMemberAssignmentValue_v0(b: bytes, p: int) -> tuple[StreamsGroupCurrentMemberAssignmentValue, int]:
+    blen = len(b)
     f_member_epoch, f_previous_member_epoch, f_state = _S_iib.unpack_from(b, p)
     p += 9
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ActiveTasks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_active_tasks = []
-        for _ in range(n):
-            e_active_tasks, p = _d_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_subtopology_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_subtopology_id, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_active_tasks = _StreamsGroupCurrentMemberAssignmentValue__TaskIds(f1_subtopology_id, f1_partitions, unknown1)
             f_active_tasks.append(e_active_tasks)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StandbyTasks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_standby_tasks = []
-        for _ in range(n):
-            e_standby_tasks, p = _d_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_subtopology_id = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_subtopology_id, p = r_cstr(b, p)
+            n2 = b[p]
+            if n2 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n2, p = r_uvarint(b, p)
+            n2 -= 1
+            if 0 <= n2 < 64:
+                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
+                p += 4 * n2
+            elif n2 < 0:
+                raise null_error('Partitions')
+            else:
+                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_standby_tasks = _StreamsGroupCurrentMemberAssignmentValue__TaskIds(f2_subtopology_id, f2_partitions, unknown2)
             f_standby_tasks.append(e_standby_tasks)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('WarmupTasks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_warmup_tasks = []
-        for _ in range(n):
-            e_warmup_tasks, p = _d_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s3 = b[p]
+            if 0 < s3 < 0x80 and p + s3 <= blen:
+                f3_subtopology_id = b[p + 1 : p + s3].decode()
+                p += s3
+            else:
+                f3_subtopology_id, p = r_cstr(b, p)
+            n3 = b[p]
+            if n3 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n3, p = r_uvarint(b, p)
+            n3 -= 1
+            if 0 <= n3 < 64:
+                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
+                p += 4 * n3
+            elif n3 < 0:
+                raise null_error('Partitions')
+            else:
+                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_warmup_tasks = _StreamsGroupCurrentMemberAssignmentValue__TaskIds(f3_subtopology_id, f3_partitions, unknown3)
             f_warmup_tasks.append(e_warmup_tasks)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ActiveTasksPendingRevocation')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_active_tasks_pending_revocation = []
-        for _ in range(n):
-            e_active_tasks_pending_revocation, p = _d_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s4 = b[p]
+            if 0 < s4 < 0x80 and p + s4 <= blen:
+                f4_subtopology_id = b[p + 1 : p + s4].decode()
+                p += s4
+            else:
+                f4_subtopology_id, p = r_cstr(b, p)
+            n4 = b[p]
+            if n4 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n4 = (n4 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n4, p = r_uvarint(b, p)
+            n4 -= 1
+            if 0 <= n4 < 64:
+                f4_partitions = [*ARRAYS_i[n4].unpack_from(b, p)]
+                p += 4 * n4
+            elif n4 < 0:
+                raise null_error('Partitions')
+            else:
+                f4_partitions, p = r_fixed_array(b, p, n4, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown4: TaggedFields = ()
+            else:
+                tags4, p = r_tags(b, p)
+                unknown4 = tuple(tags4)
+            e_active_tasks_pending_revocation = _StreamsGroupCurrentMemberAssignmentValue__TaskIds(f4_subtopology_id, f4_partitions, unknown4)
             f_active_tasks_pending_revocation.append(e_active_tasks_pending_revocation)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StandbyTasksPendingRevocation')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_standby_tasks_pending_revocation = []
-        for _ in range(n):
-            e_standby_tasks_pending_revocation, p = _d_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s5 = b[p]
+            if 0 < s5 < 0x80 and p + s5 <= blen:
+                f5_subtopology_id = b[p + 1 : p + s5].decode()
+                p += s5
+            else:
+                f5_subtopology_id, p = r_cstr(b, p)
+            n5 = b[p]
+            if n5 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n5 = (n5 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n5, p = r_uvarint(b, p)
+            n5 -= 1
+            if 0 <= n5 < 64:
+                f5_partitions = [*ARRAYS_i[n5].unpack_from(b, p)]
+                p += 4 * n5
+            elif n5 < 0:
+                raise null_error('Partitions')
+            else:
+                f5_partitions, p = r_fixed_array(b, p, n5, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown5: TaggedFields = ()
+            else:
+                tags5, p = r_tags(b, p)
+                unknown5 = tuple(tags5)
+            e_standby_tasks_pending_revocation = _StreamsGroupCurrentMemberAssignmentValue__TaskIds(f5_subtopology_id, f5_partitions, unknown5)
             f_standby_tasks_pending_revocation.append(e_standby_tasks_pending_revocation)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('WarmupTasksPendingRevocation')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_warmup_tasks_pending_revocation = []
-        for _ in range(n):
-            e_warmup_tasks_pending_revocation, p = _d_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s6 = b[p]
+            if 0 < s6 < 0x80 and p + s6 <= blen:
+                f6_subtopology_id = b[p + 1 : p + s6].decode()
+                p += s6
+            else:
+                f6_subtopology_id, p = r_cstr(b, p)
+            n6 = b[p]
+            if n6 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n6 = (n6 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n6, p = r_uvarint(b, p)
+            n6 -= 1
+            if 0 <= n6 < 64:
+                f6_partitions = [*ARRAYS_i[n6].unpack_from(b, p)]
+                p += 4 * n6
+            elif n6 < 0:
+                raise null_error('Partitions')
+            else:
+                f6_partitions, p = r_fixed_array(b, p, n6, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown6: TaggedFields = ()
+            else:
+                tags6, p = r_tags(b, p)
+                unknown6 = tuple(tags6)
+            e_warmup_tasks_pending_revocation = _StreamsGroupCurrentMemberAssignmentValue__TaskIds(f6_subtopology_id, f6_partitions, unknown6)
             f_warmup_tasks_pending_revocation.append(e_warmup_tasks_pending_revocation)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupCurrentMemberAssignmentValue(f_member_epoch, f_previous_member_epoch, f_state, f_active_tasks, f_standby_tasks, f_warmup_tasks, f_active_tasks_pending_revocation, f_standby_tasks_pending_revocation, f_warmup_tasks_pending_revocation, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupCurrentMemberAssignmentValue(f_member_epoch, f_previous_member_epoch, f_state, f_active_tasks, f_standby_tasks, f_warmup_tasks, f_active_tasks_pending_revocation, f_standby_tasks_pending_revocation, f_warmup_tasks_pending_revocation, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupCurrentMemberAssignmentValue_v0(o: StreamsGroupCurrentMemberAssignmentValue, out: bytearray) -> None:
@@ -2268,52 +3700,182 @@ def _e_StreamsGroupCurrentMemberAssignmentValue_v0(o: StreamsGroupCurrentMemberA
     if x_active_tasks is None:
         raise null_encode_error('ActiveTasks')
     else:
-        w_calen(out, len(x_active_tasks))
+        n0 = len(x_active_tasks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_active_tasks in x_active_tasks:
-            _e_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(e_active_tasks, out)
+            w_cstr(out, e_active_tasks.subtopology_id)
+            x1_partitions = e_active_tasks.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_active_tasks.unknown_tagged_fields:
+                w_tags(out, [], e_active_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_standby_tasks = o.standby_tasks
     if x_standby_tasks is None:
         raise null_encode_error('StandbyTasks')
     else:
-        w_calen(out, len(x_standby_tasks))
+        n0 = len(x_standby_tasks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_standby_tasks in x_standby_tasks:
-            _e_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(e_standby_tasks, out)
+            w_cstr(out, e_standby_tasks.subtopology_id)
+            x2_partitions = e_standby_tasks.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n2 = len(x2_partitions) + 1
+                if n2 < 0x80:
+                    out.append(n2)
+                else:
+                    w_uvarint(out, n2)
+                if len(x2_partitions) < 64:
+                    out += ARRAYS_i[len(x2_partitions)].pack(*x2_partitions)
+                else:
+                    w_fixed_array(out, x2_partitions, 'i')
+            if e_standby_tasks.unknown_tagged_fields:
+                w_tags(out, [], e_standby_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_warmup_tasks = o.warmup_tasks
     if x_warmup_tasks is None:
         raise null_encode_error('WarmupTasks')
     else:
-        w_calen(out, len(x_warmup_tasks))
+        n0 = len(x_warmup_tasks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_warmup_tasks in x_warmup_tasks:
-            _e_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(e_warmup_tasks, out)
+            w_cstr(out, e_warmup_tasks.subtopology_id)
+            x3_partitions = e_warmup_tasks.partitions
+            if x3_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n3 = len(x3_partitions) + 1
+                if n3 < 0x80:
+                    out.append(n3)
+                else:
+                    w_uvarint(out, n3)
+                if len(x3_partitions) < 64:
+                    out += ARRAYS_i[len(x3_partitions)].pack(*x3_partitions)
+                else:
+                    w_fixed_array(out, x3_partitions, 'i')
+            if e_warmup_tasks.unknown_tagged_fields:
+                w_tags(out, [], e_warmup_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_active_tasks_pending_revocation = o.active_tasks_pending_revocation
     if x_active_tasks_pending_revocation is None:
         raise null_encode_error('ActiveTasksPendingRevocation')
     else:
-        w_calen(out, len(x_active_tasks_pending_revocation))
+        n0 = len(x_active_tasks_pending_revocation) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_active_tasks_pending_revocation in x_active_tasks_pending_revocation:
-            _e_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(e_active_tasks_pending_revocation, out)
+            w_cstr(out, e_active_tasks_pending_revocation.subtopology_id)
+            x4_partitions = e_active_tasks_pending_revocation.partitions
+            if x4_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n4 = len(x4_partitions) + 1
+                if n4 < 0x80:
+                    out.append(n4)
+                else:
+                    w_uvarint(out, n4)
+                if len(x4_partitions) < 64:
+                    out += ARRAYS_i[len(x4_partitions)].pack(*x4_partitions)
+                else:
+                    w_fixed_array(out, x4_partitions, 'i')
+            if e_active_tasks_pending_revocation.unknown_tagged_fields:
+                w_tags(out, [], e_active_tasks_pending_revocation.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_standby_tasks_pending_revocation = o.standby_tasks_pending_revocation
     if x_standby_tasks_pending_revocation is None:
         raise null_encode_error('StandbyTasksPendingRevocation')
     else:
-        w_calen(out, len(x_standby_tasks_pending_revocation))
+        n0 = len(x_standby_tasks_pending_revocation) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_standby_tasks_pending_revocation in x_standby_tasks_pending_revocation:
-            _e_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(e_standby_tasks_pending_revocation, out)
+            w_cstr(out, e_standby_tasks_pending_revocation.subtopology_id)
+            x5_partitions = e_standby_tasks_pending_revocation.partitions
+            if x5_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n5 = len(x5_partitions) + 1
+                if n5 < 0x80:
+                    out.append(n5)
+                else:
+                    w_uvarint(out, n5)
+                if len(x5_partitions) < 64:
+                    out += ARRAYS_i[len(x5_partitions)].pack(*x5_partitions)
+                else:
+                    w_fixed_array(out, x5_partitions, 'i')
+            if e_standby_tasks_pending_revocation.unknown_tagged_fields:
+                w_tags(out, [], e_standby_tasks_pending_revocation.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_warmup_tasks_pending_revocation = o.warmup_tasks_pending_revocation
     if x_warmup_tasks_pending_revocation is None:
         raise null_encode_error('WarmupTasksPendingRevocation')
     else:
-        w_calen(out, len(x_warmup_tasks_pending_revocation))
+        n0 = len(x_warmup_tasks_pending_revocation) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_warmup_tasks_pending_revocation in x_warmup_tasks_pending_revocation:
-            _e_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(e_warmup_tasks_pending_revocation, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_warmup_tasks_pending_revocation.subtopology_id)
+            x6_partitions = e_warmup_tasks_pending_revocation.partitions
+            if x6_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n6 = len(x6_partitions) + 1
+                if n6 < 0x80:
+                    out.append(n6)
+                else:
+                    w_uvarint(out, n6)
+                if len(x6_partitions) < 64:
+                    out += ARRAYS_i[len(x6_partitions)].pack(*x6_partitions)
+                else:
+                    w_fixed_array(out, x6_partitions, 'i')
+            if e_warmup_tasks_pending_revocation.unknown_tagged_fields:
+                w_tags(out, [], e_warmup_tasks_pending_revocation.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupMemberMetadataKey_v0(b: bytes, p: int) -> tuple[StreamsGroupMemberMetadataKey, int]:
     f_group_id, p = r_str(b, p)
     f_member_id, p = r_str(b, p)
-    unknown = ()
-    return _StreamsGroupMemberMetadataKey(f_group_id, f_member_id, unknown), p
+    unknown0 = ()
+    obj = _StreamsGroupMemberMetadataKey(f_group_id, f_member_id, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupMemberMetadataKey_v0(o: StreamsGroupMemberMetadataKey, out: bytearray) -> None:
@@ -2324,71 +3886,165 @@ def _e_StreamsGroupMemberMetadataKey_v0(o: StreamsGroupMemberMetadataKey, out: b
 
 
 def _d_StreamsGroupMemberMetadataValue__Endpoint_v0(b: bytes, p: int) -> tuple[StreamsGroupMemberMetadataValue.Endpoint, int]:
-    f_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port = _S_H.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupMemberMetadataValue__Endpoint(f_host, f_port, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupMemberMetadataValue__Endpoint(f_host, f_port, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupMemberMetadataValue__Endpoint_v0(o: StreamsGroupMemberMetadataValue.Endpoint, out: bytearray) -> None:
     w_cstr(out, o.host)
     out += _S_H.pack(o.port)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupMemberMetadataValue__KeyValue_v0(b: bytes, p: int) -> tuple[StreamsGroupMemberMetadataValue.KeyValue, int]:
-    f_key, p = r_cstr(b, p)
-    f_value, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_key = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_key, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_value = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_value, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupMemberMetadataValue__KeyValue(f_key, f_value, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupMemberMetadataValue__KeyValue(f_key, f_value, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupMemberMetadataValue__KeyValue_v0(o: StreamsGroupMemberMetadataValue.KeyValue, out: bytearray) -> None:
     w_cstr(out, o.key)
     w_cstr(out, o.value)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupMemberMetadataValue_v0(b: bytes, p: int) -> tuple[StreamsGroupMemberMetadataValue, int]:
-    f_instance_id, p = r_ncstr(b, p)
-    f_rack_id, p = r_ncstr(b, p)
-    f_client_id, p = r_cstr(b, p)
-    f_client_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_instance_id, p = r_ncstr(b, p)
+    else:
+        f_instance_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack_id, p = r_ncstr(b, p)
+    else:
+        f_rack_id = b[p + 1 : p + s0].decode()
+        p += s0
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_client_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_client_host, p = r_cstr(b, p)
     f_rebalance_timeout_ms, f_topology_epoch = _S_ii.unpack_from(b, p)
     p += 8
-    f_process_id, p = r_cstr(b, p)
-    m = b[p]
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_process_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_process_id, p = r_cstr(b, p)
+    m0 = b[p]
     p += 1
-    if m >= 0x80:
+    if m0 >= 0x80:
         f_user_endpoint = None
     else:
-        f_user_endpoint, p = _d_StreamsGroupMemberMetadataValue__Endpoint_v0(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+        s1 = b[p]
+        if 0 < s1 < 0x80 and p + s1 <= blen:
+            f1_host = b[p + 1 : p + s1].decode()
+            p += s1
+        else:
+            f1_host, p = r_cstr(b, p)
+        f1_port = _S_H.unpack_from(b, p)[0]
+        p += 2
+        if b[p] == 0:
+            p += 1
+            unknown1: TaggedFields = ()
+        else:
+            tags1, p = r_tags(b, p)
+            unknown1 = tuple(tags1)
+        f_user_endpoint = _StreamsGroupMemberMetadataValue__Endpoint(f1_host, f1_port, unknown1)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ClientTags')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_client_tags = []
-        for _ in range(n):
-            e_client_tags, p = _d_StreamsGroupMemberMetadataValue__KeyValue_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_key = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_key, p = r_cstr(b, p)
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_value = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_value, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_client_tags = _StreamsGroupMemberMetadataValue__KeyValue(f2_key, f2_value, unknown2)
             f_client_tags.append(e_client_tags)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupMemberMetadataValue(f_instance_id, f_rack_id, f_client_id, f_client_host, f_rebalance_timeout_ms, f_topology_epoch, f_process_id, f_user_endpoint, f_client_tags, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupMemberMetadataValue(f_instance_id, f_rack_id, f_client_id, f_client_host, f_rebalance_timeout_ms, f_topology_epoch, f_process_id, f_user_endpoint, f_client_tags, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupMemberMetadataValue_v0(o: StreamsGroupMemberMetadataValue, out: bytearray) -> None:
@@ -2403,21 +4059,39 @@ def _e_StreamsGroupMemberMetadataValue_v0(o: StreamsGroupMemberMetadataValue, ou
         out.append(0xFF)
     else:
         out.append(1)
-        _e_StreamsGroupMemberMetadataValue__Endpoint_v0(x_user_endpoint, out)
+        w_cstr(out, x_user_endpoint.host)
+        out += _S_H.pack(x_user_endpoint.port)
+        if x_user_endpoint.unknown_tagged_fields:
+            w_tags(out, [], x_user_endpoint.unknown_tagged_fields)
+        else:
+            out.append(0)
     x_client_tags = o.client_tags
     if x_client_tags is None:
         raise null_encode_error('ClientTags')
     else:
-        w_calen(out, len(x_client_tags))
+        n0 = len(x_client_tags) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_client_tags in x_client_tags:
-            _e_StreamsGroupMemberMetadataValue__KeyValue_v0(e_client_tags, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_client_tags.key)
+            w_cstr(out, e_client_tags.value)
+            if e_client_tags.unknown_tagged_fields:
+                w_tags(out, [], e_client_tags.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupMetadataKey_v0(b: bytes, p: int) -> tuple[StreamsGroupMetadataKey, int]:
     f_group_id, p = r_str(b, p)
-    unknown = ()
-    return _StreamsGroupMetadataKey(f_group_id, unknown), p
+    unknown0 = ()
+    obj = _StreamsGroupMetadataKey(f_group_id, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupMetadataKey_v0(o: StreamsGroupMetadataKey, out: bytearray) -> None:
@@ -2431,23 +4105,28 @@ def _d_StreamsGroupMetadataValue_v0(b: bytes, p: int) -> tuple[StreamsGroupMetad
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupMetadataValue(f_epoch, f_metadata_hash, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupMetadataValue(f_epoch, f_metadata_hash, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupMetadataValue_v0(o: StreamsGroupMetadataValue, out: bytearray) -> None:
     out += _S_iq.pack(o.epoch, o.metadata_hash)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupTargetAssignmentMemberKey_v0(b: bytes, p: int) -> tuple[StreamsGroupTargetAssignmentMemberKey, int]:
     f_group_id, p = r_str(b, p)
     f_member_id, p = r_str(b, p)
-    unknown = ()
-    return _StreamsGroupTargetAssignmentMemberKey(f_group_id, f_member_id, unknown), p
+    unknown0 = ()
+    obj = _StreamsGroupTargetAssignmentMemberKey(f_group_id, f_member_id, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupTargetAssignmentMemberKey_v0(o: StreamsGroupTargetAssignmentMemberKey, out: bytearray) -> None:
@@ -2458,19 +4137,37 @@ def _e_StreamsGroupTargetAssignmentMemberKey_v0(o: StreamsGroupTargetAssignmentM
 
 
 def _d_StreamsGroupTargetAssignmentMemberValue__TaskIds_v0(b: bytes, p: int) -> tuple[StreamsGroupTargetAssignmentMemberValue.TaskIds, int]:
-    f_subtopology_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_subtopology_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_subtopology_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupTargetAssignmentMemberValue__TaskIds(f_subtopology_id, f_partitions, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupTargetAssignmentMemberValue__TaskIds(f_subtopology_id, f_partitions, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupTargetAssignmentMemberValue__TaskIds_v0(o: StreamsGroupTargetAssignmentMemberValue.TaskIds, out: bytearray) -> None:
@@ -2479,43 +4176,169 @@ def _e_StreamsGroupTargetAssignmentMemberValue__TaskIds_v0(o: StreamsGroupTarget
     if x_partitions is None:
         raise null_encode_error('Partitions')
     else:
-        w_calen(out, len(x_partitions))
-        w_fixed_array(out, x_partitions, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partitions) < 64:
+            out += ARRAYS_i[len(x_partitions)].pack(*x_partitions)
+        else:
+            w_fixed_array(out, x_partitions, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupTargetAssignmentMemberValue_v0(b: bytes, p: int) -> tuple[StreamsGroupTargetAssignmentMemberValue, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('ActiveTasks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_active_tasks = []
-        for _ in range(n):
-            e_active_tasks, p = _d_StreamsGroupTargetAssignmentMemberValue__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_subtopology_id = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_subtopology_id, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('Partitions')
+            else:
+                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_active_tasks = _StreamsGroupTargetAssignmentMemberValue__TaskIds(f1_subtopology_id, f1_partitions, unknown1)
             f_active_tasks.append(e_active_tasks)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StandbyTasks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_standby_tasks = []
-        for _ in range(n):
-            e_standby_tasks, p = _d_StreamsGroupTargetAssignmentMemberValue__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_subtopology_id = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_subtopology_id, p = r_cstr(b, p)
+            n2 = b[p]
+            if n2 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n2, p = r_uvarint(b, p)
+            n2 -= 1
+            if 0 <= n2 < 64:
+                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
+                p += 4 * n2
+            elif n2 < 0:
+                raise null_error('Partitions')
+            else:
+                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_standby_tasks = _StreamsGroupTargetAssignmentMemberValue__TaskIds(f2_subtopology_id, f2_partitions, unknown2)
             f_standby_tasks.append(e_standby_tasks)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('WarmupTasks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_warmup_tasks = []
-        for _ in range(n):
-            e_warmup_tasks, p = _d_StreamsGroupTargetAssignmentMemberValue__TaskIds_v0(b, p)
+        for _ in range(n0):
+            s3 = b[p]
+            if 0 < s3 < 0x80 and p + s3 <= blen:
+                f3_subtopology_id = b[p + 1 : p + s3].decode()
+                p += s3
+            else:
+                f3_subtopology_id, p = r_cstr(b, p)
+            n3 = b[p]
+            if n3 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n3, p = r_uvarint(b, p)
+            n3 -= 1
+            if 0 <= n3 < 64:
+                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
+                p += 4 * n3
+            elif n3 < 0:
+                raise null_error('Partitions')
+            else:
+                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_warmup_tasks = _StreamsGroupTargetAssignmentMemberValue__TaskIds(f3_subtopology_id, f3_partitions, unknown3)
             f_warmup_tasks.append(e_warmup_tasks)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupTargetAssignmentMemberValue(f_active_tasks, f_standby_tasks, f_warmup_tasks, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupTargetAssignmentMemberValue(f_active_tasks, f_standby_tasks, f_warmup_tasks, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupTargetAssignmentMemberValue_v0(o: StreamsGroupTargetAssignmentMemberValue, out: bytearray) -> None:
@@ -2523,30 +4346,97 @@ def _e_StreamsGroupTargetAssignmentMemberValue_v0(o: StreamsGroupTargetAssignmen
     if x_active_tasks is None:
         raise null_encode_error('ActiveTasks')
     else:
-        w_calen(out, len(x_active_tasks))
+        n0 = len(x_active_tasks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_active_tasks in x_active_tasks:
-            _e_StreamsGroupTargetAssignmentMemberValue__TaskIds_v0(e_active_tasks, out)
+            w_cstr(out, e_active_tasks.subtopology_id)
+            x1_partitions = e_active_tasks.partitions
+            if x1_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n1 = len(x1_partitions) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partitions) < 64:
+                    out += ARRAYS_i[len(x1_partitions)].pack(*x1_partitions)
+                else:
+                    w_fixed_array(out, x1_partitions, 'i')
+            if e_active_tasks.unknown_tagged_fields:
+                w_tags(out, [], e_active_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_standby_tasks = o.standby_tasks
     if x_standby_tasks is None:
         raise null_encode_error('StandbyTasks')
     else:
-        w_calen(out, len(x_standby_tasks))
+        n0 = len(x_standby_tasks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_standby_tasks in x_standby_tasks:
-            _e_StreamsGroupTargetAssignmentMemberValue__TaskIds_v0(e_standby_tasks, out)
+            w_cstr(out, e_standby_tasks.subtopology_id)
+            x2_partitions = e_standby_tasks.partitions
+            if x2_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n2 = len(x2_partitions) + 1
+                if n2 < 0x80:
+                    out.append(n2)
+                else:
+                    w_uvarint(out, n2)
+                if len(x2_partitions) < 64:
+                    out += ARRAYS_i[len(x2_partitions)].pack(*x2_partitions)
+                else:
+                    w_fixed_array(out, x2_partitions, 'i')
+            if e_standby_tasks.unknown_tagged_fields:
+                w_tags(out, [], e_standby_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_warmup_tasks = o.warmup_tasks
     if x_warmup_tasks is None:
         raise null_encode_error('WarmupTasks')
     else:
-        w_calen(out, len(x_warmup_tasks))
+        n0 = len(x_warmup_tasks) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_warmup_tasks in x_warmup_tasks:
-            _e_StreamsGroupTargetAssignmentMemberValue__TaskIds_v0(e_warmup_tasks, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_warmup_tasks.subtopology_id)
+            x3_partitions = e_warmup_tasks.partitions
+            if x3_partitions is None:
+                raise null_encode_error('Partitions')
+            else:
+                n3 = len(x3_partitions) + 1
+                if n3 < 0x80:
+                    out.append(n3)
+                else:
+                    w_uvarint(out, n3)
+                if len(x3_partitions) < 64:
+                    out += ARRAYS_i[len(x3_partitions)].pack(*x3_partitions)
+                else:
+                    w_fixed_array(out, x3_partitions, 'i')
+            if e_warmup_tasks.unknown_tagged_fields:
+                w_tags(out, [], e_warmup_tasks.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupTargetAssignmentMetadataKey_v0(b: bytes, p: int) -> tuple[StreamsGroupTargetAssignmentMetadataKey, int]:
     f_group_id, p = r_str(b, p)
-    unknown = ()
-    return _StreamsGroupTargetAssignmentMetadataKey(f_group_id, unknown), p
+    unknown0 = ()
+    obj = _StreamsGroupTargetAssignmentMetadataKey(f_group_id, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupTargetAssignmentMetadataKey_v0(o: StreamsGroupTargetAssignmentMetadataKey, out: bytearray) -> None:
@@ -2560,22 +4450,27 @@ def _d_StreamsGroupTargetAssignmentMetadataValue_v0(b: bytes, p: int) -> tuple[S
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupTargetAssignmentMetadataValue(f_assignment_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupTargetAssignmentMetadataValue(f_assignment_epoch, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupTargetAssignmentMetadataValue_v0(o: StreamsGroupTargetAssignmentMetadataValue, out: bytearray) -> None:
     out += _S_i.pack(o.assignment_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupTopologyKey_v0(b: bytes, p: int) -> tuple[StreamsGroupTopologyKey, int]:
     f_group_id, p = r_str(b, p)
-    unknown = ()
-    return _StreamsGroupTopologyKey(f_group_id, unknown), p
+    unknown0 = ()
+    obj = _StreamsGroupTopologyKey(f_group_id, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupTopologyKey_v0(o: StreamsGroupTopologyKey, out: bytearray) -> None:
@@ -2585,42 +4480,92 @@ def _e_StreamsGroupTopologyKey_v0(o: StreamsGroupTopologyKey, out: bytearray) ->
 
 
 def _d_StreamsGroupTopologyValue__TopicConfig_v0(b: bytes, p: int) -> tuple[StreamsGroupTopologyValue.TopicConfig, int]:
-    f_key, p = r_cstr(b, p)
-    f_value, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_key = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_key, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_value = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_value, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupTopologyValue__TopicConfig(f_key, f_value, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupTopologyValue__TopicConfig(f_key, f_value, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupTopologyValue__TopicConfig_v0(o: StreamsGroupTopologyValue.TopicConfig, out: bytearray) -> None:
     w_cstr(out, o.key)
     w_cstr(out, o.value)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupTopologyValue__TopicInfo_v0(b: bytes, p: int) -> tuple[StreamsGroupTopologyValue.TopicInfo, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_partitions, f_replication_factor = _S_ih.unpack_from(b, p)
     p += 6
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('TopicConfigs')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_topic_configs = []
-        for _ in range(n):
-            e_topic_configs, p = _d_StreamsGroupTopologyValue__TopicConfig_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_key = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_key, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_value = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_value, p = r_cstr(b, p)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_topic_configs = _StreamsGroupTopologyValue__TopicConfig(f1_key, f1_value, unknown1)
             f_topic_configs.append(e_topic_configs)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupTopologyValue__TopicInfo(f_name, f_partitions, f_replication_factor, f_topic_configs, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupTopologyValue__TopicInfo(f_name, f_partitions, f_replication_factor, f_topic_configs, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupTopologyValue__TopicInfo_v0(o: StreamsGroupTopologyValue.TopicInfo, out: bytearray) -> None:
@@ -2630,35 +4575,81 @@ def _e_StreamsGroupTopologyValue__TopicInfo_v0(o: StreamsGroupTopologyValue.Topi
     if x_topic_configs is None:
         raise null_encode_error('TopicConfigs')
     else:
-        w_calen(out, len(x_topic_configs))
+        n0 = len(x_topic_configs) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_topic_configs in x_topic_configs:
-            _e_StreamsGroupTopologyValue__TopicConfig_v0(e_topic_configs, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_topic_configs.key)
+            w_cstr(out, e_topic_configs.value)
+            if e_topic_configs.unknown_tagged_fields:
+                w_tags(out, [], e_topic_configs.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupTopologyValue__CopartitionGroup_v0(b: bytes, p: int) -> tuple[StreamsGroupTopologyValue.CopartitionGroup, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_source_topics = [*ARRAYS_h[n0].unpack_from(b, p)]
+        p += 2 * n0
+    elif n0 < 0:
         raise null_error('SourceTopics')
     else:
-        f_source_topics, p = r_fixed_array(b, p, n, 'h', 2)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_source_topics, p = r_fixed_array(b, p, n0, 'h', 2)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_source_topic_regex = [*ARRAYS_h[n0].unpack_from(b, p)]
+        p += 2 * n0
+    elif n0 < 0:
         raise null_error('SourceTopicRegex')
     else:
-        f_source_topic_regex, p = r_fixed_array(b, p, n, 'h', 2)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_source_topic_regex, p = r_fixed_array(b, p, n0, 'h', 2)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_repartition_source_topics = [*ARRAYS_h[n0].unpack_from(b, p)]
+        p += 2 * n0
+    elif n0 < 0:
         raise null_error('RepartitionSourceTopics')
     else:
-        f_repartition_source_topics, p = r_fixed_array(b, p, n, 'h', 2)
+        f_repartition_source_topics, p = r_fixed_array(b, p, n0, 'h', 2)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupTopologyValue__CopartitionGroup(f_source_topics, f_source_topic_regex, f_repartition_source_topics, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupTopologyValue__CopartitionGroup(f_source_topics, f_source_topic_regex, f_repartition_source_topics, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupTopologyValue__CopartitionGroup_v0(o: StreamsGroupTopologyValue.CopartitionGroup, out: bytearray) -> None:
@@ -2666,80 +4657,340 @@ def _e_StreamsGroupTopologyValue__CopartitionGroup_v0(o: StreamsGroupTopologyVal
     if x_source_topics is None:
         raise null_encode_error('SourceTopics')
     else:
-        w_calen(out, len(x_source_topics))
-        w_fixed_array(out, x_source_topics, 'h')
+        n0 = len(x_source_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_source_topics) < 64:
+            out += ARRAYS_h[len(x_source_topics)].pack(*x_source_topics)
+        else:
+            w_fixed_array(out, x_source_topics, 'h')
     x_source_topic_regex = o.source_topic_regex
     if x_source_topic_regex is None:
         raise null_encode_error('SourceTopicRegex')
     else:
-        w_calen(out, len(x_source_topic_regex))
-        w_fixed_array(out, x_source_topic_regex, 'h')
+        n0 = len(x_source_topic_regex) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_source_topic_regex) < 64:
+            out += ARRAYS_h[len(x_source_topic_regex)].pack(*x_source_topic_regex)
+        else:
+            w_fixed_array(out, x_source_topic_regex, 'h')
     x_repartition_source_topics = o.repartition_source_topics
     if x_repartition_source_topics is None:
         raise null_encode_error('RepartitionSourceTopics')
     else:
-        w_calen(out, len(x_repartition_source_topics))
-        w_fixed_array(out, x_repartition_source_topics, 'h')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_repartition_source_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_repartition_source_topics) < 64:
+            out += ARRAYS_h[len(x_repartition_source_topics)].pack(*x_repartition_source_topics)
+        else:
+            w_fixed_array(out, x_repartition_source_topics, 'h')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupTopologyValue__Subtopology_v0(b: bytes, p: int) -> tuple[StreamsGroupTopologyValue.Subtopology, int]:
-    f_subtopology_id, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_subtopology_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_subtopology_id, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('SourceTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_source_topics = []
-        for _ in range(n):
-            e_source_topics, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_source_topics = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_source_topics, p = r_cstr(b, p)
             f_source_topics.append(e_source_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('SourceTopicRegex')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_source_topic_regex = []
-        for _ in range(n):
-            e_source_topic_regex, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_source_topic_regex = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_source_topic_regex, p = r_cstr(b, p)
             f_source_topic_regex.append(e_source_topic_regex)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StateChangelogTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_state_changelog_topics = []
-        for _ in range(n):
-            e_state_changelog_topics, p = _d_StreamsGroupTopologyValue__TopicInfo_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            f1_partitions, f1_replication_factor = _S_ih.unpack_from(b, p)
+            p += 6
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if n1 < 0:
+                raise null_error('TopicConfigs')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_topic_configs = []
+                for _ in range(n1):
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_key = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_key, p = r_cstr(b, p)
+                    s2 = b[p]
+                    if 0 < s2 < 0x80 and p + s2 <= blen:
+                        f2_value = b[p + 1 : p + s2].decode()
+                        p += s2
+                    else:
+                        f2_value, p = r_cstr(b, p)
+                    if b[p] == 0:
+                        p += 1
+                        unknown2: TaggedFields = ()
+                    else:
+                        tags2, p = r_tags(b, p)
+                        unknown2 = tuple(tags2)
+                    e1_topic_configs = _StreamsGroupTopologyValue__TopicConfig(f2_key, f2_value, unknown2)
+                    f1_topic_configs.append(e1_topic_configs)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_state_changelog_topics = _StreamsGroupTopologyValue__TopicInfo(f1_name, f1_partitions, f1_replication_factor, f1_topic_configs, unknown1)
             f_state_changelog_topics.append(e_state_changelog_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('RepartitionSinkTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_repartition_sink_topics = []
-        for _ in range(n):
-            e_repartition_sink_topics, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_repartition_sink_topics = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_repartition_sink_topics, p = r_cstr(b, p)
             f_repartition_sink_topics.append(e_repartition_sink_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('RepartitionSourceTopics')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_repartition_source_topics = []
-        for _ in range(n):
-            e_repartition_source_topics, p = _d_StreamsGroupTopologyValue__TopicInfo_v0(b, p)
+        for _ in range(n0):
+            s3 = b[p]
+            if 0 < s3 < 0x80 and p + s3 <= blen:
+                f3_name = b[p + 1 : p + s3].decode()
+                p += s3
+            else:
+                f3_name, p = r_cstr(b, p)
+            f3_partitions, f3_replication_factor = _S_ih.unpack_from(b, p)
+            p += 6
+            n3 = b[p]
+            if n3 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n3, p = r_uvarint(b, p)
+            n3 -= 1
+            if n3 < 0:
+                raise null_error('TopicConfigs')
+            elif n3 > blen - p:
+                raise count_error(n3, blen - p)
+            else:
+                f3_topic_configs = []
+                for _ in range(n3):
+                    s4 = b[p]
+                    if 0 < s4 < 0x80 and p + s4 <= blen:
+                        f4_key = b[p + 1 : p + s4].decode()
+                        p += s4
+                    else:
+                        f4_key, p = r_cstr(b, p)
+                    s4 = b[p]
+                    if 0 < s4 < 0x80 and p + s4 <= blen:
+                        f4_value = b[p + 1 : p + s4].decode()
+                        p += s4
+                    else:
+                        f4_value, p = r_cstr(b, p)
+                    if b[p] == 0:
+                        p += 1
+                        unknown4: TaggedFields = ()
+                    else:
+                        tags4, p = r_tags(b, p)
+                        unknown4 = tuple(tags4)
+                    e3_topic_configs = _StreamsGroupTopologyValue__TopicConfig(f4_key, f4_value, unknown4)
+                    f3_topic_configs.append(e3_topic_configs)
+            if b[p] == 0:
+                p += 1
+                unknown3: TaggedFields = ()
+            else:
+                tags3, p = r_tags(b, p)
+                unknown3 = tuple(tags3)
+            e_repartition_source_topics = _StreamsGroupTopologyValue__TopicInfo(f3_name, f3_partitions, f3_replication_factor, f3_topic_configs, unknown3)
             f_repartition_source_topics.append(e_repartition_source_topics)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('CopartitionGroups')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_copartition_groups = []
-        for _ in range(n):
-            e_copartition_groups, p = _d_StreamsGroupTopologyValue__CopartitionGroup_v0(b, p)
+        for _ in range(n0):
+            n5 = b[p]
+            if n5 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n5 = (n5 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n5, p = r_uvarint(b, p)
+            n5 -= 1
+            if 0 <= n5 < 64:
+                f5_source_topics = [*ARRAYS_h[n5].unpack_from(b, p)]
+                p += 2 * n5
+            elif n5 < 0:
+                raise null_error('SourceTopics')
+            else:
+                f5_source_topics, p = r_fixed_array(b, p, n5, 'h', 2)
+            n5 = b[p]
+            if n5 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n5 = (n5 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n5, p = r_uvarint(b, p)
+            n5 -= 1
+            if 0 <= n5 < 64:
+                f5_source_topic_regex = [*ARRAYS_h[n5].unpack_from(b, p)]
+                p += 2 * n5
+            elif n5 < 0:
+                raise null_error('SourceTopicRegex')
+            else:
+                f5_source_topic_regex, p = r_fixed_array(b, p, n5, 'h', 2)
+            n5 = b[p]
+            if n5 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n5 = (n5 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n5, p = r_uvarint(b, p)
+            n5 -= 1
+            if 0 <= n5 < 64:
+                f5_repartition_source_topics = [*ARRAYS_h[n5].unpack_from(b, p)]
+                p += 2 * n5
+            elif n5 < 0:
+                raise null_error('RepartitionSourceTopics')
+            else:
+                f5_repartition_source_topics, p = r_fixed_array(b, p, n5, 'h', 2)
+            if b[p] == 0:
+                p += 1
+                unknown5: TaggedFields = ()
+            else:
+                tags5, p = r_tags(b, p)
+                unknown5 = tuple(tags5)
+            e_copartition_groups = _StreamsGroupTopologyValue__CopartitionGroup(f5_source_topics, f5_source_topic_regex, f5_repartition_source_topics, unknown5)
             f_copartition_groups.append(e_copartition_groups)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupTopologyValue__Subtopology(f_subtopology_id, f_source_topics, f_source_topic_regex, f_state_changelog_topics, f_repartition_sink_topics, f_repartition_source_topics, f_copartition_groups, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupTopologyValue__Subtopology(f_subtopology_id, f_source_topics, f_source_topic_regex, f_state_changelog_topics, f_repartition_sink_topics, f_repartition_source_topics, f_copartition_groups, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupTopologyValue__Subtopology_v0(o: StreamsGroupTopologyValue.Subtopology, out: bytearray) -> None:
@@ -2748,65 +4999,188 @@ def _e_StreamsGroupTopologyValue__Subtopology_v0(o: StreamsGroupTopologyValue.Su
     if x_source_topics is None:
         raise null_encode_error('SourceTopics')
     else:
-        w_calen(out, len(x_source_topics))
+        n0 = len(x_source_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_source_topics in x_source_topics:
             w_cstr(out, e_source_topics)
     x_source_topic_regex = o.source_topic_regex
     if x_source_topic_regex is None:
         raise null_encode_error('SourceTopicRegex')
     else:
-        w_calen(out, len(x_source_topic_regex))
+        n0 = len(x_source_topic_regex) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_source_topic_regex in x_source_topic_regex:
             w_cstr(out, e_source_topic_regex)
     x_state_changelog_topics = o.state_changelog_topics
     if x_state_changelog_topics is None:
         raise null_encode_error('StateChangelogTopics')
     else:
-        w_calen(out, len(x_state_changelog_topics))
+        n0 = len(x_state_changelog_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_state_changelog_topics in x_state_changelog_topics:
-            _e_StreamsGroupTopologyValue__TopicInfo_v0(e_state_changelog_topics, out)
+            w_cstr(out, e_state_changelog_topics.name)
+            out += _S_ih.pack(e_state_changelog_topics.partitions, e_state_changelog_topics.replication_factor)
+            x1_topic_configs = e_state_changelog_topics.topic_configs
+            if x1_topic_configs is None:
+                raise null_encode_error('TopicConfigs')
+            else:
+                n1 = len(x1_topic_configs) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                for e1_topic_configs in x1_topic_configs:
+                    w_cstr(out, e1_topic_configs.key)
+                    w_cstr(out, e1_topic_configs.value)
+                    if e1_topic_configs.unknown_tagged_fields:
+                        w_tags(out, [], e1_topic_configs.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_state_changelog_topics.unknown_tagged_fields:
+                w_tags(out, [], e_state_changelog_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_repartition_sink_topics = o.repartition_sink_topics
     if x_repartition_sink_topics is None:
         raise null_encode_error('RepartitionSinkTopics')
     else:
-        w_calen(out, len(x_repartition_sink_topics))
+        n0 = len(x_repartition_sink_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_repartition_sink_topics in x_repartition_sink_topics:
             w_cstr(out, e_repartition_sink_topics)
     x_repartition_source_topics = o.repartition_source_topics
     if x_repartition_source_topics is None:
         raise null_encode_error('RepartitionSourceTopics')
     else:
-        w_calen(out, len(x_repartition_source_topics))
+        n0 = len(x_repartition_source_topics) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_repartition_source_topics in x_repartition_source_topics:
-            _e_StreamsGroupTopologyValue__TopicInfo_v0(e_repartition_source_topics, out)
+            w_cstr(out, e_repartition_source_topics.name)
+            out += _S_ih.pack(e_repartition_source_topics.partitions, e_repartition_source_topics.replication_factor)
+            x3_topic_configs = e_repartition_source_topics.topic_configs
+            if x3_topic_configs is None:
+                raise null_encode_error('TopicConfigs')
+            else:
+                n3 = len(x3_topic_configs) + 1
+                if n3 < 0x80:
+                    out.append(n3)
+                else:
+                    w_uvarint(out, n3)
+                for e3_topic_configs in x3_topic_configs:
+                    w_cstr(out, e3_topic_configs.key)
+                    w_cstr(out, e3_topic_configs.value)
+                    if e3_topic_configs.unknown_tagged_fields:
+                        w_tags(out, [], e3_topic_configs.unknown_tagged_fields)
+                    else:
+                        out.append(0)
+            if e_repartition_source_topics.unknown_tagged_fields:
+                w_tags(out, [], e_repartition_source_topics.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_copartition_groups = o.copartition_groups
     if x_copartition_groups is None:
         raise null_encode_error('CopartitionGroups')
     else:
-        w_calen(out, len(x_copartition_groups))
+        n0 = len(x_copartition_groups) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_copartition_groups in x_copartition_groups:
-            _e_StreamsGroupTopologyValue__CopartitionGroup_v0(e_copartition_groups, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            x5_source_topics = e_copartition_groups.source_topics
+            if x5_source_topics is None:
+                raise null_encode_error('SourceTopics')
+            else:
+                n5 = len(x5_source_topics) + 1
+                if n5 < 0x80:
+                    out.append(n5)
+                else:
+                    w_uvarint(out, n5)
+                if len(x5_source_topics) < 64:
+                    out += ARRAYS_h[len(x5_source_topics)].pack(*x5_source_topics)
+                else:
+                    w_fixed_array(out, x5_source_topics, 'h')
+            x5_source_topic_regex = e_copartition_groups.source_topic_regex
+            if x5_source_topic_regex is None:
+                raise null_encode_error('SourceTopicRegex')
+            else:
+                n5 = len(x5_source_topic_regex) + 1
+                if n5 < 0x80:
+                    out.append(n5)
+                else:
+                    w_uvarint(out, n5)
+                if len(x5_source_topic_regex) < 64:
+                    out += ARRAYS_h[len(x5_source_topic_regex)].pack(*x5_source_topic_regex)
+                else:
+                    w_fixed_array(out, x5_source_topic_regex, 'h')
+            x5_repartition_source_topics = e_copartition_groups.repartition_source_topics
+            if x5_repartition_source_topics is None:
+                raise null_encode_error('RepartitionSourceTopics')
+            else:
+                n5 = len(x5_repartition_source_topics) + 1
+                if n5 < 0x80:
+                    out.append(n5)
+                else:
+                    w_uvarint(out, n5)
+                if len(x5_repartition_source_topics) < 64:
+                    out += ARRAYS_h[len(x5_repartition_source_topics)].pack(*x5_repartition_source_topics)
+                else:
+                    w_fixed_array(out, x5_repartition_source_topics, 'h')
+            if e_copartition_groups.unknown_tagged_fields:
+                w_tags(out, [], e_copartition_groups.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_StreamsGroupTopologyValue_v0(b: bytes, p: int) -> tuple[StreamsGroupTopologyValue, int]:
+    blen = len(b)
     f_epoch = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Subtopologies')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_subtopologies = []
-        for _ in range(n):
+        for _ in range(n0):
             e_subtopologies, p = _d_StreamsGroupTopologyValue__Subtopology_v0(b, p)
             f_subtopologies.append(e_subtopologies)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _StreamsGroupTopologyValue(f_epoch, f_subtopologies, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _StreamsGroupTopologyValue(f_epoch, f_subtopologies, unknown0)
+    return obj, p
 
 
 def _e_StreamsGroupTopologyValue_v0(o: StreamsGroupTopologyValue, out: bytearray) -> None:
@@ -2815,10 +5189,17 @@ def _e_StreamsGroupTopologyValue_v0(o: StreamsGroupTopologyValue, out: bytearray
     if x_subtopologies is None:
         raise null_encode_error('Subtopologies')
     else:
-        w_calen(out, len(x_subtopologies))
+        n0 = len(x_subtopologies) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_subtopologies in x_subtopologies:
             _e_StreamsGroupTopologyValue__Subtopology_v0(e_subtopologies, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ConsumerGroupCurrentMemberAssignmentKey = ConsumerGroupCurrentMemberAssignmentKey

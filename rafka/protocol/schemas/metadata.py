@@ -505,47 +505,70 @@ def _d_AbortTransactionRecord_v0(b: bytes, p: int) -> tuple[AbortTransactionReco
     f_reason: str | None = None
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_reason, q = r_ncstr(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                s0 = t0[q0]
+                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
+                    f_reason, q0 = r_ncstr(t0, q0)
+                else:
+                    f_reason = t0[q0 + 1 : q0 + s0].decode()
+                    q0 += s0
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _AbortTransactionRecord(f_reason, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _AbortTransactionRecord(f_reason, unknown0)
+    return obj, p
 
 
 def _e_AbortTransactionRecord_v0(o: AbortTransactionRecord, out: bytearray) -> None:
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.reason is not None:
-        t = bytearray()
-        w_ncstr(t, o.reason)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        w_ncstr(t0, o.reason)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_AccessControlEntryRecord_v0(b: bytes, p: int) -> tuple[AccessControlEntryRecord, int]:
+    blen = len(b)
     f_id, p = r_uuid(b, p)
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_resource_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_resource_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_resource_name, p = r_cstr(b, p)
     f_pattern_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_principal, p = r_cstr(b, p)
-    f_host, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_principal = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_principal, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_operation, f_permission_type = _S_bb.unpack_from(b, p)
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _AccessControlEntryRecord(f_id, f_resource_type, f_resource_name, f_pattern_type, f_principal, f_host, f_operation, f_permission_type, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _AccessControlEntryRecord(f_id, f_resource_type, f_resource_name, f_pattern_type, f_principal, f_host, f_operation, f_permission_type, unknown0)
+    return obj, p
 
 
 def _e_AccessControlEntryRecord_v0(o: AccessControlEntryRecord, out: bytearray) -> None:
@@ -556,34 +579,43 @@ def _e_AccessControlEntryRecord_v0(o: AccessControlEntryRecord, out: bytearray) 
     w_cstr(out, o.principal)
     w_cstr(out, o.host)
     out += _S_bb.pack(o.operation, o.permission_type)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_BeginTransactionRecord_v0(b: bytes, p: int) -> tuple[BeginTransactionRecord, int]:
     f_name: str | None = None
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_name, q = r_ncstr(t, q)
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                s0 = t0[q0]
+                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
+                    f_name, q0 = r_ncstr(t0, q0)
+                else:
+                    f_name = t0[q0 + 1 : q0 + s0].decode()
+                    q0 += s0
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _BeginTransactionRecord(f_name, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _BeginTransactionRecord(f_name, unknown0)
+    return obj, p
 
 
 def _e_BeginTransactionRecord_v0(o: BeginTransactionRecord, out: bytearray) -> None:
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.name is not None:
-        t = bytearray()
-        w_ncstr(t, o.name)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        w_ncstr(t0, o.name)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_BrokerRegistrationChangeRecord_v0(b: bytes, p: int) -> tuple[BrokerRegistrationChangeRecord, int]:
@@ -592,18 +624,19 @@ def _d_BrokerRegistrationChangeRecord_v0(b: bytes, p: int) -> tuple[BrokerRegist
     f_fenced: int = 0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_fenced = _S_b.unpack_from(t, q)[0]
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_fenced = _S_b.unpack_from(t0, q0)[0]
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _BrokerRegistrationChangeRecord(f_broker_id, f_broker_epoch, f_fenced, 0, [], unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _BrokerRegistrationChangeRecord(f_broker_id, f_broker_epoch, f_fenced, 0, [], unknown0)
+    return obj, p
 
 
 def _e_BrokerRegistrationChangeRecord_v0(o: BrokerRegistrationChangeRecord, out: bytearray) -> None:
@@ -612,12 +645,12 @@ def _e_BrokerRegistrationChangeRecord_v0(o: BrokerRegistrationChangeRecord, out:
     if len(o.log_dirs) != 0:
         raise unsupported_field('log_dirs')
     out += _S_iq.pack(o.broker_id, o.broker_epoch)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.fenced != 0:
-        t = bytearray()
-        t += _S_b.pack(o.fenced)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        t0 += _S_b.pack(o.fenced)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_BrokerRegistrationChangeRecord_v1(b: bytes, p: int) -> tuple[BrokerRegistrationChangeRecord, int]:
@@ -627,37 +660,38 @@ def _d_BrokerRegistrationChangeRecord_v1(b: bytes, p: int) -> tuple[BrokerRegist
     f_in_controlled_shutdown: int = 0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_fenced = _S_b.unpack_from(t, q)[0]
-            elif tag == 1:
-                q = 0
-                f_in_controlled_shutdown = _S_b.unpack_from(t, q)[0]
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_fenced = _S_b.unpack_from(t0, q0)[0]
+            elif tag0 == 1:
+                q0 = 0
+                f_in_controlled_shutdown = _S_b.unpack_from(t0, q0)[0]
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _BrokerRegistrationChangeRecord(f_broker_id, f_broker_epoch, f_fenced, f_in_controlled_shutdown, [], unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _BrokerRegistrationChangeRecord(f_broker_id, f_broker_epoch, f_fenced, f_in_controlled_shutdown, [], unknown0)
+    return obj, p
 
 
 def _e_BrokerRegistrationChangeRecord_v1(o: BrokerRegistrationChangeRecord, out: bytearray) -> None:
     if len(o.log_dirs) != 0:
         raise unsupported_field('log_dirs')
     out += _S_iq.pack(o.broker_id, o.broker_epoch)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.fenced != 0:
-        t = bytearray()
-        t += _S_b.pack(o.fenced)
-        tags.append((0, t))
+        t0 = bytearray()
+        t0 += _S_b.pack(o.fenced)
+        tags0.append((0, t0))
     if o.in_controlled_shutdown != 0:
-        t = bytearray()
-        t += _S_b.pack(o.in_controlled_shutdown)
-        tags.append((1, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        t0 += _S_b.pack(o.in_controlled_shutdown)
+        tags0.append((1, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_BrokerRegistrationChangeRecord_v2(b: bytes, p: int) -> tuple[BrokerRegistrationChangeRecord, int]:
@@ -668,110 +702,185 @@ def _d_BrokerRegistrationChangeRecord_v2(b: bytes, p: int) -> tuple[BrokerRegist
     f_log_dirs: list[uuid.UUID] = []
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_fenced = _S_b.unpack_from(t, q)[0]
-            elif tag == 1:
-                q = 0
-                f_in_controlled_shutdown = _S_b.unpack_from(t, q)[0]
-            elif tag == 2:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_fenced = _S_b.unpack_from(t0, q0)[0]
+            elif tag0 == 1:
+                q0 = 0
+                f_in_controlled_shutdown = _S_b.unpack_from(t0, q0)[0]
+            elif tag0 == 2:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if n0 < 0:
                     raise null_error('LogDirs')
+                elif n0 > len(t0) - q0:
+                    raise count_error(n0, len(t0) - q0)
                 else:
                     f_log_dirs = []
-                    for _ in range(n):
-                        e_log_dirs, q = r_uuid(t, q)
+                    for _ in range(n0):
+                        e_log_dirs, q0 = r_uuid(t0, q0)
                         f_log_dirs.append(e_log_dirs)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _BrokerRegistrationChangeRecord(f_broker_id, f_broker_epoch, f_fenced, f_in_controlled_shutdown, f_log_dirs, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _BrokerRegistrationChangeRecord(f_broker_id, f_broker_epoch, f_fenced, f_in_controlled_shutdown, f_log_dirs, unknown0)
+    return obj, p
 
 
 def _e_BrokerRegistrationChangeRecord_v2(o: BrokerRegistrationChangeRecord, out: bytearray) -> None:
     out += _S_iq.pack(o.broker_id, o.broker_epoch)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.fenced != 0:
-        t = bytearray()
-        t += _S_b.pack(o.fenced)
-        tags.append((0, t))
+        t0 = bytearray()
+        t0 += _S_b.pack(o.fenced)
+        tags0.append((0, t0))
     if o.in_controlled_shutdown != 0:
-        t = bytearray()
-        t += _S_b.pack(o.in_controlled_shutdown)
-        tags.append((1, t))
+        t0 = bytearray()
+        t0 += _S_b.pack(o.in_controlled_shutdown)
+        tags0.append((1, t0))
     if len(o.log_dirs) != 0:
-        t = bytearray()
+        t0 = bytearray()
         x_log_dirs = o.log_dirs
         if x_log_dirs is None:
             raise null_encode_error('LogDirs')
         else:
-            w_calen(t, len(x_log_dirs))
+            n0 = len(x_log_dirs) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
             for e_log_dirs in x_log_dirs:
-                t += e_log_dirs.bytes
-        tags.append((2, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+                t0 += e_log_dirs.bytes
+        tags0.append((2, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_ClearElrRecord_v0(b: bytes, p: int) -> tuple[ClearElrRecord, int]:
-    f_topic_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic_name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ClearElrRecord(f_topic_name, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ClearElrRecord(f_topic_name, unknown0)
+    return obj, p
 
 
 def _e_ClearElrRecord_v0(o: ClearElrRecord, out: bytearray) -> None:
     w_cstr(out, o.topic_name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ClientQuotaRecord__EntityData_v0(b: bytes, p: int) -> tuple[ClientQuotaRecord.EntityData, int]:
-    f_entity_type, p = r_cstr(b, p)
-    f_entity_name, p = r_ncstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_entity_type = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_entity_type, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_entity_name, p = r_ncstr(b, p)
+    else:
+        f_entity_name = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ClientQuotaRecord__EntityData(f_entity_type, f_entity_name, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ClientQuotaRecord__EntityData(f_entity_type, f_entity_name, unknown0)
+    return obj, p
 
 
 def _e_ClientQuotaRecord__EntityData_v0(o: ClientQuotaRecord.EntityData, out: bytearray) -> None:
     w_cstr(out, o.entity_type)
     w_ncstr(out, o.entity_name)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ClientQuotaRecord_v0(b: bytes, p: int) -> tuple[ClientQuotaRecord, int]:
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Entity')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_entity = []
-        for _ in range(n):
-            e_entity, p = _d_ClientQuotaRecord__EntityData_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_entity_type = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_entity_type, p = r_cstr(b, p)
+            s1 = b[p]
+            if not (0 < s1 < 0x80 and p + s1 <= blen):
+                f1_entity_name, p = r_ncstr(b, p)
+            else:
+                f1_entity_name = b[p + 1 : p + s1].decode()
+                p += s1
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_entity = _ClientQuotaRecord__EntityData(f1_entity_type, f1_entity_name, unknown1)
             f_entity.append(e_entity)
-    f_key, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_key = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_key, p = r_cstr(b, p)
     f_value, f_remove = _S_do.unpack_from(b, p)
     p += 9
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ClientQuotaRecord(f_entity, f_key, f_value, f_remove, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ClientQuotaRecord(f_entity, f_key, f_value, f_remove, unknown0)
+    return obj, p
 
 
 def _e_ClientQuotaRecord_v0(o: ClientQuotaRecord, out: bytearray) -> None:
@@ -779,27 +888,56 @@ def _e_ClientQuotaRecord_v0(o: ClientQuotaRecord, out: bytearray) -> None:
     if x_entity is None:
         raise null_encode_error('Entity')
     else:
-        w_calen(out, len(x_entity))
+        n0 = len(x_entity) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_entity in x_entity:
-            _e_ClientQuotaRecord__EntityData_v0(e_entity, out)
+            w_cstr(out, e_entity.entity_type)
+            w_ncstr(out, e_entity.entity_name)
+            if e_entity.unknown_tagged_fields:
+                w_tags(out, [], e_entity.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_cstr(out, o.key)
     out += _S_do.pack(o.value, o.remove)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ConfigRecord_v0(b: bytes, p: int) -> tuple[ConfigRecord, int]:
+    blen = len(b)
     f_resource_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    f_resource_name, p = r_cstr(b, p)
-    f_name, p = r_cstr(b, p)
-    f_value, p = r_ncstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_resource_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_resource_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_value, p = r_ncstr(b, p)
+    else:
+        f_value = b[p + 1 : p + s0].decode()
+        p += s0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ConfigRecord(f_resource_type, f_resource_name, f_name, f_value, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ConfigRecord(f_resource_type, f_resource_name, f_name, f_value, unknown0)
+    return obj, p
 
 
 def _e_ConfigRecord_v0(o: ConfigRecord, out: bytearray) -> None:
@@ -807,30 +945,65 @@ def _e_ConfigRecord_v0(o: ConfigRecord, out: bytearray) -> None:
     w_cstr(out, o.resource_name)
     w_cstr(out, o.name)
     w_ncstr(out, o.value)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_DelegationTokenRecord_v0(b: bytes, p: int) -> tuple[DelegationTokenRecord, int]:
-    f_owner, p = r_cstr(b, p)
-    f_requester, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_owner = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_owner, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_requester = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_requester, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Renewers')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_renewers = []
-        for _ in range(n):
-            e_renewers, p = r_cstr(b, p)
+        for _ in range(n0):
+            s0 = b[p]
+            if 0 < s0 < 0x80 and p + s0 <= blen:
+                e_renewers = b[p + 1 : p + s0].decode()
+                p += s0
+            else:
+                e_renewers, p = r_cstr(b, p)
             f_renewers.append(e_renewers)
     f_issue_timestamp, f_max_timestamp, f_expiration_timestamp = _S_qqq.unpack_from(b, p)
     p += 24
-    f_token_id, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_token_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_token_id, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _DelegationTokenRecord(f_owner, f_requester, f_renewers, f_issue_timestamp, f_max_timestamp, f_expiration_timestamp, f_token_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _DelegationTokenRecord(f_owner, f_requester, f_renewers, f_issue_timestamp, f_max_timestamp, f_expiration_timestamp, f_token_id, unknown0)
+    return obj, p
 
 
 def _e_DelegationTokenRecord_v0(o: DelegationTokenRecord, out: bytearray) -> None:
@@ -840,45 +1013,66 @@ def _e_DelegationTokenRecord_v0(o: DelegationTokenRecord, out: bytearray) -> Non
     if x_renewers is None:
         raise null_encode_error('Renewers')
     else:
-        w_calen(out, len(x_renewers))
+        n0 = len(x_renewers) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_renewers in x_renewers:
             w_cstr(out, e_renewers)
     out += _S_qqq.pack(o.issue_timestamp, o.max_timestamp, o.expiration_timestamp)
     w_cstr(out, o.token_id)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_EndTransactionRecord_v0(b: bytes, p: int) -> tuple[EndTransactionRecord, int]:
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _EndTransactionRecord(unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _EndTransactionRecord(unknown0)
+    return obj, p
 
 
 def _e_EndTransactionRecord_v0(o: EndTransactionRecord, out: bytearray) -> None:
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FeatureLevelRecord_v0(b: bytes, p: int) -> tuple[FeatureLevelRecord, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_feature_level = _S_h.unpack_from(b, p)[0]
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FeatureLevelRecord(f_name, f_feature_level, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FeatureLevelRecord(f_name, f_feature_level, unknown0)
+    return obj, p
 
 
 def _e_FeatureLevelRecord_v0(o: FeatureLevelRecord, out: bytearray) -> None:
     w_cstr(out, o.name)
     out += _S_h.pack(o.feature_level)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_FenceBrokerRecord_v0(b: bytes, p: int) -> tuple[FenceBrokerRecord, int]:
@@ -886,30 +1080,38 @@ def _d_FenceBrokerRecord_v0(b: bytes, p: int) -> tuple[FenceBrokerRecord, int]:
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _FenceBrokerRecord(f_id, f_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _FenceBrokerRecord(f_id, f_epoch, unknown0)
+    return obj, p
 
 
 def _e_FenceBrokerRecord_v0(o: FenceBrokerRecord, out: bytearray) -> None:
     out += _S_iq.pack(o.id, o.epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_NoOpRecord_v0(b: bytes, p: int) -> tuple[NoOpRecord, int]:
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _NoOpRecord(unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _NoOpRecord(unknown0)
+    return obj, p
 
 
 def _e_NoOpRecord_v0(o: NoOpRecord, out: bytearray) -> None:
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_PartitionChangeRecord_v0(b: bytes, p: int) -> tuple[PartitionChangeRecord, int]:
@@ -924,49 +1126,94 @@ def _d_PartitionChangeRecord_v0(b: bytes, p: int) -> tuple[PartitionChangeRecord
     f_leader_recovery_state: int = -1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_isr = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_isr = None
                 else:
-                    f_isr, q = r_fixed_array(t, q, n, 'i', 4)
-            elif tag == 1:
-                q = 0
-                f_leader = _S_i.unpack_from(t, q)[0]
-            elif tag == 2:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+                    f_isr, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+            elif tag0 == 1:
+                q0 = 0
+                f_leader = _S_i.unpack_from(t0, q0)[0]
+            elif tag0 == 2:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_replicas = None
                 else:
-                    f_replicas, q = r_fixed_array(t, q, n, 'i', 4)
-            elif tag == 3:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+                    f_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+            elif tag0 == 3:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_removing_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_removing_replicas = None
                 else:
-                    f_removing_replicas, q = r_fixed_array(t, q, n, 'i', 4)
-            elif tag == 4:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+                    f_removing_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+            elif tag0 == 4:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_adding_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_adding_replicas = None
                 else:
-                    f_adding_replicas, q = r_fixed_array(t, q, n, 'i', 4)
-            elif tag == 5:
-                q = 0
-                f_leader_recovery_state = _S_b.unpack_from(t, q)[0]
+                    f_adding_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+            elif tag0 == 5:
+                q0 = 0
+                f_leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _PartitionChangeRecord(f_partition_id, f_topic_id, f_isr, f_leader, f_replicas, f_removing_replicas, f_adding_replicas, f_leader_recovery_state, None, None, None, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _PartitionChangeRecord(f_partition_id, f_topic_id, f_isr, f_leader, f_replicas, f_removing_replicas, f_adding_replicas, f_leader_recovery_state, None, None, None, unknown0)
+    return obj, p
 
 
 def _e_PartitionChangeRecord_v0(o: PartitionChangeRecord, out: bytearray) -> None:
@@ -978,52 +1225,80 @@ def _e_PartitionChangeRecord_v0(o: PartitionChangeRecord, out: bytearray) -> Non
         raise unsupported_field('last_known_elr')
     out += _S_i.pack(o.partition_id)
     out += o.topic_id.bytes
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.isr is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_isr = o.isr
         if x_isr is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_isr))
-            w_fixed_array(t, x_isr, 'i')
-        tags.append((0, t))
+            n0 = len(x_isr) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_isr) < 64:
+                t0 += ARRAYS_i[len(x_isr)].pack(*x_isr)
+            else:
+                w_fixed_array(t0, x_isr, 'i')
+        tags0.append((0, t0))
     if o.leader != -2:
-        t = bytearray()
-        t += _S_i.pack(o.leader)
-        tags.append((1, t))
+        t0 = bytearray()
+        t0 += _S_i.pack(o.leader)
+        tags0.append((1, t0))
     if o.replicas is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_replicas = o.replicas
         if x_replicas is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_replicas))
-            w_fixed_array(t, x_replicas, 'i')
-        tags.append((2, t))
+            n0 = len(x_replicas) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_replicas) < 64:
+                t0 += ARRAYS_i[len(x_replicas)].pack(*x_replicas)
+            else:
+                w_fixed_array(t0, x_replicas, 'i')
+        tags0.append((2, t0))
     if o.removing_replicas is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_removing_replicas = o.removing_replicas
         if x_removing_replicas is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_removing_replicas))
-            w_fixed_array(t, x_removing_replicas, 'i')
-        tags.append((3, t))
+            n0 = len(x_removing_replicas) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_removing_replicas) < 64:
+                t0 += ARRAYS_i[len(x_removing_replicas)].pack(*x_removing_replicas)
+            else:
+                w_fixed_array(t0, x_removing_replicas, 'i')
+        tags0.append((3, t0))
     if o.adding_replicas is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_adding_replicas = o.adding_replicas
         if x_adding_replicas is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_adding_replicas))
-            w_fixed_array(t, x_adding_replicas, 'i')
-        tags.append((4, t))
+            n0 = len(x_adding_replicas) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_adding_replicas) < 64:
+                t0 += ARRAYS_i[len(x_adding_replicas)].pack(*x_adding_replicas)
+            else:
+                w_fixed_array(t0, x_adding_replicas, 'i')
+        tags0.append((4, t0))
     if o.leader_recovery_state != -1:
-        t = bytearray()
-        t += _S_b.pack(o.leader_recovery_state)
-        tags.append((5, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        t0 += _S_b.pack(o.leader_recovery_state)
+        tags0.append((5, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_PartitionChangeRecord_v1(b: bytes, p: int) -> tuple[PartitionChangeRecord, int]:
@@ -1039,59 +1314,114 @@ def _d_PartitionChangeRecord_v1(b: bytes, p: int) -> tuple[PartitionChangeRecord
     f_directories: list[uuid.UUID] | None = None
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_isr = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_isr = None
                 else:
-                    f_isr, q = r_fixed_array(t, q, n, 'i', 4)
-            elif tag == 1:
-                q = 0
-                f_leader = _S_i.unpack_from(t, q)[0]
-            elif tag == 2:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+                    f_isr, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+            elif tag0 == 1:
+                q0 = 0
+                f_leader = _S_i.unpack_from(t0, q0)[0]
+            elif tag0 == 2:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_replicas = None
                 else:
-                    f_replicas, q = r_fixed_array(t, q, n, 'i', 4)
-            elif tag == 3:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+                    f_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+            elif tag0 == 3:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_removing_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_removing_replicas = None
                 else:
-                    f_removing_replicas, q = r_fixed_array(t, q, n, 'i', 4)
-            elif tag == 4:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+                    f_removing_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+            elif tag0 == 4:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_adding_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_adding_replicas = None
                 else:
-                    f_adding_replicas, q = r_fixed_array(t, q, n, 'i', 4)
-            elif tag == 5:
-                q = 0
-                f_leader_recovery_state = _S_b.unpack_from(t, q)[0]
-            elif tag == 8:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+                    f_adding_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+            elif tag0 == 5:
+                q0 = 0
+                f_leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
+            elif tag0 == 8:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if n0 < 0:
                     f_directories = None
+                elif n0 > len(t0) - q0:
+                    raise count_error(n0, len(t0) - q0)
                 else:
                     f_directories = []
-                    for _ in range(n):
-                        e_directories, q = r_uuid(t, q)
+                    for _ in range(n0):
+                        e_directories, q0 = r_uuid(t0, q0)
                         f_directories.append(e_directories)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _PartitionChangeRecord(f_partition_id, f_topic_id, f_isr, f_leader, f_replicas, f_removing_replicas, f_adding_replicas, f_leader_recovery_state, f_directories, None, None, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _PartitionChangeRecord(f_partition_id, f_topic_id, f_isr, f_leader, f_replicas, f_removing_replicas, f_adding_replicas, f_leader_recovery_state, f_directories, None, None, unknown0)
+    return obj, p
 
 
 def _e_PartitionChangeRecord_v1(o: PartitionChangeRecord, out: bytearray) -> None:
@@ -1101,62 +1431,94 @@ def _e_PartitionChangeRecord_v1(o: PartitionChangeRecord, out: bytearray) -> Non
         raise unsupported_field('last_known_elr')
     out += _S_i.pack(o.partition_id)
     out += o.topic_id.bytes
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.isr is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_isr = o.isr
         if x_isr is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_isr))
-            w_fixed_array(t, x_isr, 'i')
-        tags.append((0, t))
+            n0 = len(x_isr) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_isr) < 64:
+                t0 += ARRAYS_i[len(x_isr)].pack(*x_isr)
+            else:
+                w_fixed_array(t0, x_isr, 'i')
+        tags0.append((0, t0))
     if o.leader != -2:
-        t = bytearray()
-        t += _S_i.pack(o.leader)
-        tags.append((1, t))
+        t0 = bytearray()
+        t0 += _S_i.pack(o.leader)
+        tags0.append((1, t0))
     if o.replicas is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_replicas = o.replicas
         if x_replicas is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_replicas))
-            w_fixed_array(t, x_replicas, 'i')
-        tags.append((2, t))
+            n0 = len(x_replicas) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_replicas) < 64:
+                t0 += ARRAYS_i[len(x_replicas)].pack(*x_replicas)
+            else:
+                w_fixed_array(t0, x_replicas, 'i')
+        tags0.append((2, t0))
     if o.removing_replicas is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_removing_replicas = o.removing_replicas
         if x_removing_replicas is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_removing_replicas))
-            w_fixed_array(t, x_removing_replicas, 'i')
-        tags.append((3, t))
+            n0 = len(x_removing_replicas) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_removing_replicas) < 64:
+                t0 += ARRAYS_i[len(x_removing_replicas)].pack(*x_removing_replicas)
+            else:
+                w_fixed_array(t0, x_removing_replicas, 'i')
+        tags0.append((3, t0))
     if o.adding_replicas is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_adding_replicas = o.adding_replicas
         if x_adding_replicas is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_adding_replicas))
-            w_fixed_array(t, x_adding_replicas, 'i')
-        tags.append((4, t))
+            n0 = len(x_adding_replicas) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_adding_replicas) < 64:
+                t0 += ARRAYS_i[len(x_adding_replicas)].pack(*x_adding_replicas)
+            else:
+                w_fixed_array(t0, x_adding_replicas, 'i')
+        tags0.append((4, t0))
     if o.leader_recovery_state != -1:
-        t = bytearray()
-        t += _S_b.pack(o.leader_recovery_state)
-        tags.append((5, t))
+        t0 = bytearray()
+        t0 += _S_b.pack(o.leader_recovery_state)
+        tags0.append((5, t0))
     if o.directories is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_directories = o.directories
         if x_directories is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_directories))
+            n0 = len(x_directories) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
             for e_directories in x_directories:
-                t += e_directories.bytes
-        tags.append((8, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+                t0 += e_directories.bytes
+        tags0.append((8, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_PartitionChangeRecord_v2(b: bytes, p: int) -> tuple[PartitionChangeRecord, int]:
@@ -1169,200 +1531,368 @@ def _d_PartitionChangeRecord_v2(b: bytes, p: int) -> tuple[PartitionChangeRecord
     f_removing_replicas: list[int] | None = None
     f_adding_replicas: list[int] | None = None
     f_leader_recovery_state: int = -1
-    f_directories: list[uuid.UUID] | None = None
     f_eligible_leader_replicas: list[int] | None = None
     f_last_known_elr: list[int] | None = None
+    f_directories: list[uuid.UUID] | None = None
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_isr = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_isr = None
                 else:
-                    f_isr, q = r_fixed_array(t, q, n, 'i', 4)
-            elif tag == 1:
-                q = 0
-                f_leader = _S_i.unpack_from(t, q)[0]
-            elif tag == 2:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+                    f_isr, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+            elif tag0 == 1:
+                q0 = 0
+                f_leader = _S_i.unpack_from(t0, q0)[0]
+            elif tag0 == 2:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_replicas = None
                 else:
-                    f_replicas, q = r_fixed_array(t, q, n, 'i', 4)
-            elif tag == 3:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+                    f_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+            elif tag0 == 3:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_removing_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_removing_replicas = None
                 else:
-                    f_removing_replicas, q = r_fixed_array(t, q, n, 'i', 4)
-            elif tag == 4:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+                    f_removing_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+            elif tag0 == 4:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_adding_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_adding_replicas = None
                 else:
-                    f_adding_replicas, q = r_fixed_array(t, q, n, 'i', 4)
-            elif tag == 5:
-                q = 0
-                f_leader_recovery_state = _S_b.unpack_from(t, q)[0]
-            elif tag == 6:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+                    f_adding_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+            elif tag0 == 5:
+                q0 = 0
+                f_leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
+            elif tag0 == 6:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_eligible_leader_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_eligible_leader_replicas = None
                 else:
-                    f_eligible_leader_replicas, q = r_fixed_array(t, q, n, 'i', 4)
-            elif tag == 7:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+                    f_eligible_leader_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+            elif tag0 == 7:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_last_known_elr = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_last_known_elr = None
                 else:
-                    f_last_known_elr, q = r_fixed_array(t, q, n, 'i', 4)
-            elif tag == 8:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+                    f_last_known_elr, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+            elif tag0 == 8:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if n0 < 0:
                     f_directories = None
+                elif n0 > len(t0) - q0:
+                    raise count_error(n0, len(t0) - q0)
                 else:
                     f_directories = []
-                    for _ in range(n):
-                        e_directories, q = r_uuid(t, q)
+                    for _ in range(n0):
+                        e_directories, q0 = r_uuid(t0, q0)
                         f_directories.append(e_directories)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _PartitionChangeRecord(f_partition_id, f_topic_id, f_isr, f_leader, f_replicas, f_removing_replicas, f_adding_replicas, f_leader_recovery_state, f_directories, f_eligible_leader_replicas, f_last_known_elr, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _PartitionChangeRecord(f_partition_id, f_topic_id, f_isr, f_leader, f_replicas, f_removing_replicas, f_adding_replicas, f_leader_recovery_state, f_directories, f_eligible_leader_replicas, f_last_known_elr, unknown0)
+    return obj, p
 
 
 def _e_PartitionChangeRecord_v2(o: PartitionChangeRecord, out: bytearray) -> None:
     out += _S_i.pack(o.partition_id)
     out += o.topic_id.bytes
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.isr is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_isr = o.isr
         if x_isr is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_isr))
-            w_fixed_array(t, x_isr, 'i')
-        tags.append((0, t))
+            n0 = len(x_isr) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_isr) < 64:
+                t0 += ARRAYS_i[len(x_isr)].pack(*x_isr)
+            else:
+                w_fixed_array(t0, x_isr, 'i')
+        tags0.append((0, t0))
     if o.leader != -2:
-        t = bytearray()
-        t += _S_i.pack(o.leader)
-        tags.append((1, t))
+        t0 = bytearray()
+        t0 += _S_i.pack(o.leader)
+        tags0.append((1, t0))
     if o.replicas is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_replicas = o.replicas
         if x_replicas is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_replicas))
-            w_fixed_array(t, x_replicas, 'i')
-        tags.append((2, t))
+            n0 = len(x_replicas) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_replicas) < 64:
+                t0 += ARRAYS_i[len(x_replicas)].pack(*x_replicas)
+            else:
+                w_fixed_array(t0, x_replicas, 'i')
+        tags0.append((2, t0))
     if o.removing_replicas is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_removing_replicas = o.removing_replicas
         if x_removing_replicas is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_removing_replicas))
-            w_fixed_array(t, x_removing_replicas, 'i')
-        tags.append((3, t))
+            n0 = len(x_removing_replicas) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_removing_replicas) < 64:
+                t0 += ARRAYS_i[len(x_removing_replicas)].pack(*x_removing_replicas)
+            else:
+                w_fixed_array(t0, x_removing_replicas, 'i')
+        tags0.append((3, t0))
     if o.adding_replicas is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_adding_replicas = o.adding_replicas
         if x_adding_replicas is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_adding_replicas))
-            w_fixed_array(t, x_adding_replicas, 'i')
-        tags.append((4, t))
+            n0 = len(x_adding_replicas) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_adding_replicas) < 64:
+                t0 += ARRAYS_i[len(x_adding_replicas)].pack(*x_adding_replicas)
+            else:
+                w_fixed_array(t0, x_adding_replicas, 'i')
+        tags0.append((4, t0))
     if o.leader_recovery_state != -1:
-        t = bytearray()
-        t += _S_b.pack(o.leader_recovery_state)
-        tags.append((5, t))
+        t0 = bytearray()
+        t0 += _S_b.pack(o.leader_recovery_state)
+        tags0.append((5, t0))
     if o.eligible_leader_replicas is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_eligible_leader_replicas = o.eligible_leader_replicas
         if x_eligible_leader_replicas is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_eligible_leader_replicas))
-            w_fixed_array(t, x_eligible_leader_replicas, 'i')
-        tags.append((6, t))
+            n0 = len(x_eligible_leader_replicas) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_eligible_leader_replicas) < 64:
+                t0 += ARRAYS_i[len(x_eligible_leader_replicas)].pack(*x_eligible_leader_replicas)
+            else:
+                w_fixed_array(t0, x_eligible_leader_replicas, 'i')
+        tags0.append((6, t0))
     if o.last_known_elr is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_last_known_elr = o.last_known_elr
         if x_last_known_elr is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_last_known_elr))
-            w_fixed_array(t, x_last_known_elr, 'i')
-        tags.append((7, t))
+            n0 = len(x_last_known_elr) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_last_known_elr) < 64:
+                t0 += ARRAYS_i[len(x_last_known_elr)].pack(*x_last_known_elr)
+            else:
+                w_fixed_array(t0, x_last_known_elr, 'i')
+        tags0.append((7, t0))
     if o.directories is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_directories = o.directories
         if x_directories is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_directories))
+            n0 = len(x_directories) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
             for e_directories in x_directories:
-                t += e_directories.bytes
-        tags.append((8, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+                t0 += e_directories.bytes
+        tags0.append((8, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_PartitionRecord_v0(b: bytes, p: int) -> tuple[PartitionRecord, int]:
     f_partition_id = _S_i.unpack_from(b, p)[0]
     p += 4
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Replicas')
     else:
-        f_replicas, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_isr = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Isr')
     else:
-        f_isr, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_isr, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_removing_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('RemovingReplicas')
     else:
-        f_removing_replicas, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_removing_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_adding_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('AddingReplicas')
     else:
-        f_adding_replicas, p = r_fixed_array(b, p, n, 'i', 4)
+        f_adding_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
     f_leader, f_leader_epoch, f_partition_epoch = _S_iii.unpack_from(b, p)
     p += 12
     f_leader_recovery_state: int = 0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_leader_recovery_state = _S_b.unpack_from(t, q)[0]
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _PartitionRecord(f_partition_id, f_topic_id, f_replicas, f_isr, f_removing_replicas, f_adding_replicas, f_leader, f_leader_recovery_state, f_leader_epoch, f_partition_epoch, [], None, None, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _PartitionRecord(f_partition_id, f_topic_id, f_replicas, f_isr, f_removing_replicas, f_adding_replicas, f_leader, f_leader_recovery_state, f_leader_epoch, f_partition_epoch, [], None, None, unknown0)
+    return obj, p
 
 
 def _e_PartitionRecord_v0(o: PartitionRecord, out: bytearray) -> None:
@@ -1378,84 +1908,168 @@ def _e_PartitionRecord_v0(o: PartitionRecord, out: bytearray) -> None:
     if x_replicas is None:
         raise null_encode_error('Replicas')
     else:
-        w_calen(out, len(x_replicas))
-        w_fixed_array(out, x_replicas, 'i')
+        n0 = len(x_replicas) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_replicas) < 64:
+            out += ARRAYS_i[len(x_replicas)].pack(*x_replicas)
+        else:
+            w_fixed_array(out, x_replicas, 'i')
     x_isr = o.isr
     if x_isr is None:
         raise null_encode_error('Isr')
     else:
-        w_calen(out, len(x_isr))
-        w_fixed_array(out, x_isr, 'i')
+        n0 = len(x_isr) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_isr) < 64:
+            out += ARRAYS_i[len(x_isr)].pack(*x_isr)
+        else:
+            w_fixed_array(out, x_isr, 'i')
     x_removing_replicas = o.removing_replicas
     if x_removing_replicas is None:
         raise null_encode_error('RemovingReplicas')
     else:
-        w_calen(out, len(x_removing_replicas))
-        w_fixed_array(out, x_removing_replicas, 'i')
+        n0 = len(x_removing_replicas) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_removing_replicas) < 64:
+            out += ARRAYS_i[len(x_removing_replicas)].pack(*x_removing_replicas)
+        else:
+            w_fixed_array(out, x_removing_replicas, 'i')
     x_adding_replicas = o.adding_replicas
     if x_adding_replicas is None:
         raise null_encode_error('AddingReplicas')
     else:
-        w_calen(out, len(x_adding_replicas))
-        w_fixed_array(out, x_adding_replicas, 'i')
+        n0 = len(x_adding_replicas) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_adding_replicas) < 64:
+            out += ARRAYS_i[len(x_adding_replicas)].pack(*x_adding_replicas)
+        else:
+            w_fixed_array(out, x_adding_replicas, 'i')
     out += _S_iii.pack(o.leader, o.leader_epoch, o.partition_epoch)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.leader_recovery_state != 0:
-        t = bytearray()
-        t += _S_b.pack(o.leader_recovery_state)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        t0 += _S_b.pack(o.leader_recovery_state)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_PartitionRecord_v1(b: bytes, p: int) -> tuple[PartitionRecord, int]:
+    blen = len(b)
     f_partition_id = _S_i.unpack_from(b, p)[0]
     p += 4
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Replicas')
     else:
-        f_replicas, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_isr = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Isr')
     else:
-        f_isr, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_isr, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_removing_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('RemovingReplicas')
     else:
-        f_removing_replicas, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_removing_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_adding_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('AddingReplicas')
     else:
-        f_adding_replicas, p = r_fixed_array(b, p, n, 'i', 4)
+        f_adding_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
     f_leader, f_leader_epoch, f_partition_epoch = _S_iii.unpack_from(b, p)
     p += 12
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Directories')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_directories = []
-        for _ in range(n):
+        for _ in range(n0):
             e_directories, p = r_uuid(b, p)
             f_directories.append(e_directories)
     f_leader_recovery_state: int = 0
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_leader_recovery_state = _S_b.unpack_from(t, q)[0]
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _PartitionRecord(f_partition_id, f_topic_id, f_replicas, f_isr, f_removing_replicas, f_adding_replicas, f_leader, f_leader_recovery_state, f_leader_epoch, f_partition_epoch, f_directories, None, None, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _PartitionRecord(f_partition_id, f_topic_id, f_replicas, f_isr, f_removing_replicas, f_adding_replicas, f_leader, f_leader_recovery_state, f_leader_epoch, f_partition_epoch, f_directories, None, None, unknown0)
+    return obj, p
 
 
 def _e_PartitionRecord_v1(o: PartitionRecord, out: bytearray) -> None:
@@ -1469,74 +2083,161 @@ def _e_PartitionRecord_v1(o: PartitionRecord, out: bytearray) -> None:
     if x_replicas is None:
         raise null_encode_error('Replicas')
     else:
-        w_calen(out, len(x_replicas))
-        w_fixed_array(out, x_replicas, 'i')
+        n0 = len(x_replicas) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_replicas) < 64:
+            out += ARRAYS_i[len(x_replicas)].pack(*x_replicas)
+        else:
+            w_fixed_array(out, x_replicas, 'i')
     x_isr = o.isr
     if x_isr is None:
         raise null_encode_error('Isr')
     else:
-        w_calen(out, len(x_isr))
-        w_fixed_array(out, x_isr, 'i')
+        n0 = len(x_isr) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_isr) < 64:
+            out += ARRAYS_i[len(x_isr)].pack(*x_isr)
+        else:
+            w_fixed_array(out, x_isr, 'i')
     x_removing_replicas = o.removing_replicas
     if x_removing_replicas is None:
         raise null_encode_error('RemovingReplicas')
     else:
-        w_calen(out, len(x_removing_replicas))
-        w_fixed_array(out, x_removing_replicas, 'i')
+        n0 = len(x_removing_replicas) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_removing_replicas) < 64:
+            out += ARRAYS_i[len(x_removing_replicas)].pack(*x_removing_replicas)
+        else:
+            w_fixed_array(out, x_removing_replicas, 'i')
     x_adding_replicas = o.adding_replicas
     if x_adding_replicas is None:
         raise null_encode_error('AddingReplicas')
     else:
-        w_calen(out, len(x_adding_replicas))
-        w_fixed_array(out, x_adding_replicas, 'i')
+        n0 = len(x_adding_replicas) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_adding_replicas) < 64:
+            out += ARRAYS_i[len(x_adding_replicas)].pack(*x_adding_replicas)
+        else:
+            w_fixed_array(out, x_adding_replicas, 'i')
     out += _S_iii.pack(o.leader, o.leader_epoch, o.partition_epoch)
     x_directories = o.directories
     if x_directories is None:
         raise null_encode_error('Directories')
     else:
-        w_calen(out, len(x_directories))
+        n0 = len(x_directories) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_directories in x_directories:
             out += e_directories.bytes
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.leader_recovery_state != 0:
-        t = bytearray()
-        t += _S_b.pack(o.leader_recovery_state)
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        t0 += _S_b.pack(o.leader_recovery_state)
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_PartitionRecord_v2(b: bytes, p: int) -> tuple[PartitionRecord, int]:
+    blen = len(b)
     f_partition_id = _S_i.unpack_from(b, p)[0]
     p += 4
     f_topic_id, p = r_uuid(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Replicas')
     else:
-        f_replicas, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_isr = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('Isr')
     else:
-        f_isr, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_isr, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_removing_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('RemovingReplicas')
     else:
-        f_removing_replicas, p = r_fixed_array(b, p, n, 'i', 4)
-    n, p = r_calen(b, p)
-    if n < 0:
+        f_removing_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_adding_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('AddingReplicas')
     else:
-        f_adding_replicas, p = r_fixed_array(b, p, n, 'i', 4)
+        f_adding_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
     f_leader, f_leader_epoch, f_partition_epoch = _S_iii.unpack_from(b, p)
     p += 12
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Directories')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_directories = []
-        for _ in range(n):
+        for _ in range(n0):
             e_directories, p = r_uuid(b, p)
             f_directories.append(e_directories)
     f_leader_recovery_state: int = 0
@@ -1544,32 +2245,55 @@ def _d_PartitionRecord_v2(b: bytes, p: int) -> tuple[PartitionRecord, int]:
     f_last_known_elr: list[int] | None = None
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_leader_recovery_state = _S_b.unpack_from(t, q)[0]
-            elif tag == 1:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
+            elif tag0 == 1:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_eligible_leader_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_eligible_leader_replicas = None
                 else:
-                    f_eligible_leader_replicas, q = r_fixed_array(t, q, n, 'i', 4)
-            elif tag == 2:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+                    f_eligible_leader_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+            elif tag0 == 2:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if 0 <= n0 < 64:
+                    f_last_known_elr = [*ARRAYS_i[n0].unpack_from(t0, q0)]
+                    q0 += 4 * n0
+                elif n0 < 0:
                     f_last_known_elr = None
                 else:
-                    f_last_known_elr, q = r_fixed_array(t, q, n, 'i', 4)
+                    f_last_known_elr, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _PartitionRecord(f_partition_id, f_topic_id, f_replicas, f_isr, f_removing_replicas, f_adding_replicas, f_leader, f_leader_recovery_state, f_leader_epoch, f_partition_epoch, f_directories, f_eligible_leader_replicas, f_last_known_elr, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _PartitionRecord(f_partition_id, f_topic_id, f_replicas, f_isr, f_removing_replicas, f_adding_replicas, f_leader, f_leader_recovery_state, f_leader_epoch, f_partition_epoch, f_directories, f_eligible_leader_replicas, f_last_known_elr, unknown0)
+    return obj, p
 
 
 def _e_PartitionRecord_v2(o: PartitionRecord, out: bytearray) -> None:
@@ -1579,58 +2303,104 @@ def _e_PartitionRecord_v2(o: PartitionRecord, out: bytearray) -> None:
     if x_replicas is None:
         raise null_encode_error('Replicas')
     else:
-        w_calen(out, len(x_replicas))
-        w_fixed_array(out, x_replicas, 'i')
+        n0 = len(x_replicas) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_replicas) < 64:
+            out += ARRAYS_i[len(x_replicas)].pack(*x_replicas)
+        else:
+            w_fixed_array(out, x_replicas, 'i')
     x_isr = o.isr
     if x_isr is None:
         raise null_encode_error('Isr')
     else:
-        w_calen(out, len(x_isr))
-        w_fixed_array(out, x_isr, 'i')
+        n0 = len(x_isr) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_isr) < 64:
+            out += ARRAYS_i[len(x_isr)].pack(*x_isr)
+        else:
+            w_fixed_array(out, x_isr, 'i')
     x_removing_replicas = o.removing_replicas
     if x_removing_replicas is None:
         raise null_encode_error('RemovingReplicas')
     else:
-        w_calen(out, len(x_removing_replicas))
-        w_fixed_array(out, x_removing_replicas, 'i')
+        n0 = len(x_removing_replicas) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_removing_replicas) < 64:
+            out += ARRAYS_i[len(x_removing_replicas)].pack(*x_removing_replicas)
+        else:
+            w_fixed_array(out, x_removing_replicas, 'i')
     x_adding_replicas = o.adding_replicas
     if x_adding_replicas is None:
         raise null_encode_error('AddingReplicas')
     else:
-        w_calen(out, len(x_adding_replicas))
-        w_fixed_array(out, x_adding_replicas, 'i')
+        n0 = len(x_adding_replicas) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_adding_replicas) < 64:
+            out += ARRAYS_i[len(x_adding_replicas)].pack(*x_adding_replicas)
+        else:
+            w_fixed_array(out, x_adding_replicas, 'i')
     out += _S_iii.pack(o.leader, o.leader_epoch, o.partition_epoch)
     x_directories = o.directories
     if x_directories is None:
         raise null_encode_error('Directories')
     else:
-        w_calen(out, len(x_directories))
+        n0 = len(x_directories) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_directories in x_directories:
             out += e_directories.bytes
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.leader_recovery_state != 0:
-        t = bytearray()
-        t += _S_b.pack(o.leader_recovery_state)
-        tags.append((0, t))
+        t0 = bytearray()
+        t0 += _S_b.pack(o.leader_recovery_state)
+        tags0.append((0, t0))
     if o.eligible_leader_replicas is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_eligible_leader_replicas = o.eligible_leader_replicas
         if x_eligible_leader_replicas is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_eligible_leader_replicas))
-            w_fixed_array(t, x_eligible_leader_replicas, 'i')
-        tags.append((1, t))
+            n0 = len(x_eligible_leader_replicas) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_eligible_leader_replicas) < 64:
+                t0 += ARRAYS_i[len(x_eligible_leader_replicas)].pack(*x_eligible_leader_replicas)
+            else:
+                w_fixed_array(t0, x_eligible_leader_replicas, 'i')
+        tags0.append((1, t0))
     if o.last_known_elr is not None:
-        t = bytearray()
+        t0 = bytearray()
         x_last_known_elr = o.last_known_elr
         if x_last_known_elr is None:
-            t.append(0)
+            t0.append(0)
         else:
-            w_calen(t, len(x_last_known_elr))
-            w_fixed_array(t, x_last_known_elr, 'i')
-        tags.append((2, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+            n0 = len(x_last_known_elr) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
+            if len(x_last_known_elr) < 64:
+                t0 += ARRAYS_i[len(x_last_known_elr)].pack(*x_last_known_elr)
+            else:
+                w_fixed_array(t0, x_last_known_elr, 'i')
+        tags0.append((2, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_ProducerIdsRecord_v0(b: bytes, p: int) -> tuple[ProducerIdsRecord, int]:
@@ -1638,90 +2408,180 @@ def _d_ProducerIdsRecord_v0(b: bytes, p: int) -> tuple[ProducerIdsRecord, int]:
     p += 20
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ProducerIdsRecord(f_broker_id, f_broker_epoch, f_next_producer_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ProducerIdsRecord(f_broker_id, f_broker_epoch, f_next_producer_id, unknown0)
+    return obj, p
 
 
 def _e_ProducerIdsRecord_v0(o: ProducerIdsRecord, out: bytearray) -> None:
     out += _S_iqq.pack(o.broker_id, o.broker_epoch, o.next_producer_id)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_RegisterBrokerRecord__BrokerEndpoint_v0(b: bytes, p: int) -> tuple[RegisterBrokerRecord.BrokerEndpoint, int]:
-    f_name, p = r_cstr(b, p)
-    f_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port, f_security_protocol = _S_Hh.unpack_from(b, p)
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _RegisterBrokerRecord__BrokerEndpoint(f_name, f_host, f_port, f_security_protocol, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _RegisterBrokerRecord__BrokerEndpoint(f_name, f_host, f_port, f_security_protocol, unknown0)
+    return obj, p
 
 
 def _e_RegisterBrokerRecord__BrokerEndpoint_v0(o: RegisterBrokerRecord.BrokerEndpoint, out: bytearray) -> None:
     w_cstr(out, o.name)
     w_cstr(out, o.host)
     out += _S_Hh.pack(o.port, o.security_protocol)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_RegisterBrokerRecord__BrokerFeature_v0(b: bytes, p: int) -> tuple[RegisterBrokerRecord.BrokerFeature, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_min_supported_version, f_max_supported_version = _S_hh.unpack_from(b, p)
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _RegisterBrokerRecord__BrokerFeature(f_name, f_min_supported_version, f_max_supported_version, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _RegisterBrokerRecord__BrokerFeature(f_name, f_min_supported_version, f_max_supported_version, unknown0)
+    return obj, p
 
 
 def _e_RegisterBrokerRecord__BrokerFeature_v0(o: RegisterBrokerRecord.BrokerFeature, out: bytearray) -> None:
     w_cstr(out, o.name)
     out += _S_hh.pack(o.min_supported_version, o.max_supported_version)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_RegisterBrokerRecord_v0(b: bytes, p: int) -> tuple[RegisterBrokerRecord, int]:
+    blen = len(b)
     f_broker_id = _S_i.unpack_from(b, p)[0]
     p += 4
     f_incarnation_id, p = r_uuid(b, p)
     f_broker_epoch = _S_q.unpack_from(b, p)[0]
     p += 8
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('EndPoints')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_end_points = []
-        for _ in range(n):
-            e_end_points, p = _d_RegisterBrokerRecord__BrokerEndpoint_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_end_points = _RegisterBrokerRecord__BrokerEndpoint(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
             f_end_points.append(e_end_points)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Features')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_features = []
-        for _ in range(n):
-            e_features, p = _d_RegisterBrokerRecord__BrokerFeature_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_name, p = r_cstr(b, p)
+            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_features = _RegisterBrokerRecord__BrokerFeature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
             f_features.append(e_features)
-    f_rack, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack, p = r_ncstr(b, p)
+    else:
+        f_rack = b[p + 1 : p + s0].decode()
+        p += s0
     f_fenced = _S_o.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _RegisterBrokerRecord(f_broker_id, False, f_incarnation_id, f_broker_epoch, f_end_points, f_features, f_rack, f_fenced, False, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _RegisterBrokerRecord(f_broker_id, False, f_incarnation_id, f_broker_epoch, f_end_points, f_features, f_rack, f_fenced, False, [], unknown0)
+    return obj, p
 
 
 def _e_RegisterBrokerRecord_v0(o: RegisterBrokerRecord, out: bytearray) -> None:
@@ -1738,53 +2598,136 @@ def _e_RegisterBrokerRecord_v0(o: RegisterBrokerRecord, out: bytearray) -> None:
     if x_end_points is None:
         raise null_encode_error('EndPoints')
     else:
-        w_calen(out, len(x_end_points))
+        n0 = len(x_end_points) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_end_points in x_end_points:
-            _e_RegisterBrokerRecord__BrokerEndpoint_v0(e_end_points, out)
+            w_cstr(out, e_end_points.name)
+            w_cstr(out, e_end_points.host)
+            out += _S_Hh.pack(e_end_points.port, e_end_points.security_protocol)
+            if e_end_points.unknown_tagged_fields:
+                w_tags(out, [], e_end_points.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_features = o.features
     if x_features is None:
         raise null_encode_error('Features')
     else:
-        w_calen(out, len(x_features))
+        n0 = len(x_features) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_features in x_features:
-            _e_RegisterBrokerRecord__BrokerFeature_v0(e_features, out)
+            w_cstr(out, e_features.name)
+            out += _S_hh.pack(e_features.min_supported_version, e_features.max_supported_version)
+            if e_features.unknown_tagged_fields:
+                w_tags(out, [], e_features.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.rack)
     out += _S_o.pack(o.fenced)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_RegisterBrokerRecord_v1(b: bytes, p: int) -> tuple[RegisterBrokerRecord, int]:
+    blen = len(b)
     f_broker_id = _S_i.unpack_from(b, p)[0]
     p += 4
     f_incarnation_id, p = r_uuid(b, p)
     f_broker_epoch = _S_q.unpack_from(b, p)[0]
     p += 8
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('EndPoints')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_end_points = []
-        for _ in range(n):
-            e_end_points, p = _d_RegisterBrokerRecord__BrokerEndpoint_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_end_points = _RegisterBrokerRecord__BrokerEndpoint(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
             f_end_points.append(e_end_points)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Features')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_features = []
-        for _ in range(n):
-            e_features, p = _d_RegisterBrokerRecord__BrokerFeature_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_name, p = r_cstr(b, p)
+            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_features = _RegisterBrokerRecord__BrokerFeature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
             f_features.append(e_features)
-    f_rack, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack, p = r_ncstr(b, p)
+    else:
+        f_rack = b[p + 1 : p + s0].decode()
+        p += s0
     f_fenced, f_in_controlled_shutdown = _S_oo.unpack_from(b, p)
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _RegisterBrokerRecord(f_broker_id, False, f_incarnation_id, f_broker_epoch, f_end_points, f_features, f_rack, f_fenced, f_in_controlled_shutdown, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _RegisterBrokerRecord(f_broker_id, False, f_incarnation_id, f_broker_epoch, f_end_points, f_features, f_rack, f_fenced, f_in_controlled_shutdown, [], unknown0)
+    return obj, p
 
 
 def _e_RegisterBrokerRecord_v1(o: RegisterBrokerRecord, out: bytearray) -> None:
@@ -1799,53 +2742,136 @@ def _e_RegisterBrokerRecord_v1(o: RegisterBrokerRecord, out: bytearray) -> None:
     if x_end_points is None:
         raise null_encode_error('EndPoints')
     else:
-        w_calen(out, len(x_end_points))
+        n0 = len(x_end_points) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_end_points in x_end_points:
-            _e_RegisterBrokerRecord__BrokerEndpoint_v0(e_end_points, out)
+            w_cstr(out, e_end_points.name)
+            w_cstr(out, e_end_points.host)
+            out += _S_Hh.pack(e_end_points.port, e_end_points.security_protocol)
+            if e_end_points.unknown_tagged_fields:
+                w_tags(out, [], e_end_points.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_features = o.features
     if x_features is None:
         raise null_encode_error('Features')
     else:
-        w_calen(out, len(x_features))
+        n0 = len(x_features) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_features in x_features:
-            _e_RegisterBrokerRecord__BrokerFeature_v0(e_features, out)
+            w_cstr(out, e_features.name)
+            out += _S_hh.pack(e_features.min_supported_version, e_features.max_supported_version)
+            if e_features.unknown_tagged_fields:
+                w_tags(out, [], e_features.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.rack)
     out += _S_oo.pack(o.fenced, o.in_controlled_shutdown)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_RegisterBrokerRecord_v2(b: bytes, p: int) -> tuple[RegisterBrokerRecord, int]:
+    blen = len(b)
     f_broker_id, f_is_migrating_zk_broker = _S_io.unpack_from(b, p)
     p += 5
     f_incarnation_id, p = r_uuid(b, p)
     f_broker_epoch = _S_q.unpack_from(b, p)[0]
     p += 8
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('EndPoints')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_end_points = []
-        for _ in range(n):
-            e_end_points, p = _d_RegisterBrokerRecord__BrokerEndpoint_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_end_points = _RegisterBrokerRecord__BrokerEndpoint(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
             f_end_points.append(e_end_points)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Features')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_features = []
-        for _ in range(n):
-            e_features, p = _d_RegisterBrokerRecord__BrokerFeature_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_name, p = r_cstr(b, p)
+            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_features = _RegisterBrokerRecord__BrokerFeature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
             f_features.append(e_features)
-    f_rack, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack, p = r_ncstr(b, p)
+    else:
+        f_rack = b[p + 1 : p + s0].decode()
+        p += s0
     f_fenced, f_in_controlled_shutdown = _S_oo.unpack_from(b, p)
     p += 2
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _RegisterBrokerRecord(f_broker_id, f_is_migrating_zk_broker, f_incarnation_id, f_broker_epoch, f_end_points, f_features, f_rack, f_fenced, f_in_controlled_shutdown, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _RegisterBrokerRecord(f_broker_id, f_is_migrating_zk_broker, f_incarnation_id, f_broker_epoch, f_end_points, f_features, f_rack, f_fenced, f_in_controlled_shutdown, [], unknown0)
+    return obj, p
 
 
 def _e_RegisterBrokerRecord_v2(o: RegisterBrokerRecord, out: bytearray) -> None:
@@ -1858,68 +2884,161 @@ def _e_RegisterBrokerRecord_v2(o: RegisterBrokerRecord, out: bytearray) -> None:
     if x_end_points is None:
         raise null_encode_error('EndPoints')
     else:
-        w_calen(out, len(x_end_points))
+        n0 = len(x_end_points) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_end_points in x_end_points:
-            _e_RegisterBrokerRecord__BrokerEndpoint_v0(e_end_points, out)
+            w_cstr(out, e_end_points.name)
+            w_cstr(out, e_end_points.host)
+            out += _S_Hh.pack(e_end_points.port, e_end_points.security_protocol)
+            if e_end_points.unknown_tagged_fields:
+                w_tags(out, [], e_end_points.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_features = o.features
     if x_features is None:
         raise null_encode_error('Features')
     else:
-        w_calen(out, len(x_features))
+        n0 = len(x_features) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_features in x_features:
-            _e_RegisterBrokerRecord__BrokerFeature_v0(e_features, out)
+            w_cstr(out, e_features.name)
+            out += _S_hh.pack(e_features.min_supported_version, e_features.max_supported_version)
+            if e_features.unknown_tagged_fields:
+                w_tags(out, [], e_features.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.rack)
     out += _S_oo.pack(o.fenced, o.in_controlled_shutdown)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_RegisterBrokerRecord_v3(b: bytes, p: int) -> tuple[RegisterBrokerRecord, int]:
+    blen = len(b)
     f_broker_id, f_is_migrating_zk_broker = _S_io.unpack_from(b, p)
     p += 5
     f_incarnation_id, p = r_uuid(b, p)
     f_broker_epoch = _S_q.unpack_from(b, p)[0]
     p += 8
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('EndPoints')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_end_points = []
-        for _ in range(n):
-            e_end_points, p = _d_RegisterBrokerRecord__BrokerEndpoint_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_end_points = _RegisterBrokerRecord__BrokerEndpoint(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
             f_end_points.append(e_end_points)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Features')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_features = []
-        for _ in range(n):
-            e_features, p = _d_RegisterBrokerRecord__BrokerFeature_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_name, p = r_cstr(b, p)
+            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_features = _RegisterBrokerRecord__BrokerFeature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
             f_features.append(e_features)
-    f_rack, p = r_ncstr(b, p)
+    s0 = b[p]
+    if not (0 < s0 < 0x80 and p + s0 <= blen):
+        f_rack, p = r_ncstr(b, p)
+    else:
+        f_rack = b[p + 1 : p + s0].decode()
+        p += s0
     f_fenced, f_in_controlled_shutdown = _S_oo.unpack_from(b, p)
     p += 2
     f_log_dirs: list[uuid.UUID] = []
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                n, q = r_calen(t, q)
-                if n < 0:
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                n0 = t0[q0]
+                if n0 < 0x80:
+                    q0 += 1
+                elif t0[q0 + 1] < 0x80:
+                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
+                    q0 += 2
+                else:
+                    n0, q0 = r_uvarint(t0, q0)
+                n0 -= 1
+                if n0 < 0:
                     raise null_error('LogDirs')
+                elif n0 > len(t0) - q0:
+                    raise count_error(n0, len(t0) - q0)
                 else:
                     f_log_dirs = []
-                    for _ in range(n):
-                        e_log_dirs, q = r_uuid(t, q)
+                    for _ in range(n0):
+                        e_log_dirs, q0 = r_uuid(t0, q0)
                         f_log_dirs.append(e_log_dirs)
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _RegisterBrokerRecord(f_broker_id, f_is_migrating_zk_broker, f_incarnation_id, f_broker_epoch, f_end_points, f_features, f_rack, f_fenced, f_in_controlled_shutdown, f_log_dirs, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _RegisterBrokerRecord(f_broker_id, f_is_migrating_zk_broker, f_incarnation_id, f_broker_epoch, f_end_points, f_features, f_rack, f_fenced, f_in_controlled_shutdown, f_log_dirs, unknown0)
+    return obj, p
 
 
 def _e_RegisterBrokerRecord_v3(o: RegisterBrokerRecord, out: bytearray) -> None:
@@ -1930,101 +3049,205 @@ def _e_RegisterBrokerRecord_v3(o: RegisterBrokerRecord, out: bytearray) -> None:
     if x_end_points is None:
         raise null_encode_error('EndPoints')
     else:
-        w_calen(out, len(x_end_points))
+        n0 = len(x_end_points) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_end_points in x_end_points:
-            _e_RegisterBrokerRecord__BrokerEndpoint_v0(e_end_points, out)
+            w_cstr(out, e_end_points.name)
+            w_cstr(out, e_end_points.host)
+            out += _S_Hh.pack(e_end_points.port, e_end_points.security_protocol)
+            if e_end_points.unknown_tagged_fields:
+                w_tags(out, [], e_end_points.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_features = o.features
     if x_features is None:
         raise null_encode_error('Features')
     else:
-        w_calen(out, len(x_features))
+        n0 = len(x_features) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_features in x_features:
-            _e_RegisterBrokerRecord__BrokerFeature_v0(e_features, out)
+            w_cstr(out, e_features.name)
+            out += _S_hh.pack(e_features.min_supported_version, e_features.max_supported_version)
+            if e_features.unknown_tagged_fields:
+                w_tags(out, [], e_features.unknown_tagged_fields)
+            else:
+                out.append(0)
     w_ncstr(out, o.rack)
     out += _S_oo.pack(o.fenced, o.in_controlled_shutdown)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if len(o.log_dirs) != 0:
-        t = bytearray()
+        t0 = bytearray()
         x_log_dirs = o.log_dirs
         if x_log_dirs is None:
             raise null_encode_error('LogDirs')
         else:
-            w_calen(t, len(x_log_dirs))
+            n0 = len(x_log_dirs) + 1
+            if n0 < 0x80:
+                t0.append(n0)
+            else:
+                w_uvarint(t0, n0)
             for e_log_dirs in x_log_dirs:
-                t += e_log_dirs.bytes
-        tags.append((0, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+                t0 += e_log_dirs.bytes
+        tags0.append((0, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 def _d_RegisterControllerRecord__ControllerEndpoint_v0(b: bytes, p: int) -> tuple[RegisterControllerRecord.ControllerEndpoint, int]:
-    f_name, p = r_cstr(b, p)
-    f_host, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_host = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_host, p = r_cstr(b, p)
     f_port, f_security_protocol = _S_Hh.unpack_from(b, p)
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _RegisterControllerRecord__ControllerEndpoint(f_name, f_host, f_port, f_security_protocol, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _RegisterControllerRecord__ControllerEndpoint(f_name, f_host, f_port, f_security_protocol, unknown0)
+    return obj, p
 
 
 def _e_RegisterControllerRecord__ControllerEndpoint_v0(o: RegisterControllerRecord.ControllerEndpoint, out: bytearray) -> None:
     w_cstr(out, o.name)
     w_cstr(out, o.host)
     out += _S_Hh.pack(o.port, o.security_protocol)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_RegisterControllerRecord__ControllerFeature_v0(b: bytes, p: int) -> tuple[RegisterControllerRecord.ControllerFeature, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_min_supported_version, f_max_supported_version = _S_hh.unpack_from(b, p)
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _RegisterControllerRecord__ControllerFeature(f_name, f_min_supported_version, f_max_supported_version, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _RegisterControllerRecord__ControllerFeature(f_name, f_min_supported_version, f_max_supported_version, unknown0)
+    return obj, p
 
 
 def _e_RegisterControllerRecord__ControllerFeature_v0(o: RegisterControllerRecord.ControllerFeature, out: bytearray) -> None:
     w_cstr(out, o.name)
     out += _S_hh.pack(o.min_supported_version, o.max_supported_version)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_RegisterControllerRecord_v0(b: bytes, p: int) -> tuple[RegisterControllerRecord, int]:
+    blen = len(b)
     f_controller_id = _S_i.unpack_from(b, p)[0]
     p += 4
     f_incarnation_id, p = r_uuid(b, p)
     f_zk_migration_ready = _S_o.unpack_from(b, p)[0]
     p += 1
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('EndPoints')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_end_points = []
-        for _ in range(n):
-            e_end_points, p = _d_RegisterControllerRecord__ControllerEndpoint_v0(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_name = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_name, p = r_cstr(b, p)
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_host = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_host, p = r_cstr(b, p)
+            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_end_points = _RegisterControllerRecord__ControllerEndpoint(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
             f_end_points.append(e_end_points)
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('Features')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_features = []
-        for _ in range(n):
-            e_features, p = _d_RegisterControllerRecord__ControllerFeature_v0(b, p)
+        for _ in range(n0):
+            s2 = b[p]
+            if 0 < s2 < 0x80 and p + s2 <= blen:
+                f2_name = b[p + 1 : p + s2].decode()
+                p += s2
+            else:
+                f2_name, p = r_cstr(b, p)
+            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown2: TaggedFields = ()
+            else:
+                tags2, p = r_tags(b, p)
+                unknown2 = tuple(tags2)
+            e_features = _RegisterControllerRecord__ControllerFeature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
             f_features.append(e_features)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _RegisterControllerRecord(f_controller_id, f_incarnation_id, f_zk_migration_ready, f_end_points, f_features, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _RegisterControllerRecord(f_controller_id, f_incarnation_id, f_zk_migration_ready, f_end_points, f_features, unknown0)
+    return obj, p
 
 
 def _e_RegisterControllerRecord_v0(o: RegisterControllerRecord, out: bytearray) -> None:
@@ -2035,102 +3258,162 @@ def _e_RegisterControllerRecord_v0(o: RegisterControllerRecord, out: bytearray) 
     if x_end_points is None:
         raise null_encode_error('EndPoints')
     else:
-        w_calen(out, len(x_end_points))
+        n0 = len(x_end_points) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_end_points in x_end_points:
-            _e_RegisterControllerRecord__ControllerEndpoint_v0(e_end_points, out)
+            w_cstr(out, e_end_points.name)
+            w_cstr(out, e_end_points.host)
+            out += _S_Hh.pack(e_end_points.port, e_end_points.security_protocol)
+            if e_end_points.unknown_tagged_fields:
+                w_tags(out, [], e_end_points.unknown_tagged_fields)
+            else:
+                out.append(0)
     x_features = o.features
     if x_features is None:
         raise null_encode_error('Features')
     else:
-        w_calen(out, len(x_features))
+        n0 = len(x_features) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_features in x_features:
-            _e_RegisterControllerRecord__ControllerFeature_v0(e_features, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            w_cstr(out, e_features.name)
+            out += _S_hh.pack(e_features.min_supported_version, e_features.max_supported_version)
+            if e_features.unknown_tagged_fields:
+                w_tags(out, [], e_features.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_RemoveAccessControlEntryRecord_v0(b: bytes, p: int) -> tuple[RemoveAccessControlEntryRecord, int]:
     f_id, p = r_uuid(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _RemoveAccessControlEntryRecord(f_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _RemoveAccessControlEntryRecord(f_id, unknown0)
+    return obj, p
 
 
 def _e_RemoveAccessControlEntryRecord_v0(o: RemoveAccessControlEntryRecord, out: bytearray) -> None:
     out += o.id.bytes
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_RemoveDelegationTokenRecord_v0(b: bytes, p: int) -> tuple[RemoveDelegationTokenRecord, int]:
-    f_token_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_token_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_token_id, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _RemoveDelegationTokenRecord(f_token_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _RemoveDelegationTokenRecord(f_token_id, unknown0)
+    return obj, p
 
 
 def _e_RemoveDelegationTokenRecord_v0(o: RemoveDelegationTokenRecord, out: bytearray) -> None:
     w_cstr(out, o.token_id)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_RemoveTopicRecord_v0(b: bytes, p: int) -> tuple[RemoveTopicRecord, int]:
     f_topic_id, p = r_uuid(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _RemoveTopicRecord(f_topic_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _RemoveTopicRecord(f_topic_id, unknown0)
+    return obj, p
 
 
 def _e_RemoveTopicRecord_v0(o: RemoveTopicRecord, out: bytearray) -> None:
     out += o.topic_id.bytes
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_RemoveUserScramCredentialRecord_v0(b: bytes, p: int) -> tuple[RemoveUserScramCredentialRecord, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_mechanism = _S_b.unpack_from(b, p)[0]
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _RemoveUserScramCredentialRecord(f_name, f_mechanism, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _RemoveUserScramCredentialRecord(f_name, f_mechanism, unknown0)
+    return obj, p
 
 
 def _e_RemoveUserScramCredentialRecord_v0(o: RemoveUserScramCredentialRecord, out: bytearray) -> None:
     w_cstr(out, o.name)
     out += _S_b.pack(o.mechanism)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_TopicRecord_v0(b: bytes, p: int) -> tuple[TopicRecord, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_topic_id, p = r_uuid(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _TopicRecord(f_name, f_topic_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _TopicRecord(f_name, f_topic_id, unknown0)
+    return obj, p
 
 
 def _e_TopicRecord_v0(o: TopicRecord, out: bytearray) -> None:
     w_cstr(out, o.name)
     out += o.topic_id.bytes
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_UnfenceBrokerRecord_v0(b: bytes, p: int) -> tuple[UnfenceBrokerRecord, int]:
@@ -2138,16 +3421,20 @@ def _d_UnfenceBrokerRecord_v0(b: bytes, p: int) -> tuple[UnfenceBrokerRecord, in
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UnfenceBrokerRecord(f_id, f_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UnfenceBrokerRecord(f_id, f_epoch, unknown0)
+    return obj, p
 
 
 def _e_UnfenceBrokerRecord_v0(o: UnfenceBrokerRecord, out: bytearray) -> None:
     out += _S_iq.pack(o.id, o.epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_UnregisterBrokerRecord_v0(b: bytes, p: int) -> tuple[UnregisterBrokerRecord, int]:
@@ -2155,20 +3442,30 @@ def _d_UnregisterBrokerRecord_v0(b: bytes, p: int) -> tuple[UnregisterBrokerReco
     p += 12
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UnregisterBrokerRecord(f_broker_id, f_broker_epoch, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UnregisterBrokerRecord(f_broker_id, f_broker_epoch, unknown0)
+    return obj, p
 
 
 def _e_UnregisterBrokerRecord_v0(o: UnregisterBrokerRecord, out: bytearray) -> None:
     out += _S_iq.pack(o.broker_id, o.broker_epoch)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_UserScramCredentialRecord_v0(b: bytes, p: int) -> tuple[UserScramCredentialRecord, int]:
-    f_name, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_name = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_name, p = r_cstr(b, p)
     f_mechanism = _S_b.unpack_from(b, p)[0]
     p += 1
     f_salt, p = r_cbytes(b, p)
@@ -2178,11 +3475,12 @@ def _d_UserScramCredentialRecord_v0(b: bytes, p: int) -> tuple[UserScramCredenti
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _UserScramCredentialRecord(f_name, f_mechanism, f_salt, f_stored_key, f_server_key, f_iterations, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _UserScramCredentialRecord(f_name, f_mechanism, f_salt, f_stored_key, f_server_key, f_iterations, unknown0)
+    return obj, p
 
 
 def _e_UserScramCredentialRecord_v0(o: UserScramCredentialRecord, out: bytearray) -> None:
@@ -2192,7 +3490,10 @@ def _e_UserScramCredentialRecord_v0(o: UserScramCredentialRecord, out: bytearray
     w_cbytes(out, o.stored_key)
     w_cbytes(out, o.server_key)
     out += _S_i.pack(o.iterations)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ZkMigrationStateRecord_v0(b: bytes, p: int) -> tuple[ZkMigrationStateRecord, int]:
@@ -2200,16 +3501,20 @@ def _d_ZkMigrationStateRecord_v0(b: bytes, p: int) -> tuple[ZkMigrationStateReco
     p += 1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ZkMigrationStateRecord(f_zk_migration_state, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ZkMigrationStateRecord(f_zk_migration_state, unknown0)
+    return obj, p
 
 
 def _e_ZkMigrationStateRecord_v0(o: ZkMigrationStateRecord, out: bytearray) -> None:
     out += _S_b.pack(o.zk_migration_state)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _AbortTransactionRecord = AbortTransactionRecord

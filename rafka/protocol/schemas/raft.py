@@ -49,37 +49,66 @@ def _d_QuorumStateData__Voter_v0(b: bytes, p: int) -> tuple[QuorumStateData.Vote
     p += 4
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _QuorumStateData__Voter(f_voter_id, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _QuorumStateData__Voter(f_voter_id, unknown0)
+    return obj, p
 
 
 def _e_QuorumStateData__Voter_v0(o: QuorumStateData.Voter, out: bytearray) -> None:
     out += _S_i.pack(o.voter_id)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_QuorumStateData_v0(b: bytes, p: int) -> tuple[QuorumStateData, int]:
-    f_cluster_id, p = r_cstr(b, p)
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_cluster_id = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_cluster_id, p = r_cstr(b, p)
     f_leader_id, f_leader_epoch, f_voted_id, f_applied_offset = _S_iiiq.unpack_from(b, p)
     p += 20
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_current_voters = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_current_voters = []
-        for _ in range(n):
-            e_current_voters, p = _d_QuorumStateData__Voter_v0(b, p)
+        for _ in range(n0):
+            f1_voter_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_current_voters = _QuorumStateData__Voter(f1_voter_id, unknown1)
             f_current_voters.append(e_current_voters)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _QuorumStateData(f_cluster_id, f_leader_id, f_leader_epoch, f_voted_id, ZERO_UUID, f_applied_offset, f_current_voters, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _QuorumStateData(f_cluster_id, f_leader_id, f_leader_epoch, f_voted_id, ZERO_UUID, f_applied_offset, f_current_voters, unknown0)
+    return obj, p
 
 
 def _e_QuorumStateData_v0(o: QuorumStateData, out: bytearray) -> None:
@@ -91,10 +120,21 @@ def _e_QuorumStateData_v0(o: QuorumStateData, out: bytearray) -> None:
     if x_current_voters is None:
         out.append(0)
     else:
-        w_calen(out, len(x_current_voters))
+        n0 = len(x_current_voters) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_current_voters in x_current_voters:
-            _e_QuorumStateData__Voter_v0(e_current_voters, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_i.pack(e_current_voters.voter_id)
+            if e_current_voters.unknown_tagged_fields:
+                w_tags(out, [], e_current_voters.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_QuorumStateData_v1(b: bytes, p: int) -> tuple[QuorumStateData, int]:
@@ -103,11 +143,12 @@ def _d_QuorumStateData_v1(b: bytes, p: int) -> tuple[QuorumStateData, int]:
     f_voted_directory_id, p = r_uuid(b, p)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _QuorumStateData('', f_leader_id, f_leader_epoch, f_voted_id, f_voted_directory_id, 0, [], unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _QuorumStateData('', f_leader_id, f_leader_epoch, f_voted_id, f_voted_directory_id, 0, [], unknown0)
+    return obj, p
 
 
 def _e_QuorumStateData_v1(o: QuorumStateData, out: bytearray) -> None:
@@ -119,7 +160,10 @@ def _e_QuorumStateData_v1(o: QuorumStateData, out: bytearray) -> None:
         raise unsupported_field('current_voters')
     out += _S_iii.pack(o.leader_id, o.leader_epoch, o.voted_id)
     out += o.voted_directory_id.bytes
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _QuorumStateData__Voter = QuorumStateData.Voter

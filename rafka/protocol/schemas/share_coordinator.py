@@ -111,8 +111,9 @@ def _d_ShareSnapshotKey_v0(b: bytes, p: int) -> tuple[ShareSnapshotKey, int]:
     f_topic_id, p = r_uuid(b, p)
     f_partition = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _ShareSnapshotKey(f_group_id, f_topic_id, f_partition, unknown), p
+    unknown0 = ()
+    obj = _ShareSnapshotKey(f_group_id, f_topic_id, f_partition, unknown0)
+    return obj, p
 
 
 def _e_ShareSnapshotKey_v0(o: ShareSnapshotKey, out: bytearray) -> None:
@@ -128,36 +129,60 @@ def _d_ShareSnapshotValue__StateBatch_v0(b: bytes, p: int) -> tuple[ShareSnapsho
     p += 19
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareSnapshotValue__StateBatch(f_first_offset, f_last_offset, f_delivery_state, f_delivery_count, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareSnapshotValue__StateBatch(f_first_offset, f_last_offset, f_delivery_state, f_delivery_count, unknown0)
+    return obj, p
 
 
 def _e_ShareSnapshotValue__StateBatch_v0(o: ShareSnapshotValue.StateBatch, out: bytearray) -> None:
     out += _S_qqbh.pack(o.first_offset, o.last_offset, o.delivery_state, o.delivery_count)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareSnapshotValue_v0(b: bytes, p: int) -> tuple[ShareSnapshotValue, int]:
+    blen = len(b)
     f_snapshot_epoch, f_state_epoch, f_leader_epoch, f_start_offset, f_create_timestamp, f_write_timestamp = _S_iiiqqq.unpack_from(b, p)
     p += 36
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StateBatches')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_state_batches = []
-        for _ in range(n):
-            e_state_batches, p = _d_ShareSnapshotValue__StateBatch_v0(b, p)
+        for _ in range(n0):
+            f1_first_offset, f1_last_offset, f1_delivery_state, f1_delivery_count = _S_qqbh.unpack_from(b, p)
+            p += 19
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_state_batches = _ShareSnapshotValue__StateBatch(f1_first_offset, f1_last_offset, f1_delivery_state, f1_delivery_count, unknown1)
             f_state_batches.append(e_state_batches)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareSnapshotValue(f_snapshot_epoch, f_state_epoch, f_leader_epoch, f_start_offset, f_create_timestamp, f_write_timestamp, f_state_batches, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareSnapshotValue(f_snapshot_epoch, f_state_epoch, f_leader_epoch, f_start_offset, f_create_timestamp, f_write_timestamp, f_state_batches, unknown0)
+    return obj, p
 
 
 def _e_ShareSnapshotValue_v0(o: ShareSnapshotValue, out: bytearray) -> None:
@@ -166,10 +191,21 @@ def _e_ShareSnapshotValue_v0(o: ShareSnapshotValue, out: bytearray) -> None:
     if x_state_batches is None:
         raise null_encode_error('StateBatches')
     else:
-        w_calen(out, len(x_state_batches))
+        n0 = len(x_state_batches) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_state_batches in x_state_batches:
-            _e_ShareSnapshotValue__StateBatch_v0(e_state_batches, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_qqbh.pack(e_state_batches.first_offset, e_state_batches.last_offset, e_state_batches.delivery_state, e_state_batches.delivery_count)
+            if e_state_batches.unknown_tagged_fields:
+                w_tags(out, [], e_state_batches.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareUpdateKey_v0(b: bytes, p: int) -> tuple[ShareUpdateKey, int]:
@@ -177,8 +213,9 @@ def _d_ShareUpdateKey_v0(b: bytes, p: int) -> tuple[ShareUpdateKey, int]:
     f_topic_id, p = r_uuid(b, p)
     f_partition = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown = ()
-    return _ShareUpdateKey(f_group_id, f_topic_id, f_partition, unknown), p
+    unknown0 = ()
+    obj = _ShareUpdateKey(f_group_id, f_topic_id, f_partition, unknown0)
+    return obj, p
 
 
 def _e_ShareUpdateKey_v0(o: ShareUpdateKey, out: bytearray) -> None:
@@ -194,36 +231,60 @@ def _d_ShareUpdateValue__StateBatch_v0(b: bytes, p: int) -> tuple[ShareUpdateVal
     p += 19
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareUpdateValue__StateBatch(f_first_offset, f_last_offset, f_delivery_state, f_delivery_count, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareUpdateValue__StateBatch(f_first_offset, f_last_offset, f_delivery_state, f_delivery_count, unknown0)
+    return obj, p
 
 
 def _e_ShareUpdateValue__StateBatch_v0(o: ShareUpdateValue.StateBatch, out: bytearray) -> None:
     out += _S_qqbh.pack(o.first_offset, o.last_offset, o.delivery_state, o.delivery_count)
-    w_no_tags(out, o.unknown_tagged_fields)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_ShareUpdateValue_v0(b: bytes, p: int) -> tuple[ShareUpdateValue, int]:
+    blen = len(b)
     f_snapshot_epoch, f_leader_epoch, f_start_offset = _S_iiq.unpack_from(b, p)
     p += 16
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         raise null_error('StateBatches')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_state_batches = []
-        for _ in range(n):
-            e_state_batches, p = _d_ShareUpdateValue__StateBatch_v0(b, p)
+        for _ in range(n0):
+            f1_first_offset, f1_last_offset, f1_delivery_state, f1_delivery_count = _S_qqbh.unpack_from(b, p)
+            p += 19
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_state_batches = _ShareUpdateValue__StateBatch(f1_first_offset, f1_last_offset, f1_delivery_state, f1_delivery_count, unknown1)
             f_state_batches.append(e_state_batches)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _ShareUpdateValue(f_snapshot_epoch, f_leader_epoch, f_start_offset, f_state_batches, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _ShareUpdateValue(f_snapshot_epoch, f_leader_epoch, f_start_offset, f_state_batches, unknown0)
+    return obj, p
 
 
 def _e_ShareUpdateValue_v0(o: ShareUpdateValue, out: bytearray) -> None:
@@ -232,10 +293,21 @@ def _e_ShareUpdateValue_v0(o: ShareUpdateValue, out: bytearray) -> None:
     if x_state_batches is None:
         raise null_encode_error('StateBatches')
     else:
-        w_calen(out, len(x_state_batches))
+        n0 = len(x_state_batches) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_state_batches in x_state_batches:
-            _e_ShareUpdateValue__StateBatch_v0(e_state_batches, out)
-    w_no_tags(out, o.unknown_tagged_fields)
+            out += _S_qqbh.pack(e_state_batches.first_offset, e_state_batches.last_offset, e_state_batches.delivery_state, e_state_batches.delivery_count)
+            if e_state_batches.unknown_tagged_fields:
+                w_tags(out, [], e_state_batches.unknown_tagged_fields)
+            else:
+                out.append(0)
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 _ShareSnapshotKey = ShareSnapshotKey

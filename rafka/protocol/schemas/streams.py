@@ -75,8 +75,9 @@ class SubscriptionInfoData(Message):
 def _d_SubscriptionInfoData__TaskId_v1(b: bytes, p: int) -> tuple[SubscriptionInfoData.TaskId, int]:
     f_topic_group_id, f_partition = _S_ii.unpack_from(b, p)
     p += 8
-    unknown = ()
-    return _SubscriptionInfoData__TaskId(f_topic_group_id, f_partition, unknown), p
+    unknown0 = ()
+    obj = _SubscriptionInfoData__TaskId(f_topic_group_id, f_partition, unknown0)
+    return obj, p
 
 
 def _e_SubscriptionInfoData__TaskId_v1(o: SubscriptionInfoData.TaskId, out: bytearray) -> None:
@@ -88,8 +89,9 @@ def _e_SubscriptionInfoData__TaskId_v1(o: SubscriptionInfoData.TaskId, out: byte
 def _d_SubscriptionInfoData__PartitionToOffsetSum_v7(b: bytes, p: int) -> tuple[SubscriptionInfoData.PartitionToOffsetSum, int]:
     f_partition, f_offset_sum = _S_iq.unpack_from(b, p)
     p += 12
-    unknown = ()
-    return _SubscriptionInfoData__PartitionToOffsetSum(f_partition, f_offset_sum, unknown), p
+    unknown0 = ()
+    obj = _SubscriptionInfoData__PartitionToOffsetSum(f_partition, f_offset_sum, unknown0)
+    return obj, p
 
 
 def _e_SubscriptionInfoData__PartitionToOffsetSum_v7(o: SubscriptionInfoData.PartitionToOffsetSum, out: bytearray) -> None:
@@ -99,18 +101,26 @@ def _e_SubscriptionInfoData__PartitionToOffsetSum_v7(o: SubscriptionInfoData.Par
 
 
 def _d_SubscriptionInfoData__TaskOffsetSum_v7(b: bytes, p: int) -> tuple[SubscriptionInfoData.TaskOffsetSum, int]:
+    blen = len(b)
     f_topic_group_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('partitionToOffsetSum')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_partition_to_offset_sum = []
-        for _ in range(n):
-            e_partition_to_offset_sum, p = _d_SubscriptionInfoData__PartitionToOffsetSum_v7(b, p)
+        for _ in range(n0):
+            f1_partition, f1_offset_sum = _S_iq.unpack_from(b, p)
+            p += 12
+            unknown1 = ()
+            e_partition_to_offset_sum = _SubscriptionInfoData__PartitionToOffsetSum(f1_partition, f1_offset_sum, unknown1)
             f_partition_to_offset_sum.append(e_partition_to_offset_sum)
-    unknown = ()
-    return _SubscriptionInfoData__TaskOffsetSum(f_topic_group_id, 0, 0, '', f_partition_to_offset_sum, unknown), p
+    unknown0 = ()
+    obj = _SubscriptionInfoData__TaskOffsetSum(f_topic_group_id, 0, 0, '', f_partition_to_offset_sum, unknown0)
+    return obj, p
 
 
 def _e_SubscriptionInfoData__TaskOffsetSum_v7(o: SubscriptionInfoData.TaskOffsetSum, out: bytearray) -> None:
@@ -123,9 +133,11 @@ def _e_SubscriptionInfoData__TaskOffsetSum_v7(o: SubscriptionInfoData.TaskOffset
     if x_partition_to_offset_sum is None:
         raise null_encode_error('partitionToOffsetSum')
     else:
-        w_alen(out, len(x_partition_to_offset_sum))
+        out += INT32.pack(len(x_partition_to_offset_sum))
         for e_partition_to_offset_sum in x_partition_to_offset_sum:
-            _e_SubscriptionInfoData__PartitionToOffsetSum_v7(e_partition_to_offset_sum, out)
+            out += _S_iq.pack(e_partition_to_offset_sum.partition, e_partition_to_offset_sum.offset_sum)
+            if e_partition_to_offset_sum.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
@@ -134,8 +146,9 @@ def _d_SubscriptionInfoData__TaskOffsetSum_v10(b: bytes, p: int) -> tuple[Subscr
     f_topic_group_id, f_partition, f_offset_sum = _S_iiq.unpack_from(b, p)
     p += 16
     f_named_topology, p = r_nstr(b, p)
-    unknown = ()
-    return _SubscriptionInfoData__TaskOffsetSum(f_topic_group_id, f_partition, f_offset_sum, f_named_topology, [], unknown), p
+    unknown0 = ()
+    obj = _SubscriptionInfoData__TaskOffsetSum(f_topic_group_id, f_partition, f_offset_sum, f_named_topology, [], unknown0)
+    return obj, p
 
 
 def _e_SubscriptionInfoData__TaskOffsetSum_v10(o: SubscriptionInfoData.TaskOffsetSum, out: bytearray) -> None:
@@ -150,8 +163,9 @@ def _e_SubscriptionInfoData__TaskOffsetSum_v10(o: SubscriptionInfoData.TaskOffse
 def _d_SubscriptionInfoData__ClientTag_v11(b: bytes, p: int) -> tuple[SubscriptionInfoData.ClientTag, int]:
     f_key, p = r_bytes(b, p)
     f_value, p = r_bytes(b, p)
-    unknown = ()
-    return _SubscriptionInfoData__ClientTag(f_key, f_value, unknown), p
+    unknown0 = ()
+    obj = _SubscriptionInfoData__ClientTag(f_key, f_value, unknown0)
+    return obj, p
 
 
 def _e_SubscriptionInfoData__ClientTag_v11(o: SubscriptionInfoData.ClientTag, out: bytearray) -> None:
@@ -162,27 +176,41 @@ def _e_SubscriptionInfoData__ClientTag_v11(o: SubscriptionInfoData.ClientTag, ou
 
 
 def _d_SubscriptionInfoData_v1(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
+    blen = len(b)
     f_version = _S_i.unpack_from(b, p)[0]
     p += 4
     f_process_id, p = r_uuid(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('prevTasks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_prev_tasks = []
-        for _ in range(n):
-            e_prev_tasks, p = _d_SubscriptionInfoData__TaskId_v1(b, p)
+        for _ in range(n0):
+            f1_topic_group_id, f1_partition = _S_ii.unpack_from(b, p)
+            p += 8
+            unknown1 = ()
+            e_prev_tasks = _SubscriptionInfoData__TaskId(f1_topic_group_id, f1_partition, unknown1)
             f_prev_tasks.append(e_prev_tasks)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('standbyTasks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_standby_tasks = []
-        for _ in range(n):
-            e_standby_tasks, p = _d_SubscriptionInfoData__TaskId_v1(b, p)
+        for _ in range(n0):
+            f2_topic_group_id, f2_partition = _S_ii.unpack_from(b, p)
+            p += 8
+            unknown2 = ()
+            e_standby_tasks = _SubscriptionInfoData__TaskId(f2_topic_group_id, f2_partition, unknown2)
             f_standby_tasks.append(e_standby_tasks)
-    unknown = ()
-    return _SubscriptionInfoData(f_version, -1, f_process_id, f_prev_tasks, f_standby_tasks, b"", [], 0, 0, [], unknown), p
+    unknown0 = ()
+    obj = _SubscriptionInfoData(f_version, -1, f_process_id, f_prev_tasks, f_standby_tasks, b"", [], 0, 0, [], unknown0)
+    return obj, p
 
 
 def _e_SubscriptionInfoData_v1(o: SubscriptionInfoData, out: bytearray) -> None:
@@ -204,43 +232,61 @@ def _e_SubscriptionInfoData_v1(o: SubscriptionInfoData, out: bytearray) -> None:
     if x_prev_tasks is None:
         raise null_encode_error('prevTasks')
     else:
-        w_alen(out, len(x_prev_tasks))
+        out += INT32.pack(len(x_prev_tasks))
         for e_prev_tasks in x_prev_tasks:
-            _e_SubscriptionInfoData__TaskId_v1(e_prev_tasks, out)
+            out += _S_ii.pack(e_prev_tasks.topic_group_id, e_prev_tasks.partition)
+            if e_prev_tasks.unknown_tagged_fields:
+                raise unsupported_tags()
     x_standby_tasks = o.standby_tasks
     if x_standby_tasks is None:
         raise null_encode_error('standbyTasks')
     else:
-        w_alen(out, len(x_standby_tasks))
+        out += INT32.pack(len(x_standby_tasks))
         for e_standby_tasks in x_standby_tasks:
-            _e_SubscriptionInfoData__TaskId_v1(e_standby_tasks, out)
+            out += _S_ii.pack(e_standby_tasks.topic_group_id, e_standby_tasks.partition)
+            if e_standby_tasks.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_SubscriptionInfoData_v2(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
+    blen = len(b)
     f_version = _S_i.unpack_from(b, p)[0]
     p += 4
     f_process_id, p = r_uuid(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('prevTasks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_prev_tasks = []
-        for _ in range(n):
-            e_prev_tasks, p = _d_SubscriptionInfoData__TaskId_v1(b, p)
+        for _ in range(n0):
+            f1_topic_group_id, f1_partition = _S_ii.unpack_from(b, p)
+            p += 8
+            unknown1 = ()
+            e_prev_tasks = _SubscriptionInfoData__TaskId(f1_topic_group_id, f1_partition, unknown1)
             f_prev_tasks.append(e_prev_tasks)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('standbyTasks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_standby_tasks = []
-        for _ in range(n):
-            e_standby_tasks, p = _d_SubscriptionInfoData__TaskId_v1(b, p)
+        for _ in range(n0):
+            f2_topic_group_id, f2_partition = _S_ii.unpack_from(b, p)
+            p += 8
+            unknown2 = ()
+            e_standby_tasks = _SubscriptionInfoData__TaskId(f2_topic_group_id, f2_partition, unknown2)
             f_standby_tasks.append(e_standby_tasks)
     f_user_end_point, p = r_bytes(b, p)
-    unknown = ()
-    return _SubscriptionInfoData(f_version, -1, f_process_id, f_prev_tasks, f_standby_tasks, f_user_end_point, [], 0, 0, [], unknown), p
+    unknown0 = ()
+    obj = _SubscriptionInfoData(f_version, -1, f_process_id, f_prev_tasks, f_standby_tasks, f_user_end_point, [], 0, 0, [], unknown0)
+    return obj, p
 
 
 def _e_SubscriptionInfoData_v2(o: SubscriptionInfoData, out: bytearray) -> None:
@@ -260,44 +306,62 @@ def _e_SubscriptionInfoData_v2(o: SubscriptionInfoData, out: bytearray) -> None:
     if x_prev_tasks is None:
         raise null_encode_error('prevTasks')
     else:
-        w_alen(out, len(x_prev_tasks))
+        out += INT32.pack(len(x_prev_tasks))
         for e_prev_tasks in x_prev_tasks:
-            _e_SubscriptionInfoData__TaskId_v1(e_prev_tasks, out)
+            out += _S_ii.pack(e_prev_tasks.topic_group_id, e_prev_tasks.partition)
+            if e_prev_tasks.unknown_tagged_fields:
+                raise unsupported_tags()
     x_standby_tasks = o.standby_tasks
     if x_standby_tasks is None:
         raise null_encode_error('standbyTasks')
     else:
-        w_alen(out, len(x_standby_tasks))
+        out += INT32.pack(len(x_standby_tasks))
         for e_standby_tasks in x_standby_tasks:
-            _e_SubscriptionInfoData__TaskId_v1(e_standby_tasks, out)
+            out += _S_ii.pack(e_standby_tasks.topic_group_id, e_standby_tasks.partition)
+            if e_standby_tasks.unknown_tagged_fields:
+                raise unsupported_tags()
     w_bytes(out, o.user_end_point)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_SubscriptionInfoData_v3(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
+    blen = len(b)
     f_version, f_latest_supported_version = _S_ii.unpack_from(b, p)
     p += 8
     f_process_id, p = r_uuid(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('prevTasks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_prev_tasks = []
-        for _ in range(n):
-            e_prev_tasks, p = _d_SubscriptionInfoData__TaskId_v1(b, p)
+        for _ in range(n0):
+            f1_topic_group_id, f1_partition = _S_ii.unpack_from(b, p)
+            p += 8
+            unknown1 = ()
+            e_prev_tasks = _SubscriptionInfoData__TaskId(f1_topic_group_id, f1_partition, unknown1)
             f_prev_tasks.append(e_prev_tasks)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('standbyTasks')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_standby_tasks = []
-        for _ in range(n):
-            e_standby_tasks, p = _d_SubscriptionInfoData__TaskId_v1(b, p)
+        for _ in range(n0):
+            f2_topic_group_id, f2_partition = _S_ii.unpack_from(b, p)
+            p += 8
+            unknown2 = ()
+            e_standby_tasks = _SubscriptionInfoData__TaskId(f2_topic_group_id, f2_partition, unknown2)
             f_standby_tasks.append(e_standby_tasks)
     f_user_end_point, p = r_bytes(b, p)
-    unknown = ()
-    return _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, f_prev_tasks, f_standby_tasks, f_user_end_point, [], 0, 0, [], unknown), p
+    unknown0 = ()
+    obj = _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, f_prev_tasks, f_standby_tasks, f_user_end_point, [], 0, 0, [], unknown0)
+    return obj, p
 
 
 def _e_SubscriptionInfoData_v3(o: SubscriptionInfoData, out: bytearray) -> None:
@@ -315,36 +379,62 @@ def _e_SubscriptionInfoData_v3(o: SubscriptionInfoData, out: bytearray) -> None:
     if x_prev_tasks is None:
         raise null_encode_error('prevTasks')
     else:
-        w_alen(out, len(x_prev_tasks))
+        out += INT32.pack(len(x_prev_tasks))
         for e_prev_tasks in x_prev_tasks:
-            _e_SubscriptionInfoData__TaskId_v1(e_prev_tasks, out)
+            out += _S_ii.pack(e_prev_tasks.topic_group_id, e_prev_tasks.partition)
+            if e_prev_tasks.unknown_tagged_fields:
+                raise unsupported_tags()
     x_standby_tasks = o.standby_tasks
     if x_standby_tasks is None:
         raise null_encode_error('standbyTasks')
     else:
-        w_alen(out, len(x_standby_tasks))
+        out += INT32.pack(len(x_standby_tasks))
         for e_standby_tasks in x_standby_tasks:
-            _e_SubscriptionInfoData__TaskId_v1(e_standby_tasks, out)
+            out += _S_ii.pack(e_standby_tasks.topic_group_id, e_standby_tasks.partition)
+            if e_standby_tasks.unknown_tagged_fields:
+                raise unsupported_tags()
     w_bytes(out, o.user_end_point)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_SubscriptionInfoData_v7(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
+    blen = len(b)
     f_version, f_latest_supported_version = _S_ii.unpack_from(b, p)
     p += 8
     f_process_id, p = r_uuid(b, p)
     f_user_end_point, p = r_bytes(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('taskOffsetSums')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_task_offset_sums = []
-        for _ in range(n):
-            e_task_offset_sums, p = _d_SubscriptionInfoData__TaskOffsetSum_v7(b, p)
+        for _ in range(n0):
+            f1_topic_group_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('partitionToOffsetSum')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_to_offset_sum = []
+                for _ in range(n1):
+                    f2_partition, f2_offset_sum = _S_iq.unpack_from(b, p)
+                    p += 12
+                    unknown2 = ()
+                    e1_partition_to_offset_sum = _SubscriptionInfoData__PartitionToOffsetSum(f2_partition, f2_offset_sum, unknown2)
+                    f1_partition_to_offset_sum.append(e1_partition_to_offset_sum)
+            unknown1 = ()
+            e_task_offset_sums = _SubscriptionInfoData__TaskOffsetSum(f1_topic_group_id, 0, 0, '', f1_partition_to_offset_sum, unknown1)
             f_task_offset_sums.append(e_task_offset_sums)
-    unknown = ()
-    return _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, [], [], f_user_end_point, f_task_offset_sums, 0, 0, [], unknown), p
+    unknown0 = ()
+    obj = _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, [], [], f_user_end_point, f_task_offset_sums, 0, 0, [], unknown0)
+    return obj, p
 
 
 def _e_SubscriptionInfoData_v7(o: SubscriptionInfoData, out: bytearray) -> None:
@@ -365,30 +455,67 @@ def _e_SubscriptionInfoData_v7(o: SubscriptionInfoData, out: bytearray) -> None:
     if x_task_offset_sums is None:
         raise null_encode_error('taskOffsetSums')
     else:
-        w_alen(out, len(x_task_offset_sums))
+        out += INT32.pack(len(x_task_offset_sums))
         for e_task_offset_sums in x_task_offset_sums:
-            _e_SubscriptionInfoData__TaskOffsetSum_v7(e_task_offset_sums, out)
+            if e_task_offset_sums.partition != 0:
+                raise unsupported_field('partition')
+            if e_task_offset_sums.offset_sum != 0:
+                raise unsupported_field('offset_sum')
+            out += _S_i.pack(e_task_offset_sums.topic_group_id)
+            x1_partition_to_offset_sum = e_task_offset_sums.partition_to_offset_sum
+            if x1_partition_to_offset_sum is None:
+                raise null_encode_error('partitionToOffsetSum')
+            else:
+                out += INT32.pack(len(x1_partition_to_offset_sum))
+                for e1_partition_to_offset_sum in x1_partition_to_offset_sum:
+                    out += _S_iq.pack(e1_partition_to_offset_sum.partition, e1_partition_to_offset_sum.offset_sum)
+                    if e1_partition_to_offset_sum.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_task_offset_sums.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_SubscriptionInfoData_v8(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
+    blen = len(b)
     f_version, f_latest_supported_version = _S_ii.unpack_from(b, p)
     p += 8
     f_process_id, p = r_uuid(b, p)
     f_user_end_point, p = r_bytes(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('taskOffsetSums')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_task_offset_sums = []
-        for _ in range(n):
-            e_task_offset_sums, p = _d_SubscriptionInfoData__TaskOffsetSum_v7(b, p)
+        for _ in range(n0):
+            f1_topic_group_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('partitionToOffsetSum')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_to_offset_sum = []
+                for _ in range(n1):
+                    f2_partition, f2_offset_sum = _S_iq.unpack_from(b, p)
+                    p += 12
+                    unknown2 = ()
+                    e1_partition_to_offset_sum = _SubscriptionInfoData__PartitionToOffsetSum(f2_partition, f2_offset_sum, unknown2)
+                    f1_partition_to_offset_sum.append(e1_partition_to_offset_sum)
+            unknown1 = ()
+            e_task_offset_sums = _SubscriptionInfoData__TaskOffsetSum(f1_topic_group_id, 0, 0, '', f1_partition_to_offset_sum, unknown1)
             f_task_offset_sums.append(e_task_offset_sums)
     f_unique_field = _S_b.unpack_from(b, p)[0]
     p += 1
-    unknown = ()
-    return _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, [], [], f_user_end_point, f_task_offset_sums, f_unique_field, 0, [], unknown), p
+    unknown0 = ()
+    obj = _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, [], [], f_user_end_point, f_task_offset_sums, f_unique_field, 0, [], unknown0)
+    return obj, p
 
 
 def _e_SubscriptionInfoData_v8(o: SubscriptionInfoData, out: bytearray) -> None:
@@ -407,31 +534,68 @@ def _e_SubscriptionInfoData_v8(o: SubscriptionInfoData, out: bytearray) -> None:
     if x_task_offset_sums is None:
         raise null_encode_error('taskOffsetSums')
     else:
-        w_alen(out, len(x_task_offset_sums))
+        out += INT32.pack(len(x_task_offset_sums))
         for e_task_offset_sums in x_task_offset_sums:
-            _e_SubscriptionInfoData__TaskOffsetSum_v7(e_task_offset_sums, out)
+            if e_task_offset_sums.partition != 0:
+                raise unsupported_field('partition')
+            if e_task_offset_sums.offset_sum != 0:
+                raise unsupported_field('offset_sum')
+            out += _S_i.pack(e_task_offset_sums.topic_group_id)
+            x1_partition_to_offset_sum = e_task_offset_sums.partition_to_offset_sum
+            if x1_partition_to_offset_sum is None:
+                raise null_encode_error('partitionToOffsetSum')
+            else:
+                out += INT32.pack(len(x1_partition_to_offset_sum))
+                for e1_partition_to_offset_sum in x1_partition_to_offset_sum:
+                    out += _S_iq.pack(e1_partition_to_offset_sum.partition, e1_partition_to_offset_sum.offset_sum)
+                    if e1_partition_to_offset_sum.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_task_offset_sums.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_b.pack(o.unique_field)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_SubscriptionInfoData_v9(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
+    blen = len(b)
     f_version, f_latest_supported_version = _S_ii.unpack_from(b, p)
     p += 8
     f_process_id, p = r_uuid(b, p)
     f_user_end_point, p = r_bytes(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('taskOffsetSums')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_task_offset_sums = []
-        for _ in range(n):
-            e_task_offset_sums, p = _d_SubscriptionInfoData__TaskOffsetSum_v7(b, p)
+        for _ in range(n0):
+            f1_topic_group_id = _S_i.unpack_from(b, p)[0]
+            p += 4
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if n1 < 0:
+                raise null_error('partitionToOffsetSum')
+            elif n1 > blen - p:
+                raise count_error(n1, blen - p)
+            else:
+                f1_partition_to_offset_sum = []
+                for _ in range(n1):
+                    f2_partition, f2_offset_sum = _S_iq.unpack_from(b, p)
+                    p += 12
+                    unknown2 = ()
+                    e1_partition_to_offset_sum = _SubscriptionInfoData__PartitionToOffsetSum(f2_partition, f2_offset_sum, unknown2)
+                    f1_partition_to_offset_sum.append(e1_partition_to_offset_sum)
+            unknown1 = ()
+            e_task_offset_sums = _SubscriptionInfoData__TaskOffsetSum(f1_topic_group_id, 0, 0, '', f1_partition_to_offset_sum, unknown1)
             f_task_offset_sums.append(e_task_offset_sums)
     f_unique_field, f_error_code = _S_bi.unpack_from(b, p)
     p += 5
-    unknown = ()
-    return _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, [], [], f_user_end_point, f_task_offset_sums, f_unique_field, f_error_code, [], unknown), p
+    unknown0 = ()
+    obj = _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, [], [], f_user_end_point, f_task_offset_sums, f_unique_field, f_error_code, [], unknown0)
+    return obj, p
 
 
 def _e_SubscriptionInfoData_v9(o: SubscriptionInfoData, out: bytearray) -> None:
@@ -448,31 +612,55 @@ def _e_SubscriptionInfoData_v9(o: SubscriptionInfoData, out: bytearray) -> None:
     if x_task_offset_sums is None:
         raise null_encode_error('taskOffsetSums')
     else:
-        w_alen(out, len(x_task_offset_sums))
+        out += INT32.pack(len(x_task_offset_sums))
         for e_task_offset_sums in x_task_offset_sums:
-            _e_SubscriptionInfoData__TaskOffsetSum_v7(e_task_offset_sums, out)
+            if e_task_offset_sums.partition != 0:
+                raise unsupported_field('partition')
+            if e_task_offset_sums.offset_sum != 0:
+                raise unsupported_field('offset_sum')
+            out += _S_i.pack(e_task_offset_sums.topic_group_id)
+            x1_partition_to_offset_sum = e_task_offset_sums.partition_to_offset_sum
+            if x1_partition_to_offset_sum is None:
+                raise null_encode_error('partitionToOffsetSum')
+            else:
+                out += INT32.pack(len(x1_partition_to_offset_sum))
+                for e1_partition_to_offset_sum in x1_partition_to_offset_sum:
+                    out += _S_iq.pack(e1_partition_to_offset_sum.partition, e1_partition_to_offset_sum.offset_sum)
+                    if e1_partition_to_offset_sum.unknown_tagged_fields:
+                        raise unsupported_tags()
+            if e_task_offset_sums.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_bi.pack(o.unique_field, o.error_code)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_SubscriptionInfoData_v10(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
+    blen = len(b)
     f_version, f_latest_supported_version = _S_ii.unpack_from(b, p)
     p += 8
     f_process_id, p = r_uuid(b, p)
     f_user_end_point, p = r_bytes(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('taskOffsetSums')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_task_offset_sums = []
-        for _ in range(n):
-            e_task_offset_sums, p = _d_SubscriptionInfoData__TaskOffsetSum_v10(b, p)
+        for _ in range(n0):
+            f1_topic_group_id, f1_partition, f1_offset_sum = _S_iiq.unpack_from(b, p)
+            p += 16
+            f1_named_topology, p = r_nstr(b, p)
+            unknown1 = ()
+            e_task_offset_sums = _SubscriptionInfoData__TaskOffsetSum(f1_topic_group_id, f1_partition, f1_offset_sum, f1_named_topology, [], unknown1)
             f_task_offset_sums.append(e_task_offset_sums)
     f_unique_field, f_error_code = _S_bi.unpack_from(b, p)
     p += 5
-    unknown = ()
-    return _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, [], [], f_user_end_point, f_task_offset_sums, f_unique_field, f_error_code, [], unknown), p
+    unknown0 = ()
+    obj = _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, [], [], f_user_end_point, f_task_offset_sums, f_unique_field, f_error_code, [], unknown0)
+    return obj, p
 
 
 def _e_SubscriptionInfoData_v10(o: SubscriptionInfoData, out: bytearray) -> None:
@@ -489,39 +677,59 @@ def _e_SubscriptionInfoData_v10(o: SubscriptionInfoData, out: bytearray) -> None
     if x_task_offset_sums is None:
         raise null_encode_error('taskOffsetSums')
     else:
-        w_alen(out, len(x_task_offset_sums))
+        out += INT32.pack(len(x_task_offset_sums))
         for e_task_offset_sums in x_task_offset_sums:
-            _e_SubscriptionInfoData__TaskOffsetSum_v10(e_task_offset_sums, out)
+            if len(e_task_offset_sums.partition_to_offset_sum) != 0:
+                raise unsupported_field('partition_to_offset_sum')
+            out += _S_iiq.pack(e_task_offset_sums.topic_group_id, e_task_offset_sums.partition, e_task_offset_sums.offset_sum)
+            w_nstr(out, e_task_offset_sums.named_topology)
+            if e_task_offset_sums.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_bi.pack(o.unique_field, o.error_code)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_SubscriptionInfoData_v11(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
+    blen = len(b)
     f_version, f_latest_supported_version = _S_ii.unpack_from(b, p)
     p += 8
     f_process_id, p = r_uuid(b, p)
     f_user_end_point, p = r_bytes(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('taskOffsetSums')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_task_offset_sums = []
-        for _ in range(n):
-            e_task_offset_sums, p = _d_SubscriptionInfoData__TaskOffsetSum_v10(b, p)
+        for _ in range(n0):
+            f1_topic_group_id, f1_partition, f1_offset_sum = _S_iiq.unpack_from(b, p)
+            p += 16
+            f1_named_topology, p = r_nstr(b, p)
+            unknown1 = ()
+            e_task_offset_sums = _SubscriptionInfoData__TaskOffsetSum(f1_topic_group_id, f1_partition, f1_offset_sum, f1_named_topology, [], unknown1)
             f_task_offset_sums.append(e_task_offset_sums)
     f_unique_field, f_error_code = _S_bi.unpack_from(b, p)
     p += 5
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         raise null_error('clientTags')
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_client_tags = []
-        for _ in range(n):
-            e_client_tags, p = _d_SubscriptionInfoData__ClientTag_v11(b, p)
+        for _ in range(n0):
+            f2_key, p = r_bytes(b, p)
+            f2_value, p = r_bytes(b, p)
+            unknown2 = ()
+            e_client_tags = _SubscriptionInfoData__ClientTag(f2_key, f2_value, unknown2)
             f_client_tags.append(e_client_tags)
-    unknown = ()
-    return _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, [], [], f_user_end_point, f_task_offset_sums, f_unique_field, f_error_code, f_client_tags, unknown), p
+    unknown0 = ()
+    obj = _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, [], [], f_user_end_point, f_task_offset_sums, f_unique_field, f_error_code, f_client_tags, unknown0)
+    return obj, p
 
 
 def _e_SubscriptionInfoData_v11(o: SubscriptionInfoData, out: bytearray) -> None:
@@ -536,17 +744,25 @@ def _e_SubscriptionInfoData_v11(o: SubscriptionInfoData, out: bytearray) -> None
     if x_task_offset_sums is None:
         raise null_encode_error('taskOffsetSums')
     else:
-        w_alen(out, len(x_task_offset_sums))
+        out += INT32.pack(len(x_task_offset_sums))
         for e_task_offset_sums in x_task_offset_sums:
-            _e_SubscriptionInfoData__TaskOffsetSum_v10(e_task_offset_sums, out)
+            if len(e_task_offset_sums.partition_to_offset_sum) != 0:
+                raise unsupported_field('partition_to_offset_sum')
+            out += _S_iiq.pack(e_task_offset_sums.topic_group_id, e_task_offset_sums.partition, e_task_offset_sums.offset_sum)
+            w_nstr(out, e_task_offset_sums.named_topology)
+            if e_task_offset_sums.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_bi.pack(o.unique_field, o.error_code)
     x_client_tags = o.client_tags
     if x_client_tags is None:
         raise null_encode_error('clientTags')
     else:
-        w_alen(out, len(x_client_tags))
+        out += INT32.pack(len(x_client_tags))
         for e_client_tags in x_client_tags:
-            _e_SubscriptionInfoData__ClientTag_v11(e_client_tags, out)
+            w_bytes(out, e_client_tags.key)
+            w_bytes(out, e_client_tags.value)
+            if e_client_tags.unknown_tagged_fields:
+                raise unsupported_tags()
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 

@@ -66,8 +66,9 @@ class TransactionLogValue(Message):
 
 def _d_TransactionLogKey_v0(b: bytes, p: int) -> tuple[TransactionLogKey, int]:
     f_transactional_id, p = r_str(b, p)
-    unknown = ()
-    return _TransactionLogKey(f_transactional_id, unknown), p
+    unknown0 = ()
+    obj = _TransactionLogKey(f_transactional_id, unknown0)
+    return obj, p
 
 
 def _e_TransactionLogKey_v0(o: TransactionLogKey, out: bytearray) -> None:
@@ -78,13 +79,18 @@ def _e_TransactionLogKey_v0(o: TransactionLogKey, out: bytearray) -> None:
 
 def _d_TransactionLogValue__PartitionsSchema_v0(b: bytes, p: int) -> tuple[TransactionLogValue.PartitionsSchema, int]:
     f_topic, p = r_str(b, p)
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if 0 <= n0 < 64:
+        f_partition_ids = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('PartitionIds')
     else:
-        f_partition_ids, p = r_fixed_array(b, p, n, 'i', 4)
-    unknown = ()
-    return _TransactionLogValue__PartitionsSchema(f_topic, f_partition_ids, unknown), p
+        f_partition_ids, p = r_fixed_array(b, p, n0, 'i', 4)
+    unknown0 = ()
+    obj = _TransactionLogValue__PartitionsSchema(f_topic, f_partition_ids, unknown0)
+    return obj, p
 
 
 def _e_TransactionLogValue__PartitionsSchema_v0(o: TransactionLogValue.PartitionsSchema, out: bytearray) -> None:
@@ -93,26 +99,47 @@ def _e_TransactionLogValue__PartitionsSchema_v0(o: TransactionLogValue.Partition
     if x_partition_ids is None:
         raise null_encode_error('PartitionIds')
     else:
-        w_alen(out, len(x_partition_ids))
-        w_fixed_array(out, x_partition_ids, 'i')
+        out += INT32.pack(len(x_partition_ids))
+        if len(x_partition_ids) < 64:
+            out += ARRAYS_i[len(x_partition_ids)].pack(*x_partition_ids)
+        else:
+            w_fixed_array(out, x_partition_ids, 'i')
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_TransactionLogValue__PartitionsSchema_v1(b: bytes, p: int) -> tuple[TransactionLogValue.PartitionsSchema, int]:
-    f_topic, p = r_cstr(b, p)
-    n, p = r_calen(b, p)
-    if n < 0:
+    blen = len(b)
+    s0 = b[p]
+    if 0 < s0 < 0x80 and p + s0 <= blen:
+        f_topic = b[p + 1 : p + s0].decode()
+        p += s0
+    else:
+        f_topic, p = r_cstr(b, p)
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if 0 <= n0 < 64:
+        f_partition_ids = [*ARRAYS_i[n0].unpack_from(b, p)]
+        p += 4 * n0
+    elif n0 < 0:
         raise null_error('PartitionIds')
     else:
-        f_partition_ids, p = r_fixed_array(b, p, n, 'i', 4)
+        f_partition_ids, p = r_fixed_array(b, p, n0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        unknown = tuple(tags)
-    return _TransactionLogValue__PartitionsSchema(f_topic, f_partition_ids, unknown), p
+        tags0, p = r_tags(b, p)
+        unknown0 = tuple(tags0)
+    obj = _TransactionLogValue__PartitionsSchema(f_topic, f_partition_ids, unknown0)
+    return obj, p
 
 
 def _e_TransactionLogValue__PartitionsSchema_v1(o: TransactionLogValue.PartitionsSchema, out: bytearray) -> None:
@@ -121,26 +148,52 @@ def _e_TransactionLogValue__PartitionsSchema_v1(o: TransactionLogValue.Partition
     if x_partition_ids is None:
         raise null_encode_error('PartitionIds')
     else:
-        w_calen(out, len(x_partition_ids))
-        w_fixed_array(out, x_partition_ids, 'i')
-    w_no_tags(out, o.unknown_tagged_fields)
+        n0 = len(x_partition_ids) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
+        if len(x_partition_ids) < 64:
+            out += ARRAYS_i[len(x_partition_ids)].pack(*x_partition_ids)
+        else:
+            w_fixed_array(out, x_partition_ids, 'i')
+    if o.unknown_tagged_fields:
+        w_tags(out, [], o.unknown_tagged_fields)
+    else:
+        out.append(0)
 
 
 def _d_TransactionLogValue_v0(b: bytes, p: int) -> tuple[TransactionLogValue, int]:
+    blen = len(b)
     f_producer_id, f_producer_epoch, f_transaction_timeout_ms, f_transaction_status = _S_qhib.unpack_from(b, p)
     p += 15
-    n, p = r_alen(b, p)
-    if n < 0:
+    n0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if n0 < 0:
         f_transaction_partitions = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_transaction_partitions = []
-        for _ in range(n):
-            e_transaction_partitions, p = _d_TransactionLogValue__PartitionsSchema_v0(b, p)
+        for _ in range(n0):
+            f1_topic, p = r_str(b, p)
+            n1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if 0 <= n1 < 64:
+                f1_partition_ids = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('PartitionIds')
+            else:
+                f1_partition_ids, p = r_fixed_array(b, p, n1, 'i', 4)
+            unknown1 = ()
+            e_transaction_partitions = _TransactionLogValue__PartitionsSchema(f1_topic, f1_partition_ids, unknown1)
             f_transaction_partitions.append(e_transaction_partitions)
     f_transaction_last_update_timestamp_ms, f_transaction_start_timestamp_ms = _S_qq.unpack_from(b, p)
     p += 16
-    unknown = ()
-    return _TransactionLogValue(f_producer_id, -1, -1, f_producer_epoch, -1, f_transaction_timeout_ms, f_transaction_status, f_transaction_partitions, f_transaction_last_update_timestamp_ms, f_transaction_start_timestamp_ms, 0, unknown), p
+    unknown0 = ()
+    obj = _TransactionLogValue(f_producer_id, -1, -1, f_producer_epoch, -1, f_transaction_timeout_ms, f_transaction_status, f_transaction_partitions, f_transaction_last_update_timestamp_ms, f_transaction_start_timestamp_ms, 0, unknown0)
+    return obj, p
 
 
 def _e_TransactionLogValue_v0(o: TransactionLogValue, out: bytearray) -> None:
@@ -157,54 +210,105 @@ def _e_TransactionLogValue_v0(o: TransactionLogValue, out: bytearray) -> None:
     if x_transaction_partitions is None:
         out += NULL_INT32
     else:
-        w_alen(out, len(x_transaction_partitions))
+        out += INT32.pack(len(x_transaction_partitions))
         for e_transaction_partitions in x_transaction_partitions:
-            _e_TransactionLogValue__PartitionsSchema_v0(e_transaction_partitions, out)
+            w_str(out, e_transaction_partitions.topic)
+            x1_partition_ids = e_transaction_partitions.partition_ids
+            if x1_partition_ids is None:
+                raise null_encode_error('PartitionIds')
+            else:
+                out += INT32.pack(len(x1_partition_ids))
+                if len(x1_partition_ids) < 64:
+                    out += ARRAYS_i[len(x1_partition_ids)].pack(*x1_partition_ids)
+                else:
+                    w_fixed_array(out, x1_partition_ids, 'i')
+            if e_transaction_partitions.unknown_tagged_fields:
+                raise unsupported_tags()
     out += _S_qq.pack(o.transaction_last_update_timestamp_ms, o.transaction_start_timestamp_ms)
     if o.unknown_tagged_fields:
         raise unsupported_tags()
 
 
 def _d_TransactionLogValue_v1(b: bytes, p: int) -> tuple[TransactionLogValue, int]:
+    blen = len(b)
     f_producer_id, f_producer_epoch, f_transaction_timeout_ms, f_transaction_status = _S_qhib.unpack_from(b, p)
     p += 15
-    n, p = r_calen(b, p)
-    if n < 0:
+    n0 = b[p]
+    if n0 < 0x80:
+        p += 1
+    elif b[p + 1] < 0x80:
+        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
+        p += 2
+    else:
+        n0, p = r_uvarint(b, p)
+    n0 -= 1
+    if n0 < 0:
         f_transaction_partitions = None
+    elif n0 > blen - p:
+        raise count_error(n0, blen - p)
     else:
         f_transaction_partitions = []
-        for _ in range(n):
-            e_transaction_partitions, p = _d_TransactionLogValue__PartitionsSchema_v1(b, p)
+        for _ in range(n0):
+            s1 = b[p]
+            if 0 < s1 < 0x80 and p + s1 <= blen:
+                f1_topic = b[p + 1 : p + s1].decode()
+                p += s1
+            else:
+                f1_topic, p = r_cstr(b, p)
+            n1 = b[p]
+            if n1 < 0x80:
+                p += 1
+            elif b[p + 1] < 0x80:
+                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
+                p += 2
+            else:
+                n1, p = r_uvarint(b, p)
+            n1 -= 1
+            if 0 <= n1 < 64:
+                f1_partition_ids = [*ARRAYS_i[n1].unpack_from(b, p)]
+                p += 4 * n1
+            elif n1 < 0:
+                raise null_error('PartitionIds')
+            else:
+                f1_partition_ids, p = r_fixed_array(b, p, n1, 'i', 4)
+            if b[p] == 0:
+                p += 1
+                unknown1: TaggedFields = ()
+            else:
+                tags1, p = r_tags(b, p)
+                unknown1 = tuple(tags1)
+            e_transaction_partitions = _TransactionLogValue__PartitionsSchema(f1_topic, f1_partition_ids, unknown1)
             f_transaction_partitions.append(e_transaction_partitions)
     f_transaction_last_update_timestamp_ms, f_transaction_start_timestamp_ms = _S_qq.unpack_from(b, p)
     p += 16
     f_previous_producer_id: int = -1
     f_next_producer_id: int = -1
-    f_next_producer_epoch: int = -1
     f_client_transaction_version: int = 0
+    f_next_producer_epoch: int = -1
     if b[p] == 0:
         p += 1
-        unknown: TaggedFields = ()
+        unknown0: TaggedFields = ()
     else:
-        tags, p = r_tags(b, p)
-        extra = []
-        for tag, t in tags:
-            if tag == 0:
-                q = 0
-                f_previous_producer_id = _S_q.unpack_from(t, q)[0]
-            elif tag == 1:
-                q = 0
-                f_next_producer_id = _S_q.unpack_from(t, q)[0]
-            elif tag == 2:
-                q = 0
-                f_client_transaction_version = _S_h.unpack_from(t, q)[0]
-            elif tag == 3:
-                q = 0
-                f_next_producer_epoch = _S_h.unpack_from(t, q)[0]
+        tags0, p = r_tags(b, p)
+        extra0 = []
+        for tag0, t0 in tags0:
+            if tag0 == 0:
+                q0 = 0
+                f_previous_producer_id = _S_q.unpack_from(t0, q0)[0]
+            elif tag0 == 1:
+                q0 = 0
+                f_next_producer_id = _S_q.unpack_from(t0, q0)[0]
+            elif tag0 == 2:
+                q0 = 0
+                f_client_transaction_version = _S_h.unpack_from(t0, q0)[0]
+            elif tag0 == 3:
+                q0 = 0
+                f_next_producer_epoch = _S_h.unpack_from(t0, q0)[0]
             else:
-                extra.append((tag, t))
-        unknown = tuple(extra)
-    return _TransactionLogValue(f_producer_id, f_previous_producer_id, f_next_producer_id, f_producer_epoch, f_next_producer_epoch, f_transaction_timeout_ms, f_transaction_status, f_transaction_partitions, f_transaction_last_update_timestamp_ms, f_transaction_start_timestamp_ms, f_client_transaction_version, unknown), p
+                extra0.append((tag0, t0))
+        unknown0 = tuple(extra0)
+    obj = _TransactionLogValue(f_producer_id, f_previous_producer_id, f_next_producer_id, f_producer_epoch, f_next_producer_epoch, f_transaction_timeout_ms, f_transaction_status, f_transaction_partitions, f_transaction_last_update_timestamp_ms, f_transaction_start_timestamp_ms, f_client_transaction_version, unknown0)
+    return obj, p
 
 
 def _e_TransactionLogValue_v1(o: TransactionLogValue, out: bytearray) -> None:
@@ -213,28 +317,49 @@ def _e_TransactionLogValue_v1(o: TransactionLogValue, out: bytearray) -> None:
     if x_transaction_partitions is None:
         out.append(0)
     else:
-        w_calen(out, len(x_transaction_partitions))
+        n0 = len(x_transaction_partitions) + 1
+        if n0 < 0x80:
+            out.append(n0)
+        else:
+            w_uvarint(out, n0)
         for e_transaction_partitions in x_transaction_partitions:
-            _e_TransactionLogValue__PartitionsSchema_v1(e_transaction_partitions, out)
+            w_cstr(out, e_transaction_partitions.topic)
+            x1_partition_ids = e_transaction_partitions.partition_ids
+            if x1_partition_ids is None:
+                raise null_encode_error('PartitionIds')
+            else:
+                n1 = len(x1_partition_ids) + 1
+                if n1 < 0x80:
+                    out.append(n1)
+                else:
+                    w_uvarint(out, n1)
+                if len(x1_partition_ids) < 64:
+                    out += ARRAYS_i[len(x1_partition_ids)].pack(*x1_partition_ids)
+                else:
+                    w_fixed_array(out, x1_partition_ids, 'i')
+            if e_transaction_partitions.unknown_tagged_fields:
+                w_tags(out, [], e_transaction_partitions.unknown_tagged_fields)
+            else:
+                out.append(0)
     out += _S_qq.pack(o.transaction_last_update_timestamp_ms, o.transaction_start_timestamp_ms)
-    tags: list[tuple[int, Buffer]] = []
+    tags0: list[tuple[int, Buffer]] = []
     if o.previous_producer_id != -1:
-        t = bytearray()
-        t += _S_q.pack(o.previous_producer_id)
-        tags.append((0, t))
+        t0 = bytearray()
+        t0 += _S_q.pack(o.previous_producer_id)
+        tags0.append((0, t0))
     if o.next_producer_id != -1:
-        t = bytearray()
-        t += _S_q.pack(o.next_producer_id)
-        tags.append((1, t))
+        t0 = bytearray()
+        t0 += _S_q.pack(o.next_producer_id)
+        tags0.append((1, t0))
     if o.client_transaction_version != 0:
-        t = bytearray()
-        t += _S_h.pack(o.client_transaction_version)
-        tags.append((2, t))
+        t0 = bytearray()
+        t0 += _S_h.pack(o.client_transaction_version)
+        tags0.append((2, t0))
     if o.next_producer_epoch != -1:
-        t = bytearray()
-        t += _S_h.pack(o.next_producer_epoch)
-        tags.append((3, t))
-    w_tags(out, tags, o.unknown_tagged_fields)
+        t0 = bytearray()
+        t0 += _S_h.pack(o.next_producer_epoch)
+        tags0.append((3, t0))
+    w_tags(out, tags0, o.unknown_tagged_fields)
 
 
 _TransactionLogKey = TransactionLogKey
