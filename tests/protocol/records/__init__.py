@@ -1,0 +1,1 @@
+"""Tests of rafka.protocol.records: record batches, legacy message sets, compression."""

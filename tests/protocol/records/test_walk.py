@@ -1,0 +1,145 @@
+"""walk_records: agrees with a full decode, rejects each kind of inconsistency."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import given
+
+from rafka.errors._base import DecodeError
+from rafka.protocol.records import (
+    Compression,
+    InvalidRecordError,
+    RecordBatch,
+    WalkResult,
+    compress,
+    encode_batch,
+    walk_records,
+)
+from tests.protocol.records.strategies import (
+    FAST,
+    V2_CODECS,
+    assemble_batch,
+    fix_crc,
+    raw_record,
+    record_lists,
+)
+
+RecordTuple = tuple[int, bytes | None, bytes | None, tuple[tuple[str, bytes | None], ...]]
+
+
+@pytest.mark.parametrize("codec", V2_CODECS)
+@FAST
+@given(records=record_lists())
+def test_walk_agrees_with_decode(codec: Compression, records: list[RecordTuple]) -> None:
+    data = encode_batch(records, compression=codec)
+    decoded = RecordBatch(data).records()
+    for full in (False, True):
+        walked = walk_records(b"\x00" * 7 + data, 7, full=full)
+        assert walked == WalkResult(
+            count=len(decoded),
+            min_timestamp=min(r.timestamp for r in decoded),
+            max_timestamp=max(r.timestamp for r in decoded),
+            has_null_key=any(r.key is None for r in decoded),
+        )
+
+
+def _section(*records: bytes) -> bytes:
+    return b"".join(records)
+
+
+def _check_rejected(batch: bytes, *, fast: bool = True, decode: bool = True) -> None:
+    with pytest.raises(InvalidRecordError):
+        walk_records(batch, full=True)
+    if fast:
+        with pytest.raises(InvalidRecordError):
+            walk_records(batch)
+    if decode:  # a reader does not check what only a validator must (e.g. lastOffsetDelta)
+        with pytest.raises(InvalidRecordError):
+            RecordBatch(batch).records()
+
+
+def test_hand_made_valid_batch_is_accepted() -> None:
+    section = _section(raw_record(0, 5, b"k"), raw_record(1, -3, None, None, (("h", None),)))
+    batch = assemble_batch(section, count=2, base_timestamp=100)
+    assert walk_records(batch) == WalkResult(2, 97, 105, True)
+    assert walk_records(batch, full=True) == WalkResult(2, 97, 105, True)
+
+
+@pytest.mark.parametrize(("count", "last_offset_delta"), [(3, 2), (1, 1), (2, 0), (2, 5)])
+def test_count_mismatch(count: int, last_offset_delta: int) -> None:
+    section = _section(raw_record(0), raw_record(1))
+    batch = assemble_batch(section, count=count, last_offset_delta=last_offset_delta)
+    _check_rejected(batch, decode=count != 2)
+
+
+@pytest.mark.parametrize("deltas", [(0, 2, 3), (1, 2, 3), (0, 1, 1), (0, 0, 1), (0, -1, 2)])
+def test_non_consecutive_offset_deltas(deltas: tuple[int, ...]) -> None:
+    batch = assemble_batch(_section(*(raw_record(d) for d in deltas)), count=3)
+    with pytest.raises(InvalidRecordError, match="offset delta"):
+        walk_records(batch)
+    with pytest.raises(InvalidRecordError, match="offset delta"):
+        walk_records(batch, full=True)
+
+
+def test_record_length_overrun() -> None:
+    section = _section(raw_record(0), raw_record(1, length_adjust=+5))
+    _check_rejected(assemble_batch(section, count=2))
+    section = _section(raw_record(0, length_adjust=2**30))
+    _check_rejected(assemble_batch(section, count=1))
+
+
+def test_trailing_garbage_after_the_last_record() -> None:
+    _check_rejected(assemble_batch(_section(raw_record(0), b"\x00\x00"), count=1))
+    compressed = compress(Compression.GZIP, _section(raw_record(0), b"junk"))
+    _check_rejected(assemble_batch(compressed, count=1, attributes=int(Compression.GZIP)))
+
+
+def test_fields_that_do_not_fill_the_record_need_the_full_walk() -> None:
+    # The length covers an extra byte after the headers: only a field-by-field read notices.
+    batch = assemble_batch(_section(raw_record(0, extra=b"\x00")), count=1)
+    assert walk_records(batch).count == 1
+    _check_rejected(batch, fast=False)
+    # A key longer than its record.
+    batch = assemble_batch(_section(raw_record(0, key=b"abc", length_adjust=-3)), count=1)
+    _check_rejected(batch, fast=False)
+
+
+def test_short_records_and_impossible_counts() -> None:
+    _check_rejected(assemble_batch(_section(b"\x02\x00\x00"), count=1))
+    _check_rejected(assemble_batch(_section(raw_record(0)), count=2**31 - 1))
+    _check_rejected(assemble_batch(_section(raw_record(0)), count=-5, last_offset_delta=-6))
+
+
+def test_empty_batch_walks_to_nothing() -> None:
+    batch = assemble_batch(b"", count=0, last_offset_delta=3)
+    assert walk_records(batch) == WalkResult(0, -1, -1, False)
+    assert RecordBatch(batch).records() == []
+
+
+def test_header_count_overrun() -> None:
+    record = bytearray(raw_record(0, headers=(("a", b"b"),)))
+    record[-5] = 0x7E  # header count varint: 63 headers in a tiny record
+    _check_rejected(assemble_batch(bytes(record), count=1), fast=False)
+
+
+def test_truncated_and_non_v2_input() -> None:
+    data = encode_batch([(0, None, b"v", ())])
+    with pytest.raises(DecodeError):
+        walk_records(data[:-1])
+    with pytest.raises(DecodeError):
+        walk_records(b"")
+    edited = bytearray(data)
+    struct.pack_into(">i", edited, 57, 0)
+    fix_crc(edited)
+    with pytest.raises(InvalidRecordError):
+        walk_records(edited)
+
+
+def test_compressed_walk_is_bounded() -> None:
+    records = [(0, None, bytes(100_000), ())] * 20
+    data = encode_batch(records, compression=Compression.LZ4)
+    with pytest.raises(DecodeError):
+        walk_records(data, max_decompressed_size=1_000_000)
+    assert walk_records(data).count == 20
