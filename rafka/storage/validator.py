@@ -1,0 +1,324 @@
+"""Validation of appended batches and offset assignment (Kafka's LogValidator, magic v2 only).
+
+Client and coordinator appends (one v2 batch, as produce v3+ requires), checks in Kafka's order:
+
+    no whole batch / magic 0 or 1 / more than one batch          INVALID_RECORD
+    size field below 14, or magic above 2                        CORRUPT_MESSAGE
+    baseOffset != 0                                              INVALID_RECORD
+    batch larger than max.message.bytes                          MESSAGE_TOO_LARGE
+    CRC-32C mismatch, or batchLength below the header            CORRUPT_MESSAGE
+    recordsCount <= 0 or != lastOffsetDelta + 1                  INVALID_RECORD
+    control batch from a client                                  INVALID_RECORD
+    producer id with a negative base sequence (client)           INVALID_RECORD
+    record walk: lengths, offset deltas 0..n-1, trailing bytes   INVALID_RECORD
+    null key on a compacted topic                                INVALID_RECORD
+    timestamp outside message.timestamp.{before,after}.max.ms    INVALID_TIMESTAMP
+    producer-set LogAppendTime                                   INVALID_TIMESTAMP
+    batch larger than segment.bytes                              RECORD_LIST_TOO_LARGE
+
+The records are walked structurally (:func:`rafka.protocol.records.walk_records`), never decoded,
+unless the topic's ``compression.type`` differs from the batch's codec: then they are decoded and
+re-encoded with the topic's codec. Offsets are assigned by patching the 61-byte header only
+(baseOffset, partitionLeaderEpoch, and for LogAppendTime or a wrong maxTimestamp the timestamp
+and CRC); the records section is passed on as a view of the input, never copied.
+
+Replicated appends keep their offsets; each batch's header and CRC are checked and offsets must
+increase. Nothing here touches the log: errors leave it unchanged.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+import attrs
+
+from rafka import errors
+from rafka.errors import DecodeError
+from rafka.protocol.records import (
+    BATCH_HEADER_SIZE,
+    BatchHeader,
+    Compression,
+    RecordBatch,
+    RecordBatchBuilder,
+    TimestampType,
+    iter_batch_positions,
+    verify_crc,
+    walk_records,
+)
+from rafka.protocol.records import InvalidRecordError as _InvalidRecord
+from rafka.protocol.records._crc import crc32c
+from rafka.storage.append import AppendOrigin, BatchInfo
+from rafka.storage.errors import OffsetsOutOfOrderError
+from rafka.storage.log_config import LogConfig
+
+__all__ = ["ValidatedAppend", "translate_decode_error", "validate_append"]
+
+Buffer = bytes | bytearray | memoryview
+
+_PREFIX = struct.Struct(">qiib")  # baseOffset, batchLength, partitionLeaderEpoch, magic
+_TAIL = struct.Struct(">IhiqqqhiI")  # crc .. recordsCount (without the magic)
+_ATTR_LOG_APPEND_TIME = 0x08
+_LONG_MAX = (1 << 63) - 1
+
+
+@attrs.frozen
+class ValidatedAppend:
+    """Batches ready to be written: the bytes (as parts) and what the log needs to know."""
+
+    parts: list[Buffer]
+    batches: list[BatchInfo]
+    size: int
+    max_timestamp: int
+    offset_of_max_timestamp: int
+    log_append_time: int
+    records_count: int
+
+    @property
+    def first_offset(self) -> int:
+        """Offset of the first record."""
+        return self.batches[0].base_offset
+
+    @property
+    def last_offset(self) -> int:
+        """Offset of the last record."""
+        return self.batches[-1].last_offset
+
+
+def translate_decode_error(exc: DecodeError) -> errors.KafkaError:
+    """The Kafka error a produce request gets for a decode failure of its records."""
+    if isinstance(exc, _InvalidRecord):
+        return errors.InvalidRecordError(str(exc))
+    return errors.CorruptMessageError(str(exc))
+
+
+def _positions(buf: Buffer) -> list[tuple[int, int, int]]:
+    try:
+        return list(iter_batch_positions(buf))
+    except DecodeError as exc:
+        raise translate_decode_error(exc) from None
+
+
+def validate_append(
+    buf: Buffer,
+    *,
+    origin: AppendOrigin,
+    config: LogConfig,
+    now_ms: int,
+    next_offset: int,
+    leader_epoch: int,
+) -> ValidatedAppend:
+    """Validate ``buf`` for an append at ``next_offset`` (see the module docstring)."""
+    if origin == AppendOrigin.REPLICATION:
+        return _validate_replicated(buf)
+    return _validate_leader(buf, origin, config, now_ms, next_offset, leader_epoch)
+
+
+def _validate_leader(
+    buf: Buffer,
+    origin: AppendOrigin,
+    config: LogConfig,
+    now_ms: int,
+    next_offset: int,
+    leader_epoch: int,
+) -> ValidatedAppend:
+    positions = _positions(buf)
+    if not positions:
+        raise errors.InvalidRecordError("the append holds no whole record batch")
+    if any(magic != 2 for _, _, magic in positions):
+        raise errors.InvalidRecordError("only magic v2 record batches can be appended")
+    start, size, _ = positions[0]
+    try:
+        header = BatchHeader.parse(buf, start)
+    except DecodeError as exc:
+        raise translate_decode_error(exc) from None
+    if header.base_offset != 0:
+        raise errors.InvalidRecordError(
+            f"baseOffset of a produced batch must be 0, not {header.base_offset}"
+        )
+    if size > config.max_message_bytes:
+        raise errors.MessageTooLargeError(
+            f"the record batch is {size} bytes, more than max.message.bytes "
+            f"({config.max_message_bytes})"
+        )
+    try:
+        verify_crc(buf, start)
+    except DecodeError as exc:
+        raise errors.CorruptMessageError(str(exc)) from None
+    if len(positions) > 1:
+        raise errors.InvalidRecordError("a produce append must hold exactly one record batch")
+    count = header.records_count
+    if count <= 0:
+        raise errors.InvalidRecordError(f"invalid reported record count {count}")
+    if header.last_offset_delta + 1 != count:
+        raise errors.InvalidRecordError(
+            f"inconsistent batch offset range [0, {header.last_offset_delta}] and record count "
+            f"{count}"
+        )
+    if header.is_control and origin == AppendOrigin.CLIENT:
+        raise errors.InvalidRecordError("clients may not write control records")
+    if origin == AppendOrigin.CLIENT and header.producer_id >= 0 and header.base_sequence < 0:
+        raise errors.InvalidRecordError(
+            f"invalid sequence number {header.base_sequence} for producer {header.producer_id}"
+        )
+    try:
+        walk = walk_records(buf, start)
+    except DecodeError as exc:
+        raise translate_decode_error(exc) from None
+    if config.compact and walk.has_null_key and not header.is_control:
+        raise errors.InvalidRecordError("a compacted topic cannot accept a record without a key")
+    _check_timestamps(buf, start, header, walk.min_timestamp, walk.max_timestamp, config, now_ms)
+    if size > config.segment_size:
+        raise errors.RecordListTooLargeError(
+            f"the record batch is {size} bytes, more than segment.bytes ({config.segment_size})"
+        )
+
+    target = config.target_compression
+    source = header.compression
+    keep_codec = header.is_control and source == Compression.NONE
+    if target is not None and target != source and not keep_codec:
+        rebuilt = _recompress(buf, start, header, target, config)
+        plain = _without_recompression(config)
+        return _validate_leader(rebuilt, origin, plain, now_ms, next_offset, leader_epoch)
+
+    log_append = config.timestamp_type == TimestampType.LOG_APPEND_TIME
+    max_timestamp = now_ms if log_append else walk.max_timestamp
+    attributes = header.attributes & ~_ATTR_LOG_APPEND_TIME
+    if log_append:
+        attributes |= _ATTR_LOG_APPEND_TIME
+    head = bytearray(memoryview(buf)[start : start + BATCH_HEADER_SIZE])
+    _PREFIX.pack_into(head, 0, next_offset, header.batch_length, leader_epoch, 2)
+    body = memoryview(buf)[start + BATCH_HEADER_SIZE : start + size]
+    if attributes != header.attributes or max_timestamp != header.max_timestamp:
+        struct.pack_into(">h", head, 21, attributes)
+        struct.pack_into(">q", head, 35, max_timestamp)
+        struct.pack_into(">I", head, 17, crc32c(body, crc32c(memoryview(head)[21:])))
+    last_offset = next_offset + header.last_offset_delta
+    info = BatchInfo(
+        0,
+        size,
+        next_offset,
+        last_offset,
+        max_timestamp,
+        leader_epoch,
+        header.producer_id,
+        header.producer_epoch,
+        header.base_sequence,
+        header.last_sequence,
+        header.is_transactional,
+        header.is_control,
+        count,
+    )
+    return ValidatedAppend(
+        [bytes(head), body],
+        [info],
+        size,
+        max_timestamp,
+        last_offset,
+        now_ms if log_append else -1,
+        count,
+    )
+
+
+def _check_timestamps(
+    buf: Buffer,
+    start: int,
+    header: BatchHeader,
+    min_ts: int,
+    max_ts: int,
+    config: LogConfig,
+    now_ms: int,
+) -> None:
+    create_time = config.timestamp_type == TimestampType.CREATE_TIME
+    if header.attributes & _ATTR_LOG_APPEND_TIME:
+        # records report the batch's max timestamp; producers may not choose LogAppendTime
+        if not create_time or header.max_timestamp == -1:
+            raise errors.InvalidTimestampError(
+                "a producer must not set the timestamp type to LogAppendTime"
+            )
+        min_ts = max_ts = header.max_timestamp
+    if not create_time:
+        return
+    before, after = config.message_timestamp_before_max_ms, config.message_timestamp_after_max_ms
+    if min_ts < 0 and before < _LONG_MAX:
+        # records without a timestamp (-1) are exempt: look at each record
+        stamps = [r.timestamp for r in RecordBatch(buf, start).records() if r.timestamp != -1]
+        if not stamps:
+            return
+        min_ts, max_ts = min(stamps), max(stamps)
+    elif max_ts == -1:
+        return
+    if (before < _LONG_MAX and now_ms - min_ts > before) or max_ts - now_ms > after:
+        low = now_ms - before if before < _LONG_MAX else "-inf"
+        raise errors.InvalidTimestampError(
+            f"a record timestamp is out of range: it must be within [{low}, {now_ms + after}]"
+        )
+
+
+def _without_recompression(config: LogConfig) -> LogConfig:
+    return attrs.evolve(config, compression_type="producer")
+
+
+def _recompress(
+    buf: Buffer,
+    start: int,
+    header: BatchHeader,
+    target: Compression,
+    config: LogConfig,
+) -> bytes:
+    """Re-encode the batch at ``start`` with ``target`` (the topic's compression.type)."""
+    builder = RecordBatchBuilder(
+        compression=target,
+        timestamp_type=header.timestamp_type,
+        producer_id=header.producer_id,
+        producer_epoch=header.producer_epoch,
+        base_sequence=header.base_sequence,
+        is_transactional=header.is_transactional,
+        is_control=header.is_control,
+        compression_level=config.compression_level(target),
+        log_append_time=header.max_timestamp if header.attributes & _ATTR_LOG_APPEND_TIME else None,
+    )
+    for record in RecordBatch(buf, start).records():
+        builder.append(record.timestamp, record.key, record.value, record.headers)
+    return builder.build()
+
+
+def _validate_replicated(buf: Buffer) -> ValidatedAppend:
+    positions = _positions(buf)
+    batches: list[BatchInfo] = []
+    max_timestamp, offset_of_max, count, last_offset = -1, -1, 0, -1
+    for start, _size, magic in positions:
+        if magic != 2:
+            raise errors.InvalidRecordError("only magic v2 record batches can be stored")
+        try:
+            header = BatchHeader.parse(buf, start)
+            verify_crc(buf, start)
+        except DecodeError as exc:
+            raise translate_decode_error(exc) from None
+        last = header.base_offset + header.last_offset_delta
+        if header.last_offset_delta < 0 or header.base_offset <= last_offset:
+            raise OffsetsOutOfOrderError(
+                f"replicated batch offsets [{header.base_offset}, {last}] do not follow "
+                f"{last_offset}"
+            )
+        last_offset = last
+        if header.max_timestamp > max_timestamp:
+            max_timestamp, offset_of_max = header.max_timestamp, last
+        count += header.records_count
+        batches.append(BatchInfo.from_header(start, header))
+    total = positions[-1][0] + positions[-1][1] if positions else 0
+    return ValidatedAppend(
+        [memoryview(buf)[:total]] if total else [],
+        batches,
+        total,
+        max_timestamp,
+        offset_of_max,
+        -1,
+        count,
+    )
+
+
+def iter_batch_infos(buf: Buffer) -> Iterator[BatchInfo]:
+    """Header summaries of every whole batch in ``buf`` (no validation)."""
+    for start, _size, _ in iter_batch_positions(buf):
+        yield BatchInfo.from_header(start, BatchHeader.parse(buf, start))
