@@ -37,7 +37,7 @@ bench: $(STAMP) peers
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 serve: $(STAMP)
-	@echo "make serve arrives with the broker (issue 4); nothing to serve yet." && exit 1
+	$(PY) -m rafka serve --port $${PORT:-9092} $(SERVE_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -8,6 +8,20 @@ Importing ``rafka`` is cheap: protocol codecs and compression libraries load on 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+__all__ = ["AsyncCluster", "Cluster", "__version__"]
+
+if TYPE_CHECKING:
+    from rafka.embedded import AsyncCluster, Cluster
+
+
+def __getattr__(name: str) -> Any:
+    # Heavy pieces load on first use, so that `import rafka` stays cheap.
+    if name in ("Cluster", "AsyncCluster"):
+        from rafka import embedded
+
+        return getattr(embedded, name)
+    raise AttributeError(f"module 'rafka' has no attribute {name!r}")

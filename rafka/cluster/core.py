@@ -1,0 +1,108 @@
+"""The cluster without its network: the controller and the brokers, on one event loop.
+
+:class:`ClusterCore` is what rafka/server listens for and what in-process clients call. It
+owns the metadata authority and every broker; it knows nothing of sockets.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.abc
+
+from rafka.cluster.broker import Broker
+from rafka.cluster.clock import ClusterClock, SystemClock
+from rafka.cluster.config import BrokerConfig
+from rafka.cluster.metadata.controller import Controller
+from rafka.cluster.metadata.log import MemoryMetadataLog, MetadataLog
+from rafka.cluster.replica_manager import ReplicaManager
+from rafka.storage.log_manager import LogManager
+
+__all__ = ["ClusterCore"]
+
+
+def new_cluster_id(rng: random.Random) -> str:
+    """A Kafka-style cluster id: 22 characters of URL-safe base64 of a random UUID."""
+    import base64
+
+    raw = uuid.UUID(int=rng.getrandbits(128)).bytes
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class ClusterCore:
+    """A controller and ``brokers`` brokers sharing one clock and one event loop."""
+
+    def __init__(
+        self,
+        brokers: int = 1,
+        *,
+        config: Mapping[str, Any] | None = None,
+        data_dir: str | Path | None = None,
+        clock: ClusterClock | None = None,
+        seed: int | None = None,
+        cluster_id: str | None = None,
+    ) -> None:
+        if brokers < 1:
+            raise ValueError("a cluster needs at least one broker")
+        self.rng = random.Random(seed)
+        self.clock: ClusterClock = clock or SystemClock()
+        self.config = BrokerConfig.from_dict(config)
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        metadata_log: MetadataLog = MemoryMetadataLog()
+        self.controller = Controller(
+            cluster_id or new_cluster_id(self.rng), 1, self.config, metadata_log, self.rng
+        )
+        self.brokers: dict[int, Broker] = {}
+        for node_id in range(1, brokers + 1):
+            broker = Broker(
+                node_id,
+                self.config.with_overrides({"node.id": node_id}),
+                self.controller,
+                self.clock,
+            )
+            log_dir = None if self.data_dir is None else self.data_dir / f"broker-{node_id}"
+            logs = LogManager(
+                None if log_dir is None else str(log_dir),
+                clock=self.clock,
+                producer_id_expiration_ms=int(self.config.get("producer.id.expiration.ms")),
+                seed=self.rng.getrandbits(32),
+            )
+            broker.replica_manager = ReplicaManager(
+                node_id, broker.config, self.controller, self.clock, logs, self._peer
+            )
+            self.controller.subscribe(broker.replica_manager.on_metadata)
+            self.brokers[node_id] = broker
+
+    def _peer(self, node_id: int) -> ReplicaManager | None:
+        broker = self.brokers.get(node_id)
+        return None if broker is None else broker.replica_manager
+
+    async def run(
+        self,
+        *,
+        task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Run every broker's background work (replication, ISR upkeep) until cancelled."""
+        async with anyio.create_task_group() as tg:
+            for broker in self.brokers.values():
+                tg.start_soon(broker.replica_manager.replicate)
+                tg.start_soon(broker.replica_manager.shrink_isr_loop)
+            task_status.started()
+
+    def close(self) -> None:
+        for broker in self.brokers.values():
+            broker.replica_manager.running = False
+            broker.replica_manager.logs.close()
+
+    @property
+    def cluster_id(self) -> str:
+        return self.controller.image.cluster_id
+
+    def register(self, broker: Broker) -> None:
+        """Announce a broker (after its listener is bound, so its port is known)."""
+        self.controller.register_broker(broker.node_id, broker.host, broker.port, broker.rack)
