@@ -12,9 +12,7 @@ from benchmarks._util import print_table
 
 def main(argv: list[str]) -> int:
     here = Path(__file__).parent
-    names = sorted(
-        m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_")
-    )
+    names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     wanted = [a.removeprefix("bench_") for a in argv]
     for name in names:
         if wanted and name.removeprefix("bench_") not in wanted:
