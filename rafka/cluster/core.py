@@ -19,7 +19,7 @@ from rafka.cluster.broker import Broker
 from rafka.cluster.clock import ClusterClock, SystemClock
 from rafka.cluster.config import BrokerConfig
 from rafka.cluster.metadata.controller import Controller
-from rafka.cluster.metadata.log import MemoryMetadataLog, MetadataLog
+from rafka.cluster.metadata.log import MemoryMetadataLog, MetadataLog, StorageMetadataLog
 from rafka.cluster.replica_manager import ReplicaManager
 from rafka.storage.log_manager import LogManager
 
@@ -54,6 +54,12 @@ class ClusterCore:
         self.config = BrokerConfig.from_dict(config)
         self.data_dir = Path(data_dir) if data_dir is not None else None
         metadata_log: MetadataLog = MemoryMetadataLog()
+        if self.data_dir is not None:
+            cluster_id = _load_or_store_cluster_id(
+                self.data_dir, cluster_id or new_cluster_id(self.rng)
+            )
+            metadata_log = StorageMetadataLog(self.data_dir / "metadata", self.clock)
+        self.metadata_log = metadata_log
         self.controller = Controller(
             cluster_id or new_cluster_id(self.rng), 1, self.config, metadata_log, self.rng
         )
@@ -66,6 +72,8 @@ class ClusterCore:
                 self.clock,
             )
             log_dir = None if self.data_dir is None else self.data_dir / f"broker-{node_id}"
+            if log_dir is not None:
+                _write_meta_properties(log_dir, self.cluster_id, node_id)
             logs = LogManager(
                 None if log_dir is None else str(log_dir),
                 clock=self.clock,
@@ -77,6 +85,14 @@ class ClusterCore:
             )
             self.controller.subscribe(broker.replica_manager.on_metadata)
             self.brokers[node_id] = broker
+
+    @property
+    def cluster_id(self) -> str:
+        return self.controller.image.cluster_id
+
+    def register(self, broker: Broker) -> None:
+        """Announce a broker (after its listener is bound, so its port is known)."""
+        self.controller.register_broker(broker.node_id, broker.host, broker.port, broker.rack)
 
     def _peer(self, node_id: int) -> ReplicaManager | None:
         broker = self.brokers.get(node_id)
@@ -98,11 +114,39 @@ class ClusterCore:
         for broker in self.brokers.values():
             broker.replica_manager.running = False
             broker.replica_manager.logs.close()
+        self.metadata_log.close()
 
-    @property
-    def cluster_id(self) -> str:
-        return self.controller.image.cluster_id
 
-    def register(self, broker: Broker) -> None:
-        """Announce a broker (after its listener is bound, so its port is known)."""
-        self.controller.register_broker(broker.node_id, broker.host, broker.port, broker.rack)
+def _read_properties(path: Path) -> dict[str, str]:
+    props = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            props[key.strip()] = value.strip()
+    return props
+
+
+def _load_or_store_cluster_id(data_dir: Path, fresh: str) -> str:
+    """The cluster id kept in ``data_dir/meta.properties`` (written on first use)."""
+    path = data_dir / "meta.properties"
+    if path.exists():
+        cluster_id = _read_properties(path).get("cluster.id")
+        if cluster_id:
+            return cluster_id
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#rafka cluster\nversion=1\ncluster.id={fresh}\n")
+    return fresh
+
+
+def _write_meta_properties(log_dir: Path, cluster_id: str, node_id: int) -> None:
+    """Kafka's per-log-directory identity file, as ``kafka-storage format`` writes it."""
+    path = log_dir / "meta.properties"
+    if path.exists():
+        return
+    log_dir.mkdir(parents=True, exist_ok=True)
+    directory_id = new_cluster_id(random.Random(f"{cluster_id}-{node_id}"))
+    path.write_text(
+        f"#rafka\nversion=1\ncluster.id={cluster_id}\nnode.id={node_id}\n"
+        f"directory.id={directory_id}\n"
+    )
