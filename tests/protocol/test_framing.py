@@ -63,10 +63,18 @@ def test_response_round_trip() -> None:
     assert ApiVersionsResponse.decode(bytes(frame[8:]), 3) == ApiVersionsResponse()
 
 
-def test_request_with_trailing_bytes_is_rejected() -> None:
-    frame = framing.encode_request(RequestHeader(18, 3, 1, "c"), ApiVersionsRequest())
+def test_trailing_bytes_after_a_request_are_ignored_as_kafka_does() -> None:
+    # librdkafka 2.16's AdminClient.list_topics(): Metadata v13 with 3 bytes after the body.
+    frame = bytes.fromhex("0003000d00000003000772646b61666b610000000000010000")
+    header, body = framing.decode_request(frame)
+    assert (header.request_api_key, header.request_api_version) == (3, 13)
+    assert isinstance(body, MetadataRequest) and body.topics is None
+
+
+def test_truncated_request_is_rejected() -> None:
+    frame = framing.encode_request(RequestHeader(3, 12, 1, "c"), MetadataRequest(topics=[]))
     with pytest.raises(DecodeError):
-        framing.decode_request(bytes(frame[4:]) + b"junk")
+        framing.decode_request(bytes(frame[4:-2]))
 
 
 def test_unknown_api_key() -> None:
