@@ -1,4 +1,10 @@
-"""The feature flags rafka's brokers report (KIP-584), as Apache Kafka 4.1.1 reports them."""
+"""The feature flags rafka's brokers report (KIP-584), shaped as Apache Kafka 4.1.1's.
+
+Supported ranges are Kafka 4.1.1's. A feature is *finalized* at the level rafka actually
+implements; level 0 means "off" and, as in Kafka, is left out of the finalized list
+(``transaction.version`` 2 and ``group.version`` 1 switch clients to the transaction and
+consumer-group protocols rafka does not serve yet).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +18,14 @@ class Feature:
     name: str
     min_version: int
     max_version: int
-    level: int  #: the finalized level of this cluster
+    level: int  #: the finalized level of this cluster (0: not finalized)
 
 
-#: metadata.version 4.1-IV1 is level 27 in Kafka 4.1; transaction.version and group.version
-#: stay at 0 until rafka serves transactions v2 and the consumer group protocol.
 FEATURES = (
-    Feature("metadata.version", 7, 27, 27),
+    Feature("group.version", 0, 1, 0),
     Feature("kraft.version", 0, 1, 0),
+    Feature("metadata.version", 7, 27, 27),
+    Feature("share.version", 0, 1, 0),
+    Feature("transaction.version", 0, 2, 0),
+    Feature("eligible.leader.replicas.version", 0, 1, 0),
 )

@@ -43,5 +43,7 @@ async def handle(
             R.SupportedFeatureKey(f.name, f.min_version, f.max_version) for f in FEATURES
         ],
         finalized_features_epoch=max(broker.controller.image.offset, 0),
-        finalized_features=[R.FinalizedFeatureKey(f.name, f.level, f.level) for f in FEATURES],
+        finalized_features=[
+            R.FinalizedFeatureKey(f.name, f.level, f.level) for f in FEATURES if f.level > 0
+        ],
     )
