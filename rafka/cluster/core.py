@@ -64,7 +64,9 @@ class ClusterCore:
             cluster_id or new_cluster_id(self.rng), 1, self.config, metadata_log, self.rng
         )
         self.brokers: dict[int, Broker] = {}
-        for node_id in range(1, brokers + 1):
+        first_id = int(self.config.get("node.id"))
+        first_id = 1 if first_id < 0 else first_id
+        for node_id in range(first_id, first_id + brokers):
             broker = Broker(
                 node_id,
                 self.config.with_overrides({"node.id": node_id}),
@@ -91,8 +93,21 @@ class ClusterCore:
         return self.controller.image.cluster_id
 
     def register(self, broker: Broker) -> None:
-        """Announce a broker (after its listener is bound, so its port is known)."""
-        self.controller.register_broker(broker.node_id, broker.host, broker.port, broker.rack)
+        """Announce a broker (after its listener is bound, so its port is known).
+
+        ``advertised.listeners`` (``PLAINTEXT://host:port``) replaces the address clients
+        are told; a port of 0 keeps the bound one (useful with several brokers).
+        """
+        host, port = broker.host, broker.port
+        advertised = broker.config.get("advertised.listeners")
+        if advertised:
+            _, _, address = str(advertised[0]).rpartition("://")
+            adv_host, _, adv_port = address.rpartition(":")
+            host = adv_host or host
+            if adv_port and int(adv_port) != 0:
+                port = int(adv_port) + (broker.node_id - min(self.brokers))
+        broker.rack = broker.config.get("broker.rack")
+        self.controller.register_broker(broker.node_id, host, port, broker.rack)
 
     def _peer(self, node_id: int) -> ReplicaManager | None:
         broker = self.brokers.get(node_id)

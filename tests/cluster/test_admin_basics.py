@@ -51,3 +51,16 @@ def test_describe_cluster(cluster: rafka.Cluster, admin: KafkaAdminClient) -> No
     described = admin.describe_cluster()
     assert described["cluster_id"] == cluster.cluster_id
     assert sorted(b["broker_id"] for b in described["brokers"]) == [1, 2, 3]
+
+
+def test_node_id_and_advertised_listeners() -> None:
+    config = {
+        "node.id": 7,
+        "advertised.listeners": "PLAINTEXT://kafka.example:0",
+        "broker.rack": "r1",
+    }
+    with rafka.Cluster(listen=True, config=config) as c:
+        (broker,) = c.brokers.values()
+        assert broker.node_id == 7
+        image = broker.controller.image.brokers[7]
+        assert (image.host, image.port, image.rack) == ("kafka.example", broker.port, "r1")
