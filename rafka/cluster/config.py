@@ -19,7 +19,7 @@ from typing import Any
 from rafka.errors import ConfigError
 from rafka.storage.log_config import CONFIG_KEYS, ConfigKey, OneOf, Range
 
-__all__ = ["BROKER_CONFIG_KEYS", "TOPIC_CONFIG_KEYS", "BrokerConfig"]
+__all__ = ["BROKER_CONFIG_KEYS", "TOPIC_CONFIG_KEYS", "BrokerConfig", "parse_broker_value"]
 
 _INT_MAX = (1 << 31) - 1
 _LONG_MAX = (1 << 63) - 1
@@ -137,6 +137,21 @@ _UNIT_SYNONYMS: dict[str, tuple[tuple[str, int], ...]] = {
 }
 
 
+def parse_broker_value(key: ConfigKey, raw: Any) -> Any:
+    """Parse and validate a broker property as Kafka's ConfigDef does (ConfigError if bad)."""
+    type_ = key.type
+    if type_ in ("CLASS", "PASSWORD"):
+        return ConfigKey(key.name, "STRING", None).parse(raw)
+    if type_ == "SHORT":
+        value = ConfigKey(key.name, "INT", None, key.validator).parse(raw)
+        if value is not None and not -(1 << 15) <= value < (1 << 15):
+            raise ConfigError(
+                f"Invalid value {raw} for configuration {key.name}: Not a number of type SHORT"
+            )
+        return value
+    return key.parse(raw)
+
+
 class BrokerConfig:
     """Validated broker properties: the values set explicitly and Kafka's defaults."""
 
@@ -158,7 +173,7 @@ class BrokerConfig:
                     f"unknown broker config {name!r}: rafka supports "
                     "Kafka's broker properties listed in rafka.cluster.config"
                 )
-            explicit[name] = key.parse(value)
+            explicit[name] = parse_broker_value(key, value)
         return cls(explicit)
 
     def get(self, name: str) -> Any:

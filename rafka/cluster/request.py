@@ -76,6 +76,14 @@ HANDLER_MODULES = (
     "create_topics",
     "delete_topics",
     "describe_cluster",
+    "create_partitions",
+    "describe_configs",
+    "alter_configs",
+    "incremental_alter_configs",
+    "delete_records",
+    "offset_for_leader_epoch",
+    "describe_log_dirs",
+    "describe_topic_partitions",
 )
 
 

@@ -20,9 +20,15 @@ from collections.abc import Callable, Mapping, Sequence
 import attrs
 
 from rafka import errors
-from rafka.cluster.config import BrokerConfig
+from rafka.cluster.config import TOPIC_CONFIG_KEYS, BrokerConfig
+from rafka.cluster.configs import apply_incremental_ops, broker_config_key
 from rafka.cluster.metadata.apply import apply_record
-from rafka.cluster.metadata.image import TOPIC_RESOURCE, MetadataImage, PartitionImage
+from rafka.cluster.metadata.image import (
+    BROKER_RESOURCE,
+    TOPIC_RESOURCE,
+    MetadataImage,
+    PartitionImage,
+)
 from rafka.cluster.metadata.log import MetadataLog
 from rafka.protocol._message import Message
 from rafka.protocol.schemas.metadata import (
@@ -356,62 +362,89 @@ class Controller:
     def create_partitions(
         self, name: str, count: int, assignments: list[list[int]] | None, validate_only: bool
     ) -> None:
-        """Grow a topic to ``count`` partitions (Kafka's CreatePartitions)."""
+        """Grow a topic to ``count`` partitions (Kafka's CreatePartitions, as the KRaft
+        controller's ``ReplicationControlManager.createPartitions`` decides it)."""
         topic = self.image.topics.get(name)
-        if topic is None:
-            raise errors.UnknownTopicOrPartitionError(
-                "This server does not host this topic-partition."
-            )
+        if topic is None or not topic.partitions:
+            raise errors.UnknownTopicOrPartitionError()  # Kafka gives no message
         current = len(topic.partitions)
+        if count == current:
+            raise errors.InvalidPartitionsError(f"Topic already has {current} partition(s).")
         if count < current:
             raise errors.InvalidPartitionsError(
                 f"The topic {name} currently has {current} partition(s); {count} would not be "
                 "an increase."
             )
-        if count == current:
-            raise errors.InvalidPartitionsError(f"Topic already has {current} partition(s).")
-        rf = len(topic.partitions[0].replicas)
+        additional = count - current
+        if assignments is not None and len(assignments) != additional:
+            raise errors.InvalidReplicaAssignmentError(
+                f"Attempted to add {additional} additional partition(s), but only "
+                f"{len(assignments)} assignment(s) were specified."
+            )
+        rf = len(topic.partitions[min(topic.partitions)].replicas)
         live = sorted(b.node_id for b in self.image.live_brokers())
         if assignments is not None:
-            if len(assignments) != count - current:
-                raise errors.InvalidReplicaAssignmentError(
-                    f"Attempted to add {count - current} additional partition(s), but only "
-                    f"{len(assignments)} assignment(s) were specified."
-                )
-            new = self._check_assignment({i: list(r) for i, r in enumerate(assignments)})
-            if any(len(r) != rf for r in new.values()):
-                raise errors.InvalidReplicaAssignmentError(
-                    f"The manual partition assignment includes a partition with {len(new[0])} "
-                    f"replica(s), but this is not consistent with previous partitions, which "
-                    f"have {rf} replica(s)."
-                )
-            placement = {current + i: r for i, r in new.items()}
+            placement: dict[int, list[int]] = {}
+            for i, replicas in enumerate(assignments):
+                self._check_manual_replicas(replicas, rf)
+                if not any(r in live for r in replicas):
+                    raise errors.InvalidReplicaAssignmentError(
+                        "All brokers specified in the manual partition assignment for partition "
+                        f"{current + i} are fenced or in controlled shutdown."
+                    )
+                placement[current + i] = list(replicas)
         else:
             if rf > len(live):
                 raise errors.InvalidReplicationFactorError(
-                    f"Unable to replicate the partition {rf} time(s): only {len(live)} "
-                    "broker(s) are registered."
+                    f"Unable to replicate the partition {rf} time(s): The target replication "
+                    f"factor of {rf} cannot be reached because only {len(live)} broker(s) "
+                    "are registered."
                 )
-            placement = {
-                current + i: r for i, r in self._place_replicas(count - current, rf, live).items()
-            }
+            placed = self._place_replicas(additional, rf, live)
+            placement = {current + i: r for i, r in placed.items()}
         if validate_only:
             return
         records: list[Message] = []
         for index, replicas in sorted(placement.items()):
-            leader = next((r for r in replicas if r in live), NO_LEADER)
+            isr = [r for r in replicas if r in live]
             records.append(
                 PartitionRecord(
                     partition_id=index,
                     topic_id=topic.topic_id,
                     replicas=replicas,
-                    isr=[r for r in replicas if r in live] or replicas[:1],
-                    leader=leader,
+                    isr=isr,
+                    leader=isr[0],
                     leader_epoch=0,
                     partition_epoch=0,
                 )
             )
         self.commit(records)
+
+    def _check_manual_replicas(self, replicas: Sequence[int], rf: int) -> None:
+        """One manual partition assignment, checked as Kafka's controller does."""
+        if not replicas:
+            raise errors.InvalidReplicaAssignmentError(
+                "The manual partition assignment includes an empty replica list."
+            )
+        previous = None
+        for broker_id in sorted(replicas):
+            if broker_id not in self.image.brokers:
+                raise errors.InvalidReplicaAssignmentError(
+                    f"The manual partition assignment includes broker {broker_id}, but no such "
+                    "broker is registered."
+                )
+            if broker_id == previous:
+                raise errors.InvalidReplicaAssignmentError(
+                    f"The manual partition assignment includes the broker {broker_id} more "
+                    "than once."
+                )
+            previous = broker_id
+        if len(replicas) != rf:
+            raise errors.InvalidReplicaAssignmentError(
+                f"The manual partition assignment includes a partition with {len(replicas)} "
+                "replica(s), but this is not consistent with previous partitions, which have "
+                f"{rf} replica(s)."
+            )
 
     # ------------------------------------------------------------------------------- configs
 
@@ -433,3 +466,106 @@ class Controller:
         if validate_only:
             return
         self.commit([ConfigRecord(rtype, rname, name, value) for name, value in changes.items()])
+
+    def alter_configs(
+        self, resource: tuple[int, str], configs: Mapping[str, str], validate_only: bool
+    ) -> None:
+        """Replace every config of a resource with ``configs`` (Kafka's legacy AlterConfigs:
+        keys not given are deleted)."""
+        current = self.image.configs.get(resource, {})
+        changes: dict[str, str | None] = dict(configs)
+        changes.update({name: None for name in current if name not in configs})
+        self._change_configs(resource, changes, validate_only)
+
+    def incremental_alter_configs(
+        self,
+        resource: tuple[int, str],
+        ops: Sequence[tuple[str, int, str | None]],
+        validate_only: bool,
+    ) -> None:
+        """Apply SET/DELETE/APPEND/SUBTRACT operations to a resource's configs."""
+        rtype, _ = resource
+        key_for = TOPIC_CONFIG_KEYS.get if rtype == TOPIC_RESOURCE else broker_config_key
+        current = self.image.configs.get(resource, {})
+        changes = apply_incremental_ops(current, ops, key_for)
+        self._change_configs(resource, changes, validate_only)
+
+    def _change_configs(
+        self, resource: tuple[int, str], changes: Mapping[str, str | None], validate_only: bool
+    ) -> None:
+        """Validate a resource's configs after ``changes`` as Kafka's controller does, then
+        commit a ConfigRecord per changed key (per key named, for brokers)."""
+        rtype, rname = resource
+        current = self.image.configs.get(resource, {})
+        after = dict(current)
+        for name, value in changes.items():
+            if value is None:
+                after.pop(name, None)
+            else:
+                after[name] = value
+        if rtype == TOPIC_RESOURCE:
+            self._check_topic_configs(rname, after)
+            changes = {n: v for n, v in changes.items() if current.get(n) != v}
+        elif rtype == BROKER_RESOURCE:
+            _check_broker_name(rname)
+            if rname and int(rname) not in self.image.brokers:
+                raise errors.BrokerIdNotRegisteredError(f"No node with id {rname} found.")
+        else:
+            raise errors.InvalidRequestError(f"Unknown resource type {rtype}")
+        if not validate_only:
+            self.commit([ConfigRecord(rtype, rname, n, v) for n, v in changes.items()])
+
+    def _check_topic_configs(self, name: str, configs: Mapping[str, str]) -> None:
+        if not name:
+            raise errors.InvalidRequestError("Default topic resources are not allowed.")
+        check_topic_name(name)
+        for config in configs:
+            if config not in TOPIC_CONFIG_KEYS:
+                raise errors.InvalidConfigError(f"Unknown topic config name: {config}")
+        remote = configs.get("remote.storage.enable")
+        self._validated_topic_configs(
+            {k: v for k, v in configs.items() if k != "remote.storage.enable"}
+        )
+        if remote is not None:
+            try:
+                enabled = TOPIC_CONFIG_KEYS["remote.storage.enable"].parse(remote)
+            except LogConfigError as exc:
+                raise errors.InvalidConfigError(exc.message) from None
+            if enabled:
+                raise errors.InvalidConfigError(
+                    "Tiered Storage functionality is disabled in the broker. Topic cannot be "
+                    "configured with remote log storage."
+                )
+        if name not in self.image.topics:
+            raise errors.UnknownTopicOrPartitionError(f"The topic '{name}' does not exist.")
+
+
+def _check_broker_name(name: str) -> None:
+    if not name:
+        return
+    try:
+        node_id = int(name)
+    except ValueError:
+        raise errors.InvalidRequestError(
+            "Unable to parse broker name as a base 10 number."
+        ) from None
+    if node_id < 0:
+        raise errors.InvalidRequestError("Invalid negative broker ID.")
+
+
+def check_topic_name(name: str) -> None:
+    """Kafka's ``Topic.validate``: INVALID_TOPIC_EXCEPTION with Kafka's reason."""
+    reason = None
+    if not name:
+        reason = "the empty string is not allowed"
+    elif name in (".", ".."):
+        reason = f"'{name}' is not allowed"
+    elif len(name) > MAX_TOPIC_NAME:
+        reason = f"the length of '{name}' is longer than the max allowed length {MAX_TOPIC_NAME}"
+    elif not _LEGAL_TOPIC.match(name):
+        reason = (
+            f"'{name}' contains one or more characters other than ASCII alphanumerics, '.', "
+            "'_' and '-'"
+        )
+    if reason is not None:
+        raise errors.InvalidTopicExceptionError(f"Topic name is invalid: {reason}")

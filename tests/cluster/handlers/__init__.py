@@ -1,0 +1,1 @@
+"""Tests of the administrative request handlers, in process and through real clients."""
