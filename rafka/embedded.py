@@ -90,6 +90,8 @@ class AsyncCluster:
                     broker.host, broker.port = self.host, await listener.bind()
                     self.listeners[node_id] = listener
                     await tg.start(listener.serve)
+                else:
+                    broker.port = 0  # in-process only: no address clients could use
                 self.core.register(broker)
         except BaseException:
             await stack.__aexit__(None, None, None)

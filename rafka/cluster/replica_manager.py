@@ -197,11 +197,17 @@ class ReplicaManager:
             flog.truncate_to(llog.log_end_offset)
         if flog.log_end_offset < llog.log_start_offset:
             flog.truncate_fully_and_start_at(llog.log_start_offset)
+
         data = llog.read(flog.log_end_offset, max_bytes, min_one_message=True)
         if data.size:
             follower.append_as_follower(data.records, leader.high_watermark)
         else:
             follower.append_as_follower(b"", leader.high_watermark)
+        start = min(llog.log_start_offset, flog.high_watermark)
+        if flog.log_start_offset < start:
+            # Retention or DeleteRecords moved the leader's start: follow it, so deleted
+            # records cannot come back when this replica leads.
+            flog.delete_records_before(start)
         new_isr = leader.record_follower_fetch(self.node_id, flog.log_end_offset)
         if new_isr is not None:
             self.controller.alter_partition_isr(

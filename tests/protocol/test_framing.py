@@ -11,7 +11,6 @@ from rafka.protocol import framing
 from rafka.protocol.messages import (
     API_BY_NAME,
     API_SPECS,
-    ApiVersionsRequest,
     ApiVersionsResponse,
     MetadataRequest,
     MetadataResponse,

@@ -71,9 +71,10 @@ def _lookup(
     log = partition.log
     fetchable = log.last_stable_offset if read_committed else log.high_watermark
     out = R.ListOffsetsPartitionResponse(partition_index=p.partition_index)
+    epochs = version >= 4  # older versions cannot carry a leader epoch
     if ts == LATEST_TIMESTAMP:
         out.offset = fetchable
-        out.leader_epoch = partition.leader_epoch
+        out.leader_epoch = partition.leader_epoch if epochs else -1
         return out
     found = log.offset_for_timestamp(ts)
     if found is None or (
@@ -82,7 +83,8 @@ def _lookup(
         return out
     out.timestamp = found.timestamp
     out.offset = found.offset
-    out.leader_epoch = -1 if found.leader_epoch is None else found.leader_epoch
+    if epochs and found.leader_epoch is not None:
+        out.leader_epoch = found.leader_epoch
     return out
 
 
