@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from rafka import errors
-from rafka.cluster.metadata.image import MetadataImage
+from rafka.cluster.metadata.image import BROKER_RESOURCE, TOPIC_RESOURCE, MetadataImage
 from rafka.cluster.partition import Partition
 from rafka.protocol._message import Message
 from rafka.storage.log_config import LogConfig
@@ -63,8 +63,14 @@ class ReplicaManager:
     # ------------------------------------------------------------------------------ metadata
 
     def topic_log_config(self, topic: str) -> LogConfig:
-        merged = self.config.topic_defaults()
-        merged.update(self.controller.image.topic_configs(topic))
+        """The topic's overrides over the broker's effective defaults: its static properties,
+        then the cluster's and this broker's dynamic configs (as Kafka layers them)."""
+        from rafka.cluster.configs import BrokerConfigLayers
+
+        image = self.controller.image
+        defaults = BrokerConfigLayers.of(self.config, image, self.node_id).broker_config()
+        merged = defaults.topic_defaults()
+        merged.update(image.topic_configs(topic))
         return LogConfig.from_dict(merged)
 
     def on_metadata(self, image: MetadataImage, records: Sequence[Message] = ()) -> None:
@@ -98,9 +104,14 @@ class ReplicaManager:
     def _refresh_configs(self, records: Sequence[Message]) -> None:
         from rafka.protocol.schemas.metadata import ConfigRecord
 
-        topics = {r.resource_name for r in records if isinstance(r, ConfigRecord)}
+        changes = [r for r in records if isinstance(r, ConfigRecord)]
+        topics = {r.resource_name for r in changes if r.resource_type == TOPIC_RESOURCE}
+        brokers = any(
+            r.resource_type == BROKER_RESOURCE and r.resource_name in ("", str(self.node_id))
+            for r in changes
+        )
         for (topic, _), partition in self.partitions.items():
-            if topic in topics or "" in topics:
+            if brokers or topic in topics:
                 partition.log.config = self.topic_log_config(topic)
 
     def partition(self, topic: str, index: int) -> Partition:

@@ -101,3 +101,24 @@ async def test_followers_follow_the_log_start_offset() -> None:
         while flog.log_start_offset < 6 and time.monotonic() < deadline:
             await anyio.sleep(0.01)
         assert flog.log_start_offset == 6
+
+
+async def test_dynamic_cluster_defaults_reach_existing_logs() -> None:
+    from rafka.protocol.messages import IncrementalAlterConfigsRequest as I
+
+    async with rafka.AsyncCluster() as cluster:
+        broker = cluster.brokers[1]
+        await _create(broker, "dyn")
+        log = broker.replica_manager.partitions[("dyn", 0)].log
+        assert log.config.retention_ms == 7 * 24 * 3600 * 1000
+        await broker.handle(
+            RequestContext(44, 1, 5, "t"),
+            I(
+                resources=[
+                    I.AlterConfigsResource(
+                        4, "", [I.AlterableConfig("log.retention.ms", 0, "60000")]
+                    )
+                ]
+            ),
+        )
+        assert log.config.retention_ms == 60000
