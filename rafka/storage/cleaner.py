@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import heapq
 import struct
-from collections.abc import Callable
 
 import attrs
 
@@ -102,7 +101,7 @@ def _must_clean(log: UnifiedLog, first_dirty: int, uncleanable: int, now_ms: int
     for segment in log.segments[:-1]:
         if segment.base_offset >= uncleanable:
             break
-        if segment.base_offset + 0 < first_dirty and segment is not _floor(log, first_dirty):
+        if segment.base_offset < first_dirty and segment is not _floor(log, first_dirty):
             continue
         first = segment.rolling_based_timestamp
         if first is not None and first >= 0 and now_ms - first > lag:
@@ -181,7 +180,8 @@ class _TxnTracker:
     def __init__(self, aborted: list[AbortedTxn]) -> None:
         self._pending = [(t.first_offset, i, t) for i, t in enumerate(aborted)]
         heapq.heapify(self._pending)
-        self._aborted: dict[int, list[object]] = {}  # pid -> [txn, last batch offset seen]
+        # producer id -> its aborted transaction and whether data of it was seen
+        self._aborted: dict[int, tuple[AbortedTxn, bool]] = {}
         self._committed: set[int] = set()
         self.kept: list[AbortedTxn] = []
 
@@ -192,7 +192,7 @@ class _TxnTracker:
     def _consume(self, offset: int) -> None:
         while self._pending and self._pending[0][0] <= offset:
             _, _, txn = heapq.heappop(self._pending)
-            self._aborted.setdefault(txn.producer_id, [txn, None])
+            self._aborted.setdefault(txn.producer_id, (txn, False))
 
     def on_batch(self, header: BatchHeader) -> bool:
         """Whether this data batch may be discarded (it is part of an aborted transaction)."""
@@ -203,7 +203,7 @@ class _TxnTracker:
         if state is None:
             self._committed.add(header.producer_id)
             return False
-        state[1] = header.base_offset + header.last_offset_delta
+        self._aborted[header.producer_id] = (state[0], True)
         return True
 
     def on_control(self, header: BatchHeader, key: bytes | None) -> bool:
@@ -214,10 +214,8 @@ class _TxnTracker:
         _, kind = parse_control_key(key)
         if kind == _Control.ABORT:
             state = self._aborted.pop(header.producer_id, None)
-            if state is not None and state[1] is not None:
-                txn = state[0]
-                assert isinstance(txn, AbortedTxn)
-                self.kept.append(txn)
+            if state is not None and state[1]:
+                self.kept.append(state[0])  # keep the marker while aborted data remains
                 return False
             return True
         if kind == _Control.COMMIT:
@@ -413,6 +411,3 @@ def _encode_record(record: Record, base_offset: int, base_ts: int) -> bytes:
             parts += (encode_varint(len(value)), value)
     body = b"".join(parts)
     return encode_varint(len(body)) + body
-
-
-Filter = Callable[[Record], bool]

@@ -157,7 +157,9 @@ class PartitionLog(Protocol):
         ...
 
     def truncate_to(self, offset: int) -> bool:
-        """Remove the batch holding ``offset`` and everything after it."""
+        """Remove the batch holding ``offset`` and everything after it; the log end offset
+        becomes the end of the last batch left (``offset`` when it is a batch boundary).
+        Whether anything was removed."""
         ...
 
     def truncate_fully_and_start_at(self, offset: int) -> None:

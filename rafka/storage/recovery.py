@@ -193,6 +193,7 @@ def _recover_from(log: DiskLog, start: int) -> None:
     first = segments[start]
     log._rebuild_producer_state(first.base_offset, segments[:start])
     producers = log._producers
+    log_start = log._log_start_offset
     expected = segments[start - 1].next_offset() if start else first.base_offset
     index = start
     while index < len(log.segments):
@@ -204,9 +205,9 @@ def _recover_from(log: DiskLog, start: int) -> None:
         def visit(position: int, header: BatchHeader, segment: LogSegment = segment) -> None:
             epoch = header.partition_leader_epoch
             latest = log._epochs.latest_epoch
-            if epoch >= 0 and (latest is None or epoch > latest):
-                log._epochs.assign(epoch, header.base_offset)
             last = header.base_offset + header.last_offset_delta
+            if epoch >= 0 and (latest is None or epoch > latest) and last >= log_start:
+                log._epochs.assign(epoch, header.base_offset)
             if header.producer_id >= 0:
                 info = producers.prepare_update(header.producer_id, AppendOrigin.REPLICATION)
                 batch = BatchInfo.from_header(position, header)

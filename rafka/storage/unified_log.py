@@ -503,7 +503,7 @@ class UnifiedLog:
         """Reload the producer table from the newest usable snapshot at or below
         ``end_offset`` and replay the batches after it (of ``segments`` only, if given)."""
         now = self.clock.time_ms()
-        start = self._log_start_offset
+        start = self.segments[0].base_offset  # every stored batch counts, even below log start
         entries: list[ProducerStateEntry] = []
         for offset in reversed(self._snapshot_offsets()):
             # Any snapshot whose offset still has all later data in the log will do (Kafka also

@@ -72,16 +72,14 @@ def _own_classpath() -> str:
 def _classpath() -> str:
     reasons = []
     try:
-        from tests.peers.java import _peers
-
-        shared = getattr(_peers, "broker_classpath", None)
-        if shared is not None:
-            try:
-                return str(shared())
-            except Exception as exc:  # the shared harness could not provide it
-                reasons.append(f"tools.peers.broker_classpath: {exc}")
-    except ImportError as exc:
-        reasons.append(str(exc))
+        from tools.peers import broker_classpath
+    except ImportError as exc:  # the shared harness does not offer it (yet)
+        reasons.append(f"tools.peers.broker_classpath: {exc}")
+    else:
+        try:
+            return str(broker_classpath())
+        except Exception as exc:  # PeerUnavailable: no java/mvn/network
+            reasons.append(f"tools.peers.broker_classpath: {exc}")
     try:
         return _own_classpath()
     except RuntimeError as exc:

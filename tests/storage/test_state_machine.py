@@ -69,7 +69,6 @@ class LogMachine(RuleBasedStateMachine):
         self.epoch = 0
         self.last_batch: dict[int, tuple[int, int]] = {}
         self.compacted = False
-        self.next_seq: dict[int, int] = {}
         self.cleaner_offset = 0
 
     def teardown(self) -> None:
@@ -113,8 +112,9 @@ class LogMachine(RuleBasedStateMachine):
 
     @rule(pid=st.integers(1, 2), count=st.integers(1, 3), retry=st.booleans())
     def idempotent_append(self, pid: int, count: int, retry: bool) -> None:
-        seq = self.next_seq.get(pid, 0)
-        if retry and seq:
+        entry = self.mem.producer_state.last_entry(pid)  # a producer continues its sequence
+        seq = entry.last_seq + 1 if entry is not None and entry.batches else 0
+        if retry and pid in self.last_batch:
             # resend the producer's last batch: answered with the original offsets
             last_count, last_seq = self.last_batch[pid]
             data = batch(
@@ -129,7 +129,6 @@ class LogMachine(RuleBasedStateMachine):
         info = self.both("append", data, leader_epoch=self.epoch)
         if info is not None and not info.duplicate:
             self.model[info.first_offset] = [(b"b", b"i")] * count
-            self.next_seq[pid] = seq + count
             self.last_batch[pid] = (count, seq)
 
     @rule(data=st.data(), max_bytes=st.integers(0, 3000), min_one=st.booleans())
@@ -160,7 +159,7 @@ class LogMachine(RuleBasedStateMachine):
         self.both("truncate_to", target)
         end = self.mem.log_end_offset
         self.model = {o: r for o, r in self.model.items() if o + len(r) <= end}
-        self.next_seq.clear()
+        self.last_batch.clear()
 
     @precondition(lambda self: self.mem.log_end_offset > 0)
     @rule(data=st.data())
@@ -178,7 +177,6 @@ class LogMachine(RuleBasedStateMachine):
         offset += self.mem.log_end_offset
         self.both("truncate_fully_and_start_at", offset)
         self.model.clear()
-        self.next_seq.clear()
         self.last_batch.clear()
 
     @rule()
