@@ -14,6 +14,7 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks._util import print_table, row
 from rafka.protocol.records import Compression, RecordBatch, RecordBatchBuilder
 
 RECORDS = 1000
@@ -81,7 +82,7 @@ def _kafka_python_decode(data: bytes) -> Callable[[], object]:
 
 
 def run() -> list[dict[str, Any]]:
-    """Measure every row; each dict has name, rafka/kafka-python records/s and their ratio."""
+    """Measure every row: rafka and kafka-python records/s and their ratio."""
     rows: list[dict[str, Any]] = []
     for codec in (Compression.NONE, Compression.LZ4):
         label = codec.name.lower()
@@ -92,28 +93,17 @@ def run() -> list[dict[str, Any]]:
             (f"decode {label}", _rafka_decode(data), _kafka_python_decode(data)),
         ]
         for name, ours, theirs in pairs:
-            rafka_rate = _best_rate(ours)
-            peer_rate = _best_rate(theirs)
             rows.append(
-                {
-                    "name": f"{name} ({RECORDS} x {len(VALUE)} B)",
-                    "rafka_records_per_s": rafka_rate,
-                    "kafka_python_records_per_s": peer_rate,
-                    "ratio": rafka_rate / peer_rate,
-                }
+                row(
+                    f"record batch {name} ({RECORDS} x {len(VALUE)} B)",
+                    "records/s",
+                    _best_rate(ours),
+                    _best_rate(theirs),
+                    "kafka-python",
+                )
             )
     return rows
 
 
-def main() -> None:
-    """Print the table."""
-    print(f"{'benchmark':<32}{'rafka rec/s':>14}{'kafka-python rec/s':>20}{'ratio':>8}")
-    for row in run():
-        print(
-            f"{row['name']:<32}{row['rafka_records_per_s']:>14,.0f}"
-            f"{row['kafka_python_records_per_s']:>20,.0f}{row['ratio']:>7.2f}x"
-        )
-
-
 if __name__ == "__main__":
-    main()
+    print_table("Record batches", run())
