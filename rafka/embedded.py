@@ -73,6 +73,27 @@ class AsyncCluster:
             raise RuntimeError("this cluster is not listening: create it with listen=True")
         return ",".join(f"{self.host}:{lst.port}" for lst in self.listeners.values())
 
+    def transport(self, *, client_id: str = "rafka", through_codec: bool = False) -> Any:
+        """An in-process transport into this cluster, for rafka's clients."""
+        from rafka.inprocess import InProcessTransport
+
+        return InProcessTransport(self.core, client_id=client_id, through_codec=through_codec)
+
+    def producer(
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        through_codec: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """An :class:`~rafka.clients.producer.AsyncProducer` connected in process (use as
+        ``async with``)."""
+        from rafka.clients.producer import AsyncProducer
+
+        return AsyncProducer(
+            config, transport=self.transport(through_codec=through_codec), **kwargs
+        )
+
     async def start(self) -> None:
         if self._stack is not None:
             raise RuntimeError("cluster already started")

@@ -7,7 +7,15 @@
 
 from __future__ import annotations
 
-from rafka.errors._base import ConfigError, DecodeError, KafkaError, RafkaError
+from rafka.errors._base import (
+    ClientClosedError,
+    ClientTimeoutError,
+    ConfigError,
+    DecodeError,
+    EncodeError,
+    KafkaError,
+    RafkaError,
+)
 from rafka.errors._codes import *  # noqa: F403  (one generated class per Kafka error code)
 from rafka.errors._codes import ERRORS_BY_CODE, for_code
 
@@ -15,7 +23,10 @@ __all__ = [  # noqa: RUF022
     "RafkaError",
     "KafkaError",
     "DecodeError",
+    "EncodeError",
     "ConfigError",
+    "ClientTimeoutError",
+    "ClientClosedError",
     "ERRORS_BY_CODE",
     "for_code",
 ]

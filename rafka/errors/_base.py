@@ -50,3 +50,14 @@ class ConfigError(RafkaError, ValueError):
 class EncodeError(RafkaError, ValueError):
     """A message could not be encoded: a field holds a value its wire type cannot carry
     (out of range, None where the field is not nullable, a string over 32767 bytes)."""
+
+
+class ClientTimeoutError(RafkaError, TimeoutError):
+    """A client gave up waiting: for metadata, for buffer space (max.block.ms), or for a
+    record's delivery (delivery.timeout.ms). Retrying later may succeed."""
+
+    retriable = True
+
+
+class ClientClosedError(RafkaError, RuntimeError):
+    """The client was closed; create a new one to continue."""

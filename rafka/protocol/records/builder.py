@@ -32,7 +32,6 @@ from rafka.protocol.records.varint import (
     UVARINT_TABLE,
     encode_varint,
     encode_varlong,
-    size_of_varint,
 )
 
 __all__ = ["RecordBatchBuilder", "encode_batch", "estimate_record_size"]
@@ -56,13 +55,26 @@ def _encode_headers(headers: Sequence[Header]) -> bytes:
     return b"".join(parts)
 
 
+def _length_size(n: int) -> int:
+    """Bytes of the zigzag varint of a length ``n >= 0`` (an upper bound past 2^20)."""
+    return 1 if n < 64 else 2 if n < 8192 else 3 if n < 1048576 else 5
+
+
 def estimate_record_size(
     key: bytes | None, value: bytes | None, headers: Sequence[Header] = ()
 ) -> int:
     """Upper bound of the encoded size of one record with these contents (v2)."""
     size = 21  # length (5) + attributes (1) + timestamp delta (10) + offset delta (5)
-    size += 1 if key is None else size_of_varint(len(key)) + len(key)
-    size += 1 if value is None else size_of_varint(len(value)) + len(value)
+    if key is None:
+        size += 1
+    else:
+        n = len(key)
+        size += n + _length_size(n)
+    if value is None:
+        size += 1
+    else:
+        n = len(value)
+        size += n + _length_size(n)
     if headers:
         size += len(_encode_headers(headers))
     else:
@@ -214,6 +226,23 @@ class RecordBatchBuilder:
         self._size += size + len(size_prefix)
         self._count = delta + 1
         return delta
+
+    def set_producer_state(
+        self, producer_id: int, producer_epoch: int, base_sequence: int, transactional: bool
+    ) -> None:
+        """Stamp the idempotent/transactional producer state before :meth:`build`.
+
+        Producers assign sequence numbers when a batch is first sent, not when it is opened.
+        """
+        if self._legacy is not None:
+            raise ValueError("magic v0/v1 message sets have no producer state")
+        self._producer_id = producer_id
+        self._producer_epoch = producer_epoch
+        self._base_sequence = base_sequence
+        if transactional:
+            self._attributes |= TRANSACTIONAL_MASK
+        else:
+            self._attributes &= ~TRANSACTIONAL_MASK
 
     def estimated_size(self) -> int:
         """Bytes of the batch so far, before compression (an upper bound for the usual codecs)."""
