@@ -12,16 +12,26 @@ from typing import TYPE_CHECKING, Any
 
 from rafka._version import __version__
 
-__all__ = ["AsyncCluster", "Cluster", "__version__"]
+__all__ = ["AsyncCluster", "AsyncProducer", "Cluster", "Producer", "__version__"]
 
 if TYPE_CHECKING:
+    from rafka.clients.producer import AsyncProducer
+    from rafka.clients.sync import Producer
     from rafka.embedded import AsyncCluster, Cluster
+
+_LAZY = {
+    "Cluster": "rafka.embedded",
+    "AsyncCluster": "rafka.embedded",
+    "Producer": "rafka.clients.sync",
+    "AsyncProducer": "rafka.clients.producer",
+}
 
 
 def __getattr__(name: str) -> Any:
     # Heavy pieces load on first use, so that `import rafka` stays cheap.
-    if name in ("Cluster", "AsyncCluster"):
-        from rafka import embedded
+    module = _LAZY.get(name)
+    if module is not None:
+        import importlib
 
-        return getattr(embedded, name)
+        return getattr(importlib.import_module(module), name)
     raise AttributeError(f"module 'rafka' has no attribute {name!r}")

@@ -181,6 +181,20 @@ class Cluster:
     def bootstrap_servers(self) -> str:
         return self._cluster.bootstrap_servers
 
+    def producer(
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        through_codec: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """A sync :class:`~rafka.clients.sync.Producer` connected in process, running on
+        this cluster's event loop."""
+        from rafka.clients.sync import Producer
+
+        transport = self._cluster.transport(through_codec=through_codec)
+        return Producer(config, portal=self.portal, transport=transport, **kwargs)
+
     async def _run(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         self._stopped = anyio.Event()
         async with self._cluster:

@@ -13,10 +13,14 @@ Pure state and decisions, no I/O (the sender drives it with the clock's ``now``)
 
 Memory: ``buffered_bytes`` counts the (uncompressed) bytes held; the producer blocks appends
 over ``buffer.memory``.
+
+Threads: the sync producer appends from the user's thread while the sender drains on the event
+loop (as Java's producer does), so every method must be called with :attr:`lock` held.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
@@ -102,6 +106,10 @@ class RecordAccumulator:
         self.buffered_bytes = 0
         self.flushing = 0  # flush() calls waiting
         self.closing = False
+        #: Outcomes other threads may wait on (the sync facade sets this).
+        self.threaded = False
+        #: Held around every call (appends may come from another thread).
+        self.lock = threading.Lock()
 
     def __len__(self) -> int:
         return sum(len(q) for q in self.batches.values())
@@ -110,7 +118,10 @@ class RecordAccumulator:
         builder = RecordBatchBuilder(
             compression=self.compression, compression_level=self.compression_level
         )
-        return ProducerBatch(tp, builder, now)
+        batch = ProducerBatch(tp, builder, now)
+        if self.threaded:
+            batch.outcome.prepare_for_threads()
+        return batch
 
     def append(
         self,

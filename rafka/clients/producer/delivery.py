@@ -75,19 +75,41 @@ class BatchOutcome:
         self._settle()
 
     def _settle(self) -> None:
-        if self.done:
-            return
-        self.done = True
-        if self._event is not None:
-            self._event.set()
         lock = self._lock
         if lock is not None:
             with lock:
+                if self.done:
+                    return
+                self.done = True
                 if self._thread_event is not None:
                     self._thread_event.set()
+        elif self.done:
+            return
+        else:
+            self.done = True
+        if self._event is not None:
+            self._event.set()
         if self.waiters:
             for future in self.waiters:
                 future._run_callbacks()
+
+    def add_waiter(self, future: DeliveryFuture) -> bool:
+        """Register a future with callbacks; False if already settled (run them now)."""
+        lock = self._lock
+        if lock is not None:
+            with lock:
+                if self.done:
+                    return False
+                if self.waiters is None:
+                    self.waiters = []
+                self.waiters.append(future)
+                return True
+        if self.done:
+            return False
+        if self.waiters is None:
+            self.waiters = []
+        self.waiters.append(future)
+        return True
 
     async def wait(self) -> None:
         if not self.done:
@@ -133,16 +155,16 @@ class DeliveryFuture:
         return self.outcome.done
 
     def add_done_callback(self, callback: Callback) -> None:
-        """Call ``callback(future)`` when done (at once if already done). Runs on the loop."""
+        """Call ``callback(future)`` when done (at once if already done). Runs on the event
+        loop, or on the calling thread when the record is already settled."""
+        if self._callbacks is None:
+            self._callbacks = [callback]
+            if not self.outcome.add_waiter(self):
+                callback(self)
+            return
+        self._callbacks.append(callback)
         if self.outcome.done:
             callback(self)
-            return
-        if self._callbacks is None:
-            self._callbacks = []
-            if self.outcome.waiters is None:
-                self.outcome.waiters = []
-            self.outcome.waiters.append(self)
-        self._callbacks.append(callback)
 
     def _run_callbacks(self) -> None:
         for callback in self._callbacks or ():

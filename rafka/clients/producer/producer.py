@@ -150,6 +150,9 @@ class AsyncProducer:
         self._buffer_memory = cfg["buffer.memory"]
         self._max_block = cfg["max.block.ms"] / 1000
         self._ignore_keys = bool(cfg["partitioner.ignore.keys"])
+        self._pending_size = 0
+        #: Wakes the sender; the sync facade replaces it with a thread-safe version.
+        self.poke: Callable[[], None] = self.sender.poke
         self._tg: anyio.abc.TaskGroup | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._closed = False
@@ -217,12 +220,39 @@ class AsyncProducer:
         on_delivery: Callable[[DeliveryFuture], Any] | None = None,
     ) -> DeliveryFuture:
         """Queue one record; returns its :class:`DeliveryFuture` (await it for the metadata)."""
+        future = self.try_send(topic, value, key, headers, partition, timestamp, on_delivery)
+        if future is not None:
+            return future
+        # Slow path: learn the topic's metadata, or wait for room in buffer.memory.
+        await self.metadata.topic(topic, self._max_block)
+        while True:
+            future = self.try_send(topic, value, key, headers, partition, timestamp, on_delivery)
+            if future is not None:
+                return future
+            await self._wait_for_room(self._pending_size)
+
+    def try_send(
+        self,
+        topic: str,
+        value: Any = None,
+        key: Any = None,
+        headers: Sequence[Header] | Mapping[str, bytes | None] | None = None,
+        partition: int | None = None,
+        timestamp: int | None = None,
+        on_delivery: Callable[[DeliveryFuture], Any] | None = None,
+    ) -> DeliveryFuture | None:
+        """:meth:`send` without waiting: None when it would have to wait (unknown topic, or
+        ``buffer.memory`` full). Safe from another thread once :attr:`poke` is thread-safe
+        (the sync facade arranges it)."""
         if self._closed:
             raise errors.ClientClosedError("send() on a closed producer")
         if not self._started:
             raise RuntimeError("use the producer as `async with AsyncProducer(...) as p:`")
         if self.sender.fatal is not None:
             raise self.sender.fatal
+        info = self.metadata.cache.topics.get(topic)
+        if info is None:
+            return None
         # Fast paths for the common cases; _as_bytes handles serializers and other types.
         key_bytes = (
             key
@@ -246,30 +276,31 @@ class AsyncProducer:
                 f"the record is {size} bytes when serialized, over max.request.size "
                 f"({self._max_request}) or buffer.memory ({self._buffer_memory})"
             )
-        info = self.metadata.cache.topics.get(topic)
-        if info is None:
-            info = await self.metadata.topic(topic, self._max_block)
-        count = len(info.partitions)
-        if partition is not None:
-            if not 0 <= partition < count:
-                raise errors.UnknownTopicOrPartitionError(
-                    f"partition {partition} of {topic!r} does not exist (it has {count})"
-                )
-            sticky = False
-        elif key_bytes is not None and not self._ignore_keys:
-            partition = partition_for_key(key_bytes, count)
-            sticky = False
-        else:
-            partition = self._sticky.partition(topic, count)
-            sticky = True
         accumulator = self.accumulator
-        if accumulator.buffered_bytes + size > self._buffer_memory:
-            await self._wait_for_room(size)
+        count = len(info.partitions)
+        if partition is not None and not 0 <= partition < count:
+            raise errors.UnknownTopicOrPartitionError(
+                f"partition {partition} of {topic!r} does not exist (it has {count})"
+            )
         if timestamp is None:
             timestamp = time.time_ns() // 1_000_000
-        batch, delta, opened = accumulator.append(
-            (topic, partition), timestamp, key_bytes, value_bytes, header_list, size, _now()
-        )
+        with accumulator.lock:
+            if accumulator.buffered_bytes + size > self._buffer_memory:
+                self._pending_size = size
+                return None
+            sticky = False
+            if partition is None:
+                if key_bytes is not None and not self._ignore_keys:
+                    partition = partition_for_key(key_bytes, count)
+                else:
+                    partition = self._sticky.partition(topic, count)
+                    sticky = True
+            batch, delta, opened = accumulator.append(
+                (topic, partition), timestamp, key_bytes, value_bytes, header_list, size, _now()
+            )
+            if opened and sticky and len(accumulator.batches[(topic, partition)]) > 1:
+                self._sticky.on_new_batch(topic, count, partition)
+            full = not opened and batch.builder.estimated_size() >= accumulator.batch_size
         future = DeliveryFuture(
             batch.outcome,
             delta,
@@ -279,12 +310,8 @@ class AsyncProducer:
         )
         if on_delivery is not None:
             future.add_done_callback(on_delivery)
-        if opened:
-            if sticky and len(accumulator.batches[(topic, partition)]) > 1:
-                self._sticky.on_new_batch(topic, count, partition)
-            self.sender.poke()
-        elif batch.builder.estimated_size() >= accumulator.batch_size:
-            self.sender.poke()
+        if opened or full:
+            self.poke()
         return future
 
     async def send_and_wait(self, topic: str, value: Any = None, **kwargs: Any) -> RecordMetadata:

@@ -109,7 +109,8 @@ class Sender:
 
     @property
     def idle(self) -> bool:
-        return not len(self.acc) and not any(self.in_flight.values())
+        with self.acc.lock:
+            return not len(self.acc) and not any(self.in_flight.values())
 
     def _leader_of(self, tp: TopicPartition) -> int | None:
         return self.metadata.cache.leader(*tp)
@@ -120,7 +121,9 @@ class Sender:
         while True:
             self.wake = anyio.Event()
             now = _now()
-            for batch in self.acc.expire(now):
+            with self.acc.lock:
+                expired = self.acc.expire(now)
+            for batch in expired:
                 self._fail(
                     batch,
                     errors.ClientTimeoutError(
@@ -131,7 +134,8 @@ class Sender:
             if self.idempotent and self.producer_id < 0 and len(self.acc):
                 await self._init_producer_id()
                 continue
-            nodes, next_due, unknown = self.acc.ready(now, self._leader_of)
+            with self.acc.lock:
+                nodes, next_due, unknown = self.acc.ready(now, self._leader_of)
             if unknown:
                 self.metadata.want(unknown)
                 self._refresh_soon(tg)
@@ -139,7 +143,8 @@ class Sender:
             for node in nodes:
                 if self.in_flight[node] >= self.max_in_flight:
                     continue
-                batches = self.acc.drain(node, self._leader_of, self.max_request_size, now)
+                with self.acc.lock:
+                    batches = self.acc.drain(node, self._leader_of, self.max_request_size, now)
                 if batches:
                     self.in_flight[node] += 1
                     tg.start_soon(self._send, node, batches)
@@ -186,7 +191,8 @@ class Sender:
                     self.producer_id = response.producer_id
                     self.producer_epoch = response.producer_epoch
                     self.sequences.clear()
-                    self.acc.reset_producer_state()
+                    with self.acc.lock:
+                        self.acc.reset_producer_state()
                     return
                 error = errors.for_code(response.error_code)
                 if not error.retriable:
@@ -300,11 +306,13 @@ class Sender:
     # -------------------------------------------------------------------------- outcomes
 
     def _succeed(self, batch: ProducerBatch, base_offset: int, append_time: int) -> None:
-        self.acc.complete(batch)
+        with self.acc.lock:
+            self.acc.complete(batch)
         batch.outcome.succeed(base_offset, append_time)
 
     def _fail(self, batch: ProducerBatch, error: BaseException) -> None:
-        self.acc.complete(batch)
+        with self.acc.lock:
+            self.acc.complete(batch)
         batch.outcome.fail(error)
 
     def _retry_or_fail(self, batch: ProducerBatch, error: BaseException) -> None:
@@ -312,7 +320,8 @@ class Sender:
         retriable = getattr(error, "retriable", False)
         expired = now - batch.created >= self.acc.delivery_timeout_s
         if retriable and batch.attempts < self.retries and not expired:
-            self.acc.reenqueue(batch, now + self._backoff_s(batch.attempts + 1))
+            with self.acc.lock:
+                self.acc.reenqueue(batch, now + self._backoff_s(batch.attempts + 1))
         else:
             self._fail(batch, error)
 
