@@ -12,9 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 from rafka._version import __version__
 
-__all__ = ["AsyncCluster", "AsyncProducer", "Cluster", "Producer", "__version__"]
+__all__ = [
+    "AsyncCluster",
+    "AsyncConsumer",
+    "AsyncProducer",
+    "Cluster",
+    "Consumer",
+    "Producer",
+    "__version__",
+]
 
 if TYPE_CHECKING:
+    from rafka.clients.consumer import AsyncConsumer
+    from rafka.clients.consumer.sync import Consumer
     from rafka.clients.producer import AsyncProducer
     from rafka.clients.sync import Producer
     from rafka.embedded import AsyncCluster, Cluster
@@ -24,6 +34,8 @@ _LAZY = {
     "AsyncCluster": "rafka.embedded",
     "Producer": "rafka.clients.sync",
     "AsyncProducer": "rafka.clients.producer",
+    "Consumer": "rafka.clients.consumer.sync",
+    "AsyncConsumer": "rafka.clients.consumer",
 }
 
 

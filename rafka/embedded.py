@@ -94,6 +94,21 @@ class AsyncCluster:
             config, transport=self.transport(through_codec=through_codec), **kwargs
         )
 
+    def consumer(
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        through_codec: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """An :class:`~rafka.clients.consumer.AsyncConsumer` connected in process (use as
+        ``async with``)."""
+        from rafka.clients.consumer import AsyncConsumer
+
+        return AsyncConsumer(
+            config, transport=self.transport(through_codec=through_codec), **kwargs
+        )
+
     async def start(self) -> None:
         if self._stack is not None:
             raise RuntimeError("cluster already started")
@@ -194,6 +209,20 @@ class Cluster:
 
         transport = self._cluster.transport(through_codec=through_codec)
         return Producer(config, portal=self.portal, transport=transport, **kwargs)
+
+    def consumer(
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        through_codec: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """A sync :class:`~rafka.clients.consumer.sync.Consumer` connected in process, running
+        on this cluster's event loop."""
+        from rafka.clients.consumer.sync import Consumer
+
+        transport = self._cluster.transport(through_codec=through_codec)
+        return Consumer(config, portal=self.portal, transport=transport, **kwargs)
 
     async def _run(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         self._stopped = anyio.Event()

@@ -13,7 +13,9 @@ from rafka.errors._base import (
     ConfigError,
     DecodeError,
     EncodeError,
+    IllegalStateError,
     KafkaError,
+    NoOffsetForPartitionError,
     RafkaError,
 )
 from rafka.errors._codes import *  # noqa: F403  (one generated class per Kafka error code)
@@ -27,6 +29,8 @@ __all__ = [  # noqa: RUF022
     "ConfigError",
     "ClientTimeoutError",
     "ClientClosedError",
+    "IllegalStateError",
+    "NoOffsetForPartitionError",
     "ERRORS_BY_CODE",
     "for_code",
 ]

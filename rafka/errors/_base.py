@@ -61,3 +61,12 @@ class ClientTimeoutError(RafkaError, TimeoutError):
 
 class ClientClosedError(RafkaError, RuntimeError):
     """The client was closed; create a new one to continue."""
+
+
+class IllegalStateError(RafkaError, RuntimeError):
+    """The call does not fit the client's state, e.g. seeking a partition that is not
+    assigned, or committing without a group."""
+
+
+class NoOffsetForPartitionError(IllegalStateError):
+    """A partition has no position and ``auto.offset.reset`` is ``none``: seek first."""
