@@ -73,6 +73,8 @@ def _convert(type_: str, raw: Any) -> Any:
             return raw.strip().lower() == "true"
         raise TypeError
     if type_ == "str":
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return str(raw)  # acks=1, acks=-1
         if not isinstance(raw, str):
             raise TypeError
         return raw
