@@ -702,6 +702,10 @@ class AiokafkaClient:
                         continue
                     try:
                         md = await asyncio.wait_for(future, max(left(), 0.001))
+                        if md is None:  # acks=0: aiokafka resolves sends to None
+                            partition = records[i].partition
+                            deliveries.append(Delivery(i, partition, -1, stamps[i]))
+                            continue
                         # timestamp_type 1: the broker's LogAppendTime, reported right.
                         ts = md.timestamp if md.timestamp_type == 1 else stamps[i]
                         deliveries.append(Delivery(i, md.partition, md.offset, ts))

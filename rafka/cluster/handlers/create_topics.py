@@ -33,13 +33,11 @@ async def handle(broker: Broker, ctx: RequestContext, request: CreateTopicsReque
     counts = Counter(t.name for t in request.topics)
     specs = []
     results: dict[str, R.CreatableTopicResult] = {}
+    duplicates: list[str] = []
     for topic in request.topics:
         if counts[topic.name] > 1:
-            err = errors.InvalidRequestError(
-                f"Create topics request from client `{ctx.client_id}` contains multiple "
-                f"entries for the following topics: {topic.name}"
-            )
-            results[topic.name] = _error(topic.name, err)
+            if topic.name not in duplicates:
+                duplicates.append(topic.name)
             continue
         specs.append(
             TopicSpec(
@@ -65,7 +63,12 @@ async def handle(broker: Broker, ctx: RequestContext, request: CreateTopicsReque
                 for e in describe_topic_configs(broker.config, result.configs)
             ],
         )
-    return R(topics=[results[t.name] for t in request.topics if t.name in results])
+    ordered = [results[t.name] for t in request.topics if t.name in results]
+    # As Kafka's controller: a topic named twice gets one INVALID_REQUEST entry, last.
+    ordered += [
+        _error(name, errors.InvalidRequestError("Duplicate topic name.")) for name in duplicates
+    ]
+    return R(topics=ordered)
 
 
 def _error(name: str, error: errors.KafkaError) -> R.CreatableTopicResult:

@@ -234,6 +234,8 @@ def _read_all(
         except errors.OffsetOutOfRangeError as exc:
             result.error_code = exc.code
             result.records = b""
+            # As Kafka: a failed read reports no watermarks.
+            result.high_watermark = result.last_stable_offset = result.log_start_offset = -1
             continue
         result.records = data.records if data.size else b""
         if data.size:

@@ -10,6 +10,7 @@ Only the leader answers (NOT_LEADER_OR_FOLLOWER), and the request's leader epoch
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from rafka import errors
@@ -37,10 +38,22 @@ _SINCE = {MAX_TIMESTAMP: 7, EARLIEST_LOCAL_TIMESTAMP: 8, LATEST_TIERED_TIMESTAMP
 
 async def handle(broker: Broker, ctx: RequestContext, request: ListOffsetsRequest) -> R:
     read_committed = ctx.api_version >= 2 and request.isolation_level == READ_COMMITTED
-    topics = []
+    counts = Counter((t.name, p.partition_index) for t in request.topics for p in t.partitions)
+    duplicates = {key for key, n in counts.items() if n > 1}
+    answered: set[tuple[str, int]] = set()
+    topics: dict[str, R.ListOffsetsTopicResponse] = {}
     for topic in request.topics:
-        out = R.ListOffsetsTopicResponse(name=topic.name)
+        out = topics.setdefault(topic.name, R.ListOffsetsTopicResponse(name=topic.name))
         for p in topic.partitions:
+            key = (topic.name, p.partition_index)
+            if key in answered:
+                continue  # a partition asked twice is answered once, as Kafka does
+            answered.add(key)
+            if key in duplicates:
+                out.partitions.append(R.ListOffsetsPartitionResponse(
+                    partition_index=p.partition_index, error_code=errors.InvalidRequestError.code
+                ))
+                continue
             try:
                 out.partitions.append(
                     _lookup(broker, ctx.api_version, topic.name, p, read_committed)
@@ -51,8 +64,7 @@ async def handle(broker: Broker, ctx: RequestContext, request: ListOffsetsReques
                         partition_index=p.partition_index, error_code=exc.code
                     )
                 )
-        topics.append(out)
-    return R(topics=topics)
+    return R(topics=list(topics.values()))
 
 
 def _lookup(
@@ -63,8 +75,8 @@ def _lookup(
     read_committed: bool,
 ) -> R.ListOffsetsPartitionResponse:
     ts = p.timestamp
-    if ts < 0 and version < _SINCE.get(ts, 0):
-        raise errors.UnsupportedVersionError(f"timestamp {ts} needs ListOffsets v{_SINCE[ts]}")
+    if ts < 0 and (ts < LATEST_TIERED_TIMESTAMP or version < _SINCE.get(ts, 0)):
+        raise errors.UnsupportedVersionError(f"timestamp {ts} is not known at v{version}")
     partition = broker.replica_manager.leader_partition(topic, p.partition_index)
     if version >= 4:
         partition.check_leader_epoch(p.current_leader_epoch)

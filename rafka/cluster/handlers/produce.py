@@ -22,6 +22,7 @@ from rafka.cluster.broker import CloseConnection
 from rafka.cluster.partition import Partition
 from rafka.cluster.request import RequestContext
 from rafka.protocol.messages import ProduceRequest, ProduceResponse
+from rafka.protocol.records import BATCH_HEADER_SIZE, BatchHeader
 from rafka.storage.append import AppendInfo
 
 if TYPE_CHECKING:
@@ -35,7 +36,21 @@ P = R.PartitionProduceResponse
 
 
 def _error(index: int, error: errors.KafkaError) -> R.PartitionProduceResponse:
-    return P(index=index, error_code=error.code, base_offset=-1, error_message=error.message)
+    # Kafka sends an error message only for record-level errors (it has none for the others).
+    return P(index=index, error_code=error.code, base_offset=-1, error_message=None)
+
+
+def _has_transactional_batch(request: ProduceRequest) -> bool:
+    for topic in request.topic_data:
+        for data in topic.partition_data:
+            records = data.records
+            if records is not None and len(records) >= BATCH_HEADER_SIZE:
+                try:
+                    if BatchHeader.parse(records).is_transactional:
+                        return True
+                except errors.DecodeError:
+                    continue  # the log's validation reports it per partition
+    return False
 
 
 async def handle(broker: Broker, ctx: RequestContext, request: ProduceRequest) -> R | None:
@@ -43,6 +58,9 @@ async def handle(broker: Broker, ctx: RequestContext, request: ProduceRequest) -
     replicas = broker.replica_manager
     image = broker.controller.image
     acks = request.acks
+    if request.transactional_id is None and _has_transactional_batch(request):
+        # As Kafka: transactional records need a transactional id (checked before anything).
+        raise errors.TransactionalIdAuthorizationFailedError()
     results: list[tuple[R.TopicProduceResponse, list[tuple[P, Partition, AppendInfo]]]] = []
     leaders_hinted: set[int] = set()
     failed = False
