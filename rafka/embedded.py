@@ -136,6 +136,8 @@ class AsyncCluster:
 
     async def _stop_listeners(self) -> None:
         with anyio.CancelScope(shield=True):
+            for broker in self.core.brokers.values():
+                broker.group_coordinator.shutdown()  # parked joins answer now, not at timeout
             for listener in self.listeners.values():
                 await listener.stop()
 

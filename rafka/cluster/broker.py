@@ -10,12 +10,14 @@ response; anything else is a bug, logged loudly and answered with UNKNOWN_SERVER
 from __future__ import annotations
 
 import logging
+import random
 from typing import TYPE_CHECKING
 
 from rafka import errors
 from rafka.cluster.clock import ClusterClock
 from rafka.cluster.config import BrokerConfig
 from rafka.cluster.fetch_session import FetchSessionCache
+from rafka.cluster.groups import GroupCoordinator
 from rafka.cluster.request import Handler, RequestContext, load_handlers
 from rafka.errors import DecodeError
 from rafka.protocol import framing
@@ -50,6 +52,7 @@ class Broker:
         host: str = "127.0.0.1",
         port: int = -1,
         rack: str | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.node_id = node_id
         self.config = config
@@ -64,6 +67,7 @@ class Broker:
         )
         self._replica_manager: ReplicaManager | None = None
         self._producer_ids = (0, 0)  # (next id, end of the block)
+        self.group_coordinator = GroupCoordinator(self, rng)
 
     @property
     def replica_manager(self) -> ReplicaManager:

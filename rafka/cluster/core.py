@@ -72,6 +72,7 @@ class ClusterCore:
                 self.config.with_overrides({"node.id": node_id}),
                 self.controller,
                 self.clock,
+                rng=random.Random(self.rng.getrandbits(32)),
             )
             log_dir = None if self.data_dir is None else self.data_dir / f"broker-{node_id}"
             if log_dir is not None:
@@ -84,6 +85,9 @@ class ClusterCore:
             )
             broker.replica_manager = ReplicaManager(
                 node_id, broker.config, self.controller, self.clock, logs, self._peer
+            )
+            broker.replica_manager.leadership_listeners.append(
+                broker.group_coordinator.on_leadership
             )
             self.controller.subscribe(broker.replica_manager.on_metadata)
             self.brokers[node_id] = broker
@@ -118,11 +122,13 @@ class ClusterCore:
         *,
         task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Run every broker's background work (replication, ISR upkeep) until cancelled."""
+        """Run every broker's background work (replication, ISR upkeep, group coordinator)
+        until cancelled."""
         async with anyio.create_task_group() as tg:
             for broker in self.brokers.values():
                 tg.start_soon(broker.replica_manager.replicate)
                 tg.start_soon(broker.replica_manager.shrink_isr_loop)
+                tg.start_soon(broker.group_coordinator.run)
             task_status.started()
 
     def close(self) -> None:

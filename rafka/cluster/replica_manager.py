@@ -57,6 +57,9 @@ class ReplicaManager:
         self.logs = log_manager
         self.peers = peers
         self.partitions: dict[TopicPartition, Partition] = {}
+        #: Called with (partition, leading) when this broker starts leading a partition (or
+        #: leads it at a new epoch) and when it stops; the group coordinator listens.
+        self.leadership_listeners: list[Callable[[Partition, bool], None]] = []
         self._wake = anyio.Event()
         self.running = True
 
@@ -92,14 +95,22 @@ class ReplicaManager:
                         self.node_id, topic.name, topic.topic_id, index, log_, self.clock
                     )
                     self.partitions[tp] = partition
-                partition.apply_image(part)
+                was_leader = partition.is_leader
+                if partition.apply_image(part) or (was_leader and not partition.is_leader):
+                    self._leadership_changed(partition)
         for tp in set(self.partitions) - wanted:
             partition = self.partitions.pop(tp)
             partition.offline = True
             partition.notify()
+            self._leadership_changed(partition)
             self.logs.delete_log(*tp)
         self._refresh_configs(records)
         self._wake.set()
+
+    def _leadership_changed(self, partition: Partition) -> None:
+        leading = partition.is_leader and not partition.offline
+        for listener in self.leadership_listeners:
+            listener(partition, leading)
 
     def _refresh_configs(self, records: Sequence[Message]) -> None:
         from rafka.protocol.schemas.metadata import ConfigRecord

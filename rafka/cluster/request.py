@@ -84,6 +84,17 @@ HANDLER_MODULES = (
     "offset_for_leader_epoch",
     "describe_log_dirs",
     "describe_topic_partitions",
+    "find_coordinator",
+    "join_group",
+    "sync_group",
+    "heartbeat",
+    "leave_group",
+    "describe_groups",
+    "list_groups",
+    "delete_groups",
+    "offset_commit",
+    "offset_fetch",
+    "offset_delete",
 )
 
 

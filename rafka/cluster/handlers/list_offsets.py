@@ -50,9 +50,12 @@ async def handle(broker: Broker, ctx: RequestContext, request: ListOffsetsReques
                 continue  # a partition asked twice is answered once, as Kafka does
             answered.add(key)
             if key in duplicates:
-                out.partitions.append(R.ListOffsetsPartitionResponse(
-                    partition_index=p.partition_index, error_code=errors.InvalidRequestError.code
-                ))
+                out.partitions.append(
+                    R.ListOffsetsPartitionResponse(
+                        partition_index=p.partition_index,
+                        error_code=errors.InvalidRequestError.code,
+                    )
+                )
                 continue
             try:
                 out.partitions.append(

@@ -16,9 +16,11 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.InvalidOffsetException;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -31,6 +33,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.UnknownServerException;
+import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.protocol.Errors;
@@ -49,6 +52,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -58,6 +62,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -85,6 +90,9 @@ import java.util.concurrent.TimeUnit;
  *                    [--max-partition-fetch-bytes B] [--fetch-max-bytes B] [--config K=V]...
  *   list-offsets     --topic T [--partition P]... [--spec earliest|latest|max-timestamp|
  *                    earliest-local|MILLIS] [--isolation-level ...]
+ *   group-consume    --topic T --group G [--group-protocol classic|consumer]
+ *                    [--session-ms MS] [--heartbeat-ms MS] [--instance-id ID] [--config K=V]...
+ *                    (runs until SIGTERM, then leaves the group; see groupConsume)
  *   common:          [--timeout-ms MS (30000)] [--client-id ID]
  * </pre>
  *
@@ -186,6 +194,7 @@ public final class Clients {
             case "produce" -> produce();
             case "consume" -> consume();
             case "list-offsets" -> listOffsets();
+            case "group-consume" -> groupConsume();
             default -> throw new UsageException("unknown command " + command);
         }
     }
@@ -834,5 +843,99 @@ public final class Clients {
             }
         }
         return true;
+    }
+
+    // -- group-consume ------------------------------------------------------------------------
+
+    /**
+     * A consumer group member: subscribes to --topic in --group (eager range assignment with the
+     * classic protocol), commits every record synchronously and prints {@code assigned},
+     * {@code revoked}, {@code record} and {@code committed} lines; on SIGTERM it closes (leaving
+     * the group) and prints {@code closed}. SIGKILL is a member dying without leaving.
+     */
+    private void groupConsume() throws Exception {
+        String topic = required("topic");
+        Properties props = clientProperties();
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, required("group"));
+        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+                ByteArrayDeserializer.class.getName());
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        String protocol = option("group-protocol") == null ? "classic" : option("group-protocol");
+        props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol);
+        if (protocol.equals("classic")) {
+            props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+                    org.apache.kafka.clients.consumer.RangeAssignor.class.getName());
+            props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, option("session-ms") == null
+                    ? "10000" : option("session-ms"));
+            props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, option("heartbeat-ms") == null
+                    ? "500" : option("heartbeat-ms"));
+        }
+        if (option("instance-id") != null) {
+            props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, option("instance-id"));
+        }
+        props.putAll(configs());
+        CountDownLatch closed = new CountDownLatch(1);
+        KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            consumer.wakeup();
+            try {
+                closed.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        try {
+            consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    emitPartitions("revoked", partitions);
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    emitPartitions("assigned", consumer.assignment());
+                }
+            });
+            while (true) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    Map<String, Object> line = line("record");
+                    line.put("partition", record.partition());
+                    line.put("offset", record.offset());
+                    emit(line);
+                    TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+                    consumer.commitSync(Map.of(tp, new OffsetAndMetadata(record.offset() + 1)));
+                    Map<String, Object> done = line("committed");
+                    done.put("partition", record.partition());
+                    done.put("offset", record.offset() + 1);
+                    emit(done);
+                }
+                out.flush();
+            }
+        } catch (WakeupException e) {
+            // SIGTERM: leave the group below
+        } finally {
+            consumer.close();
+            emit(line("closed"));
+            out.flush();
+            closed.countDown();
+        }
+    }
+
+    private void emitPartitions(String type, Collection<TopicPartition> partitions) {
+        List<Integer> indexes = new ArrayList<>();
+        for (TopicPartition tp : partitions) {
+            indexes.add(tp.partition());
+        }
+        indexes.sort(null);
+        Map<String, Object> line = line(type);
+        line.put("partitions", indexes);
+        try {
+            emit(line);
+            out.flush();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }

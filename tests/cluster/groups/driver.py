@@ -1,0 +1,244 @@
+"""Real clients as group members, each in its own process, and the checks run on a group.
+
+:class:`Member` starts one member (the Python clients through :mod:`tests.cluster.groups.member`,
+kafka-clients through the Java driver's ``group-consume``) and follows its JSON lines;
+``stop()`` is a clean leave (SIGTERM), ``kill()`` a death without leaving (SIGKILL).
+
+The checks look at both sides: what each live member says it owns, and what the coordinator
+stored (DescribeGroups, decoding each member's assignment), asked over the wire so the same
+scenario runs against rafka and Apache Kafka. After a rebalance settles, no partition may be
+owned twice and none may be orphaned, on either side.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rafka.protocol.messages import (
+    ConsumerProtocolAssignment,
+    DescribeGroupsRequest,
+    OffsetFetchRequest,
+)
+from tests.cluster.groups.session import Session
+
+ROOT = Path(__file__).resolve().parents[3]
+PYTHON_CLIENTS = ("confluent-kafka", "kafka-python", "aiokafka")
+PARTITIONS = 6
+
+
+def create_topic(bootstrap: str, topic: str, replication: int = 1) -> None:
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, PARTITIONS, replication)])[topic].result(20)
+
+
+def member_command(client: str, bootstrap: str, group: str, topic: str, **opts: Any) -> list[str]:
+    session_ms = str(opts.get("session_ms", 3000))
+    heartbeat_ms = str(opts.get("heartbeat_ms", 500))
+    instance = opts.get("instance_id")
+    if client == "java":
+        from tests.peers.java import build_java
+        from tests.peers.java_clients import CLIENT_JVM_ARGS
+
+        java = shutil.which("java") or "java"
+        cmd = [java, *CLIENT_JVM_ARGS, "-cp", build_java(), "rafka.peer.Clients", "group-consume"]
+        cmd += ["--bootstrap", bootstrap, "--topic", topic, "--group", group]
+        cmd += ["--session-ms", session_ms, "--heartbeat-ms", heartbeat_ms]
+        return cmd + (["--instance-id", instance] if instance else [])
+    cmd = [sys.executable, "-m", "tests.cluster.groups.member", "--client", client]
+    cmd += ["--bootstrap", bootstrap, "--group", group, "--topic", topic]
+    cmd += ["--session-ms", session_ms, "--heartbeat-ms", heartbeat_ms]
+    return cmd + (["--instance-id", instance] if instance else [])
+
+
+class Member:
+    """One group member process and what it has said so far."""
+
+    def __init__(self, client: str, bootstrap: str, group: str, topic: str, **opts: Any) -> None:
+        self.client = client
+        self.lines: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self.proc = subprocess.Popen(
+            member_command(client, bootstrap, group, topic, **opts),
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._stderr: list[str] = []
+        self._threads = [
+            threading.Thread(target=self._read, daemon=True),
+            threading.Thread(target=self._drain_stderr, daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for text in self.proc.stdout:
+            try:
+                line = json.loads(text)
+            except json.JSONDecodeError:
+                continue
+            with self._lock:
+                self.lines.append(line)
+
+    def _drain_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for text in self.proc.stderr:
+            self._stderr.append(text)
+
+    def events(self, kind: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [line for line in self.lines if line["type"] == kind]
+
+    def assignment(self) -> set[int] | None:
+        """What the member owns now, by its own account (None before its first rebalance)."""
+        with self._lock:
+            owned: set[int] | None = None
+            for line in self.lines:
+                if line["type"] == "assigned":
+                    owned = set(line["partitions"])
+                elif line["type"] == "revoked" and owned is not None:
+                    owned -= set(line["partitions"])
+            return owned
+
+    def consumed(self) -> set[tuple[int, int]]:
+        return {(line["partition"], line["offset"]) for line in self.events("record")}
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 30) -> None:
+        """Leave the group cleanly (SIGTERM) and wait for the process to end."""
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout)
+        self._finish()
+        assert self.events("closed"), f"{self.client} did not close cleanly: {self.stderr()}"
+
+    def kill(self) -> None:
+        """Die without leaving the group."""
+        self.proc.kill()
+        self.proc.wait(10)
+        self._finish()
+
+    def _finish(self) -> None:
+        for thread in self._threads:
+            thread.join(5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+    def stderr(self) -> str:
+        return "".join(self._stderr)[-3000:]
+
+    def close(self) -> None:
+        if self.alive:
+            self.proc.kill()
+            self.proc.wait(10)
+        self._finish()
+
+
+# ---------------------------------------------------------------------------- coordinator view
+
+
+class GroupView:
+    """The coordinator's view of one group, asked over the wire (DescribeGroups, OffsetFetch),
+    so the same checks run against rafka and against Apache Kafka."""
+
+    def __init__(self, bootstrap: str, group_id: str) -> None:
+        self.group_id = group_id
+        self.session = Session(bootstrap, group_id, "")
+
+    def describe(self) -> tuple[str, list[set[int]]]:
+        """The group's state and each member's assignment as the coordinator stored it."""
+        response = self.session.raw.call(DescribeGroupsRequest(groups=[self.group_id]), 5)
+        (group,) = response.groups
+        owned = []
+        for member in group.members:
+            partitions: set[int] = set()
+            if len(member.member_assignment) > 2:
+                decoded, _ = ConsumerProtocolAssignment.decode_from(member.member_assignment, 2, 0)
+                for tp in decoded.assigned_partitions:
+                    partitions.update(tp.partitions)
+            owned.append(partitions)
+        return group.group_state, owned
+
+    def state(self) -> str:
+        return self.describe()[0]
+
+    def committed(self, topic: str) -> dict[int, int]:
+        request = OffsetFetchRequest(
+            groups=[OffsetFetchRequest.OffsetFetchRequestGroup(group_id=self.group_id, topics=None)]
+        )
+        (group,) = self.session.raw.call(request, 8).groups
+        assert group.error_code == 0, group.error_code
+        return {
+            p.partition_index: p.committed_offset
+            for t in group.topics
+            if t.name == topic
+            for p in t.partitions
+        }
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> GroupView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def partitions_exactly_covered(owned: list[set[int]], partitions: int) -> bool:
+    """Every partition owned by exactly one of ``owned``."""
+    return sum(len(o) for o in owned) == partitions and set().union(*owned) == set(
+        range(partitions)
+    )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, describe: Callable[[], str]) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s: {describe()}")
+        time.sleep(0.05)
+
+
+def wait_settled(
+    view: GroupView, members: list[Member], partitions: int, timeout: float = 40
+) -> None:
+    """Wait until the group is Stable with exactly ``members`` and, on both the coordinator's
+    and the members' side, every partition has exactly one owner."""
+
+    def settled() -> bool:
+        state, stored = view.describe()
+        views = [m.assignment() for m in members]
+        return (
+            state == "Stable"
+            and len(stored) == len(members)
+            and partitions_exactly_covered(stored, partitions)
+            and all(v is not None for v in views)
+            and partitions_exactly_covered([v or set() for v in views], partitions)
+        )
+
+    def describe() -> str:
+        state, stored = view.describe()
+        views = [(m.client, m.alive, m.assignment()) for m in members]
+        stderr = [m.stderr()[-500:] for m in members if not m.alive]
+        return f"coordinator {state} {stored}; members {views}; {stderr}"
+
+    wait_until(settled, timeout, describe)
