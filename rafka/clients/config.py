@@ -139,6 +139,7 @@ CONSUMER_KEYS = {
         Key("heartbeat.interval.ms", "int", 3000, 0),
         Key("max.poll.interval.ms", "int", 300000, 1),
         Key("max.poll.records", "int", 500, 1),
+        Key("default.api.timeout.ms", "int", 60000, 0),
         Key("enable.auto.commit", "bool", True),
         Key("auto.commit.interval.ms", "int", 5000, 0),
         Key("auto.offset.reset", "str", "latest", choices=("latest", "earliest", "none")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from rafka.errors._base import (
     ClientClosedError,
     ClientTimeoutError,
+    CommitFailedError,
     ConfigError,
     DecodeError,
     EncodeError,
@@ -29,6 +30,7 @@ __all__ = [  # noqa: RUF022
     "ConfigError",
     "ClientTimeoutError",
     "ClientClosedError",
+    "CommitFailedError",
     "IllegalStateError",
     "NoOffsetForPartitionError",
     "ERRORS_BY_CODE",

@@ -68,5 +68,12 @@ class IllegalStateError(RafkaError, RuntimeError):
     assigned, or committing without a group."""
 
 
+class CommitFailedError(RafkaError):
+    """The commit cannot succeed: the group rebalanced since these partitions were assigned,
+    so they may belong to another member now. Poll again (which rejoins the group), then
+    commit what you process next; the records since the last successful commit will be
+    delivered again to whoever owns the partitions now."""
+
+
 class NoOffsetForPartitionError(IllegalStateError):
     """A partition has no position and ``auto.offset.reset`` is ``none``: seek first."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import rafka
+from rafka.clients.types import TopicPartition
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
@@ -37,3 +38,38 @@ def test_in_process_on_the_clusters_loop() -> None:
             consumer.assign([("t", 0)])
             records = consumer.poll(5)
             assert [r.value for r in records] == [b"x"]
+
+
+def test_group_callbacks_run_off_the_loop_and_may_call_the_consumer() -> None:
+    """A rebalance callback of the sync Consumer runs on a worker thread, so it can commit
+    (Java's idiom: commit what was processed in onPartitionsRevoked) without deadlocking."""
+    config = {"group.initial.rebalance.delay.ms": 0, "num.partitions": 2}
+    with rafka.Cluster(config=config) as cluster:
+        with cluster.producer() as producer:
+            for i in range(10):
+                producer.send("t", b"%d" % i, partition=i % 2)
+        seen: list[tuple[str, object]] = []
+        with cluster.consumer(
+            group_id="g", auto_offset_reset="earliest", enable_auto_commit=False
+        ) as consumer:
+
+            def on_revoke(partitions: list[TopicPartition]) -> None:
+                consumer.commit()
+                seen.append(("revoke", consumer.committed(partitions)))
+
+            consumer.subscribe(
+                ["t"], on_revoke=on_revoke, on_assign=lambda p: seen.append(("assign", sorted(p)))
+            )
+            got = 0
+            while got < 10:
+                got += len(consumer.poll(1))
+            consumer.unsubscribe()
+            for _ in range(50):
+                if any(kind == "revoke" for kind, _ in seen):
+                    break
+                consumer.poll(0.05)
+        assert seen[0] == ("assign", [TopicPartition("t", 0), TopicPartition("t", 1)])
+        assert seen[1] == (
+            "revoke",
+            {TopicPartition("t", 0): 5, TopicPartition("t", 1): 5},
+        )

@@ -10,13 +10,17 @@
 for the next fetch; the fetcher keeps the next fetch in flight while the application works.
 Positions start at ``auto.offset.reset`` (earliest/latest) unless seeked.
 
-Not yet: ``subscribe()`` and commits need group membership (the group coordinator is being
-added to rafka's broker); they raise :class:`~rafka.errors.IllegalStateError` for now.
+With a ``group_id`` the consumer can ``subscribe()`` to topics (or a pattern) and share
+them with the group's other members -- rafka's, Java's, librdkafka's -- through Kafka's
+classic group protocol, and commit offsets (automatically every
+``auto.commit.interval.ms``, or with :meth:`AsyncConsumer.commit`). Partitions start at the
+group's committed offset, else at ``auto.offset.reset``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
@@ -26,6 +30,7 @@ import anyio.abc
 
 from rafka import errors
 from rafka.clients.config import CONSUMER_KEYS, ClientConfig
+from rafka.clients.consumer.coordinator import Callback, GroupCoordinator
 from rafka.clients.consumer.fetcher import EARLIEST, LATEST, Fetcher
 from rafka.clients.consumer.records import ConsumerRecord
 from rafka.clients.consumer.subscription import SubscriptionState
@@ -36,6 +41,8 @@ from rafka.clients.types import OffsetAndTimestamp, TopicPartition
 from rafka.protocol.messages import ListOffsetsRequest, ListOffsetsResponse
 
 __all__ = ["AsyncConsumer"]
+
+log = logging.getLogger("rafka.consumer")
 
 Deserializer = Callable[[bytes | None], Any]
 
@@ -87,9 +94,36 @@ class AsyncConsumer:
             retry_backoff_s=cfg["retry.backoff.ms"] / 1000,
         )
         self.max_poll_records = cfg["max.poll.records"]
+        self.coordinator: GroupCoordinator | None = None
+        if cfg["group.id"]:
+            if cfg["group.protocol"] != "classic":
+                raise errors.ConfigError(
+                    "group.protocol: rafka's consumer speaks the classic group protocol; "
+                    "leave group_protocol unset (or 'classic')"
+                )
+            self.coordinator = GroupCoordinator(
+                transport,
+                self.metadata,
+                self.subscriptions,
+                self.fetcher,
+                group_id=cfg["group.id"],
+                instance_id=cfg["group.instance.id"],
+                session_timeout_ms=cfg["session.timeout.ms"],
+                rebalance_timeout_ms=cfg["max.poll.interval.ms"],
+                heartbeat_interval_ms=cfg["heartbeat.interval.ms"],
+                assignors=cfg["partition.assignment.strategy"],
+                auto_commit=bool(cfg["enable.auto.commit"]),
+                auto_commit_interval_ms=cfg["auto.commit.interval.ms"],
+                request_timeout_s=self.request_timeout_s,
+                retry_backoff_s=cfg["retry.backoff.ms"] / 1000,
+                client_id=cfg["client.id"] or "rafka-consumer",
+            )
+        self._manual_assignment = False
         self._key_deserializer: Deserializer | None = cfg["key.deserializer"]
         self._value_deserializer: Deserializer | None = cfg["value.deserializer"]
+        self.default_api_timeout_s = cfg["default.api.timeout.ms"] / 1000
         self._stack: contextlib.AsyncExitStack | None = None
+        self._task_group: anyio.abc.TaskGroup | None = None
         self._closed = False
 
     # ---------------------------------------------------------------------------- lifecycle
@@ -104,7 +138,10 @@ class AsyncConsumer:
                 await stack.enter_async_context(self.transport)
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tg.cancel_scope.cancel)
+            self._task_group = tg
             tg.start_soon(self.fetcher.run, tg)
+            if self.coordinator is not None:
+                tg.start_soon(self.coordinator.run)
         except BaseException:
             await stack.__aexit__(None, None, None)
             raise
@@ -115,6 +152,8 @@ class AsyncConsumer:
             return
         self._closed = True
         if self._stack is not None:
+            if self.coordinator is not None:
+                await self._leave_group()
             stack, self._stack = self._stack, None
             await stack.__aexit__(None, None, None)
 
@@ -139,21 +178,156 @@ class AsyncConsumer:
     # ---------------------------------------------------------------------------- assignment
 
     def assign(self, partitions: Iterable[tuple[str, int]]) -> None:
-        """Read exactly these partitions (no group)."""
+        """Read exactly these partitions, outside any group's assignment. With a ``group_id``
+        they start at the group's committed offsets and commits go to that group."""
         self._check_open()
+        if self.coordinator is not None and self.coordinator.subscribed:
+            raise errors.IllegalStateError(
+                "the consumer is subscribed: unsubscribe() before assign()"
+            )
+        partitions = [TopicPartition(*tp) for tp in partitions]
+        self._manual_assignment = bool(partitions)
         self.subscriptions.assign(partitions)
-        for tp in self.subscriptions.needing_position():
-            self.subscriptions.request_reset(tp)
+        fresh = self.subscriptions.needing_position()
+        if self.coordinator is not None and fresh and self._task_group is not None:
+            self._task_group.start_soon(self._start_from_committed, fresh)
+        else:
+            for tp in fresh:
+                self.subscriptions.request_reset(tp)
+        self.fetcher.poke()
+
+    async def _start_from_committed(self, partitions: list[TopicPartition]) -> None:
+        assert self.coordinator is not None
+        try:
+            committed = await self.coordinator.committed(partitions, self.request_timeout_s)
+        except errors.RafkaError as exc:
+            self.fetcher.failure = exc
+            return
+        for tp in partitions:
+            state = self.subscriptions.assignment.get(tp)
+            if state is None or state.position is not None or state.reset is not None:
+                continue  # unassigned or seeked meanwhile
+            if tp in committed:
+                self.subscriptions.seek(tp, committed[tp])
+            else:
+                self.subscriptions.request_reset(tp)
         self.fetcher.poke()
 
     def assignment(self) -> set[TopicPartition]:
         return set(self.subscriptions.assignment)
 
-    def subscribe(self, topics: Iterable[str] | str, **callbacks: Any) -> None:
-        raise errors.IllegalStateError(
-            "subscribe() needs consumer groups, which rafka's consumer does not support yet: "
-            "use assign()"
+    def subscribe(
+        self,
+        topics: Iterable[str] | str = (),
+        *,
+        pattern: str | None = None,
+        on_assign: Callback | None = None,
+        on_revoke: Callback | None = None,
+    ) -> None:
+        """Join the consumer's group (``group_id``) for ``topics``, or for every topic whose
+        name matches the regular expression ``pattern`` (a topic name starting with ``^`` is
+        taken as a pattern too, as librdkafka does). The group's members share the topics'
+        partitions; ``poll`` returns records from this member's share.
+
+        ``on_assign(partitions)`` runs after each rebalance with the partitions this member
+        now owns (positions are already set: seek there to override), ``on_revoke`` before
+        a rebalance with those it gives up (commit there if you commit by hand). Either may
+        be a coroutine function.
+        """
+        self._check_open()
+        if self.coordinator is None:
+            raise errors.IllegalStateError(
+                "subscribe() needs a group: set group_id (or use assign())"
+            )
+        if self._manual_assignment:
+            raise errors.IllegalStateError(
+                "partitions were assigned by hand: assign([]) before subscribe()"
+            )
+        names = [topics] if isinstance(topics, str) else list(topics)
+        regexes = [t for t in names if t.startswith("^")]
+        if regexes:
+            if pattern is not None or len(names) > 1:
+                raise errors.IllegalStateError(
+                    "subscribe to one pattern or to a list of topic names, not both"
+                )
+            pattern, names = regexes[0], []
+        if not names and pattern is None:
+            self.unsubscribe()
+            return
+        self.coordinator.on_assign = on_assign
+        self.coordinator.on_revoke = on_revoke
+        self.coordinator.subscribe(names, pattern)
+
+    def subscription(self) -> set[str]:
+        """The topics subscribed to (for a pattern, those it currently matches)."""
+        if self.coordinator is None:
+            return set()
+        return self.coordinator.subscribed_topics()
+
+    def unsubscribe(self) -> None:
+        """Leave the group's assignment and stop reading every partition."""
+        self._check_open()
+        self._manual_assignment = False
+        if self.coordinator is not None and self.coordinator.subscribed:
+            self.coordinator.unsubscribe()
+        else:
+            self.subscriptions.assign([])
+
+    # ------------------------------------------------------------------------------ commits
+
+    def _group(self) -> GroupCoordinator:
+        self._check_open()
+        if self.coordinator is None:
+            raise errors.IllegalStateError("committing offsets needs a group: set group_id")
+        return self.coordinator
+
+    async def commit(
+        self,
+        offsets: Mapping[tuple[str, int], int] | None = None,
+        *,
+        metadata: str = "",
+        timeout: float | None = None,
+    ) -> None:
+        """Commit, for the group, the next offset to read per partition: ``offsets``, or
+        the position of every assigned partition (all records ``poll`` returned so far).
+
+        Raises :class:`~rafka.errors.CommitFailedError` when the group rebalanced since the
+        partitions were assigned.
+        """
+        group = self._group()
+        if offsets is None:
+            wanted = {
+                tp: s.position
+                for tp, s in self.subscriptions.assignment.items()
+                if s.position is not None
+            }
+        else:
+            wanted = {TopicPartition(*tp): offset for tp, offset in offsets.items()}
+        if wanted:
+            await group.commit(wanted, metadata, timeout or self.default_api_timeout_s)
+
+    async def committed(
+        self, partitions: Iterable[tuple[str, int]], *, timeout: float | None = None
+    ) -> dict[TopicPartition, int]:
+        """The group's committed offsets for ``partitions`` (those without one are left
+        out)."""
+        group = self._group()
+        return await group.committed(
+            [TopicPartition(*tp) for tp in partitions], timeout or self.default_api_timeout_s
         )
+
+    async def _leave_group(self) -> None:
+        """On close: commit (when auto-committing), hand the partitions back, leave."""
+        assert self.coordinator is not None
+        group = self.coordinator
+        with anyio.move_on_after(self.request_timeout_s, shield=True):
+            try:
+                if group.auto_commit and (group.generation >= 0 or not group.subscribed):
+                    await group.commit_positions(self.request_timeout_s)
+                if group.subscribed:
+                    await group.revoke_and_leave()
+            except errors.RafkaError as exc:
+                log.warning("closing the consumer of group %s: %s", group.group_id, exc)
 
     # --------------------------------------------------------------------------------- poll
 
@@ -164,6 +338,8 @@ class AsyncConsumer:
         to ``timeout`` seconds."""
         self._check_open()
         limit = max_records or self.max_poll_records
+        if self.coordinator is not None:
+            self.coordinator.polled()
         with anyio.move_on_after(timeout):
             while True:
                 self._raise_failure()
@@ -178,6 +354,8 @@ class AsyncConsumer:
 
     def _raise_failure(self) -> None:
         failure, self.fetcher.failure = self.fetcher.failure, None
+        if failure is None and self.coordinator is not None:
+            failure, self.coordinator.failure = self.coordinator.failure, None
         if failure is not None:
             raise failure
 

@@ -6,11 +6,13 @@ hop is paid per poll, not per record.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
+import anyio
 import anyio.from_thread
+import anyio.to_thread
 
 from rafka.clients.consumer.consumer import AsyncConsumer
 from rafka.clients.consumer.records import ConsumerRecord
@@ -18,6 +20,20 @@ from rafka.clients.sync import ClientThread
 from rafka.clients.types import OffsetAndTimestamp, TopicPartition
 
 __all__ = ["Consumer"]
+
+Listener = Callable[[list[TopicPartition]], Any]
+
+
+def _in_thread(callback: Listener | None) -> Listener | None:
+    """Run a user's rebalance callback off the event loop, so it can call the consumer."""
+    if callback is None:
+        return None
+    listener = callback
+
+    async def run(partitions: list[TopicPartition]) -> None:
+        await anyio.to_thread.run_sync(listener, partitions)
+
+    return run
 
 
 class Consumer:
@@ -46,6 +62,60 @@ class Consumer:
 
     def assign(self, partitions: Iterable[tuple[str, int]]) -> None:
         self._call(self._async.assign, list(partitions))
+
+    def subscribe(
+        self,
+        topics: Iterable[str] | str = (),
+        *,
+        pattern: str | None = None,
+        on_assign: Callable[[list[TopicPartition]], Any] | None = None,
+        on_revoke: Callable[[list[TopicPartition]], Any] | None = None,
+    ) -> None:
+        """As :meth:`AsyncConsumer.subscribe`. The callbacks run on a worker thread (the
+        event loop waits for them), so they may call this consumer's methods."""
+        names = [topics] if isinstance(topics, str) else list(topics)
+
+        async def subscribe() -> None:
+            self._async.subscribe(
+                names,
+                pattern=pattern,
+                on_assign=_in_thread(on_assign),
+                on_revoke=_in_thread(on_revoke),
+            )
+
+        self._thread.call(subscribe)
+
+    def subscription(self) -> set[str]:
+        result: set[str] = self._call(self._async.subscription)
+        return result
+
+    def unsubscribe(self) -> None:
+        self._call(self._async.unsubscribe)
+
+    def commit(
+        self,
+        offsets: Mapping[tuple[str, int], int] | None = None,
+        *,
+        metadata: str = "",
+        timeout: float | None = None,
+    ) -> None:
+        """As :meth:`AsyncConsumer.commit` (returns once the commit is acknowledged)."""
+
+        async def commit() -> None:
+            await self._async.commit(offsets, metadata=metadata, timeout=timeout)
+
+        self._thread.call(commit)
+
+    def committed(
+        self, partitions: Iterable[tuple[str, int]], *, timeout: float | None = None
+    ) -> dict[TopicPartition, int]:
+        wanted = list(partitions)
+
+        async def committed() -> dict[TopicPartition, int]:
+            return await self._async.committed(wanted, timeout=timeout)
+
+        result: dict[TopicPartition, int] = self._thread.call(committed)
+        return result
 
     def assignment(self) -> set[TopicPartition]:
         result: set[TopicPartition] = self._call(self._async.assignment)

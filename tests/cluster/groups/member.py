@@ -1,7 +1,7 @@
 """One consumer-group member in its own process, for end-to-end group tests.
 
 ``python -m tests.cluster.groups.member --client NAME --bootstrap HOST:PORT --group G --topic T``
-runs a confluent-kafka, kafka-python or aiokafka consumer in group ``G`` subscribed to ``T``
+runs a rafka, confluent-kafka, kafka-python or aiokafka consumer in group ``G`` subscribed to ``T``
 (eager ``range`` assignment), commits every record it consumes synchronously, and prints JSON
 lines, as the Java driver's ``group-consume`` command does::
 
@@ -71,6 +71,36 @@ def run_confluent(args: argparse.Namespace) -> None:
             offsets=[TopicPartition(args.topic, partition, offset + 1)], asynchronous=False
         )
         emit("committed", partition=partition, offset=offset + 1)
+    consumer.close()
+
+
+def run_rafka(args: argparse.Namespace) -> None:
+    import rafka
+    from rafka.clients.types import TopicPartition
+
+    consumer = rafka.Consumer(
+        bootstrap_servers=args.bootstrap,
+        group_id=args.group,
+        group_instance_id=args.instance_id,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=args.session_ms,
+        heartbeat_interval_ms=args.heartbeat_ms,
+        partition_assignment_strategy="range",
+    )
+
+    def assigned(partitions: list[TopicPartition]) -> None:
+        emit("assigned", partitions=sorted(p.partition for p in partitions))
+
+    def revoked(partitions: list[TopicPartition]) -> None:
+        emit("revoked", partitions=sorted(p.partition for p in partitions))
+
+    consumer.subscribe([args.topic], on_assign=assigned, on_revoke=revoked)
+    while not STOP.is_set():
+        for record in consumer.poll(0.2):
+            emit("record", partition=record.partition, offset=record.offset)
+            consumer.commit({(record.topic, record.partition): record.offset + 1})
+            emit("committed", partition=record.partition, offset=record.offset + 1)
     consumer.close()
 
 
@@ -165,7 +195,9 @@ def main() -> None:
     parser.add_argument("--instance-id", default=None)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: STOP.set())
-    if args.client == "confluent-kafka":
+    if args.client == "rafka":
+        run_rafka(args)
+    elif args.client == "confluent-kafka":
         run_confluent(args)
     elif args.client == "kafka-python":
         run_kafka_python(args)

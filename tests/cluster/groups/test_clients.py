@@ -1,5 +1,6 @@
-"""Real clients run consumer groups against rafka: confluent-kafka, kafka-python, aiokafka and
-the Java KafkaConsumer (``group.protocol=classic``), three members over six partitions.
+"""Real clients run consumer groups against rafka: rafka's own Consumer, confluent-kafka,
+kafka-python, aiokafka and the Java KafkaConsumer (``group.protocol=classic``), three members
+over six partitions -- all of one client, or rafka's, Java's and librdkafka's in one group.
 
 Each scenario: three members join and share the partitions; one leaves cleanly, then one is
 killed without leaving (its session expires); after every rebalance no partition is owned
@@ -10,7 +11,7 @@ assignment); every record is consumed and its offset committed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import pytest
 from confluent_kafka import Producer
@@ -48,11 +49,13 @@ def wait_all_committed(view: GroupView, topic: str, end: int, members: list[Memb
     )
 
 
-def run_group_scenario(bootstrap: str, client: str, replication: int = 1) -> None:
+def run_group_scenario(bootstrap: str, clients: str | Sequence[str], replication: int = 1) -> None:
+    """``clients``: one client's name (three members of it) or each member's client."""
+    kinds = [clients] * 3 if isinstance(clients, str) else list(clients)
     suffix = uuid.uuid4().hex[:8]
-    topic, group = f"{client}-{suffix}", f"group-{client}-{suffix}"
+    topic, group = f"{kinds[0]}-{suffix}", f"group-{kinds[0]}-{suffix}"
     create_topic(bootstrap, topic, replication)
-    members = [Member(client, bootstrap, group, topic) for _ in range(3)]
+    members = [Member(client, bootstrap, group, topic) for client in kinds]
     view = GroupView(bootstrap, group)
     try:
         wait_settled(view, members, PARTITIONS)
@@ -82,7 +85,7 @@ def run_group_scenario(bootstrap: str, client: str, replication: int = 1) -> Non
             member.close()
 
 
-@pytest.mark.parametrize("client", ["confluent-kafka", "kafka-python", "aiokafka"])
+@pytest.mark.parametrize("client", ["rafka", "confluent-kafka", "kafka-python", "aiokafka"])
 def test_python_clients_run_a_group(group_cluster: rafka.Cluster, client: str) -> None:
     run_group_scenario(group_cluster.bootstrap_servers, client)
 
@@ -106,3 +109,24 @@ def test_the_same_scenario_on_apache_kafka(
     """The reference: the scenario and its checks hold on Apache Kafka as on rafka."""
     kafka = kafka_broker_factory({"group.min.session.timeout.ms": 1000})
     run_group_scenario(kafka.bootstrap_servers, "confluent-kafka")
+
+
+#: One group, three clients: each member's client differs, so every assignment the leader
+#: computes is read by the other two (all offer ``range``).
+MIXED = ("rafka", "java", "confluent-kafka")
+
+
+@pytest.mark.java
+def test_rafka_java_and_librdkafka_share_a_group(
+    group_cluster: rafka.Cluster, java_clients: object
+) -> None:
+    run_group_scenario(group_cluster.bootstrap_servers, MIXED)
+
+
+@pytest.mark.java
+def test_the_mixed_group_on_apache_kafka(
+    kafka_broker_factory: Callable[[Mapping[str, object]], KafkaBroker], java_clients: object
+) -> None:
+    """rafka's consumer in a group with Java's and librdkafka's on Apache Kafka itself."""
+    kafka = kafka_broker_factory({"group.min.session.timeout.ms": 1000})
+    run_group_scenario(kafka.bootstrap_servers, MIXED)
