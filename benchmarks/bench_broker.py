@@ -267,5 +267,6 @@ def run() -> list[dict[str, Any]]:
     )
     return rows
 
+
 if __name__ == "__main__":
     print_table("Broker throughput and latency (confluent-kafka)", run())

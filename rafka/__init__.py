@@ -13,20 +13,25 @@ from typing import TYPE_CHECKING, Any
 from rafka._version import __version__
 
 __all__ = [
+    "Admin",
+    "AsyncAdmin",
     "AsyncCluster",
     "AsyncConsumer",
     "AsyncProducer",
     "Cluster",
     "Consumer",
     "Producer",
+    "TopicPartition",
     "__version__",
 ]
 
 if TYPE_CHECKING:
+    from rafka.clients.admin import AsyncAdmin
     from rafka.clients.consumer import AsyncConsumer
     from rafka.clients.consumer.sync import Consumer
     from rafka.clients.producer import AsyncProducer
-    from rafka.clients.sync import Producer
+    from rafka.clients.sync import Admin, Producer
+    from rafka.clients.types import TopicPartition
     from rafka.embedded import AsyncCluster, Cluster
 
 _LAZY = {
@@ -36,6 +41,9 @@ _LAZY = {
     "AsyncProducer": "rafka.clients.producer",
     "Consumer": "rafka.clients.consumer.sync",
     "AsyncConsumer": "rafka.clients.consumer",
+    "Admin": "rafka.clients.sync",
+    "AsyncAdmin": "rafka.clients.admin",
+    "TopicPartition": "rafka.clients.types",
 }
 
 

@@ -94,6 +94,20 @@ class AsyncCluster:
             config, transport=self.transport(through_codec=through_codec), **kwargs
         )
 
+    def admin(
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        through_codec: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """An :class:`~rafka.clients.admin.AsyncAdmin` connected in process (use as
+        ``async with``)."""
+        from rafka.clients.admin import AsyncAdmin
+
+        transport = self.transport(client_id="rafka-admin", through_codec=through_codec)
+        return AsyncAdmin(config, transport=transport, **kwargs)
+
     def consumer(
         self,
         config: Mapping[str, Any] | None = None,
@@ -211,6 +225,20 @@ class Cluster:
 
         transport = self._cluster.transport(through_codec=through_codec)
         return Producer(config, portal=self.portal, transport=transport, **kwargs)
+
+    def admin(
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        through_codec: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """A sync :class:`~rafka.clients.sync.Admin` connected in process, running on this
+        cluster's event loop."""
+        from rafka.clients.sync import Admin
+
+        transport = self._cluster.transport(client_id="rafka-admin", through_codec=through_codec)
+        return Admin(config, portal=self.portal, transport=transport, **kwargs)
 
     def consumer(
         self,

@@ -120,6 +120,7 @@ class MetadataManager:
         self._stale = True
         self._refreshing: anyio.Event | None = None
         self._last_error: BaseException | None = None
+        self._refresh_cancelled = False
 
     def want(self, topics: Iterable[str]) -> None:
         """Keep these topics in the cache from now on."""
@@ -138,16 +139,23 @@ class MetadataManager:
 
     async def refresh(self, *, all_topics: bool = False) -> MetadataCache:
         """Fetch metadata now (joining a refresh already under way)."""
-        if self._refreshing is not None:
+        while self._refreshing is not None:
             await self._refreshing.wait()
+            if self._refresh_cancelled:
+                continue  # that caller gave up: refresh for this one
             if self._last_error is not None and self.cache.updated_at < 0:
                 raise self._last_error
             return self.cache
         done = self._refreshing = anyio.Event()
+        self._refresh_cancelled = False
         try:
             await self._refresh_once(all_topics)
             self._last_error = None
-        except BaseException as exc:
+        except anyio.get_cancelled_exc_class():
+            # the caller was cancelled, not the refresh failed: waiters must not see this
+            self._refresh_cancelled = True
+            raise
+        except Exception as exc:
             self._last_error = exc
             raise
         finally:
@@ -192,6 +200,7 @@ class MetadataManager:
     async def topic(self, name: str, timeout: float) -> TopicInfo:
         """The topic's metadata, refreshing (and waiting for auto-creation) up to ``timeout``."""
         self.want([name])
+        unreachable: BaseException | None = None
         with anyio.move_on_after(timeout):
             while True:
                 info = self.cache.topics.get(name)
@@ -199,7 +208,9 @@ class MetadataManager:
                     return info
                 try:
                     await self.refresh()
-                except (TransportError, errors.RequestTimedOutError):
+                    unreachable = None
+                except (TransportError, errors.RequestTimedOutError) as exc:
+                    unreachable = exc
                     await anyio.sleep(self.retry_backoff)
                     continue
                 info = self.cache.topics.get(name)
@@ -212,5 +223,10 @@ class MetadataManager:
                 ):
                     raise errors.for_code(code)(f"topic {name!r}")
                 await anyio.sleep(self.retry_backoff)
+        if unreachable is not None:
+            raise errors.ClientTimeoutError(
+                f"topic {name!r} not present in metadata after {timeout:.1f} s: no broker "
+                f"answered ({unreachable}); check bootstrap_servers and that the cluster is up"
+            )
         code = self.cache.errors.get(name, errors.UnknownTopicOrPartitionError.code)
         raise errors.for_code(code)(f"topic {name!r} not present in metadata after {timeout:.1f} s")

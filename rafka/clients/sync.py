@@ -13,20 +13,25 @@ when a batch opens or fills. The returned future is safe to wait on from any thr
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 import anyio
 import anyio.abc
 import anyio.from_thread
 
+from rafka.clients.admin import AsyncAdmin
 from rafka.clients.producer import AsyncProducer, DeliveryFuture
+from rafka.errors import ClientClosedError
 
-__all__ = ["ClientThread", "Producer"]
+__all__ = ["Admin", "ClientThread", "Producer"]
 
 C = TypeVar("C")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _loop_callback() -> Callable[[Callable[[], None]], None]:
@@ -203,6 +208,84 @@ class Producer:
         self._thread.close()
 
     def __enter__(self) -> Producer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _blocking(
+    method: Callable[Concatenate[AsyncAdmin, P], Awaitable[R]],
+) -> Callable[Concatenate[Admin, P], R]:
+    """The sync twin of an :class:`AsyncAdmin` method: the same arguments, run on the client's
+    event loop, blocking until it answers (or raises)."""
+
+    @functools.wraps(method)
+    def call(self: Admin, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if self._async.closed:  # its event loop may be gone too
+            raise ClientClosedError("the admin client is closed")
+        result: R = self._thread.call(functools.partial(method, self._async, *args, **kwargs))
+        return result
+
+    return call
+
+
+class Admin:
+    """The synchronous admin client: the same settings and methods as :class:`AsyncAdmin`
+    (see it for each method), blocking until the cluster answers.
+
+    >>> with Admin(bootstrap_servers="localhost:9092") as admin:   # doctest: +SKIP
+    ...     admin.create_topics(NewTopic("orders", num_partitions=3))
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        portal: anyio.from_thread.BlockingPortal | None = None,
+        backend: str = "asyncio",
+        **kwargs: Any,
+    ) -> None:
+        self._async = AsyncAdmin(config, **kwargs)
+        self._thread = ClientThread(self._async, portal, backend)
+
+    @property
+    def async_admin(self) -> AsyncAdmin:
+        return self._async
+
+    create_topics = _blocking(AsyncAdmin.create_topics)
+    delete_topics = _blocking(AsyncAdmin.delete_topics)
+    list_topics = _blocking(AsyncAdmin.list_topics)
+    describe_topics = _blocking(AsyncAdmin.describe_topics)
+    create_partitions = _blocking(AsyncAdmin.create_partitions)
+    describe_configs = _blocking(AsyncAdmin.describe_configs)
+    alter_configs = _blocking(AsyncAdmin.alter_configs)
+    incremental_alter_configs = _blocking(AsyncAdmin.incremental_alter_configs)
+    delete_records = _blocking(AsyncAdmin.delete_records)
+    list_offsets = _blocking(AsyncAdmin.list_offsets)
+    list_groups = _blocking(AsyncAdmin.list_groups)
+    describe_groups = _blocking(AsyncAdmin.describe_groups)
+    delete_groups = _blocking(AsyncAdmin.delete_groups)
+    list_group_offsets = _blocking(AsyncAdmin.list_group_offsets)
+    alter_group_offsets = _blocking(AsyncAdmin.alter_group_offsets)
+    delete_group_offsets = _blocking(AsyncAdmin.delete_group_offsets)
+    describe_cluster = _blocking(AsyncAdmin.describe_cluster)
+    describe_log_dirs = _blocking(AsyncAdmin.describe_log_dirs)
+
+    @property
+    def closed(self) -> bool:
+        return self._async.closed
+
+    def close(self) -> None:
+        """Stop (calls still running fail with :class:`~rafka.errors.ClientClosedError`)."""
+        self._thread.close()
+
+    def __enter__(self) -> Admin:
         return self
 
     def __exit__(

@@ -234,7 +234,11 @@ class TcpTransport:
         conn = _Connection(node_id, stream, self.client_id)
         assert self._tg is not None, "use TcpTransport as `async with`"
         self._tg.start_soon(conn.read_loop)
-        await self._negotiate(conn)
+        try:
+            await self._negotiate(conn)
+        except BaseException:  # failed, timed out or cancelled: the socket must not leak
+            await conn.close()
+            raise
         self._connections[node_id] = conn
         return conn
 

@@ -113,6 +113,9 @@ async def test_errors(producer_factory: Any) -> None:
         producer_factory(acks="2")
     with pytest.raises(errors.ConfigError):
         producer_factory(enable_idempotence=True, acks=1)
+    # acks given as an int, as Kafka's Java clients take it too
+    assert producer_factory(acks=1, enable_idempotence=False).config["acks"] == "1"
+    assert producer_factory(acks=-1).config["acks"] == "-1"  # the same as "all"
     async with producer_factory(max_request_size=1000) as producer:
         with pytest.raises(errors.MessageTooLargeError):
             await producer.send("e", b"x" * 2000)

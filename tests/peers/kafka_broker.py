@@ -388,6 +388,21 @@ class KafkaBroker:
         self._write_config()
         self._format()
         self.format_seconds = time.monotonic() - started
+        self._launch(started)
+
+    def restart(self, *, kill: bool = False, down_seconds: float = 0.0) -> None:
+        """Stop the broker (SIGTERM, or SIGKILL with ``kill``: no clean shutdown) and start it
+        again on the same ports and data, so connected clients see the same address come
+        back. Returns once it serves metadata again."""
+        proc = self._proc
+        if kill and proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        self.stop(remove=False)
+        time.sleep(down_seconds)
+        self._launch(time.monotonic())
+
+    def _launch(self, started: float) -> None:
         cmd = self._java_cmd("kafka.Kafka", str(self.config_file), jvm_args=self.jvm_args)
         # stdout/stderr (JVM crash reports, early errors) go to a file nobody has to drain.
         self._stdout = open(self.work_dir / "stdout.log", "wb")  # noqa: SIM115 (closed by stop)

@@ -34,7 +34,9 @@ __all__ = ["CLIENT_NAMES"]
 #: Every client peer, by the name ``peer_client`` knows it under.
 CLIENT_NAMES: tuple[str, ...] = ("java", "franz-go", "confluent-kafka", "kafka-python", "aiokafka")
 
-_JAVA_FIXTURES = frozenset({"kafka_broker", "kafka_broker_factory", "kafka_cli", "java_clients"})
+_JAVA_FIXTURES = frozenset(
+    {"kafka_broker", "own_kafka_broker", "kafka_broker_factory", "kafka_cli", "java_clients"}
+)
 
 #: Start-up figures of the session's reference broker, for the terminal summary.
 _STARTED: list[KafkaBroker] = []
@@ -118,6 +120,20 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
         except PeerUnavailable as exc:
             _unavailable("the Apache Kafka reference broker", exc)
         _STARTED.append(broker)
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def own_kafka_broker(tmp_path: Path) -> Iterator[KafkaBroker]:
+    """A broker of this test's own (it may stop or restart it: :meth:`KafkaBroker.restart`)."""
+    broker = KafkaBroker(work_dir=tmp_path / "kafka-broker")
+    try:
+        try:
+            broker.start()
+        except PeerUnavailable as exc:
+            _unavailable("the Apache Kafka reference broker", exc)
         yield broker
     finally:
         broker.stop()

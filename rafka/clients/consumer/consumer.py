@@ -36,7 +36,7 @@ from rafka.clients.consumer.records import ConsumerRecord
 from rafka.clients.consumer.subscription import SubscriptionState
 from rafka.clients.metadata import MetadataManager
 from rafka.clients.tcp import TcpTransport
-from rafka.clients.transport import Transport
+from rafka.clients.transport import Transport, TransportError
 from rafka.clients.types import OffsetAndTimestamp, TopicPartition
 from rafka.protocol.messages import ListOffsetsRequest, ListOffsetsResponse
 
@@ -446,16 +446,21 @@ class AsyncConsumer:
         return {tp: o.offset for tp, o in found.items() if o is not None}
 
     async def _list_offsets(
-        self, timestamps: Mapping[tuple[str, int], int]
+        self, timestamps: Mapping[tuple[str, int], int], timeout: float | None = None
     ) -> dict[TopicPartition, OffsetAndTimestamp | None]:
+        """ListOffsets at each partition's leader, retrying through leader moves and broken
+        connections for up to ``timeout`` (``default.api.timeout.ms``)."""
         self._check_open()
         wanted = {TopicPartition(*tp): ts for tp, ts in timestamps.items()}
         result: dict[TopicPartition, OffsetAndTimestamp | None] = {}
-        with anyio.fail_after(self.request_timeout_s):
+        limit = self.default_api_timeout_s if timeout is None else timeout
+        deadline = anyio.current_time() + limit
+        last: BaseException | None = None
+        with anyio.move_on_after(limit):
             while len(result) < len(wanted):
                 pending = [tp for tp in wanted if tp not in result]
                 for topic in {tp.topic for tp in pending}:
-                    await self.metadata.topic(topic, self.request_timeout_s)
+                    await self.metadata.topic(topic, max(0.0, deadline - anyio.current_time()))
                 by_leader: dict[int, list[TopicPartition]] = {}
                 for tp in pending:
                     leader = self.metadata.cache.leader(*tp)
@@ -464,10 +469,17 @@ class AsyncConsumer:
                     by_leader.setdefault(leader, []).append(tp)
                 retry = False
                 for leader, tps in by_leader.items():
-                    retry |= await self._list_offsets_at(leader, tps, wanted, result)
+                    try:
+                        retry |= await self._list_offsets_at(leader, tps, wanted, result)
+                    except (TransportError, errors.RequestTimedOutError) as exc:
+                        last, retry = exc, True
                 if retry:
-                    await self.metadata.refresh()
-        return result
+                    await anyio.sleep(self.fetcher.retry_backoff_s)
+                    self.metadata.mark_stale()
+            return result
+        raise errors.ClientTimeoutError(
+            f"listing offsets of {sorted(wanted)} took over {limit:g} s (last error: {last})"
+        )
 
     async def _list_offsets_at(
         self,

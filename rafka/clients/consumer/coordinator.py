@@ -472,9 +472,7 @@ class GroupCoordinator:
 
     def positions(self) -> dict[TopicPartition, int]:
         """Every assigned partition's position (what committing "everything consumed" means)."""
-        return {
-            tp: s.position for tp, s in self.subs.assignment.items() if s.position is not None
-        }
+        return {tp: s.position for tp, s in self.subs.assignment.items() if s.position is not None}
 
     async def commit_positions(self, timeout: float) -> None:
         positions = self.positions()

@@ -485,7 +485,7 @@ class ClassicGroup:
             group_id=self.group_id,
             protocol_type=self.protocol_type or "",
             group_state=self.state_name,
-            group_type=str(self.group_type),
+            group_type=self.group_type.value,
         )
 
     def tombstones(self) -> list[CoordinatorRecord]:
