@@ -27,9 +27,18 @@ class KafkaError(RafkaError):
     retriable: ClassVar[bool] = False
     description: ClassVar[str] = "The server hit an unexpected error."
 
+    #: For a rejected produce: the records at fault, as (index in the batch, message) pairs --
+    #: the ``record_errors`` of Kafka's ProduceResponse (v8+).
+    record_errors: tuple[tuple[int, str | None], ...] = ()
+
     def __init__(self, message: str | None = None) -> None:
         self.message = message or self.description
         super().__init__(message)  # args hold only what was passed, so pickling round-trips
+
+    def with_record_errors(self, record_errors: list[tuple[int, str | None]]) -> KafkaError:
+        """This error, naming the records at fault (returns ``self``)."""
+        self.record_errors = tuple(record_errors)
+        return self
 
     def __str__(self) -> str:
         return f"[{self.name} ({self.code})] {self.message}"

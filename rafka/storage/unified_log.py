@@ -184,6 +184,7 @@ class UnifiedLog:
             now_ms=now,
             next_offset=self._log_end_offset,
             leader_epoch=leader_epoch,
+            partition_name=f"{self.topic}-{self.partition}",
         )
         if not validated.batches:
             return AppendInfo(-1, -1, -1, -1, -1, self._log_start_offset, 0, 0)

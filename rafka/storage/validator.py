@@ -11,9 +11,12 @@ Client and coordinator appends (one v2 batch, as produce v3+ requires), checks i
     control batch from a client                                  INVALID_RECORD
     producer id with a negative base sequence (client)           INVALID_RECORD
     record walk: lengths, offset deltas 0..n-1, trailing bytes   INVALID_RECORD
-    null key on a compacted topic                                INVALID_RECORD
-    timestamp outside message.timestamp.{before,after}.max.ms    INVALID_TIMESTAMP
-    producer-set LogAppendTime                                   INVALID_TIMESTAMP
+    per record, in order (decoding the batch only when the walk
+    found a suspect record), every record at fault reported as
+    Kafka's record_errors:
+      null key on a compacted topic                              INVALID_RECORD
+      timestamp outside message.timestamp.{before,after}.max.ms  INVALID_TIMESTAMP
+      producer-set LogAppendTime                                 INVALID_TIMESTAMP
     batch larger than segment.bytes                              RECORD_LIST_TOO_LARGE
 
 The records are walked structurally (:func:`rafka.protocol.records.walk_records`), never decoded,
@@ -39,6 +42,7 @@ from rafka.protocol.records import (
     BATCH_HEADER_SIZE,
     BatchHeader,
     Compression,
+    Record,
     RecordBatch,
     RecordBatchBuilder,
     TimestampType,
@@ -107,11 +111,13 @@ def validate_append(
     now_ms: int,
     next_offset: int,
     leader_epoch: int,
+    partition_name: str = "",
 ) -> ValidatedAppend:
-    """Validate ``buf`` for an append at ``next_offset`` (see the module docstring)."""
+    """Validate ``buf`` for an append at ``next_offset`` (see the module docstring).
+    ``partition_name`` (``topic-partition``) appears in per-record error messages."""
     if origin == AppendOrigin.REPLICATION:
         return _validate_replicated(buf)
-    return _validate_leader(buf, origin, config, now_ms, next_offset, leader_epoch)
+    return _validate_leader(buf, origin, config, now_ms, next_offset, leader_epoch, partition_name)
 
 
 def _validate_leader(
@@ -121,6 +127,7 @@ def _validate_leader(
     now_ms: int,
     next_offset: int,
     leader_epoch: int,
+    partition_name: str,
 ) -> ValidatedAppend:
     positions = _positions(buf)
     if not positions:
@@ -165,9 +172,11 @@ def _validate_leader(
         walk = walk_records(buf, start)
     except DecodeError as exc:
         raise translate_decode_error(exc) from None
-    if config.compact and walk.has_null_key and not header.is_control:
-        raise errors.InvalidRecordError("a compacted topic cannot accept a record without a key")
-    _check_timestamps(buf, start, header, walk.min_timestamp, walk.max_timestamp, config, now_ms)
+    null_key = config.compact and walk.has_null_key and not header.is_control
+    if null_key or _timestamps_suspect(
+        header, walk.min_timestamp, walk.max_timestamp, config, now_ms
+    ):
+        _check_records(buf, start, header, config, now_ms, partition_name)
     if size > config.segment_size:
         raise errors.RecordListTooLargeError(
             f"the record batch is {size} bytes, more than segment.bytes ({config.segment_size})"
@@ -179,7 +188,9 @@ def _validate_leader(
     if target is not None and target != source and not keep_codec:
         rebuilt = _recompress(buf, start, header, target, config)
         plain = _without_recompression(config)
-        return _validate_leader(rebuilt, origin, plain, now_ms, next_offset, leader_epoch)
+        return _validate_leader(
+            rebuilt, origin, plain, now_ms, next_offset, leader_epoch, partition_name
+        )
 
     log_append = config.timestamp_type == TimestampType.LOG_APPEND_TIME
     max_timestamp = now_ms if log_append else walk.max_timestamp
@@ -220,39 +231,95 @@ def _validate_leader(
     )
 
 
-def _check_timestamps(
+def _timestamps_suspect(
+    header: BatchHeader, min_ts: int, max_ts: int, config: LogConfig, now_ms: int
+) -> bool:
+    """Whether a record's timestamp may be rejected (cheap, from the structural walk): then the
+    records are looked at one by one."""
+    if header.attributes & _ATTR_LOG_APPEND_TIME:
+        return True  # producers may not choose LogAppendTime
+    if config.timestamp_type != TimestampType.CREATE_TIME or max_ts == -1:
+        return False
+    before, after = config.message_timestamp_before_max_ms, config.message_timestamp_after_max_ms
+    if max_ts - now_ms > after:
+        return True
+    # records without a timestamp (-1) are exempt, so a -1 minimum says nothing
+    return before < _LONG_MAX and (min_ts < 0 or now_ms - min_ts > before)
+
+
+def _check_records(
     buf: Buffer,
     start: int,
     header: BatchHeader,
-    min_ts: int,
-    max_ts: int,
     config: LogConfig,
     now_ms: int,
+    partition_name: str,
 ) -> None:
+    """Kafka's per-record checks (a key on a compacted topic, then the timestamp), raising with
+    every record at fault as Kafka's ``RecordValidationException`` does. Decodes the batch: it
+    runs only when the structural walk found a suspect record."""
     create_time = config.timestamp_type == TimestampType.CREATE_TIME
-    if header.attributes & _ATTR_LOG_APPEND_TIME:
-        # records report the batch's max timestamp; producers may not choose LogAppendTime
-        if not create_time or header.max_timestamp == -1:
-            raise errors.InvalidTimestampError(
-                "a producer must not set the timestamp type to LogAppendTime"
-            )
-        min_ts = max_ts = header.max_timestamp
-    if not create_time:
-        return
+    log_append_batch = bool(header.attributes & _ATTR_LOG_APPEND_TIME)
     before, after = config.message_timestamp_before_max_ms, config.message_timestamp_after_max_ms
-    if min_ts < 0 and before < _LONG_MAX:
-        # records without a timestamp (-1) are exempt: look at each record
-        stamps = [r.timestamp for r in RecordBatch(buf, start).records() if r.timestamp != -1]
-        if not stamps:
-            return
-        min_ts, max_ts = min(stamps), max(stamps)
-    elif max_ts == -1:
+    low, high = now_ms - before, now_ms + after
+    found: list[tuple[int, str | None]] = []
+    any_timestamp = False
+    for index, record in enumerate(RecordBatch(buf, start).records()):
+        if config.compact and record.key is None and not header.is_control:
+            found.append(
+                (
+                    index,
+                    "Compacted topic cannot accept message without key in topic partition "
+                    f"{partition_name}",
+                )
+            )
+        elif create_time and record.timestamp != -1:
+            if now_ms - record.timestamp > before or record.timestamp - now_ms > after:
+                any_timestamp = True
+                found.append(
+                    (
+                        index,
+                        f"Timestamp {record.timestamp} of message with offset {record.offset} is "
+                        f"out of range. The timestamp should be within [{low}, {high}]",
+                    )
+                )
+        elif log_append_batch:
+            any_timestamp = True
+            found.append(
+                (
+                    index,
+                    f"Invalid timestamp type in message {_describe(record)}. Producer should "
+                    "not set timestamp type to LogAppendTime.",
+                )
+            )
+    if not found:
         return
-    if (before < _LONG_MAX and now_ms - min_ts > before) or max_ts - now_ms > after:
-        low = now_ms - before if before < _LONG_MAX else "-inf"
+    if any_timestamp:
         raise errors.InvalidTimestampError(
-            f"a record timestamp is out of range: it must be within [{low}, {now_ms + after}]"
-        )
+            "One or more records have been rejected due to invalid timestamp"
+        ).with_record_errors(found)
+    shown = ", ".join(
+        f"RecordError(batchIndex={i}, message={'null' if m is None else _java_quoted(m)})"
+        for i, m in found[:3]
+    )
+    raise errors.InvalidRecordError(
+        f"One or more records have been rejected due to {len(found)} record errors in total, "
+        f"and only showing the first three errors at most: [{shown}]"
+    ).with_record_errors(found)
+
+
+def _java_quoted(message: str) -> str:
+    return f"'{message}'"
+
+
+def _describe(record: Record) -> str:
+    """A record as Java's ``DefaultRecord.toString`` prints it."""
+    key = 0 if record.key is None else len(record.key)
+    value = 0 if record.value is None else len(record.value)
+    return (
+        f"DefaultRecord(offset={record.offset}, timestamp={record.timestamp}, key={key} bytes, "
+        f"value={value} bytes)"
+    )
 
 
 def _without_recompression(config: LogConfig) -> LogConfig:

@@ -106,3 +106,22 @@ async def test_unreachable_bootstrap_fails_within_the_timeouts(anyio_backend: st
         with pytest.raises((errors.ClientTimeoutError, errors.RequestTimedOutError)):
             await consumer.end_offsets([("t", 0)])
         assert anyio.current_time() - start < 3.0
+
+
+async def test_records_rejected_one_by_one_say_which(target: Target) -> None:
+    """A keyless record on a compacted topic: the broker names it (record_errors), so that
+    record's delivery fails with the broker's message and its batch siblings say why they
+    failed too -- as Java's producer reports them."""
+    topic = target.unique_topic("compacted")
+    async with target.admin() as admin:
+        await admin.create_topics(NewTopic(topic, 1, configs={"cleanup.policy": "compact"}))
+        await eventually(lambda: admin.describe_topics(topic))
+    async with target.producer(linger_ms=50, retries=0) as producer:
+        keyed = await producer.send(topic, key=b"k", value=b"1", partition=0)
+        keyless = await producer.send(topic, value=b"2", partition=0)
+        with pytest.raises(errors.InvalidRecordError, match="without key") as bad:
+            await keyless
+        assert bad.value.record_errors[0][0] == 1
+        with pytest.raises(errors.InvalidRecordError, match="part of a batch"):
+            await keyed
+        assert (await producer.send_and_wait(topic, key=b"k", value=b"3", partition=0)).offset == 0

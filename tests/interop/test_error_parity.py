@@ -136,6 +136,18 @@ def produce_detail(ctx: Ctx, topic_: str, records: bytes | None, **kwargs: Any) 
     )
 
 
+def produce_messages(ctx: Ctx, topic_: str, records: bytes | None) -> tuple[Any, ...]:
+    """(error, record errors as (batch index, message gist), top-level message gist)."""
+    r = _send_produce(ctx, topic_, records)
+    if r is None:
+        return ("connection closed",)
+    return (
+        error_name(r.error_code),
+        [(e.batch_index, _gist(e.batch_index_error_message)) for e in r.record_errors],
+        _gist(r.error_message),
+    )
+
+
 def _log_end(ctx: Ctx, topic_: str) -> int:
     return ctx.raw.list_offsets(topic_, 0, -1).offset
 
@@ -522,16 +534,32 @@ def _compacted(ctx: Ctx) -> Any:
 
 @case("produce-record-errors", "INVALID_TIMESTAMP")
 def _record_errors(ctx: Ctx) -> Any:
-    """Per-record errors (Produce v8+): which records of the batch were bad, with messages."""
+    """Per-record errors (Produce v8+): which records of the batch were bad, with Kafka's
+    messages (numbers aside)."""
     return {
-        "future": produce_detail(ctx, SINK, build_batch([(ctx.now + 2 * HOUR, b"k", b"v")])),
-        "second-record-future": produce_detail(
+        "future": produce_messages(ctx, SINK, build_batch([(ctx.now + 2 * HOUR, b"k", b"v")])),
+        "second-record-future": produce_messages(
             ctx, SINK, build_batch([(ctx.now, b"a", b"1"), (ctx.now + 3 * HOUR, b"b", b"2")])
         ),
-        "compacted-keyless": produce_detail(
+        "past-and-future": produce_messages(
+            ctx,
+            BEFORE,
+            build_batch([(ctx.now - 2 * HOUR, b"a", b"1"), (ctx.now + 3 * HOUR, b"b", b"2")]),
+        ),
+        "compacted-keyless": produce_messages(
             ctx,
             COMPACT,
             build_batch([(ctx.now, b"a", b"1"), (ctx.now, None, b"2"), (ctx.now, None, b"3")]),
+        ),
+        "compacted-keyless-and-future": produce_messages(
+            ctx,
+            COMPACT,
+            build_batch([(ctx.now, None, b"1"), (ctx.now + 3 * HOUR, b"b", b"2")]),
+        ),
+        "producer-sets-log-append-time": produce_messages(
+            ctx,
+            SINK,
+            build_batch([(ctx.now, b"k", b"v")], timestamp_type=TimestampType.LOG_APPEND_TIME),
         ),
     }
 
@@ -847,23 +875,11 @@ def _metadata_auto_create(ctx: Ctx) -> Any:
 
 #: Known rafka differences by case name: an ``xfail(strict=True)`` with the diagnosis.
 RAFKA_BUGS: dict[str, str] = {
-    "produce-record-errors": (
-        "rafka bug: Produce v8+ responses carry no record_errors: Kafka names each bad record "
-        "(batch_index + message) for INVALID_TIMESTAMP and for keyless records on a compacted "
-        "topic (LogValidator's RecordValidationException); storage/validator.py raises one "
-        "error for the batch and handlers/produce.py has nowhere to put per-record errors"
-    ),
     "produce-non-consecutive-offset-deltas": (
         "rafka bug: rafka refuses (INVALID_RECORD) an uncompressed batch whose records' offset "
         "deltas repeat or skip while its header is consistent (records count == lastOffsetDelta "
         "+ 1); Kafka's LogValidator.validateBatch checks only the header and stores the batch "
         "as sent (storage/validator.py's record walk demands deltas 0..n-1)"
-    ),
-    "create-colliding-names-in-one-request": (
-        "rafka difference: two topics whose names collide ('.' vs '_') created in one request: "
-        "Kafka creates both (its collision check looks at existing topics only), rafka refuses "
-        "the second with INVALID_TOPIC_EXCEPTION (metadata/controller.py checks against topics "
-        "created earlier in the same request)"
     ),
     "produce-corrupt-compressed-payload": (
         "rafka difference: a batch with a right CRC over gzip data that does not decompress gets "
@@ -874,19 +890,6 @@ RAFKA_BUGS: dict[str, str] = {
         "rafka difference: the Metadata request that auto-creates a topic is answered with the "
         "new topic (NONE) at once; Kafka creates it asynchronously and answers "
         "UNKNOWN_TOPIC_OR_PARTITION first (clients retry): handlers/metadata.py"
-    ),
-    "create-invalid-names-messages": (
-        "rafka difference: INVALID_TOPIC_EXCEPTION messages are worded as older Kafka did "
-        '("Topic name is illegal, ..."); Kafka 4.1 says "Topic name is invalid: \'...\' '
-        'contains one or more characters other than ...", "... \'.\' is not allowed", '
-        '"the empty string is not allowed", "the length of \'...\' is longer than the max '
-        'allowed length 249"'
-    ),
-    "create-manual-assignments-messages": (
-        "rafka difference: CreateTopics assignment error messages differ: Kafka says 'A manual "
-        "partition assignment was specified, but numPartitions was not set to -1.' and "
-        "'partitions should be a consecutive 0-based integer sequence' "
-        "(metadata/controller.py)"
     ),
 }
 

@@ -18,6 +18,8 @@ from typing import Any
 import anyio
 import attrs
 
+from rafka import errors
+
 __all__ = ["BatchOutcome", "DeliveryFuture", "RecordMetadata"]
 
 
@@ -171,13 +173,16 @@ class DeliveryFuture:
             callback(self)
 
     def exception(self) -> BaseException | None:
-        return self.outcome.exception
+        exc = self.outcome.exception
+        if isinstance(exc, errors.KafkaError) and exc.record_errors:
+            return _for_record(exc, self.delta)
+        return exc
 
     def metadata(self) -> RecordMetadata:
         """The result of a completed future (raises its exception)."""
         outcome = self.outcome
         if outcome.exception is not None:
-            raise outcome.exception
+            raise self.exception() or outcome.exception
         if not outcome.done:
             raise RuntimeError("the delivery is not complete")
         base = outcome.base_offset
@@ -205,3 +210,17 @@ class DeliveryFuture:
     # concurrent.futures.Future-like spelling
     def get(self, timeout: float | None = None) -> RecordMetadata:
         return self.result(timeout)
+
+
+def _for_record(batch_error: errors.KafkaError, index: int) -> errors.KafkaError:
+    """What one record of a batch the broker rejected record by record learns (as Java's
+    producer): the broker's message for it, or that a sibling in its batch was at fault."""
+    for at, message in batch_error.record_errors:
+        if at == index:
+            return type(batch_error)(message or batch_error.message).with_record_errors(
+                [(at, message)]
+            )
+    return type(batch_error)(
+        "Failed to append record because it was part of a batch which had one or more invalid "
+        "records"
+    )

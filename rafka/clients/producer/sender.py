@@ -295,6 +295,10 @@ class Sender:
                 self._succeed(batch, -1, -1)
             else:
                 error = errors.for_code(code)(result.error_message or None)
+                if result.record_errors:
+                    error.with_record_errors(
+                        [(e.batch_index, e.batch_index_error_message) for e in result.record_errors]
+                    )
                 if code in _LEADERSHIP:
                     self.metadata.mark_stale()
                 if code in _PRODUCER_STATE and self.idempotent:

@@ -4,7 +4,9 @@
   no response is sent; if any partition failed the connection is closed, as Kafka does.
 - Per partition: the batch is validated and appended by the log (CORRUPT_MESSAGE,
   INVALID_RECORD, MESSAGE_TOO_LARGE, INVALID_TIMESTAMP, OUT_OF_ORDER_SEQUENCE_NUMBER,
-  INVALID_PRODUCER_EPOCH, ...); a duplicate idempotent batch is acknowledged with the offsets
+  INVALID_PRODUCER_EPOCH, ...); records rejected one by one (a null key on a compacted
+  topic, a timestamp out of range) are listed in ``record_errors`` with Kafka's messages; a
+  duplicate idempotent batch is acknowledged with the offsets
   it got the first time. Unknown partitions give UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID
   for v13+ ids); a non-leader gives NOT_LEADER_OR_FOLLOWER with the current leader (v10+).
 - acks=-1 needs ``min.insync.replicas`` in-sync replicas (NOT_ENOUGH_REPLICAS) and waits up to
@@ -37,6 +39,16 @@ P = R.PartitionProduceResponse
 
 def _error(index: int, error: errors.KafkaError) -> R.PartitionProduceResponse:
     # Kafka sends an error message only for record-level errors (it has none for the others).
+    if error.record_errors:
+        return P(
+            index=index,
+            error_code=error.code,
+            base_offset=-1,
+            record_errors=[
+                R.BatchIndexAndErrorMessage(i, message) for i, message in error.record_errors
+            ],
+            error_message=error.message,
+        )
     return P(index=index, error_code=error.code, base_offset=-1, error_message=None)
 
 

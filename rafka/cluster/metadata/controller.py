@@ -76,20 +76,8 @@ class TopicResult:
 
 
 def validate_topic_name(name: str) -> None:
-    if not name:
-        raise errors.InvalidTopicExceptionError("Topic name is illegal, it can't be empty")
-    if name in (".", ".."):
-        raise errors.InvalidTopicExceptionError('Topic name cannot be "." or ".."')
-    if len(name) > MAX_TOPIC_NAME:
-        raise errors.InvalidTopicExceptionError(
-            f"Topic name is illegal, it can't be longer than {MAX_TOPIC_NAME} characters, "
-            f"topic name: {name}"
-        )
-    if not _LEGAL_TOPIC.match(name):
-        raise errors.InvalidTopicExceptionError(
-            f'Topic name "{name}" is illegal, it contains a character other than ASCII '
-            "alphanumerics, '.', '_' and '-'"
-        )
+    """INVALID_TOPIC_EXCEPTION for a name Kafka refuses (see :func:`check_topic_name`)."""
+    check_topic_name(name)
 
 
 class Controller:
@@ -213,10 +201,12 @@ class Controller:
 
     def create_topics(self, specs: Sequence[TopicSpec], validate_only: bool) -> list[TopicResult]:
         results = []
+        # as Kafka, names collide ('.' vs '_') only with topics that existed before the request
+        existing = list(self.image.topics)
         for spec in specs:
             result = TopicResult(spec.name)
             try:
-                records = self._create_topic_records(spec, result)
+                records = self._create_topic_records(spec, result, existing)
             except errors.KafkaError as exc:
                 result.error = exc
                 results.append(result)
@@ -226,25 +216,32 @@ class Controller:
             results.append(result)
         return results
 
-    def _create_topic_records(self, spec: TopicSpec, result: TopicResult) -> list[Message]:
+    def _create_topic_records(
+        self, spec: TopicSpec, result: TopicResult, existing: Sequence[str]
+    ) -> list[Message]:
         image = self.image
         validate_topic_name(spec.name)
         if spec.name in image.topics:
             raise errors.TopicAlreadyExistsError(f"Topic '{spec.name}' already exists.")
         collision = spec.name.replace(".", "_")
-        for existing in image.topics:
-            if existing != spec.name and existing.replace(".", "_") == collision:
+        for name in existing:
+            if name != spec.name and name.replace(".", "_") == collision:
                 raise errors.InvalidTopicExceptionError(
-                    f"Topic '{spec.name}' collides with existing topic: {existing}"
+                    f"Topic '{spec.name}' collides with existing topic: {name}"
                 )
         live = sorted(b.node_id for b in image.live_brokers())
         if spec.assignments:
-            if spec.num_partitions != -1 or spec.replication_factor != -1:
+            if spec.replication_factor != -1:
                 raise errors.InvalidRequestError(
-                    "Both numPartitions or replicationFactor and replicasAssignments were set. "
-                    "Both cannot be used at the same time."
+                    "A manual partition assignment was specified, but replication factor was "
+                    "not set to -1."
                 )
-            assignment = self._check_assignment(spec.assignments)
+            if spec.num_partitions != -1:
+                raise errors.InvalidRequestError(
+                    "A manual partition assignment was specified, but numPartitions was not "
+                    "set to -1."
+                )
+            assignment = self._check_assignment(spec.assignments, set(live))
         else:
             partitions = spec.num_partitions
             if partitions == -1:
@@ -292,30 +289,46 @@ class Controller:
             )
         return records
 
-    def _check_assignment(self, assignments: Mapping[int, list[int]]) -> dict[int, list[int]]:
-        indexes = sorted(assignments)
-        if indexes != list(range(len(indexes))):
-            raise errors.InvalidReplicaAssignmentError(
-                "Partitions should be consecutive, starting from 0."
-            )
-        sizes = {len(r) for r in assignments.values()}
-        if len(sizes) != 1 or 0 in sizes:
-            raise errors.InvalidReplicaAssignmentError(
-                "All partitions should have the same number of replicas."
-            )
+    def _check_assignment(
+        self, assignments: Mapping[int, list[int]], live: set[int]
+    ) -> dict[int, list[int]]:
+        """A manual assignment, checked partition by partition in Kafka's order and words."""
         known = set(self.image.brokers)
+        replication: int | None = None
         for index, replicas in assignments.items():
-            if len(set(replicas)) != len(replicas):
+            if not replicas:
                 raise errors.InvalidReplicaAssignmentError(
-                    f"Duplicate brokers not allowed in replica assignment: "
-                    f"{', '.join(map(str, replicas))} for partition id {index}."
+                    "The manual partition assignment includes an empty replica list."
                 )
-            unknown = [r for r in replicas if r not in known]
-            if unknown:
+            previous = None
+            for broker in sorted(replicas):
+                if broker not in known:
+                    raise errors.InvalidReplicaAssignmentError(
+                        f"The manual partition assignment includes broker {broker}, but no "
+                        "such broker is registered."
+                    )
+                if broker == previous:
+                    raise errors.InvalidReplicaAssignmentError(
+                        f"The manual partition assignment includes the broker {broker} more "
+                        "than once."
+                    )
+                previous = broker
+            if replication is not None and len(replicas) != replication:
                 raise errors.InvalidReplicaAssignmentError(
-                    f"The manual partition assignment includes broker {unknown[0]}, but no "
-                    "such broker is registered."
+                    f"The manual partition assignment includes a partition with {len(replicas)} "
+                    "replica(s), but this is not consistent with previous partitions, which "
+                    f"have {replication} replica(s)."
                 )
+            replication = len(replicas)
+            if not any(r in live for r in replicas):
+                raise errors.InvalidReplicaAssignmentError(
+                    "All brokers specified in the manual partition assignment for partition "
+                    f"{index} are fenced or in controlled shutdown."
+                )
+        if sorted(assignments) != list(range(len(assignments))):
+            raise errors.InvalidReplicaAssignmentError(
+                "partitions should be a consecutive 0-based integer sequence"
+            )
         return {i: list(r) for i, r in assignments.items()}
 
     def _place_replicas(self, partitions: int, rf: int, live: list[int]) -> dict[int, list[int]]:
