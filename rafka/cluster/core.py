@@ -103,6 +103,11 @@ class ClusterCore:
         are told; a port of 0 keeps the bound one (useful with several brokers).
         """
         host, port = broker.host, broker.port
+        if port > 0 and not broker.config.is_explicit("listeners"):
+            # what DescribeConfigs reports: the address the listener really bound
+            broker.config = broker.config.with_overrides(
+                {"listeners": f"PLAINTEXT://{host}:{port}"}
+            )
         advertised = broker.config.get("advertised.listeners")
         if advertised:
             _, _, address = str(advertised[0]).rpartition("://")

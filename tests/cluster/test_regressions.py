@@ -122,3 +122,14 @@ async def test_dynamic_cluster_defaults_reach_existing_logs() -> None:
             ),
         )
         assert log.config.retention_ms == 60000
+
+
+async def test_listeners_config_reports_the_bound_address() -> None:
+    """DescribeConfigs said PLAINTEXT://127.0.0.1:9092 whatever port a broker had bound."""
+    from rafka.clients.admin import ConfigResource
+
+    async with rafka.AsyncCluster(brokers=2, listen=True) as cluster, cluster.admin() as admin:
+        ports = [b.port for b in cluster.brokers.values()]
+        for node_id, port in zip(cluster.brokers, ports, strict=True):
+            entry = (await admin.describe_configs(ConfigResource.broker(node_id)))["listeners"]
+            assert entry.value == f"PLAINTEXT://127.0.0.1:{port}"
