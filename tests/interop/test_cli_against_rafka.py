@@ -78,11 +78,7 @@ _TOPIC_ID = re.compile(r"TopicId: \S+")
 
 
 def _normalise_topics_output(text: str) -> str:
-    text = _TOPIC_ID.sub("TopicId: <id>", text)
-    # Kafka's storage format writes a cluster-level min.insync.replicas=1 (KIP-966 ELR), which
-    # kafka-topics lists among the topic's configs; rafka has no such cluster default (see
-    # test_cluster_level_min_insync_replicas).
-    return text.replace("min.insync.replicas=1,", "")
+    return _TOPIC_ID.sub("TopicId: <id>", text)
 
 
 def _run_kafka_topics(cli: KafkaCli, target: Target) -> dict[str, CliResult]:
@@ -494,12 +490,6 @@ def _configs_view(out: dict[str, CliResult]) -> dict[str, Any]:
     view: dict[str, Any] = {}
     for name, result in out.items():
         text = result.stdout
-        if name == "describe-all":
-            # Kafka's cluster-level min.insync.replicas (see _normalise_topics_output)
-            text = text.replace(
-                "synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:min.insync.replicas=1, ",
-                "synonyms={",
-            )
         # The tool's error line and the broker's message it carries (the exception's line)
         errors = [
             _BOOTSTRAP.sub("<bootstrap>", line)
@@ -683,16 +673,6 @@ def test_rafka_indexes_match_kafka(dumped: dict[str, Any]) -> None:
     assert "passed sanity check" in check and "Mismatches" not in check
     listed = dumped["rafka-index"].check().stdout
     assert "Mismatches" not in listed and "not found in the log" not in listed
-
-
-MIN_ISR_DIFFERENCE = (
-    "rafka difference: Kafka 4.1's storage format (ELR, KIP-966) writes a cluster-level "
-    "dynamic min.insync.replicas=1, so DescribeConfigs reports it with a "
-    "DYNAMIC_DEFAULT_BROKER_CONFIG synonym and kafka-topics --describe lists it among every "
-    "topic's configs; rafka has no cluster-level default and reports DEFAULT_CONFIG only"
-)
-RAFKA_BUGS[("min-isr", "rafka")] = MIN_ISR_DIFFERENCE
-RAFKA_BUGS[("min-isr", "rafka-3")] = MIN_ISR_DIFFERENCE
 
 
 @pytest.mark.parametrize("target", params("min-isr"))

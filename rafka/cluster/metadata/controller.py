@@ -99,6 +99,14 @@ class Controller:
         for record in log.replay():
             apply_record(self.image, record)
         self.image.offset = log.end_offset - 1
+        if log.end_offset == 0:
+            self._bootstrap()
+
+    def _bootstrap(self) -> None:
+        """What formatting storage writes into a new Kafka 4.1 cluster's metadata: a
+        cluster-wide dynamic ``min.insync.replicas`` (for ELR, KIP-966), from the properties."""
+        value = str(self.config.get("min.insync.replicas"))
+        self.commit([ConfigRecord(BROKER_RESOURCE, "", "min.insync.replicas", value)])
 
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener(image, records)`` after every committed change."""
@@ -185,9 +193,15 @@ class Controller:
         part = topic.partitions[partition]
         if leader_epoch != part.leader_epoch:
             raise errors.FencedLeaderEpochError()
+        # A fenced broker (stopped, or shutting down) may not join an ISR (Kafka's KIP-841).
+        isr = [r for r in isr if r in part.isr or not self._is_fenced(r)]
         if set(isr) != set(part.isr):
             self.commit([PartitionChangeRecord(partition, topic_id, isr=list(isr))])
         return part
+
+    def _is_fenced(self, node_id: int) -> bool:
+        broker = self.image.brokers.get(node_id)
+        return broker is None or broker.fenced
 
     def allocate_producer_ids(self, node_id: int) -> tuple[int, int]:
         """A block of producer ids for a broker: (first id, count)."""

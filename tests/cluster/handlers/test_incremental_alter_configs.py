@@ -136,7 +136,10 @@ async def test_missing_topic_and_validate_only(cluster: rafka.AsyncCluster) -> N
 async def test_broker_operations(cluster: rafka.AsyncCluster) -> None:
     image = cluster.core.controller.image
     assert await alter(cluster, 4, "", ("log.cleanup.policy", APPEND, "compact")) == (0, None)
-    assert image.configs[(4, "")] == {"log.cleanup.policy": "delete,compact"}
+    assert image.configs[(4, "")] == {
+        "min.insync.replicas": "1",  # written when the cluster was formatted
+        "log.cleanup.policy": "delete,compact",
+    }
     assert await alter(cluster, 4, "1", ("num.io.threads", SET, "4"), ("custom.y", SET, "z")) == (
         0,
         None,
