@@ -7,6 +7,11 @@ confluent-kafka (librdkafka) consumers in this process:
 - a 10-member classic group (eager ``range``, 10 partitions): from the first member's
   ``subscribe`` until every member has its assignment (the group is Stable); the median of
   ``RAFKA_BENCH_GROUP_ROUNDS`` rounds (default 5), each with a new group;
+- the same with the KIP-848 consumer protocol (``group.protocol=consumer``, the coordinator's
+  ``uniform`` assignor): until every member has its share and the coordinator says Stable
+  (ConsumerGroupDescribe). Both brokers run with ``group.consumer.heartbeat.interval.ms=500``
+  (as the classic members' heartbeat interval): members waiting for partitions others must
+  release learn of them at their next heartbeat;
 - OffsetCommit: one member of a Stable group commits one offset synchronously, again and again
   for ``RAFKA_BENCH_COMMIT_SECONDS`` (default 3); commits/s;
 - and, rafka only, the same commit handled in process (``broker.handle``, no socket): what the
@@ -26,6 +31,11 @@ from benchmarks._util import print_table, row
 from benchmarks.bench_broker import _create_topic, _wait_ready
 
 MEMBERS = 10
+#: Broker configs of both brokers (beyond group.initial.rebalance.delay.ms=0).
+CONSUMER_GROUP_CONFIG = {
+    "group.consumer.heartbeat.interval.ms": 500,
+    "group.consumer.min.heartbeat.interval.ms": 500,
+}
 ROUNDS = int(os.environ.get("RAFKA_BENCH_GROUP_ROUNDS", "5"))
 COMMIT_SECONDS = float(os.environ.get("RAFKA_BENCH_COMMIT_SECONDS", "3"))
 KAFKA_JVM = ("-Xms1g", "-Xmx1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20")
@@ -47,6 +57,7 @@ def rafka_server() -> Any:
             "0",
             "--config",
             "group.initial.rebalance.delay.ms=0",
+            *(f"--config={k}={v}" for k, v in CONSUMER_GROUP_CONFIG.items()),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -73,7 +84,8 @@ def kafka_server() -> Any:
     except ImportError:
         yield None
         return
-    broker = KafkaBroker(jvm_args=KAFKA_JVM)  # group.initial.rebalance.delay.ms=0 is set
+    # group.initial.rebalance.delay.ms=0 is set by default
+    broker = KafkaBroker(CONSUMER_GROUP_CONFIG, jvm_args=KAFKA_JVM)
     try:
         broker.start()
     except PeerUnavailable as exc:
@@ -86,9 +98,18 @@ def kafka_server() -> Any:
         broker.stop()
 
 
-def _consumer(bootstrap: str, group: str) -> Any:
+def _consumer(bootstrap: str, group: str, protocol: str = "classic") -> Any:
     from confluent_kafka import Consumer
 
+    if protocol == "consumer":
+        return Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": group,
+                "enable.auto.commit": False,
+                "group.protocol": "consumer",
+            }
+        )
     return Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -120,10 +141,13 @@ def _warm_coordinator(bootstrap: str, group: str) -> None:
         consumer.close()
 
 
-def time_to_stable(bootstrap: str, topic: str) -> float:
-    """Seconds from the first subscribe until all members have an assignment."""
+def time_to_stable(bootstrap: str, topic: str, protocol: str = "classic") -> float:
+    """Seconds from the first subscribe until all members have their assignment (classic:
+    every member has one; consumer protocol: every member has its share of the partitions and
+    the coordinator reports the group Stable)."""
     group = f"bench-{uuid.uuid4().hex[:8]}"
-    consumers = [_consumer(bootstrap, group) for _ in range(MEMBERS)]
+    consumers = [_consumer(bootstrap, group, protocol) for _ in range(MEMBERS)]
+    view = _ConsumerGroupView(bootstrap, group) if protocol == "consumer" else None
     try:
         start = time.perf_counter()
         for consumer in consumers:
@@ -132,7 +156,12 @@ def time_to_stable(bootstrap: str, topic: str) -> float:
             # Every member keeps polling: librdkafka serves rebalances from poll().
             for consumer in consumers:
                 consumer.poll(0)
-            missing = sum(1 for consumer in consumers if not consumer.assignment())
+            if view is None:
+                missing = sum(1 for consumer in consumers if not consumer.assignment())
+            else:
+                missing = sum(1 for consumer in consumers if len(consumer.assignment()) != 1)
+                if not missing and not view.stable():
+                    missing = 1
             if not missing:
                 break
             if time.perf_counter() - start > 120:
@@ -140,8 +169,29 @@ def time_to_stable(bootstrap: str, topic: str) -> float:
             time.sleep(0.001)
         return time.perf_counter() - start
     finally:
+        if view is not None:
+            view.close()
         for consumer in consumers:
             consumer.close()
+
+
+class _ConsumerGroupView:
+    """Asks the coordinator (ConsumerGroupDescribe) whether a consumer group is Stable."""
+
+    def __init__(self, bootstrap: str, group: str) -> None:
+        from tests.interop.raw import RawClient
+
+        self.group = group
+        self.raw = RawClient(bootstrap)
+
+    def stable(self) -> bool:
+        from rafka.protocol.messages import ConsumerGroupDescribeRequest
+
+        (described,) = self.raw.call(ConsumerGroupDescribeRequest([self.group]), 1).groups
+        return bool(described.group_state == "Stable" and len(described.members) == MEMBERS)
+
+    def close(self) -> None:
+        self.raw.close()
 
 
 def commit_rate(bootstrap: str, topic: str) -> float:
@@ -218,8 +268,11 @@ def _measure(bootstrap: str, label: str) -> dict[str, float]:
     _warm_coordinator(bootstrap, "warm")
     time_to_stable(bootstrap, topic)  # warm the connections' code paths
     times = [time_to_stable(bootstrap, topic) for _ in range(ROUNDS)]
+    time_to_stable(bootstrap, topic, "consumer")
+    consumer_times = [time_to_stable(bootstrap, topic, "consumer") for _ in range(ROUNDS)]
     return {
         "stable": statistics.median(times) * 1000,
+        "consumer stable": statistics.median(consumer_times) * 1000,
         "commits": commit_rate(bootstrap, f"{topic}-commits"),
     }
 
@@ -237,6 +290,14 @@ def run() -> list[dict[str, Any]]:
             "ms",
             ours["stable"],
             theirs.get("stable"),
+            "Apache Kafka",
+        ),
+        row(
+            f"{MEMBERS}-member consumer-protocol group (KIP-848): subscribe to Stable "
+            f"(median of {ROUNDS})",
+            "ms",
+            ours["consumer stable"],
+            theirs.get("consumer stable"),
             "Apache Kafka",
         ),
         row(

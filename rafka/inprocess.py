@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from rafka import errors
-from rafka.clients.transport import Node, TransportError, choose_version
+from rafka.clients.transport import Node, TransportError, broker_of, choose_version
 from rafka.cluster.broker import CloseConnection
 from rafka.cluster.request import RequestContext
 from rafka.protocol import framing
@@ -58,7 +58,7 @@ class InProcessTransport:
                 if broker.replica_manager.running:
                     return broker
             raise TransportError("no broker of this cluster is running")
-        found = self.core.brokers.get(node_id)
+        found = self.core.brokers.get(broker_of(node_id))
         if found is None or not found.replica_manager.running:
             raise TransportError(f"broker {node_id} is not running")
         return found

@@ -15,7 +15,7 @@ import anyio
 import attrs
 
 from rafka import errors
-from rafka.clients.transport import Node, Transport, TransportError
+from rafka.clients.transport import Node, Transport, TransportError, choose_version
 from rafka.protocol.messages import MetadataRequest, MetadataResponse
 
 __all__ = ["MetadataCache", "MetadataManager", "PartitionInfo", "TopicInfo"]
@@ -89,6 +89,13 @@ class MetadataCache:
                 t.error_code,
             )
         self.updated_at = now
+
+    def topic_name(self, topic_id: uuid.UUID) -> str | None:
+        """The name of the topic with this id, if the cache knows it."""
+        for name, info in self.topics.items():
+            if info.topic_id == topic_id:
+                return name
+        return None
 
     def leader(self, topic: str, partition: int) -> int | None:
         info = self.topics.get(topic)
@@ -195,6 +202,40 @@ class MetadataManager:
             self.transport.update_nodes(list(self.cache.brokers.values()))
             self._stale = False
             return
+        raise TransportError(f"no broker answered a metadata request: {last}")
+
+    async def resolve_topic_ids(self, topic_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """Learn the names of topics known by id (a consumer group's assignment names topics by
+        id): a Metadata request by topic id (v12+), or a listing of every topic from a broker
+        too old for that. Returns the ids resolved; the names join the cache."""
+        wanted = set(topic_ids)
+        last: BaseException | None = None
+        for node_id in self._candidates():
+            try:
+                versions = await self.transport.api_versions(node_id)
+                version = choose_version(MetadataRequest.API_KEY, versions.get(3), None)
+                if version >= 12:
+                    request = MetadataRequest(
+                        topics=[
+                            MetadataRequest.MetadataRequestTopic(topic_id=t, name=None)
+                            for t in sorted(wanted)
+                        ],
+                        allow_auto_topic_creation=False,
+                    )
+                    response = await self.transport.request(
+                        node_id, request, version=version, timeout=self.request_timeout
+                    )
+                    assert isinstance(response, MetadataResponse)
+                    refreshed_at = self.cache.updated_at  # the wanted topics were not asked
+                    self.cache.update(response, set(), anyio.current_time())
+                    self.cache.updated_at = refreshed_at
+                else:
+                    await self.refresh(all_topics=True)
+            except (TransportError, errors.RequestTimedOutError) as exc:
+                last = exc
+                continue
+            found = {t: self.cache.topic_name(t) for t in wanted}
+            return {t: name for t, name in found.items() if name is not None}
         raise TransportError(f"no broker answered a metadata request: {last}")
 
     async def topic(self, name: str, timeout: float) -> TopicInfo:

@@ -20,7 +20,13 @@ import anyio.abc
 
 from rafka import errors
 from rafka._version import __version__
-from rafka.clients.transport import Node, TransportError, choose_version
+from rafka.clients.transport import (
+    Node,
+    TransportError,
+    broker_of,
+    choose_version,
+    coordinator_node,
+)
 from rafka.protocol import framing
 from rafka.protocol._message import Message
 from rafka.protocol.messages import API_SPECS, ApiVersionsRequest, ApiVersionsResponse
@@ -197,9 +203,10 @@ class TcpTransport:
             old = self._addresses.get(node.node_id)
             self._addresses[node.node_id] = (node.host, node.port)
             if old is not None and old != (node.host, node.port):
-                conn = self._connections.pop(node.node_id, None)
-                if conn is not None and self._tg is not None:
-                    self._tg.start_soon(conn.close)
+                for node_id in (node.node_id, coordinator_node(node.node_id)):
+                    conn = self._connections.pop(node_id, None)
+                    if conn is not None and self._tg is not None:
+                        self._tg.start_soon(conn.close)
 
     async def _connection(self, node_id: int) -> _Connection:
         conn = self._connections.get(node_id)
@@ -215,7 +222,7 @@ class TcpTransport:
             return await self._connect(node_id)
 
     async def _connect(self, node_id: int) -> _Connection:
-        address = self._addresses.get(node_id)
+        address = self._addresses.get(broker_of(node_id))
         if address is None:
             raise TransportError(f"no address known for node {node_id}")
         failures, retry_at = self._failures.get(node_id, (0, 0.0))

@@ -23,7 +23,33 @@ from rafka import errors
 from rafka.protocol._message import Message
 from rafka.protocol.messages import API_SPECS
 
-__all__ = ["Node", "Transport", "TransportError", "choose_version"]
+__all__ = [
+    "Node",
+    "Transport",
+    "TransportError",
+    "broker_of",
+    "choose_version",
+    "coordinator_node",
+]
+
+#: Node ids from here up name a second connection to broker ``_COORDINATOR_BASE - id``.
+_COORDINATOR_BASE = 2**31 - 1
+_COORDINATOR_MIN = 2**30
+
+
+def coordinator_node(broker_id: int) -> int:
+    """The node id under which a client talks to ``broker_id`` as its group coordinator.
+
+    A broker answers one connection's requests in order, so a commit or heartbeat sent on
+    the connection that carries a long-poll fetch would wait out the fetch's ``max_wait_ms``.
+    Like Kafka's clients, rafka's give the coordinator a connection of its own.
+    """
+    return _COORDINATOR_BASE - broker_id
+
+
+def broker_of(node_id: int) -> int:
+    """The broker a node id (a broker's own or :func:`coordinator_node`'s) connects to."""
+    return _COORDINATOR_BASE - node_id if node_id >= _COORDINATOR_MIN else node_id
 
 
 class TransportError(errors.RafkaError, ConnectionError):

@@ -2,8 +2,9 @@
 
 Supported ranges are Kafka 4.1.1's. A feature is *finalized* at the level rafka actually
 implements; level 0 means "off" and, as in Kafka, is left out of the finalized list
-(``transaction.version`` 2 and ``group.version`` 1 switch clients to the transaction and
-consumer-group protocols rafka does not serve yet).
+(``transaction.version`` 2 switches clients to the transaction protocol rafka does not serve
+yet). ``group.version`` 1 is the KIP-848 consumer group protocol, finalized as in a new
+Kafka 4.1 cluster.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class Feature:
 
 
 FEATURES = (
-    Feature("group.version", 0, 1, 0),
+    Feature("group.version", 0, 1, 1),
     Feature("kraft.version", 0, 1, 0),
     Feature("metadata.version", 7, 27, 27),
     Feature("share.version", 0, 1, 0),

@@ -95,6 +95,8 @@ HANDLER_MODULES = (
     "offset_commit",
     "offset_fetch",
     "offset_delete",
+    "consumer_group_heartbeat",
+    "consumer_group_describe",
 )
 
 

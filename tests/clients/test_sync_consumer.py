@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import rafka
@@ -73,3 +75,33 @@ def test_group_callbacks_run_off_the_loop_and_may_call_the_consumer() -> None:
             "revoke",
             {TopicPartition("t", 0): 5, TopicPartition("t", 1): 5},
         )
+
+
+@pytest.mark.parametrize("group_protocol", ["classic", "consumer"])
+def test_commits_do_not_wait_behind_a_long_poll_fetch(group_protocol: str) -> None:
+    """Over TCP a broker answers one connection's requests in order: a commit sent on the
+    connection that carries a long-poll fetch would wait out ``fetch.max.wait.ms``. The
+    consumer talks to its coordinator on a connection of its own, as Kafka's clients do."""
+    config = {"group.initial.rebalance.delay.ms": 0, "num.partitions": 1}
+    with rafka.Cluster(listen=True, config=config) as cluster:
+        with cluster.producer() as producer:
+            producer.send("t", b"x").result(5)
+        with rafka.Consumer(
+            bootstrap_servers=cluster.bootstrap_servers,
+            group_id="g",
+            group_protocol=group_protocol,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=5_000,
+            request_timeout_ms=30_000,
+        ) as consumer:
+            consumer.subscribe(["t"])
+            records: list[object] = []
+            while not records:
+                records.extend(consumer.poll(1))
+            consumer.poll(0.1)  # the next fetch is now parked at the broker for up to 5 s
+            started = time.monotonic()
+            for _ in range(5):
+                consumer.commit({("t", 0): 1})
+            assert time.monotonic() - started < 2.5  # behind the fetch: 5 s or more each
+            assert consumer.committed([("t", 0)]) == {TopicPartition("t", 0): 1}

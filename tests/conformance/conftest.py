@@ -55,6 +55,8 @@ BROKER_CONFIG: dict[str, Any] = {
     "offsets.topic.num.partitions": 1,
     "offsets.topic.replication.factor": 1,
     "group.initial.rebalance.delay.ms": 0,
+    "group.consumer.heartbeat.interval.ms": 500,
+    "group.consumer.min.heartbeat.interval.ms": 500,
 }
 
 #: Client settings that keep failing tests short (every target answers in milliseconds).

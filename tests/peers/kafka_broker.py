@@ -314,6 +314,10 @@ class KafkaBroker:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
+            # KIP-848 members heartbeat at the coordinator's interval (5 s by default): a
+            # shorter one keeps consumer-protocol rebalances in tests to a second or so.
+            "group.consumer.heartbeat.interval.ms": "500",
+            "group.consumer.min.heartbeat.interval.ms": "500",
         }
         props.update(self.overrides)
         return props

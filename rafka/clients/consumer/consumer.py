@@ -12,7 +12,9 @@ Positions start at ``auto.offset.reset`` (earliest/latest) unless seeked.
 
 With a ``group_id`` the consumer can ``subscribe()`` to topics (or a pattern) and share
 them with the group's other members -- rafka's, Java's, librdkafka's -- through Kafka's
-classic group protocol, and commit offsets (automatically every
+classic group protocol (``group_protocol="classic"``, the default: :mod:`.coordinator`) or
+the consumer group protocol of KIP-848 (``group_protocol="consumer"``:
+:mod:`.consumer_group`), and commit offsets (automatically every
 ``auto.commit.interval.ms``, or with :meth:`AsyncConsumer.commit`). Partitions start at the
 group's committed offset, else at ``auto.offset.reset``.
 """
@@ -30,8 +32,10 @@ import anyio.abc
 
 from rafka import errors
 from rafka.clients.config import CONSUMER_KEYS, ClientConfig
-from rafka.clients.consumer.coordinator import Callback, GroupCoordinator
+from rafka.clients.consumer.consumer_group import ConsumerGroupMember
+from rafka.clients.consumer.coordinator import GroupCoordinator
 from rafka.clients.consumer.fetcher import EARLIEST, LATEST, Fetcher
+from rafka.clients.consumer.group import Callback, GroupClient
 from rafka.clients.consumer.records import ConsumerRecord
 from rafka.clients.consumer.subscription import SubscriptionState
 from rafka.clients.metadata import MetadataManager
@@ -45,6 +49,38 @@ __all__ = ["AsyncConsumer"]
 log = logging.getLogger("rafka.consumer")
 
 Deserializer = Callable[[bytes | None], Any]
+
+#: Settings each group protocol rejects when they are set, as Java's ConsumerConfig does (the
+#: consumer protocol's coordinator assigns partitions and sets the session timeout and the
+#: heartbeat interval; the classic protocol has no server-side assignor).
+UNSUPPORTED_BY_PROTOCOL = {
+    "classic": ("group.remote.assignor",),
+    "consumer": ("partition.assignment.strategy", "heartbeat.interval.ms", "session.timeout.ms"),
+}
+_HINT = {
+    "classic": "group.remote.assignor applies to group_protocol='consumer' only",
+    "consumer": (
+        "with group_protocol='consumer' the group coordinator assigns the partitions (pick "
+        "its assignor with group_remote_assignor) and sets the session timeout and heartbeat "
+        "interval (the broker's group.consumer.* settings)"
+    ),
+}
+
+
+def _check_group_protocol(cfg: ClientConfig) -> str:
+    """The group protocol, refusing settings that do not apply to it."""
+    protocol = str(cfg["group.protocol"]).lower()
+    invalid = [
+        name
+        for name in UNSUPPORTED_BY_PROTOCOL[protocol]
+        if cfg.is_set(name) and cfg[name] not in (None, "", [])
+    ]
+    if invalid:
+        raise errors.ConfigError(
+            f"{', '.join(invalid)} cannot be set when group.protocol={protocol.upper()} "
+            f"({_HINT[protocol]})"
+        )
+    return protocol
 
 
 class AsyncConsumer:
@@ -94,13 +130,26 @@ class AsyncConsumer:
             retry_backoff_s=cfg["retry.backoff.ms"] / 1000,
         )
         self.max_poll_records = cfg["max.poll.records"]
-        self.coordinator: GroupCoordinator | None = None
-        if cfg["group.id"]:
-            if cfg["group.protocol"] != "classic":
-                raise errors.ConfigError(
-                    "group.protocol: rafka's consumer speaks the classic group protocol; "
-                    "leave group_protocol unset (or 'classic')"
-                )
+        self.coordinator: GroupClient | None = None
+        protocol = _check_group_protocol(cfg)
+        if cfg["group.id"] and protocol == "consumer":
+            self.coordinator = ConsumerGroupMember(
+                transport,
+                self.metadata,
+                self.subscriptions,
+                self.fetcher,
+                group_id=cfg["group.id"],
+                instance_id=cfg["group.instance.id"],
+                rebalance_timeout_ms=cfg["max.poll.interval.ms"],
+                server_assignor=cfg["group.remote.assignor"] or None,
+                auto_commit=bool(cfg["enable.auto.commit"]),
+                auto_commit_interval_ms=cfg["auto.commit.interval.ms"],
+                request_timeout_s=self.request_timeout_s,
+                retry_backoff_s=cfg["retry.backoff.ms"] / 1000,
+                retry_backoff_max_s=cfg["retry.backoff.max.ms"] / 1000,
+                client_id=cfg["client.id"] or "rafka-consumer",
+            )
+        elif cfg["group.id"]:
             self.coordinator = GroupCoordinator(
                 transport,
                 self.metadata,
@@ -232,7 +281,11 @@ class AsyncConsumer:
         ``on_assign(partitions)`` runs after each rebalance with the partitions this member
         now owns (positions are already set: seek there to override), ``on_revoke`` before
         a rebalance with those it gives up (commit there if you commit by hand). Either may
-        be a coroutine function.
+        be a coroutine function. The classic protocol revokes every partition before each
+        rebalance and assigns the whole new set; with ``group_protocol="consumer"`` both see
+        only what changes (``on_assign`` runs after every reconciliation, maybe with no
+        partitions), and ``subscription()`` of a pattern lists the topics of this member's
+        assignment (the group coordinator matches the pattern).
         """
         self._check_open()
         if self.coordinator is None:
@@ -275,7 +328,7 @@ class AsyncConsumer:
 
     # ------------------------------------------------------------------------------ commits
 
-    def _group(self) -> GroupCoordinator:
+    def _group(self) -> GroupClient:
         self._check_open()
         if self.coordinator is None:
             raise errors.IllegalStateError("committing offsets needs a group: set group_id")
@@ -322,9 +375,9 @@ class AsyncConsumer:
         group = self.coordinator
         with anyio.move_on_after(self.request_timeout_s, shield=True):
             try:
-                if group.auto_commit and (group.generation >= 0 or not group.subscribed):
+                if group.auto_commit and (group.in_group or not group.subscribed):
                     await group.commit_positions(self.request_timeout_s)
-                if group.subscribed:
+                if group.subscribed or group.leave_pending:
                     await group.revoke_and_leave()
             except errors.RafkaError as exc:
                 log.warning("closing the consumer of group %s: %s", group.group_id, exc)
@@ -338,8 +391,18 @@ class AsyncConsumer:
         to ``timeout`` seconds."""
         self._check_open()
         limit = max_records or self.max_poll_records
-        if self.coordinator is not None:
-            self.coordinator.polled()
+        group = self.coordinator
+        if group is None:
+            return await self._poll(timeout, limit)
+        group.polled()
+        group.polling = True
+        try:
+            return await self._poll(timeout, limit)
+        finally:
+            group.polling = False
+            group.polled()
+
+    async def _poll(self, timeout: float, limit: int) -> list[ConsumerRecord]:
         with anyio.move_on_after(timeout):
             while True:
                 self._raise_failure()

@@ -22,16 +22,15 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Iterable
 
 import anyio
-import anyio.abc
 
 from rafka import errors
 from rafka.clients.consumer.assignors import ASSIGNORS, assignor_names
 from rafka.clients.consumer.fetcher import Fetcher
+from rafka.clients.consumer.group import RETRY_COORDINATOR, Callback, GroupClient, call_listener
+from rafka.clients.consumer.group import now as _now
 from rafka.clients.consumer.protocol import (
     PROTOCOL_TYPE,
     decode_assignment,
@@ -41,40 +40,28 @@ from rafka.clients.consumer.protocol import (
 )
 from rafka.clients.consumer.subscription import SubscriptionState
 from rafka.clients.metadata import MetadataManager
-from rafka.clients.transport import Node, Transport, TransportError, choose_version
+from rafka.clients.transport import Transport, TransportError
 from rafka.clients.types import TopicPartition
 from rafka.protocol.messages import (
-    FindCoordinatorRequest,
-    FindCoordinatorResponse,
     HeartbeatRequest,
     HeartbeatResponse,
     JoinGroupRequest,
     JoinGroupResponse,
     LeaveGroupRequest,
-    OffsetCommitRequest,
-    OffsetCommitResponse,
-    OffsetFetchRequest,
-    OffsetFetchResponse,
     SyncGroupRequest,
     SyncGroupResponse,
 )
 
-__all__ = ["GroupCoordinator"]
+__all__ = ["Callback", "GroupCoordinator"]
 
 log = logging.getLogger("rafka.consumer.group")
 
-_RETRY_COORDINATOR = {
-    errors.CoordinatorNotAvailableError.code,
-    errors.NotCoordinatorError.code,
-    errors.CoordinatorLoadInProgressError.code,
-}
 _REJOIN_AS_NEW = {errors.UnknownMemberIdError.code, errors.IllegalGenerationError.code}
-Callback = Callable[[list[TopicPartition]], Any]
-T = TypeVar("T")
-_now = time.monotonic
 
 
-class GroupCoordinator:
+class GroupCoordinator(GroupClient):
+    """The consumer's side of the classic group protocol (see the module docstring)."""
+
     def __init__(
         self,
         transport: Transport,
@@ -94,43 +81,37 @@ class GroupCoordinator:
         retry_backoff_s: float,
         client_id: str,
     ) -> None:
-        self.transport = transport
-        self.metadata = metadata
-        self.subs = subscriptions
-        self.fetcher = fetcher
-        self.group_id = group_id
-        self.instance_id = instance_id
+        super().__init__(
+            transport,
+            metadata,
+            subscriptions,
+            fetcher,
+            group_id=group_id,
+            instance_id=instance_id,
+            rebalance_timeout_ms=rebalance_timeout_ms,
+            auto_commit=auto_commit,
+            auto_commit_interval_ms=auto_commit_interval_ms,
+            request_timeout_s=request_timeout_s,
+            retry_backoff_s=retry_backoff_s,
+            client_id=client_id,
+        )
         self.session_timeout_ms = session_timeout_ms
-        self.rebalance_timeout_ms = rebalance_timeout_ms
         self.heartbeat_s = heartbeat_interval_ms / 1000
         self.assignors = assignor_names(assignors)
-        self.auto_commit = auto_commit
-        self.auto_commit_s = auto_commit_interval_ms / 1000
-        self.request_timeout_s = request_timeout_s
-        self.retry_backoff_s = retry_backoff_s
-        self.client_id = client_id
-        self.coordinator: int | None = None
-        self.member_id = ""
         self.generation = -1
         self.protocol: str | None = None
         self.rejoin_needed = False  # until subscribe()
-        self.on_assign: Callback | None = None
-        self.on_revoke: Callback | None = None
-        self.last_poll = _now()
-        self.max_poll_s = rebalance_timeout_ms / 1000
-        self.wake = anyio.Event()
         self.joined = anyio.Event()
-        self.failure: BaseException | None = None
         self._assigned_counts: dict[str, int] | None = None  # the leader's last view
         self._matched: set[str] | None = None
         self._leave_requested = False
         self._listed_at = -1e9  # when topics were last listed for a pattern
 
-    # ---------------------------------------------------------------------------- triggers
-
     @property
-    def subscribed(self) -> bool:
-        return bool(self.subs.topics) or self.subs.pattern is not None
+    def in_group(self) -> bool:
+        return self.generation >= 0
+
+    # ---------------------------------------------------------------------------- triggers
 
     def subscribe(self, topics: Iterable[str] | None, pattern: str | None) -> None:
         self.subs.topics = set(topics or ())
@@ -174,13 +155,13 @@ class GroupCoordinator:
                 if self._leave_requested:
                     self._leave_requested = False
                     await self.revoke_and_leave()
-                if _now() - self.last_poll > self.max_poll_s and self.generation >= 0:
+                if self.poll_overdue() and self.generation >= 0:
                     log.warning("poll interval exceeded max.poll.interval.ms: leaving group")
                     await self.leave()
                     self.rejoin_needed = True
                 await self._refresh_metadata()
                 self._check_metadata()
-                if self.rejoin_needed and _now() - self.last_poll <= self.max_poll_s:
+                if self.rejoin_needed and not self.poll_overdue():
                     await self._join()
                 elif self.generation >= 0:
                     await self._heartbeat()
@@ -202,7 +183,7 @@ class GroupCoordinator:
                 self.rejoin_needed = True
                 continue
             except errors.KafkaError as exc:
-                if exc.code in _RETRY_COORDINATOR:
+                if exc.code in RETRY_COORDINATOR:
                     self.coordinator = None
                     await anyio.sleep(self.retry_backoff_s)
                     continue
@@ -247,49 +228,6 @@ class GroupCoordinator:
             if t in topics and info.error_code == 0
         }
 
-    async def _send(
-        self,
-        api_key: int,
-        build: Callable[[int], Any],
-        node: int | None = None,
-        extra_timeout: float = 0.0,
-    ) -> Any:
-        """Build the request for the version the node speaks, send it, return the answer."""
-        if node is None:
-            node = await self._coordinator_node()
-        versions = await self.transport.api_versions(node)
-        version = choose_version(api_key, versions.get(api_key), None)
-        return await self.transport.request(
-            node, build(version), version=version, timeout=self.request_timeout_s + extra_timeout
-        )
-
-    async def _coordinator_node(self) -> int:
-        while self.coordinator is None:
-            await self._find_coordinator()
-        return self.coordinator
-
-    async def _find_coordinator(self) -> None:
-        nodes = sorted(self.metadata.cache.brokers) or self.transport.bootstrap_nodes()
-
-        def build(version: int) -> FindCoordinatorRequest:
-            if version >= 4:
-                return FindCoordinatorRequest(key_type=0, coordinator_keys=[self.group_id])
-            return FindCoordinatorRequest(key=self.group_id, key_type=0)
-
-        response = await self._send(10, build, node=nodes[0])
-        assert isinstance(response, FindCoordinatorResponse)
-        if response.coordinators:  # v4+: one answer per key
-            found = response.coordinators[0]
-            code, node_id, host, port = found.error_code, found.node_id, found.host, found.port
-        else:
-            code, node_id = response.error_code, response.node_id
-            host, port = response.host, response.port
-        if code:
-            self.metadata.mark_stale()
-            raise errors.for_code(code)(f"finding the coordinator of {self.group_id!r}")
-        self.transport.update_nodes([Node(node_id, host, port)])
-        self.coordinator = node_id
-
     # ------------------------------------------------------------------------------- join
 
     async def _join(self) -> None:
@@ -333,7 +271,7 @@ class GroupCoordinator:
                 await anyio.sleep(self.retry_backoff_s)
                 continue
             if code:
-                if code in _RETRY_COORDINATOR:
+                if code in RETRY_COORDINATOR:
                     self.coordinator = None
                 raise errors.for_code(code)(f"joining group {self.group_id!r}")
             break
@@ -387,17 +325,26 @@ class GroupCoordinator:
 
     async def _assigned(self, partitions: list[TopicPartition]) -> None:
         self.subs.assign(partitions)
-        if partitions:
-            committed = await self.committed(partitions)
+        # As Java: no records of the assignment before on_assign has run (it runs in the
+        # background here, while poll() goes on); fetchable once it ran, even if it raised.
+        for tp in partitions:
+            self.subs.assignment[tp].awaiting_callback = True
+        try:
+            if partitions:
+                committed = await self.committed(partitions)
+                for tp in partitions:
+                    offset = committed.get(tp)
+                    if offset is not None:
+                        self.subs.seek(tp, offset)
+                    else:
+                        self.subs.request_reset(tp)
+            if self.on_assign is not None:
+                await call_listener(self.on_assign, list(partitions))
+        finally:
             for tp in partitions:
-                offset = committed.get(tp)
-                if offset is not None:
-                    self.subs.seek(tp, offset)
-                else:
-                    self.subs.request_reset(tp)
-        self.fetcher.poke()
-        if self.on_assign is not None:
-            await _call(self.on_assign, list(partitions))
+                if (state := self.subs.assignment.get(tp)) is not None:
+                    state.awaiting_callback = False
+            self.fetcher.poke()
 
     async def _revoke(self, commit: bool = True) -> None:
         revoked = list(self.subs.assignment)
@@ -407,7 +354,7 @@ class GroupCoordinator:
             except (errors.RafkaError, errors.CommitFailedError) as exc:
                 log.info("commit before revocation failed: %s", exc)
         if self.on_revoke is not None:
-            await _call(self.on_revoke, revoked)
+            await call_listener(self.on_revoke, revoked)
         self.subs.assign([])
 
     # -------------------------------------------------------------------------- heartbeat
@@ -431,7 +378,7 @@ class GroupCoordinator:
         elif code in _REJOIN_AS_NEW:
             self.member_id, self.generation = "", -1
             self.rejoin_needed = True
-        elif code in _RETRY_COORDINATOR:
+        elif code in RETRY_COORDINATOR:
             self.coordinator = None
         else:
             raise errors.for_code(code)(f"heartbeat of group {self.group_id!r}")
@@ -470,161 +417,17 @@ class GroupCoordinator:
 
     # ---------------------------------------------------------------------------- offsets
 
-    def positions(self) -> dict[TopicPartition, int]:
-        """Every assigned partition's position (what committing "everything consumed" means)."""
-        return {tp: s.position for tp, s in self.subs.assignment.items() if s.position is not None}
+    def _commit_identity(self) -> tuple[int, str]:
+        return self.generation, self.member_id
 
-    async def commit_positions(self, timeout: float) -> None:
-        positions = self.positions()
-        if positions:
-            await self.commit(positions, "", timeout)
-
-    async def _commit_positions(self) -> None:
-        positions = {
-            tp: s.position for tp, s in self.subs.assignment.items() if s.position is not None
-        }
-        if positions:
-            await self._commit_once(positions, "")
-
-    async def _retrying(self, what: str, attempt: Callable[[], Awaitable[T]], timeout: float) -> T:
-        """``attempt()`` until it succeeds, retrying through coordinator moves and retriable
-        errors for up to ``timeout`` seconds."""
-        last: BaseException | None = None
-        with anyio.move_on_after(timeout):
-            while True:
-                try:
-                    return await attempt()
-                except (TransportError, errors.RequestTimedOutError) as exc:
-                    self.coordinator, last = None, exc
-                except errors.KafkaError as exc:
-                    if exc.code in _RETRY_COORDINATOR:
-                        self.coordinator = None
-                    elif not exc.retriable:
-                        raise
-                    last = exc
-                await anyio.sleep(self.retry_backoff_s)
-        raise errors.ClientTimeoutError(f"{what}: gave up after {timeout:g}s (last error: {last})")
-
-    async def commit(
-        self, offsets: Mapping[TopicPartition, int], metadata: str = "", timeout: float = 60.0
-    ) -> None:
-        """Commit ``offsets`` (the next offset to read, per partition) for this group, retrying
-        through coordinator moves for up to ``timeout`` seconds."""
-        await self._retrying(
-            f"committing offsets of group {self.group_id!r}",
-            lambda: self._commit_once(offsets, metadata),
-            timeout,
-        )
-
-    async def _commit_once(self, offsets: Mapping[TopicPartition, int], metadata: str) -> None:
-        by_topic: dict[str, list[OffsetCommitRequest.OffsetCommitRequestPartition]] = {}
-        for tp, offset in offsets.items():
-            by_topic.setdefault(tp[0], []).append(
-                OffsetCommitRequest.OffsetCommitRequestPartition(
-                    partition_index=tp[1], committed_offset=offset, committed_metadata=metadata
-                )
-            )
-        topics = [
-            OffsetCommitRequest.OffsetCommitRequestTopic(name=t, partitions=ps)
-            for t, ps in by_topic.items()
-        ]
-        response = await self._send(
-            8,
-            lambda version: OffsetCommitRequest(
-                group_id=self.group_id,
-                generation_id_or_member_epoch=self.generation,
-                member_id=self.member_id,
-                group_instance_id=self.instance_id,
-                topics=topics,
-            ),
-        )
-        assert isinstance(response, OffsetCommitResponse)
-        for topic in response.topics:
-            for part in topic.partitions:
-                code = part.error_code
-                if code == 0:
-                    continue
-                if code in _RETRY_COORDINATOR:
-                    self.coordinator = None
-                if code in _REJOIN_AS_NEW or code == errors.RebalanceInProgressError.code:
-                    self.rejoin_needed = True
-                    raise errors.CommitFailedError(
-                        f"commit failed ({errors.for_code(code).name}): the group rebalanced"
-                    )
-                raise errors.for_code(code)(f"committing {topic.name}-{part.partition_index}")
-
-    async def committed(
-        self, partitions: Iterable[tuple[str, int]], timeout: float = 60.0
-    ) -> dict[TopicPartition, int]:
-        """The group's committed offsets (partitions without one are left out)."""
-        wanted = list(partitions)
-        return await self._retrying(
-            f"fetching committed offsets of group {self.group_id!r}",
-            lambda: self._committed_once(wanted),
-            timeout,
-        )
-
-    async def _committed_once(self, partitions: list[tuple[str, int]]) -> dict[TopicPartition, int]:
-        by_topic: dict[str, list[int]] = {}
-        for topic, partition in partitions:
-            by_topic.setdefault(topic, []).append(partition)
-        F = OffsetFetchRequest
-
-        def build(version: int) -> OffsetFetchRequest:
-            if version >= 8:
-                return F(
-                    groups=[
-                        F.OffsetFetchRequestGroup(
-                            self.group_id,
-                            topics=[
-                                F.OffsetFetchRequestTopics(t, partition_indexes=ps)
-                                for t, ps in by_topic.items()
-                            ],
-                        )
-                    ],
-                    require_stable=True,
-                )
-            return F(
-                group_id=self.group_id,
-                topics=[F.OffsetFetchRequestTopic(t, ps) for t, ps in by_topic.items()],
-                require_stable=version >= 7,
-            )
-
-        response = await self._send(9, build)
-        assert isinstance(response, OffsetFetchResponse)
-        out: dict[TopicPartition, int] = {}
-        if response.groups:
-            group = response.groups[0]
-            if group.error_code:
-                raise errors.for_code(group.error_code)(f"fetching offsets of {self.group_id!r}")
-            entries = [
-                (t.name, p.partition_index, p.committed_offset, p.error_code)
-                for t in group.topics
-                for p in t.partitions
-            ]
-        else:
-            if response.error_code:
-                raise errors.for_code(response.error_code)(f"fetching offsets of {self.group_id!r}")
-            entries = [
-                (t.name, p.partition_index, p.committed_offset, p.error_code)
-                for t in response.topics
-                for p in t.partitions
-            ]
-        for topic, partition, offset, code in entries:
-            if code:
-                raise errors.for_code(code)(f"committed offset of {topic}-{partition}")
-            if offset >= 0:
-                out[TopicPartition(topic, partition)] = offset
-        return out
+    def _commit_failed(self, code: int) -> bool:
+        if code in _REJOIN_AS_NEW or code == errors.RebalanceInProgressError.code:
+            self.rejoin_needed = True
+            return True
+        return False
 
 
 class _Rejoin(errors.RafkaError):
     """SyncGroup failed: join again."""
 
     retriable = True
-
-
-async def _call(callback: Callback, partitions: list[TopicPartition]) -> None:
-    result = callback(partitions)
-    if hasattr(result, "__await__"):
-        await result

@@ -342,7 +342,7 @@ class Fetcher:
             if state is None or state.generation != completed.generation:
                 del self.completed[tp]
                 continue
-            if state.paused:
+            if state.held:
                 continue
             last = None
             exhausted = True

@@ -6,6 +6,9 @@ Per partition::
     reset         "earliest" | "latest" while the position must be looked up (ListOffsets),
                   or None
     paused        excluded from fetching (its buffered records are held back too)
+    revoking      the same while the group takes it away (the application's pause stays apart)
+    awaiting_callback  the same for a partition the group just added, until ``on_assign`` has
+                  run (so the application hears of a partition before it sees its records)
     watermarks    high watermark, last stable offset and log start from the last fetch (lag)
 
 Plain state, no I/O: the fetcher and the group coordinator change it, ``poll`` reads it.
@@ -29,11 +32,19 @@ class PartitionState:
     leader_epoch: int | None = None
     reset: str | None = None
     paused: bool = False
+    revoking: bool = False
+    awaiting_callback: bool = False
     high_watermark: int = -1
     last_stable_offset: int = -1
     log_start_offset: int = -1
     #: Bumped on every seek: fetches sent before it are stale.
     generation: int = 0
+
+    @property
+    def held(self) -> bool:
+        """Neither fetched nor returned by ``poll`` (paused, being revoked, or added and
+        awaiting ``on_assign``)."""
+        return self.paused or self.revoking or self.awaiting_callback
 
 
 class SubscriptionState:
@@ -80,7 +91,7 @@ class SubscriptionState:
         return [tp for tp, s in self.assignment.items() if s.position is None and s.reset is None]
 
     def fetchable(self) -> list[TopicPartition]:
-        return [tp for tp, s in self.assignment.items() if s.position is not None and not s.paused]
+        return [tp for tp, s in self.assignment.items() if s.position is not None and not s.held]
 
     def pause(self, partitions: Iterable[tuple[str, int]]) -> None:
         for tp in partitions:

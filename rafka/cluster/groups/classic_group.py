@@ -428,7 +428,11 @@ class ClassicGroup:
     # ------------------------------------------------------------------------ Group protocol
 
     def validate_offset_commit(
-        self, member_id: str, group_instance_id: str | None, generation_id: int
+        self,
+        member_id: str,
+        group_instance_id: str | None,
+        generation_id: int,
+        api_version: int = 9,
     ) -> None:
         if self.state is S.DEAD:
             raise errors.CoordinatorNotAvailableError()
@@ -443,7 +447,7 @@ class ClassicGroup:
         if self.state is S.COMPLETING_REBALANCE:
             raise errors.RebalanceInProgressError()
 
-    def validate_offset_fetch(self) -> None:
+    def validate_offset_fetch(self, member_id: str | None = None, member_epoch: int = -1) -> None:
         if self.state is S.DEAD:
             raise errors.GroupIdNotFoundError(f"Group {self.group_id} is in dead state.")
 

@@ -51,6 +51,7 @@ from rafka.cluster.groups.classic_rebalance import (
     write_error,
 )
 from rafka.cluster.groups.group import GroupType
+from rafka.cluster.groups.records import CoordinatorRecord
 from rafka.cluster.groups.result import CoordinatorResult, Reply
 from rafka.protocol.messages import (
     HeartbeatRequest,
@@ -83,12 +84,28 @@ class ClassicGroupProtocol(ClassicRebalancer):
     def join(
         self, ctx: JoinContext, request: JoinGroupRequest, reply: Reply[JoinGroupResponse]
     ) -> Result:
-        group_id, member_id = request.group_id, request.member_id
+        group_id = request.group_id
         existing = self.groups.get(group_id)
+        converted: list[CoordinatorRecord] = []
         if existing is not None and existing.group_type is not GroupType.CLASSIC:
-            inconsistent = errors.InconsistentGroupProtocolError.code
-            reply.complete(error_join(UNKNOWN_MEMBER_ID, inconsistent))
-            return Result()
+            if existing.group_type is not GroupType.CONSUMER or not existing.is_empty():
+                # A non-empty consumer group takes classic members itself (the shard routes
+                # them to consumer_classic); any other group type is not for JoinGroup.
+                inconsistent = errors.InconsistentGroupProtocolError.code
+                reply.complete(error_join(UNKNOWN_MEMBER_ID, inconsistent))
+                return Result()
+            # An empty consumer group becomes a classic group (always allowed, as in Kafka).
+            converted = existing.tombstones()
+            del self.groups[group_id]
+        result = self._join(ctx, request, reply)
+        if not converted:
+            return result
+        return Result(converted + result.records, replay=False, on_written=result.on_written)
+
+    def _join(
+        self, ctx: JoinContext, request: JoinGroupRequest, reply: Reply[JoinGroupResponse]
+    ) -> Result:
+        group_id, member_id = request.group_id, request.member_id
         group = self.classic_group(group_id)
         is_new_group = group is None
         unknown = member_id == UNKNOWN_MEMBER_ID

@@ -40,11 +40,12 @@ from rafka.cluster.groups.classic_rebalance import write_error
 from rafka.cluster.groups.loader import load_shard
 from rafka.cluster.groups.records import CoordinatorRecord, build_batch
 from rafka.cluster.groups.result import CoordinatorResult, Reply
-from rafka.cluster.groups.shard import GroupConfig, GroupShard, random_member_ids
+from rafka.cluster.groups.shard import GroupConfig, GroupShard, random_member_ids, random_uuids
 from rafka.cluster.groups.topic import OFFSETS_TOPIC, offsets_partition_count, partition_for
 
 if TYPE_CHECKING:
     from rafka.cluster.broker import Broker
+    from rafka.cluster.metadata.image import MetadataImage
     from rafka.cluster.partition import Partition
 
 __all__ = ["GroupCoordinator", "ShardSlot", "await_reply"]
@@ -85,7 +86,9 @@ class GroupCoordinator:
         self.broker = broker
         self.config = GroupConfig.from_broker(broker.config.get)
         self.clock = broker.clock
-        self.new_member_id = random_member_ids(rng or random.Random())
+        rng = rng or random.Random()
+        self.new_member_id = random_member_ids(rng)
+        self.new_uuid = random_uuids(rng)
         self.slots: dict[int, ShardSlot] = {}
         self._to_load: list[ShardSlot] = []
         self._background: list[tuple[ShardSlot, CoordinatorResult[Any]]] = []
@@ -121,7 +124,17 @@ class GroupCoordinator:
             self._unload(current)
 
     def _new_shard(self, index: int) -> GroupShard:
-        return GroupShard(index, self.config, self.clock, self.new_member_id)
+        return GroupShard(
+            index,
+            self.config,
+            self.clock,
+            self.new_member_id,
+            image=self._image,
+            new_uuid=self.new_uuid,
+        )
+
+    def _image(self) -> MetadataImage:
+        return self.broker.controller.image
 
     def _activate(self, slot: ShardSlot, shard: GroupShard) -> None:
         slot.shard = shard
@@ -220,10 +233,17 @@ class GroupCoordinator:
             if result.on_written is not None:
                 result.on_written(None)
             return
+        await self._await(slot, self._append(slot, result))
+
+    def _append(self, slot: ShardSlot, result: CoordinatorResult[Any]) -> _PendingWrite:
+        """Append the result's records now, in the same step as the operation that decided
+        them (so the log holds operations in the order they changed the shard)."""
         batch = build_batch(result.records, self.clock.time_ms())
         try:
             info = slot.partition.append_as_coordinator(batch)
         except errors.KafkaError as exc:
+            if result.rollback is not None:
+                result.rollback()
             if result.on_written is not None:
                 result.on_written(exc)
             raise errors.for_code(write_error(exc))(exc.message) from None
@@ -234,7 +254,7 @@ class GroupCoordinator:
             result.on_written,
         )
         slot.pending.append(write)
-        await self._await(slot, write)
+        return write
 
     async def _await(self, slot: ShardSlot, write: _PendingWrite) -> None:
         partition = slot.partition
@@ -270,7 +290,7 @@ class GroupCoordinator:
             write = pending.popleft()
             if write.records is not None and slot.shard is not None:
                 for i, record in enumerate(write.records):
-                    slot.shard.replay(record, write.first_offset + i)
+                    slot.shard.replay_committed(record, write.first_offset + i)
             write.done = True
             self._call_written(write, None)
             completed = True
@@ -318,7 +338,7 @@ class GroupCoordinator:
                 tg.start_soon(self._load, slot)
         background, self._background = self._background, []
         for slot, result in background:
-            tg.start_soon(self._write_quietly, slot, result)
+            self._start_write(tg, slot, result)
         for slot in self.slots.values():
             self._complete_committed(slot)
 
@@ -337,7 +357,7 @@ class GroupCoordinator:
                     log.exception("group coordinator: a timer operation failed (a bug)")
                     continue
                 if not result.is_empty:
-                    tg.start_soon(self._write_quietly, slot, result)
+                    self._start_write(tg, slot, result)
             deadline = shard.timer.next_deadline()
             if deadline is not None and (next_deadline is None or deadline < next_deadline):
                 next_deadline = deadline
@@ -345,13 +365,35 @@ class GroupCoordinator:
             return math.inf
         return max(next_deadline - self.clock.monotonic_ms(), 0) / 1000
 
-    async def _write_quietly(self, slot: ShardSlot, result: CoordinatorResult[Any]) -> None:
+    def _start_write(
+        self, tg: anyio.abc.TaskGroup, slot: ShardSlot, result: CoordinatorResult[Any]
+    ) -> None:
+        """Write a timer's (or a load's) result: appended now, committed in the background."""
         if slot.unloaded:
+            if result.rollback is not None:
+                result.rollback()
             if result.on_written is not None:
                 result.on_written(errors.NotLeaderOrFollowerError())
             return
+        if not result.records:
+            tg.start_soon(self._write_quietly, slot, result)
+            return
+        try:
+            write = self._append(slot, result)
+        except errors.KafkaError as exc:
+            log.info("__consumer_offsets-%d: background write failed: %s", slot.index, exc)
+            return
+        tg.start_soon(self._await_quietly, slot, write)
+
+    async def _write_quietly(self, slot: ShardSlot, result: CoordinatorResult[Any]) -> None:
         try:
             await self._write(slot, result)
+        except errors.KafkaError as exc:
+            log.info("__consumer_offsets-%d: background write failed: %s", slot.index, exc)
+
+    async def _await_quietly(self, slot: ShardSlot, write: _PendingWrite) -> None:
+        try:
+            await self._await(slot, write)
         except errors.KafkaError as exc:
             log.info("__consumer_offsets-%d: background write failed: %s", slot.index, exc)
 

@@ -1,7 +1,8 @@
 """What every group in a shard's registry offers, whatever its protocol.
 
 A shard holds one registry, ``group id -> group``, shared by classic groups
-(:class:`~rafka.cluster.groups.classic_group.ClassicGroup`) and, later, KIP-848 consumer groups;
+(:class:`~rafka.cluster.groups.classic_group.ClassicGroup`) and KIP-848 consumer groups
+(:class:`~rafka.cluster.groups.consumer_group.ConsumerGroup`);
 committed offsets live beside it, keyed by group id, whatever the group's type. The offset,
 listing and deletion code talks to groups only through :class:`Group`.
 """
@@ -36,7 +37,8 @@ class GroupType(enum.Enum):
             return None
 
     def __str__(self) -> str:
-        return self.value.capitalize()
+        """As Kafka's coordinator names it in ListGroups (``classic``, ``consumer``)."""
+        return self.value
 
 
 class Group(Protocol):
@@ -54,12 +56,18 @@ class Group(Protocol):
     def is_empty(self) -> bool: ...
 
     def validate_offset_commit(
-        self, member_id: str, group_instance_id: str | None, generation_id: int
+        self,
+        member_id: str,
+        group_instance_id: str | None,
+        generation_id: int,
+        api_version: int = ...,
     ) -> None:
         """Raise the KafkaError an OffsetCommit with these fields gets, if any."""
         ...
 
-    def validate_offset_fetch(self) -> None: ...
+    def validate_offset_fetch(self, member_id: str | None = ..., member_epoch: int = ...) -> None:
+        """Raise the KafkaError an OffsetFetch (v9+: with a member id and epoch) gets."""
+        ...
 
     def validate_offset_delete(self) -> None: ...
 

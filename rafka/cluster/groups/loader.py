@@ -7,7 +7,7 @@ and yields to the event loop between them, so a long log does not stall the brok
 
 Skipped, and said so in the log: control batches, transactional batches (rafka has no
 transactional offset commits yet), records that do not decode, and record types rafka does not
-handle yet (consumer, share and streams groups).
+handle yet (share and streams groups).
 """
 
 from __future__ import annotations

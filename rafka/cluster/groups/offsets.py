@@ -104,13 +104,17 @@ class OffsetStore:
     def get(self, group_id: str, topic: str, partition: int) -> OffsetAndMetadata | None:
         return self.offsets.get(group_id, {}).get(topic, {}).get(partition)
 
-    def group_offsets(self, group_id: str) -> dict[str, dict[int, OffsetAndMetadata]] | None:
-        """The group's offsets, or None when the group is unknown (or Dead) here."""
+    def group_offsets(
+        self, group_id: str, member_id: str | None = None, member_epoch: int = -1
+    ) -> dict[str, dict[int, OffsetAndMetadata]] | None:
+        """The group's offsets, or None when the group is unknown (or Dead) here; raises
+        what the group says of the member (OffsetFetch v9+: UNKNOWN_MEMBER_ID,
+        STALE_MEMBER_EPOCH)."""
         group = self.groups.get(group_id)
         if group is None:
             return None
         try:
-            group.validate_offset_fetch()
+            group.validate_offset_fetch(member_id, member_epoch)
         except errors.GroupIdNotFoundError:
             return None
         return self.offsets.get(group_id, {})
@@ -173,7 +177,10 @@ class OffsetStore:
             else:
                 raise errors.IllegalGenerationError()
         group.validate_offset_commit(
-            request.member_id, request.group_instance_id, request.generation_id_or_member_epoch
+            request.member_id,
+            request.group_instance_id,
+            request.generation_id_or_member_epoch,
+            api_version,
         )
         return group
 

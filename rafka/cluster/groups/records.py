@@ -13,9 +13,10 @@ Every record is a key/value pair of generated coordinator messages
                  9..15 share group records, 17..23 streams group records
 
 rafka writes what Kafka 4.1 writes: OffsetCommitValue v4 (v1 when the commit carries an
-expire timestamp, from OffsetCommit v2-v4's retention time) and GroupMetadataValue v3.
-Record types rafka does not handle yet are decoded and reported as :class:`CoordinatorRecord`
-with their messages, so a loader can skip them without losing its place.
+expire timestamp, from OffsetCommit v2-v4's retention time), GroupMetadataValue v3, and the
+consumer group records of :mod:`rafka.cluster.groups.consumer_records`. Record types rafka
+does not handle yet are decoded and reported as :class:`CoordinatorRecord` with their
+messages, so a loader can skip them without losing its place.
 """
 
 from __future__ import annotations

@@ -74,6 +74,9 @@ class CoordinatorResult(Generic[T]):
     replay: bool = True
     #: Called with None once the records are committed, or with the write's error.
     on_written: Callable[[KafkaError | None], None] | None = None
+    #: Undoes what the operation already applied to the shard (consumer groups apply their
+    #: records at once, as Kafka does), called when the records could not be appended.
+    rollback: Callable[[], None] | None = None
 
     @property
     def is_empty(self) -> bool:

@@ -9,11 +9,12 @@ they return :class:`~rafka.cluster.groups.result.CoordinatorResult` records for 
 write.
 
 The registry (``groups``) maps a group id to any :class:`~rafka.cluster.groups.group.Group`:
-classic groups today, KIP-848 consumer groups next to them later; offsets are shared.
+classic groups and KIP-848 consumer groups side by side; offsets are shared.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import random
 import uuid
@@ -24,8 +25,13 @@ import attrs
 
 from rafka import errors
 from rafka.cluster.groups.classic_group import ClassicGroup
-from rafka.cluster.groups.classic_protocol import ClassicGroupProtocol
+from rafka.cluster.groups.classic_protocol import ClassicGroupProtocol, JoinContext
 from rafka.cluster.groups.classic_rebalance import ClassicConfig
+from rafka.cluster.groups.consumer_engine import ConsumerConfig
+from rafka.cluster.groups.consumer_group import ConsumerGroup
+from rafka.cluster.groups.consumer_protocol import ConsumerGroupProtocol
+from rafka.cluster.groups.consumer_records import CONSUMER_RECORD_TYPES
+from rafka.cluster.groups.consumer_replay import replay_consumer_record
 from rafka.cluster.groups.group import Group, GroupType
 from rafka.cluster.groups.offsets import OffsetStore
 from rafka.cluster.groups.records import (
@@ -34,12 +40,21 @@ from rafka.cluster.groups.records import (
     OFFSET_COMMIT,
     CoordinatorRecord,
 )
-from rafka.cluster.groups.result import CoordinatorResult
+from rafka.cluster.groups.result import CoordinatorResult, Reply
 from rafka.cluster.groups.timer import Timer
+from rafka.cluster.metadata.image import MetadataImage
 from rafka.protocol.messages import (
+    ConsumerGroupDescribeResponse,
     DeleteGroupsResponse,
     DescribeGroupsResponse,
+    HeartbeatRequest,
+    JoinGroupRequest,
+    JoinGroupResponse,
+    LeaveGroupRequest,
+    LeaveGroupResponse,
     ListGroupsResponse,
+    SyncGroupRequest,
+    SyncGroupResponse,
 )
 from rafka.protocol.schemas.group_coordinator import (
     GroupMetadataKey,
@@ -70,6 +85,13 @@ class GroupConfig:
     offsets_retention_ms: int = 7 * 24 * 3600 * 1000
     offsets_retention_check_interval_ms: int = 600_000
     offsets_commit_timeout_ms: int = 5000
+    consumer: ConsumerConfig = attrs.Factory(ConsumerConfig)
+    #: ``group.coordinator.rebalance.protocols``: "consumer" enables KIP-848 groups.
+    rebalance_protocols: tuple[str, ...] = ("classic", "consumer", "streams")
+
+    @property
+    def consumer_protocol_enabled(self) -> bool:
+        return "consumer" in self.rebalance_protocols
 
     @classmethod
     def from_broker(cls, get: Callable[[str], Any]) -> GroupConfig:
@@ -87,6 +109,15 @@ class GroupConfig:
             offsets_retention_ms=num("offsets.retention.minutes") * 60_000,
             offsets_retention_check_interval_ms=num("offsets.retention.check.interval.ms"),
             offsets_commit_timeout_ms=num("offsets.commit.timeout.ms"),
+            consumer=ConsumerConfig(
+                session_timeout_ms=num("group.consumer.session.timeout.ms"),
+                heartbeat_interval_ms=num("group.consumer.heartbeat.interval.ms"),
+                max_size=num("group.consumer.max.size"),
+                assignors=tuple(get("group.consumer.assignors")),
+                migration_policy=str(get("group.consumer.migration.policy")).lower(),
+                regex_refresh_interval_ms=num("group.consumer.regex.refresh.interval.ms"),
+            ),
+            rebalance_protocols=tuple(get("group.coordinator.rebalance.protocols")),
         )
 
 
@@ -97,6 +128,24 @@ def random_member_ids(rng: random.Random) -> Callable[[str], str]:
         return f"{prefix}-{uuid.UUID(int=rng.getrandbits(128), version=4)}"
 
     return new_member_id
+
+
+def random_uuids(rng: random.Random) -> Callable[[], str]:
+    """Kafka's ``Uuid.randomUuid().toString()``: URL-safe base64 of 16 random bytes, never
+    starting with '-' (the ids the coordinator gives consumer group members, v0)."""
+
+    def new_uuid() -> str:
+        while True:
+            raw = uuid.UUID(int=rng.getrandbits(128), version=4).bytes
+            text = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+            if not text.startswith("-"):
+                return text
+
+    return new_uuid
+
+
+def _empty_image() -> MetadataImage:
+    return MetadataImage("", -1)
 
 
 def _offset_commit(record: CoordinatorRecord) -> tuple[OffsetCommitKey, OffsetCommitValue | None]:
@@ -122,8 +171,12 @@ class GroupShard:
         config: GroupConfig,
         clock: Clock,
         new_member_id: Callable[[str], str],
+        *,
+        image: Callable[[], MetadataImage] = _empty_image,
+        new_uuid: Callable[[], str] | None = None,
     ) -> None:
         self.partition = partition
+        self.image = image
         self.config = config
         self.clock = clock
         self.groups: dict[str, Group] = {}
@@ -135,6 +188,17 @@ class GroupShard:
             ClassicConfig(config.initial_rebalance_delay_ms, config.max_size),
             new_member_id,
         )
+        self.consumer = ConsumerGroupProtocol(
+            self.groups,
+            self.timer,
+            clock,
+            config.consumer,
+            image,
+            new_uuid or random_uuids(random.Random()),
+            lambda record: self.replay(record, -1),
+        )
+        self.consumer.classic = self.classic
+        self._removed: list[ConsumerGroup] = []
         self.offsets = OffsetStore(
             self.groups,
             metadata_max_bytes=config.offset_metadata_max_bytes,
@@ -162,6 +226,8 @@ class GroupShard:
             else:
                 assert isinstance(record.value, GroupMetadataValue)
                 self.groups[group_id] = ClassicGroup.from_record(group_id, record.value)
+        elif record.record_type in CONSUMER_RECORD_TYPES:
+            replay_consumer_record(self.groups, record)
         else:
             log.debug(
                 "__consumer_offsets-%d: skipping record type %d at offset %d (not supported yet)",
@@ -170,12 +236,20 @@ class GroupShard:
                 record_offset,
             )
 
+    def replay_committed(self, record: CoordinatorRecord, record_offset: int) -> None:
+        """Apply a record once the high watermark passed it. Consumer group records are not
+        applied here: operations apply them when they decide (as Kafka does)."""
+        if record.record_type not in CONSUMER_RECORD_TYPES:
+            self.replay(record, record_offset)
+
     def on_loaded(self) -> list[CoordinatorResult[None]]:
         self._schedule_expiration()
+        self.consumer.on_loaded()
         return self.classic.on_loaded()
 
     def on_unloaded(self) -> None:
         self.classic.on_unloaded()
+        self.consumer.on_unloaded()
         self.timer.clear()
 
     # ------------------------------------------------------------------------------ reading
@@ -193,6 +267,31 @@ class GroupShard:
         if api_version >= 6:
             out.error_code = errors.GroupIdNotFoundError.code
             out.error_message = reason
+        return out
+
+    def consumer_describe(
+        self, group_ids: list[str]
+    ) -> list[ConsumerGroupDescribeResponse.DescribedGroup]:
+        out = []
+        image = self.image()
+        default = self.config.consumer.default_assignor
+        for group_id in group_ids:
+            group = self.groups.get(group_id)
+            if isinstance(group, ConsumerGroup):
+                out.append(group.described(default, image.topics_by_id))
+                continue
+            reason = (
+                f"Group {group_id} not found."
+                if group is None
+                else f"Group {group_id} is not a consumer group."
+            )
+            out.append(
+                ConsumerGroupDescribeResponse.DescribedGroup(
+                    group_id=group_id,
+                    error_code=errors.GroupIdNotFoundError.code,
+                    error_message=reason,
+                )
+            )
         return out
 
     def list_groups(
@@ -226,9 +325,44 @@ class GroupShard:
                 results.append(DeleteGroupsResponse.DeletableGroupResult(group_id, exc.code))
                 continue
             records += self.offsets.delete_all(group_id)
-            records += group.tombstones()
+            records += self._group_tombstones(group)
             results.append(DeleteGroupsResponse.DeletableGroupResult(group_id, 0))
-        return CoordinatorResult(records, results)
+        return CoordinatorResult(records, results, rollback=self._restorer())
+
+    # ------------------------------------------------------------------- classic protocol
+
+    def join(
+        self, ctx: JoinContext, request: JoinGroupRequest, reply: Reply[JoinGroupResponse]
+    ) -> CoordinatorResult[None]:
+        """JoinGroup: a classic group, or a classic member of a non-empty consumer group."""
+        group = self.groups.get(request.group_id)
+        if isinstance(group, ConsumerGroup) and not group.is_empty():
+            return self.consumer.classic_join(ctx, request, reply, group)
+        return self.classic.join(ctx, request, reply)
+
+    def sync(
+        self, request: SyncGroupRequest, reply: Reply[SyncGroupResponse]
+    ) -> CoordinatorResult[None]:
+        group = self.groups.get(request.group_id)
+        if isinstance(group, ConsumerGroup) and not group.is_empty():
+            return self.consumer.classic_sync(request, reply, group)
+        return self.classic.sync(request, reply)
+
+    def heartbeat(self, request: HeartbeatRequest) -> int:
+        """Heartbeat's error code; raises the errors Kafka raises."""
+        group = self.groups.get(request.group_id)
+        if isinstance(group, ConsumerGroup):
+            return self.consumer.classic_heartbeat(request, group)
+        return self.classic.heartbeat(request)
+
+    def leave_group(
+        self, group_id: str, identities: list[LeaveGroupRequest.MemberIdentity]
+    ) -> CoordinatorResult[LeaveGroupResponse]:
+        """LeaveGroup, to a classic or a consumer group."""
+        group = self.groups.get(group_id)
+        if isinstance(group, ConsumerGroup):
+            return self.consumer.classic_leave(group, identities)
+        return self.classic.leave(group_id, identities)
 
     def _schedule_expiration(self) -> None:
         self.timer.schedule(
@@ -245,7 +379,7 @@ class GroupShard:
             expired, all_expired = self.offsets.expire(group_id, now)
             records += expired
             if all_expired and group.is_empty():
-                records += group.tombstones()
+                records += self._group_tombstones(group)
         if records:
             log.info(
                 "__consumer_offsets-%d: %d tombstone(s) for expired offsets and groups",
@@ -253,4 +387,27 @@ class GroupShard:
                 len(records),
             )
         self._schedule_expiration()
-        return CoordinatorResult(records)
+        return CoordinatorResult(records, rollback=self._restorer())
+
+    def _group_tombstones(self, group: Group) -> list[CoordinatorRecord]:
+        """The records deleting ``group``; a consumer group is removed at once (its records
+        are applied when decided, see ``replay_committed``), to be restored if they are not
+        written."""
+        records = group.tombstones()
+        if isinstance(group, ConsumerGroup):
+            self._removed.append(group)
+            for record in records:
+                self.replay(record, -1)
+        return records
+
+    def _restorer(self) -> Callable[[], None] | None:
+        removed, self._removed = self._removed, []
+        if not removed:
+            return None
+
+        def restore() -> None:
+            for group in removed:
+                group.dead = False
+                self.groups[group.group_id] = group
+
+        return restore

@@ -1,4 +1,6 @@
-"""Heartbeat (key 12), v0-4: a classic group member says it is alive.
+"""Heartbeat (key 12), v0-4: a classic group member says it is alive (in a classic group, or
+as a classic member of a KIP-848 consumer group: REBALANCE_IN_PROGRESS tells it to rejoin
+when the group epoch moved or its partitions must change).
 
 Errors as Kafka gives them: INVALID_GROUP_ID (empty id), UNKNOWN_MEMBER_ID (unknown group or
 member, or the group is Empty), FENCED_INSTANCE_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS
@@ -30,7 +32,7 @@ async def handle(broker: Broker, ctx: RequestContext, request: HeartbeatRequest)
     try:
         code = await broker.group_coordinator.write(
             request.group_id,
-            lambda shard: CoordinatorResult(response=shard.classic.heartbeat(request)),
+            lambda shard: CoordinatorResult(response=shard.heartbeat(request)),
         )
     except errors.CoordinatorLoadInProgressError:
         code = 0

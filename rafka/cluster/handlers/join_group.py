@@ -11,9 +11,9 @@ rebalance to complete.
   NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS when this broker does not hold the group.
 - The protocol name is "" before v7 and null from v7 when there is none; SkipAssignment (v9)
   is only ever set for v9 requests.
-
-Not yet: joining a KIP-848 consumer group with the classic protocol (INCONSISTENT_GROUP_PROTOCOL
-for any group that is not classic).
+- Joining a non-empty KIP-848 consumer group makes the member a classic member of it
+  (:mod:`rafka.cluster.groups.consumer_classic`); an Empty consumer group becomes a classic
+  group.
 """
 
 from __future__ import annotations
@@ -58,9 +58,7 @@ async def handle(broker: Broker, ctx: RequestContext, request: JoinGroupRequest)
     reply: Reply[R] = Reply()
     join = JoinContext(ctx.client_id or "", "/" + ctx.client_host, version)
     try:
-        await coordinator.write(
-            request.group_id, lambda shard: shard.classic.join(join, request, reply)
-        )
+        await coordinator.write(request.group_id, lambda shard: shard.join(join, request, reply))
     except errors.KafkaError as exc:
         reply.complete(R(error_code=exc.code))
     return _versioned(await await_reply(reply), version)

@@ -1,4 +1,4 @@
-"""LeaveGroup (key 13), v0-5: members leave a classic group (v3+: several at once).
+"""LeaveGroup (key 13), v0-5: members leave a group (v3+: several at once).
 
 - v0-2 name one member (``member_id``); the answer is its error at the top level. v3+ name
   members by id and/or ``group.instance.id``; an unknown member id with a known instance id
@@ -6,7 +6,9 @@
 - An empty group id is INVALID_GROUP_ID; an unknown group gives UNKNOWN_MEMBER_ID for every
   member; a Dead group COORDINATOR_NOT_AVAILABLE.
 - Leaving triggers a rebalance of the remaining members (see
-  :mod:`rafka.cluster.groups.classic_protocol`).
+  :mod:`rafka.cluster.groups.classic_protocol`). In a KIP-848 consumer group the members are
+  fenced and the group epoch bumped, whatever protocol they use (Kafka's admin client removes
+  consumer group members this way).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ async def handle(broker: Broker, ctx: RequestContext, request: LeaveGroupRequest
         return _versioned(R(error_code=errors.InvalidGroupIdError.code), version)
     try:
         response = await broker.group_coordinator.write(
-            request.group_id, lambda shard: shard.classic.leave(request.group_id, members)
+            request.group_id, lambda shard: shard.leave_group(request.group_id, members)
         )
     except errors.UnknownMemberIdError:
         response = R(

@@ -13,8 +13,9 @@
   metadata are stored.
 - v10 (topic ids) is served but, as in Kafka 4.1, only advertised with
   ``unstable.api.versions.enable``.
-
-Not yet: KIP-848 member epochs (STALE_MEMBER_EPOCH) with consumer groups.
+- Consumer groups (KIP-848) check the member epoch instead of a generation:
+  UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH, and UNSUPPORTED_VERSION below v9 for members using
+  the consumer protocol; a commit with epoch -1 is accepted while the group has no member.
 """
 
 from __future__ import annotations

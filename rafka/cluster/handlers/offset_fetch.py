@@ -13,7 +13,9 @@
 - v10 names topics by id (UNKNOWN_TOPIC_ID for ids rafka does not know); it is served but only
   advertised with ``unstable.api.versions.enable``, as in Kafka 4.1.
 
-Not yet: KIP-848 member id/epoch checks (v9+ fields are accepted and ignored).
+- v9+ member id and epoch: a consumer group checks them (UNKNOWN_MEMBER_ID,
+  STALE_MEMBER_EPOCH; ILLEGAL_GENERATION for its classic-protocol members); other groups
+  ignore them, as in Kafka.
 """
 
 from __future__ import annotations
@@ -62,7 +64,13 @@ async def _fetch_group(
         out.error_code = exc.code
         return out
     assert slot.shard is not None
-    offsets = slot.shard.offsets.group_offsets(group.group_id)
+    try:
+        offsets = slot.shard.offsets.group_offsets(
+            group.group_id, group.member_id, group.member_epoch
+        )
+    except errors.KafkaError as exc:
+        out.error_code = exc.code
+        return out
     image = broker.controller.image
     if group.topics is None:
         for topic, partitions in (offsets or {}).items():

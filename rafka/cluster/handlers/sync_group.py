@@ -4,7 +4,10 @@
   (INCONSISTENT_GROUP_PROTOCOL when missing) and must match the group's.
 - Decided by the group's shard (:mod:`rafka.cluster.groups.classic_protocol`): a follower's
   request waits for the leader's; the leader's assignment is written to ``__consumer_offsets``
-  and every waiting member is answered once it is committed.
+  and every waiting member is answered once it is committed. A classic member of a KIP-848
+  consumer group gets its assigned partitions from the coordinator instead
+  (:mod:`rafka.cluster.groups.consumer_classic`; ILLEGAL_GENERATION unless its generation is
+  its member epoch, REBALANCE_IN_PROGRESS while the group epoch is ahead of it).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ async def handle(broker: Broker, ctx: RequestContext, request: SyncGroupRequest)
     reply: Reply[R] = Reply()
     try:
         await broker.group_coordinator.write(
-            request.group_id, lambda shard: shard.classic.sync(request, reply)
+            request.group_id, lambda shard: shard.sync(request, reply)
         )
     except errors.KafkaError as exc:
         reply.complete(R(error_code=exc.code))

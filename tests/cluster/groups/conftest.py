@@ -2,7 +2,9 @@
 against (rafka, and the Apache Kafka reference broker).
 
 Group configs for speed: no initial rebalance delay (on both rafka and the reference broker),
-and session timeouts down to 1 s on rafka so killed members are noticed quickly.
+and session timeouts down to 1 s on rafka so killed members are noticed quickly. Consumer
+(KIP-848) groups heartbeat every 500 ms and expire after 6 s, on rafka and on the reference
+broker of :func:`consumer_target` (``KAFKA_GROUP_CONFIG``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,20 @@ import pytest
 import rafka
 from tests.peers.kafka_broker import KafkaBroker
 
-GROUP_CONFIG = {"group.initial.rebalance.delay.ms": 0, "group.min.session.timeout.ms": 1000}
+CONSUMER_CONFIG = {
+    "group.consumer.session.timeout.ms": 6000,
+    "group.consumer.min.session.timeout.ms": 1000,
+    "group.consumer.heartbeat.interval.ms": 500,
+    "group.consumer.min.heartbeat.interval.ms": 500,
+}
+GROUP_CONFIG = {
+    "group.initial.rebalance.delay.ms": 0,
+    "group.min.session.timeout.ms": 1000,
+    **CONSUMER_CONFIG,
+}
+#: The reference broker's overrides for the client and consumer-protocol tests (one broker
+#: serves all of them: ``kafka_broker_factory`` shares brokers by overrides).
+KAFKA_GROUP_CONFIG = {"group.min.session.timeout.ms": 1000, **CONSUMER_CONFIG}
 
 
 @pytest.fixture(scope="package")
@@ -43,6 +58,20 @@ def target(request: pytest.FixtureRequest) -> str:
         return cluster3.bootstrap_servers
     kafka: KafkaBroker = request.getfixturevalue("kafka_broker")
     return kafka.bootstrap_servers
+
+
+@pytest.fixture(params=["rafka", "rafka-3", pytest.param("kafka", marks=pytest.mark.java)])
+def consumer_target(request: pytest.FixtureRequest) -> str:
+    """As :func:`target`, the reference broker configured as rafka (``CONSUMER_CONFIG``)."""
+    name = request.param
+    if name == "kafka":
+        factory = request.getfixturevalue("kafka_broker_factory")
+        kafka: KafkaBroker = factory(KAFKA_GROUP_CONFIG)
+        return kafka.bootstrap_servers
+    cluster: rafka.Cluster = request.getfixturevalue(
+        "group_cluster" if name == "rafka" else "group_cluster3"
+    )
+    return cluster.bootstrap_servers
 
 
 @pytest.fixture(params=["asyncio", "trio"])

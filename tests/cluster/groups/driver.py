@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rafka.protocol.messages import (
+    ConsumerGroupDescribeRequest,
     ConsumerProtocolAssignment,
     DescribeGroupsRequest,
     OffsetFetchRequest,
@@ -47,6 +48,7 @@ def member_command(client: str, bootstrap: str, group: str, topic: str, **opts: 
     session_ms = str(opts.get("session_ms", 3000))
     heartbeat_ms = str(opts.get("heartbeat_ms", 500))
     instance = opts.get("instance_id")
+    protocol = opts.get("group_protocol", "classic")
     if client == "java":
         from tests.peers.java import build_java
         from tests.peers.java_clients import CLIENT_JVM_ARGS
@@ -55,10 +57,12 @@ def member_command(client: str, bootstrap: str, group: str, topic: str, **opts: 
         cmd = [java, *CLIENT_JVM_ARGS, "-cp", build_java(), "rafka.peer.Clients", "group-consume"]
         cmd += ["--bootstrap", bootstrap, "--topic", topic, "--group", group]
         cmd += ["--session-ms", session_ms, "--heartbeat-ms", heartbeat_ms]
+        cmd += ["--group-protocol", protocol]
         return cmd + (["--instance-id", instance] if instance else [])
     cmd = [sys.executable, "-m", "tests.cluster.groups.member", "--client", client]
     cmd += ["--bootstrap", bootstrap, "--group", group, "--topic", topic]
     cmd += ["--session-ms", session_ms, "--heartbeat-ms", heartbeat_ms]
+    cmd += ["--group-protocol", protocol]
     return cmd + (["--instance-id", instance] if instance else [])
 
 
@@ -156,15 +160,28 @@ class Member:
 
 
 class GroupView:
-    """The coordinator's view of one group, asked over the wire (DescribeGroups, OffsetFetch),
-    so the same checks run against rafka and against Apache Kafka."""
+    """The coordinator's view of one group, asked over the wire (DescribeGroups, or
+    ConsumerGroupDescribe for a ``consumer`` protocol group; OffsetFetch), so the same checks
+    run against rafka and against Apache Kafka."""
 
-    def __init__(self, bootstrap: str, group_id: str) -> None:
+    def __init__(self, bootstrap: str, group_id: str, protocol: str = "classic") -> None:
         self.group_id = group_id
+        self.protocol = protocol
         self.session = Session(bootstrap, group_id, "")
 
     def describe(self) -> tuple[str, list[set[int]]]:
-        """The group's state and each member's assignment as the coordinator stored it."""
+        """The group's state and each member's assignment as the coordinator stored it (for
+        a consumer group: what each member owns now)."""
+        if self.protocol == "consumer":
+            request = ConsumerGroupDescribeRequest(group_ids=[self.group_id])
+            (described,) = self.session.raw.call(request, 1).groups
+            if described.error_code == 69:  # GROUP_ID_NOT_FOUND: not created yet, or deleted
+                return "Dead", []
+            assert described.error_code == 0, described
+            return described.group_state, [
+                {p for tp in m.assignment.topic_partitions for p in tp.partitions}
+                for m in described.members
+            ]
         response = self.session.raw.call(DescribeGroupsRequest(groups=[self.group_id]), 5)
         (group,) = response.groups
         owned = []

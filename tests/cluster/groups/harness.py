@@ -61,7 +61,7 @@ class ShardHarness:
         key, value = record.encode_key(), record.encode_value()
         self.log.append((key, value))
         if replay:
-            self.shard.replay(decode_record(key, value), offset)
+            self.shard.replay_committed(decode_record(key, value), offset)
 
     def advance(self, ms: int) -> None:
         """Move the clock and run every timer due by then, in order."""
@@ -100,7 +100,7 @@ class ShardHarness:
             protocols=[JoinGroupRequest.JoinGroupRequestProtocol(n, m) for n, m in protocols],
         )
         ctx = JoinContext(client_id, "/127.0.0.1", version)
-        self.run(self.shard.classic.join(ctx, request, reply))
+        self.run(self.shard.join(ctx, request, reply))
         return reply
 
     def join_new(self, **kwargs: Any) -> Reply[JoinGroupResponse]:
@@ -133,7 +133,7 @@ class ShardHarness:
                 for m, a in (assignments or {}).items()
             ],
         )
-        self.run(self.shard.classic.sync(request, reply))
+        self.run(self.shard.sync(request, reply))
         return reply
 
     def heartbeat(
@@ -145,7 +145,7 @@ class ShardHarness:
         instance_id: str | None = None,
     ) -> int:
         try:
-            return self.shard.classic.heartbeat(
+            return self.shard.heartbeat(
                 HeartbeatRequest(group_id, generation, member_id, instance_id)
             )
         except KafkaError as exc:
@@ -153,7 +153,7 @@ class ShardHarness:
 
     def leave(self, *members: tuple[str, str | None], group_id: str = "g") -> Any:
         identities = [LeaveGroupRequest.MemberIdentity(m, i) for m, i in members]
-        return self.run(self.shard.classic.leave(group_id, identities))
+        return self.run(self.shard.leave_group(group_id, identities))
 
     def commit(
         self,

@@ -2,10 +2,11 @@
 
 ``python -m tests.cluster.groups.member --client NAME --bootstrap HOST:PORT --group G --topic T``
 runs a rafka, confluent-kafka, kafka-python or aiokafka consumer in group ``G`` subscribed to ``T``
-(eager ``range`` assignment), commits every record it consumes synchronously, and prints JSON
-lines, as the Java driver's ``group-consume`` command does::
+(eager ``range`` assignment; ``--group-protocol consumer``: librdkafka's KIP-848 consumer,
+incremental), commits every record it consumes synchronously, and prints JSON lines, as the
+Java driver's ``group-consume`` command does::
 
-    {"type": "assigned", "partitions": [0, 3]}     after each rebalance (the whole assignment)
+    {"type": "assigned", "partitions": [0, 3]}     after each rebalance (all it owns now)
     {"type": "revoked", "partitions": [0, 3]}
     {"type": "record", "partition": 0, "offset": 17}
     {"type": "committed", "partition": 0, "offset": 18}
@@ -37,23 +38,32 @@ def emit(kind: str, **fields: Any) -> None:
 def run_confluent(args: argparse.Namespace) -> None:
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer(
-        {
-            "bootstrap.servers": args.bootstrap,
-            "group.id": args.group,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "session.timeout.ms": args.session_ms,
-            "heartbeat.interval.ms": args.heartbeat_ms,
-            "partition.assignment.strategy": "range",
-            **({"group.instance.id": args.instance_id} if args.instance_id else {}),
-        }
-    )
+    config: dict[str, Any] = {
+        "bootstrap.servers": args.bootstrap,
+        "group.id": args.group,
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        **({"group.instance.id": args.instance_id} if args.instance_id else {}),
+    }
+    incremental = args.group_protocol == "consumer"
+    if incremental:  # KIP-848: timeouts and the assignor are the coordinator's
+        config["group.protocol"] = "consumer"
+    else:
+        config["session.timeout.ms"] = args.session_ms
+        config["heartbeat.interval.ms"] = args.heartbeat_ms
+        config["partition.assignment.strategy"] = "range"
+    consumer = Consumer(config)
+    owned: set[int] = set()
 
     def assigned(_: Any, partitions: list[Any]) -> None:
-        emit("assigned", partitions=sorted(p.partition for p in partitions))
+        # The consumer protocol is incremental: the callback names what is added.
+        if not incremental:
+            owned.clear()
+        owned.update(p.partition for p in partitions)
+        emit("assigned", partitions=sorted(owned))
 
     def revoked(_: Any, partitions: list[Any]) -> None:
+        owned.difference_update(p.partition for p in partitions)
         emit("revoked", partitions=sorted(p.partition for p in partitions))
 
     consumer.subscribe([args.topic], on_assign=assigned, on_revoke=revoked)
@@ -193,7 +203,10 @@ def main() -> None:
     parser.add_argument("--session-ms", type=int, default=6000)
     parser.add_argument("--heartbeat-ms", type=int, default=500)
     parser.add_argument("--instance-id", default=None)
+    parser.add_argument("--group-protocol", default="classic", choices=["classic", "consumer"])
     args = parser.parse_args()
+    if args.group_protocol == "consumer" and args.client != "confluent-kafka":
+        raise SystemExit(f"{args.client} does not run the consumer group protocol here")
     signal.signal(signal.SIGTERM, lambda *_: STOP.set())
     if args.client == "rafka":
         run_rafka(args)

@@ -188,5 +188,13 @@ class Session:
         )
         return self.group in {g.group_id for g in response.groups}
 
+    def listed_entry(self) -> tuple[str, str, str] | None:
+        """(state, type, protocol type) of the group in ListGroups v5, or None."""
+        response = self.raw.call(ListGroupsRequest(), 5)
+        for g in response.groups:
+            if g.group_id == self.group:
+                return (g.group_state, g.group_type, g.protocol_type)
+        return None
+
     def close(self) -> None:
         self.raw.close()

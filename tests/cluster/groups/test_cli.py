@@ -1,5 +1,6 @@
 """Apache Kafka's ``kafka-consumer-groups`` against rafka: describe (offsets, lag, members,
-state), reset offsets, list and delete."""
+state), reset offsets, list and delete; and describing a KIP-848 consumer-protocol group, on
+rafka as on the reference broker."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from confluent_kafka import Producer
 
 import rafka
+from tests.cluster.groups.conftest import KAFKA_GROUP_CONFIG
 from tests.cluster.groups.driver import (
     PARTITIONS,
     GroupView,
@@ -112,3 +114,75 @@ def test_consumer_groups_tool(group_cluster: rafka.Cluster, kafka_cli: KafkaCli)
     assert group not in tool("--list").split()
     assert view.committed(topic) == {}
     view.close()
+
+
+@pytest.fixture(params=["rafka", "kafka"])
+def cli_target(request: pytest.FixtureRequest) -> str:
+    if request.param == "kafka":
+        factory = request.getfixturevalue("kafka_broker_factory")
+        return str(factory(KAFKA_GROUP_CONFIG).bootstrap_servers)
+    cluster: rafka.Cluster = request.getfixturevalue("group_cluster")
+    return cluster.bootstrap_servers
+
+
+def test_consumer_groups_tool_on_a_consumer_protocol_group(
+    cli_target: str, kafka_cli: KafkaCli
+) -> None:
+    """``--describe`` (offsets, members, state) of a KIP-848 group, on rafka as on Kafka: the
+    tool asks ConsumerGroupDescribe and shows the coordinator's assignor and epochs."""
+    bootstrap = cli_target
+    suffix = uuid.uuid4().hex[:8]
+    topic, group = f"cli848-{suffix}", f"cli848-group-{suffix}"
+    create_topic(bootstrap, topic)
+
+    def tool(*args: str) -> str:
+        result = kafka_cli("kafka-consumer-groups", "--bootstrap-server", bootstrap, *args)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout + result.stderr
+
+    members = [
+        Member("confluent-kafka", bootstrap, group, topic, group_protocol="consumer")
+        for _ in range(3)
+    ]
+    view = GroupView(bootstrap, group, "consumer")
+    try:
+        wait_settled(view, members, PARTITIONS)
+        produce(bootstrap, topic, 10)
+        wait_until(
+            lambda: view.committed(topic) == dict.fromkeys(range(PARTITIONS), 10),
+            30,
+            lambda: str(view.committed(topic)),
+        )
+        rows = table(tool("--describe", "--group", group))
+        assert sorted(int(r["PARTITION"]) for r in rows) == list(range(PARTITIONS))
+        assert {(r["CURRENT-OFFSET"], r["LOG-END-OFFSET"], r["LAG"]) for r in rows} == {
+            ("10", "10", "0")
+        }
+        owners = {r["CONSUMER-ID"] for r in rows}
+        assert len(owners) == 3 and "-" not in owners
+        assert {r["HOST"] for r in rows} == {"/127.0.0.1"}
+
+        rows = table(tool("--describe", "--members", "--verbose", "--group", group))
+        assert {r["CONSUMER-ID"] for r in rows} == owners
+        assert [r["#PARTITIONS"] for r in rows] == ["2", "2", "2"]
+        epochs = {r["CURRENT-EPOCH"] for r in rows} | {r["TARGET-EPOCH"] for r in rows}
+        assert len(epochs) == 1 and int(next(iter(epochs))) >= 3
+        assert all(r["CURRENT-ASSIGNMENT"] == r["TARGET-ASSIGNMENT"] for r in rows)
+
+        (state,) = table(tool("--describe", "--state", "--verbose", "--group", group))
+        assert (state["ASSIGNMENT-STRATEGY"], state["STATE"], state["#MEMBERS"]) == (
+            "uniform",
+            "Stable",
+            "3",
+        )
+        assert state["GROUP-EPOCH"] == state["TARGET-ASSIGNMENT-EPOCH"] == next(iter(epochs))
+        for member in members:
+            member.stop()
+        out = tool("--describe", "--group", group)
+        assert "has no active members" in out
+        assert "was successful" in tool("--delete", "--group", group)
+        assert group not in tool("--list").split()
+    finally:
+        view.close()
+        for member in members:
+            member.close()

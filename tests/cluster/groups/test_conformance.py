@@ -93,6 +93,7 @@ def dynamic_group_scenario(bootstrap: str) -> dict[str, Any]:
     seen["listed as stable, classic"] = s.listed(["stable"], ["classic"])
     seen["listed as Empty"] = s.listed(["Empty"])
     seen["listed as consumer type"] = s.listed([], ["consumer"])
+    seen["listed entry"] = s.listed_entry()
     delete = s.raw.call(DeleteGroupsRequest([group]), 2)
     seen["delete non-empty"] = error_name(delete.results[0].error_code)
 
@@ -282,6 +283,7 @@ EXPECTED_DYNAMIC: dict[str, Any] = {
     "listed as stable, classic": True,
     "listed as Empty": False,
     "listed as consumer type": False,
+    "listed entry": ("Stable", "classic", "consumer"),
     "delete non-empty": "NON_EMPTY_GROUP",
     "heartbeat while b joins": "REBALANCE_IN_PROGRESS",
     "describe preparing": {
