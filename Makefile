@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: test lint typecheck pytest generate bench serve peers clean
+.PHONY: test lint typecheck pytest docs generate bench serve peers clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +14,10 @@ $(PY):
 $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
+
+$(DOCS_STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q -e '.[docs]'
+	touch $(DOCS_STAMP)
 
 ## Peers (Apache Kafka jars, Java programs, Go programs) cached under .peers/.
 peers: $(STAMP)
@@ -28,7 +33,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test: $(STAMP) peers lint typecheck pytest
+test: $(STAMP) peers lint typecheck docs pytest
+
+## The documentation site, built into site/ (ignored by git) with warnings as errors.
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 
 generate: $(STAMP)
 	$(PY) tools/generate_protocol.py

@@ -10,6 +10,7 @@ background event-loop thread for synchronous code.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Mapping
 from concurrent.futures import Future
 from pathlib import Path
@@ -20,15 +21,18 @@ import anyio
 import anyio.abc
 import anyio.from_thread
 
+from rafka.cluster import inspect as inspection
 from rafka.cluster.broker import Broker
-from rafka.cluster.clock import ClusterClock
+from rafka.cluster.clock import ClusterClock, VirtualClock
 from rafka.cluster.core import ClusterCore
+from rafka.cluster.snapshot import ClusterSnapshot, groups_loaded, restore_snapshot, take_snapshot
+from rafka.faults import AsyncClusterFaults, ClusterFaults
 from rafka.server.listener import Listener
 
 __all__ = ["AsyncCluster", "Cluster"]
 
 
-class AsyncCluster:
+class AsyncCluster(AsyncClusterFaults):
     """A Kafka cluster in this process, driven by the running anyio event loop.
 
     :param brokers: how many brokers (node ids 1..N).
@@ -37,6 +41,15 @@ class AsyncCluster:
     :param config: broker properties by Kafka's names (``{"num.partitions": 3}``).
     :param port: the first broker's port when listening (0 picks a free one); the others
         always pick free ports.
+    :param seed: seeds every random choice (cluster id, member ids), for repeatable runs.
+    :param clock: ``"system"`` (default), ``"virtual"`` (time moves only in :meth:`advance`;
+        see docs/testing.md) or a :class:`~rafka.cluster.clock.ClusterClock`.
+    :param kafka_version: emulate that Apache Kafka release line's protocol (``"2.8"``,
+        ``"3.6"``, any of 2.0-4.1): its ApiVersions, and refusal of versions it lacked.
+    :param journal: record every request from the start (``cluster.journal``; see
+        docs/testing.md). Fault plans: ``cluster.faults``; broker faults: ``stop_broker``,
+        ``kill_broker``, ``restart_broker``, ``isolate_broker``, ``set_latency``,
+        ``move_leader`` (see :class:`~rafka.faults.AsyncClusterFaults`).
     """
 
     def __init__(
@@ -49,14 +62,24 @@ class AsyncCluster:
         host: str = "127.0.0.1",
         port: int = 0,
         seed: int | None = None,
-        clock: ClusterClock | None = None,
+        clock: ClusterClock | str | None = None,
+        kafka_version: str | None = None,
+        journal: bool = False,
     ) -> None:
-        self.core = ClusterCore(brokers, config=config, data_dir=data_dir, clock=clock, seed=seed)
+        self.core = ClusterCore(
+            brokers,
+            config=config,
+            data_dir=data_dir,
+            clock=clock,
+            seed=seed,
+            kafka_version=kafka_version,
+        )
         self.listen = listen
         self.host = host
         self.port = port
         self.listeners: dict[int, Listener] = {}
         self._stack: contextlib.AsyncExitStack | None = None
+        self._init_faults(seed=seed, journal=journal)
 
     @property
     def brokers(self) -> dict[int, Broker]:
@@ -65,6 +88,21 @@ class AsyncCluster:
     @property
     def cluster_id(self) -> str:
         return self.core.cluster_id
+
+    @property
+    def clock(self) -> ClusterClock:
+        """The clock every broker of this cluster reads."""
+        return self.core.clock
+
+    async def advance(self, ms: int) -> None:
+        """Move a virtual clock forward ``ms`` milliseconds: every timer due fires in order
+        and what it wakes runs before this returns (see :class:`VirtualClock`)."""
+        clock = self.core.clock
+        if not isinstance(clock, VirtualClock):
+            raise TypeError(
+                "advance() needs a virtual clock: create the cluster with clock='virtual'"
+            )
+        await clock.advance(ms)
 
     @property
     def bootstrap_servers(self) -> str:
@@ -131,6 +169,8 @@ class AsyncCluster:
         try:
             stack.callback(self.core.close)  # logs close after every task has ended
             tg = await stack.enter_async_context(anyio.create_task_group())
+            self._task_group = tg  # restarted brokers' listeners run here
+            stack.callback(setattr, self, "_task_group", None)
             stack.callback(tg.cancel_scope.cancel)  # background work ends after the listeners
             stack.push_async_callback(self._stop_listeners)
             await tg.start(self.core.run)
@@ -173,8 +213,54 @@ class AsyncCluster:
     ) -> None:
         await self.stop()
 
+    # ------------------------------------------------------- snapshots and state (testing.md)
 
-class Cluster:
+    def snapshot(self) -> ClusterSnapshot:
+        """Capture topics, configs, logs, producer and group state (in-memory clusters)."""
+        return take_snapshot(self.core)
+
+    async def restore(self, snapshot: ClusterSnapshot, *, timeout: float = 10.0) -> None:
+        """Put a snapshot back; returns once the group coordinators have reloaded."""
+        restore_snapshot(self.core, snapshot)
+        if self._stack is not None:
+            with anyio.fail_after(timeout):
+                while not groups_loaded(self.core):
+                    await anyio.sleep(0.001)
+
+    def list_topics(self, *, include_internal: bool = False) -> list[str]:
+        return inspection.list_topics(self.core, include_internal=include_internal)
+
+    def describe_topic(self, name: str) -> inspection.TopicState | None:
+        return inspection.describe_topic(self.core, name)
+
+    def describe_partition(self, topic: str, partition: int = 0) -> inspection.PartitionState:
+        return inspection.describe_partition(self.core, topic, partition)
+
+    def read_topic(self, name: str, partition: int | None = None) -> list[inspection.StoredRecord]:
+        return inspection.read_topic(self.core, name, partition)
+
+    def list_groups(self) -> list[str]:
+        return inspection.list_groups(self.core)
+
+    def describe_group(self, group_id: str) -> inspection.GroupState | None:
+        return inspection.describe_group(self.core, group_id)
+
+    async def wait_for_group_state(
+        self, group_id: str, state: str, timeout: float = 10.0
+    ) -> inspection.GroupState | None:
+        """Wait until the group is in ``state`` ("Dead": gone); TimeoutError after ``timeout``
+        seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            group = inspection.describe_group(self.core, group_id)
+            if inspection.in_state(group, state):
+                return group
+            if time.monotonic() >= deadline:
+                raise TimeoutError(inspection.not_in_state(group_id, group, state, timeout))
+            await anyio.sleep(0.005)
+
+
+class Cluster(ClusterFaults):
     """A Kafka cluster in this process for synchronous code.
 
     The cluster runs on its own event-loop thread; ``with Cluster(...) as cluster:`` starts
@@ -211,6 +297,14 @@ class Cluster:
     @property
     def bootstrap_servers(self) -> str:
         return self._cluster.bootstrap_servers
+
+    @property
+    def clock(self) -> ClusterClock:
+        return self._cluster.clock
+
+    def advance(self, ms: int) -> None:
+        """Move a virtual clock forward ``ms`` milliseconds (see :meth:`AsyncCluster.advance`)."""
+        self.portal.call(self._cluster.advance, ms)
 
     def producer(
         self,
@@ -295,3 +389,49 @@ class Cluster:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    # ------------------------------------------------------- snapshots and state (testing.md)
+
+    def snapshot(self) -> ClusterSnapshot:
+        """Capture topics, configs, logs, producer and group state (in-memory clusters)."""
+        return self.portal.call(take_snapshot, self._cluster.core)
+
+    def restore(self, snapshot: ClusterSnapshot, *, timeout: float = 10.0) -> None:
+        """Put a snapshot back; returns once the group coordinators have reloaded."""
+        self.portal.call(lambda: self._cluster.restore(snapshot, timeout=timeout))
+
+    def list_topics(self, *, include_internal: bool = False) -> list[str]:
+        core = self._cluster.core
+        return self.portal.call(
+            lambda: inspection.list_topics(core, include_internal=include_internal)
+        )
+
+    def describe_topic(self, name: str) -> inspection.TopicState | None:
+        return self.portal.call(inspection.describe_topic, self._cluster.core, name)
+
+    def describe_partition(self, topic: str, partition: int = 0) -> inspection.PartitionState:
+        return self.portal.call(inspection.describe_partition, self._cluster.core, topic, partition)
+
+    def read_topic(self, name: str, partition: int | None = None) -> list[inspection.StoredRecord]:
+        return self.portal.call(inspection.read_topic, self._cluster.core, name, partition)
+
+    def list_groups(self) -> list[str]:
+        return self.portal.call(inspection.list_groups, self._cluster.core)
+
+    def describe_group(self, group_id: str) -> inspection.GroupState | None:
+        return self.portal.call(inspection.describe_group, self._cluster.core, group_id)
+
+    def wait_for_group_state(
+        self, group_id: str, state: str, timeout: float = 10.0
+    ) -> inspection.GroupState | None:
+        """Wait until the group is in ``state`` ("Dead": gone); TimeoutError after ``timeout``
+        seconds. Blocks the calling thread (from async code, run it with
+        ``anyio.to_thread.run_sync``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            group = self.describe_group(group_id)
+            if inspection.in_state(group, state):
+                return group
+            if time.monotonic() >= deadline:
+                raise TimeoutError(inspection.not_in_state(group_id, group, state, timeout))
+            time.sleep(0.005)

@@ -6,6 +6,9 @@ encodes and decodes every request and response instead, exactly as the wire woul
 catches version mistakes that passing objects cannot (a field a version does not carry).
 
 A stopped broker is unreachable (:class:`TransportError`), as a dead TCP peer would be.
+Fault plans act here as over TCP: a closed connection is a :class:`TransportError`, a dropped
+response makes the request time out, a corrupted one raises :class:`DecodeError` (see
+:mod:`rafka.cluster.faults.effects`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import anyio
 from rafka import errors
 from rafka.clients.transport import Node, TransportError, broker_of, choose_version
 from rafka.cluster.broker import CloseConnection
+from rafka.cluster.faults.effects import DropResponse, MangledResponse
 from rafka.cluster.request import RequestContext
 from rafka.protocol import framing
 from rafka.protocol._message import Message
@@ -55,11 +59,11 @@ class InProcessTransport:
     def _broker(self, node_id: int) -> Broker:
         if node_id < 0:
             for broker in self.core.brokers.values():
-                if broker.replica_manager.running:
+                if broker.replica_manager.running and broker.reachable:
                     return broker
             raise TransportError("no broker of this cluster is running")
         found = self.core.brokers.get(broker_of(node_id))
-        if found is None or not found.replica_manager.running:
+        if found is None or not found.replica_manager.running or not found.reachable:
             raise TransportError(f"broker {node_id} is not running")
         return found
 
@@ -83,13 +87,19 @@ class InProcessTransport:
         correlation = next(self._correlation)
         try:
             with anyio.fail_after(timeout if math.isfinite(timeout) else None):
-                if self.through_codec:
-                    response = await self._through_codec(broker, request, version, correlation)
-                else:
-                    ctx = RequestContext(
-                        api_key, version, correlation, self.client_id, self._connection
-                    )
-                    response = await broker.handle(ctx, request)
+                try:
+                    if self.through_codec:
+                        response = await self._through_codec(broker, request, version, correlation)
+                    else:
+                        ctx = RequestContext(
+                            api_key, version, correlation, self.client_id, self._connection
+                        )
+                        response = await broker.handle(ctx, request)
+                except DropResponse:
+                    if not expect_response:
+                        return None
+                    await anyio.sleep_forever()  # the response never comes: time out
+                    raise
         except TimeoutError:
             raise errors.RequestTimedOutError(
                 f"no response from broker {broker.node_id} to {API_SPECS[api_key].name} "
@@ -97,6 +107,8 @@ class InProcessTransport:
             ) from None
         except CloseConnection as exc:
             raise TransportError(f"broker {broker.node_id} closed the connection: {exc}") from None
+        except MangledResponse as exc:
+            raise errors.DecodeError(f"bad response from broker {broker.node_id}: {exc}") from None
         if not expect_response:
             return None
         return response

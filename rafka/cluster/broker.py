@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from rafka import errors
@@ -25,14 +26,18 @@ from rafka.protocol._message import Message
 from rafka.protocol.messages import API_SPECS, ApiVersionsResponse
 
 if TYPE_CHECKING:
+    from rafka.cluster.emulation import KafkaRelease
     from rafka.cluster.metadata.controller import Controller
     from rafka.cluster.replica_manager import ReplicaManager
 
-__all__ = ["Broker", "CloseConnection"]
+__all__ = ["Broker", "CloseConnection", "Interceptor"]
 
 log = logging.getLogger("rafka.broker")
 
 API_VERSIONS_KEY = 18
+
+
+Interceptor = Callable[["Broker", RequestContext, Message], Awaitable[Message | None]]
 
 
 class CloseConnection(Exception):
@@ -53,8 +58,11 @@ class Broker:
         port: int = -1,
         rack: str | None = None,
         rng: random.Random | None = None,
+        kafka_release: KafkaRelease | None = None,
     ) -> None:
         self.node_id = node_id
+        #: The Apache Kafka release this broker emulates (None: rafka's own, Kafka 4.1).
+        self.kafka_release = kafka_release
         self.config = config
         self.controller = controller
         self.clock = clock
@@ -68,6 +76,11 @@ class Broker:
         self._replica_manager: ReplicaManager | None = None
         self._producer_ids = (0, 0)  # (next id, end of the block)
         self.group_coordinator = GroupCoordinator(self, rng)
+        #: The cluster's request journal and fault plans (rafka.cluster.faults.hooks), set
+        #: only while one of them is active: :meth:`handle` goes through it.
+        self.interceptor: Interceptor | None = None
+        #: False while the broker is stopped or cut off: in-process clients cannot reach it.
+        self.reachable = True
 
     @property
     def replica_manager(self) -> ReplicaManager:
@@ -105,6 +118,8 @@ class Broker:
             ):
                 hi -= 1
             out.append((key, handler.min_version, hi))
+        if self.kafka_release is not None:
+            return self.kafka_release.cap(out)
         return out
 
     def is_enabled(self, api_key: int, version: int) -> bool:
@@ -113,9 +128,27 @@ class Broker:
     # ----------------------------------------------------------------------------- requests
 
     async def handle(self, ctx: RequestContext, request: Message) -> Message | None:
-        """Serve one decoded request; the response, or None when none is sent."""
+        """Serve one decoded request; the response, or None when none is sent.
+
+        Through the cluster's journal and fault plans when either is active (a fault may
+        also raise :class:`CloseConnection` or one of the effects of
+        :mod:`rafka.cluster.faults.effects`, which the transports carry out).
+        """
+        if self.interceptor is not None:
+            return await self.interceptor(self, ctx, request)
+        return await self.serve(ctx, request)
+
+    async def serve(self, ctx: RequestContext, request: Message) -> Message | None:
+        """Serve one decoded request with its handler (no journal, no faults)."""
         handler = self.handlers.get(ctx.api_key)
-        if handler is None or not handler.supports(ctx.api_version):
+        if (
+            handler is None
+            or not handler.supports(ctx.api_version)
+            or (
+                self.kafka_release is not None
+                and not self.kafka_release.allows(ctx.api_key, ctx.api_version)
+            )
+        ):
             raise errors.UnsupportedVersionError(
                 f"{API_SPECS[ctx.api_key].name} v{ctx.api_version} is not supported"
             )

@@ -16,8 +16,10 @@ import anyio
 import anyio.abc
 
 from rafka.cluster.broker import Broker
-from rafka.cluster.clock import ClusterClock, SystemClock
+from rafka.cluster.clock import ClusterClock, make_clock
 from rafka.cluster.config import BrokerConfig
+from rafka.cluster.emulation import KafkaRelease
+from rafka.cluster.log_maintenance import run_log_maintenance
 from rafka.cluster.metadata.controller import Controller
 from rafka.cluster.metadata.log import MemoryMetadataLog, MetadataLog, StorageMetadataLog
 from rafka.cluster.replica_manager import ReplicaManager
@@ -43,15 +45,18 @@ class ClusterCore:
         *,
         config: Mapping[str, Any] | None = None,
         data_dir: str | Path | None = None,
-        clock: ClusterClock | None = None,
+        clock: ClusterClock | str | None = None,
         seed: int | None = None,
         cluster_id: str | None = None,
+        kafka_version: str | None = None,
     ) -> None:
         if brokers < 1:
             raise ValueError("a cluster needs at least one broker")
         self.rng = random.Random(seed)
-        self.clock: ClusterClock = clock or SystemClock()
+        self.clock: ClusterClock = make_clock(clock)
         self.config = BrokerConfig.from_dict(config)
+        #: The Apache Kafka release line the brokers emulate (None: rafka's own).
+        self.kafka_release = None if kafka_version is None else KafkaRelease.of(kafka_version)
         self.data_dir = Path(data_dir) if data_dir is not None else None
         metadata_log: MetadataLog = MemoryMetadataLog()
         if self.data_dir is not None:
@@ -73,6 +78,7 @@ class ClusterCore:
                 self.controller,
                 self.clock,
                 rng=random.Random(self.rng.getrandbits(32)),
+                kafka_release=self.kafka_release,
             )
             log_dir = None if self.data_dir is None else self.data_dir / f"broker-{node_id}"
             if log_dir is not None:
@@ -127,13 +133,14 @@ class ClusterCore:
         *,
         task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Run every broker's background work (replication, ISR upkeep, group coordinator)
-        until cancelled."""
+        """Run every broker's background work (replication, ISR upkeep, group coordinator,
+        log retention) until cancelled."""
         async with anyio.create_task_group() as tg:
             for broker in self.brokers.values():
                 tg.start_soon(broker.replica_manager.replicate)
                 tg.start_soon(broker.replica_manager.shrink_isr_loop)
                 tg.start_soon(broker.group_coordinator.run)
+                tg.start_soon(run_log_maintenance, broker.replica_manager)
             task_status.started()
 
     def close(self) -> None:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -77,7 +78,10 @@ class ReplicaManager:
         return LogConfig.from_dict(merged)
 
     def on_metadata(self, image: MetadataImage, records: Sequence[Message] = ()) -> None:
-        """Reconcile hosted replicas with ``image``."""
+        """Reconcile hosted replicas with ``image`` (not while stopped: a broker that starts
+        again catches up with the whole image then)."""
+        if not self.running:
+            return
         wanted: set[TopicPartition] = set()
         for topic in image.topics.values():
             config: LogConfig | None = None
@@ -169,6 +173,8 @@ class ReplicaManager:
     # --------------------------------------------------------------------------- replication
 
     def _followed(self) -> list[Partition]:
+        if not self.running:
+            return []
         return [p for p in self.partitions.values() if not p.is_leader and p.leader_id >= 0]
 
     async def replicate(self) -> None:
@@ -179,7 +185,8 @@ class ReplicaManager:
             self._wake = wake = anyio.Event()  # set by leaders' appends and by metadata
             watched: list[Partition] = []
             progress = False
-            for follower in self._followed():
+            followed = self._followed()
+            for follower in followed:
                 leader = self._leader_replica(follower)
                 if leader is None:
                     continue
@@ -191,7 +198,10 @@ class ReplicaManager:
                 leader.watch(wake)
                 watched.append(leader)
             if not progress:
-                await self.clock.wait(wake, wait_s)
+                # Following nothing, only metadata can give this broker work: no polling (a
+                # virtual clock then has no timer to fire every replica.fetch.wait.max.ms).
+                idle = self.running and not followed
+                await self.clock.wait(wake, math.inf if idle else wait_s)
             for leader in watched:
                 leader.unwatch(wake)
             await anyio.sleep(0)
@@ -243,7 +253,7 @@ class ReplicaManager:
         while True:
             await self.clock.sleep(max(max_lag / 2000, 0.05))
             for partition in list(self.partitions.values()):
-                if not partition.is_leader:
+                if not partition.is_leader or not self.running:
                     continue
                 lagging = partition.lagging_followers(max_lag)
                 if lagging:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.abc
 
+from rafka.cluster.faults.effects import DropResponse, MangledResponse
 from rafka.protocol.framing import FrameReader, FrameTooLarge
 
 if TYPE_CHECKING:
@@ -30,13 +31,16 @@ RECEIVE_SIZE = 256 * 1024
 
 
 class _Connection:
-    __slots__ = ("busy", "id", "last_active", "receive_scope", "stream")
+    __slots__ = ("busy", "id", "last_active", "muted", "receive_scope", "stream")
 
     def __init__(self, conn_id: str, stream: anyio.abc.SocketStream, now: float) -> None:
         self.id = conn_id
         self.stream = stream
         self.last_active = now
         self.busy = False
+        #: A fault plan dropped a response: as responses are ordered, the connection
+        #: answers nothing more (a hung broker) until the client gives up on it.
+        self.muted = False
         self.receive_scope: anyio.CancelScope | None = None
 
 
@@ -102,6 +106,16 @@ class Listener:
             if conn.receive_scope is not None and not conn.busy:
                 conn.receive_scope.cancel()
         if self._tasks is not None:
+            await self._done.wait()
+
+    async def abort(self) -> None:
+        """Stop at once, as a crashed process would: close the socket and every connection
+        without finishing in-flight requests."""
+        self._stopping = True
+        if self._listener is not None:
+            await self._listener.aclose()
+        if self._tasks is not None:
+            self._tasks.cancel_scope.cancel()
             await self._done.wait()
 
     async def _sweep_idle(self) -> None:
@@ -178,12 +192,18 @@ class Listener:
             conn.last_active = anyio.current_time()
             reader.feed(data)
             while (frame := reader.next_frame()) is not None:
+                if conn.muted:
+                    continue
                 conn.busy = True
                 try:
                     response = await broker.handle_frame(frame, conn.id, host)
                     if response is not None:
                         # The transports take any bytes-like object; no copy to bytes.
                         await stream.send(response)  # type: ignore[arg-type]
+                except DropResponse:
+                    conn.muted = True
+                except MangledResponse as exc:
+                    await stream.send(exc.frame())
                 finally:
                     conn.busy = False
                     conn.last_active = anyio.current_time()

@@ -93,6 +93,24 @@ class MemoryStore:
             self._pieces.append(view)
             self._size += view.nbytes
 
+    def copy(self) -> MemoryStore:
+        """An independent store over the same immutable pieces (no byte is copied)."""
+        other = MemoryStore()
+        other._pieces, other._starts, other._size = (
+            self._pieces.copy(),
+            self._starts.copy(),
+            self._size,
+        )
+        return other
+
+    def same_content(self, other: MemoryStore) -> bool:
+        """Whether both stores hold the same pieces. Pieces only ever leave from the end and
+        every append or truncation makes a new last piece, so comparing sizes, counts and the
+        last piece's identity is enough."""
+        if self._size != other._size or len(self._pieces) != len(other._pieces):
+            return False
+        return not self._pieces or self._pieces[-1] is other._pieces[-1]
+
     def read(self, position: int, size: int) -> list[memoryview]:
         end = min(position + size, self._size)
         views: list[memoryview] = []

@@ -76,6 +76,14 @@ class OffsetIndex:
 
     # -- queries ------------------------------------------------------------------------------
 
+    def copy(self) -> OffsetIndex:
+        """An independent, file-less copy of the entries (for in-memory snapshots)."""
+        if self._path is not None:
+            raise ValueError("only a file-less index can be copied")
+        other = OffsetIndex(self.base_offset, self.max_entries * ENTRY_SIZE)
+        other._offsets, other._positions = self._offsets[:], self._positions[:]
+        return other
+
     def __len__(self) -> int:
         return len(self._offsets)
 

@@ -316,6 +316,24 @@ class ProducerStateManager:
         #: The offset up to which the log has been applied to the table.
         self.map_end_offset = 0
 
+    def copy(self) -> ProducerStateManager:
+        """An independent copy of the table (for in-memory snapshots)."""
+        other = ProducerStateManager()
+        other.producers = {pid: entry.copy() for pid, entry in self.producers.items()}
+        other._ongoing = self._ongoing.copy()
+        other._unreplicated = self._unreplicated.copy()
+        other.map_end_offset = self.map_end_offset
+        return other
+
+    def same_state(self, other: ProducerStateManager) -> bool:
+        """Whether both tables hold the same producers and transactions."""
+        return (
+            self.producers == other.producers
+            and self._ongoing == other._ongoing
+            and self._unreplicated == other._unreplicated
+            and self.map_end_offset == other.map_end_offset
+        )
+
     def last_entry(self, producer_id: int) -> ProducerStateEntry | None:
         """The state of ``producer_id``, if known."""
         return self.producers.get(producer_id)

@@ -113,6 +113,25 @@ class LogSegment:
     def __repr__(self) -> str:
         return f"LogSegment(base_offset={self.base_offset}, size={self.size})"
 
+    def copy(self, store: ByteStore) -> LogSegment:
+        """This segment over ``store`` (a copy of its bytes) with copies of its file-less
+        indexes; used by in-memory snapshots."""
+        other = LogSegment(
+            store,
+            self.base_offset,
+            offset_index=self.offset_index.copy(),
+            time_index=self.time_index.copy(),
+            txn_index=self.txn_index.copy(),
+            index_interval_bytes=self.index_interval_bytes,
+            roll_jitter_ms=self.roll_jitter_ms,
+            created_ms=self.created_ms,
+        )
+        other.max_timestamp = self.max_timestamp
+        other.offset_of_max_timestamp = self.offset_of_max_timestamp
+        other._last_index_position = self._last_index_position
+        other._rolling_based_timestamp = self._rolling_based_timestamp
+        return other
+
     @property
     def size(self) -> int:
         """Bytes of batches in the segment."""

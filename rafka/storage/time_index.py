@@ -67,6 +67,14 @@ class TimeIndex:
         self._timestamps, self._offsets = timestamps, offsets
         self._persisted = count
 
+    def copy(self) -> TimeIndex:
+        """An independent, file-less copy of the entries (for in-memory snapshots)."""
+        if self._path is not None:
+            raise ValueError("only a file-less index can be copied")
+        other = TimeIndex(self.base_offset, self.max_entries * ENTRY_SIZE)
+        other._timestamps, other._offsets = self._timestamps[:], self._offsets[:]
+        return other
+
     def __len__(self) -> int:
         return len(self._timestamps)
 

@@ -69,6 +69,14 @@ class TransactionIndex:
         self.entries = entries
         self._persisted = len(entries)
 
+    def copy(self) -> TransactionIndex:
+        """An independent, file-less copy of the entries (for in-memory snapshots)."""
+        if self._path is not None:
+            raise ValueError("only a file-less index can be copied")
+        other = TransactionIndex(self.base_offset)
+        other.entries = self.entries.copy()
+        return other
+
     def append(self, txn: AbortedTxn) -> None:
         """Add an aborted transaction; markers arrive in offset order."""
         if self.entries and txn.last_offset <= self.entries[-1].last_offset:

@@ -140,6 +140,9 @@ class Sender:
                 self.metadata.want(unknown)
                 self._refresh_soon(tg)
                 next_due = min(next_due, self.backoff[0])
+            elif self.metadata.needs_refresh and len(self.acc):
+                # NOT_LEADER_OR_FOLLOWER or a lost leader marked it stale: who leads now?
+                self._refresh_soon(tg)
             for node in nodes:
                 if self.in_flight[node] >= self.max_in_flight:
                     continue
@@ -223,6 +226,7 @@ class Sender:
             versions = await self.transport.api_versions(node)
             version = choose_version(PRODUCE, versions.get(PRODUCE), None)
         except (TransportError, errors.RequestTimedOutError) as exc:
+            self.metadata.mark_stale()  # the leader may be gone: ask who leads now
             self._retry_all(batches, exc)
             return
         by_ids = version >= 13

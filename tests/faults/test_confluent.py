@@ -1,0 +1,279 @@
+"""confluent-kafka (librdkafka) over TCP reacts to rafka's faults as to a real cluster's.
+
+Request faults: retriable errors are retried (NOT_LEADER_OR_FOLLOWER with a metadata refresh
+first), fatal ones reported; a dropped response times the request out, a closed connection or
+a corrupted frame makes the client reconnect, and the idempotent producer's retries duplicate
+nothing; delays and throttling are seen. Broker faults on a 3-broker cluster: a stopped,
+killed or cut-off leader fails over to an in-sync replica, comes back on the same port with
+its data, and moved leaders and group coordinators are followed.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from tests.faults.helpers import (
+    FAST_LIBRDKAFKA,
+    ConfluentProducer,
+    cluster_with_topic,
+    consume_values,
+    in_sync,
+    numbered,
+    wait_until,
+)
+
+confluent_kafka = pytest.importorskip("confluent_kafka")
+
+TOPIC = "t"
+
+
+# -- request faults ---------------------------------------------------------------------------
+
+
+def test_not_leader_is_retried_after_a_metadata_refresh() -> None:
+    with cluster_with_topic(TOPIC, journal=True) as cluster:
+        plan = cluster.faults.add(
+            {"api": "Produce", "topic": TOPIC, "error": "NOT_LEADER_OR_FOLLOWER", "times": 3}
+        )
+        producer = ConfluentProducer(cluster.bootstrap_servers)
+        reports = producer.send(TOPIC, [b"v"])
+        assert reports == [(None, 0)]
+        assert plan.fired == 3
+        produces = cluster.requests("Produce", topic=TOPIC)
+        assert [e.faults != [] for e in produces] == [True, True, True, False]
+        # after the first error, before the success, librdkafka asked who leads the partition
+        # (its leader query runs beside the retries: not necessarily before each one)
+        refreshes = [
+            e
+            for e in cluster.requests("Metadata", topic=TOPIC)
+            if produces[0].start < e.start < produces[-1].start
+        ]
+        assert refreshes, "no metadata refresh after NOT_LEADER_OR_FOLLOWER"
+
+
+def test_retriable_error_is_retried_and_fatal_error_is_reported() -> None:
+    with cluster_with_topic(TOPIC) as cluster:
+        with cluster.faults.add({"api": "Produce", "error": "NOT_ENOUGH_REPLICAS", "times": 2}):
+            producer = ConfluentProducer(cluster.bootstrap_servers)
+            assert producer.send(TOPIC, [b"a"]) == [(None, 0)]
+        fatal = cluster.faults.add({"api": "Produce", "error": "INVALID_RECORD"})
+        reports = producer.send(TOPIC, [b"b"])
+        assert reports == [("INVALID_RECORD", -1)]
+        assert fatal.fired == 1  # not retried
+        fatal.remove()
+        assert producer.send(TOPIC, [b"c"]) == [(None, 1)]
+        assert consume_values(cluster.bootstrap_servers, TOPIC, 2) == [b"a", b"c"]
+
+
+def test_dropped_response_times_out_and_the_retry_duplicates_nothing() -> None:
+    with cluster_with_topic(TOPIC, journal=True) as cluster:
+        plan = cluster.faults.add({"api": "Produce", "drop": True, "once": True})
+        producer = ConfluentProducer(
+            cluster.bootstrap_servers, **{"enable.idempotence": True, "socket.timeout.ms": 1500}
+        )
+        began = time.monotonic()
+        reports = producer.send(TOPIC, [b"once"])
+        assert reports == [(None, 0)]
+        assert time.monotonic() - began >= 1.4  # it waited for the lost response
+        assert plan.fired == 1
+        # the broker appended the first try; the retry was recognised as a duplicate
+        outcomes = [e.outcome for e in cluster.requests("Produce")]
+        assert outcomes == ["dropped", "response"]
+        assert consume_values(cluster.bootstrap_servers, TOPIC, 1) == [b"once"]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"api": "Produce", "close": True},
+        {"api": "Metadata", "corrupt": "short"},
+        {"api": "Metadata", "corrupt": "garbage"},
+    ],
+    ids=["close", "short-frame", "garbage-frame"],
+)
+def test_broken_connections_are_reconnected(fault: dict[str, Any]) -> None:
+    with cluster_with_topic(TOPIC, journal=True) as cluster:
+        plan = cluster.faults.add({"once": True, **fault})
+        producer = ConfluentProducer(cluster.bootstrap_servers, **{"enable.idempotence": True})
+        assert producer.send(TOPIC, numbered("m", 3)) == [(None, 0), (None, 1), (None, 2)]
+        assert plan.fired == 1
+        connections = {e.connection_id for e in cluster.requests(client_id="rdkafka")}
+        assert len(connections) >= 2  # a new connection after the broken one
+        assert consume_values(cluster.bootstrap_servers, TOPIC, 3) == numbered("m", 3)
+
+
+def test_a_corrupted_produce_response_fails_the_batch_that_was_written() -> None:
+    # librdkafka cannot parse the answer: it reports the batch failed, yet the broker wrote
+    # it (a lost acknowledgement, as with a real broker's garbled response)
+    with cluster_with_topic(TOPIC) as cluster:
+        cluster.faults.add({"api": "Produce", "corrupt": "short", "once": True})
+        producer = ConfluentProducer(cluster.bootstrap_servers)
+        reports = producer.send(TOPIC, [b"x"])
+        assert reports[0][0] is not None and reports[0][0].startswith("_")
+        assert producer.send(TOPIC, [b"y"])[0][0] is None
+        assert consume_values(cluster.bootstrap_servers, TOPIC, 2) == [b"x", b"y"]
+
+
+def test_delay_and_broker_latency_slow_requests_down() -> None:
+    with cluster_with_topic(TOPIC) as cluster:
+        producer = ConfluentProducer(cluster.bootstrap_servers)
+        producer.send(TOPIC, [b"warm-up"])
+        with cluster.faults.add({"api": "Produce", "delay": 0.4}):
+            began = time.monotonic()
+            producer.send(TOPIC, [b"slow"])
+            assert time.monotonic() - began >= 0.4
+        cluster.set_latency(1, 0.3)
+        began = time.monotonic()
+        producer.send(TOPIC, [b"slower"])
+        assert time.monotonic() - began >= 0.3
+        cluster.set_latency(1, None)
+        began = time.monotonic()
+        producer.send(TOPIC, [b"fast"])
+        assert time.monotonic() - began < 0.3
+
+
+def test_throttle_time_reaches_the_client() -> None:
+    with cluster_with_topic(TOPIC) as cluster:
+        throttles: list[float] = []
+        producer = ConfluentProducer(
+            cluster.bootstrap_servers,
+            throttle_cb=lambda event: throttles.append(event.throttle_time),
+        )
+        with cluster.faults.add({"api": "Produce", "throttle_ms": 700, "once": True}) as plan:
+            producer.send(TOPIC, [b"x"])
+            wait_until(lambda: producer.producer.poll(0.05) is not None and throttles, 10)
+        assert plan.fired == 1
+        assert throttles[0] == pytest.approx(0.7)
+
+
+def test_fetch_not_leader_is_survived_by_a_consumer() -> None:
+    with cluster_with_topic(TOPIC, journal=True) as cluster:
+        ConfluentProducer(cluster.bootstrap_servers).send(TOPIC, numbered("f", 5))
+        plan = cluster.faults.add({"api": "Fetch", "error": "NOT_LEADER_OR_FOLLOWER", "times": 2})
+        assert consume_values(cluster.bootstrap_servers, TOPIC, 5) == numbered("f", 5)
+        assert plan.fired == 2
+
+
+# -- broker faults ------------------------------------------------------------------------------
+
+
+def _three_brokers(**kwargs: Any) -> Any:
+    return cluster_with_topic(
+        TOPIC, brokers=3, configs={"min.insync.replicas": "2"}, journal=True, **kwargs
+    )
+
+
+@pytest.mark.parametrize("how", ["stop", "kill"])
+def test_leader_failover_and_recovery(how: str, tmp_path: Any) -> None:
+    data_dir = tmp_path if how == "kill" else None
+    with _three_brokers(data_dir=data_dir) as cluster:
+        producer = ConfluentProducer(
+            cluster.bootstrap_servers, **{"enable.idempotence": True, "acks": "all"}
+        )
+        assert all(err is None for err, _ in producer.send(TOPIC, numbered("a", 5)))
+        leader = cluster.leader_of(TOPIC, 0)
+        getattr(cluster, f"{how}_broker")(leader)
+        assert not cluster.broker_running(leader)
+        successor = cluster.leader_of(TOPIC, 0)
+        assert successor not in (leader, -1)
+        assert all(err is None for err, _ in producer.send(TOPIC, numbered("b", 5)))
+        assert {e.broker for e in cluster.requests("Produce")[-1:]} == {successor}
+
+        cluster.start_broker(leader)  # same port, same data
+        wait_until(lambda: in_sync(cluster, TOPIC, 0, leader), what="the broker to rejoin")
+        cluster.move_leader(TOPIC, 0, to=leader)
+        assert all(err is None for err, _ in producer.send(TOPIC, numbered("c", 5)))
+        assert cluster.requests("Produce")[-1].broker == leader
+        expected = numbered("a", 5) + numbered("b", 5) + numbered("c", 5)
+        assert consume_values(cluster.bootstrap_servers, TOPIC, 15) == expected
+
+
+def test_hung_broker_times_clients_out_until_healed() -> None:
+    with _three_brokers() as cluster:
+        producer = ConfluentProducer(
+            cluster.bootstrap_servers,
+            **{"message.timeout.ms": 1500, "socket.timeout.ms": 1000, "enable.idempotence": False},
+        )
+        producer.send(TOPIC, [b"before"])
+        leader = cluster.leader_of(TOPIC, 0)
+        cluster.isolate_broker(leader, "hang")
+        reports = producer.send(TOPIC, [b"lost"], timeout=10)
+        assert reports == [("_MSG_TIMED_OUT", -1)]
+        assert cluster.leader_of(TOPIC, 0) == leader  # still running, still leading
+        cluster.heal_broker(leader)
+        assert producer.send(TOPIC, [b"after"], timeout=15)[0][0] is None
+
+
+def test_refused_broker_is_reconnected_when_healed() -> None:
+    with _three_brokers() as cluster:
+        producer = ConfluentProducer(cluster.bootstrap_servers, **{"message.timeout.ms": 20000})
+        producer.send(TOPIC, [b"before"])
+        leader = cluster.leader_of(TOPIC, 0)
+        cluster.isolate_broker(leader, "refuse")
+        delivered = len(producer.reports)
+        producer.producer.produce(
+            TOPIC, value=b"while-refused", partition=0, on_delivery=producer.report
+        )
+        producer.producer.poll(0.5)
+        assert len(producer.reports) == delivered  # its leader cannot be reached
+        cluster.heal_broker(leader)
+        assert producer.producer.flush(15) == 0
+        assert producer.reports[-1] == (None, 1)
+        assert consume_values(cluster.bootstrap_servers, TOPIC, 2) == [b"before", b"while-refused"]
+
+
+def test_moved_leader_is_followed() -> None:
+    with _three_brokers() as cluster:
+        producer = ConfluentProducer(cluster.bootstrap_servers, **{"enable.idempotence": True})
+        producer.send(TOPIC, [b"one"])
+        old = cluster.leader_of(TOPIC, 0)
+        new = next(b for b in (1, 2, 3) if b != old)
+        wait_until(lambda: in_sync(cluster, TOPIC, 0, new), what="a follower in sync")
+        moved_at = time.time()
+        cluster.move_leader(TOPIC, 0, to=new)
+        assert producer.send(TOPIC, [b"two"]) == [(None, 1)]
+        after = [e for e in cluster.requests("Produce") if e.start >= moved_at]
+        assert after[-1].broker == new
+        for entry in after[:-1]:  # tries at the old leader: refused, not written
+            assert entry.broker == old
+            assert entry.response.responses[0].partition_responses[0].error_code == 6
+
+
+def test_moved_group_coordinator_is_rediscovered() -> None:
+    with _three_brokers() as cluster:
+        ConfluentProducer(cluster.bootstrap_servers).send(TOPIC, numbered("g", 4))
+        consumer = confluent_kafka.Consumer(
+            {
+                "bootstrap.servers": cluster.bootstrap_servers,
+                "group.id": "movers",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": 6000,
+                "heartbeat.interval.ms": 200,
+                **FAST_LIBRDKAFKA,
+            }
+        )
+        try:
+            consumer.subscribe([TOPIC])
+            first = wait_until(lambda: consumer.poll(0.2), what="a first record")
+            consumer.commit(message=first, asynchronous=False)
+            old = cluster.requests("OffsetCommit")[-1].broker
+            new = next(b for b in (1, 2, 3) if b != old)
+            partition = cluster.move_coordinator("movers", to=new)
+            assert cluster.leader_of("__consumer_offsets", partition) == new
+            second = wait_until(lambda: consumer.poll(0.2), what="a second record")
+
+            def committed() -> bool:
+                try:
+                    consumer.commit(message=second, asynchronous=False)
+                except confluent_kafka.KafkaException:
+                    return False  # NOT_COORDINATOR while it looks the coordinator up again
+                return True
+
+            wait_until(committed, what="a commit to the new coordinator")
+            assert cluster.requests("OffsetCommit")[-1].broker == new
+        finally:
+            consumer.close()

@@ -1,0 +1,95 @@
+"""Java kafka-clients react to rafka's faults as to a real cluster's (a representative subset:
+a JVM per run is slow on a small machine; confluent-kafka covers every fault in
+test_confluent.py).
+
+- NOT_LEADER_OR_FOLLOWER: the producer refreshes its metadata and retries;
+- a dropped response: the request times out after ``request.timeout.ms``, the connection is
+  closed, the idempotent producer's retry duplicates nothing;
+- a stopped leader: the producer (bootstrapped with every broker, the stopped one included)
+  fails over to the new leader; the broker restarts on its port with its data and the
+  consumer reads everything.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.faults.helpers import cluster_with_topic, consume_values, in_sync, wait_until
+from tests.peers.clients import PeerClient, generated_records
+
+pytestmark = pytest.mark.java
+
+TOPIC = "java-faults"
+FAST = {"retry.backoff.ms": "50", "reconnect.backoff.ms": "50", "metadata.max.age.ms": "30000"}
+
+
+def test_not_leader_is_retried_after_a_metadata_refresh(java_clients: PeerClient) -> None:
+    with cluster_with_topic(TOPIC, journal=True) as cluster:
+        plan = cluster.faults.add(
+            {"api": "Produce", "topic": TOPIC, "error": "NOT_LEADER_OR_FOLLOWER", "times": 3}
+        )
+        result = java_clients.produce(
+            cluster.bootstrap_servers,
+            TOPIC,
+            generated_records(4, partition=0),
+            config=FAST,  # type: ignore[call-arg]
+        )
+        result.check()
+        assert [d.offset for d in result.deliveries] == [0, 1, 2, 3]
+        assert plan.fired == 3
+        produces = cluster.requests("Produce", topic=TOPIC)
+        refreshes = [
+            e
+            for e in cluster.requests("Metadata", topic=TOPIC)
+            if produces[0].start < e.start < produces[-1].start
+        ]
+        assert refreshes, "no metadata refresh after NOT_LEADER_OR_FOLLOWER"
+
+
+def test_dropped_response_times_out_and_is_retried_once(java_clients: PeerClient) -> None:
+    with cluster_with_topic(TOPIC, journal=True) as cluster:
+        plan = cluster.faults.add({"api": "Produce", "drop": True, "once": True})
+        began = time.monotonic()
+        result = java_clients.produce(
+            cluster.bootstrap_servers,
+            TOPIC,
+            generated_records(3, partition=0),
+            config={**FAST, "request.timeout.ms": "1500", "linger.ms": "0"},  # type: ignore[call-arg]
+        )
+        result.check()
+        assert time.monotonic() - began >= 1.5
+        assert plan.fired == 1
+        produces = cluster.requests("Produce")
+        assert produces[0].outcome == "dropped"
+        assert len({e.connection_id for e in produces}) >= 2  # it gave up on that connection
+        values = consume_values(cluster.bootstrap_servers, TOPIC, 3)
+        assert values == [b"value-0", b"value-1", b"value-2"]  # nothing twice
+
+
+def test_stopped_leader_fails_over_and_restarts(java_clients: PeerClient) -> None:
+    with cluster_with_topic(
+        TOPIC, brokers=3, configs={"min.insync.replicas": "2"}, journal=True
+    ) as cluster:
+        bootstrap = cluster.bootstrap_servers  # every broker, the one to stop included
+        leader = cluster.leader_of(TOPIC, 0)
+        cluster.stop_broker(leader)
+        successor = cluster.leader_of(TOPIC, 0)
+        assert successor not in (leader, -1)
+        first = java_clients.produce(
+            bootstrap,
+            TOPIC,
+            generated_records(5, partition=0),
+            config=FAST,  # type: ignore[call-arg]
+        )
+        first.check()
+        assert {e.broker for e in cluster.requests("Produce", topic=TOPIC)} == {successor}
+
+        cluster.start_broker(leader)
+        wait_until(lambda: in_sync(cluster, TOPIC, 0, leader), what="the broker to rejoin")
+        cluster.move_leader(TOPIC, 0, to=leader)
+        consumed = java_clients.consume(bootstrap, TOPIC, partitions=[0], count=5).check()
+        assert [r.value for r in consumed.records] == [f"value-{i}".encode() for i in range(5)]
+        fetches = cluster.requests("Fetch", topic=TOPIC, client_id="consumer-*")
+        assert fetches and fetches[-1].broker == leader
