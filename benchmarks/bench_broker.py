@@ -131,6 +131,11 @@ def consume_rate(bootstrap: str, topic: str) -> float:
             "enable.auto.commit": False,
             "fetch.max.bytes": 52428800,
             "max.partition.fetch.bytes": 10485760,
+            # librdkafka stops fetching for fetch.queue.backoff.ms (1 s) whenever more than
+            # queued.min.messages (100,000) records wait in its queue: with 10 MB fetches of
+            # 100-byte records that depends on how fast the previous answer came, and a 1 s
+            # pause measured the client's heuristic, not the broker (from either broker).
+            "fetch.queue.backoff.ms": 10,
         }
     )
     consumer.assign([TopicPartition(topic, 0, 0)])
