@@ -8,12 +8,14 @@ test_confluent.py).
 - a stopped leader: the producer (bootstrapped with every broker, the stopped one included)
   fails over to the new leader; the broker restarts on its port with its data and the
   consumer reads everything; the same for a killed leader (no clean shutdown, on disk);
-- a closed connection is reopened; a delayed response is waited for; a hung leader (accepts,
-  never answers) times requests out until healed; a moved leader is followed.
+- a closed connection is reopened; a delayed response and per-broker latency are waited for;
+  a hung leader (accepts, never answers) times requests out until healed; a refused one is
+  reconnected to once it listens again; a moved leader is followed.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -199,3 +201,38 @@ def test_moved_leader_is_followed(java_clients: PeerClient) -> None:
             config=FAST,  # type: ignore[call-arg]
         ).check()
         assert cluster.requests("Produce", topic=TOPIC)[-1].broker == new
+
+
+def test_broker_latency_slows_every_request(java_clients: PeerClient) -> None:
+    with cluster_with_topic(TOPIC) as cluster:
+        cluster.set_latency(1, 0.3)  # bootstrap, metadata and produce: at least three trips
+        began = time.monotonic()
+        java_clients.produce(
+            cluster.bootstrap_servers,
+            TOPIC,
+            generated_records(1, partition=0),
+            config=FAST,  # type: ignore[call-arg]
+        ).check()
+        assert time.monotonic() - began >= 0.9
+        cluster.set_latency(1, None)
+
+
+def test_refused_leader_is_reconnected_when_healed(java_clients: PeerClient) -> None:
+    """Connections to the leader are refused: the producer keeps the record and retries with
+    reconnect backoff; once the broker listens again the record is delivered."""
+    with cluster_with_topic(TOPIC) as cluster:
+        cluster.isolate_broker(1, "refuse")
+        healer = threading.Timer(2.0, cluster.heal_broker, (1,))
+        healer.start()
+        try:
+            began = time.monotonic()
+            java_clients.produce(
+                cluster.bootstrap_servers,
+                TOPIC,
+                generated_records(1, partition=0),
+                config=FAST,  # type: ignore[call-arg]
+            ).check()
+            assert time.monotonic() - began >= 2.0
+        finally:
+            healer.join()
+        assert consume_values(cluster.bootstrap_servers, TOPIC, 1) == [b"value-0"]
