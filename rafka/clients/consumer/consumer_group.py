@@ -469,20 +469,12 @@ class ConsumerGroupMember(GroupClient):
                     return
             kept = [tp for tp in self.subs.assignment if tp in step.assigned]
             self.subs.assign([*kept, *step.added])
-            # As Java: no records of a new partition before on_assign has run for it (fetchable
-            # again once it ran, even if it raised, as the partitions stay assigned).
-            for tp in step.added:
-                self.subs.assignment[tp].awaiting_callback = True
-            try:
+            with self.subs.awaiting_callback(step.added):
                 await self._init_positions(list(step.added))
                 if m.reconciliation_aborted():
                     return
                 if not await self._callback(self.on_assign, list(step.added)):
                     return
-            finally:
-                for tp in step.added:
-                    if (added := self.subs.assignment.get(tp)) is not None:
-                        added.awaiting_callback = False
             m.reconciled(step)
             self._next_commit = now() + self.auto_commit_s
         finally:

@@ -325,25 +325,20 @@ class GroupCoordinator(GroupClient):
 
     async def _assigned(self, partitions: list[TopicPartition]) -> None:
         self.subs.assign(partitions)
-        # As Java: no records of the assignment before on_assign has run (it runs in the
-        # background here, while poll() goes on); fetchable once it ran, even if it raised.
-        for tp in partitions:
-            self.subs.assignment[tp].awaiting_callback = True
+        # on_assign runs in the background here, while poll() goes on
         try:
-            if partitions:
-                committed = await self.committed(partitions)
-                for tp in partitions:
-                    offset = committed.get(tp)
-                    if offset is not None:
-                        self.subs.seek(tp, offset)
-                    else:
-                        self.subs.request_reset(tp)
-            if self.on_assign is not None:
-                await call_listener(self.on_assign, list(partitions))
+            with self.subs.awaiting_callback(partitions):
+                if partitions:
+                    committed = await self.committed(partitions)
+                    for tp in partitions:
+                        offset = committed.get(tp)
+                        if offset is not None:
+                            self.subs.seek(tp, offset)
+                        else:
+                            self.subs.request_reset(tp)
+                if self.on_assign is not None:
+                    await call_listener(self.on_assign, list(partitions))
         finally:
-            for tp in partitions:
-                if (state := self.subs.assignment.get(tp)) is not None:
-                    state.awaiting_callback = False
             self.fetcher.poke()
 
     async def _revoke(self, commit: bool = True) -> None:

@@ -16,7 +16,8 @@ Plain state, no I/O: the fetcher and the group coordinator change it, ``poll`` r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import attrs
 
@@ -92,6 +93,21 @@ class SubscriptionState:
 
     def fetchable(self) -> list[TopicPartition]:
         return [tp for tp, s in self.assignment.items() if s.position is not None and not s.held]
+
+    @contextmanager
+    def awaiting_callback(self, partitions: Iterable[TopicPartition]) -> Iterator[None]:
+        """Hold newly assigned ``partitions`` (neither fetched nor returned) while the block
+        runs ``on_assign`` for them, as Java does; they are released however it ends (a
+        callback that raised leaves them assigned, so fetchable)."""
+        added = list(partitions)
+        for tp in added:
+            self.state(tp).awaiting_callback = True
+        try:
+            yield
+        finally:
+            for tp in added:
+                if (state := self.assignment.get(tp)) is not None:
+                    state.awaiting_callback = False
 
     def pause(self, partitions: Iterable[tuple[str, int]]) -> None:
         for tp in partitions:
