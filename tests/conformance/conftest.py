@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import anyio
@@ -35,7 +35,9 @@ import pytest
 import rafka
 from rafka.clients.admin import AsyncAdmin
 from rafka.clients.consumer import AsyncConsumer
+from rafka.clients.consumer.records import ConsumerRecord
 from rafka.clients.producer import AsyncProducer
+from rafka.clients.types import TopicPartition
 
 #: (target name, anyio backend) pairs every conformance test runs with.
 COMBOS: tuple[tuple[str, str], ...] = (
@@ -147,6 +149,28 @@ class Target:
 
     def __repr__(self) -> str:
         return f"Target({self.name})"
+
+
+async def poll_until(
+    consumers: Sequence[AsyncConsumer],
+    done: Callable[[], bool],
+    into: list[ConsumerRecord] | None = None,
+    timeout: float = 20.0,
+) -> None:
+    """Poll every consumer in turn (as each member's application would) until ``done()``,
+    collecting what they return ``into`` a list."""
+    with anyio.fail_after(timeout):
+        while not done():
+            for consumer in consumers:
+                records = await consumer.poll(0.05)
+                if into is not None:
+                    into.extend(records)
+
+
+def covers(topic: str, partitions: int, *consumers: AsyncConsumer) -> bool:
+    """Every partition of ``topic`` owned by exactly one of ``consumers``."""
+    owned = [tp for c in consumers for tp in c.assignment()]
+    return sorted(owned) == [TopicPartition(topic, p) for p in range(partitions)]
 
 
 def pytest_configure(config: pytest.Config) -> None:

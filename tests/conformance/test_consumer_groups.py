@@ -7,7 +7,6 @@ protocol (JoinGroup/SyncGroup/Heartbeat/LeaveGroup, OffsetCommit/OffsetFetch).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import anyio
@@ -15,10 +14,9 @@ import pytest
 
 from rafka import errors
 from rafka.clients.admin import NewTopic
-from rafka.clients.consumer import AsyncConsumer
 from rafka.clients.consumer.records import ConsumerRecord
 from rafka.clients.types import TopicPartition
-from tests.conformance.conftest import Target, eventually
+from tests.conformance.conftest import Target, covers, eventually, poll_until
 
 pytestmark = pytest.mark.group_coordinator
 
@@ -46,27 +44,6 @@ async def _topic(target: Target, partitions: int, records: int = 0) -> str:
     return name
 
 
-async def _poll_until(
-    consumers: Sequence[AsyncConsumer],
-    done: Callable[[], bool],
-    into: list[ConsumerRecord] | None = None,
-    timeout: float = 20.0,
-) -> None:
-    """Poll every consumer in turn (as each member's application would) until ``done()``."""
-    with anyio.fail_after(timeout):
-        while not done():
-            for consumer in consumers:
-                records = await consumer.poll(0.05)
-                if into is not None:
-                    into.extend(records)
-
-
-def _covers(topic: str, partitions: int, *consumers: AsyncConsumer) -> bool:
-    """Every partition owned by exactly one of ``consumers``."""
-    owned = [tp for c in consumers for tp in c.assignment()]
-    return sorted(owned) == [TopicPartition(topic, p) for p in range(partitions)]
-
-
 async def test_one_member_reads_everything_and_commits(target: Target) -> None:
     topic = await _topic(target, 3, records=30)
     group = target.unique_group()
@@ -74,7 +51,7 @@ async def test_one_member_reads_everything_and_commits(target: Target) -> None:
     async with target.consumer(group_id=group, enable_auto_commit=False, **GROUP) as consumer:
         consumer.subscribe([topic])
         assert consumer.subscription() == {topic}
-        await _poll_until([consumer], lambda: len(got) >= 30, got)
+        await poll_until([consumer], lambda: len(got) >= 30, got)
         assert consumer.assignment() == {TopicPartition(topic, p) for p in range(3)}
         assert sorted(int(r.value or b"") for r in got) == list(range(30))
         tps = [(topic, p) for p in range(3)]
@@ -88,7 +65,7 @@ async def test_one_member_reads_everything_and_commits(target: Target) -> None:
     again: list[ConsumerRecord] = []
     async with target.consumer(group_id=group, enable_auto_commit=False, **GROUP) as consumer:
         consumer.subscribe(topic)
-        await _poll_until([consumer], lambda: len(again) >= 6, again)
+        await poll_until([consumer], lambda: len(again) >= 6, again)
         await anyio.sleep(0.2)
         again.extend(await consumer.poll(0.1))
         assert sorted((r.partition, r.offset) for r in again) == [(0, o) for o in range(4, 10)]
@@ -103,9 +80,9 @@ async def test_members_share_partitions_and_rebalance_when_one_leaves(target: Ta
         async with target.consumer(group_id=group, **GROUP) as b:
             b.subscribe([topic])
             # (a may own everything for a moment, until b's join rebalances the group)
-            await _poll_until(
+            await poll_until(
                 [a, b],
-                lambda: _covers(topic, 4, a, b) and bool(b.assignment()) and len(got) >= 40,
+                lambda: covers(topic, 4, a, b) and bool(b.assignment()) and len(got) >= 40,
                 got,
             )
             assert len(a.assignment()) == len(b.assignment()) == 2  # range: two each
@@ -114,7 +91,7 @@ async def test_members_share_partitions_and_rebalance_when_one_leaves(target: Ta
                 (p, o) for p in range(4) for o in range(10)
             )
         # b left the group on close: a takes every partition over
-        await _poll_until([a], lambda: _covers(topic, 4, a))
+        await poll_until([a], lambda: covers(topic, 4, a))
 
 
 async def test_rebalance_callbacks_see_revoked_and_assigned_partitions(target: Target) -> None:
@@ -131,10 +108,10 @@ async def test_rebalance_callbacks_see_revoked_and_assigned_partitions(target: T
     both = [TopicPartition(topic, 0), TopicPartition(topic, 1)]
     async with target.consumer(group_id=group, **GROUP) as a:
         a.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
-        await _poll_until([a], lambda: ("assign", both) in events)
+        await poll_until([a], lambda: ("assign", both) in events)
         async with target.consumer(group_id=group, **GROUP) as b:
             b.subscribe([topic])
-            await _poll_until([a, b], lambda: _covers(topic, 2, a, b) and bool(b.assignment()))
+            await poll_until([a, b], lambda: covers(topic, 2, a, b) and bool(b.assignment()))
         assert events[0] == ("assign", both)
         assert ("revoke", both) in events  # eager: everything is handed back first
         assert events[-1] == ("assign", sorted(a.assignment()))
@@ -148,7 +125,7 @@ async def test_auto_commit_commits_positions_and_close_commits_the_rest(target: 
     tp = TopicPartition(topic, 0)
     async with target.consumer(group_id=group, auto_commit_interval_ms=50, **GROUP) as consumer:
         consumer.subscribe([topic])
-        await _poll_until([consumer], lambda: len(got) >= 5, got)
+        await poll_until([consumer], lambda: len(got) >= 5, got)
 
         async def committed() -> None:
             assert await consumer.committed([tp]) == {tp: 5}
@@ -160,7 +137,7 @@ async def test_auto_commit_commits_positions_and_close_commits_the_rest(target: 
     async with target.consumer(group_id=group, auto_commit_interval_ms=60_000, **GROUP) as c:
         c.subscribe([topic])
         late: list[ConsumerRecord] = []
-        await _poll_until([c], lambda: bool(late), late)
+        await poll_until([c], lambda: bool(late), late)
         assert [(r.offset, r.value) for r in late] == [(5, b"late")]
     # closing committed the position although the interval had not passed
     async with target.admin() as admin:
@@ -192,9 +169,9 @@ async def test_pattern_subscription_follows_new_topics(target: Target) -> None:
         await eventually(lambda: admin.describe_topics(f"{prefix}-a"))
         async with target.consumer(group_id=group, metadata_max_age_ms=200, **GROUP) as c:
             c.subscribe(pattern=f"{prefix}-.*")
-            await _poll_until([c], lambda: c.assignment() == {TopicPartition(f"{prefix}-a", 0)})
+            await poll_until([c], lambda: c.assignment() == {TopicPartition(f"{prefix}-a", 0)})
             await admin.create_topics(NewTopic(f"{prefix}-b", 1))
-            await _poll_until(
+            await poll_until(
                 [c],
                 lambda: (
                     c.assignment()
@@ -203,7 +180,7 @@ async def test_pattern_subscription_follows_new_topics(target: Target) -> None:
             )
             assert c.subscription() == {f"{prefix}-a", f"{prefix}-b"}
             c.unsubscribe()
-            await _poll_until([c], lambda: not c.assignment())
+            await poll_until([c], lambda: not c.assignment())
 
 
 async def test_misuse_is_an_illegal_state(target: Target) -> None:
@@ -233,10 +210,10 @@ async def test_a_member_that_stops_polling_is_removed_and_its_commit_fails(
     slow_cfg: dict[str, Any] = {**GROUP, "max_poll_interval_ms": 500}
     async with target.consumer(group_id=group, enable_auto_commit=False, **slow_cfg) as slow:
         slow.subscribe([topic])
-        await _poll_until([slow], lambda: _covers(topic, 2, slow))
+        await poll_until([slow], lambda: covers(topic, 2, slow))
         async with target.consumer(group_id=group, **GROUP) as other:
             other.subscribe([topic])
             # slow does not poll: after max.poll.interval.ms it leaves and other owns all
-            await _poll_until([other], lambda: _covers(topic, 2, other))
+            await poll_until([other], lambda: covers(topic, 2, other))
             with pytest.raises(errors.CommitFailedError):
                 await slow.commit({(topic, 0): 1})

@@ -12,7 +12,7 @@ every wait is on a condition.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import anyio
@@ -22,11 +22,10 @@ import pytest
 import rafka
 from rafka import errors
 from rafka.clients.admin import NewTopic
-from rafka.clients.consumer import AsyncConsumer
 from rafka.clients.consumer.records import ConsumerRecord
 from rafka.clients.types import TopicPartition
 from tests.cluster.groups.driver import Member
-from tests.conformance.conftest import Target, eventually
+from tests.conformance.conftest import Target, covers, eventually, poll_until
 
 pytestmark = pytest.mark.group_coordinator
 
@@ -62,27 +61,6 @@ async def _produce(target: Target, topic: str, partitions: int, values: Iterable
         await producer.flush()
 
 
-async def _poll_until(
-    consumers: Sequence[AsyncConsumer],
-    done: Callable[[], bool],
-    into: list[ConsumerRecord] | None = None,
-    timeout: float = SETTLE,
-) -> None:
-    """Poll every consumer in turn (as each member's application would) until ``done()``."""
-    with anyio.fail_after(timeout):
-        while not done():
-            for consumer in consumers:
-                records = await consumer.poll(0.05)
-                if into is not None:
-                    into.extend(records)
-
-
-def _covers(topic: str, partitions: int, *consumers: AsyncConsumer) -> bool:
-    """Every partition owned by exactly one of ``consumers``."""
-    owned = [tp for c in consumers for tp in c.assignment()]
-    return sorted(owned) == [TopicPartition(topic, p) for p in range(partitions)]
-
-
 class Listener:
     """Records a member's rebalance callbacks: ("assign" | "revoke", sorted partitions)."""
 
@@ -116,7 +94,7 @@ async def test_one_member_reads_everything_and_commits(target: Target) -> None:
     async with target.consumer(group_id=group, enable_auto_commit=False, **GROUP) as consumer:
         consumer.subscribe([topic])
         assert consumer.subscription() == {topic}
-        await _poll_until([consumer], lambda: len(got) >= 30, got)
+        await poll_until([consumer], lambda: len(got) >= 30, got)
         assert consumer.assignment() == {TopicPartition(topic, p) for p in range(3)}
         assert sorted(int(r.value or b"") for r in got) == list(range(30))
         tps = [(topic, p) for p in range(3)]
@@ -130,7 +108,7 @@ async def test_one_member_reads_everything_and_commits(target: Target) -> None:
     again: list[ConsumerRecord] = []
     async with target.consumer(group_id=group, enable_auto_commit=False, **GROUP) as consumer:
         consumer.subscribe(topic)
-        await _poll_until([consumer], lambda: len(again) >= 6, again)
+        await poll_until([consumer], lambda: len(again) >= 6, again)
         await anyio.sleep(0.2)
         again.extend(await consumer.poll(0.1))
         assert sorted((r.partition, r.offset) for r in again) == [(0, o) for o in range(4, 10)]
@@ -146,11 +124,11 @@ async def test_members_share_incrementally_and_one_takes_over_when_the_other_lea
     la, lb = Listener(), Listener()
     async with target.consumer(group_id=group, **GROUP) as a:
         a.subscribe([topic], on_assign=la.on_assign, on_revoke=la.on_revoke)
-        await _poll_until([a], lambda: len(got) >= 40, got)
+        await poll_until([a], lambda: len(got) >= 40, got)
         assert la.changes() == [("assign", everything)]
         async with target.consumer(group_id=group, **GROUP) as b:
             b.subscribe([topic], on_assign=lb.on_assign, on_revoke=lb.on_revoke)
-            await _poll_until([a, b], lambda: _covers(topic, 4, a, b) and len(lb.owned()) == 2, got)
+            await poll_until([a, b], lambda: covers(topic, 4, a, b) and len(lb.owned()) == 2, got)
             moved = sorted(tp.partition for tp in b.assignment())
             kept = sorted(tp.partition for tp in a.assignment())
             assert len(moved) == len(kept) == 2
@@ -165,7 +143,7 @@ async def test_members_share_incrementally_and_one_takes_over_when_the_other_lea
             ]
         # b left the group on close: a takes its partitions over
         assert lb.changes() == [("assign", moved), ("revoke", moved)]
-        await _poll_until([a], lambda: _covers(topic, 4, a) and la.owned() == set(everything))
+        await poll_until([a], lambda: covers(topic, 4, a) and la.owned() == set(everything))
         assert la.changes() == [("assign", everything), ("revoke", moved), ("assign", moved)]
 
 
@@ -182,14 +160,14 @@ async def test_pattern_subscription_follows_new_topics(target: Target) -> None:
         await eventually(lambda: admin.describe_topics(a))
         async with target.consumer(group_id=group, **GROUP) as c:
             c.subscribe(pattern=f"{prefix}-.*")  # matched by the group coordinator
-            await _poll_until([c], lambda: c.assignment() == {TopicPartition(a, 0)})
+            await poll_until([c], lambda: c.assignment() == {TopicPartition(a, 0)})
             assert c.subscription() == {a}
             await admin.create_topics(NewTopic(b, 2))
             want = {TopicPartition(a, 0), TopicPartition(b, 0), TopicPartition(b, 1)}
-            await _poll_until([c], lambda: c.assignment() == want)
+            await poll_until([c], lambda: c.assignment() == want)
             assert c.subscription() == {a, b}
             c.unsubscribe()
-            await _poll_until([c], lambda: not c.assignment())
+            await poll_until([c], lambda: not c.assignment())
 
 
 async def test_a_static_member_restarts_into_its_own_partitions(target: Target) -> None:
@@ -201,14 +179,14 @@ async def test_a_static_member_restarts_into_its_own_partitions(target: Target) 
         b.subscribe([topic], on_assign=lb.on_assign, on_revoke=lb.on_revoke)
         async with target.consumer(group_id=group, **static) as a:
             a.subscribe([topic])
-            await _poll_until([a, b], lambda: _covers(topic, 2, a, b) and len(lb.owned()) == 1)
+            await poll_until([a, b], lambda: covers(topic, 2, a, b) and len(lb.owned()) == 1)
             theirs = a.assignment()
         before = lb.changes()
         # a left as a static member (epoch -2): the coordinator keeps its partitions for it
         la = Listener()
         async with target.consumer(group_id=group, **static) as again:
             again.subscribe([topic], on_assign=la.on_assign, on_revoke=la.on_revoke)
-            await _poll_until([again, b], lambda: again.assignment() == theirs)
+            await poll_until([again, b], lambda: again.assignment() == theirs)
             assert la.changes() == [("assign", sorted(tp.partition for tp in theirs))]
             for _ in range(5):  # b keeps consuming meanwhile: no rebalance reaches it
                 await b.poll(0.05)
@@ -223,10 +201,10 @@ async def test_commits_of_a_member_that_left_are_refused(target: Target) -> None
     slow_cfg: dict[str, Any] = {**GROUP, "max_poll_interval_ms": 1000}
     async with target.consumer(group_id=group, enable_auto_commit=False, **slow_cfg) as slow:
         slow.subscribe([topic])
-        await _poll_until([slow], lambda: _covers(topic, 2, slow))
+        await poll_until([slow], lambda: covers(topic, 2, slow))
         async with target.consumer(group_id=group, **GROUP) as other:
             other.subscribe([topic])
-            await _poll_until([other], lambda: _covers(topic, 2, other))
+            await poll_until([other], lambda: covers(topic, 2, other))
 
             async def lost() -> None:  # when it left (without polling it, which rejoins)
                 assert not slow.assignment()
@@ -236,9 +214,9 @@ async def test_commits_of_a_member_that_left_are_refused(target: Target) -> None
                 await slow.commit({(topic, 0): 1})
             assert isinstance(refused.value.__cause__, errors.UnknownMemberIdError)
             # polling again joins again, and commits work again
-            await _poll_until(
+            await poll_until(
                 [slow, other],
-                lambda: _covers(topic, 2, slow, other) and len(slow.assignment()) == 1,
+                lambda: covers(topic, 2, slow, other) and len(slow.assignment()) == 1,
             )
             (mine,) = slow.assignment()
             await slow.commit({mine: 1})
@@ -250,7 +228,7 @@ async def test_a_stale_member_epoch_is_a_commit_failure(target: Target) -> None:
     static = {"group_instance_id": f"{group}-static", **GROUP}
     async with target.consumer(group_id=group, enable_auto_commit=False, **static) as c:
         c.subscribe([topic])
-        await _poll_until([c], lambda: _covers(topic, 1, c))
+        await poll_until([c], lambda: covers(topic, 1, c))
         await c.commit({(topic, 0): 1})
         c.unsubscribe()  # a static member leaves with epoch -2: the coordinator keeps it
         assert c.coordinator is not None
@@ -271,13 +249,13 @@ async def test_the_coordinators_assignor_is_chosen_by_name(target: Target) -> No
     group = target.unique_group()
     async with target.consumer(group_id=group, group_remote_assignor="range", **GROUP) as c:
         c.subscribe([topic])
-        await _poll_until([c], lambda: _covers(topic, 2, c))
+        await poll_until([c], lambda: covers(topic, 2, c))
     async with target.consumer(
         group_id=target.unique_group(), group_remote_assignor="no-such-assignor", **GROUP
     ) as c:
         c.subscribe([topic])
         with pytest.raises(errors.UnsupportedAssignorError):
-            await _poll_until([c], lambda: False, timeout=20)
+            await poll_until([c], lambda: False, timeout=20)
         assert not c.assignment()  # failed for good: it does not join again
 
 
@@ -292,7 +270,7 @@ async def test_a_rafka_member_and_a_java_member_share_a_group(target: Target) ->
     got: list[ConsumerRecord] = []
     async with target.consumer(group_id=group, enable_auto_commit=False, **GROUP) as a:
         a.subscribe([topic])
-        await _poll_until([a], lambda: len(got) >= 40, got)
+        await poll_until([a], lambda: len(got) >= 40, got)
         await a.commit()
         # kafka-clients' KafkaConsumer with group.protocol=consumer (the Java driver's
         # group-consume), in a process of its own
@@ -310,12 +288,12 @@ async def test_a_rafka_member_and_a_java_member_share_a_group(target: Target) ->
                     and (not theirs & ours)
                 )
 
-            await _poll_until([a], lambda: shared() or not java.alive, timeout=60)
+            await poll_until([a], lambda: shared() or not java.alive, timeout=60)
             assert java.alive, java.stderr()
             # new records go to whichever member owns their partition, each exactly once
             got.clear()
             await _produce(target, topic, 4, range(40, 80))
-            await _poll_until([a], lambda: len(got) + len(java.events("record")) >= 40, got)
+            await poll_until([a], lambda: len(got) + len(java.events("record")) >= 40, got)
             ours = {(r.partition, r.offset) for r in got}
             theirs = java.consumed()
             assert not ours & theirs
@@ -325,7 +303,7 @@ async def test_a_rafka_member_and_a_java_member_share_a_group(target: Target) ->
         finally:
             java.close()
         # the Java member left: the rafka member takes its partitions over
-        await _poll_until([a], lambda: _covers(topic, 4, a))
+        await poll_until([a], lambda: covers(topic, 4, a))
 
 
 @pytest.mark.targets("tcp", "kafka")
