@@ -17,6 +17,8 @@ records. A compressed batch is decompressed (bounded) and the payload walked the
 
 from __future__ import annotations
 
+import sys
+
 import attrs
 
 from rafka.errors._base import DecodeError
@@ -107,11 +109,200 @@ def walk_records(
 
 
 def _walk(data: Buffer, pos: int, end: int, count: int) -> tuple[int, int, bool]:
+    """The default walk: runs of equal-size records column-wise, anything else record by record."""
+    min_delta = 1 << 64
+    max_delta = -(1 << 64)
+    null_key = False
+    index = 0
+    misses = 0
+    while index < count and misses < _MAX_MISSES:
+        run = _equal_size_run(data, pos, end, index, count)
+        if run is None:
+            misses += 1
+            stop = min(count, index + _MIN_RUN)
+        else:
+            misses = 0
+            n, size, low, high, nulls = run
+            index += n
+            pos += n * size
+            min_delta = min(min_delta, low)
+            max_delta = max(max_delta, high)
+            null_key = null_key or nulls
+            continue
+        pos, low, high, nulls = _walk_records(data, pos, end, index, stop)
+        index = stop
+        min_delta = min(min_delta, low)
+        max_delta = max(max_delta, high)
+        null_key = null_key or nulls
+    if index < count:
+        pos, low, high, nulls = _walk_records(data, pos, end, index, count)
+        min_delta = min(min_delta, low)
+        max_delta = max(max_delta, high)
+        null_key = null_key or nulls
+    if pos != end:
+        raise InvalidRecordError(f"{end - pos} bytes remain after the last record")
+    return min_delta, max_delta, null_key
+
+
+# -- equal-size runs --------------------------------------------------------------------------
+#
+# Producers often send records of one size: fixed-size values and keys, timestamps within 64 ms
+# (one-byte deltas) or within 8 s (two bytes). Records of equal encoded size S that also share the
+# widths of their timestamp and offset deltas sit at a fixed stride, so each field of n records
+# is one strided slice (``data[a:b:S]``), checked in C: the length bytes must all equal the first
+# record's, the offset deltas must equal the precomputed encodings of index..index+n-1, the
+# timestamp deltas give min and max through a translation table, and the key lengths' low bits
+# say whether a key is null. A run that fails a check is retried shorter, and after repeated
+# misses the rest of the batch is walked record by record -- the answer (result or error) is
+# the same either way; the record loop is the reference (tests compare the two).
+
+#: Shortest run worth checking column-wise; also how many records the loop walks after a miss.
+_MIN_RUN = 16
+#: Misses in a row after which the batch is not one of equal-size runs: walk the rest per record.
+_MAX_MISSES = 3
+#: One-byte zigzag varints (bytes below 0x80) -> value + 64 (0..127), which orders as values do.
+_TS_ONE_BYTE = bytes([(b >> 1 ^ -(b & 1)) + 64 for b in range(0x80)] + [0] * 0x80)
+#: First byte of a two-byte varint of an even (non-negative zigzag) value: 1, anything else: 0.
+_TS_TWO_BYTE_FIRST = bytes(1 if b >= 0x80 and not b & 1 else 0 for b in range(0x100))
+#: Low bit of each byte (a zigzag varint is negative exactly when its first byte is odd).
+_LOW_BIT = bytes(b & 1 for b in range(0x100))
+#: Offset deltas 0..63 (one byte each) and 64..8191 (two bytes: the two columns).
+_OFFSET_DELTAS_1 = bytes(range(0, 0x80, 2))
+_OFFSET_DELTAS_2_LOW = bytes(range(0x80, 0x100, 2)) * 127
+_OFFSET_DELTAS_2_HIGH = b"".join(bytes((high,)) * 64 for high in range(1, 0x80))
+_LITTLE_ENDIAN = sys.byteorder == "little"
+
+
+def _equal_size_run(
+    data: Buffer, pos: int, end: int, index: int, count: int
+) -> tuple[int, int, int, int, bool] | None:
+    """``(n, size, min delta, max delta, null key)`` of the equal-size run at ``pos``, or None.
+
+    None also when the record at ``pos`` is malformed: the record loop then reports it.
+    """
+    first = data[pos]
+    if first < 0x80:
+        length_width = 1
+        length = ZIGZAG_ONE_BYTE[first]
+    else:
+        try:
+            length, after = decode_varint(data, pos)
+        except DecodeError:
+            return None
+        length_width = after - pos
+    size = length_width + length
+    if length < _MIN_BODY or pos + size > end:
+        return None
+    if index < 64:
+        offset_width, limit = 1, 64
+    elif index < 8192:
+        offset_width, limit = 2, 8192
+    else:
+        return None
+    ts_at = length_width + 1
+    ts_width = 1 if data[pos + ts_at] < 0x80 else 2
+    key_at = ts_at + ts_width + offset_width
+    if key_at >= size:
+        return None
+    n = min(count, limit) - index
+    n = min(n, (end - pos) // size)
+    while n >= _MIN_RUN:
+        stop = pos + n * size
+        found = _check_run(data, pos, stop, size, n, index, length_width, ts_at, ts_width, key_at)
+        if found is not None:
+            return (n, size, *found)
+        n >>= 1
+    return None
+
+
+def _check_run(
+    data: Buffer,
+    pos: int,
+    stop: int,
+    size: int,
+    n: int,
+    index: int,
+    length_width: int,
+    ts_at: int,
+    ts_width: int,
+    key_at: int,
+) -> tuple[int, int, bool] | None:
+    def column(at: int) -> bytes:
+        return bytes(data[pos + at : stop : size])
+
+    for at in range(length_width):
+        if column(at) != bytes((data[pos + at],)) * n:
+            return None
+    offset_at = ts_at + ts_width
+    if index < 64:
+        if column(offset_at) != _OFFSET_DELTAS_1[index : index + n]:
+            return None
+    elif (
+        column(offset_at) != _OFFSET_DELTAS_2_LOW[index - 64 : index - 64 + n]
+        or column(offset_at + 1) != _OFFSET_DELTAS_2_HIGH[index - 64 : index - 64 + n]
+    ):
+        return None
+    if ts_width == 1:
+        raw_deltas = column(ts_at)
+        if not raw_deltas.isascii():
+            return None
+        deltas = raw_deltas.translate(_TS_ONE_BYTE)
+        if _ascending((deltas,), n):
+            low_delta, high_delta = deltas[0] - 64, deltas[-1] - 64
+        else:
+            low_delta, high_delta = min(deltas) - 64, max(deltas) - 64
+    else:
+        low_bytes, high_bytes = column(ts_at), column(ts_at + 1)
+        if 0 in low_bytes.translate(_TS_TWO_BYTE_FIRST) or not high_bytes.isascii():
+            return None
+        # a non-negative two-byte delta orders as (high byte, low byte) does
+        if _ascending((high_bytes, low_bytes), n):
+            low_delta = _two_byte_delta(low_bytes[0], high_bytes[0])
+            high_delta = _two_byte_delta(low_bytes[-1], high_bytes[-1])
+        else:
+            pairs = bytearray(2 * n)  # native uint16s ordered as the deltas are
+            pairs[0 if _LITTLE_ENDIAN else 1 :: 2] = low_bytes
+            pairs[1 if _LITTLE_ENDIAN else 0 :: 2] = high_bytes
+            values = memoryview(pairs).cast("H")
+            low_pair, high_pair = min(values), max(values)
+            low_delta = _two_byte_delta(low_pair & 0xFF, low_pair >> 8)
+            high_delta = _two_byte_delta(high_pair & 0xFF, high_pair >> 8)
+    null_key = 1 in column(key_at).translate(_LOW_BIT)
+    return low_delta, high_delta, null_key
+
+
+def _two_byte_delta(low: int, high: int) -> int:
+    return ((high << 7) | (low & 0x7F)) >> 1
+
+
+def _ascending(columns: tuple[bytes, ...], n: int) -> bool:
+    """Whether the keys (the columns' bytes, most significant first) never decrease.
+
+    One big-integer subtraction compares all neighbours at once: each key i >= 1 sits in a
+    field with a guard byte of 1 above it, key i-1 in the same field of the other number;
+    ``2**(8w) + key_i - key_(i-1)`` stays in its field (no borrow crosses) and keeps its guard
+    bit exactly when ``key_i >= key_(i-1)``.
+    """
+    width = len(columns) + 1
+    later = bytearray((b"\x01" + bytes(width - 1)) * (n - 1))
+    earlier = bytearray(len(later))
+    guards = int.from_bytes(later, "big")
+    for at, column in enumerate(columns, 1):
+        later[at::width] = column[1:]
+        earlier[at::width] = column[:-1]
+    difference = int.from_bytes(later, "big") - int.from_bytes(earlier, "big")
+    return difference & guards == guards
+
+
+def _walk_records(
+    data: Buffer, pos: int, end: int, first: int, stop: int
+) -> tuple[int, int, int, bool]:
+    """Walk records ``first..stop-1`` from ``pos`` one by one: ``(next pos, min, max, null)``."""
     zigzag = ZIGZAG_ONE_BYTE
     min_delta = 1 << 64
     max_delta = -(1 << 64)
     null_key = False
-    for index in range(count):
+    for index in range(first, stop):
         byte = data[pos]
         if byte < 0x80:
             length = zigzag[byte]
@@ -156,9 +347,7 @@ def _walk(data: Buffer, pos: int, end: int, count: int) -> tuple[int, int, bool]
         if data[pos] & 1:  # a negative key length: a null key
             null_key = True
         pos = record_end
-    if pos != end:
-        raise InvalidRecordError(f"{end - pos} bytes remain after the last record")
-    return min_delta, max_delta, null_key
+    return pos, min_delta, max_delta, null_key
 
 
 def _walk_full(data: Buffer, pos: int, end: int, count: int) -> tuple[int, int, bool]:

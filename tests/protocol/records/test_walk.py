@@ -6,6 +6,7 @@ import struct
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from rafka.errors._base import DecodeError
 from rafka.protocol.records import (
@@ -17,6 +18,7 @@ from rafka.protocol.records import (
     encode_batch,
     walk_records,
 )
+from rafka.protocol.records import walk as walk_module
 from tests.protocol.records.strategies import (
     FAST,
     V2_CODECS,
@@ -143,3 +145,87 @@ def test_compressed_walk_is_bounded() -> None:
     with pytest.raises(DecodeError):
         walk_records(data, max_decompressed_size=1_000_000)
     assert walk_records(data).count == 20
+
+
+# -- runs of equal-size records (walked column-wise) against the record-by-record loop --------
+
+
+def _reference_walk(data: bytes) -> WalkResult | type[Exception]:
+    """The walk with the column-wise fast path off: the record loop alone."""
+    saved = walk_module._MIN_RUN
+    walk_module._MIN_RUN = 1 << 62
+    try:
+        return _outcome(data)
+    finally:
+        walk_module._MIN_RUN = saved
+
+
+def _outcome(data: bytes) -> WalkResult | type[Exception]:
+    try:
+        return walk_records(data)
+    except DecodeError as exc:  # InvalidRecordError is one
+        return type(exc)
+
+
+@st.composite
+def _uniform_batches(draw: st.DrawFn) -> bytes:
+    """Batches of many records of one size (the fast path's case), timestamps in order or not."""
+    key = draw(st.one_of(st.none(), st.binary(min_size=0, max_size=80)))
+    big = st.integers(8200, 9000).map(bytes)  # a three-byte record length
+    value = draw(st.one_of(st.none(), st.binary(min_size=0, max_size=200), big))
+    count = draw(st.integers(1, 300 if value is None or len(value) < 8200 else 40))
+    spread = draw(st.sampled_from([0, 63, 64, 2000, 8191, 8192, 1 << 20]))
+    kind = draw(st.sampled_from(["ascending", "random", "descending"]))
+    deltas = draw(st.lists(st.integers(0, spread), min_size=count, max_size=count))
+    if kind == "ascending":
+        deltas.sort()
+    elif kind == "descending":
+        deltas.sort(reverse=True)
+    if draw(st.booleans()):  # some records a little before the first one
+        deltas = [d - draw(st.integers(0, 70)) if i % 7 == 3 else d for i, d in enumerate(deltas)]
+    base = 1_700_000_000_000
+    return encode_batch([(base + d, key, value, ()) for d in deltas])
+
+
+@FAST
+@given(batch=_uniform_batches())
+def test_equal_size_runs_walk_as_the_record_loop_does(batch: bytes) -> None:
+    fast = _outcome(batch)
+    assert fast == _reference_walk(batch)
+    decoded = RecordBatch(batch).records()
+    assert fast == WalkResult(
+        count=len(decoded),
+        min_timestamp=min(r.timestamp for r in decoded),
+        max_timestamp=max(r.timestamp for r in decoded),
+        has_null_key=any(r.key is None for r in decoded),
+    )
+
+
+@FAST
+@given(batch=_uniform_batches(), data=st.data())
+def test_damaged_equal_size_runs_fail_as_the_record_loop_does(
+    batch: bytes, data: st.DataObject
+) -> None:
+    damaged = bytearray(batch)
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(61, len(damaged) - 1))  # the records section
+        damaged[at] = data.draw(st.integers(0, 255))
+    assert _outcome(bytes(damaged)) == _reference_walk(bytes(damaged))
+
+
+def test_a_batch_of_equal_size_records_is_walked_column_wise() -> None:
+    records = [(1000 + i, b"key%05d" % i, bytes(1000), ()) for i in range(1000)]
+    batch = encode_batch(records)
+    calls = []
+    original = walk_module._walk_records
+
+    def counting(*args: object) -> object:
+        calls.append(args)
+        return original(*args)  # type: ignore[arg-type]
+
+    walk_module._walk_records = counting  # type: ignore[assignment]
+    try:
+        assert walk_records(batch) == WalkResult(1000, 1000, 1999, False)
+    finally:
+        walk_module._walk_records = original
+    assert calls == []  # no record was walked one by one
