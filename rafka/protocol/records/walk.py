@@ -17,6 +17,7 @@ records. A compressed batch is decompressed (bounded) and the payload walked the
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import attrs
@@ -171,6 +172,8 @@ _OFFSET_DELTAS_1 = bytes(range(0, 0x80, 2))
 _OFFSET_DELTAS_2_LOW = bytes(range(0x80, 0x100, 2)) * 127
 _OFFSET_DELTAS_2_HIGH = b"".join(bytes((high,)) * 64 for high in range(1, 0x80))
 _LITTLE_ENDIAN = sys.byteorder == "little"
+#: Each byte with its top bit set (the guard of ``_ascending``).
+_GUARD_BIT = bytes(b | 0x80 for b in range(0x100))
 
 
 def _equal_size_run(
@@ -247,7 +250,7 @@ def _check_run(
         if not raw_deltas.isascii():
             return None
         deltas = raw_deltas.translate(_TS_ONE_BYTE)
-        if _ascending((deltas,), n):
+        if _ascending(deltas):
             low_delta, high_delta = deltas[0] - 64, deltas[-1] - 64
         else:
             low_delta, high_delta = min(deltas) - 64, max(deltas) - 64
@@ -256,7 +259,7 @@ def _check_run(
         if 0 in low_bytes.translate(_TS_TWO_BYTE_FIRST) or not high_bytes.isascii():
             return None
         # a non-negative two-byte delta orders as (high byte, low byte) does
-        if _ascending((high_bytes, low_bytes), n):
+        if _ascending(high_bytes, low_bytes):
             low_delta = _two_byte_delta(low_bytes[0], high_bytes[0])
             high_delta = _two_byte_delta(low_bytes[-1], high_bytes[-1])
         else:
@@ -275,23 +278,35 @@ def _two_byte_delta(low: int, high: int) -> int:
     return ((high << 7) | (low & 0x7F)) >> 1
 
 
-def _ascending(columns: tuple[bytes, ...], n: int) -> bool:
-    """Whether the keys (the columns' bytes, most significant first) never decrease.
+def _ascending(high: bytes, low: bytes | None = None) -> bool:
+    """Whether the keys ``high[i]`` (or ``(high[i], low[i])``) never decrease; ``high`` < 0x80.
 
-    One big-integer subtraction compares all neighbours at once: each key i >= 1 sits in a
-    field with a guard byte of 1 above it, key i-1 in the same field of the other number;
-    ``2**(8w) + key_i - key_(i-1)`` stays in its field (no borrow crosses) and keeps its guard
-    bit exactly when ``key_i >= key_(i-1)``.
+    One big-integer subtraction compares all neighbours at once: key i >= 1 sits in a field of
+    one number with the field's top bit set as a guard (``high`` never uses that bit), key i-1
+    in the same field of the other; ``guard + key_i - key_(i-1)`` stays inside its field (no
+    borrow crosses) and keeps the guard bit exactly when ``key_i >= key_(i-1)``.
     """
-    width = len(columns) + 1
-    later = bytearray((b"\x01" + bytes(width - 1)) * (n - 1))
-    earlier = bytearray(len(later))
-    guards = int.from_bytes(later, "big")
-    for at, column in enumerate(columns, 1):
-        later[at::width] = column[1:]
-        earlier[at::width] = column[:-1]
+    later: bytes | bytearray
+    earlier: bytes | bytearray
+    if low is None:
+        later, earlier, width = high[1:].translate(_GUARD_BIT), high[:-1], 1
+    else:
+        later = bytearray(2 * (len(high) - 1))
+        earlier = bytearray(len(later))
+        later[0::2] = high[1:].translate(_GUARD_BIT)
+        later[1::2] = low[1:]
+        earlier[0::2] = high[:-1]
+        earlier[1::2] = low[:-1]
+        width = 2
+    guards = _guards(width, len(high) - 1)
     difference = int.from_bytes(later, "big") - int.from_bytes(earlier, "big")
     return difference & guards == guards
+
+
+@functools.lru_cache(maxsize=64)
+def _guards(width: int, fields: int) -> int:
+    """``fields`` fields of ``width`` bytes, each with only its top bit set."""
+    return int.from_bytes((b"\x80" + bytes(width - 1)) * fields, "big")
 
 
 def _walk_records(
