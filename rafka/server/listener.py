@@ -58,6 +58,7 @@ class Listener:
         self._stopping = False
         self._done = anyio.Event()
         self._tasks: anyio.abc.TaskGroup | None = None
+        self._accepting: anyio.CancelScope | None = None
 
     @property
     def connection_count(self) -> int:
@@ -85,10 +86,11 @@ class Listener:
             self._tasks = tg
             tg.start_soon(self._sweep_idle)
             task_status.started(self.port)
-            try:
-                await self._listener.serve(self._serve_connection, task_group=tg)
-            except* (anyio.ClosedResourceError, anyio.BrokenResourceError):
-                pass  # stop() closed the socket
+            with anyio.CancelScope() as self._accepting:
+                try:
+                    await self._listener.serve(self._serve_connection, task_group=tg)
+                except* (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                    pass  # stop() closed the socket
             # Stopping: wait for connections to drain, then end the sweeper.
             while self._connections:
                 await anyio.sleep(0.005)
@@ -100,8 +102,7 @@ class Listener:
         if self._stopping:
             return
         self._stopping = True
-        if self._listener is not None:
-            await self._listener.aclose()
+        await self._close_socket()
         for conn in list(self._connections.values()):
             if conn.receive_scope is not None and not conn.busy:
                 conn.receive_scope.cancel()
@@ -112,11 +113,19 @@ class Listener:
         """Stop at once, as a crashed process would: close the socket and every connection
         without finishing in-flight requests."""
         self._stopping = True
-        if self._listener is not None:
-            await self._listener.aclose()
+        await self._close_socket()
         if self._tasks is not None:
             self._tasks.cancel_scope.cancel()
             await self._done.wait()
+
+    async def _close_socket(self) -> None:
+        if self._listener is not None:
+            await self._listener.aclose()
+        # Closing the socket does not always end the accept loop: an accept() that was
+        # between its "closed?" check and its wait when aclose() ran waits on the closed
+        # socket forever (anyio 4.x on asyncio). Nothing is left to accept: end it.
+        if self._accepting is not None:
+            self._accepting.cancel()
 
     async def _sweep_idle(self) -> None:
         idle_ms = int(self.broker.config.get("connections.max.idle.ms"))

@@ -7,6 +7,7 @@ import struct
 import time
 from collections.abc import Iterator
 
+import anyio
 import pytest
 
 import rafka
@@ -103,3 +104,26 @@ def test_idle_connections_are_closed(cluster: rafka.Cluster) -> None:
         assert _api_versions(s)
         time.sleep(1.0)
         assert _closed(s)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_stop_ends_an_accept_that_missed_the_close(
+    anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """anyio's accept() can miss a concurrent aclose(): when aclose() runs while accept() is
+    between its "closed?" check and its wait, accept() waits on the closed socket forever
+    (seen under load: a cluster's stop hung). Stopping a broker must still end its listener."""
+    from anyio._backends import _asyncio
+
+    async def accept_that_misses_the_close(self: object) -> object:
+        await anyio.sleep_forever()  # as that accept(): the close does not wake it
+
+    monkeypatch.setattr(_asyncio.TCPSocketListener, "accept", accept_that_misses_the_close)
+    async with rafka.AsyncCluster(listen=True) as cluster:
+        with anyio.fail_after(10):
+            await cluster.stop_broker(1)
+            await cluster.start_broker(1)
+            await cluster.isolate_broker(1, "refuse")
+            await cluster.heal_broker(1)
+    # (leaving the block stopped the listener again)
