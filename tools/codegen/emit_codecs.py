@@ -2,16 +2,20 @@
 
 Speed comes from doing in generated code what an interpreter would do at run time:
 
-- consecutive fixed-width fields are one precompiled ``Struct`` call;
-- varint lengths, compact strings and short integer arrays take an inline fast path (the
-  uncommon cases call a helper in :mod:`rafka.protocol._codec`);
+- a decoder allocates each struct with ``object.__new__`` and stores every field straight into
+  its slot as it reads it (no ``__init__`` call, no locals to shuffle);
+- consecutive fixed-width fields (a uuid counts as 16 bytes) are one precompiled ``Struct``
+  call, which also reads the first unit of the next field's length prefix (a varint's first
+  byte, an int16 or int32 length) or of the tagged-field section, when one follows;
+- varint lengths, strings and short integer arrays take an inline fast path (the uncommon
+  cases call a helper in :mod:`rafka.protocol._codec`);
 - small nested structs are inlined into the loop over their array, so an array of 1,000
   partitions costs no function call per element.
 
 Safety is kept inline too: every array count is checked against the bytes that remain before
-anything is allocated, and string slices are bounds-checked. Each inlined struct gets its own
-suffix for its locals (``f_name`` at the top, ``f1_name``, ``f2_name``, ... for inlined structs),
-so inlined structs never clobber each other's locals.
+anything is allocated, and string and byte slices are bounds-checked. Each inlined struct gets
+its own suffix for its locals (``h0``, ``e_name`` at the top, ``h1``, ``e1_name``, ... for
+inlined structs), so inlined structs never clobber each other's locals.
 """
 
 from __future__ import annotations
@@ -30,8 +34,24 @@ SMALL_ARRAY = 64
 INT_ARRAY_ELEMENTS = ("int8", "int16", "int32", "int64", "uint16", "uint32")
 
 
+#: The heads a fixed-width run may read ahead, by ``struct`` code, and the bytes they consume:
+#: a varint's first byte or an int8 marker (``B``), an int16 string length (``h``), an int32
+#: array/bytes length (``i``); ``BB`` also peeks at a varint's second byte (into ``c<scope>``,
+#: not consumed): the length of bytes and records is usually over 127.
+HEAD_SIZES = {"B": 1, "BB": 1, "h": 2, "i": 4}
+
+
 def _var(prefix: str, depth: int, name: str) -> str:
     return f"{prefix}{depth or ''}_{name}"
+
+
+def _in_run(f: FieldSpec) -> bool:
+    """Whether a field is read as part of a run of fixed-width fields (a uuid is 16 bytes)."""
+    return f.type.is_fixed or (f.type.name == "uuid" and not f.type.is_array)
+
+
+def _run_format(f: FieldSpec) -> str:
+    return FIXED_FORMATS[f.type.name] if f.type.is_fixed else "16s"
 
 
 class CodecEmitter:
@@ -59,124 +79,196 @@ class CodecEmitter:
         return "\n".join("    " + line for line in lines)
 
     def decode_struct(self, info: StructInfo, v: int, target: str, d: int) -> list[str]:
+        """Decode one struct into ``target`` (a local name or an attribute of another struct).
+
+        The instance is allocated first and every field is stored into its slot as it is read
+        (see :data:`rafka.protocol._codec.new_struct`). A run of fixed-width fields also reads
+        the first unit of the prefix of the field after it (or of the tagged-field section),
+        its *head*, into ``h<scope>``, so a length prefix costs no call of its own.
+        """
         em = self.em
-        lines: list[str] = []
-        run: list[FieldSpec] = []
-
-        def flush_run() -> None:
-            if not run:
-                return
-            fmt = "".join(FIXED_FORMATS[f.type.name] for f in run)
-            const = em.mod.struct_const(fmt)
-            size = sum(FIXED_SIZES[f.type.name] for f in run)
-            targets = ", ".join(_var("f", d, f.py_name) for f in run)
-            suffix = "[0]" if len(run) == 1 else ""
-            lines.append(f"{targets} = {const}.unpack_from(b, p){suffix}")
-            lines.append(f"p += {size}")
-            run.clear()
-
-        for f in info.fields:
-            if not em.regular(f, v):
-                continue
-            if f.type.is_fixed:
-                run.append(f)
-                continue
-            flush_run()
-            lines += self.decode_value(f, v, _var("f", d, f.py_name), "b", "p", d, tagged=False)
-        flush_run()
-        unknown = f"unknown{d}"
-        if em.flexible(None, v):
-            tagged = sorted((f for f in info.fields if em.tagged(f, v)), key=lambda f: f.tag or 0)
-            for f in tagged:
-                lines.append(
-                    f"{_var('f', d, f.py_name)}: {em.py_type(f)} = "
-                    f"{em.default_literal(f, fresh=True)}"
+        o = target if target.isidentifier() else f"o{d}"
+        lines = [f"{o} = new_struct({info.alias})"]
+        if o != target:
+            lines.append(f"{target} = {o}")
+        flexible = em.flexible(None, v)
+        regular = [f for f in info.fields if em.regular(f, v)]
+        head: str | None = None
+        pending = 0  # bytes read by the last run that p does not count yet (``BB`` heads)
+        i = 0
+        while i < len(regular):
+            f = regular[i]
+            if not _in_run(f):
+                lines += self.decode_value(
+                    f, v, f"{o}.{f.py_name}", "b", "p", d, tagged=False, head=head, pending=pending
                 )
-            lines += ["if b[p] == 0:", "    p += 1", f"    {unknown}: TaggedFields = ()", "else:"]
-            lines.append(f"    tags{d}, p = r_tags(b, p)")
-            if tagged:
-                lines.append(f"    extra{d} = []")
-                lines.append(f"    for tag{d}, t{d} in tags{d}:")
-                for i, f in enumerate(tagged):
-                    kw = "if" if i == 0 else "elif"
-                    lines.append(f"        {kw} tag{d} == {f.tag}:")
-                    lines.append(f"            q{d} = 0")
-                    sub = self.decode_value(
-                        f, v, _var("f", d, f.py_name), f"t{d}", f"q{d}", d, tagged=True
-                    )
-                    lines += ["            " + s for s in sub]
-                lines.append("        else:")
-                lines.append(f"            extra{d}.append((tag{d}, t{d}))")
-                lines.append(f"    {unknown} = tuple(extra{d})")
+                head, pending = None, 0
+                i += 1
+                continue
+            j = i
+            while j < len(regular) and _in_run(regular[j]):
+                j += 1
+            if j < len(regular):
+                head = self._head_code(regular[j], v, flexible)
             else:
-                lines.append(f"    {unknown} = tuple(tags{d})")
-        else:
+                head = "B" if flexible else None
+            run_lines, size = self._read_run(regular[i:j], o, d, head)
+            lines += run_lines
+            if head == "BB":  # the bytes/records reader advances p once, by branch
+                pending = size
+            else:
+                lines.append(f"p += {size}")
+            i = j
+        for f in info.fields:
+            if v not in f.versions:
+                lines.append(f"{o}.{f.py_name} = {em.default_literal(f, fresh=True)}")
+        unknown = f"{o}.unknown_tagged_fields"
+        if not flexible:
             lines.append(f"{unknown} = ()")
-        args = [
-            _var("f", d, f.py_name) if v in f.versions else em.default_literal(f, fresh=True)
-            for f in info.fields
-        ]
-        args.append(unknown)
-        lines.append(f"{target} = {info.alias}({', '.join(args)})")
+            return lines
+        tagged = sorted((f for f in info.fields if em.tagged(f, v)), key=lambda f: f.tag or 0)
+        for f in tagged:
+            lines.append(f"{o}.{f.py_name} = {em.default_literal(f, fresh=True)}")
+        if head is not None:
+            lines += [f"if h{d} == 0:", f"    {unknown} = ()", "else:"]
+            lines.append(f"    tags{d}, p = r_tags(b, p - 1)")
+        else:
+            lines += ["if b[p] == 0:", "    p += 1", f"    {unknown} = ()", "else:"]
+            lines.append(f"    tags{d}, p = r_tags(b, p)")
+        if tagged:
+            lines.append(f"    extra{d} = []")
+            lines.append(f"    for tag{d}, t{d} in tags{d}:")
+            for k, f in enumerate(tagged):
+                kw = "if" if k == 0 else "elif"
+                lines.append(f"        {kw} tag{d} == {f.tag}:")
+                lines.append(f"            q{d} = 0")
+                sub = self.decode_value(
+                    f, v, f"{o}.{f.py_name}", f"t{d}", f"q{d}", d, tagged=True, head=None
+                )
+                lines += ["            " + s for s in sub]
+            lines.append("        else:")
+            lines.append(f"            extra{d}.append((tag{d}, t{d}))")
+            lines.append(f"    {unknown} = tuple(extra{d})")
+        else:
+            lines.append(f"    {unknown} = tuple(tags{d})")
         return lines
 
-    def _length(self, n: str, b: str, p: str, compact: bool, wide: bool) -> list[str]:
-        """Read a length/count into ``n`` (-1 or less means null)."""
-        if compact:  # one- and two-byte varints inline
+    def _read_run(
+        self, run: list[FieldSpec], o: str, d: int, head_code: str | None
+    ) -> tuple[list[str], int]:
+        """One ``Struct`` call for a run of fixed-width fields (and the next field's head);
+        returns the lines and the number of bytes they consume (``p`` is not advanced)."""
+        fmt = "".join(_run_format(f) for f in run)
+        size = sum(FIXED_SIZES[f.type.name] for f in run)
+        targets = [f"{o}.{f.py_name}" if f.type.is_fixed else _var("u", d, f.py_name) for f in run]
+        if head_code is not None:
+            fmt += head_code
+            size += HEAD_SIZES[head_code]
+            targets.append(f"h{d}")
+            if head_code == "BB":
+                targets.append(f"c{d}")
+        const = self.em.mod.struct_const(fmt)
+        suffix = "[0]" if len(targets) == 1 else ""
+        lines = [f"{', '.join(targets)} = {const}.unpack_from(b, p){suffix}"]
+        for f in run:
+            if not f.type.is_fixed:  # a uuid, read as 16 raw bytes
+                lines.append(f"{o}.{f.py_name} = uuid_of({_var('u', d, f.py_name)})")
+        return lines, size
+
+    def _head_code(self, f: FieldSpec, v: int, flexible: bool) -> str | None:
+        """The ``struct`` code of the first unit of ``f``'s encoding, if it is a prefix.
+
+        A compact bytes/records length peeks at a second byte only in a flexible struct,
+        where a tagged-field section always follows, so that byte exists in valid input."""
+        t = f.type
+        compact = self.em.flexible(f, v)
+        if t.name in ("bytes", "records") and not t.is_array:
+            return ("BB" if flexible else "B") if compact else "i"
+        if t.is_array:
+            return "B" if compact else "i"
+        if t.name == "string":
+            return "B" if compact else "h"
+        if t.is_struct and v in f.nullable_versions:
+            return "B"  # the int8 presence marker
+        return None
+
+    def _prefix(self, h: str, b: str, p: str, kind: str, head: str | None) -> list[str]:
+        """Read a length prefix into ``h`` and move ``p`` past it.
+
+        ``kind`` is ``uvarint`` (the raw value: length + 1, 0 is null), ``int16`` or
+        ``int32``. With a ``head``, the prefix's first unit is already in ``h`` and ``p`` is
+        past it (one- and two-byte varints finish inline; longer ones re-read in a helper).
+        """
+        if kind == "uvarint":
+            lines = [] if head else [f"{h} = {b}[{p}]", f"{p} += 1"]
             return [
-                f"{n} = {b}[{p}]",
-                f"if {n} < 0x80:",
-                f"    {p} += 1",
-                f"elif {b}[{p} + 1] < 0x80:",
-                f"    {n} = ({n} & 0x7F) | ({b}[{p} + 1] << 7)",
-                f"    {p} += 2",
-                "else:",
-                f"    {n}, {p} = r_uvarint({b}, {p})",
-                f"{n} -= 1",
+                *lines,
+                f"if {h} >= 0x80:",
+                f"    if {b}[{p}] < 0x80:",
+                f"        {h} = ({h} & 0x7F) | ({b}[{p}] << 7)",
+                f"        {p} += 1",
+                "    else:",
+                f"        {h}, {p} = r_uvarint({b}, {p} - 1)",
             ]
-        const = "INT32" if wide else "INT16"
-        return [f"{n} = {const}.unpack_from({b}, {p})[0]", f"{p} += {4 if wide else 2}"]
+        if head:
+            return []
+        const = "INT32" if kind == "int32" else "INT16"
+        return [f"{h} = {const}.unpack_from({b}, {p})[0]", f"{p} += {4 if kind == 'int32' else 2}"]
 
     def decode_value(
-        self, f: FieldSpec, v: int, target: str, b: str, p: str, d: int, tagged: bool
+        self,
+        f: FieldSpec,
+        v: int,
+        target: str,
+        b: str,
+        p: str,
+        d: int,
+        tagged: bool,
+        head: str | None,
+        pending: int = 0,
     ) -> list[str]:
         em = self.em
         t = f.type
         flex = True if tagged else em.flexible(f, v)
         nullable = v in f.nullable_versions
-        c = "c" if flex else ""
         null_stmt = f"{target} = None" if nullable else f"raise null_error({f.name!r})"
+        blen = "blen" if b == "b" else f"len({b})"
+        h = f"h{d}"
         if t.is_array:
-            n = f"n{d}"
-            out = self._length(n, b, p, flex, wide=True)
-            blen = "blen" if b == "b" else f"len({b})"
+            out = self._prefix(h, b, p, "uvarint" if flex else "int32", head)
+            if flex:
+                out.append(f"{h} -= 1")
             el = t.element
             if el.name in INT_ARRAY_ELEMENTS:
                 # Short arrays first: the precompiled Struct checks the bounds itself.
                 code, size = FIXED_FORMATS[el.name], FIXED_SIZES[el.name]
                 return [
                     *out,
-                    f"if 0 <= {n} < {SMALL_ARRAY}:",
-                    f"    {target} = [*ARRAYS_{code}[{n}].unpack_from({b}, {p})]",
-                    f"    {p} += {size} * {n}",
-                    f"elif {n} < 0:",
+                    f"if 0 < {h} < {SMALL_ARRAY}:",
+                    f"    {target} = [*ARRAYS_{code}[{h}].unpack_from({b}, {p})]",
+                    f"    {p} += {size} * {h}",
+                    f"elif {h} == 0:",
+                    f"    {target} = []",
+                    f"elif {h} < 0:",
                     f"    {null_stmt}",
                     "else:",
-                    f"    {target}, {p} = r_fixed_array({b}, {p}, {n}, {code!r}, {size})",
+                    f"    {target}, {p} = r_fixed_array({b}, {p}, {h}, {code!r}, {size})",
                 ]
             out += [
-                f"if {n} < 0:",
+                f"if {h} < 0:",
                 f"    {null_stmt}",
-                f"elif {n} > {blen} - {p}:",
-                f"    raise count_error({n}, {blen} - {p})",
+                f"elif {h} > {blen} - {p}:",
+                f"    raise count_error({h}, {blen} - {p})",
                 "else:",
             ]
             e = _var("e", d, f.py_name)
-            out += [f"    {target} = []", f"    for _ in range({n}):"]
+            items = _var("l", d, f.py_name)
+            out += [f"    {target} = {items} = []", f"    for _ in range({h}):"]
             if el.name == "string":
-                body = self._string(e, b, p, d, compact=flex, nullable=False)
+                body = self._string(e, b, p, d, compact=flex, nullable=False, head=None)
             elif el.name == "bytes":
-                body = [f"{e}, {p} = r_{c}bytes({b}, {p})"]
+                null_el = f"raise null_error({f.name!r})"
+                body = self._sized(e, b, p, d, flex, null_el, None, 0, b, "bytes_error")
             elif el.name == "uuid":
                 body = [f"{e}, {p} = r_uuid({b}, {p})"]
             elif el.name == "bool":
@@ -186,36 +278,27 @@ class CodecEmitter:
             else:
                 raise ValueError(f"unsupported array element {el}")
             out += ["        " + line for line in body]
-            out.append(f"        {target}.append({e})")
+            out.append(f"        {items}.append({e})")
             return out
         if t.is_struct:
             inner = self._struct_decode(t.name, v, target, b, p, d)
             if not nullable:
                 return inner
-            m = f"m{d}"
             if tagged:
-                marker = [f"{m}, {p} = r_uvarint({b}, {p})", f"if {m} == 0:"]
+                marker = [f"{h}, {p} = r_uvarint({b}, {p})", f"if {h} == 0:"]
             else:
-                marker = [f"{m} = {b}[{p}]", f"{p} += 1", f"if {m} >= 0x80:"]
+                marker = [] if head else [f"{h} = {b}[{p}]", f"{p} += 1"]
+                marker.append(f"if {h} >= 0x80:")
             return [*marker, f"    {target} = None", "else:", *("    " + s for s in inner)]
-        nn = "n" if nullable else ""
         if t.name == "string":
-            return self._string(target, b, p, d, compact=flex, nullable=nullable)
+            return self._string(target, b, p, d, compact=flex, nullable=nullable, head=head)
         if t.name == "bytes":
-            return [f"{target}, {p} = r_{nn}{c}bytes({b}, {p})"]
+            return self._sized(target, b, p, d, flex, null_stmt, head, pending, b, "bytes_error")
         if t.name == "records":  # a zero-copy view of the frame
-            r = f"r{d}"
-            return [
-                *self._length(r, b, p, flex, wide=True),
-                f"if {r} < 0:",
-                f"    {null_stmt}",
-                "else:",
-                f"    {r} += {p}",
-                f"    if {r} > {'blen' if b == 'b' else f'len({b})'}:",
-                f"        raise records_error({r} - {p})",
-                f"    {target} = bv[{p} : {r}]",
-                f"    {p} = {r}",
-            ]
+            view = "bv" if b == "b" else f"memoryview({b})"
+            return self._sized(
+                target, b, p, d, flex, null_stmt, head, pending, view, "records_error"
+            )
         if t.name == "uuid":
             return [f"{target}, {p} = r_uuid({b}, {p})"]
         if t.is_fixed:
@@ -223,20 +306,100 @@ class CodecEmitter:
             return [f"{target} = {const}.unpack_from({b}, {p})[0]"]
         raise ValueError(f"unsupported type {t}")
 
-    def _string(
-        self, target: str, b: str, p: str, d: int, compact: bool, nullable: bool
+    def _sized(
+        self,
+        target: str,
+        b: str,
+        p: str,
+        d: int,
+        compact: bool,
+        null_stmt: str,
+        head: str | None,
+        pending: int,
+        view: str,
+        error: str,
     ) -> list[str]:
-        nn = "n" if nullable else ""
-        if not compact:
-            return [f"{target}, {p} = r_{nn}str({b}, {p})"]
-        n = f"s{d}"
+        """Bytes (``view`` is the buffer) or records (``view`` is a memoryview of it).
+
+        With a ``BB`` head (a length of one or two varint bytes, both read by the run before
+        it, which left ``p`` ``pending`` bytes behind), each branch computes the end of the
+        value directly and advances ``p`` once."""
+        h = f"h{d}"
         blen = "blen" if b == "b" else f"len({b})"
-        fast = f"0 < {n} < 0x80 and {p} + {n} <= {blen}"
-        fast_path = [f"    {target} = {b}[{p} + 1 : {p} + {n}].decode()", f"    {p} += {n}"]
-        slow_path = [f"    {target}, {p} = r_{nn}cstr({b}, {p})"]
-        if nullable:  # the Optional assignment first, so type checkers see the wide type
-            return [f"{n} = {b}[{p}]", f"if not ({fast}):", *slow_path, "else:", *fast_path]
-        return [f"{n} = {b}[{p}]", f"if {fast}:", *fast_path, "else:", *slow_path]
+        if head == "BB":
+            c = f"c{d}"
+            return [
+                f"if {h} < 0x80:",
+                f"    {p} += {pending}",
+                f"    {h} += {p} - 1",
+                f"elif {c} < 0x80:",
+                f"    {p} += {pending + 1}",
+                f"    {h} = ({h} & 0x7F) + ({c} << 7) + {p} - 1",
+                "else:",
+                f"    {h}, {p} = r_uvarint({b}, {p} + {pending - 1})",
+                f"    {h} += {p} - 1",
+                f"if {h} < {p}:",
+                f"    {null_stmt}",
+                f"elif {h} > {blen}:",
+                f"    raise {error}({h} - {p})",
+                "else:",
+                f"    {target} = {view}[{p} : {h}]",
+                f"    {p} = {h}",
+            ]
+        out = self._prefix(h, b, p, "uvarint" if compact else "int32", head)
+        if compact:
+            out.append(f"{h} -= 1")
+        return [
+            *out,
+            f"if {h} < 0:",
+            f"    {null_stmt}",
+            "else:",
+            f"    {h} += {p}",
+            f"    if {h} > {blen}:",
+            f"        raise {error}({h} - {p})",
+            f"    {target} = {view}[{p} : {h}]",
+            f"    {p} = {h}",
+        ]
+
+    def _string(
+        self,
+        target: str,
+        b: str,
+        p: str,
+        d: int,
+        compact: bool,
+        nullable: bool,
+        head: str | None,
+    ) -> list[str]:
+        """A string: an inline fast path for the common case (a one-byte compact length or any
+        int16 length that fits), else a helper that raises the right error or reads a long
+        varint length."""
+        nn = "n" if nullable else ""
+        h, z = f"h{d}", f"z{d}"
+        blen = "blen" if b == "b" else f"len({b})"
+        if compact:
+            if head:  # p is past the length byte
+                fast = f"0 < {h} < 0x80 and ({z} := {p} + {h} - 1) <= {blen}"
+                value, rewind = f"{b}[{p} : {z}]", f"{p} - 1"
+                lines = []
+            else:
+                fast = f"0 < {h} < 0x80 and ({z} := {p} + {h}) <= {blen}"
+                value, rewind = f"{b}[{p} + 1 : {z}]", p
+                lines = [f"{h} = {b}[{p}]"]
+            slow = f"{target}, {p} = r_{nn}cstr({b}, {rewind})"
+        else:
+            lines = [] if head else [f"{h} = INT16.unpack_from({b}, {p})[0]", f"{p} += 2"]
+            fast = f"{h} >= 0 and ({z} := {p} + {h}) <= {blen}"
+            value = f"{b}[{p} : {z}]"
+            slow = f"{target}, {p} = r_{nn}str({b}, {p} - 2)"
+        return [
+            *lines,
+            f"if {fast}:",
+            f"    {target} = {value}.decode()",
+            f"    {p} = {z}",
+            "else:",
+            f"    {slow}",
+        ]
 
     def _struct_decode(self, name: str, v: int, target: str, b: str, p: str, d: int) -> list[str]:
         info = self.em.infos[name]

@@ -16,7 +16,10 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['AddOffsetsToTxnRequest', 'AddOffsetsToTxnResponse']
 
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_qh = Struct(">qh")
+_S_qhB = Struct(">qhB")
+_S_qhh = Struct(">qhh")
 
 @attrs.define
 class AddOffsetsToTxnRequest(Message):
@@ -51,12 +54,23 @@ class AddOffsetsToTxnResponse(Message):
 
 
 def _d_AddOffsetsToTxnRequest_v0(b: bytes, p: int) -> tuple[AddOffsetsToTxnRequest, int]:
-    f_transactional_id, p = r_str(b, p)
-    f_producer_id, f_producer_epoch = _S_qh.unpack_from(b, p)
-    p += 10
-    f_group_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _AddOffsetsToTxnRequest(f_transactional_id, f_producer_id, f_producer_epoch, f_group_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_AddOffsetsToTxnRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.transactional_id, p = r_str(b, p - 2)
+    obj.producer_id, obj.producer_epoch, h0 = _S_qhh.unpack_from(b, p)
+    p += 12
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -70,27 +84,26 @@ def _e_AddOffsetsToTxnRequest_v0(o: AddOffsetsToTxnRequest, out: bytearray) -> N
 
 def _d_AddOffsetsToTxnRequest_v3(b: bytes, p: int) -> tuple[AddOffsetsToTxnRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_transactional_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AddOffsetsToTxnRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_transactional_id, p = r_cstr(b, p)
-    f_producer_id, f_producer_epoch = _S_qh.unpack_from(b, p)
-    p += 10
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.transactional_id, p = r_cstr(b, p)
+    obj.producer_id, obj.producer_epoch, h0 = _S_qhB.unpack_from(b, p)
+    p += 11
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
+        obj.group_id, p = r_cstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AddOffsetsToTxnRequest(f_transactional_id, f_producer_id, f_producer_epoch, f_group_id, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -105,10 +118,10 @@ def _e_AddOffsetsToTxnRequest_v3(o: AddOffsetsToTxnRequest, out: bytearray) -> N
 
 
 def _d_AddOffsetsToTxnResponse_v0(b: bytes, p: int) -> tuple[AddOffsetsToTxnResponse, int]:
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
+    obj = new_struct(_AddOffsetsToTxnResponse)
+    obj.throttle_time_ms, obj.error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown0 = ()
-    obj = _AddOffsetsToTxnResponse(f_throttle_time_ms, f_error_code, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -119,15 +132,14 @@ def _e_AddOffsetsToTxnResponse_v0(o: AddOffsetsToTxnResponse, out: bytearray) ->
 
 
 def _d_AddOffsetsToTxnResponse_v3(b: bytes, p: int) -> tuple[AddOffsetsToTxnResponse, int]:
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_AddOffsetsToTxnResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AddOffsetsToTxnResponse(f_throttle_time_ms, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

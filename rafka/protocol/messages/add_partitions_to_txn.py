@@ -16,9 +16,15 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['AddPartitionsToTxnRequest', 'AddPartitionsToTxnResponse']
 
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
+_S_ii = Struct(">ii")
 _S_qh = Struct(">qh")
+_S_qhB = Struct(">qhB")
+_S_qhi = Struct(">qhi")
 _S_qho = Struct(">qh?")
+_S_qhoB = Struct(">qh?B")
 
 @attrs.define
 class AddPartitionsToTxnRequest(Message):
@@ -89,18 +95,27 @@ class AddPartitionsToTxnResponse(Message):
 
 
 def _d_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v0(b: bytes, p: int) -> tuple[AddPartitionsToTxnRequest.AddPartitionsToTxnTopic, int]:
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
-    unknown0 = ()
-    obj = _AddPartitionsToTxnRequest__AddPartitionsToTxnTopic(f_name, f_partitions, unknown0)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -121,35 +136,37 @@ def _e_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v0(o: AddPartitionsToT
 
 def _d_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v3(b: bytes, p: int) -> tuple[AddPartitionsToTxnRequest.AddPartitionsToTxnTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AddPartitionsToTxnRequest__AddPartitionsToTxnTopic(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -176,67 +193,67 @@ def _e_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic_v3(o: AddPartitionsToT
 
 def _d_AddPartitionsToTxnRequest__AddPartitionsToTxnTransaction_v4(b: bytes, p: int) -> tuple[AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_transactional_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AddPartitionsToTxnRequest__AddPartitionsToTxnTransaction)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_transactional_id, p = r_cstr(b, p)
-    f_producer_id, f_producer_epoch, f_verify_only = _S_qho.unpack_from(b, p)
-    p += 11
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.transactional_id, p = r_cstr(b, p)
+    obj.producer_id, obj.producer_epoch, obj.verify_only, h0 = _S_qhoB.unpack_from(b, p)
+    p += 12
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topics.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topics.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _AddPartitionsToTxnRequest__AddPartitionsToTxnTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AddPartitionsToTxnRequest__AddPartitionsToTxnTransaction(f_transactional_id, f_producer_id, f_producer_epoch, f_verify_only, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -279,33 +296,46 @@ def _e_AddPartitionsToTxnRequest__AddPartitionsToTxnTransaction_v4(o: AddPartiti
 
 def _d_AddPartitionsToTxnRequest_v0(b: bytes, p: int) -> tuple[AddPartitionsToTxnRequest, int]:
     blen = len(b)
-    f_v3_and_below_transactional_id, p = r_str(b, p)
-    f_v3_and_below_producer_id, f_v3_and_below_producer_epoch = _S_qh.unpack_from(b, p)
-    p += 10
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('V3AndBelowTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_AddPartitionsToTxnRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.v3_and_below_transactional_id = b[p : z0].decode()
+        p = z0
     else:
-        f_v3_and_below_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.v3_and_below_transactional_id, p = r_str(b, p - 2)
+    obj.v3_and_below_producer_id, obj.v3_and_below_producer_epoch, h0 = _S_qhi.unpack_from(b, p)
+    p += 14
+    if h0 < 0:
+        raise null_error('V3AndBelowTopics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.v3_and_below_topics = l_v3_and_below_topics = []
+        for _ in range(h0):
+            e_v3_and_below_topics = new_struct(_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_v3_and_below_topics.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_v3_and_below_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_v3_and_below_topics.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_v3_and_below_topics.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_v3_and_below_topics = _AddPartitionsToTxnRequest__AddPartitionsToTxnTopic(f1_name, f1_partitions, unknown1)
-            f_v3_and_below_topics.append(e_v3_and_below_topics)
-    unknown0 = ()
-    obj = _AddPartitionsToTxnRequest([], f_v3_and_below_transactional_id, f_v3_and_below_producer_id, f_v3_and_below_producer_epoch, f_v3_and_below_topics, unknown0)
+                e_v3_and_below_topics.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_v3_and_below_topics.unknown_tagged_fields = ()
+            l_v3_and_below_topics.append(e_v3_and_below_topics)
+    obj.transactions = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -338,67 +368,68 @@ def _e_AddPartitionsToTxnRequest_v0(o: AddPartitionsToTxnRequest, out: bytearray
 
 def _d_AddPartitionsToTxnRequest_v3(b: bytes, p: int) -> tuple[AddPartitionsToTxnRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_v3_and_below_transactional_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AddPartitionsToTxnRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.v3_and_below_transactional_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_v3_and_below_transactional_id, p = r_cstr(b, p)
-    f_v3_and_below_producer_id, f_v3_and_below_producer_epoch = _S_qh.unpack_from(b, p)
-    p += 10
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.v3_and_below_transactional_id, p = r_cstr(b, p)
+    obj.v3_and_below_producer_id, obj.v3_and_below_producer_epoch, h0 = _S_qhB.unpack_from(b, p)
+    p += 11
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('V3AndBelowTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_v3_and_below_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.v3_and_below_topics = l_v3_and_below_topics = []
+        for _ in range(h0):
+            e_v3_and_below_topics = new_struct(_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_v3_and_below_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_v3_and_below_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_v3_and_below_topics.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_v3_and_below_topics.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_v3_and_below_topics.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_v3_and_below_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_v3_and_below_topics = _AddPartitionsToTxnRequest__AddPartitionsToTxnTopic(f1_name, f1_partitions, unknown1)
-            f_v3_and_below_topics.append(e_v3_and_below_topics)
+                e_v3_and_below_topics.unknown_tagged_fields = tuple(tags1)
+            l_v3_and_below_topics.append(e_v3_and_below_topics)
+    obj.transactions = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AddPartitionsToTxnRequest([], f_v3_and_below_transactional_id, f_v3_and_below_producer_id, f_v3_and_below_producer_epoch, f_v3_and_below_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -443,91 +474,95 @@ def _e_AddPartitionsToTxnRequest_v3(o: AddPartitionsToTxnRequest, out: bytearray
 
 def _d_AddPartitionsToTxnRequest_v4(b: bytes, p: int) -> tuple[AddPartitionsToTxnRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AddPartitionsToTxnRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Transactions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_transactions = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_transactional_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.transactions = l_transactions = []
+        for _ in range(h0):
+            e_transactions = new_struct(_AddPartitionsToTxnRequest__AddPartitionsToTxnTransaction)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_transactions.transactional_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_transactional_id, p = r_cstr(b, p)
-            f1_producer_id, f1_producer_epoch, f1_verify_only = _S_qho.unpack_from(b, p)
-            p += 11
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_transactions.transactional_id, p = r_cstr(b, p)
+            e_transactions.producer_id, e_transactions.producer_epoch, e_transactions.verify_only, h1 = _S_qhoB.unpack_from(b, p)
+            p += 12
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Topics')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topics = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_transactions.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_AddPartitionsToTxnRequest__AddPartitionsToTxnTopic)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topics.name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                        e1_topics.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_topics.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_topics.partitions = []
+                    elif h2 < 0:
                         raise null_error('Partitions')
                     else:
-                        f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                        e1_topics.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _AddPartitionsToTxnRequest__AddPartitionsToTxnTopic(f2_name, f2_partitions, unknown2)
-                    f1_topics.append(e1_topics)
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_transactions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_transactions = _AddPartitionsToTxnRequest__AddPartitionsToTxnTransaction(f1_transactional_id, f1_producer_id, f1_producer_epoch, f1_verify_only, f1_topics, unknown1)
-            f_transactions.append(e_transactions)
+                e_transactions.unknown_tagged_fields = tuple(tags1)
+            l_transactions.append(e_transactions)
+    obj.v3_and_below_transactional_id = ''
+    obj.v3_and_below_producer_id = 0
+    obj.v3_and_below_producer_epoch = 0
+    obj.v3_and_below_topics = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AddPartitionsToTxnRequest(f_transactions, '', 0, 0, [], unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -591,10 +626,10 @@ def _e_AddPartitionsToTxnRequest_v4(o: AddPartitionsToTxnRequest, out: bytearray
 
 
 def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult_v0(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult, int]:
-    f_partition_index, f_partition_error_code = _S_ih.unpack_from(b, p)
+    obj = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
+    obj.partition_index, obj.partition_error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown0 = ()
-    obj = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f_partition_index, f_partition_error_code, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -605,15 +640,14 @@ def _e_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult_v0(o: AddPa
 
 
 def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult_v3(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult, int]:
-    f_partition_index, f_partition_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
+    obj.partition_index, obj.partition_error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f_partition_index, f_partition_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -627,23 +661,29 @@ def _e_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult_v3(o: AddPa
 
 def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v0(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('ResultsByPartition')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_results_by_partition = []
-        for _ in range(n0):
-            f1_partition_index, f1_partition_error_code = _S_ih.unpack_from(b, p)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('ResultsByPartition')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.results_by_partition = l_results_by_partition = []
+        for _ in range(h0):
+            e_results_by_partition = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
+            e_results_by_partition.partition_index, e_results_by_partition.partition_error_code = _S_ih.unpack_from(b, p)
             p += 6
-            unknown1 = ()
-            e_results_by_partition = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f1_partition_index, f1_partition_error_code, unknown1)
-            f_results_by_partition.append(e_results_by_partition)
-    unknown0 = ()
-    obj = _AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult(f_name, f_results_by_partition, unknown0)
+            e_results_by_partition.unknown_tagged_fields = ()
+            l_results_by_partition.append(e_results_by_partition)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -664,45 +704,44 @@ def _e_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v0(o: AddPartit
 
 def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v3(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ResultsByPartition')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results_by_partition = []
-        for _ in range(n0):
-            f1_partition_index, f1_partition_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.results_by_partition = l_results_by_partition = []
+        for _ in range(h0):
+            e_results_by_partition = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
+            e_results_by_partition.partition_index, e_results_by_partition.partition_error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h1 == 0:
+                e_results_by_partition.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_results_by_partition = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f1_partition_index, f1_partition_error_code, unknown1)
-            f_results_by_partition.append(e_results_by_partition)
+                tags1, p = r_tags(b, p - 1)
+                e_results_by_partition.unknown_tagged_fields = tuple(tags1)
+            l_results_by_partition.append(e_results_by_partition)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult(f_name, f_results_by_partition, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -731,75 +770,74 @@ def _e_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v3(o: AddPartit
 
 def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnResult_v4(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse.AddPartitionsToTxnResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_transactional_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_transactional_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.transactional_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('TopicResults')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topic_results = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topic_results = l_topic_results = []
+        for _ in range(h0):
+            e_topic_results = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topic_results.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topic_results.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('ResultsByPartition')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_results_by_partition = []
-                for _ in range(n1):
-                    f2_partition_index, f2_partition_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topic_results.results_by_partition = l1_results_by_partition = []
+                for _ in range(h1):
+                    e1_results_by_partition = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
+                    e1_results_by_partition.partition_index, e1_results_by_partition.partition_error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if h2 == 0:
+                        e1_results_by_partition.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_results_by_partition = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f2_partition_index, f2_partition_error_code, unknown2)
-                    f1_results_by_partition.append(e1_results_by_partition)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_results_by_partition.unknown_tagged_fields = tuple(tags2)
+                    l1_results_by_partition.append(e1_results_by_partition)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topic_results.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topic_results = _AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult(f1_name, f1_results_by_partition, unknown1)
-            f_topic_results.append(e_topic_results)
+                e_topic_results.unknown_tagged_fields = tuple(tags1)
+            l_topic_results.append(e_topic_results)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AddPartitionsToTxnResponse__AddPartitionsToTxnResult(f_transactional_id, f_topic_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -843,37 +881,43 @@ def _e_AddPartitionsToTxnResponse__AddPartitionsToTxnResult_v4(o: AddPartitionsT
 
 def _d_AddPartitionsToTxnResponse_v0(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_AddPartitionsToTxnResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('ResultsByTopicV3AndBelow')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results_by_topic_v3_and_below = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('ResultsByPartition')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.results_by_topic_v3_and_below = l_results_by_topic_v3_and_below = []
+        for _ in range(h0):
+            e_results_by_topic_v3_and_below = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_results_by_topic_v3_and_below.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_results_by_partition = []
-                for _ in range(n1):
-                    f2_partition_index, f2_partition_error_code = _S_ih.unpack_from(b, p)
+                e_results_by_topic_v3_and_below.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('ResultsByPartition')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_results_by_topic_v3_and_below.results_by_partition = l1_results_by_partition = []
+                for _ in range(h1):
+                    e1_results_by_partition = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
+                    e1_results_by_partition.partition_index, e1_results_by_partition.partition_error_code = _S_ih.unpack_from(b, p)
                     p += 6
-                    unknown2 = ()
-                    e1_results_by_partition = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f2_partition_index, f2_partition_error_code, unknown2)
-                    f1_results_by_partition.append(e1_results_by_partition)
-            unknown1 = ()
-            e_results_by_topic_v3_and_below = _AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult(f1_name, f1_results_by_partition, unknown1)
-            f_results_by_topic_v3_and_below.append(e_results_by_topic_v3_and_below)
-    unknown0 = ()
-    obj = _AddPartitionsToTxnResponse(f_throttle_time_ms, 0, [], f_results_by_topic_v3_and_below, unknown0)
+                    e1_results_by_partition.unknown_tagged_fields = ()
+                    l1_results_by_partition.append(e1_results_by_partition)
+            e_results_by_topic_v3_and_below.unknown_tagged_fields = ()
+            l_results_by_topic_v3_and_below.append(e_results_by_topic_v3_and_below)
+    obj.error_code = 0
+    obj.results_by_transaction = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -905,71 +949,70 @@ def _e_AddPartitionsToTxnResponse_v0(o: AddPartitionsToTxnResponse, out: bytearr
 
 def _d_AddPartitionsToTxnResponse_v3(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AddPartitionsToTxnResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ResultsByTopicV3AndBelow')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results_by_topic_v3_and_below = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.results_by_topic_v3_and_below = l_results_by_topic_v3_and_below = []
+        for _ in range(h0):
+            e_results_by_topic_v3_and_below = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_results_by_topic_v3_and_below.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_results_by_topic_v3_and_below.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('ResultsByPartition')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_results_by_partition = []
-                for _ in range(n1):
-                    f2_partition_index, f2_partition_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_results_by_topic_v3_and_below.results_by_partition = l1_results_by_partition = []
+                for _ in range(h1):
+                    e1_results_by_partition = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
+                    e1_results_by_partition.partition_index, e1_results_by_partition.partition_error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if h2 == 0:
+                        e1_results_by_partition.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_results_by_partition = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f2_partition_index, f2_partition_error_code, unknown2)
-                    f1_results_by_partition.append(e1_results_by_partition)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_results_by_partition.unknown_tagged_fields = tuple(tags2)
+                    l1_results_by_partition.append(e1_results_by_partition)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_results_by_topic_v3_and_below.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_results_by_topic_v3_and_below = _AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult(f1_name, f1_results_by_partition, unknown1)
-            f_results_by_topic_v3_and_below.append(e_results_by_topic_v3_and_below)
+                e_results_by_topic_v3_and_below.unknown_tagged_fields = tuple(tags1)
+            l_results_by_topic_v3_and_below.append(e_results_by_topic_v3_and_below)
+    obj.error_code = 0
+    obj.results_by_transaction = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AddPartitionsToTxnResponse(f_throttle_time_ms, 0, [], f_results_by_topic_v3_and_below, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1015,101 +1058,99 @@ def _e_AddPartitionsToTxnResponse_v3(o: AddPartitionsToTxnResponse, out: bytearr
 
 def _d_AddPartitionsToTxnResponse_v4(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AddPartitionsToTxnResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ResultsByTransaction')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results_by_transaction = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_transactional_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.results_by_transaction = l_results_by_transaction = []
+        for _ in range(h0):
+            e_results_by_transaction = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_results_by_transaction.transactional_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_transactional_id, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_results_by_transaction.transactional_id, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('TopicResults')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topic_results = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_results_by_transaction.topic_results = l1_topic_results = []
+                for _ in range(h1):
+                    e1_topic_results = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topic_results.name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                        e1_topic_results.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('ResultsByPartition')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_results_by_partition = []
-                        for _ in range(n2):
-                            f3_partition_index, f3_partition_error_code = _S_ih.unpack_from(b, p)
-                            p += 6
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_topic_results.results_by_partition = l2_results_by_partition = []
+                        for _ in range(h2):
+                            e2_results_by_partition = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
+                            e2_results_by_partition.partition_index, e2_results_by_partition.partition_error_code, h3 = _S_ihB.unpack_from(b, p)
+                            p += 7
+                            if h3 == 0:
+                                e2_results_by_partition.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_results_by_partition = _AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult(f3_partition_index, f3_partition_error_code, unknown3)
-                            f2_results_by_partition.append(e2_results_by_partition)
+                                tags3, p = r_tags(b, p - 1)
+                                e2_results_by_partition.unknown_tagged_fields = tuple(tags3)
+                            l2_results_by_partition.append(e2_results_by_partition)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topic_results.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topic_results = _AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult(f2_name, f2_results_by_partition, unknown2)
-                    f1_topic_results.append(e1_topic_results)
+                        e1_topic_results.unknown_tagged_fields = tuple(tags2)
+                    l1_topic_results.append(e1_topic_results)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_results_by_transaction.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_results_by_transaction = _AddPartitionsToTxnResponse__AddPartitionsToTxnResult(f1_transactional_id, f1_topic_results, unknown1)
-            f_results_by_transaction.append(e_results_by_transaction)
+                e_results_by_transaction.unknown_tagged_fields = tuple(tags1)
+            l_results_by_transaction.append(e_results_by_transaction)
+    obj.results_by_topic_v3_and_below = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AddPartitionsToTxnResponse(f_throttle_time_ms, f_error_code, f_results_by_transaction, [], unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

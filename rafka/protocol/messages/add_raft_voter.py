@@ -17,8 +17,11 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['AddRaftVoterRequest', 'AddRaftVoterResponse']
 
 _S_H = Struct(">H")
+_S_HB = Struct(">HB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_ii = Struct(">ii")
+_S_ii16sB = Struct(">ii16sB")
 
 @attrs.define
 class AddRaftVoterRequest(Message):
@@ -63,27 +66,26 @@ class AddRaftVoterResponse(Message):
 
 def _d_AddRaftVoterRequest__Listener_v0(b: bytes, p: int) -> tuple[AddRaftVoterRequest.Listener, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AddRaftVoterRequest__Listener)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_H.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p)
+    obj.port, h0 = _S_HB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AddRaftVoterRequest__Listener(f_name, f_host, f_port, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -99,60 +101,57 @@ def _e_AddRaftVoterRequest__Listener_v0(o: AddRaftVoterRequest.Listener, out: by
 
 def _d_AddRaftVoterRequest_v0(b: bytes, p: int) -> tuple[AddRaftVoterRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_cluster_id, p = r_ncstr(b, p)
+    obj = new_struct(_AddRaftVoterRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_timeout_ms, f_voter_id = _S_ii.unpack_from(b, p)
-    p += 8
-    f_voter_directory_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.cluster_id, p = r_ncstr(b, p)
+    obj.timeout_ms, obj.voter_id, u_voter_directory_id, h0 = _S_ii16sB.unpack_from(b, p)
+    obj.voter_directory_id = uuid_of(u_voter_directory_id)
+    p += 25
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Listeners')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_listeners = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.listeners = l_listeners = []
+        for _ in range(h0):
+            e_listeners = new_struct(_AddRaftVoterRequest__Listener)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_listeners.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port = _S_H.unpack_from(b, p)[0]
-            p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_listeners.host, p = r_cstr(b, p)
+            e_listeners.port, h1 = _S_HB.unpack_from(b, p)
+            p += 3
+            if h1 == 0:
+                e_listeners.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_listeners = _AddRaftVoterRequest__Listener(f1_name, f1_host, f1_port, unknown1)
-            f_listeners.append(e_listeners)
+                tags1, p = r_tags(b, p - 1)
+                e_listeners.unknown_tagged_fields = tuple(tags1)
+            l_listeners.append(e_listeners)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AddRaftVoterRequest(f_cluster_id, f_timeout_ms, f_voter_id, f_voter_directory_id, f_listeners, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -185,21 +184,20 @@ def _e_AddRaftVoterRequest_v0(o: AddRaftVoterRequest, out: bytearray) -> None:
 
 def _d_AddRaftVoterResponse_v0(b: bytes, p: int) -> tuple[AddRaftVoterResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_AddRaftVoterResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AddRaftVoterResponse(f_throttle_time_ms, f_error_code, f_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

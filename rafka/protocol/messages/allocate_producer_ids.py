@@ -16,7 +16,9 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['AllocateProducerIdsRequest', 'AllocateProducerIdsResponse']
 
 _S_ihqi = Struct(">ihqi")
+_S_ihqiB = Struct(">ihqiB")
 _S_iq = Struct(">iq")
+_S_iqB = Struct(">iqB")
 
 @attrs.define
 class AllocateProducerIdsRequest(Message):
@@ -51,15 +53,14 @@ class AllocateProducerIdsResponse(Message):
 
 
 def _d_AllocateProducerIdsRequest_v0(b: bytes, p: int) -> tuple[AllocateProducerIdsRequest, int]:
-    f_broker_id, f_broker_epoch = _S_iq.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_AllocateProducerIdsRequest)
+    obj.broker_id, obj.broker_epoch, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AllocateProducerIdsRequest(f_broker_id, f_broker_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -72,15 +73,14 @@ def _e_AllocateProducerIdsRequest_v0(o: AllocateProducerIdsRequest, out: bytearr
 
 
 def _d_AllocateProducerIdsResponse_v0(b: bytes, p: int) -> tuple[AllocateProducerIdsResponse, int]:
-    f_throttle_time_ms, f_error_code, f_producer_id_start, f_producer_id_len = _S_ihqi.unpack_from(b, p)
-    p += 18
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_AllocateProducerIdsResponse)
+    obj.throttle_time_ms, obj.error_code, obj.producer_id_start, obj.producer_id_len, h0 = _S_ihqiB.unpack_from(b, p)
+    p += 19
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AllocateProducerIdsResponse(f_throttle_time_ms, f_error_code, f_producer_id_start, f_producer_id_len, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

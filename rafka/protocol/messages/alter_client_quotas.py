@@ -16,9 +16,15 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['AlterClientQuotasRequest', 'AlterClientQuotasResponse']
 
 _S_do = Struct(">d?")
+_S_doB = Struct(">d?B")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
+_S_hh = Struct(">hh")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
+_S_ii = Struct(">ii")
 _S_o = Struct(">?")
+_S_oB = Struct(">?B")
 
 @attrs.define
 class AlterClientQuotasRequest(Message):
@@ -83,10 +89,23 @@ class AlterClientQuotasResponse(Message):
 
 
 def _d_AlterClientQuotasRequest__EntityData_v0(b: bytes, p: int) -> tuple[AlterClientQuotasRequest.EntityData, int]:
-    f_entity_type, p = r_str(b, p)
-    f_entity_name, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _AlterClientQuotasRequest__EntityData(f_entity_type, f_entity_name, unknown0)
+    blen = len(b)
+    obj = new_struct(_AlterClientQuotasRequest__EntityData)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.entity_type = b[p : z0].decode()
+        p = z0
+    else:
+        obj.entity_type, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.entity_name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.entity_name, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -99,25 +118,25 @@ def _e_AlterClientQuotasRequest__EntityData_v0(o: AlterClientQuotasRequest.Entit
 
 def _d_AlterClientQuotasRequest__EntityData_v1(b: bytes, p: int) -> tuple[AlterClientQuotasRequest.EntityData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_entity_type = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AlterClientQuotasRequest__EntityData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.entity_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_entity_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_entity_name, p = r_ncstr(b, p)
+        obj.entity_type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.entity_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_entity_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.entity_name, p = r_ncstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterClientQuotasRequest__EntityData(f_entity_type, f_entity_name, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -131,11 +150,18 @@ def _e_AlterClientQuotasRequest__EntityData_v1(o: AlterClientQuotasRequest.Entit
 
 
 def _d_AlterClientQuotasRequest__OpData_v0(b: bytes, p: int) -> tuple[AlterClientQuotasRequest.OpData, int]:
-    f_key, p = r_str(b, p)
-    f_value, f_remove = _S_do.unpack_from(b, p)
+    blen = len(b)
+    obj = new_struct(_AlterClientQuotasRequest__OpData)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.key = b[p : z0].decode()
+        p = z0
+    else:
+        obj.key, p = r_str(b, p - 2)
+    obj.value, obj.remove = _S_do.unpack_from(b, p)
     p += 9
-    unknown0 = ()
-    obj = _AlterClientQuotasRequest__OpData(f_key, f_value, f_remove, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -148,21 +174,20 @@ def _e_AlterClientQuotasRequest__OpData_v0(o: AlterClientQuotasRequest.OpData, o
 
 def _d_AlterClientQuotasRequest__OpData_v1(b: bytes, p: int) -> tuple[AlterClientQuotasRequest.OpData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_key = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AlterClientQuotasRequest__OpData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.key = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_key, p = r_cstr(b, p)
-    f_value, f_remove = _S_do.unpack_from(b, p)
-    p += 9
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.key, p = r_cstr(b, p)
+    obj.value, obj.remove, h0 = _S_doB.unpack_from(b, p)
+    p += 10
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterClientQuotasRequest__OpData(f_key, f_value, f_remove, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -177,37 +202,55 @@ def _e_AlterClientQuotasRequest__OpData_v1(o: AlterClientQuotasRequest.OpData, o
 
 def _d_AlterClientQuotasRequest__EntryData_v0(b: bytes, p: int) -> tuple[AlterClientQuotasRequest.EntryData, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_AlterClientQuotasRequest__EntryData)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Entity')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_entity = []
-        for _ in range(n0):
-            f1_entity_type, p = r_str(b, p)
-            f1_entity_name, p = r_nstr(b, p)
-            unknown1 = ()
-            e_entity = _AlterClientQuotasRequest__EntityData(f1_entity_type, f1_entity_name, unknown1)
-            f_entity.append(e_entity)
-    n0 = INT32.unpack_from(b, p)[0]
+        obj.entity = l_entity = []
+        for _ in range(h0):
+            e_entity = new_struct(_AlterClientQuotasRequest__EntityData)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_entity.entity_type = b[p : z1].decode()
+                p = z1
+            else:
+                e_entity.entity_type, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_entity.entity_name = b[p : z1].decode()
+                p = z1
+            else:
+                e_entity.entity_name, p = r_nstr(b, p - 2)
+            e_entity.unknown_tagged_fields = ()
+            l_entity.append(e_entity)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Ops')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_ops = []
-        for _ in range(n0):
-            f2_key, p = r_str(b, p)
-            f2_value, f2_remove = _S_do.unpack_from(b, p)
+        obj.ops = l_ops = []
+        for _ in range(h0):
+            e_ops = new_struct(_AlterClientQuotasRequest__OpData)
+            h2 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h2 >= 0 and (z2 := p + h2) <= blen:
+                e_ops.key = b[p : z2].decode()
+                p = z2
+            else:
+                e_ops.key, p = r_str(b, p - 2)
+            e_ops.value, e_ops.remove = _S_do.unpack_from(b, p)
             p += 9
-            unknown2 = ()
-            e_ops = _AlterClientQuotasRequest__OpData(f2_key, f2_value, f2_remove, unknown2)
-            f_ops.append(e_ops)
-    unknown0 = ()
-    obj = _AlterClientQuotasRequest__EntryData(f_entity, f_ops, unknown0)
+            e_ops.unknown_tagged_fields = ()
+            l_ops.append(e_ops)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -238,81 +281,80 @@ def _e_AlterClientQuotasRequest__EntryData_v0(o: AlterClientQuotasRequest.EntryD
 
 def _d_AlterClientQuotasRequest__EntryData_v1(b: bytes, p: int) -> tuple[AlterClientQuotasRequest.EntryData, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AlterClientQuotasRequest__EntryData)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Entity')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_entity = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_entity_type = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.entity = l_entity = []
+        for _ in range(h0):
+            e_entity = new_struct(_AlterClientQuotasRequest__EntityData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_entity.entity_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_entity_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_entity_name, p = r_ncstr(b, p)
+                e_entity.entity_type, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_entity.entity_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_entity_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_entity.entity_name, p = r_ncstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_entity.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_entity = _AlterClientQuotasRequest__EntityData(f1_entity_type, f1_entity_name, unknown1)
-            f_entity.append(e_entity)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_entity.unknown_tagged_fields = tuple(tags1)
+            l_entity.append(e_entity)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Ops')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_ops = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_key = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.ops = l_ops = []
+        for _ in range(h0):
+            e_ops = new_struct(_AlterClientQuotasRequest__OpData)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_ops.key = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_key, p = r_cstr(b, p)
-            f2_value, f2_remove = _S_do.unpack_from(b, p)
-            p += 9
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+                e_ops.key, p = r_cstr(b, p)
+            e_ops.value, e_ops.remove, h2 = _S_doB.unpack_from(b, p)
+            p += 10
+            if h2 == 0:
+                e_ops.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_ops = _AlterClientQuotasRequest__OpData(f2_key, f2_value, f2_remove, unknown2)
-            f_ops.append(e_ops)
+                tags2, p = r_tags(b, p - 1)
+                e_ops.unknown_tagged_fields = tuple(tags2)
+            l_ops.append(e_ops)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterClientQuotasRequest__EntryData(f_entity, f_ops, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -357,51 +399,69 @@ def _e_AlterClientQuotasRequest__EntryData_v1(o: AlterClientQuotasRequest.EntryD
 
 def _d_AlterClientQuotasRequest_v0(b: bytes, p: int) -> tuple[AlterClientQuotasRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_AlterClientQuotasRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Entries')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_entries = []
-        for _ in range(n0):
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.entries = l_entries = []
+        for _ in range(h0):
+            e_entries = new_struct(_AlterClientQuotasRequest__EntryData)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if n1 < 0:
+            if h1 < 0:
                 raise null_error('Entity')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_entity = []
-                for _ in range(n1):
-                    f2_entity_type, p = r_str(b, p)
-                    f2_entity_name, p = r_nstr(b, p)
-                    unknown2 = ()
-                    e1_entity = _AlterClientQuotasRequest__EntityData(f2_entity_type, f2_entity_name, unknown2)
-                    f1_entity.append(e1_entity)
-            n1 = INT32.unpack_from(b, p)[0]
+                e_entries.entity = l1_entity = []
+                for _ in range(h1):
+                    e1_entity = new_struct(_AlterClientQuotasRequest__EntityData)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_entity.entity_type = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_entity.entity_type, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_entity.entity_name = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_entity.entity_name, p = r_nstr(b, p - 2)
+                    e1_entity.unknown_tagged_fields = ()
+                    l1_entity.append(e1_entity)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if n1 < 0:
+            if h1 < 0:
                 raise null_error('Ops')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_ops = []
-                for _ in range(n1):
-                    f3_key, p = r_str(b, p)
-                    f3_value, f3_remove = _S_do.unpack_from(b, p)
+                e_entries.ops = l1_ops = []
+                for _ in range(h1):
+                    e1_ops = new_struct(_AlterClientQuotasRequest__OpData)
+                    h3 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h3 >= 0 and (z3 := p + h3) <= blen:
+                        e1_ops.key = b[p : z3].decode()
+                        p = z3
+                    else:
+                        e1_ops.key, p = r_str(b, p - 2)
+                    e1_ops.value, e1_ops.remove = _S_do.unpack_from(b, p)
                     p += 9
-                    unknown3 = ()
-                    e1_ops = _AlterClientQuotasRequest__OpData(f3_key, f3_value, f3_remove, unknown3)
-                    f1_ops.append(e1_ops)
-            unknown1 = ()
-            e_entries = _AlterClientQuotasRequest__EntryData(f1_entity, f1_ops, unknown1)
-            f_entries.append(e_entries)
-    f_validate_only = _S_o.unpack_from(b, p)[0]
+                    e1_ops.unknown_tagged_fields = ()
+                    l1_ops.append(e1_ops)
+            e_entries.unknown_tagged_fields = ()
+            l_entries.append(e_entries)
+    obj.validate_only = _S_o.unpack_from(b, p)[0]
     p += 1
-    unknown0 = ()
-    obj = _AlterClientQuotasRequest(f_entries, f_validate_only, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -441,107 +501,105 @@ def _e_AlterClientQuotasRequest_v0(o: AlterClientQuotasRequest, out: bytearray) 
 
 def _d_AlterClientQuotasRequest_v1(b: bytes, p: int) -> tuple[AlterClientQuotasRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AlterClientQuotasRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Entries')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_entries = []
-        for _ in range(n0):
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.entries = l_entries = []
+        for _ in range(h0):
+            e_entries = new_struct(_AlterClientQuotasRequest__EntryData)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Entity')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_entity = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_entity_type = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_entries.entity = l1_entity = []
+                for _ in range(h1):
+                    e1_entity = new_struct(_AlterClientQuotasRequest__EntityData)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_entity.entity_type = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_entity_type, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_entity_name, p = r_ncstr(b, p)
+                        e1_entity.entity_type, p = r_cstr(b, p)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_entity.entity_name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_entity_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_entity.entity_name, p = r_ncstr(b, p)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_entity.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_entity = _AlterClientQuotasRequest__EntityData(f2_entity_type, f2_entity_name, unknown2)
-                    f1_entity.append(e1_entity)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                        e1_entity.unknown_tagged_fields = tuple(tags2)
+                    l1_entity.append(e1_entity)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Ops')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_ops = []
-                for _ in range(n1):
-                    s3 = b[p]
-                    if 0 < s3 < 0x80 and p + s3 <= blen:
-                        f3_key = b[p + 1 : p + s3].decode()
-                        p += s3
+                e_entries.ops = l1_ops = []
+                for _ in range(h1):
+                    e1_ops = new_struct(_AlterClientQuotasRequest__OpData)
+                    h3 = b[p]
+                    if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                        e1_ops.key = b[p + 1 : z3].decode()
+                        p = z3
                     else:
-                        f3_key, p = r_cstr(b, p)
-                    f3_value, f3_remove = _S_do.unpack_from(b, p)
-                    p += 9
-                    if b[p] == 0:
-                        p += 1
-                        unknown3: TaggedFields = ()
+                        e1_ops.key, p = r_cstr(b, p)
+                    e1_ops.value, e1_ops.remove, h3 = _S_doB.unpack_from(b, p)
+                    p += 10
+                    if h3 == 0:
+                        e1_ops.unknown_tagged_fields = ()
                     else:
-                        tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    e1_ops = _AlterClientQuotasRequest__OpData(f3_key, f3_value, f3_remove, unknown3)
-                    f1_ops.append(e1_ops)
+                        tags3, p = r_tags(b, p - 1)
+                        e1_ops.unknown_tagged_fields = tuple(tags3)
+                    l1_ops.append(e1_ops)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_entries.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_entries = _AlterClientQuotasRequest__EntryData(f1_entity, f1_ops, unknown1)
-            f_entries.append(e_entries)
-    f_validate_only = _S_o.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_entries.unknown_tagged_fields = tuple(tags1)
+            l_entries.append(e_entries)
+    obj.validate_only, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterClientQuotasRequest(f_entries, f_validate_only, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -600,10 +658,23 @@ def _e_AlterClientQuotasRequest_v1(o: AlterClientQuotasRequest, out: bytearray) 
 
 
 def _d_AlterClientQuotasResponse__EntityData_v0(b: bytes, p: int) -> tuple[AlterClientQuotasResponse.EntityData, int]:
-    f_entity_type, p = r_str(b, p)
-    f_entity_name, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _AlterClientQuotasResponse__EntityData(f_entity_type, f_entity_name, unknown0)
+    blen = len(b)
+    obj = new_struct(_AlterClientQuotasResponse__EntityData)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.entity_type = b[p : z0].decode()
+        p = z0
+    else:
+        obj.entity_type, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.entity_name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.entity_name, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -616,25 +687,25 @@ def _e_AlterClientQuotasResponse__EntityData_v0(o: AlterClientQuotasResponse.Ent
 
 def _d_AlterClientQuotasResponse__EntityData_v1(b: bytes, p: int) -> tuple[AlterClientQuotasResponse.EntityData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_entity_type = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AlterClientQuotasResponse__EntityData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.entity_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_entity_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_entity_name, p = r_ncstr(b, p)
+        obj.entity_type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.entity_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_entity_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.entity_name, p = r_ncstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterClientQuotasResponse__EntityData(f_entity_type, f_entity_name, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -649,25 +720,41 @@ def _e_AlterClientQuotasResponse__EntityData_v1(o: AlterClientQuotasResponse.Ent
 
 def _d_AlterClientQuotasResponse__EntryData_v0(b: bytes, p: int) -> tuple[AlterClientQuotasResponse.EntryData, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_error_message, p = r_nstr(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_AlterClientQuotasResponse__EntryData)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
     p += 4
-    if n0 < 0:
-        raise null_error('Entity')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_entity = []
-        for _ in range(n0):
-            f1_entity_type, p = r_str(b, p)
-            f1_entity_name, p = r_nstr(b, p)
-            unknown1 = ()
-            e_entity = _AlterClientQuotasResponse__EntityData(f1_entity_type, f1_entity_name, unknown1)
-            f_entity.append(e_entity)
-    unknown0 = ()
-    obj = _AlterClientQuotasResponse__EntryData(f_error_code, f_error_message, f_entity, unknown0)
+        obj.error_message, p = r_nstr(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Entity')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.entity = l_entity = []
+        for _ in range(h0):
+            e_entity = new_struct(_AlterClientQuotasResponse__EntityData)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_entity.entity_type = b[p : z1].decode()
+                p = z1
+            else:
+                e_entity.entity_type, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_entity.entity_name = b[p : z1].decode()
+                p = z1
+            else:
+                e_entity.entity_name, p = r_nstr(b, p - 2)
+            e_entity.unknown_tagged_fields = ()
+            l_entity.append(e_entity)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -690,57 +777,56 @@ def _e_AlterClientQuotasResponse__EntryData_v0(o: AlterClientQuotasResponse.Entr
 
 def _d_AlterClientQuotasResponse__EntryData_v1(b: bytes, p: int) -> tuple[AlterClientQuotasResponse.EntryData, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_AlterClientQuotasResponse__EntryData)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Entity')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_entity = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_entity_type = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.entity = l_entity = []
+        for _ in range(h0):
+            e_entity = new_struct(_AlterClientQuotasResponse__EntityData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_entity.entity_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_entity_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_entity_name, p = r_ncstr(b, p)
+                e_entity.entity_type, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_entity.entity_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_entity_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_entity.entity_name, p = r_ncstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_entity.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_entity = _AlterClientQuotasResponse__EntityData(f1_entity_type, f1_entity_name, unknown1)
-            f_entity.append(e_entity)
+                e_entity.unknown_tagged_fields = tuple(tags1)
+            l_entity.append(e_entity)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterClientQuotasResponse__EntryData(f_error_code, f_error_message, f_entity, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -771,39 +857,53 @@ def _e_AlterClientQuotasResponse__EntryData_v1(o: AlterClientQuotasResponse.Entr
 
 def _d_AlterClientQuotasResponse_v0(b: bytes, p: int) -> tuple[AlterClientQuotasResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_AlterClientQuotasResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Entries')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_entries = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f1_error_message, p = r_nstr(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.entries = l_entries = []
+        for _ in range(h0):
+            e_entries = new_struct(_AlterClientQuotasResponse__EntryData)
+            e_entries.error_code, h1 = _S_hh.unpack_from(b, p)
             p += 4
-            if n1 < 0:
-                raise null_error('Entity')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_entries.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_entity = []
-                for _ in range(n1):
-                    f2_entity_type, p = r_str(b, p)
-                    f2_entity_name, p = r_nstr(b, p)
-                    unknown2 = ()
-                    e1_entity = _AlterClientQuotasResponse__EntityData(f2_entity_type, f2_entity_name, unknown2)
-                    f1_entity.append(e1_entity)
-            unknown1 = ()
-            e_entries = _AlterClientQuotasResponse__EntryData(f1_error_code, f1_error_message, f1_entity, unknown1)
-            f_entries.append(e_entries)
-    unknown0 = ()
-    obj = _AlterClientQuotasResponse(f_throttle_time_ms, f_entries, unknown0)
+                e_entries.error_message, p = r_nstr(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Entity')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_entries.entity = l1_entity = []
+                for _ in range(h1):
+                    e1_entity = new_struct(_AlterClientQuotasResponse__EntityData)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_entity.entity_type = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_entity.entity_type, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_entity.entity_name = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_entity.entity_name, p = r_nstr(b, p - 2)
+                    e1_entity.unknown_tagged_fields = ()
+                    l1_entity.append(e1_entity)
+            e_entries.unknown_tagged_fields = ()
+            l_entries.append(e_entries)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -835,83 +935,80 @@ def _e_AlterClientQuotasResponse_v0(o: AlterClientQuotasResponse, out: bytearray
 
 def _d_AlterClientQuotasResponse_v1(b: bytes, p: int) -> tuple[AlterClientQuotasResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AlterClientQuotasResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Entries')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_entries = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+        obj.entries = l_entries = []
+        for _ in range(h0):
+            e_entries = new_struct(_AlterClientQuotasResponse__EntryData)
+            e_entries.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_entries.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_entries.error_message, p = r_ncstr(b, p - 1)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Entity')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_entity = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_entity_type = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_entries.entity = l1_entity = []
+                for _ in range(h1):
+                    e1_entity = new_struct(_AlterClientQuotasResponse__EntityData)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_entity.entity_type = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_entity_type, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_entity_name, p = r_ncstr(b, p)
+                        e1_entity.entity_type, p = r_cstr(b, p)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_entity.entity_name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_entity_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_entity.entity_name, p = r_ncstr(b, p)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_entity.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_entity = _AlterClientQuotasResponse__EntityData(f2_entity_type, f2_entity_name, unknown2)
-                    f1_entity.append(e1_entity)
+                        e1_entity.unknown_tagged_fields = tuple(tags2)
+                    l1_entity.append(e1_entity)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_entries.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_entries = _AlterClientQuotasResponse__EntryData(f1_error_code, f1_error_message, f1_entity, unknown1)
-            f_entries.append(e_entries)
+                e_entries.unknown_tagged_fields = tuple(tags1)
+            l_entries.append(e_entries)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterClientQuotasResponse(f_throttle_time_ms, f_entries, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,9 +16,16 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['AlterConfigsRequest', 'AlterConfigsResponse']
 
 _S_b = Struct(">b")
+_S_bB = Struct(">bB")
+_S_bh = Struct(">bh")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
+_S_hh = Struct(">hh")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
+_S_ii = Struct(">ii")
 _S_o = Struct(">?")
+_S_oB = Struct(">?B")
 
 @attrs.define
 class AlterConfigsRequest(Message):
@@ -72,10 +79,23 @@ class AlterConfigsResponse(Message):
 
 
 def _d_AlterConfigsRequest__AlterableConfig_v0(b: bytes, p: int) -> tuple[AlterConfigsRequest.AlterableConfig, int]:
-    f_name, p = r_str(b, p)
-    f_value, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _AlterConfigsRequest__AlterableConfig(f_name, f_value, unknown0)
+    blen = len(b)
+    obj = new_struct(_AlterConfigsRequest__AlterableConfig)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.value = b[p : z0].decode()
+        p = z0
+    else:
+        obj.value, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -88,25 +108,25 @@ def _e_AlterConfigsRequest__AlterableConfig_v0(o: AlterConfigsRequest.AlterableC
 
 def _d_AlterConfigsRequest__AlterableConfig_v2(b: bytes, p: int) -> tuple[AlterConfigsRequest.AlterableConfig, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AlterConfigsRequest__AlterableConfig)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_value, p = r_ncstr(b, p)
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.value = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_value = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.value, p = r_ncstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterConfigsRequest__AlterableConfig(f_name, f_value, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -121,25 +141,41 @@ def _e_AlterConfigsRequest__AlterableConfig_v2(o: AlterConfigsRequest.AlterableC
 
 def _d_AlterConfigsRequest__AlterConfigsResource_v0(b: bytes, p: int) -> tuple[AlterConfigsRequest.AlterConfigsResource, int]:
     blen = len(b)
-    f_resource_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_resource_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Configs')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_AlterConfigsRequest__AlterConfigsResource)
+    obj.resource_type, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
     else:
-        f_configs = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            f1_value, p = r_nstr(b, p)
-            unknown1 = ()
-            e_configs = _AlterConfigsRequest__AlterableConfig(f1_name, f1_value, unknown1)
-            f_configs.append(e_configs)
-    unknown0 = ()
-    obj = _AlterConfigsRequest__AlterConfigsResource(f_resource_type, f_resource_name, f_configs, unknown0)
+        obj.resource_name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Configs')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.configs = l_configs = []
+        for _ in range(h0):
+            e_configs = new_struct(_AlterConfigsRequest__AlterableConfig)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_configs.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_configs.name, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_configs.value = b[p : z1].decode()
+                p = z1
+            else:
+                e_configs.value, p = r_nstr(b, p - 2)
+            e_configs.unknown_tagged_fields = ()
+            l_configs.append(e_configs)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -162,57 +198,56 @@ def _e_AlterConfigsRequest__AlterConfigsResource_v0(o: AlterConfigsRequest.Alter
 
 def _d_AlterConfigsRequest__AlterConfigsResource_v2(b: bytes, p: int) -> tuple[AlterConfigsRequest.AlterConfigsResource, int]:
     blen = len(b)
-    f_resource_type = _S_b.unpack_from(b, p)[0]
+    obj = new_struct(_AlterConfigsRequest__AlterConfigsResource)
+    obj.resource_type, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.resource_name, p = r_cstr(b, p - 1)
+    h0 = b[p]
     p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_resource_name = b[p + 1 : p + s0].decode()
-        p += s0
-    else:
-        f_resource_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Configs')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_configs = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.configs = l_configs = []
+        for _ in range(h0):
+            e_configs = new_struct(_AlterConfigsRequest__AlterableConfig)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_configs.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_value, p = r_ncstr(b, p)
+                e_configs.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_configs.value = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_value = b[p + 1 : p + s1].decode()
-                p += s1
+                e_configs.value, p = r_ncstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_configs.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_configs = _AlterConfigsRequest__AlterableConfig(f1_name, f1_value, unknown1)
-            f_configs.append(e_configs)
+                e_configs.unknown_tagged_fields = tuple(tags1)
+            l_configs.append(e_configs)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterConfigsRequest__AlterConfigsResource(f_resource_type, f_resource_name, f_configs, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -243,39 +278,55 @@ def _e_AlterConfigsRequest__AlterConfigsResource_v2(o: AlterConfigsRequest.Alter
 
 def _d_AlterConfigsRequest_v0(b: bytes, p: int) -> tuple[AlterConfigsRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_AlterConfigsRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Resources')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_resources = []
-        for _ in range(n0):
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            f1_resource_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Configs')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.resources = l_resources = []
+        for _ in range(h0):
+            e_resources = new_struct(_AlterConfigsRequest__AlterConfigsResource)
+            e_resources.resource_type, h1 = _S_bh.unpack_from(b, p)
+            p += 3
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_resources.resource_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_configs = []
-                for _ in range(n1):
-                    f2_name, p = r_str(b, p)
-                    f2_value, p = r_nstr(b, p)
-                    unknown2 = ()
-                    e1_configs = _AlterConfigsRequest__AlterableConfig(f2_name, f2_value, unknown2)
-                    f1_configs.append(e1_configs)
-            unknown1 = ()
-            e_resources = _AlterConfigsRequest__AlterConfigsResource(f1_resource_type, f1_resource_name, f1_configs, unknown1)
-            f_resources.append(e_resources)
-    f_validate_only = _S_o.unpack_from(b, p)[0]
+                e_resources.resource_name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Configs')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_resources.configs = l1_configs = []
+                for _ in range(h1):
+                    e1_configs = new_struct(_AlterConfigsRequest__AlterableConfig)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_configs.name = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_configs.name, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_configs.value = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_configs.value, p = r_nstr(b, p - 2)
+                    e1_configs.unknown_tagged_fields = ()
+                    l1_configs.append(e1_configs)
+            e_resources.unknown_tagged_fields = ()
+            l_resources.append(e_resources)
+    obj.validate_only = _S_o.unpack_from(b, p)[0]
     p += 1
-    unknown0 = ()
-    obj = _AlterConfigsRequest(f_resources, f_validate_only, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -307,83 +358,81 @@ def _e_AlterConfigsRequest_v0(o: AlterConfigsRequest, out: bytearray) -> None:
 
 def _d_AlterConfigsRequest_v2(b: bytes, p: int) -> tuple[AlterConfigsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Resources')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_resources = []
-        for _ in range(n0):
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
+    obj = new_struct(_AlterConfigsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_resource_name = b[p + 1 : p + s1].decode()
-                p += s1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Resources')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.resources = l_resources = []
+        for _ in range(h0):
+            e_resources = new_struct(_AlterConfigsRequest__AlterConfigsResource)
+            e_resources.resource_type, h1 = _S_bB.unpack_from(b, p)
+            p += 2
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_resources.resource_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_resource_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_resources.resource_name, p = r_cstr(b, p - 1)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Configs')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_configs = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_resources.configs = l1_configs = []
+                for _ in range(h1):
+                    e1_configs = new_struct(_AlterConfigsRequest__AlterableConfig)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_configs.name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_value, p = r_ncstr(b, p)
+                        e1_configs.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_configs.value = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_value = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_configs.value, p = r_ncstr(b, p)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_configs.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_configs = _AlterConfigsRequest__AlterableConfig(f2_name, f2_value, unknown2)
-                    f1_configs.append(e1_configs)
+                        e1_configs.unknown_tagged_fields = tuple(tags2)
+                    l1_configs.append(e1_configs)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_resources.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_resources = _AlterConfigsRequest__AlterConfigsResource(f1_resource_type, f1_resource_name, f1_configs, unknown1)
-            f_resources.append(e_resources)
-    f_validate_only = _S_o.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_resources.unknown_tagged_fields = tuple(tags1)
+            l_resources.append(e_resources)
+    obj.validate_only, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterConfigsRequest(f_resources, f_validate_only, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -428,14 +477,23 @@ def _e_AlterConfigsRequest_v2(o: AlterConfigsRequest, out: bytearray) -> None:
 
 
 def _d_AlterConfigsResponse__AlterConfigsResourceResponse_v0(b: bytes, p: int) -> tuple[AlterConfigsResponse.AlterConfigsResourceResponse, int]:
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_error_message, p = r_nstr(b, p)
-    f_resource_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_resource_name, p = r_str(b, p)
-    unknown0 = ()
-    obj = _AlterConfigsResponse__AlterConfigsResourceResponse(f_error_code, f_error_message, f_resource_type, f_resource_name, unknown0)
+    blen = len(b)
+    obj = new_struct(_AlterConfigsResponse__AlterConfigsResourceResponse)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
+    p += 4
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
+    else:
+        obj.error_message, p = r_nstr(b, p - 2)
+    obj.resource_type, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.resource_name, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -450,29 +508,27 @@ def _e_AlterConfigsResponse__AlterConfigsResourceResponse_v0(o: AlterConfigsResp
 
 def _d_AlterConfigsResponse__AlterConfigsResourceResponse_v2(b: bytes, p: int) -> tuple[AlterConfigsResponse.AlterConfigsResourceResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
+    obj = new_struct(_AlterConfigsResponse__AlterConfigsResourceResponse)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
+    else:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    obj.resource_type, h0 = _S_bB.unpack_from(b, p)
     p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f_resource_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_resource_name = b[p + 1 : p + s0].decode()
-        p += s0
-    else:
-        f_resource_name, p = r_cstr(b, p)
+        obj.resource_name, p = r_cstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterConfigsResponse__AlterConfigsResourceResponse(f_error_code, f_error_message, f_resource_type, f_resource_name, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -489,28 +545,34 @@ def _e_AlterConfigsResponse__AlterConfigsResourceResponse_v2(o: AlterConfigsResp
 
 def _d_AlterConfigsResponse_v0(b: bytes, p: int) -> tuple[AlterConfigsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_AlterConfigsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f1_error_message, p = r_nstr(b, p)
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            f1_resource_name, p = r_str(b, p)
-            unknown1 = ()
-            e_responses = _AlterConfigsResponse__AlterConfigsResourceResponse(f1_error_code, f1_error_message, f1_resource_type, f1_resource_name, unknown1)
-            f_responses.append(e_responses)
-    unknown0 = ()
-    obj = _AlterConfigsResponse(f_throttle_time_ms, f_responses, unknown0)
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_AlterConfigsResponse__AlterConfigsResourceResponse)
+            e_responses.error_code, h1 = _S_hh.unpack_from(b, p)
+            p += 4
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_responses.error_message = b[p : z1].decode()
+                p = z1
+            else:
+                e_responses.error_message, p = r_nstr(b, p - 2)
+            e_responses.resource_type, h1 = _S_bh.unpack_from(b, p)
+            p += 3
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_responses.resource_name = b[p : z1].decode()
+                p = z1
+            else:
+                e_responses.resource_name, p = r_str(b, p - 2)
+            e_responses.unknown_tagged_fields = ()
+            l_responses.append(e_responses)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -534,55 +596,51 @@ def _e_AlterConfigsResponse_v0(o: AlterConfigsResponse, out: bytearray) -> None:
 
 def _d_AlterConfigsResponse_v2(b: bytes, p: int) -> tuple[AlterConfigsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_responses = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
-            else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
+    obj = new_struct(_AlterConfigsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_resource_name = b[p + 1 : p + s1].decode()
-                p += s1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Responses')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_AlterConfigsResponse__AlterConfigsResourceResponse)
+            e_responses.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_responses.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_resource_name, p = r_cstr(b, p)
+                e_responses.error_message, p = r_ncstr(b, p - 1)
+            e_responses.resource_type, h1 = _S_bB.unpack_from(b, p)
+            p += 2
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_responses.resource_name = b[p : z1].decode()
+                p = z1
+            else:
+                e_responses.resource_name, p = r_cstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_responses = _AlterConfigsResponse__AlterConfigsResourceResponse(f1_error_code, f1_error_message, f1_resource_type, f1_resource_name, unknown1)
-            f_responses.append(e_responses)
+                e_responses.unknown_tagged_fields = tuple(tags1)
+            l_responses.append(e_responses)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterConfigsResponse(f_throttle_time_ms, f_responses, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,11 +16,17 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['AlterPartitionRequest', 'AlterPartitionResponse']
 
+_S_16sB = Struct(">16sB")
 _S_bi = Struct(">bi")
+_S_biB = Struct(">biB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_ihii = Struct(">ihii")
+_S_ihiiB = Struct(">ihiiB")
 _S_ii = Struct(">ii")
+_S_iiB = Struct(">iiB")
 _S_iq = Struct(">iq")
+_S_iqB = Struct(">iqB")
 
 @attrs.define
 class AlterPartitionRequest(Message):
@@ -94,15 +100,14 @@ class AlterPartitionResponse(Message):
 
 
 def _d_AlterPartitionRequest__BrokerState_v3(b: bytes, p: int) -> tuple[AlterPartitionRequest.BrokerState, int]:
-    f_broker_id, f_broker_epoch = _S_iq.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_AlterPartitionRequest__BrokerState)
+    obj.broker_id, obj.broker_epoch, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionRequest__BrokerState(f_broker_id, f_broker_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -115,33 +120,33 @@ def _e_AlterPartitionRequest__BrokerState_v3(o: AlterPartitionRequest.BrokerStat
 
 
 def _d_AlterPartitionRequest__PartitionData_v2(b: bytes, p: int) -> tuple[AlterPartitionRequest.PartitionData, int]:
-    f_partition_index, f_leader_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_new_isr = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_AlterPartitionRequest__PartitionData)
+    obj.partition_index, obj.leader_epoch, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.new_isr = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.new_isr = []
+    elif h0 < 0:
         raise null_error('NewIsr')
     else:
-        f_new_isr, p = r_fixed_array(b, p, n0, 'i', 4)
-    f_leader_recovery_state, f_partition_epoch = _S_bi.unpack_from(b, p)
-    p += 5
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.new_isr, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.leader_recovery_state, obj.partition_epoch, h0 = _S_biB.unpack_from(b, p)
+    p += 6
+    obj.new_isr_with_epochs = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionRequest__PartitionData(f_partition_index, f_leader_epoch, f_new_isr, [], f_leader_recovery_state, f_partition_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -171,43 +176,40 @@ def _e_AlterPartitionRequest__PartitionData_v2(o: AlterPartitionRequest.Partitio
 
 def _d_AlterPartitionRequest__PartitionData_v3(b: bytes, p: int) -> tuple[AlterPartitionRequest.PartitionData, int]:
     blen = len(b)
-    f_partition_index, f_leader_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AlterPartitionRequest__PartitionData)
+    obj.partition_index, obj.leader_epoch, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('NewIsrWithEpochs')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_new_isr_with_epochs = []
-        for _ in range(n0):
-            f1_broker_id, f1_broker_epoch = _S_iq.unpack_from(b, p)
-            p += 12
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.new_isr_with_epochs = l_new_isr_with_epochs = []
+        for _ in range(h0):
+            e_new_isr_with_epochs = new_struct(_AlterPartitionRequest__BrokerState)
+            e_new_isr_with_epochs.broker_id, e_new_isr_with_epochs.broker_epoch, h1 = _S_iqB.unpack_from(b, p)
+            p += 13
+            if h1 == 0:
+                e_new_isr_with_epochs.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_new_isr_with_epochs = _AlterPartitionRequest__BrokerState(f1_broker_id, f1_broker_epoch, unknown1)
-            f_new_isr_with_epochs.append(e_new_isr_with_epochs)
-    f_leader_recovery_state, f_partition_epoch = _S_bi.unpack_from(b, p)
-    p += 5
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                tags1, p = r_tags(b, p - 1)
+                e_new_isr_with_epochs.unknown_tagged_fields = tuple(tags1)
+            l_new_isr_with_epochs.append(e_new_isr_with_epochs)
+    obj.leader_recovery_state, obj.partition_epoch, h0 = _S_biB.unpack_from(b, p)
+    p += 6
+    obj.new_isr = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionRequest__PartitionData(f_partition_index, f_leader_epoch, [], f_new_isr_with_epochs, f_leader_recovery_state, f_partition_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -239,58 +241,58 @@ def _e_AlterPartitionRequest__PartitionData_v3(o: AlterPartitionRequest.Partitio
 
 def _d_AlterPartitionRequest__TopicData_v2(b: bytes, p: int) -> tuple[AlterPartitionRequest.TopicData, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AlterPartitionRequest__TopicData)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_leader_epoch = _S_ii.unpack_from(b, p)
-            p += 8
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_new_isr = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_AlterPartitionRequest__PartitionData)
+            e_partitions.partition_index, e_partitions.leader_epoch, h1 = _S_iiB.unpack_from(b, p)
+            p += 9
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.new_isr = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.new_isr = []
+            elif h1 < 0:
                 raise null_error('NewIsr')
             else:
-                f1_new_isr, p = r_fixed_array(b, p, n1, 'i', 4)
-            f1_leader_recovery_state, f1_partition_epoch = _S_bi.unpack_from(b, p)
-            p += 5
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.new_isr, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_partitions.leader_recovery_state, e_partitions.partition_epoch, h1 = _S_biB.unpack_from(b, p)
+            p += 6
+            e_partitions.new_isr_with_epochs = []
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _AlterPartitionRequest__PartitionData(f1_partition_index, f1_leader_epoch, f1_new_isr, [], f1_leader_recovery_state, f1_partition_epoch, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionRequest__TopicData(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -335,68 +337,65 @@ def _e_AlterPartitionRequest__TopicData_v2(o: AlterPartitionRequest.TopicData, o
 
 def _d_AlterPartitionRequest__TopicData_v3(b: bytes, p: int) -> tuple[AlterPartitionRequest.TopicData, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AlterPartitionRequest__TopicData)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_leader_epoch = _S_ii.unpack_from(b, p)
-            p += 8
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_AlterPartitionRequest__PartitionData)
+            e_partitions.partition_index, e_partitions.leader_epoch, h1 = _S_iiB.unpack_from(b, p)
+            p += 9
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('NewIsrWithEpochs')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_new_isr_with_epochs = []
-                for _ in range(n1):
-                    f2_broker_id, f2_broker_epoch = _S_iq.unpack_from(b, p)
-                    p += 12
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_partitions.new_isr_with_epochs = l1_new_isr_with_epochs = []
+                for _ in range(h1):
+                    e1_new_isr_with_epochs = new_struct(_AlterPartitionRequest__BrokerState)
+                    e1_new_isr_with_epochs.broker_id, e1_new_isr_with_epochs.broker_epoch, h2 = _S_iqB.unpack_from(b, p)
+                    p += 13
+                    if h2 == 0:
+                        e1_new_isr_with_epochs.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_new_isr_with_epochs = _AlterPartitionRequest__BrokerState(f2_broker_id, f2_broker_epoch, unknown2)
-                    f1_new_isr_with_epochs.append(e1_new_isr_with_epochs)
-            f1_leader_recovery_state, f1_partition_epoch = _S_bi.unpack_from(b, p)
-            p += 5
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                        tags2, p = r_tags(b, p - 1)
+                        e1_new_isr_with_epochs.unknown_tagged_fields = tuple(tags2)
+                    l1_new_isr_with_epochs.append(e1_new_isr_with_epochs)
+            e_partitions.leader_recovery_state, e_partitions.partition_epoch, h1 = _S_biB.unpack_from(b, p)
+            p += 6
+            e_partitions.new_isr = []
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _AlterPartitionRequest__PartitionData(f1_partition_index, f1_leader_epoch, [], f1_new_isr_with_epochs, f1_leader_recovery_state, f1_partition_epoch, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionRequest__TopicData(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -443,84 +442,82 @@ def _e_AlterPartitionRequest__TopicData_v3(o: AlterPartitionRequest.TopicData, o
 
 def _d_AlterPartitionRequest_v2(b: bytes, p: int) -> tuple[AlterPartitionRequest, int]:
     blen = len(b)
-    f_broker_id, f_broker_epoch = _S_iq.unpack_from(b, p)
-    p += 12
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AlterPartitionRequest)
+    obj.broker_id, obj.broker_epoch, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_AlterPartitionRequest__TopicData)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_leader_epoch = _S_ii.unpack_from(b, p)
-                    p += 8
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_new_isr = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_AlterPartitionRequest__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.leader_epoch, h2 = _S_iiB.unpack_from(b, p)
+                    p += 9
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_partitions.new_isr = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_partitions.new_isr = []
+                    elif h2 < 0:
                         raise null_error('NewIsr')
                     else:
-                        f2_new_isr, p = r_fixed_array(b, p, n2, 'i', 4)
-                    f2_leader_recovery_state, f2_partition_epoch = _S_bi.unpack_from(b, p)
-                    p += 5
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.new_isr, p = r_fixed_array(b, p, h2, 'i', 4)
+                    e1_partitions.leader_recovery_state, e1_partitions.partition_epoch, h2 = _S_biB.unpack_from(b, p)
+                    p += 6
+                    e1_partitions.new_isr_with_epochs = []
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _AlterPartitionRequest__PartitionData(f2_partition_index, f2_leader_epoch, f2_new_isr, [], f2_leader_recovery_state, f2_partition_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _AlterPartitionRequest__TopicData(f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionRequest(f_broker_id, f_broker_epoch, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -580,94 +577,89 @@ def _e_AlterPartitionRequest_v2(o: AlterPartitionRequest, out: bytearray) -> Non
 
 def _d_AlterPartitionRequest_v3(b: bytes, p: int) -> tuple[AlterPartitionRequest, int]:
     blen = len(b)
-    f_broker_id, f_broker_epoch = _S_iq.unpack_from(b, p)
-    p += 12
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AlterPartitionRequest)
+    obj.broker_id, obj.broker_epoch, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_AlterPartitionRequest__TopicData)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_leader_epoch = _S_ii.unpack_from(b, p)
-                    p += 8
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_AlterPartitionRequest__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.leader_epoch, h2 = _S_iiB.unpack_from(b, p)
+                    p += 9
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('NewIsrWithEpochs')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_new_isr_with_epochs = []
-                        for _ in range(n2):
-                            f3_broker_id, f3_broker_epoch = _S_iq.unpack_from(b, p)
-                            p += 12
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_partitions.new_isr_with_epochs = l2_new_isr_with_epochs = []
+                        for _ in range(h2):
+                            e2_new_isr_with_epochs = new_struct(_AlterPartitionRequest__BrokerState)
+                            e2_new_isr_with_epochs.broker_id, e2_new_isr_with_epochs.broker_epoch, h3 = _S_iqB.unpack_from(b, p)
+                            p += 13
+                            if h3 == 0:
+                                e2_new_isr_with_epochs.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_new_isr_with_epochs = _AlterPartitionRequest__BrokerState(f3_broker_id, f3_broker_epoch, unknown3)
-                            f2_new_isr_with_epochs.append(e2_new_isr_with_epochs)
-                    f2_leader_recovery_state, f2_partition_epoch = _S_bi.unpack_from(b, p)
-                    p += 5
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                                tags3, p = r_tags(b, p - 1)
+                                e2_new_isr_with_epochs.unknown_tagged_fields = tuple(tags3)
+                            l2_new_isr_with_epochs.append(e2_new_isr_with_epochs)
+                    e1_partitions.leader_recovery_state, e1_partitions.partition_epoch, h2 = _S_biB.unpack_from(b, p)
+                    p += 6
+                    e1_partitions.new_isr = []
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _AlterPartitionRequest__PartitionData(f2_partition_index, f2_leader_epoch, [], f2_new_isr_with_epochs, f2_leader_recovery_state, f2_partition_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _AlterPartitionRequest__TopicData(f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionRequest(f_broker_id, f_broker_epoch, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -728,33 +720,32 @@ def _e_AlterPartitionRequest_v3(o: AlterPartitionRequest, out: bytearray) -> Non
 
 
 def _d_AlterPartitionResponse__PartitionData_v2(b: bytes, p: int) -> tuple[AlterPartitionResponse.PartitionData, int]:
-    f_partition_index, f_error_code, f_leader_id, f_leader_epoch = _S_ihii.unpack_from(b, p)
-    p += 14
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_isr = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_AlterPartitionResponse__PartitionData)
+    obj.partition_index, obj.error_code, obj.leader_id, obj.leader_epoch, h0 = _S_ihiiB.unpack_from(b, p)
+    p += 15
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.isr = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.isr = []
+    elif h0 < 0:
         raise null_error('Isr')
     else:
-        f_isr, p = r_fixed_array(b, p, n0, 'i', 4)
-    f_leader_recovery_state, f_partition_epoch = _S_bi.unpack_from(b, p)
-    p += 5
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.isr, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.leader_recovery_state, obj.partition_epoch, h0 = _S_biB.unpack_from(b, p)
+    p += 6
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, f_isr, f_leader_recovery_state, f_partition_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -782,58 +773,57 @@ def _e_AlterPartitionResponse__PartitionData_v2(o: AlterPartitionResponse.Partit
 
 def _d_AlterPartitionResponse__TopicData_v2(b: bytes, p: int) -> tuple[AlterPartitionResponse.TopicData, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AlterPartitionResponse__TopicData)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch = _S_ihii.unpack_from(b, p)
-            p += 14
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_isr = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_AlterPartitionResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_ihiiB.unpack_from(b, p)
+            p += 15
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.isr = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.isr = []
+            elif h1 < 0:
                 raise null_error('Isr')
             else:
-                f1_isr, p = r_fixed_array(b, p, n1, 'i', 4)
-            f1_leader_recovery_state, f1_partition_epoch = _S_bi.unpack_from(b, p)
-            p += 5
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.isr, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_partitions.leader_recovery_state, e_partitions.partition_epoch, h1 = _S_biB.unpack_from(b, p)
+            p += 6
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _AlterPartitionResponse__PartitionData(f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, f1_isr, f1_leader_recovery_state, f1_partition_epoch, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionResponse__TopicData(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -876,84 +866,81 @@ def _e_AlterPartitionResponse__TopicData_v2(o: AlterPartitionResponse.TopicData,
 
 def _d_AlterPartitionResponse_v2(b: bytes, p: int) -> tuple[AlterPartitionResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AlterPartitionResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_AlterPartitionResponse__TopicData)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch = _S_ihii.unpack_from(b, p)
-                    p += 14
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_isr = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_AlterPartitionResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, h2 = _S_ihiiB.unpack_from(b, p)
+                    p += 15
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_partitions.isr = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_partitions.isr = []
+                    elif h2 < 0:
                         raise null_error('Isr')
                     else:
-                        f2_isr, p = r_fixed_array(b, p, n2, 'i', 4)
-                    f2_leader_recovery_state, f2_partition_epoch = _S_bi.unpack_from(b, p)
-                    p += 5
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.isr, p = r_fixed_array(b, p, h2, 'i', 4)
+                    e1_partitions.leader_recovery_state, e1_partitions.partition_epoch, h2 = _S_biB.unpack_from(b, p)
+                    p += 6
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _AlterPartitionResponse__PartitionData(f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, f2_isr, f2_leader_recovery_state, f2_partition_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _AlterPartitionResponse__TopicData(f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionResponse(f_throttle_time_ms, f_error_code, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,9 +16,13 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['AlterPartitionReassignmentsRequest', 'AlterPartitionReassignmentsResponse']
 
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_io = Struct(">i?")
+_S_ioB = Struct(">i?B")
 _S_ioh = Struct(">i?h")
+_S_iohB = Struct(">i?hB")
 
 @attrs.define
 class AlterPartitionReassignmentsRequest(Message):
@@ -80,31 +84,31 @@ class AlterPartitionReassignmentsResponse(Message):
 
 
 def _d_AlterPartitionReassignmentsRequest__ReassignablePartition_v0(b: bytes, p: int) -> tuple[AlterPartitionReassignmentsRequest.ReassignablePartition, int]:
-    f_partition_index = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+    obj = new_struct(_AlterPartitionReassignmentsRequest__ReassignablePartition)
+    obj.partition_index, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.replicas = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.replicas = []
+    elif h0 < 0:
+        obj.replicas = None
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
-        f_replicas = None
-    else:
-        f_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.replicas, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionReassignmentsRequest__ReassignablePartition(f_partition_index, f_replicas, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -131,61 +135,61 @@ def _e_AlterPartitionReassignmentsRequest__ReassignablePartition_v0(o: AlterPart
 
 def _d_AlterPartitionReassignmentsRequest__ReassignableTopic_v0(b: bytes, p: int) -> tuple[AlterPartitionReassignmentsRequest.ReassignableTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AlterPartitionReassignmentsRequest__ReassignableTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index = _S_i.unpack_from(b, p)[0]
-            p += 4
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_AlterPartitionReassignmentsRequest__ReassignablePartition)
+            e_partitions.partition_index, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.replicas = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.replicas = []
+            elif h1 < 0:
+                e_partitions.replicas = None
             else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
-                f1_replicas = None
-            else:
-                f1_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_partitions.replicas, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _AlterPartitionReassignmentsRequest__ReassignablePartition(f1_partition_index, f1_replicas, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionReassignmentsRequest__ReassignableTopic(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -227,87 +231,86 @@ def _e_AlterPartitionReassignmentsRequest__ReassignableTopic_v0(o: AlterPartitio
 
 def _d_AlterPartitionReassignmentsRequest_v0(b: bytes, p: int) -> tuple[AlterPartitionReassignmentsRequest, int]:
     blen = len(b)
-    f_timeout_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AlterPartitionReassignmentsRequest)
+    obj.timeout_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_AlterPartitionReassignmentsRequest__ReassignableTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_AlterPartitionReassignmentsRequest__ReassignablePartition)
+                    e1_partitions.partition_index, h2 = _S_iB.unpack_from(b, p)
+                    p += 5
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_partitions.replicas = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_partitions.replicas = []
+                    elif h2 < 0:
+                        e1_partitions.replicas = None
                     else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_replicas = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
-                        f2_replicas = None
-                    else:
-                        f2_replicas, p = r_fixed_array(b, p, n2, 'i', 4)
+                        e1_partitions.replicas, p = r_fixed_array(b, p, h2, 'i', 4)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _AlterPartitionReassignmentsRequest__ReassignablePartition(f2_partition_index, f2_replicas, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _AlterPartitionReassignmentsRequest__ReassignableTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.allow_replication_factor_change = True
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionReassignmentsRequest(f_timeout_ms, True, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -366,87 +369,85 @@ def _e_AlterPartitionReassignmentsRequest_v0(o: AlterPartitionReassignmentsReque
 
 def _d_AlterPartitionReassignmentsRequest_v1(b: bytes, p: int) -> tuple[AlterPartitionReassignmentsRequest, int]:
     blen = len(b)
-    f_timeout_ms, f_allow_replication_factor_change = _S_io.unpack_from(b, p)
-    p += 5
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AlterPartitionReassignmentsRequest)
+    obj.timeout_ms, obj.allow_replication_factor_change, h0 = _S_ioB.unpack_from(b, p)
+    p += 6
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_AlterPartitionReassignmentsRequest__ReassignableTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_AlterPartitionReassignmentsRequest__ReassignablePartition)
+                    e1_partitions.partition_index, h2 = _S_iB.unpack_from(b, p)
+                    p += 5
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_partitions.replicas = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_partitions.replicas = []
+                    elif h2 < 0:
+                        e1_partitions.replicas = None
                     else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_replicas = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
-                        f2_replicas = None
-                    else:
-                        f2_replicas, p = r_fixed_array(b, p, n2, 'i', 4)
+                        e1_partitions.replicas, p = r_fixed_array(b, p, h2, 'i', 4)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _AlterPartitionReassignmentsRequest__ReassignablePartition(f2_partition_index, f2_replicas, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _AlterPartitionReassignmentsRequest__ReassignableTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionReassignmentsRequest(f_timeout_ms, f_allow_replication_factor_change, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -503,21 +504,20 @@ def _e_AlterPartitionReassignmentsRequest_v1(o: AlterPartitionReassignmentsReque
 
 def _d_AlterPartitionReassignmentsResponse__ReassignablePartitionResponse_v0(b: bytes, p: int) -> tuple[AlterPartitionReassignmentsResponse.ReassignablePartitionResponse, int]:
     blen = len(b)
-    f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_AlterPartitionReassignmentsResponse__ReassignablePartitionResponse)
+    obj.partition_index, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionReassignmentsResponse__ReassignablePartitionResponse(f_partition_index, f_error_code, f_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -532,51 +532,50 @@ def _e_AlterPartitionReassignmentsResponse__ReassignablePartitionResponse_v0(o: 
 
 def _d_AlterPartitionReassignmentsResponse__ReassignableTopicResponse_v0(b: bytes, p: int) -> tuple[AlterPartitionReassignmentsResponse.ReassignableTopicResponse, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AlterPartitionReassignmentsResponse__ReassignableTopicResponse)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_AlterPartitionReassignmentsResponse__ReassignablePartitionResponse)
+            e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partitions.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
+                e_partitions.error_message, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _AlterPartitionReassignmentsResponse__ReassignablePartitionResponse(f1_partition_index, f1_error_code, f1_error_message, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionReassignmentsResponse__ReassignableTopicResponse(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -606,83 +605,82 @@ def _e_AlterPartitionReassignmentsResponse__ReassignableTopicResponse_v0(o: Alte
 
 def _d_AlterPartitionReassignmentsResponse_v0(b: bytes, p: int) -> tuple[AlterPartitionReassignmentsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_AlterPartitionReassignmentsResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_AlterPartitionReassignmentsResponse__ReassignableTopicResponse)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_responses.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_responses.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_error_message, p = r_ncstr(b, p)
+                e_responses.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_AlterPartitionReassignmentsResponse__ReassignablePartitionResponse)
+                    e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.error_message = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_partitions.error_message, p = r_ncstr(b, p - 1)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _AlterPartitionReassignmentsResponse__ReassignablePartitionResponse(f2_partition_index, f2_error_code, f2_error_message, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_responses = _AlterPartitionReassignmentsResponse__ReassignableTopicResponse(f1_name, f1_partitions, unknown1)
-            f_responses.append(e_responses)
+                e_responses.unknown_tagged_fields = tuple(tags1)
+            l_responses.append(e_responses)
+    obj.allow_replication_factor_change = True
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionReassignmentsResponse(f_throttle_time_ms, True, f_error_code, f_error_message, f_responses, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -728,83 +726,81 @@ def _e_AlterPartitionReassignmentsResponse_v0(o: AlterPartitionReassignmentsResp
 
 def _d_AlterPartitionReassignmentsResponse_v1(b: bytes, p: int) -> tuple[AlterPartitionReassignmentsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_allow_replication_factor_change, f_error_code = _S_ioh.unpack_from(b, p)
-    p += 7
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_AlterPartitionReassignmentsResponse)
+    obj.throttle_time_ms, obj.allow_replication_factor_change, obj.error_code, h0 = _S_iohB.unpack_from(b, p)
+    p += 8
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_AlterPartitionReassignmentsResponse__ReassignableTopicResponse)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_responses.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_responses.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_error_message, p = r_ncstr(b, p)
+                e_responses.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_AlterPartitionReassignmentsResponse__ReassignablePartitionResponse)
+                    e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.error_message = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_partitions.error_message, p = r_ncstr(b, p - 1)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _AlterPartitionReassignmentsResponse__ReassignablePartitionResponse(f2_partition_index, f2_error_code, f2_error_message, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_responses = _AlterPartitionReassignmentsResponse__ReassignableTopicResponse(f1_name, f1_partitions, unknown1)
-            f_responses.append(e_responses)
+                e_responses.unknown_tagged_fields = tuple(tags1)
+            l_responses.append(e_responses)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterPartitionReassignmentsResponse(f_throttle_time_ms, f_allow_replication_factor_change, f_error_code, f_error_message, f_responses, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

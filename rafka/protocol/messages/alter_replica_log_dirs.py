@@ -16,7 +16,10 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['AlterReplicaLogDirsRequest', 'AlterReplicaLogDirsResponse']
 
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
+_S_ii = Struct(">ii")
 
 @attrs.define
 class AlterReplicaLogDirsRequest(Message):
@@ -72,18 +75,27 @@ class AlterReplicaLogDirsResponse(Message):
 
 
 def _d_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic_v1(b: bytes, p: int) -> tuple[AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic, int]:
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
-    unknown0 = ()
-    obj = _AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic(f_name, f_partitions, unknown0)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -104,35 +116,37 @@ def _e_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic_v1(o: AlterReplicaLog
 
 def _d_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic_v2(b: bytes, p: int) -> tuple[AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -159,31 +173,45 @@ def _e_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic_v2(o: AlterReplicaLog
 
 def _d_AlterReplicaLogDirsRequest__AlterReplicaLogDir_v1(b: bytes, p: int) -> tuple[AlterReplicaLogDirsRequest.AlterReplicaLogDir, int]:
     blen = len(b)
-    f_path, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_AlterReplicaLogDirsRequest__AlterReplicaLogDir)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.path = b[p : z0].decode()
+        p = z0
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.path, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_topics.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_topics = _AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _AlterReplicaLogDirsRequest__AlterReplicaLogDir(f_path, f_topics, unknown0)
+                e_topics.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -213,65 +241,67 @@ def _e_AlterReplicaLogDirsRequest__AlterReplicaLogDir_v1(o: AlterReplicaLogDirsR
 
 def _d_AlterReplicaLogDirsRequest__AlterReplicaLogDir_v2(b: bytes, p: int) -> tuple[AlterReplicaLogDirsRequest.AlterReplicaLogDir, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_path = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AlterReplicaLogDirsRequest__AlterReplicaLogDir)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.path = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_path, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.path, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topics.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topics.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterReplicaLogDirsRequest__AlterReplicaLogDir(f_path, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -313,43 +343,57 @@ def _e_AlterReplicaLogDirsRequest__AlterReplicaLogDir_v2(o: AlterReplicaLogDirsR
 
 def _d_AlterReplicaLogDirsRequest_v1(b: bytes, p: int) -> tuple[AlterReplicaLogDirsRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_AlterReplicaLogDirsRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Dirs')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_dirs = []
-        for _ in range(n0):
-            f1_path, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Topics')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.dirs = l_dirs = []
+        for _ in range(h0):
+            e_dirs = new_struct(_AlterReplicaLogDirsRequest__AlterReplicaLogDir)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_dirs.path = b[p : z1].decode()
+                p = z1
             else:
-                f1_topics = []
-                for _ in range(n1):
-                    f2_name, p = r_str(b, p)
-                    n2 = INT32.unpack_from(b, p)[0]
+                e_dirs.path, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Topics')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_dirs.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_topics.name = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_topics.name, p = r_str(b, p - 2)
+                    h2 = INT32.unpack_from(b, p)[0]
                     p += 4
-                    if 0 <= n2 < 64:
-                        f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                    if 0 < h2 < 64:
+                        e1_topics.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_topics.partitions = []
+                    elif h2 < 0:
                         raise null_error('Partitions')
                     else:
-                        f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
-                    unknown2 = ()
-                    e1_topics = _AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic(f2_name, f2_partitions, unknown2)
-                    f1_topics.append(e1_topics)
-            unknown1 = ()
-            e_dirs = _AlterReplicaLogDirsRequest__AlterReplicaLogDir(f1_path, f1_topics, unknown1)
-            f_dirs.append(e_dirs)
-    unknown0 = ()
-    obj = _AlterReplicaLogDirsRequest(f_dirs, unknown0)
+                        e1_topics.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
+                    e1_topics.unknown_tagged_fields = ()
+                    l1_topics.append(e1_topics)
+            e_dirs.unknown_tagged_fields = ()
+            l_dirs.append(e_dirs)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -387,89 +431,91 @@ def _e_AlterReplicaLogDirsRequest_v1(o: AlterReplicaLogDirsRequest, out: bytearr
 
 def _d_AlterReplicaLogDirsRequest_v2(b: bytes, p: int) -> tuple[AlterReplicaLogDirsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AlterReplicaLogDirsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Dirs')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_dirs = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_path = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.dirs = l_dirs = []
+        for _ in range(h0):
+            e_dirs = new_struct(_AlterReplicaLogDirsRequest__AlterReplicaLogDir)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_dirs.path = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_path, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_dirs.path, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Topics')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topics = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_dirs.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topics.name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                        e1_topics.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_topics.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_topics.partitions = []
+                    elif h2 < 0:
                         raise null_error('Partitions')
                     else:
-                        f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                        e1_topics.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _AlterReplicaLogDirsRequest__AlterReplicaLogDirTopic(f2_name, f2_partitions, unknown2)
-                    f1_topics.append(e1_topics)
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_dirs.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_dirs = _AlterReplicaLogDirsRequest__AlterReplicaLogDir(f1_path, f1_topics, unknown1)
-            f_dirs.append(e_dirs)
+                e_dirs.unknown_tagged_fields = tuple(tags1)
+            l_dirs.append(e_dirs)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterReplicaLogDirsRequest(f_dirs, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -524,10 +570,10 @@ def _e_AlterReplicaLogDirsRequest_v2(o: AlterReplicaLogDirsRequest, out: bytearr
 
 
 def _d_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult_v1(b: bytes, p: int) -> tuple[AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult, int]:
-    f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
+    obj = new_struct(_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult)
+    obj.partition_index, obj.error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown0 = ()
-    obj = _AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult(f_partition_index, f_error_code, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -538,15 +584,14 @@ def _e_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult_v1(o: Alte
 
 
 def _d_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult_v2(b: bytes, p: int) -> tuple[AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult, int]:
-    f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult)
+    obj.partition_index, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult(f_partition_index, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -560,23 +605,29 @@ def _e_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult_v2(o: Alte
 
 def _d_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v1(b: bytes, p: int) -> tuple[AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult, int]:
     blen = len(b)
-    f_topic_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+        obj.topic_name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult)
+            e_partitions.partition_index, e_partitions.error_code = _S_ih.unpack_from(b, p)
             p += 6
-            unknown1 = ()
-            e_partitions = _AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult(f1_partition_index, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult(f_topic_name, f_partitions, unknown0)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -597,45 +648,44 @@ def _e_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v1(o: AlterRep
 
 def _d_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v2(b: bytes, p: int) -> tuple[AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic_name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult)
+            e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult(f1_partition_index, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult(f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -664,37 +714,41 @@ def _e_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v2(o: AlterRep
 
 def _d_AlterReplicaLogDirsResponse_v1(b: bytes, p: int) -> tuple[AlterReplicaLogDirsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_AlterReplicaLogDirsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            f1_topic_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_results.topic_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                e_results.topic_name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_results.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult)
+                    e1_partitions.partition_index, e1_partitions.error_code = _S_ih.unpack_from(b, p)
                     p += 6
-                    unknown2 = ()
-                    e1_partitions = _AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult(f2_partition_index, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_results = _AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult(f1_topic_name, f1_partitions, unknown1)
-            f_results.append(e_results)
-    unknown0 = ()
-    obj = _AlterReplicaLogDirsResponse(f_throttle_time_ms, f_results, unknown0)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_results.unknown_tagged_fields = ()
+            l_results.append(e_results)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -724,71 +778,68 @@ def _e_AlterReplicaLogDirsResponse_v1(o: AlterReplicaLogDirsResponse, out: bytea
 
 def _d_AlterReplicaLogDirsResponse_v2(b: bytes, p: int) -> tuple[AlterReplicaLogDirsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AlterReplicaLogDirsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_results.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_results.topic_name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_results.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult)
+                    e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult(f2_partition_index, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_results.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_results = _AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult(f1_topic_name, f1_partitions, unknown1)
-            f_results.append(e_results)
+                e_results.unknown_tagged_fields = tuple(tags1)
+            l_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterReplicaLogDirsResponse(f_throttle_time_ms, f_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

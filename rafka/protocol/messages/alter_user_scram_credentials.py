@@ -16,9 +16,13 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['AlterUserScramCredentialsRequest', 'AlterUserScramCredentialsResponse']
 
 _S_b = Struct(">b")
+_S_bB = Struct(">bB")
 _S_bi = Struct(">bi")
+_S_biBB = Struct(">biBB")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 
 @attrs.define
 class AlterUserScramCredentialsRequest(Message):
@@ -74,21 +78,20 @@ class AlterUserScramCredentialsResponse(Message):
 
 def _d_AlterUserScramCredentialsRequest__ScramCredentialDeletion_v0(b: bytes, p: int) -> tuple[AlterUserScramCredentialsRequest.ScramCredentialDeletion, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AlterUserScramCredentialsRequest__ScramCredentialDeletion)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_mechanism = _S_b.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.name, p = r_cstr(b, p)
+    obj.mechanism, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterUserScramCredentialsRequest__ScramCredentialDeletion(f_name, f_mechanism, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -103,23 +106,53 @@ def _e_AlterUserScramCredentialsRequest__ScramCredentialDeletion_v0(o: AlterUser
 
 def _d_AlterUserScramCredentialsRequest__ScramCredentialUpsertion_v0(b: bytes, p: int) -> tuple[AlterUserScramCredentialsRequest.ScramCredentialUpsertion, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AlterUserScramCredentialsRequest__ScramCredentialUpsertion)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_mechanism, f_iterations = _S_bi.unpack_from(b, p)
-    p += 5
-    f_salt, p = r_cbytes(b, p)
-    f_salted_password, p = r_cbytes(b, p)
+        obj.name, p = r_cstr(b, p)
+    obj.mechanism, obj.iterations, h0, c0 = _S_biBB.unpack_from(b, p)
+    if h0 < 0x80:
+        p += 6
+        h0 += p - 1
+    elif c0 < 0x80:
+        p += 7
+        h0 = (h0 & 0x7F) + (c0 << 7) + p - 1
+    else:
+        h0, p = r_uvarint(b, p + 5)
+        h0 += p - 1
+    if h0 < p:
+        raise null_error('Salt')
+    elif h0 > blen:
+        raise bytes_error(h0 - p)
+    else:
+        obj.salt = b[p : h0]
+        p = h0
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('SaltedPassword')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.salted_password = b[p : h0]
+        p = h0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterUserScramCredentialsRequest__ScramCredentialUpsertion(f_name, f_mechanism, f_iterations, f_salt, f_salted_password, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -136,79 +169,108 @@ def _e_AlterUserScramCredentialsRequest__ScramCredentialUpsertion_v0(o: AlterUse
 
 def _d_AlterUserScramCredentialsRequest_v0(b: bytes, p: int) -> tuple[AlterUserScramCredentialsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Deletions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_deletions = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_name, p = r_cstr(b, p)
-            f1_mechanism = _S_b.unpack_from(b, p)[0]
+    obj = new_struct(_AlterUserScramCredentialsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
-            else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_deletions = _AlterUserScramCredentialsRequest__ScramCredentialDeletion(f1_name, f1_mechanism, unknown1)
-            f_deletions.append(e_deletions)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Deletions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.deletions = l_deletions = []
+        for _ in range(h0):
+            e_deletions = new_struct(_AlterUserScramCredentialsRequest__ScramCredentialDeletion)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_deletions.name = b[p + 1 : z1].decode()
+                p = z1
+            else:
+                e_deletions.name, p = r_cstr(b, p)
+            e_deletions.mechanism, h1 = _S_bB.unpack_from(b, p)
+            p += 2
+            if h1 == 0:
+                e_deletions.unknown_tagged_fields = ()
+            else:
+                tags1, p = r_tags(b, p - 1)
+                e_deletions.unknown_tagged_fields = tuple(tags1)
+            l_deletions.append(e_deletions)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Upsertions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_upsertions = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.upsertions = l_upsertions = []
+        for _ in range(h0):
+            e_upsertions = new_struct(_AlterUserScramCredentialsRequest__ScramCredentialUpsertion)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_upsertions.name = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_name, p = r_cstr(b, p)
-            f2_mechanism, f2_iterations = _S_bi.unpack_from(b, p)
-            p += 5
-            f2_salt, p = r_cbytes(b, p)
-            f2_salted_password, p = r_cbytes(b, p)
+                e_upsertions.name, p = r_cstr(b, p)
+            e_upsertions.mechanism, e_upsertions.iterations, h2, c2 = _S_biBB.unpack_from(b, p)
+            if h2 < 0x80:
+                p += 6
+                h2 += p - 1
+            elif c2 < 0x80:
+                p += 7
+                h2 = (h2 & 0x7F) + (c2 << 7) + p - 1
+            else:
+                h2, p = r_uvarint(b, p + 5)
+                h2 += p - 1
+            if h2 < p:
+                raise null_error('Salt')
+            elif h2 > blen:
+                raise bytes_error(h2 - p)
+            else:
+                e_upsertions.salt = b[p : h2]
+                p = h2
+            h2 = b[p]
+            p += 1
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if h2 < 0:
+                raise null_error('SaltedPassword')
+            else:
+                h2 += p
+                if h2 > blen:
+                    raise bytes_error(h2 - p)
+                e_upsertions.salted_password = b[p : h2]
+                p = h2
             if b[p] == 0:
                 p += 1
-                unknown2: TaggedFields = ()
+                e_upsertions.unknown_tagged_fields = ()
             else:
                 tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_upsertions = _AlterUserScramCredentialsRequest__ScramCredentialUpsertion(f2_name, f2_mechanism, f2_iterations, f2_salt, f2_salted_password, unknown2)
-            f_upsertions.append(e_upsertions)
+                e_upsertions.unknown_tagged_fields = tuple(tags2)
+            l_upsertions.append(e_upsertions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterUserScramCredentialsRequest(f_deletions, f_upsertions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -255,27 +317,26 @@ def _e_AlterUserScramCredentialsRequest_v0(o: AlterUserScramCredentialsRequest, 
 
 def _d_AlterUserScramCredentialsResponse__AlterUserScramCredentialsResult_v0(b: bytes, p: int) -> tuple[AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_user = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AlterUserScramCredentialsResponse__AlterUserScramCredentialsResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.user = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_user, p = r_cstr(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+        obj.user, p = r_cstr(b, p)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterUserScramCredentialsResponse__AlterUserScramCredentialsResult(f_user, f_error_code, f_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -291,53 +352,50 @@ def _e_AlterUserScramCredentialsResponse__AlterUserScramCredentialsResult_v0(o: 
 
 def _d_AlterUserScramCredentialsResponse_v0(b: bytes, p: int) -> tuple[AlterUserScramCredentialsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AlterUserScramCredentialsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_user = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_AlterUserScramCredentialsResponse__AlterUserScramCredentialsResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_results.user = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_user, p = r_cstr(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+                e_results.user, p = r_cstr(b, p)
+            e_results.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_results.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
+                e_results.error_message, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_results.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_results = _AlterUserScramCredentialsResponse__AlterUserScramCredentialsResult(f1_user, f1_error_code, f1_error_message, unknown1)
-            f_results.append(e_results)
+                e_results.unknown_tagged_fields = tuple(tags1)
+            l_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AlterUserScramCredentialsResponse(f_throttle_time_ms, f_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,9 +16,14 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['ApiVersionsRequest', 'ApiVersionsResponse']
 
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_hh = Struct(">hh")
+_S_hhB = Struct(">hhB")
 _S_hhh = Struct(">hhh")
+_S_hhhB = Struct(">hhhB")
+_S_hi = Struct(">hi")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_o = Struct(">?")
 _S_q = Struct(">q")
 
@@ -79,8 +84,10 @@ class ApiVersionsResponse(Message):
 
 
 def _d_ApiVersionsRequest_v0(b: bytes, p: int) -> tuple[ApiVersionsRequest, int]:
-    unknown0 = ()
-    obj = _ApiVersionsRequest('', '', unknown0)
+    obj = new_struct(_ApiVersionsRequest)
+    obj.client_software_name = ''
+    obj.client_software_version = ''
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -91,25 +98,25 @@ def _e_ApiVersionsRequest_v0(o: ApiVersionsRequest, out: bytearray) -> None:
 
 def _d_ApiVersionsRequest_v3(b: bytes, p: int) -> tuple[ApiVersionsRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_software_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ApiVersionsRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_software_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_software_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_software_version = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.client_software_name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_software_version = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_software_version, p = r_cstr(b, p)
+        obj.client_software_version, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ApiVersionsRequest(f_client_software_name, f_client_software_version, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -123,10 +130,10 @@ def _e_ApiVersionsRequest_v3(o: ApiVersionsRequest, out: bytearray) -> None:
 
 
 def _d_ApiVersionsResponse__ApiVersion_v0(b: bytes, p: int) -> tuple[ApiVersionsResponse.ApiVersion, int]:
-    f_api_key, f_min_version, f_max_version = _S_hhh.unpack_from(b, p)
+    obj = new_struct(_ApiVersionsResponse__ApiVersion)
+    obj.api_key, obj.min_version, obj.max_version = _S_hhh.unpack_from(b, p)
     p += 6
-    unknown0 = ()
-    obj = _ApiVersionsResponse__ApiVersion(f_api_key, f_min_version, f_max_version, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -137,15 +144,14 @@ def _e_ApiVersionsResponse__ApiVersion_v0(o: ApiVersionsResponse.ApiVersion, out
 
 
 def _d_ApiVersionsResponse__ApiVersion_v3(b: bytes, p: int) -> tuple[ApiVersionsResponse.ApiVersion, int]:
-    f_api_key, f_min_version, f_max_version = _S_hhh.unpack_from(b, p)
-    p += 6
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ApiVersionsResponse__ApiVersion)
+    obj.api_key, obj.min_version, obj.max_version, h0 = _S_hhhB.unpack_from(b, p)
+    p += 7
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ApiVersionsResponse__ApiVersion(f_api_key, f_min_version, f_max_version, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -159,21 +165,20 @@ def _e_ApiVersionsResponse__ApiVersion_v3(o: ApiVersionsResponse.ApiVersion, out
 
 def _d_ApiVersionsResponse__SupportedFeatureKey_v3(b: bytes, p: int) -> tuple[ApiVersionsResponse.SupportedFeatureKey, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ApiVersionsResponse__SupportedFeatureKey)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_min_version, f_max_version = _S_hh.unpack_from(b, p)
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.name, p = r_cstr(b, p)
+    obj.min_version, obj.max_version, h0 = _S_hhB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ApiVersionsResponse__SupportedFeatureKey(f_name, f_min_version, f_max_version, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -188,21 +193,20 @@ def _e_ApiVersionsResponse__SupportedFeatureKey_v3(o: ApiVersionsResponse.Suppor
 
 def _d_ApiVersionsResponse__FinalizedFeatureKey_v3(b: bytes, p: int) -> tuple[ApiVersionsResponse.FinalizedFeatureKey, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ApiVersionsResponse__FinalizedFeatureKey)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_max_version_level, f_min_version_level = _S_hh.unpack_from(b, p)
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.name, p = r_cstr(b, p)
+    obj.max_version_level, obj.min_version_level, h0 = _S_hhB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ApiVersionsResponse__FinalizedFeatureKey(f_name, f_max_version_level, f_min_version_level, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -217,24 +221,27 @@ def _e_ApiVersionsResponse__FinalizedFeatureKey_v3(o: ApiVersionsResponse.Finali
 
 def _d_ApiVersionsResponse_v0(b: bytes, p: int) -> tuple[ApiVersionsResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_ApiVersionsResponse)
+    obj.error_code, h0 = _S_hi.unpack_from(b, p)
+    p += 6
+    if h0 < 0:
         raise null_error('ApiKeys')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_api_keys = []
-        for _ in range(n0):
-            f1_api_key, f1_min_version, f1_max_version = _S_hhh.unpack_from(b, p)
+        obj.api_keys = l_api_keys = []
+        for _ in range(h0):
+            e_api_keys = new_struct(_ApiVersionsResponse__ApiVersion)
+            e_api_keys.api_key, e_api_keys.min_version, e_api_keys.max_version = _S_hhh.unpack_from(b, p)
             p += 6
-            unknown1 = ()
-            e_api_keys = _ApiVersionsResponse__ApiVersion(f1_api_key, f1_min_version, f1_max_version, unknown1)
-            f_api_keys.append(e_api_keys)
-    unknown0 = ()
-    obj = _ApiVersionsResponse(f_error_code, f_api_keys, 0, [], -1, [], False, unknown0)
+            e_api_keys.unknown_tagged_fields = ()
+            l_api_keys.append(e_api_keys)
+    obj.throttle_time_ms = 0
+    obj.supported_features = []
+    obj.finalized_features_epoch = -1
+    obj.finalized_features = []
+    obj.zk_migration_ready = False
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -255,26 +262,28 @@ def _e_ApiVersionsResponse_v0(o: ApiVersionsResponse, out: bytearray) -> None:
 
 def _d_ApiVersionsResponse_v1(b: bytes, p: int) -> tuple[ApiVersionsResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_ApiVersionsResponse)
+    obj.error_code, h0 = _S_hi.unpack_from(b, p)
+    p += 6
+    if h0 < 0:
         raise null_error('ApiKeys')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_api_keys = []
-        for _ in range(n0):
-            f1_api_key, f1_min_version, f1_max_version = _S_hhh.unpack_from(b, p)
+        obj.api_keys = l_api_keys = []
+        for _ in range(h0):
+            e_api_keys = new_struct(_ApiVersionsResponse__ApiVersion)
+            e_api_keys.api_key, e_api_keys.min_version, e_api_keys.max_version = _S_hhh.unpack_from(b, p)
             p += 6
-            unknown1 = ()
-            e_api_keys = _ApiVersionsResponse__ApiVersion(f1_api_key, f1_min_version, f1_max_version, unknown1)
-            f_api_keys.append(e_api_keys)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
+            e_api_keys.unknown_tagged_fields = ()
+            l_api_keys.append(e_api_keys)
+    obj.throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _ApiVersionsResponse(f_error_code, f_api_keys, f_throttle_time_ms, [], -1, [], False, unknown0)
+    obj.supported_features = []
+    obj.finalized_features_epoch = -1
+    obj.finalized_features = []
+    obj.zk_migration_ready = False
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -296,97 +305,93 @@ def _e_ApiVersionsResponse_v1(o: ApiVersionsResponse, out: bytearray) -> None:
 
 def _d_ApiVersionsResponse_v3(b: bytes, p: int) -> tuple[ApiVersionsResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ApiVersionsResponse)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ApiKeys')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_api_keys = []
-        for _ in range(n0):
-            f1_api_key, f1_min_version, f1_max_version = _S_hhh.unpack_from(b, p)
-            p += 6
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.api_keys = l_api_keys = []
+        for _ in range(h0):
+            e_api_keys = new_struct(_ApiVersionsResponse__ApiVersion)
+            e_api_keys.api_key, e_api_keys.min_version, e_api_keys.max_version, h1 = _S_hhhB.unpack_from(b, p)
+            p += 7
+            if h1 == 0:
+                e_api_keys.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_api_keys = _ApiVersionsResponse__ApiVersion(f1_api_key, f1_min_version, f1_max_version, unknown1)
-            f_api_keys.append(e_api_keys)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_supported_features: list[ApiVersionsResponse.SupportedFeatureKey] = []
-    f_finalized_features_epoch: int = -1
-    f_finalized_features: list[ApiVersionsResponse.FinalizedFeatureKey] = []
-    f_zk_migration_ready: bool = False
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                tags1, p = r_tags(b, p - 1)
+                e_api_keys.unknown_tagged_fields = tuple(tags1)
+            l_api_keys.append(e_api_keys)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.supported_features = []
+    obj.finalized_features_epoch = -1
+    obj.finalized_features = []
+    obj.zk_migration_ready = False
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
-                else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if n0 < 0:
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if h0 < 0:
                     raise null_error('SupportedFeatures')
-                elif n0 > len(t0) - q0:
-                    raise count_error(n0, len(t0) - q0)
+                elif h0 > len(t0) - q0:
+                    raise count_error(h0, len(t0) - q0)
                 else:
-                    f_supported_features = []
-                    for _ in range(n0):
+                    obj.supported_features = l_supported_features = []
+                    for _ in range(h0):
                         e_supported_features, q0 = _d_ApiVersionsResponse__SupportedFeatureKey_v3(t0, q0)
-                        f_supported_features.append(e_supported_features)
+                        l_supported_features.append(e_supported_features)
             elif tag0 == 1:
                 q0 = 0
-                f_finalized_features_epoch = _S_q.unpack_from(t0, q0)[0]
+                obj.finalized_features_epoch = _S_q.unpack_from(t0, q0)[0]
             elif tag0 == 2:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
-                else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if n0 < 0:
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if h0 < 0:
                     raise null_error('FinalizedFeatures')
-                elif n0 > len(t0) - q0:
-                    raise count_error(n0, len(t0) - q0)
+                elif h0 > len(t0) - q0:
+                    raise count_error(h0, len(t0) - q0)
                 else:
-                    f_finalized_features = []
-                    for _ in range(n0):
+                    obj.finalized_features = l_finalized_features = []
+                    for _ in range(h0):
                         e_finalized_features, q0 = _d_ApiVersionsResponse__FinalizedFeatureKey_v3(t0, q0)
-                        f_finalized_features.append(e_finalized_features)
+                        l_finalized_features.append(e_finalized_features)
             elif tag0 == 3:
                 q0 = 0
-                f_zk_migration_ready = _S_o.unpack_from(t0, q0)[0]
+                obj.zk_migration_ready = _S_o.unpack_from(t0, q0)[0]
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _ApiVersionsResponse(f_error_code, f_api_keys, f_throttle_time_ms, f_supported_features, f_finalized_features_epoch, f_finalized_features, f_zk_migration_ready, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 

@@ -16,9 +16,13 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['AssignReplicasToDirsRequest', 'AssignReplicasToDirsResponse']
 
+_S_16sB = Struct(">16sB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_iq = Struct(">iq")
+_S_iqB = Struct(">iqB")
 
 @attrs.define
 class AssignReplicasToDirsRequest(Message):
@@ -88,15 +92,14 @@ class AssignReplicasToDirsResponse(Message):
 
 
 def _d_AssignReplicasToDirsRequest__PartitionData_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsRequest.PartitionData, int]:
-    f_partition_index = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_AssignReplicasToDirsRequest__PartitionData)
+    obj.partition_index, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AssignReplicasToDirsRequest__PartitionData(f_partition_index, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -110,40 +113,39 @@ def _e_AssignReplicasToDirsRequest__PartitionData_v0(o: AssignReplicasToDirsRequ
 
 def _d_AssignReplicasToDirsRequest__TopicData_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsRequest.TopicData, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AssignReplicasToDirsRequest__TopicData)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_AssignReplicasToDirsRequest__PartitionData)
+            e_partitions.partition_index, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _AssignReplicasToDirsRequest__PartitionData(f1_partition_index, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AssignReplicasToDirsRequest__TopicData(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -172,65 +174,64 @@ def _e_AssignReplicasToDirsRequest__TopicData_v0(o: AssignReplicasToDirsRequest.
 
 def _d_AssignReplicasToDirsRequest__DirectoryData_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsRequest.DirectoryData, int]:
     blen = len(b)
-    f_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AssignReplicasToDirsRequest__DirectoryData)
+    u_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.id = uuid_of(u_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_AssignReplicasToDirsRequest__TopicData)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_AssignReplicasToDirsRequest__PartitionData)
+                    e1_partitions.partition_index, h2 = _S_iB.unpack_from(b, p)
+                    p += 5
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _AssignReplicasToDirsRequest__PartitionData(f2_partition_index, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _AssignReplicasToDirsRequest__TopicData(f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AssignReplicasToDirsRequest__DirectoryData(f_id, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -274,91 +275,88 @@ def _e_AssignReplicasToDirsRequest__DirectoryData_v0(o: AssignReplicasToDirsRequ
 
 def _d_AssignReplicasToDirsRequest_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsRequest, int]:
     blen = len(b)
-    f_broker_id, f_broker_epoch = _S_iq.unpack_from(b, p)
-    p += 12
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AssignReplicasToDirsRequest)
+    obj.broker_id, obj.broker_epoch, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Directories')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_directories = []
-        for _ in range(n0):
-            f1_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.directories = l_directories = []
+        for _ in range(h0):
+            e_directories = new_struct(_AssignReplicasToDirsRequest__DirectoryData)
+            u1_id, h1 = _S_16sB.unpack_from(b, p)
+            e_directories.id = uuid_of(u1_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Topics')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topics = []
-                for _ in range(n1):
-                    f2_topic_id, p = r_uuid(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                e_directories.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_AssignReplicasToDirsRequest__TopicData)
+                    u2_topic_id, h2 = _S_16sB.unpack_from(b, p)
+                    e1_topics.topic_id = uuid_of(u2_topic_id)
+                    p += 17
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('Partitions')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_partitions = []
-                        for _ in range(n2):
-                            f3_partition_index = _S_i.unpack_from(b, p)[0]
-                            p += 4
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_topics.partitions = l2_partitions = []
+                        for _ in range(h2):
+                            e2_partitions = new_struct(_AssignReplicasToDirsRequest__PartitionData)
+                            e2_partitions.partition_index, h3 = _S_iB.unpack_from(b, p)
+                            p += 5
+                            if h3 == 0:
+                                e2_partitions.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_partitions = _AssignReplicasToDirsRequest__PartitionData(f3_partition_index, unknown3)
-                            f2_partitions.append(e2_partitions)
+                                tags3, p = r_tags(b, p - 1)
+                                e2_partitions.unknown_tagged_fields = tuple(tags3)
+                            l2_partitions.append(e2_partitions)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _AssignReplicasToDirsRequest__TopicData(f2_topic_id, f2_partitions, unknown2)
-                    f1_topics.append(e1_topics)
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_directories.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_directories = _AssignReplicasToDirsRequest__DirectoryData(f1_id, f1_topics, unknown1)
-            f_directories.append(e_directories)
+                e_directories.unknown_tagged_fields = tuple(tags1)
+            l_directories.append(e_directories)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AssignReplicasToDirsRequest(f_broker_id, f_broker_epoch, f_directories, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -416,15 +414,14 @@ def _e_AssignReplicasToDirsRequest_v0(o: AssignReplicasToDirsRequest, out: bytea
 
 
 def _d_AssignReplicasToDirsResponse__PartitionData_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsResponse.PartitionData, int]:
-    f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_AssignReplicasToDirsResponse__PartitionData)
+    obj.partition_index, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AssignReplicasToDirsResponse__PartitionData(f_partition_index, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -438,40 +435,39 @@ def _e_AssignReplicasToDirsResponse__PartitionData_v0(o: AssignReplicasToDirsRes
 
 def _d_AssignReplicasToDirsResponse__TopicData_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsResponse.TopicData, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AssignReplicasToDirsResponse__TopicData)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_AssignReplicasToDirsResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _AssignReplicasToDirsResponse__PartitionData(f1_partition_index, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AssignReplicasToDirsResponse__TopicData(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -500,65 +496,64 @@ def _e_AssignReplicasToDirsResponse__TopicData_v0(o: AssignReplicasToDirsRespons
 
 def _d_AssignReplicasToDirsResponse__DirectoryData_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsResponse.DirectoryData, int]:
     blen = len(b)
-    f_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AssignReplicasToDirsResponse__DirectoryData)
+    u_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.id = uuid_of(u_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_AssignReplicasToDirsResponse__TopicData)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_AssignReplicasToDirsResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _AssignReplicasToDirsResponse__PartitionData(f2_partition_index, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _AssignReplicasToDirsResponse__TopicData(f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AssignReplicasToDirsResponse__DirectoryData(f_id, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -602,91 +597,88 @@ def _e_AssignReplicasToDirsResponse__DirectoryData_v0(o: AssignReplicasToDirsRes
 
 def _d_AssignReplicasToDirsResponse_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_AssignReplicasToDirsResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Directories')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_directories = []
-        for _ in range(n0):
-            f1_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.directories = l_directories = []
+        for _ in range(h0):
+            e_directories = new_struct(_AssignReplicasToDirsResponse__DirectoryData)
+            u1_id, h1 = _S_16sB.unpack_from(b, p)
+            e_directories.id = uuid_of(u1_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Topics')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topics = []
-                for _ in range(n1):
-                    f2_topic_id, p = r_uuid(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                e_directories.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_AssignReplicasToDirsResponse__TopicData)
+                    u2_topic_id, h2 = _S_16sB.unpack_from(b, p)
+                    e1_topics.topic_id = uuid_of(u2_topic_id)
+                    p += 17
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('Partitions')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_partitions = []
-                        for _ in range(n2):
-                            f3_partition_index, f3_error_code = _S_ih.unpack_from(b, p)
-                            p += 6
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_topics.partitions = l2_partitions = []
+                        for _ in range(h2):
+                            e2_partitions = new_struct(_AssignReplicasToDirsResponse__PartitionData)
+                            e2_partitions.partition_index, e2_partitions.error_code, h3 = _S_ihB.unpack_from(b, p)
+                            p += 7
+                            if h3 == 0:
+                                e2_partitions.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_partitions = _AssignReplicasToDirsResponse__PartitionData(f3_partition_index, f3_error_code, unknown3)
-                            f2_partitions.append(e2_partitions)
+                                tags3, p = r_tags(b, p - 1)
+                                e2_partitions.unknown_tagged_fields = tuple(tags3)
+                            l2_partitions.append(e2_partitions)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _AssignReplicasToDirsResponse__TopicData(f2_topic_id, f2_partitions, unknown2)
-                    f1_topics.append(e1_topics)
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_directories.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_directories = _AssignReplicasToDirsResponse__DirectoryData(f1_id, f1_topics, unknown1)
-            f_directories.append(e_directories)
+                e_directories.unknown_tagged_fields = tuple(tags1)
+            l_directories.append(e_directories)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AssignReplicasToDirsResponse(f_throttle_time_ms, f_error_code, f_directories, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -17,9 +17,15 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['BeginQuorumEpochRequest', 'BeginQuorumEpochResponse']
 
 _S_H = Struct(">H")
+_S_HB = Struct(">HB")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
+_S_hi = Struct(">hi")
 _S_i = Struct(">i")
+_S_i16siiB = Struct(">i16siiB")
+_S_iB = Struct(">iB")
 _S_ihii = Struct(">ihii")
+_S_ihiiB = Struct(">ihiiB")
 _S_ii = Struct(">ii")
 _S_iii = Struct(">iii")
 
@@ -99,10 +105,11 @@ class BeginQuorumEpochResponse(Message):
 
 
 def _d_BeginQuorumEpochRequest__PartitionData_v0(b: bytes, p: int) -> tuple[BeginQuorumEpochRequest.PartitionData, int]:
-    f_partition_index, f_leader_id, f_leader_epoch = _S_iii.unpack_from(b, p)
+    obj = new_struct(_BeginQuorumEpochRequest__PartitionData)
+    obj.partition_index, obj.leader_id, obj.leader_epoch = _S_iii.unpack_from(b, p)
     p += 12
-    unknown0 = ()
-    obj = _BeginQuorumEpochRequest__PartitionData(f_partition_index, ZERO_UUID, f_leader_id, f_leader_epoch, unknown0)
+    obj.voter_directory_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -113,18 +120,15 @@ def _e_BeginQuorumEpochRequest__PartitionData_v0(o: BeginQuorumEpochRequest.Part
 
 
 def _d_BeginQuorumEpochRequest__PartitionData_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochRequest.PartitionData, int]:
-    f_partition_index = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_voter_directory_id, p = r_uuid(b, p)
-    f_leader_id, f_leader_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_BeginQuorumEpochRequest__PartitionData)
+    obj.partition_index, u_voter_directory_id, obj.leader_id, obj.leader_epoch, h0 = _S_i16siiB.unpack_from(b, p)
+    obj.voter_directory_id = uuid_of(u_voter_directory_id)
+    p += 29
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BeginQuorumEpochRequest__PartitionData(f_partition_index, f_voter_directory_id, f_leader_id, f_leader_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -140,23 +144,30 @@ def _e_BeginQuorumEpochRequest__PartitionData_v1(o: BeginQuorumEpochRequest.Part
 
 def _d_BeginQuorumEpochRequest__TopicData_v0(b: bytes, p: int) -> tuple[BeginQuorumEpochRequest.TopicData, int]:
     blen = len(b)
-    f_topic_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_BeginQuorumEpochRequest__TopicData)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_leader_id, f1_leader_epoch = _S_iii.unpack_from(b, p)
+        obj.topic_name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_BeginQuorumEpochRequest__PartitionData)
+            e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch = _S_iii.unpack_from(b, p)
             p += 12
-            unknown1 = ()
-            e_partitions = _BeginQuorumEpochRequest__PartitionData(f1_partition_index, ZERO_UUID, f1_leader_id, f1_leader_epoch, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _BeginQuorumEpochRequest__TopicData(f_topic_name, f_partitions, unknown0)
+            e_partitions.voter_directory_id = ZERO_UUID
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -177,48 +188,45 @@ def _e_BeginQuorumEpochRequest__TopicData_v0(o: BeginQuorumEpochRequest.TopicDat
 
 def _d_BeginQuorumEpochRequest__TopicData_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochRequest.TopicData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_BeginQuorumEpochRequest__TopicData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic_name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_voter_directory_id, p = r_uuid(b, p)
-            f1_leader_id, f1_leader_epoch = _S_ii.unpack_from(b, p)
-            p += 8
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_BeginQuorumEpochRequest__PartitionData)
+            e_partitions.partition_index, u1_voter_directory_id, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_i16siiB.unpack_from(b, p)
+            e_partitions.voter_directory_id = uuid_of(u1_voter_directory_id)
+            p += 29
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _BeginQuorumEpochRequest__PartitionData(f1_partition_index, f1_voter_directory_id, f1_leader_id, f1_leader_epoch, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BeginQuorumEpochRequest__TopicData(f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -249,27 +257,26 @@ def _e_BeginQuorumEpochRequest__TopicData_v1(o: BeginQuorumEpochRequest.TopicDat
 
 def _d_BeginQuorumEpochRequest__LeaderEndpoint_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochRequest.LeaderEndpoint, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_BeginQuorumEpochRequest__LeaderEndpoint)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_H.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p)
+    obj.port, h0 = _S_HB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BeginQuorumEpochRequest__LeaderEndpoint(f_name, f_host, f_port, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -285,36 +292,51 @@ def _e_BeginQuorumEpochRequest__LeaderEndpoint_v1(o: BeginQuorumEpochRequest.Lea
 
 def _d_BeginQuorumEpochRequest_v0(b: bytes, p: int) -> tuple[BeginQuorumEpochRequest, int]:
     blen = len(b)
-    f_cluster_id, p = r_nstr(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_BeginQuorumEpochRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p : z0].decode()
+        p = z0
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.cluster_id, p = r_nstr(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_BeginQuorumEpochRequest__TopicData)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_leader_id, f2_leader_epoch = _S_iii.unpack_from(b, p)
+                e_topics.topic_name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_BeginQuorumEpochRequest__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.leader_id, e1_partitions.leader_epoch = _S_iii.unpack_from(b, p)
                     p += 12
-                    unknown2 = ()
-                    e1_partitions = _BeginQuorumEpochRequest__PartitionData(f2_partition_index, ZERO_UUID, f2_leader_id, f2_leader_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _BeginQuorumEpochRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _BeginQuorumEpochRequest(f_cluster_id, -1, f_topics, [], unknown0)
+                    e1_partitions.voter_directory_id = ZERO_UUID
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.voter_id = -1
+    obj.leader_endpoints = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -344,118 +366,112 @@ def _e_BeginQuorumEpochRequest_v0(o: BeginQuorumEpochRequest, out: bytearray) ->
 
 def _d_BeginQuorumEpochRequest_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_cluster_id, p = r_ncstr(b, p)
+    obj = new_struct(_BeginQuorumEpochRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_voter_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.cluster_id, p = r_ncstr(b, p)
+    obj.voter_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_BeginQuorumEpochRequest__TopicData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic_name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    f2_voter_directory_id, p = r_uuid(b, p)
-                    f2_leader_id, f2_leader_epoch = _S_ii.unpack_from(b, p)
-                    p += 8
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_BeginQuorumEpochRequest__PartitionData)
+                    e1_partitions.partition_index, u2_voter_directory_id, e1_partitions.leader_id, e1_partitions.leader_epoch, h2 = _S_i16siiB.unpack_from(b, p)
+                    e1_partitions.voter_directory_id = uuid_of(u2_voter_directory_id)
+                    p += 29
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _BeginQuorumEpochRequest__PartitionData(f2_partition_index, f2_voter_directory_id, f2_leader_id, f2_leader_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _BeginQuorumEpochRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('LeaderEndpoints')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_leader_endpoints = []
-        for _ in range(n0):
-            s3 = b[p]
-            if 0 < s3 < 0x80 and p + s3 <= blen:
-                f3_name = b[p + 1 : p + s3].decode()
-                p += s3
+        obj.leader_endpoints = l_leader_endpoints = []
+        for _ in range(h0):
+            e_leader_endpoints = new_struct(_BeginQuorumEpochRequest__LeaderEndpoint)
+            h3 = b[p]
+            if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                e_leader_endpoints.name = b[p + 1 : z3].decode()
+                p = z3
             else:
-                f3_name, p = r_cstr(b, p)
-            s3 = b[p]
-            if 0 < s3 < 0x80 and p + s3 <= blen:
-                f3_host = b[p + 1 : p + s3].decode()
-                p += s3
+                e_leader_endpoints.name, p = r_cstr(b, p)
+            h3 = b[p]
+            if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                e_leader_endpoints.host = b[p + 1 : z3].decode()
+                p = z3
             else:
-                f3_host, p = r_cstr(b, p)
-            f3_port = _S_H.unpack_from(b, p)[0]
-            p += 2
-            if b[p] == 0:
-                p += 1
-                unknown3: TaggedFields = ()
+                e_leader_endpoints.host, p = r_cstr(b, p)
+            e_leader_endpoints.port, h3 = _S_HB.unpack_from(b, p)
+            p += 3
+            if h3 == 0:
+                e_leader_endpoints.unknown_tagged_fields = ()
             else:
-                tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_leader_endpoints = _BeginQuorumEpochRequest__LeaderEndpoint(f3_name, f3_host, f3_port, unknown3)
-            f_leader_endpoints.append(e_leader_endpoints)
+                tags3, p = r_tags(b, p - 1)
+                e_leader_endpoints.unknown_tagged_fields = tuple(tags3)
+            l_leader_endpoints.append(e_leader_endpoints)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BeginQuorumEpochRequest(f_cluster_id, f_voter_id, f_topics, f_leader_endpoints, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -518,10 +534,10 @@ def _e_BeginQuorumEpochRequest_v1(o: BeginQuorumEpochRequest, out: bytearray) ->
 
 
 def _d_BeginQuorumEpochResponse__PartitionData_v0(b: bytes, p: int) -> tuple[BeginQuorumEpochResponse.PartitionData, int]:
-    f_partition_index, f_error_code, f_leader_id, f_leader_epoch = _S_ihii.unpack_from(b, p)
+    obj = new_struct(_BeginQuorumEpochResponse__PartitionData)
+    obj.partition_index, obj.error_code, obj.leader_id, obj.leader_epoch = _S_ihii.unpack_from(b, p)
     p += 14
-    unknown0 = ()
-    obj = _BeginQuorumEpochResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -532,15 +548,14 @@ def _e_BeginQuorumEpochResponse__PartitionData_v0(o: BeginQuorumEpochResponse.Pa
 
 
 def _d_BeginQuorumEpochResponse__PartitionData_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochResponse.PartitionData, int]:
-    f_partition_index, f_error_code, f_leader_id, f_leader_epoch = _S_ihii.unpack_from(b, p)
-    p += 14
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_BeginQuorumEpochResponse__PartitionData)
+    obj.partition_index, obj.error_code, obj.leader_id, obj.leader_epoch, h0 = _S_ihiiB.unpack_from(b, p)
+    p += 15
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BeginQuorumEpochResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -554,23 +569,29 @@ def _e_BeginQuorumEpochResponse__PartitionData_v1(o: BeginQuorumEpochResponse.Pa
 
 def _d_BeginQuorumEpochResponse__TopicData_v0(b: bytes, p: int) -> tuple[BeginQuorumEpochResponse.TopicData, int]:
     blen = len(b)
-    f_topic_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_BeginQuorumEpochResponse__TopicData)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch = _S_ihii.unpack_from(b, p)
+        obj.topic_name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_BeginQuorumEpochResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch = _S_ihii.unpack_from(b, p)
             p += 14
-            unknown1 = ()
-            e_partitions = _BeginQuorumEpochResponse__PartitionData(f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _BeginQuorumEpochResponse__TopicData(f_topic_name, f_partitions, unknown0)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -591,45 +612,44 @@ def _e_BeginQuorumEpochResponse__TopicData_v0(o: BeginQuorumEpochResponse.TopicD
 
 def _d_BeginQuorumEpochResponse__TopicData_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochResponse.TopicData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_BeginQuorumEpochResponse__TopicData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic_name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch = _S_ihii.unpack_from(b, p)
-            p += 14
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_BeginQuorumEpochResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_ihiiB.unpack_from(b, p)
+            p += 15
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _BeginQuorumEpochResponse__PartitionData(f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BeginQuorumEpochResponse__TopicData(f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -658,23 +678,21 @@ def _e_BeginQuorumEpochResponse__TopicData_v1(o: BeginQuorumEpochResponse.TopicD
 
 def _d_BeginQuorumEpochResponse__NodeEndpoint_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochResponse.NodeEndpoint, int]:
     blen = len(b)
-    f_node_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_BeginQuorumEpochResponse__NodeEndpoint)
+    obj.node_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_H.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p - 1)
+    obj.port, h0 = _S_HB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BeginQuorumEpochResponse__NodeEndpoint(f_node_id, f_host, f_port, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -690,37 +708,42 @@ def _e_BeginQuorumEpochResponse__NodeEndpoint_v1(o: BeginQuorumEpochResponse.Nod
 
 def _d_BeginQuorumEpochResponse_v0(b: bytes, p: int) -> tuple[BeginQuorumEpochResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_BeginQuorumEpochResponse)
+    obj.error_code, h0 = _S_hi.unpack_from(b, p)
+    p += 6
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_BeginQuorumEpochResponse__TopicData)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch = _S_ihii.unpack_from(b, p)
+                e_topics.topic_name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_BeginQuorumEpochResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch = _S_ihii.unpack_from(b, p)
                     p += 14
-                    unknown2 = ()
-                    e1_partitions = _BeginQuorumEpochResponse__PartitionData(f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _BeginQuorumEpochResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _BeginQuorumEpochResponse(f_error_code, f_topics, [], unknown0)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.node_endpoints = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -752,96 +775,93 @@ def _e_BeginQuorumEpochResponse_v0(o: BeginQuorumEpochResponse, out: bytearray) 
 
 def _d_BeginQuorumEpochResponse_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_BeginQuorumEpochResponse)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_BeginQuorumEpochResponse__TopicData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic_name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch = _S_ihii.unpack_from(b, p)
-                    p += 14
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_BeginQuorumEpochResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, h2 = _S_ihiiB.unpack_from(b, p)
+                    p += 15
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _BeginQuorumEpochResponse__PartitionData(f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _BeginQuorumEpochResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_node_endpoints: list[BeginQuorumEpochResponse.NodeEndpoint] = []
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.node_endpoints = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
-                else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if n0 < 0:
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if h0 < 0:
                     raise null_error('NodeEndpoints')
-                elif n0 > len(t0) - q0:
-                    raise count_error(n0, len(t0) - q0)
+                elif h0 > len(t0) - q0:
+                    raise count_error(h0, len(t0) - q0)
                 else:
-                    f_node_endpoints = []
-                    for _ in range(n0):
+                    obj.node_endpoints = l_node_endpoints = []
+                    for _ in range(h0):
                         e_node_endpoints, q0 = _d_BeginQuorumEpochResponse__NodeEndpoint_v1(t0, q0)
-                        f_node_endpoints.append(e_node_endpoints)
+                        l_node_endpoints.append(e_node_endpoints)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _BeginQuorumEpochResponse(f_error_code, f_topics, f_node_endpoints, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 

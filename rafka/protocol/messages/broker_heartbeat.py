@@ -17,7 +17,9 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['BrokerHeartbeatRequest', 'BrokerHeartbeatResponse']
 
 _S_ihooo = Struct(">ih???")
+_S_ihoooB = Struct(">ih???B")
 _S_iqqoo = Struct(">iqq??")
+_S_iqqooB = Struct(">iqq??B")
 
 @attrs.define
 class BrokerHeartbeatRequest(Message):
@@ -57,15 +59,15 @@ class BrokerHeartbeatResponse(Message):
 
 
 def _d_BrokerHeartbeatRequest_v0(b: bytes, p: int) -> tuple[BrokerHeartbeatRequest, int]:
-    f_broker_id, f_broker_epoch, f_current_metadata_offset, f_want_fence, f_want_shut_down = _S_iqqoo.unpack_from(b, p)
-    p += 22
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_BrokerHeartbeatRequest)
+    obj.broker_id, obj.broker_epoch, obj.current_metadata_offset, obj.want_fence, obj.want_shut_down, h0 = _S_iqqooB.unpack_from(b, p)
+    p += 23
+    obj.offline_log_dirs = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BrokerHeartbeatRequest(f_broker_id, f_broker_epoch, f_current_metadata_offset, f_want_fence, f_want_shut_down, [], unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -80,40 +82,39 @@ def _e_BrokerHeartbeatRequest_v0(o: BrokerHeartbeatRequest, out: bytearray) -> N
 
 
 def _d_BrokerHeartbeatRequest_v1(b: bytes, p: int) -> tuple[BrokerHeartbeatRequest, int]:
-    f_broker_id, f_broker_epoch, f_current_metadata_offset, f_want_fence, f_want_shut_down = _S_iqqoo.unpack_from(b, p)
-    p += 22
-    f_offline_log_dirs: list[uuid.UUID] = []
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_BrokerHeartbeatRequest)
+    obj.broker_id, obj.broker_epoch, obj.current_metadata_offset, obj.want_fence, obj.want_shut_down, h0 = _S_iqqooB.unpack_from(b, p)
+    p += 23
+    obj.offline_log_dirs = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
-                else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if n0 < 0:
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if h0 < 0:
                     raise null_error('OfflineLogDirs')
-                elif n0 > len(t0) - q0:
-                    raise count_error(n0, len(t0) - q0)
+                elif h0 > len(t0) - q0:
+                    raise count_error(h0, len(t0) - q0)
                 else:
-                    f_offline_log_dirs = []
-                    for _ in range(n0):
+                    obj.offline_log_dirs = l_offline_log_dirs = []
+                    for _ in range(h0):
                         e_offline_log_dirs, q0 = r_uuid(t0, q0)
-                        f_offline_log_dirs.append(e_offline_log_dirs)
+                        l_offline_log_dirs.append(e_offline_log_dirs)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _BrokerHeartbeatRequest(f_broker_id, f_broker_epoch, f_current_metadata_offset, f_want_fence, f_want_shut_down, f_offline_log_dirs, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -138,15 +139,14 @@ def _e_BrokerHeartbeatRequest_v1(o: BrokerHeartbeatRequest, out: bytearray) -> N
 
 
 def _d_BrokerHeartbeatResponse_v0(b: bytes, p: int) -> tuple[BrokerHeartbeatResponse, int]:
-    f_throttle_time_ms, f_error_code, f_is_caught_up, f_is_fenced, f_should_shut_down = _S_ihooo.unpack_from(b, p)
-    p += 9
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_BrokerHeartbeatResponse)
+    obj.throttle_time_ms, obj.error_code, obj.is_caught_up, obj.is_fenced, obj.should_shut_down, h0 = _S_ihoooB.unpack_from(b, p)
+    p += 10
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BrokerHeartbeatResponse(f_throttle_time_ms, f_error_code, f_is_caught_up, f_is_fenced, f_should_shut_down, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,12 +16,19 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['BrokerRegistrationRequest', 'BrokerRegistrationResponse']
 
+_S_16sB = Struct(">16sB")
 _S_Hh = Struct(">Hh")
+_S_HhB = Struct(">HhB")
 _S_hh = Struct(">hh")
+_S_hhB = Struct(">hhB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ihq = Struct(">ihq")
+_S_ihqB = Struct(">ihqB")
 _S_o = Struct(">?")
+_S_oB = Struct(">?B")
 _S_q = Struct(">q")
+_S_qB = Struct(">qB")
 
 @attrs.define
 class BrokerRegistrationRequest(Message):
@@ -78,27 +85,26 @@ class BrokerRegistrationResponse(Message):
 
 def _d_BrokerRegistrationRequest__Listener_v0(b: bytes, p: int) -> tuple[BrokerRegistrationRequest.Listener, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_BrokerRegistrationRequest__Listener)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port, f_security_protocol = _S_Hh.unpack_from(b, p)
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p)
+    obj.port, obj.security_protocol, h0 = _S_HhB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BrokerRegistrationRequest__Listener(f_name, f_host, f_port, f_security_protocol, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -114,21 +120,20 @@ def _e_BrokerRegistrationRequest__Listener_v0(o: BrokerRegistrationRequest.Liste
 
 def _d_BrokerRegistrationRequest__Feature_v0(b: bytes, p: int) -> tuple[BrokerRegistrationRequest.Feature, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_BrokerRegistrationRequest__Feature)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_min_supported_version, f_max_supported_version = _S_hh.unpack_from(b, p)
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.name, p = r_cstr(b, p)
+    obj.min_supported_version, obj.max_supported_version, h0 = _S_hhB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BrokerRegistrationRequest__Feature(f_name, f_min_supported_version, f_max_supported_version, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -143,98 +148,98 @@ def _e_BrokerRegistrationRequest__Feature_v0(o: BrokerRegistrationRequest.Featur
 
 def _d_BrokerRegistrationRequest_v0(b: bytes, p: int) -> tuple[BrokerRegistrationRequest, int]:
     blen = len(b)
-    f_broker_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_BrokerRegistrationRequest)
+    obj.broker_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.cluster_id = b[p : z0].decode()
+        p = z0
     else:
-        f_cluster_id, p = r_cstr(b, p)
-    f_incarnation_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.cluster_id, p = r_cstr(b, p - 1)
+    u_incarnation_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.incarnation_id = uuid_of(u_incarnation_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Listeners')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_listeners = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.listeners = l_listeners = []
+        for _ in range(h0):
+            e_listeners = new_struct(_BrokerRegistrationRequest__Listener)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_listeners.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_listeners.host, p = r_cstr(b, p)
+            e_listeners.port, e_listeners.security_protocol, h1 = _S_HhB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_listeners.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_listeners = _BrokerRegistrationRequest__Listener(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
-            f_listeners.append(e_listeners)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                tags1, p = r_tags(b, p - 1)
+                e_listeners.unknown_tagged_fields = tuple(tags1)
+            l_listeners.append(e_listeners)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Features')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_features = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.features = l_features = []
+        for _ in range(h0):
+            e_features = new_struct(_BrokerRegistrationRequest__Feature)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_features.name = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_name, p = r_cstr(b, p)
-            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+                e_features.name, p = r_cstr(b, p)
+            e_features.min_supported_version, e_features.max_supported_version, h2 = _S_hhB.unpack_from(b, p)
+            p += 5
+            if h2 == 0:
+                e_features.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_features = _BrokerRegistrationRequest__Feature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
-            f_features.append(e_features)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack, p = r_ncstr(b, p)
+                tags2, p = r_tags(b, p - 1)
+                e_features.unknown_tagged_fields = tuple(tags2)
+            l_features.append(e_features)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.rack, p = r_ncstr(b, p)
+    obj.is_migrating_zk_broker = False
+    obj.log_dirs = []
+    obj.previous_broker_epoch = -1
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BrokerRegistrationRequest(f_broker_id, f_cluster_id, f_incarnation_id, f_listeners, f_features, f_rack, False, [], -1, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -286,100 +291,98 @@ def _e_BrokerRegistrationRequest_v0(o: BrokerRegistrationRequest, out: bytearray
 
 def _d_BrokerRegistrationRequest_v1(b: bytes, p: int) -> tuple[BrokerRegistrationRequest, int]:
     blen = len(b)
-    f_broker_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_BrokerRegistrationRequest)
+    obj.broker_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.cluster_id = b[p : z0].decode()
+        p = z0
     else:
-        f_cluster_id, p = r_cstr(b, p)
-    f_incarnation_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.cluster_id, p = r_cstr(b, p - 1)
+    u_incarnation_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.incarnation_id = uuid_of(u_incarnation_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Listeners')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_listeners = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.listeners = l_listeners = []
+        for _ in range(h0):
+            e_listeners = new_struct(_BrokerRegistrationRequest__Listener)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_listeners.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_listeners.host, p = r_cstr(b, p)
+            e_listeners.port, e_listeners.security_protocol, h1 = _S_HhB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_listeners.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_listeners = _BrokerRegistrationRequest__Listener(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
-            f_listeners.append(e_listeners)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Features')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_features = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
-            else:
-                f2_name, p = r_cstr(b, p)
-            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
-            else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_features = _BrokerRegistrationRequest__Feature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
-            f_features.append(e_features)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack, p = r_ncstr(b, p)
-    else:
-        f_rack = b[p + 1 : p + s0].decode()
-        p += s0
-    f_is_migrating_zk_broker = _S_o.unpack_from(b, p)[0]
+                tags1, p = r_tags(b, p - 1)
+                e_listeners.unknown_tagged_fields = tuple(tags1)
+            l_listeners.append(e_listeners)
+    h0 = b[p]
     p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Features')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BrokerRegistrationRequest(f_broker_id, f_cluster_id, f_incarnation_id, f_listeners, f_features, f_rack, f_is_migrating_zk_broker, [], -1, unknown0)
+        obj.features = l_features = []
+        for _ in range(h0):
+            e_features = new_struct(_BrokerRegistrationRequest__Feature)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_features.name = b[p + 1 : z2].decode()
+                p = z2
+            else:
+                e_features.name, p = r_cstr(b, p)
+            e_features.min_supported_version, e_features.max_supported_version, h2 = _S_hhB.unpack_from(b, p)
+            p += 5
+            if h2 == 0:
+                e_features.unknown_tagged_fields = ()
+            else:
+                tags2, p = r_tags(b, p - 1)
+                e_features.unknown_tagged_fields = tuple(tags2)
+            l_features.append(e_features)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack = b[p + 1 : z0].decode()
+        p = z0
+    else:
+        obj.rack, p = r_ncstr(b, p)
+    obj.is_migrating_zk_broker, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    obj.log_dirs = []
+    obj.previous_broker_epoch = -1
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -430,118 +433,114 @@ def _e_BrokerRegistrationRequest_v1(o: BrokerRegistrationRequest, out: bytearray
 
 def _d_BrokerRegistrationRequest_v2(b: bytes, p: int) -> tuple[BrokerRegistrationRequest, int]:
     blen = len(b)
-    f_broker_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_BrokerRegistrationRequest)
+    obj.broker_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.cluster_id = b[p : z0].decode()
+        p = z0
     else:
-        f_cluster_id, p = r_cstr(b, p)
-    f_incarnation_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.cluster_id, p = r_cstr(b, p - 1)
+    u_incarnation_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.incarnation_id = uuid_of(u_incarnation_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Listeners')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_listeners = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.listeners = l_listeners = []
+        for _ in range(h0):
+            e_listeners = new_struct(_BrokerRegistrationRequest__Listener)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_listeners.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_listeners.host, p = r_cstr(b, p)
+            e_listeners.port, e_listeners.security_protocol, h1 = _S_HhB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_listeners.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_listeners = _BrokerRegistrationRequest__Listener(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
-            f_listeners.append(e_listeners)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Features')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_features = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
-            else:
-                f2_name, p = r_cstr(b, p)
-            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
-            else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_features = _BrokerRegistrationRequest__Feature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
-            f_features.append(e_features)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack, p = r_ncstr(b, p)
-    else:
-        f_rack = b[p + 1 : p + s0].decode()
-        p += s0
-    f_is_migrating_zk_broker = _S_o.unpack_from(b, p)[0]
+                tags1, p = r_tags(b, p - 1)
+                e_listeners.unknown_tagged_fields = tuple(tags1)
+            l_listeners.append(e_listeners)
+    h0 = b[p]
     p += 1
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Features')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.features = l_features = []
+        for _ in range(h0):
+            e_features = new_struct(_BrokerRegistrationRequest__Feature)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_features.name = b[p + 1 : z2].decode()
+                p = z2
+            else:
+                e_features.name, p = r_cstr(b, p)
+            e_features.min_supported_version, e_features.max_supported_version, h2 = _S_hhB.unpack_from(b, p)
+            p += 5
+            if h2 == 0:
+                e_features.unknown_tagged_fields = ()
+            else:
+                tags2, p = r_tags(b, p - 1)
+                e_features.unknown_tagged_fields = tuple(tags2)
+            l_features.append(e_features)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack = b[p + 1 : z0].decode()
+        p = z0
+    else:
+        obj.rack, p = r_ncstr(b, p)
+    obj.is_migrating_zk_broker, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('LogDirs')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_log_dirs = []
-        for _ in range(n0):
+        obj.log_dirs = l_log_dirs = []
+        for _ in range(h0):
             e_log_dirs, p = r_uuid(b, p)
-            f_log_dirs.append(e_log_dirs)
+            l_log_dirs.append(e_log_dirs)
+    obj.previous_broker_epoch = -1
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BrokerRegistrationRequest(f_broker_id, f_cluster_id, f_incarnation_id, f_listeners, f_features, f_rack, f_is_migrating_zk_broker, f_log_dirs, -1, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -603,120 +602,114 @@ def _e_BrokerRegistrationRequest_v2(o: BrokerRegistrationRequest, out: bytearray
 
 def _d_BrokerRegistrationRequest_v3(b: bytes, p: int) -> tuple[BrokerRegistrationRequest, int]:
     blen = len(b)
-    f_broker_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_BrokerRegistrationRequest)
+    obj.broker_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.cluster_id = b[p : z0].decode()
+        p = z0
     else:
-        f_cluster_id, p = r_cstr(b, p)
-    f_incarnation_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.cluster_id, p = r_cstr(b, p - 1)
+    u_incarnation_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.incarnation_id = uuid_of(u_incarnation_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Listeners')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_listeners = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.listeners = l_listeners = []
+        for _ in range(h0):
+            e_listeners = new_struct(_BrokerRegistrationRequest__Listener)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_listeners.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_listeners.host, p = r_cstr(b, p)
+            e_listeners.port, e_listeners.security_protocol, h1 = _S_HhB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_listeners.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_listeners = _BrokerRegistrationRequest__Listener(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
-            f_listeners.append(e_listeners)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Features')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_features = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
-            else:
-                f2_name, p = r_cstr(b, p)
-            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
-            else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_features = _BrokerRegistrationRequest__Feature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
-            f_features.append(e_features)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack, p = r_ncstr(b, p)
-    else:
-        f_rack = b[p + 1 : p + s0].decode()
-        p += s0
-    f_is_migrating_zk_broker = _S_o.unpack_from(b, p)[0]
+                tags1, p = r_tags(b, p - 1)
+                e_listeners.unknown_tagged_fields = tuple(tags1)
+            l_listeners.append(e_listeners)
+    h0 = b[p]
     p += 1
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Features')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.features = l_features = []
+        for _ in range(h0):
+            e_features = new_struct(_BrokerRegistrationRequest__Feature)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_features.name = b[p + 1 : z2].decode()
+                p = z2
+            else:
+                e_features.name, p = r_cstr(b, p)
+            e_features.min_supported_version, e_features.max_supported_version, h2 = _S_hhB.unpack_from(b, p)
+            p += 5
+            if h2 == 0:
+                e_features.unknown_tagged_fields = ()
+            else:
+                tags2, p = r_tags(b, p - 1)
+                e_features.unknown_tagged_fields = tuple(tags2)
+            l_features.append(e_features)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack = b[p + 1 : z0].decode()
+        p = z0
+    else:
+        obj.rack, p = r_ncstr(b, p)
+    obj.is_migrating_zk_broker, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('LogDirs')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_log_dirs = []
-        for _ in range(n0):
+        obj.log_dirs = l_log_dirs = []
+        for _ in range(h0):
             e_log_dirs, p = r_uuid(b, p)
-            f_log_dirs.append(e_log_dirs)
-    f_previous_broker_epoch = _S_q.unpack_from(b, p)[0]
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+            l_log_dirs.append(e_log_dirs)
+    obj.previous_broker_epoch, h0 = _S_qB.unpack_from(b, p)
+    p += 9
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BrokerRegistrationRequest(f_broker_id, f_cluster_id, f_incarnation_id, f_listeners, f_features, f_rack, f_is_migrating_zk_broker, f_log_dirs, f_previous_broker_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -778,15 +771,14 @@ def _e_BrokerRegistrationRequest_v3(o: BrokerRegistrationRequest, out: bytearray
 
 
 def _d_BrokerRegistrationResponse_v0(b: bytes, p: int) -> tuple[BrokerRegistrationResponse, int]:
-    f_throttle_time_ms, f_error_code, f_broker_epoch = _S_ihq.unpack_from(b, p)
-    p += 14
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_BrokerRegistrationResponse)
+    obj.throttle_time_ms, obj.error_code, obj.broker_epoch, h0 = _S_ihqB.unpack_from(b, p)
+    p += 15
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _BrokerRegistrationResponse(f_throttle_time_ms, f_error_code, f_broker_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

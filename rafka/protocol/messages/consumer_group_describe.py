@@ -16,11 +16,17 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['ConsumerGroupDescribeRequest', 'ConsumerGroupDescribeResponse']
 
+_S_16sB = Struct(">16sB")
 _S_b = Struct(">b")
+_S_bB = Struct(">bB")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ii = Struct(">ii")
+_S_iiB = Struct(">iiB")
 _S_o = Struct(">?")
+_S_oB = Struct(">?B")
 
 @attrs.define
 class ConsumerGroupDescribeRequest(Message):
@@ -94,38 +100,37 @@ class ConsumerGroupDescribeResponse(Message):
 
 def _d_ConsumerGroupDescribeRequest_v0(b: bytes, p: int) -> tuple[ConsumerGroupDescribeRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ConsumerGroupDescribeRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('GroupIds')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_group_ids = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_group_ids = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.group_ids = l_group_ids = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_group_ids = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_group_ids, p = r_cstr(b, p)
-            f_group_ids.append(e_group_ids)
-    f_include_authorized_operations = _S_o.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+            l_group_ids.append(e_group_ids)
+    obj.include_authorized_operations, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupDescribeRequest(f_group_ids, f_include_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -150,36 +155,39 @@ def _e_ConsumerGroupDescribeRequest_v0(o: ConsumerGroupDescribeRequest, out: byt
 
 def _d_ConsumerGroupDescribeResponse__TopicPartitions_v0(b: bytes, p: int) -> tuple[ConsumerGroupDescribeResponse.TopicPartitions, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ConsumerGroupDescribeResponse__TopicPartitions)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.topic_name = b[p : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.topic_name, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupDescribeResponse__TopicPartitions(f_topic_id, f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -207,60 +215,63 @@ def _e_ConsumerGroupDescribeResponse__TopicPartitions_v0(o: ConsumerGroupDescrib
 
 def _d_ConsumerGroupDescribeResponse__Assignment_v0(b: bytes, p: int) -> tuple[ConsumerGroupDescribeResponse.Assignment, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ConsumerGroupDescribeResponse__Assignment)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('TopicPartitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topic_partitions = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topic_partitions = l_topic_partitions = []
+        for _ in range(h0):
+            e_topic_partitions = new_struct(_ConsumerGroupDescribeResponse__TopicPartitions)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topic_partitions.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_topic_partitions.topic_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_topic_partitions.topic_name, p = r_cstr(b, p - 1)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topic_partitions.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topic_partitions.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topic_partitions.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topic_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topic_partitions = _ConsumerGroupDescribeResponse__TopicPartitions(f1_topic_id, f1_topic_name, f1_partitions, unknown1)
-            f_topic_partitions.append(e_topic_partitions)
+                e_topic_partitions.unknown_tagged_fields = tuple(tags1)
+            l_topic_partitions.append(e_topic_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupDescribeResponse__Assignment(f_topic_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -302,182 +313,190 @@ def _e_ConsumerGroupDescribeResponse__Assignment_v0(o: ConsumerGroupDescribeResp
 
 def _d_ConsumerGroupDescribeResponse__Member_v0(b: bytes, p: int) -> tuple[ConsumerGroupDescribeResponse.Member, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ConsumerGroupDescribeResponse__Member)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack_id, p = r_ncstr(b, p)
+        obj.instance_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_member_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.rack_id, p = r_ncstr(b, p)
+    obj.member_epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.client_id = b[p : z0].decode()
+        p = z0
     else:
-        f_client_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.client_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_host, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.client_host, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('SubscribedTopicNames')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_subscribed_topic_names = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_subscribed_topic_names = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.subscribed_topic_names = l_subscribed_topic_names = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_subscribed_topic_names = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_subscribed_topic_names, p = r_cstr(b, p)
-            f_subscribed_topic_names.append(e_subscribed_topic_names)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_subscribed_topic_regex, p = r_ncstr(b, p)
+            l_subscribed_topic_names.append(e_subscribed_topic_names)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.subscribed_topic_regex = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_subscribed_topic_regex = b[p + 1 : p + s0].decode()
-        p += s0
-    n1 = b[p]
-    if n1 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n1, p = r_uvarint(b, p)
-    n1 -= 1
-    if n1 < 0:
+        obj.subscribed_topic_regex, p = r_ncstr(b, p)
+    o1 = new_struct(_ConsumerGroupDescribeResponse__Assignment)
+    obj.assignment = o1
+    h1 = b[p]
+    p += 1
+    if h1 >= 0x80:
+        if b[p] < 0x80:
+            h1 = (h1 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h1, p = r_uvarint(b, p - 1)
+    h1 -= 1
+    if h1 < 0:
         raise null_error('TopicPartitions')
-    elif n1 > blen - p:
-        raise count_error(n1, blen - p)
+    elif h1 > blen - p:
+        raise count_error(h1, blen - p)
     else:
-        f1_topic_partitions = []
-        for _ in range(n1):
-            f2_topic_id, p = r_uuid(b, p)
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_topic_name = b[p + 1 : p + s2].decode()
-                p += s2
+        o1.topic_partitions = l1_topic_partitions = []
+        for _ in range(h1):
+            e1_topic_partitions = new_struct(_ConsumerGroupDescribeResponse__TopicPartitions)
+            u2_topic_id, h2 = _S_16sB.unpack_from(b, p)
+            e1_topic_partitions.topic_id = uuid_of(u2_topic_id)
+            p += 17
+            if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                e1_topic_partitions.topic_name = b[p : z2].decode()
+                p = z2
             else:
-                f2_topic_name, p = r_cstr(b, p)
-            n2 = b[p]
-            if n2 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n2, p = r_uvarint(b, p)
-            n2 -= 1
-            if 0 <= n2 < 64:
-                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                p += 4 * n2
-            elif n2 < 0:
+                e1_topic_partitions.topic_name, p = r_cstr(b, p - 1)
+            h2 = b[p]
+            p += 1
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if 0 < h2 < 64:
+                e1_topic_partitions.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                p += 4 * h2
+            elif h2 == 0:
+                e1_topic_partitions.partitions = []
+            elif h2 < 0:
                 raise null_error('Partitions')
             else:
-                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                e1_topic_partitions.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown2: TaggedFields = ()
+                e1_topic_partitions.unknown_tagged_fields = ()
             else:
                 tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e1_topic_partitions = _ConsumerGroupDescribeResponse__TopicPartitions(f2_topic_id, f2_topic_name, f2_partitions, unknown2)
-            f1_topic_partitions.append(e1_topic_partitions)
+                e1_topic_partitions.unknown_tagged_fields = tuple(tags2)
+            l1_topic_partitions.append(e1_topic_partitions)
     if b[p] == 0:
         p += 1
-        unknown1: TaggedFields = ()
+        o1.unknown_tagged_fields = ()
     else:
         tags1, p = r_tags(b, p)
-        unknown1 = tuple(tags1)
-    f_assignment = _ConsumerGroupDescribeResponse__Assignment(f1_topic_partitions, unknown1)
-    n3 = b[p]
-    if n3 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n3, p = r_uvarint(b, p)
-    n3 -= 1
-    if n3 < 0:
+        o1.unknown_tagged_fields = tuple(tags1)
+    o3 = new_struct(_ConsumerGroupDescribeResponse__Assignment)
+    obj.target_assignment = o3
+    h3 = b[p]
+    p += 1
+    if h3 >= 0x80:
+        if b[p] < 0x80:
+            h3 = (h3 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h3, p = r_uvarint(b, p - 1)
+    h3 -= 1
+    if h3 < 0:
         raise null_error('TopicPartitions')
-    elif n3 > blen - p:
-        raise count_error(n3, blen - p)
+    elif h3 > blen - p:
+        raise count_error(h3, blen - p)
     else:
-        f3_topic_partitions = []
-        for _ in range(n3):
-            f4_topic_id, p = r_uuid(b, p)
-            s4 = b[p]
-            if 0 < s4 < 0x80 and p + s4 <= blen:
-                f4_topic_name = b[p + 1 : p + s4].decode()
-                p += s4
+        o3.topic_partitions = l3_topic_partitions = []
+        for _ in range(h3):
+            e3_topic_partitions = new_struct(_ConsumerGroupDescribeResponse__TopicPartitions)
+            u4_topic_id, h4 = _S_16sB.unpack_from(b, p)
+            e3_topic_partitions.topic_id = uuid_of(u4_topic_id)
+            p += 17
+            if 0 < h4 < 0x80 and (z4 := p + h4 - 1) <= blen:
+                e3_topic_partitions.topic_name = b[p : z4].decode()
+                p = z4
             else:
-                f4_topic_name, p = r_cstr(b, p)
-            n4 = b[p]
-            if n4 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n4 = (n4 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n4, p = r_uvarint(b, p)
-            n4 -= 1
-            if 0 <= n4 < 64:
-                f4_partitions = [*ARRAYS_i[n4].unpack_from(b, p)]
-                p += 4 * n4
-            elif n4 < 0:
+                e3_topic_partitions.topic_name, p = r_cstr(b, p - 1)
+            h4 = b[p]
+            p += 1
+            if h4 >= 0x80:
+                if b[p] < 0x80:
+                    h4 = (h4 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h4, p = r_uvarint(b, p - 1)
+            h4 -= 1
+            if 0 < h4 < 64:
+                e3_topic_partitions.partitions = [*ARRAYS_i[h4].unpack_from(b, p)]
+                p += 4 * h4
+            elif h4 == 0:
+                e3_topic_partitions.partitions = []
+            elif h4 < 0:
                 raise null_error('Partitions')
             else:
-                f4_partitions, p = r_fixed_array(b, p, n4, 'i', 4)
+                e3_topic_partitions.partitions, p = r_fixed_array(b, p, h4, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown4: TaggedFields = ()
+                e3_topic_partitions.unknown_tagged_fields = ()
             else:
                 tags4, p = r_tags(b, p)
-                unknown4 = tuple(tags4)
-            e3_topic_partitions = _ConsumerGroupDescribeResponse__TopicPartitions(f4_topic_id, f4_topic_name, f4_partitions, unknown4)
-            f3_topic_partitions.append(e3_topic_partitions)
+                e3_topic_partitions.unknown_tagged_fields = tuple(tags4)
+            l3_topic_partitions.append(e3_topic_partitions)
     if b[p] == 0:
         p += 1
-        unknown3: TaggedFields = ()
+        o3.unknown_tagged_fields = ()
     else:
         tags3, p = r_tags(b, p)
-        unknown3 = tuple(tags3)
-    f_target_assignment = _ConsumerGroupDescribeResponse__Assignment(f3_topic_partitions, unknown3)
+        o3.unknown_tagged_fields = tuple(tags3)
+    obj.member_type = -1
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupDescribeResponse__Member(f_member_id, f_instance_id, f_rack_id, f_member_epoch, f_client_id, f_client_host, f_subscribed_topic_names, f_subscribed_topic_regex, f_assignment, f_target_assignment, -1, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -576,184 +595,190 @@ def _e_ConsumerGroupDescribeResponse__Member_v0(o: ConsumerGroupDescribeResponse
 
 def _d_ConsumerGroupDescribeResponse__Member_v1(b: bytes, p: int) -> tuple[ConsumerGroupDescribeResponse.Member, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ConsumerGroupDescribeResponse__Member)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack_id, p = r_ncstr(b, p)
+        obj.instance_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_member_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.rack_id, p = r_ncstr(b, p)
+    obj.member_epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.client_id = b[p : z0].decode()
+        p = z0
     else:
-        f_client_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.client_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_host, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.client_host, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('SubscribedTopicNames')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_subscribed_topic_names = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_subscribed_topic_names = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.subscribed_topic_names = l_subscribed_topic_names = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_subscribed_topic_names = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_subscribed_topic_names, p = r_cstr(b, p)
-            f_subscribed_topic_names.append(e_subscribed_topic_names)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_subscribed_topic_regex, p = r_ncstr(b, p)
+            l_subscribed_topic_names.append(e_subscribed_topic_names)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.subscribed_topic_regex = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_subscribed_topic_regex = b[p + 1 : p + s0].decode()
-        p += s0
-    n1 = b[p]
-    if n1 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n1, p = r_uvarint(b, p)
-    n1 -= 1
-    if n1 < 0:
+        obj.subscribed_topic_regex, p = r_ncstr(b, p)
+    o1 = new_struct(_ConsumerGroupDescribeResponse__Assignment)
+    obj.assignment = o1
+    h1 = b[p]
+    p += 1
+    if h1 >= 0x80:
+        if b[p] < 0x80:
+            h1 = (h1 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h1, p = r_uvarint(b, p - 1)
+    h1 -= 1
+    if h1 < 0:
         raise null_error('TopicPartitions')
-    elif n1 > blen - p:
-        raise count_error(n1, blen - p)
+    elif h1 > blen - p:
+        raise count_error(h1, blen - p)
     else:
-        f1_topic_partitions = []
-        for _ in range(n1):
-            f2_topic_id, p = r_uuid(b, p)
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_topic_name = b[p + 1 : p + s2].decode()
-                p += s2
+        o1.topic_partitions = l1_topic_partitions = []
+        for _ in range(h1):
+            e1_topic_partitions = new_struct(_ConsumerGroupDescribeResponse__TopicPartitions)
+            u2_topic_id, h2 = _S_16sB.unpack_from(b, p)
+            e1_topic_partitions.topic_id = uuid_of(u2_topic_id)
+            p += 17
+            if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                e1_topic_partitions.topic_name = b[p : z2].decode()
+                p = z2
             else:
-                f2_topic_name, p = r_cstr(b, p)
-            n2 = b[p]
-            if n2 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n2, p = r_uvarint(b, p)
-            n2 -= 1
-            if 0 <= n2 < 64:
-                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                p += 4 * n2
-            elif n2 < 0:
+                e1_topic_partitions.topic_name, p = r_cstr(b, p - 1)
+            h2 = b[p]
+            p += 1
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if 0 < h2 < 64:
+                e1_topic_partitions.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                p += 4 * h2
+            elif h2 == 0:
+                e1_topic_partitions.partitions = []
+            elif h2 < 0:
                 raise null_error('Partitions')
             else:
-                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                e1_topic_partitions.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown2: TaggedFields = ()
+                e1_topic_partitions.unknown_tagged_fields = ()
             else:
                 tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e1_topic_partitions = _ConsumerGroupDescribeResponse__TopicPartitions(f2_topic_id, f2_topic_name, f2_partitions, unknown2)
-            f1_topic_partitions.append(e1_topic_partitions)
+                e1_topic_partitions.unknown_tagged_fields = tuple(tags2)
+            l1_topic_partitions.append(e1_topic_partitions)
     if b[p] == 0:
         p += 1
-        unknown1: TaggedFields = ()
+        o1.unknown_tagged_fields = ()
     else:
         tags1, p = r_tags(b, p)
-        unknown1 = tuple(tags1)
-    f_assignment = _ConsumerGroupDescribeResponse__Assignment(f1_topic_partitions, unknown1)
-    n3 = b[p]
-    if n3 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n3, p = r_uvarint(b, p)
-    n3 -= 1
-    if n3 < 0:
+        o1.unknown_tagged_fields = tuple(tags1)
+    o3 = new_struct(_ConsumerGroupDescribeResponse__Assignment)
+    obj.target_assignment = o3
+    h3 = b[p]
+    p += 1
+    if h3 >= 0x80:
+        if b[p] < 0x80:
+            h3 = (h3 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h3, p = r_uvarint(b, p - 1)
+    h3 -= 1
+    if h3 < 0:
         raise null_error('TopicPartitions')
-    elif n3 > blen - p:
-        raise count_error(n3, blen - p)
+    elif h3 > blen - p:
+        raise count_error(h3, blen - p)
     else:
-        f3_topic_partitions = []
-        for _ in range(n3):
-            f4_topic_id, p = r_uuid(b, p)
-            s4 = b[p]
-            if 0 < s4 < 0x80 and p + s4 <= blen:
-                f4_topic_name = b[p + 1 : p + s4].decode()
-                p += s4
+        o3.topic_partitions = l3_topic_partitions = []
+        for _ in range(h3):
+            e3_topic_partitions = new_struct(_ConsumerGroupDescribeResponse__TopicPartitions)
+            u4_topic_id, h4 = _S_16sB.unpack_from(b, p)
+            e3_topic_partitions.topic_id = uuid_of(u4_topic_id)
+            p += 17
+            if 0 < h4 < 0x80 and (z4 := p + h4 - 1) <= blen:
+                e3_topic_partitions.topic_name = b[p : z4].decode()
+                p = z4
             else:
-                f4_topic_name, p = r_cstr(b, p)
-            n4 = b[p]
-            if n4 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n4 = (n4 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n4, p = r_uvarint(b, p)
-            n4 -= 1
-            if 0 <= n4 < 64:
-                f4_partitions = [*ARRAYS_i[n4].unpack_from(b, p)]
-                p += 4 * n4
-            elif n4 < 0:
+                e3_topic_partitions.topic_name, p = r_cstr(b, p - 1)
+            h4 = b[p]
+            p += 1
+            if h4 >= 0x80:
+                if b[p] < 0x80:
+                    h4 = (h4 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h4, p = r_uvarint(b, p - 1)
+            h4 -= 1
+            if 0 < h4 < 64:
+                e3_topic_partitions.partitions = [*ARRAYS_i[h4].unpack_from(b, p)]
+                p += 4 * h4
+            elif h4 == 0:
+                e3_topic_partitions.partitions = []
+            elif h4 < 0:
                 raise null_error('Partitions')
             else:
-                f4_partitions, p = r_fixed_array(b, p, n4, 'i', 4)
+                e3_topic_partitions.partitions, p = r_fixed_array(b, p, h4, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown4: TaggedFields = ()
+                e3_topic_partitions.unknown_tagged_fields = ()
             else:
                 tags4, p = r_tags(b, p)
-                unknown4 = tuple(tags4)
-            e3_topic_partitions = _ConsumerGroupDescribeResponse__TopicPartitions(f4_topic_id, f4_topic_name, f4_partitions, unknown4)
-            f3_topic_partitions.append(e3_topic_partitions)
+                e3_topic_partitions.unknown_tagged_fields = tuple(tags4)
+            l3_topic_partitions.append(e3_topic_partitions)
     if b[p] == 0:
         p += 1
-        unknown3: TaggedFields = ()
+        o3.unknown_tagged_fields = ()
     else:
         tags3, p = r_tags(b, p)
-        unknown3 = tuple(tags3)
-    f_target_assignment = _ConsumerGroupDescribeResponse__Assignment(f3_topic_partitions, unknown3)
-    f_member_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        o3.unknown_tagged_fields = tuple(tags3)
+    obj.member_type, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupDescribeResponse__Member(f_member_id, f_instance_id, f_rack_id, f_member_epoch, f_client_id, f_client_host, f_subscribed_topic_names, f_subscribed_topic_regex, f_assignment, f_target_assignment, f_member_type, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -853,61 +878,58 @@ def _e_ConsumerGroupDescribeResponse__Member_v1(o: ConsumerGroupDescribeResponse
 
 def _d_ConsumerGroupDescribeResponse__DescribedGroup_v0(b: bytes, p: int) -> tuple[ConsumerGroupDescribeResponse.DescribedGroup, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_ConsumerGroupDescribeResponse__DescribedGroup)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_state = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_state = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_state, p = r_cstr(b, p)
-    f_group_epoch, f_assignment_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_assignor_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_state, p = r_cstr(b, p)
+    obj.group_epoch, obj.assignment_epoch, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.assignor_name = b[p : z0].decode()
+        p = z0
     else:
-        f_assignor_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.assignor_name, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_members = []
-        for _ in range(n0):
+        obj.members = l_members = []
+        for _ in range(h0):
             e_members, p = _d_ConsumerGroupDescribeResponse__Member_v0(b, p)
-            f_members.append(e_members)
-    f_authorized_operations = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+            l_members.append(e_members)
+    obj.authorized_operations, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupDescribeResponse__DescribedGroup(f_error_code, f_error_message, f_group_id, f_group_state, f_group_epoch, f_assignment_epoch, f_assignor_name, f_members, f_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1027,61 +1049,58 @@ def _e_ConsumerGroupDescribeResponse__DescribedGroup_v0(o: ConsumerGroupDescribe
 
 def _d_ConsumerGroupDescribeResponse__DescribedGroup_v1(b: bytes, p: int) -> tuple[ConsumerGroupDescribeResponse.DescribedGroup, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_ConsumerGroupDescribeResponse__DescribedGroup)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_state = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_state = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_state, p = r_cstr(b, p)
-    f_group_epoch, f_assignment_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_assignor_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_state, p = r_cstr(b, p)
+    obj.group_epoch, obj.assignment_epoch, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.assignor_name = b[p : z0].decode()
+        p = z0
     else:
-        f_assignor_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.assignor_name, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_members = []
-        for _ in range(n0):
+        obj.members = l_members = []
+        for _ in range(h0):
             e_members, p = _d_ConsumerGroupDescribeResponse__Member_v1(b, p)
-            f_members.append(e_members)
-    f_authorized_operations = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+            l_members.append(e_members)
+    obj.authorized_operations, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupDescribeResponse__DescribedGroup(f_error_code, f_error_message, f_group_id, f_group_state, f_group_epoch, f_assignment_epoch, f_assignor_name, f_members, f_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1202,87 +1221,82 @@ def _e_ConsumerGroupDescribeResponse__DescribedGroup_v1(o: ConsumerGroupDescribe
 
 def _d_ConsumerGroupDescribeResponse_v0(b: bytes, p: int) -> tuple[ConsumerGroupDescribeResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ConsumerGroupDescribeResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_ConsumerGroupDescribeResponse__DescribedGroup)
+            e_groups.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_groups.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
+                e_groups.error_message, p = r_ncstr(b, p - 1)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_state = b[p + 1 : p + s1].decode()
-                p += s1
+                e_groups.group_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_state = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_state, p = r_cstr(b, p)
-            f1_group_epoch, f1_assignment_epoch = _S_ii.unpack_from(b, p)
-            p += 8
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_assignor_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_groups.group_state, p = r_cstr(b, p)
+            e_groups.group_epoch, e_groups.assignment_epoch, h1 = _S_iiB.unpack_from(b, p)
+            p += 9
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_groups.assignor_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_assignor_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_groups.assignor_name, p = r_cstr(b, p - 1)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Members')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_members = []
-                for _ in range(n1):
+                e_groups.members = l1_members = []
+                for _ in range(h1):
                     e1_members, p = _d_ConsumerGroupDescribeResponse__Member_v0(b, p)
-                    f1_members.append(e1_members)
-            f1_authorized_operations = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                    l1_members.append(e1_members)
+            e_groups.authorized_operations, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_groups.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_groups = _ConsumerGroupDescribeResponse__DescribedGroup(f1_error_code, f1_error_message, f1_group_id, f1_group_state, f1_group_epoch, f1_assignment_epoch, f1_assignor_name, f1_members, f1_authorized_operations, unknown1)
-            f_groups.append(e_groups)
+                tags1, p = r_tags(b, p - 1)
+                e_groups.unknown_tagged_fields = tuple(tags1)
+            l_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupDescribeResponse(f_throttle_time_ms, f_groups, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1307,87 +1321,82 @@ def _e_ConsumerGroupDescribeResponse_v0(o: ConsumerGroupDescribeResponse, out: b
 
 def _d_ConsumerGroupDescribeResponse_v1(b: bytes, p: int) -> tuple[ConsumerGroupDescribeResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ConsumerGroupDescribeResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_ConsumerGroupDescribeResponse__DescribedGroup)
+            e_groups.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_groups.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
+                e_groups.error_message, p = r_ncstr(b, p - 1)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_state = b[p + 1 : p + s1].decode()
-                p += s1
+                e_groups.group_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_state = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_state, p = r_cstr(b, p)
-            f1_group_epoch, f1_assignment_epoch = _S_ii.unpack_from(b, p)
-            p += 8
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_assignor_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_groups.group_state, p = r_cstr(b, p)
+            e_groups.group_epoch, e_groups.assignment_epoch, h1 = _S_iiB.unpack_from(b, p)
+            p += 9
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_groups.assignor_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_assignor_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_groups.assignor_name, p = r_cstr(b, p - 1)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Members')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_members = []
-                for _ in range(n1):
+                e_groups.members = l1_members = []
+                for _ in range(h1):
                     e1_members, p = _d_ConsumerGroupDescribeResponse__Member_v1(b, p)
-                    f1_members.append(e1_members)
-            f1_authorized_operations = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                    l1_members.append(e1_members)
+            e_groups.authorized_operations, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_groups.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_groups = _ConsumerGroupDescribeResponse__DescribedGroup(f1_error_code, f1_error_message, f1_group_id, f1_group_state, f1_group_epoch, f1_assignment_epoch, f1_assignor_name, f1_members, f1_authorized_operations, unknown1)
-            f_groups.append(e_groups)
+                tags1, p = r_tags(b, p - 1)
+                e_groups.unknown_tagged_fields = tuple(tags1)
+            l_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupDescribeResponse(f_throttle_time_ms, f_groups, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

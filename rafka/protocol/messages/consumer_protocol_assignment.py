@@ -37,18 +37,27 @@ class ConsumerProtocolAssignment(Message):
 
 
 def _d_ConsumerProtocolAssignment__TopicPartition_v0(b: bytes, p: int) -> tuple[ConsumerProtocolAssignment.TopicPartition, int]:
-    f_topic, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_ConsumerProtocolAssignment__TopicPartition)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
+    else:
+        obj.topic, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
-    unknown0 = ()
-    obj = _ConsumerProtocolAssignment__TopicPartition(f_topic, f_partitions, unknown0)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -69,31 +78,48 @@ def _e_ConsumerProtocolAssignment__TopicPartition_v0(o: ConsumerProtocolAssignme
 
 def _d_ConsumerProtocolAssignment_v0(b: bytes, p: int) -> tuple[ConsumerProtocolAssignment, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_ConsumerProtocolAssignment)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('AssignedPartitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_assigned_partitions = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.assigned_partitions = l_assigned_partitions = []
+        for _ in range(h0):
+            e_assigned_partitions = new_struct(_ConsumerProtocolAssignment__TopicPartition)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_assigned_partitions.topic = b[p : z1].decode()
+                p = z1
+            else:
+                e_assigned_partitions.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_assigned_partitions.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_assigned_partitions.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_assigned_partitions = _ConsumerProtocolAssignment__TopicPartition(f1_topic, f1_partitions, unknown1)
-            f_assigned_partitions.append(e_assigned_partitions)
-    f_user_data, p = r_nbytes(b, p)
-    unknown0 = ()
-    obj = _ConsumerProtocolAssignment(f_assigned_partitions, f_user_data, unknown0)
+                e_assigned_partitions.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_assigned_partitions.unknown_tagged_fields = ()
+            l_assigned_partitions.append(e_assigned_partitions)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        obj.user_data = None
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.user_data = b[p : h0]
+        p = h0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 

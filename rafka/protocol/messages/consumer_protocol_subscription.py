@@ -16,6 +16,7 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['ConsumerProtocolSubscription']
 
 _S_i = Struct(">i")
+_S_ih = Struct(">ih")
 
 @attrs.define
 class ConsumerProtocolSubscription(Message):
@@ -41,18 +42,27 @@ class ConsumerProtocolSubscription(Message):
 
 
 def _d_ConsumerProtocolSubscription__TopicPartition_v1(b: bytes, p: int) -> tuple[ConsumerProtocolSubscription.TopicPartition, int]:
-    f_topic, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_ConsumerProtocolSubscription__TopicPartition)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
+    else:
+        obj.topic, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
-    unknown0 = ()
-    obj = _ConsumerProtocolSubscription__TopicPartition(f_topic, f_partitions, unknown0)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -73,20 +83,38 @@ def _e_ConsumerProtocolSubscription__TopicPartition_v1(o: ConsumerProtocolSubscr
 
 def _d_ConsumerProtocolSubscription_v0(b: bytes, p: int) -> tuple[ConsumerProtocolSubscription, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_ConsumerProtocolSubscription)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            e_topics, p = r_str(b, p)
-            f_topics.append(e_topics)
-    f_user_data, p = r_nbytes(b, p)
-    unknown0 = ()
-    obj = _ConsumerProtocolSubscription(f_topics, f_user_data, [], -1, None, unknown0)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            h0 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h0 >= 0 and (z0 := p + h0) <= blen:
+                e_topics = b[p : z0].decode()
+                p = z0
+            else:
+                e_topics, p = r_str(b, p - 2)
+            l_topics.append(e_topics)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        obj.user_data = None
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.user_data = b[p : h0]
+        p = h0
+    obj.owned_partitions = []
+    obj.generation_id = -1
+    obj.rack_id = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -105,42 +133,67 @@ def _e_ConsumerProtocolSubscription_v0(o: ConsumerProtocolSubscription, out: byt
 
 def _d_ConsumerProtocolSubscription_v1(b: bytes, p: int) -> tuple[ConsumerProtocolSubscription, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_ConsumerProtocolSubscription)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            e_topics, p = r_str(b, p)
-            f_topics.append(e_topics)
-    f_user_data, p = r_nbytes(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            h0 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h0 >= 0 and (z0 := p + h0) <= blen:
+                e_topics = b[p : z0].decode()
+                p = z0
+            else:
+                e_topics, p = r_str(b, p - 2)
+            l_topics.append(e_topics)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
-        raise null_error('OwnedPartitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 < 0:
+        obj.user_data = None
     else:
-        f_owned_partitions = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.user_data = b[p : h0]
+        p = h0
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('OwnedPartitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.owned_partitions = l_owned_partitions = []
+        for _ in range(h0):
+            e_owned_partitions = new_struct(_ConsumerProtocolSubscription__TopicPartition)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_owned_partitions.topic = b[p : z1].decode()
+                p = z1
+            else:
+                e_owned_partitions.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_owned_partitions.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_owned_partitions.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_owned_partitions = _ConsumerProtocolSubscription__TopicPartition(f1_topic, f1_partitions, unknown1)
-            f_owned_partitions.append(e_owned_partitions)
-    unknown0 = ()
-    obj = _ConsumerProtocolSubscription(f_topics, f_user_data, f_owned_partitions, -1, None, unknown0)
+                e_owned_partitions.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_owned_partitions.unknown_tagged_fields = ()
+            l_owned_partitions.append(e_owned_partitions)
+    obj.generation_id = -1
+    obj.rack_id = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -177,44 +230,68 @@ def _e_ConsumerProtocolSubscription_v1(o: ConsumerProtocolSubscription, out: byt
 
 def _d_ConsumerProtocolSubscription_v2(b: bytes, p: int) -> tuple[ConsumerProtocolSubscription, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_ConsumerProtocolSubscription)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            e_topics, p = r_str(b, p)
-            f_topics.append(e_topics)
-    f_user_data, p = r_nbytes(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            h0 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h0 >= 0 and (z0 := p + h0) <= blen:
+                e_topics = b[p : z0].decode()
+                p = z0
+            else:
+                e_topics, p = r_str(b, p - 2)
+            l_topics.append(e_topics)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
-        raise null_error('OwnedPartitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 < 0:
+        obj.user_data = None
     else:
-        f_owned_partitions = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.user_data = b[p : h0]
+        p = h0
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('OwnedPartitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.owned_partitions = l_owned_partitions = []
+        for _ in range(h0):
+            e_owned_partitions = new_struct(_ConsumerProtocolSubscription__TopicPartition)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_owned_partitions.topic = b[p : z1].decode()
+                p = z1
+            else:
+                e_owned_partitions.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_owned_partitions.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_owned_partitions.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_owned_partitions = _ConsumerProtocolSubscription__TopicPartition(f1_topic, f1_partitions, unknown1)
-            f_owned_partitions.append(e_owned_partitions)
-    f_generation_id = _S_i.unpack_from(b, p)[0]
+                e_owned_partitions.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_owned_partitions.unknown_tagged_fields = ()
+            l_owned_partitions.append(e_owned_partitions)
+    obj.generation_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _ConsumerProtocolSubscription(f_topics, f_user_data, f_owned_partitions, f_generation_id, None, unknown0)
+    obj.rack_id = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -252,45 +329,72 @@ def _e_ConsumerProtocolSubscription_v2(o: ConsumerProtocolSubscription, out: byt
 
 def _d_ConsumerProtocolSubscription_v3(b: bytes, p: int) -> tuple[ConsumerProtocolSubscription, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_ConsumerProtocolSubscription)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            e_topics, p = r_str(b, p)
-            f_topics.append(e_topics)
-    f_user_data, p = r_nbytes(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            h0 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h0 >= 0 and (z0 := p + h0) <= blen:
+                e_topics = b[p : z0].decode()
+                p = z0
+            else:
+                e_topics, p = r_str(b, p - 2)
+            l_topics.append(e_topics)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
-        raise null_error('OwnedPartitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 < 0:
+        obj.user_data = None
     else:
-        f_owned_partitions = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.user_data = b[p : h0]
+        p = h0
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('OwnedPartitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.owned_partitions = l_owned_partitions = []
+        for _ in range(h0):
+            e_owned_partitions = new_struct(_ConsumerProtocolSubscription__TopicPartition)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_owned_partitions.topic = b[p : z1].decode()
+                p = z1
+            else:
+                e_owned_partitions.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_owned_partitions.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_owned_partitions.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_owned_partitions = _ConsumerProtocolSubscription__TopicPartition(f1_topic, f1_partitions, unknown1)
-            f_owned_partitions.append(e_owned_partitions)
-    f_generation_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_rack_id, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _ConsumerProtocolSubscription(f_topics, f_user_data, f_owned_partitions, f_generation_id, f_rack_id, unknown0)
+                e_owned_partitions.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_owned_partitions.unknown_tagged_fields = ()
+            l_owned_partitions.append(e_owned_partitions)
+    obj.generation_id, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.rack_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.rack_id, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 

@@ -17,9 +17,13 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['ControllerRegistrationRequest', 'ControllerRegistrationResponse']
 
 _S_Hh = Struct(">Hh")
+_S_HhB = Struct(">HhB")
 _S_hh = Struct(">hh")
+_S_hhB = Struct(">hhB")
 _S_i = Struct(">i")
+_S_i16soB = Struct(">i16s?B")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_o = Struct(">?")
 
 @attrs.define
@@ -73,27 +77,26 @@ class ControllerRegistrationResponse(Message):
 
 def _d_ControllerRegistrationRequest__Listener_v0(b: bytes, p: int) -> tuple[ControllerRegistrationRequest.Listener, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ControllerRegistrationRequest__Listener)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port, f_security_protocol = _S_Hh.unpack_from(b, p)
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p)
+    obj.port, obj.security_protocol, h0 = _S_HhB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ControllerRegistrationRequest__Listener(f_name, f_host, f_port, f_security_protocol, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -109,21 +112,20 @@ def _e_ControllerRegistrationRequest__Listener_v0(o: ControllerRegistrationReque
 
 def _d_ControllerRegistrationRequest__Feature_v0(b: bytes, p: int) -> tuple[ControllerRegistrationRequest.Feature, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ControllerRegistrationRequest__Feature)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_min_supported_version, f_max_supported_version = _S_hh.unpack_from(b, p)
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.name, p = r_cstr(b, p)
+    obj.min_supported_version, obj.max_supported_version, h0 = _S_hhB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ControllerRegistrationRequest__Feature(f_name, f_min_supported_version, f_max_supported_version, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -138,88 +140,82 @@ def _e_ControllerRegistrationRequest__Feature_v0(o: ControllerRegistrationReques
 
 def _d_ControllerRegistrationRequest_v0(b: bytes, p: int) -> tuple[ControllerRegistrationRequest, int]:
     blen = len(b)
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_incarnation_id, p = r_uuid(b, p)
-    f_zk_migration_ready = _S_o.unpack_from(b, p)[0]
-    p += 1
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ControllerRegistrationRequest)
+    obj.controller_id, u_incarnation_id, obj.zk_migration_ready, h0 = _S_i16soB.unpack_from(b, p)
+    obj.incarnation_id = uuid_of(u_incarnation_id)
+    p += 22
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Listeners')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_listeners = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.listeners = l_listeners = []
+        for _ in range(h0):
+            e_listeners = new_struct(_ControllerRegistrationRequest__Listener)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_listeners.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_listeners.host, p = r_cstr(b, p)
+            e_listeners.port, e_listeners.security_protocol, h1 = _S_HhB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_listeners.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_listeners = _ControllerRegistrationRequest__Listener(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
-            f_listeners.append(e_listeners)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                tags1, p = r_tags(b, p - 1)
+                e_listeners.unknown_tagged_fields = tuple(tags1)
+            l_listeners.append(e_listeners)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Features')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_features = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.features = l_features = []
+        for _ in range(h0):
+            e_features = new_struct(_ControllerRegistrationRequest__Feature)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_features.name = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_name, p = r_cstr(b, p)
-            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+                e_features.name, p = r_cstr(b, p)
+            e_features.min_supported_version, e_features.max_supported_version, h2 = _S_hhB.unpack_from(b, p)
+            p += 5
+            if h2 == 0:
+                e_features.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_features = _ControllerRegistrationRequest__Feature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
-            f_features.append(e_features)
+                tags2, p = r_tags(b, p - 1)
+                e_features.unknown_tagged_fields = tuple(tags2)
+            l_features.append(e_features)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ControllerRegistrationRequest(f_controller_id, f_incarnation_id, f_zk_migration_ready, f_listeners, f_features, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -268,21 +264,20 @@ def _e_ControllerRegistrationRequest_v0(o: ControllerRegistrationRequest, out: b
 
 def _d_ControllerRegistrationResponse_v0(b: bytes, p: int) -> tuple[ControllerRegistrationResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_ControllerRegistrationResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ControllerRegistrationResponse(f_throttle_time_ms, f_error_code, f_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,9 +16,16 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['CreateAclsRequest', 'CreateAclsResponse']
 
 _S_b = Struct(">b")
+_S_bB = Struct(">bB")
 _S_bb = Struct(">bb")
+_S_bbB = Struct(">bbB")
+_S_bh = Struct(">bh")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
+_S_hh = Struct(">hh")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
+_S_ii = Struct(">ii")
 
 @attrs.define
 class CreateAclsRequest(Message):
@@ -67,17 +74,32 @@ class CreateAclsResponse(Message):
 
 
 def _d_CreateAclsRequest__AclCreation_v1(b: bytes, p: int) -> tuple[CreateAclsRequest.AclCreation, int]:
-    f_resource_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_resource_name, p = r_str(b, p)
-    f_resource_pattern_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_principal, p = r_str(b, p)
-    f_host, p = r_str(b, p)
-    f_operation, f_permission_type = _S_bb.unpack_from(b, p)
+    blen = len(b)
+    obj = new_struct(_CreateAclsRequest__AclCreation)
+    obj.resource_type, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.resource_name, p = r_str(b, p - 2)
+    obj.resource_pattern_type, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.principal = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
     p += 2
-    unknown0 = ()
-    obj = _CreateAclsRequest__AclCreation(f_resource_type, f_resource_name, f_resource_pattern_type, f_principal, f_host, f_operation, f_permission_type, unknown0)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
+    else:
+        obj.host, p = r_str(b, p - 2)
+    obj.operation, obj.permission_type = _S_bb.unpack_from(b, p)
+    p += 2
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -94,37 +116,34 @@ def _e_CreateAclsRequest__AclCreation_v1(o: CreateAclsRequest.AclCreation, out: 
 
 def _d_CreateAclsRequest__AclCreation_v2(b: bytes, p: int) -> tuple[CreateAclsRequest.AclCreation, int]:
     blen = len(b)
-    f_resource_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_resource_name = b[p + 1 : p + s0].decode()
-        p += s0
-    else:
-        f_resource_name, p = r_cstr(b, p)
-    f_resource_pattern_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal = b[p + 1 : p + s0].decode()
-        p += s0
-    else:
-        f_principal, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
-    else:
-        f_host, p = r_cstr(b, p)
-    f_operation, f_permission_type = _S_bb.unpack_from(b, p)
+    obj = new_struct(_CreateAclsRequest__AclCreation)
+    obj.resource_type, h0 = _S_bB.unpack_from(b, p)
     p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateAclsRequest__AclCreation(f_resource_type, f_resource_name, f_resource_pattern_type, f_principal, f_host, f_operation, f_permission_type, unknown0)
+        obj.resource_name, p = r_cstr(b, p - 1)
+    obj.resource_pattern_type, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.principal = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
+    else:
+        obj.host, p = r_cstr(b, p)
+    obj.operation, obj.permission_type, h0 = _S_bbB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -143,29 +162,43 @@ def _e_CreateAclsRequest__AclCreation_v2(o: CreateAclsRequest.AclCreation, out: 
 
 def _d_CreateAclsRequest_v1(b: bytes, p: int) -> tuple[CreateAclsRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_CreateAclsRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Creations')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_creations = []
-        for _ in range(n0):
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            f1_resource_name, p = r_str(b, p)
-            f1_resource_pattern_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            f1_principal, p = r_str(b, p)
-            f1_host, p = r_str(b, p)
-            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
+        obj.creations = l_creations = []
+        for _ in range(h0):
+            e_creations = new_struct(_CreateAclsRequest__AclCreation)
+            e_creations.resource_type, h1 = _S_bh.unpack_from(b, p)
+            p += 3
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_creations.resource_name = b[p : z1].decode()
+                p = z1
+            else:
+                e_creations.resource_name, p = r_str(b, p - 2)
+            e_creations.resource_pattern_type, h1 = _S_bh.unpack_from(b, p)
+            p += 3
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_creations.principal = b[p : z1].decode()
+                p = z1
+            else:
+                e_creations.principal, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
             p += 2
-            unknown1 = ()
-            e_creations = _CreateAclsRequest__AclCreation(f1_resource_type, f1_resource_name, f1_resource_pattern_type, f1_principal, f1_host, f1_operation, f1_permission_type, unknown1)
-            f_creations.append(e_creations)
-    unknown0 = ()
-    obj = _CreateAclsRequest(f_creations, unknown0)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_creations.host = b[p : z1].decode()
+                p = z1
+            else:
+                e_creations.host, p = r_str(b, p - 2)
+            e_creations.operation, e_creations.permission_type = _S_bb.unpack_from(b, p)
+            p += 2
+            e_creations.unknown_tagged_fields = ()
+            l_creations.append(e_creations)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -190,61 +223,58 @@ def _e_CreateAclsRequest_v1(o: CreateAclsRequest, out: bytearray) -> None:
 
 def _d_CreateAclsRequest_v2(b: bytes, p: int) -> tuple[CreateAclsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_CreateAclsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Creations')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_creations = []
-        for _ in range(n0):
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_resource_name = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_resource_name, p = r_cstr(b, p)
-            f1_resource_pattern_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_principal, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_host, p = r_cstr(b, p)
-            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
+        obj.creations = l_creations = []
+        for _ in range(h0):
+            e_creations = new_struct(_CreateAclsRequest__AclCreation)
+            e_creations.resource_type, h1 = _S_bB.unpack_from(b, p)
             p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_creations.resource_name = b[p : z1].decode()
+                p = z1
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_creations = _CreateAclsRequest__AclCreation(f1_resource_type, f1_resource_name, f1_resource_pattern_type, f1_principal, f1_host, f1_operation, f1_permission_type, unknown1)
-            f_creations.append(e_creations)
+                e_creations.resource_name, p = r_cstr(b, p - 1)
+            e_creations.resource_pattern_type, h1 = _S_bB.unpack_from(b, p)
+            p += 2
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_creations.principal = b[p : z1].decode()
+                p = z1
+            else:
+                e_creations.principal, p = r_cstr(b, p - 1)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_creations.host = b[p + 1 : z1].decode()
+                p = z1
+            else:
+                e_creations.host, p = r_cstr(b, p)
+            e_creations.operation, e_creations.permission_type, h1 = _S_bbB.unpack_from(b, p)
+            p += 3
+            if h1 == 0:
+                e_creations.unknown_tagged_fields = ()
+            else:
+                tags1, p = r_tags(b, p - 1)
+                e_creations.unknown_tagged_fields = tuple(tags1)
+            l_creations.append(e_creations)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateAclsRequest(f_creations, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -276,11 +306,16 @@ def _e_CreateAclsRequest_v2(o: CreateAclsRequest, out: bytearray) -> None:
 
 
 def _d_CreateAclsResponse__AclCreationResult_v1(b: bytes, p: int) -> tuple[CreateAclsResponse.AclCreationResult, int]:
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_error_message, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _CreateAclsResponse__AclCreationResult(f_error_code, f_error_message, unknown0)
+    blen = len(b)
+    obj = new_struct(_CreateAclsResponse__AclCreationResult)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
+    p += 4
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
+    else:
+        obj.error_message, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -293,21 +328,20 @@ def _e_CreateAclsResponse__AclCreationResult_v1(o: CreateAclsResponse.AclCreatio
 
 def _d_CreateAclsResponse__AclCreationResult_v2(b: bytes, p: int) -> tuple[CreateAclsResponse.AclCreationResult, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_CreateAclsResponse__AclCreationResult)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateAclsResponse__AclCreationResult(f_error_code, f_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -322,25 +356,27 @@ def _e_CreateAclsResponse__AclCreationResult_v2(o: CreateAclsResponse.AclCreatio
 
 def _d_CreateAclsResponse_v1(b: bytes, p: int) -> tuple[CreateAclsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_CreateAclsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f1_error_message, p = r_nstr(b, p)
-            unknown1 = ()
-            e_results = _CreateAclsResponse__AclCreationResult(f1_error_code, f1_error_message, unknown1)
-            f_results.append(e_results)
-    unknown0 = ()
-    obj = _CreateAclsResponse(f_throttle_time_ms, f_results, unknown0)
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_CreateAclsResponse__AclCreationResult)
+            e_results.error_code, h1 = _S_hh.unpack_from(b, p)
+            p += 4
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_results.error_message = b[p : z1].decode()
+                p = z1
+            else:
+                e_results.error_message, p = r_nstr(b, p - 2)
+            e_results.unknown_tagged_fields = ()
+            l_results.append(e_results)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -362,47 +398,44 @@ def _e_CreateAclsResponse_v1(o: CreateAclsResponse, out: bytearray) -> None:
 
 def _d_CreateAclsResponse_v2(b: bytes, p: int) -> tuple[CreateAclsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_CreateAclsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_CreateAclsResponse__AclCreationResult)
+            e_results.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_results.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
+                e_results.error_message, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_results.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_results = _CreateAclsResponse__AclCreationResult(f1_error_code, f1_error_message, unknown1)
-            f_results.append(e_results)
+                e_results.unknown_tagged_fields = tuple(tags1)
+            l_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateAclsResponse(f_throttle_time_ms, f_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

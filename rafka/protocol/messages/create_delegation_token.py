@@ -16,9 +16,15 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['CreateDelegationTokenRequest', 'CreateDelegationTokenResponse']
 
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
+_S_hh = Struct(">hh")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_q = Struct(">q")
+_S_qB = Struct(">qB")
 _S_qqq = Struct(">qqq")
+_S_qqqB = Struct(">qqqB")
+_S_qqqh = Struct(">qqqh")
 
 @attrs.define
 class CreateDelegationTokenRequest(Message):
@@ -68,10 +74,23 @@ class CreateDelegationTokenResponse(Message):
 
 
 def _d_CreateDelegationTokenRequest__CreatableRenewers_v1(b: bytes, p: int) -> tuple[CreateDelegationTokenRequest.CreatableRenewers, int]:
-    f_principal_type, p = r_str(b, p)
-    f_principal_name, p = r_str(b, p)
-    unknown0 = ()
-    obj = _CreateDelegationTokenRequest__CreatableRenewers(f_principal_type, f_principal_name, unknown0)
+    blen = len(b)
+    obj = new_struct(_CreateDelegationTokenRequest__CreatableRenewers)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.principal_type = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal_type, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.principal_name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal_name, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -84,25 +103,25 @@ def _e_CreateDelegationTokenRequest__CreatableRenewers_v1(o: CreateDelegationTok
 
 def _d_CreateDelegationTokenRequest__CreatableRenewers_v2(b: bytes, p: int) -> tuple[CreateDelegationTokenRequest.CreatableRenewers, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal_type = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_CreateDelegationTokenRequest__CreatableRenewers)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.principal_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_principal_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.principal_type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.principal_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_principal_name, p = r_cstr(b, p)
+        obj.principal_name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateDelegationTokenRequest__CreatableRenewers(f_principal_type, f_principal_name, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -117,24 +136,38 @@ def _e_CreateDelegationTokenRequest__CreatableRenewers_v2(o: CreateDelegationTok
 
 def _d_CreateDelegationTokenRequest_v1(b: bytes, p: int) -> tuple[CreateDelegationTokenRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_CreateDelegationTokenRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Renewers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_renewers = []
-        for _ in range(n0):
-            f1_principal_type, p = r_str(b, p)
-            f1_principal_name, p = r_str(b, p)
-            unknown1 = ()
-            e_renewers = _CreateDelegationTokenRequest__CreatableRenewers(f1_principal_type, f1_principal_name, unknown1)
-            f_renewers.append(e_renewers)
-    f_max_lifetime_ms = _S_q.unpack_from(b, p)[0]
+        obj.renewers = l_renewers = []
+        for _ in range(h0):
+            e_renewers = new_struct(_CreateDelegationTokenRequest__CreatableRenewers)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_renewers.principal_type = b[p : z1].decode()
+                p = z1
+            else:
+                e_renewers.principal_type, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_renewers.principal_name = b[p : z1].decode()
+                p = z1
+            else:
+                e_renewers.principal_name, p = r_str(b, p - 2)
+            e_renewers.unknown_tagged_fields = ()
+            l_renewers.append(e_renewers)
+    obj.max_lifetime_ms = _S_q.unpack_from(b, p)[0]
     p += 8
-    unknown0 = ()
-    obj = _CreateDelegationTokenRequest('', '', f_renewers, f_max_lifetime_ms, unknown0)
+    obj.owner_principal_type = ''
+    obj.owner_principal_name = ''
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -160,51 +193,52 @@ def _e_CreateDelegationTokenRequest_v1(o: CreateDelegationTokenRequest, out: byt
 
 def _d_CreateDelegationTokenRequest_v2(b: bytes, p: int) -> tuple[CreateDelegationTokenRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_CreateDelegationTokenRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Renewers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_renewers = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal_type = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.renewers = l_renewers = []
+        for _ in range(h0):
+            e_renewers = new_struct(_CreateDelegationTokenRequest__CreatableRenewers)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_renewers.principal_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_principal_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_renewers.principal_type, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_renewers.principal_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_principal_name, p = r_cstr(b, p)
+                e_renewers.principal_name, p = r_cstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_renewers.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_renewers = _CreateDelegationTokenRequest__CreatableRenewers(f1_principal_type, f1_principal_name, unknown1)
-            f_renewers.append(e_renewers)
-    f_max_lifetime_ms = _S_q.unpack_from(b, p)[0]
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_renewers.unknown_tagged_fields = tuple(tags1)
+            l_renewers.append(e_renewers)
+    obj.max_lifetime_ms, h0 = _S_qB.unpack_from(b, p)
+    p += 9
+    obj.owner_principal_type = ''
+    obj.owner_principal_name = ''
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateDelegationTokenRequest('', '', f_renewers, f_max_lifetime_ms, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -238,63 +272,62 @@ def _e_CreateDelegationTokenRequest_v2(o: CreateDelegationTokenRequest, out: byt
 
 def _d_CreateDelegationTokenRequest_v3(b: bytes, p: int) -> tuple[CreateDelegationTokenRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_owner_principal_type, p = r_ncstr(b, p)
+    obj = new_struct(_CreateDelegationTokenRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.owner_principal_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_owner_principal_type = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_owner_principal_name, p = r_ncstr(b, p)
+        obj.owner_principal_type, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.owner_principal_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_owner_principal_name = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.owner_principal_name, p = r_ncstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Renewers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_renewers = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal_type = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.renewers = l_renewers = []
+        for _ in range(h0):
+            e_renewers = new_struct(_CreateDelegationTokenRequest__CreatableRenewers)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_renewers.principal_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_principal_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_renewers.principal_type, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_renewers.principal_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_principal_name, p = r_cstr(b, p)
+                e_renewers.principal_name, p = r_cstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_renewers.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_renewers = _CreateDelegationTokenRequest__CreatableRenewers(f1_principal_type, f1_principal_name, unknown1)
-            f_renewers.append(e_renewers)
-    f_max_lifetime_ms = _S_q.unpack_from(b, p)[0]
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_renewers.unknown_tagged_fields = tuple(tags1)
+            l_renewers.append(e_renewers)
+    obj.max_lifetime_ms, h0 = _S_qB.unpack_from(b, p)
+    p += 9
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateDelegationTokenRequest(f_owner_principal_type, f_owner_principal_name, f_renewers, f_max_lifetime_ms, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -325,18 +358,44 @@ def _e_CreateDelegationTokenRequest_v3(o: CreateDelegationTokenRequest, out: byt
 
 
 def _d_CreateDelegationTokenResponse_v1(b: bytes, p: int) -> tuple[CreateDelegationTokenResponse, int]:
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_principal_type, p = r_str(b, p)
-    f_principal_name, p = r_str(b, p)
-    f_issue_timestamp_ms, f_expiry_timestamp_ms, f_max_timestamp_ms = _S_qqq.unpack_from(b, p)
-    p += 24
-    f_token_id, p = r_str(b, p)
-    f_hmac, p = r_bytes(b, p)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_CreateDelegationTokenResponse)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
     p += 4
-    unknown0 = ()
-    obj = _CreateDelegationTokenResponse(f_error_code, f_principal_type, f_principal_name, '', '', f_issue_timestamp_ms, f_expiry_timestamp_ms, f_max_timestamp_ms, f_token_id, f_hmac, f_throttle_time_ms, unknown0)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.principal_type = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal_type, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.principal_name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal_name, p = r_str(b, p - 2)
+    obj.issue_timestamp_ms, obj.expiry_timestamp_ms, obj.max_timestamp_ms, h0 = _S_qqqh.unpack_from(b, p)
+    p += 26
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.token_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.token_id, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Hmac')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.hmac = b[p : h0]
+        p = h0
+    obj.throttle_time_ms = _S_i.unpack_from(b, p)[0]
+    p += 4
+    obj.token_requester_principal_type = ''
+    obj.token_requester_principal_name = ''
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -358,38 +417,53 @@ def _e_CreateDelegationTokenResponse_v1(o: CreateDelegationTokenResponse, out: b
 
 def _d_CreateDelegationTokenResponse_v2(b: bytes, p: int) -> tuple[CreateDelegationTokenResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal_type = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_CreateDelegationTokenResponse)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.principal_type = b[p : z0].decode()
+        p = z0
     else:
-        f_principal_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.principal_type, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.principal_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_principal_name, p = r_cstr(b, p)
-    f_issue_timestamp_ms, f_expiry_timestamp_ms, f_max_timestamp_ms = _S_qqq.unpack_from(b, p)
-    p += 24
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_token_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.principal_name, p = r_cstr(b, p)
+    obj.issue_timestamp_ms, obj.expiry_timestamp_ms, obj.max_timestamp_ms, h0 = _S_qqqB.unpack_from(b, p)
+    p += 25
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.token_id = b[p : z0].decode()
+        p = z0
     else:
-        f_token_id, p = r_cstr(b, p)
-    f_hmac, p = r_cbytes(b, p)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.token_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Hmac')
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateDelegationTokenResponse(f_error_code, f_principal_type, f_principal_name, '', '', f_issue_timestamp_ms, f_expiry_timestamp_ms, f_max_timestamp_ms, f_token_id, f_hmac, f_throttle_time_ms, unknown0)
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.hmac = b[p : h0]
+        p = h0
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.token_requester_principal_type = ''
+    obj.token_requester_principal_name = ''
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -413,50 +487,63 @@ def _e_CreateDelegationTokenResponse_v2(o: CreateDelegationTokenResponse, out: b
 
 def _d_CreateDelegationTokenResponse_v3(b: bytes, p: int) -> tuple[CreateDelegationTokenResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal_type = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_CreateDelegationTokenResponse)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.principal_type = b[p : z0].decode()
+        p = z0
     else:
-        f_principal_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.principal_type, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.principal_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_principal_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_token_requester_principal_type = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.principal_name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.token_requester_principal_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_token_requester_principal_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_token_requester_principal_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.token_requester_principal_type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.token_requester_principal_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_token_requester_principal_name, p = r_cstr(b, p)
-    f_issue_timestamp_ms, f_expiry_timestamp_ms, f_max_timestamp_ms = _S_qqq.unpack_from(b, p)
-    p += 24
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_token_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.token_requester_principal_name, p = r_cstr(b, p)
+    obj.issue_timestamp_ms, obj.expiry_timestamp_ms, obj.max_timestamp_ms, h0 = _S_qqqB.unpack_from(b, p)
+    p += 25
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.token_id = b[p : z0].decode()
+        p = z0
     else:
-        f_token_id, p = r_cstr(b, p)
-    f_hmac, p = r_cbytes(b, p)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.token_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Hmac')
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateDelegationTokenResponse(f_error_code, f_principal_type, f_principal_name, f_token_requester_principal_type, f_token_requester_principal_name, f_issue_timestamp_ms, f_expiry_timestamp_ms, f_max_timestamp_ms, f_token_id, f_hmac, f_throttle_time_ms, unknown0)
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.hmac = b[p : h0]
+        p = h0
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

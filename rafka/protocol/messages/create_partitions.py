@@ -16,8 +16,13 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['CreatePartitionsRequest', 'CreatePartitionsResponse']
 
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
+_S_hh = Struct(">hh")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
+_S_ii = Struct(">ii")
 _S_io = Struct(">i?")
+_S_ioB = Struct(">i?B")
 
 @attrs.define
 class CreatePartitionsRequest(Message):
@@ -70,17 +75,19 @@ class CreatePartitionsResponse(Message):
 
 
 def _d_CreatePartitionsRequest__CreatePartitionsAssignment_v0(b: bytes, p: int) -> tuple[CreatePartitionsRequest.CreatePartitionsAssignment, int]:
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_CreatePartitionsRequest__CreatePartitionsAssignment)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if 0 <= n0 < 64:
-        f_broker_ids = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    if 0 < h0 < 64:
+        obj.broker_ids = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.broker_ids = []
+    elif h0 < 0:
         raise null_error('BrokerIds')
     else:
-        f_broker_ids, p = r_fixed_array(b, p, n0, 'i', 4)
-    unknown0 = ()
-    obj = _CreatePartitionsRequest__CreatePartitionsAssignment(f_broker_ids, unknown0)
+        obj.broker_ids, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -99,29 +106,31 @@ def _e_CreatePartitionsRequest__CreatePartitionsAssignment_v0(o: CreatePartition
 
 
 def _d_CreatePartitionsRequest__CreatePartitionsAssignment_v2(b: bytes, p: int) -> tuple[CreatePartitionsRequest.CreatePartitionsAssignment, int]:
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_broker_ids = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_CreatePartitionsRequest__CreatePartitionsAssignment)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.broker_ids = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.broker_ids = []
+    elif h0 < 0:
         raise null_error('BrokerIds')
     else:
-        f_broker_ids, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.broker_ids, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreatePartitionsRequest__CreatePartitionsAssignment(f_broker_ids, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -147,32 +156,38 @@ def _e_CreatePartitionsRequest__CreatePartitionsAssignment_v2(o: CreatePartition
 
 def _d_CreatePartitionsRequest__CreatePartitionsTopic_v0(b: bytes, p: int) -> tuple[CreatePartitionsRequest.CreatePartitionsTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    f_count = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        f_assignments = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_CreatePartitionsRequest__CreatePartitionsTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_assignments = []
-        for _ in range(n0):
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.name, p = r_str(b, p - 2)
+    obj.count, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
+        obj.assignments = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.assignments = l_assignments = []
+        for _ in range(h0):
+            e_assignments = new_struct(_CreatePartitionsRequest__CreatePartitionsAssignment)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_broker_ids = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_assignments.broker_ids = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_assignments.broker_ids = []
+            elif h1 < 0:
                 raise null_error('BrokerIds')
             else:
-                f1_broker_ids, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_assignments = _CreatePartitionsRequest__CreatePartitionsAssignment(f1_broker_ids, unknown1)
-            f_assignments.append(e_assignments)
-    unknown0 = ()
-    obj = _CreatePartitionsRequest__CreatePartitionsTopic(f_name, f_count, f_assignments, unknown0)
+                e_assignments.broker_ids, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_assignments.unknown_tagged_fields = ()
+            l_assignments.append(e_assignments)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -202,61 +217,61 @@ def _e_CreatePartitionsRequest__CreatePartitionsTopic_v0(o: CreatePartitionsRequ
 
 def _d_CreatePartitionsRequest__CreatePartitionsTopic_v2(b: bytes, p: int) -> tuple[CreatePartitionsRequest.CreatePartitionsTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_CreatePartitionsRequest__CreatePartitionsTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_count = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        obj.name, p = r_cstr(b, p)
+    obj.count, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.assignments = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_assignments = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_assignments = []
-        for _ in range(n0):
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_broker_ids = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.assignments = l_assignments = []
+        for _ in range(h0):
+            e_assignments = new_struct(_CreatePartitionsRequest__CreatePartitionsAssignment)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_assignments.broker_ids = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_assignments.broker_ids = []
+            elif h1 < 0:
                 raise null_error('BrokerIds')
             else:
-                f1_broker_ids, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_assignments.broker_ids, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_assignments.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_assignments = _CreatePartitionsRequest__CreatePartitionsAssignment(f1_broker_ids, unknown1)
-            f_assignments.append(e_assignments)
+                e_assignments.unknown_tagged_fields = tuple(tags1)
+            l_assignments.append(e_assignments)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreatePartitionsRequest__CreatePartitionsTopic(f_name, f_count, f_assignments, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -298,46 +313,52 @@ def _e_CreatePartitionsRequest__CreatePartitionsTopic_v2(o: CreatePartitionsRequ
 
 def _d_CreatePartitionsRequest_v0(b: bytes, p: int) -> tuple[CreatePartitionsRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_CreatePartitionsRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            f1_count = _S_i.unpack_from(b, p)[0]
-            p += 4
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                f1_assignments = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_CreatePartitionsRequest__CreatePartitionsTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_assignments = []
-                for _ in range(n1):
-                    n2 = INT32.unpack_from(b, p)[0]
+                e_topics.name, p = r_str(b, p - 2)
+            e_topics.count, h1 = _S_ii.unpack_from(b, p)
+            p += 8
+            if h1 < 0:
+                e_topics.assignments = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.assignments = l1_assignments = []
+                for _ in range(h1):
+                    e1_assignments = new_struct(_CreatePartitionsRequest__CreatePartitionsAssignment)
+                    h2 = INT32.unpack_from(b, p)[0]
                     p += 4
-                    if 0 <= n2 < 64:
-                        f2_broker_ids = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                    if 0 < h2 < 64:
+                        e1_assignments.broker_ids = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_assignments.broker_ids = []
+                    elif h2 < 0:
                         raise null_error('BrokerIds')
                     else:
-                        f2_broker_ids, p = r_fixed_array(b, p, n2, 'i', 4)
-                    unknown2 = ()
-                    e1_assignments = _CreatePartitionsRequest__CreatePartitionsAssignment(f2_broker_ids, unknown2)
-                    f1_assignments.append(e1_assignments)
-            unknown1 = ()
-            e_topics = _CreatePartitionsRequest__CreatePartitionsTopic(f1_name, f1_count, f1_assignments, unknown1)
-            f_topics.append(e_topics)
-    f_timeout_ms, f_validate_only = _S_io.unpack_from(b, p)
+                        e1_assignments.broker_ids, p = r_fixed_array(b, p, h2, 'i', 4)
+                    e1_assignments.unknown_tagged_fields = ()
+                    l1_assignments.append(e1_assignments)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.timeout_ms, obj.validate_only = _S_io.unpack_from(b, p)
     p += 5
-    unknown0 = ()
-    obj = _CreatePartitionsRequest(f_topics, f_timeout_ms, f_validate_only, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -376,87 +397,86 @@ def _e_CreatePartitionsRequest_v0(o: CreatePartitionsRequest, out: bytearray) ->
 
 def _d_CreatePartitionsRequest_v2(b: bytes, p: int) -> tuple[CreatePartitionsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_CreatePartitionsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_CreatePartitionsRequest__CreatePartitionsTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            f1_count = _S_i.unpack_from(b, p)[0]
-            p += 4
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+                e_topics.name, p = r_cstr(b, p)
+            e_topics.count, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                e_topics.assignments = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
-                f1_assignments = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
-            else:
-                f1_assignments = []
-                for _ in range(n1):
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_broker_ids = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                e_topics.assignments = l1_assignments = []
+                for _ in range(h1):
+                    e1_assignments = new_struct(_CreatePartitionsRequest__CreatePartitionsAssignment)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_assignments.broker_ids = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_assignments.broker_ids = []
+                    elif h2 < 0:
                         raise null_error('BrokerIds')
                     else:
-                        f2_broker_ids, p = r_fixed_array(b, p, n2, 'i', 4)
+                        e1_assignments.broker_ids, p = r_fixed_array(b, p, h2, 'i', 4)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_assignments.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_assignments = _CreatePartitionsRequest__CreatePartitionsAssignment(f2_broker_ids, unknown2)
-                    f1_assignments.append(e1_assignments)
+                        e1_assignments.unknown_tagged_fields = tuple(tags2)
+                    l1_assignments.append(e1_assignments)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _CreatePartitionsRequest__CreatePartitionsTopic(f1_name, f1_count, f1_assignments, unknown1)
-            f_topics.append(e_topics)
-    f_timeout_ms, f_validate_only = _S_io.unpack_from(b, p)
-    p += 5
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.timeout_ms, obj.validate_only, h0 = _S_ioB.unpack_from(b, p)
+    p += 6
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreatePartitionsRequest(f_topics, f_timeout_ms, f_validate_only, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -512,12 +532,23 @@ def _e_CreatePartitionsRequest_v2(o: CreatePartitionsRequest, out: bytearray) ->
 
 
 def _d_CreatePartitionsResponse__CreatePartitionsTopicResult_v0(b: bytes, p: int) -> tuple[CreatePartitionsResponse.CreatePartitionsTopicResult, int]:
-    f_name, p = r_str(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_CreatePartitionsResponse__CreatePartitionsTopicResult)
+    h0 = INT16.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _CreatePartitionsResponse__CreatePartitionsTopicResult(f_name, f_error_code, f_error_message, unknown0)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.name, p = r_str(b, p - 2)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
+    p += 4
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
+    else:
+        obj.error_message, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -531,27 +562,26 @@ def _e_CreatePartitionsResponse__CreatePartitionsTopicResult_v0(o: CreatePartiti
 
 def _d_CreatePartitionsResponse__CreatePartitionsTopicResult_v2(b: bytes, p: int) -> tuple[CreatePartitionsResponse.CreatePartitionsTopicResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_CreatePartitionsResponse__CreatePartitionsTopicResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+        obj.name, p = r_cstr(b, p)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreatePartitionsResponse__CreatePartitionsTopicResult(f_name, f_error_code, f_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -567,26 +597,34 @@ def _e_CreatePartitionsResponse__CreatePartitionsTopicResult_v2(o: CreatePartiti
 
 def _d_CreatePartitionsResponse_v0(b: bytes, p: int) -> tuple[CreatePartitionsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_CreatePartitionsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_CreatePartitionsResponse__CreatePartitionsTopicResult)
+            h1 = INT16.unpack_from(b, p)[0]
             p += 2
-            f1_error_message, p = r_nstr(b, p)
-            unknown1 = ()
-            e_results = _CreatePartitionsResponse__CreatePartitionsTopicResult(f1_name, f1_error_code, f1_error_message, unknown1)
-            f_results.append(e_results)
-    unknown0 = ()
-    obj = _CreatePartitionsResponse(f_throttle_time_ms, f_results, unknown0)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_results.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_results.name, p = r_str(b, p - 2)
+            e_results.error_code, h1 = _S_hh.unpack_from(b, p)
+            p += 4
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_results.error_message = b[p : z1].decode()
+                p = z1
+            else:
+                e_results.error_message, p = r_nstr(b, p - 2)
+            e_results.unknown_tagged_fields = ()
+            l_results.append(e_results)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -609,53 +647,50 @@ def _e_CreatePartitionsResponse_v0(o: CreatePartitionsResponse, out: bytearray) 
 
 def _d_CreatePartitionsResponse_v2(b: bytes, p: int) -> tuple[CreatePartitionsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_CreatePartitionsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_CreatePartitionsResponse__CreatePartitionsTopicResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_results.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+                e_results.name, p = r_cstr(b, p)
+            e_results.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_results.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
+                e_results.error_message, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_results.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_results = _CreatePartitionsResponse__CreatePartitionsTopicResult(f1_name, f1_error_code, f1_error_message, unknown1)
-            f_results.append(e_results)
+                e_results.unknown_tagged_fields = tuple(tags1)
+            l_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreatePartitionsResponse(f_throttle_time_ms, f_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,11 +16,20 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['CreateTopicsRequest', 'CreateTopicsResponse']
 
+_S_16shB = Struct(">16shB")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
+_S_hh = Struct(">hh")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
+_S_ihi = Struct(">ihi")
+_S_ii = Struct(">ii")
 _S_io = Struct(">i?")
+_S_ioB = Struct(">i?B")
 _S_obo = Struct(">?b?")
+_S_oboB = Struct(">?b?B")
 
 @attrs.define
 class CreateTopicsRequest(Message):
@@ -96,19 +105,19 @@ class CreateTopicsResponse(Message):
 
 
 def _d_CreateTopicsRequest__CreatableReplicaAssignment_v2(b: bytes, p: int) -> tuple[CreateTopicsRequest.CreatableReplicaAssignment, int]:
-    f_partition_index = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if 0 <= n0 < 64:
-        f_broker_ids = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_CreateTopicsRequest__CreatableReplicaAssignment)
+    obj.partition_index, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if 0 < h0 < 64:
+        obj.broker_ids = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.broker_ids = []
+    elif h0 < 0:
         raise null_error('BrokerIds')
     else:
-        f_broker_ids, p = r_fixed_array(b, p, n0, 'i', 4)
-    unknown0 = ()
-    obj = _CreateTopicsRequest__CreatableReplicaAssignment(f_partition_index, f_broker_ids, unknown0)
+        obj.broker_ids, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -128,31 +137,31 @@ def _e_CreateTopicsRequest__CreatableReplicaAssignment_v2(o: CreateTopicsRequest
 
 
 def _d_CreateTopicsRequest__CreatableReplicaAssignment_v5(b: bytes, p: int) -> tuple[CreateTopicsRequest.CreatableReplicaAssignment, int]:
-    f_partition_index = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_broker_ids = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_CreateTopicsRequest__CreatableReplicaAssignment)
+    obj.partition_index, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.broker_ids = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.broker_ids = []
+    elif h0 < 0:
         raise null_error('BrokerIds')
     else:
-        f_broker_ids, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.broker_ids, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateTopicsRequest__CreatableReplicaAssignment(f_partition_index, f_broker_ids, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -178,10 +187,23 @@ def _e_CreateTopicsRequest__CreatableReplicaAssignment_v5(o: CreateTopicsRequest
 
 
 def _d_CreateTopicsRequest__CreatableTopicConfig_v2(b: bytes, p: int) -> tuple[CreateTopicsRequest.CreatableTopicConfig, int]:
-    f_name, p = r_str(b, p)
-    f_value, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _CreateTopicsRequest__CreatableTopicConfig(f_name, f_value, unknown0)
+    blen = len(b)
+    obj = new_struct(_CreateTopicsRequest__CreatableTopicConfig)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.value = b[p : z0].decode()
+        p = z0
+    else:
+        obj.value, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -194,25 +216,25 @@ def _e_CreateTopicsRequest__CreatableTopicConfig_v2(o: CreateTopicsRequest.Creat
 
 def _d_CreateTopicsRequest__CreatableTopicConfig_v5(b: bytes, p: int) -> tuple[CreateTopicsRequest.CreatableTopicConfig, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_CreateTopicsRequest__CreatableTopicConfig)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_value, p = r_ncstr(b, p)
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.value = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_value = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.value, p = r_ncstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateTopicsRequest__CreatableTopicConfig(f_name, f_value, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -227,48 +249,64 @@ def _e_CreateTopicsRequest__CreatableTopicConfig_v5(o: CreateTopicsRequest.Creat
 
 def _d_CreateTopicsRequest__CreatableTopic_v2(b: bytes, p: int) -> tuple[CreateTopicsRequest.CreatableTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    f_num_partitions, f_replication_factor = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Assignments')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_CreateTopicsRequest__CreatableTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_assignments = []
-        for _ in range(n0):
-            f1_partition_index = _S_i.unpack_from(b, p)[0]
-            p += 4
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if 0 <= n1 < 64:
-                f1_broker_ids = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.name, p = r_str(b, p - 2)
+    obj.num_partitions, obj.replication_factor, h0 = _S_ihi.unpack_from(b, p)
+    p += 10
+    if h0 < 0:
+        raise null_error('Assignments')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.assignments = l_assignments = []
+        for _ in range(h0):
+            e_assignments = new_struct(_CreateTopicsRequest__CreatableReplicaAssignment)
+            e_assignments.partition_index, h1 = _S_ii.unpack_from(b, p)
+            p += 8
+            if 0 < h1 < 64:
+                e_assignments.broker_ids = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_assignments.broker_ids = []
+            elif h1 < 0:
                 raise null_error('BrokerIds')
             else:
-                f1_broker_ids, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_assignments = _CreateTopicsRequest__CreatableReplicaAssignment(f1_partition_index, f1_broker_ids, unknown1)
-            f_assignments.append(e_assignments)
-    n0 = INT32.unpack_from(b, p)[0]
+                e_assignments.broker_ids, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_assignments.unknown_tagged_fields = ()
+            l_assignments.append(e_assignments)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Configs')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_configs = []
-        for _ in range(n0):
-            f2_name, p = r_str(b, p)
-            f2_value, p = r_nstr(b, p)
-            unknown2 = ()
-            e_configs = _CreateTopicsRequest__CreatableTopicConfig(f2_name, f2_value, unknown2)
-            f_configs.append(e_configs)
-    unknown0 = ()
-    obj = _CreateTopicsRequest__CreatableTopic(f_name, f_num_partitions, f_replication_factor, f_assignments, f_configs, unknown0)
+        obj.configs = l_configs = []
+        for _ in range(h0):
+            e_configs = new_struct(_CreateTopicsRequest__CreatableTopicConfig)
+            h2 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h2 >= 0 and (z2 := p + h2) <= blen:
+                e_configs.name = b[p : z2].decode()
+                p = z2
+            else:
+                e_configs.name, p = r_str(b, p - 2)
+            h2 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h2 >= 0 and (z2 := p + h2) <= blen:
+                e_configs.value = b[p : z2].decode()
+                p = z2
+            else:
+                e_configs.value, p = r_nstr(b, p - 2)
+            e_configs.unknown_tagged_fields = ()
+            l_configs.append(e_configs)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -309,99 +347,97 @@ def _e_CreateTopicsRequest__CreatableTopic_v2(o: CreateTopicsRequest.CreatableTo
 
 def _d_CreateTopicsRequest__CreatableTopic_v5(b: bytes, p: int) -> tuple[CreateTopicsRequest.CreatableTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_CreateTopicsRequest__CreatableTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_num_partitions, f_replication_factor = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    obj.num_partitions, obj.replication_factor, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Assignments')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_assignments = []
-        for _ in range(n0):
-            f1_partition_index = _S_i.unpack_from(b, p)[0]
-            p += 4
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_broker_ids = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.assignments = l_assignments = []
+        for _ in range(h0):
+            e_assignments = new_struct(_CreateTopicsRequest__CreatableReplicaAssignment)
+            e_assignments.partition_index, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_assignments.broker_ids = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_assignments.broker_ids = []
+            elif h1 < 0:
                 raise null_error('BrokerIds')
             else:
-                f1_broker_ids, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_assignments.broker_ids, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_assignments.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_assignments = _CreateTopicsRequest__CreatableReplicaAssignment(f1_partition_index, f1_broker_ids, unknown1)
-            f_assignments.append(e_assignments)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_assignments.unknown_tagged_fields = tuple(tags1)
+            l_assignments.append(e_assignments)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Configs')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_configs = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.configs = l_configs = []
+        for _ in range(h0):
+            e_configs = new_struct(_CreateTopicsRequest__CreatableTopicConfig)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_configs.name = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_name, p = r_cstr(b, p)
-            s2 = b[p]
-            if not (0 < s2 < 0x80 and p + s2 <= blen):
-                f2_value, p = r_ncstr(b, p)
+                e_configs.name, p = r_cstr(b, p)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_configs.value = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_value = b[p + 1 : p + s2].decode()
-                p += s2
+                e_configs.value, p = r_ncstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown2: TaggedFields = ()
+                e_configs.unknown_tagged_fields = ()
             else:
                 tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_configs = _CreateTopicsRequest__CreatableTopicConfig(f2_name, f2_value, unknown2)
-            f_configs.append(e_configs)
+                e_configs.unknown_tagged_fields = tuple(tags2)
+            l_configs.append(e_configs)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateTopicsRequest__CreatableTopic(f_name, f_num_partitions, f_replication_factor, f_assignments, f_configs, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -460,62 +496,78 @@ def _e_CreateTopicsRequest__CreatableTopic_v5(o: CreateTopicsRequest.CreatableTo
 
 def _d_CreateTopicsRequest_v2(b: bytes, p: int) -> tuple[CreateTopicsRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_CreateTopicsRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            f1_num_partitions, f1_replication_factor = _S_ih.unpack_from(b, p)
-            p += 6
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Assignments')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_CreateTopicsRequest__CreatableTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_assignments = []
-                for _ in range(n1):
-                    f2_partition_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    n2 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if 0 <= n2 < 64:
-                        f2_broker_ids = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                e_topics.name, p = r_str(b, p - 2)
+            e_topics.num_partitions, e_topics.replication_factor, h1 = _S_ihi.unpack_from(b, p)
+            p += 10
+            if h1 < 0:
+                raise null_error('Assignments')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.assignments = l1_assignments = []
+                for _ in range(h1):
+                    e1_assignments = new_struct(_CreateTopicsRequest__CreatableReplicaAssignment)
+                    e1_assignments.partition_index, h2 = _S_ii.unpack_from(b, p)
+                    p += 8
+                    if 0 < h2 < 64:
+                        e1_assignments.broker_ids = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_assignments.broker_ids = []
+                    elif h2 < 0:
                         raise null_error('BrokerIds')
                     else:
-                        f2_broker_ids, p = r_fixed_array(b, p, n2, 'i', 4)
-                    unknown2 = ()
-                    e1_assignments = _CreateTopicsRequest__CreatableReplicaAssignment(f2_partition_index, f2_broker_ids, unknown2)
-                    f1_assignments.append(e1_assignments)
-            n1 = INT32.unpack_from(b, p)[0]
+                        e1_assignments.broker_ids, p = r_fixed_array(b, p, h2, 'i', 4)
+                    e1_assignments.unknown_tagged_fields = ()
+                    l1_assignments.append(e1_assignments)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if n1 < 0:
+            if h1 < 0:
                 raise null_error('Configs')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_configs = []
-                for _ in range(n1):
-                    f3_name, p = r_str(b, p)
-                    f3_value, p = r_nstr(b, p)
-                    unknown3 = ()
-                    e1_configs = _CreateTopicsRequest__CreatableTopicConfig(f3_name, f3_value, unknown3)
-                    f1_configs.append(e1_configs)
-            unknown1 = ()
-            e_topics = _CreateTopicsRequest__CreatableTopic(f1_name, f1_num_partitions, f1_replication_factor, f1_assignments, f1_configs, unknown1)
-            f_topics.append(e_topics)
-    f_timeout_ms, f_validate_only = _S_io.unpack_from(b, p)
+                e_topics.configs = l1_configs = []
+                for _ in range(h1):
+                    e1_configs = new_struct(_CreateTopicsRequest__CreatableTopicConfig)
+                    h3 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h3 >= 0 and (z3 := p + h3) <= blen:
+                        e1_configs.name = b[p : z3].decode()
+                        p = z3
+                    else:
+                        e1_configs.name, p = r_str(b, p - 2)
+                    h3 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h3 >= 0 and (z3 := p + h3) <= blen:
+                        e1_configs.value = b[p : z3].decode()
+                        p = z3
+                    else:
+                        e1_configs.value, p = r_nstr(b, p - 2)
+                    e1_configs.unknown_tagged_fields = ()
+                    l1_configs.append(e1_configs)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.timeout_ms, obj.validate_only = _S_io.unpack_from(b, p)
     p += 5
-    unknown0 = ()
-    obj = _CreateTopicsRequest(f_topics, f_timeout_ms, f_validate_only, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -565,125 +617,122 @@ def _e_CreateTopicsRequest_v2(o: CreateTopicsRequest, out: bytearray) -> None:
 
 def _d_CreateTopicsRequest_v5(b: bytes, p: int) -> tuple[CreateTopicsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_CreateTopicsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_CreateTopicsRequest__CreatableTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            f1_num_partitions, f1_replication_factor = _S_ih.unpack_from(b, p)
-            p += 6
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            e_topics.num_partitions, e_topics.replication_factor, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Assignments')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_assignments = []
-                for _ in range(n1):
-                    f2_partition_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_broker_ids = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                e_topics.assignments = l1_assignments = []
+                for _ in range(h1):
+                    e1_assignments = new_struct(_CreateTopicsRequest__CreatableReplicaAssignment)
+                    e1_assignments.partition_index, h2 = _S_iB.unpack_from(b, p)
+                    p += 5
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_assignments.broker_ids = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_assignments.broker_ids = []
+                    elif h2 < 0:
                         raise null_error('BrokerIds')
                     else:
-                        f2_broker_ids, p = r_fixed_array(b, p, n2, 'i', 4)
+                        e1_assignments.broker_ids, p = r_fixed_array(b, p, h2, 'i', 4)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_assignments.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_assignments = _CreateTopicsRequest__CreatableReplicaAssignment(f2_partition_index, f2_broker_ids, unknown2)
-                    f1_assignments.append(e1_assignments)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                        e1_assignments.unknown_tagged_fields = tuple(tags2)
+                    l1_assignments.append(e1_assignments)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Configs')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_configs = []
-                for _ in range(n1):
-                    s3 = b[p]
-                    if 0 < s3 < 0x80 and p + s3 <= blen:
-                        f3_name = b[p + 1 : p + s3].decode()
-                        p += s3
+                e_topics.configs = l1_configs = []
+                for _ in range(h1):
+                    e1_configs = new_struct(_CreateTopicsRequest__CreatableTopicConfig)
+                    h3 = b[p]
+                    if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                        e1_configs.name = b[p + 1 : z3].decode()
+                        p = z3
                     else:
-                        f3_name, p = r_cstr(b, p)
-                    s3 = b[p]
-                    if not (0 < s3 < 0x80 and p + s3 <= blen):
-                        f3_value, p = r_ncstr(b, p)
+                        e1_configs.name, p = r_cstr(b, p)
+                    h3 = b[p]
+                    if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                        e1_configs.value = b[p + 1 : z3].decode()
+                        p = z3
                     else:
-                        f3_value = b[p + 1 : p + s3].decode()
-                        p += s3
+                        e1_configs.value, p = r_ncstr(b, p)
                     if b[p] == 0:
                         p += 1
-                        unknown3: TaggedFields = ()
+                        e1_configs.unknown_tagged_fields = ()
                     else:
                         tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    e1_configs = _CreateTopicsRequest__CreatableTopicConfig(f3_name, f3_value, unknown3)
-                    f1_configs.append(e1_configs)
+                        e1_configs.unknown_tagged_fields = tuple(tags3)
+                    l1_configs.append(e1_configs)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _CreateTopicsRequest__CreatableTopic(f1_name, f1_num_partitions, f1_replication_factor, f1_assignments, f1_configs, unknown1)
-            f_topics.append(e_topics)
-    f_timeout_ms, f_validate_only = _S_io.unpack_from(b, p)
-    p += 5
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.timeout_ms, obj.validate_only, h0 = _S_ioB.unpack_from(b, p)
+    p += 6
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateTopicsRequest(f_topics, f_timeout_ms, f_validate_only, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -757,27 +806,26 @@ def _e_CreateTopicsRequest_v5(o: CreateTopicsRequest, out: bytearray) -> None:
 
 def _d_CreateTopicsResponse__CreatableTopicConfigs_v5(b: bytes, p: int) -> tuple[CreateTopicsResponse.CreatableTopicConfigs, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_CreateTopicsResponse__CreatableTopicConfigs)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_value, p = r_ncstr(b, p)
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.value = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_value = b[p + 1 : p + s0].decode()
-        p += s0
-    f_read_only, f_config_source, f_is_sensitive = _S_obo.unpack_from(b, p)
-    p += 3
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.value, p = r_ncstr(b, p)
+    obj.read_only, obj.config_source, obj.is_sensitive, h0 = _S_oboB.unpack_from(b, p)
+    p += 4
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateTopicsResponse__CreatableTopicConfigs(f_name, f_value, f_read_only, f_config_source, f_is_sensitive, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -792,12 +840,28 @@ def _e_CreateTopicsResponse__CreatableTopicConfigs_v5(o: CreateTopicsResponse.Cr
 
 
 def _d_CreateTopicsResponse__CreatableTopicResult_v2(b: bytes, p: int) -> tuple[CreateTopicsResponse.CreatableTopicResult, int]:
-    f_name, p = r_str(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_CreateTopicsResponse__CreatableTopicResult)
+    h0 = INT16.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _CreateTopicsResponse__CreatableTopicResult(f_name, ZERO_UUID, f_error_code, f_error_message, 0, -1, -1, [], unknown0)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.name, p = r_str(b, p - 2)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
+    p += 4
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
+    else:
+        obj.error_message, p = r_nstr(b, p - 2)
+    obj.topic_id = ZERO_UUID
+    obj.topic_config_error_code = 0
+    obj.num_partitions = -1
+    obj.replication_factor = -1
+    obj.configs = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -811,75 +875,72 @@ def _e_CreateTopicsResponse__CreatableTopicResult_v2(o: CreateTopicsResponse.Cre
 
 def _d_CreateTopicsResponse__CreatableTopicResult_v5(b: bytes, p: int) -> tuple[CreateTopicsResponse.CreatableTopicResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_CreateTopicsResponse__CreatableTopicResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+        obj.name, p = r_cstr(b, p)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f_num_partitions, f_replication_factor = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        obj.error_message, p = r_ncstr(b, p - 1)
+    obj.num_partitions, obj.replication_factor, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.configs = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_configs = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_configs = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.configs = l_configs = []
+        for _ in range(h0):
+            e_configs = new_struct(_CreateTopicsResponse__CreatableTopicConfigs)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_configs.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_value, p = r_ncstr(b, p)
+                e_configs.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_configs.value = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_value = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_read_only, f1_config_source, f1_is_sensitive = _S_obo.unpack_from(b, p)
-            p += 3
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_configs.value, p = r_ncstr(b, p)
+            e_configs.read_only, e_configs.config_source, e_configs.is_sensitive, h1 = _S_oboB.unpack_from(b, p)
+            p += 4
+            if h1 == 0:
+                e_configs.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_configs = _CreateTopicsResponse__CreatableTopicConfigs(f1_name, f1_value, f1_read_only, f1_config_source, f1_is_sensitive, unknown1)
-            f_configs.append(e_configs)
-    f_topic_config_error_code: int = 0
+                tags1, p = r_tags(b, p - 1)
+                e_configs.unknown_tagged_fields = tuple(tags1)
+            l_configs.append(e_configs)
+    obj.topic_id = ZERO_UUID
+    obj.topic_config_error_code = 0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_topic_config_error_code = _S_h.unpack_from(t0, q0)[0]
+                obj.topic_config_error_code = _S_h.unpack_from(t0, q0)[0]
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _CreateTopicsResponse__CreatableTopicResult(f_name, ZERO_UUID, f_error_code, f_error_message, f_topic_config_error_code, f_num_partitions, f_replication_factor, f_configs, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -915,76 +976,72 @@ def _e_CreateTopicsResponse__CreatableTopicResult_v5(o: CreateTopicsResponse.Cre
 
 def _d_CreateTopicsResponse__CreatableTopicResult_v7(b: bytes, p: int) -> tuple[CreateTopicsResponse.CreatableTopicResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_CreateTopicsResponse__CreatableTopicResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_topic_id, p = r_uuid(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+        obj.name, p = r_cstr(b, p)
+    u_topic_id, obj.error_code, h0 = _S_16shB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 19
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f_num_partitions, f_replication_factor = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        obj.error_message, p = r_ncstr(b, p - 1)
+    obj.num_partitions, obj.replication_factor, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.configs = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_configs = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_configs = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.configs = l_configs = []
+        for _ in range(h0):
+            e_configs = new_struct(_CreateTopicsResponse__CreatableTopicConfigs)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_configs.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_value, p = r_ncstr(b, p)
+                e_configs.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_configs.value = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_value = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_read_only, f1_config_source, f1_is_sensitive = _S_obo.unpack_from(b, p)
-            p += 3
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_configs.value, p = r_ncstr(b, p)
+            e_configs.read_only, e_configs.config_source, e_configs.is_sensitive, h1 = _S_oboB.unpack_from(b, p)
+            p += 4
+            if h1 == 0:
+                e_configs.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_configs = _CreateTopicsResponse__CreatableTopicConfigs(f1_name, f1_value, f1_read_only, f1_config_source, f1_is_sensitive, unknown1)
-            f_configs.append(e_configs)
-    f_topic_config_error_code: int = 0
+                tags1, p = r_tags(b, p - 1)
+                e_configs.unknown_tagged_fields = tuple(tags1)
+            l_configs.append(e_configs)
+    obj.topic_config_error_code = 0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_topic_config_error_code = _S_h.unpack_from(t0, q0)[0]
+                obj.topic_config_error_code = _S_h.unpack_from(t0, q0)[0]
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _CreateTopicsResponse__CreatableTopicResult(f_name, f_topic_id, f_error_code, f_error_message, f_topic_config_error_code, f_num_partitions, f_replication_factor, f_configs, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -1021,26 +1078,39 @@ def _e_CreateTopicsResponse__CreatableTopicResult_v7(o: CreateTopicsResponse.Cre
 
 def _d_CreateTopicsResponse_v2(b: bytes, p: int) -> tuple[CreateTopicsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_CreateTopicsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_CreateTopicsResponse__CreatableTopicResult)
+            h1 = INT16.unpack_from(b, p)[0]
             p += 2
-            f1_error_message, p = r_nstr(b, p)
-            unknown1 = ()
-            e_topics = _CreateTopicsResponse__CreatableTopicResult(f1_name, ZERO_UUID, f1_error_code, f1_error_message, 0, -1, -1, [], unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _CreateTopicsResponse(f_throttle_time_ms, f_topics, unknown0)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_topics.name, p = r_str(b, p - 2)
+            e_topics.error_code, h1 = _S_hh.unpack_from(b, p)
+            p += 4
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.error_message = b[p : z1].decode()
+                p = z1
+            else:
+                e_topics.error_message, p = r_nstr(b, p - 2)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.topic_config_error_code = 0
+            e_topics.num_partitions = -1
+            e_topics.replication_factor = -1
+            e_topics.configs = []
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1063,101 +1133,96 @@ def _e_CreateTopicsResponse_v2(o: CreateTopicsResponse, out: bytearray) -> None:
 
 def _d_CreateTopicsResponse_v5(b: bytes, p: int) -> tuple[CreateTopicsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_CreateTopicsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_CreateTopicsResponse__CreatableTopicResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+                e_topics.name, p = r_cstr(b, p)
+            e_topics.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_topics.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_num_partitions, f1_replication_factor = _S_ih.unpack_from(b, p)
-            p += 6
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+                e_topics.error_message, p = r_ncstr(b, p - 1)
+            e_topics.num_partitions, e_topics.replication_factor, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                e_topics.configs = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
-                f1_configs = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
-            else:
-                f1_configs = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_topics.configs = l1_configs = []
+                for _ in range(h1):
+                    e1_configs = new_struct(_CreateTopicsResponse__CreatableTopicConfigs)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_configs.name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_value, p = r_ncstr(b, p)
+                        e1_configs.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_configs.value = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_value = b[p + 1 : p + s2].decode()
-                        p += s2
-                    f2_read_only, f2_config_source, f2_is_sensitive = _S_obo.unpack_from(b, p)
-                    p += 3
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                        e1_configs.value, p = r_ncstr(b, p)
+                    e1_configs.read_only, e1_configs.config_source, e1_configs.is_sensitive, h2 = _S_oboB.unpack_from(b, p)
+                    p += 4
+                    if h2 == 0:
+                        e1_configs.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_configs = _CreateTopicsResponse__CreatableTopicConfigs(f2_name, f2_value, f2_read_only, f2_config_source, f2_is_sensitive, unknown2)
-                    f1_configs.append(e1_configs)
-            f1_topic_config_error_code: int = 0
+                        tags2, p = r_tags(b, p - 1)
+                        e1_configs.unknown_tagged_fields = tuple(tags2)
+                    l1_configs.append(e1_configs)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.topic_config_error_code = 0
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
                 extra1 = []
                 for tag1, t1 in tags1:
                     if tag1 == 0:
                         q1 = 0
-                        f1_topic_config_error_code = _S_h.unpack_from(t1, q1)[0]
+                        e_topics.topic_config_error_code = _S_h.unpack_from(t1, q1)[0]
                     else:
                         extra1.append((tag1, t1))
-                unknown1 = tuple(extra1)
-            e_topics = _CreateTopicsResponse__CreatableTopicResult(f1_name, ZERO_UUID, f1_error_code, f1_error_message, f1_topic_config_error_code, f1_num_partitions, f1_replication_factor, f1_configs, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(extra1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateTopicsResponse(f_throttle_time_ms, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1208,102 +1273,96 @@ def _e_CreateTopicsResponse_v5(o: CreateTopicsResponse, out: bytearray) -> None:
 
 def _d_CreateTopicsResponse_v7(b: bytes, p: int) -> tuple[CreateTopicsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_CreateTopicsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_CreateTopicsResponse__CreatableTopicResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            f1_topic_id, p = r_uuid(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+                e_topics.name, p = r_cstr(b, p)
+            u1_topic_id, e_topics.error_code, h1 = _S_16shB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 19
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_topics.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_num_partitions, f1_replication_factor = _S_ih.unpack_from(b, p)
-            p += 6
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+                e_topics.error_message, p = r_ncstr(b, p - 1)
+            e_topics.num_partitions, e_topics.replication_factor, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                e_topics.configs = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
-                f1_configs = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
-            else:
-                f1_configs = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_topics.configs = l1_configs = []
+                for _ in range(h1):
+                    e1_configs = new_struct(_CreateTopicsResponse__CreatableTopicConfigs)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_configs.name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_value, p = r_ncstr(b, p)
+                        e1_configs.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_configs.value = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_value = b[p + 1 : p + s2].decode()
-                        p += s2
-                    f2_read_only, f2_config_source, f2_is_sensitive = _S_obo.unpack_from(b, p)
-                    p += 3
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                        e1_configs.value, p = r_ncstr(b, p)
+                    e1_configs.read_only, e1_configs.config_source, e1_configs.is_sensitive, h2 = _S_oboB.unpack_from(b, p)
+                    p += 4
+                    if h2 == 0:
+                        e1_configs.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_configs = _CreateTopicsResponse__CreatableTopicConfigs(f2_name, f2_value, f2_read_only, f2_config_source, f2_is_sensitive, unknown2)
-                    f1_configs.append(e1_configs)
-            f1_topic_config_error_code: int = 0
+                        tags2, p = r_tags(b, p - 1)
+                        e1_configs.unknown_tagged_fields = tuple(tags2)
+                    l1_configs.append(e1_configs)
+            e_topics.topic_config_error_code = 0
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
                 extra1 = []
                 for tag1, t1 in tags1:
                     if tag1 == 0:
                         q1 = 0
-                        f1_topic_config_error_code = _S_h.unpack_from(t1, q1)[0]
+                        e_topics.topic_config_error_code = _S_h.unpack_from(t1, q1)[0]
                     else:
                         extra1.append((tag1, t1))
-                unknown1 = tuple(extra1)
-            e_topics = _CreateTopicsResponse__CreatableTopicResult(f1_name, f1_topic_id, f1_error_code, f1_error_message, f1_topic_config_error_code, f1_num_partitions, f1_replication_factor, f1_configs, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(extra1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _CreateTopicsResponse(f_throttle_time_ms, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,6 +16,7 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['DefaultPrincipalData']
 
 _S_o = Struct(">?")
+_S_oB = Struct(">?B")
 
 @attrs.define
 class DefaultPrincipalData(Message):
@@ -34,27 +35,26 @@ class DefaultPrincipalData(Message):
 
 def _d_DefaultPrincipalData_v0(b: bytes, p: int) -> tuple[DefaultPrincipalData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_type = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DefaultPrincipalData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_token_authenticated = _S_o.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.name, p = r_cstr(b, p)
+    obj.token_authenticated, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DefaultPrincipalData(f_type, f_name, f_token_authenticated, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,9 +16,16 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['DeleteAclsRequest', 'DeleteAclsResponse']
 
 _S_b = Struct(">b")
+_S_bB = Struct(">bB")
 _S_bb = Struct(">bb")
+_S_bbB = Struct(">bbB")
+_S_bh = Struct(">bh")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
+_S_hh = Struct(">hh")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
+_S_ii = Struct(">ii")
 
 @attrs.define
 class DeleteAclsRequest(Message):
@@ -81,17 +88,32 @@ class DeleteAclsResponse(Message):
 
 
 def _d_DeleteAclsRequest__DeleteAclsFilter_v1(b: bytes, p: int) -> tuple[DeleteAclsRequest.DeleteAclsFilter, int]:
-    f_resource_type_filter = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_resource_name_filter, p = r_nstr(b, p)
-    f_pattern_type_filter = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_principal_filter, p = r_nstr(b, p)
-    f_host_filter, p = r_nstr(b, p)
-    f_operation, f_permission_type = _S_bb.unpack_from(b, p)
+    blen = len(b)
+    obj = new_struct(_DeleteAclsRequest__DeleteAclsFilter)
+    obj.resource_type_filter, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.resource_name_filter = b[p : z0].decode()
+        p = z0
+    else:
+        obj.resource_name_filter, p = r_nstr(b, p - 2)
+    obj.pattern_type_filter, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.principal_filter = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal_filter, p = r_nstr(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
     p += 2
-    unknown0 = ()
-    obj = _DeleteAclsRequest__DeleteAclsFilter(f_resource_type_filter, f_resource_name_filter, f_pattern_type_filter, f_principal_filter, f_host_filter, f_operation, f_permission_type, unknown0)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.host_filter = b[p : z0].decode()
+        p = z0
+    else:
+        obj.host_filter, p = r_nstr(b, p - 2)
+    obj.operation, obj.permission_type = _S_bb.unpack_from(b, p)
+    p += 2
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -108,37 +130,34 @@ def _e_DeleteAclsRequest__DeleteAclsFilter_v1(o: DeleteAclsRequest.DeleteAclsFil
 
 def _d_DeleteAclsRequest__DeleteAclsFilter_v2(b: bytes, p: int) -> tuple[DeleteAclsRequest.DeleteAclsFilter, int]:
     blen = len(b)
-    f_resource_type_filter = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_resource_name_filter, p = r_ncstr(b, p)
-    else:
-        f_resource_name_filter = b[p + 1 : p + s0].decode()
-        p += s0
-    f_pattern_type_filter = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_principal_filter, p = r_ncstr(b, p)
-    else:
-        f_principal_filter = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_host_filter, p = r_ncstr(b, p)
-    else:
-        f_host_filter = b[p + 1 : p + s0].decode()
-        p += s0
-    f_operation, f_permission_type = _S_bb.unpack_from(b, p)
+    obj = new_struct(_DeleteAclsRequest__DeleteAclsFilter)
+    obj.resource_type_filter, h0 = _S_bB.unpack_from(b, p)
     p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.resource_name_filter = b[p : z0].decode()
+        p = z0
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteAclsRequest__DeleteAclsFilter(f_resource_type_filter, f_resource_name_filter, f_pattern_type_filter, f_principal_filter, f_host_filter, f_operation, f_permission_type, unknown0)
+        obj.resource_name_filter, p = r_ncstr(b, p - 1)
+    obj.pattern_type_filter, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.principal_filter = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal_filter, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host_filter = b[p + 1 : z0].decode()
+        p = z0
+    else:
+        obj.host_filter, p = r_ncstr(b, p)
+    obj.operation, obj.permission_type, h0 = _S_bbB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -157,29 +176,43 @@ def _e_DeleteAclsRequest__DeleteAclsFilter_v2(o: DeleteAclsRequest.DeleteAclsFil
 
 def _d_DeleteAclsRequest_v1(b: bytes, p: int) -> tuple[DeleteAclsRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DeleteAclsRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Filters')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_filters = []
-        for _ in range(n0):
-            f1_resource_type_filter = _S_b.unpack_from(b, p)[0]
-            p += 1
-            f1_resource_name_filter, p = r_nstr(b, p)
-            f1_pattern_type_filter = _S_b.unpack_from(b, p)[0]
-            p += 1
-            f1_principal_filter, p = r_nstr(b, p)
-            f1_host_filter, p = r_nstr(b, p)
-            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
+        obj.filters = l_filters = []
+        for _ in range(h0):
+            e_filters = new_struct(_DeleteAclsRequest__DeleteAclsFilter)
+            e_filters.resource_type_filter, h1 = _S_bh.unpack_from(b, p)
+            p += 3
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_filters.resource_name_filter = b[p : z1].decode()
+                p = z1
+            else:
+                e_filters.resource_name_filter, p = r_nstr(b, p - 2)
+            e_filters.pattern_type_filter, h1 = _S_bh.unpack_from(b, p)
+            p += 3
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_filters.principal_filter = b[p : z1].decode()
+                p = z1
+            else:
+                e_filters.principal_filter, p = r_nstr(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
             p += 2
-            unknown1 = ()
-            e_filters = _DeleteAclsRequest__DeleteAclsFilter(f1_resource_type_filter, f1_resource_name_filter, f1_pattern_type_filter, f1_principal_filter, f1_host_filter, f1_operation, f1_permission_type, unknown1)
-            f_filters.append(e_filters)
-    unknown0 = ()
-    obj = _DeleteAclsRequest(f_filters, unknown0)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_filters.host_filter = b[p : z1].decode()
+                p = z1
+            else:
+                e_filters.host_filter, p = r_nstr(b, p - 2)
+            e_filters.operation, e_filters.permission_type = _S_bb.unpack_from(b, p)
+            p += 2
+            e_filters.unknown_tagged_fields = ()
+            l_filters.append(e_filters)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -204,61 +237,58 @@ def _e_DeleteAclsRequest_v1(o: DeleteAclsRequest, out: bytearray) -> None:
 
 def _d_DeleteAclsRequest_v2(b: bytes, p: int) -> tuple[DeleteAclsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DeleteAclsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Filters')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_filters = []
-        for _ in range(n0):
-            f1_resource_type_filter = _S_b.unpack_from(b, p)[0]
-            p += 1
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_resource_name_filter, p = r_ncstr(b, p)
-            else:
-                f1_resource_name_filter = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_pattern_type_filter = _S_b.unpack_from(b, p)[0]
-            p += 1
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_principal_filter, p = r_ncstr(b, p)
-            else:
-                f1_principal_filter = b[p + 1 : p + s1].decode()
-                p += s1
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_host_filter, p = r_ncstr(b, p)
-            else:
-                f1_host_filter = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
+        obj.filters = l_filters = []
+        for _ in range(h0):
+            e_filters = new_struct(_DeleteAclsRequest__DeleteAclsFilter)
+            e_filters.resource_type_filter, h1 = _S_bB.unpack_from(b, p)
             p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_filters.resource_name_filter = b[p : z1].decode()
+                p = z1
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_filters = _DeleteAclsRequest__DeleteAclsFilter(f1_resource_type_filter, f1_resource_name_filter, f1_pattern_type_filter, f1_principal_filter, f1_host_filter, f1_operation, f1_permission_type, unknown1)
-            f_filters.append(e_filters)
+                e_filters.resource_name_filter, p = r_ncstr(b, p - 1)
+            e_filters.pattern_type_filter, h1 = _S_bB.unpack_from(b, p)
+            p += 2
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_filters.principal_filter = b[p : z1].decode()
+                p = z1
+            else:
+                e_filters.principal_filter, p = r_ncstr(b, p - 1)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_filters.host_filter = b[p + 1 : z1].decode()
+                p = z1
+            else:
+                e_filters.host_filter, p = r_ncstr(b, p)
+            e_filters.operation, e_filters.permission_type, h1 = _S_bbB.unpack_from(b, p)
+            p += 3
+            if h1 == 0:
+                e_filters.unknown_tagged_fields = ()
+            else:
+                tags1, p = r_tags(b, p - 1)
+                e_filters.unknown_tagged_fields = tuple(tags1)
+            l_filters.append(e_filters)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteAclsRequest(f_filters, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -290,20 +320,39 @@ def _e_DeleteAclsRequest_v2(o: DeleteAclsRequest, out: bytearray) -> None:
 
 
 def _d_DeleteAclsResponse__DeleteAclsMatchingAcl_v1(b: bytes, p: int) -> tuple[DeleteAclsResponse.DeleteAclsMatchingAcl, int]:
-    f_error_code = _S_h.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_DeleteAclsResponse__DeleteAclsMatchingAcl)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
+    p += 4
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
+    else:
+        obj.error_message, p = r_nstr(b, p - 2)
+    obj.resource_type, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.resource_name, p = r_str(b, p - 2)
+    obj.pattern_type, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.principal = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
     p += 2
-    f_error_message, p = r_nstr(b, p)
-    f_resource_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_resource_name, p = r_str(b, p)
-    f_pattern_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_principal, p = r_str(b, p)
-    f_host, p = r_str(b, p)
-    f_operation, f_permission_type = _S_bb.unpack_from(b, p)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
+    else:
+        obj.host, p = r_str(b, p - 2)
+    obj.operation, obj.permission_type = _S_bb.unpack_from(b, p)
     p += 2
-    unknown0 = ()
-    obj = _DeleteAclsResponse__DeleteAclsMatchingAcl(f_error_code, f_error_message, f_resource_type, f_resource_name, f_pattern_type, f_principal, f_host, f_operation, f_permission_type, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -322,45 +371,41 @@ def _e_DeleteAclsResponse__DeleteAclsMatchingAcl_v1(o: DeleteAclsResponse.Delete
 
 def _d_DeleteAclsResponse__DeleteAclsMatchingAcl_v2(b: bytes, p: int) -> tuple[DeleteAclsResponse.DeleteAclsMatchingAcl, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
+    obj = new_struct(_DeleteAclsResponse__DeleteAclsMatchingAcl)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
+    else:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    obj.resource_type, h0 = _S_bB.unpack_from(b, p)
     p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f_resource_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_resource_name = b[p + 1 : p + s0].decode()
-        p += s0
-    else:
-        f_resource_name, p = r_cstr(b, p)
-    f_pattern_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal = b[p + 1 : p + s0].decode()
-        p += s0
-    else:
-        f_principal, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
-    else:
-        f_host, p = r_cstr(b, p)
-    f_operation, f_permission_type = _S_bb.unpack_from(b, p)
+        obj.resource_name, p = r_cstr(b, p - 1)
+    obj.pattern_type, h0 = _S_bB.unpack_from(b, p)
     p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.principal = b[p : z0].decode()
+        p = z0
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteAclsResponse__DeleteAclsMatchingAcl(f_error_code, f_error_message, f_resource_type, f_resource_name, f_pattern_type, f_principal, f_host, f_operation, f_permission_type, unknown0)
+        obj.principal, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
+    else:
+        obj.host, p = r_cstr(b, p)
+    obj.operation, obj.permission_type, h0 = _S_bbB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -381,35 +426,57 @@ def _e_DeleteAclsResponse__DeleteAclsMatchingAcl_v2(o: DeleteAclsResponse.Delete
 
 def _d_DeleteAclsResponse__DeleteAclsFilterResult_v1(b: bytes, p: int) -> tuple[DeleteAclsResponse.DeleteAclsFilterResult, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_error_message, p = r_nstr(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DeleteAclsResponse__DeleteAclsFilterResult)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
     p += 4
-    if n0 < 0:
-        raise null_error('MatchingAcls')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_matching_acls = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
+        obj.error_message, p = r_nstr(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('MatchingAcls')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.matching_acls = l_matching_acls = []
+        for _ in range(h0):
+            e_matching_acls = new_struct(_DeleteAclsResponse__DeleteAclsMatchingAcl)
+            e_matching_acls.error_code, h1 = _S_hh.unpack_from(b, p)
+            p += 4
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_matching_acls.error_message = b[p : z1].decode()
+                p = z1
+            else:
+                e_matching_acls.error_message, p = r_nstr(b, p - 2)
+            e_matching_acls.resource_type, h1 = _S_bh.unpack_from(b, p)
+            p += 3
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_matching_acls.resource_name = b[p : z1].decode()
+                p = z1
+            else:
+                e_matching_acls.resource_name, p = r_str(b, p - 2)
+            e_matching_acls.pattern_type, h1 = _S_bh.unpack_from(b, p)
+            p += 3
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_matching_acls.principal = b[p : z1].decode()
+                p = z1
+            else:
+                e_matching_acls.principal, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
             p += 2
-            f1_error_message, p = r_nstr(b, p)
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            f1_resource_name, p = r_str(b, p)
-            f1_pattern_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            f1_principal, p = r_str(b, p)
-            f1_host, p = r_str(b, p)
-            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_matching_acls.host = b[p : z1].decode()
+                p = z1
+            else:
+                e_matching_acls.host, p = r_str(b, p - 2)
+            e_matching_acls.operation, e_matching_acls.permission_type = _S_bb.unpack_from(b, p)
             p += 2
-            unknown1 = ()
-            e_matching_acls = _DeleteAclsResponse__DeleteAclsMatchingAcl(f1_error_code, f1_error_message, f1_resource_type, f1_resource_name, f1_pattern_type, f1_principal, f1_host, f1_operation, f1_permission_type, unknown1)
-            f_matching_acls.append(e_matching_acls)
-    unknown0 = ()
-    obj = _DeleteAclsResponse__DeleteAclsFilterResult(f_error_code, f_error_message, f_matching_acls, unknown0)
+            e_matching_acls.unknown_tagged_fields = ()
+            l_matching_acls.append(e_matching_acls)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -438,77 +505,72 @@ def _e_DeleteAclsResponse__DeleteAclsFilterResult_v1(o: DeleteAclsResponse.Delet
 
 def _d_DeleteAclsResponse__DeleteAclsFilterResult_v2(b: bytes, p: int) -> tuple[DeleteAclsResponse.DeleteAclsFilterResult, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_DeleteAclsResponse__DeleteAclsFilterResult)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('MatchingAcls')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_matching_acls = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
+        obj.matching_acls = l_matching_acls = []
+        for _ in range(h0):
+            e_matching_acls = new_struct(_DeleteAclsResponse__DeleteAclsMatchingAcl)
+            e_matching_acls.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_matching_acls.error_message = b[p : z1].decode()
+                p = z1
+            else:
+                e_matching_acls.error_message, p = r_ncstr(b, p - 1)
+            e_matching_acls.resource_type, h1 = _S_bB.unpack_from(b, p)
             p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_matching_acls.resource_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_resource_name = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_resource_name, p = r_cstr(b, p)
-            f1_pattern_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_principal, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_host, p = r_cstr(b, p)
-            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
+                e_matching_acls.resource_name, p = r_cstr(b, p - 1)
+            e_matching_acls.pattern_type, h1 = _S_bB.unpack_from(b, p)
             p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_matching_acls.principal = b[p : z1].decode()
+                p = z1
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_matching_acls = _DeleteAclsResponse__DeleteAclsMatchingAcl(f1_error_code, f1_error_message, f1_resource_type, f1_resource_name, f1_pattern_type, f1_principal, f1_host, f1_operation, f1_permission_type, unknown1)
-            f_matching_acls.append(e_matching_acls)
+                e_matching_acls.principal, p = r_cstr(b, p - 1)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_matching_acls.host = b[p + 1 : z1].decode()
+                p = z1
+            else:
+                e_matching_acls.host, p = r_cstr(b, p)
+            e_matching_acls.operation, e_matching_acls.permission_type, h1 = _S_bbB.unpack_from(b, p)
+            p += 3
+            if h1 == 0:
+                e_matching_acls.unknown_tagged_fields = ()
+            else:
+                tags1, p = r_tags(b, p - 1)
+                e_matching_acls.unknown_tagged_fields = tuple(tags1)
+            l_matching_acls.append(e_matching_acls)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteAclsResponse__DeleteAclsFilterResult(f_error_code, f_error_message, f_matching_acls, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -545,49 +607,69 @@ def _e_DeleteAclsResponse__DeleteAclsFilterResult_v2(o: DeleteAclsResponse.Delet
 
 def _d_DeleteAclsResponse_v1(b: bytes, p: int) -> tuple[DeleteAclsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_DeleteAclsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('FilterResults')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_filter_results = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f1_error_message, p = r_nstr(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.filter_results = l_filter_results = []
+        for _ in range(h0):
+            e_filter_results = new_struct(_DeleteAclsResponse__DeleteAclsFilterResult)
+            e_filter_results.error_code, h1 = _S_hh.unpack_from(b, p)
             p += 4
-            if n1 < 0:
-                raise null_error('MatchingAcls')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_filter_results.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_matching_acls = []
-                for _ in range(n1):
-                    f2_error_code = _S_h.unpack_from(b, p)[0]
+                e_filter_results.error_message, p = r_nstr(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('MatchingAcls')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_filter_results.matching_acls = l1_matching_acls = []
+                for _ in range(h1):
+                    e1_matching_acls = new_struct(_DeleteAclsResponse__DeleteAclsMatchingAcl)
+                    e1_matching_acls.error_code, h2 = _S_hh.unpack_from(b, p)
+                    p += 4
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_matching_acls.error_message = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_matching_acls.error_message, p = r_nstr(b, p - 2)
+                    e1_matching_acls.resource_type, h2 = _S_bh.unpack_from(b, p)
+                    p += 3
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_matching_acls.resource_name = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_matching_acls.resource_name, p = r_str(b, p - 2)
+                    e1_matching_acls.pattern_type, h2 = _S_bh.unpack_from(b, p)
+                    p += 3
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_matching_acls.principal = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_matching_acls.principal, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
                     p += 2
-                    f2_error_message, p = r_nstr(b, p)
-                    f2_resource_type = _S_b.unpack_from(b, p)[0]
-                    p += 1
-                    f2_resource_name, p = r_str(b, p)
-                    f2_pattern_type = _S_b.unpack_from(b, p)[0]
-                    p += 1
-                    f2_principal, p = r_str(b, p)
-                    f2_host, p = r_str(b, p)
-                    f2_operation, f2_permission_type = _S_bb.unpack_from(b, p)
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_matching_acls.host = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_matching_acls.host, p = r_str(b, p - 2)
+                    e1_matching_acls.operation, e1_matching_acls.permission_type = _S_bb.unpack_from(b, p)
                     p += 2
-                    unknown2 = ()
-                    e1_matching_acls = _DeleteAclsResponse__DeleteAclsMatchingAcl(f2_error_code, f2_error_message, f2_resource_type, f2_resource_name, f2_pattern_type, f2_principal, f2_host, f2_operation, f2_permission_type, unknown2)
-                    f1_matching_acls.append(e1_matching_acls)
-            unknown1 = ()
-            e_filter_results = _DeleteAclsResponse__DeleteAclsFilterResult(f1_error_code, f1_error_message, f1_matching_acls, unknown1)
-            f_filter_results.append(e_filter_results)
-    unknown0 = ()
-    obj = _DeleteAclsResponse(f_throttle_time_ms, f_filter_results, unknown0)
+                    e1_matching_acls.unknown_tagged_fields = ()
+                    l1_matching_acls.append(e1_matching_acls)
+            e_filter_results.unknown_tagged_fields = ()
+            l_filter_results.append(e_filter_results)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -625,103 +707,96 @@ def _e_DeleteAclsResponse_v1(o: DeleteAclsResponse, out: bytearray) -> None:
 
 def _d_DeleteAclsResponse_v2(b: bytes, p: int) -> tuple[DeleteAclsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DeleteAclsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('FilterResults')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_filter_results = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+        obj.filter_results = l_filter_results = []
+        for _ in range(h0):
+            e_filter_results = new_struct(_DeleteAclsResponse__DeleteAclsFilterResult)
+            e_filter_results.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_filter_results.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_filter_results.error_message, p = r_ncstr(b, p - 1)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('MatchingAcls')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_matching_acls = []
-                for _ in range(n1):
-                    f2_error_code = _S_h.unpack_from(b, p)[0]
+                e_filter_results.matching_acls = l1_matching_acls = []
+                for _ in range(h1):
+                    e1_matching_acls = new_struct(_DeleteAclsResponse__DeleteAclsMatchingAcl)
+                    e1_matching_acls.error_code, h2 = _S_hB.unpack_from(b, p)
+                    p += 3
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_matching_acls.error_message = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_matching_acls.error_message, p = r_ncstr(b, p - 1)
+                    e1_matching_acls.resource_type, h2 = _S_bB.unpack_from(b, p)
                     p += 2
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_error_message, p = r_ncstr(b, p)
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_matching_acls.resource_name = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
-                    f2_resource_type = _S_b.unpack_from(b, p)[0]
-                    p += 1
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_resource_name = b[p + 1 : p + s2].decode()
-                        p += s2
-                    else:
-                        f2_resource_name, p = r_cstr(b, p)
-                    f2_pattern_type = _S_b.unpack_from(b, p)[0]
-                    p += 1
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_principal = b[p + 1 : p + s2].decode()
-                        p += s2
-                    else:
-                        f2_principal, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_host = b[p + 1 : p + s2].decode()
-                        p += s2
-                    else:
-                        f2_host, p = r_cstr(b, p)
-                    f2_operation, f2_permission_type = _S_bb.unpack_from(b, p)
+                        e1_matching_acls.resource_name, p = r_cstr(b, p - 1)
+                    e1_matching_acls.pattern_type, h2 = _S_bB.unpack_from(b, p)
                     p += 2
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_matching_acls.principal = b[p : z2].decode()
+                        p = z2
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_matching_acls = _DeleteAclsResponse__DeleteAclsMatchingAcl(f2_error_code, f2_error_message, f2_resource_type, f2_resource_name, f2_pattern_type, f2_principal, f2_host, f2_operation, f2_permission_type, unknown2)
-                    f1_matching_acls.append(e1_matching_acls)
+                        e1_matching_acls.principal, p = r_cstr(b, p - 1)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_matching_acls.host = b[p + 1 : z2].decode()
+                        p = z2
+                    else:
+                        e1_matching_acls.host, p = r_cstr(b, p)
+                    e1_matching_acls.operation, e1_matching_acls.permission_type, h2 = _S_bbB.unpack_from(b, p)
+                    p += 3
+                    if h2 == 0:
+                        e1_matching_acls.unknown_tagged_fields = ()
+                    else:
+                        tags2, p = r_tags(b, p - 1)
+                        e1_matching_acls.unknown_tagged_fields = tuple(tags2)
+                    l1_matching_acls.append(e1_matching_acls)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_filter_results.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_filter_results = _DeleteAclsResponse__DeleteAclsFilterResult(f1_error_code, f1_error_message, f1_matching_acls, unknown1)
-            f_filter_results.append(e_filter_results)
+                e_filter_results.unknown_tagged_fields = tuple(tags1)
+            l_filter_results.append(e_filter_results)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteAclsResponse(f_throttle_time_ms, f_filter_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,7 +16,10 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['DeleteGroupsRequest', 'DeleteGroupsResponse']
 
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
+_S_ii = Struct(">ii")
 
 @attrs.define
 class DeleteGroupsRequest(Message):
@@ -55,19 +58,25 @@ class DeleteGroupsResponse(Message):
 
 def _d_DeleteGroupsRequest_v0(b: bytes, p: int) -> tuple[DeleteGroupsRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DeleteGroupsRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('GroupsNames')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups_names = []
-        for _ in range(n0):
-            e_groups_names, p = r_str(b, p)
-            f_groups_names.append(e_groups_names)
-    unknown0 = ()
-    obj = _DeleteGroupsRequest(f_groups_names, unknown0)
+        obj.groups_names = l_groups_names = []
+        for _ in range(h0):
+            h0 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h0 >= 0 and (z0 := p + h0) <= blen:
+                e_groups_names = b[p : z0].decode()
+                p = z0
+            else:
+                e_groups_names, p = r_str(b, p - 2)
+            l_groups_names.append(e_groups_names)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -85,36 +94,36 @@ def _e_DeleteGroupsRequest_v0(o: DeleteGroupsRequest, out: bytearray) -> None:
 
 def _d_DeleteGroupsRequest_v2(b: bytes, p: int) -> tuple[DeleteGroupsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DeleteGroupsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('GroupsNames')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups_names = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_groups_names = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.groups_names = l_groups_names = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_groups_names = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_groups_names, p = r_cstr(b, p)
-            f_groups_names.append(e_groups_names)
+            l_groups_names.append(e_groups_names)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteGroupsRequest(f_groups_names, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -137,11 +146,18 @@ def _e_DeleteGroupsRequest_v2(o: DeleteGroupsRequest, out: bytearray) -> None:
 
 
 def _d_DeleteGroupsResponse__DeletableGroupResult_v0(b: bytes, p: int) -> tuple[DeleteGroupsResponse.DeletableGroupResult, int]:
-    f_group_id, p = r_str(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_DeleteGroupsResponse__DeletableGroupResult)
+    h0 = INT16.unpack_from(b, p)[0]
     p += 2
-    unknown0 = ()
-    obj = _DeleteGroupsResponse__DeletableGroupResult(f_group_id, f_error_code, unknown0)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    obj.error_code = _S_h.unpack_from(b, p)[0]
+    p += 2
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -154,21 +170,20 @@ def _e_DeleteGroupsResponse__DeletableGroupResult_v0(o: DeleteGroupsResponse.Del
 
 def _d_DeleteGroupsResponse__DeletableGroupResult_v2(b: bytes, p: int) -> tuple[DeleteGroupsResponse.DeletableGroupResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DeleteGroupsResponse__DeletableGroupResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.group_id, p = r_cstr(b, p)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteGroupsResponse__DeletableGroupResult(f_group_id, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -183,25 +198,29 @@ def _e_DeleteGroupsResponse__DeletableGroupResult_v2(o: DeleteGroupsResponse.Del
 
 def _d_DeleteGroupsResponse_v0(b: bytes, p: int) -> tuple[DeleteGroupsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_DeleteGroupsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            f1_group_id, p = r_str(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_DeleteGroupsResponse__DeletableGroupResult)
+            h1 = INT16.unpack_from(b, p)[0]
             p += 2
-            unknown1 = ()
-            e_results = _DeleteGroupsResponse__DeletableGroupResult(f1_group_id, f1_error_code, unknown1)
-            f_results.append(e_results)
-    unknown0 = ()
-    obj = _DeleteGroupsResponse(f_throttle_time_ms, f_results, unknown0)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_results.group_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_results.group_id, p = r_str(b, p - 2)
+            e_results.error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            e_results.unknown_tagged_fields = ()
+            l_results.append(e_results)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -223,47 +242,44 @@ def _e_DeleteGroupsResponse_v0(o: DeleteGroupsResponse, out: bytearray) -> None:
 
 def _d_DeleteGroupsResponse_v2(b: bytes, p: int) -> tuple[DeleteGroupsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DeleteGroupsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_DeleteGroupsResponse__DeletableGroupResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_results.group_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_id, p = r_cstr(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_results.group_id, p = r_cstr(b, p)
+            e_results.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if h1 == 0:
+                e_results.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_results = _DeleteGroupsResponse__DeletableGroupResult(f1_group_id, f1_error_code, unknown1)
-            f_results.append(e_results)
+                tags1, p = r_tags(b, p - 1)
+                e_results.unknown_tagged_fields = tuple(tags1)
+            l_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteGroupsResponse(f_throttle_time_ms, f_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,8 +16,12 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['DeleteRecordsRequest', 'DeleteRecordsResponse']
 
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
+_S_ii = Struct(">ii")
 _S_iq = Struct(">iq")
+_S_iqB = Struct(">iqB")
 _S_iqh = Struct(">iqh")
+_S_iqhB = Struct(">iqhB")
 
 @attrs.define
 class DeleteRecordsRequest(Message):
@@ -75,10 +79,10 @@ class DeleteRecordsResponse(Message):
 
 
 def _d_DeleteRecordsRequest__DeleteRecordsPartition_v0(b: bytes, p: int) -> tuple[DeleteRecordsRequest.DeleteRecordsPartition, int]:
-    f_partition_index, f_offset = _S_iq.unpack_from(b, p)
+    obj = new_struct(_DeleteRecordsRequest__DeleteRecordsPartition)
+    obj.partition_index, obj.offset = _S_iq.unpack_from(b, p)
     p += 12
-    unknown0 = ()
-    obj = _DeleteRecordsRequest__DeleteRecordsPartition(f_partition_index, f_offset, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -89,15 +93,14 @@ def _e_DeleteRecordsRequest__DeleteRecordsPartition_v0(o: DeleteRecordsRequest.D
 
 
 def _d_DeleteRecordsRequest__DeleteRecordsPartition_v2(b: bytes, p: int) -> tuple[DeleteRecordsRequest.DeleteRecordsPartition, int]:
-    f_partition_index, f_offset = _S_iq.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_DeleteRecordsRequest__DeleteRecordsPartition)
+    obj.partition_index, obj.offset, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteRecordsRequest__DeleteRecordsPartition(f_partition_index, f_offset, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -111,23 +114,29 @@ def _e_DeleteRecordsRequest__DeleteRecordsPartition_v2(o: DeleteRecordsRequest.D
 
 def _d_DeleteRecordsRequest__DeleteRecordsTopic_v0(b: bytes, p: int) -> tuple[DeleteRecordsRequest.DeleteRecordsTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_DeleteRecordsRequest__DeleteRecordsTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_offset = _S_iq.unpack_from(b, p)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_DeleteRecordsRequest__DeleteRecordsPartition)
+            e_partitions.partition_index, e_partitions.offset = _S_iq.unpack_from(b, p)
             p += 12
-            unknown1 = ()
-            e_partitions = _DeleteRecordsRequest__DeleteRecordsPartition(f1_partition_index, f1_offset, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _DeleteRecordsRequest__DeleteRecordsTopic(f_name, f_partitions, unknown0)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -148,45 +157,44 @@ def _e_DeleteRecordsRequest__DeleteRecordsTopic_v0(o: DeleteRecordsRequest.Delet
 
 def _d_DeleteRecordsRequest__DeleteRecordsTopic_v2(b: bytes, p: int) -> tuple[DeleteRecordsRequest.DeleteRecordsTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DeleteRecordsRequest__DeleteRecordsTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_offset = _S_iq.unpack_from(b, p)
-            p += 12
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_DeleteRecordsRequest__DeleteRecordsPartition)
+            e_partitions.partition_index, e_partitions.offset, h1 = _S_iqB.unpack_from(b, p)
+            p += 13
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _DeleteRecordsRequest__DeleteRecordsPartition(f1_partition_index, f1_offset, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteRecordsRequest__DeleteRecordsTopic(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -215,37 +223,43 @@ def _e_DeleteRecordsRequest__DeleteRecordsTopic_v2(o: DeleteRecordsRequest.Delet
 
 def _d_DeleteRecordsRequest_v0(b: bytes, p: int) -> tuple[DeleteRecordsRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DeleteRecordsRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DeleteRecordsRequest__DeleteRecordsTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_offset = _S_iq.unpack_from(b, p)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_DeleteRecordsRequest__DeleteRecordsPartition)
+                    e1_partitions.partition_index, e1_partitions.offset = _S_iq.unpack_from(b, p)
                     p += 12
-                    unknown2 = ()
-                    e1_partitions = _DeleteRecordsRequest__DeleteRecordsPartition(f2_partition_index, f2_offset, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _DeleteRecordsRequest__DeleteRecordsTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_timeout_ms = _S_i.unpack_from(b, p)[0]
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _DeleteRecordsRequest(f_topics, f_timeout_ms, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -275,71 +289,69 @@ def _e_DeleteRecordsRequest_v0(o: DeleteRecordsRequest, out: bytearray) -> None:
 
 def _d_DeleteRecordsRequest_v2(b: bytes, p: int) -> tuple[DeleteRecordsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DeleteRecordsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DeleteRecordsRequest__DeleteRecordsTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_offset = _S_iq.unpack_from(b, p)
-                    p += 12
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_DeleteRecordsRequest__DeleteRecordsPartition)
+                    e1_partitions.partition_index, e1_partitions.offset, h2 = _S_iqB.unpack_from(b, p)
+                    p += 13
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _DeleteRecordsRequest__DeleteRecordsPartition(f2_partition_index, f2_offset, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _DeleteRecordsRequest__DeleteRecordsTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_timeout_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.timeout_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteRecordsRequest(f_topics, f_timeout_ms, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -382,10 +394,10 @@ def _e_DeleteRecordsRequest_v2(o: DeleteRecordsRequest, out: bytearray) -> None:
 
 
 def _d_DeleteRecordsResponse__DeleteRecordsPartitionResult_v0(b: bytes, p: int) -> tuple[DeleteRecordsResponse.DeleteRecordsPartitionResult, int]:
-    f_partition_index, f_low_watermark, f_error_code = _S_iqh.unpack_from(b, p)
+    obj = new_struct(_DeleteRecordsResponse__DeleteRecordsPartitionResult)
+    obj.partition_index, obj.low_watermark, obj.error_code = _S_iqh.unpack_from(b, p)
     p += 14
-    unknown0 = ()
-    obj = _DeleteRecordsResponse__DeleteRecordsPartitionResult(f_partition_index, f_low_watermark, f_error_code, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -396,15 +408,14 @@ def _e_DeleteRecordsResponse__DeleteRecordsPartitionResult_v0(o: DeleteRecordsRe
 
 
 def _d_DeleteRecordsResponse__DeleteRecordsPartitionResult_v2(b: bytes, p: int) -> tuple[DeleteRecordsResponse.DeleteRecordsPartitionResult, int]:
-    f_partition_index, f_low_watermark, f_error_code = _S_iqh.unpack_from(b, p)
-    p += 14
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_DeleteRecordsResponse__DeleteRecordsPartitionResult)
+    obj.partition_index, obj.low_watermark, obj.error_code, h0 = _S_iqhB.unpack_from(b, p)
+    p += 15
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteRecordsResponse__DeleteRecordsPartitionResult(f_partition_index, f_low_watermark, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -418,23 +429,29 @@ def _e_DeleteRecordsResponse__DeleteRecordsPartitionResult_v2(o: DeleteRecordsRe
 
 def _d_DeleteRecordsResponse__DeleteRecordsTopicResult_v0(b: bytes, p: int) -> tuple[DeleteRecordsResponse.DeleteRecordsTopicResult, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_DeleteRecordsResponse__DeleteRecordsTopicResult)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_low_watermark, f1_error_code = _S_iqh.unpack_from(b, p)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_DeleteRecordsResponse__DeleteRecordsPartitionResult)
+            e_partitions.partition_index, e_partitions.low_watermark, e_partitions.error_code = _S_iqh.unpack_from(b, p)
             p += 14
-            unknown1 = ()
-            e_partitions = _DeleteRecordsResponse__DeleteRecordsPartitionResult(f1_partition_index, f1_low_watermark, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _DeleteRecordsResponse__DeleteRecordsTopicResult(f_name, f_partitions, unknown0)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -455,45 +472,44 @@ def _e_DeleteRecordsResponse__DeleteRecordsTopicResult_v0(o: DeleteRecordsRespon
 
 def _d_DeleteRecordsResponse__DeleteRecordsTopicResult_v2(b: bytes, p: int) -> tuple[DeleteRecordsResponse.DeleteRecordsTopicResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DeleteRecordsResponse__DeleteRecordsTopicResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_low_watermark, f1_error_code = _S_iqh.unpack_from(b, p)
-            p += 14
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_DeleteRecordsResponse__DeleteRecordsPartitionResult)
+            e_partitions.partition_index, e_partitions.low_watermark, e_partitions.error_code, h1 = _S_iqhB.unpack_from(b, p)
+            p += 15
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _DeleteRecordsResponse__DeleteRecordsPartitionResult(f1_partition_index, f1_low_watermark, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteRecordsResponse__DeleteRecordsTopicResult(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -522,37 +538,41 @@ def _e_DeleteRecordsResponse__DeleteRecordsTopicResult_v2(o: DeleteRecordsRespon
 
 def _d_DeleteRecordsResponse_v0(b: bytes, p: int) -> tuple[DeleteRecordsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_DeleteRecordsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DeleteRecordsResponse__DeleteRecordsTopicResult)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_low_watermark, f2_error_code = _S_iqh.unpack_from(b, p)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_DeleteRecordsResponse__DeleteRecordsPartitionResult)
+                    e1_partitions.partition_index, e1_partitions.low_watermark, e1_partitions.error_code = _S_iqh.unpack_from(b, p)
                     p += 14
-                    unknown2 = ()
-                    e1_partitions = _DeleteRecordsResponse__DeleteRecordsPartitionResult(f2_partition_index, f2_low_watermark, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _DeleteRecordsResponse__DeleteRecordsTopicResult(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _DeleteRecordsResponse(f_throttle_time_ms, f_topics, unknown0)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -582,71 +602,68 @@ def _e_DeleteRecordsResponse_v0(o: DeleteRecordsResponse, out: bytearray) -> Non
 
 def _d_DeleteRecordsResponse_v2(b: bytes, p: int) -> tuple[DeleteRecordsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DeleteRecordsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DeleteRecordsResponse__DeleteRecordsTopicResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_low_watermark, f2_error_code = _S_iqh.unpack_from(b, p)
-                    p += 14
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_DeleteRecordsResponse__DeleteRecordsPartitionResult)
+                    e1_partitions.partition_index, e1_partitions.low_watermark, e1_partitions.error_code, h2 = _S_iqhB.unpack_from(b, p)
+                    p += 15
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _DeleteRecordsResponse__DeleteRecordsPartitionResult(f2_partition_index, f2_low_watermark, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _DeleteRecordsResponse__DeleteRecordsTopicResult(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteRecordsResponse(f_throttle_time_ms, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,8 +16,13 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['DeleteTopicsRequest', 'DeleteTopicsResponse']
 
+_S_16sB = Struct(">16sB")
+_S_16shB = Struct(">16shB")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
+_S_ii = Struct(">ii")
 
 @attrs.define
 class DeleteTopicsRequest(Message):
@@ -66,20 +71,21 @@ class DeleteTopicsResponse(Message):
 
 def _d_DeleteTopicsRequest__DeleteTopicState_v6(b: bytes, p: int) -> tuple[DeleteTopicsRequest.DeleteTopicState, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_name, p = r_ncstr(b, p)
+    obj = new_struct(_DeleteTopicsRequest__DeleteTopicState)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
-    f_topic_id, p = r_uuid(b, p)
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.name, p = r_ncstr(b, p)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteTopicsRequest__DeleteTopicState(f_name, f_topic_id, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -94,21 +100,28 @@ def _e_DeleteTopicsRequest__DeleteTopicState_v6(o: DeleteTopicsRequest.DeleteTop
 
 def _d_DeleteTopicsRequest_v1(b: bytes, p: int) -> tuple[DeleteTopicsRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DeleteTopicsRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('TopicNames')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topic_names = []
-        for _ in range(n0):
-            e_topic_names, p = r_str(b, p)
-            f_topic_names.append(e_topic_names)
-    f_timeout_ms = _S_i.unpack_from(b, p)[0]
+        obj.topic_names = l_topic_names = []
+        for _ in range(h0):
+            h0 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h0 >= 0 and (z0 := p + h0) <= blen:
+                e_topic_names = b[p : z0].decode()
+                p = z0
+            else:
+                e_topic_names, p = r_str(b, p - 2)
+            l_topic_names.append(e_topic_names)
+    obj.timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _DeleteTopicsRequest([], f_topic_names, f_timeout_ms, unknown0)
+    obj.topics = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -129,38 +142,38 @@ def _e_DeleteTopicsRequest_v1(o: DeleteTopicsRequest, out: bytearray) -> None:
 
 def _d_DeleteTopicsRequest_v4(b: bytes, p: int) -> tuple[DeleteTopicsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DeleteTopicsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('TopicNames')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topic_names = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_topic_names = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.topic_names = l_topic_names = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_topic_names = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_topic_names, p = r_cstr(b, p)
-            f_topic_names.append(e_topic_names)
-    f_timeout_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+            l_topic_names.append(e_topic_names)
+    obj.timeout_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.topics = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteTopicsRequest([], f_topic_names, f_timeout_ms, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -187,46 +200,47 @@ def _e_DeleteTopicsRequest_v4(o: DeleteTopicsRequest, out: bytearray) -> None:
 
 def _d_DeleteTopicsRequest_v6(b: bytes, p: int) -> tuple[DeleteTopicsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DeleteTopicsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_name, p = r_ncstr(b, p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DeleteTopicsRequest__DeleteTopicState)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_topic_id, p = r_uuid(b, p)
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_topics.name, p = r_ncstr(b, p)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 == 0:
+                e_topics.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _DeleteTopicsRequest__DeleteTopicState(f1_name, f1_topic_id, unknown1)
-            f_topics.append(e_topics)
-    f_timeout_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                tags1, p = r_tags(b, p - 1)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.timeout_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.topic_names = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteTopicsRequest(f_topics, [], f_timeout_ms, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -255,11 +269,20 @@ def _e_DeleteTopicsRequest_v6(o: DeleteTopicsRequest, out: bytearray) -> None:
 
 
 def _d_DeleteTopicsResponse__DeletableTopicResult_v1(b: bytes, p: int) -> tuple[DeleteTopicsResponse.DeletableTopicResult, int]:
-    f_name, p = r_str(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_DeleteTopicsResponse__DeletableTopicResult)
+    h0 = INT16.unpack_from(b, p)[0]
     p += 2
-    unknown0 = ()
-    obj = _DeleteTopicsResponse__DeletableTopicResult(f_name, ZERO_UUID, f_error_code, None, unknown0)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.name, p = r_str(b, p - 2)
+    obj.error_code = _S_h.unpack_from(b, p)[0]
+    p += 2
+    obj.topic_id = ZERO_UUID
+    obj.error_message = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -272,21 +295,22 @@ def _e_DeleteTopicsResponse__DeletableTopicResult_v1(o: DeleteTopicsResponse.Del
 
 def _d_DeleteTopicsResponse__DeletableTopicResult_v4(b: bytes, p: int) -> tuple[DeleteTopicsResponse.DeletableTopicResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DeleteTopicsResponse__DeletableTopicResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.name, p = r_cstr(b, p)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    obj.topic_id = ZERO_UUID
+    obj.error_message = None
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteTopicsResponse__DeletableTopicResult(f_name, ZERO_UUID, f_error_code, None, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -301,27 +325,27 @@ def _e_DeleteTopicsResponse__DeletableTopicResult_v4(o: DeleteTopicsResponse.Del
 
 def _d_DeleteTopicsResponse__DeletableTopicResult_v5(b: bytes, p: int) -> tuple[DeleteTopicsResponse.DeletableTopicResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DeleteTopicsResponse__DeletableTopicResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+        obj.name, p = r_cstr(b, p)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
+    obj.topic_id = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteTopicsResponse__DeletableTopicResult(f_name, ZERO_UUID, f_error_code, f_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -337,28 +361,27 @@ def _e_DeleteTopicsResponse__DeletableTopicResult_v5(o: DeleteTopicsResponse.Del
 
 def _d_DeleteTopicsResponse__DeletableTopicResult_v6(b: bytes, p: int) -> tuple[DeleteTopicsResponse.DeletableTopicResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_name, p = r_ncstr(b, p)
+    obj = new_struct(_DeleteTopicsResponse__DeletableTopicResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
-    f_topic_id, p = r_uuid(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+        obj.name, p = r_ncstr(b, p)
+    u_topic_id, obj.error_code, h0 = _S_16shB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 19
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteTopicsResponse__DeletableTopicResult(f_name, f_topic_id, f_error_code, f_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -375,25 +398,31 @@ def _e_DeleteTopicsResponse__DeletableTopicResult_v6(o: DeleteTopicsResponse.Del
 
 def _d_DeleteTopicsResponse_v1(b: bytes, p: int) -> tuple[DeleteTopicsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_DeleteTopicsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_DeleteTopicsResponse__DeletableTopicResult)
+            h1 = INT16.unpack_from(b, p)[0]
             p += 2
-            unknown1 = ()
-            e_responses = _DeleteTopicsResponse__DeletableTopicResult(f1_name, ZERO_UUID, f1_error_code, None, unknown1)
-            f_responses.append(e_responses)
-    unknown0 = ()
-    obj = _DeleteTopicsResponse(f_throttle_time_ms, f_responses, unknown0)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_responses.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_responses.name, p = r_str(b, p - 2)
+            e_responses.error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            e_responses.topic_id = ZERO_UUID
+            e_responses.error_message = None
+            e_responses.unknown_tagged_fields = ()
+            l_responses.append(e_responses)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -415,47 +444,46 @@ def _e_DeleteTopicsResponse_v1(o: DeleteTopicsResponse, out: bytearray) -> None:
 
 def _d_DeleteTopicsResponse_v4(b: bytes, p: int) -> tuple[DeleteTopicsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DeleteTopicsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_DeleteTopicsResponse__DeletableTopicResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_responses.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_responses.name, p = r_cstr(b, p)
+            e_responses.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            e_responses.topic_id = ZERO_UUID
+            e_responses.error_message = None
+            if h1 == 0:
+                e_responses.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_responses = _DeleteTopicsResponse__DeletableTopicResult(f1_name, ZERO_UUID, f1_error_code, None, unknown1)
-            f_responses.append(e_responses)
+                tags1, p = r_tags(b, p - 1)
+                e_responses.unknown_tagged_fields = tuple(tags1)
+            l_responses.append(e_responses)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteTopicsResponse(f_throttle_time_ms, f_responses, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -485,53 +513,51 @@ def _e_DeleteTopicsResponse_v4(o: DeleteTopicsResponse, out: bytearray) -> None:
 
 def _d_DeleteTopicsResponse_v5(b: bytes, p: int) -> tuple[DeleteTopicsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DeleteTopicsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_DeleteTopicsResponse__DeletableTopicResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_responses.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+                e_responses.name, p = r_cstr(b, p)
+            e_responses.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_responses.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
+                e_responses.error_message, p = r_ncstr(b, p - 1)
+            e_responses.topic_id = ZERO_UUID
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_responses = _DeleteTopicsResponse__DeletableTopicResult(f1_name, ZERO_UUID, f1_error_code, f1_error_message, unknown1)
-            f_responses.append(e_responses)
+                e_responses.unknown_tagged_fields = tuple(tags1)
+            l_responses.append(e_responses)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteTopicsResponse(f_throttle_time_ms, f_responses, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -562,54 +588,51 @@ def _e_DeleteTopicsResponse_v5(o: DeleteTopicsResponse, out: bytearray) -> None:
 
 def _d_DeleteTopicsResponse_v6(b: bytes, p: int) -> tuple[DeleteTopicsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DeleteTopicsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_name, p = r_ncstr(b, p)
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_DeleteTopicsResponse__DeletableTopicResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_responses.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_topic_id, p = r_uuid(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+                e_responses.name, p = r_ncstr(b, p)
+            u1_topic_id, e_responses.error_code, h1 = _S_16shB.unpack_from(b, p)
+            e_responses.topic_id = uuid_of(u1_topic_id)
+            p += 19
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_responses.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
+                e_responses.error_message, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_responses = _DeleteTopicsResponse__DeletableTopicResult(f1_name, f1_topic_id, f1_error_code, f1_error_message, unknown1)
-            f_responses.append(e_responses)
+                e_responses.unknown_tagged_fields = tuple(tags1)
+            l_responses.append(e_responses)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DeleteTopicsResponse(f_throttle_time_ms, f_responses, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,8 +16,14 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['DescribeAclsRequest', 'DescribeAclsResponse']
 
 _S_b = Struct(">b")
+_S_bB = Struct(">bB")
 _S_bb = Struct(">bb")
+_S_bbB = Struct(">bbB")
+_S_bh = Struct(">bh")
+_S_bi = Struct(">bi")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
+_S_ihh = Struct(">ihh")
 
 @attrs.define
 class DescribeAclsRequest(Message):
@@ -73,17 +79,32 @@ class DescribeAclsResponse(Message):
 
 
 def _d_DescribeAclsRequest_v1(b: bytes, p: int) -> tuple[DescribeAclsRequest, int]:
-    f_resource_type_filter = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_resource_name_filter, p = r_nstr(b, p)
-    f_pattern_type_filter = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_principal_filter, p = r_nstr(b, p)
-    f_host_filter, p = r_nstr(b, p)
-    f_operation, f_permission_type = _S_bb.unpack_from(b, p)
+    blen = len(b)
+    obj = new_struct(_DescribeAclsRequest)
+    obj.resource_type_filter, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.resource_name_filter = b[p : z0].decode()
+        p = z0
+    else:
+        obj.resource_name_filter, p = r_nstr(b, p - 2)
+    obj.pattern_type_filter, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.principal_filter = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal_filter, p = r_nstr(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
     p += 2
-    unknown0 = ()
-    obj = _DescribeAclsRequest(f_resource_type_filter, f_resource_name_filter, f_pattern_type_filter, f_principal_filter, f_host_filter, f_operation, f_permission_type, unknown0)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.host_filter = b[p : z0].decode()
+        p = z0
+    else:
+        obj.host_filter, p = r_nstr(b, p - 2)
+    obj.operation, obj.permission_type = _S_bb.unpack_from(b, p)
+    p += 2
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -100,37 +121,34 @@ def _e_DescribeAclsRequest_v1(o: DescribeAclsRequest, out: bytearray) -> None:
 
 def _d_DescribeAclsRequest_v2(b: bytes, p: int) -> tuple[DescribeAclsRequest, int]:
     blen = len(b)
-    f_resource_type_filter = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_resource_name_filter, p = r_ncstr(b, p)
-    else:
-        f_resource_name_filter = b[p + 1 : p + s0].decode()
-        p += s0
-    f_pattern_type_filter = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_principal_filter, p = r_ncstr(b, p)
-    else:
-        f_principal_filter = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_host_filter, p = r_ncstr(b, p)
-    else:
-        f_host_filter = b[p + 1 : p + s0].decode()
-        p += s0
-    f_operation, f_permission_type = _S_bb.unpack_from(b, p)
+    obj = new_struct(_DescribeAclsRequest)
+    obj.resource_type_filter, h0 = _S_bB.unpack_from(b, p)
     p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.resource_name_filter = b[p : z0].decode()
+        p = z0
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeAclsRequest(f_resource_type_filter, f_resource_name_filter, f_pattern_type_filter, f_principal_filter, f_host_filter, f_operation, f_permission_type, unknown0)
+        obj.resource_name_filter, p = r_ncstr(b, p - 1)
+    obj.pattern_type_filter, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.principal_filter = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal_filter, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host_filter = b[p + 1 : z0].decode()
+        p = z0
+    else:
+        obj.host_filter, p = r_ncstr(b, p)
+    obj.operation, obj.permission_type, h0 = _S_bbB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -148,12 +166,25 @@ def _e_DescribeAclsRequest_v2(o: DescribeAclsRequest, out: bytearray) -> None:
 
 
 def _d_DescribeAclsResponse__AclDescription_v1(b: bytes, p: int) -> tuple[DescribeAclsResponse.AclDescription, int]:
-    f_principal, p = r_str(b, p)
-    f_host, p = r_str(b, p)
-    f_operation, f_permission_type = _S_bb.unpack_from(b, p)
+    blen = len(b)
+    obj = new_struct(_DescribeAclsResponse__AclDescription)
+    h0 = INT16.unpack_from(b, p)[0]
     p += 2
-    unknown0 = ()
-    obj = _DescribeAclsResponse__AclDescription(f_principal, f_host, f_operation, f_permission_type, unknown0)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.principal = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
+    else:
+        obj.host, p = r_str(b, p - 2)
+    obj.operation, obj.permission_type = _S_bb.unpack_from(b, p)
+    p += 2
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -167,27 +198,26 @@ def _e_DescribeAclsResponse__AclDescription_v1(o: DescribeAclsResponse.AclDescri
 
 def _d_DescribeAclsResponse__AclDescription_v2(b: bytes, p: int) -> tuple[DescribeAclsResponse.AclDescription, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeAclsResponse__AclDescription)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.principal = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_principal, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.principal, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_operation, f_permission_type = _S_bb.unpack_from(b, p)
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p)
+    obj.operation, obj.permission_type, h0 = _S_bbB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeAclsResponse__AclDescription(f_principal, f_host, f_operation, f_permission_type, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -203,29 +233,43 @@ def _e_DescribeAclsResponse__AclDescription_v2(o: DescribeAclsResponse.AclDescri
 
 def _d_DescribeAclsResponse__DescribeAclsResource_v1(b: bytes, p: int) -> tuple[DescribeAclsResponse.DescribeAclsResource, int]:
     blen = len(b)
-    f_resource_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_resource_name, p = r_str(b, p)
-    f_pattern_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Acls')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_DescribeAclsResponse__DescribeAclsResource)
+    obj.resource_type, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
     else:
-        f_acls = []
-        for _ in range(n0):
-            f1_principal, p = r_str(b, p)
-            f1_host, p = r_str(b, p)
-            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
+        obj.resource_name, p = r_str(b, p - 2)
+    obj.pattern_type, h0 = _S_bi.unpack_from(b, p)
+    p += 5
+    if h0 < 0:
+        raise null_error('Acls')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.acls = l_acls = []
+        for _ in range(h0):
+            e_acls = new_struct(_DescribeAclsResponse__AclDescription)
+            h1 = INT16.unpack_from(b, p)[0]
             p += 2
-            unknown1 = ()
-            e_acls = _DescribeAclsResponse__AclDescription(f1_principal, f1_host, f1_operation, f1_permission_type, unknown1)
-            f_acls.append(e_acls)
-    unknown0 = ()
-    obj = _DescribeAclsResponse__DescribeAclsResource(f_resource_type, f_resource_name, f_pattern_type, f_acls, unknown0)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_acls.principal = b[p : z1].decode()
+                p = z1
+            else:
+                e_acls.principal, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_acls.host = b[p : z1].decode()
+                p = z1
+            else:
+                e_acls.host, p = r_str(b, p - 2)
+            e_acls.operation, e_acls.permission_type = _S_bb.unpack_from(b, p)
+            p += 2
+            e_acls.unknown_tagged_fields = ()
+            l_acls.append(e_acls)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -250,61 +294,57 @@ def _e_DescribeAclsResponse__DescribeAclsResource_v1(o: DescribeAclsResponse.Des
 
 def _d_DescribeAclsResponse__DescribeAclsResource_v2(b: bytes, p: int) -> tuple[DescribeAclsResponse.DescribeAclsResource, int]:
     blen = len(b)
-    f_resource_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_resource_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeAclsResponse__DescribeAclsResource)
+    obj.resource_type, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
     else:
-        f_resource_name, p = r_cstr(b, p)
-    f_pattern_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.resource_name, p = r_cstr(b, p - 1)
+    obj.pattern_type, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Acls')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_acls = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.acls = l_acls = []
+        for _ in range(h0):
+            e_acls = new_struct(_DescribeAclsResponse__AclDescription)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_acls.principal = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_principal, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_acls.principal, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_acls.host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_operation, f1_permission_type = _S_bb.unpack_from(b, p)
-            p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_acls.host, p = r_cstr(b, p)
+            e_acls.operation, e_acls.permission_type, h1 = _S_bbB.unpack_from(b, p)
+            p += 3
+            if h1 == 0:
+                e_acls.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_acls = _DescribeAclsResponse__AclDescription(f1_principal, f1_host, f1_operation, f1_permission_type, unknown1)
-            f_acls.append(e_acls)
+                tags1, p = r_tags(b, p - 1)
+                e_acls.unknown_tagged_fields = tuple(tags1)
+            l_acls.append(e_acls)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeAclsResponse__DescribeAclsResource(f_resource_type, f_resource_name, f_pattern_type, f_acls, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -337,44 +377,62 @@ def _e_DescribeAclsResponse__DescribeAclsResource_v2(o: DescribeAclsResponse.Des
 
 def _d_DescribeAclsResponse_v1(b: bytes, p: int) -> tuple[DescribeAclsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    f_error_message, p = r_nstr(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Resources')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_DescribeAclsResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihh.unpack_from(b, p)
+    p += 8
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_resources = []
-        for _ in range(n0):
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            f1_resource_name, p = r_str(b, p)
-            f1_pattern_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Acls')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.error_message, p = r_nstr(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Resources')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.resources = l_resources = []
+        for _ in range(h0):
+            e_resources = new_struct(_DescribeAclsResponse__DescribeAclsResource)
+            e_resources.resource_type, h1 = _S_bh.unpack_from(b, p)
+            p += 3
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_resources.resource_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_acls = []
-                for _ in range(n1):
-                    f2_principal, p = r_str(b, p)
-                    f2_host, p = r_str(b, p)
-                    f2_operation, f2_permission_type = _S_bb.unpack_from(b, p)
+                e_resources.resource_name, p = r_str(b, p - 2)
+            e_resources.pattern_type, h1 = _S_bi.unpack_from(b, p)
+            p += 5
+            if h1 < 0:
+                raise null_error('Acls')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_resources.acls = l1_acls = []
+                for _ in range(h1):
+                    e1_acls = new_struct(_DescribeAclsResponse__AclDescription)
+                    h2 = INT16.unpack_from(b, p)[0]
                     p += 2
-                    unknown2 = ()
-                    e1_acls = _DescribeAclsResponse__AclDescription(f2_principal, f2_host, f2_operation, f2_permission_type, unknown2)
-                    f1_acls.append(e1_acls)
-            unknown1 = ()
-            e_resources = _DescribeAclsResponse__DescribeAclsResource(f1_resource_type, f1_resource_name, f1_pattern_type, f1_acls, unknown1)
-            f_resources.append(e_resources)
-    unknown0 = ()
-    obj = _DescribeAclsResponse(f_throttle_time_ms, f_error_code, f_error_message, f_resources, unknown0)
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_acls.principal = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_acls.principal, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_acls.host = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_acls.host, p = r_str(b, p - 2)
+                    e1_acls.operation, e1_acls.permission_type = _S_bb.unpack_from(b, p)
+                    p += 2
+                    e1_acls.unknown_tagged_fields = ()
+                    l1_acls.append(e1_acls)
+            e_resources.unknown_tagged_fields = ()
+            l_resources.append(e_resources)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -409,93 +467,88 @@ def _e_DescribeAclsResponse_v1(o: DescribeAclsResponse, out: bytearray) -> None:
 
 def _d_DescribeAclsResponse_v2(b: bytes, p: int) -> tuple[DescribeAclsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_DescribeAclsResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Resources')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_resources = []
-        for _ in range(n0):
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_resource_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.resources = l_resources = []
+        for _ in range(h0):
+            e_resources = new_struct(_DescribeAclsResponse__DescribeAclsResource)
+            e_resources.resource_type, h1 = _S_bB.unpack_from(b, p)
+            p += 2
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_resources.resource_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_resource_name, p = r_cstr(b, p)
-            f1_pattern_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_resources.resource_name, p = r_cstr(b, p - 1)
+            e_resources.pattern_type, h1 = _S_bB.unpack_from(b, p)
+            p += 2
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Acls')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_acls = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_principal = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_resources.acls = l1_acls = []
+                for _ in range(h1):
+                    e1_acls = new_struct(_DescribeAclsResponse__AclDescription)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_acls.principal = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_principal, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_host = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_acls.principal, p = r_cstr(b, p)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_acls.host = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_host, p = r_cstr(b, p)
-                    f2_operation, f2_permission_type = _S_bb.unpack_from(b, p)
-                    p += 2
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                        e1_acls.host, p = r_cstr(b, p)
+                    e1_acls.operation, e1_acls.permission_type, h2 = _S_bbB.unpack_from(b, p)
+                    p += 3
+                    if h2 == 0:
+                        e1_acls.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_acls = _DescribeAclsResponse__AclDescription(f2_principal, f2_host, f2_operation, f2_permission_type, unknown2)
-                    f1_acls.append(e1_acls)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_acls.unknown_tagged_fields = tuple(tags2)
+                    l1_acls.append(e1_acls)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_resources.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_resources = _DescribeAclsResponse__DescribeAclsResource(f1_resource_type, f1_resource_name, f1_pattern_type, f1_acls, unknown1)
-            f_resources.append(e_resources)
+                e_resources.unknown_tagged_fields = tuple(tags1)
+            l_resources.append(e_resources)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeAclsResponse(f_throttle_time_ms, f_error_code, f_error_message, f_resources, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

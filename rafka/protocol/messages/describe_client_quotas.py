@@ -16,9 +16,15 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['DescribeClientQuotasRequest', 'DescribeClientQuotasResponse']
 
 _S_b = Struct(">b")
+_S_bB = Struct(">bB")
+_S_bh = Struct(">bh")
 _S_d = Struct(">d")
+_S_dB = Struct(">dB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
+_S_ihh = Struct(">ihh")
 _S_o = Struct(">?")
+_S_oB = Struct(">?B")
 
 @attrs.define
 class DescribeClientQuotasRequest(Message):
@@ -78,12 +84,23 @@ class DescribeClientQuotasResponse(Message):
 
 
 def _d_DescribeClientQuotasRequest__ComponentData_v0(b: bytes, p: int) -> tuple[DescribeClientQuotasRequest.ComponentData, int]:
-    f_entity_type, p = r_str(b, p)
-    f_match_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_match, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _DescribeClientQuotasRequest__ComponentData(f_entity_type, f_match_type, f_match, unknown0)
+    blen = len(b)
+    obj = new_struct(_DescribeClientQuotasRequest__ComponentData)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.entity_type = b[p : z0].decode()
+        p = z0
+    else:
+        obj.entity_type, p = r_str(b, p - 2)
+    obj.match_type, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.match = b[p : z0].decode()
+        p = z0
+    else:
+        obj.match, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -97,27 +114,26 @@ def _e_DescribeClientQuotasRequest__ComponentData_v0(o: DescribeClientQuotasRequ
 
 def _d_DescribeClientQuotasRequest__ComponentData_v1(b: bytes, p: int) -> tuple[DescribeClientQuotasRequest.ComponentData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_entity_type = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeClientQuotasRequest__ComponentData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.entity_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_entity_type, p = r_cstr(b, p)
-    f_match_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_match, p = r_ncstr(b, p)
+        obj.entity_type, p = r_cstr(b, p)
+    obj.match_type, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.match = b[p : z0].decode()
+        p = z0
     else:
-        f_match = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.match, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeClientQuotasRequest__ComponentData(f_entity_type, f_match_type, f_match, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -133,26 +149,36 @@ def _e_DescribeClientQuotasRequest__ComponentData_v1(o: DescribeClientQuotasRequ
 
 def _d_DescribeClientQuotasRequest_v0(b: bytes, p: int) -> tuple[DescribeClientQuotasRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeClientQuotasRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Components')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_components = []
-        for _ in range(n0):
-            f1_entity_type, p = r_str(b, p)
-            f1_match_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            f1_match, p = r_nstr(b, p)
-            unknown1 = ()
-            e_components = _DescribeClientQuotasRequest__ComponentData(f1_entity_type, f1_match_type, f1_match, unknown1)
-            f_components.append(e_components)
-    f_strict = _S_o.unpack_from(b, p)[0]
+        obj.components = l_components = []
+        for _ in range(h0):
+            e_components = new_struct(_DescribeClientQuotasRequest__ComponentData)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_components.entity_type = b[p : z1].decode()
+                p = z1
+            else:
+                e_components.entity_type, p = r_str(b, p - 2)
+            e_components.match_type, h1 = _S_bh.unpack_from(b, p)
+            p += 3
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_components.match = b[p : z1].decode()
+                p = z1
+            else:
+                e_components.match, p = r_nstr(b, p - 2)
+            e_components.unknown_tagged_fields = ()
+            l_components.append(e_components)
+    obj.strict = _S_o.unpack_from(b, p)[0]
     p += 1
-    unknown0 = ()
-    obj = _DescribeClientQuotasRequest(f_components, f_strict, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -175,53 +201,51 @@ def _e_DescribeClientQuotasRequest_v0(o: DescribeClientQuotasRequest, out: bytea
 
 def _d_DescribeClientQuotasRequest_v1(b: bytes, p: int) -> tuple[DescribeClientQuotasRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Components')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_components = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_entity_type = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_entity_type, p = r_cstr(b, p)
-            f1_match_type = _S_b.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeClientQuotasRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_match, p = r_ncstr(b, p)
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Components')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.components = l_components = []
+        for _ in range(h0):
+            e_components = new_struct(_DescribeClientQuotasRequest__ComponentData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_components.entity_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_match = b[p + 1 : p + s1].decode()
-                p += s1
+                e_components.entity_type, p = r_cstr(b, p)
+            e_components.match_type, h1 = _S_bB.unpack_from(b, p)
+            p += 2
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_components.match = b[p : z1].decode()
+                p = z1
+            else:
+                e_components.match, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_components.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_components = _DescribeClientQuotasRequest__ComponentData(f1_entity_type, f1_match_type, f1_match, unknown1)
-            f_components.append(e_components)
-    f_strict = _S_o.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_components.unknown_tagged_fields = tuple(tags1)
+            l_components.append(e_components)
+    obj.strict, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeClientQuotasRequest(f_components, f_strict, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -251,10 +275,23 @@ def _e_DescribeClientQuotasRequest_v1(o: DescribeClientQuotasRequest, out: bytea
 
 
 def _d_DescribeClientQuotasResponse__EntityData_v0(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse.EntityData, int]:
-    f_entity_type, p = r_str(b, p)
-    f_entity_name, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _DescribeClientQuotasResponse__EntityData(f_entity_type, f_entity_name, unknown0)
+    blen = len(b)
+    obj = new_struct(_DescribeClientQuotasResponse__EntityData)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.entity_type = b[p : z0].decode()
+        p = z0
+    else:
+        obj.entity_type, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.entity_name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.entity_name, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -267,25 +304,25 @@ def _e_DescribeClientQuotasResponse__EntityData_v0(o: DescribeClientQuotasRespon
 
 def _d_DescribeClientQuotasResponse__EntityData_v1(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse.EntityData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_entity_type = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeClientQuotasResponse__EntityData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.entity_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_entity_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_entity_name, p = r_ncstr(b, p)
+        obj.entity_type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.entity_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_entity_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.entity_name, p = r_ncstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeClientQuotasResponse__EntityData(f_entity_type, f_entity_name, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -299,11 +336,18 @@ def _e_DescribeClientQuotasResponse__EntityData_v1(o: DescribeClientQuotasRespon
 
 
 def _d_DescribeClientQuotasResponse__ValueData_v0(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse.ValueData, int]:
-    f_key, p = r_str(b, p)
-    f_value = _S_d.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_DescribeClientQuotasResponse__ValueData)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.key = b[p : z0].decode()
+        p = z0
+    else:
+        obj.key, p = r_str(b, p - 2)
+    obj.value = _S_d.unpack_from(b, p)[0]
     p += 8
-    unknown0 = ()
-    obj = _DescribeClientQuotasResponse__ValueData(f_key, f_value, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -316,21 +360,20 @@ def _e_DescribeClientQuotasResponse__ValueData_v0(o: DescribeClientQuotasRespons
 
 def _d_DescribeClientQuotasResponse__ValueData_v1(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse.ValueData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_key = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeClientQuotasResponse__ValueData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.key = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_key, p = r_cstr(b, p)
-    f_value = _S_d.unpack_from(b, p)[0]
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.key, p = r_cstr(b, p)
+    obj.value, h0 = _S_dB.unpack_from(b, p)
+    p += 9
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeClientQuotasResponse__ValueData(f_key, f_value, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -345,37 +388,55 @@ def _e_DescribeClientQuotasResponse__ValueData_v1(o: DescribeClientQuotasRespons
 
 def _d_DescribeClientQuotasResponse__EntryData_v0(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse.EntryData, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeClientQuotasResponse__EntryData)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Entity')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_entity = []
-        for _ in range(n0):
-            f1_entity_type, p = r_str(b, p)
-            f1_entity_name, p = r_nstr(b, p)
-            unknown1 = ()
-            e_entity = _DescribeClientQuotasResponse__EntityData(f1_entity_type, f1_entity_name, unknown1)
-            f_entity.append(e_entity)
-    n0 = INT32.unpack_from(b, p)[0]
+        obj.entity = l_entity = []
+        for _ in range(h0):
+            e_entity = new_struct(_DescribeClientQuotasResponse__EntityData)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_entity.entity_type = b[p : z1].decode()
+                p = z1
+            else:
+                e_entity.entity_type, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_entity.entity_name = b[p : z1].decode()
+                p = z1
+            else:
+                e_entity.entity_name, p = r_nstr(b, p - 2)
+            e_entity.unknown_tagged_fields = ()
+            l_entity.append(e_entity)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Values')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_values = []
-        for _ in range(n0):
-            f2_key, p = r_str(b, p)
-            f2_value = _S_d.unpack_from(b, p)[0]
+        obj.values = l_values = []
+        for _ in range(h0):
+            e_values = new_struct(_DescribeClientQuotasResponse__ValueData)
+            h2 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h2 >= 0 and (z2 := p + h2) <= blen:
+                e_values.key = b[p : z2].decode()
+                p = z2
+            else:
+                e_values.key, p = r_str(b, p - 2)
+            e_values.value = _S_d.unpack_from(b, p)[0]
             p += 8
-            unknown2 = ()
-            e_values = _DescribeClientQuotasResponse__ValueData(f2_key, f2_value, unknown2)
-            f_values.append(e_values)
-    unknown0 = ()
-    obj = _DescribeClientQuotasResponse__EntryData(f_entity, f_values, unknown0)
+            e_values.unknown_tagged_fields = ()
+            l_values.append(e_values)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -406,81 +467,80 @@ def _e_DescribeClientQuotasResponse__EntryData_v0(o: DescribeClientQuotasRespons
 
 def _d_DescribeClientQuotasResponse__EntryData_v1(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse.EntryData, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeClientQuotasResponse__EntryData)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Entity')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_entity = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_entity_type = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.entity = l_entity = []
+        for _ in range(h0):
+            e_entity = new_struct(_DescribeClientQuotasResponse__EntityData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_entity.entity_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_entity_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_entity_name, p = r_ncstr(b, p)
+                e_entity.entity_type, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_entity.entity_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_entity_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_entity.entity_name, p = r_ncstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_entity.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_entity = _DescribeClientQuotasResponse__EntityData(f1_entity_type, f1_entity_name, unknown1)
-            f_entity.append(e_entity)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_entity.unknown_tagged_fields = tuple(tags1)
+            l_entity.append(e_entity)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Values')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_values = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_key = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.values = l_values = []
+        for _ in range(h0):
+            e_values = new_struct(_DescribeClientQuotasResponse__ValueData)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_values.key = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_key, p = r_cstr(b, p)
-            f2_value = _S_d.unpack_from(b, p)[0]
-            p += 8
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+                e_values.key, p = r_cstr(b, p)
+            e_values.value, h2 = _S_dB.unpack_from(b, p)
+            p += 9
+            if h2 == 0:
+                e_values.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_values = _DescribeClientQuotasResponse__ValueData(f2_key, f2_value, unknown2)
-            f_values.append(e_values)
+                tags2, p = r_tags(b, p - 1)
+                e_values.unknown_tagged_fields = tuple(tags2)
+            l_values.append(e_values)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeClientQuotasResponse__EntryData(f_entity, f_values, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -525,52 +585,74 @@ def _e_DescribeClientQuotasResponse__EntryData_v1(o: DescribeClientQuotasRespons
 
 def _d_DescribeClientQuotasResponse_v0(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    f_error_message, p = r_nstr(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        f_entries = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_DescribeClientQuotasResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihh.unpack_from(b, p)
+    p += 8
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_entries = []
-        for _ in range(n0):
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.error_message, p = r_nstr(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        obj.entries = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.entries = l_entries = []
+        for _ in range(h0):
+            e_entries = new_struct(_DescribeClientQuotasResponse__EntryData)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if n1 < 0:
+            if h1 < 0:
                 raise null_error('Entity')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_entity = []
-                for _ in range(n1):
-                    f2_entity_type, p = r_str(b, p)
-                    f2_entity_name, p = r_nstr(b, p)
-                    unknown2 = ()
-                    e1_entity = _DescribeClientQuotasResponse__EntityData(f2_entity_type, f2_entity_name, unknown2)
-                    f1_entity.append(e1_entity)
-            n1 = INT32.unpack_from(b, p)[0]
+                e_entries.entity = l1_entity = []
+                for _ in range(h1):
+                    e1_entity = new_struct(_DescribeClientQuotasResponse__EntityData)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_entity.entity_type = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_entity.entity_type, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_entity.entity_name = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_entity.entity_name, p = r_nstr(b, p - 2)
+                    e1_entity.unknown_tagged_fields = ()
+                    l1_entity.append(e1_entity)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if n1 < 0:
+            if h1 < 0:
                 raise null_error('Values')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_values = []
-                for _ in range(n1):
-                    f3_key, p = r_str(b, p)
-                    f3_value = _S_d.unpack_from(b, p)[0]
+                e_entries.values = l1_values = []
+                for _ in range(h1):
+                    e1_values = new_struct(_DescribeClientQuotasResponse__ValueData)
+                    h3 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h3 >= 0 and (z3 := p + h3) <= blen:
+                        e1_values.key = b[p : z3].decode()
+                        p = z3
+                    else:
+                        e1_values.key, p = r_str(b, p - 2)
+                    e1_values.value = _S_d.unpack_from(b, p)[0]
                     p += 8
-                    unknown3 = ()
-                    e1_values = _DescribeClientQuotasResponse__ValueData(f3_key, f3_value, unknown3)
-                    f1_values.append(e1_values)
-            unknown1 = ()
-            e_entries = _DescribeClientQuotasResponse__EntryData(f1_entity, f1_values, unknown1)
-            f_entries.append(e_entries)
-    unknown0 = ()
-    obj = _DescribeClientQuotasResponse(f_throttle_time_ms, f_error_code, f_error_message, f_entries, unknown0)
+                    e1_values.unknown_tagged_fields = ()
+                    l1_values.append(e1_values)
+            e_entries.unknown_tagged_fields = ()
+            l_entries.append(e_entries)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -611,113 +693,111 @@ def _e_DescribeClientQuotasResponse_v0(o: DescribeClientQuotasResponse, out: byt
 
 def _d_DescribeClientQuotasResponse_v1(b: bytes, p: int) -> tuple[DescribeClientQuotasResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_DescribeClientQuotasResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.entries = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_entries = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_entries = []
-        for _ in range(n0):
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.entries = l_entries = []
+        for _ in range(h0):
+            e_entries = new_struct(_DescribeClientQuotasResponse__EntryData)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Entity')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_entity = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_entity_type = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_entries.entity = l1_entity = []
+                for _ in range(h1):
+                    e1_entity = new_struct(_DescribeClientQuotasResponse__EntityData)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_entity.entity_type = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_entity_type, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_entity_name, p = r_ncstr(b, p)
+                        e1_entity.entity_type, p = r_cstr(b, p)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_entity.entity_name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_entity_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_entity.entity_name, p = r_ncstr(b, p)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_entity.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_entity = _DescribeClientQuotasResponse__EntityData(f2_entity_type, f2_entity_name, unknown2)
-                    f1_entity.append(e1_entity)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                        e1_entity.unknown_tagged_fields = tuple(tags2)
+                    l1_entity.append(e1_entity)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Values')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_values = []
-                for _ in range(n1):
-                    s3 = b[p]
-                    if 0 < s3 < 0x80 and p + s3 <= blen:
-                        f3_key = b[p + 1 : p + s3].decode()
-                        p += s3
+                e_entries.values = l1_values = []
+                for _ in range(h1):
+                    e1_values = new_struct(_DescribeClientQuotasResponse__ValueData)
+                    h3 = b[p]
+                    if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                        e1_values.key = b[p + 1 : z3].decode()
+                        p = z3
                     else:
-                        f3_key, p = r_cstr(b, p)
-                    f3_value = _S_d.unpack_from(b, p)[0]
-                    p += 8
-                    if b[p] == 0:
-                        p += 1
-                        unknown3: TaggedFields = ()
+                        e1_values.key, p = r_cstr(b, p)
+                    e1_values.value, h3 = _S_dB.unpack_from(b, p)
+                    p += 9
+                    if h3 == 0:
+                        e1_values.unknown_tagged_fields = ()
                     else:
-                        tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    e1_values = _DescribeClientQuotasResponse__ValueData(f3_key, f3_value, unknown3)
-                    f1_values.append(e1_values)
+                        tags3, p = r_tags(b, p - 1)
+                        e1_values.unknown_tagged_fields = tuple(tags3)
+                    l1_values.append(e1_values)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_entries.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_entries = _DescribeClientQuotasResponse__EntryData(f1_entity, f1_values, unknown1)
-            f_entries.append(e_entries)
+                e_entries.unknown_tagged_fields = tuple(tags1)
+            l_entries.append(e_entries)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeClientQuotasResponse(f_throttle_time_ms, f_error_code, f_error_message, f_entries, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,11 +16,17 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['DescribeClusterRequest', 'DescribeClusterResponse']
 
 _S_b = Struct(">b")
+_S_bB = Struct(">bB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_o = Struct(">?")
+_S_oB = Struct(">?B")
 _S_ob = Struct(">?b")
+_S_obB = Struct(">?bB")
 _S_obo = Struct(">?b?")
+_S_oboB = Struct(">?b?B")
 
 @attrs.define
 class DescribeClusterRequest(Message):
@@ -69,15 +75,16 @@ class DescribeClusterResponse(Message):
 
 
 def _d_DescribeClusterRequest_v0(b: bytes, p: int) -> tuple[DescribeClusterRequest, int]:
-    f_include_cluster_authorized_operations = _S_o.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_DescribeClusterRequest)
+    obj.include_cluster_authorized_operations, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    obj.endpoint_type = 1
+    obj.include_fenced_brokers = False
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeClusterRequest(f_include_cluster_authorized_operations, 1, False, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -94,15 +101,15 @@ def _e_DescribeClusterRequest_v0(o: DescribeClusterRequest, out: bytearray) -> N
 
 
 def _d_DescribeClusterRequest_v1(b: bytes, p: int) -> tuple[DescribeClusterRequest, int]:
-    f_include_cluster_authorized_operations, f_endpoint_type = _S_ob.unpack_from(b, p)
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_DescribeClusterRequest)
+    obj.include_cluster_authorized_operations, obj.endpoint_type, h0 = _S_obB.unpack_from(b, p)
+    p += 3
+    obj.include_fenced_brokers = False
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeClusterRequest(f_include_cluster_authorized_operations, f_endpoint_type, False, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -117,15 +124,14 @@ def _e_DescribeClusterRequest_v1(o: DescribeClusterRequest, out: bytearray) -> N
 
 
 def _d_DescribeClusterRequest_v2(b: bytes, p: int) -> tuple[DescribeClusterRequest, int]:
-    f_include_cluster_authorized_operations, f_endpoint_type, f_include_fenced_brokers = _S_obo.unpack_from(b, p)
-    p += 3
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_DescribeClusterRequest)
+    obj.include_cluster_authorized_operations, obj.endpoint_type, obj.include_fenced_brokers, h0 = _S_oboB.unpack_from(b, p)
+    p += 4
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeClusterRequest(f_include_cluster_authorized_operations, f_endpoint_type, f_include_fenced_brokers, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -139,29 +145,28 @@ def _e_DescribeClusterRequest_v2(o: DescribeClusterRequest, out: bytearray) -> N
 
 def _d_DescribeClusterResponse__DescribeClusterBroker_v0(b: bytes, p: int) -> tuple[DescribeClusterResponse.DescribeClusterBroker, int]:
     blen = len(b)
-    f_broker_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeClusterResponse__DescribeClusterBroker)
+    obj.broker_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack, p = r_ncstr(b, p)
+        obj.host, p = r_cstr(b, p - 1)
+    obj.port, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.rack = b[p : z0].decode()
+        p = z0
     else:
-        f_rack = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.rack, p = r_ncstr(b, p - 1)
+    obj.is_fenced = False
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeClusterResponse__DescribeClusterBroker(f_broker_id, f_host, f_port, f_rack, False, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -180,31 +185,28 @@ def _e_DescribeClusterResponse__DescribeClusterBroker_v0(o: DescribeClusterRespo
 
 def _d_DescribeClusterResponse__DescribeClusterBroker_v2(b: bytes, p: int) -> tuple[DescribeClusterResponse.DescribeClusterBroker, int]:
     blen = len(b)
-    f_broker_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeClusterResponse__DescribeClusterBroker)
+    obj.broker_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack, p = r_ncstr(b, p)
+        obj.host, p = r_cstr(b, p - 1)
+    obj.port, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.rack = b[p : z0].decode()
+        p = z0
     else:
-        f_rack = b[p + 1 : p + s0].decode()
-        p += s0
-    f_is_fenced = _S_o.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.rack, p = r_ncstr(b, p - 1)
+    obj.is_fenced, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeClusterResponse__DescribeClusterBroker(f_broker_id, f_host, f_port, f_rack, f_is_fenced, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -222,71 +224,67 @@ def _e_DescribeClusterResponse__DescribeClusterBroker_v2(o: DescribeClusterRespo
 
 def _d_DescribeClusterResponse_v0(b: bytes, p: int) -> tuple[DescribeClusterResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_DescribeClusterResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_cluster_id, p = r_cstr(b, p)
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.cluster_id, p = r_cstr(b, p)
+    obj.controller_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Brokers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_brokers = []
-        for _ in range(n0):
-            f1_broker_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.brokers = l_brokers = []
+        for _ in range(h0):
+            e_brokers = new_struct(_DescribeClusterResponse__DescribeClusterBroker)
+            e_brokers.broker_id, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.host = b[p : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_rack, p = r_ncstr(b, p)
+                e_brokers.host, p = r_cstr(b, p - 1)
+            e_brokers.port, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.rack = b[p : z1].decode()
+                p = z1
             else:
-                f1_rack = b[p + 1 : p + s1].decode()
-                p += s1
+                e_brokers.rack, p = r_ncstr(b, p - 1)
+            e_brokers.is_fenced = False
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_brokers.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_brokers = _DescribeClusterResponse__DescribeClusterBroker(f1_broker_id, f1_host, f1_port, f1_rack, False, unknown1)
-            f_brokers.append(e_brokers)
-    f_cluster_authorized_operations = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_brokers.unknown_tagged_fields = tuple(tags1)
+            l_brokers.append(e_brokers)
+    obj.cluster_authorized_operations, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.endpoint_type = 1
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeClusterResponse(f_throttle_time_ms, f_error_code, f_error_message, 1, f_cluster_id, f_controller_id, f_brokers, f_cluster_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -326,73 +324,67 @@ def _e_DescribeClusterResponse_v0(o: DescribeClusterResponse, out: bytearray) ->
 
 def _d_DescribeClusterResponse_v1(b: bytes, p: int) -> tuple[DescribeClusterResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_DescribeClusterResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f_endpoint_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
+    obj.endpoint_type, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.cluster_id = b[p : z0].decode()
+        p = z0
     else:
-        f_cluster_id, p = r_cstr(b, p)
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.cluster_id, p = r_cstr(b, p - 1)
+    obj.controller_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Brokers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_brokers = []
-        for _ in range(n0):
-            f1_broker_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.brokers = l_brokers = []
+        for _ in range(h0):
+            e_brokers = new_struct(_DescribeClusterResponse__DescribeClusterBroker)
+            e_brokers.broker_id, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.host = b[p : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_rack, p = r_ncstr(b, p)
+                e_brokers.host, p = r_cstr(b, p - 1)
+            e_brokers.port, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.rack = b[p : z1].decode()
+                p = z1
             else:
-                f1_rack = b[p + 1 : p + s1].decode()
-                p += s1
+                e_brokers.rack, p = r_ncstr(b, p - 1)
+            e_brokers.is_fenced = False
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_brokers.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_brokers = _DescribeClusterResponse__DescribeClusterBroker(f1_broker_id, f1_host, f1_port, f1_rack, False, unknown1)
-            f_brokers.append(e_brokers)
-    f_cluster_authorized_operations = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_brokers.unknown_tagged_fields = tuple(tags1)
+            l_brokers.append(e_brokers)
+    obj.cluster_authorized_operations, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeClusterResponse(f_throttle_time_ms, f_error_code, f_error_message, f_endpoint_type, f_cluster_id, f_controller_id, f_brokers, f_cluster_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -431,75 +423,67 @@ def _e_DescribeClusterResponse_v1(o: DescribeClusterResponse, out: bytearray) ->
 
 def _d_DescribeClusterResponse_v2(b: bytes, p: int) -> tuple[DescribeClusterResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_DescribeClusterResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f_endpoint_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
+    obj.endpoint_type, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.cluster_id = b[p : z0].decode()
+        p = z0
     else:
-        f_cluster_id, p = r_cstr(b, p)
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Brokers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_brokers = []
-        for _ in range(n0):
-            f1_broker_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_host, p = r_cstr(b, p)
-            f1_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_rack, p = r_ncstr(b, p)
-            else:
-                f1_rack = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_is_fenced = _S_o.unpack_from(b, p)[0]
+        obj.cluster_id, p = r_cstr(b, p - 1)
+    obj.controller_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
-            else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_brokers = _DescribeClusterResponse__DescribeClusterBroker(f1_broker_id, f1_host, f1_port, f1_rack, f1_is_fenced, unknown1)
-            f_brokers.append(e_brokers)
-    f_cluster_authorized_operations = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Brokers')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeClusterResponse(f_throttle_time_ms, f_error_code, f_error_message, f_endpoint_type, f_cluster_id, f_controller_id, f_brokers, f_cluster_authorized_operations, unknown0)
+        obj.brokers = l_brokers = []
+        for _ in range(h0):
+            e_brokers = new_struct(_DescribeClusterResponse__DescribeClusterBroker)
+            e_brokers.broker_id, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.host = b[p : z1].decode()
+                p = z1
+            else:
+                e_brokers.host, p = r_cstr(b, p - 1)
+            e_brokers.port, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.rack = b[p : z1].decode()
+                p = z1
+            else:
+                e_brokers.rack, p = r_ncstr(b, p - 1)
+            e_brokers.is_fenced, h1 = _S_oB.unpack_from(b, p)
+            p += 2
+            if h1 == 0:
+                e_brokers.unknown_tagged_fields = ()
+            else:
+                tags1, p = r_tags(b, p - 1)
+                e_brokers.unknown_tagged_fields = tuple(tags1)
+            l_brokers.append(e_brokers)
+    obj.cluster_authorized_operations, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

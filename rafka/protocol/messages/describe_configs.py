@@ -16,11 +16,20 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['DescribeConfigsRequest', 'DescribeConfigsResponse']
 
 _S_b = Struct(">b")
+_S_bB = Struct(">bB")
+_S_bh = Struct(">bh")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
+_S_hh = Struct(">hh")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
+_S_ii = Struct(">ii")
 _S_o = Struct(">?")
 _S_obo = Struct(">?b?")
+_S_oboB = Struct(">?b?B")
+_S_oboi = Struct(">?b?i")
 _S_oo = Struct(">??")
+_S_ooB = Struct(">??B")
 
 @attrs.define
 class DescribeConfigsRequest(Message):
@@ -90,22 +99,32 @@ class DescribeConfigsResponse(Message):
 
 def _d_DescribeConfigsRequest__DescribeConfigsResource_v1(b: bytes, p: int) -> tuple[DescribeConfigsRequest.DescribeConfigsResource, int]:
     blen = len(b)
-    f_resource_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_resource_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        f_configuration_keys = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_DescribeConfigsRequest__DescribeConfigsResource)
+    obj.resource_type, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
     else:
-        f_configuration_keys = []
-        for _ in range(n0):
-            e_configuration_keys, p = r_str(b, p)
-            f_configuration_keys.append(e_configuration_keys)
-    unknown0 = ()
-    obj = _DescribeConfigsRequest__DescribeConfigsResource(f_resource_type, f_resource_name, f_configuration_keys, unknown0)
+        obj.resource_name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        obj.configuration_keys = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.configuration_keys = l_configuration_keys = []
+        for _ in range(h0):
+            h0 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h0 >= 0 and (z0 := p + h0) <= blen:
+                e_configuration_keys = b[p : z0].decode()
+                p = z0
+            else:
+                e_configuration_keys, p = r_str(b, p - 2)
+            l_configuration_keys.append(e_configuration_keys)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -125,44 +144,43 @@ def _e_DescribeConfigsRequest__DescribeConfigsResource_v1(o: DescribeConfigsRequ
 
 def _d_DescribeConfigsRequest__DescribeConfigsResource_v4(b: bytes, p: int) -> tuple[DescribeConfigsRequest.DescribeConfigsResource, int]:
     blen = len(b)
-    f_resource_type = _S_b.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeConfigsRequest__DescribeConfigsResource)
+    obj.resource_type, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.resource_name, p = r_cstr(b, p - 1)
+    h0 = b[p]
     p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_resource_name = b[p + 1 : p + s0].decode()
-        p += s0
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.configuration_keys = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_resource_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_configuration_keys = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_configuration_keys = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_configuration_keys = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.configuration_keys = l_configuration_keys = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_configuration_keys = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_configuration_keys, p = r_cstr(b, p)
-            f_configuration_keys.append(e_configuration_keys)
+            l_configuration_keys.append(e_configuration_keys)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeConfigsRequest__DescribeConfigsResource(f_resource_type, f_resource_name, f_configuration_keys, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -188,36 +206,47 @@ def _e_DescribeConfigsRequest__DescribeConfigsResource_v4(o: DescribeConfigsRequ
 
 def _d_DescribeConfigsRequest_v1(b: bytes, p: int) -> tuple[DescribeConfigsRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeConfigsRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Resources')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_resources = []
-        for _ in range(n0):
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            f1_resource_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                f1_configuration_keys = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.resources = l_resources = []
+        for _ in range(h0):
+            e_resources = new_struct(_DescribeConfigsRequest__DescribeConfigsResource)
+            e_resources.resource_type, h1 = _S_bh.unpack_from(b, p)
+            p += 3
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_resources.resource_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_configuration_keys = []
-                for _ in range(n1):
-                    e1_configuration_keys, p = r_str(b, p)
-                    f1_configuration_keys.append(e1_configuration_keys)
-            unknown1 = ()
-            e_resources = _DescribeConfigsRequest__DescribeConfigsResource(f1_resource_type, f1_resource_name, f1_configuration_keys, unknown1)
-            f_resources.append(e_resources)
-    f_include_synonyms = _S_o.unpack_from(b, p)[0]
+                e_resources.resource_name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                e_resources.configuration_keys = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_resources.configuration_keys = l1_configuration_keys = []
+                for _ in range(h1):
+                    h1 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h1 >= 0 and (z1 := p + h1) <= blen:
+                        e1_configuration_keys = b[p : z1].decode()
+                        p = z1
+                    else:
+                        e1_configuration_keys, p = r_str(b, p - 2)
+                    l1_configuration_keys.append(e1_configuration_keys)
+            e_resources.unknown_tagged_fields = ()
+            l_resources.append(e_resources)
+    obj.include_synonyms = _S_o.unpack_from(b, p)[0]
     p += 1
-    unknown0 = ()
-    obj = _DescribeConfigsRequest(f_resources, f_include_synonyms, False, unknown0)
+    obj.include_documentation = False
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -248,36 +277,46 @@ def _e_DescribeConfigsRequest_v1(o: DescribeConfigsRequest, out: bytearray) -> N
 
 def _d_DescribeConfigsRequest_v3(b: bytes, p: int) -> tuple[DescribeConfigsRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeConfigsRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Resources')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_resources = []
-        for _ in range(n0):
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            f1_resource_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                f1_configuration_keys = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.resources = l_resources = []
+        for _ in range(h0):
+            e_resources = new_struct(_DescribeConfigsRequest__DescribeConfigsResource)
+            e_resources.resource_type, h1 = _S_bh.unpack_from(b, p)
+            p += 3
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_resources.resource_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_configuration_keys = []
-                for _ in range(n1):
-                    e1_configuration_keys, p = r_str(b, p)
-                    f1_configuration_keys.append(e1_configuration_keys)
-            unknown1 = ()
-            e_resources = _DescribeConfigsRequest__DescribeConfigsResource(f1_resource_type, f1_resource_name, f1_configuration_keys, unknown1)
-            f_resources.append(e_resources)
-    f_include_synonyms, f_include_documentation = _S_oo.unpack_from(b, p)
+                e_resources.resource_name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                e_resources.configuration_keys = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_resources.configuration_keys = l1_configuration_keys = []
+                for _ in range(h1):
+                    h1 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h1 >= 0 and (z1 := p + h1) <= blen:
+                        e1_configuration_keys = b[p : z1].decode()
+                        p = z1
+                    else:
+                        e1_configuration_keys, p = r_str(b, p - 2)
+                    l1_configuration_keys.append(e1_configuration_keys)
+            e_resources.unknown_tagged_fields = ()
+            l_resources.append(e_resources)
+    obj.include_synonyms, obj.include_documentation = _S_oo.unpack_from(b, p)
     p += 2
-    unknown0 = ()
-    obj = _DescribeConfigsRequest(f_resources, f_include_synonyms, f_include_documentation, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -306,70 +345,68 @@ def _e_DescribeConfigsRequest_v3(o: DescribeConfigsRequest, out: bytearray) -> N
 
 def _d_DescribeConfigsRequest_v4(b: bytes, p: int) -> tuple[DescribeConfigsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Resources')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_resources = []
-        for _ in range(n0):
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeConfigsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_resource_name = b[p + 1 : p + s1].decode()
-                p += s1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Resources')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.resources = l_resources = []
+        for _ in range(h0):
+            e_resources = new_struct(_DescribeConfigsRequest__DescribeConfigsResource)
+            e_resources.resource_type, h1 = _S_bB.unpack_from(b, p)
+            p += 2
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_resources.resource_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_resource_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+                e_resources.resource_name, p = r_cstr(b, p - 1)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                e_resources.configuration_keys = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
-                f1_configuration_keys = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
-            else:
-                f1_configuration_keys = []
-                for _ in range(n1):
-                    s1 = b[p]
-                    if 0 < s1 < 0x80 and p + s1 <= blen:
-                        e1_configuration_keys = b[p + 1 : p + s1].decode()
-                        p += s1
+                e_resources.configuration_keys = l1_configuration_keys = []
+                for _ in range(h1):
+                    h1 = b[p]
+                    if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                        e1_configuration_keys = b[p + 1 : z1].decode()
+                        p = z1
                     else:
                         e1_configuration_keys, p = r_cstr(b, p)
-                    f1_configuration_keys.append(e1_configuration_keys)
+                    l1_configuration_keys.append(e1_configuration_keys)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_resources.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_resources = _DescribeConfigsRequest__DescribeConfigsResource(f1_resource_type, f1_resource_name, f1_configuration_keys, unknown1)
-            f_resources.append(e_resources)
-    f_include_synonyms, f_include_documentation = _S_oo.unpack_from(b, p)
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_resources.unknown_tagged_fields = tuple(tags1)
+            l_resources.append(e_resources)
+    obj.include_synonyms, obj.include_documentation, h0 = _S_ooB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeConfigsRequest(f_resources, f_include_synonyms, f_include_documentation, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -409,12 +446,25 @@ def _e_DescribeConfigsRequest_v4(o: DescribeConfigsRequest, out: bytearray) -> N
 
 
 def _d_DescribeConfigsResponse__DescribeConfigsSynonym_v1(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsSynonym, int]:
-    f_name, p = r_str(b, p)
-    f_value, p = r_nstr(b, p)
-    f_source = _S_b.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_DescribeConfigsResponse__DescribeConfigsSynonym)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.value = b[p : z0].decode()
+        p = z0
+    else:
+        obj.value, p = r_nstr(b, p - 2)
+    obj.source = _S_b.unpack_from(b, p)[0]
     p += 1
-    unknown0 = ()
-    obj = _DescribeConfigsResponse__DescribeConfigsSynonym(f_name, f_value, f_source, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -428,27 +478,26 @@ def _e_DescribeConfigsResponse__DescribeConfigsSynonym_v1(o: DescribeConfigsResp
 
 def _d_DescribeConfigsResponse__DescribeConfigsSynonym_v4(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsSynonym, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeConfigsResponse__DescribeConfigsSynonym)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_value, p = r_ncstr(b, p)
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.value = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_value = b[p + 1 : p + s0].decode()
-        p += s0
-    f_source = _S_b.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.value, p = r_ncstr(b, p)
+    obj.source, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeConfigsResponse__DescribeConfigsSynonym(f_name, f_value, f_source, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -464,28 +513,52 @@ def _e_DescribeConfigsResponse__DescribeConfigsSynonym_v4(o: DescribeConfigsResp
 
 def _d_DescribeConfigsResponse__DescribeConfigsResourceResult_v1(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsResourceResult, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    f_value, p = r_nstr(b, p)
-    f_read_only, f_config_source, f_is_sensitive = _S_obo.unpack_from(b, p)
-    p += 3
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Synonyms')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_DescribeConfigsResponse__DescribeConfigsResourceResult)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_synonyms = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            f1_value, p = r_nstr(b, p)
-            f1_source = _S_b.unpack_from(b, p)[0]
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.value = b[p : z0].decode()
+        p = z0
+    else:
+        obj.value, p = r_nstr(b, p - 2)
+    obj.read_only, obj.config_source, obj.is_sensitive, h0 = _S_oboi.unpack_from(b, p)
+    p += 7
+    if h0 < 0:
+        raise null_error('Synonyms')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.synonyms = l_synonyms = []
+        for _ in range(h0):
+            e_synonyms = new_struct(_DescribeConfigsResponse__DescribeConfigsSynonym)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_synonyms.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_synonyms.name, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_synonyms.value = b[p : z1].decode()
+                p = z1
+            else:
+                e_synonyms.value, p = r_nstr(b, p - 2)
+            e_synonyms.source = _S_b.unpack_from(b, p)[0]
             p += 1
-            unknown1 = ()
-            e_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f1_name, f1_value, f1_source, unknown1)
-            f_synonyms.append(e_synonyms)
-    unknown0 = ()
-    obj = _DescribeConfigsResponse__DescribeConfigsResourceResult(f_name, f_value, f_read_only, f_config_source, f_is_sensitive, f_synonyms, 0, '', unknown0)
+            e_synonyms.unknown_tagged_fields = ()
+            l_synonyms.append(e_synonyms)
+    obj.config_type = 0
+    obj.documentation = ''
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -510,31 +583,57 @@ def _e_DescribeConfigsResponse__DescribeConfigsResourceResult_v1(o: DescribeConf
 
 def _d_DescribeConfigsResponse__DescribeConfigsResourceResult_v3(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsResourceResult, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    f_value, p = r_nstr(b, p)
-    f_read_only, f_config_source, f_is_sensitive = _S_obo.unpack_from(b, p)
-    p += 3
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Synonyms')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_DescribeConfigsResponse__DescribeConfigsResourceResult)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_synonyms = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            f1_value, p = r_nstr(b, p)
-            f1_source = _S_b.unpack_from(b, p)[0]
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.value = b[p : z0].decode()
+        p = z0
+    else:
+        obj.value, p = r_nstr(b, p - 2)
+    obj.read_only, obj.config_source, obj.is_sensitive, h0 = _S_oboi.unpack_from(b, p)
+    p += 7
+    if h0 < 0:
+        raise null_error('Synonyms')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.synonyms = l_synonyms = []
+        for _ in range(h0):
+            e_synonyms = new_struct(_DescribeConfigsResponse__DescribeConfigsSynonym)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_synonyms.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_synonyms.name, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_synonyms.value = b[p : z1].decode()
+                p = z1
+            else:
+                e_synonyms.value, p = r_nstr(b, p - 2)
+            e_synonyms.source = _S_b.unpack_from(b, p)[0]
             p += 1
-            unknown1 = ()
-            e_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f1_name, f1_value, f1_source, unknown1)
-            f_synonyms.append(e_synonyms)
-    f_config_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_documentation, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _DescribeConfigsResponse__DescribeConfigsResourceResult(f_name, f_value, f_read_only, f_config_source, f_is_sensitive, f_synonyms, f_config_type, f_documentation, unknown0)
+            e_synonyms.unknown_tagged_fields = ()
+            l_synonyms.append(e_synonyms)
+    obj.config_type, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.documentation = b[p : z0].decode()
+        p = z0
+    else:
+        obj.documentation, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -561,73 +660,69 @@ def _e_DescribeConfigsResponse__DescribeConfigsResourceResult_v3(o: DescribeConf
 
 def _d_DescribeConfigsResponse__DescribeConfigsResourceResult_v4(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsResourceResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeConfigsResponse__DescribeConfigsResourceResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_value, p = r_ncstr(b, p)
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.value = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_value = b[p + 1 : p + s0].decode()
-        p += s0
-    f_read_only, f_config_source, f_is_sensitive = _S_obo.unpack_from(b, p)
-    p += 3
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Synonyms')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_synonyms = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_value, p = r_ncstr(b, p)
-            else:
-                f1_value = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_source = _S_b.unpack_from(b, p)[0]
+        obj.value, p = r_ncstr(b, p)
+    obj.read_only, obj.config_source, obj.is_sensitive, h0 = _S_oboB.unpack_from(b, p)
+    p += 4
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
-            else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f1_name, f1_value, f1_source, unknown1)
-            f_synonyms.append(e_synonyms)
-    f_config_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_documentation, p = r_ncstr(b, p)
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Synonyms')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_documentation = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.synonyms = l_synonyms = []
+        for _ in range(h0):
+            e_synonyms = new_struct(_DescribeConfigsResponse__DescribeConfigsSynonym)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_synonyms.name = b[p + 1 : z1].decode()
+                p = z1
+            else:
+                e_synonyms.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_synonyms.value = b[p + 1 : z1].decode()
+                p = z1
+            else:
+                e_synonyms.value, p = r_ncstr(b, p)
+            e_synonyms.source, h1 = _S_bB.unpack_from(b, p)
+            p += 2
+            if h1 == 0:
+                e_synonyms.unknown_tagged_fields = ()
+            else:
+                tags1, p = r_tags(b, p - 1)
+                e_synonyms.unknown_tagged_fields = tuple(tags1)
+            l_synonyms.append(e_synonyms)
+    obj.config_type, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.documentation = b[p : z0].decode()
+        p = z0
+    else:
+        obj.documentation, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeConfigsResponse__DescribeConfigsResourceResult(f_name, f_value, f_read_only, f_config_source, f_is_sensitive, f_synonyms, f_config_type, f_documentation, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -662,46 +757,78 @@ def _e_DescribeConfigsResponse__DescribeConfigsResourceResult_v4(o: DescribeConf
 
 def _d_DescribeConfigsResponse__DescribeConfigsResult_v1(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsResult, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_error_message, p = r_nstr(b, p)
-    f_resource_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_resource_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeConfigsResponse__DescribeConfigsResult)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
     p += 4
-    if n0 < 0:
-        raise null_error('Configs')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_configs = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            f1_value, p = r_nstr(b, p)
-            f1_read_only, f1_config_source, f1_is_sensitive = _S_obo.unpack_from(b, p)
-            p += 3
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Synonyms')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.error_message, p = r_nstr(b, p - 2)
+    obj.resource_type, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.resource_name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Configs')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.configs = l_configs = []
+        for _ in range(h0):
+            e_configs = new_struct(_DescribeConfigsResponse__DescribeConfigsResourceResult)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_configs.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_synonyms = []
-                for _ in range(n1):
-                    f2_name, p = r_str(b, p)
-                    f2_value, p = r_nstr(b, p)
-                    f2_source = _S_b.unpack_from(b, p)[0]
+                e_configs.name, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_configs.value = b[p : z1].decode()
+                p = z1
+            else:
+                e_configs.value, p = r_nstr(b, p - 2)
+            e_configs.read_only, e_configs.config_source, e_configs.is_sensitive, h1 = _S_oboi.unpack_from(b, p)
+            p += 7
+            if h1 < 0:
+                raise null_error('Synonyms')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_configs.synonyms = l1_synonyms = []
+                for _ in range(h1):
+                    e1_synonyms = new_struct(_DescribeConfigsResponse__DescribeConfigsSynonym)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_synonyms.name = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_synonyms.name, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_synonyms.value = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_synonyms.value, p = r_nstr(b, p - 2)
+                    e1_synonyms.source = _S_b.unpack_from(b, p)[0]
                     p += 1
-                    unknown2 = ()
-                    e1_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f2_name, f2_value, f2_source, unknown2)
-                    f1_synonyms.append(e1_synonyms)
-            unknown1 = ()
-            e_configs = _DescribeConfigsResponse__DescribeConfigsResourceResult(f1_name, f1_value, f1_read_only, f1_config_source, f1_is_sensitive, f1_synonyms, 0, '', unknown1)
-            f_configs.append(e_configs)
-    unknown0 = ()
-    obj = _DescribeConfigsResponse__DescribeConfigsResult(f_error_code, f_error_message, f_resource_type, f_resource_name, f_configs, unknown0)
+                    e1_synonyms.unknown_tagged_fields = ()
+                    l1_synonyms.append(e1_synonyms)
+            e_configs.config_type = 0
+            e_configs.documentation = ''
+            e_configs.unknown_tagged_fields = ()
+            l_configs.append(e_configs)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -738,49 +865,83 @@ def _e_DescribeConfigsResponse__DescribeConfigsResult_v1(o: DescribeConfigsRespo
 
 def _d_DescribeConfigsResponse__DescribeConfigsResult_v3(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsResult, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_error_message, p = r_nstr(b, p)
-    f_resource_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    f_resource_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeConfigsResponse__DescribeConfigsResult)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
     p += 4
-    if n0 < 0:
-        raise null_error('Configs')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_configs = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            f1_value, p = r_nstr(b, p)
-            f1_read_only, f1_config_source, f1_is_sensitive = _S_obo.unpack_from(b, p)
-            p += 3
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Synonyms')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.error_message, p = r_nstr(b, p - 2)
+    obj.resource_type, h0 = _S_bh.unpack_from(b, p)
+    p += 3
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.resource_name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Configs')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.configs = l_configs = []
+        for _ in range(h0):
+            e_configs = new_struct(_DescribeConfigsResponse__DescribeConfigsResourceResult)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_configs.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_synonyms = []
-                for _ in range(n1):
-                    f2_name, p = r_str(b, p)
-                    f2_value, p = r_nstr(b, p)
-                    f2_source = _S_b.unpack_from(b, p)[0]
+                e_configs.name, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_configs.value = b[p : z1].decode()
+                p = z1
+            else:
+                e_configs.value, p = r_nstr(b, p - 2)
+            e_configs.read_only, e_configs.config_source, e_configs.is_sensitive, h1 = _S_oboi.unpack_from(b, p)
+            p += 7
+            if h1 < 0:
+                raise null_error('Synonyms')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_configs.synonyms = l1_synonyms = []
+                for _ in range(h1):
+                    e1_synonyms = new_struct(_DescribeConfigsResponse__DescribeConfigsSynonym)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_synonyms.name = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_synonyms.name, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_synonyms.value = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_synonyms.value, p = r_nstr(b, p - 2)
+                    e1_synonyms.source = _S_b.unpack_from(b, p)[0]
                     p += 1
-                    unknown2 = ()
-                    e1_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f2_name, f2_value, f2_source, unknown2)
-                    f1_synonyms.append(e1_synonyms)
-            f1_config_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            f1_documentation, p = r_nstr(b, p)
-            unknown1 = ()
-            e_configs = _DescribeConfigsResponse__DescribeConfigsResourceResult(f1_name, f1_value, f1_read_only, f1_config_source, f1_is_sensitive, f1_synonyms, f1_config_type, f1_documentation, unknown1)
-            f_configs.append(e_configs)
-    unknown0 = ()
-    obj = _DescribeConfigsResponse__DescribeConfigsResult(f_error_code, f_error_message, f_resource_type, f_resource_name, f_configs, unknown0)
+                    e1_synonyms.unknown_tagged_fields = ()
+                    l1_synonyms.append(e1_synonyms)
+            e_configs.config_type, h1 = _S_bh.unpack_from(b, p)
+            p += 3
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_configs.documentation = b[p : z1].decode()
+                p = z1
+            else:
+                e_configs.documentation, p = r_nstr(b, p - 2)
+            e_configs.unknown_tagged_fields = ()
+            l_configs.append(e_configs)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -819,113 +980,107 @@ def _e_DescribeConfigsResponse__DescribeConfigsResult_v3(o: DescribeConfigsRespo
 
 def _d_DescribeConfigsResponse__DescribeConfigsResult_v4(b: bytes, p: int) -> tuple[DescribeConfigsResponse.DescribeConfigsResult, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeConfigsResponse__DescribeConfigsResult)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
+    else:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    obj.resource_type, h0 = _S_bB.unpack_from(b, p)
     p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f_resource_type = _S_b.unpack_from(b, p)[0]
+        obj.resource_name, p = r_cstr(b, p - 1)
+    h0 = b[p]
     p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_resource_name = b[p + 1 : p + s0].decode()
-        p += s0
-    else:
-        f_resource_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Configs')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_configs = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_value, p = r_ncstr(b, p)
-            else:
-                f1_value = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_read_only, f1_config_source, f1_is_sensitive = _S_obo.unpack_from(b, p)
-            p += 3
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
-                raise null_error('Synonyms')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
-            else:
-                f1_synonyms = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
-                    else:
-                        f2_name, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_value, p = r_ncstr(b, p)
-                    else:
-                        f2_value = b[p + 1 : p + s2].decode()
-                        p += s2
-                    f2_source = _S_b.unpack_from(b, p)[0]
-                    p += 1
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
-                    else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f2_name, f2_value, f2_source, unknown2)
-                    f1_synonyms.append(e1_synonyms)
-            f1_config_type = _S_b.unpack_from(b, p)[0]
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_documentation, p = r_ncstr(b, p)
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Configs')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.configs = l_configs = []
+        for _ in range(h0):
+            e_configs = new_struct(_DescribeConfigsResponse__DescribeConfigsResourceResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_configs.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_documentation = b[p + 1 : p + s1].decode()
-                p += s1
+                e_configs.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_configs.value = b[p + 1 : z1].decode()
+                p = z1
+            else:
+                e_configs.value, p = r_ncstr(b, p)
+            e_configs.read_only, e_configs.config_source, e_configs.is_sensitive, h1 = _S_oboB.unpack_from(b, p)
+            p += 4
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('Synonyms')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_configs.synonyms = l1_synonyms = []
+                for _ in range(h1):
+                    e1_synonyms = new_struct(_DescribeConfigsResponse__DescribeConfigsSynonym)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_synonyms.name = b[p + 1 : z2].decode()
+                        p = z2
+                    else:
+                        e1_synonyms.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_synonyms.value = b[p + 1 : z2].decode()
+                        p = z2
+                    else:
+                        e1_synonyms.value, p = r_ncstr(b, p)
+                    e1_synonyms.source, h2 = _S_bB.unpack_from(b, p)
+                    p += 2
+                    if h2 == 0:
+                        e1_synonyms.unknown_tagged_fields = ()
+                    else:
+                        tags2, p = r_tags(b, p - 1)
+                        e1_synonyms.unknown_tagged_fields = tuple(tags2)
+                    l1_synonyms.append(e1_synonyms)
+            e_configs.config_type, h1 = _S_bB.unpack_from(b, p)
+            p += 2
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_configs.documentation = b[p : z1].decode()
+                p = z1
+            else:
+                e_configs.documentation, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_configs.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_configs = _DescribeConfigsResponse__DescribeConfigsResourceResult(f1_name, f1_value, f1_read_only, f1_config_source, f1_is_sensitive, f1_synonyms, f1_config_type, f1_documentation, unknown1)
-            f_configs.append(e_configs)
+                e_configs.unknown_tagged_fields = tuple(tags1)
+            l_configs.append(e_configs)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeConfigsResponse__DescribeConfigsResult(f_error_code, f_error_message, f_resource_type, f_resource_name, f_configs, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -978,60 +1133,90 @@ def _e_DescribeConfigsResponse__DescribeConfigsResult_v4(o: DescribeConfigsRespo
 
 def _d_DescribeConfigsResponse_v1(b: bytes, p: int) -> tuple[DescribeConfigsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_DescribeConfigsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f1_error_message, p = r_nstr(b, p)
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            f1_resource_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_DescribeConfigsResponse__DescribeConfigsResult)
+            e_results.error_code, h1 = _S_hh.unpack_from(b, p)
             p += 4
-            if n1 < 0:
-                raise null_error('Configs')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_results.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_configs = []
-                for _ in range(n1):
-                    f2_name, p = r_str(b, p)
-                    f2_value, p = r_nstr(b, p)
-                    f2_read_only, f2_config_source, f2_is_sensitive = _S_obo.unpack_from(b, p)
-                    p += 3
-                    n2 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if n2 < 0:
-                        raise null_error('Synonyms')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                e_results.error_message, p = r_nstr(b, p - 2)
+            e_results.resource_type, h1 = _S_bh.unpack_from(b, p)
+            p += 3
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_results.resource_name = b[p : z1].decode()
+                p = z1
+            else:
+                e_results.resource_name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Configs')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_results.configs = l1_configs = []
+                for _ in range(h1):
+                    e1_configs = new_struct(_DescribeConfigsResponse__DescribeConfigsResourceResult)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_configs.name = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_synonyms = []
-                        for _ in range(n2):
-                            f3_name, p = r_str(b, p)
-                            f3_value, p = r_nstr(b, p)
-                            f3_source = _S_b.unpack_from(b, p)[0]
+                        e1_configs.name, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_configs.value = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_configs.value, p = r_nstr(b, p - 2)
+                    e1_configs.read_only, e1_configs.config_source, e1_configs.is_sensitive, h2 = _S_oboi.unpack_from(b, p)
+                    p += 7
+                    if h2 < 0:
+                        raise null_error('Synonyms')
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
+                    else:
+                        e1_configs.synonyms = l2_synonyms = []
+                        for _ in range(h2):
+                            e2_synonyms = new_struct(_DescribeConfigsResponse__DescribeConfigsSynonym)
+                            h3 = INT16.unpack_from(b, p)[0]
+                            p += 2
+                            if h3 >= 0 and (z3 := p + h3) <= blen:
+                                e2_synonyms.name = b[p : z3].decode()
+                                p = z3
+                            else:
+                                e2_synonyms.name, p = r_str(b, p - 2)
+                            h3 = INT16.unpack_from(b, p)[0]
+                            p += 2
+                            if h3 >= 0 and (z3 := p + h3) <= blen:
+                                e2_synonyms.value = b[p : z3].decode()
+                                p = z3
+                            else:
+                                e2_synonyms.value, p = r_nstr(b, p - 2)
+                            e2_synonyms.source = _S_b.unpack_from(b, p)[0]
                             p += 1
-                            unknown3 = ()
-                            e2_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f3_name, f3_value, f3_source, unknown3)
-                            f2_synonyms.append(e2_synonyms)
-                    unknown2 = ()
-                    e1_configs = _DescribeConfigsResponse__DescribeConfigsResourceResult(f2_name, f2_value, f2_read_only, f2_config_source, f2_is_sensitive, f2_synonyms, 0, '', unknown2)
-                    f1_configs.append(e1_configs)
-            unknown1 = ()
-            e_results = _DescribeConfigsResponse__DescribeConfigsResult(f1_error_code, f1_error_message, f1_resource_type, f1_resource_name, f1_configs, unknown1)
-            f_results.append(e_results)
-    unknown0 = ()
-    obj = _DescribeConfigsResponse(f_throttle_time_ms, f_results, unknown0)
+                            e2_synonyms.unknown_tagged_fields = ()
+                            l2_synonyms.append(e2_synonyms)
+                    e1_configs.config_type = 0
+                    e1_configs.documentation = ''
+                    e1_configs.unknown_tagged_fields = ()
+                    l1_configs.append(e1_configs)
+            e_results.unknown_tagged_fields = ()
+            l_results.append(e_results)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1077,63 +1262,95 @@ def _e_DescribeConfigsResponse_v1(o: DescribeConfigsResponse, out: bytearray) ->
 
 def _d_DescribeConfigsResponse_v3(b: bytes, p: int) -> tuple[DescribeConfigsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_DescribeConfigsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f1_error_message, p = r_nstr(b, p)
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
-            p += 1
-            f1_resource_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_DescribeConfigsResponse__DescribeConfigsResult)
+            e_results.error_code, h1 = _S_hh.unpack_from(b, p)
             p += 4
-            if n1 < 0:
-                raise null_error('Configs')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_results.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_configs = []
-                for _ in range(n1):
-                    f2_name, p = r_str(b, p)
-                    f2_value, p = r_nstr(b, p)
-                    f2_read_only, f2_config_source, f2_is_sensitive = _S_obo.unpack_from(b, p)
-                    p += 3
-                    n2 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if n2 < 0:
-                        raise null_error('Synonyms')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                e_results.error_message, p = r_nstr(b, p - 2)
+            e_results.resource_type, h1 = _S_bh.unpack_from(b, p)
+            p += 3
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_results.resource_name = b[p : z1].decode()
+                p = z1
+            else:
+                e_results.resource_name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Configs')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_results.configs = l1_configs = []
+                for _ in range(h1):
+                    e1_configs = new_struct(_DescribeConfigsResponse__DescribeConfigsResourceResult)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_configs.name = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_synonyms = []
-                        for _ in range(n2):
-                            f3_name, p = r_str(b, p)
-                            f3_value, p = r_nstr(b, p)
-                            f3_source = _S_b.unpack_from(b, p)[0]
+                        e1_configs.name, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_configs.value = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_configs.value, p = r_nstr(b, p - 2)
+                    e1_configs.read_only, e1_configs.config_source, e1_configs.is_sensitive, h2 = _S_oboi.unpack_from(b, p)
+                    p += 7
+                    if h2 < 0:
+                        raise null_error('Synonyms')
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
+                    else:
+                        e1_configs.synonyms = l2_synonyms = []
+                        for _ in range(h2):
+                            e2_synonyms = new_struct(_DescribeConfigsResponse__DescribeConfigsSynonym)
+                            h3 = INT16.unpack_from(b, p)[0]
+                            p += 2
+                            if h3 >= 0 and (z3 := p + h3) <= blen:
+                                e2_synonyms.name = b[p : z3].decode()
+                                p = z3
+                            else:
+                                e2_synonyms.name, p = r_str(b, p - 2)
+                            h3 = INT16.unpack_from(b, p)[0]
+                            p += 2
+                            if h3 >= 0 and (z3 := p + h3) <= blen:
+                                e2_synonyms.value = b[p : z3].decode()
+                                p = z3
+                            else:
+                                e2_synonyms.value, p = r_nstr(b, p - 2)
+                            e2_synonyms.source = _S_b.unpack_from(b, p)[0]
                             p += 1
-                            unknown3 = ()
-                            e2_synonyms = _DescribeConfigsResponse__DescribeConfigsSynonym(f3_name, f3_value, f3_source, unknown3)
-                            f2_synonyms.append(e2_synonyms)
-                    f2_config_type = _S_b.unpack_from(b, p)[0]
-                    p += 1
-                    f2_documentation, p = r_nstr(b, p)
-                    unknown2 = ()
-                    e1_configs = _DescribeConfigsResponse__DescribeConfigsResourceResult(f2_name, f2_value, f2_read_only, f2_config_source, f2_is_sensitive, f2_synonyms, f2_config_type, f2_documentation, unknown2)
-                    f1_configs.append(e1_configs)
-            unknown1 = ()
-            e_results = _DescribeConfigsResponse__DescribeConfigsResult(f1_error_code, f1_error_message, f1_resource_type, f1_resource_name, f1_configs, unknown1)
-            f_results.append(e_results)
-    unknown0 = ()
-    obj = _DescribeConfigsResponse(f_throttle_time_ms, f_results, unknown0)
+                            e2_synonyms.unknown_tagged_fields = ()
+                            l2_synonyms.append(e2_synonyms)
+                    e1_configs.config_type, h2 = _S_bh.unpack_from(b, p)
+                    p += 3
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_configs.documentation = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_configs.documentation, p = r_nstr(b, p - 2)
+                    e1_configs.unknown_tagged_fields = ()
+                    l1_configs.append(e1_configs)
+            e_results.unknown_tagged_fields = ()
+            l_results.append(e_results)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1181,33 +1398,31 @@ def _e_DescribeConfigsResponse_v3(o: DescribeConfigsResponse, out: bytearray) ->
 
 def _d_DescribeConfigsResponse_v4(b: bytes, p: int) -> tuple[DescribeConfigsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeConfigsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
+        obj.results = l_results = []
+        for _ in range(h0):
             e_results, p = _d_DescribeConfigsResponse__DescribeConfigsResult_v4(b, p)
-            f_results.append(e_results)
+            l_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeConfigsResponse(f_throttle_time_ms, f_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

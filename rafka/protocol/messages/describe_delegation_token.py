@@ -16,8 +16,13 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['DescribeDelegationTokenRequest', 'DescribeDelegationTokenResponse']
 
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
+_S_hi = Struct(">hi")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_qqq = Struct(">qqq")
+_S_qqqB = Struct(">qqqB")
+_S_qqqh = Struct(">qqqh")
 
 @attrs.define
 class DescribeDelegationTokenRequest(Message):
@@ -76,10 +81,23 @@ class DescribeDelegationTokenResponse(Message):
 
 
 def _d_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner_v1(b: bytes, p: int) -> tuple[DescribeDelegationTokenRequest.DescribeDelegationTokenOwner, int]:
-    f_principal_type, p = r_str(b, p)
-    f_principal_name, p = r_str(b, p)
-    unknown0 = ()
-    obj = _DescribeDelegationTokenRequest__DescribeDelegationTokenOwner(f_principal_type, f_principal_name, unknown0)
+    blen = len(b)
+    obj = new_struct(_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.principal_type = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal_type, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.principal_name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal_name, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -92,25 +110,25 @@ def _e_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner_v1(o: Descri
 
 def _d_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner_v2(b: bytes, p: int) -> tuple[DescribeDelegationTokenRequest.DescribeDelegationTokenOwner, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal_type = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.principal_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_principal_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.principal_type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.principal_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_principal_name, p = r_cstr(b, p)
+        obj.principal_name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeDelegationTokenRequest__DescribeDelegationTokenOwner(f_principal_type, f_principal_name, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -125,22 +143,34 @@ def _e_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner_v2(o: Descri
 
 def _d_DescribeDelegationTokenRequest_v1(b: bytes, p: int) -> tuple[DescribeDelegationTokenRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeDelegationTokenRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
-        f_owners = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 < 0:
+        obj.owners = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_owners = []
-        for _ in range(n0):
-            f1_principal_type, p = r_str(b, p)
-            f1_principal_name, p = r_str(b, p)
-            unknown1 = ()
-            e_owners = _DescribeDelegationTokenRequest__DescribeDelegationTokenOwner(f1_principal_type, f1_principal_name, unknown1)
-            f_owners.append(e_owners)
-    unknown0 = ()
-    obj = _DescribeDelegationTokenRequest(f_owners, unknown0)
+        obj.owners = l_owners = []
+        for _ in range(h0):
+            e_owners = new_struct(_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_owners.principal_type = b[p : z1].decode()
+                p = z1
+            else:
+                e_owners.principal_type, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_owners.principal_name = b[p : z1].decode()
+                p = z1
+            else:
+                e_owners.principal_name, p = r_str(b, p - 2)
+            e_owners.unknown_tagged_fields = ()
+            l_owners.append(e_owners)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -161,49 +191,49 @@ def _e_DescribeDelegationTokenRequest_v1(o: DescribeDelegationTokenRequest, out:
 
 def _d_DescribeDelegationTokenRequest_v2(b: bytes, p: int) -> tuple[DescribeDelegationTokenRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+    obj = new_struct(_DescribeDelegationTokenRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.owners = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_owners = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_owners = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal_type = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.owners = l_owners = []
+        for _ in range(h0):
+            e_owners = new_struct(_DescribeDelegationTokenRequest__DescribeDelegationTokenOwner)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_owners.principal_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_principal_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_owners.principal_type, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_owners.principal_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_principal_name, p = r_cstr(b, p)
+                e_owners.principal_name, p = r_cstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_owners.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_owners = _DescribeDelegationTokenRequest__DescribeDelegationTokenOwner(f1_principal_type, f1_principal_name, unknown1)
-            f_owners.append(e_owners)
+                e_owners.unknown_tagged_fields = tuple(tags1)
+            l_owners.append(e_owners)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeDelegationTokenRequest(f_owners, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -231,10 +261,23 @@ def _e_DescribeDelegationTokenRequest_v2(o: DescribeDelegationTokenRequest, out:
 
 
 def _d_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer_v1(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer, int]:
-    f_principal_type, p = r_str(b, p)
-    f_principal_name, p = r_str(b, p)
-    unknown0 = ()
-    obj = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f_principal_type, f_principal_name, unknown0)
+    blen = len(b)
+    obj = new_struct(_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.principal_type = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal_type, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.principal_name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal_name, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -247,25 +290,25 @@ def _e_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer_v1(o: De
 
 def _d_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer_v2(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal_type = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.principal_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_principal_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.principal_type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.principal_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_principal_name, p = r_cstr(b, p)
+        obj.principal_name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f_principal_type, f_principal_name, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -280,28 +323,67 @@ def _e_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer_v2(o: De
 
 def _d_DescribeDelegationTokenResponse__DescribedDelegationToken_v1(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse.DescribedDelegationToken, int]:
     blen = len(b)
-    f_principal_type, p = r_str(b, p)
-    f_principal_name, p = r_str(b, p)
-    f_issue_timestamp, f_expiry_timestamp, f_max_timestamp = _S_qqq.unpack_from(b, p)
-    p += 24
-    f_token_id, p = r_str(b, p)
-    f_hmac, p = r_bytes(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Renewers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_DescribeDelegationTokenResponse__DescribedDelegationToken)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.principal_type = b[p : z0].decode()
+        p = z0
     else:
-        f_renewers = []
-        for _ in range(n0):
-            f1_principal_type, p = r_str(b, p)
-            f1_principal_name, p = r_str(b, p)
-            unknown1 = ()
-            e_renewers = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f1_principal_type, f1_principal_name, unknown1)
-            f_renewers.append(e_renewers)
-    unknown0 = ()
-    obj = _DescribeDelegationTokenResponse__DescribedDelegationToken(f_principal_type, f_principal_name, '', '', f_issue_timestamp, f_expiry_timestamp, f_max_timestamp, f_token_id, f_hmac, f_renewers, unknown0)
+        obj.principal_type, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.principal_name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.principal_name, p = r_str(b, p - 2)
+    obj.issue_timestamp, obj.expiry_timestamp, obj.max_timestamp, h0 = _S_qqqh.unpack_from(b, p)
+    p += 26
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.token_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.token_id, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Hmac')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.hmac = b[p : h0]
+        p = h0
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Renewers')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.renewers = l_renewers = []
+        for _ in range(h0):
+            e_renewers = new_struct(_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_renewers.principal_type = b[p : z1].decode()
+                p = z1
+            else:
+                e_renewers.principal_type, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_renewers.principal_name = b[p : z1].decode()
+                p = z1
+            else:
+                e_renewers.principal_name, p = r_str(b, p - 2)
+            e_renewers.unknown_tagged_fields = ()
+            l_renewers.append(e_renewers)
+    obj.token_requester_principal_type = ''
+    obj.token_requester_principal_name = ''
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -331,70 +413,87 @@ def _e_DescribeDelegationTokenResponse__DescribedDelegationToken_v1(o: DescribeD
 
 def _d_DescribeDelegationTokenResponse__DescribedDelegationToken_v2(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse.DescribedDelegationToken, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal_type = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeDelegationTokenResponse__DescribedDelegationToken)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.principal_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_principal_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.principal_type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.principal_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_principal_name, p = r_cstr(b, p)
-    f_issue_timestamp, f_expiry_timestamp, f_max_timestamp = _S_qqq.unpack_from(b, p)
-    p += 24
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_token_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.principal_name, p = r_cstr(b, p)
+    obj.issue_timestamp, obj.expiry_timestamp, obj.max_timestamp, h0 = _S_qqqB.unpack_from(b, p)
+    p += 25
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.token_id = b[p : z0].decode()
+        p = z0
     else:
-        f_token_id, p = r_cstr(b, p)
-    f_hmac, p = r_cbytes(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        obj.token_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Hmac')
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.hmac = b[p : h0]
+        p = h0
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Renewers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_renewers = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal_type = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.renewers = l_renewers = []
+        for _ in range(h0):
+            e_renewers = new_struct(_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_renewers.principal_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_principal_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_renewers.principal_type, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_renewers.principal_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_principal_name, p = r_cstr(b, p)
+                e_renewers.principal_name, p = r_cstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_renewers.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_renewers = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f1_principal_type, f1_principal_name, unknown1)
-            f_renewers.append(e_renewers)
+                e_renewers.unknown_tagged_fields = tuple(tags1)
+            l_renewers.append(e_renewers)
+    obj.token_requester_principal_type = ''
+    obj.token_requester_principal_name = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeDelegationTokenResponse__DescribedDelegationToken(f_principal_type, f_principal_name, '', '', f_issue_timestamp, f_expiry_timestamp, f_max_timestamp, f_token_id, f_hmac, f_renewers, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -432,82 +531,97 @@ def _e_DescribeDelegationTokenResponse__DescribedDelegationToken_v2(o: DescribeD
 
 def _d_DescribeDelegationTokenResponse__DescribedDelegationToken_v3(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse.DescribedDelegationToken, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal_type = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeDelegationTokenResponse__DescribedDelegationToken)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.principal_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_principal_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.principal_type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.principal_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_principal_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_token_requester_principal_type = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.principal_name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.token_requester_principal_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_token_requester_principal_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_token_requester_principal_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.token_requester_principal_type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.token_requester_principal_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_token_requester_principal_name, p = r_cstr(b, p)
-    f_issue_timestamp, f_expiry_timestamp, f_max_timestamp = _S_qqq.unpack_from(b, p)
-    p += 24
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_token_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.token_requester_principal_name, p = r_cstr(b, p)
+    obj.issue_timestamp, obj.expiry_timestamp, obj.max_timestamp, h0 = _S_qqqB.unpack_from(b, p)
+    p += 25
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.token_id = b[p : z0].decode()
+        p = z0
     else:
-        f_token_id, p = r_cstr(b, p)
-    f_hmac, p = r_cbytes(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        obj.token_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Hmac')
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.hmac = b[p : h0]
+        p = h0
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Renewers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_renewers = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal_type = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.renewers = l_renewers = []
+        for _ in range(h0):
+            e_renewers = new_struct(_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_renewers.principal_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_principal_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_renewers.principal_type, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_renewers.principal_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_principal_name, p = r_cstr(b, p)
+                e_renewers.principal_name, p = r_cstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_renewers.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_renewers = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f1_principal_type, f1_principal_name, unknown1)
-            f_renewers.append(e_renewers)
+                e_renewers.unknown_tagged_fields = tuple(tags1)
+            l_renewers.append(e_renewers)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeDelegationTokenResponse__DescribedDelegationToken(f_principal_type, f_principal_name, f_token_requester_principal_type, f_token_requester_principal_name, f_issue_timestamp, f_expiry_timestamp, f_max_timestamp, f_token_id, f_hmac, f_renewers, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -543,44 +657,81 @@ def _e_DescribeDelegationTokenResponse__DescribedDelegationToken_v3(o: DescribeD
 
 def _d_DescribeDelegationTokenResponse_v1(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_DescribeDelegationTokenResponse)
+    obj.error_code, h0 = _S_hi.unpack_from(b, p)
+    p += 6
+    if h0 < 0:
         raise null_error('Tokens')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_tokens = []
-        for _ in range(n0):
-            f1_principal_type, p = r_str(b, p)
-            f1_principal_name, p = r_str(b, p)
-            f1_issue_timestamp, f1_expiry_timestamp, f1_max_timestamp = _S_qqq.unpack_from(b, p)
-            p += 24
-            f1_token_id, p = r_str(b, p)
-            f1_hmac, p = r_bytes(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Renewers')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.tokens = l_tokens = []
+        for _ in range(h0):
+            e_tokens = new_struct(_DescribeDelegationTokenResponse__DescribedDelegationToken)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_tokens.principal_type = b[p : z1].decode()
+                p = z1
             else:
-                f1_renewers = []
-                for _ in range(n1):
-                    f2_principal_type, p = r_str(b, p)
-                    f2_principal_name, p = r_str(b, p)
-                    unknown2 = ()
-                    e1_renewers = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f2_principal_type, f2_principal_name, unknown2)
-                    f1_renewers.append(e1_renewers)
-            unknown1 = ()
-            e_tokens = _DescribeDelegationTokenResponse__DescribedDelegationToken(f1_principal_type, f1_principal_name, '', '', f1_issue_timestamp, f1_expiry_timestamp, f1_max_timestamp, f1_token_id, f1_hmac, f1_renewers, unknown1)
-            f_tokens.append(e_tokens)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
+                e_tokens.principal_type, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_tokens.principal_name = b[p : z1].decode()
+                p = z1
+            else:
+                e_tokens.principal_name, p = r_str(b, p - 2)
+            e_tokens.issue_timestamp, e_tokens.expiry_timestamp, e_tokens.max_timestamp, h1 = _S_qqqh.unpack_from(b, p)
+            p += 26
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_tokens.token_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_tokens.token_id, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Hmac')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_tokens.hmac = b[p : h1]
+                p = h1
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Renewers')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_tokens.renewers = l1_renewers = []
+                for _ in range(h1):
+                    e1_renewers = new_struct(_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_renewers.principal_type = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_renewers.principal_type, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_renewers.principal_name = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_renewers.principal_name, p = r_str(b, p - 2)
+                    e1_renewers.unknown_tagged_fields = ()
+                    l1_renewers.append(e1_renewers)
+            e_tokens.token_requester_principal_type = ''
+            e_tokens.token_requester_principal_name = ''
+            e_tokens.unknown_tagged_fields = ()
+            l_tokens.append(e_tokens)
+    obj.throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _DescribeDelegationTokenResponse(f_error_code, f_tokens, f_throttle_time_ms, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -620,98 +771,112 @@ def _e_DescribeDelegationTokenResponse_v1(o: DescribeDelegationTokenResponse, ou
 
 def _d_DescribeDelegationTokenResponse_v2(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeDelegationTokenResponse)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Tokens')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_tokens = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal_type = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.tokens = l_tokens = []
+        for _ in range(h0):
+            e_tokens = new_struct(_DescribeDelegationTokenResponse__DescribedDelegationToken)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_tokens.principal_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_principal_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_tokens.principal_type, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_tokens.principal_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_principal_name, p = r_cstr(b, p)
-            f1_issue_timestamp, f1_expiry_timestamp, f1_max_timestamp = _S_qqq.unpack_from(b, p)
-            p += 24
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_token_id = b[p + 1 : p + s1].decode()
-                p += s1
+                e_tokens.principal_name, p = r_cstr(b, p)
+            e_tokens.issue_timestamp, e_tokens.expiry_timestamp, e_tokens.max_timestamp, h1 = _S_qqqB.unpack_from(b, p)
+            p += 25
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_tokens.token_id = b[p : z1].decode()
+                p = z1
             else:
-                f1_token_id, p = r_cstr(b, p)
-            f1_hmac, p = r_cbytes(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+                e_tokens.token_id, p = r_cstr(b, p - 1)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('Hmac')
             else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_tokens.hmac = b[p : h1]
+                p = h1
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Renewers')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_renewers = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_principal_type = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_tokens.renewers = l1_renewers = []
+                for _ in range(h1):
+                    e1_renewers = new_struct(_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_renewers.principal_type = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_principal_type, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_principal_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_renewers.principal_type, p = r_cstr(b, p)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_renewers.principal_name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_principal_name, p = r_cstr(b, p)
+                        e1_renewers.principal_name, p = r_cstr(b, p)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_renewers.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_renewers = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f2_principal_type, f2_principal_name, unknown2)
-                    f1_renewers.append(e1_renewers)
+                        e1_renewers.unknown_tagged_fields = tuple(tags2)
+                    l1_renewers.append(e1_renewers)
+            e_tokens.token_requester_principal_type = ''
+            e_tokens.token_requester_principal_name = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_tokens.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_tokens = _DescribeDelegationTokenResponse__DescribedDelegationToken(f1_principal_type, f1_principal_name, '', '', f1_issue_timestamp, f1_expiry_timestamp, f1_max_timestamp, f1_token_id, f1_hmac, f1_renewers, unknown1)
-            f_tokens.append(e_tokens)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_tokens.unknown_tagged_fields = tuple(tags1)
+            l_tokens.append(e_tokens)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeDelegationTokenResponse(f_error_code, f_tokens, f_throttle_time_ms, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -765,110 +930,122 @@ def _e_DescribeDelegationTokenResponse_v2(o: DescribeDelegationTokenResponse, ou
 
 def _d_DescribeDelegationTokenResponse_v3(b: bytes, p: int) -> tuple[DescribeDelegationTokenResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeDelegationTokenResponse)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Tokens')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_tokens = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal_type = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.tokens = l_tokens = []
+        for _ in range(h0):
+            e_tokens = new_struct(_DescribeDelegationTokenResponse__DescribedDelegationToken)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_tokens.principal_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_principal_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_principal_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_tokens.principal_type, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_tokens.principal_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_principal_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_token_requester_principal_type = b[p + 1 : p + s1].decode()
-                p += s1
+                e_tokens.principal_name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_tokens.token_requester_principal_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_token_requester_principal_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_token_requester_principal_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_tokens.token_requester_principal_type, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_tokens.token_requester_principal_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_token_requester_principal_name, p = r_cstr(b, p)
-            f1_issue_timestamp, f1_expiry_timestamp, f1_max_timestamp = _S_qqq.unpack_from(b, p)
-            p += 24
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_token_id = b[p + 1 : p + s1].decode()
-                p += s1
+                e_tokens.token_requester_principal_name, p = r_cstr(b, p)
+            e_tokens.issue_timestamp, e_tokens.expiry_timestamp, e_tokens.max_timestamp, h1 = _S_qqqB.unpack_from(b, p)
+            p += 25
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_tokens.token_id = b[p : z1].decode()
+                p = z1
             else:
-                f1_token_id, p = r_cstr(b, p)
-            f1_hmac, p = r_cbytes(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+                e_tokens.token_id, p = r_cstr(b, p - 1)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('Hmac')
             else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_tokens.hmac = b[p : h1]
+                p = h1
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Renewers')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_renewers = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_principal_type = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_tokens.renewers = l1_renewers = []
+                for _ in range(h1):
+                    e1_renewers = new_struct(_DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_renewers.principal_type = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_principal_type, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_principal_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_renewers.principal_type, p = r_cstr(b, p)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_renewers.principal_name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_principal_name, p = r_cstr(b, p)
+                        e1_renewers.principal_name, p = r_cstr(b, p)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_renewers.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_renewers = _DescribeDelegationTokenResponse__DescribedDelegationTokenRenewer(f2_principal_type, f2_principal_name, unknown2)
-                    f1_renewers.append(e1_renewers)
+                        e1_renewers.unknown_tagged_fields = tuple(tags2)
+                    l1_renewers.append(e1_renewers)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_tokens.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_tokens = _DescribeDelegationTokenResponse__DescribedDelegationToken(f1_principal_type, f1_principal_name, f1_token_requester_principal_type, f1_token_requester_principal_name, f1_issue_timestamp, f1_expiry_timestamp, f1_max_timestamp, f1_token_id, f1_hmac, f1_renewers, unknown1)
-            f_tokens.append(e_tokens)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_tokens.unknown_tagged_fields = tuple(tags1)
+            l_tokens.append(e_tokens)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeDelegationTokenResponse(f_error_code, f_tokens, f_throttle_time_ms, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,8 +16,13 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['DescribeGroupsRequest', 'DescribeGroupsResponse']
 
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
+_S_hh = Struct(">hh")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
+_S_ii = Struct(">ii")
 _S_o = Struct(">?")
+_S_oB = Struct(">?B")
 
 @attrs.define
 class DescribeGroupsRequest(Message):
@@ -73,19 +78,26 @@ class DescribeGroupsResponse(Message):
 
 def _d_DescribeGroupsRequest_v0(b: bytes, p: int) -> tuple[DescribeGroupsRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeGroupsRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            e_groups, p = r_str(b, p)
-            f_groups.append(e_groups)
-    unknown0 = ()
-    obj = _DescribeGroupsRequest(f_groups, False, unknown0)
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            h0 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h0 >= 0 and (z0 := p + h0) <= blen:
+                e_groups = b[p : z0].decode()
+                p = z0
+            else:
+                e_groups, p = r_str(b, p - 2)
+            l_groups.append(e_groups)
+    obj.include_authorized_operations = False
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -105,21 +117,27 @@ def _e_DescribeGroupsRequest_v0(o: DescribeGroupsRequest, out: bytearray) -> Non
 
 def _d_DescribeGroupsRequest_v3(b: bytes, p: int) -> tuple[DescribeGroupsRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeGroupsRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            e_groups, p = r_str(b, p)
-            f_groups.append(e_groups)
-    f_include_authorized_operations = _S_o.unpack_from(b, p)[0]
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            h0 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h0 >= 0 and (z0 := p + h0) <= blen:
+                e_groups = b[p : z0].decode()
+                p = z0
+            else:
+                e_groups, p = r_str(b, p - 2)
+            l_groups.append(e_groups)
+    obj.include_authorized_operations = _S_o.unpack_from(b, p)[0]
     p += 1
-    unknown0 = ()
-    obj = _DescribeGroupsRequest(f_groups, f_include_authorized_operations, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -138,38 +156,37 @@ def _e_DescribeGroupsRequest_v3(o: DescribeGroupsRequest, out: bytearray) -> Non
 
 def _d_DescribeGroupsRequest_v5(b: bytes, p: int) -> tuple[DescribeGroupsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeGroupsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_groups = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_groups = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_groups, p = r_cstr(b, p)
-            f_groups.append(e_groups)
-    f_include_authorized_operations = _S_o.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+            l_groups.append(e_groups)
+    obj.include_authorized_operations, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeGroupsRequest(f_groups, f_include_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -193,13 +210,51 @@ def _e_DescribeGroupsRequest_v5(o: DescribeGroupsRequest, out: bytearray) -> Non
 
 
 def _d_DescribeGroupsResponse__DescribedGroupMember_v0(b: bytes, p: int) -> tuple[DescribeGroupsResponse.DescribedGroupMember, int]:
-    f_member_id, p = r_str(b, p)
-    f_client_id, p = r_str(b, p)
-    f_client_host, p = r_str(b, p)
-    f_member_metadata, p = r_bytes(b, p)
-    f_member_assignment, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _DescribeGroupsResponse__DescribedGroupMember(f_member_id, None, f_client_id, f_client_host, f_member_metadata, f_member_assignment, unknown0)
+    blen = len(b)
+    obj = new_struct(_DescribeGroupsResponse__DescribedGroupMember)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.client_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.client_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.client_host = b[p : z0].decode()
+        p = z0
+    else:
+        obj.client_host, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('MemberMetadata')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.member_metadata = b[p : h0]
+        p = h0
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('MemberAssignment')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.member_assignment = b[p : h0]
+        p = h0
+    obj.group_instance_id = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -214,14 +269,57 @@ def _e_DescribeGroupsResponse__DescribedGroupMember_v0(o: DescribeGroupsResponse
 
 
 def _d_DescribeGroupsResponse__DescribedGroupMember_v4(b: bytes, p: int) -> tuple[DescribeGroupsResponse.DescribedGroupMember, int]:
-    f_member_id, p = r_str(b, p)
-    f_group_instance_id, p = r_nstr(b, p)
-    f_client_id, p = r_str(b, p)
-    f_client_host, p = r_str(b, p)
-    f_member_metadata, p = r_bytes(b, p)
-    f_member_assignment, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _DescribeGroupsResponse__DescribedGroupMember(f_member_id, f_group_instance_id, f_client_id, f_client_host, f_member_metadata, f_member_assignment, unknown0)
+    blen = len(b)
+    obj = new_struct(_DescribeGroupsResponse__DescribedGroupMember)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_instance_id, p = r_nstr(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.client_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.client_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.client_host = b[p : z0].decode()
+        p = z0
+    else:
+        obj.client_host, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('MemberMetadata')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.member_metadata = b[p : h0]
+        p = h0
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('MemberAssignment')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.member_assignment = b[p : h0]
+        p = h0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -238,39 +336,71 @@ def _e_DescribeGroupsResponse__DescribedGroupMember_v4(o: DescribeGroupsResponse
 
 def _d_DescribeGroupsResponse__DescribedGroupMember_v5(b: bytes, p: int) -> tuple[DescribeGroupsResponse.DescribedGroupMember, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeGroupsResponse__DescribedGroupMember)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_instance_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.client_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_host, p = r_cstr(b, p)
-    f_member_metadata, p = r_cbytes(b, p)
-    f_member_assignment, p = r_cbytes(b, p)
+        obj.client_host, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('MemberMetadata')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.member_metadata = b[p : h0]
+        p = h0
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('MemberAssignment')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.member_assignment = b[p : h0]
+        p = h0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeGroupsResponse__DescribedGroupMember(f_member_id, f_group_instance_id, f_client_id, f_client_host, f_member_metadata, f_member_assignment, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -289,31 +419,92 @@ def _e_DescribeGroupsResponse__DescribedGroupMember_v5(o: DescribeGroupsResponse
 
 def _d_DescribeGroupsResponse__DescribedGroup_v0(b: bytes, p: int) -> tuple[DescribeGroupsResponse.DescribedGroup, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_group_id, p = r_str(b, p)
-    f_group_state, p = r_str(b, p)
-    f_protocol_type, p = r_str(b, p)
-    f_protocol_data, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeGroupsResponse__DescribedGroup)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
     p += 4
-    if n0 < 0:
-        raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_members = []
-        for _ in range(n0):
-            f1_member_id, p = r_str(b, p)
-            f1_client_id, p = r_str(b, p)
-            f1_client_host, p = r_str(b, p)
-            f1_member_metadata, p = r_bytes(b, p)
-            f1_member_assignment, p = r_bytes(b, p)
-            unknown1 = ()
-            e_members = _DescribeGroupsResponse__DescribedGroupMember(f1_member_id, None, f1_client_id, f1_client_host, f1_member_metadata, f1_member_assignment, unknown1)
-            f_members.append(e_members)
-    unknown0 = ()
-    obj = _DescribeGroupsResponse__DescribedGroup(f_error_code, None, f_group_id, f_group_state, f_protocol_type, f_protocol_data, f_members, -2147483648, unknown0)
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_state = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_state, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p : z0].decode()
+        p = z0
+    else:
+        obj.protocol_type, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_data = b[p : z0].decode()
+        p = z0
+    else:
+        obj.protocol_data, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Members')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_DescribeGroupsResponse__DescribedGroupMember)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.member_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.client_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.client_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.client_host = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.client_host, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('MemberMetadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.member_metadata = b[p : h1]
+                p = h1
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('MemberAssignment')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.member_assignment = b[p : h1]
+                p = h1
+            e_members.group_instance_id = None
+            e_members.unknown_tagged_fields = ()
+            l_members.append(e_members)
+    obj.error_message = None
+    obj.authorized_operations = -2147483648
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -346,33 +537,93 @@ def _e_DescribeGroupsResponse__DescribedGroup_v0(o: DescribeGroupsResponse.Descr
 
 def _d_DescribeGroupsResponse__DescribedGroup_v3(b: bytes, p: int) -> tuple[DescribeGroupsResponse.DescribedGroup, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_group_id, p = r_str(b, p)
-    f_group_state, p = r_str(b, p)
-    f_protocol_type, p = r_str(b, p)
-    f_protocol_data, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeGroupsResponse__DescribedGroup)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
     p += 4
-    if n0 < 0:
-        raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_members = []
-        for _ in range(n0):
-            f1_member_id, p = r_str(b, p)
-            f1_client_id, p = r_str(b, p)
-            f1_client_host, p = r_str(b, p)
-            f1_member_metadata, p = r_bytes(b, p)
-            f1_member_assignment, p = r_bytes(b, p)
-            unknown1 = ()
-            e_members = _DescribeGroupsResponse__DescribedGroupMember(f1_member_id, None, f1_client_id, f1_client_host, f1_member_metadata, f1_member_assignment, unknown1)
-            f_members.append(e_members)
-    f_authorized_operations = _S_i.unpack_from(b, p)[0]
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_state = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_state, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p : z0].decode()
+        p = z0
+    else:
+        obj.protocol_type, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_data = b[p : z0].decode()
+        p = z0
+    else:
+        obj.protocol_data, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _DescribeGroupsResponse__DescribedGroup(f_error_code, None, f_group_id, f_group_state, f_protocol_type, f_protocol_data, f_members, f_authorized_operations, unknown0)
+    if h0 < 0:
+        raise null_error('Members')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_DescribeGroupsResponse__DescribedGroupMember)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.member_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.client_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.client_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.client_host = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.client_host, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('MemberMetadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.member_metadata = b[p : h1]
+                p = h1
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('MemberAssignment')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.member_assignment = b[p : h1]
+                p = h1
+            e_members.group_instance_id = None
+            e_members.unknown_tagged_fields = ()
+            l_members.append(e_members)
+    obj.authorized_operations = _S_i.unpack_from(b, p)[0]
+    p += 4
+    obj.error_message = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -404,34 +655,99 @@ def _e_DescribeGroupsResponse__DescribedGroup_v3(o: DescribeGroupsResponse.Descr
 
 def _d_DescribeGroupsResponse__DescribedGroup_v4(b: bytes, p: int) -> tuple[DescribeGroupsResponse.DescribedGroup, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_group_id, p = r_str(b, p)
-    f_group_state, p = r_str(b, p)
-    f_protocol_type, p = r_str(b, p)
-    f_protocol_data, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeGroupsResponse__DescribedGroup)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
     p += 4
-    if n0 < 0:
-        raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_members = []
-        for _ in range(n0):
-            f1_member_id, p = r_str(b, p)
-            f1_group_instance_id, p = r_nstr(b, p)
-            f1_client_id, p = r_str(b, p)
-            f1_client_host, p = r_str(b, p)
-            f1_member_metadata, p = r_bytes(b, p)
-            f1_member_assignment, p = r_bytes(b, p)
-            unknown1 = ()
-            e_members = _DescribeGroupsResponse__DescribedGroupMember(f1_member_id, f1_group_instance_id, f1_client_id, f1_client_host, f1_member_metadata, f1_member_assignment, unknown1)
-            f_members.append(e_members)
-    f_authorized_operations = _S_i.unpack_from(b, p)[0]
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_state = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_state, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p : z0].decode()
+        p = z0
+    else:
+        obj.protocol_type, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_data = b[p : z0].decode()
+        p = z0
+    else:
+        obj.protocol_data, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _DescribeGroupsResponse__DescribedGroup(f_error_code, None, f_group_id, f_group_state, f_protocol_type, f_protocol_data, f_members, f_authorized_operations, unknown0)
+    if h0 < 0:
+        raise null_error('Members')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_DescribeGroupsResponse__DescribedGroupMember)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.member_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.group_instance_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.group_instance_id, p = r_nstr(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.client_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.client_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.client_host = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.client_host, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('MemberMetadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.member_metadata = b[p : h1]
+                p = h1
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('MemberAssignment')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.member_assignment = b[p : h1]
+                p = h1
+            e_members.unknown_tagged_fields = ()
+            l_members.append(e_members)
+    obj.authorized_operations = _S_i.unpack_from(b, p)[0]
+    p += 4
+    obj.error_message = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -464,91 +780,122 @@ def _e_DescribeGroupsResponse__DescribedGroup_v4(o: DescribeGroupsResponse.Descr
 
 def _d_DescribeGroupsResponse__DescribedGroup_v5(b: bytes, p: int) -> tuple[DescribeGroupsResponse.DescribedGroup, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeGroupsResponse__DescribedGroup)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_state = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_state = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_state, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_protocol_type = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_state, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_protocol_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_protocol_data = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.protocol_type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.protocol_data = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_protocol_data, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.protocol_data, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_members = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_member_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_DescribeGroupsResponse__DescribedGroupMember)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_member_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_group_instance_id, p = r_ncstr(b, p)
+                e_members.member_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.group_instance_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_instance_id = b[p + 1 : p + s1].decode()
-                p += s1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_client_id = b[p + 1 : p + s1].decode()
-                p += s1
+                e_members.group_instance_id, p = r_ncstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.client_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_client_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_client_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_members.client_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.client_host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_client_host, p = r_cstr(b, p)
-            f1_member_metadata, p = r_cbytes(b, p)
-            f1_member_assignment, p = r_cbytes(b, p)
+                e_members.client_host, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('MemberMetadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.member_metadata = b[p : h1]
+                p = h1
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('MemberAssignment')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.member_assignment = b[p : h1]
+                p = h1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_members.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_members = _DescribeGroupsResponse__DescribedGroupMember(f1_member_id, f1_group_instance_id, f1_client_id, f1_client_host, f1_member_metadata, f1_member_assignment, unknown1)
-            f_members.append(e_members)
-    f_authorized_operations = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_members.unknown_tagged_fields = tuple(tags1)
+            l_members.append(e_members)
+    obj.authorized_operations, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.error_message = None
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeGroupsResponse__DescribedGroup(f_error_code, None, f_group_id, f_group_state, f_protocol_type, f_protocol_data, f_members, f_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -589,97 +936,127 @@ def _e_DescribeGroupsResponse__DescribedGroup_v5(o: DescribeGroupsResponse.Descr
 
 def _d_DescribeGroupsResponse__DescribedGroup_v6(b: bytes, p: int) -> tuple[DescribeGroupsResponse.DescribedGroup, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_DescribeGroupsResponse__DescribedGroup)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_state = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_state = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_state, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_protocol_type = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_state, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_protocol_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_protocol_data = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.protocol_type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.protocol_data = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_protocol_data, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.protocol_data, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_members = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_member_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_DescribeGroupsResponse__DescribedGroupMember)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_member_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_group_instance_id, p = r_ncstr(b, p)
+                e_members.member_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.group_instance_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_instance_id = b[p + 1 : p + s1].decode()
-                p += s1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_client_id = b[p + 1 : p + s1].decode()
-                p += s1
+                e_members.group_instance_id, p = r_ncstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.client_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_client_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_client_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_members.client_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.client_host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_client_host, p = r_cstr(b, p)
-            f1_member_metadata, p = r_cbytes(b, p)
-            f1_member_assignment, p = r_cbytes(b, p)
+                e_members.client_host, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('MemberMetadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.member_metadata = b[p : h1]
+                p = h1
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('MemberAssignment')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.member_assignment = b[p : h1]
+                p = h1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_members.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_members = _DescribeGroupsResponse__DescribedGroupMember(f1_member_id, f1_group_instance_id, f1_client_id, f1_client_host, f1_member_metadata, f1_member_assignment, unknown1)
-            f_members.append(e_members)
-    f_authorized_operations = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_members.unknown_tagged_fields = tuple(tags1)
+            l_members.append(e_members)
+    obj.authorized_operations, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeGroupsResponse__DescribedGroup(f_error_code, f_error_message, f_group_id, f_group_state, f_protocol_type, f_protocol_data, f_members, f_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -719,43 +1096,105 @@ def _e_DescribeGroupsResponse__DescribedGroup_v6(o: DescribeGroupsResponse.Descr
 
 def _d_DescribeGroupsResponse_v0(b: bytes, p: int) -> tuple[DescribeGroupsResponse, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeGroupsResponse)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f1_group_id, p = r_str(b, p)
-            f1_group_state, p = r_str(b, p)
-            f1_protocol_type, p = r_str(b, p)
-            f1_protocol_data, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_DescribeGroupsResponse__DescribedGroup)
+            e_groups.error_code, h1 = _S_hh.unpack_from(b, p)
             p += 4
-            if n1 < 0:
-                raise null_error('Members')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p : z1].decode()
+                p = z1
             else:
-                f1_members = []
-                for _ in range(n1):
-                    f2_member_id, p = r_str(b, p)
-                    f2_client_id, p = r_str(b, p)
-                    f2_client_host, p = r_str(b, p)
-                    f2_member_metadata, p = r_bytes(b, p)
-                    f2_member_assignment, p = r_bytes(b, p)
-                    unknown2 = ()
-                    e1_members = _DescribeGroupsResponse__DescribedGroupMember(f2_member_id, None, f2_client_id, f2_client_host, f2_member_metadata, f2_member_assignment, unknown2)
-                    f1_members.append(e1_members)
-            unknown1 = ()
-            e_groups = _DescribeGroupsResponse__DescribedGroup(f1_error_code, None, f1_group_id, f1_group_state, f1_protocol_type, f1_protocol_data, f1_members, -2147483648, unknown1)
-            f_groups.append(e_groups)
-    unknown0 = ()
-    obj = _DescribeGroupsResponse(0, f_groups, unknown0)
+                e_groups.group_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.group_state = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.group_state, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.protocol_type = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.protocol_type, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.protocol_data = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.protocol_data, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Members')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_groups.members = l1_members = []
+                for _ in range(h1):
+                    e1_members = new_struct(_DescribeGroupsResponse__DescribedGroupMember)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_members.member_id = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_members.member_id, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_members.client_id = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_members.client_id, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_members.client_host = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_members.client_host, p = r_str(b, p - 2)
+                    h2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if h2 < 0:
+                        raise null_error('MemberMetadata')
+                    else:
+                        h2 += p
+                        if h2 > blen:
+                            raise bytes_error(h2 - p)
+                        e1_members.member_metadata = b[p : h2]
+                        p = h2
+                    h2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if h2 < 0:
+                        raise null_error('MemberAssignment')
+                    else:
+                        h2 += p
+                        if h2 > blen:
+                            raise bytes_error(h2 - p)
+                        e1_members.member_assignment = b[p : h2]
+                        p = h2
+                    e1_members.group_instance_id = None
+                    e1_members.unknown_tagged_fields = ()
+                    l1_members.append(e1_members)
+            e_groups.error_message = None
+            e_groups.authorized_operations = -2147483648
+            e_groups.unknown_tagged_fields = ()
+            l_groups.append(e_groups)
+    obj.throttle_time_ms = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -796,45 +1235,104 @@ def _e_DescribeGroupsResponse_v0(o: DescribeGroupsResponse, out: bytearray) -> N
 
 def _d_DescribeGroupsResponse_v1(b: bytes, p: int) -> tuple[DescribeGroupsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_DescribeGroupsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f1_group_id, p = r_str(b, p)
-            f1_group_state, p = r_str(b, p)
-            f1_protocol_type, p = r_str(b, p)
-            f1_protocol_data, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_DescribeGroupsResponse__DescribedGroup)
+            e_groups.error_code, h1 = _S_hh.unpack_from(b, p)
             p += 4
-            if n1 < 0:
-                raise null_error('Members')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p : z1].decode()
+                p = z1
             else:
-                f1_members = []
-                for _ in range(n1):
-                    f2_member_id, p = r_str(b, p)
-                    f2_client_id, p = r_str(b, p)
-                    f2_client_host, p = r_str(b, p)
-                    f2_member_metadata, p = r_bytes(b, p)
-                    f2_member_assignment, p = r_bytes(b, p)
-                    unknown2 = ()
-                    e1_members = _DescribeGroupsResponse__DescribedGroupMember(f2_member_id, None, f2_client_id, f2_client_host, f2_member_metadata, f2_member_assignment, unknown2)
-                    f1_members.append(e1_members)
-            unknown1 = ()
-            e_groups = _DescribeGroupsResponse__DescribedGroup(f1_error_code, None, f1_group_id, f1_group_state, f1_protocol_type, f1_protocol_data, f1_members, -2147483648, unknown1)
-            f_groups.append(e_groups)
-    unknown0 = ()
-    obj = _DescribeGroupsResponse(f_throttle_time_ms, f_groups, unknown0)
+                e_groups.group_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.group_state = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.group_state, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.protocol_type = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.protocol_type, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.protocol_data = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.protocol_data, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Members')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_groups.members = l1_members = []
+                for _ in range(h1):
+                    e1_members = new_struct(_DescribeGroupsResponse__DescribedGroupMember)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_members.member_id = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_members.member_id, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_members.client_id = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_members.client_id, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_members.client_host = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_members.client_host, p = r_str(b, p - 2)
+                    h2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if h2 < 0:
+                        raise null_error('MemberMetadata')
+                    else:
+                        h2 += p
+                        if h2 > blen:
+                            raise bytes_error(h2 - p)
+                        e1_members.member_metadata = b[p : h2]
+                        p = h2
+                    h2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if h2 < 0:
+                        raise null_error('MemberAssignment')
+                    else:
+                        h2 += p
+                        if h2 > blen:
+                            raise bytes_error(h2 - p)
+                        e1_members.member_assignment = b[p : h2]
+                        p = h2
+                    e1_members.group_instance_id = None
+                    e1_members.unknown_tagged_fields = ()
+                    l1_members.append(e1_members)
+            e_groups.error_message = None
+            e_groups.authorized_operations = -2147483648
+            e_groups.unknown_tagged_fields = ()
+            l_groups.append(e_groups)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -876,47 +1374,105 @@ def _e_DescribeGroupsResponse_v1(o: DescribeGroupsResponse, out: bytearray) -> N
 
 def _d_DescribeGroupsResponse_v3(b: bytes, p: int) -> tuple[DescribeGroupsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_DescribeGroupsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f1_group_id, p = r_str(b, p)
-            f1_group_state, p = r_str(b, p)
-            f1_protocol_type, p = r_str(b, p)
-            f1_protocol_data, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_DescribeGroupsResponse__DescribedGroup)
+            e_groups.error_code, h1 = _S_hh.unpack_from(b, p)
             p += 4
-            if n1 < 0:
-                raise null_error('Members')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p : z1].decode()
+                p = z1
             else:
-                f1_members = []
-                for _ in range(n1):
-                    f2_member_id, p = r_str(b, p)
-                    f2_client_id, p = r_str(b, p)
-                    f2_client_host, p = r_str(b, p)
-                    f2_member_metadata, p = r_bytes(b, p)
-                    f2_member_assignment, p = r_bytes(b, p)
-                    unknown2 = ()
-                    e1_members = _DescribeGroupsResponse__DescribedGroupMember(f2_member_id, None, f2_client_id, f2_client_host, f2_member_metadata, f2_member_assignment, unknown2)
-                    f1_members.append(e1_members)
-            f1_authorized_operations = _S_i.unpack_from(b, p)[0]
+                e_groups.group_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.group_state = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.group_state, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.protocol_type = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.protocol_type, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.protocol_data = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.protocol_data, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            unknown1 = ()
-            e_groups = _DescribeGroupsResponse__DescribedGroup(f1_error_code, None, f1_group_id, f1_group_state, f1_protocol_type, f1_protocol_data, f1_members, f1_authorized_operations, unknown1)
-            f_groups.append(e_groups)
-    unknown0 = ()
-    obj = _DescribeGroupsResponse(f_throttle_time_ms, f_groups, unknown0)
+            if h1 < 0:
+                raise null_error('Members')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_groups.members = l1_members = []
+                for _ in range(h1):
+                    e1_members = new_struct(_DescribeGroupsResponse__DescribedGroupMember)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_members.member_id = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_members.member_id, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_members.client_id = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_members.client_id, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_members.client_host = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_members.client_host, p = r_str(b, p - 2)
+                    h2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if h2 < 0:
+                        raise null_error('MemberMetadata')
+                    else:
+                        h2 += p
+                        if h2 > blen:
+                            raise bytes_error(h2 - p)
+                        e1_members.member_metadata = b[p : h2]
+                        p = h2
+                    h2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if h2 < 0:
+                        raise null_error('MemberAssignment')
+                    else:
+                        h2 += p
+                        if h2 > blen:
+                            raise bytes_error(h2 - p)
+                        e1_members.member_assignment = b[p : h2]
+                        p = h2
+                    e1_members.group_instance_id = None
+                    e1_members.unknown_tagged_fields = ()
+                    l1_members.append(e1_members)
+            e_groups.authorized_operations = _S_i.unpack_from(b, p)[0]
+            p += 4
+            e_groups.error_message = None
+            e_groups.unknown_tagged_fields = ()
+            l_groups.append(e_groups)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -957,48 +1513,111 @@ def _e_DescribeGroupsResponse_v3(o: DescribeGroupsResponse, out: bytearray) -> N
 
 def _d_DescribeGroupsResponse_v4(b: bytes, p: int) -> tuple[DescribeGroupsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_DescribeGroupsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f1_group_id, p = r_str(b, p)
-            f1_group_state, p = r_str(b, p)
-            f1_protocol_type, p = r_str(b, p)
-            f1_protocol_data, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_DescribeGroupsResponse__DescribedGroup)
+            e_groups.error_code, h1 = _S_hh.unpack_from(b, p)
             p += 4
-            if n1 < 0:
-                raise null_error('Members')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p : z1].decode()
+                p = z1
             else:
-                f1_members = []
-                for _ in range(n1):
-                    f2_member_id, p = r_str(b, p)
-                    f2_group_instance_id, p = r_nstr(b, p)
-                    f2_client_id, p = r_str(b, p)
-                    f2_client_host, p = r_str(b, p)
-                    f2_member_metadata, p = r_bytes(b, p)
-                    f2_member_assignment, p = r_bytes(b, p)
-                    unknown2 = ()
-                    e1_members = _DescribeGroupsResponse__DescribedGroupMember(f2_member_id, f2_group_instance_id, f2_client_id, f2_client_host, f2_member_metadata, f2_member_assignment, unknown2)
-                    f1_members.append(e1_members)
-            f1_authorized_operations = _S_i.unpack_from(b, p)[0]
+                e_groups.group_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.group_state = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.group_state, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.protocol_type = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.protocol_type, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.protocol_data = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.protocol_data, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            unknown1 = ()
-            e_groups = _DescribeGroupsResponse__DescribedGroup(f1_error_code, None, f1_group_id, f1_group_state, f1_protocol_type, f1_protocol_data, f1_members, f1_authorized_operations, unknown1)
-            f_groups.append(e_groups)
-    unknown0 = ()
-    obj = _DescribeGroupsResponse(f_throttle_time_ms, f_groups, unknown0)
+            if h1 < 0:
+                raise null_error('Members')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_groups.members = l1_members = []
+                for _ in range(h1):
+                    e1_members = new_struct(_DescribeGroupsResponse__DescribedGroupMember)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_members.member_id = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_members.member_id, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_members.group_instance_id = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_members.group_instance_id, p = r_nstr(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_members.client_id = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_members.client_id, p = r_str(b, p - 2)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_members.client_host = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_members.client_host, p = r_str(b, p - 2)
+                    h2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if h2 < 0:
+                        raise null_error('MemberMetadata')
+                    else:
+                        h2 += p
+                        if h2 > blen:
+                            raise bytes_error(h2 - p)
+                        e1_members.member_metadata = b[p : h2]
+                        p = h2
+                    h2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if h2 < 0:
+                        raise null_error('MemberAssignment')
+                    else:
+                        h2 += p
+                        if h2 > blen:
+                            raise bytes_error(h2 - p)
+                        e1_members.member_assignment = b[p : h2]
+                        p = h2
+                    e1_members.unknown_tagged_fields = ()
+                    l1_members.append(e1_members)
+            e_groups.authorized_operations = _S_i.unpack_from(b, p)[0]
+            p += 4
+            e_groups.error_message = None
+            e_groups.unknown_tagged_fields = ()
+            l_groups.append(e_groups)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1040,117 +1659,31 @@ def _e_DescribeGroupsResponse_v4(o: DescribeGroupsResponse, out: bytearray) -> N
 
 def _d_DescribeGroupsResponse_v5(b: bytes, p: int) -> tuple[DescribeGroupsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeGroupsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_group_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_state = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_group_state, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_protocol_type = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_protocol_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_protocol_data = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_protocol_data, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
-                raise null_error('Members')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
-            else:
-                f1_members = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_member_id = b[p + 1 : p + s2].decode()
-                        p += s2
-                    else:
-                        f2_member_id, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_group_instance_id, p = r_ncstr(b, p)
-                    else:
-                        f2_group_instance_id = b[p + 1 : p + s2].decode()
-                        p += s2
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_client_id = b[p + 1 : p + s2].decode()
-                        p += s2
-                    else:
-                        f2_client_id, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_client_host = b[p + 1 : p + s2].decode()
-                        p += s2
-                    else:
-                        f2_client_host, p = r_cstr(b, p)
-                    f2_member_metadata, p = r_cbytes(b, p)
-                    f2_member_assignment, p = r_cbytes(b, p)
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
-                    else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_members = _DescribeGroupsResponse__DescribedGroupMember(f2_member_id, f2_group_instance_id, f2_client_id, f2_client_host, f2_member_metadata, f2_member_assignment, unknown2)
-                    f1_members.append(e1_members)
-            f1_authorized_operations = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
-            else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_groups = _DescribeGroupsResponse__DescribedGroup(f1_error_code, None, f1_group_id, f1_group_state, f1_protocol_type, f1_protocol_data, f1_members, f1_authorized_operations, unknown1)
-            f_groups.append(e_groups)
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups, p = _d_DescribeGroupsResponse__DescribedGroup_v5(b, p)
+            l_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeGroupsResponse(f_throttle_time_ms, f_groups, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1206,123 +1739,31 @@ def _e_DescribeGroupsResponse_v5(o: DescribeGroupsResponse, out: bytearray) -> N
 
 def _d_DescribeGroupsResponse_v6(b: bytes, p: int) -> tuple[DescribeGroupsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeGroupsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
-            else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_group_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_state = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_group_state, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_protocol_type = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_protocol_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_protocol_data = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_protocol_data, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
-                raise null_error('Members')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
-            else:
-                f1_members = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_member_id = b[p + 1 : p + s2].decode()
-                        p += s2
-                    else:
-                        f2_member_id, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_group_instance_id, p = r_ncstr(b, p)
-                    else:
-                        f2_group_instance_id = b[p + 1 : p + s2].decode()
-                        p += s2
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_client_id = b[p + 1 : p + s2].decode()
-                        p += s2
-                    else:
-                        f2_client_id, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_client_host = b[p + 1 : p + s2].decode()
-                        p += s2
-                    else:
-                        f2_client_host, p = r_cstr(b, p)
-                    f2_member_metadata, p = r_cbytes(b, p)
-                    f2_member_assignment, p = r_cbytes(b, p)
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
-                    else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_members = _DescribeGroupsResponse__DescribedGroupMember(f2_member_id, f2_group_instance_id, f2_client_id, f2_client_host, f2_member_metadata, f2_member_assignment, unknown2)
-                    f1_members.append(e1_members)
-            f1_authorized_operations = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
-            else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_groups = _DescribeGroupsResponse__DescribedGroup(f1_error_code, f1_error_message, f1_group_id, f1_group_state, f1_protocol_type, f1_protocol_data, f1_members, f1_authorized_operations, unknown1)
-            f_groups.append(e_groups)
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups, p = _d_DescribeGroupsResponse__DescribedGroup_v6(b, p)
+            l_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeGroupsResponse(f_throttle_time_ms, f_groups, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,10 +16,17 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['DescribeLogDirsRequest', 'DescribeLogDirsResponse']
 
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
+_S_hh = Struct(">hh")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
+_S_ii = Struct(">ii")
 _S_iqqo = Struct(">iqq?")
+_S_iqqoB = Struct(">iqq?B")
 _S_qq = Struct(">qq")
+_S_qqB = Struct(">qqB")
 
 @attrs.define
 class DescribeLogDirsRequest(Message):
@@ -81,18 +88,27 @@ class DescribeLogDirsResponse(Message):
 
 
 def _d_DescribeLogDirsRequest__DescribableLogDirTopic_v1(b: bytes, p: int) -> tuple[DescribeLogDirsRequest.DescribableLogDirTopic, int]:
-    f_topic, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_DescribeLogDirsRequest__DescribableLogDirTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
+    else:
+        obj.topic, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
-    unknown0 = ()
-    obj = _DescribeLogDirsRequest__DescribableLogDirTopic(f_topic, f_partitions, unknown0)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -113,35 +129,37 @@ def _e_DescribeLogDirsRequest__DescribableLogDirTopic_v1(o: DescribeLogDirsReque
 
 def _d_DescribeLogDirsRequest__DescribableLogDirTopic_v2(b: bytes, p: int) -> tuple[DescribeLogDirsRequest.DescribableLogDirTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeLogDirsRequest__DescribableLogDirTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.topic, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeLogDirsRequest__DescribableLogDirTopic(f_topic, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -168,30 +186,38 @@ def _e_DescribeLogDirsRequest__DescribableLogDirTopic_v2(o: DescribeLogDirsReque
 
 def _d_DescribeLogDirsRequest_v1(b: bytes, p: int) -> tuple[DescribeLogDirsRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeLogDirsRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
-        f_topics = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 < 0:
+        obj.topics = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DescribeLogDirsRequest__DescribableLogDirTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.topic = b[p : z1].decode()
+                p = z1
+            else:
+                e_topics.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_topics.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_topics = _DescribeLogDirsRequest__DescribableLogDirTopic(f1_topic, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _DescribeLogDirsRequest(f_topics, unknown0)
+                e_topics.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -220,59 +246,61 @@ def _e_DescribeLogDirsRequest_v1(o: DescribeLogDirsRequest, out: bytearray) -> N
 
 def _d_DescribeLogDirsRequest_v2(b: bytes, p: int) -> tuple[DescribeLogDirsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+    obj = new_struct(_DescribeLogDirsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.topics = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_topics = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DescribeLogDirsRequest__DescribableLogDirTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_topics.topic, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topics.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topics.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _DescribeLogDirsRequest__DescribableLogDirTopic(f1_topic, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeLogDirsRequest(f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -312,10 +340,10 @@ def _e_DescribeLogDirsRequest_v2(o: DescribeLogDirsRequest, out: bytearray) -> N
 
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsPartition_v1(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsPartition, int]:
-    f_partition_index, f_partition_size, f_offset_lag, f_is_future_key = _S_iqqo.unpack_from(b, p)
+    obj = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+    obj.partition_index, obj.partition_size, obj.offset_lag, obj.is_future_key = _S_iqqo.unpack_from(b, p)
     p += 21
-    unknown0 = ()
-    obj = _DescribeLogDirsResponse__DescribeLogDirsPartition(f_partition_index, f_partition_size, f_offset_lag, f_is_future_key, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -326,15 +354,14 @@ def _e_DescribeLogDirsResponse__DescribeLogDirsPartition_v1(o: DescribeLogDirsRe
 
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsPartition_v2(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsPartition, int]:
-    f_partition_index, f_partition_size, f_offset_lag, f_is_future_key = _S_iqqo.unpack_from(b, p)
-    p += 21
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+    obj.partition_index, obj.partition_size, obj.offset_lag, obj.is_future_key, h0 = _S_iqqoB.unpack_from(b, p)
+    p += 22
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeLogDirsResponse__DescribeLogDirsPartition(f_partition_index, f_partition_size, f_offset_lag, f_is_future_key, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -348,23 +375,29 @@ def _e_DescribeLogDirsResponse__DescribeLogDirsPartition_v2(o: DescribeLogDirsRe
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsTopic_v1(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_DescribeLogDirsResponse__DescribeLogDirsTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_partition_size, f1_offset_lag, f1_is_future_key = _S_iqqo.unpack_from(b, p)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+            e_partitions.partition_index, e_partitions.partition_size, e_partitions.offset_lag, e_partitions.is_future_key = _S_iqqo.unpack_from(b, p)
             p += 21
-            unknown1 = ()
-            e_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f1_partition_index, f1_partition_size, f1_offset_lag, f1_is_future_key, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _DescribeLogDirsResponse__DescribeLogDirsTopic(f_name, f_partitions, unknown0)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -385,45 +418,44 @@ def _e_DescribeLogDirsResponse__DescribeLogDirsTopic_v1(o: DescribeLogDirsRespon
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsTopic_v2(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeLogDirsResponse__DescribeLogDirsTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_partition_size, f1_offset_lag, f1_is_future_key = _S_iqqo.unpack_from(b, p)
-            p += 21
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+            e_partitions.partition_index, e_partitions.partition_size, e_partitions.offset_lag, e_partitions.is_future_key, h1 = _S_iqqoB.unpack_from(b, p)
+            p += 22
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f1_partition_index, f1_partition_size, f1_offset_lag, f1_is_future_key, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeLogDirsResponse__DescribeLogDirsTopic(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -452,38 +484,50 @@ def _e_DescribeLogDirsResponse__DescribeLogDirsTopic_v2(o: DescribeLogDirsRespon
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsResult_v1(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsResult, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_log_dir, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_DescribeLogDirsResponse__DescribeLogDirsResult)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
     p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.log_dir = b[p : z0].decode()
+        p = z0
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.log_dir, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DescribeLogDirsResponse__DescribeLogDirsTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_partition_size, f2_offset_lag, f2_is_future_key = _S_iqqo.unpack_from(b, p)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+                    e1_partitions.partition_index, e1_partitions.partition_size, e1_partitions.offset_lag, e1_partitions.is_future_key = _S_iqqo.unpack_from(b, p)
                     p += 21
-                    unknown2 = ()
-                    e1_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f2_partition_index, f2_partition_size, f2_offset_lag, f2_is_future_key, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _DescribeLogDirsResponse__DescribeLogDirsTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _DescribeLogDirsResponse__DescribeLogDirsResult(f_error_code, f_log_dir, f_topics, -1, -1, unknown0)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.total_bytes = -1
+    obj.usable_bytes = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -514,77 +558,77 @@ def _e_DescribeLogDirsResponse__DescribeLogDirsResult_v1(o: DescribeLogDirsRespo
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsResult_v2(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsResult, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_log_dir = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeLogDirsResponse__DescribeLogDirsResult)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.log_dir = b[p : z0].decode()
+        p = z0
     else:
-        f_log_dir, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.log_dir, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DescribeLogDirsResponse__DescribeLogDirsTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_partition_size, f2_offset_lag, f2_is_future_key = _S_iqqo.unpack_from(b, p)
-                    p += 21
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+                    e1_partitions.partition_index, e1_partitions.partition_size, e1_partitions.offset_lag, e1_partitions.is_future_key, h2 = _S_iqqoB.unpack_from(b, p)
+                    p += 22
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f2_partition_index, f2_partition_size, f2_offset_lag, f2_is_future_key, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _DescribeLogDirsResponse__DescribeLogDirsTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.total_bytes = -1
+    obj.usable_bytes = -1
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeLogDirsResponse__DescribeLogDirsResult(f_error_code, f_log_dir, f_topics, -1, -1, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -629,79 +673,76 @@ def _e_DescribeLogDirsResponse__DescribeLogDirsResult_v2(o: DescribeLogDirsRespo
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsResult_v4(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsResult, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_log_dir = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeLogDirsResponse__DescribeLogDirsResult)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.log_dir = b[p : z0].decode()
+        p = z0
     else:
-        f_log_dir, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.log_dir, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DescribeLogDirsResponse__DescribeLogDirsTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_partition_size, f2_offset_lag, f2_is_future_key = _S_iqqo.unpack_from(b, p)
-                    p += 21
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+                    e1_partitions.partition_index, e1_partitions.partition_size, e1_partitions.offset_lag, e1_partitions.is_future_key, h2 = _S_iqqoB.unpack_from(b, p)
+                    p += 22
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f2_partition_index, f2_partition_size, f2_offset_lag, f2_is_future_key, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _DescribeLogDirsResponse__DescribeLogDirsTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_total_bytes, f_usable_bytes = _S_qq.unpack_from(b, p)
-    p += 16
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.total_bytes, obj.usable_bytes, h0 = _S_qqB.unpack_from(b, p)
+    p += 17
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeLogDirsResponse__DescribeLogDirsResult(f_error_code, f_log_dir, f_topics, f_total_bytes, f_usable_bytes, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -747,52 +788,63 @@ def _e_DescribeLogDirsResponse__DescribeLogDirsResult_v4(o: DescribeLogDirsRespo
 
 def _d_DescribeLogDirsResponse_v1(b: bytes, p: int) -> tuple[DescribeLogDirsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_DescribeLogDirsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f1_log_dir, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_DescribeLogDirsResponse__DescribeLogDirsResult)
+            e_results.error_code, h1 = _S_hh.unpack_from(b, p)
             p += 4
-            if n1 < 0:
-                raise null_error('Topics')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_results.log_dir = b[p : z1].decode()
+                p = z1
             else:
-                f1_topics = []
-                for _ in range(n1):
-                    f2_name, p = r_str(b, p)
-                    n2 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if n2 < 0:
-                        raise null_error('Partitions')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                e_results.log_dir, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Topics')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_results.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_DescribeLogDirsResponse__DescribeLogDirsTopic)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_topics.name = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_partitions = []
-                        for _ in range(n2):
-                            f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key = _S_iqqo.unpack_from(b, p)
+                        e1_topics.name, p = r_str(b, p - 2)
+                    h2 = INT32.unpack_from(b, p)[0]
+                    p += 4
+                    if h2 < 0:
+                        raise null_error('Partitions')
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
+                    else:
+                        e1_topics.partitions = l2_partitions = []
+                        for _ in range(h2):
+                            e2_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+                            e2_partitions.partition_index, e2_partitions.partition_size, e2_partitions.offset_lag, e2_partitions.is_future_key = _S_iqqo.unpack_from(b, p)
                             p += 21
-                            unknown3 = ()
-                            e2_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key, unknown3)
-                            f2_partitions.append(e2_partitions)
-                    unknown2 = ()
-                    e1_topics = _DescribeLogDirsResponse__DescribeLogDirsTopic(f2_name, f2_partitions, unknown2)
-                    f1_topics.append(e1_topics)
-            unknown1 = ()
-            e_results = _DescribeLogDirsResponse__DescribeLogDirsResult(f1_error_code, f1_log_dir, f1_topics, -1, -1, unknown1)
-            f_results.append(e_results)
-    unknown0 = ()
-    obj = _DescribeLogDirsResponse(f_throttle_time_ms, 0, f_results, unknown0)
+                            e2_partitions.unknown_tagged_fields = ()
+                            l2_partitions.append(e2_partitions)
+                    e1_topics.unknown_tagged_fields = ()
+                    l1_topics.append(e1_topics)
+            e_results.total_bytes = -1
+            e_results.usable_bytes = -1
+            e_results.unknown_tagged_fields = ()
+            l_results.append(e_results)
+    obj.error_code = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -832,103 +884,102 @@ def _e_DescribeLogDirsResponse_v1(o: DescribeLogDirsResponse, out: bytearray) ->
 
 def _d_DescribeLogDirsResponse_v2(b: bytes, p: int) -> tuple[DescribeLogDirsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeLogDirsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_log_dir = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_DescribeLogDirsResponse__DescribeLogDirsResult)
+            e_results.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_results.log_dir = b[p : z1].decode()
+                p = z1
             else:
-                f1_log_dir, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_results.log_dir, p = r_cstr(b, p - 1)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Topics')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topics = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_results.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_DescribeLogDirsResponse__DescribeLogDirsTopic)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topics.name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                        e1_topics.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('Partitions')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_partitions = []
-                        for _ in range(n2):
-                            f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key = _S_iqqo.unpack_from(b, p)
-                            p += 21
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_topics.partitions = l2_partitions = []
+                        for _ in range(h2):
+                            e2_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+                            e2_partitions.partition_index, e2_partitions.partition_size, e2_partitions.offset_lag, e2_partitions.is_future_key, h3 = _S_iqqoB.unpack_from(b, p)
+                            p += 22
+                            if h3 == 0:
+                                e2_partitions.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key, unknown3)
-                            f2_partitions.append(e2_partitions)
+                                tags3, p = r_tags(b, p - 1)
+                                e2_partitions.unknown_tagged_fields = tuple(tags3)
+                            l2_partitions.append(e2_partitions)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _DescribeLogDirsResponse__DescribeLogDirsTopic(f2_name, f2_partitions, unknown2)
-                    f1_topics.append(e1_topics)
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
+            e_results.total_bytes = -1
+            e_results.usable_bytes = -1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_results.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_results = _DescribeLogDirsResponse__DescribeLogDirsResult(f1_error_code, f1_log_dir, f1_topics, -1, -1, unknown1)
-            f_results.append(e_results)
+                e_results.unknown_tagged_fields = tuple(tags1)
+            l_results.append(e_results)
+    obj.error_code = 0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeLogDirsResponse(f_throttle_time_ms, 0, f_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -988,103 +1039,101 @@ def _e_DescribeLogDirsResponse_v2(o: DescribeLogDirsResponse, out: bytearray) ->
 
 def _d_DescribeLogDirsResponse_v3(b: bytes, p: int) -> tuple[DescribeLogDirsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeLogDirsResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_log_dir = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_DescribeLogDirsResponse__DescribeLogDirsResult)
+            e_results.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_results.log_dir = b[p : z1].decode()
+                p = z1
             else:
-                f1_log_dir, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_results.log_dir, p = r_cstr(b, p - 1)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Topics')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topics = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_results.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_DescribeLogDirsResponse__DescribeLogDirsTopic)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topics.name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                        e1_topics.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('Partitions')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_partitions = []
-                        for _ in range(n2):
-                            f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key = _S_iqqo.unpack_from(b, p)
-                            p += 21
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_topics.partitions = l2_partitions = []
+                        for _ in range(h2):
+                            e2_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+                            e2_partitions.partition_index, e2_partitions.partition_size, e2_partitions.offset_lag, e2_partitions.is_future_key, h3 = _S_iqqoB.unpack_from(b, p)
+                            p += 22
+                            if h3 == 0:
+                                e2_partitions.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key, unknown3)
-                            f2_partitions.append(e2_partitions)
+                                tags3, p = r_tags(b, p - 1)
+                                e2_partitions.unknown_tagged_fields = tuple(tags3)
+                            l2_partitions.append(e2_partitions)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _DescribeLogDirsResponse__DescribeLogDirsTopic(f2_name, f2_partitions, unknown2)
-                    f1_topics.append(e1_topics)
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
+            e_results.total_bytes = -1
+            e_results.usable_bytes = -1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_results.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_results = _DescribeLogDirsResponse__DescribeLogDirsResult(f1_error_code, f1_log_dir, f1_topics, -1, -1, unknown1)
-            f_results.append(e_results)
+                e_results.unknown_tagged_fields = tuple(tags1)
+            l_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeLogDirsResponse(f_throttle_time_ms, f_error_code, f_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1144,105 +1193,100 @@ def _e_DescribeLogDirsResponse_v3(o: DescribeLogDirsResponse, out: bytearray) ->
 
 def _d_DescribeLogDirsResponse_v4(b: bytes, p: int) -> tuple[DescribeLogDirsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeLogDirsResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_log_dir = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_DescribeLogDirsResponse__DescribeLogDirsResult)
+            e_results.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_results.log_dir = b[p : z1].decode()
+                p = z1
             else:
-                f1_log_dir, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_results.log_dir, p = r_cstr(b, p - 1)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Topics')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topics = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_results.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_DescribeLogDirsResponse__DescribeLogDirsTopic)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topics.name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                        e1_topics.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('Partitions')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_partitions = []
-                        for _ in range(n2):
-                            f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key = _S_iqqo.unpack_from(b, p)
-                            p += 21
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_topics.partitions = l2_partitions = []
+                        for _ in range(h2):
+                            e2_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+                            e2_partitions.partition_index, e2_partitions.partition_size, e2_partitions.offset_lag, e2_partitions.is_future_key, h3 = _S_iqqoB.unpack_from(b, p)
+                            p += 22
+                            if h3 == 0:
+                                e2_partitions.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_partitions = _DescribeLogDirsResponse__DescribeLogDirsPartition(f3_partition_index, f3_partition_size, f3_offset_lag, f3_is_future_key, unknown3)
-                            f2_partitions.append(e2_partitions)
+                                tags3, p = r_tags(b, p - 1)
+                                e2_partitions.unknown_tagged_fields = tuple(tags3)
+                            l2_partitions.append(e2_partitions)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _DescribeLogDirsResponse__DescribeLogDirsTopic(f2_name, f2_partitions, unknown2)
-                    f1_topics.append(e1_topics)
-            f1_total_bytes, f1_usable_bytes = _S_qq.unpack_from(b, p)
-            p += 16
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
+            e_results.total_bytes, e_results.usable_bytes, h1 = _S_qqB.unpack_from(b, p)
+            p += 17
+            if h1 == 0:
+                e_results.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_results = _DescribeLogDirsResponse__DescribeLogDirsResult(f1_error_code, f1_log_dir, f1_topics, f1_total_bytes, f1_usable_bytes, unknown1)
-            f_results.append(e_results)
+                tags1, p = r_tags(b, p - 1)
+                e_results.unknown_tagged_fields = tuple(tags1)
+            l_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeLogDirsResponse(f_throttle_time_ms, f_error_code, f_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,8 +16,11 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['DescribeProducersRequest', 'DescribeProducersResponse']
 
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_qiiqiq = Struct(">qiiqiq")
+_S_qiiqiqB = Struct(">qiiqiqB")
 
 @attrs.define
 class DescribeProducersRequest(Message):
@@ -80,35 +83,37 @@ class DescribeProducersResponse(Message):
 
 def _d_DescribeProducersRequest__TopicRequest_v0(b: bytes, p: int) -> tuple[DescribeProducersRequest.TopicRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeProducersRequest__TopicRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partition_indexes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partition_indexes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partition_indexes = []
+    elif h0 < 0:
         raise null_error('PartitionIndexes')
     else:
-        f_partition_indexes, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partition_indexes, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeProducersRequest__TopicRequest(f_name, f_partition_indexes, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -135,59 +140,61 @@ def _e_DescribeProducersRequest__TopicRequest_v0(o: DescribeProducersRequest.Top
 
 def _d_DescribeProducersRequest_v0(b: bytes, p: int) -> tuple[DescribeProducersRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeProducersRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DescribeProducersRequest__TopicRequest)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topics.partition_indexes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partition_indexes = []
+            elif h1 < 0:
                 raise null_error('PartitionIndexes')
             else:
-                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topics.partition_indexes, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _DescribeProducersRequest__TopicRequest(f1_name, f1_partition_indexes, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeProducersRequest(f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -227,15 +234,14 @@ def _e_DescribeProducersRequest_v0(o: DescribeProducersRequest, out: bytearray) 
 
 
 def _d_DescribeProducersResponse__ProducerState_v0(b: bytes, p: int) -> tuple[DescribeProducersResponse.ProducerState, int]:
-    f_producer_id, f_producer_epoch, f_last_sequence, f_last_timestamp, f_coordinator_epoch, f_current_txn_start_offset = _S_qiiqiq.unpack_from(b, p)
-    p += 36
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_DescribeProducersResponse__ProducerState)
+    obj.producer_id, obj.producer_epoch, obj.last_sequence, obj.last_timestamp, obj.coordinator_epoch, obj.current_txn_start_offset, h0 = _S_qiiqiqB.unpack_from(b, p)
+    p += 37
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeProducersResponse__ProducerState(f_producer_id, f_producer_epoch, f_last_sequence, f_last_timestamp, f_coordinator_epoch, f_current_txn_start_offset, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -249,47 +255,45 @@ def _e_DescribeProducersResponse__ProducerState_v0(o: DescribeProducersResponse.
 
 def _d_DescribeProducersResponse__PartitionResponse_v0(b: bytes, p: int) -> tuple[DescribeProducersResponse.PartitionResponse, int]:
     blen = len(b)
-    f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_DescribeProducersResponse__PartitionResponse)
+    obj.partition_index, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ActiveProducers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_active_producers = []
-        for _ in range(n0):
-            f1_producer_id, f1_producer_epoch, f1_last_sequence, f1_last_timestamp, f1_coordinator_epoch, f1_current_txn_start_offset = _S_qiiqiq.unpack_from(b, p)
-            p += 36
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.active_producers = l_active_producers = []
+        for _ in range(h0):
+            e_active_producers = new_struct(_DescribeProducersResponse__ProducerState)
+            e_active_producers.producer_id, e_active_producers.producer_epoch, e_active_producers.last_sequence, e_active_producers.last_timestamp, e_active_producers.coordinator_epoch, e_active_producers.current_txn_start_offset, h1 = _S_qiiqiqB.unpack_from(b, p)
+            p += 37
+            if h1 == 0:
+                e_active_producers.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_active_producers = _DescribeProducersResponse__ProducerState(f1_producer_id, f1_producer_epoch, f1_last_sequence, f1_last_timestamp, f1_coordinator_epoch, f1_current_txn_start_offset, unknown1)
-            f_active_producers.append(e_active_producers)
+                tags1, p = r_tags(b, p - 1)
+                e_active_producers.unknown_tagged_fields = tuple(tags1)
+            l_active_producers.append(e_active_producers)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeProducersResponse__PartitionResponse(f_partition_index, f_error_code, f_error_message, f_active_producers, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -319,77 +323,75 @@ def _e_DescribeProducersResponse__PartitionResponse_v0(o: DescribeProducersRespo
 
 def _d_DescribeProducersResponse__TopicResponse_v0(b: bytes, p: int) -> tuple[DescribeProducersResponse.TopicResponse, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeProducersResponse__TopicResponse)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_DescribeProducersResponse__PartitionResponse)
+            e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partitions.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_partitions.error_message, p = r_ncstr(b, p - 1)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('ActiveProducers')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_active_producers = []
-                for _ in range(n1):
-                    f2_producer_id, f2_producer_epoch, f2_last_sequence, f2_last_timestamp, f2_coordinator_epoch, f2_current_txn_start_offset = _S_qiiqiq.unpack_from(b, p)
-                    p += 36
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_partitions.active_producers = l1_active_producers = []
+                for _ in range(h1):
+                    e1_active_producers = new_struct(_DescribeProducersResponse__ProducerState)
+                    e1_active_producers.producer_id, e1_active_producers.producer_epoch, e1_active_producers.last_sequence, e1_active_producers.last_timestamp, e1_active_producers.coordinator_epoch, e1_active_producers.current_txn_start_offset, h2 = _S_qiiqiqB.unpack_from(b, p)
+                    p += 37
+                    if h2 == 0:
+                        e1_active_producers.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_active_producers = _DescribeProducersResponse__ProducerState(f2_producer_id, f2_producer_epoch, f2_last_sequence, f2_last_timestamp, f2_coordinator_epoch, f2_current_txn_start_offset, unknown2)
-                    f1_active_producers.append(e1_active_producers)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_active_producers.unknown_tagged_fields = tuple(tags2)
+                    l1_active_producers.append(e1_active_producers)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _DescribeProducersResponse__PartitionResponse(f1_partition_index, f1_error_code, f1_error_message, f1_active_producers, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeProducersResponse__TopicResponse(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -434,103 +436,99 @@ def _e_DescribeProducersResponse__TopicResponse_v0(o: DescribeProducersResponse.
 
 def _d_DescribeProducersResponse_v0(b: bytes, p: int) -> tuple[DescribeProducersResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeProducersResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DescribeProducersResponse__TopicResponse)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_error_message, p = r_ncstr(b, p)
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_DescribeProducersResponse__PartitionResponse)
+                    e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.error_message = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                        e1_partitions.error_message, p = r_ncstr(b, p - 1)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('ActiveProducers')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_active_producers = []
-                        for _ in range(n2):
-                            f3_producer_id, f3_producer_epoch, f3_last_sequence, f3_last_timestamp, f3_coordinator_epoch, f3_current_txn_start_offset = _S_qiiqiq.unpack_from(b, p)
-                            p += 36
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_partitions.active_producers = l2_active_producers = []
+                        for _ in range(h2):
+                            e2_active_producers = new_struct(_DescribeProducersResponse__ProducerState)
+                            e2_active_producers.producer_id, e2_active_producers.producer_epoch, e2_active_producers.last_sequence, e2_active_producers.last_timestamp, e2_active_producers.coordinator_epoch, e2_active_producers.current_txn_start_offset, h3 = _S_qiiqiqB.unpack_from(b, p)
+                            p += 37
+                            if h3 == 0:
+                                e2_active_producers.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_active_producers = _DescribeProducersResponse__ProducerState(f3_producer_id, f3_producer_epoch, f3_last_sequence, f3_last_timestamp, f3_coordinator_epoch, f3_current_txn_start_offset, unknown3)
-                            f2_active_producers.append(e2_active_producers)
+                                tags3, p = r_tags(b, p - 1)
+                                e2_active_producers.unknown_tagged_fields = tuple(tags3)
+                            l2_active_producers.append(e2_active_producers)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _DescribeProducersResponse__PartitionResponse(f2_partition_index, f2_error_code, f2_error_message, f2_active_producers, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _DescribeProducersResponse__TopicResponse(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeProducersResponse(f_throttle_time_ms, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

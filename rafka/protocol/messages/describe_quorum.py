@@ -17,13 +17,22 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['DescribeQuorumRequest', 'DescribeQuorumResponse']
 
 _S_H = Struct(">H")
+_S_HB = Struct(">HB")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_i = Struct(">i")
+_S_i16sqqqB = Struct(">i16sqqqB")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_ihiiq = Struct(">ihiiq")
+_S_ihiiqB = Struct(">ihiiqB")
 _S_iiq = Struct(">iiq")
+_S_iiqB = Struct(">iiqB")
 _S_iq = Struct(">iq")
+_S_iqB = Struct(">iqB")
 _S_iqqq = Struct(">iqqq")
+_S_iqqqB = Struct(">iqqqB")
 _S_qqq = Struct(">qqq")
 
 @attrs.define
@@ -109,15 +118,14 @@ class DescribeQuorumResponse(Message):
 
 
 def _d_DescribeQuorumRequest__PartitionData_v0(b: bytes, p: int) -> tuple[DescribeQuorumRequest.PartitionData, int]:
-    f_partition_index = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_DescribeQuorumRequest__PartitionData)
+    obj.partition_index, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumRequest__PartitionData(f_partition_index, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -131,45 +139,44 @@ def _e_DescribeQuorumRequest__PartitionData_v0(o: DescribeQuorumRequest.Partitio
 
 def _d_DescribeQuorumRequest__TopicData_v0(b: bytes, p: int) -> tuple[DescribeQuorumRequest.TopicData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeQuorumRequest__TopicData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic_name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_DescribeQuorumRequest__PartitionData)
+            e_partitions.partition_index, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _DescribeQuorumRequest__PartitionData(f1_partition_index, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumRequest__TopicData(f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -198,69 +205,68 @@ def _e_DescribeQuorumRequest__TopicData_v0(o: DescribeQuorumRequest.TopicData, o
 
 def _d_DescribeQuorumRequest_v0(b: bytes, p: int) -> tuple[DescribeQuorumRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeQuorumRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DescribeQuorumRequest__TopicData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic_name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_DescribeQuorumRequest__PartitionData)
+                    e1_partitions.partition_index, h2 = _S_iB.unpack_from(b, p)
+                    p += 5
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _DescribeQuorumRequest__PartitionData(f2_partition_index, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _DescribeQuorumRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumRequest(f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -302,15 +308,17 @@ def _e_DescribeQuorumRequest_v0(o: DescribeQuorumRequest, out: bytearray) -> Non
 
 
 def _d_DescribeQuorumResponse__ReplicaState_v0(b: bytes, p: int) -> tuple[DescribeQuorumResponse.ReplicaState, int]:
-    f_replica_id, f_log_end_offset = _S_iq.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_DescribeQuorumResponse__ReplicaState)
+    obj.replica_id, obj.log_end_offset, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    obj.replica_directory_id = ZERO_UUID
+    obj.last_fetch_timestamp = -1
+    obj.last_caught_up_timestamp = -1
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumResponse__ReplicaState(f_replica_id, ZERO_UUID, f_log_end_offset, -1, -1, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -325,15 +333,15 @@ def _e_DescribeQuorumResponse__ReplicaState_v0(o: DescribeQuorumResponse.Replica
 
 
 def _d_DescribeQuorumResponse__ReplicaState_v1(b: bytes, p: int) -> tuple[DescribeQuorumResponse.ReplicaState, int]:
-    f_replica_id, f_log_end_offset, f_last_fetch_timestamp, f_last_caught_up_timestamp = _S_iqqq.unpack_from(b, p)
-    p += 28
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_DescribeQuorumResponse__ReplicaState)
+    obj.replica_id, obj.log_end_offset, obj.last_fetch_timestamp, obj.last_caught_up_timestamp, h0 = _S_iqqqB.unpack_from(b, p)
+    p += 29
+    obj.replica_directory_id = ZERO_UUID
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumResponse__ReplicaState(f_replica_id, ZERO_UUID, f_log_end_offset, f_last_fetch_timestamp, f_last_caught_up_timestamp, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -348,18 +356,15 @@ def _e_DescribeQuorumResponse__ReplicaState_v1(o: DescribeQuorumResponse.Replica
 
 
 def _d_DescribeQuorumResponse__ReplicaState_v2(b: bytes, p: int) -> tuple[DescribeQuorumResponse.ReplicaState, int]:
-    f_replica_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_replica_directory_id, p = r_uuid(b, p)
-    f_log_end_offset, f_last_fetch_timestamp, f_last_caught_up_timestamp = _S_qqq.unpack_from(b, p)
-    p += 24
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_DescribeQuorumResponse__ReplicaState)
+    obj.replica_id, u_replica_directory_id, obj.log_end_offset, obj.last_fetch_timestamp, obj.last_caught_up_timestamp, h0 = _S_i16sqqqB.unpack_from(b, p)
+    obj.replica_directory_id = uuid_of(u_replica_directory_id)
+    p += 45
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumResponse__ReplicaState(f_replica_id, f_replica_directory_id, f_log_end_offset, f_last_fetch_timestamp, f_last_caught_up_timestamp, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -375,67 +380,70 @@ def _e_DescribeQuorumResponse__ReplicaState_v2(o: DescribeQuorumResponse.Replica
 
 def _d_DescribeQuorumResponse__PartitionData_v0(b: bytes, p: int) -> tuple[DescribeQuorumResponse.PartitionData, int]:
     blen = len(b)
-    f_partition_index, f_error_code, f_leader_id, f_leader_epoch, f_high_watermark = _S_ihiiq.unpack_from(b, p)
-    p += 22
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeQuorumResponse__PartitionData)
+    obj.partition_index, obj.error_code, obj.leader_id, obj.leader_epoch, obj.high_watermark, h0 = _S_ihiiqB.unpack_from(b, p)
+    p += 23
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('CurrentVoters')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_current_voters = []
-        for _ in range(n0):
-            f1_replica_id, f1_log_end_offset = _S_iq.unpack_from(b, p)
-            p += 12
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.current_voters = l_current_voters = []
+        for _ in range(h0):
+            e_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
+            e_current_voters.replica_id, e_current_voters.log_end_offset, h1 = _S_iqB.unpack_from(b, p)
+            p += 13
+            e_current_voters.replica_directory_id = ZERO_UUID
+            e_current_voters.last_fetch_timestamp = -1
+            e_current_voters.last_caught_up_timestamp = -1
+            if h1 == 0:
+                e_current_voters.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_current_voters = _DescribeQuorumResponse__ReplicaState(f1_replica_id, ZERO_UUID, f1_log_end_offset, -1, -1, unknown1)
-            f_current_voters.append(e_current_voters)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                tags1, p = r_tags(b, p - 1)
+                e_current_voters.unknown_tagged_fields = tuple(tags1)
+            l_current_voters.append(e_current_voters)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Observers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_observers = []
-        for _ in range(n0):
-            f2_replica_id, f2_log_end_offset = _S_iq.unpack_from(b, p)
-            p += 12
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+        obj.observers = l_observers = []
+        for _ in range(h0):
+            e_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
+            e_observers.replica_id, e_observers.log_end_offset, h2 = _S_iqB.unpack_from(b, p)
+            p += 13
+            e_observers.replica_directory_id = ZERO_UUID
+            e_observers.last_fetch_timestamp = -1
+            e_observers.last_caught_up_timestamp = -1
+            if h2 == 0:
+                e_observers.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_observers = _DescribeQuorumResponse__ReplicaState(f2_replica_id, ZERO_UUID, f2_log_end_offset, -1, -1, unknown2)
-            f_observers.append(e_observers)
+                tags2, p = r_tags(b, p - 1)
+                e_observers.unknown_tagged_fields = tuple(tags2)
+            l_observers.append(e_observers)
+    obj.error_message = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumResponse__PartitionData(f_partition_index, f_error_code, '', f_leader_id, f_leader_epoch, f_high_watermark, f_current_voters, f_observers, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -483,67 +491,66 @@ def _e_DescribeQuorumResponse__PartitionData_v0(o: DescribeQuorumResponse.Partit
 
 def _d_DescribeQuorumResponse__PartitionData_v1(b: bytes, p: int) -> tuple[DescribeQuorumResponse.PartitionData, int]:
     blen = len(b)
-    f_partition_index, f_error_code, f_leader_id, f_leader_epoch, f_high_watermark = _S_ihiiq.unpack_from(b, p)
-    p += 22
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeQuorumResponse__PartitionData)
+    obj.partition_index, obj.error_code, obj.leader_id, obj.leader_epoch, obj.high_watermark, h0 = _S_ihiiqB.unpack_from(b, p)
+    p += 23
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('CurrentVoters')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_current_voters = []
-        for _ in range(n0):
-            f1_replica_id, f1_log_end_offset, f1_last_fetch_timestamp, f1_last_caught_up_timestamp = _S_iqqq.unpack_from(b, p)
-            p += 28
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.current_voters = l_current_voters = []
+        for _ in range(h0):
+            e_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
+            e_current_voters.replica_id, e_current_voters.log_end_offset, e_current_voters.last_fetch_timestamp, e_current_voters.last_caught_up_timestamp, h1 = _S_iqqqB.unpack_from(b, p)
+            p += 29
+            e_current_voters.replica_directory_id = ZERO_UUID
+            if h1 == 0:
+                e_current_voters.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_current_voters = _DescribeQuorumResponse__ReplicaState(f1_replica_id, ZERO_UUID, f1_log_end_offset, f1_last_fetch_timestamp, f1_last_caught_up_timestamp, unknown1)
-            f_current_voters.append(e_current_voters)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                tags1, p = r_tags(b, p - 1)
+                e_current_voters.unknown_tagged_fields = tuple(tags1)
+            l_current_voters.append(e_current_voters)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Observers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_observers = []
-        for _ in range(n0):
-            f2_replica_id, f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp = _S_iqqq.unpack_from(b, p)
-            p += 28
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+        obj.observers = l_observers = []
+        for _ in range(h0):
+            e_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
+            e_observers.replica_id, e_observers.log_end_offset, e_observers.last_fetch_timestamp, e_observers.last_caught_up_timestamp, h2 = _S_iqqqB.unpack_from(b, p)
+            p += 29
+            e_observers.replica_directory_id = ZERO_UUID
+            if h2 == 0:
+                e_observers.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_observers = _DescribeQuorumResponse__ReplicaState(f2_replica_id, ZERO_UUID, f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp, unknown2)
-            f_observers.append(e_observers)
+                tags2, p = r_tags(b, p - 1)
+                e_observers.unknown_tagged_fields = tuple(tags2)
+            l_observers.append(e_observers)
+    obj.error_message = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumResponse__PartitionData(f_partition_index, f_error_code, '', f_leader_id, f_leader_epoch, f_high_watermark, f_current_voters, f_observers, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -591,81 +598,72 @@ def _e_DescribeQuorumResponse__PartitionData_v1(o: DescribeQuorumResponse.Partit
 
 def _d_DescribeQuorumResponse__PartitionData_v2(b: bytes, p: int) -> tuple[DescribeQuorumResponse.PartitionData, int]:
     blen = len(b)
-    f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_DescribeQuorumResponse__PartitionData)
+    obj.partition_index, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f_leader_id, f_leader_epoch, f_high_watermark = _S_iiq.unpack_from(b, p)
-    p += 16
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    obj.leader_id, obj.leader_epoch, obj.high_watermark, h0 = _S_iiqB.unpack_from(b, p)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('CurrentVoters')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_current_voters = []
-        for _ in range(n0):
-            f1_replica_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_replica_directory_id, p = r_uuid(b, p)
-            f1_log_end_offset, f1_last_fetch_timestamp, f1_last_caught_up_timestamp = _S_qqq.unpack_from(b, p)
-            p += 24
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.current_voters = l_current_voters = []
+        for _ in range(h0):
+            e_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
+            e_current_voters.replica_id, u1_replica_directory_id, e_current_voters.log_end_offset, e_current_voters.last_fetch_timestamp, e_current_voters.last_caught_up_timestamp, h1 = _S_i16sqqqB.unpack_from(b, p)
+            e_current_voters.replica_directory_id = uuid_of(u1_replica_directory_id)
+            p += 45
+            if h1 == 0:
+                e_current_voters.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_current_voters = _DescribeQuorumResponse__ReplicaState(f1_replica_id, f1_replica_directory_id, f1_log_end_offset, f1_last_fetch_timestamp, f1_last_caught_up_timestamp, unknown1)
-            f_current_voters.append(e_current_voters)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                tags1, p = r_tags(b, p - 1)
+                e_current_voters.unknown_tagged_fields = tuple(tags1)
+            l_current_voters.append(e_current_voters)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Observers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_observers = []
-        for _ in range(n0):
-            f2_replica_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f2_replica_directory_id, p = r_uuid(b, p)
-            f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp = _S_qqq.unpack_from(b, p)
-            p += 24
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+        obj.observers = l_observers = []
+        for _ in range(h0):
+            e_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
+            e_observers.replica_id, u2_replica_directory_id, e_observers.log_end_offset, e_observers.last_fetch_timestamp, e_observers.last_caught_up_timestamp, h2 = _S_i16sqqqB.unpack_from(b, p)
+            e_observers.replica_directory_id = uuid_of(u2_replica_directory_id)
+            p += 45
+            if h2 == 0:
+                e_observers.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_observers = _DescribeQuorumResponse__ReplicaState(f2_replica_id, f2_replica_directory_id, f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp, unknown2)
-            f_observers.append(e_observers)
+                tags2, p = r_tags(b, p - 1)
+                e_observers.unknown_tagged_fields = tuple(tags2)
+            l_observers.append(e_observers)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumResponse__PartitionData(f_partition_index, f_error_code, f_error_message, f_leader_id, f_leader_epoch, f_high_watermark, f_current_voters, f_observers, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -715,97 +713,100 @@ def _e_DescribeQuorumResponse__PartitionData_v2(o: DescribeQuorumResponse.Partit
 
 def _d_DescribeQuorumResponse__TopicData_v0(b: bytes, p: int) -> tuple[DescribeQuorumResponse.TopicData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeQuorumResponse__TopicData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic_name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, f1_high_watermark = _S_ihiiq.unpack_from(b, p)
-            p += 22
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_DescribeQuorumResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch, e_partitions.high_watermark, h1 = _S_ihiiqB.unpack_from(b, p)
+            p += 23
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('CurrentVoters')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_current_voters = []
-                for _ in range(n1):
-                    f2_replica_id, f2_log_end_offset = _S_iq.unpack_from(b, p)
-                    p += 12
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_partitions.current_voters = l1_current_voters = []
+                for _ in range(h1):
+                    e1_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
+                    e1_current_voters.replica_id, e1_current_voters.log_end_offset, h2 = _S_iqB.unpack_from(b, p)
+                    p += 13
+                    e1_current_voters.replica_directory_id = ZERO_UUID
+                    e1_current_voters.last_fetch_timestamp = -1
+                    e1_current_voters.last_caught_up_timestamp = -1
+                    if h2 == 0:
+                        e1_current_voters.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_current_voters = _DescribeQuorumResponse__ReplicaState(f2_replica_id, ZERO_UUID, f2_log_end_offset, -1, -1, unknown2)
-                    f1_current_voters.append(e1_current_voters)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                        tags2, p = r_tags(b, p - 1)
+                        e1_current_voters.unknown_tagged_fields = tuple(tags2)
+                    l1_current_voters.append(e1_current_voters)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Observers')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_observers = []
-                for _ in range(n1):
-                    f3_replica_id, f3_log_end_offset = _S_iq.unpack_from(b, p)
-                    p += 12
-                    if b[p] == 0:
-                        p += 1
-                        unknown3: TaggedFields = ()
+                e_partitions.observers = l1_observers = []
+                for _ in range(h1):
+                    e1_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
+                    e1_observers.replica_id, e1_observers.log_end_offset, h3 = _S_iqB.unpack_from(b, p)
+                    p += 13
+                    e1_observers.replica_directory_id = ZERO_UUID
+                    e1_observers.last_fetch_timestamp = -1
+                    e1_observers.last_caught_up_timestamp = -1
+                    if h3 == 0:
+                        e1_observers.unknown_tagged_fields = ()
                     else:
-                        tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    e1_observers = _DescribeQuorumResponse__ReplicaState(f3_replica_id, ZERO_UUID, f3_log_end_offset, -1, -1, unknown3)
-                    f1_observers.append(e1_observers)
+                        tags3, p = r_tags(b, p - 1)
+                        e1_observers.unknown_tagged_fields = tuple(tags3)
+                    l1_observers.append(e1_observers)
+            e_partitions.error_message = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _DescribeQuorumResponse__PartitionData(f1_partition_index, f1_error_code, '', f1_leader_id, f1_leader_epoch, f1_high_watermark, f1_current_voters, f1_observers, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumResponse__TopicData(f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -868,97 +869,96 @@ def _e_DescribeQuorumResponse__TopicData_v0(o: DescribeQuorumResponse.TopicData,
 
 def _d_DescribeQuorumResponse__TopicData_v1(b: bytes, p: int) -> tuple[DescribeQuorumResponse.TopicData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeQuorumResponse__TopicData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic_name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, f1_high_watermark = _S_ihiiq.unpack_from(b, p)
-            p += 22
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_DescribeQuorumResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch, e_partitions.high_watermark, h1 = _S_ihiiqB.unpack_from(b, p)
+            p += 23
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('CurrentVoters')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_current_voters = []
-                for _ in range(n1):
-                    f2_replica_id, f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp = _S_iqqq.unpack_from(b, p)
-                    p += 28
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_partitions.current_voters = l1_current_voters = []
+                for _ in range(h1):
+                    e1_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
+                    e1_current_voters.replica_id, e1_current_voters.log_end_offset, e1_current_voters.last_fetch_timestamp, e1_current_voters.last_caught_up_timestamp, h2 = _S_iqqqB.unpack_from(b, p)
+                    p += 29
+                    e1_current_voters.replica_directory_id = ZERO_UUID
+                    if h2 == 0:
+                        e1_current_voters.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_current_voters = _DescribeQuorumResponse__ReplicaState(f2_replica_id, ZERO_UUID, f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp, unknown2)
-                    f1_current_voters.append(e1_current_voters)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                        tags2, p = r_tags(b, p - 1)
+                        e1_current_voters.unknown_tagged_fields = tuple(tags2)
+                    l1_current_voters.append(e1_current_voters)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Observers')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_observers = []
-                for _ in range(n1):
-                    f3_replica_id, f3_log_end_offset, f3_last_fetch_timestamp, f3_last_caught_up_timestamp = _S_iqqq.unpack_from(b, p)
-                    p += 28
-                    if b[p] == 0:
-                        p += 1
-                        unknown3: TaggedFields = ()
+                e_partitions.observers = l1_observers = []
+                for _ in range(h1):
+                    e1_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
+                    e1_observers.replica_id, e1_observers.log_end_offset, e1_observers.last_fetch_timestamp, e1_observers.last_caught_up_timestamp, h3 = _S_iqqqB.unpack_from(b, p)
+                    p += 29
+                    e1_observers.replica_directory_id = ZERO_UUID
+                    if h3 == 0:
+                        e1_observers.unknown_tagged_fields = ()
                     else:
-                        tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    e1_observers = _DescribeQuorumResponse__ReplicaState(f3_replica_id, ZERO_UUID, f3_log_end_offset, f3_last_fetch_timestamp, f3_last_caught_up_timestamp, unknown3)
-                    f1_observers.append(e1_observers)
+                        tags3, p = r_tags(b, p - 1)
+                        e1_observers.unknown_tagged_fields = tuple(tags3)
+                    l1_observers.append(e1_observers)
+            e_partitions.error_message = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _DescribeQuorumResponse__PartitionData(f1_partition_index, f1_error_code, '', f1_leader_id, f1_leader_epoch, f1_high_watermark, f1_current_voters, f1_observers, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumResponse__TopicData(f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1021,111 +1021,102 @@ def _e_DescribeQuorumResponse__TopicData_v1(o: DescribeQuorumResponse.TopicData,
 
 def _d_DescribeQuorumResponse__TopicData_v2(b: bytes, p: int) -> tuple[DescribeQuorumResponse.TopicData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeQuorumResponse__TopicData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic_name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_DescribeQuorumResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partitions.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_leader_id, f1_leader_epoch, f1_high_watermark = _S_iiq.unpack_from(b, p)
-            p += 16
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_partitions.error_message, p = r_ncstr(b, p - 1)
+            e_partitions.leader_id, e_partitions.leader_epoch, e_partitions.high_watermark, h1 = _S_iiqB.unpack_from(b, p)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('CurrentVoters')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_current_voters = []
-                for _ in range(n1):
-                    f2_replica_id = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    f2_replica_directory_id, p = r_uuid(b, p)
-                    f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp = _S_qqq.unpack_from(b, p)
-                    p += 24
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_partitions.current_voters = l1_current_voters = []
+                for _ in range(h1):
+                    e1_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
+                    e1_current_voters.replica_id, u2_replica_directory_id, e1_current_voters.log_end_offset, e1_current_voters.last_fetch_timestamp, e1_current_voters.last_caught_up_timestamp, h2 = _S_i16sqqqB.unpack_from(b, p)
+                    e1_current_voters.replica_directory_id = uuid_of(u2_replica_directory_id)
+                    p += 45
+                    if h2 == 0:
+                        e1_current_voters.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_current_voters = _DescribeQuorumResponse__ReplicaState(f2_replica_id, f2_replica_directory_id, f2_log_end_offset, f2_last_fetch_timestamp, f2_last_caught_up_timestamp, unknown2)
-                    f1_current_voters.append(e1_current_voters)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                        tags2, p = r_tags(b, p - 1)
+                        e1_current_voters.unknown_tagged_fields = tuple(tags2)
+                    l1_current_voters.append(e1_current_voters)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Observers')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_observers = []
-                for _ in range(n1):
-                    f3_replica_id = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    f3_replica_directory_id, p = r_uuid(b, p)
-                    f3_log_end_offset, f3_last_fetch_timestamp, f3_last_caught_up_timestamp = _S_qqq.unpack_from(b, p)
-                    p += 24
-                    if b[p] == 0:
-                        p += 1
-                        unknown3: TaggedFields = ()
+                e_partitions.observers = l1_observers = []
+                for _ in range(h1):
+                    e1_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
+                    e1_observers.replica_id, u3_replica_directory_id, e1_observers.log_end_offset, e1_observers.last_fetch_timestamp, e1_observers.last_caught_up_timestamp, h3 = _S_i16sqqqB.unpack_from(b, p)
+                    e1_observers.replica_directory_id = uuid_of(u3_replica_directory_id)
+                    p += 45
+                    if h3 == 0:
+                        e1_observers.unknown_tagged_fields = ()
                     else:
-                        tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    e1_observers = _DescribeQuorumResponse__ReplicaState(f3_replica_id, f3_replica_directory_id, f3_log_end_offset, f3_last_fetch_timestamp, f3_last_caught_up_timestamp, unknown3)
-                    f1_observers.append(e1_observers)
+                        tags3, p = r_tags(b, p - 1)
+                        e1_observers.unknown_tagged_fields = tuple(tags3)
+                    l1_observers.append(e1_observers)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _DescribeQuorumResponse__PartitionData(f1_partition_index, f1_error_code, f1_error_message, f1_leader_id, f1_leader_epoch, f1_high_watermark, f1_current_voters, f1_observers, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumResponse__TopicData(f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1190,27 +1181,26 @@ def _e_DescribeQuorumResponse__TopicData_v2(o: DescribeQuorumResponse.TopicData,
 
 def _d_DescribeQuorumResponse__Listener_v2(b: bytes, p: int) -> tuple[DescribeQuorumResponse.Listener, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeQuorumResponse__Listener)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_H.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p)
+    obj.port, h0 = _S_HB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumResponse__Listener(f_name, f_host, f_port, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1226,53 +1216,50 @@ def _e_DescribeQuorumResponse__Listener_v2(o: DescribeQuorumResponse.Listener, o
 
 def _d_DescribeQuorumResponse__Node_v2(b: bytes, p: int) -> tuple[DescribeQuorumResponse.Node, int]:
     blen = len(b)
-    f_node_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeQuorumResponse__Node)
+    obj.node_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Listeners')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_listeners = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.listeners = l_listeners = []
+        for _ in range(h0):
+            e_listeners = new_struct(_DescribeQuorumResponse__Listener)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_listeners.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port = _S_H.unpack_from(b, p)[0]
-            p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_listeners.host, p = r_cstr(b, p)
+            e_listeners.port, h1 = _S_HB.unpack_from(b, p)
+            p += 3
+            if h1 == 0:
+                e_listeners.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_listeners = _DescribeQuorumResponse__Listener(f1_name, f1_host, f1_port, unknown1)
-            f_listeners.append(e_listeners)
+                tags1, p = r_tags(b, p - 1)
+                e_listeners.unknown_tagged_fields = tuple(tags1)
+            l_listeners.append(e_listeners)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumResponse__Node(f_node_id, f_listeners, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1303,123 +1290,126 @@ def _e_DescribeQuorumResponse__Node_v2(o: DescribeQuorumResponse.Node, out: byte
 
 def _d_DescribeQuorumResponse_v0(b: bytes, p: int) -> tuple[DescribeQuorumResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeQuorumResponse)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DescribeQuorumResponse__TopicData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic_name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, f2_high_watermark = _S_ihiiq.unpack_from(b, p)
-                    p += 22
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_DescribeQuorumResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, e1_partitions.high_watermark, h2 = _S_ihiiqB.unpack_from(b, p)
+                    p += 23
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('CurrentVoters')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_current_voters = []
-                        for _ in range(n2):
-                            f3_replica_id, f3_log_end_offset = _S_iq.unpack_from(b, p)
-                            p += 12
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_partitions.current_voters = l2_current_voters = []
+                        for _ in range(h2):
+                            e2_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
+                            e2_current_voters.replica_id, e2_current_voters.log_end_offset, h3 = _S_iqB.unpack_from(b, p)
+                            p += 13
+                            e2_current_voters.replica_directory_id = ZERO_UUID
+                            e2_current_voters.last_fetch_timestamp = -1
+                            e2_current_voters.last_caught_up_timestamp = -1
+                            if h3 == 0:
+                                e2_current_voters.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_current_voters = _DescribeQuorumResponse__ReplicaState(f3_replica_id, ZERO_UUID, f3_log_end_offset, -1, -1, unknown3)
-                            f2_current_voters.append(e2_current_voters)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                                tags3, p = r_tags(b, p - 1)
+                                e2_current_voters.unknown_tagged_fields = tuple(tags3)
+                            l2_current_voters.append(e2_current_voters)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('Observers')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_observers = []
-                        for _ in range(n2):
-                            f4_replica_id, f4_log_end_offset = _S_iq.unpack_from(b, p)
-                            p += 12
-                            if b[p] == 0:
-                                p += 1
-                                unknown4: TaggedFields = ()
+                        e1_partitions.observers = l2_observers = []
+                        for _ in range(h2):
+                            e2_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
+                            e2_observers.replica_id, e2_observers.log_end_offset, h4 = _S_iqB.unpack_from(b, p)
+                            p += 13
+                            e2_observers.replica_directory_id = ZERO_UUID
+                            e2_observers.last_fetch_timestamp = -1
+                            e2_observers.last_caught_up_timestamp = -1
+                            if h4 == 0:
+                                e2_observers.unknown_tagged_fields = ()
                             else:
-                                tags4, p = r_tags(b, p)
-                                unknown4 = tuple(tags4)
-                            e2_observers = _DescribeQuorumResponse__ReplicaState(f4_replica_id, ZERO_UUID, f4_log_end_offset, -1, -1, unknown4)
-                            f2_observers.append(e2_observers)
+                                tags4, p = r_tags(b, p - 1)
+                                e2_observers.unknown_tagged_fields = tuple(tags4)
+                            l2_observers.append(e2_observers)
+                    e1_partitions.error_message = ''
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _DescribeQuorumResponse__PartitionData(f2_partition_index, f2_error_code, '', f2_leader_id, f2_leader_epoch, f2_high_watermark, f2_current_voters, f2_observers, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _DescribeQuorumResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.error_message = ''
+    obj.nodes = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumResponse(f_error_code, '', f_topics, [], unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1499,123 +1489,122 @@ def _e_DescribeQuorumResponse_v0(o: DescribeQuorumResponse, out: bytearray) -> N
 
 def _d_DescribeQuorumResponse_v1(b: bytes, p: int) -> tuple[DescribeQuorumResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeQuorumResponse)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DescribeQuorumResponse__TopicData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic_name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, f2_high_watermark = _S_ihiiq.unpack_from(b, p)
-                    p += 22
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_DescribeQuorumResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, e1_partitions.high_watermark, h2 = _S_ihiiqB.unpack_from(b, p)
+                    p += 23
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('CurrentVoters')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_current_voters = []
-                        for _ in range(n2):
-                            f3_replica_id, f3_log_end_offset, f3_last_fetch_timestamp, f3_last_caught_up_timestamp = _S_iqqq.unpack_from(b, p)
-                            p += 28
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_partitions.current_voters = l2_current_voters = []
+                        for _ in range(h2):
+                            e2_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
+                            e2_current_voters.replica_id, e2_current_voters.log_end_offset, e2_current_voters.last_fetch_timestamp, e2_current_voters.last_caught_up_timestamp, h3 = _S_iqqqB.unpack_from(b, p)
+                            p += 29
+                            e2_current_voters.replica_directory_id = ZERO_UUID
+                            if h3 == 0:
+                                e2_current_voters.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_current_voters = _DescribeQuorumResponse__ReplicaState(f3_replica_id, ZERO_UUID, f3_log_end_offset, f3_last_fetch_timestamp, f3_last_caught_up_timestamp, unknown3)
-                            f2_current_voters.append(e2_current_voters)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                                tags3, p = r_tags(b, p - 1)
+                                e2_current_voters.unknown_tagged_fields = tuple(tags3)
+                            l2_current_voters.append(e2_current_voters)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('Observers')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_observers = []
-                        for _ in range(n2):
-                            f4_replica_id, f4_log_end_offset, f4_last_fetch_timestamp, f4_last_caught_up_timestamp = _S_iqqq.unpack_from(b, p)
-                            p += 28
-                            if b[p] == 0:
-                                p += 1
-                                unknown4: TaggedFields = ()
+                        e1_partitions.observers = l2_observers = []
+                        for _ in range(h2):
+                            e2_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
+                            e2_observers.replica_id, e2_observers.log_end_offset, e2_observers.last_fetch_timestamp, e2_observers.last_caught_up_timestamp, h4 = _S_iqqqB.unpack_from(b, p)
+                            p += 29
+                            e2_observers.replica_directory_id = ZERO_UUID
+                            if h4 == 0:
+                                e2_observers.unknown_tagged_fields = ()
                             else:
-                                tags4, p = r_tags(b, p)
-                                unknown4 = tuple(tags4)
-                            e2_observers = _DescribeQuorumResponse__ReplicaState(f4_replica_id, ZERO_UUID, f4_log_end_offset, f4_last_fetch_timestamp, f4_last_caught_up_timestamp, unknown4)
-                            f2_observers.append(e2_observers)
+                                tags4, p = r_tags(b, p - 1)
+                                e2_observers.unknown_tagged_fields = tuple(tags4)
+                            l2_observers.append(e2_observers)
+                    e1_partitions.error_message = ''
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _DescribeQuorumResponse__PartitionData(f2_partition_index, f2_error_code, '', f2_leader_id, f2_leader_epoch, f2_high_watermark, f2_current_voters, f2_observers, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _DescribeQuorumResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.error_message = ''
+    obj.nodes = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumResponse(f_error_code, '', f_topics, [], unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1695,103 +1684,194 @@ def _e_DescribeQuorumResponse_v1(o: DescribeQuorumResponse, out: bytearray) -> N
 
 def _d_DescribeQuorumResponse_v2(b: bytes, p: int) -> tuple[DescribeQuorumResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_DescribeQuorumResponse)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            e_topics, p = _d_DescribeQuorumResponse__TopicData_v2(b, p)
-            f_topics.append(e_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Nodes')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_nodes = []
-        for _ in range(n0):
-            f1_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DescribeQuorumResponse__TopicData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
-                raise null_error('Listeners')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+                e_topics.topic_name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_listeners = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_DescribeQuorumResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.error_message = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_host = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_partitions.error_message, p = r_ncstr(b, p - 1)
+                    e1_partitions.leader_id, e1_partitions.leader_epoch, e1_partitions.high_watermark, h2 = _S_iiqB.unpack_from(b, p)
+                    p += 17
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
+                        raise null_error('CurrentVoters')
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_host, p = r_cstr(b, p)
-                    f2_port = _S_H.unpack_from(b, p)[0]
-                    p += 2
+                        e1_partitions.current_voters = l2_current_voters = []
+                        for _ in range(h2):
+                            e2_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
+                            e2_current_voters.replica_id, u3_replica_directory_id, e2_current_voters.log_end_offset, e2_current_voters.last_fetch_timestamp, e2_current_voters.last_caught_up_timestamp, h3 = _S_i16sqqqB.unpack_from(b, p)
+                            e2_current_voters.replica_directory_id = uuid_of(u3_replica_directory_id)
+                            p += 45
+                            if h3 == 0:
+                                e2_current_voters.unknown_tagged_fields = ()
+                            else:
+                                tags3, p = r_tags(b, p - 1)
+                                e2_current_voters.unknown_tagged_fields = tuple(tags3)
+                            l2_current_voters.append(e2_current_voters)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
+                        raise null_error('Observers')
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
+                    else:
+                        e1_partitions.observers = l2_observers = []
+                        for _ in range(h2):
+                            e2_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
+                            e2_observers.replica_id, u4_replica_directory_id, e2_observers.log_end_offset, e2_observers.last_fetch_timestamp, e2_observers.last_caught_up_timestamp, h4 = _S_i16sqqqB.unpack_from(b, p)
+                            e2_observers.replica_directory_id = uuid_of(u4_replica_directory_id)
+                            p += 45
+                            if h4 == 0:
+                                e2_observers.unknown_tagged_fields = ()
+                            else:
+                                tags4, p = r_tags(b, p - 1)
+                                e2_observers.unknown_tagged_fields = tuple(tags4)
+                            l2_observers.append(e2_observers)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_listeners = _DescribeQuorumResponse__Listener(f2_name, f2_host, f2_port, unknown2)
-                    f1_listeners.append(e1_listeners)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_nodes = _DescribeQuorumResponse__Node(f1_node_id, f1_listeners, unknown1)
-            f_nodes.append(e_nodes)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Nodes')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.nodes = l_nodes = []
+        for _ in range(h0):
+            e_nodes = new_struct(_DescribeQuorumResponse__Node)
+            e_nodes.node_id, h5 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h5 >= 0x80:
+                if b[p] < 0x80:
+                    h5 = (h5 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h5, p = r_uvarint(b, p - 1)
+            h5 -= 1
+            if h5 < 0:
+                raise null_error('Listeners')
+            elif h5 > blen - p:
+                raise count_error(h5, blen - p)
+            else:
+                e_nodes.listeners = l5_listeners = []
+                for _ in range(h5):
+                    e5_listeners = new_struct(_DescribeQuorumResponse__Listener)
+                    h6 = b[p]
+                    if 0 < h6 < 0x80 and (z6 := p + h6) <= blen:
+                        e5_listeners.name = b[p + 1 : z6].decode()
+                        p = z6
+                    else:
+                        e5_listeners.name, p = r_cstr(b, p)
+                    h6 = b[p]
+                    if 0 < h6 < 0x80 and (z6 := p + h6) <= blen:
+                        e5_listeners.host = b[p + 1 : z6].decode()
+                        p = z6
+                    else:
+                        e5_listeners.host, p = r_cstr(b, p)
+                    e5_listeners.port, h6 = _S_HB.unpack_from(b, p)
+                    p += 3
+                    if h6 == 0:
+                        e5_listeners.unknown_tagged_fields = ()
+                    else:
+                        tags6, p = r_tags(b, p - 1)
+                        e5_listeners.unknown_tagged_fields = tuple(tags6)
+                    l5_listeners.append(e5_listeners)
+            if b[p] == 0:
+                p += 1
+                e_nodes.unknown_tagged_fields = ()
+            else:
+                tags5, p = r_tags(b, p)
+                e_nodes.unknown_tagged_fields = tuple(tags5)
+            l_nodes.append(e_nodes)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeQuorumResponse(f_error_code, f_error_message, f_topics, f_nodes, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,9 +16,13 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['DescribeShareGroupOffsetsRequest', 'DescribeShareGroupOffsetsResponse']
 
+_S_16sB = Struct(">16sB")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_iqih = Struct(">iqih")
+_S_iqihB = Struct(">iqihB")
 
 @attrs.define
 class DescribeShareGroupOffsetsRequest(Message):
@@ -87,35 +91,37 @@ class DescribeShareGroupOffsetsResponse(Message):
 
 def _d_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic_v0(b: bytes, p: int) -> tuple[DescribeShareGroupOffsetsRequest.DescribeShareGroupOffsetsRequestTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.topic_name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic(f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -142,65 +148,67 @@ def _e_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic_v
 
 def _d_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestGroup_v0(b: bytes, p: int) -> tuple[DescribeShareGroupOffsetsRequest.DescribeShareGroupOffsetsRequestGroup, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestGroup)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.topics = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_topics = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_topics.topic_name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topics.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topics.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestGroup(f_group_id, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -242,89 +250,91 @@ def _e_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestGroup_v
 
 def _d_DescribeShareGroupOffsetsRequest_v0(b: bytes, p: int) -> tuple[DescribeShareGroupOffsetsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeShareGroupOffsetsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestGroup)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_id, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+                e_groups.group_id, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                e_groups.topics = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
-                f1_topics = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
-            else:
-                f1_topics = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_topic_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_groups.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topics.topic_name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_topic_name, p = r_cstr(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                        e1_topics.topic_name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_topics.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_topics.partitions = []
+                    elif h2 < 0:
                         raise null_error('Partitions')
                     else:
-                        f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                        e1_topics.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestTopic(f2_topic_name, f2_partitions, unknown2)
-                    f1_topics.append(e1_topics)
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_groups.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_groups = _DescribeShareGroupOffsetsRequest__DescribeShareGroupOffsetsRequestGroup(f1_group_id, f1_topics, unknown1)
-            f_groups.append(e_groups)
+                e_groups.unknown_tagged_fields = tuple(tags1)
+            l_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeShareGroupOffsetsRequest(f_groups, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -380,21 +390,20 @@ def _e_DescribeShareGroupOffsetsRequest_v0(o: DescribeShareGroupOffsetsRequest, 
 
 def _d_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition_v0(b: bytes, p: int) -> tuple[DescribeShareGroupOffsetsResponse.DescribeShareGroupOffsetsResponsePartition, int]:
     blen = len(b)
-    f_partition_index, f_start_offset, f_leader_epoch, f_error_code = _S_iqih.unpack_from(b, p)
-    p += 18
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition)
+    obj.partition_index, obj.start_offset, obj.leader_epoch, obj.error_code, h0 = _S_iqihB.unpack_from(b, p)
+    p += 19
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition(f_partition_index, f_start_offset, f_leader_epoch, f_error_code, f_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -409,52 +418,51 @@ def _e_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseParti
 
 def _d_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic_v0(b: bytes, p: int) -> tuple[DescribeShareGroupOffsetsResponse.DescribeShareGroupOffsetsResponseTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic_name, p = r_cstr(b, p)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_start_offset, f1_leader_epoch, f1_error_code = _S_iqih.unpack_from(b, p)
-            p += 18
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition)
+            e_partitions.partition_index, e_partitions.start_offset, e_partitions.leader_epoch, e_partitions.error_code, h1 = _S_iqihB.unpack_from(b, p)
+            p += 19
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partitions.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
+                e_partitions.error_message, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition(f1_partition_index, f1_start_offset, f1_leader_epoch, f1_error_code, f1_error_message, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic(f_topic_name, f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -485,90 +493,88 @@ def _e_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic
 
 def _d_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseGroup_v0(b: bytes, p: int) -> tuple[DescribeShareGroupOffsetsResponse.DescribeShareGroupOffsetsResponseGroup, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseGroup)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic_name, p = r_cstr(b, p)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_start_offset, f2_leader_epoch, f2_error_code = _S_iqih.unpack_from(b, p)
-                    p += 18
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_error_message, p = r_ncstr(b, p)
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition)
+                    e1_partitions.partition_index, e1_partitions.start_offset, e1_partitions.leader_epoch, e1_partitions.error_code, h2 = _S_iqihB.unpack_from(b, p)
+                    p += 19
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.error_message = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_partitions.error_message, p = r_ncstr(b, p - 1)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition(f2_partition_index, f2_start_offset, f2_leader_epoch, f2_error_code, f2_error_message, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic(f1_topic_name, f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseGroup(f_group_id, f_topics, f_error_code, f_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -616,116 +622,112 @@ def _e_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseGroup
 
 def _d_DescribeShareGroupOffsetsResponse_v0(b: bytes, p: int) -> tuple[DescribeShareGroupOffsetsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeShareGroupOffsetsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseGroup)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_id, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_groups.group_id, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Topics')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topics = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_topic_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_groups.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topics.topic_name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_topic_name, p = r_cstr(b, p)
-                    f2_topic_id, p = r_uuid(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                        e1_topics.topic_name, p = r_cstr(b, p)
+                    u2_topic_id, h2 = _S_16sB.unpack_from(b, p)
+                    e1_topics.topic_id = uuid_of(u2_topic_id)
+                    p += 17
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('Partitions')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_partitions = []
-                        for _ in range(n2):
-                            f3_partition_index, f3_start_offset, f3_leader_epoch, f3_error_code = _S_iqih.unpack_from(b, p)
-                            p += 18
-                            s3 = b[p]
-                            if not (0 < s3 < 0x80 and p + s3 <= blen):
-                                f3_error_message, p = r_ncstr(b, p)
+                        e1_topics.partitions = l2_partitions = []
+                        for _ in range(h2):
+                            e2_partitions = new_struct(_DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition)
+                            e2_partitions.partition_index, e2_partitions.start_offset, e2_partitions.leader_epoch, e2_partitions.error_code, h3 = _S_iqihB.unpack_from(b, p)
+                            p += 19
+                            if 0 < h3 < 0x80 and (z3 := p + h3 - 1) <= blen:
+                                e2_partitions.error_message = b[p : z3].decode()
+                                p = z3
                             else:
-                                f3_error_message = b[p + 1 : p + s3].decode()
-                                p += s3
+                                e2_partitions.error_message, p = r_ncstr(b, p - 1)
                             if b[p] == 0:
                                 p += 1
-                                unknown3: TaggedFields = ()
+                                e2_partitions.unknown_tagged_fields = ()
                             else:
                                 tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_partitions = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponsePartition(f3_partition_index, f3_start_offset, f3_leader_epoch, f3_error_code, f3_error_message, unknown3)
-                            f2_partitions.append(e2_partitions)
+                                e2_partitions.unknown_tagged_fields = tuple(tags3)
+                            l2_partitions.append(e2_partitions)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseTopic(f2_topic_name, f2_topic_id, f2_partitions, unknown2)
-                    f1_topics.append(e1_topics)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
+            e_groups.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_groups.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
+                e_groups.error_message, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_groups.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_groups = _DescribeShareGroupOffsetsResponse__DescribeShareGroupOffsetsResponseGroup(f1_group_id, f1_topics, f1_error_code, f1_error_message, unknown1)
-            f_groups.append(e_groups)
+                e_groups.unknown_tagged_fields = tuple(tags1)
+            l_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeShareGroupOffsetsResponse(f_throttle_time_ms, f_groups, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

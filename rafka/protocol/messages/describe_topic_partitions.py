@@ -16,9 +16,13 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['DescribeTopicPartitionsRequest', 'DescribeTopicPartitionsResponse']
 
+_S_16soB = Struct(">16s?B")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_hiii = Struct(">hiii")
+_S_hiiiB = Struct(">hiiiB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_o = Struct(">?")
 
 @attrs.define
@@ -95,19 +99,19 @@ class DescribeTopicPartitionsResponse(Message):
 
 def _d_DescribeTopicPartitionsRequest__TopicRequest_v0(b: bytes, p: int) -> tuple[DescribeTopicPartitionsRequest.TopicRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeTopicPartitionsRequest__TopicRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
+        obj.name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeTopicPartitionsRequest__TopicRequest(f_name, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -121,21 +125,20 @@ def _e_DescribeTopicPartitionsRequest__TopicRequest_v0(o: DescribeTopicPartition
 
 def _d_DescribeTopicPartitionsRequest__Cursor_v0(b: bytes, p: int) -> tuple[DescribeTopicPartitionsRequest.Cursor, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeTopicPartitionsRequest__Cursor)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    f_partition_index = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.topic_name, p = r_cstr(b, p)
+    obj.partition_index, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeTopicPartitionsRequest__Cursor(f_topic_name, f_partition_index, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -150,65 +153,63 @@ def _e_DescribeTopicPartitionsRequest__Cursor_v0(o: DescribeTopicPartitionsReque
 
 def _d_DescribeTopicPartitionsRequest_v0(b: bytes, p: int) -> tuple[DescribeTopicPartitionsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeTopicPartitionsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DescribeTopicPartitionsRequest__TopicRequest)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
+                e_topics.name, p = r_cstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _DescribeTopicPartitionsRequest__TopicRequest(f1_name, unknown1)
-            f_topics.append(e_topics)
-    f_response_partition_limit = _S_i.unpack_from(b, p)[0]
-    p += 4
-    m0 = b[p]
-    p += 1
-    if m0 >= 0x80:
-        f_cursor = None
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.response_partition_limit, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        obj.cursor = None
     else:
-        s2 = b[p]
-        if 0 < s2 < 0x80 and p + s2 <= blen:
-            f2_topic_name = b[p + 1 : p + s2].decode()
-            p += s2
+        o2 = new_struct(_DescribeTopicPartitionsRequest__Cursor)
+        obj.cursor = o2
+        h2 = b[p]
+        if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+            o2.topic_name = b[p + 1 : z2].decode()
+            p = z2
         else:
-            f2_topic_name, p = r_cstr(b, p)
-        f2_partition_index = _S_i.unpack_from(b, p)[0]
-        p += 4
-        if b[p] == 0:
-            p += 1
-            unknown2: TaggedFields = ()
+            o2.topic_name, p = r_cstr(b, p)
+        o2.partition_index, h2 = _S_iB.unpack_from(b, p)
+        p += 5
+        if h2 == 0:
+            o2.unknown_tagged_fields = ()
         else:
-            tags2, p = r_tags(b, p)
-            unknown2 = tuple(tags2)
-        f_cursor = _DescribeTopicPartitionsRequest__Cursor(f2_topic_name, f2_partition_index, unknown2)
+            tags2, p = r_tags(b, p - 1)
+            o2.unknown_tagged_fields = tuple(tags2)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeTopicPartitionsRequest(f_topics, f_response_partition_limit, f_cursor, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -247,95 +248,103 @@ def _e_DescribeTopicPartitionsRequest_v0(o: DescribeTopicPartitionsRequest, out:
 
 
 def _d_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponsePartition_v0(b: bytes, p: int) -> tuple[DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition, int]:
-    f_error_code, f_partition_index, f_leader_id, f_leader_epoch = _S_hiii.unpack_from(b, p)
-    p += 14
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_replica_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponsePartition)
+    obj.error_code, obj.partition_index, obj.leader_id, obj.leader_epoch, h0 = _S_hiiiB.unpack_from(b, p)
+    p += 15
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.replica_nodes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.replica_nodes = []
+    elif h0 < 0:
         raise null_error('ReplicaNodes')
     else:
-        f_replica_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_isr_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.replica_nodes, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.isr_nodes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.isr_nodes = []
+    elif h0 < 0:
         raise null_error('IsrNodes')
     else:
-        f_isr_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        obj.isr_nodes, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.eligible_leader_replicas = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.eligible_leader_replicas = []
+    elif h0 < 0:
+        obj.eligible_leader_replicas = None
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_eligible_leader_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
-        f_eligible_leader_replicas = None
+        obj.eligible_leader_replicas, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.last_known_elr = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.last_known_elr = []
+    elif h0 < 0:
+        obj.last_known_elr = None
     else:
-        f_eligible_leader_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_last_known_elr = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
-        f_last_known_elr = None
-    else:
-        f_last_known_elr, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_offline_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.last_known_elr, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.offline_replicas = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.offline_replicas = []
+    elif h0 < 0:
         raise null_error('OfflineReplicas')
     else:
-        f_offline_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.offline_replicas, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponsePartition(f_error_code, f_partition_index, f_leader_id, f_leader_epoch, f_replica_nodes, f_isr_nodes, f_eligible_leader_replicas, f_last_known_elr, f_offline_replicas, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -414,132 +423,136 @@ def _e_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponsePartition
 
 def _d_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponseTopic_v0(b: bytes, p: int) -> tuple[DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_name, p = r_ncstr(b, p)
+    obj = new_struct(_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponseTopic)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
-    f_topic_id, p = r_uuid(b, p)
-    f_is_internal = _S_o.unpack_from(b, p)[0]
-    p += 1
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_ncstr(b, p - 1)
+    u_topic_id, obj.is_internal, h0 = _S_16soB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 18
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch = _S_hiii.unpack_from(b, p)
-            p += 14
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponsePartition)
+            e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_hiiiB.unpack_from(b, p)
+            p += 15
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.replica_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.replica_nodes = []
+            elif h1 < 0:
                 raise null_error('ReplicaNodes')
             else:
-                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_partitions.replica_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.isr_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.isr_nodes = []
+            elif h1 < 0:
                 raise null_error('IsrNodes')
             else:
-                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+                e_partitions.isr_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.eligible_leader_replicas = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.eligible_leader_replicas = []
+            elif h1 < 0:
+                e_partitions.eligible_leader_replicas = None
             else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_eligible_leader_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
-                f1_eligible_leader_replicas = None
+                e_partitions.eligible_leader_replicas, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.last_known_elr = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.last_known_elr = []
+            elif h1 < 0:
+                e_partitions.last_known_elr = None
             else:
-                f1_eligible_leader_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_last_known_elr = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
-                f1_last_known_elr = None
-            else:
-                f1_last_known_elr, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_offline_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_partitions.last_known_elr, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.offline_replicas = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.offline_replicas = []
+            elif h1 < 0:
                 raise null_error('OfflineReplicas')
             else:
-                f1_offline_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_partitions.offline_replicas, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch, f1_replica_nodes, f1_isr_nodes, f1_eligible_leader_replicas, f1_last_known_elr, f1_offline_replicas, unknown1)
-            f_partitions.append(e_partitions)
-    f_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
+    obj.topic_authorized_operations, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponseTopic(f_error_code, f_name, f_topic_id, f_is_internal, f_partitions, f_topic_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -637,21 +650,20 @@ def _e_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponseTopic_v0(
 
 def _d_DescribeTopicPartitionsResponse__Cursor_v0(b: bytes, p: int) -> tuple[DescribeTopicPartitionsResponse.Cursor, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeTopicPartitionsResponse__Cursor)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    f_partition_index = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.topic_name, p = r_cstr(b, p)
+    obj.partition_index, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeTopicPartitionsResponse__Cursor(f_topic_name, f_partition_index, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -666,53 +678,51 @@ def _e_DescribeTopicPartitionsResponse__Cursor_v0(o: DescribeTopicPartitionsResp
 
 def _d_DescribeTopicPartitionsResponse_v0(b: bytes, p: int) -> tuple[DescribeTopicPartitionsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            e_topics, p = _d_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponseTopic_v0(b, p)
-            f_topics.append(e_topics)
-    m0 = b[p]
-    p += 1
-    if m0 >= 0x80:
-        f_next_cursor = None
-    else:
-        s1 = b[p]
-        if 0 < s1 < 0x80 and p + s1 <= blen:
-            f1_topic_name = b[p + 1 : p + s1].decode()
-            p += s1
-        else:
-            f1_topic_name, p = r_cstr(b, p)
-        f1_partition_index = _S_i.unpack_from(b, p)[0]
-        p += 4
-        if b[p] == 0:
+    obj = new_struct(_DescribeTopicPartitionsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            unknown1: TaggedFields = ()
         else:
-            tags1, p = r_tags(b, p)
-            unknown1 = tuple(tags1)
-        f_next_cursor = _DescribeTopicPartitionsResponse__Cursor(f1_topic_name, f1_partition_index, unknown1)
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics, p = _d_DescribeTopicPartitionsResponse__DescribeTopicPartitionsResponseTopic_v0(b, p)
+            l_topics.append(e_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        obj.next_cursor = None
+    else:
+        o1 = new_struct(_DescribeTopicPartitionsResponse__Cursor)
+        obj.next_cursor = o1
+        h1 = b[p]
+        if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+            o1.topic_name = b[p + 1 : z1].decode()
+            p = z1
+        else:
+            o1.topic_name, p = r_cstr(b, p)
+        o1.partition_index, h1 = _S_iB.unpack_from(b, p)
+        p += 5
+        if h1 == 0:
+            o1.unknown_tagged_fields = ()
+        else:
+            tags1, p = r_tags(b, p - 1)
+            o1.unknown_tagged_fields = tuple(tags1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeTopicPartitionsResponse(f_throttle_time_ms, f_topics, f_next_cursor, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

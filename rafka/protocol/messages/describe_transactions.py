@@ -16,8 +16,11 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['DescribeTransactionsRequest', 'DescribeTransactionsResponse']
 
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_iqqh = Struct(">iqqh")
+_S_iqqhB = Struct(">iqqhB")
 
 @attrs.define
 class DescribeTransactionsRequest(Message):
@@ -68,36 +71,36 @@ class DescribeTransactionsResponse(Message):
 
 def _d_DescribeTransactionsRequest_v0(b: bytes, p: int) -> tuple[DescribeTransactionsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeTransactionsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('TransactionalIds')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_transactional_ids = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_transactional_ids = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.transactional_ids = l_transactional_ids = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_transactional_ids = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_transactional_ids, p = r_cstr(b, p)
-            f_transactional_ids.append(e_transactional_ids)
+            l_transactional_ids.append(e_transactional_ids)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeTransactionsRequest(f_transactional_ids, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -121,35 +124,37 @@ def _e_DescribeTransactionsRequest_v0(o: DescribeTransactionsRequest, out: bytea
 
 def _d_DescribeTransactionsResponse__TopicData_v0(b: bytes, p: int) -> tuple[DescribeTransactionsResponse.TopicData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeTransactionsResponse__TopicData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.topic, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeTransactionsResponse__TopicData(f_topic, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -176,75 +181,74 @@ def _e_DescribeTransactionsResponse__TopicData_v0(o: DescribeTransactionsRespons
 
 def _d_DescribeTransactionsResponse__TransactionState_v0(b: bytes, p: int) -> tuple[DescribeTransactionsResponse.TransactionState, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_transactional_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeTransactionsResponse__TransactionState)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.transactional_id = b[p : z0].decode()
+        p = z0
     else:
-        f_transactional_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_transaction_state = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.transactional_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.transaction_state = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_transaction_state, p = r_cstr(b, p)
-    f_transaction_timeout_ms, f_transaction_start_time_ms, f_producer_id, f_producer_epoch = _S_iqqh.unpack_from(b, p)
-    p += 22
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.transaction_state, p = r_cstr(b, p)
+    obj.transaction_timeout_ms, obj.transaction_start_time_ms, obj.producer_id, obj.producer_epoch, h0 = _S_iqqhB.unpack_from(b, p)
+    p += 23
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_DescribeTransactionsResponse__TopicData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_topics.topic, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topics.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topics.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _DescribeTransactionsResponse__TopicData(f1_topic, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeTransactionsResponse__TransactionState(f_error_code, f_transactional_id, f_transaction_state, f_transaction_timeout_ms, f_transaction_start_time_ms, f_producer_id, f_producer_epoch, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -289,101 +293,98 @@ def _e_DescribeTransactionsResponse__TransactionState_v0(o: DescribeTransactions
 
 def _d_DescribeTransactionsResponse_v0(b: bytes, p: int) -> tuple[DescribeTransactionsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_DescribeTransactionsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('TransactionStates')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_transaction_states = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_transactional_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.transaction_states = l_transaction_states = []
+        for _ in range(h0):
+            e_transaction_states = new_struct(_DescribeTransactionsResponse__TransactionState)
+            e_transaction_states.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_transaction_states.transactional_id = b[p : z1].decode()
+                p = z1
             else:
-                f1_transactional_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_transaction_state = b[p + 1 : p + s1].decode()
-                p += s1
+                e_transaction_states.transactional_id, p = r_cstr(b, p - 1)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_transaction_states.transaction_state = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_transaction_state, p = r_cstr(b, p)
-            f1_transaction_timeout_ms, f1_transaction_start_time_ms, f1_producer_id, f1_producer_epoch = _S_iqqh.unpack_from(b, p)
-            p += 22
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_transaction_states.transaction_state, p = r_cstr(b, p)
+            e_transaction_states.transaction_timeout_ms, e_transaction_states.transaction_start_time_ms, e_transaction_states.producer_id, e_transaction_states.producer_epoch, h1 = _S_iqqhB.unpack_from(b, p)
+            p += 23
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Topics')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topics = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_topic = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_transaction_states.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_DescribeTransactionsResponse__TopicData)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topics.topic = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_topic, p = r_cstr(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                        e1_topics.topic, p = r_cstr(b, p)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_topics.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_topics.partitions = []
+                    elif h2 < 0:
                         raise null_error('Partitions')
                     else:
-                        f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                        e1_topics.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _DescribeTransactionsResponse__TopicData(f2_topic, f2_partitions, unknown2)
-                    f1_topics.append(e1_topics)
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_transaction_states.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_transaction_states = _DescribeTransactionsResponse__TransactionState(f1_error_code, f1_transactional_id, f1_transaction_state, f1_transaction_timeout_ms, f1_transaction_start_time_ms, f1_producer_id, f1_producer_epoch, f1_topics, unknown1)
-            f_transaction_states.append(e_transaction_states)
+                e_transaction_states.unknown_tagged_fields = tuple(tags1)
+            l_transaction_states.append(e_transaction_states)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeTransactionsResponse(f_throttle_time_ms, f_transaction_states, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

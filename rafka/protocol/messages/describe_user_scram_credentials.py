@@ -16,8 +16,11 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['DescribeUserScramCredentialsRequest', 'DescribeUserScramCredentialsResponse']
 
 _S_bi = Struct(">bi")
+_S_biB = Struct(">biB")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 
 @attrs.define
 class DescribeUserScramCredentialsRequest(Message):
@@ -71,19 +74,19 @@ class DescribeUserScramCredentialsResponse(Message):
 
 def _d_DescribeUserScramCredentialsRequest__UserName_v0(b: bytes, p: int) -> tuple[DescribeUserScramCredentialsRequest.UserName, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeUserScramCredentialsRequest__UserName)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
+        obj.name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeUserScramCredentialsRequest__UserName(f_name, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -97,43 +100,43 @@ def _e_DescribeUserScramCredentialsRequest__UserName_v0(o: DescribeUserScramCred
 
 def _d_DescribeUserScramCredentialsRequest_v0(b: bytes, p: int) -> tuple[DescribeUserScramCredentialsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+    obj = new_struct(_DescribeUserScramCredentialsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.users = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_users = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_users = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.users = l_users = []
+        for _ in range(h0):
+            e_users = new_struct(_DescribeUserScramCredentialsRequest__UserName)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_users.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
+                e_users.name, p = r_cstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_users.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_users = _DescribeUserScramCredentialsRequest__UserName(f1_name, unknown1)
-            f_users.append(e_users)
+                e_users.unknown_tagged_fields = tuple(tags1)
+            l_users.append(e_users)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeUserScramCredentialsRequest(f_users, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -160,15 +163,14 @@ def _e_DescribeUserScramCredentialsRequest_v0(o: DescribeUserScramCredentialsReq
 
 
 def _d_DescribeUserScramCredentialsResponse__CredentialInfo_v0(b: bytes, p: int) -> tuple[DescribeUserScramCredentialsResponse.CredentialInfo, int]:
-    f_mechanism, f_iterations = _S_bi.unpack_from(b, p)
-    p += 5
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_DescribeUserScramCredentialsResponse__CredentialInfo)
+    obj.mechanism, obj.iterations, h0 = _S_biB.unpack_from(b, p)
+    p += 6
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeUserScramCredentialsResponse__CredentialInfo(f_mechanism, f_iterations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -182,53 +184,51 @@ def _e_DescribeUserScramCredentialsResponse__CredentialInfo_v0(o: DescribeUserSc
 
 def _d_DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult_v0(b: bytes, p: int) -> tuple[DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_user = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.user = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_user, p = r_cstr(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+        obj.user, p = r_cstr(b, p)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('CredentialInfos')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_credential_infos = []
-        for _ in range(n0):
-            f1_mechanism, f1_iterations = _S_bi.unpack_from(b, p)
-            p += 5
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.credential_infos = l_credential_infos = []
+        for _ in range(h0):
+            e_credential_infos = new_struct(_DescribeUserScramCredentialsResponse__CredentialInfo)
+            e_credential_infos.mechanism, e_credential_infos.iterations, h1 = _S_biB.unpack_from(b, p)
+            p += 6
+            if h1 == 0:
+                e_credential_infos.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_credential_infos = _DescribeUserScramCredentialsResponse__CredentialInfo(f1_mechanism, f1_iterations, unknown1)
-            f_credential_infos.append(e_credential_infos)
+                tags1, p = r_tags(b, p - 1)
+                e_credential_infos.unknown_tagged_fields = tuple(tags1)
+            l_credential_infos.append(e_credential_infos)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult(f_user, f_error_code, f_error_message, f_credential_infos, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -259,85 +259,82 @@ def _e_DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult_
 
 def _d_DescribeUserScramCredentialsResponse_v0(b: bytes, p: int) -> tuple[DescribeUserScramCredentialsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_DescribeUserScramCredentialsResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_user = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_results.user = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_user, p = r_cstr(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+                e_results.user, p = r_cstr(b, p)
+            e_results.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_results.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_results.error_message, p = r_ncstr(b, p - 1)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('CredentialInfos')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_credential_infos = []
-                for _ in range(n1):
-                    f2_mechanism, f2_iterations = _S_bi.unpack_from(b, p)
-                    p += 5
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_results.credential_infos = l1_credential_infos = []
+                for _ in range(h1):
+                    e1_credential_infos = new_struct(_DescribeUserScramCredentialsResponse__CredentialInfo)
+                    e1_credential_infos.mechanism, e1_credential_infos.iterations, h2 = _S_biB.unpack_from(b, p)
+                    p += 6
+                    if h2 == 0:
+                        e1_credential_infos.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_credential_infos = _DescribeUserScramCredentialsResponse__CredentialInfo(f2_mechanism, f2_iterations, unknown2)
-                    f1_credential_infos.append(e1_credential_infos)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_credential_infos.unknown_tagged_fields = tuple(tags2)
+                    l1_credential_infos.append(e1_credential_infos)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_results.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_results = _DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult(f1_user, f1_error_code, f1_error_message, f1_credential_infos, unknown1)
-            f_results.append(e_results)
+                e_results.unknown_tagged_fields = tuple(tags1)
+            l_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DescribeUserScramCredentialsResponse(f_throttle_time_ms, f_error_code, f_error_message, f_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,8 +16,15 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['ElectLeadersRequest', 'ElectLeadersResponse']
 
 _S_b = Struct(">b")
+_S_bB = Struct(">bB")
+_S_bi = Struct(">bi")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
+_S_ihh = Struct(">ihh")
+_S_ihi = Struct(">ihi")
+_S_ii = Struct(">ii")
 
 @attrs.define
 class ElectLeadersRequest(Message):
@@ -71,18 +78,27 @@ class ElectLeadersResponse(Message):
 
 
 def _d_ElectLeadersRequest__TopicPartitions_v0(b: bytes, p: int) -> tuple[ElectLeadersRequest.TopicPartitions, int]:
-    f_topic, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_ElectLeadersRequest__TopicPartitions)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
+    else:
+        obj.topic, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
-    unknown0 = ()
-    obj = _ElectLeadersRequest__TopicPartitions(f_topic, f_partitions, unknown0)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -103,35 +119,37 @@ def _e_ElectLeadersRequest__TopicPartitions_v0(o: ElectLeadersRequest.TopicParti
 
 def _d_ElectLeadersRequest__TopicPartitions_v2(b: bytes, p: int) -> tuple[ElectLeadersRequest.TopicPartitions, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ElectLeadersRequest__TopicPartitions)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.topic, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ElectLeadersRequest__TopicPartitions(f_topic, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -158,32 +176,41 @@ def _e_ElectLeadersRequest__TopicPartitions_v2(o: ElectLeadersRequest.TopicParti
 
 def _d_ElectLeadersRequest_v0(b: bytes, p: int) -> tuple[ElectLeadersRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_ElectLeadersRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
-        f_topic_partitions = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 < 0:
+        obj.topic_partitions = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topic_partitions = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.topic_partitions = l_topic_partitions = []
+        for _ in range(h0):
+            e_topic_partitions = new_struct(_ElectLeadersRequest__TopicPartitions)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topic_partitions.topic = b[p : z1].decode()
+                p = z1
+            else:
+                e_topic_partitions.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_topic_partitions.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topic_partitions.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_topic_partitions = _ElectLeadersRequest__TopicPartitions(f1_topic, f1_partitions, unknown1)
-            f_topic_partitions.append(e_topic_partitions)
-    f_timeout_ms = _S_i.unpack_from(b, p)[0]
+                e_topic_partitions.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_topic_partitions.unknown_tagged_fields = ()
+            l_topic_partitions.append(e_topic_partitions)
+    obj.timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _ElectLeadersRequest(0, f_topic_partitions, f_timeout_ms, unknown0)
+    obj.election_type = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -215,34 +242,40 @@ def _e_ElectLeadersRequest_v0(o: ElectLeadersRequest, out: bytearray) -> None:
 
 def _d_ElectLeadersRequest_v1(b: bytes, p: int) -> tuple[ElectLeadersRequest, int]:
     blen = len(b)
-    f_election_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        f_topic_partitions = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_ElectLeadersRequest)
+    obj.election_type, h0 = _S_bi.unpack_from(b, p)
+    p += 5
+    if h0 < 0:
+        obj.topic_partitions = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topic_partitions = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.topic_partitions = l_topic_partitions = []
+        for _ in range(h0):
+            e_topic_partitions = new_struct(_ElectLeadersRequest__TopicPartitions)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topic_partitions.topic = b[p : z1].decode()
+                p = z1
+            else:
+                e_topic_partitions.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_topic_partitions.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topic_partitions.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_topic_partitions = _ElectLeadersRequest__TopicPartitions(f1_topic, f1_partitions, unknown1)
-            f_topic_partitions.append(e_topic_partitions)
-    f_timeout_ms = _S_i.unpack_from(b, p)[0]
+                e_topic_partitions.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_topic_partitions.unknown_tagged_fields = ()
+            l_topic_partitions.append(e_topic_partitions)
+    obj.timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _ElectLeadersRequest(f_election_type, f_topic_partitions, f_timeout_ms, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -273,63 +306,62 @@ def _e_ElectLeadersRequest_v1(o: ElectLeadersRequest, out: bytearray) -> None:
 
 def _d_ElectLeadersRequest_v2(b: bytes, p: int) -> tuple[ElectLeadersRequest, int]:
     blen = len(b)
-    f_election_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+    obj = new_struct(_ElectLeadersRequest)
+    obj.election_type, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.topic_partitions = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_topic_partitions = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topic_partitions = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topic_partitions = l_topic_partitions = []
+        for _ in range(h0):
+            e_topic_partitions = new_struct(_ElectLeadersRequest__TopicPartitions)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topic_partitions.topic = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_topic_partitions.topic, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topic_partitions.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topic_partitions.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topic_partitions.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topic_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topic_partitions = _ElectLeadersRequest__TopicPartitions(f1_topic, f1_partitions, unknown1)
-            f_topic_partitions.append(e_topic_partitions)
-    f_timeout_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_topic_partitions.unknown_tagged_fields = tuple(tags1)
+            l_topic_partitions.append(e_topic_partitions)
+    obj.timeout_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ElectLeadersRequest(f_election_type, f_topic_partitions, f_timeout_ms, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -371,11 +403,16 @@ def _e_ElectLeadersRequest_v2(o: ElectLeadersRequest, out: bytearray) -> None:
 
 
 def _d_ElectLeadersResponse__PartitionResult_v0(b: bytes, p: int) -> tuple[ElectLeadersResponse.PartitionResult, int]:
-    f_partition_id, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    f_error_message, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _ElectLeadersResponse__PartitionResult(f_partition_id, f_error_code, f_error_message, unknown0)
+    blen = len(b)
+    obj = new_struct(_ElectLeadersResponse__PartitionResult)
+    obj.partition_id, obj.error_code, h0 = _S_ihh.unpack_from(b, p)
+    p += 8
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
+    else:
+        obj.error_message, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -388,21 +425,20 @@ def _e_ElectLeadersResponse__PartitionResult_v0(o: ElectLeadersResponse.Partitio
 
 def _d_ElectLeadersResponse__PartitionResult_v2(b: bytes, p: int) -> tuple[ElectLeadersResponse.PartitionResult, int]:
     blen = len(b)
-    f_partition_id, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_ElectLeadersResponse__PartitionResult)
+    obj.partition_id, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ElectLeadersResponse__PartitionResult(f_partition_id, f_error_code, f_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -417,24 +453,34 @@ def _e_ElectLeadersResponse__PartitionResult_v2(o: ElectLeadersResponse.Partitio
 
 def _d_ElectLeadersResponse__ReplicaElectionResult_v0(b: bytes, p: int) -> tuple[ElectLeadersResponse.ReplicaElectionResult, int]:
     blen = len(b)
-    f_topic, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('PartitionResult')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_ElectLeadersResponse__ReplicaElectionResult)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
     else:
-        f_partition_result = []
-        for _ in range(n0):
-            f1_partition_id, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            f1_error_message, p = r_nstr(b, p)
-            unknown1 = ()
-            e_partition_result = _ElectLeadersResponse__PartitionResult(f1_partition_id, f1_error_code, f1_error_message, unknown1)
-            f_partition_result.append(e_partition_result)
-    unknown0 = ()
-    obj = _ElectLeadersResponse__ReplicaElectionResult(f_topic, f_partition_result, unknown0)
+        obj.topic, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('PartitionResult')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partition_result = l_partition_result = []
+        for _ in range(h0):
+            e_partition_result = new_struct(_ElectLeadersResponse__PartitionResult)
+            e_partition_result.partition_id, e_partition_result.error_code, h1 = _S_ihh.unpack_from(b, p)
+            p += 8
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_partition_result.error_message = b[p : z1].decode()
+                p = z1
+            else:
+                e_partition_result.error_message, p = r_nstr(b, p - 2)
+            e_partition_result.unknown_tagged_fields = ()
+            l_partition_result.append(e_partition_result)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -456,51 +502,50 @@ def _e_ElectLeadersResponse__ReplicaElectionResult_v0(o: ElectLeadersResponse.Re
 
 def _d_ElectLeadersResponse__ReplicaElectionResult_v2(b: bytes, p: int) -> tuple[ElectLeadersResponse.ReplicaElectionResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ElectLeadersResponse__ReplicaElectionResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('PartitionResult')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partition_result = []
-        for _ in range(n0):
-            f1_partition_id, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+        obj.partition_result = l_partition_result = []
+        for _ in range(h0):
+            e_partition_result = new_struct(_ElectLeadersResponse__PartitionResult)
+            e_partition_result.partition_id, e_partition_result.error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partition_result.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
+                e_partition_result.error_message, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partition_result.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partition_result = _ElectLeadersResponse__PartitionResult(f1_partition_id, f1_error_code, f1_error_message, unknown1)
-            f_partition_result.append(e_partition_result)
+                e_partition_result.unknown_tagged_fields = tuple(tags1)
+            l_partition_result.append(e_partition_result)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ElectLeadersResponse__ReplicaElectionResult(f_topic, f_partition_result, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -530,38 +575,47 @@ def _e_ElectLeadersResponse__ReplicaElectionResult_v2(o: ElectLeadersResponse.Re
 
 def _d_ElectLeadersResponse_v0(b: bytes, p: int) -> tuple[ElectLeadersResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_ElectLeadersResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('ReplicaElectionResults')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_replica_election_results = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('PartitionResult')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.replica_election_results = l_replica_election_results = []
+        for _ in range(h0):
+            e_replica_election_results = new_struct(_ElectLeadersResponse__ReplicaElectionResult)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_replica_election_results.topic = b[p : z1].decode()
+                p = z1
             else:
-                f1_partition_result = []
-                for _ in range(n1):
-                    f2_partition_id, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    f2_error_message, p = r_nstr(b, p)
-                    unknown2 = ()
-                    e1_partition_result = _ElectLeadersResponse__PartitionResult(f2_partition_id, f2_error_code, f2_error_message, unknown2)
-                    f1_partition_result.append(e1_partition_result)
-            unknown1 = ()
-            e_replica_election_results = _ElectLeadersResponse__ReplicaElectionResult(f1_topic, f1_partition_result, unknown1)
-            f_replica_election_results.append(e_replica_election_results)
-    unknown0 = ()
-    obj = _ElectLeadersResponse(f_throttle_time_ms, 0, f_replica_election_results, unknown0)
+                e_replica_election_results.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('PartitionResult')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_replica_election_results.partition_result = l1_partition_result = []
+                for _ in range(h1):
+                    e1_partition_result = new_struct(_ElectLeadersResponse__PartitionResult)
+                    e1_partition_result.partition_id, e1_partition_result.error_code, h2 = _S_ihh.unpack_from(b, p)
+                    p += 8
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_partition_result.error_message = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_partition_result.error_message, p = r_nstr(b, p - 2)
+                    e1_partition_result.unknown_tagged_fields = ()
+                    l1_partition_result.append(e1_partition_result)
+            e_replica_election_results.unknown_tagged_fields = ()
+            l_replica_election_results.append(e_replica_election_results)
+    obj.error_code = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -594,38 +648,46 @@ def _e_ElectLeadersResponse_v0(o: ElectLeadersResponse, out: bytearray) -> None:
 
 def _d_ElectLeadersResponse_v1(b: bytes, p: int) -> tuple[ElectLeadersResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_ElectLeadersResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihi.unpack_from(b, p)
+    p += 10
+    if h0 < 0:
         raise null_error('ReplicaElectionResults')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_replica_election_results = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('PartitionResult')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.replica_election_results = l_replica_election_results = []
+        for _ in range(h0):
+            e_replica_election_results = new_struct(_ElectLeadersResponse__ReplicaElectionResult)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_replica_election_results.topic = b[p : z1].decode()
+                p = z1
             else:
-                f1_partition_result = []
-                for _ in range(n1):
-                    f2_partition_id, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    f2_error_message, p = r_nstr(b, p)
-                    unknown2 = ()
-                    e1_partition_result = _ElectLeadersResponse__PartitionResult(f2_partition_id, f2_error_code, f2_error_message, unknown2)
-                    f1_partition_result.append(e1_partition_result)
-            unknown1 = ()
-            e_replica_election_results = _ElectLeadersResponse__ReplicaElectionResult(f1_topic, f1_partition_result, unknown1)
-            f_replica_election_results.append(e_replica_election_results)
-    unknown0 = ()
-    obj = _ElectLeadersResponse(f_throttle_time_ms, f_error_code, f_replica_election_results, unknown0)
+                e_replica_election_results.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('PartitionResult')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_replica_election_results.partition_result = l1_partition_result = []
+                for _ in range(h1):
+                    e1_partition_result = new_struct(_ElectLeadersResponse__PartitionResult)
+                    e1_partition_result.partition_id, e1_partition_result.error_code, h2 = _S_ihh.unpack_from(b, p)
+                    p += 8
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_partition_result.error_message = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_partition_result.error_message, p = r_nstr(b, p - 2)
+                    e1_partition_result.unknown_tagged_fields = ()
+                    l1_partition_result.append(e1_partition_result)
+            e_replica_election_results.unknown_tagged_fields = ()
+            l_replica_election_results.append(e_replica_election_results)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -656,77 +718,74 @@ def _e_ElectLeadersResponse_v1(o: ElectLeadersResponse, out: bytearray) -> None:
 
 def _d_ElectLeadersResponse_v2(b: bytes, p: int) -> tuple[ElectLeadersResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ElectLeadersResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ReplicaElectionResults')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_replica_election_results = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.replica_election_results = l_replica_election_results = []
+        for _ in range(h0):
+            e_replica_election_results = new_struct(_ElectLeadersResponse__ReplicaElectionResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_replica_election_results.topic = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_replica_election_results.topic, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('PartitionResult')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partition_result = []
-                for _ in range(n1):
-                    f2_partition_id, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_error_message, p = r_ncstr(b, p)
+                e_replica_election_results.partition_result = l1_partition_result = []
+                for _ in range(h1):
+                    e1_partition_result = new_struct(_ElectLeadersResponse__PartitionResult)
+                    e1_partition_result.partition_id, e1_partition_result.error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partition_result.error_message = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_partition_result.error_message, p = r_ncstr(b, p - 1)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partition_result.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partition_result = _ElectLeadersResponse__PartitionResult(f2_partition_id, f2_error_code, f2_error_message, unknown2)
-                    f1_partition_result.append(e1_partition_result)
+                        e1_partition_result.unknown_tagged_fields = tuple(tags2)
+                    l1_partition_result.append(e1_partition_result)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_replica_election_results.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_replica_election_results = _ElectLeadersResponse__ReplicaElectionResult(f1_topic, f1_partition_result, unknown1)
-            f_replica_election_results.append(e_replica_election_results)
+                e_replica_election_results.unknown_tagged_fields = tuple(tags1)
+            l_replica_election_results.append(e_replica_election_results)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ElectLeadersResponse(f_throttle_time_ms, f_error_code, f_replica_election_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -17,10 +17,18 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['EndQuorumEpochRequest', 'EndQuorumEpochResponse']
 
 _S_H = Struct(">H")
+_S_HB = Struct(">HB")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
+_S_hi = Struct(">hi")
 _S_i = Struct(">i")
+_S_i16sB = Struct(">i16sB")
+_S_iB = Struct(">iB")
 _S_ihii = Struct(">ihii")
+_S_ihiiB = Struct(">ihiiB")
 _S_iii = Struct(">iii")
+_S_iiiB = Struct(">iiiB")
+_S_iiii = Struct(">iiii")
 
 @attrs.define
 class EndQuorumEpochRequest(Message):
@@ -104,16 +112,15 @@ class EndQuorumEpochResponse(Message):
 
 
 def _d_EndQuorumEpochRequest__ReplicaInfo_v1(b: bytes, p: int) -> tuple[EndQuorumEpochRequest.ReplicaInfo, int]:
-    f_candidate_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_candidate_directory_id, p = r_uuid(b, p)
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_EndQuorumEpochRequest__ReplicaInfo)
+    obj.candidate_id, u_candidate_directory_id, h0 = _S_i16sB.unpack_from(b, p)
+    obj.candidate_directory_id = uuid_of(u_candidate_directory_id)
+    p += 21
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _EndQuorumEpochRequest__ReplicaInfo(f_candidate_id, f_candidate_directory_id, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -127,19 +134,20 @@ def _e_EndQuorumEpochRequest__ReplicaInfo_v1(o: EndQuorumEpochRequest.ReplicaInf
 
 
 def _d_EndQuorumEpochRequest__PartitionData_v0(b: bytes, p: int) -> tuple[EndQuorumEpochRequest.PartitionData, int]:
-    f_partition_index, f_leader_id, f_leader_epoch = _S_iii.unpack_from(b, p)
-    p += 12
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if 0 <= n0 < 64:
-        f_preferred_successors = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_EndQuorumEpochRequest__PartitionData)
+    obj.partition_index, obj.leader_id, obj.leader_epoch, h0 = _S_iiii.unpack_from(b, p)
+    p += 16
+    if 0 < h0 < 64:
+        obj.preferred_successors = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.preferred_successors = []
+    elif h0 < 0:
         raise null_error('PreferredSuccessors')
     else:
-        f_preferred_successors, p = r_fixed_array(b, p, n0, 'i', 4)
-    unknown0 = ()
-    obj = _EndQuorumEpochRequest__PartitionData(f_partition_index, f_leader_id, f_leader_epoch, f_preferred_successors, [], unknown0)
+        obj.preferred_successors, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.preferred_candidates = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -160,42 +168,40 @@ def _e_EndQuorumEpochRequest__PartitionData_v0(o: EndQuorumEpochRequest.Partitio
 
 def _d_EndQuorumEpochRequest__PartitionData_v1(b: bytes, p: int) -> tuple[EndQuorumEpochRequest.PartitionData, int]:
     blen = len(b)
-    f_partition_index, f_leader_id, f_leader_epoch = _S_iii.unpack_from(b, p)
-    p += 12
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_EndQuorumEpochRequest__PartitionData)
+    obj.partition_index, obj.leader_id, obj.leader_epoch, h0 = _S_iiiB.unpack_from(b, p)
+    p += 13
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('PreferredCandidates')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_preferred_candidates = []
-        for _ in range(n0):
-            f1_candidate_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_candidate_directory_id, p = r_uuid(b, p)
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.preferred_candidates = l_preferred_candidates = []
+        for _ in range(h0):
+            e_preferred_candidates = new_struct(_EndQuorumEpochRequest__ReplicaInfo)
+            e_preferred_candidates.candidate_id, u1_candidate_directory_id, h1 = _S_i16sB.unpack_from(b, p)
+            e_preferred_candidates.candidate_directory_id = uuid_of(u1_candidate_directory_id)
+            p += 21
+            if h1 == 0:
+                e_preferred_candidates.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_preferred_candidates = _EndQuorumEpochRequest__ReplicaInfo(f1_candidate_id, f1_candidate_directory_id, unknown1)
-            f_preferred_candidates.append(e_preferred_candidates)
+                tags1, p = r_tags(b, p - 1)
+                e_preferred_candidates.unknown_tagged_fields = tuple(tags1)
+            l_preferred_candidates.append(e_preferred_candidates)
+    obj.preferred_successors = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _EndQuorumEpochRequest__PartitionData(f_partition_index, f_leader_id, f_leader_epoch, [], f_preferred_candidates, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -225,32 +231,39 @@ def _e_EndQuorumEpochRequest__PartitionData_v1(o: EndQuorumEpochRequest.Partitio
 
 def _d_EndQuorumEpochRequest__TopicData_v0(b: bytes, p: int) -> tuple[EndQuorumEpochRequest.TopicData, int]:
     blen = len(b)
-    f_topic_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_EndQuorumEpochRequest__TopicData)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_leader_id, f1_leader_epoch = _S_iii.unpack_from(b, p)
-            p += 12
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if 0 <= n1 < 64:
-                f1_preferred_successors = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.topic_name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_EndQuorumEpochRequest__PartitionData)
+            e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_iiii.unpack_from(b, p)
+            p += 16
+            if 0 < h1 < 64:
+                e_partitions.preferred_successors = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.preferred_successors = []
+            elif h1 < 0:
                 raise null_error('PreferredSuccessors')
             else:
-                f1_preferred_successors, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_partitions = _EndQuorumEpochRequest__PartitionData(f1_partition_index, f1_leader_id, f1_leader_epoch, f1_preferred_successors, [], unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _EndQuorumEpochRequest__TopicData(f_topic_name, f_partitions, unknown0)
+                e_partitions.preferred_successors, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_partitions.preferred_candidates = []
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -280,72 +293,70 @@ def _e_EndQuorumEpochRequest__TopicData_v0(o: EndQuorumEpochRequest.TopicData, o
 
 def _d_EndQuorumEpochRequest__TopicData_v1(b: bytes, p: int) -> tuple[EndQuorumEpochRequest.TopicData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_EndQuorumEpochRequest__TopicData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic_name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_leader_id, f1_leader_epoch = _S_iii.unpack_from(b, p)
-            p += 12
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_EndQuorumEpochRequest__PartitionData)
+            e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_iiiB.unpack_from(b, p)
+            p += 13
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('PreferredCandidates')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_preferred_candidates = []
-                for _ in range(n1):
-                    f2_candidate_id = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    f2_candidate_directory_id, p = r_uuid(b, p)
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_partitions.preferred_candidates = l1_preferred_candidates = []
+                for _ in range(h1):
+                    e1_preferred_candidates = new_struct(_EndQuorumEpochRequest__ReplicaInfo)
+                    e1_preferred_candidates.candidate_id, u2_candidate_directory_id, h2 = _S_i16sB.unpack_from(b, p)
+                    e1_preferred_candidates.candidate_directory_id = uuid_of(u2_candidate_directory_id)
+                    p += 21
+                    if h2 == 0:
+                        e1_preferred_candidates.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_preferred_candidates = _EndQuorumEpochRequest__ReplicaInfo(f2_candidate_id, f2_candidate_directory_id, unknown2)
-                    f1_preferred_candidates.append(e1_preferred_candidates)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_preferred_candidates.unknown_tagged_fields = tuple(tags2)
+                    l1_preferred_candidates.append(e1_preferred_candidates)
+            e_partitions.preferred_successors = []
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _EndQuorumEpochRequest__PartitionData(f1_partition_index, f1_leader_id, f1_leader_epoch, [], f1_preferred_candidates, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _EndQuorumEpochRequest__TopicData(f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -390,27 +401,26 @@ def _e_EndQuorumEpochRequest__TopicData_v1(o: EndQuorumEpochRequest.TopicData, o
 
 def _d_EndQuorumEpochRequest__LeaderEndpoint_v1(b: bytes, p: int) -> tuple[EndQuorumEpochRequest.LeaderEndpoint, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_EndQuorumEpochRequest__LeaderEndpoint)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_H.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p)
+    obj.port, h0 = _S_HB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _EndQuorumEpochRequest__LeaderEndpoint(f_name, f_host, f_port, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -426,45 +436,59 @@ def _e_EndQuorumEpochRequest__LeaderEndpoint_v1(o: EndQuorumEpochRequest.LeaderE
 
 def _d_EndQuorumEpochRequest_v0(b: bytes, p: int) -> tuple[EndQuorumEpochRequest, int]:
     blen = len(b)
-    f_cluster_id, p = r_nstr(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_EndQuorumEpochRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p : z0].decode()
+        p = z0
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.cluster_id, p = r_nstr(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_EndQuorumEpochRequest__TopicData)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_leader_id, f2_leader_epoch = _S_iii.unpack_from(b, p)
-                    p += 12
-                    n2 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if 0 <= n2 < 64:
-                        f2_preferred_successors = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                e_topics.topic_name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_EndQuorumEpochRequest__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.leader_id, e1_partitions.leader_epoch, h2 = _S_iiii.unpack_from(b, p)
+                    p += 16
+                    if 0 < h2 < 64:
+                        e1_partitions.preferred_successors = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_partitions.preferred_successors = []
+                    elif h2 < 0:
                         raise null_error('PreferredSuccessors')
                     else:
-                        f2_preferred_successors, p = r_fixed_array(b, p, n2, 'i', 4)
-                    unknown2 = ()
-                    e1_partitions = _EndQuorumEpochRequest__PartitionData(f2_partition_index, f2_leader_id, f2_leader_epoch, f2_preferred_successors, [], unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _EndQuorumEpochRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _EndQuorumEpochRequest(f_cluster_id, f_topics, [], unknown0)
+                        e1_partitions.preferred_successors, p = r_fixed_array(b, p, h2, 'i', 4)
+                    e1_partitions.preferred_candidates = []
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.leader_endpoints = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -503,140 +527,137 @@ def _e_EndQuorumEpochRequest_v0(o: EndQuorumEpochRequest, out: bytearray) -> Non
 
 def _d_EndQuorumEpochRequest_v1(b: bytes, p: int) -> tuple[EndQuorumEpochRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_cluster_id, p = r_ncstr(b, p)
+    obj = new_struct(_EndQuorumEpochRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.cluster_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_EndQuorumEpochRequest__TopicData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic_name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_leader_id, f2_leader_epoch = _S_iii.unpack_from(b, p)
-                    p += 12
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_EndQuorumEpochRequest__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.leader_id, e1_partitions.leader_epoch, h2 = _S_iiiB.unpack_from(b, p)
+                    p += 13
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('PreferredCandidates')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_preferred_candidates = []
-                        for _ in range(n2):
-                            f3_candidate_id = _S_i.unpack_from(b, p)[0]
-                            p += 4
-                            f3_candidate_directory_id, p = r_uuid(b, p)
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_partitions.preferred_candidates = l2_preferred_candidates = []
+                        for _ in range(h2):
+                            e2_preferred_candidates = new_struct(_EndQuorumEpochRequest__ReplicaInfo)
+                            e2_preferred_candidates.candidate_id, u3_candidate_directory_id, h3 = _S_i16sB.unpack_from(b, p)
+                            e2_preferred_candidates.candidate_directory_id = uuid_of(u3_candidate_directory_id)
+                            p += 21
+                            if h3 == 0:
+                                e2_preferred_candidates.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_preferred_candidates = _EndQuorumEpochRequest__ReplicaInfo(f3_candidate_id, f3_candidate_directory_id, unknown3)
-                            f2_preferred_candidates.append(e2_preferred_candidates)
+                                tags3, p = r_tags(b, p - 1)
+                                e2_preferred_candidates.unknown_tagged_fields = tuple(tags3)
+                            l2_preferred_candidates.append(e2_preferred_candidates)
+                    e1_partitions.preferred_successors = []
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _EndQuorumEpochRequest__PartitionData(f2_partition_index, f2_leader_id, f2_leader_epoch, [], f2_preferred_candidates, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _EndQuorumEpochRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('LeaderEndpoints')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_leader_endpoints = []
-        for _ in range(n0):
-            s4 = b[p]
-            if 0 < s4 < 0x80 and p + s4 <= blen:
-                f4_name = b[p + 1 : p + s4].decode()
-                p += s4
+        obj.leader_endpoints = l_leader_endpoints = []
+        for _ in range(h0):
+            e_leader_endpoints = new_struct(_EndQuorumEpochRequest__LeaderEndpoint)
+            h4 = b[p]
+            if 0 < h4 < 0x80 and (z4 := p + h4) <= blen:
+                e_leader_endpoints.name = b[p + 1 : z4].decode()
+                p = z4
             else:
-                f4_name, p = r_cstr(b, p)
-            s4 = b[p]
-            if 0 < s4 < 0x80 and p + s4 <= blen:
-                f4_host = b[p + 1 : p + s4].decode()
-                p += s4
+                e_leader_endpoints.name, p = r_cstr(b, p)
+            h4 = b[p]
+            if 0 < h4 < 0x80 and (z4 := p + h4) <= blen:
+                e_leader_endpoints.host = b[p + 1 : z4].decode()
+                p = z4
             else:
-                f4_host, p = r_cstr(b, p)
-            f4_port = _S_H.unpack_from(b, p)[0]
-            p += 2
-            if b[p] == 0:
-                p += 1
-                unknown4: TaggedFields = ()
+                e_leader_endpoints.host, p = r_cstr(b, p)
+            e_leader_endpoints.port, h4 = _S_HB.unpack_from(b, p)
+            p += 3
+            if h4 == 0:
+                e_leader_endpoints.unknown_tagged_fields = ()
             else:
-                tags4, p = r_tags(b, p)
-                unknown4 = tuple(tags4)
-            e_leader_endpoints = _EndQuorumEpochRequest__LeaderEndpoint(f4_name, f4_host, f4_port, unknown4)
-            f_leader_endpoints.append(e_leader_endpoints)
+                tags4, p = r_tags(b, p - 1)
+                e_leader_endpoints.unknown_tagged_fields = tuple(tags4)
+            l_leader_endpoints.append(e_leader_endpoints)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _EndQuorumEpochRequest(f_cluster_id, f_topics, f_leader_endpoints, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -712,10 +733,10 @@ def _e_EndQuorumEpochRequest_v1(o: EndQuorumEpochRequest, out: bytearray) -> Non
 
 
 def _d_EndQuorumEpochResponse__PartitionData_v0(b: bytes, p: int) -> tuple[EndQuorumEpochResponse.PartitionData, int]:
-    f_partition_index, f_error_code, f_leader_id, f_leader_epoch = _S_ihii.unpack_from(b, p)
+    obj = new_struct(_EndQuorumEpochResponse__PartitionData)
+    obj.partition_index, obj.error_code, obj.leader_id, obj.leader_epoch = _S_ihii.unpack_from(b, p)
     p += 14
-    unknown0 = ()
-    obj = _EndQuorumEpochResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -726,15 +747,14 @@ def _e_EndQuorumEpochResponse__PartitionData_v0(o: EndQuorumEpochResponse.Partit
 
 
 def _d_EndQuorumEpochResponse__PartitionData_v1(b: bytes, p: int) -> tuple[EndQuorumEpochResponse.PartitionData, int]:
-    f_partition_index, f_error_code, f_leader_id, f_leader_epoch = _S_ihii.unpack_from(b, p)
-    p += 14
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_EndQuorumEpochResponse__PartitionData)
+    obj.partition_index, obj.error_code, obj.leader_id, obj.leader_epoch, h0 = _S_ihiiB.unpack_from(b, p)
+    p += 15
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _EndQuorumEpochResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -748,23 +768,29 @@ def _e_EndQuorumEpochResponse__PartitionData_v1(o: EndQuorumEpochResponse.Partit
 
 def _d_EndQuorumEpochResponse__TopicData_v0(b: bytes, p: int) -> tuple[EndQuorumEpochResponse.TopicData, int]:
     blen = len(b)
-    f_topic_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_EndQuorumEpochResponse__TopicData)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch = _S_ihii.unpack_from(b, p)
+        obj.topic_name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_EndQuorumEpochResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch = _S_ihii.unpack_from(b, p)
             p += 14
-            unknown1 = ()
-            e_partitions = _EndQuorumEpochResponse__PartitionData(f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _EndQuorumEpochResponse__TopicData(f_topic_name, f_partitions, unknown0)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -785,45 +811,44 @@ def _e_EndQuorumEpochResponse__TopicData_v0(o: EndQuorumEpochResponse.TopicData,
 
 def _d_EndQuorumEpochResponse__TopicData_v1(b: bytes, p: int) -> tuple[EndQuorumEpochResponse.TopicData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_EndQuorumEpochResponse__TopicData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic_name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch = _S_ihii.unpack_from(b, p)
-            p += 14
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_EndQuorumEpochResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_ihiiB.unpack_from(b, p)
+            p += 15
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _EndQuorumEpochResponse__PartitionData(f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _EndQuorumEpochResponse__TopicData(f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -852,23 +877,21 @@ def _e_EndQuorumEpochResponse__TopicData_v1(o: EndQuorumEpochResponse.TopicData,
 
 def _d_EndQuorumEpochResponse__NodeEndpoint_v1(b: bytes, p: int) -> tuple[EndQuorumEpochResponse.NodeEndpoint, int]:
     blen = len(b)
-    f_node_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_EndQuorumEpochResponse__NodeEndpoint)
+    obj.node_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_H.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p - 1)
+    obj.port, h0 = _S_HB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _EndQuorumEpochResponse__NodeEndpoint(f_node_id, f_host, f_port, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -884,37 +907,42 @@ def _e_EndQuorumEpochResponse__NodeEndpoint_v1(o: EndQuorumEpochResponse.NodeEnd
 
 def _d_EndQuorumEpochResponse_v0(b: bytes, p: int) -> tuple[EndQuorumEpochResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_EndQuorumEpochResponse)
+    obj.error_code, h0 = _S_hi.unpack_from(b, p)
+    p += 6
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_EndQuorumEpochResponse__TopicData)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch = _S_ihii.unpack_from(b, p)
+                e_topics.topic_name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_EndQuorumEpochResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch = _S_ihii.unpack_from(b, p)
                     p += 14
-                    unknown2 = ()
-                    e1_partitions = _EndQuorumEpochResponse__PartitionData(f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _EndQuorumEpochResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _EndQuorumEpochResponse(f_error_code, f_topics, [], unknown0)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.node_endpoints = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -946,96 +974,93 @@ def _e_EndQuorumEpochResponse_v0(o: EndQuorumEpochResponse, out: bytearray) -> N
 
 def _d_EndQuorumEpochResponse_v1(b: bytes, p: int) -> tuple[EndQuorumEpochResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_EndQuorumEpochResponse)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_EndQuorumEpochResponse__TopicData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic_name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch = _S_ihii.unpack_from(b, p)
-                    p += 14
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_EndQuorumEpochResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, h2 = _S_ihiiB.unpack_from(b, p)
+                    p += 15
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _EndQuorumEpochResponse__PartitionData(f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _EndQuorumEpochResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_node_endpoints: list[EndQuorumEpochResponse.NodeEndpoint] = []
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.node_endpoints = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
-                else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if n0 < 0:
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if h0 < 0:
                     raise null_error('NodeEndpoints')
-                elif n0 > len(t0) - q0:
-                    raise count_error(n0, len(t0) - q0)
+                elif h0 > len(t0) - q0:
+                    raise count_error(h0, len(t0) - q0)
                 else:
-                    f_node_endpoints = []
-                    for _ in range(n0):
+                    obj.node_endpoints = l_node_endpoints = []
+                    for _ in range(h0):
                         e_node_endpoints, q0 = _d_EndQuorumEpochResponse__NodeEndpoint_v1(t0, q0)
-                        f_node_endpoints.append(e_node_endpoints)
+                        l_node_endpoints.append(e_node_endpoints)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _EndQuorumEpochResponse(f_error_code, f_topics, f_node_endpoints, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 

@@ -16,8 +16,11 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['EndTxnRequest', 'EndTxnResponse']
 
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_ihqh = Struct(">ihqh")
+_S_ihqhB = Struct(">ihqhB")
 _S_qho = Struct(">qh?")
+_S_qhoB = Struct(">qh?B")
 
 @attrs.define
 class EndTxnRequest(Message):
@@ -54,11 +57,18 @@ class EndTxnResponse(Message):
 
 
 def _d_EndTxnRequest_v0(b: bytes, p: int) -> tuple[EndTxnRequest, int]:
-    f_transactional_id, p = r_str(b, p)
-    f_producer_id, f_producer_epoch, f_committed = _S_qho.unpack_from(b, p)
+    blen = len(b)
+    obj = new_struct(_EndTxnRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.transactional_id, p = r_str(b, p - 2)
+    obj.producer_id, obj.producer_epoch, obj.committed = _S_qho.unpack_from(b, p)
     p += 11
-    unknown0 = ()
-    obj = _EndTxnRequest(f_transactional_id, f_producer_id, f_producer_epoch, f_committed, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -71,21 +81,20 @@ def _e_EndTxnRequest_v0(o: EndTxnRequest, out: bytearray) -> None:
 
 def _d_EndTxnRequest_v3(b: bytes, p: int) -> tuple[EndTxnRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_transactional_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_EndTxnRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_transactional_id, p = r_cstr(b, p)
-    f_producer_id, f_producer_epoch, f_committed = _S_qho.unpack_from(b, p)
-    p += 11
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.transactional_id, p = r_cstr(b, p)
+    obj.producer_id, obj.producer_epoch, obj.committed, h0 = _S_qhoB.unpack_from(b, p)
+    p += 12
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _EndTxnRequest(f_transactional_id, f_producer_id, f_producer_epoch, f_committed, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -99,10 +108,12 @@ def _e_EndTxnRequest_v3(o: EndTxnRequest, out: bytearray) -> None:
 
 
 def _d_EndTxnResponse_v0(b: bytes, p: int) -> tuple[EndTxnResponse, int]:
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
+    obj = new_struct(_EndTxnResponse)
+    obj.throttle_time_ms, obj.error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown0 = ()
-    obj = _EndTxnResponse(f_throttle_time_ms, f_error_code, -1, -1, unknown0)
+    obj.producer_id = -1
+    obj.producer_epoch = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -113,15 +124,16 @@ def _e_EndTxnResponse_v0(o: EndTxnResponse, out: bytearray) -> None:
 
 
 def _d_EndTxnResponse_v3(b: bytes, p: int) -> tuple[EndTxnResponse, int]:
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_EndTxnResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    obj.producer_id = -1
+    obj.producer_epoch = -1
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _EndTxnResponse(f_throttle_time_ms, f_error_code, -1, -1, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -134,15 +146,14 @@ def _e_EndTxnResponse_v3(o: EndTxnResponse, out: bytearray) -> None:
 
 
 def _d_EndTxnResponse_v5(b: bytes, p: int) -> tuple[EndTxnResponse, int]:
-    f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch = _S_ihqh.unpack_from(b, p)
-    p += 16
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_EndTxnResponse)
+    obj.throttle_time_ms, obj.error_code, obj.producer_id, obj.producer_epoch, h0 = _S_ihqhB.unpack_from(b, p)
+    p += 17
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _EndTxnResponse(f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -31,10 +31,10 @@ class EndTxnMarker(Message):
 
 
 def _d_EndTxnMarker_v0(b: bytes, p: int) -> tuple[EndTxnMarker, int]:
-    f_coordinator_epoch = _S_i.unpack_from(b, p)[0]
+    obj = new_struct(_EndTxnMarker)
+    obj.coordinator_epoch = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _EndTxnMarker(f_coordinator_epoch, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 

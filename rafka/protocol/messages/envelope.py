@@ -16,6 +16,7 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['EnvelopeRequest', 'EnvelopeResponse']
 
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 
 @attrs.define
 class EnvelopeRequest(Message):
@@ -49,16 +50,65 @@ class EnvelopeResponse(Message):
 
 
 def _d_EnvelopeRequest_v0(b: bytes, p: int) -> tuple[EnvelopeRequest, int]:
-    f_request_data, p = r_cbytes(b, p)
-    f_request_principal, p = r_ncbytes(b, p)
-    f_client_host_address, p = r_cbytes(b, p)
+    blen = len(b)
+    obj = new_struct(_EnvelopeRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('RequestData')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.request_data = b[p : h0]
+        p = h0
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.request_principal = None
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.request_principal = b[p : h0]
+        p = h0
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('ClientHostAddress')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.client_host_address = b[p : h0]
+        p = h0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _EnvelopeRequest(f_request_data, f_request_principal, f_client_host_address, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -73,16 +123,32 @@ def _e_EnvelopeRequest_v0(o: EnvelopeRequest, out: bytearray) -> None:
 
 
 def _d_EnvelopeResponse_v0(b: bytes, p: int) -> tuple[EnvelopeResponse, int]:
-    f_response_data, p = r_ncbytes(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    blen = len(b)
+    obj = new_struct(_EnvelopeResponse)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.response_data = None
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _EnvelopeResponse(f_response_data, f_error_code, unknown0)
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.response_data = b[p : h0]
+        p = h0
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

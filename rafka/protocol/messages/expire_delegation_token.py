@@ -16,7 +16,9 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['ExpireDelegationTokenRequest', 'ExpireDelegationTokenResponse']
 
 _S_hqi = Struct(">hqi")
+_S_hqiB = Struct(">hqiB")
 _S_q = Struct(">q")
+_S_qB = Struct(">qB")
 
 @attrs.define
 class ExpireDelegationTokenRequest(Message):
@@ -50,11 +52,21 @@ class ExpireDelegationTokenResponse(Message):
 
 
 def _d_ExpireDelegationTokenRequest_v1(b: bytes, p: int) -> tuple[ExpireDelegationTokenRequest, int]:
-    f_hmac, p = r_bytes(b, p)
-    f_expiry_time_period_ms = _S_q.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_ExpireDelegationTokenRequest)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Hmac')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.hmac = b[p : h0]
+        p = h0
+    obj.expiry_time_period_ms = _S_q.unpack_from(b, p)[0]
     p += 8
-    unknown0 = ()
-    obj = _ExpireDelegationTokenRequest(f_hmac, f_expiry_time_period_ms, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -66,16 +78,32 @@ def _e_ExpireDelegationTokenRequest_v1(o: ExpireDelegationTokenRequest, out: byt
 
 
 def _d_ExpireDelegationTokenRequest_v2(b: bytes, p: int) -> tuple[ExpireDelegationTokenRequest, int]:
-    f_hmac, p = r_cbytes(b, p)
-    f_expiry_time_period_ms = _S_q.unpack_from(b, p)[0]
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    blen = len(b)
+    obj = new_struct(_ExpireDelegationTokenRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Hmac')
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ExpireDelegationTokenRequest(f_hmac, f_expiry_time_period_ms, unknown0)
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.hmac = b[p : h0]
+        p = h0
+    obj.expiry_time_period_ms, h0 = _S_qB.unpack_from(b, p)
+    p += 9
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -89,10 +117,10 @@ def _e_ExpireDelegationTokenRequest_v2(o: ExpireDelegationTokenRequest, out: byt
 
 
 def _d_ExpireDelegationTokenResponse_v1(b: bytes, p: int) -> tuple[ExpireDelegationTokenResponse, int]:
-    f_error_code, f_expiry_timestamp_ms, f_throttle_time_ms = _S_hqi.unpack_from(b, p)
+    obj = new_struct(_ExpireDelegationTokenResponse)
+    obj.error_code, obj.expiry_timestamp_ms, obj.throttle_time_ms = _S_hqi.unpack_from(b, p)
     p += 14
-    unknown0 = ()
-    obj = _ExpireDelegationTokenResponse(f_error_code, f_expiry_timestamp_ms, f_throttle_time_ms, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -103,15 +131,14 @@ def _e_ExpireDelegationTokenResponse_v1(o: ExpireDelegationTokenResponse, out: b
 
 
 def _d_ExpireDelegationTokenResponse_v2(b: bytes, p: int) -> tuple[ExpireDelegationTokenResponse, int]:
-    f_error_code, f_expiry_timestamp_ms, f_throttle_time_ms = _S_hqi.unpack_from(b, p)
-    p += 14
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ExpireDelegationTokenResponse)
+    obj.error_code, obj.expiry_timestamp_ms, obj.throttle_time_ms, h0 = _S_hqiB.unpack_from(b, p)
+    p += 15
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ExpireDelegationTokenResponse(f_error_code, f_expiry_timestamp_ms, f_throttle_time_ms, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,22 +16,39 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['FetchRequest', 'FetchResponse']
 
+_S_16sB = Struct(">16sB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
+_S_iBB = Struct(">iBB")
 _S_ihi = Struct(">ihi")
+_S_ihiB = Struct(">ihiB")
+_S_ihii = Struct(">ihii")
 _S_ihqq = Struct(">ihqq")
+_S_ihqqi = Struct(">ihqqi")
 _S_ihqqq = Struct(">ihqqq")
+_S_ihqqqB = Struct(">ihqqqB")
+_S_ihqqqi = Struct(">ihqqqi")
 _S_ii = Struct(">ii")
+_S_iiB = Struct(">iiB")
 _S_iiibii = Struct(">iiibii")
+_S_iiibiiB = Struct(">iiibiiB")
 _S_iiiib = Struct(">iiiib")
+_S_iiiibi = Struct(">iiiibi")
 _S_iiiibii = Struct(">iiiibii")
+_S_iiiibiiB = Struct(">iiiibiiB")
+_S_iiiibiii = Struct(">iiiibiii")
 _S_iiqiqi = Struct(">iiqiqi")
+_S_iiqiqiB = Struct(">iiqiqiB")
 _S_iiqqi = Struct(">iiqqi")
 _S_iq = Struct(">iq")
+_S_iqB = Struct(">iqB")
 _S_iqi = Struct(">iqi")
 _S_iqqi = Struct(">iqqi")
 _S_q = Struct(">q")
 _S_qi = Struct(">qi")
+_S_qiB = Struct(">qiB")
 _S_qq = Struct(">qq")
+_S_qqB = Struct(">qqB")
 
 @attrs.define
 class FetchRequest(Message):
@@ -163,15 +180,14 @@ class FetchResponse(Message):
 
 
 def _d_FetchRequest__ReplicaState_v15(b: bytes, p: int) -> tuple[FetchRequest.ReplicaState, int]:
-    f_replica_id, f_replica_epoch = _S_iq.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_FetchRequest__ReplicaState)
+    obj.replica_id, obj.replica_epoch, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchRequest__ReplicaState(f_replica_id, f_replica_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -184,10 +200,15 @@ def _e_FetchRequest__ReplicaState_v15(o: FetchRequest.ReplicaState, out: bytearr
 
 
 def _d_FetchRequest__FetchPartition_v4(b: bytes, p: int) -> tuple[FetchRequest.FetchPartition, int]:
-    f_partition, f_fetch_offset, f_partition_max_bytes = _S_iqi.unpack_from(b, p)
+    obj = new_struct(_FetchRequest__FetchPartition)
+    obj.partition, obj.fetch_offset, obj.partition_max_bytes = _S_iqi.unpack_from(b, p)
     p += 16
-    unknown0 = ()
-    obj = _FetchRequest__FetchPartition(f_partition, -1, f_fetch_offset, -1, -1, f_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown0)
+    obj.current_leader_epoch = -1
+    obj.last_fetched_epoch = -1
+    obj.log_start_offset = -1
+    obj.replica_directory_id = ZERO_UUID
+    obj.high_watermark = 9223372036854775807
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -200,10 +221,14 @@ def _e_FetchRequest__FetchPartition_v4(o: FetchRequest.FetchPartition, out: byte
 
 
 def _d_FetchRequest__FetchPartition_v5(b: bytes, p: int) -> tuple[FetchRequest.FetchPartition, int]:
-    f_partition, f_fetch_offset, f_log_start_offset, f_partition_max_bytes = _S_iqqi.unpack_from(b, p)
+    obj = new_struct(_FetchRequest__FetchPartition)
+    obj.partition, obj.fetch_offset, obj.log_start_offset, obj.partition_max_bytes = _S_iqqi.unpack_from(b, p)
     p += 24
-    unknown0 = ()
-    obj = _FetchRequest__FetchPartition(f_partition, -1, f_fetch_offset, -1, f_log_start_offset, f_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown0)
+    obj.current_leader_epoch = -1
+    obj.last_fetched_epoch = -1
+    obj.replica_directory_id = ZERO_UUID
+    obj.high_watermark = 9223372036854775807
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -216,10 +241,13 @@ def _e_FetchRequest__FetchPartition_v5(o: FetchRequest.FetchPartition, out: byte
 
 
 def _d_FetchRequest__FetchPartition_v9(b: bytes, p: int) -> tuple[FetchRequest.FetchPartition, int]:
-    f_partition, f_current_leader_epoch, f_fetch_offset, f_log_start_offset, f_partition_max_bytes = _S_iiqqi.unpack_from(b, p)
+    obj = new_struct(_FetchRequest__FetchPartition)
+    obj.partition, obj.current_leader_epoch, obj.fetch_offset, obj.log_start_offset, obj.partition_max_bytes = _S_iiqqi.unpack_from(b, p)
     p += 28
-    unknown0 = ()
-    obj = _FetchRequest__FetchPartition(f_partition, f_current_leader_epoch, f_fetch_offset, -1, f_log_start_offset, f_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown0)
+    obj.last_fetched_epoch = -1
+    obj.replica_directory_id = ZERO_UUID
+    obj.high_watermark = 9223372036854775807
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -232,15 +260,16 @@ def _e_FetchRequest__FetchPartition_v9(o: FetchRequest.FetchPartition, out: byte
 
 
 def _d_FetchRequest__FetchPartition_v12(b: bytes, p: int) -> tuple[FetchRequest.FetchPartition, int]:
-    f_partition, f_current_leader_epoch, f_fetch_offset, f_last_fetched_epoch, f_log_start_offset, f_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
-    p += 32
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_FetchRequest__FetchPartition)
+    obj.partition, obj.current_leader_epoch, obj.fetch_offset, obj.last_fetched_epoch, obj.log_start_offset, obj.partition_max_bytes, h0 = _S_iiqiqiB.unpack_from(b, p)
+    p += 33
+    obj.replica_directory_id = ZERO_UUID
+    obj.high_watermark = 9223372036854775807
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchRequest__FetchPartition(f_partition, f_current_leader_epoch, f_fetch_offset, f_last_fetched_epoch, f_log_start_offset, f_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -253,23 +282,23 @@ def _e_FetchRequest__FetchPartition_v12(o: FetchRequest.FetchPartition, out: byt
 
 
 def _d_FetchRequest__FetchPartition_v17(b: bytes, p: int) -> tuple[FetchRequest.FetchPartition, int]:
-    f_partition, f_current_leader_epoch, f_fetch_offset, f_last_fetched_epoch, f_log_start_offset, f_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
-    p += 32
-    f_replica_directory_id: uuid.UUID = ZERO_UUID
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_FetchRequest__FetchPartition)
+    obj.partition, obj.current_leader_epoch, obj.fetch_offset, obj.last_fetched_epoch, obj.log_start_offset, obj.partition_max_bytes, h0 = _S_iiqiqiB.unpack_from(b, p)
+    p += 33
+    obj.high_watermark = 9223372036854775807
+    obj.replica_directory_id = ZERO_UUID
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_replica_directory_id, q0 = r_uuid(t0, q0)
+                obj.replica_directory_id, q0 = r_uuid(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _FetchRequest__FetchPartition(f_partition, f_current_leader_epoch, f_fetch_offset, f_last_fetched_epoch, f_log_start_offset, f_partition_max_bytes, f_replica_directory_id, 9223372036854775807, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -284,27 +313,26 @@ def _e_FetchRequest__FetchPartition_v17(o: FetchRequest.FetchPartition, out: byt
 
 
 def _d_FetchRequest__FetchPartition_v18(b: bytes, p: int) -> tuple[FetchRequest.FetchPartition, int]:
-    f_partition, f_current_leader_epoch, f_fetch_offset, f_last_fetched_epoch, f_log_start_offset, f_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
-    p += 32
-    f_replica_directory_id: uuid.UUID = ZERO_UUID
-    f_high_watermark: int = 9223372036854775807
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_FetchRequest__FetchPartition)
+    obj.partition, obj.current_leader_epoch, obj.fetch_offset, obj.last_fetched_epoch, obj.log_start_offset, obj.partition_max_bytes, h0 = _S_iiqiqiB.unpack_from(b, p)
+    p += 33
+    obj.replica_directory_id = ZERO_UUID
+    obj.high_watermark = 9223372036854775807
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_replica_directory_id, q0 = r_uuid(t0, q0)
+                obj.replica_directory_id, q0 = r_uuid(t0, q0)
             elif tag0 == 1:
                 q0 = 0
-                f_high_watermark = _S_q.unpack_from(t0, q0)[0]
+                obj.high_watermark = _S_q.unpack_from(t0, q0)[0]
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _FetchRequest__FetchPartition(f_partition, f_current_leader_epoch, f_fetch_offset, f_last_fetched_epoch, f_log_start_offset, f_partition_max_bytes, f_replica_directory_id, f_high_watermark, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -324,23 +352,35 @@ def _e_FetchRequest__FetchPartition_v18(o: FetchRequest.FetchPartition, out: byt
 
 def _d_FetchRequest__FetchTopic_v4(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
     blen = len(b)
-    f_topic, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_FetchRequest__FetchTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition, f1_fetch_offset, f1_partition_max_bytes = _S_iqi.unpack_from(b, p)
+        obj.topic, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_FetchRequest__FetchPartition)
+            e_partitions.partition, e_partitions.fetch_offset, e_partitions.partition_max_bytes = _S_iqi.unpack_from(b, p)
             p += 16
-            unknown1 = ()
-            e_partitions = _FetchRequest__FetchPartition(f1_partition, -1, f1_fetch_offset, -1, -1, f1_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _FetchRequest__FetchTopic(f_topic, ZERO_UUID, f_partitions, unknown0)
+            e_partitions.current_leader_epoch = -1
+            e_partitions.last_fetched_epoch = -1
+            e_partitions.log_start_offset = -1
+            e_partitions.replica_directory_id = ZERO_UUID
+            e_partitions.high_watermark = 9223372036854775807
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -363,23 +403,34 @@ def _e_FetchRequest__FetchTopic_v4(o: FetchRequest.FetchTopic, out: bytearray) -
 
 def _d_FetchRequest__FetchTopic_v5(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
     blen = len(b)
-    f_topic, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_FetchRequest__FetchTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition, f1_fetch_offset, f1_log_start_offset, f1_partition_max_bytes = _S_iqqi.unpack_from(b, p)
+        obj.topic, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_FetchRequest__FetchPartition)
+            e_partitions.partition, e_partitions.fetch_offset, e_partitions.log_start_offset, e_partitions.partition_max_bytes = _S_iqqi.unpack_from(b, p)
             p += 24
-            unknown1 = ()
-            e_partitions = _FetchRequest__FetchPartition(f1_partition, -1, f1_fetch_offset, -1, f1_log_start_offset, f1_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _FetchRequest__FetchTopic(f_topic, ZERO_UUID, f_partitions, unknown0)
+            e_partitions.current_leader_epoch = -1
+            e_partitions.last_fetched_epoch = -1
+            e_partitions.replica_directory_id = ZERO_UUID
+            e_partitions.high_watermark = 9223372036854775807
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -402,23 +453,33 @@ def _e_FetchRequest__FetchTopic_v5(o: FetchRequest.FetchTopic, out: bytearray) -
 
 def _d_FetchRequest__FetchTopic_v9(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
     blen = len(b)
-    f_topic, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_FetchRequest__FetchTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_log_start_offset, f1_partition_max_bytes = _S_iiqqi.unpack_from(b, p)
+        obj.topic, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_FetchRequest__FetchPartition)
+            e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.fetch_offset, e_partitions.log_start_offset, e_partitions.partition_max_bytes = _S_iiqqi.unpack_from(b, p)
             p += 28
-            unknown1 = ()
-            e_partitions = _FetchRequest__FetchPartition(f1_partition, f1_current_leader_epoch, f1_fetch_offset, -1, f1_log_start_offset, f1_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _FetchRequest__FetchTopic(f_topic, ZERO_UUID, f_partitions, unknown0)
+            e_partitions.last_fetched_epoch = -1
+            e_partitions.replica_directory_id = ZERO_UUID
+            e_partitions.high_watermark = 9223372036854775807
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -441,45 +502,47 @@ def _e_FetchRequest__FetchTopic_v9(o: FetchRequest.FetchTopic, out: bytearray) -
 
 def _d_FetchRequest__FetchTopic_v12(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_FetchRequest__FetchTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
-            p += 32
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_FetchRequest__FetchPartition)
+            e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.fetch_offset, e_partitions.last_fetched_epoch, e_partitions.log_start_offset, e_partitions.partition_max_bytes, h1 = _S_iiqiqiB.unpack_from(b, p)
+            p += 33
+            e_partitions.replica_directory_id = ZERO_UUID
+            e_partitions.high_watermark = 9223372036854775807
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _FetchRequest__FetchPartition(f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchRequest__FetchTopic(f_topic, ZERO_UUID, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -508,40 +571,42 @@ def _e_FetchRequest__FetchTopic_v12(o: FetchRequest.FetchTopic, out: bytearray) 
 
 def _d_FetchRequest__FetchTopic_v13(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchRequest__FetchTopic)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
-            p += 32
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_FetchRequest__FetchPartition)
+            e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.fetch_offset, e_partitions.last_fetched_epoch, e_partitions.log_start_offset, e_partitions.partition_max_bytes, h1 = _S_iiqiqiB.unpack_from(b, p)
+            p += 33
+            e_partitions.replica_directory_id = ZERO_UUID
+            e_partitions.high_watermark = 9223372036854775807
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _FetchRequest__FetchPartition(f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
+    obj.topic = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchRequest__FetchTopic('', f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -570,48 +635,49 @@ def _e_FetchRequest__FetchTopic_v13(o: FetchRequest.FetchTopic, out: bytearray) 
 
 def _d_FetchRequest__FetchTopic_v17(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchRequest__FetchTopic)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
-            p += 32
-            f1_replica_directory_id: uuid.UUID = ZERO_UUID
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_FetchRequest__FetchPartition)
+            e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.fetch_offset, e_partitions.last_fetched_epoch, e_partitions.log_start_offset, e_partitions.partition_max_bytes, h1 = _S_iiqiqiB.unpack_from(b, p)
+            p += 33
+            e_partitions.high_watermark = 9223372036854775807
+            e_partitions.replica_directory_id = ZERO_UUID
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
+                tags1, p = r_tags(b, p - 1)
                 extra1 = []
                 for tag1, t1 in tags1:
                     if tag1 == 0:
                         q1 = 0
-                        f1_replica_directory_id, q1 = r_uuid(t1, q1)
+                        e_partitions.replica_directory_id, q1 = r_uuid(t1, q1)
                     else:
                         extra1.append((tag1, t1))
-                unknown1 = tuple(extra1)
-            e_partitions = _FetchRequest__FetchPartition(f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes, f1_replica_directory_id, 9223372036854775807, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(extra1)
+            l_partitions.append(e_partitions)
+    obj.topic = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchRequest__FetchTopic('', f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -642,52 +708,52 @@ def _e_FetchRequest__FetchTopic_v17(o: FetchRequest.FetchTopic, out: bytearray) 
 
 def _d_FetchRequest__FetchTopic_v18(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchRequest__FetchTopic)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
-            p += 32
-            f1_replica_directory_id: uuid.UUID = ZERO_UUID
-            f1_high_watermark: int = 9223372036854775807
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_FetchRequest__FetchPartition)
+            e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.fetch_offset, e_partitions.last_fetched_epoch, e_partitions.log_start_offset, e_partitions.partition_max_bytes, h1 = _S_iiqiqiB.unpack_from(b, p)
+            p += 33
+            e_partitions.replica_directory_id = ZERO_UUID
+            e_partitions.high_watermark = 9223372036854775807
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
+                tags1, p = r_tags(b, p - 1)
                 extra1 = []
                 for tag1, t1 in tags1:
                     if tag1 == 0:
                         q1 = 0
-                        f1_replica_directory_id, q1 = r_uuid(t1, q1)
+                        e_partitions.replica_directory_id, q1 = r_uuid(t1, q1)
                     elif tag1 == 1:
                         q1 = 0
-                        f1_high_watermark = _S_q.unpack_from(t1, q1)[0]
+                        e_partitions.high_watermark = _S_q.unpack_from(t1, q1)[0]
                     else:
                         extra1.append((tag1, t1))
-                unknown1 = tuple(extra1)
-            e_partitions = _FetchRequest__FetchPartition(f1_partition, f1_current_leader_epoch, f1_fetch_offset, f1_last_fetched_epoch, f1_log_start_offset, f1_partition_max_bytes, f1_replica_directory_id, f1_high_watermark, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(extra1)
+            l_partitions.append(e_partitions)
+    obj.topic = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchRequest__FetchTopic('', f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -721,18 +787,28 @@ def _e_FetchRequest__FetchTopic_v18(o: FetchRequest.FetchTopic, out: bytearray) 
 
 
 def _d_FetchRequest__ForgottenTopic_v7(b: bytes, p: int) -> tuple[FetchRequest.ForgottenTopic, int]:
-    f_topic, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_FetchRequest__ForgottenTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
+    else:
+        obj.topic, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
-    unknown0 = ()
-    obj = _FetchRequest__ForgottenTopic(f_topic, ZERO_UUID, f_partitions, unknown0)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -753,35 +829,38 @@ def _e_FetchRequest__ForgottenTopic_v7(o: FetchRequest.ForgottenTopic, out: byte
 
 def _d_FetchRequest__ForgottenTopic_v12(b: bytes, p: int) -> tuple[FetchRequest.ForgottenTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_FetchRequest__ForgottenTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.topic, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.topic_id = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchRequest__ForgottenTopic(f_topic, ZERO_UUID, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -807,30 +886,33 @@ def _e_FetchRequest__ForgottenTopic_v12(o: FetchRequest.ForgottenTopic, out: byt
 
 
 def _d_FetchRequest__ForgottenTopic_v13(b: bytes, p: int) -> tuple[FetchRequest.ForgottenTopic, int]:
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_FetchRequest__ForgottenTopic)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.topic = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchRequest__ForgottenTopic('', f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -857,37 +939,53 @@ def _e_FetchRequest__ForgottenTopic_v13(o: FetchRequest.ForgottenTopic, out: byt
 
 def _d_FetchRequest_v4(b: bytes, p: int) -> tuple[FetchRequest, int]:
     blen = len(b)
-    f_replica_id, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level = _S_iiiib.unpack_from(b, p)
-    p += 17
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_FetchRequest)
+    obj.replica_id, obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.isolation_level, h0 = _S_iiiibi.unpack_from(b, p)
+    p += 21
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_FetchRequest__FetchTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.topic = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_fetch_offset, f2_partition_max_bytes = _S_iqi.unpack_from(b, p)
+                e_topics.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchRequest__FetchPartition)
+                    e1_partitions.partition, e1_partitions.fetch_offset, e1_partitions.partition_max_bytes = _S_iqi.unpack_from(b, p)
                     p += 16
-                    unknown2 = ()
-                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, -1, f2_fetch_offset, -1, -1, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _FetchRequest__FetchTopic(f1_topic, ZERO_UUID, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _FetchRequest(None, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, 0, -1, f_topics, [], '', unknown0)
+                    e1_partitions.current_leader_epoch = -1
+                    e1_partitions.last_fetched_epoch = -1
+                    e1_partitions.log_start_offset = -1
+                    e1_partitions.replica_directory_id = ZERO_UUID
+                    e1_partitions.high_watermark = 9223372036854775807
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.cluster_id = None
+    obj.replica_state = _FetchRequest__ReplicaState()
+    obj.session_id = 0
+    obj.session_epoch = -1
+    obj.forgotten_topics_data = []
+    obj.rack_id = ''
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -923,37 +1021,52 @@ def _e_FetchRequest_v4(o: FetchRequest, out: bytearray) -> None:
 
 def _d_FetchRequest_v5(b: bytes, p: int) -> tuple[FetchRequest, int]:
     blen = len(b)
-    f_replica_id, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level = _S_iiiib.unpack_from(b, p)
-    p += 17
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_FetchRequest)
+    obj.replica_id, obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.isolation_level, h0 = _S_iiiibi.unpack_from(b, p)
+    p += 21
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_FetchRequest__FetchTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.topic = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_fetch_offset, f2_log_start_offset, f2_partition_max_bytes = _S_iqqi.unpack_from(b, p)
+                e_topics.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchRequest__FetchPartition)
+                    e1_partitions.partition, e1_partitions.fetch_offset, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes = _S_iqqi.unpack_from(b, p)
                     p += 24
-                    unknown2 = ()
-                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, -1, f2_fetch_offset, -1, f2_log_start_offset, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _FetchRequest__FetchTopic(f1_topic, ZERO_UUID, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _FetchRequest(None, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, 0, -1, f_topics, [], '', unknown0)
+                    e1_partitions.current_leader_epoch = -1
+                    e1_partitions.last_fetched_epoch = -1
+                    e1_partitions.replica_directory_id = ZERO_UUID
+                    e1_partitions.high_watermark = 9223372036854775807
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.cluster_id = None
+    obj.replica_state = _FetchRequest__ReplicaState()
+    obj.session_id = 0
+    obj.session_epoch = -1
+    obj.forgotten_topics_data = []
+    obj.rack_id = ''
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -989,59 +1102,80 @@ def _e_FetchRequest_v5(o: FetchRequest, out: bytearray) -> None:
 
 def _d_FetchRequest_v7(b: bytes, p: int) -> tuple[FetchRequest, int]:
     blen = len(b)
-    f_replica_id, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiiibii.unpack_from(b, p)
-    p += 25
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_FetchRequest)
+    obj.replica_id, obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.isolation_level, obj.session_id, obj.session_epoch, h0 = _S_iiiibiii.unpack_from(b, p)
+    p += 29
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_FetchRequest__FetchTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.topic = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_fetch_offset, f2_log_start_offset, f2_partition_max_bytes = _S_iqqi.unpack_from(b, p)
+                e_topics.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchRequest__FetchPartition)
+                    e1_partitions.partition, e1_partitions.fetch_offset, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes = _S_iqqi.unpack_from(b, p)
                     p += 24
-                    unknown2 = ()
-                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, -1, f2_fetch_offset, -1, f2_log_start_offset, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _FetchRequest__FetchTopic(f1_topic, ZERO_UUID, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    n0 = INT32.unpack_from(b, p)[0]
+                    e1_partitions.current_leader_epoch = -1
+                    e1_partitions.last_fetched_epoch = -1
+                    e1_partitions.replica_directory_id = ZERO_UUID
+                    e1_partitions.high_watermark = 9223372036854775807
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('ForgottenTopicsData')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_forgotten_topics_data = []
-        for _ in range(n0):
-            f3_topic, p = r_str(b, p)
-            n3 = INT32.unpack_from(b, p)[0]
+        obj.forgotten_topics_data = l_forgotten_topics_data = []
+        for _ in range(h0):
+            e_forgotten_topics_data = new_struct(_FetchRequest__ForgottenTopic)
+            h3 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h3 >= 0 and (z3 := p + h3) <= blen:
+                e_forgotten_topics_data.topic = b[p : z3].decode()
+                p = z3
+            else:
+                e_forgotten_topics_data.topic, p = r_str(b, p - 2)
+            h3 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n3 < 64:
-                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
-                p += 4 * n3
-            elif n3 < 0:
+            if 0 < h3 < 64:
+                e_forgotten_topics_data.partitions = [*ARRAYS_i[h3].unpack_from(b, p)]
+                p += 4 * h3
+            elif h3 == 0:
+                e_forgotten_topics_data.partitions = []
+            elif h3 < 0:
                 raise null_error('Partitions')
             else:
-                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
-            unknown3 = ()
-            e_forgotten_topics_data = _FetchRequest__ForgottenTopic(f3_topic, ZERO_UUID, f3_partitions, unknown3)
-            f_forgotten_topics_data.append(e_forgotten_topics_data)
-    unknown0 = ()
-    obj = _FetchRequest(None, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, '', unknown0)
+                e_forgotten_topics_data.partitions, p = r_fixed_array(b, p, h3, 'i', 4)
+            e_forgotten_topics_data.topic_id = ZERO_UUID
+            e_forgotten_topics_data.unknown_tagged_fields = ()
+            l_forgotten_topics_data.append(e_forgotten_topics_data)
+    obj.cluster_id = None
+    obj.replica_state = _FetchRequest__ReplicaState()
+    obj.rack_id = ''
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1093,59 +1227,79 @@ def _e_FetchRequest_v7(o: FetchRequest, out: bytearray) -> None:
 
 def _d_FetchRequest_v9(b: bytes, p: int) -> tuple[FetchRequest, int]:
     blen = len(b)
-    f_replica_id, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiiibii.unpack_from(b, p)
-    p += 25
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_FetchRequest)
+    obj.replica_id, obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.isolation_level, obj.session_id, obj.session_epoch, h0 = _S_iiiibiii.unpack_from(b, p)
+    p += 29
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_FetchRequest__FetchTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.topic = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_log_start_offset, f2_partition_max_bytes = _S_iiqqi.unpack_from(b, p)
+                e_topics.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchRequest__FetchPartition)
+                    e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes = _S_iiqqi.unpack_from(b, p)
                     p += 28
-                    unknown2 = ()
-                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, f2_current_leader_epoch, f2_fetch_offset, -1, f2_log_start_offset, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _FetchRequest__FetchTopic(f1_topic, ZERO_UUID, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    n0 = INT32.unpack_from(b, p)[0]
+                    e1_partitions.last_fetched_epoch = -1
+                    e1_partitions.replica_directory_id = ZERO_UUID
+                    e1_partitions.high_watermark = 9223372036854775807
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('ForgottenTopicsData')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_forgotten_topics_data = []
-        for _ in range(n0):
-            f3_topic, p = r_str(b, p)
-            n3 = INT32.unpack_from(b, p)[0]
+        obj.forgotten_topics_data = l_forgotten_topics_data = []
+        for _ in range(h0):
+            e_forgotten_topics_data = new_struct(_FetchRequest__ForgottenTopic)
+            h3 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h3 >= 0 and (z3 := p + h3) <= blen:
+                e_forgotten_topics_data.topic = b[p : z3].decode()
+                p = z3
+            else:
+                e_forgotten_topics_data.topic, p = r_str(b, p - 2)
+            h3 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n3 < 64:
-                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
-                p += 4 * n3
-            elif n3 < 0:
+            if 0 < h3 < 64:
+                e_forgotten_topics_data.partitions = [*ARRAYS_i[h3].unpack_from(b, p)]
+                p += 4 * h3
+            elif h3 == 0:
+                e_forgotten_topics_data.partitions = []
+            elif h3 < 0:
                 raise null_error('Partitions')
             else:
-                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
-            unknown3 = ()
-            e_forgotten_topics_data = _FetchRequest__ForgottenTopic(f3_topic, ZERO_UUID, f3_partitions, unknown3)
-            f_forgotten_topics_data.append(e_forgotten_topics_data)
-    unknown0 = ()
-    obj = _FetchRequest(None, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, '', unknown0)
+                e_forgotten_topics_data.partitions, p = r_fixed_array(b, p, h3, 'i', 4)
+            e_forgotten_topics_data.topic_id = ZERO_UUID
+            e_forgotten_topics_data.unknown_tagged_fields = ()
+            l_forgotten_topics_data.append(e_forgotten_topics_data)
+    obj.cluster_id = None
+    obj.replica_state = _FetchRequest__ReplicaState()
+    obj.rack_id = ''
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1197,60 +1351,85 @@ def _e_FetchRequest_v9(o: FetchRequest, out: bytearray) -> None:
 
 def _d_FetchRequest_v11(b: bytes, p: int) -> tuple[FetchRequest, int]:
     blen = len(b)
-    f_replica_id, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiiibii.unpack_from(b, p)
-    p += 25
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_FetchRequest)
+    obj.replica_id, obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.isolation_level, obj.session_id, obj.session_epoch, h0 = _S_iiiibiii.unpack_from(b, p)
+    p += 29
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_FetchRequest__FetchTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.topic = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_log_start_offset, f2_partition_max_bytes = _S_iiqqi.unpack_from(b, p)
+                e_topics.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchRequest__FetchPartition)
+                    e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes = _S_iiqqi.unpack_from(b, p)
                     p += 28
-                    unknown2 = ()
-                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, f2_current_leader_epoch, f2_fetch_offset, -1, f2_log_start_offset, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _FetchRequest__FetchTopic(f1_topic, ZERO_UUID, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    n0 = INT32.unpack_from(b, p)[0]
+                    e1_partitions.last_fetched_epoch = -1
+                    e1_partitions.replica_directory_id = ZERO_UUID
+                    e1_partitions.high_watermark = 9223372036854775807
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('ForgottenTopicsData')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_forgotten_topics_data = []
-        for _ in range(n0):
-            f3_topic, p = r_str(b, p)
-            n3 = INT32.unpack_from(b, p)[0]
+        obj.forgotten_topics_data = l_forgotten_topics_data = []
+        for _ in range(h0):
+            e_forgotten_topics_data = new_struct(_FetchRequest__ForgottenTopic)
+            h3 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h3 >= 0 and (z3 := p + h3) <= blen:
+                e_forgotten_topics_data.topic = b[p : z3].decode()
+                p = z3
+            else:
+                e_forgotten_topics_data.topic, p = r_str(b, p - 2)
+            h3 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n3 < 64:
-                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
-                p += 4 * n3
-            elif n3 < 0:
+            if 0 < h3 < 64:
+                e_forgotten_topics_data.partitions = [*ARRAYS_i[h3].unpack_from(b, p)]
+                p += 4 * h3
+            elif h3 == 0:
+                e_forgotten_topics_data.partitions = []
+            elif h3 < 0:
                 raise null_error('Partitions')
             else:
-                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
-            unknown3 = ()
-            e_forgotten_topics_data = _FetchRequest__ForgottenTopic(f3_topic, ZERO_UUID, f3_partitions, unknown3)
-            f_forgotten_topics_data.append(e_forgotten_topics_data)
-    f_rack_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _FetchRequest(None, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown0)
+                e_forgotten_topics_data.partitions, p = r_fixed_array(b, p, h3, 'i', 4)
+            e_forgotten_topics_data.topic_id = ZERO_UUID
+            e_forgotten_topics_data.unknown_tagged_fields = ()
+            l_forgotten_topics_data.append(e_forgotten_topics_data)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.rack_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.rack_id, p = r_str(b, p - 2)
+    obj.cluster_id = None
+    obj.replica_state = _FetchRequest__ReplicaState()
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1303,136 +1482,140 @@ def _e_FetchRequest_v11(o: FetchRequest, out: bytearray) -> None:
 
 def _d_FetchRequest_v12(b: bytes, p: int) -> tuple[FetchRequest, int]:
     blen = len(b)
-    f_replica_id, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiiibii.unpack_from(b, p)
-    p += 25
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchRequest)
+    obj.replica_id, obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.isolation_level, obj.session_id, obj.session_epoch, h0 = _S_iiiibiiB.unpack_from(b, p)
+    p += 26
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_FetchRequest__FetchTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
-                    p += 32
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchRequest__FetchPartition)
+                    e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.last_fetched_epoch, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes, h2 = _S_iiqiqiB.unpack_from(b, p)
+                    p += 33
+                    e1_partitions.replica_directory_id = ZERO_UUID
+                    e1_partitions.high_watermark = 9223372036854775807
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic_id = ZERO_UUID
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _FetchRequest__FetchTopic(f1_topic, ZERO_UUID, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ForgottenTopicsData')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_forgotten_topics_data = []
-        for _ in range(n0):
-            s3 = b[p]
-            if 0 < s3 < 0x80 and p + s3 <= blen:
-                f3_topic = b[p + 1 : p + s3].decode()
-                p += s3
+        obj.forgotten_topics_data = l_forgotten_topics_data = []
+        for _ in range(h0):
+            e_forgotten_topics_data = new_struct(_FetchRequest__ForgottenTopic)
+            h3 = b[p]
+            if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                e_forgotten_topics_data.topic = b[p + 1 : z3].decode()
+                p = z3
             else:
-                f3_topic, p = r_cstr(b, p)
-            n3 = b[p]
-            if n3 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n3, p = r_uvarint(b, p)
-            n3 -= 1
-            if 0 <= n3 < 64:
-                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
-                p += 4 * n3
-            elif n3 < 0:
+                e_forgotten_topics_data.topic, p = r_cstr(b, p)
+            h3 = b[p]
+            p += 1
+            if h3 >= 0x80:
+                if b[p] < 0x80:
+                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h3, p = r_uvarint(b, p - 1)
+            h3 -= 1
+            if 0 < h3 < 64:
+                e_forgotten_topics_data.partitions = [*ARRAYS_i[h3].unpack_from(b, p)]
+                p += 4 * h3
+            elif h3 == 0:
+                e_forgotten_topics_data.partitions = []
+            elif h3 < 0:
                 raise null_error('Partitions')
             else:
-                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+                e_forgotten_topics_data.partitions, p = r_fixed_array(b, p, h3, 'i', 4)
+            e_forgotten_topics_data.topic_id = ZERO_UUID
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
+                e_forgotten_topics_data.unknown_tagged_fields = ()
             else:
                 tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_forgotten_topics_data = _FetchRequest__ForgottenTopic(f3_topic, ZERO_UUID, f3_partitions, unknown3)
-            f_forgotten_topics_data.append(e_forgotten_topics_data)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_rack_id = b[p + 1 : p + s0].decode()
-        p += s0
+                e_forgotten_topics_data.unknown_tagged_fields = tuple(tags3)
+            l_forgotten_topics_data.append(e_forgotten_topics_data)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack_id, p = r_cstr(b, p)
-    f_cluster_id: str | None = None
+        obj.rack_id, p = r_cstr(b, p)
+    obj.replica_state = _FetchRequest__ReplicaState()
+    obj.cluster_id = None
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                s0 = t0[q0]
-                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
-                    f_cluster_id, q0 = r_ncstr(t0, q0)
+                h0 = t0[q0]
+                if 0 < h0 < 0x80 and (z0 := q0 + h0) <= len(t0):
+                    obj.cluster_id = t0[q0 + 1 : z0].decode()
+                    q0 = z0
                 else:
-                    f_cluster_id = t0[q0 + 1 : q0 + s0].decode()
-                    q0 += s0
+                    obj.cluster_id, q0 = r_ncstr(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _FetchRequest(f_cluster_id, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -1509,126 +1692,130 @@ def _e_FetchRequest_v12(o: FetchRequest, out: bytearray) -> None:
 
 def _d_FetchRequest_v13(b: bytes, p: int) -> tuple[FetchRequest, int]:
     blen = len(b)
-    f_replica_id, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiiibii.unpack_from(b, p)
-    p += 25
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchRequest)
+    obj.replica_id, obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.isolation_level, obj.session_id, obj.session_epoch, h0 = _S_iiiibiiB.unpack_from(b, p)
+    p += 26
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_FetchRequest__FetchTopic)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
-                    p += 32
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchRequest__FetchPartition)
+                    e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.last_fetched_epoch, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes, h2 = _S_iiqiqiB.unpack_from(b, p)
+                    p += 33
+                    e1_partitions.replica_directory_id = ZERO_UUID
+                    e1_partitions.high_watermark = 9223372036854775807
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _FetchRequest__FetchTopic('', f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ForgottenTopicsData')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_forgotten_topics_data = []
-        for _ in range(n0):
-            f3_topic_id, p = r_uuid(b, p)
-            n3 = b[p]
-            if n3 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n3, p = r_uvarint(b, p)
-            n3 -= 1
-            if 0 <= n3 < 64:
-                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
-                p += 4 * n3
-            elif n3 < 0:
+        obj.forgotten_topics_data = l_forgotten_topics_data = []
+        for _ in range(h0):
+            e_forgotten_topics_data = new_struct(_FetchRequest__ForgottenTopic)
+            u3_topic_id, h3 = _S_16sB.unpack_from(b, p)
+            e_forgotten_topics_data.topic_id = uuid_of(u3_topic_id)
+            p += 17
+            if h3 >= 0x80:
+                if b[p] < 0x80:
+                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h3, p = r_uvarint(b, p - 1)
+            h3 -= 1
+            if 0 < h3 < 64:
+                e_forgotten_topics_data.partitions = [*ARRAYS_i[h3].unpack_from(b, p)]
+                p += 4 * h3
+            elif h3 == 0:
+                e_forgotten_topics_data.partitions = []
+            elif h3 < 0:
                 raise null_error('Partitions')
             else:
-                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+                e_forgotten_topics_data.partitions, p = r_fixed_array(b, p, h3, 'i', 4)
+            e_forgotten_topics_data.topic = ''
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
+                e_forgotten_topics_data.unknown_tagged_fields = ()
             else:
                 tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_forgotten_topics_data = _FetchRequest__ForgottenTopic('', f3_topic_id, f3_partitions, unknown3)
-            f_forgotten_topics_data.append(e_forgotten_topics_data)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_rack_id = b[p + 1 : p + s0].decode()
-        p += s0
+                e_forgotten_topics_data.unknown_tagged_fields = tuple(tags3)
+            l_forgotten_topics_data.append(e_forgotten_topics_data)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack_id, p = r_cstr(b, p)
-    f_cluster_id: str | None = None
+        obj.rack_id, p = r_cstr(b, p)
+    obj.replica_state = _FetchRequest__ReplicaState()
+    obj.cluster_id = None
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                s0 = t0[q0]
-                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
-                    f_cluster_id, q0 = r_ncstr(t0, q0)
+                h0 = t0[q0]
+                if 0 < h0 < 0x80 and (z0 := q0 + h0) <= len(t0):
+                    obj.cluster_id = t0[q0 + 1 : z0].decode()
+                    q0 = z0
                 else:
-                    f_cluster_id = t0[q0 + 1 : q0 + s0].decode()
-                    q0 += s0
+                    obj.cluster_id, q0 = r_ncstr(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _FetchRequest(f_cluster_id, f_replica_id, _FetchRequest__ReplicaState(), f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -1705,130 +1892,134 @@ def _e_FetchRequest_v13(o: FetchRequest, out: bytearray) -> None:
 
 def _d_FetchRequest_v15(b: bytes, p: int) -> tuple[FetchRequest, int]:
     blen = len(b)
-    f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiibii.unpack_from(b, p)
-    p += 21
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchRequest)
+    obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.isolation_level, obj.session_id, obj.session_epoch, h0 = _S_iiibiiB.unpack_from(b, p)
+    p += 22
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_FetchRequest__FetchTopic)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
-                    p += 32
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchRequest__FetchPartition)
+                    e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.last_fetched_epoch, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes, h2 = _S_iiqiqiB.unpack_from(b, p)
+                    p += 33
+                    e1_partitions.replica_directory_id = ZERO_UUID
+                    e1_partitions.high_watermark = 9223372036854775807
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes, ZERO_UUID, 9223372036854775807, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _FetchRequest__FetchTopic('', f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ForgottenTopicsData')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_forgotten_topics_data = []
-        for _ in range(n0):
-            f3_topic_id, p = r_uuid(b, p)
-            n3 = b[p]
-            if n3 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n3, p = r_uvarint(b, p)
-            n3 -= 1
-            if 0 <= n3 < 64:
-                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
-                p += 4 * n3
-            elif n3 < 0:
+        obj.forgotten_topics_data = l_forgotten_topics_data = []
+        for _ in range(h0):
+            e_forgotten_topics_data = new_struct(_FetchRequest__ForgottenTopic)
+            u3_topic_id, h3 = _S_16sB.unpack_from(b, p)
+            e_forgotten_topics_data.topic_id = uuid_of(u3_topic_id)
+            p += 17
+            if h3 >= 0x80:
+                if b[p] < 0x80:
+                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h3, p = r_uvarint(b, p - 1)
+            h3 -= 1
+            if 0 < h3 < 64:
+                e_forgotten_topics_data.partitions = [*ARRAYS_i[h3].unpack_from(b, p)]
+                p += 4 * h3
+            elif h3 == 0:
+                e_forgotten_topics_data.partitions = []
+            elif h3 < 0:
                 raise null_error('Partitions')
             else:
-                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+                e_forgotten_topics_data.partitions, p = r_fixed_array(b, p, h3, 'i', 4)
+            e_forgotten_topics_data.topic = ''
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
+                e_forgotten_topics_data.unknown_tagged_fields = ()
             else:
                 tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_forgotten_topics_data = _FetchRequest__ForgottenTopic('', f3_topic_id, f3_partitions, unknown3)
-            f_forgotten_topics_data.append(e_forgotten_topics_data)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_rack_id = b[p + 1 : p + s0].decode()
-        p += s0
+                e_forgotten_topics_data.unknown_tagged_fields = tuple(tags3)
+            l_forgotten_topics_data.append(e_forgotten_topics_data)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack_id, p = r_cstr(b, p)
-    f_cluster_id: str | None = None
-    f_replica_state: FetchRequest.ReplicaState = _FetchRequest__ReplicaState()
+        obj.rack_id, p = r_cstr(b, p)
+    obj.replica_id = -1
+    obj.cluster_id = None
+    obj.replica_state = _FetchRequest__ReplicaState()
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                s0 = t0[q0]
-                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
-                    f_cluster_id, q0 = r_ncstr(t0, q0)
+                h0 = t0[q0]
+                if 0 < h0 < 0x80 and (z0 := q0 + h0) <= len(t0):
+                    obj.cluster_id = t0[q0 + 1 : z0].decode()
+                    q0 = z0
                 else:
-                    f_cluster_id = t0[q0 + 1 : q0 + s0].decode()
-                    q0 += s0
+                    obj.cluster_id, q0 = r_ncstr(t0, q0)
             elif tag0 == 1:
                 q0 = 0
-                f_replica_state, q0 = _d_FetchRequest__ReplicaState_v15(t0, q0)
+                obj.replica_state, q0 = _d_FetchRequest__ReplicaState_v15(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _FetchRequest(f_cluster_id, -1, f_replica_state, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -1910,138 +2101,141 @@ def _e_FetchRequest_v15(o: FetchRequest, out: bytearray) -> None:
 
 def _d_FetchRequest_v17(b: bytes, p: int) -> tuple[FetchRequest, int]:
     blen = len(b)
-    f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiibii.unpack_from(b, p)
-    p += 21
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchRequest)
+    obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.isolation_level, obj.session_id, obj.session_epoch, h0 = _S_iiibiiB.unpack_from(b, p)
+    p += 22
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_FetchRequest__FetchTopic)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
-                    p += 32
-                    f2_replica_directory_id: uuid.UUID = ZERO_UUID
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchRequest__FetchPartition)
+                    e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.last_fetched_epoch, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes, h2 = _S_iiqiqiB.unpack_from(b, p)
+                    p += 33
+                    e1_partitions.high_watermark = 9223372036854775807
+                    e1_partitions.replica_directory_id = ZERO_UUID
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
+                        tags2, p = r_tags(b, p - 1)
                         extra2 = []
                         for tag2, t2 in tags2:
                             if tag2 == 0:
                                 q2 = 0
-                                f2_replica_directory_id, q2 = r_uuid(t2, q2)
+                                e1_partitions.replica_directory_id, q2 = r_uuid(t2, q2)
                             else:
                                 extra2.append((tag2, t2))
-                        unknown2 = tuple(extra2)
-                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes, f2_replica_directory_id, 9223372036854775807, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(extra2)
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _FetchRequest__FetchTopic('', f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ForgottenTopicsData')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_forgotten_topics_data = []
-        for _ in range(n0):
-            f3_topic_id, p = r_uuid(b, p)
-            n3 = b[p]
-            if n3 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n3, p = r_uvarint(b, p)
-            n3 -= 1
-            if 0 <= n3 < 64:
-                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
-                p += 4 * n3
-            elif n3 < 0:
+        obj.forgotten_topics_data = l_forgotten_topics_data = []
+        for _ in range(h0):
+            e_forgotten_topics_data = new_struct(_FetchRequest__ForgottenTopic)
+            u3_topic_id, h3 = _S_16sB.unpack_from(b, p)
+            e_forgotten_topics_data.topic_id = uuid_of(u3_topic_id)
+            p += 17
+            if h3 >= 0x80:
+                if b[p] < 0x80:
+                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h3, p = r_uvarint(b, p - 1)
+            h3 -= 1
+            if 0 < h3 < 64:
+                e_forgotten_topics_data.partitions = [*ARRAYS_i[h3].unpack_from(b, p)]
+                p += 4 * h3
+            elif h3 == 0:
+                e_forgotten_topics_data.partitions = []
+            elif h3 < 0:
                 raise null_error('Partitions')
             else:
-                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+                e_forgotten_topics_data.partitions, p = r_fixed_array(b, p, h3, 'i', 4)
+            e_forgotten_topics_data.topic = ''
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
+                e_forgotten_topics_data.unknown_tagged_fields = ()
             else:
                 tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_forgotten_topics_data = _FetchRequest__ForgottenTopic('', f3_topic_id, f3_partitions, unknown3)
-            f_forgotten_topics_data.append(e_forgotten_topics_data)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_rack_id = b[p + 1 : p + s0].decode()
-        p += s0
+                e_forgotten_topics_data.unknown_tagged_fields = tuple(tags3)
+            l_forgotten_topics_data.append(e_forgotten_topics_data)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack_id, p = r_cstr(b, p)
-    f_cluster_id: str | None = None
-    f_replica_state: FetchRequest.ReplicaState = _FetchRequest__ReplicaState()
+        obj.rack_id, p = r_cstr(b, p)
+    obj.replica_id = -1
+    obj.cluster_id = None
+    obj.replica_state = _FetchRequest__ReplicaState()
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                s0 = t0[q0]
-                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
-                    f_cluster_id, q0 = r_ncstr(t0, q0)
+                h0 = t0[q0]
+                if 0 < h0 < 0x80 and (z0 := q0 + h0) <= len(t0):
+                    obj.cluster_id = t0[q0 + 1 : z0].decode()
+                    q0 = z0
                 else:
-                    f_cluster_id = t0[q0 + 1 : q0 + s0].decode()
-                    q0 += s0
+                    obj.cluster_id, q0 = r_ncstr(t0, q0)
             elif tag0 == 1:
                 q0 = 0
-                f_replica_state, q0 = _d_FetchRequest__ReplicaState_v15(t0, q0)
+                obj.replica_state, q0 = _d_FetchRequest__ReplicaState_v15(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _FetchRequest(f_cluster_id, -1, f_replica_state, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -2125,142 +2319,144 @@ def _e_FetchRequest_v17(o: FetchRequest, out: bytearray) -> None:
 
 def _d_FetchRequest_v18(b: bytes, p: int) -> tuple[FetchRequest, int]:
     blen = len(b)
-    f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch = _S_iiibii.unpack_from(b, p)
-    p += 21
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchRequest)
+    obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.isolation_level, obj.session_id, obj.session_epoch, h0 = _S_iiibiiB.unpack_from(b, p)
+    p += 22
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_FetchRequest__FetchTopic)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes = _S_iiqiqi.unpack_from(b, p)
-                    p += 32
-                    f2_replica_directory_id: uuid.UUID = ZERO_UUID
-                    f2_high_watermark: int = 9223372036854775807
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchRequest__FetchPartition)
+                    e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.last_fetched_epoch, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes, h2 = _S_iiqiqiB.unpack_from(b, p)
+                    p += 33
+                    e1_partitions.replica_directory_id = ZERO_UUID
+                    e1_partitions.high_watermark = 9223372036854775807
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
+                        tags2, p = r_tags(b, p - 1)
                         extra2 = []
                         for tag2, t2 in tags2:
                             if tag2 == 0:
                                 q2 = 0
-                                f2_replica_directory_id, q2 = r_uuid(t2, q2)
+                                e1_partitions.replica_directory_id, q2 = r_uuid(t2, q2)
                             elif tag2 == 1:
                                 q2 = 0
-                                f2_high_watermark = _S_q.unpack_from(t2, q2)[0]
+                                e1_partitions.high_watermark = _S_q.unpack_from(t2, q2)[0]
                             else:
                                 extra2.append((tag2, t2))
-                        unknown2 = tuple(extra2)
-                    e1_partitions = _FetchRequest__FetchPartition(f2_partition, f2_current_leader_epoch, f2_fetch_offset, f2_last_fetched_epoch, f2_log_start_offset, f2_partition_max_bytes, f2_replica_directory_id, f2_high_watermark, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(extra2)
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _FetchRequest__FetchTopic('', f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ForgottenTopicsData')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_forgotten_topics_data = []
-        for _ in range(n0):
-            f3_topic_id, p = r_uuid(b, p)
-            n3 = b[p]
-            if n3 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n3, p = r_uvarint(b, p)
-            n3 -= 1
-            if 0 <= n3 < 64:
-                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
-                p += 4 * n3
-            elif n3 < 0:
+        obj.forgotten_topics_data = l_forgotten_topics_data = []
+        for _ in range(h0):
+            e_forgotten_topics_data = new_struct(_FetchRequest__ForgottenTopic)
+            u3_topic_id, h3 = _S_16sB.unpack_from(b, p)
+            e_forgotten_topics_data.topic_id = uuid_of(u3_topic_id)
+            p += 17
+            if h3 >= 0x80:
+                if b[p] < 0x80:
+                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h3, p = r_uvarint(b, p - 1)
+            h3 -= 1
+            if 0 < h3 < 64:
+                e_forgotten_topics_data.partitions = [*ARRAYS_i[h3].unpack_from(b, p)]
+                p += 4 * h3
+            elif h3 == 0:
+                e_forgotten_topics_data.partitions = []
+            elif h3 < 0:
                 raise null_error('Partitions')
             else:
-                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+                e_forgotten_topics_data.partitions, p = r_fixed_array(b, p, h3, 'i', 4)
+            e_forgotten_topics_data.topic = ''
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
+                e_forgotten_topics_data.unknown_tagged_fields = ()
             else:
                 tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_forgotten_topics_data = _FetchRequest__ForgottenTopic('', f3_topic_id, f3_partitions, unknown3)
-            f_forgotten_topics_data.append(e_forgotten_topics_data)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_rack_id = b[p + 1 : p + s0].decode()
-        p += s0
+                e_forgotten_topics_data.unknown_tagged_fields = tuple(tags3)
+            l_forgotten_topics_data.append(e_forgotten_topics_data)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack_id, p = r_cstr(b, p)
-    f_cluster_id: str | None = None
-    f_replica_state: FetchRequest.ReplicaState = _FetchRequest__ReplicaState()
+        obj.rack_id, p = r_cstr(b, p)
+    obj.replica_id = -1
+    obj.cluster_id = None
+    obj.replica_state = _FetchRequest__ReplicaState()
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                s0 = t0[q0]
-                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
-                    f_cluster_id, q0 = r_ncstr(t0, q0)
+                h0 = t0[q0]
+                if 0 < h0 < 0x80 and (z0 := q0 + h0) <= len(t0):
+                    obj.cluster_id = t0[q0 + 1 : z0].decode()
+                    q0 = z0
                 else:
-                    f_cluster_id = t0[q0 + 1 : q0 + s0].decode()
-                    q0 += s0
+                    obj.cluster_id, q0 = r_ncstr(t0, q0)
             elif tag0 == 1:
                 q0 = 0
-                f_replica_state, q0 = _d_FetchRequest__ReplicaState_v15(t0, q0)
+                obj.replica_state, q0 = _d_FetchRequest__ReplicaState_v15(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _FetchRequest(f_cluster_id, -1, f_replica_state, f_max_wait_ms, f_min_bytes, f_max_bytes, f_isolation_level, f_session_id, f_session_epoch, f_topics, f_forgotten_topics_data, f_rack_id, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -2347,15 +2543,14 @@ def _e_FetchRequest_v18(o: FetchRequest, out: bytearray) -> None:
 
 
 def _d_FetchResponse__EpochEndOffset_v12(b: bytes, p: int) -> tuple[FetchResponse.EpochEndOffset, int]:
-    f_epoch, f_end_offset = _S_iq.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_FetchResponse__EpochEndOffset)
+    obj.epoch, obj.end_offset, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchResponse__EpochEndOffset(f_epoch, f_end_offset, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2368,15 +2563,14 @@ def _e_FetchResponse__EpochEndOffset_v12(o: FetchResponse.EpochEndOffset, out: b
 
 
 def _d_FetchResponse__LeaderIdAndEpoch_v12(b: bytes, p: int) -> tuple[FetchResponse.LeaderIdAndEpoch, int]:
-    f_leader_id, f_leader_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_FetchResponse__LeaderIdAndEpoch)
+    obj.leader_id, obj.leader_epoch, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchResponse__LeaderIdAndEpoch(f_leader_id, f_leader_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2389,15 +2583,14 @@ def _e_FetchResponse__LeaderIdAndEpoch_v12(o: FetchResponse.LeaderIdAndEpoch, ou
 
 
 def _d_FetchResponse__SnapshotId_v12(b: bytes, p: int) -> tuple[FetchResponse.SnapshotId, int]:
-    f_end_offset, f_epoch = _S_qi.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_FetchResponse__SnapshotId)
+    obj.end_offset, obj.epoch, h0 = _S_qiB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchResponse__SnapshotId(f_end_offset, f_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2410,10 +2603,10 @@ def _e_FetchResponse__SnapshotId_v12(o: FetchResponse.SnapshotId, out: bytearray
 
 
 def _d_FetchResponse__AbortedTransaction_v4(b: bytes, p: int) -> tuple[FetchResponse.AbortedTransaction, int]:
-    f_producer_id, f_first_offset = _S_qq.unpack_from(b, p)
+    obj = new_struct(_FetchResponse__AbortedTransaction)
+    obj.producer_id, obj.first_offset = _S_qq.unpack_from(b, p)
     p += 16
-    unknown0 = ()
-    obj = _FetchResponse__AbortedTransaction(f_producer_id, f_first_offset, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2424,15 +2617,14 @@ def _e_FetchResponse__AbortedTransaction_v4(o: FetchResponse.AbortedTransaction,
 
 
 def _d_FetchResponse__AbortedTransaction_v12(b: bytes, p: int) -> tuple[FetchResponse.AbortedTransaction, int]:
-    f_producer_id, f_first_offset = _S_qq.unpack_from(b, p)
-    p += 16
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_FetchResponse__AbortedTransaction)
+    obj.producer_id, obj.first_offset, h0 = _S_qqB.unpack_from(b, p)
+    p += 17
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchResponse__AbortedTransaction(f_producer_id, f_first_offset, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2447,34 +2639,37 @@ def _e_FetchResponse__AbortedTransaction_v12(o: FetchResponse.AbortedTransaction
 def _d_FetchResponse__PartitionData_v4(b: bytes, p: int) -> tuple[FetchResponse.PartitionData, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset = _S_ihqq.unpack_from(b, p)
-    p += 22
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        f_aborted_transactions = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_FetchResponse__PartitionData)
+    obj.partition_index, obj.error_code, obj.high_watermark, obj.last_stable_offset, h0 = _S_ihqqi.unpack_from(b, p)
+    p += 26
+    if h0 < 0:
+        obj.aborted_transactions = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_aborted_transactions = []
-        for _ in range(n0):
-            f1_producer_id, f1_first_offset = _S_qq.unpack_from(b, p)
+        obj.aborted_transactions = l_aborted_transactions = []
+        for _ in range(h0):
+            e_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+            e_aborted_transactions.producer_id, e_aborted_transactions.first_offset = _S_qq.unpack_from(b, p)
             p += 16
-            unknown1 = ()
-            e_aborted_transactions = _FetchResponse__AbortedTransaction(f1_producer_id, f1_first_offset, unknown1)
-            f_aborted_transactions.append(e_aborted_transactions)
-    r0 = INT32.unpack_from(b, p)[0]
+            e_aborted_transactions.unknown_tagged_fields = ()
+            l_aborted_transactions.append(e_aborted_transactions)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if r0 < 0:
-        f_records = None
+    if h0 < 0:
+        obj.records = None
     else:
-        r0 += p
-        if r0 > blen:
-            raise records_error(r0 - p)
-        f_records = bv[p : r0]
-        p = r0
-    unknown0 = ()
-    obj = _FetchResponse__PartitionData(f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, -1, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f_aborted_transactions, -1, f_records, unknown0)
+        h0 += p
+        if h0 > blen:
+            raise records_error(h0 - p)
+        obj.records = bv[p : h0]
+        p = h0
+    obj.log_start_offset = -1
+    obj.diverging_epoch = _FetchResponse__EpochEndOffset()
+    obj.current_leader = _FetchResponse__LeaderIdAndEpoch()
+    obj.snapshot_id = _FetchResponse__SnapshotId()
+    obj.preferred_read_replica = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2505,34 +2700,36 @@ def _e_FetchResponse__PartitionData_v4(o: FetchResponse.PartitionData, out: byte
 def _d_FetchResponse__PartitionData_v5(b: bytes, p: int) -> tuple[FetchResponse.PartitionData, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, f_log_start_offset = _S_ihqqq.unpack_from(b, p)
-    p += 30
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        f_aborted_transactions = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_FetchResponse__PartitionData)
+    obj.partition_index, obj.error_code, obj.high_watermark, obj.last_stable_offset, obj.log_start_offset, h0 = _S_ihqqqi.unpack_from(b, p)
+    p += 34
+    if h0 < 0:
+        obj.aborted_transactions = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_aborted_transactions = []
-        for _ in range(n0):
-            f1_producer_id, f1_first_offset = _S_qq.unpack_from(b, p)
+        obj.aborted_transactions = l_aborted_transactions = []
+        for _ in range(h0):
+            e_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+            e_aborted_transactions.producer_id, e_aborted_transactions.first_offset = _S_qq.unpack_from(b, p)
             p += 16
-            unknown1 = ()
-            e_aborted_transactions = _FetchResponse__AbortedTransaction(f1_producer_id, f1_first_offset, unknown1)
-            f_aborted_transactions.append(e_aborted_transactions)
-    r0 = INT32.unpack_from(b, p)[0]
+            e_aborted_transactions.unknown_tagged_fields = ()
+            l_aborted_transactions.append(e_aborted_transactions)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if r0 < 0:
-        f_records = None
+    if h0 < 0:
+        obj.records = None
     else:
-        r0 += p
-        if r0 > blen:
-            raise records_error(r0 - p)
-        f_records = bv[p : r0]
-        p = r0
-    unknown0 = ()
-    obj = _FetchResponse__PartitionData(f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, f_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f_aborted_transactions, -1, f_records, unknown0)
+        h0 += p
+        if h0 > blen:
+            raise records_error(h0 - p)
+        obj.records = bv[p : h0]
+        p = h0
+    obj.diverging_epoch = _FetchResponse__EpochEndOffset()
+    obj.current_leader = _FetchResponse__LeaderIdAndEpoch()
+    obj.snapshot_id = _FetchResponse__SnapshotId()
+    obj.preferred_read_replica = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2563,36 +2760,35 @@ def _e_FetchResponse__PartitionData_v5(o: FetchResponse.PartitionData, out: byte
 def _d_FetchResponse__PartitionData_v11(b: bytes, p: int) -> tuple[FetchResponse.PartitionData, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, f_log_start_offset = _S_ihqqq.unpack_from(b, p)
-    p += 30
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        f_aborted_transactions = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_FetchResponse__PartitionData)
+    obj.partition_index, obj.error_code, obj.high_watermark, obj.last_stable_offset, obj.log_start_offset, h0 = _S_ihqqqi.unpack_from(b, p)
+    p += 34
+    if h0 < 0:
+        obj.aborted_transactions = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_aborted_transactions = []
-        for _ in range(n0):
-            f1_producer_id, f1_first_offset = _S_qq.unpack_from(b, p)
+        obj.aborted_transactions = l_aborted_transactions = []
+        for _ in range(h0):
+            e_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+            e_aborted_transactions.producer_id, e_aborted_transactions.first_offset = _S_qq.unpack_from(b, p)
             p += 16
-            unknown1 = ()
-            e_aborted_transactions = _FetchResponse__AbortedTransaction(f1_producer_id, f1_first_offset, unknown1)
-            f_aborted_transactions.append(e_aborted_transactions)
-    f_preferred_read_replica = _S_i.unpack_from(b, p)[0]
-    p += 4
-    r0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if r0 < 0:
-        f_records = None
+            e_aborted_transactions.unknown_tagged_fields = ()
+            l_aborted_transactions.append(e_aborted_transactions)
+    obj.preferred_read_replica, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
+        obj.records = None
     else:
-        r0 += p
-        if r0 > blen:
-            raise records_error(r0 - p)
-        f_records = bv[p : r0]
-        p = r0
-    unknown0 = ()
-    obj = _FetchResponse__PartitionData(f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, f_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f_aborted_transactions, f_preferred_read_replica, f_records, unknown0)
+        h0 += p
+        if h0 > blen:
+            raise records_error(h0 - p)
+        obj.records = bv[p : h0]
+        p = h0
+    obj.diverging_epoch = _FetchResponse__EpochEndOffset()
+    obj.current_leader = _FetchResponse__LeaderIdAndEpoch()
+    obj.snapshot_id = _FetchResponse__SnapshotId()
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2622,76 +2818,71 @@ def _e_FetchResponse__PartitionData_v11(o: FetchResponse.PartitionData, out: byt
 def _d_FetchResponse__PartitionData_v12(b: bytes, p: int) -> tuple[FetchResponse.PartitionData, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, f_log_start_offset = _S_ihqqq.unpack_from(b, p)
-    p += 30
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+    obj = new_struct(_FetchResponse__PartitionData)
+    obj.partition_index, obj.error_code, obj.high_watermark, obj.last_stable_offset, obj.log_start_offset, h0 = _S_ihqqqB.unpack_from(b, p)
+    p += 31
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.aborted_transactions = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_aborted_transactions = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_aborted_transactions = []
-        for _ in range(n0):
-            f1_producer_id, f1_first_offset = _S_qq.unpack_from(b, p)
-            p += 16
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.aborted_transactions = l_aborted_transactions = []
+        for _ in range(h0):
+            e_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+            e_aborted_transactions.producer_id, e_aborted_transactions.first_offset, h1 = _S_qqB.unpack_from(b, p)
+            p += 17
+            if h1 == 0:
+                e_aborted_transactions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_aborted_transactions = _FetchResponse__AbortedTransaction(f1_producer_id, f1_first_offset, unknown1)
-            f_aborted_transactions.append(e_aborted_transactions)
-    f_preferred_read_replica = _S_i.unpack_from(b, p)[0]
-    p += 4
-    r0 = b[p]
-    if r0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        r0 = (r0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+                tags1, p = r_tags(b, p - 1)
+                e_aborted_transactions.unknown_tagged_fields = tuple(tags1)
+            l_aborted_transactions.append(e_aborted_transactions)
+    obj.preferred_read_replica, h0, c0 = _S_iBB.unpack_from(b, p)
+    if h0 < 0x80:
+        p += 5
+        h0 += p - 1
+    elif c0 < 0x80:
+        p += 6
+        h0 = (h0 & 0x7F) + (c0 << 7) + p - 1
     else:
-        r0, p = r_uvarint(b, p)
-    r0 -= 1
-    if r0 < 0:
-        f_records = None
+        h0, p = r_uvarint(b, p + 4)
+        h0 += p - 1
+    if h0 < p:
+        obj.records = None
+    elif h0 > blen:
+        raise records_error(h0 - p)
     else:
-        r0 += p
-        if r0 > blen:
-            raise records_error(r0 - p)
-        f_records = bv[p : r0]
-        p = r0
-    f_diverging_epoch: FetchResponse.EpochEndOffset = _FetchResponse__EpochEndOffset()
-    f_current_leader: FetchResponse.LeaderIdAndEpoch = _FetchResponse__LeaderIdAndEpoch()
-    f_snapshot_id: FetchResponse.SnapshotId = _FetchResponse__SnapshotId()
+        obj.records = bv[p : h0]
+        p = h0
+    obj.diverging_epoch = _FetchResponse__EpochEndOffset()
+    obj.current_leader = _FetchResponse__LeaderIdAndEpoch()
+    obj.snapshot_id = _FetchResponse__SnapshotId()
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_diverging_epoch, q0 = _d_FetchResponse__EpochEndOffset_v12(t0, q0)
+                obj.diverging_epoch, q0 = _d_FetchResponse__EpochEndOffset_v12(t0, q0)
             elif tag0 == 1:
                 q0 = 0
-                f_current_leader, q0 = _d_FetchResponse__LeaderIdAndEpoch_v12(t0, q0)
+                obj.current_leader, q0 = _d_FetchResponse__LeaderIdAndEpoch_v12(t0, q0)
             elif tag0 == 2:
                 q0 = 0
-                f_snapshot_id, q0 = _d_FetchResponse__SnapshotId_v12(t0, q0)
+                obj.snapshot_id, q0 = _d_FetchResponse__SnapshotId_v12(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _FetchResponse__PartitionData(f_partition_index, f_error_code, f_high_watermark, f_last_stable_offset, f_log_start_offset, f_diverging_epoch, f_current_leader, f_snapshot_id, f_aborted_transactions, f_preferred_read_replica, f_records, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -2736,47 +2927,57 @@ def _e_FetchResponse__PartitionData_v12(o: FetchResponse.PartitionData, out: byt
 def _d_FetchResponse__FetchableTopicResponse_v4(b: bytes, p: int) -> tuple[FetchResponse.FetchableTopicResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_topic, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_FetchResponse__FetchableTopicResponse)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset = _S_ihqq.unpack_from(b, p)
-            p += 22
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                f1_aborted_transactions = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topic, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_FetchResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.high_watermark, e_partitions.last_stable_offset, h1 = _S_ihqqi.unpack_from(b, p)
+            p += 26
+            if h1 < 0:
+                e_partitions.aborted_transactions = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_aborted_transactions = []
-                for _ in range(n1):
-                    f2_producer_id, f2_first_offset = _S_qq.unpack_from(b, p)
+                e_partitions.aborted_transactions = l1_aborted_transactions = []
+                for _ in range(h1):
+                    e1_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+                    e1_aborted_transactions.producer_id, e1_aborted_transactions.first_offset = _S_qq.unpack_from(b, p)
                     p += 16
-                    unknown2 = ()
-                    e1_aborted_transactions = _FetchResponse__AbortedTransaction(f2_producer_id, f2_first_offset, unknown2)
-                    f1_aborted_transactions.append(e1_aborted_transactions)
-            r1 = INT32.unpack_from(b, p)[0]
+                    e1_aborted_transactions.unknown_tagged_fields = ()
+                    l1_aborted_transactions.append(e1_aborted_transactions)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if r1 < 0:
-                f1_records = None
+            if h1 < 0:
+                e_partitions.records = None
             else:
-                r1 += p
-                if r1 > blen:
-                    raise records_error(r1 - p)
-                f1_records = bv[p : r1]
-                p = r1
-            unknown1 = ()
-            e_partitions = _FetchResponse__PartitionData(f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, -1, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f1_aborted_transactions, -1, f1_records, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _FetchResponse__FetchableTopicResponse(f_topic, ZERO_UUID, f_partitions, unknown0)
+                h1 += p
+                if h1 > blen:
+                    raise records_error(h1 - p)
+                e_partitions.records = bv[p : h1]
+                p = h1
+            e_partitions.log_start_offset = -1
+            e_partitions.diverging_epoch = _FetchResponse__EpochEndOffset()
+            e_partitions.current_leader = _FetchResponse__LeaderIdAndEpoch()
+            e_partitions.snapshot_id = _FetchResponse__SnapshotId()
+            e_partitions.preferred_read_replica = -1
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2816,47 +3017,56 @@ def _e_FetchResponse__FetchableTopicResponse_v4(o: FetchResponse.FetchableTopicR
 def _d_FetchResponse__FetchableTopicResponse_v5(b: bytes, p: int) -> tuple[FetchResponse.FetchableTopicResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_topic, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_FetchResponse__FetchableTopicResponse)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
-            p += 30
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                f1_aborted_transactions = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topic, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_FetchResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.high_watermark, e_partitions.last_stable_offset, e_partitions.log_start_offset, h1 = _S_ihqqqi.unpack_from(b, p)
+            p += 34
+            if h1 < 0:
+                e_partitions.aborted_transactions = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_aborted_transactions = []
-                for _ in range(n1):
-                    f2_producer_id, f2_first_offset = _S_qq.unpack_from(b, p)
+                e_partitions.aborted_transactions = l1_aborted_transactions = []
+                for _ in range(h1):
+                    e1_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+                    e1_aborted_transactions.producer_id, e1_aborted_transactions.first_offset = _S_qq.unpack_from(b, p)
                     p += 16
-                    unknown2 = ()
-                    e1_aborted_transactions = _FetchResponse__AbortedTransaction(f2_producer_id, f2_first_offset, unknown2)
-                    f1_aborted_transactions.append(e1_aborted_transactions)
-            r1 = INT32.unpack_from(b, p)[0]
+                    e1_aborted_transactions.unknown_tagged_fields = ()
+                    l1_aborted_transactions.append(e1_aborted_transactions)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if r1 < 0:
-                f1_records = None
+            if h1 < 0:
+                e_partitions.records = None
             else:
-                r1 += p
-                if r1 > blen:
-                    raise records_error(r1 - p)
-                f1_records = bv[p : r1]
-                p = r1
-            unknown1 = ()
-            e_partitions = _FetchResponse__PartitionData(f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f1_aborted_transactions, -1, f1_records, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _FetchResponse__FetchableTopicResponse(f_topic, ZERO_UUID, f_partitions, unknown0)
+                h1 += p
+                if h1 > blen:
+                    raise records_error(h1 - p)
+                e_partitions.records = bv[p : h1]
+                p = h1
+            e_partitions.diverging_epoch = _FetchResponse__EpochEndOffset()
+            e_partitions.current_leader = _FetchResponse__LeaderIdAndEpoch()
+            e_partitions.snapshot_id = _FetchResponse__SnapshotId()
+            e_partitions.preferred_read_replica = -1
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2896,49 +3106,55 @@ def _e_FetchResponse__FetchableTopicResponse_v5(o: FetchResponse.FetchableTopicR
 def _d_FetchResponse__FetchableTopicResponse_v11(b: bytes, p: int) -> tuple[FetchResponse.FetchableTopicResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_topic, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_FetchResponse__FetchableTopicResponse)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
-            p += 30
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                f1_aborted_transactions = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topic, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_FetchResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.high_watermark, e_partitions.last_stable_offset, e_partitions.log_start_offset, h1 = _S_ihqqqi.unpack_from(b, p)
+            p += 34
+            if h1 < 0:
+                e_partitions.aborted_transactions = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_aborted_transactions = []
-                for _ in range(n1):
-                    f2_producer_id, f2_first_offset = _S_qq.unpack_from(b, p)
+                e_partitions.aborted_transactions = l1_aborted_transactions = []
+                for _ in range(h1):
+                    e1_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+                    e1_aborted_transactions.producer_id, e1_aborted_transactions.first_offset = _S_qq.unpack_from(b, p)
                     p += 16
-                    unknown2 = ()
-                    e1_aborted_transactions = _FetchResponse__AbortedTransaction(f2_producer_id, f2_first_offset, unknown2)
-                    f1_aborted_transactions.append(e1_aborted_transactions)
-            f1_preferred_read_replica = _S_i.unpack_from(b, p)[0]
-            p += 4
-            r1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if r1 < 0:
-                f1_records = None
+                    e1_aborted_transactions.unknown_tagged_fields = ()
+                    l1_aborted_transactions.append(e1_aborted_transactions)
+            e_partitions.preferred_read_replica, h1 = _S_ii.unpack_from(b, p)
+            p += 8
+            if h1 < 0:
+                e_partitions.records = None
             else:
-                r1 += p
-                if r1 > blen:
-                    raise records_error(r1 - p)
-                f1_records = bv[p : r1]
-                p = r1
-            unknown1 = ()
-            e_partitions = _FetchResponse__PartitionData(f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f1_aborted_transactions, f1_preferred_read_replica, f1_records, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _FetchResponse__FetchableTopicResponse(f_topic, ZERO_UUID, f_partitions, unknown0)
+                h1 += p
+                if h1 > blen:
+                    raise records_error(h1 - p)
+                e_partitions.records = bv[p : h1]
+                p = h1
+            e_partitions.diverging_epoch = _FetchResponse__EpochEndOffset()
+            e_partitions.current_leader = _FetchResponse__LeaderIdAndEpoch()
+            e_partitions.snapshot_id = _FetchResponse__SnapshotId()
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2977,106 +3193,102 @@ def _e_FetchResponse__FetchableTopicResponse_v11(o: FetchResponse.FetchableTopic
 def _d_FetchResponse__FetchableTopicResponse_v12(b: bytes, p: int) -> tuple[FetchResponse.FetchableTopicResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_FetchResponse__FetchableTopicResponse)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
-            p += 30
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_FetchResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.high_watermark, e_partitions.last_stable_offset, e_partitions.log_start_offset, h1 = _S_ihqqqB.unpack_from(b, p)
+            p += 31
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                e_partitions.aborted_transactions = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
-                f1_aborted_transactions = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
-            else:
-                f1_aborted_transactions = []
-                for _ in range(n1):
-                    f2_producer_id, f2_first_offset = _S_qq.unpack_from(b, p)
-                    p += 16
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_partitions.aborted_transactions = l1_aborted_transactions = []
+                for _ in range(h1):
+                    e1_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+                    e1_aborted_transactions.producer_id, e1_aborted_transactions.first_offset, h2 = _S_qqB.unpack_from(b, p)
+                    p += 17
+                    if h2 == 0:
+                        e1_aborted_transactions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_aborted_transactions = _FetchResponse__AbortedTransaction(f2_producer_id, f2_first_offset, unknown2)
-                    f1_aborted_transactions.append(e1_aborted_transactions)
-            f1_preferred_read_replica = _S_i.unpack_from(b, p)[0]
-            p += 4
-            r1 = b[p]
-            if r1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                r1 = (r1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+                        tags2, p = r_tags(b, p - 1)
+                        e1_aborted_transactions.unknown_tagged_fields = tuple(tags2)
+                    l1_aborted_transactions.append(e1_aborted_transactions)
+            e_partitions.preferred_read_replica, h1, c1 = _S_iBB.unpack_from(b, p)
+            if h1 < 0x80:
+                p += 5
+                h1 += p - 1
+            elif c1 < 0x80:
+                p += 6
+                h1 = (h1 & 0x7F) + (c1 << 7) + p - 1
             else:
-                r1, p = r_uvarint(b, p)
-            r1 -= 1
-            if r1 < 0:
-                f1_records = None
+                h1, p = r_uvarint(b, p + 4)
+                h1 += p - 1
+            if h1 < p:
+                e_partitions.records = None
+            elif h1 > blen:
+                raise records_error(h1 - p)
             else:
-                r1 += p
-                if r1 > blen:
-                    raise records_error(r1 - p)
-                f1_records = bv[p : r1]
-                p = r1
-            f1_diverging_epoch: FetchResponse.EpochEndOffset = _FetchResponse__EpochEndOffset()
-            f1_current_leader: FetchResponse.LeaderIdAndEpoch = _FetchResponse__LeaderIdAndEpoch()
-            f1_snapshot_id: FetchResponse.SnapshotId = _FetchResponse__SnapshotId()
+                e_partitions.records = bv[p : h1]
+                p = h1
+            e_partitions.diverging_epoch = _FetchResponse__EpochEndOffset()
+            e_partitions.current_leader = _FetchResponse__LeaderIdAndEpoch()
+            e_partitions.snapshot_id = _FetchResponse__SnapshotId()
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
                 extra1 = []
                 for tag1, t1 in tags1:
                     if tag1 == 0:
                         q1 = 0
-                        f1_diverging_epoch, q1 = _d_FetchResponse__EpochEndOffset_v12(t1, q1)
+                        e_partitions.diverging_epoch, q1 = _d_FetchResponse__EpochEndOffset_v12(t1, q1)
                     elif tag1 == 1:
                         q1 = 0
-                        f1_current_leader, q1 = _d_FetchResponse__LeaderIdAndEpoch_v12(t1, q1)
+                        e_partitions.current_leader, q1 = _d_FetchResponse__LeaderIdAndEpoch_v12(t1, q1)
                     elif tag1 == 2:
                         q1 = 0
-                        f1_snapshot_id, q1 = _d_FetchResponse__SnapshotId_v12(t1, q1)
+                        e_partitions.snapshot_id, q1 = _d_FetchResponse__SnapshotId_v12(t1, q1)
                     else:
                         extra1.append((tag1, t1))
-                unknown1 = tuple(extra1)
-            e_partitions = _FetchResponse__PartitionData(f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset, f1_diverging_epoch, f1_current_leader, f1_snapshot_id, f1_aborted_transactions, f1_preferred_read_replica, f1_records, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(extra1)
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchResponse__FetchableTopicResponse(f_topic, ZERO_UUID, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3136,101 +3348,97 @@ def _e_FetchResponse__FetchableTopicResponse_v12(o: FetchResponse.FetchableTopic
 def _d_FetchResponse__FetchableTopicResponse_v13(b: bytes, p: int) -> tuple[FetchResponse.FetchableTopicResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchResponse__FetchableTopicResponse)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
-            p += 30
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_FetchResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.high_watermark, e_partitions.last_stable_offset, e_partitions.log_start_offset, h1 = _S_ihqqqB.unpack_from(b, p)
+            p += 31
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                e_partitions.aborted_transactions = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
-                f1_aborted_transactions = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
-            else:
-                f1_aborted_transactions = []
-                for _ in range(n1):
-                    f2_producer_id, f2_first_offset = _S_qq.unpack_from(b, p)
-                    p += 16
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_partitions.aborted_transactions = l1_aborted_transactions = []
+                for _ in range(h1):
+                    e1_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+                    e1_aborted_transactions.producer_id, e1_aborted_transactions.first_offset, h2 = _S_qqB.unpack_from(b, p)
+                    p += 17
+                    if h2 == 0:
+                        e1_aborted_transactions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_aborted_transactions = _FetchResponse__AbortedTransaction(f2_producer_id, f2_first_offset, unknown2)
-                    f1_aborted_transactions.append(e1_aborted_transactions)
-            f1_preferred_read_replica = _S_i.unpack_from(b, p)[0]
-            p += 4
-            r1 = b[p]
-            if r1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                r1 = (r1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+                        tags2, p = r_tags(b, p - 1)
+                        e1_aborted_transactions.unknown_tagged_fields = tuple(tags2)
+                    l1_aborted_transactions.append(e1_aborted_transactions)
+            e_partitions.preferred_read_replica, h1, c1 = _S_iBB.unpack_from(b, p)
+            if h1 < 0x80:
+                p += 5
+                h1 += p - 1
+            elif c1 < 0x80:
+                p += 6
+                h1 = (h1 & 0x7F) + (c1 << 7) + p - 1
             else:
-                r1, p = r_uvarint(b, p)
-            r1 -= 1
-            if r1 < 0:
-                f1_records = None
+                h1, p = r_uvarint(b, p + 4)
+                h1 += p - 1
+            if h1 < p:
+                e_partitions.records = None
+            elif h1 > blen:
+                raise records_error(h1 - p)
             else:
-                r1 += p
-                if r1 > blen:
-                    raise records_error(r1 - p)
-                f1_records = bv[p : r1]
-                p = r1
-            f1_diverging_epoch: FetchResponse.EpochEndOffset = _FetchResponse__EpochEndOffset()
-            f1_current_leader: FetchResponse.LeaderIdAndEpoch = _FetchResponse__LeaderIdAndEpoch()
-            f1_snapshot_id: FetchResponse.SnapshotId = _FetchResponse__SnapshotId()
+                e_partitions.records = bv[p : h1]
+                p = h1
+            e_partitions.diverging_epoch = _FetchResponse__EpochEndOffset()
+            e_partitions.current_leader = _FetchResponse__LeaderIdAndEpoch()
+            e_partitions.snapshot_id = _FetchResponse__SnapshotId()
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
                 extra1 = []
                 for tag1, t1 in tags1:
                     if tag1 == 0:
                         q1 = 0
-                        f1_diverging_epoch, q1 = _d_FetchResponse__EpochEndOffset_v12(t1, q1)
+                        e_partitions.diverging_epoch, q1 = _d_FetchResponse__EpochEndOffset_v12(t1, q1)
                     elif tag1 == 1:
                         q1 = 0
-                        f1_current_leader, q1 = _d_FetchResponse__LeaderIdAndEpoch_v12(t1, q1)
+                        e_partitions.current_leader, q1 = _d_FetchResponse__LeaderIdAndEpoch_v12(t1, q1)
                     elif tag1 == 2:
                         q1 = 0
-                        f1_snapshot_id, q1 = _d_FetchResponse__SnapshotId_v12(t1, q1)
+                        e_partitions.snapshot_id, q1 = _d_FetchResponse__SnapshotId_v12(t1, q1)
                     else:
                         extra1.append((tag1, t1))
-                unknown1 = tuple(extra1)
-            e_partitions = _FetchResponse__PartitionData(f1_partition_index, f1_error_code, f1_high_watermark, f1_last_stable_offset, f1_log_start_offset, f1_diverging_epoch, f1_current_leader, f1_snapshot_id, f1_aborted_transactions, f1_preferred_read_replica, f1_records, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(extra1)
+            l_partitions.append(e_partitions)
+    obj.topic = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchResponse__FetchableTopicResponse('', f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3289,29 +3497,27 @@ def _e_FetchResponse__FetchableTopicResponse_v13(o: FetchResponse.FetchableTopic
 
 def _d_FetchResponse__NodeEndpoint_v16(b: bytes, p: int) -> tuple[FetchResponse.NodeEndpoint, int]:
     blen = len(b)
-    f_node_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_FetchResponse__NodeEndpoint)
+    obj.node_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack, p = r_ncstr(b, p)
+        obj.host, p = r_cstr(b, p - 1)
+    obj.port, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.rack = b[p : z0].decode()
+        p = z0
     else:
-        f_rack = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.rack, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchResponse__NodeEndpoint(f_node_id, f_host, f_port, f_rack, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3329,61 +3535,72 @@ def _e_FetchResponse__NodeEndpoint_v16(o: FetchResponse.NodeEndpoint, out: bytea
 def _d_FetchResponse_v4(b: bytes, p: int) -> tuple[FetchResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_FetchResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_FetchResponse__FetchableTopicResponse)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_responses.topic = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset = _S_ihqq.unpack_from(b, p)
-                    p += 22
-                    n2 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if n2 < 0:
-                        f2_aborted_transactions = None
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                e_responses.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_responses.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, h2 = _S_ihqqi.unpack_from(b, p)
+                    p += 26
+                    if h2 < 0:
+                        e1_partitions.aborted_transactions = None
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_aborted_transactions = []
-                        for _ in range(n2):
-                            f3_producer_id, f3_first_offset = _S_qq.unpack_from(b, p)
+                        e1_partitions.aborted_transactions = l2_aborted_transactions = []
+                        for _ in range(h2):
+                            e2_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+                            e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset = _S_qq.unpack_from(b, p)
                             p += 16
-                            unknown3 = ()
-                            e2_aborted_transactions = _FetchResponse__AbortedTransaction(f3_producer_id, f3_first_offset, unknown3)
-                            f2_aborted_transactions.append(e2_aborted_transactions)
-                    r2 = INT32.unpack_from(b, p)[0]
+                            e2_aborted_transactions.unknown_tagged_fields = ()
+                            l2_aborted_transactions.append(e2_aborted_transactions)
+                    h2 = INT32.unpack_from(b, p)[0]
                     p += 4
-                    if r2 < 0:
-                        f2_records = None
+                    if h2 < 0:
+                        e1_partitions.records = None
                     else:
-                        r2 += p
-                        if r2 > blen:
-                            raise records_error(r2 - p)
-                        f2_records = bv[p : r2]
-                        p = r2
-                    unknown2 = ()
-                    e1_partitions = _FetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, -1, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f2_aborted_transactions, -1, f2_records, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_responses = _FetchResponse__FetchableTopicResponse(f1_topic, ZERO_UUID, f1_partitions, unknown1)
-            f_responses.append(e_responses)
-    unknown0 = ()
-    obj = _FetchResponse(f_throttle_time_ms, 0, 0, f_responses, [], unknown0)
+                        h2 += p
+                        if h2 > blen:
+                            raise records_error(h2 - p)
+                        e1_partitions.records = bv[p : h2]
+                        p = h2
+                    e1_partitions.log_start_offset = -1
+                    e1_partitions.diverging_epoch = _FetchResponse__EpochEndOffset()
+                    e1_partitions.current_leader = _FetchResponse__LeaderIdAndEpoch()
+                    e1_partitions.snapshot_id = _FetchResponse__SnapshotId()
+                    e1_partitions.preferred_read_replica = -1
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_responses.topic_id = ZERO_UUID
+            e_responses.unknown_tagged_fields = ()
+            l_responses.append(e_responses)
+    obj.error_code = 0
+    obj.session_id = 0
+    obj.node_endpoints = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -3436,61 +3653,71 @@ def _e_FetchResponse_v4(o: FetchResponse, out: bytearray) -> None:
 def _d_FetchResponse_v5(b: bytes, p: int) -> tuple[FetchResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_FetchResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_FetchResponse__FetchableTopicResponse)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_responses.topic = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
-                    p += 30
-                    n2 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if n2 < 0:
-                        f2_aborted_transactions = None
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                e_responses.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_responses.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, e1_partitions.log_start_offset, h2 = _S_ihqqqi.unpack_from(b, p)
+                    p += 34
+                    if h2 < 0:
+                        e1_partitions.aborted_transactions = None
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_aborted_transactions = []
-                        for _ in range(n2):
-                            f3_producer_id, f3_first_offset = _S_qq.unpack_from(b, p)
+                        e1_partitions.aborted_transactions = l2_aborted_transactions = []
+                        for _ in range(h2):
+                            e2_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+                            e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset = _S_qq.unpack_from(b, p)
                             p += 16
-                            unknown3 = ()
-                            e2_aborted_transactions = _FetchResponse__AbortedTransaction(f3_producer_id, f3_first_offset, unknown3)
-                            f2_aborted_transactions.append(e2_aborted_transactions)
-                    r2 = INT32.unpack_from(b, p)[0]
+                            e2_aborted_transactions.unknown_tagged_fields = ()
+                            l2_aborted_transactions.append(e2_aborted_transactions)
+                    h2 = INT32.unpack_from(b, p)[0]
                     p += 4
-                    if r2 < 0:
-                        f2_records = None
+                    if h2 < 0:
+                        e1_partitions.records = None
                     else:
-                        r2 += p
-                        if r2 > blen:
-                            raise records_error(r2 - p)
-                        f2_records = bv[p : r2]
-                        p = r2
-                    unknown2 = ()
-                    e1_partitions = _FetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f2_aborted_transactions, -1, f2_records, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_responses = _FetchResponse__FetchableTopicResponse(f1_topic, ZERO_UUID, f1_partitions, unknown1)
-            f_responses.append(e_responses)
-    unknown0 = ()
-    obj = _FetchResponse(f_throttle_time_ms, 0, 0, f_responses, [], unknown0)
+                        h2 += p
+                        if h2 > blen:
+                            raise records_error(h2 - p)
+                        e1_partitions.records = bv[p : h2]
+                        p = h2
+                    e1_partitions.diverging_epoch = _FetchResponse__EpochEndOffset()
+                    e1_partitions.current_leader = _FetchResponse__LeaderIdAndEpoch()
+                    e1_partitions.snapshot_id = _FetchResponse__SnapshotId()
+                    e1_partitions.preferred_read_replica = -1
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_responses.topic_id = ZERO_UUID
+            e_responses.unknown_tagged_fields = ()
+            l_responses.append(e_responses)
+    obj.error_code = 0
+    obj.session_id = 0
+    obj.node_endpoints = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -3543,61 +3770,69 @@ def _e_FetchResponse_v5(o: FetchResponse, out: bytearray) -> None:
 def _d_FetchResponse_v7(b: bytes, p: int) -> tuple[FetchResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_throttle_time_ms, f_error_code, f_session_id = _S_ihi.unpack_from(b, p)
-    p += 10
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_FetchResponse)
+    obj.throttle_time_ms, obj.error_code, obj.session_id, h0 = _S_ihii.unpack_from(b, p)
+    p += 14
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_FetchResponse__FetchableTopicResponse)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_responses.topic = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
-                    p += 30
-                    n2 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if n2 < 0:
-                        f2_aborted_transactions = None
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                e_responses.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_responses.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, e1_partitions.log_start_offset, h2 = _S_ihqqqi.unpack_from(b, p)
+                    p += 34
+                    if h2 < 0:
+                        e1_partitions.aborted_transactions = None
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_aborted_transactions = []
-                        for _ in range(n2):
-                            f3_producer_id, f3_first_offset = _S_qq.unpack_from(b, p)
+                        e1_partitions.aborted_transactions = l2_aborted_transactions = []
+                        for _ in range(h2):
+                            e2_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+                            e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset = _S_qq.unpack_from(b, p)
                             p += 16
-                            unknown3 = ()
-                            e2_aborted_transactions = _FetchResponse__AbortedTransaction(f3_producer_id, f3_first_offset, unknown3)
-                            f2_aborted_transactions.append(e2_aborted_transactions)
-                    r2 = INT32.unpack_from(b, p)[0]
+                            e2_aborted_transactions.unknown_tagged_fields = ()
+                            l2_aborted_transactions.append(e2_aborted_transactions)
+                    h2 = INT32.unpack_from(b, p)[0]
                     p += 4
-                    if r2 < 0:
-                        f2_records = None
+                    if h2 < 0:
+                        e1_partitions.records = None
                     else:
-                        r2 += p
-                        if r2 > blen:
-                            raise records_error(r2 - p)
-                        f2_records = bv[p : r2]
-                        p = r2
-                    unknown2 = ()
-                    e1_partitions = _FetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f2_aborted_transactions, -1, f2_records, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_responses = _FetchResponse__FetchableTopicResponse(f1_topic, ZERO_UUID, f1_partitions, unknown1)
-            f_responses.append(e_responses)
-    unknown0 = ()
-    obj = _FetchResponse(f_throttle_time_ms, f_error_code, f_session_id, f_responses, [], unknown0)
+                        h2 += p
+                        if h2 > blen:
+                            raise records_error(h2 - p)
+                        e1_partitions.records = bv[p : h2]
+                        p = h2
+                    e1_partitions.diverging_epoch = _FetchResponse__EpochEndOffset()
+                    e1_partitions.current_leader = _FetchResponse__LeaderIdAndEpoch()
+                    e1_partitions.snapshot_id = _FetchResponse__SnapshotId()
+                    e1_partitions.preferred_read_replica = -1
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_responses.topic_id = ZERO_UUID
+            e_responses.unknown_tagged_fields = ()
+            l_responses.append(e_responses)
+    obj.node_endpoints = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -3648,63 +3883,68 @@ def _e_FetchResponse_v7(o: FetchResponse, out: bytearray) -> None:
 def _d_FetchResponse_v11(b: bytes, p: int) -> tuple[FetchResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_throttle_time_ms, f_error_code, f_session_id = _S_ihi.unpack_from(b, p)
-    p += 10
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_FetchResponse)
+    obj.throttle_time_ms, obj.error_code, obj.session_id, h0 = _S_ihii.unpack_from(b, p)
+    p += 14
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_FetchResponse__FetchableTopicResponse)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_responses.topic = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
-                    p += 30
-                    n2 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if n2 < 0:
-                        f2_aborted_transactions = None
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                e_responses.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_responses.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, e1_partitions.log_start_offset, h2 = _S_ihqqqi.unpack_from(b, p)
+                    p += 34
+                    if h2 < 0:
+                        e1_partitions.aborted_transactions = None
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_aborted_transactions = []
-                        for _ in range(n2):
-                            f3_producer_id, f3_first_offset = _S_qq.unpack_from(b, p)
+                        e1_partitions.aborted_transactions = l2_aborted_transactions = []
+                        for _ in range(h2):
+                            e2_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+                            e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset = _S_qq.unpack_from(b, p)
                             p += 16
-                            unknown3 = ()
-                            e2_aborted_transactions = _FetchResponse__AbortedTransaction(f3_producer_id, f3_first_offset, unknown3)
-                            f2_aborted_transactions.append(e2_aborted_transactions)
-                    f2_preferred_read_replica = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    r2 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if r2 < 0:
-                        f2_records = None
+                            e2_aborted_transactions.unknown_tagged_fields = ()
+                            l2_aborted_transactions.append(e2_aborted_transactions)
+                    e1_partitions.preferred_read_replica, h2 = _S_ii.unpack_from(b, p)
+                    p += 8
+                    if h2 < 0:
+                        e1_partitions.records = None
                     else:
-                        r2 += p
-                        if r2 > blen:
-                            raise records_error(r2 - p)
-                        f2_records = bv[p : r2]
-                        p = r2
-                    unknown2 = ()
-                    e1_partitions = _FetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset, _FetchResponse__EpochEndOffset(), _FetchResponse__LeaderIdAndEpoch(), _FetchResponse__SnapshotId(), f2_aborted_transactions, f2_preferred_read_replica, f2_records, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_responses = _FetchResponse__FetchableTopicResponse(f1_topic, ZERO_UUID, f1_partitions, unknown1)
-            f_responses.append(e_responses)
-    unknown0 = ()
-    obj = _FetchResponse(f_throttle_time_ms, f_error_code, f_session_id, f_responses, [], unknown0)
+                        h2 += p
+                        if h2 > blen:
+                            raise records_error(h2 - p)
+                        e1_partitions.records = bv[p : h2]
+                        p = h2
+                    e1_partitions.diverging_epoch = _FetchResponse__EpochEndOffset()
+                    e1_partitions.current_leader = _FetchResponse__LeaderIdAndEpoch()
+                    e1_partitions.snapshot_id = _FetchResponse__SnapshotId()
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_responses.topic_id = ZERO_UUID
+            e_responses.unknown_tagged_fields = ()
+            l_responses.append(e_responses)
+    obj.node_endpoints = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -3754,132 +3994,127 @@ def _e_FetchResponse_v11(o: FetchResponse, out: bytearray) -> None:
 def _d_FetchResponse_v12(b: bytes, p: int) -> tuple[FetchResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_throttle_time_ms, f_error_code, f_session_id = _S_ihi.unpack_from(b, p)
-    p += 10
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchResponse)
+    obj.throttle_time_ms, obj.error_code, obj.session_id, h0 = _S_ihiB.unpack_from(b, p)
+    p += 11
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_FetchResponse__FetchableTopicResponse)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_responses.topic = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_responses.topic, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
-                    p += 30
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
+                e_responses.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, e1_partitions.log_start_offset, h2 = _S_ihqqqB.unpack_from(b, p)
+                    p += 31
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
+                        e1_partitions.aborted_transactions = None
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
-                        f2_aborted_transactions = None
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
-                    else:
-                        f2_aborted_transactions = []
-                        for _ in range(n2):
-                            f3_producer_id, f3_first_offset = _S_qq.unpack_from(b, p)
-                            p += 16
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_partitions.aborted_transactions = l2_aborted_transactions = []
+                        for _ in range(h2):
+                            e2_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+                            e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset, h3 = _S_qqB.unpack_from(b, p)
+                            p += 17
+                            if h3 == 0:
+                                e2_aborted_transactions.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_aborted_transactions = _FetchResponse__AbortedTransaction(f3_producer_id, f3_first_offset, unknown3)
-                            f2_aborted_transactions.append(e2_aborted_transactions)
-                    f2_preferred_read_replica = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    r2 = b[p]
-                    if r2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
+                                tags3, p = r_tags(b, p - 1)
+                                e2_aborted_transactions.unknown_tagged_fields = tuple(tags3)
+                            l2_aborted_transactions.append(e2_aborted_transactions)
+                    e1_partitions.preferred_read_replica, h2, c2 = _S_iBB.unpack_from(b, p)
+                    if h2 < 0x80:
+                        p += 5
+                        h2 += p - 1
+                    elif c2 < 0x80:
+                        p += 6
+                        h2 = (h2 & 0x7F) + (c2 << 7) + p - 1
                     else:
-                        r2, p = r_uvarint(b, p)
-                    r2 -= 1
-                    if r2 < 0:
-                        f2_records = None
+                        h2, p = r_uvarint(b, p + 4)
+                        h2 += p - 1
+                    if h2 < p:
+                        e1_partitions.records = None
+                    elif h2 > blen:
+                        raise records_error(h2 - p)
                     else:
-                        r2 += p
-                        if r2 > blen:
-                            raise records_error(r2 - p)
-                        f2_records = bv[p : r2]
-                        p = r2
-                    f2_diverging_epoch: FetchResponse.EpochEndOffset = _FetchResponse__EpochEndOffset()
-                    f2_current_leader: FetchResponse.LeaderIdAndEpoch = _FetchResponse__LeaderIdAndEpoch()
-                    f2_snapshot_id: FetchResponse.SnapshotId = _FetchResponse__SnapshotId()
+                        e1_partitions.records = bv[p : h2]
+                        p = h2
+                    e1_partitions.diverging_epoch = _FetchResponse__EpochEndOffset()
+                    e1_partitions.current_leader = _FetchResponse__LeaderIdAndEpoch()
+                    e1_partitions.snapshot_id = _FetchResponse__SnapshotId()
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
                         extra2 = []
                         for tag2, t2 in tags2:
                             if tag2 == 0:
                                 q2 = 0
-                                f2_diverging_epoch, q2 = _d_FetchResponse__EpochEndOffset_v12(t2, q2)
+                                e1_partitions.diverging_epoch, q2 = _d_FetchResponse__EpochEndOffset_v12(t2, q2)
                             elif tag2 == 1:
                                 q2 = 0
-                                f2_current_leader, q2 = _d_FetchResponse__LeaderIdAndEpoch_v12(t2, q2)
+                                e1_partitions.current_leader, q2 = _d_FetchResponse__LeaderIdAndEpoch_v12(t2, q2)
                             elif tag2 == 2:
                                 q2 = 0
-                                f2_snapshot_id, q2 = _d_FetchResponse__SnapshotId_v12(t2, q2)
+                                e1_partitions.snapshot_id, q2 = _d_FetchResponse__SnapshotId_v12(t2, q2)
                             else:
                                 extra2.append((tag2, t2))
-                        unknown2 = tuple(extra2)
-                    e1_partitions = _FetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset, f2_diverging_epoch, f2_current_leader, f2_snapshot_id, f2_aborted_transactions, f2_preferred_read_replica, f2_records, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(extra2)
+                    l1_partitions.append(e1_partitions)
+            e_responses.topic_id = ZERO_UUID
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_responses = _FetchResponse__FetchableTopicResponse(f1_topic, ZERO_UUID, f1_partitions, unknown1)
-            f_responses.append(e_responses)
+                e_responses.unknown_tagged_fields = tuple(tags1)
+            l_responses.append(e_responses)
+    obj.node_endpoints = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchResponse(f_throttle_time_ms, f_error_code, f_session_id, f_responses, [], unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3956,127 +4191,122 @@ def _e_FetchResponse_v12(o: FetchResponse, out: bytearray) -> None:
 def _d_FetchResponse_v13(b: bytes, p: int) -> tuple[FetchResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_throttle_time_ms, f_error_code, f_session_id = _S_ihi.unpack_from(b, p)
-    p += 10
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchResponse)
+    obj.throttle_time_ms, obj.error_code, obj.session_id, h0 = _S_ihiB.unpack_from(b, p)
+    p += 11
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_FetchResponse__FetchableTopicResponse)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_responses.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
-                    p += 30
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
+                e_responses.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, e1_partitions.log_start_offset, h2 = _S_ihqqqB.unpack_from(b, p)
+                    p += 31
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
+                        e1_partitions.aborted_transactions = None
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
-                        f2_aborted_transactions = None
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
-                    else:
-                        f2_aborted_transactions = []
-                        for _ in range(n2):
-                            f3_producer_id, f3_first_offset = _S_qq.unpack_from(b, p)
-                            p += 16
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_partitions.aborted_transactions = l2_aborted_transactions = []
+                        for _ in range(h2):
+                            e2_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+                            e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset, h3 = _S_qqB.unpack_from(b, p)
+                            p += 17
+                            if h3 == 0:
+                                e2_aborted_transactions.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_aborted_transactions = _FetchResponse__AbortedTransaction(f3_producer_id, f3_first_offset, unknown3)
-                            f2_aborted_transactions.append(e2_aborted_transactions)
-                    f2_preferred_read_replica = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    r2 = b[p]
-                    if r2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
+                                tags3, p = r_tags(b, p - 1)
+                                e2_aborted_transactions.unknown_tagged_fields = tuple(tags3)
+                            l2_aborted_transactions.append(e2_aborted_transactions)
+                    e1_partitions.preferred_read_replica, h2, c2 = _S_iBB.unpack_from(b, p)
+                    if h2 < 0x80:
+                        p += 5
+                        h2 += p - 1
+                    elif c2 < 0x80:
+                        p += 6
+                        h2 = (h2 & 0x7F) + (c2 << 7) + p - 1
                     else:
-                        r2, p = r_uvarint(b, p)
-                    r2 -= 1
-                    if r2 < 0:
-                        f2_records = None
+                        h2, p = r_uvarint(b, p + 4)
+                        h2 += p - 1
+                    if h2 < p:
+                        e1_partitions.records = None
+                    elif h2 > blen:
+                        raise records_error(h2 - p)
                     else:
-                        r2 += p
-                        if r2 > blen:
-                            raise records_error(r2 - p)
-                        f2_records = bv[p : r2]
-                        p = r2
-                    f2_diverging_epoch: FetchResponse.EpochEndOffset = _FetchResponse__EpochEndOffset()
-                    f2_current_leader: FetchResponse.LeaderIdAndEpoch = _FetchResponse__LeaderIdAndEpoch()
-                    f2_snapshot_id: FetchResponse.SnapshotId = _FetchResponse__SnapshotId()
+                        e1_partitions.records = bv[p : h2]
+                        p = h2
+                    e1_partitions.diverging_epoch = _FetchResponse__EpochEndOffset()
+                    e1_partitions.current_leader = _FetchResponse__LeaderIdAndEpoch()
+                    e1_partitions.snapshot_id = _FetchResponse__SnapshotId()
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
                         extra2 = []
                         for tag2, t2 in tags2:
                             if tag2 == 0:
                                 q2 = 0
-                                f2_diverging_epoch, q2 = _d_FetchResponse__EpochEndOffset_v12(t2, q2)
+                                e1_partitions.diverging_epoch, q2 = _d_FetchResponse__EpochEndOffset_v12(t2, q2)
                             elif tag2 == 1:
                                 q2 = 0
-                                f2_current_leader, q2 = _d_FetchResponse__LeaderIdAndEpoch_v12(t2, q2)
+                                e1_partitions.current_leader, q2 = _d_FetchResponse__LeaderIdAndEpoch_v12(t2, q2)
                             elif tag2 == 2:
                                 q2 = 0
-                                f2_snapshot_id, q2 = _d_FetchResponse__SnapshotId_v12(t2, q2)
+                                e1_partitions.snapshot_id, q2 = _d_FetchResponse__SnapshotId_v12(t2, q2)
                             else:
                                 extra2.append((tag2, t2))
-                        unknown2 = tuple(extra2)
-                    e1_partitions = _FetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset, f2_diverging_epoch, f2_current_leader, f2_snapshot_id, f2_aborted_transactions, f2_preferred_read_replica, f2_records, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(extra2)
+                    l1_partitions.append(e1_partitions)
+            e_responses.topic = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_responses = _FetchResponse__FetchableTopicResponse('', f1_topic_id, f1_partitions, unknown1)
-            f_responses.append(e_responses)
+                e_responses.unknown_tagged_fields = tuple(tags1)
+            l_responses.append(e_responses)
+    obj.node_endpoints = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchResponse(f_throttle_time_ms, f_error_code, f_session_id, f_responses, [], unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -4153,152 +4383,146 @@ def _e_FetchResponse_v13(o: FetchResponse, out: bytearray) -> None:
 def _d_FetchResponse_v16(b: bytes, p: int) -> tuple[FetchResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_throttle_time_ms, f_error_code, f_session_id = _S_ihi.unpack_from(b, p)
-    p += 10
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchResponse)
+    obj.throttle_time_ms, obj.error_code, obj.session_id, h0 = _S_ihiB.unpack_from(b, p)
+    p += 11
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_FetchResponse__FetchableTopicResponse)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_responses.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
-                    p += 30
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
+                e_responses.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, e1_partitions.log_start_offset, h2 = _S_ihqqqB.unpack_from(b, p)
+                    p += 31
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
+                        e1_partitions.aborted_transactions = None
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
-                        f2_aborted_transactions = None
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
-                    else:
-                        f2_aborted_transactions = []
-                        for _ in range(n2):
-                            f3_producer_id, f3_first_offset = _S_qq.unpack_from(b, p)
-                            p += 16
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_partitions.aborted_transactions = l2_aborted_transactions = []
+                        for _ in range(h2):
+                            e2_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+                            e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset, h3 = _S_qqB.unpack_from(b, p)
+                            p += 17
+                            if h3 == 0:
+                                e2_aborted_transactions.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_aborted_transactions = _FetchResponse__AbortedTransaction(f3_producer_id, f3_first_offset, unknown3)
-                            f2_aborted_transactions.append(e2_aborted_transactions)
-                    f2_preferred_read_replica = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    r2 = b[p]
-                    if r2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
+                                tags3, p = r_tags(b, p - 1)
+                                e2_aborted_transactions.unknown_tagged_fields = tuple(tags3)
+                            l2_aborted_transactions.append(e2_aborted_transactions)
+                    e1_partitions.preferred_read_replica, h2, c2 = _S_iBB.unpack_from(b, p)
+                    if h2 < 0x80:
+                        p += 5
+                        h2 += p - 1
+                    elif c2 < 0x80:
+                        p += 6
+                        h2 = (h2 & 0x7F) + (c2 << 7) + p - 1
                     else:
-                        r2, p = r_uvarint(b, p)
-                    r2 -= 1
-                    if r2 < 0:
-                        f2_records = None
+                        h2, p = r_uvarint(b, p + 4)
+                        h2 += p - 1
+                    if h2 < p:
+                        e1_partitions.records = None
+                    elif h2 > blen:
+                        raise records_error(h2 - p)
                     else:
-                        r2 += p
-                        if r2 > blen:
-                            raise records_error(r2 - p)
-                        f2_records = bv[p : r2]
-                        p = r2
-                    f2_diverging_epoch: FetchResponse.EpochEndOffset = _FetchResponse__EpochEndOffset()
-                    f2_current_leader: FetchResponse.LeaderIdAndEpoch = _FetchResponse__LeaderIdAndEpoch()
-                    f2_snapshot_id: FetchResponse.SnapshotId = _FetchResponse__SnapshotId()
+                        e1_partitions.records = bv[p : h2]
+                        p = h2
+                    e1_partitions.diverging_epoch = _FetchResponse__EpochEndOffset()
+                    e1_partitions.current_leader = _FetchResponse__LeaderIdAndEpoch()
+                    e1_partitions.snapshot_id = _FetchResponse__SnapshotId()
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
                         extra2 = []
                         for tag2, t2 in tags2:
                             if tag2 == 0:
                                 q2 = 0
-                                f2_diverging_epoch, q2 = _d_FetchResponse__EpochEndOffset_v12(t2, q2)
+                                e1_partitions.diverging_epoch, q2 = _d_FetchResponse__EpochEndOffset_v12(t2, q2)
                             elif tag2 == 1:
                                 q2 = 0
-                                f2_current_leader, q2 = _d_FetchResponse__LeaderIdAndEpoch_v12(t2, q2)
+                                e1_partitions.current_leader, q2 = _d_FetchResponse__LeaderIdAndEpoch_v12(t2, q2)
                             elif tag2 == 2:
                                 q2 = 0
-                                f2_snapshot_id, q2 = _d_FetchResponse__SnapshotId_v12(t2, q2)
+                                e1_partitions.snapshot_id, q2 = _d_FetchResponse__SnapshotId_v12(t2, q2)
                             else:
                                 extra2.append((tag2, t2))
-                        unknown2 = tuple(extra2)
-                    e1_partitions = _FetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_high_watermark, f2_last_stable_offset, f2_log_start_offset, f2_diverging_epoch, f2_current_leader, f2_snapshot_id, f2_aborted_transactions, f2_preferred_read_replica, f2_records, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(extra2)
+                    l1_partitions.append(e1_partitions)
+            e_responses.topic = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_responses = _FetchResponse__FetchableTopicResponse('', f1_topic_id, f1_partitions, unknown1)
-            f_responses.append(e_responses)
-    f_node_endpoints: list[FetchResponse.NodeEndpoint] = []
+                e_responses.unknown_tagged_fields = tuple(tags1)
+            l_responses.append(e_responses)
+    obj.node_endpoints = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
-                else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if n0 < 0:
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if h0 < 0:
                     raise null_error('NodeEndpoints')
-                elif n0 > len(t0) - q0:
-                    raise count_error(n0, len(t0) - q0)
+                elif h0 > len(t0) - q0:
+                    raise count_error(h0, len(t0) - q0)
                 else:
-                    f_node_endpoints = []
-                    for _ in range(n0):
+                    obj.node_endpoints = l_node_endpoints = []
+                    for _ in range(h0):
                         e_node_endpoints, q0 = _d_FetchResponse__NodeEndpoint_v16(t0, q0)
-                        f_node_endpoints.append(e_node_endpoints)
+                        l_node_endpoints.append(e_node_endpoints)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _FetchResponse(f_throttle_time_ms, f_error_code, f_session_id, f_responses, f_node_endpoints, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 

@@ -17,12 +17,19 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['FetchSnapshotRequest', 'FetchSnapshotResponse']
 
 _S_H = Struct(">H")
+_S_HB = Struct(">HB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_ii = Struct(">ii")
+_S_iiB = Struct(">iiB")
 _S_q = Struct(">q")
+_S_qB = Struct(">qB")
 _S_qi = Struct(">qi")
+_S_qiB = Struct(">qiB")
 _S_qq = Struct(">qq")
+_S_qqBB = Struct(">qqBB")
 
 @attrs.define
 class FetchSnapshotRequest(Message):
@@ -116,15 +123,14 @@ class FetchSnapshotResponse(Message):
 
 
 def _d_FetchSnapshotRequest__SnapshotId_v0(b: bytes, p: int) -> tuple[FetchSnapshotRequest.SnapshotId, int]:
-    f_end_offset, f_epoch = _S_qi.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_FetchSnapshotRequest__SnapshotId)
+    obj.end_offset, obj.epoch, h0 = _S_qiB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchSnapshotRequest__SnapshotId(f_end_offset, f_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -137,26 +143,26 @@ def _e_FetchSnapshotRequest__SnapshotId_v0(o: FetchSnapshotRequest.SnapshotId, o
 
 
 def _d_FetchSnapshotRequest__PartitionSnapshot_v0(b: bytes, p: int) -> tuple[FetchSnapshotRequest.PartitionSnapshot, int]:
-    f_partition, f_current_leader_epoch = _S_ii.unpack_from(b, p)
+    obj = new_struct(_FetchSnapshotRequest__PartitionSnapshot)
+    obj.partition, obj.current_leader_epoch = _S_ii.unpack_from(b, p)
     p += 8
-    f1_end_offset, f1_epoch = _S_qi.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown1: TaggedFields = ()
+    o1 = new_struct(_FetchSnapshotRequest__SnapshotId)
+    obj.snapshot_id = o1
+    o1.end_offset, o1.epoch, h1 = _S_qiB.unpack_from(b, p)
+    p += 13
+    if h1 == 0:
+        o1.unknown_tagged_fields = ()
     else:
-        tags1, p = r_tags(b, p)
-        unknown1 = tuple(tags1)
-    f_snapshot_id = _FetchSnapshotRequest__SnapshotId(f1_end_offset, f1_epoch, unknown1)
-    f_position = _S_q.unpack_from(b, p)[0]
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        tags1, p = r_tags(b, p - 1)
+        o1.unknown_tagged_fields = tuple(tags1)
+    obj.position, h0 = _S_qB.unpack_from(b, p)
+    p += 9
+    obj.replica_directory_id = ZERO_UUID
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchSnapshotRequest__PartitionSnapshot(f_partition, f_current_leader_epoch, f_snapshot_id, f_position, ZERO_UUID, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -176,34 +182,33 @@ def _e_FetchSnapshotRequest__PartitionSnapshot_v0(o: FetchSnapshotRequest.Partit
 
 
 def _d_FetchSnapshotRequest__PartitionSnapshot_v1(b: bytes, p: int) -> tuple[FetchSnapshotRequest.PartitionSnapshot, int]:
-    f_partition, f_current_leader_epoch = _S_ii.unpack_from(b, p)
+    obj = new_struct(_FetchSnapshotRequest__PartitionSnapshot)
+    obj.partition, obj.current_leader_epoch = _S_ii.unpack_from(b, p)
     p += 8
-    f1_end_offset, f1_epoch = _S_qi.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown1: TaggedFields = ()
+    o1 = new_struct(_FetchSnapshotRequest__SnapshotId)
+    obj.snapshot_id = o1
+    o1.end_offset, o1.epoch, h1 = _S_qiB.unpack_from(b, p)
+    p += 13
+    if h1 == 0:
+        o1.unknown_tagged_fields = ()
     else:
-        tags1, p = r_tags(b, p)
-        unknown1 = tuple(tags1)
-    f_snapshot_id = _FetchSnapshotRequest__SnapshotId(f1_end_offset, f1_epoch, unknown1)
-    f_position = _S_q.unpack_from(b, p)[0]
-    p += 8
-    f_replica_directory_id: uuid.UUID = ZERO_UUID
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        tags1, p = r_tags(b, p - 1)
+        o1.unknown_tagged_fields = tuple(tags1)
+    obj.position, h0 = _S_qB.unpack_from(b, p)
+    p += 9
+    obj.replica_directory_id = ZERO_UUID
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_replica_directory_id, q0 = r_uuid(t0, q0)
+                obj.replica_directory_id, q0 = r_uuid(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _FetchSnapshotRequest__PartitionSnapshot(f_partition, f_current_leader_epoch, f_snapshot_id, f_position, f_replica_directory_id, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -226,56 +231,56 @@ def _e_FetchSnapshotRequest__PartitionSnapshot_v1(o: FetchSnapshotRequest.Partit
 
 def _d_FetchSnapshotRequest__TopicSnapshot_v0(b: bytes, p: int) -> tuple[FetchSnapshotRequest.TopicSnapshot, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_FetchSnapshotRequest__TopicSnapshot)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition, f1_current_leader_epoch = _S_ii.unpack_from(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_FetchSnapshotRequest__PartitionSnapshot)
+            e_partitions.partition, e_partitions.current_leader_epoch = _S_ii.unpack_from(b, p)
             p += 8
-            f2_end_offset, f2_epoch = _S_qi.unpack_from(b, p)
-            p += 12
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+            o2 = new_struct(_FetchSnapshotRequest__SnapshotId)
+            e_partitions.snapshot_id = o2
+            o2.end_offset, o2.epoch, h2 = _S_qiB.unpack_from(b, p)
+            p += 13
+            if h2 == 0:
+                o2.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            f1_snapshot_id = _FetchSnapshotRequest__SnapshotId(f2_end_offset, f2_epoch, unknown2)
-            f1_position = _S_q.unpack_from(b, p)[0]
-            p += 8
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                tags2, p = r_tags(b, p - 1)
+                o2.unknown_tagged_fields = tuple(tags2)
+            e_partitions.position, h1 = _S_qB.unpack_from(b, p)
+            p += 9
+            e_partitions.replica_directory_id = ZERO_UUID
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _FetchSnapshotRequest__PartitionSnapshot(f1_partition, f1_current_leader_epoch, f1_snapshot_id, f1_position, ZERO_UUID, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchSnapshotRequest__TopicSnapshot(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -311,64 +316,63 @@ def _e_FetchSnapshotRequest__TopicSnapshot_v0(o: FetchSnapshotRequest.TopicSnaps
 
 def _d_FetchSnapshotRequest__TopicSnapshot_v1(b: bytes, p: int) -> tuple[FetchSnapshotRequest.TopicSnapshot, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_FetchSnapshotRequest__TopicSnapshot)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition, f1_current_leader_epoch = _S_ii.unpack_from(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_FetchSnapshotRequest__PartitionSnapshot)
+            e_partitions.partition, e_partitions.current_leader_epoch = _S_ii.unpack_from(b, p)
             p += 8
-            f2_end_offset, f2_epoch = _S_qi.unpack_from(b, p)
-            p += 12
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+            o2 = new_struct(_FetchSnapshotRequest__SnapshotId)
+            e_partitions.snapshot_id = o2
+            o2.end_offset, o2.epoch, h2 = _S_qiB.unpack_from(b, p)
+            p += 13
+            if h2 == 0:
+                o2.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            f1_snapshot_id = _FetchSnapshotRequest__SnapshotId(f2_end_offset, f2_epoch, unknown2)
-            f1_position = _S_q.unpack_from(b, p)[0]
-            p += 8
-            f1_replica_directory_id: uuid.UUID = ZERO_UUID
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                tags2, p = r_tags(b, p - 1)
+                o2.unknown_tagged_fields = tuple(tags2)
+            e_partitions.position, h1 = _S_qB.unpack_from(b, p)
+            p += 9
+            e_partitions.replica_directory_id = ZERO_UUID
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
+                tags1, p = r_tags(b, p - 1)
                 extra1 = []
                 for tag1, t1 in tags1:
                     if tag1 == 0:
                         q1 = 0
-                        f1_replica_directory_id, q1 = r_uuid(t1, q1)
+                        e_partitions.replica_directory_id, q1 = r_uuid(t1, q1)
                     else:
                         extra1.append((tag1, t1))
-                unknown1 = tuple(extra1)
-            e_partitions = _FetchSnapshotRequest__PartitionSnapshot(f1_partition, f1_current_leader_epoch, f1_snapshot_id, f1_position, f1_replica_directory_id, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(extra1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchSnapshotRequest__TopicSnapshot(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -406,95 +410,93 @@ def _e_FetchSnapshotRequest__TopicSnapshot_v1(o: FetchSnapshotRequest.TopicSnaps
 
 def _d_FetchSnapshotRequest_v0(b: bytes, p: int) -> tuple[FetchSnapshotRequest, int]:
     blen = len(b)
-    f_replica_id, f_max_bytes = _S_ii.unpack_from(b, p)
-    p += 8
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchSnapshotRequest)
+    obj.replica_id, obj.max_bytes, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_FetchSnapshotRequest__TopicSnapshot)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_current_leader_epoch = _S_ii.unpack_from(b, p)
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchSnapshotRequest__PartitionSnapshot)
+                    e1_partitions.partition, e1_partitions.current_leader_epoch = _S_ii.unpack_from(b, p)
                     p += 8
-                    f3_end_offset, f3_epoch = _S_qi.unpack_from(b, p)
-                    p += 12
-                    if b[p] == 0:
-                        p += 1
-                        unknown3: TaggedFields = ()
+                    o3 = new_struct(_FetchSnapshotRequest__SnapshotId)
+                    e1_partitions.snapshot_id = o3
+                    o3.end_offset, o3.epoch, h3 = _S_qiB.unpack_from(b, p)
+                    p += 13
+                    if h3 == 0:
+                        o3.unknown_tagged_fields = ()
                     else:
-                        tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    f2_snapshot_id = _FetchSnapshotRequest__SnapshotId(f3_end_offset, f3_epoch, unknown3)
-                    f2_position = _S_q.unpack_from(b, p)[0]
-                    p += 8
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                        tags3, p = r_tags(b, p - 1)
+                        o3.unknown_tagged_fields = tuple(tags3)
+                    e1_partitions.position, h2 = _S_qB.unpack_from(b, p)
+                    p += 9
+                    e1_partitions.replica_directory_id = ZERO_UUID
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _FetchSnapshotRequest__PartitionSnapshot(f2_partition, f2_current_leader_epoch, f2_snapshot_id, f2_position, ZERO_UUID, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _FetchSnapshotRequest__TopicSnapshot(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_cluster_id: str | None = None
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.cluster_id = None
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                s0 = t0[q0]
-                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
-                    f_cluster_id, q0 = r_ncstr(t0, q0)
+                h0 = t0[q0]
+                if 0 < h0 < 0x80 and (z0 := q0 + h0) <= len(t0):
+                    obj.cluster_id = t0[q0 + 1 : z0].decode()
+                    q0 = z0
                 else:
-                    f_cluster_id = t0[q0 + 1 : q0 + s0].decode()
-                    q0 += s0
+                    obj.cluster_id, q0 = r_ncstr(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _FetchSnapshotRequest(f_cluster_id, f_replica_id, f_max_bytes, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -547,103 +549,100 @@ def _e_FetchSnapshotRequest_v0(o: FetchSnapshotRequest, out: bytearray) -> None:
 
 def _d_FetchSnapshotRequest_v1(b: bytes, p: int) -> tuple[FetchSnapshotRequest, int]:
     blen = len(b)
-    f_replica_id, f_max_bytes = _S_ii.unpack_from(b, p)
-    p += 8
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchSnapshotRequest)
+    obj.replica_id, obj.max_bytes, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_FetchSnapshotRequest__TopicSnapshot)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_current_leader_epoch = _S_ii.unpack_from(b, p)
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchSnapshotRequest__PartitionSnapshot)
+                    e1_partitions.partition, e1_partitions.current_leader_epoch = _S_ii.unpack_from(b, p)
                     p += 8
-                    f3_end_offset, f3_epoch = _S_qi.unpack_from(b, p)
-                    p += 12
-                    if b[p] == 0:
-                        p += 1
-                        unknown3: TaggedFields = ()
+                    o3 = new_struct(_FetchSnapshotRequest__SnapshotId)
+                    e1_partitions.snapshot_id = o3
+                    o3.end_offset, o3.epoch, h3 = _S_qiB.unpack_from(b, p)
+                    p += 13
+                    if h3 == 0:
+                        o3.unknown_tagged_fields = ()
                     else:
-                        tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    f2_snapshot_id = _FetchSnapshotRequest__SnapshotId(f3_end_offset, f3_epoch, unknown3)
-                    f2_position = _S_q.unpack_from(b, p)[0]
-                    p += 8
-                    f2_replica_directory_id: uuid.UUID = ZERO_UUID
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                        tags3, p = r_tags(b, p - 1)
+                        o3.unknown_tagged_fields = tuple(tags3)
+                    e1_partitions.position, h2 = _S_qB.unpack_from(b, p)
+                    p += 9
+                    e1_partitions.replica_directory_id = ZERO_UUID
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
+                        tags2, p = r_tags(b, p - 1)
                         extra2 = []
                         for tag2, t2 in tags2:
                             if tag2 == 0:
                                 q2 = 0
-                                f2_replica_directory_id, q2 = r_uuid(t2, q2)
+                                e1_partitions.replica_directory_id, q2 = r_uuid(t2, q2)
                             else:
                                 extra2.append((tag2, t2))
-                        unknown2 = tuple(extra2)
-                    e1_partitions = _FetchSnapshotRequest__PartitionSnapshot(f2_partition, f2_current_leader_epoch, f2_snapshot_id, f2_position, f2_replica_directory_id, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(extra2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _FetchSnapshotRequest__TopicSnapshot(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_cluster_id: str | None = None
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.cluster_id = None
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                s0 = t0[q0]
-                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
-                    f_cluster_id, q0 = r_ncstr(t0, q0)
+                h0 = t0[q0]
+                if 0 < h0 < 0x80 and (z0 := q0 + h0) <= len(t0):
+                    obj.cluster_id = t0[q0 + 1 : z0].decode()
+                    q0 = z0
                 else:
-                    f_cluster_id = t0[q0 + 1 : q0 + s0].decode()
-                    q0 += s0
+                    obj.cluster_id, q0 = r_ncstr(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _FetchSnapshotRequest(f_cluster_id, f_replica_id, f_max_bytes, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -697,15 +696,14 @@ def _e_FetchSnapshotRequest_v1(o: FetchSnapshotRequest, out: bytearray) -> None:
 
 
 def _d_FetchSnapshotResponse__SnapshotId_v0(b: bytes, p: int) -> tuple[FetchSnapshotResponse.SnapshotId, int]:
-    f_end_offset, f_epoch = _S_qi.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_FetchSnapshotResponse__SnapshotId)
+    obj.end_offset, obj.epoch, h0 = _S_qiB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchSnapshotResponse__SnapshotId(f_end_offset, f_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -718,15 +716,14 @@ def _e_FetchSnapshotResponse__SnapshotId_v0(o: FetchSnapshotResponse.SnapshotId,
 
 
 def _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(b: bytes, p: int) -> tuple[FetchSnapshotResponse.LeaderIdAndEpoch, int]:
-    f_leader_id, f_leader_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_FetchSnapshotResponse__LeaderIdAndEpoch)
+    obj.leader_id, obj.leader_epoch, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchSnapshotResponse__LeaderIdAndEpoch(f_leader_id, f_leader_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -741,51 +738,49 @@ def _e_FetchSnapshotResponse__LeaderIdAndEpoch_v0(o: FetchSnapshotResponse.Leade
 def _d_FetchSnapshotResponse__PartitionSnapshot_v0(b: bytes, p: int) -> tuple[FetchSnapshotResponse.PartitionSnapshot, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_index, f_error_code = _S_ih.unpack_from(b, p)
+    obj = new_struct(_FetchSnapshotResponse__PartitionSnapshot)
+    obj.index, obj.error_code = _S_ih.unpack_from(b, p)
     p += 6
-    f1_end_offset, f1_epoch = _S_qi.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown1: TaggedFields = ()
+    o1 = new_struct(_FetchSnapshotResponse__SnapshotId)
+    obj.snapshot_id = o1
+    o1.end_offset, o1.epoch, h1 = _S_qiB.unpack_from(b, p)
+    p += 13
+    if h1 == 0:
+        o1.unknown_tagged_fields = ()
     else:
-        tags1, p = r_tags(b, p)
-        unknown1 = tuple(tags1)
-    f_snapshot_id = _FetchSnapshotResponse__SnapshotId(f1_end_offset, f1_epoch, unknown1)
-    f_size, f_position = _S_qq.unpack_from(b, p)
-    p += 16
-    r0 = b[p]
-    if r0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        r0 = (r0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        tags1, p = r_tags(b, p - 1)
+        o1.unknown_tagged_fields = tuple(tags1)
+    obj.size, obj.position, h0, c0 = _S_qqBB.unpack_from(b, p)
+    if h0 < 0x80:
+        p += 17
+        h0 += p - 1
+    elif c0 < 0x80:
+        p += 18
+        h0 = (h0 & 0x7F) + (c0 << 7) + p - 1
     else:
-        r0, p = r_uvarint(b, p)
-    r0 -= 1
-    if r0 < 0:
+        h0, p = r_uvarint(b, p + 16)
+        h0 += p - 1
+    if h0 < p:
         raise null_error('UnalignedRecords')
+    elif h0 > blen:
+        raise records_error(h0 - p)
     else:
-        r0 += p
-        if r0 > blen:
-            raise records_error(r0 - p)
-        f_unaligned_records = bv[p : r0]
-        p = r0
-    f_current_leader: FetchSnapshotResponse.LeaderIdAndEpoch = _FetchSnapshotResponse__LeaderIdAndEpoch()
+        obj.unaligned_records = bv[p : h0]
+        p = h0
+    obj.current_leader = _FetchSnapshotResponse__LeaderIdAndEpoch()
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_current_leader, q0 = _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(t0, q0)
+                obj.current_leader, q0 = _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _FetchSnapshotResponse__PartitionSnapshot(f_index, f_error_code, f_snapshot_id, f_current_leader, f_size, f_position, f_unaligned_records, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -811,81 +806,79 @@ def _e_FetchSnapshotResponse__PartitionSnapshot_v0(o: FetchSnapshotResponse.Part
 def _d_FetchSnapshotResponse__TopicSnapshot_v0(b: bytes, p: int) -> tuple[FetchSnapshotResponse.TopicSnapshot, int]:
     blen = len(b)
     bv = memoryview(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_FetchSnapshotResponse__TopicSnapshot)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_index, f1_error_code = _S_ih.unpack_from(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_FetchSnapshotResponse__PartitionSnapshot)
+            e_partitions.index, e_partitions.error_code = _S_ih.unpack_from(b, p)
             p += 6
-            f2_end_offset, f2_epoch = _S_qi.unpack_from(b, p)
-            p += 12
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+            o2 = new_struct(_FetchSnapshotResponse__SnapshotId)
+            e_partitions.snapshot_id = o2
+            o2.end_offset, o2.epoch, h2 = _S_qiB.unpack_from(b, p)
+            p += 13
+            if h2 == 0:
+                o2.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            f1_snapshot_id = _FetchSnapshotResponse__SnapshotId(f2_end_offset, f2_epoch, unknown2)
-            f1_size, f1_position = _S_qq.unpack_from(b, p)
-            p += 16
-            r1 = b[p]
-            if r1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                r1 = (r1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+                tags2, p = r_tags(b, p - 1)
+                o2.unknown_tagged_fields = tuple(tags2)
+            e_partitions.size, e_partitions.position, h1, c1 = _S_qqBB.unpack_from(b, p)
+            if h1 < 0x80:
+                p += 17
+                h1 += p - 1
+            elif c1 < 0x80:
+                p += 18
+                h1 = (h1 & 0x7F) + (c1 << 7) + p - 1
             else:
-                r1, p = r_uvarint(b, p)
-            r1 -= 1
-            if r1 < 0:
+                h1, p = r_uvarint(b, p + 16)
+                h1 += p - 1
+            if h1 < p:
                 raise null_error('UnalignedRecords')
+            elif h1 > blen:
+                raise records_error(h1 - p)
             else:
-                r1 += p
-                if r1 > blen:
-                    raise records_error(r1 - p)
-                f1_unaligned_records = bv[p : r1]
-                p = r1
-            f1_current_leader: FetchSnapshotResponse.LeaderIdAndEpoch = _FetchSnapshotResponse__LeaderIdAndEpoch()
+                e_partitions.unaligned_records = bv[p : h1]
+                p = h1
+            e_partitions.current_leader = _FetchSnapshotResponse__LeaderIdAndEpoch()
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
                 extra1 = []
                 for tag1, t1 in tags1:
                     if tag1 == 0:
                         q1 = 0
-                        f1_current_leader, q1 = _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(t1, q1)
+                        e_partitions.current_leader, q1 = _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(t1, q1)
                     else:
                         extra1.append((tag1, t1))
-                unknown1 = tuple(extra1)
-            e_partitions = _FetchSnapshotResponse__PartitionSnapshot(f1_index, f1_error_code, f1_snapshot_id, f1_current_leader, f1_size, f1_position, f1_unaligned_records, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(extra1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchSnapshotResponse__TopicSnapshot(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -925,23 +918,21 @@ def _e_FetchSnapshotResponse__TopicSnapshot_v0(o: FetchSnapshotResponse.TopicSna
 
 def _d_FetchSnapshotResponse__NodeEndpoint_v1(b: bytes, p: int) -> tuple[FetchSnapshotResponse.NodeEndpoint, int]:
     blen = len(b)
-    f_node_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_FetchSnapshotResponse__NodeEndpoint)
+    obj.node_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_H.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p - 1)
+    obj.port, h0 = _S_HB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchSnapshotResponse__NodeEndpoint(f_node_id, f_host, f_port, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -958,107 +949,104 @@ def _e_FetchSnapshotResponse__NodeEndpoint_v1(o: FetchSnapshotResponse.NodeEndpo
 def _d_FetchSnapshotResponse_v0(b: bytes, p: int) -> tuple[FetchSnapshotResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchSnapshotResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_FetchSnapshotResponse__TopicSnapshot)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_index, f2_error_code = _S_ih.unpack_from(b, p)
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchSnapshotResponse__PartitionSnapshot)
+                    e1_partitions.index, e1_partitions.error_code = _S_ih.unpack_from(b, p)
                     p += 6
-                    f3_end_offset, f3_epoch = _S_qi.unpack_from(b, p)
-                    p += 12
-                    if b[p] == 0:
-                        p += 1
-                        unknown3: TaggedFields = ()
+                    o3 = new_struct(_FetchSnapshotResponse__SnapshotId)
+                    e1_partitions.snapshot_id = o3
+                    o3.end_offset, o3.epoch, h3 = _S_qiB.unpack_from(b, p)
+                    p += 13
+                    if h3 == 0:
+                        o3.unknown_tagged_fields = ()
                     else:
-                        tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    f2_snapshot_id = _FetchSnapshotResponse__SnapshotId(f3_end_offset, f3_epoch, unknown3)
-                    f2_size, f2_position = _S_qq.unpack_from(b, p)
-                    p += 16
-                    r2 = b[p]
-                    if r2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
+                        tags3, p = r_tags(b, p - 1)
+                        o3.unknown_tagged_fields = tuple(tags3)
+                    e1_partitions.size, e1_partitions.position, h2, c2 = _S_qqBB.unpack_from(b, p)
+                    if h2 < 0x80:
+                        p += 17
+                        h2 += p - 1
+                    elif c2 < 0x80:
+                        p += 18
+                        h2 = (h2 & 0x7F) + (c2 << 7) + p - 1
                     else:
-                        r2, p = r_uvarint(b, p)
-                    r2 -= 1
-                    if r2 < 0:
+                        h2, p = r_uvarint(b, p + 16)
+                        h2 += p - 1
+                    if h2 < p:
                         raise null_error('UnalignedRecords')
+                    elif h2 > blen:
+                        raise records_error(h2 - p)
                     else:
-                        r2 += p
-                        if r2 > blen:
-                            raise records_error(r2 - p)
-                        f2_unaligned_records = bv[p : r2]
-                        p = r2
-                    f2_current_leader: FetchSnapshotResponse.LeaderIdAndEpoch = _FetchSnapshotResponse__LeaderIdAndEpoch()
+                        e1_partitions.unaligned_records = bv[p : h2]
+                        p = h2
+                    e1_partitions.current_leader = _FetchSnapshotResponse__LeaderIdAndEpoch()
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
                         extra2 = []
                         for tag2, t2 in tags2:
                             if tag2 == 0:
                                 q2 = 0
-                                f2_current_leader, q2 = _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(t2, q2)
+                                e1_partitions.current_leader, q2 = _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(t2, q2)
                             else:
                                 extra2.append((tag2, t2))
-                        unknown2 = tuple(extra2)
-                    e1_partitions = _FetchSnapshotResponse__PartitionSnapshot(f2_index, f2_error_code, f2_snapshot_id, f2_current_leader, f2_size, f2_position, f2_unaligned_records, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(extra2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _FetchSnapshotResponse__TopicSnapshot(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.node_endpoints = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FetchSnapshotResponse(f_throttle_time_ms, f_error_code, f_topics, [], unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1116,132 +1104,128 @@ def _e_FetchSnapshotResponse_v0(o: FetchSnapshotResponse, out: bytearray) -> Non
 def _d_FetchSnapshotResponse_v1(b: bytes, p: int) -> tuple[FetchSnapshotResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FetchSnapshotResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_FetchSnapshotResponse__TopicSnapshot)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_index, f2_error_code = _S_ih.unpack_from(b, p)
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_FetchSnapshotResponse__PartitionSnapshot)
+                    e1_partitions.index, e1_partitions.error_code = _S_ih.unpack_from(b, p)
                     p += 6
-                    f3_end_offset, f3_epoch = _S_qi.unpack_from(b, p)
-                    p += 12
-                    if b[p] == 0:
-                        p += 1
-                        unknown3: TaggedFields = ()
+                    o3 = new_struct(_FetchSnapshotResponse__SnapshotId)
+                    e1_partitions.snapshot_id = o3
+                    o3.end_offset, o3.epoch, h3 = _S_qiB.unpack_from(b, p)
+                    p += 13
+                    if h3 == 0:
+                        o3.unknown_tagged_fields = ()
                     else:
-                        tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    f2_snapshot_id = _FetchSnapshotResponse__SnapshotId(f3_end_offset, f3_epoch, unknown3)
-                    f2_size, f2_position = _S_qq.unpack_from(b, p)
-                    p += 16
-                    r2 = b[p]
-                    if r2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
+                        tags3, p = r_tags(b, p - 1)
+                        o3.unknown_tagged_fields = tuple(tags3)
+                    e1_partitions.size, e1_partitions.position, h2, c2 = _S_qqBB.unpack_from(b, p)
+                    if h2 < 0x80:
+                        p += 17
+                        h2 += p - 1
+                    elif c2 < 0x80:
+                        p += 18
+                        h2 = (h2 & 0x7F) + (c2 << 7) + p - 1
                     else:
-                        r2, p = r_uvarint(b, p)
-                    r2 -= 1
-                    if r2 < 0:
+                        h2, p = r_uvarint(b, p + 16)
+                        h2 += p - 1
+                    if h2 < p:
                         raise null_error('UnalignedRecords')
+                    elif h2 > blen:
+                        raise records_error(h2 - p)
                     else:
-                        r2 += p
-                        if r2 > blen:
-                            raise records_error(r2 - p)
-                        f2_unaligned_records = bv[p : r2]
-                        p = r2
-                    f2_current_leader: FetchSnapshotResponse.LeaderIdAndEpoch = _FetchSnapshotResponse__LeaderIdAndEpoch()
+                        e1_partitions.unaligned_records = bv[p : h2]
+                        p = h2
+                    e1_partitions.current_leader = _FetchSnapshotResponse__LeaderIdAndEpoch()
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
                         extra2 = []
                         for tag2, t2 in tags2:
                             if tag2 == 0:
                                 q2 = 0
-                                f2_current_leader, q2 = _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(t2, q2)
+                                e1_partitions.current_leader, q2 = _d_FetchSnapshotResponse__LeaderIdAndEpoch_v0(t2, q2)
                             else:
                                 extra2.append((tag2, t2))
-                        unknown2 = tuple(extra2)
-                    e1_partitions = _FetchSnapshotResponse__PartitionSnapshot(f2_index, f2_error_code, f2_snapshot_id, f2_current_leader, f2_size, f2_position, f2_unaligned_records, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(extra2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _FetchSnapshotResponse__TopicSnapshot(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_node_endpoints: list[FetchSnapshotResponse.NodeEndpoint] = []
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.node_endpoints = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
-                else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if n0 < 0:
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if h0 < 0:
                     raise null_error('NodeEndpoints')
-                elif n0 > len(t0) - q0:
-                    raise count_error(n0, len(t0) - q0)
+                elif h0 > len(t0) - q0:
+                    raise count_error(h0, len(t0) - q0)
                 else:
-                    f_node_endpoints = []
-                    for _ in range(n0):
+                    obj.node_endpoints = l_node_endpoints = []
+                    for _ in range(h0):
                         e_node_endpoints, q0 = _d_FetchSnapshotResponse__NodeEndpoint_v1(t0, q0)
-                        f_node_endpoints.append(e_node_endpoints)
+                        l_node_endpoints.append(e_node_endpoints)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _FetchSnapshotResponse(f_throttle_time_ms, f_error_code, f_topics, f_node_endpoints, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 

@@ -16,9 +16,14 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['FindCoordinatorRequest', 'FindCoordinatorResponse']
 
 _S_b = Struct(">b")
+_S_bB = Struct(">bB")
 _S_hi = Struct(">hi")
+_S_hih = Struct(">hih")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
+_S_ihh = Struct(">ihh")
 
 @attrs.define
 class FindCoordinatorRequest(Message):
@@ -67,9 +72,18 @@ class FindCoordinatorResponse(Message):
 
 
 def _d_FindCoordinatorRequest_v0(b: bytes, p: int) -> tuple[FindCoordinatorRequest, int]:
-    f_key, p = r_str(b, p)
-    unknown0 = ()
-    obj = _FindCoordinatorRequest(f_key, 0, [], unknown0)
+    blen = len(b)
+    obj = new_struct(_FindCoordinatorRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.key = b[p : z0].decode()
+        p = z0
+    else:
+        obj.key, p = r_str(b, p - 2)
+    obj.key_type = 0
+    obj.coordinator_keys = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -84,11 +98,19 @@ def _e_FindCoordinatorRequest_v0(o: FindCoordinatorRequest, out: bytearray) -> N
 
 
 def _d_FindCoordinatorRequest_v1(b: bytes, p: int) -> tuple[FindCoordinatorRequest, int]:
-    f_key, p = r_str(b, p)
-    f_key_type = _S_b.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_FindCoordinatorRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.key = b[p : z0].decode()
+        p = z0
+    else:
+        obj.key, p = r_str(b, p - 2)
+    obj.key_type = _S_b.unpack_from(b, p)[0]
     p += 1
-    unknown0 = ()
-    obj = _FindCoordinatorRequest(f_key, f_key_type, [], unknown0)
+    obj.coordinator_keys = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -103,21 +125,21 @@ def _e_FindCoordinatorRequest_v1(o: FindCoordinatorRequest, out: bytearray) -> N
 
 def _d_FindCoordinatorRequest_v3(b: bytes, p: int) -> tuple[FindCoordinatorRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_key = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_FindCoordinatorRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.key = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_key, p = r_cstr(b, p)
-    f_key_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.key, p = r_cstr(b, p)
+    obj.key_type, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    obj.coordinator_keys = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FindCoordinatorRequest(f_key, f_key_type, [], unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -134,38 +156,37 @@ def _e_FindCoordinatorRequest_v3(o: FindCoordinatorRequest, out: bytearray) -> N
 
 def _d_FindCoordinatorRequest_v4(b: bytes, p: int) -> tuple[FindCoordinatorRequest, int]:
     blen = len(b)
-    f_key_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FindCoordinatorRequest)
+    obj.key_type, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('CoordinatorKeys')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_coordinator_keys = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_coordinator_keys = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.coordinator_keys = l_coordinator_keys = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_coordinator_keys = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_coordinator_keys, p = r_cstr(b, p)
-            f_coordinator_keys.append(e_coordinator_keys)
+            l_coordinator_keys.append(e_coordinator_keys)
+    obj.key = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FindCoordinatorRequest('', f_key_type, f_coordinator_keys, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -192,35 +213,33 @@ def _e_FindCoordinatorRequest_v4(o: FindCoordinatorRequest, out: bytearray) -> N
 
 def _d_FindCoordinatorResponse__Coordinator_v4(b: bytes, p: int) -> tuple[FindCoordinatorResponse.Coordinator, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_key = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_FindCoordinatorResponse__Coordinator)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.key = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_key, p = r_cstr(b, p)
-    f_node_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.key, p = r_cstr(b, p)
+    obj.node_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+        obj.host, p = r_cstr(b, p - 1)
+    obj.port, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FindCoordinatorResponse__Coordinator(f_key, f_node_id, f_host, f_port, f_error_code, f_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -237,13 +256,21 @@ def _e_FindCoordinatorResponse__Coordinator_v4(o: FindCoordinatorResponse.Coordi
 
 
 def _d_FindCoordinatorResponse_v0(b: bytes, p: int) -> tuple[FindCoordinatorResponse, int]:
-    f_error_code, f_node_id = _S_hi.unpack_from(b, p)
-    p += 6
-    f_host, p = r_str(b, p)
-    f_port = _S_i.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_FindCoordinatorResponse)
+    obj.error_code, obj.node_id, h0 = _S_hih.unpack_from(b, p)
+    p += 8
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
+    else:
+        obj.host, p = r_str(b, p - 2)
+    obj.port = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _FindCoordinatorResponse(0, f_error_code, '', f_node_id, f_host, f_port, [], unknown0)
+    obj.throttle_time_ms = 0
+    obj.error_message = ''
+    obj.coordinators = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -258,16 +285,26 @@ def _e_FindCoordinatorResponse_v0(o: FindCoordinatorResponse, out: bytearray) ->
 
 
 def _d_FindCoordinatorResponse_v1(b: bytes, p: int) -> tuple[FindCoordinatorResponse, int]:
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
+    blen = len(b)
+    obj = new_struct(_FindCoordinatorResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihh.unpack_from(b, p)
+    p += 8
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
+    else:
+        obj.error_message, p = r_nstr(b, p - 2)
+    obj.node_id, h0 = _S_ih.unpack_from(b, p)
     p += 6
-    f_error_message, p = r_nstr(b, p)
-    f_node_id = _S_i.unpack_from(b, p)[0]
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
+    else:
+        obj.host, p = r_str(b, p - 2)
+    obj.port = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_host, p = r_str(b, p)
-    f_port = _S_i.unpack_from(b, p)[0]
-    p += 4
-    unknown0 = ()
-    obj = _FindCoordinatorResponse(f_throttle_time_ms, f_error_code, f_error_message, f_node_id, f_host, f_port, [], unknown0)
+    obj.coordinators = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -285,31 +322,29 @@ def _e_FindCoordinatorResponse_v1(o: FindCoordinatorResponse, out: bytearray) ->
 
 def _d_FindCoordinatorResponse_v3(b: bytes, p: int) -> tuple[FindCoordinatorResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_FindCoordinatorResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f_node_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
+    obj.node_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p - 1)
+    obj.port, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.coordinators = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FindCoordinatorResponse(f_throttle_time_ms, f_error_code, f_error_message, f_node_id, f_host, f_port, [], unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -329,61 +364,62 @@ def _e_FindCoordinatorResponse_v3(o: FindCoordinatorResponse, out: bytearray) ->
 
 def _d_FindCoordinatorResponse_v4(b: bytes, p: int) -> tuple[FindCoordinatorResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_FindCoordinatorResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Coordinators')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_coordinators = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_key = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.coordinators = l_coordinators = []
+        for _ in range(h0):
+            e_coordinators = new_struct(_FindCoordinatorResponse__Coordinator)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_coordinators.key = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_key, p = r_cstr(b, p)
-            f1_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_coordinators.key, p = r_cstr(b, p)
+            e_coordinators.node_id, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_coordinators.host = b[p : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+                e_coordinators.host, p = r_cstr(b, p - 1)
+            e_coordinators.port, e_coordinators.error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_coordinators.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
+                e_coordinators.error_message, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_coordinators.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_coordinators = _FindCoordinatorResponse__Coordinator(f1_key, f1_node_id, f1_host, f1_port, f1_error_code, f1_error_message, unknown1)
-            f_coordinators.append(e_coordinators)
+                e_coordinators.unknown_tagged_fields = tuple(tags1)
+            l_coordinators.append(e_coordinators)
+    obj.error_code = 0
+    obj.error_message = ''
+    obj.node_id = 0
+    obj.host = ''
+    obj.port = 0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FindCoordinatorResponse(f_throttle_time_ms, 0, '', 0, '', 0, f_coordinators, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

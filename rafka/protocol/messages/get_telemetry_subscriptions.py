@@ -16,9 +16,12 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['GetTelemetrySubscriptionsRequest', 'GetTelemetrySubscriptionsResponse']
 
+_S_16sB = Struct(">16sB")
 _S_i = Struct(">i")
 _S_ih = Struct(">ih")
+_S_ih16siB = Struct(">ih16siB")
 _S_iio = Struct(">ii?")
+_S_iioB = Struct(">ii?B")
 
 @attrs.define
 class GetTelemetrySubscriptionsRequest(Message):
@@ -57,14 +60,15 @@ class GetTelemetrySubscriptionsResponse(Message):
 
 
 def _d_GetTelemetrySubscriptionsRequest_v0(b: bytes, p: int) -> tuple[GetTelemetrySubscriptionsRequest, int]:
-    f_client_instance_id, p = r_uuid(b, p)
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_GetTelemetrySubscriptionsRequest)
+    u_client_instance_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.client_instance_id = uuid_of(u_client_instance_id)
+    p += 17
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _GetTelemetrySubscriptionsRequest(f_client_instance_id, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -78,59 +82,55 @@ def _e_GetTelemetrySubscriptionsRequest_v0(o: GetTelemetrySubscriptionsRequest, 
 
 def _d_GetTelemetrySubscriptionsResponse_v0(b: bytes, p: int) -> tuple[GetTelemetrySubscriptionsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    f_client_instance_id, p = r_uuid(b, p)
-    f_subscription_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_accepted_compression_types = [*ARRAYS_b[n0].unpack_from(b, p)]
-        p += 1 * n0
-    elif n0 < 0:
+    obj = new_struct(_GetTelemetrySubscriptionsResponse)
+    obj.throttle_time_ms, obj.error_code, u_client_instance_id, obj.subscription_id, h0 = _S_ih16siB.unpack_from(b, p)
+    obj.client_instance_id = uuid_of(u_client_instance_id)
+    p += 27
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.accepted_compression_types = [*ARRAYS_b[h0].unpack_from(b, p)]
+        p += 1 * h0
+    elif h0 == 0:
+        obj.accepted_compression_types = []
+    elif h0 < 0:
         raise null_error('AcceptedCompressionTypes')
     else:
-        f_accepted_compression_types, p = r_fixed_array(b, p, n0, 'b', 1)
-    f_push_interval_ms, f_telemetry_max_bytes, f_delta_temporality = _S_iio.unpack_from(b, p)
-    p += 9
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.accepted_compression_types, p = r_fixed_array(b, p, h0, 'b', 1)
+    obj.push_interval_ms, obj.telemetry_max_bytes, obj.delta_temporality, h0 = _S_iioB.unpack_from(b, p)
+    p += 10
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('RequestedMetrics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_requested_metrics = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_requested_metrics = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.requested_metrics = l_requested_metrics = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_requested_metrics = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_requested_metrics, p = r_cstr(b, p)
-            f_requested_metrics.append(e_requested_metrics)
+            l_requested_metrics.append(e_requested_metrics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _GetTelemetrySubscriptionsResponse(f_throttle_time_ms, f_error_code, f_client_instance_id, f_subscription_id, f_accepted_compression_types, f_push_interval_ms, f_telemetry_max_bytes, f_delta_temporality, f_requested_metrics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

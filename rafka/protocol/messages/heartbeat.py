@@ -17,7 +17,9 @@ __all__ = ['HeartbeatRequest', 'HeartbeatResponse']
 
 _S_h = Struct(">h")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 
 @attrs.define
 class HeartbeatRequest(Message):
@@ -52,12 +54,24 @@ class HeartbeatResponse(Message):
 
 
 def _d_HeartbeatRequest_v0(b: bytes, p: int) -> tuple[HeartbeatRequest, int]:
-    f_group_id, p = r_str(b, p)
-    f_generation_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_member_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _HeartbeatRequest(f_group_id, f_generation_id, f_member_id, None, unknown0)
+    blen = len(b)
+    obj = new_struct(_HeartbeatRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    obj.generation_id, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    obj.group_instance_id = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -72,13 +86,30 @@ def _e_HeartbeatRequest_v0(o: HeartbeatRequest, out: bytearray) -> None:
 
 
 def _d_HeartbeatRequest_v3(b: bytes, p: int) -> tuple[HeartbeatRequest, int]:
-    f_group_id, p = r_str(b, p)
-    f_generation_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_member_id, p = r_str(b, p)
-    f_group_instance_id, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _HeartbeatRequest(f_group_id, f_generation_id, f_member_id, f_group_instance_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_HeartbeatRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    obj.generation_id, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_instance_id, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -93,33 +124,32 @@ def _e_HeartbeatRequest_v3(o: HeartbeatRequest, out: bytearray) -> None:
 
 def _d_HeartbeatRequest_v4(b: bytes, p: int) -> tuple[HeartbeatRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_HeartbeatRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    f_generation_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    obj.generation_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_instance_id, p = r_ncstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _HeartbeatRequest(f_group_id, f_generation_id, f_member_id, f_group_instance_id, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -135,10 +165,11 @@ def _e_HeartbeatRequest_v4(o: HeartbeatRequest, out: bytearray) -> None:
 
 
 def _d_HeartbeatResponse_v0(b: bytes, p: int) -> tuple[HeartbeatResponse, int]:
-    f_error_code = _S_h.unpack_from(b, p)[0]
+    obj = new_struct(_HeartbeatResponse)
+    obj.error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown0 = ()
-    obj = _HeartbeatResponse(0, f_error_code, unknown0)
+    obj.throttle_time_ms = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -149,10 +180,10 @@ def _e_HeartbeatResponse_v0(o: HeartbeatResponse, out: bytearray) -> None:
 
 
 def _d_HeartbeatResponse_v1(b: bytes, p: int) -> tuple[HeartbeatResponse, int]:
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
+    obj = new_struct(_HeartbeatResponse)
+    obj.throttle_time_ms, obj.error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown0 = ()
-    obj = _HeartbeatResponse(f_throttle_time_ms, f_error_code, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -163,15 +194,14 @@ def _e_HeartbeatResponse_v1(o: HeartbeatResponse, out: bytearray) -> None:
 
 
 def _d_HeartbeatResponse_v4(b: bytes, p: int) -> tuple[HeartbeatResponse, int]:
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_HeartbeatResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _HeartbeatResponse(f_throttle_time_ms, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

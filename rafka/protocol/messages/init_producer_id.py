@@ -16,10 +16,15 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['InitProducerIdRequest', 'InitProducerIdResponse']
 
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ihqh = Struct(">ihqh")
+_S_ihqhB = Struct(">ihqhB")
 _S_ihqhqh = Struct(">ihqhqh")
+_S_ihqhqhB = Struct(">ihqhqhB")
 _S_iqh = Struct(">iqh")
+_S_iqhB = Struct(">iqhB")
 _S_iqhoo = Struct(">iqh??")
+_S_iqhooB = Struct(">iqh??B")
 
 @attrs.define
 class InitProducerIdRequest(Message):
@@ -60,11 +65,22 @@ class InitProducerIdResponse(Message):
 
 
 def _d_InitProducerIdRequest_v0(b: bytes, p: int) -> tuple[InitProducerIdRequest, int]:
-    f_transactional_id, p = r_nstr(b, p)
-    f_transaction_timeout_ms = _S_i.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_InitProducerIdRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.transactional_id, p = r_nstr(b, p - 2)
+    obj.transaction_timeout_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _InitProducerIdRequest(f_transactional_id, f_transaction_timeout_ms, -1, -1, False, False, unknown0)
+    obj.producer_id = -1
+    obj.producer_epoch = -1
+    obj.enable2_pc = False
+    obj.keep_prepared_txn = False
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -85,21 +101,24 @@ def _e_InitProducerIdRequest_v0(o: InitProducerIdRequest, out: bytearray) -> Non
 
 def _d_InitProducerIdRequest_v2(b: bytes, p: int) -> tuple[InitProducerIdRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_transactional_id, p = r_ncstr(b, p)
+    obj = new_struct(_InitProducerIdRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_transactional_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_transaction_timeout_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.transactional_id, p = r_ncstr(b, p)
+    obj.transaction_timeout_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.producer_id = -1
+    obj.producer_epoch = -1
+    obj.enable2_pc = False
+    obj.keep_prepared_txn = False
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _InitProducerIdRequest(f_transactional_id, f_transaction_timeout_ms, -1, -1, False, False, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -122,21 +141,22 @@ def _e_InitProducerIdRequest_v2(o: InitProducerIdRequest, out: bytearray) -> Non
 
 def _d_InitProducerIdRequest_v3(b: bytes, p: int) -> tuple[InitProducerIdRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_transactional_id, p = r_ncstr(b, p)
+    obj = new_struct(_InitProducerIdRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_transactional_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_transaction_timeout_ms, f_producer_id, f_producer_epoch = _S_iqh.unpack_from(b, p)
-    p += 14
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.transactional_id, p = r_ncstr(b, p)
+    obj.transaction_timeout_ms, obj.producer_id, obj.producer_epoch, h0 = _S_iqhB.unpack_from(b, p)
+    p += 15
+    obj.enable2_pc = False
+    obj.keep_prepared_txn = False
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _InitProducerIdRequest(f_transactional_id, f_transaction_timeout_ms, f_producer_id, f_producer_epoch, False, False, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -155,21 +175,20 @@ def _e_InitProducerIdRequest_v3(o: InitProducerIdRequest, out: bytearray) -> Non
 
 def _d_InitProducerIdRequest_v6(b: bytes, p: int) -> tuple[InitProducerIdRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_transactional_id, p = r_ncstr(b, p)
+    obj = new_struct(_InitProducerIdRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_transactional_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_transaction_timeout_ms, f_producer_id, f_producer_epoch, f_enable2_pc, f_keep_prepared_txn = _S_iqhoo.unpack_from(b, p)
-    p += 16
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.transactional_id, p = r_ncstr(b, p)
+    obj.transaction_timeout_ms, obj.producer_id, obj.producer_epoch, obj.enable2_pc, obj.keep_prepared_txn, h0 = _S_iqhooB.unpack_from(b, p)
+    p += 17
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _InitProducerIdRequest(f_transactional_id, f_transaction_timeout_ms, f_producer_id, f_producer_epoch, f_enable2_pc, f_keep_prepared_txn, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -183,10 +202,12 @@ def _e_InitProducerIdRequest_v6(o: InitProducerIdRequest, out: bytearray) -> Non
 
 
 def _d_InitProducerIdResponse_v0(b: bytes, p: int) -> tuple[InitProducerIdResponse, int]:
-    f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch = _S_ihqh.unpack_from(b, p)
+    obj = new_struct(_InitProducerIdResponse)
+    obj.throttle_time_ms, obj.error_code, obj.producer_id, obj.producer_epoch = _S_ihqh.unpack_from(b, p)
     p += 16
-    unknown0 = ()
-    obj = _InitProducerIdResponse(f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch, -1, -1, unknown0)
+    obj.ongoing_txn_producer_id = -1
+    obj.ongoing_txn_producer_epoch = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -201,15 +222,16 @@ def _e_InitProducerIdResponse_v0(o: InitProducerIdResponse, out: bytearray) -> N
 
 
 def _d_InitProducerIdResponse_v2(b: bytes, p: int) -> tuple[InitProducerIdResponse, int]:
-    f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch = _S_ihqh.unpack_from(b, p)
-    p += 16
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_InitProducerIdResponse)
+    obj.throttle_time_ms, obj.error_code, obj.producer_id, obj.producer_epoch, h0 = _S_ihqhB.unpack_from(b, p)
+    p += 17
+    obj.ongoing_txn_producer_id = -1
+    obj.ongoing_txn_producer_epoch = -1
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _InitProducerIdResponse(f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch, -1, -1, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -226,15 +248,14 @@ def _e_InitProducerIdResponse_v2(o: InitProducerIdResponse, out: bytearray) -> N
 
 
 def _d_InitProducerIdResponse_v6(b: bytes, p: int) -> tuple[InitProducerIdResponse, int]:
-    f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch, f_ongoing_txn_producer_id, f_ongoing_txn_producer_epoch = _S_ihqhqh.unpack_from(b, p)
-    p += 26
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_InitProducerIdResponse)
+    obj.throttle_time_ms, obj.error_code, obj.producer_id, obj.producer_epoch, obj.ongoing_txn_producer_id, obj.ongoing_txn_producer_epoch, h0 = _S_ihqhqhB.unpack_from(b, p)
+    p += 27
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _InitProducerIdResponse(f_throttle_time_ms, f_error_code, f_producer_id, f_producer_epoch, f_ongoing_txn_producer_id, f_ongoing_txn_producer_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

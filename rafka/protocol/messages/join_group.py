@@ -16,10 +16,17 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['JoinGroupRequest', 'JoinGroupResponse']
 
 _S_hi = Struct(">hi")
+_S_hih = Struct(">hih")
 _S_i = Struct(">i")
+_S_ih = Struct(">ih")
 _S_ihi = Struct(">ihi")
+_S_ihiB = Struct(">ihiB")
+_S_ihih = Struct(">ihih")
 _S_ii = Struct(">ii")
+_S_iiB = Struct(">iiB")
+_S_iih = Struct(">iih")
 _S_o = Struct(">?")
+_S_oB = Struct(">?B")
 
 @attrs.define
 class JoinGroupRequest(Message):
@@ -78,10 +85,26 @@ class JoinGroupResponse(Message):
 
 
 def _d_JoinGroupRequest__JoinGroupRequestProtocol_v0(b: bytes, p: int) -> tuple[JoinGroupRequest.JoinGroupRequestProtocol, int]:
-    f_name, p = r_str(b, p)
-    f_metadata, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _JoinGroupRequest__JoinGroupRequestProtocol(f_name, f_metadata, unknown0)
+    blen = len(b)
+    obj = new_struct(_JoinGroupRequest__JoinGroupRequestProtocol)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Metadata')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.metadata = b[p : h0]
+        p = h0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -94,20 +117,36 @@ def _e_JoinGroupRequest__JoinGroupRequestProtocol_v0(o: JoinGroupRequest.JoinGro
 
 def _d_JoinGroupRequest__JoinGroupRequestProtocol_v6(b: bytes, p: int) -> tuple[JoinGroupRequest.JoinGroupRequestProtocol, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_JoinGroupRequest__JoinGroupRequestProtocol)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_metadata, p = r_cbytes(b, p)
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Metadata')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.metadata = b[p : h0]
+        p = h0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _JoinGroupRequest__JoinGroupRequestProtocol(f_name, f_metadata, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -122,27 +161,61 @@ def _e_JoinGroupRequest__JoinGroupRequestProtocol_v6(o: JoinGroupRequest.JoinGro
 
 def _d_JoinGroupRequest_v0(b: bytes, p: int) -> tuple[JoinGroupRequest, int]:
     blen = len(b)
-    f_group_id, p = r_str(b, p)
-    f_session_timeout_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_member_id, p = r_str(b, p)
-    f_protocol_type, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Protocols')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_JoinGroupRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_protocols = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            f1_metadata, p = r_bytes(b, p)
-            unknown1 = ()
-            e_protocols = _JoinGroupRequest__JoinGroupRequestProtocol(f1_name, f1_metadata, unknown1)
-            f_protocols.append(e_protocols)
-    unknown0 = ()
-    obj = _JoinGroupRequest(f_group_id, f_session_timeout_ms, -1, f_member_id, None, f_protocol_type, f_protocols, None, unknown0)
+        obj.group_id, p = r_str(b, p - 2)
+    obj.session_timeout_ms, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p : z0].decode()
+        p = z0
+    else:
+        obj.protocol_type, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Protocols')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.protocols = l_protocols = []
+        for _ in range(h0):
+            e_protocols = new_struct(_JoinGroupRequest__JoinGroupRequestProtocol)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_protocols.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_protocols.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Metadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_protocols.metadata = b[p : h1]
+                p = h1
+            e_protocols.unknown_tagged_fields = ()
+            l_protocols.append(e_protocols)
+    obj.rebalance_timeout_ms = -1
+    obj.group_instance_id = None
+    obj.reason = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -169,27 +242,60 @@ def _e_JoinGroupRequest_v0(o: JoinGroupRequest, out: bytearray) -> None:
 
 def _d_JoinGroupRequest_v1(b: bytes, p: int) -> tuple[JoinGroupRequest, int]:
     blen = len(b)
-    f_group_id, p = r_str(b, p)
-    f_session_timeout_ms, f_rebalance_timeout_ms = _S_ii.unpack_from(b, p)
-    p += 8
-    f_member_id, p = r_str(b, p)
-    f_protocol_type, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Protocols')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_JoinGroupRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_protocols = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            f1_metadata, p = r_bytes(b, p)
-            unknown1 = ()
-            e_protocols = _JoinGroupRequest__JoinGroupRequestProtocol(f1_name, f1_metadata, unknown1)
-            f_protocols.append(e_protocols)
-    unknown0 = ()
-    obj = _JoinGroupRequest(f_group_id, f_session_timeout_ms, f_rebalance_timeout_ms, f_member_id, None, f_protocol_type, f_protocols, None, unknown0)
+        obj.group_id, p = r_str(b, p - 2)
+    obj.session_timeout_ms, obj.rebalance_timeout_ms, h0 = _S_iih.unpack_from(b, p)
+    p += 10
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p : z0].decode()
+        p = z0
+    else:
+        obj.protocol_type, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Protocols')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.protocols = l_protocols = []
+        for _ in range(h0):
+            e_protocols = new_struct(_JoinGroupRequest__JoinGroupRequestProtocol)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_protocols.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_protocols.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Metadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_protocols.metadata = b[p : h1]
+                p = h1
+            e_protocols.unknown_tagged_fields = ()
+            l_protocols.append(e_protocols)
+    obj.group_instance_id = None
+    obj.reason = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -216,28 +322,66 @@ def _e_JoinGroupRequest_v1(o: JoinGroupRequest, out: bytearray) -> None:
 
 def _d_JoinGroupRequest_v5(b: bytes, p: int) -> tuple[JoinGroupRequest, int]:
     blen = len(b)
-    f_group_id, p = r_str(b, p)
-    f_session_timeout_ms, f_rebalance_timeout_ms = _S_ii.unpack_from(b, p)
-    p += 8
-    f_member_id, p = r_str(b, p)
-    f_group_instance_id, p = r_nstr(b, p)
-    f_protocol_type, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Protocols')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_JoinGroupRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_protocols = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            f1_metadata, p = r_bytes(b, p)
-            unknown1 = ()
-            e_protocols = _JoinGroupRequest__JoinGroupRequestProtocol(f1_name, f1_metadata, unknown1)
-            f_protocols.append(e_protocols)
-    unknown0 = ()
-    obj = _JoinGroupRequest(f_group_id, f_session_timeout_ms, f_rebalance_timeout_ms, f_member_id, f_group_instance_id, f_protocol_type, f_protocols, None, unknown0)
+        obj.group_id, p = r_str(b, p - 2)
+    obj.session_timeout_ms, obj.rebalance_timeout_ms, h0 = _S_iih.unpack_from(b, p)
+    p += 10
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_instance_id, p = r_nstr(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p : z0].decode()
+        p = z0
+    else:
+        obj.protocol_type, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Protocols')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.protocols = l_protocols = []
+        for _ in range(h0):
+            e_protocols = new_struct(_JoinGroupRequest__JoinGroupRequestProtocol)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_protocols.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_protocols.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Metadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_protocols.metadata = b[p : h1]
+                p = h1
+            e_protocols.unknown_tagged_fields = ()
+            l_protocols.append(e_protocols)
+    obj.reason = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -263,70 +407,86 @@ def _e_JoinGroupRequest_v5(o: JoinGroupRequest, out: bytearray) -> None:
 
 def _d_JoinGroupRequest_v6(b: bytes, p: int) -> tuple[JoinGroupRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_JoinGroupRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    f_session_timeout_ms, f_rebalance_timeout_ms = _S_ii.unpack_from(b, p)
-    p += 8
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    obj.session_timeout_ms, obj.rebalance_timeout_ms, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_protocol_type = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_instance_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_protocol_type, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.protocol_type, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Protocols')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_protocols = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.protocols = l_protocols = []
+        for _ in range(h0):
+            e_protocols = new_struct(_JoinGroupRequest__JoinGroupRequestProtocol)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_protocols.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            f1_metadata, p = r_cbytes(b, p)
+                e_protocols.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('Metadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_protocols.metadata = b[p : h1]
+                p = h1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_protocols.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_protocols = _JoinGroupRequest__JoinGroupRequestProtocol(f1_name, f1_metadata, unknown1)
-            f_protocols.append(e_protocols)
+                e_protocols.unknown_tagged_fields = tuple(tags1)
+            l_protocols.append(e_protocols)
+    obj.reason = None
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _JoinGroupRequest(f_group_id, f_session_timeout_ms, f_rebalance_timeout_ms, f_member_id, f_group_instance_id, f_protocol_type, f_protocols, None, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -360,76 +520,91 @@ def _e_JoinGroupRequest_v6(o: JoinGroupRequest, out: bytearray) -> None:
 
 def _d_JoinGroupRequest_v8(b: bytes, p: int) -> tuple[JoinGroupRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_JoinGroupRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    f_session_timeout_ms, f_rebalance_timeout_ms = _S_ii.unpack_from(b, p)
-    p += 8
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    obj.session_timeout_ms, obj.rebalance_timeout_ms, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_protocol_type = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_instance_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_protocol_type, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.protocol_type, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Protocols')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_protocols = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.protocols = l_protocols = []
+        for _ in range(h0):
+            e_protocols = new_struct(_JoinGroupRequest__JoinGroupRequestProtocol)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_protocols.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            f1_metadata, p = r_cbytes(b, p)
+                e_protocols.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('Metadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_protocols.metadata = b[p : h1]
+                p = h1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_protocols.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_protocols = _JoinGroupRequest__JoinGroupRequestProtocol(f1_name, f1_metadata, unknown1)
-            f_protocols.append(e_protocols)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_reason, p = r_ncstr(b, p)
+                e_protocols.unknown_tagged_fields = tuple(tags1)
+            l_protocols.append(e_protocols)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.reason = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_reason = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.reason, p = r_ncstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _JoinGroupRequest(f_group_id, f_session_timeout_ms, f_rebalance_timeout_ms, f_member_id, f_group_instance_id, f_protocol_type, f_protocols, f_reason, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -463,10 +638,27 @@ def _e_JoinGroupRequest_v8(o: JoinGroupRequest, out: bytearray) -> None:
 
 
 def _d_JoinGroupResponse__JoinGroupResponseMember_v0(b: bytes, p: int) -> tuple[JoinGroupResponse.JoinGroupResponseMember, int]:
-    f_member_id, p = r_str(b, p)
-    f_metadata, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _JoinGroupResponse__JoinGroupResponseMember(f_member_id, None, f_metadata, unknown0)
+    blen = len(b)
+    obj = new_struct(_JoinGroupResponse__JoinGroupResponseMember)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Metadata')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.metadata = b[p : h0]
+        p = h0
+    obj.group_instance_id = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -478,11 +670,33 @@ def _e_JoinGroupResponse__JoinGroupResponseMember_v0(o: JoinGroupResponse.JoinGr
 
 
 def _d_JoinGroupResponse__JoinGroupResponseMember_v5(b: bytes, p: int) -> tuple[JoinGroupResponse.JoinGroupResponseMember, int]:
-    f_member_id, p = r_str(b, p)
-    f_group_instance_id, p = r_nstr(b, p)
-    f_metadata, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _JoinGroupResponse__JoinGroupResponseMember(f_member_id, f_group_instance_id, f_metadata, unknown0)
+    blen = len(b)
+    obj = new_struct(_JoinGroupResponse__JoinGroupResponseMember)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_instance_id, p = r_nstr(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Metadata')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.metadata = b[p : h0]
+        p = h0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -496,26 +710,42 @@ def _e_JoinGroupResponse__JoinGroupResponseMember_v5(o: JoinGroupResponse.JoinGr
 
 def _d_JoinGroupResponse__JoinGroupResponseMember_v6(b: bytes, p: int) -> tuple[JoinGroupResponse.JoinGroupResponseMember, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_JoinGroupResponse__JoinGroupResponseMember)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_metadata, p = r_cbytes(b, p)
+        obj.group_instance_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Metadata')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.metadata = b[p : h0]
+        p = h0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _JoinGroupResponse__JoinGroupResponseMember(f_member_id, f_group_instance_id, f_metadata, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -531,27 +761,62 @@ def _e_JoinGroupResponse__JoinGroupResponseMember_v6(o: JoinGroupResponse.JoinGr
 
 def _d_JoinGroupResponse_v0(b: bytes, p: int) -> tuple[JoinGroupResponse, int]:
     blen = len(b)
-    f_error_code, f_generation_id = _S_hi.unpack_from(b, p)
-    p += 6
-    f_protocol_name, p = r_str(b, p)
-    f_leader, p = r_str(b, p)
-    f_member_id, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_JoinGroupResponse)
+    obj.error_code, obj.generation_id, h0 = _S_hih.unpack_from(b, p)
+    p += 8
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_name = b[p : z0].decode()
+        p = z0
     else:
-        f_members = []
-        for _ in range(n0):
-            f1_member_id, p = r_str(b, p)
-            f1_metadata, p = r_bytes(b, p)
-            unknown1 = ()
-            e_members = _JoinGroupResponse__JoinGroupResponseMember(f1_member_id, None, f1_metadata, unknown1)
-            f_members.append(e_members)
-    unknown0 = ()
-    obj = _JoinGroupResponse(0, f_error_code, f_generation_id, None, f_protocol_name, f_leader, False, f_member_id, f_members, unknown0)
+        obj.protocol_name, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.leader = b[p : z0].decode()
+        p = z0
+    else:
+        obj.leader, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Members')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_JoinGroupResponse__JoinGroupResponseMember)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.member_id, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Metadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.metadata = b[p : h1]
+                p = h1
+            e_members.group_instance_id = None
+            e_members.unknown_tagged_fields = ()
+            l_members.append(e_members)
+    obj.throttle_time_ms = 0
+    obj.protocol_type = None
+    obj.skip_assignment = False
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -578,27 +843,61 @@ def _e_JoinGroupResponse_v0(o: JoinGroupResponse, out: bytearray) -> None:
 
 def _d_JoinGroupResponse_v2(b: bytes, p: int) -> tuple[JoinGroupResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code, f_generation_id = _S_ihi.unpack_from(b, p)
-    p += 10
-    f_protocol_name, p = r_str(b, p)
-    f_leader, p = r_str(b, p)
-    f_member_id, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_JoinGroupResponse)
+    obj.throttle_time_ms, obj.error_code, obj.generation_id, h0 = _S_ihih.unpack_from(b, p)
+    p += 12
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_name = b[p : z0].decode()
+        p = z0
     else:
-        f_members = []
-        for _ in range(n0):
-            f1_member_id, p = r_str(b, p)
-            f1_metadata, p = r_bytes(b, p)
-            unknown1 = ()
-            e_members = _JoinGroupResponse__JoinGroupResponseMember(f1_member_id, None, f1_metadata, unknown1)
-            f_members.append(e_members)
-    unknown0 = ()
-    obj = _JoinGroupResponse(f_throttle_time_ms, f_error_code, f_generation_id, None, f_protocol_name, f_leader, False, f_member_id, f_members, unknown0)
+        obj.protocol_name, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.leader = b[p : z0].decode()
+        p = z0
+    else:
+        obj.leader, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Members')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_JoinGroupResponse__JoinGroupResponseMember)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.member_id, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Metadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.metadata = b[p : h1]
+                p = h1
+            e_members.group_instance_id = None
+            e_members.unknown_tagged_fields = ()
+            l_members.append(e_members)
+    obj.protocol_type = None
+    obj.skip_assignment = False
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -625,28 +924,67 @@ def _e_JoinGroupResponse_v2(o: JoinGroupResponse, out: bytearray) -> None:
 
 def _d_JoinGroupResponse_v5(b: bytes, p: int) -> tuple[JoinGroupResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code, f_generation_id = _S_ihi.unpack_from(b, p)
-    p += 10
-    f_protocol_name, p = r_str(b, p)
-    f_leader, p = r_str(b, p)
-    f_member_id, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_JoinGroupResponse)
+    obj.throttle_time_ms, obj.error_code, obj.generation_id, h0 = _S_ihih.unpack_from(b, p)
+    p += 12
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_name = b[p : z0].decode()
+        p = z0
     else:
-        f_members = []
-        for _ in range(n0):
-            f1_member_id, p = r_str(b, p)
-            f1_group_instance_id, p = r_nstr(b, p)
-            f1_metadata, p = r_bytes(b, p)
-            unknown1 = ()
-            e_members = _JoinGroupResponse__JoinGroupResponseMember(f1_member_id, f1_group_instance_id, f1_metadata, unknown1)
-            f_members.append(e_members)
-    unknown0 = ()
-    obj = _JoinGroupResponse(f_throttle_time_ms, f_error_code, f_generation_id, None, f_protocol_name, f_leader, False, f_member_id, f_members, unknown0)
+        obj.protocol_name, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.leader = b[p : z0].decode()
+        p = z0
+    else:
+        obj.leader, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Members')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_JoinGroupResponse__JoinGroupResponseMember)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.member_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.group_instance_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.group_instance_id, p = r_nstr(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Metadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.metadata = b[p : h1]
+                p = h1
+            e_members.unknown_tagged_fields = ()
+            l_members.append(e_members)
+    obj.protocol_type = None
+    obj.skip_assignment = False
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -674,70 +1012,87 @@ def _e_JoinGroupResponse_v5(o: JoinGroupResponse, out: bytearray) -> None:
 
 def _d_JoinGroupResponse_v6(b: bytes, p: int) -> tuple[JoinGroupResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code, f_generation_id = _S_ihi.unpack_from(b, p)
-    p += 10
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_protocol_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_JoinGroupResponse)
+    obj.throttle_time_ms, obj.error_code, obj.generation_id, h0 = _S_ihiB.unpack_from(b, p)
+    p += 11
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.protocol_name = b[p : z0].decode()
+        p = z0
     else:
-        f_protocol_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_leader = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.protocol_name, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.leader = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_leader, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.leader, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.member_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_members = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_member_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_JoinGroupResponse__JoinGroupResponseMember)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_member_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_group_instance_id, p = r_ncstr(b, p)
+                e_members.member_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.group_instance_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_instance_id = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_metadata, p = r_cbytes(b, p)
+                e_members.group_instance_id, p = r_ncstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('Metadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.metadata = b[p : h1]
+                p = h1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_members.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_members = _JoinGroupResponse__JoinGroupResponseMember(f1_member_id, f1_group_instance_id, f1_metadata, unknown1)
-            f_members.append(e_members)
+                e_members.unknown_tagged_fields = tuple(tags1)
+            l_members.append(e_members)
+    obj.protocol_type = None
+    obj.skip_assignment = False
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _JoinGroupResponse(f_throttle_time_ms, f_error_code, f_generation_id, None, f_protocol_name, f_leader, False, f_member_id, f_members, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -773,76 +1128,92 @@ def _e_JoinGroupResponse_v6(o: JoinGroupResponse, out: bytearray) -> None:
 
 def _d_JoinGroupResponse_v7(b: bytes, p: int) -> tuple[JoinGroupResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code, f_generation_id = _S_ihi.unpack_from(b, p)
-    p += 10
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_protocol_type, p = r_ncstr(b, p)
+    obj = new_struct(_JoinGroupResponse)
+    obj.throttle_time_ms, obj.error_code, obj.generation_id, h0 = _S_ihiB.unpack_from(b, p)
+    p += 11
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.protocol_type = b[p : z0].decode()
+        p = z0
     else:
-        f_protocol_type = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_protocol_name, p = r_ncstr(b, p)
+        obj.protocol_type, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.protocol_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_protocol_name = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_leader = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.protocol_name, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.leader = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_leader, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.leader, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.member_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_members = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_member_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_JoinGroupResponse__JoinGroupResponseMember)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_member_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_group_instance_id, p = r_ncstr(b, p)
+                e_members.member_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.group_instance_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_instance_id = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_metadata, p = r_cbytes(b, p)
+                e_members.group_instance_id, p = r_ncstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('Metadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.metadata = b[p : h1]
+                p = h1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_members.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_members = _JoinGroupResponse__JoinGroupResponseMember(f1_member_id, f1_group_instance_id, f1_metadata, unknown1)
-            f_members.append(e_members)
+                e_members.unknown_tagged_fields = tuple(tags1)
+            l_members.append(e_members)
+    obj.skip_assignment = False
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _JoinGroupResponse(f_throttle_time_ms, f_error_code, f_generation_id, f_protocol_type, f_protocol_name, f_leader, False, f_member_id, f_members, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -879,78 +1250,92 @@ def _e_JoinGroupResponse_v7(o: JoinGroupResponse, out: bytearray) -> None:
 
 def _d_JoinGroupResponse_v9(b: bytes, p: int) -> tuple[JoinGroupResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code, f_generation_id = _S_ihi.unpack_from(b, p)
-    p += 10
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_protocol_type, p = r_ncstr(b, p)
+    obj = new_struct(_JoinGroupResponse)
+    obj.throttle_time_ms, obj.error_code, obj.generation_id, h0 = _S_ihiB.unpack_from(b, p)
+    p += 11
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.protocol_type = b[p : z0].decode()
+        p = z0
     else:
-        f_protocol_type = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_protocol_name, p = r_ncstr(b, p)
+        obj.protocol_type, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.protocol_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_protocol_name = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_leader = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.protocol_name, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.leader = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_leader, p = r_cstr(b, p)
-    f_skip_assignment = _S_o.unpack_from(b, p)[0]
+        obj.leader, p = r_cstr(b, p)
+    obj.skip_assignment, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
     p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
-    else:
-        f_member_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_members = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_member_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_JoinGroupResponse__JoinGroupResponseMember)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_member_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_group_instance_id, p = r_ncstr(b, p)
+                e_members.member_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.group_instance_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_instance_id = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_metadata, p = r_cbytes(b, p)
+                e_members.group_instance_id, p = r_ncstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('Metadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.metadata = b[p : h1]
+                p = h1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_members.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_members = _JoinGroupResponse__JoinGroupResponseMember(f1_member_id, f1_group_instance_id, f1_metadata, unknown1)
-            f_members.append(e_members)
+                e_members.unknown_tagged_fields = tuple(tags1)
+            l_members.append(e_members)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _JoinGroupResponse(f_throttle_time_ms, f_error_code, f_generation_id, f_protocol_type, f_protocol_name, f_leader, f_skip_assignment, f_member_id, f_members, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,6 +16,7 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['KRaftVersionRecord']
 
 _S_hh = Struct(">hh")
+_S_hhB = Struct(">hhB")
 
 @attrs.define
 class KRaftVersionRecord(Message):
@@ -32,15 +33,14 @@ class KRaftVersionRecord(Message):
 
 
 def _d_KRaftVersionRecord_v0(b: bytes, p: int) -> tuple[KRaftVersionRecord, int]:
-    f_version, f_k_raft_version = _S_hh.unpack_from(b, p)
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_KRaftVersionRecord)
+    obj.version, obj.k_raft_version, h0 = _S_hhB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _KRaftVersionRecord(f_version, f_k_raft_version, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -17,7 +17,10 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['LeaderChangeMessage']
 
 _S_hi = Struct(">hi")
+_S_hiB = Struct(">hiB")
 _S_i = Struct(">i")
+_S_i16sB = Struct(">i16sB")
+_S_iB = Struct(">iB")
 
 @attrs.define
 class LeaderChangeMessage(Message):
@@ -42,15 +45,15 @@ class LeaderChangeMessage(Message):
 
 
 def _d_LeaderChangeMessage__Voter_v0(b: bytes, p: int) -> tuple[LeaderChangeMessage.Voter, int]:
-    f_voter_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_LeaderChangeMessage__Voter)
+    obj.voter_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.voter_directory_id = ZERO_UUID
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _LeaderChangeMessage__Voter(f_voter_id, ZERO_UUID, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -65,16 +68,15 @@ def _e_LeaderChangeMessage__Voter_v0(o: LeaderChangeMessage.Voter, out: bytearra
 
 
 def _d_LeaderChangeMessage__Voter_v1(b: bytes, p: int) -> tuple[LeaderChangeMessage.Voter, int]:
-    f_voter_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_voter_directory_id, p = r_uuid(b, p)
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_LeaderChangeMessage__Voter)
+    obj.voter_id, u_voter_directory_id, h0 = _S_i16sB.unpack_from(b, p)
+    obj.voter_directory_id = uuid_of(u_voter_directory_id)
+    p += 21
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _LeaderChangeMessage__Voter(f_voter_id, f_voter_directory_id, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -89,67 +91,65 @@ def _e_LeaderChangeMessage__Voter_v1(o: LeaderChangeMessage.Voter, out: bytearra
 
 def _d_LeaderChangeMessage_v0(b: bytes, p: int) -> tuple[LeaderChangeMessage, int]:
     blen = len(b)
-    f_version, f_leader_id = _S_hi.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_LeaderChangeMessage)
+    obj.version, obj.leader_id, h0 = _S_hiB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Voters')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_voters = []
-        for _ in range(n0):
-            f1_voter_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.voters = l_voters = []
+        for _ in range(h0):
+            e_voters = new_struct(_LeaderChangeMessage__Voter)
+            e_voters.voter_id, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            e_voters.voter_directory_id = ZERO_UUID
+            if h1 == 0:
+                e_voters.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_voters = _LeaderChangeMessage__Voter(f1_voter_id, ZERO_UUID, unknown1)
-            f_voters.append(e_voters)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                tags1, p = r_tags(b, p - 1)
+                e_voters.unknown_tagged_fields = tuple(tags1)
+            l_voters.append(e_voters)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('GrantingVoters')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_granting_voters = []
-        for _ in range(n0):
-            f2_voter_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+        obj.granting_voters = l_granting_voters = []
+        for _ in range(h0):
+            e_granting_voters = new_struct(_LeaderChangeMessage__Voter)
+            e_granting_voters.voter_id, h2 = _S_iB.unpack_from(b, p)
+            p += 5
+            e_granting_voters.voter_directory_id = ZERO_UUID
+            if h2 == 0:
+                e_granting_voters.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_granting_voters = _LeaderChangeMessage__Voter(f2_voter_id, ZERO_UUID, unknown2)
-            f_granting_voters.append(e_granting_voters)
+                tags2, p = r_tags(b, p - 1)
+                e_granting_voters.unknown_tagged_fields = tuple(tags2)
+            l_granting_voters.append(e_granting_voters)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _LeaderChangeMessage(f_version, f_leader_id, f_voters, f_granting_voters, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -197,69 +197,65 @@ def _e_LeaderChangeMessage_v0(o: LeaderChangeMessage, out: bytearray) -> None:
 
 def _d_LeaderChangeMessage_v1(b: bytes, p: int) -> tuple[LeaderChangeMessage, int]:
     blen = len(b)
-    f_version, f_leader_id = _S_hi.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_LeaderChangeMessage)
+    obj.version, obj.leader_id, h0 = _S_hiB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Voters')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_voters = []
-        for _ in range(n0):
-            f1_voter_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_voter_directory_id, p = r_uuid(b, p)
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.voters = l_voters = []
+        for _ in range(h0):
+            e_voters = new_struct(_LeaderChangeMessage__Voter)
+            e_voters.voter_id, u1_voter_directory_id, h1 = _S_i16sB.unpack_from(b, p)
+            e_voters.voter_directory_id = uuid_of(u1_voter_directory_id)
+            p += 21
+            if h1 == 0:
+                e_voters.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_voters = _LeaderChangeMessage__Voter(f1_voter_id, f1_voter_directory_id, unknown1)
-            f_voters.append(e_voters)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                tags1, p = r_tags(b, p - 1)
+                e_voters.unknown_tagged_fields = tuple(tags1)
+            l_voters.append(e_voters)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('GrantingVoters')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_granting_voters = []
-        for _ in range(n0):
-            f2_voter_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f2_voter_directory_id, p = r_uuid(b, p)
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+        obj.granting_voters = l_granting_voters = []
+        for _ in range(h0):
+            e_granting_voters = new_struct(_LeaderChangeMessage__Voter)
+            e_granting_voters.voter_id, u2_voter_directory_id, h2 = _S_i16sB.unpack_from(b, p)
+            e_granting_voters.voter_directory_id = uuid_of(u2_voter_directory_id)
+            p += 21
+            if h2 == 0:
+                e_granting_voters.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_granting_voters = _LeaderChangeMessage__Voter(f2_voter_id, f2_voter_directory_id, unknown2)
-            f_granting_voters.append(e_granting_voters)
+                tags2, p = r_tags(b, p - 1)
+                e_granting_voters.unknown_tagged_fields = tuple(tags2)
+            l_granting_voters.append(e_granting_voters)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _LeaderChangeMessage(f_version, f_leader_id, f_voters, f_granting_voters, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

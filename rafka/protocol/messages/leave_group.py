@@ -16,7 +16,10 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['LeaveGroupRequest', 'LeaveGroupResponse']
 
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
+_S_ihi = Struct(">ihi")
 
 @attrs.define
 class LeaveGroupRequest(Message):
@@ -65,10 +68,24 @@ class LeaveGroupResponse(Message):
 
 
 def _d_LeaveGroupRequest__MemberIdentity_v3(b: bytes, p: int) -> tuple[LeaveGroupRequest.MemberIdentity, int]:
-    f_member_id, p = r_str(b, p)
-    f_group_instance_id, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _LeaveGroupRequest__MemberIdentity(f_member_id, f_group_instance_id, None, unknown0)
+    blen = len(b)
+    obj = new_struct(_LeaveGroupRequest__MemberIdentity)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_instance_id, p = r_nstr(b, p - 2)
+    obj.reason = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -81,25 +98,26 @@ def _e_LeaveGroupRequest__MemberIdentity_v3(o: LeaveGroupRequest.MemberIdentity,
 
 def _d_LeaveGroupRequest__MemberIdentity_v4(b: bytes, p: int) -> tuple[LeaveGroupRequest.MemberIdentity, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_LeaveGroupRequest__MemberIdentity)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_instance_id, p = r_ncstr(b, p)
+    obj.reason = None
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _LeaveGroupRequest__MemberIdentity(f_member_id, f_group_instance_id, None, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -114,31 +132,31 @@ def _e_LeaveGroupRequest__MemberIdentity_v4(o: LeaveGroupRequest.MemberIdentity,
 
 def _d_LeaveGroupRequest__MemberIdentity_v5(b: bytes, p: int) -> tuple[LeaveGroupRequest.MemberIdentity, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_LeaveGroupRequest__MemberIdentity)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_reason, p = r_ncstr(b, p)
+        obj.group_instance_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.reason = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_reason = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.reason, p = r_ncstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _LeaveGroupRequest__MemberIdentity(f_member_id, f_group_instance_id, f_reason, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -153,10 +171,24 @@ def _e_LeaveGroupRequest__MemberIdentity_v5(o: LeaveGroupRequest.MemberIdentity,
 
 
 def _d_LeaveGroupRequest_v0(b: bytes, p: int) -> tuple[LeaveGroupRequest, int]:
-    f_group_id, p = r_str(b, p)
-    f_member_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _LeaveGroupRequest(f_group_id, f_member_id, [], unknown0)
+    blen = len(b)
+    obj = new_struct(_LeaveGroupRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    obj.members = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -171,23 +203,43 @@ def _e_LeaveGroupRequest_v0(o: LeaveGroupRequest, out: bytearray) -> None:
 
 def _d_LeaveGroupRequest_v3(b: bytes, p: int) -> tuple[LeaveGroupRequest, int]:
     blen = len(b)
-    f_group_id, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_LeaveGroupRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_members = []
-        for _ in range(n0):
-            f1_member_id, p = r_str(b, p)
-            f1_group_instance_id, p = r_nstr(b, p)
-            unknown1 = ()
-            e_members = _LeaveGroupRequest__MemberIdentity(f1_member_id, f1_group_instance_id, None, unknown1)
-            f_members.append(e_members)
-    unknown0 = ()
-    obj = _LeaveGroupRequest(f_group_id, '', f_members, unknown0)
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Members')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_LeaveGroupRequest__MemberIdentity)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.member_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.group_instance_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.group_instance_id, p = r_nstr(b, p - 2)
+            e_members.reason = None
+            e_members.unknown_tagged_fields = ()
+            l_members.append(e_members)
+    obj.member_id = ''
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -211,55 +263,57 @@ def _e_LeaveGroupRequest_v3(o: LeaveGroupRequest, out: bytearray) -> None:
 
 def _d_LeaveGroupRequest_v4(b: bytes, p: int) -> tuple[LeaveGroupRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_LeaveGroupRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_members = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_member_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_LeaveGroupRequest__MemberIdentity)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_member_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_group_instance_id, p = r_ncstr(b, p)
+                e_members.member_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.group_instance_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_instance_id = b[p + 1 : p + s1].decode()
-                p += s1
+                e_members.group_instance_id, p = r_ncstr(b, p)
+            e_members.reason = None
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_members.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_members = _LeaveGroupRequest__MemberIdentity(f1_member_id, f1_group_instance_id, None, unknown1)
-            f_members.append(e_members)
+                e_members.unknown_tagged_fields = tuple(tags1)
+            l_members.append(e_members)
+    obj.member_id = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _LeaveGroupRequest(f_group_id, '', f_members, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -291,61 +345,62 @@ def _e_LeaveGroupRequest_v4(o: LeaveGroupRequest, out: bytearray) -> None:
 
 def _d_LeaveGroupRequest_v5(b: bytes, p: int) -> tuple[LeaveGroupRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_LeaveGroupRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_members = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_member_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_LeaveGroupRequest__MemberIdentity)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_member_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_group_instance_id, p = r_ncstr(b, p)
+                e_members.member_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.group_instance_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_instance_id = b[p + 1 : p + s1].decode()
-                p += s1
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_reason, p = r_ncstr(b, p)
+                e_members.group_instance_id, p = r_ncstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.reason = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_reason = b[p + 1 : p + s1].decode()
-                p += s1
+                e_members.reason, p = r_ncstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_members.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_members = _LeaveGroupRequest__MemberIdentity(f1_member_id, f1_group_instance_id, f1_reason, unknown1)
-            f_members.append(e_members)
+                e_members.unknown_tagged_fields = tuple(tags1)
+            l_members.append(e_members)
+    obj.member_id = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _LeaveGroupRequest(f_group_id, '', f_members, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -377,12 +432,25 @@ def _e_LeaveGroupRequest_v5(o: LeaveGroupRequest, out: bytearray) -> None:
 
 
 def _d_LeaveGroupResponse__MemberResponse_v3(b: bytes, p: int) -> tuple[LeaveGroupResponse.MemberResponse, int]:
-    f_member_id, p = r_str(b, p)
-    f_group_instance_id, p = r_nstr(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_LeaveGroupResponse__MemberResponse)
+    h0 = INT16.unpack_from(b, p)[0]
     p += 2
-    unknown0 = ()
-    obj = _LeaveGroupResponse__MemberResponse(f_member_id, f_group_instance_id, f_error_code, unknown0)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_instance_id, p = r_nstr(b, p - 2)
+    obj.error_code = _S_h.unpack_from(b, p)[0]
+    p += 2
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -396,27 +464,26 @@ def _e_LeaveGroupResponse__MemberResponse_v3(o: LeaveGroupResponse.MemberRespons
 
 def _d_LeaveGroupResponse__MemberResponse_v4(b: bytes, p: int) -> tuple[LeaveGroupResponse.MemberResponse, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_LeaveGroupResponse__MemberResponse)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.group_instance_id, p = r_ncstr(b, p)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _LeaveGroupResponse__MemberResponse(f_member_id, f_group_instance_id, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -431,10 +498,12 @@ def _e_LeaveGroupResponse__MemberResponse_v4(o: LeaveGroupResponse.MemberRespons
 
 
 def _d_LeaveGroupResponse_v0(b: bytes, p: int) -> tuple[LeaveGroupResponse, int]:
-    f_error_code = _S_h.unpack_from(b, p)[0]
+    obj = new_struct(_LeaveGroupResponse)
+    obj.error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown0 = ()
-    obj = _LeaveGroupResponse(0, f_error_code, [], unknown0)
+    obj.throttle_time_ms = 0
+    obj.members = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -447,10 +516,11 @@ def _e_LeaveGroupResponse_v0(o: LeaveGroupResponse, out: bytearray) -> None:
 
 
 def _d_LeaveGroupResponse_v1(b: bytes, p: int) -> tuple[LeaveGroupResponse, int]:
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
+    obj = new_struct(_LeaveGroupResponse)
+    obj.throttle_time_ms, obj.error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown0 = ()
-    obj = _LeaveGroupResponse(f_throttle_time_ms, f_error_code, [], unknown0)
+    obj.members = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -464,26 +534,36 @@ def _e_LeaveGroupResponse_v1(o: LeaveGroupResponse, out: bytearray) -> None:
 
 def _d_LeaveGroupResponse_v3(b: bytes, p: int) -> tuple[LeaveGroupResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_LeaveGroupResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihi.unpack_from(b, p)
+    p += 10
+    if h0 < 0:
         raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_members = []
-        for _ in range(n0):
-            f1_member_id, p = r_str(b, p)
-            f1_group_instance_id, p = r_nstr(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_LeaveGroupResponse__MemberResponse)
+            h1 = INT16.unpack_from(b, p)[0]
             p += 2
-            unknown1 = ()
-            e_members = _LeaveGroupResponse__MemberResponse(f1_member_id, f1_group_instance_id, f1_error_code, unknown1)
-            f_members.append(e_members)
-    unknown0 = ()
-    obj = _LeaveGroupResponse(f_throttle_time_ms, f_error_code, f_members, unknown0)
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.member_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.group_instance_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.group_instance_id, p = r_nstr(b, p - 2)
+            e_members.error_code = _S_h.unpack_from(b, p)[0]
+            p += 2
+            e_members.unknown_tagged_fields = ()
+            l_members.append(e_members)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -506,53 +586,50 @@ def _e_LeaveGroupResponse_v3(o: LeaveGroupResponse, out: bytearray) -> None:
 
 def _d_LeaveGroupResponse_v4(b: bytes, p: int) -> tuple[LeaveGroupResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_LeaveGroupResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_members = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_member_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_LeaveGroupResponse__MemberResponse)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_member_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_group_instance_id, p = r_ncstr(b, p)
+                e_members.member_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.group_instance_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_instance_id = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_members.group_instance_id, p = r_ncstr(b, p)
+            e_members.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if h1 == 0:
+                e_members.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_members = _LeaveGroupResponse__MemberResponse(f1_member_id, f1_group_instance_id, f1_error_code, unknown1)
-            f_members.append(e_members)
+                tags1, p = r_tags(b, p - 1)
+                e_members.unknown_tagged_fields = tuple(tags1)
+            l_members.append(e_members)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _LeaveGroupResponse(f_throttle_time_ms, f_error_code, f_members, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,7 +16,9 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['ListConfigResourcesRequest', 'ListConfigResourcesResponse']
 
 _S_b = Struct(">b")
+_S_bB = Struct(">bB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 
 @attrs.define
 class ListConfigResourcesRequest(Message):
@@ -55,13 +57,14 @@ class ListConfigResourcesResponse(Message):
 
 
 def _d_ListConfigResourcesRequest_v0(b: bytes, p: int) -> tuple[ListConfigResourcesRequest, int]:
+    obj = new_struct(_ListConfigResourcesRequest)
+    obj.resource_types = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListConfigResourcesRequest([], unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -75,29 +78,31 @@ def _e_ListConfigResourcesRequest_v0(o: ListConfigResourcesRequest, out: bytearr
 
 
 def _d_ListConfigResourcesRequest_v1(b: bytes, p: int) -> tuple[ListConfigResourcesRequest, int]:
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_resource_types = [*ARRAYS_b[n0].unpack_from(b, p)]
-        p += 1 * n0
-    elif n0 < 0:
+    obj = new_struct(_ListConfigResourcesRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.resource_types = [*ARRAYS_b[h0].unpack_from(b, p)]
+        p += 1 * h0
+    elif h0 == 0:
+        obj.resource_types = []
+    elif h0 < 0:
         raise null_error('ResourceTypes')
     else:
-        f_resource_types, p = r_fixed_array(b, p, n0, 'b', 1)
+        obj.resource_types, p = r_fixed_array(b, p, h0, 'b', 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListConfigResourcesRequest(f_resource_types, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -123,19 +128,20 @@ def _e_ListConfigResourcesRequest_v1(o: ListConfigResourcesRequest, out: bytearr
 
 def _d_ListConfigResourcesResponse__ConfigResource_v0(b: bytes, p: int) -> tuple[ListConfigResourcesResponse.ConfigResource, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_resource_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ListConfigResourcesResponse__ConfigResource)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.resource_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_resource_name, p = r_cstr(b, p)
+        obj.resource_name, p = r_cstr(b, p)
+    obj.resource_type = 16
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListConfigResourcesResponse__ConfigResource(f_resource_name, 16, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -149,21 +155,20 @@ def _e_ListConfigResourcesResponse__ConfigResource_v0(o: ListConfigResourcesResp
 
 def _d_ListConfigResourcesResponse__ConfigResource_v1(b: bytes, p: int) -> tuple[ListConfigResourcesResponse.ConfigResource, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_resource_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ListConfigResourcesResponse__ConfigResource)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.resource_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_resource_name, p = r_cstr(b, p)
-    f_resource_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.resource_name, p = r_cstr(b, p)
+    obj.resource_type, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListConfigResourcesResponse__ConfigResource(f_resource_name, f_resource_type, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -178,45 +183,44 @@ def _e_ListConfigResourcesResponse__ConfigResource_v1(o: ListConfigResourcesResp
 
 def _d_ListConfigResourcesResponse_v0(b: bytes, p: int) -> tuple[ListConfigResourcesResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ListConfigResourcesResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ConfigResources')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_config_resources = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_resource_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.config_resources = l_config_resources = []
+        for _ in range(h0):
+            e_config_resources = new_struct(_ListConfigResourcesResponse__ConfigResource)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_config_resources.resource_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_resource_name, p = r_cstr(b, p)
+                e_config_resources.resource_name, p = r_cstr(b, p)
+            e_config_resources.resource_type = 16
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_config_resources.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_config_resources = _ListConfigResourcesResponse__ConfigResource(f1_resource_name, 16, unknown1)
-            f_config_resources.append(e_config_resources)
+                e_config_resources.unknown_tagged_fields = tuple(tags1)
+            l_config_resources.append(e_config_resources)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListConfigResourcesResponse(f_throttle_time_ms, f_error_code, f_config_resources, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -245,47 +249,44 @@ def _e_ListConfigResourcesResponse_v0(o: ListConfigResourcesResponse, out: bytea
 
 def _d_ListConfigResourcesResponse_v1(b: bytes, p: int) -> tuple[ListConfigResourcesResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('ConfigResources')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_config_resources = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_resource_name = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_resource_name, p = r_cstr(b, p)
-            f1_resource_type = _S_b.unpack_from(b, p)[0]
+    obj = new_struct(_ListConfigResourcesResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('ConfigResources')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.config_resources = l_config_resources = []
+        for _ in range(h0):
+            e_config_resources = new_struct(_ListConfigResourcesResponse__ConfigResource)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_config_resources.resource_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_config_resources = _ListConfigResourcesResponse__ConfigResource(f1_resource_name, f1_resource_type, unknown1)
-            f_config_resources.append(e_config_resources)
+                e_config_resources.resource_name, p = r_cstr(b, p)
+            e_config_resources.resource_type, h1 = _S_bB.unpack_from(b, p)
+            p += 2
+            if h1 == 0:
+                e_config_resources.unknown_tagged_fields = ()
+            else:
+                tags1, p = r_tags(b, p - 1)
+                e_config_resources.unknown_tagged_fields = tuple(tags1)
+            l_config_resources.append(e_config_resources)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListConfigResourcesResponse(f_throttle_time_ms, f_error_code, f_config_resources, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

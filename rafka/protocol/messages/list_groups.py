@@ -16,7 +16,10 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['ListGroupsRequest', 'ListGroupsResponse']
 
 _S_h = Struct(">h")
+_S_hi = Struct(">hi")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
+_S_ihi = Struct(">ihi")
 
 @attrs.define
 class ListGroupsRequest(Message):
@@ -58,8 +61,10 @@ class ListGroupsResponse(Message):
 
 
 def _d_ListGroupsRequest_v0(b: bytes, p: int) -> tuple[ListGroupsRequest, int]:
-    unknown0 = ()
-    obj = _ListGroupsRequest([], [], unknown0)
+    obj = new_struct(_ListGroupsRequest)
+    obj.states_filter = []
+    obj.types_filter = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -73,13 +78,15 @@ def _e_ListGroupsRequest_v0(o: ListGroupsRequest, out: bytearray) -> None:
 
 
 def _d_ListGroupsRequest_v3(b: bytes, p: int) -> tuple[ListGroupsRequest, int]:
+    obj = new_struct(_ListGroupsRequest)
+    obj.states_filter = []
+    obj.types_filter = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListGroupsRequest([], [], unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -96,36 +103,37 @@ def _e_ListGroupsRequest_v3(o: ListGroupsRequest, out: bytearray) -> None:
 
 def _d_ListGroupsRequest_v4(b: bytes, p: int) -> tuple[ListGroupsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ListGroupsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StatesFilter')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_states_filter = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_states_filter = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.states_filter = l_states_filter = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_states_filter = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_states_filter, p = r_cstr(b, p)
-            f_states_filter.append(e_states_filter)
+            l_states_filter.append(e_states_filter)
+    obj.types_filter = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListGroupsRequest(f_states_filter, [], unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -151,59 +159,59 @@ def _e_ListGroupsRequest_v4(o: ListGroupsRequest, out: bytearray) -> None:
 
 def _d_ListGroupsRequest_v5(b: bytes, p: int) -> tuple[ListGroupsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ListGroupsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StatesFilter')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_states_filter = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_states_filter = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.states_filter = l_states_filter = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_states_filter = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_states_filter, p = r_cstr(b, p)
-            f_states_filter.append(e_states_filter)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+            l_states_filter.append(e_states_filter)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('TypesFilter')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_types_filter = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_types_filter = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.types_filter = l_types_filter = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_types_filter = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_types_filter, p = r_cstr(b, p)
-            f_types_filter.append(e_types_filter)
+            l_types_filter.append(e_types_filter)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListGroupsRequest(f_states_filter, f_types_filter, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -237,10 +245,25 @@ def _e_ListGroupsRequest_v5(o: ListGroupsRequest, out: bytearray) -> None:
 
 
 def _d_ListGroupsResponse__ListedGroup_v0(b: bytes, p: int) -> tuple[ListGroupsResponse.ListedGroup, int]:
-    f_group_id, p = r_str(b, p)
-    f_protocol_type, p = r_str(b, p)
-    unknown0 = ()
-    obj = _ListGroupsResponse__ListedGroup(f_group_id, f_protocol_type, '', '', unknown0)
+    blen = len(b)
+    obj = new_struct(_ListGroupsResponse__ListedGroup)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p : z0].decode()
+        p = z0
+    else:
+        obj.protocol_type, p = r_str(b, p - 2)
+    obj.group_state = ''
+    obj.group_type = ''
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -253,25 +276,27 @@ def _e_ListGroupsResponse__ListedGroup_v0(o: ListGroupsResponse.ListedGroup, out
 
 def _d_ListGroupsResponse__ListedGroup_v3(b: bytes, p: int) -> tuple[ListGroupsResponse.ListedGroup, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ListGroupsResponse__ListedGroup)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_protocol_type = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_protocol_type, p = r_cstr(b, p)
+        obj.protocol_type, p = r_cstr(b, p)
+    obj.group_state = ''
+    obj.group_type = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListGroupsResponse__ListedGroup(f_group_id, f_protocol_type, '', '', unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -286,31 +311,32 @@ def _e_ListGroupsResponse__ListedGroup_v3(o: ListGroupsResponse.ListedGroup, out
 
 def _d_ListGroupsResponse__ListedGroup_v4(b: bytes, p: int) -> tuple[ListGroupsResponse.ListedGroup, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ListGroupsResponse__ListedGroup)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_protocol_type = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_protocol_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_state = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.protocol_type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_state = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_state, p = r_cstr(b, p)
+        obj.group_state, p = r_cstr(b, p)
+    obj.group_type = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListGroupsResponse__ListedGroup(f_group_id, f_protocol_type, f_group_state, '', unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -326,37 +352,37 @@ def _e_ListGroupsResponse__ListedGroup_v4(o: ListGroupsResponse.ListedGroup, out
 
 def _d_ListGroupsResponse__ListedGroup_v5(b: bytes, p: int) -> tuple[ListGroupsResponse.ListedGroup, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ListGroupsResponse__ListedGroup)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_protocol_type = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_protocol_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_state = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.protocol_type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_state = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_state, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_type = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_state, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_type, p = r_cstr(b, p)
+        obj.group_type, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListGroupsResponse__ListedGroup(f_group_id, f_protocol_type, f_group_state, f_group_type, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -373,24 +399,37 @@ def _e_ListGroupsResponse__ListedGroup_v5(o: ListGroupsResponse.ListedGroup, out
 
 def _d_ListGroupsResponse_v0(b: bytes, p: int) -> tuple[ListGroupsResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_ListGroupsResponse)
+    obj.error_code, h0 = _S_hi.unpack_from(b, p)
+    p += 6
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            f1_group_id, p = r_str(b, p)
-            f1_protocol_type, p = r_str(b, p)
-            unknown1 = ()
-            e_groups = _ListGroupsResponse__ListedGroup(f1_group_id, f1_protocol_type, '', '', unknown1)
-            f_groups.append(e_groups)
-    unknown0 = ()
-    obj = _ListGroupsResponse(0, f_error_code, f_groups, unknown0)
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_ListGroupsResponse__ListedGroup)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.group_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.protocol_type = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.protocol_type, p = r_str(b, p - 2)
+            e_groups.group_state = ''
+            e_groups.group_type = ''
+            e_groups.unknown_tagged_fields = ()
+            l_groups.append(e_groups)
+    obj.throttle_time_ms = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -412,24 +451,36 @@ def _e_ListGroupsResponse_v0(o: ListGroupsResponse, out: bytearray) -> None:
 
 def _d_ListGroupsResponse_v1(b: bytes, p: int) -> tuple[ListGroupsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_ListGroupsResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihi.unpack_from(b, p)
+    p += 10
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            f1_group_id, p = r_str(b, p)
-            f1_protocol_type, p = r_str(b, p)
-            unknown1 = ()
-            e_groups = _ListGroupsResponse__ListedGroup(f1_group_id, f1_protocol_type, '', '', unknown1)
-            f_groups.append(e_groups)
-    unknown0 = ()
-    obj = _ListGroupsResponse(f_throttle_time_ms, f_error_code, f_groups, unknown0)
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_ListGroupsResponse__ListedGroup)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.group_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_groups.protocol_type = b[p : z1].decode()
+                p = z1
+            else:
+                e_groups.protocol_type, p = r_str(b, p - 2)
+            e_groups.group_state = ''
+            e_groups.group_type = ''
+            e_groups.unknown_tagged_fields = ()
+            l_groups.append(e_groups)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -451,51 +502,51 @@ def _e_ListGroupsResponse_v1(o: ListGroupsResponse, out: bytearray) -> None:
 
 def _d_ListGroupsResponse_v3(b: bytes, p: int) -> tuple[ListGroupsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ListGroupsResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_ListGroupsResponse__ListedGroup)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_protocol_type = b[p + 1 : p + s1].decode()
-                p += s1
+                e_groups.group_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.protocol_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_protocol_type, p = r_cstr(b, p)
+                e_groups.protocol_type, p = r_cstr(b, p)
+            e_groups.group_state = ''
+            e_groups.group_type = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_groups.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_groups = _ListGroupsResponse__ListedGroup(f1_group_id, f1_protocol_type, '', '', unknown1)
-            f_groups.append(e_groups)
+                e_groups.unknown_tagged_fields = tuple(tags1)
+            l_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListGroupsResponse(f_throttle_time_ms, f_error_code, f_groups, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -525,57 +576,56 @@ def _e_ListGroupsResponse_v3(o: ListGroupsResponse, out: bytearray) -> None:
 
 def _d_ListGroupsResponse_v4(b: bytes, p: int) -> tuple[ListGroupsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ListGroupsResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_ListGroupsResponse__ListedGroup)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_protocol_type = b[p + 1 : p + s1].decode()
-                p += s1
+                e_groups.group_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.protocol_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_protocol_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_state = b[p + 1 : p + s1].decode()
-                p += s1
+                e_groups.protocol_type, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_state = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_state, p = r_cstr(b, p)
+                e_groups.group_state, p = r_cstr(b, p)
+            e_groups.group_type = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_groups.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_groups = _ListGroupsResponse__ListedGroup(f1_group_id, f1_protocol_type, f1_group_state, '', unknown1)
-            f_groups.append(e_groups)
+                e_groups.unknown_tagged_fields = tuple(tags1)
+            l_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListGroupsResponse(f_throttle_time_ms, f_error_code, f_groups, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -606,63 +656,61 @@ def _e_ListGroupsResponse_v4(o: ListGroupsResponse, out: bytearray) -> None:
 
 def _d_ListGroupsResponse_v5(b: bytes, p: int) -> tuple[ListGroupsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ListGroupsResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_ListGroupsResponse__ListedGroup)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_protocol_type = b[p + 1 : p + s1].decode()
-                p += s1
+                e_groups.group_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.protocol_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_protocol_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_state = b[p + 1 : p + s1].decode()
-                p += s1
+                e_groups.protocol_type, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_state = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_state, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_type = b[p + 1 : p + s1].decode()
-                p += s1
+                e_groups.group_state, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_type, p = r_cstr(b, p)
+                e_groups.group_type, p = r_cstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_groups.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_groups = _ListGroupsResponse__ListedGroup(f1_group_id, f1_protocol_type, f1_group_state, f1_group_type, unknown1)
-            f_groups.append(e_groups)
+                e_groups.unknown_tagged_fields = tuple(tags1)
+            l_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListGroupsResponse(f_throttle_time_ms, f_error_code, f_groups, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,10 +16,16 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['ListOffsetsRequest', 'ListOffsetsResponse']
 
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ib = Struct(">ib")
+_S_ibB = Struct(">ibB")
+_S_ibi = Struct(">ibi")
 _S_ihqq = Struct(">ihqq")
 _S_ihqqi = Struct(">ihqqi")
+_S_ihqqiB = Struct(">ihqqiB")
+_S_ii = Struct(">ii")
 _S_iiq = Struct(">iiq")
+_S_iiqB = Struct(">iiqB")
 _S_iq = Struct(">iq")
 
 @attrs.define
@@ -83,10 +89,11 @@ class ListOffsetsResponse(Message):
 
 
 def _d_ListOffsetsRequest__ListOffsetsPartition_v1(b: bytes, p: int) -> tuple[ListOffsetsRequest.ListOffsetsPartition, int]:
-    f_partition_index, f_timestamp = _S_iq.unpack_from(b, p)
+    obj = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
+    obj.partition_index, obj.timestamp = _S_iq.unpack_from(b, p)
     p += 12
-    unknown0 = ()
-    obj = _ListOffsetsRequest__ListOffsetsPartition(f_partition_index, -1, f_timestamp, unknown0)
+    obj.current_leader_epoch = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -97,10 +104,10 @@ def _e_ListOffsetsRequest__ListOffsetsPartition_v1(o: ListOffsetsRequest.ListOff
 
 
 def _d_ListOffsetsRequest__ListOffsetsPartition_v4(b: bytes, p: int) -> tuple[ListOffsetsRequest.ListOffsetsPartition, int]:
-    f_partition_index, f_current_leader_epoch, f_timestamp = _S_iiq.unpack_from(b, p)
+    obj = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
+    obj.partition_index, obj.current_leader_epoch, obj.timestamp = _S_iiq.unpack_from(b, p)
     p += 16
-    unknown0 = ()
-    obj = _ListOffsetsRequest__ListOffsetsPartition(f_partition_index, f_current_leader_epoch, f_timestamp, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -111,15 +118,14 @@ def _e_ListOffsetsRequest__ListOffsetsPartition_v4(o: ListOffsetsRequest.ListOff
 
 
 def _d_ListOffsetsRequest__ListOffsetsPartition_v6(b: bytes, p: int) -> tuple[ListOffsetsRequest.ListOffsetsPartition, int]:
-    f_partition_index, f_current_leader_epoch, f_timestamp = _S_iiq.unpack_from(b, p)
-    p += 16
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
+    obj.partition_index, obj.current_leader_epoch, obj.timestamp, h0 = _S_iiqB.unpack_from(b, p)
+    p += 17
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListOffsetsRequest__ListOffsetsPartition(f_partition_index, f_current_leader_epoch, f_timestamp, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -133,23 +139,30 @@ def _e_ListOffsetsRequest__ListOffsetsPartition_v6(o: ListOffsetsRequest.ListOff
 
 def _d_ListOffsetsRequest__ListOffsetsTopic_v1(b: bytes, p: int) -> tuple[ListOffsetsRequest.ListOffsetsTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_ListOffsetsRequest__ListOffsetsTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_timestamp = _S_iq.unpack_from(b, p)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
+            e_partitions.partition_index, e_partitions.timestamp = _S_iq.unpack_from(b, p)
             p += 12
-            unknown1 = ()
-            e_partitions = _ListOffsetsRequest__ListOffsetsPartition(f1_partition_index, -1, f1_timestamp, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _ListOffsetsRequest__ListOffsetsTopic(f_name, f_partitions, unknown0)
+            e_partitions.current_leader_epoch = -1
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -170,23 +183,29 @@ def _e_ListOffsetsRequest__ListOffsetsTopic_v1(o: ListOffsetsRequest.ListOffsets
 
 def _d_ListOffsetsRequest__ListOffsetsTopic_v4(b: bytes, p: int) -> tuple[ListOffsetsRequest.ListOffsetsTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_ListOffsetsRequest__ListOffsetsTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_current_leader_epoch, f1_timestamp = _S_iiq.unpack_from(b, p)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
+            e_partitions.partition_index, e_partitions.current_leader_epoch, e_partitions.timestamp = _S_iiq.unpack_from(b, p)
             p += 16
-            unknown1 = ()
-            e_partitions = _ListOffsetsRequest__ListOffsetsPartition(f1_partition_index, f1_current_leader_epoch, f1_timestamp, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _ListOffsetsRequest__ListOffsetsTopic(f_name, f_partitions, unknown0)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -207,45 +226,44 @@ def _e_ListOffsetsRequest__ListOffsetsTopic_v4(o: ListOffsetsRequest.ListOffsets
 
 def _d_ListOffsetsRequest__ListOffsetsTopic_v6(b: bytes, p: int) -> tuple[ListOffsetsRequest.ListOffsetsTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ListOffsetsRequest__ListOffsetsTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_current_leader_epoch, f1_timestamp = _S_iiq.unpack_from(b, p)
-            p += 16
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
+            e_partitions.partition_index, e_partitions.current_leader_epoch, e_partitions.timestamp, h1 = _S_iiqB.unpack_from(b, p)
+            p += 17
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _ListOffsetsRequest__ListOffsetsPartition(f1_partition_index, f1_current_leader_epoch, f1_timestamp, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListOffsetsRequest__ListOffsetsTopic(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -274,37 +292,44 @@ def _e_ListOffsetsRequest__ListOffsetsTopic_v6(o: ListOffsetsRequest.ListOffsets
 
 def _d_ListOffsetsRequest_v1(b: bytes, p: int) -> tuple[ListOffsetsRequest, int]:
     blen = len(b)
-    f_replica_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_ListOffsetsRequest)
+    obj.replica_id, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_ListOffsetsRequest__ListOffsetsTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_timestamp = _S_iq.unpack_from(b, p)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
+                    e1_partitions.partition_index, e1_partitions.timestamp = _S_iq.unpack_from(b, p)
                     p += 12
-                    unknown2 = ()
-                    e1_partitions = _ListOffsetsRequest__ListOffsetsPartition(f2_partition_index, -1, f2_timestamp, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _ListOffsetsRequest__ListOffsetsTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _ListOffsetsRequest(f_replica_id, 0, f_topics, 0, unknown0)
+                    e1_partitions.current_leader_epoch = -1
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.isolation_level = 0
+    obj.timeout_ms = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -336,37 +361,43 @@ def _e_ListOffsetsRequest_v1(o: ListOffsetsRequest, out: bytearray) -> None:
 
 def _d_ListOffsetsRequest_v2(b: bytes, p: int) -> tuple[ListOffsetsRequest, int]:
     blen = len(b)
-    f_replica_id, f_isolation_level = _S_ib.unpack_from(b, p)
-    p += 5
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_ListOffsetsRequest)
+    obj.replica_id, obj.isolation_level, h0 = _S_ibi.unpack_from(b, p)
+    p += 9
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_ListOffsetsRequest__ListOffsetsTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_timestamp = _S_iq.unpack_from(b, p)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
+                    e1_partitions.partition_index, e1_partitions.timestamp = _S_iq.unpack_from(b, p)
                     p += 12
-                    unknown2 = ()
-                    e1_partitions = _ListOffsetsRequest__ListOffsetsPartition(f2_partition_index, -1, f2_timestamp, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _ListOffsetsRequest__ListOffsetsTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _ListOffsetsRequest(f_replica_id, f_isolation_level, f_topics, 0, unknown0)
+                    e1_partitions.current_leader_epoch = -1
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.timeout_ms = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -396,37 +427,42 @@ def _e_ListOffsetsRequest_v2(o: ListOffsetsRequest, out: bytearray) -> None:
 
 def _d_ListOffsetsRequest_v4(b: bytes, p: int) -> tuple[ListOffsetsRequest, int]:
     blen = len(b)
-    f_replica_id, f_isolation_level = _S_ib.unpack_from(b, p)
-    p += 5
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_ListOffsetsRequest)
+    obj.replica_id, obj.isolation_level, h0 = _S_ibi.unpack_from(b, p)
+    p += 9
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_ListOffsetsRequest__ListOffsetsTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_current_leader_epoch, f2_timestamp = _S_iiq.unpack_from(b, p)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
+                    e1_partitions.partition_index, e1_partitions.current_leader_epoch, e1_partitions.timestamp = _S_iiq.unpack_from(b, p)
                     p += 16
-                    unknown2 = ()
-                    e1_partitions = _ListOffsetsRequest__ListOffsetsPartition(f2_partition_index, f2_current_leader_epoch, f2_timestamp, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _ListOffsetsRequest__ListOffsetsTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _ListOffsetsRequest(f_replica_id, f_isolation_level, f_topics, 0, unknown0)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.timeout_ms = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -456,71 +492,69 @@ def _e_ListOffsetsRequest_v4(o: ListOffsetsRequest, out: bytearray) -> None:
 
 def _d_ListOffsetsRequest_v6(b: bytes, p: int) -> tuple[ListOffsetsRequest, int]:
     blen = len(b)
-    f_replica_id, f_isolation_level = _S_ib.unpack_from(b, p)
-    p += 5
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ListOffsetsRequest)
+    obj.replica_id, obj.isolation_level, h0 = _S_ibB.unpack_from(b, p)
+    p += 6
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_ListOffsetsRequest__ListOffsetsTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_current_leader_epoch, f2_timestamp = _S_iiq.unpack_from(b, p)
-                    p += 16
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
+                    e1_partitions.partition_index, e1_partitions.current_leader_epoch, e1_partitions.timestamp, h2 = _S_iiqB.unpack_from(b, p)
+                    p += 17
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _ListOffsetsRequest__ListOffsetsPartition(f2_partition_index, f2_current_leader_epoch, f2_timestamp, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _ListOffsetsRequest__ListOffsetsTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.timeout_ms = 0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListOffsetsRequest(f_replica_id, f_isolation_level, f_topics, 0, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -564,73 +598,69 @@ def _e_ListOffsetsRequest_v6(o: ListOffsetsRequest, out: bytearray) -> None:
 
 def _d_ListOffsetsRequest_v10(b: bytes, p: int) -> tuple[ListOffsetsRequest, int]:
     blen = len(b)
-    f_replica_id, f_isolation_level = _S_ib.unpack_from(b, p)
-    p += 5
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ListOffsetsRequest)
+    obj.replica_id, obj.isolation_level, h0 = _S_ibB.unpack_from(b, p)
+    p += 6
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_ListOffsetsRequest__ListOffsetsTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_current_leader_epoch, f2_timestamp = _S_iiq.unpack_from(b, p)
-                    p += 16
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
+                    e1_partitions.partition_index, e1_partitions.current_leader_epoch, e1_partitions.timestamp, h2 = _S_iiqB.unpack_from(b, p)
+                    p += 17
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _ListOffsetsRequest__ListOffsetsPartition(f2_partition_index, f2_current_leader_epoch, f2_timestamp, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _ListOffsetsRequest__ListOffsetsTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_timeout_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.timeout_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListOffsetsRequest(f_replica_id, f_isolation_level, f_topics, f_timeout_ms, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -674,10 +704,11 @@ def _e_ListOffsetsRequest_v10(o: ListOffsetsRequest, out: bytearray) -> None:
 
 
 def _d_ListOffsetsResponse__ListOffsetsPartitionResponse_v1(b: bytes, p: int) -> tuple[ListOffsetsResponse.ListOffsetsPartitionResponse, int]:
-    f_partition_index, f_error_code, f_timestamp, f_offset = _S_ihqq.unpack_from(b, p)
+    obj = new_struct(_ListOffsetsResponse__ListOffsetsPartitionResponse)
+    obj.partition_index, obj.error_code, obj.timestamp, obj.offset = _S_ihqq.unpack_from(b, p)
     p += 22
-    unknown0 = ()
-    obj = _ListOffsetsResponse__ListOffsetsPartitionResponse(f_partition_index, f_error_code, f_timestamp, f_offset, -1, unknown0)
+    obj.leader_epoch = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -690,10 +721,10 @@ def _e_ListOffsetsResponse__ListOffsetsPartitionResponse_v1(o: ListOffsetsRespon
 
 
 def _d_ListOffsetsResponse__ListOffsetsPartitionResponse_v4(b: bytes, p: int) -> tuple[ListOffsetsResponse.ListOffsetsPartitionResponse, int]:
-    f_partition_index, f_error_code, f_timestamp, f_offset, f_leader_epoch = _S_ihqqi.unpack_from(b, p)
+    obj = new_struct(_ListOffsetsResponse__ListOffsetsPartitionResponse)
+    obj.partition_index, obj.error_code, obj.timestamp, obj.offset, obj.leader_epoch = _S_ihqqi.unpack_from(b, p)
     p += 26
-    unknown0 = ()
-    obj = _ListOffsetsResponse__ListOffsetsPartitionResponse(f_partition_index, f_error_code, f_timestamp, f_offset, f_leader_epoch, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -704,15 +735,14 @@ def _e_ListOffsetsResponse__ListOffsetsPartitionResponse_v4(o: ListOffsetsRespon
 
 
 def _d_ListOffsetsResponse__ListOffsetsPartitionResponse_v6(b: bytes, p: int) -> tuple[ListOffsetsResponse.ListOffsetsPartitionResponse, int]:
-    f_partition_index, f_error_code, f_timestamp, f_offset, f_leader_epoch = _S_ihqqi.unpack_from(b, p)
-    p += 26
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ListOffsetsResponse__ListOffsetsPartitionResponse)
+    obj.partition_index, obj.error_code, obj.timestamp, obj.offset, obj.leader_epoch, h0 = _S_ihqqiB.unpack_from(b, p)
+    p += 27
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListOffsetsResponse__ListOffsetsPartitionResponse(f_partition_index, f_error_code, f_timestamp, f_offset, f_leader_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -726,23 +756,30 @@ def _e_ListOffsetsResponse__ListOffsetsPartitionResponse_v6(o: ListOffsetsRespon
 
 def _d_ListOffsetsResponse__ListOffsetsTopicResponse_v1(b: bytes, p: int) -> tuple[ListOffsetsResponse.ListOffsetsTopicResponse, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_ListOffsetsResponse__ListOffsetsTopicResponse)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_timestamp, f1_offset = _S_ihqq.unpack_from(b, p)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_ListOffsetsResponse__ListOffsetsPartitionResponse)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.timestamp, e_partitions.offset = _S_ihqq.unpack_from(b, p)
             p += 22
-            unknown1 = ()
-            e_partitions = _ListOffsetsResponse__ListOffsetsPartitionResponse(f1_partition_index, f1_error_code, f1_timestamp, f1_offset, -1, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _ListOffsetsResponse__ListOffsetsTopicResponse(f_name, f_partitions, unknown0)
+            e_partitions.leader_epoch = -1
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -765,23 +802,29 @@ def _e_ListOffsetsResponse__ListOffsetsTopicResponse_v1(o: ListOffsetsResponse.L
 
 def _d_ListOffsetsResponse__ListOffsetsTopicResponse_v4(b: bytes, p: int) -> tuple[ListOffsetsResponse.ListOffsetsTopicResponse, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_ListOffsetsResponse__ListOffsetsTopicResponse)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_timestamp, f1_offset, f1_leader_epoch = _S_ihqqi.unpack_from(b, p)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_ListOffsetsResponse__ListOffsetsPartitionResponse)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.timestamp, e_partitions.offset, e_partitions.leader_epoch = _S_ihqqi.unpack_from(b, p)
             p += 26
-            unknown1 = ()
-            e_partitions = _ListOffsetsResponse__ListOffsetsPartitionResponse(f1_partition_index, f1_error_code, f1_timestamp, f1_offset, f1_leader_epoch, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _ListOffsetsResponse__ListOffsetsTopicResponse(f_name, f_partitions, unknown0)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -802,45 +845,44 @@ def _e_ListOffsetsResponse__ListOffsetsTopicResponse_v4(o: ListOffsetsResponse.L
 
 def _d_ListOffsetsResponse__ListOffsetsTopicResponse_v6(b: bytes, p: int) -> tuple[ListOffsetsResponse.ListOffsetsTopicResponse, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ListOffsetsResponse__ListOffsetsTopicResponse)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_timestamp, f1_offset, f1_leader_epoch = _S_ihqqi.unpack_from(b, p)
-            p += 26
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_ListOffsetsResponse__ListOffsetsPartitionResponse)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.timestamp, e_partitions.offset, e_partitions.leader_epoch, h1 = _S_ihqqiB.unpack_from(b, p)
+            p += 27
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _ListOffsetsResponse__ListOffsetsPartitionResponse(f1_partition_index, f1_error_code, f1_timestamp, f1_offset, f1_leader_epoch, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListOffsetsResponse__ListOffsetsTopicResponse(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -869,35 +911,43 @@ def _e_ListOffsetsResponse__ListOffsetsTopicResponse_v6(o: ListOffsetsResponse.L
 
 def _d_ListOffsetsResponse_v1(b: bytes, p: int) -> tuple[ListOffsetsResponse, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_ListOffsetsResponse)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_ListOffsetsResponse__ListOffsetsTopicResponse)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_timestamp, f2_offset = _S_ihqq.unpack_from(b, p)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ListOffsetsResponse__ListOffsetsPartitionResponse)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.timestamp, e1_partitions.offset = _S_ihqq.unpack_from(b, p)
                     p += 22
-                    unknown2 = ()
-                    e1_partitions = _ListOffsetsResponse__ListOffsetsPartitionResponse(f2_partition_index, f2_error_code, f2_timestamp, f2_offset, -1, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _ListOffsetsResponse__ListOffsetsTopicResponse(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _ListOffsetsResponse(0, f_topics, unknown0)
+                    e1_partitions.leader_epoch = -1
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.throttle_time_ms = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -928,37 +978,42 @@ def _e_ListOffsetsResponse_v1(o: ListOffsetsResponse, out: bytearray) -> None:
 
 def _d_ListOffsetsResponse_v2(b: bytes, p: int) -> tuple[ListOffsetsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_ListOffsetsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_ListOffsetsResponse__ListOffsetsTopicResponse)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_timestamp, f2_offset = _S_ihqq.unpack_from(b, p)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ListOffsetsResponse__ListOffsetsPartitionResponse)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.timestamp, e1_partitions.offset = _S_ihqq.unpack_from(b, p)
                     p += 22
-                    unknown2 = ()
-                    e1_partitions = _ListOffsetsResponse__ListOffsetsPartitionResponse(f2_partition_index, f2_error_code, f2_timestamp, f2_offset, -1, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _ListOffsetsResponse__ListOffsetsTopicResponse(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _ListOffsetsResponse(f_throttle_time_ms, f_topics, unknown0)
+                    e1_partitions.leader_epoch = -1
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -990,37 +1045,41 @@ def _e_ListOffsetsResponse_v2(o: ListOffsetsResponse, out: bytearray) -> None:
 
 def _d_ListOffsetsResponse_v4(b: bytes, p: int) -> tuple[ListOffsetsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_ListOffsetsResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_ListOffsetsResponse__ListOffsetsTopicResponse)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_timestamp, f2_offset, f2_leader_epoch = _S_ihqqi.unpack_from(b, p)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ListOffsetsResponse__ListOffsetsPartitionResponse)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.timestamp, e1_partitions.offset, e1_partitions.leader_epoch = _S_ihqqi.unpack_from(b, p)
                     p += 26
-                    unknown2 = ()
-                    e1_partitions = _ListOffsetsResponse__ListOffsetsPartitionResponse(f2_partition_index, f2_error_code, f2_timestamp, f2_offset, f2_leader_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _ListOffsetsResponse__ListOffsetsTopicResponse(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _ListOffsetsResponse(f_throttle_time_ms, f_topics, unknown0)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1050,71 +1109,68 @@ def _e_ListOffsetsResponse_v4(o: ListOffsetsResponse, out: bytearray) -> None:
 
 def _d_ListOffsetsResponse_v6(b: bytes, p: int) -> tuple[ListOffsetsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ListOffsetsResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_ListOffsetsResponse__ListOffsetsTopicResponse)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_timestamp, f2_offset, f2_leader_epoch = _S_ihqqi.unpack_from(b, p)
-                    p += 26
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ListOffsetsResponse__ListOffsetsPartitionResponse)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.timestamp, e1_partitions.offset, e1_partitions.leader_epoch, h2 = _S_ihqqiB.unpack_from(b, p)
+                    p += 27
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _ListOffsetsResponse__ListOffsetsPartitionResponse(f2_partition_index, f2_error_code, f2_timestamp, f2_offset, f2_leader_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _ListOffsetsResponse__ListOffsetsTopicResponse(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListOffsetsResponse(f_throttle_time_ms, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

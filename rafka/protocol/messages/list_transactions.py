@@ -16,7 +16,9 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['ListTransactionsRequest', 'ListTransactionsResponse']
 
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_q = Struct(">q")
+_S_qB = Struct(">qB")
 
 @attrs.define
 class ListTransactionsRequest(Message):
@@ -61,52 +63,56 @@ class ListTransactionsResponse(Message):
 
 def _d_ListTransactionsRequest_v0(b: bytes, p: int) -> tuple[ListTransactionsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ListTransactionsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StateFilters')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_state_filters = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_state_filters = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.state_filters = l_state_filters = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_state_filters = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_state_filters, p = r_cstr(b, p)
-            f_state_filters.append(e_state_filters)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_producer_id_filters = [*ARRAYS_q[n0].unpack_from(b, p)]
-        p += 8 * n0
-    elif n0 < 0:
+            l_state_filters.append(e_state_filters)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.producer_id_filters = [*ARRAYS_q[h0].unpack_from(b, p)]
+        p += 8 * h0
+    elif h0 == 0:
+        obj.producer_id_filters = []
+    elif h0 < 0:
         raise null_error('ProducerIdFilters')
     else:
-        f_producer_id_filters, p = r_fixed_array(b, p, n0, 'q', 8)
+        obj.producer_id_filters, p = r_fixed_array(b, p, h0, 'q', 8)
+    obj.duration_filter = -1
+    obj.transactional_id_pattern = None
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListTransactionsRequest(f_state_filters, f_producer_id_filters, -1, None, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -147,54 +153,56 @@ def _e_ListTransactionsRequest_v0(o: ListTransactionsRequest, out: bytearray) ->
 
 def _d_ListTransactionsRequest_v1(b: bytes, p: int) -> tuple[ListTransactionsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ListTransactionsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StateFilters')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_state_filters = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_state_filters = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.state_filters = l_state_filters = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_state_filters = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_state_filters, p = r_cstr(b, p)
-            f_state_filters.append(e_state_filters)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_producer_id_filters = [*ARRAYS_q[n0].unpack_from(b, p)]
-        p += 8 * n0
-    elif n0 < 0:
+            l_state_filters.append(e_state_filters)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.producer_id_filters = [*ARRAYS_q[h0].unpack_from(b, p)]
+        p += 8 * h0
+    elif h0 == 0:
+        obj.producer_id_filters = []
+    elif h0 < 0:
         raise null_error('ProducerIdFilters')
     else:
-        f_producer_id_filters, p = r_fixed_array(b, p, n0, 'q', 8)
-    f_duration_filter = _S_q.unpack_from(b, p)[0]
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.producer_id_filters, p = r_fixed_array(b, p, h0, 'q', 8)
+    obj.duration_filter, h0 = _S_qB.unpack_from(b, p)
+    p += 9
+    obj.transactional_id_pattern = None
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListTransactionsRequest(f_state_filters, f_producer_id_filters, f_duration_filter, None, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -234,60 +242,61 @@ def _e_ListTransactionsRequest_v1(o: ListTransactionsRequest, out: bytearray) ->
 
 def _d_ListTransactionsRequest_v2(b: bytes, p: int) -> tuple[ListTransactionsRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ListTransactionsRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StateFilters')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_state_filters = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_state_filters = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.state_filters = l_state_filters = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_state_filters = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_state_filters, p = r_cstr(b, p)
-            f_state_filters.append(e_state_filters)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_producer_id_filters = [*ARRAYS_q[n0].unpack_from(b, p)]
-        p += 8 * n0
-    elif n0 < 0:
+            l_state_filters.append(e_state_filters)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.producer_id_filters = [*ARRAYS_q[h0].unpack_from(b, p)]
+        p += 8 * h0
+    elif h0 == 0:
+        obj.producer_id_filters = []
+    elif h0 < 0:
         raise null_error('ProducerIdFilters')
     else:
-        f_producer_id_filters, p = r_fixed_array(b, p, n0, 'q', 8)
-    f_duration_filter = _S_q.unpack_from(b, p)[0]
-    p += 8
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_transactional_id_pattern, p = r_ncstr(b, p)
+        obj.producer_id_filters, p = r_fixed_array(b, p, h0, 'q', 8)
+    obj.duration_filter, h0 = _S_qB.unpack_from(b, p)
+    p += 9
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.transactional_id_pattern = b[p : z0].decode()
+        p = z0
     else:
-        f_transactional_id_pattern = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.transactional_id_pattern, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListTransactionsRequest(f_state_filters, f_producer_id_filters, f_duration_filter, f_transactional_id_pattern, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -326,27 +335,26 @@ def _e_ListTransactionsRequest_v2(o: ListTransactionsRequest, out: bytearray) ->
 
 def _d_ListTransactionsResponse__TransactionState_v0(b: bytes, p: int) -> tuple[ListTransactionsResponse.TransactionState, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_transactional_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ListTransactionsResponse__TransactionState)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_transactional_id, p = r_cstr(b, p)
-    f_producer_id = _S_q.unpack_from(b, p)[0]
-    p += 8
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_transaction_state = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.transactional_id, p = r_cstr(b, p)
+    obj.producer_id, h0 = _S_qB.unpack_from(b, p)
+    p += 9
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.transaction_state = b[p : z0].decode()
+        p = z0
     else:
-        f_transaction_state, p = r_cstr(b, p)
+        obj.transaction_state, p = r_cstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListTransactionsResponse__TransactionState(f_transactional_id, f_producer_id, f_transaction_state, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -362,76 +370,73 @@ def _e_ListTransactionsResponse__TransactionState_v0(o: ListTransactionsResponse
 
 def _d_ListTransactionsResponse_v0(b: bytes, p: int) -> tuple[ListTransactionsResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ListTransactionsResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('UnknownStateFilters')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_unknown_state_filters = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_unknown_state_filters = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.unknown_state_filters = l_unknown_state_filters = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_unknown_state_filters = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_unknown_state_filters, p = r_cstr(b, p)
-            f_unknown_state_filters.append(e_unknown_state_filters)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+            l_unknown_state_filters.append(e_unknown_state_filters)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('TransactionStates')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_transaction_states = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_transactional_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.transaction_states = l_transaction_states = []
+        for _ in range(h0):
+            e_transaction_states = new_struct(_ListTransactionsResponse__TransactionState)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_transaction_states.transactional_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_transactional_id, p = r_cstr(b, p)
-            f1_producer_id = _S_q.unpack_from(b, p)[0]
-            p += 8
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_transaction_state = b[p + 1 : p + s1].decode()
-                p += s1
+                e_transaction_states.transactional_id, p = r_cstr(b, p)
+            e_transaction_states.producer_id, h1 = _S_qB.unpack_from(b, p)
+            p += 9
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_transaction_states.transaction_state = b[p : z1].decode()
+                p = z1
             else:
-                f1_transaction_state, p = r_cstr(b, p)
+                e_transaction_states.transaction_state, p = r_cstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_transaction_states.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_transaction_states = _ListTransactionsResponse__TransactionState(f1_transactional_id, f1_producer_id, f1_transaction_state, unknown1)
-            f_transaction_states.append(e_transaction_states)
+                e_transaction_states.unknown_tagged_fields = tuple(tags1)
+            l_transaction_states.append(e_transaction_states)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ListTransactionsResponse(f_throttle_time_ms, f_error_code, f_unknown_state_filters, f_transaction_states, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

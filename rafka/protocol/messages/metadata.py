@@ -16,13 +16,26 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['MetadataRequest', 'MetadataResponse']
 
+_S_16sB = Struct(">16sB")
+_S_16soB = Struct(">16s?B")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
+_S_hh = Struct(">hh")
 _S_hii = Struct(">hii")
 _S_hiii = Struct(">hiii")
+_S_hiiiB = Struct(">hiiiB")
+_S_hiiii = Struct(">hiiii")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
+_S_ih = Struct(">ih")
+_S_ii = Struct(">ii")
 _S_o = Struct(">?")
+_S_oB = Struct(">?B")
+_S_oi = Struct(">?i")
 _S_oo = Struct(">??")
+_S_ooB = Struct(">??B")
 _S_ooo = Struct(">???")
+_S_oooB = Struct(">???B")
 
 @attrs.define
 class MetadataRequest(Message):
@@ -97,9 +110,17 @@ class MetadataResponse(Message):
 
 
 def _d_MetadataRequest__MetadataRequestTopic_v0(b: bytes, p: int) -> tuple[MetadataRequest.MetadataRequestTopic, int]:
-    f_name, p = r_str(b, p)
-    unknown0 = ()
-    obj = _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f_name, unknown0)
+    blen = len(b)
+    obj = new_struct(_MetadataRequest__MetadataRequestTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.name, p = r_str(b, p - 2)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -111,19 +132,20 @@ def _e_MetadataRequest__MetadataRequestTopic_v0(o: MetadataRequest.MetadataReque
 
 def _d_MetadataRequest__MetadataRequestTopic_v9(b: bytes, p: int) -> tuple[MetadataRequest.MetadataRequestTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_MetadataRequest__MetadataRequestTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
+        obj.name, p = r_cstr(b, p)
+    obj.topic_id = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f_name, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -137,20 +159,21 @@ def _e_MetadataRequest__MetadataRequestTopic_v9(o: MetadataRequest.MetadataReque
 
 def _d_MetadataRequest__MetadataRequestTopic_v10(b: bytes, p: int) -> tuple[MetadataRequest.MetadataRequestTopic, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_name, p = r_ncstr(b, p)
+    obj = new_struct(_MetadataRequest__MetadataRequestTopic)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.name, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _MetadataRequest__MetadataRequestTopic(f_topic_id, f_name, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -165,21 +188,31 @@ def _e_MetadataRequest__MetadataRequestTopic_v10(o: MetadataRequest.MetadataRequ
 
 def _d_MetadataRequest_v0(b: bytes, p: int) -> tuple[MetadataRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_MetadataRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            unknown1 = ()
-            e_topics = _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f1_name, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _MetadataRequest(f_topics, True, False, False, unknown0)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataRequest__MetadataRequestTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_topics.name, p = r_str(b, p - 2)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.allow_auto_topic_creation = True
+    obj.include_cluster_authorized_operations = False
+    obj.include_topic_authorized_operations = False
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -205,21 +238,31 @@ def _e_MetadataRequest_v0(o: MetadataRequest, out: bytearray) -> None:
 
 def _d_MetadataRequest_v1(b: bytes, p: int) -> tuple[MetadataRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_MetadataRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
-        f_topics = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 < 0:
+        obj.topics = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            unknown1 = ()
-            e_topics = _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f1_name, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _MetadataRequest(f_topics, True, False, False, unknown0)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataRequest__MetadataRequestTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_topics.name, p = r_str(b, p - 2)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.allow_auto_topic_creation = True
+    obj.include_cluster_authorized_operations = False
+    obj.include_topic_authorized_operations = False
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -245,23 +288,32 @@ def _e_MetadataRequest_v1(o: MetadataRequest, out: bytearray) -> None:
 
 def _d_MetadataRequest_v4(b: bytes, p: int) -> tuple[MetadataRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_MetadataRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
-        f_topics = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 < 0:
+        obj.topics = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            unknown1 = ()
-            e_topics = _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f1_name, unknown1)
-            f_topics.append(e_topics)
-    f_allow_auto_topic_creation = _S_o.unpack_from(b, p)[0]
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataRequest__MetadataRequestTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_topics.name, p = r_str(b, p - 2)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.allow_auto_topic_creation = _S_o.unpack_from(b, p)[0]
     p += 1
-    unknown0 = ()
-    obj = _MetadataRequest(f_topics, f_allow_auto_topic_creation, False, False, unknown0)
+    obj.include_cluster_authorized_operations = False
+    obj.include_topic_authorized_operations = False
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -286,23 +338,30 @@ def _e_MetadataRequest_v4(o: MetadataRequest, out: bytearray) -> None:
 
 def _d_MetadataRequest_v8(b: bytes, p: int) -> tuple[MetadataRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_MetadataRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
-        f_topics = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 < 0:
+        obj.topics = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            unknown1 = ()
-            e_topics = _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f1_name, unknown1)
-            f_topics.append(e_topics)
-    f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations = _S_ooo.unpack_from(b, p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataRequest__MetadataRequestTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_topics.name, p = r_str(b, p - 2)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.allow_auto_topic_creation, obj.include_cluster_authorized_operations, obj.include_topic_authorized_operations = _S_ooo.unpack_from(b, p)
     p += 3
-    unknown0 = ()
-    obj = _MetadataRequest(f_topics, f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -323,45 +382,45 @@ def _e_MetadataRequest_v8(o: MetadataRequest, out: bytearray) -> None:
 
 def _d_MetadataRequest_v9(b: bytes, p: int) -> tuple[MetadataRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+    obj = new_struct(_MetadataRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.topics = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_topics = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataRequest__MetadataRequestTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
+                e_topics.name, p = r_cstr(b, p)
+            e_topics.topic_id = ZERO_UUID
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _MetadataRequest__MetadataRequestTopic(ZERO_UUID, f1_name, unknown1)
-            f_topics.append(e_topics)
-    f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations = _S_ooo.unpack_from(b, p)
-    p += 3
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.allow_auto_topic_creation, obj.include_cluster_authorized_operations, obj.include_topic_authorized_operations, h0 = _S_oooB.unpack_from(b, p)
+    p += 4
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _MetadataRequest(f_topics, f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -390,46 +449,46 @@ def _e_MetadataRequest_v9(o: MetadataRequest, out: bytearray) -> None:
 
 def _d_MetadataRequest_v10(b: bytes, p: int) -> tuple[MetadataRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+    obj = new_struct(_MetadataRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.topics = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_topics = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_name, p = r_ncstr(b, p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataRequest__MetadataRequestTopic)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_topics.name, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _MetadataRequest__MetadataRequestTopic(f1_topic_id, f1_name, unknown1)
-            f_topics.append(e_topics)
-    f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations = _S_ooo.unpack_from(b, p)
-    p += 3
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.allow_auto_topic_creation, obj.include_cluster_authorized_operations, obj.include_topic_authorized_operations, h0 = _S_oooB.unpack_from(b, p)
+    p += 4
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _MetadataRequest(f_topics, f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -459,46 +518,47 @@ def _e_MetadataRequest_v10(o: MetadataRequest, out: bytearray) -> None:
 
 def _d_MetadataRequest_v11(b: bytes, p: int) -> tuple[MetadataRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+    obj = new_struct(_MetadataRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.topics = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_topics = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_name, p = r_ncstr(b, p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataRequest__MetadataRequestTopic)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_topics.name, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _MetadataRequest__MetadataRequestTopic(f1_topic_id, f1_name, unknown1)
-            f_topics.append(e_topics)
-    f_allow_auto_topic_creation, f_include_topic_authorized_operations = _S_oo.unpack_from(b, p)
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.allow_auto_topic_creation, obj.include_topic_authorized_operations, h0 = _S_ooB.unpack_from(b, p)
+    p += 3
+    obj.include_cluster_authorized_operations = False
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _MetadataRequest(f_topics, f_allow_auto_topic_creation, False, f_include_topic_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -529,13 +589,19 @@ def _e_MetadataRequest_v11(o: MetadataRequest, out: bytearray) -> None:
 
 
 def _d_MetadataResponse__MetadataResponseBroker_v0(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseBroker, int]:
-    f_node_id = _S_i.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_MetadataResponse__MetadataResponseBroker)
+    obj.node_id, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
+    else:
+        obj.host, p = r_str(b, p - 2)
+    obj.port = _S_i.unpack_from(b, p)[0]
     p += 4
-    f_host, p = r_str(b, p)
-    f_port = _S_i.unpack_from(b, p)[0]
-    p += 4
-    unknown0 = ()
-    obj = _MetadataResponse__MetadataResponseBroker(f_node_id, f_host, f_port, None, unknown0)
+    obj.rack = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -548,14 +614,23 @@ def _e_MetadataResponse__MetadataResponseBroker_v0(o: MetadataResponse.MetadataR
 
 
 def _d_MetadataResponse__MetadataResponseBroker_v1(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseBroker, int]:
-    f_node_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_host, p = r_str(b, p)
-    f_port = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_rack, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _MetadataResponse__MetadataResponseBroker(f_node_id, f_host, f_port, f_rack, unknown0)
+    blen = len(b)
+    obj = new_struct(_MetadataResponse__MetadataResponseBroker)
+    obj.node_id, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
+    else:
+        obj.host, p = r_str(b, p - 2)
+    obj.port, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.rack = b[p : z0].decode()
+        p = z0
+    else:
+        obj.rack, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -570,29 +645,27 @@ def _e_MetadataResponse__MetadataResponseBroker_v1(o: MetadataResponse.MetadataR
 
 def _d_MetadataResponse__MetadataResponseBroker_v9(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseBroker, int]:
     blen = len(b)
-    f_node_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_MetadataResponse__MetadataResponseBroker)
+    obj.node_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack, p = r_ncstr(b, p)
+        obj.host, p = r_cstr(b, p - 1)
+    obj.port, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.rack = b[p : z0].decode()
+        p = z0
     else:
-        f_rack = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.rack, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _MetadataResponse__MetadataResponseBroker(f_node_id, f_host, f_port, f_rack, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -608,28 +681,32 @@ def _e_MetadataResponse__MetadataResponseBroker_v9(o: MetadataResponse.MetadataR
 
 
 def _d_MetadataResponse__MetadataResponsePartition_v0(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponsePartition, int]:
-    f_error_code, f_partition_index, f_leader_id = _S_hii.unpack_from(b, p)
-    p += 10
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if 0 <= n0 < 64:
-        f_replica_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_MetadataResponse__MetadataResponsePartition)
+    obj.error_code, obj.partition_index, obj.leader_id, h0 = _S_hiii.unpack_from(b, p)
+    p += 14
+    if 0 < h0 < 64:
+        obj.replica_nodes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.replica_nodes = []
+    elif h0 < 0:
         raise null_error('ReplicaNodes')
     else:
-        f_replica_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = INT32.unpack_from(b, p)[0]
+        obj.replica_nodes, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if 0 <= n0 < 64:
-        f_isr_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    if 0 < h0 < 64:
+        obj.isr_nodes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.isr_nodes = []
+    elif h0 < 0:
         raise null_error('IsrNodes')
     else:
-        f_isr_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
-    unknown0 = ()
-    obj = _MetadataResponse__MetadataResponsePartition(f_error_code, f_partition_index, f_leader_id, -1, f_replica_nodes, f_isr_nodes, [], unknown0)
+        obj.isr_nodes, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.leader_epoch = -1
+    obj.offline_replicas = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -658,37 +735,42 @@ def _e_MetadataResponse__MetadataResponsePartition_v0(o: MetadataResponse.Metada
 
 
 def _d_MetadataResponse__MetadataResponsePartition_v5(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponsePartition, int]:
-    f_error_code, f_partition_index, f_leader_id = _S_hii.unpack_from(b, p)
-    p += 10
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if 0 <= n0 < 64:
-        f_replica_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_MetadataResponse__MetadataResponsePartition)
+    obj.error_code, obj.partition_index, obj.leader_id, h0 = _S_hiii.unpack_from(b, p)
+    p += 14
+    if 0 < h0 < 64:
+        obj.replica_nodes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.replica_nodes = []
+    elif h0 < 0:
         raise null_error('ReplicaNodes')
     else:
-        f_replica_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = INT32.unpack_from(b, p)[0]
+        obj.replica_nodes, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if 0 <= n0 < 64:
-        f_isr_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    if 0 < h0 < 64:
+        obj.isr_nodes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.isr_nodes = []
+    elif h0 < 0:
         raise null_error('IsrNodes')
     else:
-        f_isr_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = INT32.unpack_from(b, p)[0]
+        obj.isr_nodes, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if 0 <= n0 < 64:
-        f_offline_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    if 0 < h0 < 64:
+        obj.offline_replicas = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.offline_replicas = []
+    elif h0 < 0:
         raise null_error('OfflineReplicas')
     else:
-        f_offline_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
-    unknown0 = ()
-    obj = _MetadataResponse__MetadataResponsePartition(f_error_code, f_partition_index, f_leader_id, -1, f_replica_nodes, f_isr_nodes, f_offline_replicas, unknown0)
+        obj.offline_replicas, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.leader_epoch = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -726,37 +808,41 @@ def _e_MetadataResponse__MetadataResponsePartition_v5(o: MetadataResponse.Metada
 
 
 def _d_MetadataResponse__MetadataResponsePartition_v7(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponsePartition, int]:
-    f_error_code, f_partition_index, f_leader_id, f_leader_epoch = _S_hiii.unpack_from(b, p)
-    p += 14
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if 0 <= n0 < 64:
-        f_replica_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_MetadataResponse__MetadataResponsePartition)
+    obj.error_code, obj.partition_index, obj.leader_id, obj.leader_epoch, h0 = _S_hiiii.unpack_from(b, p)
+    p += 18
+    if 0 < h0 < 64:
+        obj.replica_nodes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.replica_nodes = []
+    elif h0 < 0:
         raise null_error('ReplicaNodes')
     else:
-        f_replica_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = INT32.unpack_from(b, p)[0]
+        obj.replica_nodes, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if 0 <= n0 < 64:
-        f_isr_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    if 0 < h0 < 64:
+        obj.isr_nodes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.isr_nodes = []
+    elif h0 < 0:
         raise null_error('IsrNodes')
     else:
-        f_isr_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = INT32.unpack_from(b, p)[0]
+        obj.isr_nodes, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if 0 <= n0 < 64:
-        f_offline_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    if 0 < h0 < 64:
+        obj.offline_replicas = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.offline_replicas = []
+    elif h0 < 0:
         raise null_error('OfflineReplicas')
     else:
-        f_offline_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
-    unknown0 = ()
-    obj = _MetadataResponse__MetadataResponsePartition(f_error_code, f_partition_index, f_leader_id, f_leader_epoch, f_replica_nodes, f_isr_nodes, f_offline_replicas, unknown0)
+        obj.offline_replicas, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -794,63 +880,67 @@ def _e_MetadataResponse__MetadataResponsePartition_v7(o: MetadataResponse.Metada
 
 
 def _d_MetadataResponse__MetadataResponsePartition_v9(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponsePartition, int]:
-    f_error_code, f_partition_index, f_leader_id, f_leader_epoch = _S_hiii.unpack_from(b, p)
-    p += 14
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_replica_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_MetadataResponse__MetadataResponsePartition)
+    obj.error_code, obj.partition_index, obj.leader_id, obj.leader_epoch, h0 = _S_hiiiB.unpack_from(b, p)
+    p += 15
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.replica_nodes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.replica_nodes = []
+    elif h0 < 0:
         raise null_error('ReplicaNodes')
     else:
-        f_replica_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_isr_nodes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.replica_nodes, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.isr_nodes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.isr_nodes = []
+    elif h0 < 0:
         raise null_error('IsrNodes')
     else:
-        f_isr_nodes, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_offline_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.isr_nodes, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.offline_replicas = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.offline_replicas = []
+    elif h0 < 0:
         raise null_error('OfflineReplicas')
     else:
-        f_offline_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.offline_replicas, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _MetadataResponse__MetadataResponsePartition(f_error_code, f_partition_index, f_leader_id, f_leader_epoch, f_replica_nodes, f_isr_nodes, f_offline_replicas, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -903,43 +993,54 @@ def _e_MetadataResponse__MetadataResponsePartition_v9(o: MetadataResponse.Metada
 
 def _d_MetadataResponse__MetadataResponseTopic_v0(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_MetadataResponse__MetadataResponseTopic)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
     p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_error_code, f1_partition_index, f1_leader_id = _S_hii.unpack_from(b, p)
-            p += 10
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if 0 <= n1 < 64:
-                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+            e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, h1 = _S_hiii.unpack_from(b, p)
+            p += 14
+            if 0 < h1 < 64:
+                e_partitions.replica_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.replica_nodes = []
+            elif h1 < 0:
                 raise null_error('ReplicaNodes')
             else:
-                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = INT32.unpack_from(b, p)[0]
+                e_partitions.replica_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_partitions.isr_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.isr_nodes = []
+            elif h1 < 0:
                 raise null_error('IsrNodes')
             else:
-                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, -1, f1_replica_nodes, f1_isr_nodes, [], unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, False, f_partitions, -2147483648, unknown0)
+                e_partitions.isr_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_partitions.leader_epoch = -1
+            e_partitions.offline_replicas = []
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
+    obj.is_internal = False
+    obj.topic_authorized_operations = -2147483648
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -981,45 +1082,53 @@ def _e_MetadataResponse__MetadataResponseTopic_v0(o: MetadataResponse.MetadataRe
 
 def _d_MetadataResponse__MetadataResponseTopic_v1(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_name, p = r_str(b, p)
-    f_is_internal = _S_o.unpack_from(b, p)[0]
-    p += 1
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_MetadataResponse__MetadataResponseTopic)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
     p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_error_code, f1_partition_index, f1_leader_id = _S_hii.unpack_from(b, p)
-            p += 10
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if 0 <= n1 < 64:
-                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.name, p = r_str(b, p - 2)
+    obj.is_internal, h0 = _S_oi.unpack_from(b, p)
+    p += 5
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+            e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, h1 = _S_hiii.unpack_from(b, p)
+            p += 14
+            if 0 < h1 < 64:
+                e_partitions.replica_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.replica_nodes = []
+            elif h1 < 0:
                 raise null_error('ReplicaNodes')
             else:
-                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = INT32.unpack_from(b, p)[0]
+                e_partitions.replica_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_partitions.isr_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.isr_nodes = []
+            elif h1 < 0:
                 raise null_error('IsrNodes')
             else:
-                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, -1, f1_replica_nodes, f1_isr_nodes, [], unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, f_is_internal, f_partitions, -2147483648, unknown0)
+                e_partitions.isr_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_partitions.leader_epoch = -1
+            e_partitions.offline_replicas = []
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
+    obj.topic_authorized_operations = -2147483648
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1062,54 +1171,63 @@ def _e_MetadataResponse__MetadataResponseTopic_v1(o: MetadataResponse.MetadataRe
 
 def _d_MetadataResponse__MetadataResponseTopic_v5(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_name, p = r_str(b, p)
-    f_is_internal = _S_o.unpack_from(b, p)[0]
-    p += 1
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_MetadataResponse__MetadataResponseTopic)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
     p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_error_code, f1_partition_index, f1_leader_id = _S_hii.unpack_from(b, p)
-            p += 10
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if 0 <= n1 < 64:
-                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.name, p = r_str(b, p - 2)
+    obj.is_internal, h0 = _S_oi.unpack_from(b, p)
+    p += 5
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+            e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, h1 = _S_hiii.unpack_from(b, p)
+            p += 14
+            if 0 < h1 < 64:
+                e_partitions.replica_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.replica_nodes = []
+            elif h1 < 0:
                 raise null_error('ReplicaNodes')
             else:
-                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = INT32.unpack_from(b, p)[0]
+                e_partitions.replica_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_partitions.isr_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.isr_nodes = []
+            elif h1 < 0:
                 raise null_error('IsrNodes')
             else:
-                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = INT32.unpack_from(b, p)[0]
+                e_partitions.isr_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_offline_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_partitions.offline_replicas = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.offline_replicas = []
+            elif h1 < 0:
                 raise null_error('OfflineReplicas')
             else:
-                f1_offline_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, -1, f1_replica_nodes, f1_isr_nodes, f1_offline_replicas, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, f_is_internal, f_partitions, -2147483648, unknown0)
+                e_partitions.offline_replicas, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_partitions.leader_epoch = -1
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
+    obj.topic_authorized_operations = -2147483648
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1161,54 +1279,62 @@ def _e_MetadataResponse__MetadataResponseTopic_v5(o: MetadataResponse.MetadataRe
 
 def _d_MetadataResponse__MetadataResponseTopic_v7(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_name, p = r_str(b, p)
-    f_is_internal = _S_o.unpack_from(b, p)[0]
-    p += 1
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_MetadataResponse__MetadataResponseTopic)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
     p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch = _S_hiii.unpack_from(b, p)
-            p += 14
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if 0 <= n1 < 64:
-                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.name, p = r_str(b, p - 2)
+    obj.is_internal, h0 = _S_oi.unpack_from(b, p)
+    p += 5
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+            e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_hiiii.unpack_from(b, p)
+            p += 18
+            if 0 < h1 < 64:
+                e_partitions.replica_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.replica_nodes = []
+            elif h1 < 0:
                 raise null_error('ReplicaNodes')
             else:
-                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = INT32.unpack_from(b, p)[0]
+                e_partitions.replica_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_partitions.isr_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.isr_nodes = []
+            elif h1 < 0:
                 raise null_error('IsrNodes')
             else:
-                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = INT32.unpack_from(b, p)[0]
+                e_partitions.isr_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_offline_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_partitions.offline_replicas = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.offline_replicas = []
+            elif h1 < 0:
                 raise null_error('OfflineReplicas')
             else:
-                f1_offline_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch, f1_replica_nodes, f1_isr_nodes, f1_offline_replicas, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, f_is_internal, f_partitions, -2147483648, unknown0)
+                e_partitions.offline_replicas, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
+    obj.topic_authorized_operations = -2147483648
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1260,56 +1386,63 @@ def _e_MetadataResponse__MetadataResponseTopic_v7(o: MetadataResponse.MetadataRe
 
 def _d_MetadataResponse__MetadataResponseTopic_v8(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_name, p = r_str(b, p)
-    f_is_internal = _S_o.unpack_from(b, p)[0]
-    p += 1
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_MetadataResponse__MetadataResponseTopic)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
     p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch = _S_hiii.unpack_from(b, p)
-            p += 14
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if 0 <= n1 < 64:
-                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.name, p = r_str(b, p - 2)
+    obj.is_internal, h0 = _S_oi.unpack_from(b, p)
+    p += 5
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+            e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_hiiii.unpack_from(b, p)
+            p += 18
+            if 0 < h1 < 64:
+                e_partitions.replica_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.replica_nodes = []
+            elif h1 < 0:
                 raise null_error('ReplicaNodes')
             else:
-                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = INT32.unpack_from(b, p)[0]
+                e_partitions.replica_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_partitions.isr_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.isr_nodes = []
+            elif h1 < 0:
                 raise null_error('IsrNodes')
             else:
-                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = INT32.unpack_from(b, p)[0]
+                e_partitions.isr_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_offline_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_partitions.offline_replicas = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.offline_replicas = []
+            elif h1 < 0:
                 raise null_error('OfflineReplicas')
             else:
-                f1_offline_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch, f1_replica_nodes, f1_isr_nodes, f1_offline_replicas, unknown1)
-            f_partitions.append(e_partitions)
-    f_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
+                e_partitions.offline_replicas, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.topic_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, f_is_internal, f_partitions, f_topic_authorized_operations, unknown0)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1360,99 +1493,100 @@ def _e_MetadataResponse__MetadataResponseTopic_v8(o: MetadataResponse.MetadataRe
 
 def _d_MetadataResponse__MetadataResponseTopic_v9(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
+    obj = new_struct(_MetadataResponse__MetadataResponseTopic)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.name, p = r_cstr(b, p - 1)
+    obj.is_internal, h0 = _S_oB.unpack_from(b, p)
     p += 2
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
-    else:
-        f_name, p = r_cstr(b, p)
-    f_is_internal = _S_o.unpack_from(b, p)[0]
-    p += 1
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch = _S_hiii.unpack_from(b, p)
-            p += 14
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+            e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_hiiiB.unpack_from(b, p)
+            p += 15
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.replica_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.replica_nodes = []
+            elif h1 < 0:
                 raise null_error('ReplicaNodes')
             else:
-                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_partitions.replica_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.isr_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.isr_nodes = []
+            elif h1 < 0:
                 raise null_error('IsrNodes')
             else:
-                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_offline_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_partitions.isr_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.offline_replicas = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.offline_replicas = []
+            elif h1 < 0:
                 raise null_error('OfflineReplicas')
             else:
-                f1_offline_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_partitions.offline_replicas, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch, f1_replica_nodes, f1_isr_nodes, f1_offline_replicas, unknown1)
-            f_partitions.append(e_partitions)
-    f_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
+    obj.topic_authorized_operations, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.topic_id = ZERO_UUID
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, ZERO_UUID, f_is_internal, f_partitions, f_topic_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1523,100 +1657,100 @@ def _e_MetadataResponse__MetadataResponseTopic_v9(o: MetadataResponse.MetadataRe
 
 def _d_MetadataResponse__MetadataResponseTopic_v10(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_MetadataResponse__MetadataResponseTopic)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_topic_id, p = r_uuid(b, p)
-    f_is_internal = _S_o.unpack_from(b, p)[0]
-    p += 1
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p - 1)
+    u_topic_id, obj.is_internal, h0 = _S_16soB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 18
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch = _S_hiii.unpack_from(b, p)
-            p += 14
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+            e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_hiiiB.unpack_from(b, p)
+            p += 15
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.replica_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.replica_nodes = []
+            elif h1 < 0:
                 raise null_error('ReplicaNodes')
             else:
-                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_partitions.replica_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.isr_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.isr_nodes = []
+            elif h1 < 0:
                 raise null_error('IsrNodes')
             else:
-                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_offline_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_partitions.isr_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.offline_replicas = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.offline_replicas = []
+            elif h1 < 0:
                 raise null_error('OfflineReplicas')
             else:
-                f1_offline_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_partitions.offline_replicas, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch, f1_replica_nodes, f1_isr_nodes, f1_offline_replicas, unknown1)
-            f_partitions.append(e_partitions)
-    f_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
+    obj.topic_authorized_operations, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, f_topic_id, f_is_internal, f_partitions, f_topic_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1688,100 +1822,100 @@ def _e_MetadataResponse__MetadataResponseTopic_v10(o: MetadataResponse.MetadataR
 
 def _d_MetadataResponse__MetadataResponseTopic_v12(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_name, p = r_ncstr(b, p)
+    obj = new_struct(_MetadataResponse__MetadataResponseTopic)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
-    f_topic_id, p = r_uuid(b, p)
-    f_is_internal = _S_o.unpack_from(b, p)[0]
-    p += 1
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_ncstr(b, p - 1)
+    u_topic_id, obj.is_internal, h0 = _S_16soB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 18
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch = _S_hiii.unpack_from(b, p)
-            p += 14
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_replica_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+            e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_hiiiB.unpack_from(b, p)
+            p += 15
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.replica_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.replica_nodes = []
+            elif h1 < 0:
                 raise null_error('ReplicaNodes')
             else:
-                f1_replica_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_isr_nodes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_partitions.replica_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.isr_nodes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.isr_nodes = []
+            elif h1 < 0:
                 raise null_error('IsrNodes')
             else:
-                f1_isr_nodes, p = r_fixed_array(b, p, n1, 'i', 4)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_offline_replicas = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_partitions.isr_nodes, p = r_fixed_array(b, p, h1, 'i', 4)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_partitions.offline_replicas = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_partitions.offline_replicas = []
+            elif h1 < 0:
                 raise null_error('OfflineReplicas')
             else:
-                f1_offline_replicas, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_partitions.offline_replicas, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _MetadataResponse__MetadataResponsePartition(f1_error_code, f1_partition_index, f1_leader_id, f1_leader_epoch, f1_replica_nodes, f1_isr_nodes, f1_offline_replicas, unknown1)
-            f_partitions.append(e_partitions)
-    f_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
+    obj.topic_authorized_operations, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _MetadataResponse__MetadataResponseTopic(f_error_code, f_name, f_topic_id, f_is_internal, f_partitions, f_topic_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1853,72 +1987,93 @@ def _e_MetadataResponse__MetadataResponseTopic_v12(o: MetadataResponse.MetadataR
 
 def _d_MetadataResponse_v0(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_MetadataResponse)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Brokers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_brokers = []
-        for _ in range(n0):
-            f1_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_host, p = r_str(b, p)
-            f1_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            unknown1 = ()
-            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, None, unknown1)
-            f_brokers.append(e_brokers)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            f2_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f2_name, p = r_str(b, p)
-            n2 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n2 < 0:
-                raise null_error('Partitions')
-            elif n2 > blen - p:
-                raise count_error(n2, blen - p)
+        obj.brokers = l_brokers = []
+        for _ in range(h0):
+            e_brokers = new_struct(_MetadataResponse__MetadataResponseBroker)
+            e_brokers.node_id, h1 = _S_ih.unpack_from(b, p)
+            p += 6
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_brokers.host = b[p : z1].decode()
+                p = z1
             else:
-                f2_partitions = []
-                for _ in range(n2):
-                    f3_error_code, f3_partition_index, f3_leader_id = _S_hii.unpack_from(b, p)
-                    p += 10
-                    n3 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if 0 <= n3 < 64:
-                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                e_brokers.host, p = r_str(b, p - 2)
+            e_brokers.port = _S_i.unpack_from(b, p)[0]
+            p += 4
+            e_brokers.rack = None
+            e_brokers.unknown_tagged_fields = ()
+            l_brokers.append(e_brokers)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
+            e_topics.error_code, h2 = _S_hh.unpack_from(b, p)
+            p += 4
+            if h2 >= 0 and (z2 := p + h2) <= blen:
+                e_topics.name = b[p : z2].decode()
+                p = z2
+            else:
+                e_topics.name, p = r_str(b, p - 2)
+            h2 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h2 < 0:
+                raise null_error('Partitions')
+            elif h2 > blen - p:
+                raise count_error(h2, blen - p)
+            else:
+                e_topics.partitions = l2_partitions = []
+                for _ in range(h2):
+                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, h3 = _S_hiii.unpack_from(b, p)
+                    p += 14
+                    if 0 < h3 < 64:
+                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.replica_nodes = []
+                    elif h3 < 0:
                         raise null_error('ReplicaNodes')
                     else:
-                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = INT32.unpack_from(b, p)[0]
+                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = INT32.unpack_from(b, p)[0]
                     p += 4
-                    if 0 <= n3 < 64:
-                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                    if 0 < h3 < 64:
+                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.isr_nodes = []
+                    elif h3 < 0:
                         raise null_error('IsrNodes')
                     else:
-                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    unknown3 = ()
-                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, -1, f3_replica_nodes, f3_isr_nodes, [], unknown3)
-                    f2_partitions.append(e2_partitions)
-            unknown2 = ()
-            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, False, f2_partitions, -2147483648, unknown2)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _MetadataResponse(0, f_brokers, None, -1, f_topics, -2147483648, 0, unknown0)
+                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    e2_partitions.leader_epoch = -1
+                    e2_partitions.offline_replicas = []
+                    e2_partitions.unknown_tagged_fields = ()
+                    l2_partitions.append(e2_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.is_internal = False
+            e_topics.topic_authorized_operations = -2147483648
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.throttle_time_ms = 0
+    obj.cluster_id = None
+    obj.controller_id = -1
+    obj.cluster_authorized_operations = -2147483648
+    obj.error_code = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1981,77 +2136,95 @@ def _e_MetadataResponse_v0(o: MetadataResponse, out: bytearray) -> None:
 
 def _d_MetadataResponse_v1(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_MetadataResponse)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Brokers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_brokers = []
-        for _ in range(n0):
-            f1_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_host, p = r_str(b, p)
-            f1_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_rack, p = r_nstr(b, p)
-            unknown1 = ()
-            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
-            f_brokers.append(e_brokers)
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            f2_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f2_name, p = r_str(b, p)
-            f2_is_internal = _S_o.unpack_from(b, p)[0]
-            p += 1
-            n2 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n2 < 0:
-                raise null_error('Partitions')
-            elif n2 > blen - p:
-                raise count_error(n2, blen - p)
+        obj.brokers = l_brokers = []
+        for _ in range(h0):
+            e_brokers = new_struct(_MetadataResponse__MetadataResponseBroker)
+            e_brokers.node_id, h1 = _S_ih.unpack_from(b, p)
+            p += 6
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_brokers.host = b[p : z1].decode()
+                p = z1
             else:
-                f2_partitions = []
-                for _ in range(n2):
-                    f3_error_code, f3_partition_index, f3_leader_id = _S_hii.unpack_from(b, p)
-                    p += 10
-                    n3 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if 0 <= n3 < 64:
-                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                e_brokers.host, p = r_str(b, p - 2)
+            e_brokers.port, h1 = _S_ih.unpack_from(b, p)
+            p += 6
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_brokers.rack = b[p : z1].decode()
+                p = z1
+            else:
+                e_brokers.rack, p = r_nstr(b, p - 2)
+            e_brokers.unknown_tagged_fields = ()
+            l_brokers.append(e_brokers)
+    obj.controller_id, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
+            e_topics.error_code, h2 = _S_hh.unpack_from(b, p)
+            p += 4
+            if h2 >= 0 and (z2 := p + h2) <= blen:
+                e_topics.name = b[p : z2].decode()
+                p = z2
+            else:
+                e_topics.name, p = r_str(b, p - 2)
+            e_topics.is_internal, h2 = _S_oi.unpack_from(b, p)
+            p += 5
+            if h2 < 0:
+                raise null_error('Partitions')
+            elif h2 > blen - p:
+                raise count_error(h2, blen - p)
+            else:
+                e_topics.partitions = l2_partitions = []
+                for _ in range(h2):
+                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, h3 = _S_hiii.unpack_from(b, p)
+                    p += 14
+                    if 0 < h3 < 64:
+                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.replica_nodes = []
+                    elif h3 < 0:
                         raise null_error('ReplicaNodes')
                     else:
-                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = INT32.unpack_from(b, p)[0]
+                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = INT32.unpack_from(b, p)[0]
                     p += 4
-                    if 0 <= n3 < 64:
-                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                    if 0 < h3 < 64:
+                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.isr_nodes = []
+                    elif h3 < 0:
                         raise null_error('IsrNodes')
                     else:
-                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    unknown3 = ()
-                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, -1, f3_replica_nodes, f3_isr_nodes, [], unknown3)
-                    f2_partitions.append(e2_partitions)
-            unknown2 = ()
-            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, f2_is_internal, f2_partitions, -2147483648, unknown2)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _MetadataResponse(0, f_brokers, None, f_controller_id, f_topics, -2147483648, 0, unknown0)
+                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    e2_partitions.leader_epoch = -1
+                    e2_partitions.offline_replicas = []
+                    e2_partitions.unknown_tagged_fields = ()
+                    l2_partitions.append(e2_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.topic_authorized_operations = -2147483648
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.throttle_time_ms = 0
+    obj.cluster_id = None
+    obj.cluster_authorized_operations = -2147483648
+    obj.error_code = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2117,78 +2290,101 @@ def _e_MetadataResponse_v1(o: MetadataResponse, out: bytearray) -> None:
 
 def _d_MetadataResponse_v2(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_MetadataResponse)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Brokers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_brokers = []
-        for _ in range(n0):
-            f1_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_host, p = r_str(b, p)
-            f1_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_rack, p = r_nstr(b, p)
-            unknown1 = ()
-            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
-            f_brokers.append(e_brokers)
-    f_cluster_id, p = r_nstr(b, p)
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            f2_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f2_name, p = r_str(b, p)
-            f2_is_internal = _S_o.unpack_from(b, p)[0]
-            p += 1
-            n2 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n2 < 0:
-                raise null_error('Partitions')
-            elif n2 > blen - p:
-                raise count_error(n2, blen - p)
+        obj.brokers = l_brokers = []
+        for _ in range(h0):
+            e_brokers = new_struct(_MetadataResponse__MetadataResponseBroker)
+            e_brokers.node_id, h1 = _S_ih.unpack_from(b, p)
+            p += 6
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_brokers.host = b[p : z1].decode()
+                p = z1
             else:
-                f2_partitions = []
-                for _ in range(n2):
-                    f3_error_code, f3_partition_index, f3_leader_id = _S_hii.unpack_from(b, p)
-                    p += 10
-                    n3 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if 0 <= n3 < 64:
-                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                e_brokers.host, p = r_str(b, p - 2)
+            e_brokers.port, h1 = _S_ih.unpack_from(b, p)
+            p += 6
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_brokers.rack = b[p : z1].decode()
+                p = z1
+            else:
+                e_brokers.rack, p = r_nstr(b, p - 2)
+            e_brokers.unknown_tagged_fields = ()
+            l_brokers.append(e_brokers)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.cluster_id, p = r_nstr(b, p - 2)
+    obj.controller_id, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
+            e_topics.error_code, h2 = _S_hh.unpack_from(b, p)
+            p += 4
+            if h2 >= 0 and (z2 := p + h2) <= blen:
+                e_topics.name = b[p : z2].decode()
+                p = z2
+            else:
+                e_topics.name, p = r_str(b, p - 2)
+            e_topics.is_internal, h2 = _S_oi.unpack_from(b, p)
+            p += 5
+            if h2 < 0:
+                raise null_error('Partitions')
+            elif h2 > blen - p:
+                raise count_error(h2, blen - p)
+            else:
+                e_topics.partitions = l2_partitions = []
+                for _ in range(h2):
+                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, h3 = _S_hiii.unpack_from(b, p)
+                    p += 14
+                    if 0 < h3 < 64:
+                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.replica_nodes = []
+                    elif h3 < 0:
                         raise null_error('ReplicaNodes')
                     else:
-                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = INT32.unpack_from(b, p)[0]
+                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = INT32.unpack_from(b, p)[0]
                     p += 4
-                    if 0 <= n3 < 64:
-                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                    if 0 < h3 < 64:
+                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.isr_nodes = []
+                    elif h3 < 0:
                         raise null_error('IsrNodes')
                     else:
-                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    unknown3 = ()
-                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, -1, f3_replica_nodes, f3_isr_nodes, [], unknown3)
-                    f2_partitions.append(e2_partitions)
-            unknown2 = ()
-            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, f2_is_internal, f2_partitions, -2147483648, unknown2)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _MetadataResponse(0, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown0)
+                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    e2_partitions.leader_epoch = -1
+                    e2_partitions.offline_replicas = []
+                    e2_partitions.unknown_tagged_fields = ()
+                    l2_partitions.append(e2_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.topic_authorized_operations = -2147483648
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.throttle_time_ms = 0
+    obj.cluster_authorized_operations = -2147483648
+    obj.error_code = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2255,80 +2451,100 @@ def _e_MetadataResponse_v2(o: MetadataResponse, out: bytearray) -> None:
 
 def _d_MetadataResponse_v3(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_MetadataResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Brokers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_brokers = []
-        for _ in range(n0):
-            f1_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_host, p = r_str(b, p)
-            f1_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_rack, p = r_nstr(b, p)
-            unknown1 = ()
-            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
-            f_brokers.append(e_brokers)
-    f_cluster_id, p = r_nstr(b, p)
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            f2_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f2_name, p = r_str(b, p)
-            f2_is_internal = _S_o.unpack_from(b, p)[0]
-            p += 1
-            n2 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n2 < 0:
-                raise null_error('Partitions')
-            elif n2 > blen - p:
-                raise count_error(n2, blen - p)
+        obj.brokers = l_brokers = []
+        for _ in range(h0):
+            e_brokers = new_struct(_MetadataResponse__MetadataResponseBroker)
+            e_brokers.node_id, h1 = _S_ih.unpack_from(b, p)
+            p += 6
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_brokers.host = b[p : z1].decode()
+                p = z1
             else:
-                f2_partitions = []
-                for _ in range(n2):
-                    f3_error_code, f3_partition_index, f3_leader_id = _S_hii.unpack_from(b, p)
-                    p += 10
-                    n3 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if 0 <= n3 < 64:
-                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                e_brokers.host, p = r_str(b, p - 2)
+            e_brokers.port, h1 = _S_ih.unpack_from(b, p)
+            p += 6
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_brokers.rack = b[p : z1].decode()
+                p = z1
+            else:
+                e_brokers.rack, p = r_nstr(b, p - 2)
+            e_brokers.unknown_tagged_fields = ()
+            l_brokers.append(e_brokers)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.cluster_id, p = r_nstr(b, p - 2)
+    obj.controller_id, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
+            e_topics.error_code, h2 = _S_hh.unpack_from(b, p)
+            p += 4
+            if h2 >= 0 and (z2 := p + h2) <= blen:
+                e_topics.name = b[p : z2].decode()
+                p = z2
+            else:
+                e_topics.name, p = r_str(b, p - 2)
+            e_topics.is_internal, h2 = _S_oi.unpack_from(b, p)
+            p += 5
+            if h2 < 0:
+                raise null_error('Partitions')
+            elif h2 > blen - p:
+                raise count_error(h2, blen - p)
+            else:
+                e_topics.partitions = l2_partitions = []
+                for _ in range(h2):
+                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, h3 = _S_hiii.unpack_from(b, p)
+                    p += 14
+                    if 0 < h3 < 64:
+                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.replica_nodes = []
+                    elif h3 < 0:
                         raise null_error('ReplicaNodes')
                     else:
-                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = INT32.unpack_from(b, p)[0]
+                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = INT32.unpack_from(b, p)[0]
                     p += 4
-                    if 0 <= n3 < 64:
-                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                    if 0 < h3 < 64:
+                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.isr_nodes = []
+                    elif h3 < 0:
                         raise null_error('IsrNodes')
                     else:
-                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    unknown3 = ()
-                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, -1, f3_replica_nodes, f3_isr_nodes, [], unknown3)
-                    f2_partitions.append(e2_partitions)
-            unknown2 = ()
-            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, f2_is_internal, f2_partitions, -2147483648, unknown2)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown0)
+                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    e2_partitions.leader_epoch = -1
+                    e2_partitions.offline_replicas = []
+                    e2_partitions.unknown_tagged_fields = ()
+                    l2_partitions.append(e2_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.topic_authorized_operations = -2147483648
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.cluster_authorized_operations = -2147483648
+    obj.error_code = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2396,89 +2612,110 @@ def _e_MetadataResponse_v3(o: MetadataResponse, out: bytearray) -> None:
 
 def _d_MetadataResponse_v5(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_MetadataResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Brokers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_brokers = []
-        for _ in range(n0):
-            f1_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_host, p = r_str(b, p)
-            f1_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_rack, p = r_nstr(b, p)
-            unknown1 = ()
-            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
-            f_brokers.append(e_brokers)
-    f_cluster_id, p = r_nstr(b, p)
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            f2_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f2_name, p = r_str(b, p)
-            f2_is_internal = _S_o.unpack_from(b, p)[0]
-            p += 1
-            n2 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n2 < 0:
-                raise null_error('Partitions')
-            elif n2 > blen - p:
-                raise count_error(n2, blen - p)
+        obj.brokers = l_brokers = []
+        for _ in range(h0):
+            e_brokers = new_struct(_MetadataResponse__MetadataResponseBroker)
+            e_brokers.node_id, h1 = _S_ih.unpack_from(b, p)
+            p += 6
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_brokers.host = b[p : z1].decode()
+                p = z1
             else:
-                f2_partitions = []
-                for _ in range(n2):
-                    f3_error_code, f3_partition_index, f3_leader_id = _S_hii.unpack_from(b, p)
-                    p += 10
-                    n3 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if 0 <= n3 < 64:
-                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                e_brokers.host, p = r_str(b, p - 2)
+            e_brokers.port, h1 = _S_ih.unpack_from(b, p)
+            p += 6
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_brokers.rack = b[p : z1].decode()
+                p = z1
+            else:
+                e_brokers.rack, p = r_nstr(b, p - 2)
+            e_brokers.unknown_tagged_fields = ()
+            l_brokers.append(e_brokers)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.cluster_id, p = r_nstr(b, p - 2)
+    obj.controller_id, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
+            e_topics.error_code, h2 = _S_hh.unpack_from(b, p)
+            p += 4
+            if h2 >= 0 and (z2 := p + h2) <= blen:
+                e_topics.name = b[p : z2].decode()
+                p = z2
+            else:
+                e_topics.name, p = r_str(b, p - 2)
+            e_topics.is_internal, h2 = _S_oi.unpack_from(b, p)
+            p += 5
+            if h2 < 0:
+                raise null_error('Partitions')
+            elif h2 > blen - p:
+                raise count_error(h2, blen - p)
+            else:
+                e_topics.partitions = l2_partitions = []
+                for _ in range(h2):
+                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, h3 = _S_hiii.unpack_from(b, p)
+                    p += 14
+                    if 0 < h3 < 64:
+                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.replica_nodes = []
+                    elif h3 < 0:
                         raise null_error('ReplicaNodes')
                     else:
-                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = INT32.unpack_from(b, p)[0]
+                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = INT32.unpack_from(b, p)[0]
                     p += 4
-                    if 0 <= n3 < 64:
-                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                    if 0 < h3 < 64:
+                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.isr_nodes = []
+                    elif h3 < 0:
                         raise null_error('IsrNodes')
                     else:
-                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = INT32.unpack_from(b, p)[0]
+                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = INT32.unpack_from(b, p)[0]
                     p += 4
-                    if 0 <= n3 < 64:
-                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                    if 0 < h3 < 64:
+                        e2_partitions.offline_replicas = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.offline_replicas = []
+                    elif h3 < 0:
                         raise null_error('OfflineReplicas')
                     else:
-                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
-                    unknown3 = ()
-                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, -1, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
-                    f2_partitions.append(e2_partitions)
-            unknown2 = ()
-            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, f2_is_internal, f2_partitions, -2147483648, unknown2)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown0)
+                        e2_partitions.offline_replicas, p = r_fixed_array(b, p, h3, 'i', 4)
+                    e2_partitions.leader_epoch = -1
+                    e2_partitions.unknown_tagged_fields = ()
+                    l2_partitions.append(e2_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.topic_authorized_operations = -2147483648
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.cluster_authorized_operations = -2147483648
+    obj.error_code = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2555,89 +2792,109 @@ def _e_MetadataResponse_v5(o: MetadataResponse, out: bytearray) -> None:
 
 def _d_MetadataResponse_v7(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_MetadataResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Brokers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_brokers = []
-        for _ in range(n0):
-            f1_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_host, p = r_str(b, p)
-            f1_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_rack, p = r_nstr(b, p)
-            unknown1 = ()
-            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
-            f_brokers.append(e_brokers)
-    f_cluster_id, p = r_nstr(b, p)
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            f2_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f2_name, p = r_str(b, p)
-            f2_is_internal = _S_o.unpack_from(b, p)[0]
-            p += 1
-            n2 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n2 < 0:
-                raise null_error('Partitions')
-            elif n2 > blen - p:
-                raise count_error(n2, blen - p)
+        obj.brokers = l_brokers = []
+        for _ in range(h0):
+            e_brokers = new_struct(_MetadataResponse__MetadataResponseBroker)
+            e_brokers.node_id, h1 = _S_ih.unpack_from(b, p)
+            p += 6
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_brokers.host = b[p : z1].decode()
+                p = z1
             else:
-                f2_partitions = []
-                for _ in range(n2):
-                    f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch = _S_hiii.unpack_from(b, p)
-                    p += 14
-                    n3 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if 0 <= n3 < 64:
-                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                e_brokers.host, p = r_str(b, p - 2)
+            e_brokers.port, h1 = _S_ih.unpack_from(b, p)
+            p += 6
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_brokers.rack = b[p : z1].decode()
+                p = z1
+            else:
+                e_brokers.rack, p = r_nstr(b, p - 2)
+            e_brokers.unknown_tagged_fields = ()
+            l_brokers.append(e_brokers)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.cluster_id, p = r_nstr(b, p - 2)
+    obj.controller_id, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
+            e_topics.error_code, h2 = _S_hh.unpack_from(b, p)
+            p += 4
+            if h2 >= 0 and (z2 := p + h2) <= blen:
+                e_topics.name = b[p : z2].decode()
+                p = z2
+            else:
+                e_topics.name, p = r_str(b, p - 2)
+            e_topics.is_internal, h2 = _S_oi.unpack_from(b, p)
+            p += 5
+            if h2 < 0:
+                raise null_error('Partitions')
+            elif h2 > blen - p:
+                raise count_error(h2, blen - p)
+            else:
+                e_topics.partitions = l2_partitions = []
+                for _ in range(h2):
+                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch, h3 = _S_hiiii.unpack_from(b, p)
+                    p += 18
+                    if 0 < h3 < 64:
+                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.replica_nodes = []
+                    elif h3 < 0:
                         raise null_error('ReplicaNodes')
                     else:
-                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = INT32.unpack_from(b, p)[0]
+                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = INT32.unpack_from(b, p)[0]
                     p += 4
-                    if 0 <= n3 < 64:
-                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                    if 0 < h3 < 64:
+                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.isr_nodes = []
+                    elif h3 < 0:
                         raise null_error('IsrNodes')
                     else:
-                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = INT32.unpack_from(b, p)[0]
+                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = INT32.unpack_from(b, p)[0]
                     p += 4
-                    if 0 <= n3 < 64:
-                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                    if 0 < h3 < 64:
+                        e2_partitions.offline_replicas = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.offline_replicas = []
+                    elif h3 < 0:
                         raise null_error('OfflineReplicas')
                     else:
-                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
-                    unknown3 = ()
-                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
-                    f2_partitions.append(e2_partitions)
-            unknown2 = ()
-            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, f2_is_internal, f2_partitions, -2147483648, unknown2)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown0)
+                        e2_partitions.offline_replicas, p = r_fixed_array(b, p, h3, 'i', 4)
+                    e2_partitions.unknown_tagged_fields = ()
+                    l2_partitions.append(e2_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.topic_authorized_operations = -2147483648
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.cluster_authorized_operations = -2147483648
+    obj.error_code = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2714,93 +2971,111 @@ def _e_MetadataResponse_v7(o: MetadataResponse, out: bytearray) -> None:
 
 def _d_MetadataResponse_v8(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_MetadataResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Brokers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_brokers = []
-        for _ in range(n0):
-            f1_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_host, p = r_str(b, p)
-            f1_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_rack, p = r_nstr(b, p)
-            unknown1 = ()
-            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
-            f_brokers.append(e_brokers)
-    f_cluster_id, p = r_nstr(b, p)
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            f2_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            f2_name, p = r_str(b, p)
-            f2_is_internal = _S_o.unpack_from(b, p)[0]
-            p += 1
-            n2 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n2 < 0:
-                raise null_error('Partitions')
-            elif n2 > blen - p:
-                raise count_error(n2, blen - p)
+        obj.brokers = l_brokers = []
+        for _ in range(h0):
+            e_brokers = new_struct(_MetadataResponse__MetadataResponseBroker)
+            e_brokers.node_id, h1 = _S_ih.unpack_from(b, p)
+            p += 6
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_brokers.host = b[p : z1].decode()
+                p = z1
             else:
-                f2_partitions = []
-                for _ in range(n2):
-                    f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch = _S_hiii.unpack_from(b, p)
-                    p += 14
-                    n3 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if 0 <= n3 < 64:
-                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                e_brokers.host, p = r_str(b, p - 2)
+            e_brokers.port, h1 = _S_ih.unpack_from(b, p)
+            p += 6
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_brokers.rack = b[p : z1].decode()
+                p = z1
+            else:
+                e_brokers.rack, p = r_nstr(b, p - 2)
+            e_brokers.unknown_tagged_fields = ()
+            l_brokers.append(e_brokers)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.cluster_id, p = r_nstr(b, p - 2)
+    obj.controller_id, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
+            e_topics.error_code, h2 = _S_hh.unpack_from(b, p)
+            p += 4
+            if h2 >= 0 and (z2 := p + h2) <= blen:
+                e_topics.name = b[p : z2].decode()
+                p = z2
+            else:
+                e_topics.name, p = r_str(b, p - 2)
+            e_topics.is_internal, h2 = _S_oi.unpack_from(b, p)
+            p += 5
+            if h2 < 0:
+                raise null_error('Partitions')
+            elif h2 > blen - p:
+                raise count_error(h2, blen - p)
+            else:
+                e_topics.partitions = l2_partitions = []
+                for _ in range(h2):
+                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch, h3 = _S_hiiii.unpack_from(b, p)
+                    p += 18
+                    if 0 < h3 < 64:
+                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.replica_nodes = []
+                    elif h3 < 0:
                         raise null_error('ReplicaNodes')
                     else:
-                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = INT32.unpack_from(b, p)[0]
+                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = INT32.unpack_from(b, p)[0]
                     p += 4
-                    if 0 <= n3 < 64:
-                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                    if 0 < h3 < 64:
+                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.isr_nodes = []
+                    elif h3 < 0:
                         raise null_error('IsrNodes')
                     else:
-                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = INT32.unpack_from(b, p)[0]
+                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = INT32.unpack_from(b, p)[0]
                     p += 4
-                    if 0 <= n3 < 64:
-                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                    if 0 < h3 < 64:
+                        e2_partitions.offline_replicas = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.offline_replicas = []
+                    elif h3 < 0:
                         raise null_error('OfflineReplicas')
                     else:
-                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
-                    unknown3 = ()
-                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
-                    f2_partitions.append(e2_partitions)
-            f2_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
+                        e2_partitions.offline_replicas, p = r_fixed_array(b, p, h3, 'i', 4)
+                    e2_partitions.unknown_tagged_fields = ()
+                    l2_partitions.append(e2_partitions)
+            e_topics.topic_authorized_operations = _S_i.unpack_from(b, p)[0]
             p += 4
-            unknown2 = ()
-            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, f2_is_internal, f2_partitions, f2_topic_authorized_operations, unknown2)
-            f_topics.append(e_topics)
-    f_cluster_authorized_operations = _S_i.unpack_from(b, p)[0]
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.cluster_authorized_operations = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, f_cluster_authorized_operations, 0, unknown0)
+    obj.error_code = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2875,175 +3150,170 @@ def _e_MetadataResponse_v8(o: MetadataResponse, out: bytearray) -> None:
 
 def _d_MetadataResponse_v9(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_MetadataResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Brokers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_brokers = []
-        for _ in range(n0):
-            f1_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.brokers = l_brokers = []
+        for _ in range(h0):
+            e_brokers = new_struct(_MetadataResponse__MetadataResponseBroker)
+            e_brokers.node_id, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.host = b[p : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_rack, p = r_ncstr(b, p)
+                e_brokers.host, p = r_cstr(b, p - 1)
+            e_brokers.port, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.rack = b[p : z1].decode()
+                p = z1
             else:
-                f1_rack = b[p + 1 : p + s1].decode()
-                p += s1
+                e_brokers.rack, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_brokers.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
-            f_brokers.append(e_brokers)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_cluster_id, p = r_ncstr(b, p)
+                e_brokers.unknown_tagged_fields = tuple(tags1)
+            l_brokers.append(e_brokers)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            f2_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
-            else:
-                f2_name, p = r_cstr(b, p)
-            f2_is_internal = _S_o.unpack_from(b, p)[0]
+        obj.cluster_id, p = r_ncstr(b, p)
+    obj.controller_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            n2 = b[p]
-            if n2 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
+            e_topics.error_code, h2 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                e_topics.name = b[p : z2].decode()
+                p = z2
             else:
-                n2, p = r_uvarint(b, p)
-            n2 -= 1
-            if n2 < 0:
+                e_topics.name, p = r_cstr(b, p - 1)
+            e_topics.is_internal, h2 = _S_oB.unpack_from(b, p)
+            p += 2
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if h2 < 0:
                 raise null_error('Partitions')
-            elif n2 > blen - p:
-                raise count_error(n2, blen - p)
+            elif h2 > blen - p:
+                raise count_error(h2, blen - p)
             else:
-                f2_partitions = []
-                for _ in range(n2):
-                    f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch = _S_hiii.unpack_from(b, p)
-                    p += 14
-                    n3 = b[p]
-                    if n3 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n3, p = r_uvarint(b, p)
-                    n3 -= 1
-                    if 0 <= n3 < 64:
-                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                e_topics.partitions = l2_partitions = []
+                for _ in range(h2):
+                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch, h3 = _S_hiiiB.unpack_from(b, p)
+                    p += 15
+                    if h3 >= 0x80:
+                        if b[p] < 0x80:
+                            h3 = (h3 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h3, p = r_uvarint(b, p - 1)
+                    h3 -= 1
+                    if 0 < h3 < 64:
+                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.replica_nodes = []
+                    elif h3 < 0:
                         raise null_error('ReplicaNodes')
                     else:
-                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = b[p]
-                    if n3 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n3, p = r_uvarint(b, p)
-                    n3 -= 1
-                    if 0 <= n3 < 64:
-                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = b[p]
+                    p += 1
+                    if h3 >= 0x80:
+                        if b[p] < 0x80:
+                            h3 = (h3 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h3, p = r_uvarint(b, p - 1)
+                    h3 -= 1
+                    if 0 < h3 < 64:
+                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.isr_nodes = []
+                    elif h3 < 0:
                         raise null_error('IsrNodes')
                     else:
-                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = b[p]
-                    if n3 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n3, p = r_uvarint(b, p)
-                    n3 -= 1
-                    if 0 <= n3 < 64:
-                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = b[p]
+                    p += 1
+                    if h3 >= 0x80:
+                        if b[p] < 0x80:
+                            h3 = (h3 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h3, p = r_uvarint(b, p - 1)
+                    h3 -= 1
+                    if 0 < h3 < 64:
+                        e2_partitions.offline_replicas = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.offline_replicas = []
+                    elif h3 < 0:
                         raise null_error('OfflineReplicas')
                     else:
-                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
+                        e2_partitions.offline_replicas, p = r_fixed_array(b, p, h3, 'i', 4)
                     if b[p] == 0:
                         p += 1
-                        unknown3: TaggedFields = ()
+                        e2_partitions.unknown_tagged_fields = ()
                     else:
                         tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
-                    f2_partitions.append(e2_partitions)
-            f2_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+                        e2_partitions.unknown_tagged_fields = tuple(tags3)
+                    l2_partitions.append(e2_partitions)
+            e_topics.topic_authorized_operations, h2 = _S_iB.unpack_from(b, p)
+            p += 5
+            e_topics.topic_id = ZERO_UUID
+            if h2 == 0:
+                e_topics.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, ZERO_UUID, f2_is_internal, f2_partitions, f2_topic_authorized_operations, unknown2)
-            f_topics.append(e_topics)
-    f_cluster_authorized_operations = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                tags2, p = r_tags(b, p - 1)
+                e_topics.unknown_tagged_fields = tuple(tags2)
+            l_topics.append(e_topics)
+    obj.cluster_authorized_operations, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.error_code = 0
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, f_cluster_authorized_operations, 0, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3150,176 +3420,170 @@ def _e_MetadataResponse_v9(o: MetadataResponse, out: bytearray) -> None:
 
 def _d_MetadataResponse_v10(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_MetadataResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Brokers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_brokers = []
-        for _ in range(n0):
-            f1_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.brokers = l_brokers = []
+        for _ in range(h0):
+            e_brokers = new_struct(_MetadataResponse__MetadataResponseBroker)
+            e_brokers.node_id, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.host = b[p : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_rack, p = r_ncstr(b, p)
+                e_brokers.host, p = r_cstr(b, p - 1)
+            e_brokers.port, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.rack = b[p : z1].decode()
+                p = z1
             else:
-                f1_rack = b[p + 1 : p + s1].decode()
-                p += s1
+                e_brokers.rack, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_brokers.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
-            f_brokers.append(e_brokers)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_cluster_id, p = r_ncstr(b, p)
+                e_brokers.unknown_tagged_fields = tuple(tags1)
+            l_brokers.append(e_brokers)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            f2_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
-            else:
-                f2_name, p = r_cstr(b, p)
-            f2_topic_id, p = r_uuid(b, p)
-            f2_is_internal = _S_o.unpack_from(b, p)[0]
+        obj.cluster_id, p = r_ncstr(b, p)
+    obj.controller_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            n2 = b[p]
-            if n2 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
+            e_topics.error_code, h2 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                e_topics.name = b[p : z2].decode()
+                p = z2
             else:
-                n2, p = r_uvarint(b, p)
-            n2 -= 1
-            if n2 < 0:
+                e_topics.name, p = r_cstr(b, p - 1)
+            u2_topic_id, e_topics.is_internal, h2 = _S_16soB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u2_topic_id)
+            p += 18
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if h2 < 0:
                 raise null_error('Partitions')
-            elif n2 > blen - p:
-                raise count_error(n2, blen - p)
+            elif h2 > blen - p:
+                raise count_error(h2, blen - p)
             else:
-                f2_partitions = []
-                for _ in range(n2):
-                    f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch = _S_hiii.unpack_from(b, p)
-                    p += 14
-                    n3 = b[p]
-                    if n3 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n3, p = r_uvarint(b, p)
-                    n3 -= 1
-                    if 0 <= n3 < 64:
-                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                e_topics.partitions = l2_partitions = []
+                for _ in range(h2):
+                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch, h3 = _S_hiiiB.unpack_from(b, p)
+                    p += 15
+                    if h3 >= 0x80:
+                        if b[p] < 0x80:
+                            h3 = (h3 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h3, p = r_uvarint(b, p - 1)
+                    h3 -= 1
+                    if 0 < h3 < 64:
+                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.replica_nodes = []
+                    elif h3 < 0:
                         raise null_error('ReplicaNodes')
                     else:
-                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = b[p]
-                    if n3 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n3, p = r_uvarint(b, p)
-                    n3 -= 1
-                    if 0 <= n3 < 64:
-                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = b[p]
+                    p += 1
+                    if h3 >= 0x80:
+                        if b[p] < 0x80:
+                            h3 = (h3 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h3, p = r_uvarint(b, p - 1)
+                    h3 -= 1
+                    if 0 < h3 < 64:
+                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.isr_nodes = []
+                    elif h3 < 0:
                         raise null_error('IsrNodes')
                     else:
-                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = b[p]
-                    if n3 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n3, p = r_uvarint(b, p)
-                    n3 -= 1
-                    if 0 <= n3 < 64:
-                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = b[p]
+                    p += 1
+                    if h3 >= 0x80:
+                        if b[p] < 0x80:
+                            h3 = (h3 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h3, p = r_uvarint(b, p - 1)
+                    h3 -= 1
+                    if 0 < h3 < 64:
+                        e2_partitions.offline_replicas = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.offline_replicas = []
+                    elif h3 < 0:
                         raise null_error('OfflineReplicas')
                     else:
-                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
+                        e2_partitions.offline_replicas, p = r_fixed_array(b, p, h3, 'i', 4)
                     if b[p] == 0:
                         p += 1
-                        unknown3: TaggedFields = ()
+                        e2_partitions.unknown_tagged_fields = ()
                     else:
                         tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
-                    f2_partitions.append(e2_partitions)
-            f2_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+                        e2_partitions.unknown_tagged_fields = tuple(tags3)
+                    l2_partitions.append(e2_partitions)
+            e_topics.topic_authorized_operations, h2 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h2 == 0:
+                e_topics.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, f2_topic_id, f2_is_internal, f2_partitions, f2_topic_authorized_operations, unknown2)
-            f_topics.append(e_topics)
-    f_cluster_authorized_operations = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                tags2, p = r_tags(b, p - 1)
+                e_topics.unknown_tagged_fields = tuple(tags2)
+            l_topics.append(e_topics)
+    obj.cluster_authorized_operations, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.error_code = 0
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, f_cluster_authorized_operations, 0, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3427,174 +3691,170 @@ def _e_MetadataResponse_v10(o: MetadataResponse, out: bytearray) -> None:
 
 def _d_MetadataResponse_v11(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_MetadataResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Brokers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_brokers = []
-        for _ in range(n0):
-            f1_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.brokers = l_brokers = []
+        for _ in range(h0):
+            e_brokers = new_struct(_MetadataResponse__MetadataResponseBroker)
+            e_brokers.node_id, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.host = b[p : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_rack, p = r_ncstr(b, p)
+                e_brokers.host, p = r_cstr(b, p - 1)
+            e_brokers.port, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.rack = b[p : z1].decode()
+                p = z1
             else:
-                f1_rack = b[p + 1 : p + s1].decode()
-                p += s1
+                e_brokers.rack, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_brokers.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
-            f_brokers.append(e_brokers)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_cluster_id, p = r_ncstr(b, p)
+                e_brokers.unknown_tagged_fields = tuple(tags1)
+            l_brokers.append(e_brokers)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            f2_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
-            else:
-                f2_name, p = r_cstr(b, p)
-            f2_topic_id, p = r_uuid(b, p)
-            f2_is_internal = _S_o.unpack_from(b, p)[0]
+        obj.cluster_id, p = r_ncstr(b, p)
+    obj.controller_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            n2 = b[p]
-            if n2 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
+            e_topics.error_code, h2 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                e_topics.name = b[p : z2].decode()
+                p = z2
             else:
-                n2, p = r_uvarint(b, p)
-            n2 -= 1
-            if n2 < 0:
+                e_topics.name, p = r_cstr(b, p - 1)
+            u2_topic_id, e_topics.is_internal, h2 = _S_16soB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u2_topic_id)
+            p += 18
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if h2 < 0:
                 raise null_error('Partitions')
-            elif n2 > blen - p:
-                raise count_error(n2, blen - p)
+            elif h2 > blen - p:
+                raise count_error(h2, blen - p)
             else:
-                f2_partitions = []
-                for _ in range(n2):
-                    f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch = _S_hiii.unpack_from(b, p)
-                    p += 14
-                    n3 = b[p]
-                    if n3 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n3, p = r_uvarint(b, p)
-                    n3 -= 1
-                    if 0 <= n3 < 64:
-                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                e_topics.partitions = l2_partitions = []
+                for _ in range(h2):
+                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch, h3 = _S_hiiiB.unpack_from(b, p)
+                    p += 15
+                    if h3 >= 0x80:
+                        if b[p] < 0x80:
+                            h3 = (h3 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h3, p = r_uvarint(b, p - 1)
+                    h3 -= 1
+                    if 0 < h3 < 64:
+                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.replica_nodes = []
+                    elif h3 < 0:
                         raise null_error('ReplicaNodes')
                     else:
-                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = b[p]
-                    if n3 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n3, p = r_uvarint(b, p)
-                    n3 -= 1
-                    if 0 <= n3 < 64:
-                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = b[p]
+                    p += 1
+                    if h3 >= 0x80:
+                        if b[p] < 0x80:
+                            h3 = (h3 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h3, p = r_uvarint(b, p - 1)
+                    h3 -= 1
+                    if 0 < h3 < 64:
+                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.isr_nodes = []
+                    elif h3 < 0:
                         raise null_error('IsrNodes')
                     else:
-                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = b[p]
-                    if n3 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n3, p = r_uvarint(b, p)
-                    n3 -= 1
-                    if 0 <= n3 < 64:
-                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = b[p]
+                    p += 1
+                    if h3 >= 0x80:
+                        if b[p] < 0x80:
+                            h3 = (h3 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h3, p = r_uvarint(b, p - 1)
+                    h3 -= 1
+                    if 0 < h3 < 64:
+                        e2_partitions.offline_replicas = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.offline_replicas = []
+                    elif h3 < 0:
                         raise null_error('OfflineReplicas')
                     else:
-                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
+                        e2_partitions.offline_replicas, p = r_fixed_array(b, p, h3, 'i', 4)
                     if b[p] == 0:
                         p += 1
-                        unknown3: TaggedFields = ()
+                        e2_partitions.unknown_tagged_fields = ()
                     else:
                         tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
-                    f2_partitions.append(e2_partitions)
-            f2_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+                        e2_partitions.unknown_tagged_fields = tuple(tags3)
+                    l2_partitions.append(e2_partitions)
+            e_topics.topic_authorized_operations, h2 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h2 == 0:
+                e_topics.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, f2_topic_id, f2_is_internal, f2_partitions, f2_topic_authorized_operations, unknown2)
-            f_topics.append(e_topics)
+                tags2, p = r_tags(b, p - 1)
+                e_topics.unknown_tagged_fields = tuple(tags2)
+            l_topics.append(e_topics)
+    obj.cluster_authorized_operations = -2147483648
+    obj.error_code = 0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3703,174 +3963,170 @@ def _e_MetadataResponse_v11(o: MetadataResponse, out: bytearray) -> None:
 
 def _d_MetadataResponse_v12(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_MetadataResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Brokers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_brokers = []
-        for _ in range(n0):
-            f1_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.brokers = l_brokers = []
+        for _ in range(h0):
+            e_brokers = new_struct(_MetadataResponse__MetadataResponseBroker)
+            e_brokers.node_id, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.host = b[p : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_rack, p = r_ncstr(b, p)
+                e_brokers.host, p = r_cstr(b, p - 1)
+            e_brokers.port, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.rack = b[p : z1].decode()
+                p = z1
             else:
-                f1_rack = b[p + 1 : p + s1].decode()
-                p += s1
+                e_brokers.rack, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_brokers.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
-            f_brokers.append(e_brokers)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_cluster_id, p = r_ncstr(b, p)
+                e_brokers.unknown_tagged_fields = tuple(tags1)
+            l_brokers.append(e_brokers)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            f2_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s2 = b[p]
-            if not (0 < s2 < 0x80 and p + s2 <= blen):
-                f2_name, p = r_ncstr(b, p)
-            else:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
-            f2_topic_id, p = r_uuid(b, p)
-            f2_is_internal = _S_o.unpack_from(b, p)[0]
+        obj.cluster_id, p = r_ncstr(b, p)
+    obj.controller_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            n2 = b[p]
-            if n2 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
+            e_topics.error_code, h2 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                e_topics.name = b[p : z2].decode()
+                p = z2
             else:
-                n2, p = r_uvarint(b, p)
-            n2 -= 1
-            if n2 < 0:
+                e_topics.name, p = r_ncstr(b, p - 1)
+            u2_topic_id, e_topics.is_internal, h2 = _S_16soB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u2_topic_id)
+            p += 18
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if h2 < 0:
                 raise null_error('Partitions')
-            elif n2 > blen - p:
-                raise count_error(n2, blen - p)
+            elif h2 > blen - p:
+                raise count_error(h2, blen - p)
             else:
-                f2_partitions = []
-                for _ in range(n2):
-                    f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch = _S_hiii.unpack_from(b, p)
-                    p += 14
-                    n3 = b[p]
-                    if n3 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n3, p = r_uvarint(b, p)
-                    n3 -= 1
-                    if 0 <= n3 < 64:
-                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                e_topics.partitions = l2_partitions = []
+                for _ in range(h2):
+                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch, h3 = _S_hiiiB.unpack_from(b, p)
+                    p += 15
+                    if h3 >= 0x80:
+                        if b[p] < 0x80:
+                            h3 = (h3 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h3, p = r_uvarint(b, p - 1)
+                    h3 -= 1
+                    if 0 < h3 < 64:
+                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.replica_nodes = []
+                    elif h3 < 0:
                         raise null_error('ReplicaNodes')
                     else:
-                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = b[p]
-                    if n3 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n3, p = r_uvarint(b, p)
-                    n3 -= 1
-                    if 0 <= n3 < 64:
-                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = b[p]
+                    p += 1
+                    if h3 >= 0x80:
+                        if b[p] < 0x80:
+                            h3 = (h3 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h3, p = r_uvarint(b, p - 1)
+                    h3 -= 1
+                    if 0 < h3 < 64:
+                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.isr_nodes = []
+                    elif h3 < 0:
                         raise null_error('IsrNodes')
                     else:
-                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = b[p]
-                    if n3 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n3, p = r_uvarint(b, p)
-                    n3 -= 1
-                    if 0 <= n3 < 64:
-                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = b[p]
+                    p += 1
+                    if h3 >= 0x80:
+                        if b[p] < 0x80:
+                            h3 = (h3 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h3, p = r_uvarint(b, p - 1)
+                    h3 -= 1
+                    if 0 < h3 < 64:
+                        e2_partitions.offline_replicas = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.offline_replicas = []
+                    elif h3 < 0:
                         raise null_error('OfflineReplicas')
                     else:
-                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
+                        e2_partitions.offline_replicas, p = r_fixed_array(b, p, h3, 'i', 4)
                     if b[p] == 0:
                         p += 1
-                        unknown3: TaggedFields = ()
+                        e2_partitions.unknown_tagged_fields = ()
                     else:
                         tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
-                    f2_partitions.append(e2_partitions)
-            f2_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+                        e2_partitions.unknown_tagged_fields = tuple(tags3)
+                    l2_partitions.append(e2_partitions)
+            e_topics.topic_authorized_operations, h2 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h2 == 0:
+                e_topics.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, f2_topic_id, f2_is_internal, f2_partitions, f2_topic_authorized_operations, unknown2)
-            f_topics.append(e_topics)
+                tags2, p = r_tags(b, p - 1)
+                e_topics.unknown_tagged_fields = tuple(tags2)
+            l_topics.append(e_topics)
+    obj.cluster_authorized_operations = -2147483648
+    obj.error_code = 0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, 0, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3979,176 +4235,170 @@ def _e_MetadataResponse_v12(o: MetadataResponse, out: bytearray) -> None:
 
 def _d_MetadataResponse_v13(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_MetadataResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Brokers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_brokers = []
-        for _ in range(n0):
-            f1_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.brokers = l_brokers = []
+        for _ in range(h0):
+            e_brokers = new_struct(_MetadataResponse__MetadataResponseBroker)
+            e_brokers.node_id, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.host = b[p : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_rack, p = r_ncstr(b, p)
+                e_brokers.host, p = r_cstr(b, p - 1)
+            e_brokers.port, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_brokers.rack = b[p : z1].decode()
+                p = z1
             else:
-                f1_rack = b[p + 1 : p + s1].decode()
-                p += s1
+                e_brokers.rack, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_brokers.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_brokers = _MetadataResponse__MetadataResponseBroker(f1_node_id, f1_host, f1_port, f1_rack, unknown1)
-            f_brokers.append(e_brokers)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_cluster_id, p = r_ncstr(b, p)
+                e_brokers.unknown_tagged_fields = tuple(tags1)
+            l_brokers.append(e_brokers)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            f2_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s2 = b[p]
-            if not (0 < s2 < 0x80 and p + s2 <= blen):
-                f2_name, p = r_ncstr(b, p)
-            else:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
-            f2_topic_id, p = r_uuid(b, p)
-            f2_is_internal = _S_o.unpack_from(b, p)[0]
+        obj.cluster_id, p = r_ncstr(b, p)
+    obj.controller_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            n2 = b[p]
-            if n2 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
+            e_topics.error_code, h2 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                e_topics.name = b[p : z2].decode()
+                p = z2
             else:
-                n2, p = r_uvarint(b, p)
-            n2 -= 1
-            if n2 < 0:
+                e_topics.name, p = r_ncstr(b, p - 1)
+            u2_topic_id, e_topics.is_internal, h2 = _S_16soB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u2_topic_id)
+            p += 18
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if h2 < 0:
                 raise null_error('Partitions')
-            elif n2 > blen - p:
-                raise count_error(n2, blen - p)
+            elif h2 > blen - p:
+                raise count_error(h2, blen - p)
             else:
-                f2_partitions = []
-                for _ in range(n2):
-                    f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch = _S_hiii.unpack_from(b, p)
-                    p += 14
-                    n3 = b[p]
-                    if n3 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n3, p = r_uvarint(b, p)
-                    n3 -= 1
-                    if 0 <= n3 < 64:
-                        f3_replica_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                e_topics.partitions = l2_partitions = []
+                for _ in range(h2):
+                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch, h3 = _S_hiiiB.unpack_from(b, p)
+                    p += 15
+                    if h3 >= 0x80:
+                        if b[p] < 0x80:
+                            h3 = (h3 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h3, p = r_uvarint(b, p - 1)
+                    h3 -= 1
+                    if 0 < h3 < 64:
+                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.replica_nodes = []
+                    elif h3 < 0:
                         raise null_error('ReplicaNodes')
                     else:
-                        f3_replica_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = b[p]
-                    if n3 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n3, p = r_uvarint(b, p)
-                    n3 -= 1
-                    if 0 <= n3 < 64:
-                        f3_isr_nodes = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = b[p]
+                    p += 1
+                    if h3 >= 0x80:
+                        if b[p] < 0x80:
+                            h3 = (h3 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h3, p = r_uvarint(b, p - 1)
+                    h3 -= 1
+                    if 0 < h3 < 64:
+                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.isr_nodes = []
+                    elif h3 < 0:
                         raise null_error('IsrNodes')
                     else:
-                        f3_isr_nodes, p = r_fixed_array(b, p, n3, 'i', 4)
-                    n3 = b[p]
-                    if n3 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n3, p = r_uvarint(b, p)
-                    n3 -= 1
-                    if 0 <= n3 < 64:
-                        f3_offline_replicas = [*ARRAYS_i[n3].unpack_from(b, p)]
-                        p += 4 * n3
-                    elif n3 < 0:
+                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
+                    h3 = b[p]
+                    p += 1
+                    if h3 >= 0x80:
+                        if b[p] < 0x80:
+                            h3 = (h3 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h3, p = r_uvarint(b, p - 1)
+                    h3 -= 1
+                    if 0 < h3 < 64:
+                        e2_partitions.offline_replicas = [*ARRAYS_i[h3].unpack_from(b, p)]
+                        p += 4 * h3
+                    elif h3 == 0:
+                        e2_partitions.offline_replicas = []
+                    elif h3 < 0:
                         raise null_error('OfflineReplicas')
                     else:
-                        f3_offline_replicas, p = r_fixed_array(b, p, n3, 'i', 4)
+                        e2_partitions.offline_replicas, p = r_fixed_array(b, p, h3, 'i', 4)
                     if b[p] == 0:
                         p += 1
-                        unknown3: TaggedFields = ()
+                        e2_partitions.unknown_tagged_fields = ()
                     else:
                         tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    e2_partitions = _MetadataResponse__MetadataResponsePartition(f3_error_code, f3_partition_index, f3_leader_id, f3_leader_epoch, f3_replica_nodes, f3_isr_nodes, f3_offline_replicas, unknown3)
-                    f2_partitions.append(e2_partitions)
-            f2_topic_authorized_operations = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+                        e2_partitions.unknown_tagged_fields = tuple(tags3)
+                    l2_partitions.append(e2_partitions)
+            e_topics.topic_authorized_operations, h2 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h2 == 0:
+                e_topics.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_topics = _MetadataResponse__MetadataResponseTopic(f2_error_code, f2_name, f2_topic_id, f2_is_internal, f2_partitions, f2_topic_authorized_operations, unknown2)
-            f_topics.append(e_topics)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                tags2, p = r_tags(b, p - 1)
+                e_topics.unknown_tagged_fields = tuple(tags2)
+            l_topics.append(e_topics)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    obj.cluster_authorized_operations = -2147483648
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _MetadataResponse(f_throttle_time_ms, f_brokers, f_cluster_id, f_controller_id, f_topics, -2147483648, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,11 +16,19 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['OffsetCommitRequest', 'OffsetCommitResponse']
 
+_S_16sB = Struct(">16sB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
+_S_ii = Struct(">ii")
 _S_iq = Struct(">iq")
+_S_iqh = Struct(">iqh")
 _S_iqi = Struct(">iqi")
+_S_iqiB = Struct(">iqiB")
+_S_iqih = Struct(">iqih")
 _S_q = Struct(">q")
+_S_qi = Struct(">qi")
 
 @attrs.define
 class OffsetCommitRequest(Message):
@@ -85,11 +93,17 @@ class OffsetCommitResponse(Message):
 
 
 def _d_OffsetCommitRequest__OffsetCommitRequestPartition_v2(b: bytes, p: int) -> tuple[OffsetCommitRequest.OffsetCommitRequestPartition, int]:
-    f_partition_index, f_committed_offset = _S_iq.unpack_from(b, p)
-    p += 12
-    f_committed_metadata, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _OffsetCommitRequest__OffsetCommitRequestPartition(f_partition_index, f_committed_offset, -1, f_committed_metadata, unknown0)
+    blen = len(b)
+    obj = new_struct(_OffsetCommitRequest__OffsetCommitRequestPartition)
+    obj.partition_index, obj.committed_offset, h0 = _S_iqh.unpack_from(b, p)
+    p += 14
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.committed_metadata = b[p : z0].decode()
+        p = z0
+    else:
+        obj.committed_metadata, p = r_nstr(b, p - 2)
+    obj.committed_leader_epoch = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -101,11 +115,16 @@ def _e_OffsetCommitRequest__OffsetCommitRequestPartition_v2(o: OffsetCommitReque
 
 
 def _d_OffsetCommitRequest__OffsetCommitRequestPartition_v6(b: bytes, p: int) -> tuple[OffsetCommitRequest.OffsetCommitRequestPartition, int]:
-    f_partition_index, f_committed_offset, f_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-    p += 16
-    f_committed_metadata, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _OffsetCommitRequest__OffsetCommitRequestPartition(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_committed_metadata, unknown0)
+    blen = len(b)
+    obj = new_struct(_OffsetCommitRequest__OffsetCommitRequestPartition)
+    obj.partition_index, obj.committed_offset, obj.committed_leader_epoch, h0 = _S_iqih.unpack_from(b, p)
+    p += 18
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.committed_metadata = b[p : z0].decode()
+        p = z0
+    else:
+        obj.committed_metadata, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -118,21 +137,20 @@ def _e_OffsetCommitRequest__OffsetCommitRequestPartition_v6(o: OffsetCommitReque
 
 def _d_OffsetCommitRequest__OffsetCommitRequestPartition_v8(b: bytes, p: int) -> tuple[OffsetCommitRequest.OffsetCommitRequestPartition, int]:
     blen = len(b)
-    f_partition_index, f_committed_offset, f_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-    p += 16
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_committed_metadata, p = r_ncstr(b, p)
+    obj = new_struct(_OffsetCommitRequest__OffsetCommitRequestPartition)
+    obj.partition_index, obj.committed_offset, obj.committed_leader_epoch, h0 = _S_iqiB.unpack_from(b, p)
+    p += 17
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.committed_metadata = b[p : z0].decode()
+        p = z0
     else:
-        f_committed_metadata = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.committed_metadata, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetCommitRequest__OffsetCommitRequestPartition(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_committed_metadata, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -147,24 +165,36 @@ def _e_OffsetCommitRequest__OffsetCommitRequestPartition_v8(o: OffsetCommitReque
 
 def _d_OffsetCommitRequest__OffsetCommitRequestTopic_v2(b: bytes, p: int) -> tuple[OffsetCommitRequest.OffsetCommitRequestTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetCommitRequest__OffsetCommitRequestTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_committed_offset = _S_iq.unpack_from(b, p)
-            p += 12
-            f1_committed_metadata, p = r_nstr(b, p)
-            unknown1 = ()
-            e_partitions = _OffsetCommitRequest__OffsetCommitRequestPartition(f1_partition_index, f1_committed_offset, -1, f1_committed_metadata, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _OffsetCommitRequest__OffsetCommitRequestTopic(f_name, ZERO_UUID, f_partitions, unknown0)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetCommitRequest__OffsetCommitRequestPartition)
+            e_partitions.partition_index, e_partitions.committed_offset, h1 = _S_iqh.unpack_from(b, p)
+            p += 14
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_partitions.committed_metadata = b[p : z1].decode()
+                p = z1
+            else:
+                e_partitions.committed_metadata, p = r_nstr(b, p - 2)
+            e_partitions.committed_leader_epoch = -1
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -186,24 +216,35 @@ def _e_OffsetCommitRequest__OffsetCommitRequestTopic_v2(o: OffsetCommitRequest.O
 
 def _d_OffsetCommitRequest__OffsetCommitRequestTopic_v6(b: bytes, p: int) -> tuple[OffsetCommitRequest.OffsetCommitRequestTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetCommitRequest__OffsetCommitRequestTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_committed_offset, f1_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-            p += 16
-            f1_committed_metadata, p = r_nstr(b, p)
-            unknown1 = ()
-            e_partitions = _OffsetCommitRequest__OffsetCommitRequestPartition(f1_partition_index, f1_committed_offset, f1_committed_leader_epoch, f1_committed_metadata, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _OffsetCommitRequest__OffsetCommitRequestTopic(f_name, ZERO_UUID, f_partitions, unknown0)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetCommitRequest__OffsetCommitRequestPartition)
+            e_partitions.partition_index, e_partitions.committed_offset, e_partitions.committed_leader_epoch, h1 = _S_iqih.unpack_from(b, p)
+            p += 18
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_partitions.committed_metadata = b[p : z1].decode()
+                p = z1
+            else:
+                e_partitions.committed_metadata, p = r_nstr(b, p - 2)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -225,51 +266,51 @@ def _e_OffsetCommitRequest__OffsetCommitRequestTopic_v6(o: OffsetCommitRequest.O
 
 def _d_OffsetCommitRequest__OffsetCommitRequestTopic_v8(b: bytes, p: int) -> tuple[OffsetCommitRequest.OffsetCommitRequestTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetCommitRequest__OffsetCommitRequestTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_committed_offset, f1_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-            p += 16
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_committed_metadata, p = r_ncstr(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetCommitRequest__OffsetCommitRequestPartition)
+            e_partitions.partition_index, e_partitions.committed_offset, e_partitions.committed_leader_epoch, h1 = _S_iqiB.unpack_from(b, p)
+            p += 17
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partitions.committed_metadata = b[p : z1].decode()
+                p = z1
             else:
-                f1_committed_metadata = b[p + 1 : p + s1].decode()
-                p += s1
+                e_partitions.committed_metadata, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _OffsetCommitRequest__OffsetCommitRequestPartition(f1_partition_index, f1_committed_offset, f1_committed_leader_epoch, f1_committed_metadata, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetCommitRequest__OffsetCommitRequestTopic(f_name, ZERO_UUID, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -299,46 +340,46 @@ def _e_OffsetCommitRequest__OffsetCommitRequestTopic_v8(o: OffsetCommitRequest.O
 
 def _d_OffsetCommitRequest__OffsetCommitRequestTopic_v10(b: bytes, p: int) -> tuple[OffsetCommitRequest.OffsetCommitRequestTopic, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_OffsetCommitRequest__OffsetCommitRequestTopic)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_committed_offset, f1_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-            p += 16
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_committed_metadata, p = r_ncstr(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetCommitRequest__OffsetCommitRequestPartition)
+            e_partitions.partition_index, e_partitions.committed_offset, e_partitions.committed_leader_epoch, h1 = _S_iqiB.unpack_from(b, p)
+            p += 17
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partitions.committed_metadata = b[p : z1].decode()
+                p = z1
             else:
-                f1_committed_metadata = b[p + 1 : p + s1].decode()
-                p += s1
+                e_partitions.committed_metadata, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _OffsetCommitRequest__OffsetCommitRequestPartition(f1_partition_index, f1_committed_offset, f1_committed_leader_epoch, f1_committed_metadata, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
+    obj.name = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetCommitRequest__OffsetCommitRequestTopic('', f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -368,42 +409,63 @@ def _e_OffsetCommitRequest__OffsetCommitRequestTopic_v10(o: OffsetCommitRequest.
 
 def _d_OffsetCommitRequest_v2(b: bytes, p: int) -> tuple[OffsetCommitRequest, int]:
     blen = len(b)
-    f_group_id, p = r_str(b, p)
-    f_generation_id_or_member_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_member_id, p = r_str(b, p)
-    f_retention_time_ms = _S_q.unpack_from(b, p)[0]
-    p += 8
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetCommitRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.group_id, p = r_str(b, p - 2)
+    obj.generation_id_or_member_epoch, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    obj.retention_time_ms, h0 = _S_qi.unpack_from(b, p)
+    p += 12
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetCommitRequest__OffsetCommitRequestTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset = _S_iq.unpack_from(b, p)
-                    p += 12
-                    f2_committed_metadata, p = r_nstr(b, p)
-                    unknown2 = ()
-                    e1_partitions = _OffsetCommitRequest__OffsetCommitRequestPartition(f2_partition_index, f2_committed_offset, -1, f2_committed_metadata, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _OffsetCommitRequest__OffsetCommitRequestTopic(f1_name, ZERO_UUID, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _OffsetCommitRequest(f_group_id, f_generation_id_or_member_epoch, f_member_id, None, f_retention_time_ms, f_topics, unknown0)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetCommitRequest__OffsetCommitRequestPartition)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, h2 = _S_iqh.unpack_from(b, p)
+                    p += 14
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_partitions.committed_metadata = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_partitions.committed_metadata, p = r_nstr(b, p - 2)
+                    e1_partitions.committed_leader_epoch = -1
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.group_instance_id = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -439,40 +501,64 @@ def _e_OffsetCommitRequest_v2(o: OffsetCommitRequest, out: bytearray) -> None:
 
 def _d_OffsetCommitRequest_v5(b: bytes, p: int) -> tuple[OffsetCommitRequest, int]:
     blen = len(b)
-    f_group_id, p = r_str(b, p)
-    f_generation_id_or_member_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_member_id, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetCommitRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.group_id, p = r_str(b, p - 2)
+    obj.generation_id_or_member_epoch, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetCommitRequest__OffsetCommitRequestTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset = _S_iq.unpack_from(b, p)
-                    p += 12
-                    f2_committed_metadata, p = r_nstr(b, p)
-                    unknown2 = ()
-                    e1_partitions = _OffsetCommitRequest__OffsetCommitRequestPartition(f2_partition_index, f2_committed_offset, -1, f2_committed_metadata, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _OffsetCommitRequest__OffsetCommitRequestTopic(f1_name, ZERO_UUID, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _OffsetCommitRequest(f_group_id, f_generation_id_or_member_epoch, f_member_id, None, -1, f_topics, unknown0)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetCommitRequest__OffsetCommitRequestPartition)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, h2 = _S_iqh.unpack_from(b, p)
+                    p += 14
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_partitions.committed_metadata = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_partitions.committed_metadata, p = r_nstr(b, p - 2)
+                    e1_partitions.committed_leader_epoch = -1
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.group_instance_id = None
+    obj.retention_time_ms = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -507,40 +593,63 @@ def _e_OffsetCommitRequest_v5(o: OffsetCommitRequest, out: bytearray) -> None:
 
 def _d_OffsetCommitRequest_v6(b: bytes, p: int) -> tuple[OffsetCommitRequest, int]:
     blen = len(b)
-    f_group_id, p = r_str(b, p)
-    f_generation_id_or_member_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_member_id, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetCommitRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.group_id, p = r_str(b, p - 2)
+    obj.generation_id_or_member_epoch, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetCommitRequest__OffsetCommitRequestTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-                    p += 16
-                    f2_committed_metadata, p = r_nstr(b, p)
-                    unknown2 = ()
-                    e1_partitions = _OffsetCommitRequest__OffsetCommitRequestPartition(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_committed_metadata, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _OffsetCommitRequest__OffsetCommitRequestTopic(f1_name, ZERO_UUID, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _OffsetCommitRequest(f_group_id, f_generation_id_or_member_epoch, f_member_id, None, -1, f_topics, unknown0)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetCommitRequest__OffsetCommitRequestPartition)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch, h2 = _S_iqih.unpack_from(b, p)
+                    p += 18
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_partitions.committed_metadata = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_partitions.committed_metadata, p = r_nstr(b, p - 2)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.group_instance_id = None
+    obj.retention_time_ms = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -575,41 +684,69 @@ def _e_OffsetCommitRequest_v6(o: OffsetCommitRequest, out: bytearray) -> None:
 
 def _d_OffsetCommitRequest_v7(b: bytes, p: int) -> tuple[OffsetCommitRequest, int]:
     blen = len(b)
-    f_group_id, p = r_str(b, p)
-    f_generation_id_or_member_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_member_id, p = r_str(b, p)
-    f_group_instance_id, p = r_nstr(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetCommitRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.group_id, p = r_str(b, p - 2)
+    obj.generation_id_or_member_epoch, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_instance_id, p = r_nstr(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetCommitRequest__OffsetCommitRequestTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-                    p += 16
-                    f2_committed_metadata, p = r_nstr(b, p)
-                    unknown2 = ()
-                    e1_partitions = _OffsetCommitRequest__OffsetCommitRequestPartition(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_committed_metadata, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _OffsetCommitRequest__OffsetCommitRequestTopic(f1_name, ZERO_UUID, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _OffsetCommitRequest(f_group_id, f_generation_id_or_member_epoch, f_member_id, f_group_instance_id, -1, f_topics, unknown0)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetCommitRequest__OffsetCommitRequestPartition)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch, h2 = _S_iqih.unpack_from(b, p)
+                    p += 18
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_partitions.committed_metadata = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_partitions.committed_metadata, p = r_nstr(b, p - 2)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.retention_time_ms = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -643,95 +780,95 @@ def _e_OffsetCommitRequest_v7(o: OffsetCommitRequest, out: bytearray) -> None:
 
 def _d_OffsetCommitRequest_v8(b: bytes, p: int) -> tuple[OffsetCommitRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetCommitRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    f_generation_id_or_member_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    obj.generation_id_or_member_epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.group_instance_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetCommitRequest__OffsetCommitRequestTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-                    p += 16
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_committed_metadata, p = r_ncstr(b, p)
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetCommitRequest__OffsetCommitRequestPartition)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch, h2 = _S_iqiB.unpack_from(b, p)
+                    p += 17
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.committed_metadata = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_committed_metadata = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_partitions.committed_metadata, p = r_ncstr(b, p - 1)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _OffsetCommitRequest__OffsetCommitRequestPartition(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_committed_metadata, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic_id = ZERO_UUID
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _OffsetCommitRequest__OffsetCommitRequestTopic(f1_name, ZERO_UUID, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.retention_time_ms = -1
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetCommitRequest(f_group_id, f_generation_id_or_member_epoch, f_member_id, f_group_instance_id, -1, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -779,90 +916,90 @@ def _e_OffsetCommitRequest_v8(o: OffsetCommitRequest, out: bytearray) -> None:
 
 def _d_OffsetCommitRequest_v10(b: bytes, p: int) -> tuple[OffsetCommitRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetCommitRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    f_generation_id_or_member_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    obj.generation_id_or_member_epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.group_instance_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetCommitRequest__OffsetCommitRequestTopic)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-                    p += 16
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_committed_metadata, p = r_ncstr(b, p)
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetCommitRequest__OffsetCommitRequestPartition)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch, h2 = _S_iqiB.unpack_from(b, p)
+                    p += 17
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.committed_metadata = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_committed_metadata = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_partitions.committed_metadata, p = r_ncstr(b, p - 1)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _OffsetCommitRequest__OffsetCommitRequestPartition(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_committed_metadata, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
+            e_topics.name = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _OffsetCommitRequest__OffsetCommitRequestTopic('', f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.retention_time_ms = -1
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetCommitRequest(f_group_id, f_generation_id_or_member_epoch, f_member_id, f_group_instance_id, -1, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -909,10 +1046,10 @@ def _e_OffsetCommitRequest_v10(o: OffsetCommitRequest, out: bytearray) -> None:
 
 
 def _d_OffsetCommitResponse__OffsetCommitResponsePartition_v2(b: bytes, p: int) -> tuple[OffsetCommitResponse.OffsetCommitResponsePartition, int]:
-    f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
+    obj = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
+    obj.partition_index, obj.error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown0 = ()
-    obj = _OffsetCommitResponse__OffsetCommitResponsePartition(f_partition_index, f_error_code, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -923,15 +1060,14 @@ def _e_OffsetCommitResponse__OffsetCommitResponsePartition_v2(o: OffsetCommitRes
 
 
 def _d_OffsetCommitResponse__OffsetCommitResponsePartition_v8(b: bytes, p: int) -> tuple[OffsetCommitResponse.OffsetCommitResponsePartition, int]:
-    f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
+    obj.partition_index, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetCommitResponse__OffsetCommitResponsePartition(f_partition_index, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -945,23 +1081,30 @@ def _e_OffsetCommitResponse__OffsetCommitResponsePartition_v8(o: OffsetCommitRes
 
 def _d_OffsetCommitResponse__OffsetCommitResponseTopic_v2(b: bytes, p: int) -> tuple[OffsetCommitResponse.OffsetCommitResponseTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetCommitResponse__OffsetCommitResponseTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
+            e_partitions.partition_index, e_partitions.error_code = _S_ih.unpack_from(b, p)
             p += 6
-            unknown1 = ()
-            e_partitions = _OffsetCommitResponse__OffsetCommitResponsePartition(f1_partition_index, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _OffsetCommitResponse__OffsetCommitResponseTopic(f_name, ZERO_UUID, f_partitions, unknown0)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -982,45 +1125,45 @@ def _e_OffsetCommitResponse__OffsetCommitResponseTopic_v2(o: OffsetCommitRespons
 
 def _d_OffsetCommitResponse__OffsetCommitResponseTopic_v8(b: bytes, p: int) -> tuple[OffsetCommitResponse.OffsetCommitResponseTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetCommitResponse__OffsetCommitResponseTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
+            e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _OffsetCommitResponse__OffsetCommitResponsePartition(f1_partition_index, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetCommitResponse__OffsetCommitResponseTopic(f_name, ZERO_UUID, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1049,40 +1192,40 @@ def _e_OffsetCommitResponse__OffsetCommitResponseTopic_v8(o: OffsetCommitRespons
 
 def _d_OffsetCommitResponse__OffsetCommitResponseTopic_v10(b: bytes, p: int) -> tuple[OffsetCommitResponse.OffsetCommitResponseTopic, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_OffsetCommitResponse__OffsetCommitResponseTopic)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
+            e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _OffsetCommitResponse__OffsetCommitResponsePartition(f1_partition_index, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
+    obj.name = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetCommitResponse__OffsetCommitResponseTopic('', f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1111,35 +1254,43 @@ def _e_OffsetCommitResponse__OffsetCommitResponseTopic_v10(o: OffsetCommitRespon
 
 def _d_OffsetCommitResponse_v2(b: bytes, p: int) -> tuple[OffsetCommitResponse, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_OffsetCommitResponse)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetCommitResponse__OffsetCommitResponseTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
+                    e1_partitions.partition_index, e1_partitions.error_code = _S_ih.unpack_from(b, p)
                     p += 6
-                    unknown2 = ()
-                    e1_partitions = _OffsetCommitResponse__OffsetCommitResponsePartition(f2_partition_index, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _OffsetCommitResponse__OffsetCommitResponseTopic(f1_name, ZERO_UUID, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _OffsetCommitResponse(0, f_topics, unknown0)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.throttle_time_ms = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1168,37 +1319,42 @@ def _e_OffsetCommitResponse_v2(o: OffsetCommitResponse, out: bytearray) -> None:
 
 def _d_OffsetCommitResponse_v3(b: bytes, p: int) -> tuple[OffsetCommitResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_OffsetCommitResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetCommitResponse__OffsetCommitResponseTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
+                    e1_partitions.partition_index, e1_partitions.error_code = _S_ih.unpack_from(b, p)
                     p += 6
-                    unknown2 = ()
-                    e1_partitions = _OffsetCommitResponse__OffsetCommitResponsePartition(f2_partition_index, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _OffsetCommitResponse__OffsetCommitResponseTopic(f1_name, ZERO_UUID, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _OffsetCommitResponse(f_throttle_time_ms, f_topics, unknown0)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic_id = ZERO_UUID
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1228,71 +1384,69 @@ def _e_OffsetCommitResponse_v3(o: OffsetCommitResponse, out: bytearray) -> None:
 
 def _d_OffsetCommitResponse_v8(b: bytes, p: int) -> tuple[OffsetCommitResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_OffsetCommitResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetCommitResponse__OffsetCommitResponseTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
+                    e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _OffsetCommitResponse__OffsetCommitResponsePartition(f2_partition_index, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic_id = ZERO_UUID
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _OffsetCommitResponse__OffsetCommitResponseTopic(f1_name, ZERO_UUID, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetCommitResponse(f_throttle_time_ms, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1336,66 +1490,64 @@ def _e_OffsetCommitResponse_v8(o: OffsetCommitResponse, out: bytearray) -> None:
 
 def _d_OffsetCommitResponse_v10(b: bytes, p: int) -> tuple[OffsetCommitResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_OffsetCommitResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetCommitResponse__OffsetCommitResponseTopic)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
+                    e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _OffsetCommitResponse__OffsetCommitResponsePartition(f2_partition_index, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
+            e_topics.name = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _OffsetCommitResponse__OffsetCommitResponseTopic('', f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetCommitResponse(f_throttle_time_ms, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

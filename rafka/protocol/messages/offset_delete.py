@@ -16,6 +16,7 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['OffsetDeleteRequest', 'OffsetDeleteResponse']
 
 _S_hi = Struct(">hi")
+_S_hii = Struct(">hii")
 _S_i = Struct(">i")
 _S_ih = Struct(">ih")
 
@@ -74,10 +75,10 @@ class OffsetDeleteResponse(Message):
 
 
 def _d_OffsetDeleteRequest__OffsetDeleteRequestPartition_v0(b: bytes, p: int) -> tuple[OffsetDeleteRequest.OffsetDeleteRequestPartition, int]:
-    f_partition_index = _S_i.unpack_from(b, p)[0]
+    obj = new_struct(_OffsetDeleteRequest__OffsetDeleteRequestPartition)
+    obj.partition_index = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _OffsetDeleteRequest__OffsetDeleteRequestPartition(f_partition_index, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -89,23 +90,29 @@ def _e_OffsetDeleteRequest__OffsetDeleteRequestPartition_v0(o: OffsetDeleteReque
 
 def _d_OffsetDeleteRequest__OffsetDeleteRequestTopic_v0(b: bytes, p: int) -> tuple[OffsetDeleteRequest.OffsetDeleteRequestTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetDeleteRequest__OffsetDeleteRequestTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index = _S_i.unpack_from(b, p)[0]
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetDeleteRequest__OffsetDeleteRequestPartition)
+            e_partitions.partition_index = _S_i.unpack_from(b, p)[0]
             p += 4
-            unknown1 = ()
-            e_partitions = _OffsetDeleteRequest__OffsetDeleteRequestPartition(f1_partition_index, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _OffsetDeleteRequest__OffsetDeleteRequestTopic(f_name, f_partitions, unknown0)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -126,36 +133,48 @@ def _e_OffsetDeleteRequest__OffsetDeleteRequestTopic_v0(o: OffsetDeleteRequest.O
 
 def _d_OffsetDeleteRequest_v0(b: bytes, p: int) -> tuple[OffsetDeleteRequest, int]:
     blen = len(b)
-    f_group_id, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetDeleteRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetDeleteRequest__OffsetDeleteRequestTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index = _S_i.unpack_from(b, p)[0]
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetDeleteRequest__OffsetDeleteRequestPartition)
+                    e1_partitions.partition_index = _S_i.unpack_from(b, p)[0]
                     p += 4
-                    unknown2 = ()
-                    e1_partitions = _OffsetDeleteRequest__OffsetDeleteRequestPartition(f2_partition_index, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _OffsetDeleteRequest__OffsetDeleteRequestTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _OffsetDeleteRequest(f_group_id, f_topics, unknown0)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -184,10 +203,10 @@ def _e_OffsetDeleteRequest_v0(o: OffsetDeleteRequest, out: bytearray) -> None:
 
 
 def _d_OffsetDeleteResponse__OffsetDeleteResponsePartition_v0(b: bytes, p: int) -> tuple[OffsetDeleteResponse.OffsetDeleteResponsePartition, int]:
-    f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
+    obj = new_struct(_OffsetDeleteResponse__OffsetDeleteResponsePartition)
+    obj.partition_index, obj.error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown0 = ()
-    obj = _OffsetDeleteResponse__OffsetDeleteResponsePartition(f_partition_index, f_error_code, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -199,23 +218,29 @@ def _e_OffsetDeleteResponse__OffsetDeleteResponsePartition_v0(o: OffsetDeleteRes
 
 def _d_OffsetDeleteResponse__OffsetDeleteResponseTopic_v0(b: bytes, p: int) -> tuple[OffsetDeleteResponse.OffsetDeleteResponseTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetDeleteResponse__OffsetDeleteResponseTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetDeleteResponse__OffsetDeleteResponsePartition)
+            e_partitions.partition_index, e_partitions.error_code = _S_ih.unpack_from(b, p)
             p += 6
-            unknown1 = ()
-            e_partitions = _OffsetDeleteResponse__OffsetDeleteResponsePartition(f1_partition_index, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _OffsetDeleteResponse__OffsetDeleteResponseTopic(f_name, f_partitions, unknown0)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -236,37 +261,41 @@ def _e_OffsetDeleteResponse__OffsetDeleteResponseTopic_v0(o: OffsetDeleteRespons
 
 def _d_OffsetDeleteResponse_v0(b: bytes, p: int) -> tuple[OffsetDeleteResponse, int]:
     blen = len(b)
-    f_error_code, f_throttle_time_ms = _S_hi.unpack_from(b, p)
-    p += 6
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_OffsetDeleteResponse)
+    obj.error_code, obj.throttle_time_ms, h0 = _S_hii.unpack_from(b, p)
+    p += 10
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetDeleteResponse__OffsetDeleteResponseTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetDeleteResponse__OffsetDeleteResponsePartition)
+                    e1_partitions.partition_index, e1_partitions.error_code = _S_ih.unpack_from(b, p)
                     p += 6
-                    unknown2 = ()
-                    e1_partitions = _OffsetDeleteResponse__OffsetDeleteResponsePartition(f2_partition_index, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _OffsetDeleteResponse__OffsetDeleteResponseTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _OffsetDeleteResponse(f_error_code, f_throttle_time_ms, f_topics, unknown0)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 

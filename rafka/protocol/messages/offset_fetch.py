@@ -16,11 +16,19 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['OffsetFetchRequest', 'OffsetFetchResponse']
 
+_S_16sB = Struct(">16sB")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
+_S_ii = Struct(">ii")
 _S_iq = Struct(">iq")
+_S_iqh = Struct(">iqh")
 _S_iqi = Struct(">iqi")
+_S_iqiB = Struct(">iqiB")
+_S_iqih = Struct(">iqih")
 _S_o = Struct(">?")
+_S_oB = Struct(">?B")
 
 @attrs.define
 class OffsetFetchRequest(Message):
@@ -116,18 +124,27 @@ class OffsetFetchResponse(Message):
 
 
 def _d_OffsetFetchRequest__OffsetFetchRequestTopic_v1(b: bytes, p: int) -> tuple[OffsetFetchRequest.OffsetFetchRequestTopic, int]:
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_OffsetFetchRequest__OffsetFetchRequestTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
+    else:
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if 0 <= n0 < 64:
-        f_partition_indexes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    if 0 < h0 < 64:
+        obj.partition_indexes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partition_indexes = []
+    elif h0 < 0:
         raise null_error('PartitionIndexes')
     else:
-        f_partition_indexes, p = r_fixed_array(b, p, n0, 'i', 4)
-    unknown0 = ()
-    obj = _OffsetFetchRequest__OffsetFetchRequestTopic(f_name, f_partition_indexes, unknown0)
+        obj.partition_indexes, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -148,35 +165,37 @@ def _e_OffsetFetchRequest__OffsetFetchRequestTopic_v1(o: OffsetFetchRequest.Offs
 
 def _d_OffsetFetchRequest__OffsetFetchRequestTopic_v6(b: bytes, p: int) -> tuple[OffsetFetchRequest.OffsetFetchRequestTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetFetchRequest__OffsetFetchRequestTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partition_indexes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partition_indexes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partition_indexes = []
+    elif h0 < 0:
         raise null_error('PartitionIndexes')
     else:
-        f_partition_indexes, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partition_indexes, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchRequest__OffsetFetchRequestTopic(f_name, f_partition_indexes, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -203,35 +222,38 @@ def _e_OffsetFetchRequest__OffsetFetchRequestTopic_v6(o: OffsetFetchRequest.Offs
 
 def _d_OffsetFetchRequest__OffsetFetchRequestTopics_v8(b: bytes, p: int) -> tuple[OffsetFetchRequest.OffsetFetchRequestTopics, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetFetchRequest__OffsetFetchRequestTopics)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partition_indexes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partition_indexes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partition_indexes = []
+    elif h0 < 0:
         raise null_error('PartitionIndexes')
     else:
-        f_partition_indexes, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partition_indexes, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.topic_id = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchRequest__OffsetFetchRequestTopics(f_name, ZERO_UUID, f_partition_indexes, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -257,30 +279,33 @@ def _e_OffsetFetchRequest__OffsetFetchRequestTopics_v8(o: OffsetFetchRequest.Off
 
 
 def _d_OffsetFetchRequest__OffsetFetchRequestTopics_v10(b: bytes, p: int) -> tuple[OffsetFetchRequest.OffsetFetchRequestTopics, int]:
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partition_indexes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_OffsetFetchRequest__OffsetFetchRequestTopics)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partition_indexes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partition_indexes = []
+    elif h0 < 0:
         raise null_error('PartitionIndexes')
     else:
-        f_partition_indexes, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partition_indexes, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.name = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchRequest__OffsetFetchRequestTopics('', f_topic_id, f_partition_indexes, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -307,65 +332,70 @@ def _e_OffsetFetchRequest__OffsetFetchRequestTopics_v10(o: OffsetFetchRequest.Of
 
 def _d_OffsetFetchRequest__OffsetFetchRequestGroup_v8(b: bytes, p: int) -> tuple[OffsetFetchRequest.OffsetFetchRequestGroup, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetFetchRequest__OffsetFetchRequestGroup)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.topics = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_topics = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetFetchRequest__OffsetFetchRequestTopics)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topics.partition_indexes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partition_indexes = []
+            elif h1 < 0:
                 raise null_error('PartitionIndexes')
             else:
-                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topics.partition_indexes, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_topics.topic_id = ZERO_UUID
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _OffsetFetchRequest__OffsetFetchRequestTopics(f1_name, ZERO_UUID, f1_partition_indexes, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.member_id = None
+    obj.member_epoch = -1
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchRequest__OffsetFetchRequestGroup(f_group_id, None, -1, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -407,73 +437,74 @@ def _e_OffsetFetchRequest__OffsetFetchRequestGroup_v8(o: OffsetFetchRequest.Offs
 
 def _d_OffsetFetchRequest__OffsetFetchRequestGroup_v9(b: bytes, p: int) -> tuple[OffsetFetchRequest.OffsetFetchRequestGroup, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetFetchRequest__OffsetFetchRequestGroup)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_member_id, p = r_ncstr(b, p)
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_member_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        obj.member_id, p = r_ncstr(b, p)
+    obj.member_epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.topics = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_topics = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetFetchRequest__OffsetFetchRequestTopics)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topics.partition_indexes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partition_indexes = []
+            elif h1 < 0:
                 raise null_error('PartitionIndexes')
             else:
-                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topics.partition_indexes, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_topics.topic_id = ZERO_UUID
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _OffsetFetchRequest__OffsetFetchRequestTopics(f1_name, ZERO_UUID, f1_partition_indexes, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchRequest__OffsetFetchRequestGroup(f_group_id, f_member_id, f_member_epoch, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -517,68 +548,69 @@ def _e_OffsetFetchRequest__OffsetFetchRequestGroup_v9(o: OffsetFetchRequest.Offs
 
 def _d_OffsetFetchRequest__OffsetFetchRequestGroup_v10(b: bytes, p: int) -> tuple[OffsetFetchRequest.OffsetFetchRequestGroup, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetFetchRequest__OffsetFetchRequestGroup)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_member_id, p = r_ncstr(b, p)
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_member_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        obj.member_id, p = r_ncstr(b, p)
+    obj.member_epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.topics = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_topics = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetFetchRequest__OffsetFetchRequestTopics)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topics.partition_indexes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partition_indexes = []
+            elif h1 < 0:
                 raise null_error('PartitionIndexes')
             else:
-                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topics.partition_indexes, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_topics.name = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _OffsetFetchRequest__OffsetFetchRequestTopics('', f1_topic_id, f1_partition_indexes, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchRequest__OffsetFetchRequestGroup(f_group_id, f_member_id, f_member_epoch, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -622,31 +654,47 @@ def _e_OffsetFetchRequest__OffsetFetchRequestGroup_v10(o: OffsetFetchRequest.Off
 
 def _d_OffsetFetchRequest_v1(b: bytes, p: int) -> tuple[OffsetFetchRequest, int]:
     blen = len(b)
-    f_group_id, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetFetchRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetFetchRequest__OffsetFetchRequestTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_topics.partition_indexes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partition_indexes = []
+            elif h1 < 0:
                 raise null_error('PartitionIndexes')
             else:
-                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_topics = _OffsetFetchRequest__OffsetFetchRequestTopic(f1_name, f1_partition_indexes, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _OffsetFetchRequest(f_group_id, f_topics, [], False, unknown0)
+                e_topics.partition_indexes, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.groups = []
+    obj.require_stable = False
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -680,31 +728,47 @@ def _e_OffsetFetchRequest_v1(o: OffsetFetchRequest, out: bytearray) -> None:
 
 def _d_OffsetFetchRequest_v2(b: bytes, p: int) -> tuple[OffsetFetchRequest, int]:
     blen = len(b)
-    f_group_id, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        f_topics = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetFetchRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        obj.topics = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetFetchRequest__OffsetFetchRequestTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
+            else:
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_topics.partition_indexes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partition_indexes = []
+            elif h1 < 0:
                 raise null_error('PartitionIndexes')
             else:
-                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_topics = _OffsetFetchRequest__OffsetFetchRequestTopic(f1_name, f1_partition_indexes, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _OffsetFetchRequest(f_group_id, f_topics, [], False, unknown0)
+                e_topics.partition_indexes, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.groups = []
+    obj.require_stable = False
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -738,65 +802,69 @@ def _e_OffsetFetchRequest_v2(o: OffsetFetchRequest, out: bytearray) -> None:
 
 def _d_OffsetFetchRequest_v6(b: bytes, p: int) -> tuple[OffsetFetchRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetFetchRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.topics = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_topics = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetFetchRequest__OffsetFetchRequestTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topics.partition_indexes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partition_indexes = []
+            elif h1 < 0:
                 raise null_error('PartitionIndexes')
             else:
-                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topics.partition_indexes, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _OffsetFetchRequest__OffsetFetchRequestTopic(f1_name, f1_partition_indexes, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.groups = []
+    obj.require_stable = False
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchRequest(f_group_id, f_topics, [], False, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -842,67 +910,69 @@ def _e_OffsetFetchRequest_v6(o: OffsetFetchRequest, out: bytearray) -> None:
 
 def _d_OffsetFetchRequest_v7(b: bytes, p: int) -> tuple[OffsetFetchRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetFetchRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.topics = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_topics = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetFetchRequest__OffsetFetchRequestTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topics.partition_indexes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partition_indexes = []
+            elif h1 < 0:
                 raise null_error('PartitionIndexes')
             else:
-                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topics.partition_indexes, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _OffsetFetchRequest__OffsetFetchRequestTopic(f1_name, f1_partition_indexes, unknown1)
-            f_topics.append(e_topics)
-    f_require_stable = _S_o.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.require_stable, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    obj.groups = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchRequest(f_group_id, f_topics, [], f_require_stable, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -947,91 +1017,97 @@ def _e_OffsetFetchRequest_v7(o: OffsetFetchRequest, out: bytearray) -> None:
 
 def _d_OffsetFetchRequest_v8(b: bytes, p: int) -> tuple[OffsetFetchRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_OffsetFetchRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_OffsetFetchRequest__OffsetFetchRequestGroup)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_id, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+                e_groups.group_id, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                e_groups.topics = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
-                f1_topics = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
-            else:
-                f1_topics = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_groups.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_OffsetFetchRequest__OffsetFetchRequestTopics)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topics.name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_partition_indexes = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                        e1_topics.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_topics.partition_indexes = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_topics.partition_indexes = []
+                    elif h2 < 0:
                         raise null_error('PartitionIndexes')
                     else:
-                        f2_partition_indexes, p = r_fixed_array(b, p, n2, 'i', 4)
+                        e1_topics.partition_indexes, p = r_fixed_array(b, p, h2, 'i', 4)
+                    e1_topics.topic_id = ZERO_UUID
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _OffsetFetchRequest__OffsetFetchRequestTopics(f2_name, ZERO_UUID, f2_partition_indexes, unknown2)
-                    f1_topics.append(e1_topics)
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
+            e_groups.member_id = None
+            e_groups.member_epoch = -1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_groups.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_groups = _OffsetFetchRequest__OffsetFetchRequestGroup(f1_group_id, None, -1, f1_topics, unknown1)
-            f_groups.append(e_groups)
-    f_require_stable = _S_o.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_groups.unknown_tagged_fields = tuple(tags1)
+            l_groups.append(e_groups)
+    obj.require_stable, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    obj.group_id = ''
+    obj.topics = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchRequest('', [], f_groups, f_require_stable, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1092,99 +1168,101 @@ def _e_OffsetFetchRequest_v8(o: OffsetFetchRequest, out: bytearray) -> None:
 
 def _d_OffsetFetchRequest_v9(b: bytes, p: int) -> tuple[OffsetFetchRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_OffsetFetchRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_OffsetFetchRequest__OffsetFetchRequestGroup)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_member_id, p = r_ncstr(b, p)
+                e_groups.group_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.member_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_member_id = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_member_epoch = _S_i.unpack_from(b, p)[0]
-            p += 4
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+                e_groups.member_id, p = r_ncstr(b, p)
+            e_groups.member_epoch, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                e_groups.topics = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
-                f1_topics = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
-            else:
-                f1_topics = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_groups.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_OffsetFetchRequest__OffsetFetchRequestTopics)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topics.name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_partition_indexes = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                        e1_topics.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_topics.partition_indexes = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_topics.partition_indexes = []
+                    elif h2 < 0:
                         raise null_error('PartitionIndexes')
                     else:
-                        f2_partition_indexes, p = r_fixed_array(b, p, n2, 'i', 4)
+                        e1_topics.partition_indexes, p = r_fixed_array(b, p, h2, 'i', 4)
+                    e1_topics.topic_id = ZERO_UUID
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _OffsetFetchRequest__OffsetFetchRequestTopics(f2_name, ZERO_UUID, f2_partition_indexes, unknown2)
-                    f1_topics.append(e1_topics)
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_groups.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_groups = _OffsetFetchRequest__OffsetFetchRequestGroup(f1_group_id, f1_member_id, f1_member_epoch, f1_topics, unknown1)
-            f_groups.append(e_groups)
-    f_require_stable = _S_o.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_groups.unknown_tagged_fields = tuple(tags1)
+            l_groups.append(e_groups)
+    obj.require_stable, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    obj.group_id = ''
+    obj.topics = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchRequest('', [], f_groups, f_require_stable, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1247,94 +1325,96 @@ def _e_OffsetFetchRequest_v9(o: OffsetFetchRequest, out: bytearray) -> None:
 
 def _d_OffsetFetchRequest_v10(b: bytes, p: int) -> tuple[OffsetFetchRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_OffsetFetchRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_OffsetFetchRequest__OffsetFetchRequestGroup)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_member_id, p = r_ncstr(b, p)
+                e_groups.group_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.member_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_member_id = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_member_epoch = _S_i.unpack_from(b, p)[0]
-            p += 4
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+                e_groups.member_id, p = r_ncstr(b, p)
+            e_groups.member_epoch, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                e_groups.topics = None
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
-                f1_topics = None
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
-            else:
-                f1_topics = []
-                for _ in range(n1):
-                    f2_topic_id, p = r_uuid(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_partition_indexes = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                e_groups.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_OffsetFetchRequest__OffsetFetchRequestTopics)
+                    u2_topic_id, h2 = _S_16sB.unpack_from(b, p)
+                    e1_topics.topic_id = uuid_of(u2_topic_id)
+                    p += 17
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_topics.partition_indexes = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_topics.partition_indexes = []
+                    elif h2 < 0:
                         raise null_error('PartitionIndexes')
                     else:
-                        f2_partition_indexes, p = r_fixed_array(b, p, n2, 'i', 4)
+                        e1_topics.partition_indexes, p = r_fixed_array(b, p, h2, 'i', 4)
+                    e1_topics.name = ''
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _OffsetFetchRequest__OffsetFetchRequestTopics('', f2_topic_id, f2_partition_indexes, unknown2)
-                    f1_topics.append(e1_topics)
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_groups.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_groups = _OffsetFetchRequest__OffsetFetchRequestGroup(f1_group_id, f1_member_id, f1_member_epoch, f1_topics, unknown1)
-            f_groups.append(e_groups)
-    f_require_stable = _S_o.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_groups.unknown_tagged_fields = tuple(tags1)
+            l_groups.append(e_groups)
+    obj.require_stable, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    obj.group_id = ''
+    obj.topics = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchRequest('', [], f_groups, f_require_stable, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1396,13 +1476,19 @@ def _e_OffsetFetchRequest_v10(o: OffsetFetchRequest, out: bytearray) -> None:
 
 
 def _d_OffsetFetchResponse__OffsetFetchResponsePartition_v1(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponsePartition, int]:
-    f_partition_index, f_committed_offset = _S_iq.unpack_from(b, p)
-    p += 12
-    f_metadata, p = r_nstr(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartition)
+    obj.partition_index, obj.committed_offset, h0 = _S_iqh.unpack_from(b, p)
+    p += 14
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.metadata = b[p : z0].decode()
+        p = z0
+    else:
+        obj.metadata, p = r_nstr(b, p - 2)
+    obj.error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown0 = ()
-    obj = _OffsetFetchResponse__OffsetFetchResponsePartition(f_partition_index, f_committed_offset, -1, f_metadata, f_error_code, unknown0)
+    obj.committed_leader_epoch = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1415,13 +1501,18 @@ def _e_OffsetFetchResponse__OffsetFetchResponsePartition_v1(o: OffsetFetchRespon
 
 
 def _d_OffsetFetchResponse__OffsetFetchResponsePartition_v5(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponsePartition, int]:
-    f_partition_index, f_committed_offset, f_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-    p += 16
-    f_metadata, p = r_nstr(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartition)
+    obj.partition_index, obj.committed_offset, obj.committed_leader_epoch, h0 = _S_iqih.unpack_from(b, p)
+    p += 18
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.metadata = b[p : z0].decode()
+        p = z0
+    else:
+        obj.metadata, p = r_nstr(b, p - 2)
+    obj.error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown0 = ()
-    obj = _OffsetFetchResponse__OffsetFetchResponsePartition(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_metadata, f_error_code, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1435,23 +1526,21 @@ def _e_OffsetFetchResponse__OffsetFetchResponsePartition_v5(o: OffsetFetchRespon
 
 def _d_OffsetFetchResponse__OffsetFetchResponsePartition_v6(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponsePartition, int]:
     blen = len(b)
-    f_partition_index, f_committed_offset, f_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-    p += 16
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_metadata, p = r_ncstr(b, p)
+    obj = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartition)
+    obj.partition_index, obj.committed_offset, obj.committed_leader_epoch, h0 = _S_iqiB.unpack_from(b, p)
+    p += 17
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.metadata = b[p : z0].decode()
+        p = z0
     else:
-        f_metadata = b[p + 1 : p + s0].decode()
-        p += s0
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.metadata, p = r_ncstr(b, p - 1)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchResponse__OffsetFetchResponsePartition(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_metadata, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1467,26 +1556,37 @@ def _e_OffsetFetchResponse__OffsetFetchResponsePartition_v6(o: OffsetFetchRespon
 
 def _d_OffsetFetchResponse__OffsetFetchResponseTopic_v1(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponseTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetFetchResponse__OffsetFetchResponseTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_committed_offset = _S_iq.unpack_from(b, p)
-            p += 12
-            f1_metadata, p = r_nstr(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartition)
+            e_partitions.partition_index, e_partitions.committed_offset, h1 = _S_iqh.unpack_from(b, p)
+            p += 14
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_partitions.metadata = b[p : z1].decode()
+                p = z1
+            else:
+                e_partitions.metadata, p = r_nstr(b, p - 2)
+            e_partitions.error_code = _S_h.unpack_from(b, p)[0]
             p += 2
-            unknown1 = ()
-            e_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f1_partition_index, f1_committed_offset, -1, f1_metadata, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _OffsetFetchResponse__OffsetFetchResponseTopic(f_name, f_partitions, unknown0)
+            e_partitions.committed_leader_epoch = -1
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1509,26 +1609,36 @@ def _e_OffsetFetchResponse__OffsetFetchResponseTopic_v1(o: OffsetFetchResponse.O
 
 def _d_OffsetFetchResponse__OffsetFetchResponseTopic_v5(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponseTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetFetchResponse__OffsetFetchResponseTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_committed_offset, f1_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-            p += 16
-            f1_metadata, p = r_nstr(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartition)
+            e_partitions.partition_index, e_partitions.committed_offset, e_partitions.committed_leader_epoch, h1 = _S_iqih.unpack_from(b, p)
+            p += 18
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_partitions.metadata = b[p : z1].decode()
+                p = z1
+            else:
+                e_partitions.metadata, p = r_nstr(b, p - 2)
+            e_partitions.error_code = _S_h.unpack_from(b, p)[0]
             p += 2
-            unknown1 = ()
-            e_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f1_partition_index, f1_committed_offset, f1_committed_leader_epoch, f1_metadata, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _OffsetFetchResponse__OffsetFetchResponseTopic(f_name, f_partitions, unknown0)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1551,53 +1661,51 @@ def _e_OffsetFetchResponse__OffsetFetchResponseTopic_v5(o: OffsetFetchResponse.O
 
 def _d_OffsetFetchResponse__OffsetFetchResponseTopic_v6(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponseTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetFetchResponse__OffsetFetchResponseTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_committed_offset, f1_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-            p += 16
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_metadata, p = r_ncstr(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartition)
+            e_partitions.partition_index, e_partitions.committed_offset, e_partitions.committed_leader_epoch, h1 = _S_iqiB.unpack_from(b, p)
+            p += 17
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partitions.metadata = b[p : z1].decode()
+                p = z1
             else:
-                f1_metadata = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.metadata, p = r_ncstr(b, p - 1)
+            e_partitions.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f1_partition_index, f1_committed_offset, f1_committed_leader_epoch, f1_metadata, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchResponse__OffsetFetchResponseTopic(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1628,23 +1736,21 @@ def _e_OffsetFetchResponse__OffsetFetchResponseTopic_v6(o: OffsetFetchResponse.O
 
 def _d_OffsetFetchResponse__OffsetFetchResponsePartitions_v8(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponsePartitions, int]:
     blen = len(b)
-    f_partition_index, f_committed_offset, f_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-    p += 16
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_metadata, p = r_ncstr(b, p)
+    obj = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartitions)
+    obj.partition_index, obj.committed_offset, obj.committed_leader_epoch, h0 = _S_iqiB.unpack_from(b, p)
+    p += 17
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.metadata = b[p : z0].decode()
+        p = z0
     else:
-        f_metadata = b[p + 1 : p + s0].decode()
-        p += s0
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.metadata, p = r_ncstr(b, p - 1)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchResponse__OffsetFetchResponsePartitions(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_metadata, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1660,53 +1766,52 @@ def _e_OffsetFetchResponse__OffsetFetchResponsePartitions_v8(o: OffsetFetchRespo
 
 def _d_OffsetFetchResponse__OffsetFetchResponseTopics_v8(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponseTopics, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetFetchResponse__OffsetFetchResponseTopics)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_committed_offset, f1_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-            p += 16
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_metadata, p = r_ncstr(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartitions)
+            e_partitions.partition_index, e_partitions.committed_offset, e_partitions.committed_leader_epoch, h1 = _S_iqiB.unpack_from(b, p)
+            p += 17
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partitions.metadata = b[p : z1].decode()
+                p = z1
             else:
-                f1_metadata = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.metadata, p = r_ncstr(b, p - 1)
+            e_partitions.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _OffsetFetchResponse__OffsetFetchResponsePartitions(f1_partition_index, f1_committed_offset, f1_committed_leader_epoch, f1_metadata, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
+    obj.topic_id = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchResponse__OffsetFetchResponseTopics(f_name, ZERO_UUID, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1737,48 +1842,47 @@ def _e_OffsetFetchResponse__OffsetFetchResponseTopics_v8(o: OffsetFetchResponse.
 
 def _d_OffsetFetchResponse__OffsetFetchResponseTopics_v10(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponseTopics, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_OffsetFetchResponse__OffsetFetchResponseTopics)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_committed_offset, f1_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-            p += 16
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_metadata, p = r_ncstr(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartitions)
+            e_partitions.partition_index, e_partitions.committed_offset, e_partitions.committed_leader_epoch, h1 = _S_iqiB.unpack_from(b, p)
+            p += 17
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partitions.metadata = b[p : z1].decode()
+                p = z1
             else:
-                f1_metadata = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.metadata, p = r_ncstr(b, p - 1)
+            e_partitions.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _OffsetFetchResponse__OffsetFetchResponsePartitions(f1_partition_index, f1_committed_offset, f1_committed_leader_epoch, f1_metadata, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
+    obj.name = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchResponse__OffsetFetchResponseTopics('', f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1809,85 +1913,83 @@ def _e_OffsetFetchResponse__OffsetFetchResponseTopics_v10(o: OffsetFetchResponse
 
 def _d_OffsetFetchResponse__OffsetFetchResponseGroup_v8(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponseGroup, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetFetchResponse__OffsetFetchResponseGroup)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetFetchResponse__OffsetFetchResponseTopics)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-                    p += 16
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_metadata, p = r_ncstr(b, p)
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartitions)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch, h2 = _S_iqiB.unpack_from(b, p)
+                    p += 17
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.metadata = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_metadata = b[p + 1 : p + s2].decode()
-                        p += s2
-                    f2_error_code = _S_h.unpack_from(b, p)[0]
-                    p += 2
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.metadata, p = r_ncstr(b, p - 1)
+                    e1_partitions.error_code, h2 = _S_hB.unpack_from(b, p)
+                    p += 3
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _OffsetFetchResponse__OffsetFetchResponsePartitions(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_metadata, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
+            e_topics.topic_id = ZERO_UUID
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _OffsetFetchResponse__OffsetFetchResponseTopics(f1_name, ZERO_UUID, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchResponse__OffsetFetchResponseGroup(f_group_id, f_topics, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1934,80 +2036,78 @@ def _e_OffsetFetchResponse__OffsetFetchResponseGroup_v8(o: OffsetFetchResponse.O
 
 def _d_OffsetFetchResponse__OffsetFetchResponseGroup_v10(b: bytes, p: int) -> tuple[OffsetFetchResponse.OffsetFetchResponseGroup, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetFetchResponse__OffsetFetchResponseGroup)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetFetchResponse__OffsetFetchResponseTopics)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-                    p += 16
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_metadata, p = r_ncstr(b, p)
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartitions)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch, h2 = _S_iqiB.unpack_from(b, p)
+                    p += 17
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.metadata = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_metadata = b[p + 1 : p + s2].decode()
-                        p += s2
-                    f2_error_code = _S_h.unpack_from(b, p)[0]
-                    p += 2
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.metadata, p = r_ncstr(b, p - 1)
+                    e1_partitions.error_code, h2 = _S_hB.unpack_from(b, p)
+                    p += 3
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _OffsetFetchResponse__OffsetFetchResponsePartitions(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_metadata, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
+            e_topics.name = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _OffsetFetchResponse__OffsetFetchResponseTopics('', f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchResponse__OffsetFetchResponseGroup(f_group_id, f_topics, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2054,38 +2154,52 @@ def _e_OffsetFetchResponse__OffsetFetchResponseGroup_v10(o: OffsetFetchResponse.
 
 def _d_OffsetFetchResponse_v1(b: bytes, p: int) -> tuple[OffsetFetchResponse, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_OffsetFetchResponse)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetFetchResponse__OffsetFetchResponseTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset = _S_iq.unpack_from(b, p)
-                    p += 12
-                    f2_metadata, p = r_nstr(b, p)
-                    f2_error_code = _S_h.unpack_from(b, p)[0]
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartition)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, h2 = _S_iqh.unpack_from(b, p)
+                    p += 14
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_partitions.metadata = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_partitions.metadata, p = r_nstr(b, p - 2)
+                    e1_partitions.error_code = _S_h.unpack_from(b, p)[0]
                     p += 2
-                    unknown2 = ()
-                    e1_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f2_partition_index, f2_committed_offset, -1, f2_metadata, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _OffsetFetchResponse__OffsetFetchResponseTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _OffsetFetchResponse(0, f_topics, 0, [], unknown0)
+                    e1_partitions.committed_leader_epoch = -1
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.throttle_time_ms = 0
+    obj.error_code = 0
+    obj.groups = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2118,40 +2232,53 @@ def _e_OffsetFetchResponse_v1(o: OffsetFetchResponse, out: bytearray) -> None:
 
 def _d_OffsetFetchResponse_v2(b: bytes, p: int) -> tuple[OffsetFetchResponse, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_OffsetFetchResponse)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetFetchResponse__OffsetFetchResponseTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset = _S_iq.unpack_from(b, p)
-                    p += 12
-                    f2_metadata, p = r_nstr(b, p)
-                    f2_error_code = _S_h.unpack_from(b, p)[0]
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartition)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, h2 = _S_iqh.unpack_from(b, p)
+                    p += 14
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_partitions.metadata = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_partitions.metadata, p = r_nstr(b, p - 2)
+                    e1_partitions.error_code = _S_h.unpack_from(b, p)[0]
                     p += 2
-                    unknown2 = ()
-                    e1_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f2_partition_index, f2_committed_offset, -1, f2_metadata, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _OffsetFetchResponse__OffsetFetchResponseTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_error_code = _S_h.unpack_from(b, p)[0]
+                    e1_partitions.committed_leader_epoch = -1
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown0 = ()
-    obj = _OffsetFetchResponse(0, f_topics, f_error_code, [], unknown0)
+    obj.throttle_time_ms = 0
+    obj.groups = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2185,42 +2312,52 @@ def _e_OffsetFetchResponse_v2(o: OffsetFetchResponse, out: bytearray) -> None:
 
 def _d_OffsetFetchResponse_v3(b: bytes, p: int) -> tuple[OffsetFetchResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_OffsetFetchResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetFetchResponse__OffsetFetchResponseTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset = _S_iq.unpack_from(b, p)
-                    p += 12
-                    f2_metadata, p = r_nstr(b, p)
-                    f2_error_code = _S_h.unpack_from(b, p)[0]
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartition)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, h2 = _S_iqh.unpack_from(b, p)
+                    p += 14
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_partitions.metadata = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_partitions.metadata, p = r_nstr(b, p - 2)
+                    e1_partitions.error_code = _S_h.unpack_from(b, p)[0]
                     p += 2
-                    unknown2 = ()
-                    e1_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f2_partition_index, f2_committed_offset, -1, f2_metadata, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _OffsetFetchResponse__OffsetFetchResponseTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_error_code = _S_h.unpack_from(b, p)[0]
+                    e1_partitions.committed_leader_epoch = -1
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown0 = ()
-    obj = _OffsetFetchResponse(f_throttle_time_ms, f_topics, f_error_code, [], unknown0)
+    obj.groups = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2255,42 +2392,51 @@ def _e_OffsetFetchResponse_v3(o: OffsetFetchResponse, out: bytearray) -> None:
 
 def _d_OffsetFetchResponse_v5(b: bytes, p: int) -> tuple[OffsetFetchResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_OffsetFetchResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetFetchResponse__OffsetFetchResponseTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-                    p += 16
-                    f2_metadata, p = r_nstr(b, p)
-                    f2_error_code = _S_h.unpack_from(b, p)[0]
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartition)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch, h2 = _S_iqih.unpack_from(b, p)
+                    p += 18
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_partitions.metadata = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_partitions.metadata, p = r_nstr(b, p - 2)
+                    e1_partitions.error_code = _S_h.unpack_from(b, p)[0]
                     p += 2
-                    unknown2 = ()
-                    e1_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_metadata, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _OffsetFetchResponse__OffsetFetchResponseTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_error_code = _S_h.unpack_from(b, p)[0]
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.error_code = _S_h.unpack_from(b, p)[0]
     p += 2
-    unknown0 = ()
-    obj = _OffsetFetchResponse(f_throttle_time_ms, f_topics, f_error_code, [], unknown0)
+    obj.groups = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2325,81 +2471,77 @@ def _e_OffsetFetchResponse_v5(o: OffsetFetchResponse, out: bytearray) -> None:
 
 def _d_OffsetFetchResponse_v6(b: bytes, p: int) -> tuple[OffsetFetchResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_OffsetFetchResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetFetchResponse__OffsetFetchResponseTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-                    p += 16
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_metadata, p = r_ncstr(b, p)
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartition)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch, h2 = _S_iqiB.unpack_from(b, p)
+                    p += 17
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.metadata = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_metadata = b[p + 1 : p + s2].decode()
-                        p += s2
-                    f2_error_code = _S_h.unpack_from(b, p)[0]
-                    p += 2
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.metadata, p = r_ncstr(b, p - 1)
+                    e1_partitions.error_code, h2 = _S_hB.unpack_from(b, p)
+                    p += 3
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _OffsetFetchResponse__OffsetFetchResponsePartition(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_metadata, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _OffsetFetchResponse__OffsetFetchResponseTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    obj.groups = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchResponse(f_throttle_time_ms, f_topics, f_error_code, [], unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2448,111 +2590,109 @@ def _e_OffsetFetchResponse_v6(o: OffsetFetchResponse, out: bytearray) -> None:
 
 def _d_OffsetFetchResponse_v8(b: bytes, p: int) -> tuple[OffsetFetchResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_OffsetFetchResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_OffsetFetchResponse__OffsetFetchResponseGroup)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_id, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_groups.group_id, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Topics')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topics = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_groups.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_OffsetFetchResponse__OffsetFetchResponseTopics)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topics.name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                        e1_topics.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('Partitions')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_partitions = []
-                        for _ in range(n2):
-                            f3_partition_index, f3_committed_offset, f3_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-                            p += 16
-                            s3 = b[p]
-                            if not (0 < s3 < 0x80 and p + s3 <= blen):
-                                f3_metadata, p = r_ncstr(b, p)
+                        e1_topics.partitions = l2_partitions = []
+                        for _ in range(h2):
+                            e2_partitions = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartitions)
+                            e2_partitions.partition_index, e2_partitions.committed_offset, e2_partitions.committed_leader_epoch, h3 = _S_iqiB.unpack_from(b, p)
+                            p += 17
+                            if 0 < h3 < 0x80 and (z3 := p + h3 - 1) <= blen:
+                                e2_partitions.metadata = b[p : z3].decode()
+                                p = z3
                             else:
-                                f3_metadata = b[p + 1 : p + s3].decode()
-                                p += s3
-                            f3_error_code = _S_h.unpack_from(b, p)[0]
-                            p += 2
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                                e2_partitions.metadata, p = r_ncstr(b, p - 1)
+                            e2_partitions.error_code, h3 = _S_hB.unpack_from(b, p)
+                            p += 3
+                            if h3 == 0:
+                                e2_partitions.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_partitions = _OffsetFetchResponse__OffsetFetchResponsePartitions(f3_partition_index, f3_committed_offset, f3_committed_leader_epoch, f3_metadata, f3_error_code, unknown3)
-                            f2_partitions.append(e2_partitions)
+                                tags3, p = r_tags(b, p - 1)
+                                e2_partitions.unknown_tagged_fields = tuple(tags3)
+                            l2_partitions.append(e2_partitions)
+                    e1_topics.topic_id = ZERO_UUID
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _OffsetFetchResponse__OffsetFetchResponseTopics(f2_name, ZERO_UUID, f2_partitions, unknown2)
-                    f1_topics.append(e1_topics)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
+            e_groups.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if h1 == 0:
+                e_groups.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_groups = _OffsetFetchResponse__OffsetFetchResponseGroup(f1_group_id, f1_topics, f1_error_code, unknown1)
-            f_groups.append(e_groups)
+                tags1, p = r_tags(b, p - 1)
+                e_groups.unknown_tagged_fields = tuple(tags1)
+            l_groups.append(e_groups)
+    obj.topics = []
+    obj.error_code = 0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchResponse(f_throttle_time_ms, [], 0, f_groups, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2616,106 +2756,104 @@ def _e_OffsetFetchResponse_v8(o: OffsetFetchResponse, out: bytearray) -> None:
 
 def _d_OffsetFetchResponse_v10(b: bytes, p: int) -> tuple[OffsetFetchResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_OffsetFetchResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_groups = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_OffsetFetchResponse__OffsetFetchResponseGroup)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_id, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_groups.group_id, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Topics')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topics = []
-                for _ in range(n1):
-                    f2_topic_id, p = r_uuid(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                e_groups.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_OffsetFetchResponse__OffsetFetchResponseTopics)
+                    u2_topic_id, h2 = _S_16sB.unpack_from(b, p)
+                    e1_topics.topic_id = uuid_of(u2_topic_id)
+                    p += 17
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('Partitions')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_partitions = []
-                        for _ in range(n2):
-                            f3_partition_index, f3_committed_offset, f3_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-                            p += 16
-                            s3 = b[p]
-                            if not (0 < s3 < 0x80 and p + s3 <= blen):
-                                f3_metadata, p = r_ncstr(b, p)
+                        e1_topics.partitions = l2_partitions = []
+                        for _ in range(h2):
+                            e2_partitions = new_struct(_OffsetFetchResponse__OffsetFetchResponsePartitions)
+                            e2_partitions.partition_index, e2_partitions.committed_offset, e2_partitions.committed_leader_epoch, h3 = _S_iqiB.unpack_from(b, p)
+                            p += 17
+                            if 0 < h3 < 0x80 and (z3 := p + h3 - 1) <= blen:
+                                e2_partitions.metadata = b[p : z3].decode()
+                                p = z3
                             else:
-                                f3_metadata = b[p + 1 : p + s3].decode()
-                                p += s3
-                            f3_error_code = _S_h.unpack_from(b, p)[0]
-                            p += 2
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                                e2_partitions.metadata, p = r_ncstr(b, p - 1)
+                            e2_partitions.error_code, h3 = _S_hB.unpack_from(b, p)
+                            p += 3
+                            if h3 == 0:
+                                e2_partitions.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_partitions = _OffsetFetchResponse__OffsetFetchResponsePartitions(f3_partition_index, f3_committed_offset, f3_committed_leader_epoch, f3_metadata, f3_error_code, unknown3)
-                            f2_partitions.append(e2_partitions)
+                                tags3, p = r_tags(b, p - 1)
+                                e2_partitions.unknown_tagged_fields = tuple(tags3)
+                            l2_partitions.append(e2_partitions)
+                    e1_topics.name = ''
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _OffsetFetchResponse__OffsetFetchResponseTopics('', f2_topic_id, f2_partitions, unknown2)
-                    f1_topics.append(e1_topics)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
+            e_groups.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if h1 == 0:
+                e_groups.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_groups = _OffsetFetchResponse__OffsetFetchResponseGroup(f1_group_id, f1_topics, f1_error_code, unknown1)
-            f_groups.append(e_groups)
+                tags1, p = r_tags(b, p - 1)
+                e_groups.unknown_tagged_fields = tuple(tags1)
+            l_groups.append(e_groups)
+    obj.topics = []
+    obj.error_code = 0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetFetchResponse(f_throttle_time_ms, [], 0, f_groups, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,8 +16,12 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['OffsetForLeaderEpochRequest', 'OffsetForLeaderEpochResponse']
 
 _S_hiiq = Struct(">hiiq")
+_S_hiiqB = Struct(">hiiqB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
+_S_ii = Struct(">ii")
 _S_iii = Struct(">iii")
+_S_iiiB = Struct(">iiiB")
 
 @attrs.define
 class OffsetForLeaderEpochRequest(Message):
@@ -77,10 +81,10 @@ class OffsetForLeaderEpochResponse(Message):
 
 
 def _d_OffsetForLeaderEpochRequest__OffsetForLeaderPartition_v2(b: bytes, p: int) -> tuple[OffsetForLeaderEpochRequest.OffsetForLeaderPartition, int]:
-    f_partition, f_current_leader_epoch, f_leader_epoch = _S_iii.unpack_from(b, p)
+    obj = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderPartition)
+    obj.partition, obj.current_leader_epoch, obj.leader_epoch = _S_iii.unpack_from(b, p)
     p += 12
-    unknown0 = ()
-    obj = _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f_partition, f_current_leader_epoch, f_leader_epoch, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -91,15 +95,14 @@ def _e_OffsetForLeaderEpochRequest__OffsetForLeaderPartition_v2(o: OffsetForLead
 
 
 def _d_OffsetForLeaderEpochRequest__OffsetForLeaderPartition_v4(b: bytes, p: int) -> tuple[OffsetForLeaderEpochRequest.OffsetForLeaderPartition, int]:
-    f_partition, f_current_leader_epoch, f_leader_epoch = _S_iii.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderPartition)
+    obj.partition, obj.current_leader_epoch, obj.leader_epoch, h0 = _S_iiiB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f_partition, f_current_leader_epoch, f_leader_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -113,23 +116,29 @@ def _e_OffsetForLeaderEpochRequest__OffsetForLeaderPartition_v4(o: OffsetForLead
 
 def _d_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v2(b: bytes, p: int) -> tuple[OffsetForLeaderEpochRequest.OffsetForLeaderTopic, int]:
     blen = len(b)
-    f_topic, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition, f1_current_leader_epoch, f1_leader_epoch = _S_iii.unpack_from(b, p)
+        obj.topic, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderPartition)
+            e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.leader_epoch = _S_iii.unpack_from(b, p)
             p += 12
-            unknown1 = ()
-            e_partitions = _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f1_partition, f1_current_leader_epoch, f1_leader_epoch, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _OffsetForLeaderEpochRequest__OffsetForLeaderTopic(f_topic, f_partitions, unknown0)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -150,45 +159,44 @@ def _e_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v2(o: OffsetForLeaderEp
 
 def _d_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v4(b: bytes, p: int) -> tuple[OffsetForLeaderEpochRequest.OffsetForLeaderTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition, f1_current_leader_epoch, f1_leader_epoch = _S_iii.unpack_from(b, p)
-            p += 12
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderPartition)
+            e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.leader_epoch, h1 = _S_iiiB.unpack_from(b, p)
+            p += 13
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f1_partition, f1_current_leader_epoch, f1_leader_epoch, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetForLeaderEpochRequest__OffsetForLeaderTopic(f_topic, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -217,35 +225,42 @@ def _e_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v4(o: OffsetForLeaderEp
 
 def _d_OffsetForLeaderEpochRequest_v2(b: bytes, p: int) -> tuple[OffsetForLeaderEpochRequest, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_OffsetForLeaderEpochRequest)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.topic = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_current_leader_epoch, f2_leader_epoch = _S_iii.unpack_from(b, p)
+                e_topics.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderPartition)
+                    e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.leader_epoch = _S_iii.unpack_from(b, p)
                     p += 12
-                    unknown2 = ()
-                    e1_partitions = _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f2_partition, f2_current_leader_epoch, f2_leader_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _OffsetForLeaderEpochRequest__OffsetForLeaderTopic(f1_topic, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _OffsetForLeaderEpochRequest(-2, f_topics, unknown0)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.replica_id = -2
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -274,37 +289,41 @@ def _e_OffsetForLeaderEpochRequest_v2(o: OffsetForLeaderEpochRequest, out: bytea
 
 def _d_OffsetForLeaderEpochRequest_v3(b: bytes, p: int) -> tuple[OffsetForLeaderEpochRequest, int]:
     blen = len(b)
-    f_replica_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_OffsetForLeaderEpochRequest)
+    obj.replica_id, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.topic = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_current_leader_epoch, f2_leader_epoch = _S_iii.unpack_from(b, p)
+                e_topics.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderPartition)
+                    e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.leader_epoch = _S_iii.unpack_from(b, p)
                     p += 12
-                    unknown2 = ()
-                    e1_partitions = _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f2_partition, f2_current_leader_epoch, f2_leader_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _OffsetForLeaderEpochRequest__OffsetForLeaderTopic(f1_topic, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _OffsetForLeaderEpochRequest(f_replica_id, f_topics, unknown0)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -334,71 +353,68 @@ def _e_OffsetForLeaderEpochRequest_v3(o: OffsetForLeaderEpochRequest, out: bytea
 
 def _d_OffsetForLeaderEpochRequest_v4(b: bytes, p: int) -> tuple[OffsetForLeaderEpochRequest, int]:
     blen = len(b)
-    f_replica_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_OffsetForLeaderEpochRequest)
+    obj.replica_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_current_leader_epoch, f2_leader_epoch = _S_iii.unpack_from(b, p)
-                    p += 12
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderPartition)
+                    e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.leader_epoch, h2 = _S_iiiB.unpack_from(b, p)
+                    p += 13
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _OffsetForLeaderEpochRequest__OffsetForLeaderPartition(f2_partition, f2_current_leader_epoch, f2_leader_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _OffsetForLeaderEpochRequest__OffsetForLeaderTopic(f1_topic, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetForLeaderEpochRequest(f_replica_id, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -441,10 +457,10 @@ def _e_OffsetForLeaderEpochRequest_v4(o: OffsetForLeaderEpochRequest, out: bytea
 
 
 def _d_OffsetForLeaderEpochResponse__EpochEndOffset_v2(b: bytes, p: int) -> tuple[OffsetForLeaderEpochResponse.EpochEndOffset, int]:
-    f_error_code, f_partition, f_leader_epoch, f_end_offset = _S_hiiq.unpack_from(b, p)
+    obj = new_struct(_OffsetForLeaderEpochResponse__EpochEndOffset)
+    obj.error_code, obj.partition, obj.leader_epoch, obj.end_offset = _S_hiiq.unpack_from(b, p)
     p += 18
-    unknown0 = ()
-    obj = _OffsetForLeaderEpochResponse__EpochEndOffset(f_error_code, f_partition, f_leader_epoch, f_end_offset, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -455,15 +471,14 @@ def _e_OffsetForLeaderEpochResponse__EpochEndOffset_v2(o: OffsetForLeaderEpochRe
 
 
 def _d_OffsetForLeaderEpochResponse__EpochEndOffset_v4(b: bytes, p: int) -> tuple[OffsetForLeaderEpochResponse.EpochEndOffset, int]:
-    f_error_code, f_partition, f_leader_epoch, f_end_offset = _S_hiiq.unpack_from(b, p)
-    p += 18
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_OffsetForLeaderEpochResponse__EpochEndOffset)
+    obj.error_code, obj.partition, obj.leader_epoch, obj.end_offset, h0 = _S_hiiqB.unpack_from(b, p)
+    p += 19
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetForLeaderEpochResponse__EpochEndOffset(f_error_code, f_partition, f_leader_epoch, f_end_offset, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -477,23 +492,29 @@ def _e_OffsetForLeaderEpochResponse__EpochEndOffset_v4(o: OffsetForLeaderEpochRe
 
 def _d_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v2(b: bytes, p: int) -> tuple[OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult, int]:
     blen = len(b)
-    f_topic, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_error_code, f1_partition, f1_leader_epoch, f1_end_offset = _S_hiiq.unpack_from(b, p)
+        obj.topic, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetForLeaderEpochResponse__EpochEndOffset)
+            e_partitions.error_code, e_partitions.partition, e_partitions.leader_epoch, e_partitions.end_offset = _S_hiiq.unpack_from(b, p)
             p += 18
-            unknown1 = ()
-            e_partitions = _OffsetForLeaderEpochResponse__EpochEndOffset(f1_error_code, f1_partition, f1_leader_epoch, f1_end_offset, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult(f_topic, f_partitions, unknown0)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -514,45 +535,44 @@ def _e_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v2(o: OffsetForL
 
 def _d_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v4(b: bytes, p: int) -> tuple[OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_error_code, f1_partition, f1_leader_epoch, f1_end_offset = _S_hiiq.unpack_from(b, p)
-            p += 18
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_OffsetForLeaderEpochResponse__EpochEndOffset)
+            e_partitions.error_code, e_partitions.partition, e_partitions.leader_epoch, e_partitions.end_offset, h1 = _S_hiiqB.unpack_from(b, p)
+            p += 19
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _OffsetForLeaderEpochResponse__EpochEndOffset(f1_error_code, f1_partition, f1_leader_epoch, f1_end_offset, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult(f_topic, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -581,37 +601,41 @@ def _e_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v4(o: OffsetForL
 
 def _d_OffsetForLeaderEpochResponse_v2(b: bytes, p: int) -> tuple[OffsetForLeaderEpochResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_OffsetForLeaderEpochResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.topic = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_error_code, f2_partition, f2_leader_epoch, f2_end_offset = _S_hiiq.unpack_from(b, p)
+                e_topics.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetForLeaderEpochResponse__EpochEndOffset)
+                    e1_partitions.error_code, e1_partitions.partition, e1_partitions.leader_epoch, e1_partitions.end_offset = _S_hiiq.unpack_from(b, p)
                     p += 18
-                    unknown2 = ()
-                    e1_partitions = _OffsetForLeaderEpochResponse__EpochEndOffset(f2_error_code, f2_partition, f2_leader_epoch, f2_end_offset, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult(f1_topic, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _OffsetForLeaderEpochResponse(f_throttle_time_ms, f_topics, unknown0)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -641,71 +665,68 @@ def _e_OffsetForLeaderEpochResponse_v2(o: OffsetForLeaderEpochResponse, out: byt
 
 def _d_OffsetForLeaderEpochResponse_v4(b: bytes, p: int) -> tuple[OffsetForLeaderEpochResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_OffsetForLeaderEpochResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_error_code, f2_partition, f2_leader_epoch, f2_end_offset = _S_hiiq.unpack_from(b, p)
-                    p += 18
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_OffsetForLeaderEpochResponse__EpochEndOffset)
+                    e1_partitions.error_code, e1_partitions.partition, e1_partitions.leader_epoch, e1_partitions.end_offset, h2 = _S_hiiqB.unpack_from(b, p)
+                    p += 19
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _OffsetForLeaderEpochResponse__EpochEndOffset(f2_error_code, f2_partition, f2_leader_epoch, f2_end_offset, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult(f1_topic, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _OffsetForLeaderEpochResponse(f_throttle_time_ms, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

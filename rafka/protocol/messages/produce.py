@@ -16,11 +16,20 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['ProduceRequest', 'ProduceResponse']
 
+_S_16sB = Struct(">16sB")
 _S_hi = Struct(">hi")
+_S_hiB = Struct(">hiB")
+_S_hii = Struct(">hii")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
+_S_iBB = Struct(">iBB")
+_S_ih = Struct(">ih")
 _S_ihqq = Struct(">ihqq")
 _S_ihqqq = Struct(">ihqqq")
+_S_ihqqqB = Struct(">ihqqqB")
+_S_ihqqqi = Struct(">ihqqqi")
 _S_ii = Struct(">ii")
+_S_iiB = Struct(">iiB")
 
 @attrs.define
 class ProduceRequest(Message):
@@ -110,20 +119,18 @@ class ProduceResponse(Message):
 def _d_ProduceRequest__PartitionProduceData_v3(b: bytes, p: int) -> tuple[ProduceRequest.PartitionProduceData, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_index = _S_i.unpack_from(b, p)[0]
-    p += 4
-    r0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if r0 < 0:
-        f_records = None
+    obj = new_struct(_ProduceRequest__PartitionProduceData)
+    obj.index, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
+        obj.records = None
     else:
-        r0 += p
-        if r0 > blen:
-            raise records_error(r0 - p)
-        f_records = bv[p : r0]
-        p = r0
-    unknown0 = ()
-    obj = _ProduceRequest__PartitionProduceData(f_index, f_records, unknown0)
+        h0 += p
+        if h0 > blen:
+            raise records_error(h0 - p)
+        obj.records = bv[p : h0]
+        p = h0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -137,32 +144,30 @@ def _e_ProduceRequest__PartitionProduceData_v3(o: ProduceRequest.PartitionProduc
 def _d_ProduceRequest__PartitionProduceData_v9(b: bytes, p: int) -> tuple[ProduceRequest.PartitionProduceData, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_index = _S_i.unpack_from(b, p)[0]
-    p += 4
-    r0 = b[p]
-    if r0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        r0 = (r0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+    obj = new_struct(_ProduceRequest__PartitionProduceData)
+    obj.index, h0, c0 = _S_iBB.unpack_from(b, p)
+    if h0 < 0x80:
+        p += 5
+        h0 += p - 1
+    elif c0 < 0x80:
+        p += 6
+        h0 = (h0 & 0x7F) + (c0 << 7) + p - 1
     else:
-        r0, p = r_uvarint(b, p)
-    r0 -= 1
-    if r0 < 0:
-        f_records = None
+        h0, p = r_uvarint(b, p + 4)
+        h0 += p - 1
+    if h0 < p:
+        obj.records = None
+    elif h0 > blen:
+        raise records_error(h0 - p)
     else:
-        r0 += p
-        if r0 > blen:
-            raise records_error(r0 - p)
-        f_records = bv[p : r0]
-        p = r0
+        obj.records = bv[p : h0]
+        p = h0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ProduceRequest__PartitionProduceData(f_index, f_records, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -178,33 +183,38 @@ def _e_ProduceRequest__PartitionProduceData_v9(o: ProduceRequest.PartitionProduc
 def _d_ProduceRequest__TopicProduceData_v3(b: bytes, p: int) -> tuple[ProduceRequest.TopicProduceData, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('PartitionData')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_ProduceRequest__TopicProduceData)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partition_data = []
-        for _ in range(n0):
-            f1_index = _S_i.unpack_from(b, p)[0]
-            p += 4
-            r1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if r1 < 0:
-                f1_records = None
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('PartitionData')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partition_data = l_partition_data = []
+        for _ in range(h0):
+            e_partition_data = new_struct(_ProduceRequest__PartitionProduceData)
+            e_partition_data.index, h1 = _S_ii.unpack_from(b, p)
+            p += 8
+            if h1 < 0:
+                e_partition_data.records = None
             else:
-                r1 += p
-                if r1 > blen:
-                    raise records_error(r1 - p)
-                f1_records = bv[p : r1]
-                p = r1
-            unknown1 = ()
-            e_partition_data = _ProduceRequest__PartitionProduceData(f1_index, f1_records, unknown1)
-            f_partition_data.append(e_partition_data)
-    unknown0 = ()
-    obj = _ProduceRequest__TopicProduceData(f_name, ZERO_UUID, f_partition_data, unknown0)
+                h1 += p
+                if h1 > blen:
+                    raise records_error(h1 - p)
+                e_partition_data.records = bv[p : h1]
+                p = h1
+            e_partition_data.unknown_tagged_fields = ()
+            l_partition_data.append(e_partition_data)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -227,62 +237,61 @@ def _e_ProduceRequest__TopicProduceData_v3(o: ProduceRequest.TopicProduceData, o
 def _d_ProduceRequest__TopicProduceData_v9(b: bytes, p: int) -> tuple[ProduceRequest.TopicProduceData, int]:
     blen = len(b)
     bv = memoryview(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ProduceRequest__TopicProduceData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('PartitionData')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partition_data = []
-        for _ in range(n0):
-            f1_index = _S_i.unpack_from(b, p)[0]
-            p += 4
-            r1 = b[p]
-            if r1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                r1 = (r1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+        obj.partition_data = l_partition_data = []
+        for _ in range(h0):
+            e_partition_data = new_struct(_ProduceRequest__PartitionProduceData)
+            e_partition_data.index, h1, c1 = _S_iBB.unpack_from(b, p)
+            if h1 < 0x80:
+                p += 5
+                h1 += p - 1
+            elif c1 < 0x80:
+                p += 6
+                h1 = (h1 & 0x7F) + (c1 << 7) + p - 1
             else:
-                r1, p = r_uvarint(b, p)
-            r1 -= 1
-            if r1 < 0:
-                f1_records = None
+                h1, p = r_uvarint(b, p + 4)
+                h1 += p - 1
+            if h1 < p:
+                e_partition_data.records = None
+            elif h1 > blen:
+                raise records_error(h1 - p)
             else:
-                r1 += p
-                if r1 > blen:
-                    raise records_error(r1 - p)
-                f1_records = bv[p : r1]
-                p = r1
+                e_partition_data.records = bv[p : h1]
+                p = h1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partition_data.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partition_data = _ProduceRequest__PartitionProduceData(f1_index, f1_records, unknown1)
-            f_partition_data.append(e_partition_data)
+                e_partition_data.unknown_tagged_fields = tuple(tags1)
+            l_partition_data.append(e_partition_data)
+    obj.topic_id = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ProduceRequest__TopicProduceData(f_name, ZERO_UUID, f_partition_data, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -313,57 +322,56 @@ def _e_ProduceRequest__TopicProduceData_v9(o: ProduceRequest.TopicProduceData, o
 def _d_ProduceRequest__TopicProduceData_v13(b: bytes, p: int) -> tuple[ProduceRequest.TopicProduceData, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ProduceRequest__TopicProduceData)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('PartitionData')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partition_data = []
-        for _ in range(n0):
-            f1_index = _S_i.unpack_from(b, p)[0]
-            p += 4
-            r1 = b[p]
-            if r1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                r1 = (r1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
+        obj.partition_data = l_partition_data = []
+        for _ in range(h0):
+            e_partition_data = new_struct(_ProduceRequest__PartitionProduceData)
+            e_partition_data.index, h1, c1 = _S_iBB.unpack_from(b, p)
+            if h1 < 0x80:
+                p += 5
+                h1 += p - 1
+            elif c1 < 0x80:
+                p += 6
+                h1 = (h1 & 0x7F) + (c1 << 7) + p - 1
             else:
-                r1, p = r_uvarint(b, p)
-            r1 -= 1
-            if r1 < 0:
-                f1_records = None
+                h1, p = r_uvarint(b, p + 4)
+                h1 += p - 1
+            if h1 < p:
+                e_partition_data.records = None
+            elif h1 > blen:
+                raise records_error(h1 - p)
             else:
-                r1 += p
-                if r1 > blen:
-                    raise records_error(r1 - p)
-                f1_records = bv[p : r1]
-                p = r1
+                e_partition_data.records = bv[p : h1]
+                p = h1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partition_data.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partition_data = _ProduceRequest__PartitionProduceData(f1_index, f1_records, unknown1)
-            f_partition_data.append(e_partition_data)
+                e_partition_data.unknown_tagged_fields = tuple(tags1)
+            l_partition_data.append(e_partition_data)
+    obj.name = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ProduceRequest__TopicProduceData('', f_topic_id, f_partition_data, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -394,48 +402,57 @@ def _e_ProduceRequest__TopicProduceData_v13(o: ProduceRequest.TopicProduceData, 
 def _d_ProduceRequest_v3(b: bytes, p: int) -> tuple[ProduceRequest, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_transactional_id, p = r_nstr(b, p)
-    f_acks, f_timeout_ms = _S_hi.unpack_from(b, p)
-    p += 6
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('TopicData')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_ProduceRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p : z0].decode()
+        p = z0
     else:
-        f_topic_data = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('PartitionData')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.transactional_id, p = r_nstr(b, p - 2)
+    obj.acks, obj.timeout_ms, h0 = _S_hii.unpack_from(b, p)
+    p += 10
+    if h0 < 0:
+        raise null_error('TopicData')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topic_data = l_topic_data = []
+        for _ in range(h0):
+            e_topic_data = new_struct(_ProduceRequest__TopicProduceData)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topic_data.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partition_data = []
-                for _ in range(n1):
-                    f2_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    r2 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if r2 < 0:
-                        f2_records = None
+                e_topic_data.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('PartitionData')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topic_data.partition_data = l1_partition_data = []
+                for _ in range(h1):
+                    e1_partition_data = new_struct(_ProduceRequest__PartitionProduceData)
+                    e1_partition_data.index, h2 = _S_ii.unpack_from(b, p)
+                    p += 8
+                    if h2 < 0:
+                        e1_partition_data.records = None
                     else:
-                        r2 += p
-                        if r2 > blen:
-                            raise records_error(r2 - p)
-                        f2_records = bv[p : r2]
-                        p = r2
-                    unknown2 = ()
-                    e1_partition_data = _ProduceRequest__PartitionProduceData(f2_index, f2_records, unknown2)
-                    f1_partition_data.append(e1_partition_data)
-            unknown1 = ()
-            e_topic_data = _ProduceRequest__TopicProduceData(f1_name, ZERO_UUID, f1_partition_data, unknown1)
-            f_topic_data.append(e_topic_data)
-    unknown0 = ()
-    obj = _ProduceRequest(f_transactional_id, f_acks, f_timeout_ms, f_topic_data, unknown0)
+                        h2 += p
+                        if h2 > blen:
+                            raise records_error(h2 - p)
+                        e1_partition_data.records = bv[p : h2]
+                        p = h2
+                    e1_partition_data.unknown_tagged_fields = ()
+                    l1_partition_data.append(e1_partition_data)
+            e_topic_data.topic_id = ZERO_UUID
+            e_topic_data.unknown_tagged_fields = ()
+            l_topic_data.append(e_topic_data)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -468,94 +485,91 @@ def _e_ProduceRequest_v3(o: ProduceRequest, out: bytearray) -> None:
 def _d_ProduceRequest_v9(b: bytes, p: int) -> tuple[ProduceRequest, int]:
     blen = len(b)
     bv = memoryview(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_transactional_id, p = r_ncstr(b, p)
+    obj = new_struct(_ProduceRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_transactional_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_acks, f_timeout_ms = _S_hi.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.transactional_id, p = r_ncstr(b, p)
+    obj.acks, obj.timeout_ms, h0 = _S_hiB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('TopicData')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topic_data = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topic_data = l_topic_data = []
+        for _ in range(h0):
+            e_topic_data = new_struct(_ProduceRequest__TopicProduceData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topic_data.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topic_data.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('PartitionData')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partition_data = []
-                for _ in range(n1):
-                    f2_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    r2 = b[p]
-                    if r2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
+                e_topic_data.partition_data = l1_partition_data = []
+                for _ in range(h1):
+                    e1_partition_data = new_struct(_ProduceRequest__PartitionProduceData)
+                    e1_partition_data.index, h2, c2 = _S_iBB.unpack_from(b, p)
+                    if h2 < 0x80:
+                        p += 5
+                        h2 += p - 1
+                    elif c2 < 0x80:
+                        p += 6
+                        h2 = (h2 & 0x7F) + (c2 << 7) + p - 1
                     else:
-                        r2, p = r_uvarint(b, p)
-                    r2 -= 1
-                    if r2 < 0:
-                        f2_records = None
+                        h2, p = r_uvarint(b, p + 4)
+                        h2 += p - 1
+                    if h2 < p:
+                        e1_partition_data.records = None
+                    elif h2 > blen:
+                        raise records_error(h2 - p)
                     else:
-                        r2 += p
-                        if r2 > blen:
-                            raise records_error(r2 - p)
-                        f2_records = bv[p : r2]
-                        p = r2
+                        e1_partition_data.records = bv[p : h2]
+                        p = h2
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partition_data.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partition_data = _ProduceRequest__PartitionProduceData(f2_index, f2_records, unknown2)
-                    f1_partition_data.append(e1_partition_data)
+                        e1_partition_data.unknown_tagged_fields = tuple(tags2)
+                    l1_partition_data.append(e1_partition_data)
+            e_topic_data.topic_id = ZERO_UUID
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topic_data.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topic_data = _ProduceRequest__TopicProduceData(f1_name, ZERO_UUID, f1_partition_data, unknown1)
-            f_topic_data.append(e_topic_data)
+                e_topic_data.unknown_tagged_fields = tuple(tags1)
+            l_topic_data.append(e_topic_data)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ProduceRequest(f_transactional_id, f_acks, f_timeout_ms, f_topic_data, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -602,89 +616,86 @@ def _e_ProduceRequest_v9(o: ProduceRequest, out: bytearray) -> None:
 def _d_ProduceRequest_v13(b: bytes, p: int) -> tuple[ProduceRequest, int]:
     blen = len(b)
     bv = memoryview(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_transactional_id, p = r_ncstr(b, p)
+    obj = new_struct(_ProduceRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_transactional_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_acks, f_timeout_ms = _S_hi.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.transactional_id, p = r_ncstr(b, p)
+    obj.acks, obj.timeout_ms, h0 = _S_hiB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('TopicData')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topic_data = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topic_data = l_topic_data = []
+        for _ in range(h0):
+            e_topic_data = new_struct(_ProduceRequest__TopicProduceData)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topic_data.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('PartitionData')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partition_data = []
-                for _ in range(n1):
-                    f2_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    r2 = b[p]
-                    if r2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
+                e_topic_data.partition_data = l1_partition_data = []
+                for _ in range(h1):
+                    e1_partition_data = new_struct(_ProduceRequest__PartitionProduceData)
+                    e1_partition_data.index, h2, c2 = _S_iBB.unpack_from(b, p)
+                    if h2 < 0x80:
+                        p += 5
+                        h2 += p - 1
+                    elif c2 < 0x80:
+                        p += 6
+                        h2 = (h2 & 0x7F) + (c2 << 7) + p - 1
                     else:
-                        r2, p = r_uvarint(b, p)
-                    r2 -= 1
-                    if r2 < 0:
-                        f2_records = None
+                        h2, p = r_uvarint(b, p + 4)
+                        h2 += p - 1
+                    if h2 < p:
+                        e1_partition_data.records = None
+                    elif h2 > blen:
+                        raise records_error(h2 - p)
                     else:
-                        r2 += p
-                        if r2 > blen:
-                            raise records_error(r2 - p)
-                        f2_records = bv[p : r2]
-                        p = r2
+                        e1_partition_data.records = bv[p : h2]
+                        p = h2
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partition_data.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partition_data = _ProduceRequest__PartitionProduceData(f2_index, f2_records, unknown2)
-                    f1_partition_data.append(e1_partition_data)
+                        e1_partition_data.unknown_tagged_fields = tuple(tags2)
+                    l1_partition_data.append(e1_partition_data)
+            e_topic_data.name = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topic_data.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topic_data = _ProduceRequest__TopicProduceData('', f1_topic_id, f1_partition_data, unknown1)
-            f_topic_data.append(e_topic_data)
+                e_topic_data.unknown_tagged_fields = tuple(tags1)
+            l_topic_data.append(e_topic_data)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ProduceRequest(f_transactional_id, f_acks, f_timeout_ms, f_topic_data, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -729,11 +740,16 @@ def _e_ProduceRequest_v13(o: ProduceRequest, out: bytearray) -> None:
 
 
 def _d_ProduceResponse__BatchIndexAndErrorMessage_v8(b: bytes, p: int) -> tuple[ProduceResponse.BatchIndexAndErrorMessage, int]:
-    f_batch_index = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_batch_index_error_message, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _ProduceResponse__BatchIndexAndErrorMessage(f_batch_index, f_batch_index_error_message, unknown0)
+    blen = len(b)
+    obj = new_struct(_ProduceResponse__BatchIndexAndErrorMessage)
+    obj.batch_index, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.batch_index_error_message = b[p : z0].decode()
+        p = z0
+    else:
+        obj.batch_index_error_message, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -746,21 +762,20 @@ def _e_ProduceResponse__BatchIndexAndErrorMessage_v8(o: ProduceResponse.BatchInd
 
 def _d_ProduceResponse__BatchIndexAndErrorMessage_v9(b: bytes, p: int) -> tuple[ProduceResponse.BatchIndexAndErrorMessage, int]:
     blen = len(b)
-    f_batch_index = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_batch_index_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_ProduceResponse__BatchIndexAndErrorMessage)
+    obj.batch_index, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.batch_index_error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_batch_index_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.batch_index_error_message, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ProduceResponse__BatchIndexAndErrorMessage(f_batch_index, f_batch_index_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -774,15 +789,14 @@ def _e_ProduceResponse__BatchIndexAndErrorMessage_v9(o: ProduceResponse.BatchInd
 
 
 def _d_ProduceResponse__LeaderIdAndEpoch_v10(b: bytes, p: int) -> tuple[ProduceResponse.LeaderIdAndEpoch, int]:
-    f_leader_id, f_leader_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ProduceResponse__LeaderIdAndEpoch)
+    obj.leader_id, obj.leader_epoch, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ProduceResponse__LeaderIdAndEpoch(f_leader_id, f_leader_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -795,10 +809,14 @@ def _e_ProduceResponse__LeaderIdAndEpoch_v10(o: ProduceResponse.LeaderIdAndEpoch
 
 
 def _d_ProduceResponse__PartitionProduceResponse_v3(b: bytes, p: int) -> tuple[ProduceResponse.PartitionProduceResponse, int]:
-    f_index, f_error_code, f_base_offset, f_log_append_time_ms = _S_ihqq.unpack_from(b, p)
+    obj = new_struct(_ProduceResponse__PartitionProduceResponse)
+    obj.index, obj.error_code, obj.base_offset, obj.log_append_time_ms = _S_ihqq.unpack_from(b, p)
     p += 22
-    unknown0 = ()
-    obj = _ProduceResponse__PartitionProduceResponse(f_index, f_error_code, f_base_offset, f_log_append_time_ms, -1, [], None, _ProduceResponse__LeaderIdAndEpoch(), unknown0)
+    obj.log_start_offset = -1
+    obj.record_errors = []
+    obj.error_message = None
+    obj.current_leader = _ProduceResponse__LeaderIdAndEpoch()
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -811,10 +829,13 @@ def _e_ProduceResponse__PartitionProduceResponse_v3(o: ProduceResponse.Partition
 
 
 def _d_ProduceResponse__PartitionProduceResponse_v5(b: bytes, p: int) -> tuple[ProduceResponse.PartitionProduceResponse, int]:
-    f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset = _S_ihqqq.unpack_from(b, p)
+    obj = new_struct(_ProduceResponse__PartitionProduceResponse)
+    obj.index, obj.error_code, obj.base_offset, obj.log_append_time_ms, obj.log_start_offset = _S_ihqqq.unpack_from(b, p)
     p += 30
-    unknown0 = ()
-    obj = _ProduceResponse__PartitionProduceResponse(f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset, [], None, _ProduceResponse__LeaderIdAndEpoch(), unknown0)
+    obj.record_errors = []
+    obj.error_message = None
+    obj.current_leader = _ProduceResponse__LeaderIdAndEpoch()
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -828,26 +849,35 @@ def _e_ProduceResponse__PartitionProduceResponse_v5(o: ProduceResponse.Partition
 
 def _d_ProduceResponse__PartitionProduceResponse_v8(b: bytes, p: int) -> tuple[ProduceResponse.PartitionProduceResponse, int]:
     blen = len(b)
-    f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset = _S_ihqqq.unpack_from(b, p)
-    p += 30
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_ProduceResponse__PartitionProduceResponse)
+    obj.index, obj.error_code, obj.base_offset, obj.log_append_time_ms, obj.log_start_offset, h0 = _S_ihqqqi.unpack_from(b, p)
+    p += 34
+    if h0 < 0:
         raise null_error('RecordErrors')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_record_errors = []
-        for _ in range(n0):
-            f1_batch_index = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_batch_index_error_message, p = r_nstr(b, p)
-            unknown1 = ()
-            e_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f1_batch_index, f1_batch_index_error_message, unknown1)
-            f_record_errors.append(e_record_errors)
-    f_error_message, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _ProduceResponse__PartitionProduceResponse(f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset, f_record_errors, f_error_message, _ProduceResponse__LeaderIdAndEpoch(), unknown0)
+        obj.record_errors = l_record_errors = []
+        for _ in range(h0):
+            e_record_errors = new_struct(_ProduceResponse__BatchIndexAndErrorMessage)
+            e_record_errors.batch_index, h1 = _S_ih.unpack_from(b, p)
+            p += 6
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_record_errors.batch_index_error_message = b[p : z1].decode()
+                p = z1
+            else:
+                e_record_errors.batch_index_error_message, p = r_nstr(b, p - 2)
+            e_record_errors.unknown_tagged_fields = ()
+            l_record_errors.append(e_record_errors)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
+    else:
+        obj.error_message, p = r_nstr(b, p - 2)
+    obj.current_leader = _ProduceResponse__LeaderIdAndEpoch()
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -872,53 +902,51 @@ def _e_ProduceResponse__PartitionProduceResponse_v8(o: ProduceResponse.Partition
 
 def _d_ProduceResponse__PartitionProduceResponse_v9(b: bytes, p: int) -> tuple[ProduceResponse.PartitionProduceResponse, int]:
     blen = len(b)
-    f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset = _S_ihqqq.unpack_from(b, p)
-    p += 30
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ProduceResponse__PartitionProduceResponse)
+    obj.index, obj.error_code, obj.base_offset, obj.log_append_time_ms, obj.log_start_offset, h0 = _S_ihqqqB.unpack_from(b, p)
+    p += 31
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('RecordErrors')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_record_errors = []
-        for _ in range(n0):
-            f1_batch_index = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_batch_index_error_message, p = r_ncstr(b, p)
+        obj.record_errors = l_record_errors = []
+        for _ in range(h0):
+            e_record_errors = new_struct(_ProduceResponse__BatchIndexAndErrorMessage)
+            e_record_errors.batch_index, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_record_errors.batch_index_error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_batch_index_error_message = b[p + 1 : p + s1].decode()
-                p += s1
+                e_record_errors.batch_index_error_message, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_record_errors.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f1_batch_index, f1_batch_index_error_message, unknown1)
-            f_record_errors.append(e_record_errors)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+                e_record_errors.unknown_tagged_fields = tuple(tags1)
+            l_record_errors.append(e_record_errors)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p)
+    obj.current_leader = _ProduceResponse__LeaderIdAndEpoch()
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ProduceResponse__PartitionProduceResponse(f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset, f_record_errors, f_error_message, _ProduceResponse__LeaderIdAndEpoch(), unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -951,61 +979,58 @@ def _e_ProduceResponse__PartitionProduceResponse_v9(o: ProduceResponse.Partition
 
 def _d_ProduceResponse__PartitionProduceResponse_v10(b: bytes, p: int) -> tuple[ProduceResponse.PartitionProduceResponse, int]:
     blen = len(b)
-    f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset = _S_ihqqq.unpack_from(b, p)
-    p += 30
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ProduceResponse__PartitionProduceResponse)
+    obj.index, obj.error_code, obj.base_offset, obj.log_append_time_ms, obj.log_start_offset, h0 = _S_ihqqqB.unpack_from(b, p)
+    p += 31
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('RecordErrors')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_record_errors = []
-        for _ in range(n0):
-            f1_batch_index = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_batch_index_error_message, p = r_ncstr(b, p)
+        obj.record_errors = l_record_errors = []
+        for _ in range(h0):
+            e_record_errors = new_struct(_ProduceResponse__BatchIndexAndErrorMessage)
+            e_record_errors.batch_index, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_record_errors.batch_index_error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_batch_index_error_message = b[p + 1 : p + s1].decode()
-                p += s1
+                e_record_errors.batch_index_error_message, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_record_errors.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f1_batch_index, f1_batch_index_error_message, unknown1)
-            f_record_errors.append(e_record_errors)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+                e_record_errors.unknown_tagged_fields = tuple(tags1)
+            l_record_errors.append(e_record_errors)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f_current_leader: ProduceResponse.LeaderIdAndEpoch = _ProduceResponse__LeaderIdAndEpoch()
+        obj.error_message, p = r_ncstr(b, p)
+    obj.current_leader = _ProduceResponse__LeaderIdAndEpoch()
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_current_leader, q0 = _d_ProduceResponse__LeaderIdAndEpoch_v10(t0, q0)
+                obj.current_leader, q0 = _d_ProduceResponse__LeaderIdAndEpoch_v10(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _ProduceResponse__PartitionProduceResponse(f_index, f_error_code, f_base_offset, f_log_append_time_ms, f_log_start_offset, f_record_errors, f_error_message, f_current_leader, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -1039,23 +1064,34 @@ def _e_ProduceResponse__PartitionProduceResponse_v10(o: ProduceResponse.Partitio
 
 def _d_ProduceResponse__TopicProduceResponse_v3(b: bytes, p: int) -> tuple[ProduceResponse.TopicProduceResponse, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('PartitionResponses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_ProduceResponse__TopicProduceResponse)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partition_responses = []
-        for _ in range(n0):
-            f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms = _S_ihqq.unpack_from(b, p)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('PartitionResponses')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partition_responses = l_partition_responses = []
+        for _ in range(h0):
+            e_partition_responses = new_struct(_ProduceResponse__PartitionProduceResponse)
+            e_partition_responses.index, e_partition_responses.error_code, e_partition_responses.base_offset, e_partition_responses.log_append_time_ms = _S_ihqq.unpack_from(b, p)
             p += 22
-            unknown1 = ()
-            e_partition_responses = _ProduceResponse__PartitionProduceResponse(f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, -1, [], None, _ProduceResponse__LeaderIdAndEpoch(), unknown1)
-            f_partition_responses.append(e_partition_responses)
-    unknown0 = ()
-    obj = _ProduceResponse__TopicProduceResponse(f_name, ZERO_UUID, f_partition_responses, unknown0)
+            e_partition_responses.log_start_offset = -1
+            e_partition_responses.record_errors = []
+            e_partition_responses.error_message = None
+            e_partition_responses.current_leader = _ProduceResponse__LeaderIdAndEpoch()
+            e_partition_responses.unknown_tagged_fields = ()
+            l_partition_responses.append(e_partition_responses)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1078,23 +1114,33 @@ def _e_ProduceResponse__TopicProduceResponse_v3(o: ProduceResponse.TopicProduceR
 
 def _d_ProduceResponse__TopicProduceResponse_v5(b: bytes, p: int) -> tuple[ProduceResponse.TopicProduceResponse, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('PartitionResponses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_ProduceResponse__TopicProduceResponse)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partition_responses = []
-        for _ in range(n0):
-            f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('PartitionResponses')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partition_responses = l_partition_responses = []
+        for _ in range(h0):
+            e_partition_responses = new_struct(_ProduceResponse__PartitionProduceResponse)
+            e_partition_responses.index, e_partition_responses.error_code, e_partition_responses.base_offset, e_partition_responses.log_append_time_ms, e_partition_responses.log_start_offset = _S_ihqqq.unpack_from(b, p)
             p += 30
-            unknown1 = ()
-            e_partition_responses = _ProduceResponse__PartitionProduceResponse(f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset, [], None, _ProduceResponse__LeaderIdAndEpoch(), unknown1)
-            f_partition_responses.append(e_partition_responses)
-    unknown0 = ()
-    obj = _ProduceResponse__TopicProduceResponse(f_name, ZERO_UUID, f_partition_responses, unknown0)
+            e_partition_responses.record_errors = []
+            e_partition_responses.error_message = None
+            e_partition_responses.current_leader = _ProduceResponse__LeaderIdAndEpoch()
+            e_partition_responses.unknown_tagged_fields = ()
+            l_partition_responses.append(e_partition_responses)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1117,39 +1163,55 @@ def _e_ProduceResponse__TopicProduceResponse_v5(o: ProduceResponse.TopicProduceR
 
 def _d_ProduceResponse__TopicProduceResponse_v8(b: bytes, p: int) -> tuple[ProduceResponse.TopicProduceResponse, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('PartitionResponses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_ProduceResponse__TopicProduceResponse)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partition_responses = []
-        for _ in range(n0):
-            f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
-            p += 30
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('PartitionResponses')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partition_responses = l_partition_responses = []
+        for _ in range(h0):
+            e_partition_responses = new_struct(_ProduceResponse__PartitionProduceResponse)
+            e_partition_responses.index, e_partition_responses.error_code, e_partition_responses.base_offset, e_partition_responses.log_append_time_ms, e_partition_responses.log_start_offset, h1 = _S_ihqqqi.unpack_from(b, p)
+            p += 34
+            if h1 < 0:
                 raise null_error('RecordErrors')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_record_errors = []
-                for _ in range(n1):
-                    f2_batch_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    f2_batch_index_error_message, p = r_nstr(b, p)
-                    unknown2 = ()
-                    e1_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f2_batch_index, f2_batch_index_error_message, unknown2)
-                    f1_record_errors.append(e1_record_errors)
-            f1_error_message, p = r_nstr(b, p)
-            unknown1 = ()
-            e_partition_responses = _ProduceResponse__PartitionProduceResponse(f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset, f1_record_errors, f1_error_message, _ProduceResponse__LeaderIdAndEpoch(), unknown1)
-            f_partition_responses.append(e_partition_responses)
-    unknown0 = ()
-    obj = _ProduceResponse__TopicProduceResponse(f_name, ZERO_UUID, f_partition_responses, unknown0)
+                e_partition_responses.record_errors = l1_record_errors = []
+                for _ in range(h1):
+                    e1_record_errors = new_struct(_ProduceResponse__BatchIndexAndErrorMessage)
+                    e1_record_errors.batch_index, h2 = _S_ih.unpack_from(b, p)
+                    p += 6
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_record_errors.batch_index_error_message = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_record_errors.batch_index_error_message, p = r_nstr(b, p - 2)
+                    e1_record_errors.unknown_tagged_fields = ()
+                    l1_record_errors.append(e1_record_errors)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_partition_responses.error_message = b[p : z1].decode()
+                p = z1
+            else:
+                e_partition_responses.error_message, p = r_nstr(b, p - 2)
+            e_partition_responses.current_leader = _ProduceResponse__LeaderIdAndEpoch()
+            e_partition_responses.unknown_tagged_fields = ()
+            l_partition_responses.append(e_partition_responses)
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1183,83 +1245,82 @@ def _e_ProduceResponse__TopicProduceResponse_v8(o: ProduceResponse.TopicProduceR
 
 def _d_ProduceResponse__TopicProduceResponse_v9(b: bytes, p: int) -> tuple[ProduceResponse.TopicProduceResponse, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ProduceResponse__TopicProduceResponse)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('PartitionResponses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partition_responses = []
-        for _ in range(n0):
-            f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
-            p += 30
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.partition_responses = l_partition_responses = []
+        for _ in range(h0):
+            e_partition_responses = new_struct(_ProduceResponse__PartitionProduceResponse)
+            e_partition_responses.index, e_partition_responses.error_code, e_partition_responses.base_offset, e_partition_responses.log_append_time_ms, e_partition_responses.log_start_offset, h1 = _S_ihqqqB.unpack_from(b, p)
+            p += 31
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('RecordErrors')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_record_errors = []
-                for _ in range(n1):
-                    f2_batch_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_batch_index_error_message, p = r_ncstr(b, p)
+                e_partition_responses.record_errors = l1_record_errors = []
+                for _ in range(h1):
+                    e1_record_errors = new_struct(_ProduceResponse__BatchIndexAndErrorMessage)
+                    e1_record_errors.batch_index, h2 = _S_iB.unpack_from(b, p)
+                    p += 5
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_record_errors.batch_index_error_message = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_batch_index_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_record_errors.batch_index_error_message, p = r_ncstr(b, p - 1)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_record_errors.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f2_batch_index, f2_batch_index_error_message, unknown2)
-                    f1_record_errors.append(e1_record_errors)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+                        e1_record_errors.unknown_tagged_fields = tuple(tags2)
+                    l1_record_errors.append(e1_record_errors)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_partition_responses.error_message = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
+                e_partition_responses.error_message, p = r_ncstr(b, p)
+            e_partition_responses.current_leader = _ProduceResponse__LeaderIdAndEpoch()
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partition_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partition_responses = _ProduceResponse__PartitionProduceResponse(f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset, f1_record_errors, f1_error_message, _ProduceResponse__LeaderIdAndEpoch(), unknown1)
-            f_partition_responses.append(e_partition_responses)
+                e_partition_responses.unknown_tagged_fields = tuple(tags1)
+            l_partition_responses.append(e_partition_responses)
+    obj.topic_id = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ProduceResponse__TopicProduceResponse(f_name, ZERO_UUID, f_partition_responses, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1307,91 +1368,89 @@ def _e_ProduceResponse__TopicProduceResponse_v9(o: ProduceResponse.TopicProduceR
 
 def _d_ProduceResponse__TopicProduceResponse_v10(b: bytes, p: int) -> tuple[ProduceResponse.TopicProduceResponse, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ProduceResponse__TopicProduceResponse)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('PartitionResponses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partition_responses = []
-        for _ in range(n0):
-            f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
-            p += 30
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.partition_responses = l_partition_responses = []
+        for _ in range(h0):
+            e_partition_responses = new_struct(_ProduceResponse__PartitionProduceResponse)
+            e_partition_responses.index, e_partition_responses.error_code, e_partition_responses.base_offset, e_partition_responses.log_append_time_ms, e_partition_responses.log_start_offset, h1 = _S_ihqqqB.unpack_from(b, p)
+            p += 31
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('RecordErrors')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_record_errors = []
-                for _ in range(n1):
-                    f2_batch_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_batch_index_error_message, p = r_ncstr(b, p)
+                e_partition_responses.record_errors = l1_record_errors = []
+                for _ in range(h1):
+                    e1_record_errors = new_struct(_ProduceResponse__BatchIndexAndErrorMessage)
+                    e1_record_errors.batch_index, h2 = _S_iB.unpack_from(b, p)
+                    p += 5
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_record_errors.batch_index_error_message = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_batch_index_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_record_errors.batch_index_error_message, p = r_ncstr(b, p - 1)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_record_errors.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f2_batch_index, f2_batch_index_error_message, unknown2)
-                    f1_record_errors.append(e1_record_errors)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+                        e1_record_errors.unknown_tagged_fields = tuple(tags2)
+                    l1_record_errors.append(e1_record_errors)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_partition_responses.error_message = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_current_leader: ProduceResponse.LeaderIdAndEpoch = _ProduceResponse__LeaderIdAndEpoch()
+                e_partition_responses.error_message, p = r_ncstr(b, p)
+            e_partition_responses.current_leader = _ProduceResponse__LeaderIdAndEpoch()
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partition_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
                 extra1 = []
                 for tag1, t1 in tags1:
                     if tag1 == 0:
                         q1 = 0
-                        f1_current_leader, q1 = _d_ProduceResponse__LeaderIdAndEpoch_v10(t1, q1)
+                        e_partition_responses.current_leader, q1 = _d_ProduceResponse__LeaderIdAndEpoch_v10(t1, q1)
                     else:
                         extra1.append((tag1, t1))
-                unknown1 = tuple(extra1)
-            e_partition_responses = _ProduceResponse__PartitionProduceResponse(f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset, f1_record_errors, f1_error_message, f1_current_leader, unknown1)
-            f_partition_responses.append(e_partition_responses)
+                e_partition_responses.unknown_tagged_fields = tuple(extra1)
+            l_partition_responses.append(e_partition_responses)
+    obj.topic_id = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ProduceResponse__TopicProduceResponse(f_name, ZERO_UUID, f_partition_responses, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1440,86 +1499,84 @@ def _e_ProduceResponse__TopicProduceResponse_v10(o: ProduceResponse.TopicProduce
 
 def _d_ProduceResponse__TopicProduceResponse_v13(b: bytes, p: int) -> tuple[ProduceResponse.TopicProduceResponse, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ProduceResponse__TopicProduceResponse)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('PartitionResponses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partition_responses = []
-        for _ in range(n0):
-            f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset = _S_ihqqq.unpack_from(b, p)
-            p += 30
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.partition_responses = l_partition_responses = []
+        for _ in range(h0):
+            e_partition_responses = new_struct(_ProduceResponse__PartitionProduceResponse)
+            e_partition_responses.index, e_partition_responses.error_code, e_partition_responses.base_offset, e_partition_responses.log_append_time_ms, e_partition_responses.log_start_offset, h1 = _S_ihqqqB.unpack_from(b, p)
+            p += 31
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('RecordErrors')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_record_errors = []
-                for _ in range(n1):
-                    f2_batch_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_batch_index_error_message, p = r_ncstr(b, p)
+                e_partition_responses.record_errors = l1_record_errors = []
+                for _ in range(h1):
+                    e1_record_errors = new_struct(_ProduceResponse__BatchIndexAndErrorMessage)
+                    e1_record_errors.batch_index, h2 = _S_iB.unpack_from(b, p)
+                    p += 5
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_record_errors.batch_index_error_message = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_batch_index_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_record_errors.batch_index_error_message, p = r_ncstr(b, p - 1)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_record_errors.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f2_batch_index, f2_batch_index_error_message, unknown2)
-                    f1_record_errors.append(e1_record_errors)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+                        e1_record_errors.unknown_tagged_fields = tuple(tags2)
+                    l1_record_errors.append(e1_record_errors)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_partition_responses.error_message = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_current_leader: ProduceResponse.LeaderIdAndEpoch = _ProduceResponse__LeaderIdAndEpoch()
+                e_partition_responses.error_message, p = r_ncstr(b, p)
+            e_partition_responses.current_leader = _ProduceResponse__LeaderIdAndEpoch()
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partition_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
                 extra1 = []
                 for tag1, t1 in tags1:
                     if tag1 == 0:
                         q1 = 0
-                        f1_current_leader, q1 = _d_ProduceResponse__LeaderIdAndEpoch_v10(t1, q1)
+                        e_partition_responses.current_leader, q1 = _d_ProduceResponse__LeaderIdAndEpoch_v10(t1, q1)
                     else:
                         extra1.append((tag1, t1))
-                unknown1 = tuple(extra1)
-            e_partition_responses = _ProduceResponse__PartitionProduceResponse(f1_index, f1_error_code, f1_base_offset, f1_log_append_time_ms, f1_log_start_offset, f1_record_errors, f1_error_message, f1_current_leader, unknown1)
-            f_partition_responses.append(e_partition_responses)
+                e_partition_responses.unknown_tagged_fields = tuple(extra1)
+            l_partition_responses.append(e_partition_responses)
+    obj.name = ''
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ProduceResponse__TopicProduceResponse('', f_topic_id, f_partition_responses, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1568,29 +1625,27 @@ def _e_ProduceResponse__TopicProduceResponse_v13(o: ProduceResponse.TopicProduce
 
 def _d_ProduceResponse__NodeEndpoint_v10(b: bytes, p: int) -> tuple[ProduceResponse.NodeEndpoint, int]:
     blen = len(b)
-    f_node_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ProduceResponse__NodeEndpoint)
+    obj.node_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack, p = r_ncstr(b, p)
+        obj.host, p = r_cstr(b, p - 1)
+    obj.port, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.rack = b[p : z0].decode()
+        p = z0
     else:
-        f_rack = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.rack, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ProduceResponse__NodeEndpoint(f_node_id, f_host, f_port, f_rack, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1607,37 +1662,49 @@ def _e_ProduceResponse__NodeEndpoint_v10(o: ProduceResponse.NodeEndpoint, out: b
 
 def _d_ProduceResponse_v3(b: bytes, p: int) -> tuple[ProduceResponse, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_ProduceResponse)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('PartitionResponses')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_ProduceResponse__TopicProduceResponse)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_responses.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partition_responses = []
-                for _ in range(n1):
-                    f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms = _S_ihqq.unpack_from(b, p)
+                e_responses.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('PartitionResponses')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_responses.partition_responses = l1_partition_responses = []
+                for _ in range(h1):
+                    e1_partition_responses = new_struct(_ProduceResponse__PartitionProduceResponse)
+                    e1_partition_responses.index, e1_partition_responses.error_code, e1_partition_responses.base_offset, e1_partition_responses.log_append_time_ms = _S_ihqq.unpack_from(b, p)
                     p += 22
-                    unknown2 = ()
-                    e1_partition_responses = _ProduceResponse__PartitionProduceResponse(f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, -1, [], None, _ProduceResponse__LeaderIdAndEpoch(), unknown2)
-                    f1_partition_responses.append(e1_partition_responses)
-            unknown1 = ()
-            e_responses = _ProduceResponse__TopicProduceResponse(f1_name, ZERO_UUID, f1_partition_responses, unknown1)
-            f_responses.append(e_responses)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
+                    e1_partition_responses.log_start_offset = -1
+                    e1_partition_responses.record_errors = []
+                    e1_partition_responses.error_message = None
+                    e1_partition_responses.current_leader = _ProduceResponse__LeaderIdAndEpoch()
+                    e1_partition_responses.unknown_tagged_fields = ()
+                    l1_partition_responses.append(e1_partition_responses)
+            e_responses.topic_id = ZERO_UUID
+            e_responses.unknown_tagged_fields = ()
+            l_responses.append(e_responses)
+    obj.throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _ProduceResponse(f_responses, f_throttle_time_ms, [], unknown0)
+    obj.node_endpoints = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1671,37 +1738,48 @@ def _e_ProduceResponse_v3(o: ProduceResponse, out: bytearray) -> None:
 
 def _d_ProduceResponse_v5(b: bytes, p: int) -> tuple[ProduceResponse, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_ProduceResponse)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('PartitionResponses')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_ProduceResponse__TopicProduceResponse)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_responses.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partition_responses = []
-                for _ in range(n1):
-                    f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
+                e_responses.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('PartitionResponses')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_responses.partition_responses = l1_partition_responses = []
+                for _ in range(h1):
+                    e1_partition_responses = new_struct(_ProduceResponse__PartitionProduceResponse)
+                    e1_partition_responses.index, e1_partition_responses.error_code, e1_partition_responses.base_offset, e1_partition_responses.log_append_time_ms, e1_partition_responses.log_start_offset = _S_ihqqq.unpack_from(b, p)
                     p += 30
-                    unknown2 = ()
-                    e1_partition_responses = _ProduceResponse__PartitionProduceResponse(f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset, [], None, _ProduceResponse__LeaderIdAndEpoch(), unknown2)
-                    f1_partition_responses.append(e1_partition_responses)
-            unknown1 = ()
-            e_responses = _ProduceResponse__TopicProduceResponse(f1_name, ZERO_UUID, f1_partition_responses, unknown1)
-            f_responses.append(e_responses)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
+                    e1_partition_responses.record_errors = []
+                    e1_partition_responses.error_message = None
+                    e1_partition_responses.current_leader = _ProduceResponse__LeaderIdAndEpoch()
+                    e1_partition_responses.unknown_tagged_fields = ()
+                    l1_partition_responses.append(e1_partition_responses)
+            e_responses.topic_id = ZERO_UUID
+            e_responses.unknown_tagged_fields = ()
+            l_responses.append(e_responses)
+    obj.throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _ProduceResponse(f_responses, f_throttle_time_ms, [], unknown0)
+    obj.node_endpoints = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1735,53 +1813,70 @@ def _e_ProduceResponse_v5(o: ProduceResponse, out: bytearray) -> None:
 
 def _d_ProduceResponse_v8(b: bytes, p: int) -> tuple[ProduceResponse, int]:
     blen = len(b)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_ProduceResponse)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('PartitionResponses')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_ProduceResponse__TopicProduceResponse)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_responses.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partition_responses = []
-                for _ in range(n1):
-                    f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
-                    p += 30
-                    n2 = INT32.unpack_from(b, p)[0]
-                    p += 4
-                    if n2 < 0:
+                e_responses.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('PartitionResponses')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_responses.partition_responses = l1_partition_responses = []
+                for _ in range(h1):
+                    e1_partition_responses = new_struct(_ProduceResponse__PartitionProduceResponse)
+                    e1_partition_responses.index, e1_partition_responses.error_code, e1_partition_responses.base_offset, e1_partition_responses.log_append_time_ms, e1_partition_responses.log_start_offset, h2 = _S_ihqqqi.unpack_from(b, p)
+                    p += 34
+                    if h2 < 0:
                         raise null_error('RecordErrors')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_record_errors = []
-                        for _ in range(n2):
-                            f3_batch_index = _S_i.unpack_from(b, p)[0]
-                            p += 4
-                            f3_batch_index_error_message, p = r_nstr(b, p)
-                            unknown3 = ()
-                            e2_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f3_batch_index, f3_batch_index_error_message, unknown3)
-                            f2_record_errors.append(e2_record_errors)
-                    f2_error_message, p = r_nstr(b, p)
-                    unknown2 = ()
-                    e1_partition_responses = _ProduceResponse__PartitionProduceResponse(f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset, f2_record_errors, f2_error_message, _ProduceResponse__LeaderIdAndEpoch(), unknown2)
-                    f1_partition_responses.append(e1_partition_responses)
-            unknown1 = ()
-            e_responses = _ProduceResponse__TopicProduceResponse(f1_name, ZERO_UUID, f1_partition_responses, unknown1)
-            f_responses.append(e_responses)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
+                        e1_partition_responses.record_errors = l2_record_errors = []
+                        for _ in range(h2):
+                            e2_record_errors = new_struct(_ProduceResponse__BatchIndexAndErrorMessage)
+                            e2_record_errors.batch_index, h3 = _S_ih.unpack_from(b, p)
+                            p += 6
+                            if h3 >= 0 and (z3 := p + h3) <= blen:
+                                e2_record_errors.batch_index_error_message = b[p : z3].decode()
+                                p = z3
+                            else:
+                                e2_record_errors.batch_index_error_message, p = r_nstr(b, p - 2)
+                            e2_record_errors.unknown_tagged_fields = ()
+                            l2_record_errors.append(e2_record_errors)
+                    h2 = INT16.unpack_from(b, p)[0]
+                    p += 2
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_partition_responses.error_message = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_partition_responses.error_message, p = r_nstr(b, p - 2)
+                    e1_partition_responses.current_leader = _ProduceResponse__LeaderIdAndEpoch()
+                    e1_partition_responses.unknown_tagged_fields = ()
+                    l1_partition_responses.append(e1_partition_responses)
+            e_responses.topic_id = ZERO_UUID
+            e_responses.unknown_tagged_fields = ()
+            l_responses.append(e_responses)
+    obj.throttle_time_ms = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _ProduceResponse(f_responses, f_throttle_time_ms, [], unknown0)
+    obj.node_endpoints = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1826,109 +1921,108 @@ def _e_ProduceResponse_v8(o: ProduceResponse, out: bytearray) -> None:
 
 def _d_ProduceResponse_v9(b: bytes, p: int) -> tuple[ProduceResponse, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ProduceResponse)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_ProduceResponse__TopicProduceResponse)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_responses.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_responses.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('PartitionResponses')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partition_responses = []
-                for _ in range(n1):
-                    f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
-                    p += 30
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                e_responses.partition_responses = l1_partition_responses = []
+                for _ in range(h1):
+                    e1_partition_responses = new_struct(_ProduceResponse__PartitionProduceResponse)
+                    e1_partition_responses.index, e1_partition_responses.error_code, e1_partition_responses.base_offset, e1_partition_responses.log_append_time_ms, e1_partition_responses.log_start_offset, h2 = _S_ihqqqB.unpack_from(b, p)
+                    p += 31
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('RecordErrors')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_record_errors = []
-                        for _ in range(n2):
-                            f3_batch_index = _S_i.unpack_from(b, p)[0]
-                            p += 4
-                            s3 = b[p]
-                            if not (0 < s3 < 0x80 and p + s3 <= blen):
-                                f3_batch_index_error_message, p = r_ncstr(b, p)
+                        e1_partition_responses.record_errors = l2_record_errors = []
+                        for _ in range(h2):
+                            e2_record_errors = new_struct(_ProduceResponse__BatchIndexAndErrorMessage)
+                            e2_record_errors.batch_index, h3 = _S_iB.unpack_from(b, p)
+                            p += 5
+                            if 0 < h3 < 0x80 and (z3 := p + h3 - 1) <= blen:
+                                e2_record_errors.batch_index_error_message = b[p : z3].decode()
+                                p = z3
                             else:
-                                f3_batch_index_error_message = b[p + 1 : p + s3].decode()
-                                p += s3
+                                e2_record_errors.batch_index_error_message, p = r_ncstr(b, p - 1)
                             if b[p] == 0:
                                 p += 1
-                                unknown3: TaggedFields = ()
+                                e2_record_errors.unknown_tagged_fields = ()
                             else:
                                 tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f3_batch_index, f3_batch_index_error_message, unknown3)
-                            f2_record_errors.append(e2_record_errors)
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_error_message, p = r_ncstr(b, p)
+                                e2_record_errors.unknown_tagged_fields = tuple(tags3)
+                            l2_record_errors.append(e2_record_errors)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_partition_responses.error_message = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_partition_responses.error_message, p = r_ncstr(b, p)
+                    e1_partition_responses.current_leader = _ProduceResponse__LeaderIdAndEpoch()
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partition_responses.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partition_responses = _ProduceResponse__PartitionProduceResponse(f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset, f2_record_errors, f2_error_message, _ProduceResponse__LeaderIdAndEpoch(), unknown2)
-                    f1_partition_responses.append(e1_partition_responses)
+                        e1_partition_responses.unknown_tagged_fields = tuple(tags2)
+                    l1_partition_responses.append(e1_partition_responses)
+            e_responses.topic_id = ZERO_UUID
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_responses = _ProduceResponse__TopicProduceResponse(f1_name, ZERO_UUID, f1_partition_responses, unknown1)
-            f_responses.append(e_responses)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_responses.unknown_tagged_fields = tuple(tags1)
+            l_responses.append(e_responses)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.node_endpoints = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ProduceResponse(f_responses, f_throttle_time_ms, [], unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1993,142 +2087,139 @@ def _e_ProduceResponse_v9(o: ProduceResponse, out: bytearray) -> None:
 
 def _d_ProduceResponse_v10(b: bytes, p: int) -> tuple[ProduceResponse, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ProduceResponse)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_ProduceResponse__TopicProduceResponse)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_responses.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_responses.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('PartitionResponses')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partition_responses = []
-                for _ in range(n1):
-                    f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
-                    p += 30
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                e_responses.partition_responses = l1_partition_responses = []
+                for _ in range(h1):
+                    e1_partition_responses = new_struct(_ProduceResponse__PartitionProduceResponse)
+                    e1_partition_responses.index, e1_partition_responses.error_code, e1_partition_responses.base_offset, e1_partition_responses.log_append_time_ms, e1_partition_responses.log_start_offset, h2 = _S_ihqqqB.unpack_from(b, p)
+                    p += 31
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('RecordErrors')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_record_errors = []
-                        for _ in range(n2):
-                            f3_batch_index = _S_i.unpack_from(b, p)[0]
-                            p += 4
-                            s3 = b[p]
-                            if not (0 < s3 < 0x80 and p + s3 <= blen):
-                                f3_batch_index_error_message, p = r_ncstr(b, p)
+                        e1_partition_responses.record_errors = l2_record_errors = []
+                        for _ in range(h2):
+                            e2_record_errors = new_struct(_ProduceResponse__BatchIndexAndErrorMessage)
+                            e2_record_errors.batch_index, h3 = _S_iB.unpack_from(b, p)
+                            p += 5
+                            if 0 < h3 < 0x80 and (z3 := p + h3 - 1) <= blen:
+                                e2_record_errors.batch_index_error_message = b[p : z3].decode()
+                                p = z3
                             else:
-                                f3_batch_index_error_message = b[p + 1 : p + s3].decode()
-                                p += s3
+                                e2_record_errors.batch_index_error_message, p = r_ncstr(b, p - 1)
                             if b[p] == 0:
                                 p += 1
-                                unknown3: TaggedFields = ()
+                                e2_record_errors.unknown_tagged_fields = ()
                             else:
                                 tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f3_batch_index, f3_batch_index_error_message, unknown3)
-                            f2_record_errors.append(e2_record_errors)
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_error_message, p = r_ncstr(b, p)
+                                e2_record_errors.unknown_tagged_fields = tuple(tags3)
+                            l2_record_errors.append(e2_record_errors)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_partition_responses.error_message = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
-                    f2_current_leader: ProduceResponse.LeaderIdAndEpoch = _ProduceResponse__LeaderIdAndEpoch()
+                        e1_partition_responses.error_message, p = r_ncstr(b, p)
+                    e1_partition_responses.current_leader = _ProduceResponse__LeaderIdAndEpoch()
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partition_responses.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
                         extra2 = []
                         for tag2, t2 in tags2:
                             if tag2 == 0:
                                 q2 = 0
-                                f2_current_leader, q2 = _d_ProduceResponse__LeaderIdAndEpoch_v10(t2, q2)
+                                e1_partition_responses.current_leader, q2 = _d_ProduceResponse__LeaderIdAndEpoch_v10(t2, q2)
                             else:
                                 extra2.append((tag2, t2))
-                        unknown2 = tuple(extra2)
-                    e1_partition_responses = _ProduceResponse__PartitionProduceResponse(f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset, f2_record_errors, f2_error_message, f2_current_leader, unknown2)
-                    f1_partition_responses.append(e1_partition_responses)
+                        e1_partition_responses.unknown_tagged_fields = tuple(extra2)
+                    l1_partition_responses.append(e1_partition_responses)
+            e_responses.topic_id = ZERO_UUID
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_responses = _ProduceResponse__TopicProduceResponse(f1_name, ZERO_UUID, f1_partition_responses, unknown1)
-            f_responses.append(e_responses)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_node_endpoints: list[ProduceResponse.NodeEndpoint] = []
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_responses.unknown_tagged_fields = tuple(tags1)
+            l_responses.append(e_responses)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.node_endpoints = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
-                else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if n0 < 0:
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if h0 < 0:
                     raise null_error('NodeEndpoints')
-                elif n0 > len(t0) - q0:
-                    raise count_error(n0, len(t0) - q0)
+                elif h0 > len(t0) - q0:
+                    raise count_error(h0, len(t0) - q0)
                 else:
-                    f_node_endpoints = []
-                    for _ in range(n0):
+                    obj.node_endpoints = l_node_endpoints = []
+                    for _ in range(h0):
                         e_node_endpoints, q0 = _d_ProduceResponse__NodeEndpoint_v10(t0, q0)
-                        f_node_endpoints.append(e_node_endpoints)
+                        l_node_endpoints.append(e_node_endpoints)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _ProduceResponse(f_responses, f_throttle_time_ms, f_node_endpoints, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -2204,137 +2295,134 @@ def _e_ProduceResponse_v10(o: ProduceResponse, out: bytearray) -> None:
 
 def _d_ProduceResponse_v13(b: bytes, p: int) -> tuple[ProduceResponse, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ProduceResponse)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_ProduceResponse__TopicProduceResponse)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_responses.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('PartitionResponses')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partition_responses = []
-                for _ in range(n1):
-                    f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset = _S_ihqqq.unpack_from(b, p)
-                    p += 30
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                e_responses.partition_responses = l1_partition_responses = []
+                for _ in range(h1):
+                    e1_partition_responses = new_struct(_ProduceResponse__PartitionProduceResponse)
+                    e1_partition_responses.index, e1_partition_responses.error_code, e1_partition_responses.base_offset, e1_partition_responses.log_append_time_ms, e1_partition_responses.log_start_offset, h2 = _S_ihqqqB.unpack_from(b, p)
+                    p += 31
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('RecordErrors')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_record_errors = []
-                        for _ in range(n2):
-                            f3_batch_index = _S_i.unpack_from(b, p)[0]
-                            p += 4
-                            s3 = b[p]
-                            if not (0 < s3 < 0x80 and p + s3 <= blen):
-                                f3_batch_index_error_message, p = r_ncstr(b, p)
+                        e1_partition_responses.record_errors = l2_record_errors = []
+                        for _ in range(h2):
+                            e2_record_errors = new_struct(_ProduceResponse__BatchIndexAndErrorMessage)
+                            e2_record_errors.batch_index, h3 = _S_iB.unpack_from(b, p)
+                            p += 5
+                            if 0 < h3 < 0x80 and (z3 := p + h3 - 1) <= blen:
+                                e2_record_errors.batch_index_error_message = b[p : z3].decode()
+                                p = z3
                             else:
-                                f3_batch_index_error_message = b[p + 1 : p + s3].decode()
-                                p += s3
+                                e2_record_errors.batch_index_error_message, p = r_ncstr(b, p - 1)
                             if b[p] == 0:
                                 p += 1
-                                unknown3: TaggedFields = ()
+                                e2_record_errors.unknown_tagged_fields = ()
                             else:
                                 tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_record_errors = _ProduceResponse__BatchIndexAndErrorMessage(f3_batch_index, f3_batch_index_error_message, unknown3)
-                            f2_record_errors.append(e2_record_errors)
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_error_message, p = r_ncstr(b, p)
+                                e2_record_errors.unknown_tagged_fields = tuple(tags3)
+                            l2_record_errors.append(e2_record_errors)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_partition_responses.error_message = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
-                    f2_current_leader: ProduceResponse.LeaderIdAndEpoch = _ProduceResponse__LeaderIdAndEpoch()
+                        e1_partition_responses.error_message, p = r_ncstr(b, p)
+                    e1_partition_responses.current_leader = _ProduceResponse__LeaderIdAndEpoch()
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partition_responses.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
                         extra2 = []
                         for tag2, t2 in tags2:
                             if tag2 == 0:
                                 q2 = 0
-                                f2_current_leader, q2 = _d_ProduceResponse__LeaderIdAndEpoch_v10(t2, q2)
+                                e1_partition_responses.current_leader, q2 = _d_ProduceResponse__LeaderIdAndEpoch_v10(t2, q2)
                             else:
                                 extra2.append((tag2, t2))
-                        unknown2 = tuple(extra2)
-                    e1_partition_responses = _ProduceResponse__PartitionProduceResponse(f2_index, f2_error_code, f2_base_offset, f2_log_append_time_ms, f2_log_start_offset, f2_record_errors, f2_error_message, f2_current_leader, unknown2)
-                    f1_partition_responses.append(e1_partition_responses)
+                        e1_partition_responses.unknown_tagged_fields = tuple(extra2)
+                    l1_partition_responses.append(e1_partition_responses)
+            e_responses.name = ''
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_responses = _ProduceResponse__TopicProduceResponse('', f1_topic_id, f1_partition_responses, unknown1)
-            f_responses.append(e_responses)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_node_endpoints: list[ProduceResponse.NodeEndpoint] = []
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_responses.unknown_tagged_fields = tuple(tags1)
+            l_responses.append(e_responses)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.node_endpoints = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
-                else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if n0 < 0:
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if h0 < 0:
                     raise null_error('NodeEndpoints')
-                elif n0 > len(t0) - q0:
-                    raise count_error(n0, len(t0) - q0)
+                elif h0 > len(t0) - q0:
+                    raise count_error(h0, len(t0) - q0)
                 else:
-                    f_node_endpoints = []
-                    for _ in range(n0):
+                    obj.node_endpoints = l_node_endpoints = []
+                    for _ in range(h0):
                         e_node_endpoints, q0 = _d_ProduceResponse__NodeEndpoint_v10(t0, q0)
-                        f_node_endpoints.append(e_node_endpoints)
+                        l_node_endpoints.append(e_node_endpoints)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _ProduceResponse(f_responses, f_throttle_time_ms, f_node_endpoints, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 

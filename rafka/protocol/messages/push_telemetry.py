@@ -16,7 +16,9 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['PushTelemetryRequest', 'PushTelemetryResponse']
 
+_S_16siobBB = Struct(">16si?bBB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_iob = Struct(">i?b")
 
 @attrs.define
@@ -53,17 +55,32 @@ class PushTelemetryResponse(Message):
 
 
 def _d_PushTelemetryRequest_v0(b: bytes, p: int) -> tuple[PushTelemetryRequest, int]:
-    f_client_instance_id, p = r_uuid(b, p)
-    f_subscription_id, f_terminating, f_compression_type = _S_iob.unpack_from(b, p)
-    p += 6
-    f_metrics, p = r_cbytes(b, p)
+    blen = len(b)
+    obj = new_struct(_PushTelemetryRequest)
+    u_client_instance_id, obj.subscription_id, obj.terminating, obj.compression_type, h0, c0 = _S_16siobBB.unpack_from(b, p)
+    obj.client_instance_id = uuid_of(u_client_instance_id)
+    if h0 < 0x80:
+        p += 23
+        h0 += p - 1
+    elif c0 < 0x80:
+        p += 24
+        h0 = (h0 & 0x7F) + (c0 << 7) + p - 1
+    else:
+        h0, p = r_uvarint(b, p + 22)
+        h0 += p - 1
+    if h0 < p:
+        raise null_error('Metrics')
+    elif h0 > blen:
+        raise bytes_error(h0 - p)
+    else:
+        obj.metrics = b[p : h0]
+        p = h0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _PushTelemetryRequest(f_client_instance_id, f_subscription_id, f_terminating, f_compression_type, f_metrics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -78,15 +95,14 @@ def _e_PushTelemetryRequest_v0(o: PushTelemetryRequest, out: bytearray) -> None:
 
 
 def _d_PushTelemetryResponse_v0(b: bytes, p: int) -> tuple[PushTelemetryResponse, int]:
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_PushTelemetryResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _PushTelemetryResponse(f_throttle_time_ms, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

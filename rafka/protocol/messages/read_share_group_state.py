@@ -16,10 +16,15 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['ReadShareGroupStateRequest', 'ReadShareGroupStateResponse']
 
+_S_16sB = Struct(">16sB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_ii = Struct(">ii")
+_S_iiB = Struct(">iiB")
 _S_iq = Struct(">iq")
+_S_iqB = Struct(">iqB")
 _S_qqbh = Struct(">qqbh")
+_S_qqbhB = Struct(">qqbhB")
 
 @attrs.define
 class ReadShareGroupStateRequest(Message):
@@ -87,15 +92,14 @@ class ReadShareGroupStateResponse(Message):
 
 
 def _d_ReadShareGroupStateRequest__PartitionData_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateRequest.PartitionData, int]:
-    f_partition, f_leader_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ReadShareGroupStateRequest__PartitionData)
+    obj.partition, obj.leader_epoch, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ReadShareGroupStateRequest__PartitionData(f_partition, f_leader_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -109,40 +113,39 @@ def _e_ReadShareGroupStateRequest__PartitionData_v0(o: ReadShareGroupStateReques
 
 def _d_ReadShareGroupStateRequest__ReadStateData_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateRequest.ReadStateData, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ReadShareGroupStateRequest__ReadStateData)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition, f1_leader_epoch = _S_ii.unpack_from(b, p)
-            p += 8
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_ReadShareGroupStateRequest__PartitionData)
+            e_partitions.partition, e_partitions.leader_epoch, h1 = _S_iiB.unpack_from(b, p)
+            p += 9
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _ReadShareGroupStateRequest__PartitionData(f1_partition, f1_leader_epoch, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ReadShareGroupStateRequest__ReadStateData(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -171,70 +174,69 @@ def _e_ReadShareGroupStateRequest__ReadStateData_v0(o: ReadShareGroupStateReques
 
 def _d_ReadShareGroupStateRequest_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ReadShareGroupStateRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_ReadShareGroupStateRequest__ReadStateData)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_leader_epoch = _S_ii.unpack_from(b, p)
-                    p += 8
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ReadShareGroupStateRequest__PartitionData)
+                    e1_partitions.partition, e1_partitions.leader_epoch, h2 = _S_iiB.unpack_from(b, p)
+                    p += 9
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _ReadShareGroupStateRequest__PartitionData(f2_partition, f2_leader_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _ReadShareGroupStateRequest__ReadStateData(f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ReadShareGroupStateRequest(f_group_id, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -277,15 +279,14 @@ def _e_ReadShareGroupStateRequest_v0(o: ReadShareGroupStateRequest, out: bytearr
 
 
 def _d_ReadShareGroupStateResponse__StateBatch_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateResponse.StateBatch, int]:
-    f_first_offset, f_last_offset, f_delivery_state, f_delivery_count = _S_qqbh.unpack_from(b, p)
-    p += 19
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ReadShareGroupStateResponse__StateBatch)
+    obj.first_offset, obj.last_offset, obj.delivery_state, obj.delivery_count, h0 = _S_qqbhB.unpack_from(b, p)
+    p += 20
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ReadShareGroupStateResponse__StateBatch(f_first_offset, f_last_offset, f_delivery_state, f_delivery_count, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -299,49 +300,45 @@ def _e_ReadShareGroupStateResponse__StateBatch_v0(o: ReadShareGroupStateResponse
 
 def _d_ReadShareGroupStateResponse__PartitionResult_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateResponse.PartitionResult, int]:
     blen = len(b)
-    f_partition, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_ReadShareGroupStateResponse__PartitionResult)
+    obj.partition, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f_state_epoch, f_start_offset = _S_iq.unpack_from(b, p)
-    p += 12
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    obj.state_epoch, obj.start_offset, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StateBatches')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_state_batches = []
-        for _ in range(n0):
-            f1_first_offset, f1_last_offset, f1_delivery_state, f1_delivery_count = _S_qqbh.unpack_from(b, p)
-            p += 19
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.state_batches = l_state_batches = []
+        for _ in range(h0):
+            e_state_batches = new_struct(_ReadShareGroupStateResponse__StateBatch)
+            e_state_batches.first_offset, e_state_batches.last_offset, e_state_batches.delivery_state, e_state_batches.delivery_count, h1 = _S_qqbhB.unpack_from(b, p)
+            p += 20
+            if h1 == 0:
+                e_state_batches.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_state_batches = _ReadShareGroupStateResponse__StateBatch(f1_first_offset, f1_last_offset, f1_delivery_state, f1_delivery_count, unknown1)
-            f_state_batches.append(e_state_batches)
+                tags1, p = r_tags(b, p - 1)
+                e_state_batches.unknown_tagged_fields = tuple(tags1)
+            l_state_batches.append(e_state_batches)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ReadShareGroupStateResponse__PartitionResult(f_partition, f_error_code, f_error_message, f_state_epoch, f_start_offset, f_state_batches, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -372,74 +369,70 @@ def _e_ReadShareGroupStateResponse__PartitionResult_v0(o: ReadShareGroupStateRes
 
 def _d_ReadShareGroupStateResponse__ReadStateResult_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateResponse.ReadStateResult, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ReadShareGroupStateResponse__ReadStateResult)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_ReadShareGroupStateResponse__PartitionResult)
+            e_partitions.partition, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partitions.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_state_epoch, f1_start_offset = _S_iq.unpack_from(b, p)
-            p += 12
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_partitions.error_message, p = r_ncstr(b, p - 1)
+            e_partitions.state_epoch, e_partitions.start_offset, h1 = _S_iqB.unpack_from(b, p)
+            p += 13
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('StateBatches')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_state_batches = []
-                for _ in range(n1):
-                    f2_first_offset, f2_last_offset, f2_delivery_state, f2_delivery_count = _S_qqbh.unpack_from(b, p)
-                    p += 19
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_partitions.state_batches = l1_state_batches = []
+                for _ in range(h1):
+                    e1_state_batches = new_struct(_ReadShareGroupStateResponse__StateBatch)
+                    e1_state_batches.first_offset, e1_state_batches.last_offset, e1_state_batches.delivery_state, e1_state_batches.delivery_count, h2 = _S_qqbhB.unpack_from(b, p)
+                    p += 20
+                    if h2 == 0:
+                        e1_state_batches.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_state_batches = _ReadShareGroupStateResponse__StateBatch(f2_first_offset, f2_last_offset, f2_delivery_state, f2_delivery_count, unknown2)
-                    f1_state_batches.append(e1_state_batches)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_state_batches.unknown_tagged_fields = tuple(tags2)
+                    l1_state_batches.append(e1_state_batches)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _ReadShareGroupStateResponse__PartitionResult(f1_partition, f1_error_code, f1_error_message, f1_state_epoch, f1_start_offset, f1_state_batches, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ReadShareGroupStateResponse__ReadStateResult(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -485,98 +478,94 @@ def _e_ReadShareGroupStateResponse__ReadStateResult_v0(o: ReadShareGroupStateRes
 
 def _d_ReadShareGroupStateResponse_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateResponse, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ReadShareGroupStateResponse)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_ReadShareGroupStateResponse__ReadStateResult)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_results.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_error_message, p = r_ncstr(b, p)
+                e_results.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ReadShareGroupStateResponse__PartitionResult)
+                    e1_partitions.partition, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.error_message = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
-                    f2_state_epoch, f2_start_offset = _S_iq.unpack_from(b, p)
-                    p += 12
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                        e1_partitions.error_message, p = r_ncstr(b, p - 1)
+                    e1_partitions.state_epoch, e1_partitions.start_offset, h2 = _S_iqB.unpack_from(b, p)
+                    p += 13
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('StateBatches')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_state_batches = []
-                        for _ in range(n2):
-                            f3_first_offset, f3_last_offset, f3_delivery_state, f3_delivery_count = _S_qqbh.unpack_from(b, p)
-                            p += 19
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_partitions.state_batches = l2_state_batches = []
+                        for _ in range(h2):
+                            e2_state_batches = new_struct(_ReadShareGroupStateResponse__StateBatch)
+                            e2_state_batches.first_offset, e2_state_batches.last_offset, e2_state_batches.delivery_state, e2_state_batches.delivery_count, h3 = _S_qqbhB.unpack_from(b, p)
+                            p += 20
+                            if h3 == 0:
+                                e2_state_batches.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_state_batches = _ReadShareGroupStateResponse__StateBatch(f3_first_offset, f3_last_offset, f3_delivery_state, f3_delivery_count, unknown3)
-                            f2_state_batches.append(e2_state_batches)
+                                tags3, p = r_tags(b, p - 1)
+                                e2_state_batches.unknown_tagged_fields = tuple(tags3)
+                            l2_state_batches.append(e2_state_batches)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _ReadShareGroupStateResponse__PartitionResult(f2_partition, f2_error_code, f2_error_message, f2_state_epoch, f2_start_offset, f2_state_batches, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_results.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_results = _ReadShareGroupStateResponse__ReadStateResult(f1_topic_id, f1_partitions, unknown1)
-            f_results.append(e_results)
+                e_results.unknown_tagged_fields = tuple(tags1)
+            l_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ReadShareGroupStateResponse(f_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

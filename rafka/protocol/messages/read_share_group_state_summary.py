@@ -16,9 +16,13 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['ReadShareGroupStateSummaryRequest', 'ReadShareGroupStateSummaryResponse']
 
+_S_16sB = Struct(">16sB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_ii = Struct(">ii")
+_S_iiB = Struct(">iiB")
 _S_iiq = Struct(">iiq")
+_S_iiqB = Struct(">iiqB")
 
 @attrs.define
 class ReadShareGroupStateSummaryRequest(Message):
@@ -78,15 +82,14 @@ class ReadShareGroupStateSummaryResponse(Message):
 
 
 def _d_ReadShareGroupStateSummaryRequest__PartitionData_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateSummaryRequest.PartitionData, int]:
-    f_partition, f_leader_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ReadShareGroupStateSummaryRequest__PartitionData)
+    obj.partition, obj.leader_epoch, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ReadShareGroupStateSummaryRequest__PartitionData(f_partition, f_leader_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -100,40 +103,39 @@ def _e_ReadShareGroupStateSummaryRequest__PartitionData_v0(o: ReadShareGroupStat
 
 def _d_ReadShareGroupStateSummaryRequest__ReadStateSummaryData_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateSummaryRequest.ReadStateSummaryData, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ReadShareGroupStateSummaryRequest__ReadStateSummaryData)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition, f1_leader_epoch = _S_ii.unpack_from(b, p)
-            p += 8
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_ReadShareGroupStateSummaryRequest__PartitionData)
+            e_partitions.partition, e_partitions.leader_epoch, h1 = _S_iiB.unpack_from(b, p)
+            p += 9
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _ReadShareGroupStateSummaryRequest__PartitionData(f1_partition, f1_leader_epoch, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ReadShareGroupStateSummaryRequest__ReadStateSummaryData(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -162,70 +164,69 @@ def _e_ReadShareGroupStateSummaryRequest__ReadStateSummaryData_v0(o: ReadShareGr
 
 def _d_ReadShareGroupStateSummaryRequest_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateSummaryRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ReadShareGroupStateSummaryRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_ReadShareGroupStateSummaryRequest__ReadStateSummaryData)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_leader_epoch = _S_ii.unpack_from(b, p)
-                    p += 8
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ReadShareGroupStateSummaryRequest__PartitionData)
+                    e1_partitions.partition, e1_partitions.leader_epoch, h2 = _S_iiB.unpack_from(b, p)
+                    p += 9
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _ReadShareGroupStateSummaryRequest__PartitionData(f2_partition, f2_leader_epoch, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _ReadShareGroupStateSummaryRequest__ReadStateSummaryData(f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ReadShareGroupStateSummaryRequest(f_group_id, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -269,23 +270,21 @@ def _e_ReadShareGroupStateSummaryRequest_v0(o: ReadShareGroupStateSummaryRequest
 
 def _d_ReadShareGroupStateSummaryResponse__PartitionResult_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateSummaryResponse.PartitionResult, int]:
     blen = len(b)
-    f_partition, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_ReadShareGroupStateSummaryResponse__PartitionResult)
+    obj.partition, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f_state_epoch, f_leader_epoch, f_start_offset = _S_iiq.unpack_from(b, p)
-    p += 16
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.error_message, p = r_ncstr(b, p - 1)
+    obj.state_epoch, obj.leader_epoch, obj.start_offset, h0 = _S_iiqB.unpack_from(b, p)
+    p += 17
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ReadShareGroupStateSummaryResponse__PartitionResult(f_partition, f_error_code, f_error_message, f_state_epoch, f_leader_epoch, f_start_offset, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -301,48 +300,46 @@ def _e_ReadShareGroupStateSummaryResponse__PartitionResult_v0(o: ReadShareGroupS
 
 def _d_ReadShareGroupStateSummaryResponse__ReadStateSummaryResult_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateSummaryResponse.ReadStateSummaryResult, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ReadShareGroupStateSummaryResponse__ReadStateSummaryResult)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_ReadShareGroupStateSummaryResponse__PartitionResult)
+            e_partitions.partition, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partitions.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_state_epoch, f1_leader_epoch, f1_start_offset = _S_iiq.unpack_from(b, p)
-            p += 16
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.error_message, p = r_ncstr(b, p - 1)
+            e_partitions.state_epoch, e_partitions.leader_epoch, e_partitions.start_offset, h1 = _S_iiqB.unpack_from(b, p)
+            p += 17
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _ReadShareGroupStateSummaryResponse__PartitionResult(f1_partition, f1_error_code, f1_error_message, f1_state_epoch, f1_leader_epoch, f1_start_offset, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ReadShareGroupStateSummaryResponse__ReadStateSummaryResult(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -373,72 +370,70 @@ def _e_ReadShareGroupStateSummaryResponse__ReadStateSummaryResult_v0(o: ReadShar
 
 def _d_ReadShareGroupStateSummaryResponse_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateSummaryResponse, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ReadShareGroupStateSummaryResponse)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_ReadShareGroupStateSummaryResponse__ReadStateSummaryResult)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_results.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_error_message, p = r_ncstr(b, p)
+                e_results.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ReadShareGroupStateSummaryResponse__PartitionResult)
+                    e1_partitions.partition, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.error_message = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
-                    f2_state_epoch, f2_leader_epoch, f2_start_offset = _S_iiq.unpack_from(b, p)
-                    p += 16
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.error_message, p = r_ncstr(b, p - 1)
+                    e1_partitions.state_epoch, e1_partitions.leader_epoch, e1_partitions.start_offset, h2 = _S_iiqB.unpack_from(b, p)
+                    p += 17
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _ReadShareGroupStateSummaryResponse__PartitionResult(f2_partition, f2_error_code, f2_error_message, f2_state_epoch, f2_leader_epoch, f2_start_offset, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_results.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_results = _ReadShareGroupStateSummaryResponse__ReadStateSummaryResult(f1_topic_id, f1_partitions, unknown1)
-            f_results.append(e_results)
+                e_results.unknown_tagged_fields = tuple(tags1)
+            l_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ReadShareGroupStateSummaryResponse(f_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -17,7 +17,9 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['RemoveRaftVoterRequest', 'RemoveRaftVoterResponse']
 
 _S_i = Struct(">i")
+_S_i16sB = Struct(">i16sB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 
 @attrs.define
 class RemoveRaftVoterRequest(Message):
@@ -53,22 +55,21 @@ class RemoveRaftVoterResponse(Message):
 
 def _d_RemoveRaftVoterRequest_v0(b: bytes, p: int) -> tuple[RemoveRaftVoterRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_cluster_id, p = r_ncstr(b, p)
+    obj = new_struct(_RemoveRaftVoterRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_voter_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_voter_directory_id, p = r_uuid(b, p)
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.cluster_id, p = r_ncstr(b, p)
+    obj.voter_id, u_voter_directory_id, h0 = _S_i16sB.unpack_from(b, p)
+    obj.voter_directory_id = uuid_of(u_voter_directory_id)
+    p += 21
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _RemoveRaftVoterRequest(f_cluster_id, f_voter_id, f_voter_directory_id, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -84,21 +85,20 @@ def _e_RemoveRaftVoterRequest_v0(o: RemoveRaftVoterRequest, out: bytearray) -> N
 
 def _d_RemoveRaftVoterResponse_v0(b: bytes, p: int) -> tuple[RemoveRaftVoterResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_RemoveRaftVoterResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _RemoveRaftVoterResponse(f_throttle_time_ms, f_error_code, f_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

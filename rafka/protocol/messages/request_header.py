@@ -16,6 +16,7 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['RequestHeader']
 
 _S_hhi = Struct(">hhi")
+_S_hhih = Struct(">hhih")
 
 @attrs.define
 class RequestHeader(Message):
@@ -34,11 +35,16 @@ class RequestHeader(Message):
 
 
 def _d_RequestHeader_v1(b: bytes, p: int) -> tuple[RequestHeader, int]:
-    f_request_api_key, f_request_api_version, f_correlation_id = _S_hhi.unpack_from(b, p)
-    p += 8
-    f_client_id, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _RequestHeader(f_request_api_key, f_request_api_version, f_correlation_id, f_client_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_RequestHeader)
+    obj.request_api_key, obj.request_api_version, obj.correlation_id, h0 = _S_hhih.unpack_from(b, p)
+    p += 10
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.client_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.client_id, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -50,16 +56,21 @@ def _e_RequestHeader_v1(o: RequestHeader, out: bytearray) -> None:
 
 
 def _d_RequestHeader_v2(b: bytes, p: int) -> tuple[RequestHeader, int]:
-    f_request_api_key, f_request_api_version, f_correlation_id = _S_hhi.unpack_from(b, p)
-    p += 8
-    f_client_id, p = r_nstr(b, p)
+    blen = len(b)
+    obj = new_struct(_RequestHeader)
+    obj.request_api_key, obj.request_api_version, obj.correlation_id, h0 = _S_hhih.unpack_from(b, p)
+    p += 10
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.client_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.client_id, p = r_nstr(b, p - 2)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _RequestHeader(f_request_api_key, f_request_api_version, f_correlation_id, f_client_id, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,6 +16,7 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['ResponseHeader']
 
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 
 @attrs.define
 class ResponseHeader(Message):
@@ -31,10 +32,10 @@ class ResponseHeader(Message):
 
 
 def _d_ResponseHeader_v0(b: bytes, p: int) -> tuple[ResponseHeader, int]:
-    f_correlation_id = _S_i.unpack_from(b, p)[0]
+    obj = new_struct(_ResponseHeader)
+    obj.correlation_id = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _ResponseHeader(f_correlation_id, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -45,15 +46,14 @@ def _e_ResponseHeader_v0(o: ResponseHeader, out: bytearray) -> None:
 
 
 def _d_ResponseHeader_v1(b: bytes, p: int) -> tuple[ResponseHeader, int]:
-    f_correlation_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ResponseHeader)
+    obj.correlation_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ResponseHeader(f_correlation_id, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,7 +16,10 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['SaslAuthenticateRequest', 'SaslAuthenticateResponse']
 
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
+_S_hh = Struct(">hh")
 _S_q = Struct(">q")
+_S_qB = Struct(">qB")
 
 @attrs.define
 class SaslAuthenticateRequest(Message):
@@ -50,9 +53,19 @@ class SaslAuthenticateResponse(Message):
 
 
 def _d_SaslAuthenticateRequest_v0(b: bytes, p: int) -> tuple[SaslAuthenticateRequest, int]:
-    f_auth_bytes, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _SaslAuthenticateRequest(f_auth_bytes, unknown0)
+    blen = len(b)
+    obj = new_struct(_SaslAuthenticateRequest)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('AuthBytes')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.auth_bytes = b[p : h0]
+        p = h0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -63,14 +76,31 @@ def _e_SaslAuthenticateRequest_v0(o: SaslAuthenticateRequest, out: bytearray) ->
 
 
 def _d_SaslAuthenticateRequest_v2(b: bytes, p: int) -> tuple[SaslAuthenticateRequest, int]:
-    f_auth_bytes, p = r_cbytes(b, p)
+    blen = len(b)
+    obj = new_struct(_SaslAuthenticateRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('AuthBytes')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.auth_bytes = b[p : h0]
+        p = h0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _SaslAuthenticateRequest(f_auth_bytes, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -83,12 +113,27 @@ def _e_SaslAuthenticateRequest_v2(o: SaslAuthenticateRequest, out: bytearray) ->
 
 
 def _d_SaslAuthenticateResponse_v0(b: bytes, p: int) -> tuple[SaslAuthenticateResponse, int]:
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_error_message, p = r_nstr(b, p)
-    f_auth_bytes, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _SaslAuthenticateResponse(f_error_code, f_error_message, f_auth_bytes, 0, unknown0)
+    blen = len(b)
+    obj = new_struct(_SaslAuthenticateResponse)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
+    p += 4
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
+    else:
+        obj.error_message, p = r_nstr(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('AuthBytes')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.auth_bytes = b[p : h0]
+        p = h0
+    obj.session_lifetime_ms = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -101,14 +146,28 @@ def _e_SaslAuthenticateResponse_v0(o: SaslAuthenticateResponse, out: bytearray) 
 
 
 def _d_SaslAuthenticateResponse_v1(b: bytes, p: int) -> tuple[SaslAuthenticateResponse, int]:
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_error_message, p = r_nstr(b, p)
-    f_auth_bytes, p = r_bytes(b, p)
-    f_session_lifetime_ms = _S_q.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_SaslAuthenticateResponse)
+    obj.error_code, h0 = _S_hh.unpack_from(b, p)
+    p += 4
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
+    else:
+        obj.error_message, p = r_nstr(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('AuthBytes')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.auth_bytes = b[p : h0]
+        p = h0
+    obj.session_lifetime_ms = _S_q.unpack_from(b, p)[0]
     p += 8
-    unknown0 = ()
-    obj = _SaslAuthenticateResponse(f_error_code, f_error_message, f_auth_bytes, f_session_lifetime_ms, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -123,24 +182,38 @@ def _e_SaslAuthenticateResponse_v1(o: SaslAuthenticateResponse, out: bytearray) 
 
 def _d_SaslAuthenticateResponse_v2(b: bytes, p: int) -> tuple[SaslAuthenticateResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_SaslAuthenticateResponse)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f_auth_bytes, p = r_cbytes(b, p)
-    f_session_lifetime_ms = _S_q.unpack_from(b, p)[0]
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('AuthBytes')
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _SaslAuthenticateResponse(f_error_code, f_error_message, f_auth_bytes, f_session_lifetime_ms, unknown0)
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.auth_bytes = b[p : h0]
+        p = h0
+    obj.session_lifetime_ms, h0 = _S_qB.unpack_from(b, p)
+    p += 9
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,6 +16,7 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['SaslHandshakeRequest', 'SaslHandshakeResponse']
 
 _S_h = Struct(">h")
+_S_hi = Struct(">hi")
 
 @attrs.define
 class SaslHandshakeRequest(Message):
@@ -47,9 +48,16 @@ class SaslHandshakeResponse(Message):
 
 
 def _d_SaslHandshakeRequest_v0(b: bytes, p: int) -> tuple[SaslHandshakeRequest, int]:
-    f_mechanism, p = r_str(b, p)
-    unknown0 = ()
-    obj = _SaslHandshakeRequest(f_mechanism, unknown0)
+    blen = len(b)
+    obj = new_struct(_SaslHandshakeRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.mechanism = b[p : z0].decode()
+        p = z0
+    else:
+        obj.mechanism, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -61,21 +69,25 @@ def _e_SaslHandshakeRequest_v0(o: SaslHandshakeRequest, out: bytearray) -> None:
 
 def _d_SaslHandshakeResponse_v0(b: bytes, p: int) -> tuple[SaslHandshakeResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_SaslHandshakeResponse)
+    obj.error_code, h0 = _S_hi.unpack_from(b, p)
+    p += 6
+    if h0 < 0:
         raise null_error('Mechanisms')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_mechanisms = []
-        for _ in range(n0):
-            e_mechanisms, p = r_str(b, p)
-            f_mechanisms.append(e_mechanisms)
-    unknown0 = ()
-    obj = _SaslHandshakeResponse(f_error_code, f_mechanisms, unknown0)
+        obj.mechanisms = l_mechanisms = []
+        for _ in range(h0):
+            h0 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h0 >= 0 and (z0 := p + h0) <= blen:
+                e_mechanisms = b[p : z0].decode()
+                p = z0
+            else:
+                e_mechanisms, p = r_str(b, p - 2)
+            l_mechanisms.append(e_mechanisms)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 

@@ -16,10 +16,15 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['ShareAcknowledgeRequest', 'ShareAcknowledgeResponse']
 
+_S_16sB = Struct(">16sB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_ii = Struct(">ii")
+_S_iiB = Struct(">iiB")
 _S_qq = Struct(">qq")
+_S_qqB = Struct(">qqB")
 
 @attrs.define
 class ShareAcknowledgeRequest(Message):
@@ -104,31 +109,31 @@ class ShareAcknowledgeResponse(Message):
 
 
 def _d_ShareAcknowledgeRequest__AcknowledgementBatch_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeRequest.AcknowledgementBatch, int]:
-    f_first_offset, f_last_offset = _S_qq.unpack_from(b, p)
-    p += 16
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_acknowledge_types = [*ARRAYS_b[n0].unpack_from(b, p)]
-        p += 1 * n0
-    elif n0 < 0:
+    obj = new_struct(_ShareAcknowledgeRequest__AcknowledgementBatch)
+    obj.first_offset, obj.last_offset, h0 = _S_qqB.unpack_from(b, p)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.acknowledge_types = [*ARRAYS_b[h0].unpack_from(b, p)]
+        p += 1 * h0
+    elif h0 == 0:
+        obj.acknowledge_types = []
+    elif h0 < 0:
         raise null_error('AcknowledgeTypes')
     else:
-        f_acknowledge_types, p = r_fixed_array(b, p, n0, 'b', 1)
+        obj.acknowledge_types, p = r_fixed_array(b, p, h0, 'b', 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareAcknowledgeRequest__AcknowledgementBatch(f_first_offset, f_last_offset, f_acknowledge_types, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -155,57 +160,55 @@ def _e_ShareAcknowledgeRequest__AcknowledgementBatch_v1(o: ShareAcknowledgeReque
 
 def _d_ShareAcknowledgeRequest__AcknowledgePartition_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeRequest.AcknowledgePartition, int]:
     blen = len(b)
-    f_partition_index = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ShareAcknowledgeRequest__AcknowledgePartition)
+    obj.partition_index, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('AcknowledgementBatches')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_acknowledgement_batches = []
-        for _ in range(n0):
-            f1_first_offset, f1_last_offset = _S_qq.unpack_from(b, p)
-            p += 16
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_acknowledge_types = [*ARRAYS_b[n1].unpack_from(b, p)]
-                p += 1 * n1
-            elif n1 < 0:
+        obj.acknowledgement_batches = l_acknowledgement_batches = []
+        for _ in range(h0):
+            e_acknowledgement_batches = new_struct(_ShareAcknowledgeRequest__AcknowledgementBatch)
+            e_acknowledgement_batches.first_offset, e_acknowledgement_batches.last_offset, h1 = _S_qqB.unpack_from(b, p)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_acknowledgement_batches.acknowledge_types = [*ARRAYS_b[h1].unpack_from(b, p)]
+                p += 1 * h1
+            elif h1 == 0:
+                e_acknowledgement_batches.acknowledge_types = []
+            elif h1 < 0:
                 raise null_error('AcknowledgeTypes')
             else:
-                f1_acknowledge_types, p = r_fixed_array(b, p, n1, 'b', 1)
+                e_acknowledgement_batches.acknowledge_types, p = r_fixed_array(b, p, h1, 'b', 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_acknowledgement_batches.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_acknowledgement_batches = _ShareAcknowledgeRequest__AcknowledgementBatch(f1_first_offset, f1_last_offset, f1_acknowledge_types, unknown1)
-            f_acknowledgement_batches.append(e_acknowledgement_batches)
+                e_acknowledgement_batches.unknown_tagged_fields = tuple(tags1)
+            l_acknowledgement_batches.append(e_acknowledgement_batches)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareAcknowledgeRequest__AcknowledgePartition(f_partition_index, f_acknowledgement_batches, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -247,82 +250,80 @@ def _e_ShareAcknowledgeRequest__AcknowledgePartition_v1(o: ShareAcknowledgeReque
 
 def _d_ShareAcknowledgeRequest__AcknowledgeTopic_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeRequest.AcknowledgeTopic, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ShareAcknowledgeRequest__AcknowledgeTopic)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index = _S_i.unpack_from(b, p)[0]
-            p += 4
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_ShareAcknowledgeRequest__AcknowledgePartition)
+            e_partitions.partition_index, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('AcknowledgementBatches')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_acknowledgement_batches = []
-                for _ in range(n1):
-                    f2_first_offset, f2_last_offset = _S_qq.unpack_from(b, p)
-                    p += 16
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_acknowledge_types = [*ARRAYS_b[n2].unpack_from(b, p)]
-                        p += 1 * n2
-                    elif n2 < 0:
+                e_partitions.acknowledgement_batches = l1_acknowledgement_batches = []
+                for _ in range(h1):
+                    e1_acknowledgement_batches = new_struct(_ShareAcknowledgeRequest__AcknowledgementBatch)
+                    e1_acknowledgement_batches.first_offset, e1_acknowledgement_batches.last_offset, h2 = _S_qqB.unpack_from(b, p)
+                    p += 17
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_acknowledgement_batches.acknowledge_types = [*ARRAYS_b[h2].unpack_from(b, p)]
+                        p += 1 * h2
+                    elif h2 == 0:
+                        e1_acknowledgement_batches.acknowledge_types = []
+                    elif h2 < 0:
                         raise null_error('AcknowledgeTypes')
                     else:
-                        f2_acknowledge_types, p = r_fixed_array(b, p, n2, 'b', 1)
+                        e1_acknowledgement_batches.acknowledge_types, p = r_fixed_array(b, p, h2, 'b', 1)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_acknowledgement_batches.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_acknowledgement_batches = _ShareAcknowledgeRequest__AcknowledgementBatch(f2_first_offset, f2_last_offset, f2_acknowledge_types, unknown2)
-                    f1_acknowledgement_batches.append(e1_acknowledgement_batches)
+                        e1_acknowledgement_batches.unknown_tagged_fields = tuple(tags2)
+                    l1_acknowledgement_batches.append(e1_acknowledgement_batches)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _ShareAcknowledgeRequest__AcknowledgePartition(f1_partition_index, f1_acknowledgement_batches, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareAcknowledgeRequest__AcknowledgeTopic(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -379,120 +380,116 @@ def _e_ShareAcknowledgeRequest__AcknowledgeTopic_v1(o: ShareAcknowledgeRequest.A
 
 def _d_ShareAcknowledgeRequest_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_id, p = r_ncstr(b, p)
+    obj = new_struct(_ShareAcknowledgeRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_member_id, p = r_ncstr(b, p)
+        obj.group_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_share_session_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.member_id, p = r_ncstr(b, p)
+    obj.share_session_epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_ShareAcknowledgeRequest__AcknowledgeTopic)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ShareAcknowledgeRequest__AcknowledgePartition)
+                    e1_partitions.partition_index, h2 = _S_iB.unpack_from(b, p)
+                    p += 5
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('AcknowledgementBatches')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_acknowledgement_batches = []
-                        for _ in range(n2):
-                            f3_first_offset, f3_last_offset = _S_qq.unpack_from(b, p)
-                            p += 16
-                            n3 = b[p]
-                            if n3 < 0x80:
-                                p += 1
-                            elif b[p + 1] < 0x80:
-                                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                                p += 2
-                            else:
-                                n3, p = r_uvarint(b, p)
-                            n3 -= 1
-                            if 0 <= n3 < 64:
-                                f3_acknowledge_types = [*ARRAYS_b[n3].unpack_from(b, p)]
-                                p += 1 * n3
-                            elif n3 < 0:
+                        e1_partitions.acknowledgement_batches = l2_acknowledgement_batches = []
+                        for _ in range(h2):
+                            e2_acknowledgement_batches = new_struct(_ShareAcknowledgeRequest__AcknowledgementBatch)
+                            e2_acknowledgement_batches.first_offset, e2_acknowledgement_batches.last_offset, h3 = _S_qqB.unpack_from(b, p)
+                            p += 17
+                            if h3 >= 0x80:
+                                if b[p] < 0x80:
+                                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                                    p += 1
+                                else:
+                                    h3, p = r_uvarint(b, p - 1)
+                            h3 -= 1
+                            if 0 < h3 < 64:
+                                e2_acknowledgement_batches.acknowledge_types = [*ARRAYS_b[h3].unpack_from(b, p)]
+                                p += 1 * h3
+                            elif h3 == 0:
+                                e2_acknowledgement_batches.acknowledge_types = []
+                            elif h3 < 0:
                                 raise null_error('AcknowledgeTypes')
                             else:
-                                f3_acknowledge_types, p = r_fixed_array(b, p, n3, 'b', 1)
+                                e2_acknowledgement_batches.acknowledge_types, p = r_fixed_array(b, p, h3, 'b', 1)
                             if b[p] == 0:
                                 p += 1
-                                unknown3: TaggedFields = ()
+                                e2_acknowledgement_batches.unknown_tagged_fields = ()
                             else:
                                 tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_acknowledgement_batches = _ShareAcknowledgeRequest__AcknowledgementBatch(f3_first_offset, f3_last_offset, f3_acknowledge_types, unknown3)
-                            f2_acknowledgement_batches.append(e2_acknowledgement_batches)
+                                e2_acknowledgement_batches.unknown_tagged_fields = tuple(tags3)
+                            l2_acknowledgement_batches.append(e2_acknowledgement_batches)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _ShareAcknowledgeRequest__AcknowledgePartition(f2_partition_index, f2_acknowledgement_batches, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _ShareAcknowledgeRequest__AcknowledgeTopic(f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareAcknowledgeRequest(f_group_id, f_member_id, f_share_session_epoch, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -565,15 +562,14 @@ def _e_ShareAcknowledgeRequest_v1(o: ShareAcknowledgeRequest, out: bytearray) ->
 
 
 def _d_ShareAcknowledgeResponse__LeaderIdAndEpoch_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeResponse.LeaderIdAndEpoch, int]:
-    f_leader_id, f_leader_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ShareAcknowledgeResponse__LeaderIdAndEpoch)
+    obj.leader_id, obj.leader_epoch, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareAcknowledgeResponse__LeaderIdAndEpoch(f_leader_id, f_leader_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -587,30 +583,29 @@ def _e_ShareAcknowledgeResponse__LeaderIdAndEpoch_v1(o: ShareAcknowledgeResponse
 
 def _d_ShareAcknowledgeResponse__PartitionData_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeResponse.PartitionData, int]:
     blen = len(b)
-    f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_ShareAcknowledgeResponse__PartitionData)
+    obj.partition_index, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f1_leader_id, f1_leader_epoch = _S_ii.unpack_from(b, p)
-    p += 8
+        obj.error_message, p = r_ncstr(b, p - 1)
+    o1 = new_struct(_ShareAcknowledgeResponse__LeaderIdAndEpoch)
+    obj.current_leader = o1
+    o1.leader_id, o1.leader_epoch, h1 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if h1 == 0:
+        o1.unknown_tagged_fields = ()
+    else:
+        tags1, p = r_tags(b, p - 1)
+        o1.unknown_tagged_fields = tuple(tags1)
     if b[p] == 0:
         p += 1
-        unknown1: TaggedFields = ()
-    else:
-        tags1, p = r_tags(b, p)
-        unknown1 = tuple(tags1)
-    f_current_leader = _ShareAcknowledgeResponse__LeaderIdAndEpoch(f1_leader_id, f1_leader_epoch, unknown1)
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareAcknowledgeResponse__PartitionData(f_partition_index, f_error_code, f_error_message, f_current_leader, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -631,55 +626,54 @@ def _e_ShareAcknowledgeResponse__PartitionData_v1(o: ShareAcknowledgeResponse.Pa
 
 def _d_ShareAcknowledgeResponse__ShareAcknowledgeTopicResponse_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ShareAcknowledgeResponse__ShareAcknowledgeTopicResponse)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_ShareAcknowledgeResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partitions.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            f2_leader_id, f2_leader_epoch = _S_ii.unpack_from(b, p)
-            p += 8
+                e_partitions.error_message, p = r_ncstr(b, p - 1)
+            o2 = new_struct(_ShareAcknowledgeResponse__LeaderIdAndEpoch)
+            e_partitions.current_leader = o2
+            o2.leader_id, o2.leader_epoch, h2 = _S_iiB.unpack_from(b, p)
+            p += 9
+            if h2 == 0:
+                o2.unknown_tagged_fields = ()
+            else:
+                tags2, p = r_tags(b, p - 1)
+                o2.unknown_tagged_fields = tuple(tags2)
             if b[p] == 0:
                 p += 1
-                unknown2: TaggedFields = ()
-            else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            f1_current_leader = _ShareAcknowledgeResponse__LeaderIdAndEpoch(f2_leader_id, f2_leader_epoch, unknown2)
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _ShareAcknowledgeResponse__PartitionData(f1_partition_index, f1_error_code, f1_error_message, f1_current_leader, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareAcknowledgeResponse__ShareAcknowledgeTopicResponse(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -715,29 +709,27 @@ def _e_ShareAcknowledgeResponse__ShareAcknowledgeTopicResponse_v1(o: ShareAcknow
 
 def _d_ShareAcknowledgeResponse__NodeEndpoint_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeResponse.NodeEndpoint, int]:
     blen = len(b)
-    f_node_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ShareAcknowledgeResponse__NodeEndpoint)
+    obj.node_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack, p = r_ncstr(b, p)
+        obj.host, p = r_cstr(b, p - 1)
+    obj.port, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.rack = b[p : z0].decode()
+        p = z0
     else:
-        f_rack = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.rack, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareAcknowledgeResponse__NodeEndpoint(f_node_id, f_host, f_port, f_rack, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -754,127 +746,123 @@ def _e_ShareAcknowledgeResponse__NodeEndpoint_v1(o: ShareAcknowledgeResponse.Nod
 
 def _d_ShareAcknowledgeResponse_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_ShareAcknowledgeResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_ShareAcknowledgeResponse__ShareAcknowledgeTopicResponse)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_responses.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_error_message, p = r_ncstr(b, p)
+                e_responses.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ShareAcknowledgeResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.error_message = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
-                    f3_leader_id, f3_leader_epoch = _S_ii.unpack_from(b, p)
-                    p += 8
+                        e1_partitions.error_message, p = r_ncstr(b, p - 1)
+                    o3 = new_struct(_ShareAcknowledgeResponse__LeaderIdAndEpoch)
+                    e1_partitions.current_leader = o3
+                    o3.leader_id, o3.leader_epoch, h3 = _S_iiB.unpack_from(b, p)
+                    p += 9
+                    if h3 == 0:
+                        o3.unknown_tagged_fields = ()
+                    else:
+                        tags3, p = r_tags(b, p - 1)
+                        o3.unknown_tagged_fields = tuple(tags3)
                     if b[p] == 0:
                         p += 1
-                        unknown3: TaggedFields = ()
-                    else:
-                        tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    f2_current_leader = _ShareAcknowledgeResponse__LeaderIdAndEpoch(f3_leader_id, f3_leader_epoch, unknown3)
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _ShareAcknowledgeResponse__PartitionData(f2_partition_index, f2_error_code, f2_error_message, f2_current_leader, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_responses = _ShareAcknowledgeResponse__ShareAcknowledgeTopicResponse(f1_topic_id, f1_partitions, unknown1)
-            f_responses.append(e_responses)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_responses.unknown_tagged_fields = tuple(tags1)
+            l_responses.append(e_responses)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('NodeEndpoints')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_node_endpoints = []
-        for _ in range(n0):
-            f4_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s4 = b[p]
-            if 0 < s4 < 0x80 and p + s4 <= blen:
-                f4_host = b[p + 1 : p + s4].decode()
-                p += s4
+        obj.node_endpoints = l_node_endpoints = []
+        for _ in range(h0):
+            e_node_endpoints = new_struct(_ShareAcknowledgeResponse__NodeEndpoint)
+            e_node_endpoints.node_id, h4 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h4 < 0x80 and (z4 := p + h4 - 1) <= blen:
+                e_node_endpoints.host = b[p : z4].decode()
+                p = z4
             else:
-                f4_host, p = r_cstr(b, p)
-            f4_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s4 = b[p]
-            if not (0 < s4 < 0x80 and p + s4 <= blen):
-                f4_rack, p = r_ncstr(b, p)
+                e_node_endpoints.host, p = r_cstr(b, p - 1)
+            e_node_endpoints.port, h4 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h4 < 0x80 and (z4 := p + h4 - 1) <= blen:
+                e_node_endpoints.rack = b[p : z4].decode()
+                p = z4
             else:
-                f4_rack = b[p + 1 : p + s4].decode()
-                p += s4
+                e_node_endpoints.rack, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown4: TaggedFields = ()
+                e_node_endpoints.unknown_tagged_fields = ()
             else:
                 tags4, p = r_tags(b, p)
-                unknown4 = tuple(tags4)
-            e_node_endpoints = _ShareAcknowledgeResponse__NodeEndpoint(f4_node_id, f4_host, f4_port, f4_rack, unknown4)
-            f_node_endpoints.append(e_node_endpoints)
+                e_node_endpoints.unknown_tagged_fields = tuple(tags4)
+            l_node_endpoints.append(e_node_endpoints)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareAcknowledgeResponse(f_throttle_time_ms, f_error_code, f_error_message, f_responses, f_node_endpoints, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,13 +16,21 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['ShareFetchRequest', 'ShareFetchResponse']
 
+_S_16sB = Struct(">16sB")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_ii = Struct(">ii")
+_S_iiB = Struct(">iiB")
 _S_iiiiii = Struct(">iiiiii")
+_S_iiiiiiB = Struct(">iiiiiiB")
 _S_qq = Struct(">qq")
+_S_qqB = Struct(">qqB")
 _S_qqh = Struct(">qqh")
+_S_qqhB = Struct(">qqhB")
 
 @attrs.define
 class ShareFetchRequest(Message):
@@ -132,31 +140,31 @@ class ShareFetchResponse(Message):
 
 
 def _d_ShareFetchRequest__AcknowledgementBatch_v1(b: bytes, p: int) -> tuple[ShareFetchRequest.AcknowledgementBatch, int]:
-    f_first_offset, f_last_offset = _S_qq.unpack_from(b, p)
-    p += 16
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_acknowledge_types = [*ARRAYS_b[n0].unpack_from(b, p)]
-        p += 1 * n0
-    elif n0 < 0:
+    obj = new_struct(_ShareFetchRequest__AcknowledgementBatch)
+    obj.first_offset, obj.last_offset, h0 = _S_qqB.unpack_from(b, p)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.acknowledge_types = [*ARRAYS_b[h0].unpack_from(b, p)]
+        p += 1 * h0
+    elif h0 == 0:
+        obj.acknowledge_types = []
+    elif h0 < 0:
         raise null_error('AcknowledgeTypes')
     else:
-        f_acknowledge_types, p = r_fixed_array(b, p, n0, 'b', 1)
+        obj.acknowledge_types, p = r_fixed_array(b, p, h0, 'b', 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareFetchRequest__AcknowledgementBatch(f_first_offset, f_last_offset, f_acknowledge_types, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -183,57 +191,56 @@ def _e_ShareFetchRequest__AcknowledgementBatch_v1(o: ShareFetchRequest.Acknowled
 
 def _d_ShareFetchRequest__FetchPartition_v1(b: bytes, p: int) -> tuple[ShareFetchRequest.FetchPartition, int]:
     blen = len(b)
-    f_partition_index = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ShareFetchRequest__FetchPartition)
+    obj.partition_index, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('AcknowledgementBatches')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_acknowledgement_batches = []
-        for _ in range(n0):
-            f1_first_offset, f1_last_offset = _S_qq.unpack_from(b, p)
-            p += 16
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_acknowledge_types = [*ARRAYS_b[n1].unpack_from(b, p)]
-                p += 1 * n1
-            elif n1 < 0:
+        obj.acknowledgement_batches = l_acknowledgement_batches = []
+        for _ in range(h0):
+            e_acknowledgement_batches = new_struct(_ShareFetchRequest__AcknowledgementBatch)
+            e_acknowledgement_batches.first_offset, e_acknowledgement_batches.last_offset, h1 = _S_qqB.unpack_from(b, p)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_acknowledgement_batches.acknowledge_types = [*ARRAYS_b[h1].unpack_from(b, p)]
+                p += 1 * h1
+            elif h1 == 0:
+                e_acknowledgement_batches.acknowledge_types = []
+            elif h1 < 0:
                 raise null_error('AcknowledgeTypes')
             else:
-                f1_acknowledge_types, p = r_fixed_array(b, p, n1, 'b', 1)
+                e_acknowledgement_batches.acknowledge_types, p = r_fixed_array(b, p, h1, 'b', 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_acknowledgement_batches.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_acknowledgement_batches = _ShareFetchRequest__AcknowledgementBatch(f1_first_offset, f1_last_offset, f1_acknowledge_types, unknown1)
-            f_acknowledgement_batches.append(e_acknowledgement_batches)
+                e_acknowledgement_batches.unknown_tagged_fields = tuple(tags1)
+            l_acknowledgement_batches.append(e_acknowledgement_batches)
+    obj.partition_max_bytes = 0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareFetchRequest__FetchPartition(f_partition_index, 0, f_acknowledgement_batches, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -277,82 +284,81 @@ def _e_ShareFetchRequest__FetchPartition_v1(o: ShareFetchRequest.FetchPartition,
 
 def _d_ShareFetchRequest__FetchTopic_v1(b: bytes, p: int) -> tuple[ShareFetchRequest.FetchTopic, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ShareFetchRequest__FetchTopic)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index = _S_i.unpack_from(b, p)[0]
-            p += 4
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_ShareFetchRequest__FetchPartition)
+            e_partitions.partition_index, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('AcknowledgementBatches')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_acknowledgement_batches = []
-                for _ in range(n1):
-                    f2_first_offset, f2_last_offset = _S_qq.unpack_from(b, p)
-                    p += 16
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_acknowledge_types = [*ARRAYS_b[n2].unpack_from(b, p)]
-                        p += 1 * n2
-                    elif n2 < 0:
+                e_partitions.acknowledgement_batches = l1_acknowledgement_batches = []
+                for _ in range(h1):
+                    e1_acknowledgement_batches = new_struct(_ShareFetchRequest__AcknowledgementBatch)
+                    e1_acknowledgement_batches.first_offset, e1_acknowledgement_batches.last_offset, h2 = _S_qqB.unpack_from(b, p)
+                    p += 17
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_acknowledgement_batches.acknowledge_types = [*ARRAYS_b[h2].unpack_from(b, p)]
+                        p += 1 * h2
+                    elif h2 == 0:
+                        e1_acknowledgement_batches.acknowledge_types = []
+                    elif h2 < 0:
                         raise null_error('AcknowledgeTypes')
                     else:
-                        f2_acknowledge_types, p = r_fixed_array(b, p, n2, 'b', 1)
+                        e1_acknowledgement_batches.acknowledge_types, p = r_fixed_array(b, p, h2, 'b', 1)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_acknowledgement_batches.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_acknowledgement_batches = _ShareFetchRequest__AcknowledgementBatch(f2_first_offset, f2_last_offset, f2_acknowledge_types, unknown2)
-                    f1_acknowledgement_batches.append(e1_acknowledgement_batches)
+                        e1_acknowledgement_batches.unknown_tagged_fields = tuple(tags2)
+                    l1_acknowledgement_batches.append(e1_acknowledgement_batches)
+            e_partitions.partition_max_bytes = 0
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _ShareFetchRequest__FetchPartition(f1_partition_index, 0, f1_acknowledgement_batches, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareFetchRequest__FetchTopic(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -410,30 +416,32 @@ def _e_ShareFetchRequest__FetchTopic_v1(o: ShareFetchRequest.FetchTopic, out: by
 
 
 def _d_ShareFetchRequest__ForgottenTopic_v1(b: bytes, p: int) -> tuple[ShareFetchRequest.ForgottenTopic, int]:
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_ShareFetchRequest__ForgottenTopic)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareFetchRequest__ForgottenTopic(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -460,161 +468,160 @@ def _e_ShareFetchRequest__ForgottenTopic_v1(o: ShareFetchRequest.ForgottenTopic,
 
 def _d_ShareFetchRequest_v1(b: bytes, p: int) -> tuple[ShareFetchRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_id, p = r_ncstr(b, p)
+    obj = new_struct(_ShareFetchRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_member_id, p = r_ncstr(b, p)
+        obj.group_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_share_session_epoch, f_max_wait_ms, f_min_bytes, f_max_bytes, f_max_records, f_batch_size = _S_iiiiii.unpack_from(b, p)
-    p += 24
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.member_id, p = r_ncstr(b, p)
+    obj.share_session_epoch, obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.max_records, obj.batch_size, h0 = _S_iiiiiiB.unpack_from(b, p)
+    p += 25
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_ShareFetchRequest__FetchTopic)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ShareFetchRequest__FetchPartition)
+                    e1_partitions.partition_index, h2 = _S_iB.unpack_from(b, p)
+                    p += 5
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('AcknowledgementBatches')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_acknowledgement_batches = []
-                        for _ in range(n2):
-                            f3_first_offset, f3_last_offset = _S_qq.unpack_from(b, p)
-                            p += 16
-                            n3 = b[p]
-                            if n3 < 0x80:
-                                p += 1
-                            elif b[p + 1] < 0x80:
-                                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                                p += 2
-                            else:
-                                n3, p = r_uvarint(b, p)
-                            n3 -= 1
-                            if 0 <= n3 < 64:
-                                f3_acknowledge_types = [*ARRAYS_b[n3].unpack_from(b, p)]
-                                p += 1 * n3
-                            elif n3 < 0:
+                        e1_partitions.acknowledgement_batches = l2_acknowledgement_batches = []
+                        for _ in range(h2):
+                            e2_acknowledgement_batches = new_struct(_ShareFetchRequest__AcknowledgementBatch)
+                            e2_acknowledgement_batches.first_offset, e2_acknowledgement_batches.last_offset, h3 = _S_qqB.unpack_from(b, p)
+                            p += 17
+                            if h3 >= 0x80:
+                                if b[p] < 0x80:
+                                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                                    p += 1
+                                else:
+                                    h3, p = r_uvarint(b, p - 1)
+                            h3 -= 1
+                            if 0 < h3 < 64:
+                                e2_acknowledgement_batches.acknowledge_types = [*ARRAYS_b[h3].unpack_from(b, p)]
+                                p += 1 * h3
+                            elif h3 == 0:
+                                e2_acknowledgement_batches.acknowledge_types = []
+                            elif h3 < 0:
                                 raise null_error('AcknowledgeTypes')
                             else:
-                                f3_acknowledge_types, p = r_fixed_array(b, p, n3, 'b', 1)
+                                e2_acknowledgement_batches.acknowledge_types, p = r_fixed_array(b, p, h3, 'b', 1)
                             if b[p] == 0:
                                 p += 1
-                                unknown3: TaggedFields = ()
+                                e2_acknowledgement_batches.unknown_tagged_fields = ()
                             else:
                                 tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_acknowledgement_batches = _ShareFetchRequest__AcknowledgementBatch(f3_first_offset, f3_last_offset, f3_acknowledge_types, unknown3)
-                            f2_acknowledgement_batches.append(e2_acknowledgement_batches)
+                                e2_acknowledgement_batches.unknown_tagged_fields = tuple(tags3)
+                            l2_acknowledgement_batches.append(e2_acknowledgement_batches)
+                    e1_partitions.partition_max_bytes = 0
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _ShareFetchRequest__FetchPartition(f2_partition_index, 0, f2_acknowledgement_batches, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _ShareFetchRequest__FetchTopic(f1_topic_id, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ForgottenTopicsData')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_forgotten_topics_data = []
-        for _ in range(n0):
-            f4_topic_id, p = r_uuid(b, p)
-            n4 = b[p]
-            if n4 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n4 = (n4 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n4, p = r_uvarint(b, p)
-            n4 -= 1
-            if 0 <= n4 < 64:
-                f4_partitions = [*ARRAYS_i[n4].unpack_from(b, p)]
-                p += 4 * n4
-            elif n4 < 0:
+        obj.forgotten_topics_data = l_forgotten_topics_data = []
+        for _ in range(h0):
+            e_forgotten_topics_data = new_struct(_ShareFetchRequest__ForgottenTopic)
+            u4_topic_id, h4 = _S_16sB.unpack_from(b, p)
+            e_forgotten_topics_data.topic_id = uuid_of(u4_topic_id)
+            p += 17
+            if h4 >= 0x80:
+                if b[p] < 0x80:
+                    h4 = (h4 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h4, p = r_uvarint(b, p - 1)
+            h4 -= 1
+            if 0 < h4 < 64:
+                e_forgotten_topics_data.partitions = [*ARRAYS_i[h4].unpack_from(b, p)]
+                p += 4 * h4
+            elif h4 == 0:
+                e_forgotten_topics_data.partitions = []
+            elif h4 < 0:
                 raise null_error('Partitions')
             else:
-                f4_partitions, p = r_fixed_array(b, p, n4, 'i', 4)
+                e_forgotten_topics_data.partitions, p = r_fixed_array(b, p, h4, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown4: TaggedFields = ()
+                e_forgotten_topics_data.unknown_tagged_fields = ()
             else:
                 tags4, p = r_tags(b, p)
-                unknown4 = tuple(tags4)
-            e_forgotten_topics_data = _ShareFetchRequest__ForgottenTopic(f4_topic_id, f4_partitions, unknown4)
-            f_forgotten_topics_data.append(e_forgotten_topics_data)
+                e_forgotten_topics_data.unknown_tagged_fields = tuple(tags4)
+            l_forgotten_topics_data.append(e_forgotten_topics_data)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareFetchRequest(f_group_id, f_member_id, f_share_session_epoch, f_max_wait_ms, f_min_bytes, f_max_bytes, f_max_records, f_batch_size, f_topics, f_forgotten_topics_data, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -717,15 +724,14 @@ def _e_ShareFetchRequest_v1(o: ShareFetchRequest, out: bytearray) -> None:
 
 
 def _d_ShareFetchResponse__LeaderIdAndEpoch_v1(b: bytes, p: int) -> tuple[ShareFetchResponse.LeaderIdAndEpoch, int]:
-    f_leader_id, f_leader_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ShareFetchResponse__LeaderIdAndEpoch)
+    obj.leader_id, obj.leader_epoch, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareFetchResponse__LeaderIdAndEpoch(f_leader_id, f_leader_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -738,15 +744,14 @@ def _e_ShareFetchResponse__LeaderIdAndEpoch_v1(o: ShareFetchResponse.LeaderIdAnd
 
 
 def _d_ShareFetchResponse__AcquiredRecords_v1(b: bytes, p: int) -> tuple[ShareFetchResponse.AcquiredRecords, int]:
-    f_first_offset, f_last_offset, f_delivery_count = _S_qqh.unpack_from(b, p)
-    p += 18
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ShareFetchResponse__AcquiredRecords)
+    obj.first_offset, obj.last_offset, obj.delivery_count, h0 = _S_qqhB.unpack_from(b, p)
+    p += 19
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareFetchResponse__AcquiredRecords(f_first_offset, f_last_offset, f_delivery_count, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -761,81 +766,78 @@ def _e_ShareFetchResponse__AcquiredRecords_v1(o: ShareFetchResponse.AcquiredReco
 def _d_ShareFetchResponse__PartitionData_v1(b: bytes, p: int) -> tuple[ShareFetchResponse.PartitionData, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_ShareFetchResponse__PartitionData)
+    obj.partition_index, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f_acknowledge_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_acknowledge_error_message, p = r_ncstr(b, p)
+        obj.error_message, p = r_ncstr(b, p - 1)
+    obj.acknowledge_error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.acknowledge_error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_acknowledge_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f1_leader_id, f1_leader_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    if b[p] == 0:
-        p += 1
-        unknown1: TaggedFields = ()
+        obj.acknowledge_error_message, p = r_ncstr(b, p - 1)
+    o1 = new_struct(_ShareFetchResponse__LeaderIdAndEpoch)
+    obj.current_leader = o1
+    o1.leader_id, o1.leader_epoch, h1 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if h1 == 0:
+        o1.unknown_tagged_fields = ()
     else:
-        tags1, p = r_tags(b, p)
-        unknown1 = tuple(tags1)
-    f_current_leader = _ShareFetchResponse__LeaderIdAndEpoch(f1_leader_id, f1_leader_epoch, unknown1)
-    r0 = b[p]
-    if r0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        r0 = (r0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        r0, p = r_uvarint(b, p)
-    r0 -= 1
-    if r0 < 0:
+        tags1, p = r_tags(b, p - 1)
+        o1.unknown_tagged_fields = tuple(tags1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Records')
     else:
-        r0 += p
-        if r0 > blen:
-            raise records_error(r0 - p)
-        f_records = bv[p : r0]
-        p = r0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        h0 += p
+        if h0 > blen:
+            raise records_error(h0 - p)
+        obj.records = bv[p : h0]
+        p = h0
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('AcquiredRecords')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_acquired_records = []
-        for _ in range(n0):
-            f2_first_offset, f2_last_offset, f2_delivery_count = _S_qqh.unpack_from(b, p)
-            p += 18
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+        obj.acquired_records = l_acquired_records = []
+        for _ in range(h0):
+            e_acquired_records = new_struct(_ShareFetchResponse__AcquiredRecords)
+            e_acquired_records.first_offset, e_acquired_records.last_offset, e_acquired_records.delivery_count, h2 = _S_qqhB.unpack_from(b, p)
+            p += 19
+            if h2 == 0:
+                e_acquired_records.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_acquired_records = _ShareFetchResponse__AcquiredRecords(f2_first_offset, f2_last_offset, f2_delivery_count, unknown2)
-            f_acquired_records.append(e_acquired_records)
+                tags2, p = r_tags(b, p - 1)
+                e_acquired_records.unknown_tagged_fields = tuple(tags2)
+            l_acquired_records.append(e_acquired_records)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareFetchResponse__PartitionData(f_partition_index, f_error_code, f_error_message, f_acknowledge_error_code, f_acknowledge_error_message, f_current_leader, f_records, f_acquired_records, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -875,106 +877,103 @@ def _e_ShareFetchResponse__PartitionData_v1(o: ShareFetchResponse.PartitionData,
 def _d_ShareFetchResponse__ShareFetchableTopicResponse_v1(b: bytes, p: int) -> tuple[ShareFetchResponse.ShareFetchableTopicResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ShareFetchResponse__ShareFetchableTopicResponse)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_ShareFetchResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partitions.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            f1_acknowledge_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_acknowledge_error_message, p = r_ncstr(b, p)
+                e_partitions.error_message, p = r_ncstr(b, p - 1)
+            e_partitions.acknowledge_error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partitions.acknowledge_error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_acknowledge_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            f2_leader_id, f2_leader_epoch = _S_ii.unpack_from(b, p)
-            p += 8
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+                e_partitions.acknowledge_error_message, p = r_ncstr(b, p - 1)
+            o2 = new_struct(_ShareFetchResponse__LeaderIdAndEpoch)
+            e_partitions.current_leader = o2
+            o2.leader_id, o2.leader_epoch, h2 = _S_iiB.unpack_from(b, p)
+            p += 9
+            if h2 == 0:
+                o2.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            f1_current_leader = _ShareFetchResponse__LeaderIdAndEpoch(f2_leader_id, f2_leader_epoch, unknown2)
-            r1 = b[p]
-            if r1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                r1 = (r1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                r1, p = r_uvarint(b, p)
-            r1 -= 1
-            if r1 < 0:
+                tags2, p = r_tags(b, p - 1)
+                o2.unknown_tagged_fields = tuple(tags2)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Records')
             else:
-                r1 += p
-                if r1 > blen:
-                    raise records_error(r1 - p)
-                f1_records = bv[p : r1]
-                p = r1
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                h1 += p
+                if h1 > blen:
+                    raise records_error(h1 - p)
+                e_partitions.records = bv[p : h1]
+                p = h1
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('AcquiredRecords')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_acquired_records = []
-                for _ in range(n1):
-                    f3_first_offset, f3_last_offset, f3_delivery_count = _S_qqh.unpack_from(b, p)
-                    p += 18
-                    if b[p] == 0:
-                        p += 1
-                        unknown3: TaggedFields = ()
+                e_partitions.acquired_records = l1_acquired_records = []
+                for _ in range(h1):
+                    e1_acquired_records = new_struct(_ShareFetchResponse__AcquiredRecords)
+                    e1_acquired_records.first_offset, e1_acquired_records.last_offset, e1_acquired_records.delivery_count, h3 = _S_qqhB.unpack_from(b, p)
+                    p += 19
+                    if h3 == 0:
+                        e1_acquired_records.unknown_tagged_fields = ()
                     else:
-                        tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    e1_acquired_records = _ShareFetchResponse__AcquiredRecords(f3_first_offset, f3_last_offset, f3_delivery_count, unknown3)
-                    f1_acquired_records.append(e1_acquired_records)
+                        tags3, p = r_tags(b, p - 1)
+                        e1_acquired_records.unknown_tagged_fields = tuple(tags3)
+                    l1_acquired_records.append(e1_acquired_records)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _ShareFetchResponse__PartitionData(f1_partition_index, f1_error_code, f1_error_message, f1_acknowledge_error_code, f1_acknowledge_error_message, f1_current_leader, f1_records, f1_acquired_records, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareFetchResponse__ShareFetchableTopicResponse(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1028,29 +1027,27 @@ def _e_ShareFetchResponse__ShareFetchableTopicResponse_v1(o: ShareFetchResponse.
 
 def _d_ShareFetchResponse__NodeEndpoint_v1(b: bytes, p: int) -> tuple[ShareFetchResponse.NodeEndpoint, int]:
     blen = len(b)
-    f_node_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ShareFetchResponse__NodeEndpoint)
+    obj.node_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack, p = r_ncstr(b, p)
+        obj.host, p = r_cstr(b, p - 1)
+    obj.port, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.rack = b[p : z0].decode()
+        p = z0
     else:
-        f_rack = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.rack, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareFetchResponse__NodeEndpoint(f_node_id, f_host, f_port, f_rack, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1068,180 +1065,172 @@ def _e_ShareFetchResponse__NodeEndpoint_v1(o: ShareFetchResponse.NodeEndpoint, o
 def _d_ShareFetchResponse_v1(b: bytes, p: int) -> tuple[ShareFetchResponse, int]:
     blen = len(b)
     bv = memoryview(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_ShareFetchResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    f_acquisition_lock_timeout_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    obj.acquisition_lock_timeout_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Responses')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_responses = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.responses = l_responses = []
+        for _ in range(h0):
+            e_responses = new_struct(_ShareFetchResponse__ShareFetchableTopicResponse)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_responses.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_error_message, p = r_ncstr(b, p)
+                e_responses.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_ShareFetchResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.error_message = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
-                    f2_acknowledge_error_code = _S_h.unpack_from(b, p)[0]
-                    p += 2
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_acknowledge_error_message, p = r_ncstr(b, p)
+                        e1_partitions.error_message, p = r_ncstr(b, p - 1)
+                    e1_partitions.acknowledge_error_code, h2 = _S_hB.unpack_from(b, p)
+                    p += 3
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.acknowledge_error_message = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_acknowledge_error_message = b[p + 1 : p + s2].decode()
-                        p += s2
-                    f3_leader_id, f3_leader_epoch = _S_ii.unpack_from(b, p)
-                    p += 8
-                    if b[p] == 0:
-                        p += 1
-                        unknown3: TaggedFields = ()
+                        e1_partitions.acknowledge_error_message, p = r_ncstr(b, p - 1)
+                    o3 = new_struct(_ShareFetchResponse__LeaderIdAndEpoch)
+                    e1_partitions.current_leader = o3
+                    o3.leader_id, o3.leader_epoch, h3 = _S_iiB.unpack_from(b, p)
+                    p += 9
+                    if h3 == 0:
+                        o3.unknown_tagged_fields = ()
                     else:
-                        tags3, p = r_tags(b, p)
-                        unknown3 = tuple(tags3)
-                    f2_current_leader = _ShareFetchResponse__LeaderIdAndEpoch(f3_leader_id, f3_leader_epoch, unknown3)
-                    r2 = b[p]
-                    if r2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        r2 = (r2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        r2, p = r_uvarint(b, p)
-                    r2 -= 1
-                    if r2 < 0:
+                        tags3, p = r_tags(b, p - 1)
+                        o3.unknown_tagged_fields = tuple(tags3)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('Records')
                     else:
-                        r2 += p
-                        if r2 > blen:
-                            raise records_error(r2 - p)
-                        f2_records = bv[p : r2]
-                        p = r2
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                        h2 += p
+                        if h2 > blen:
+                            raise records_error(h2 - p)
+                        e1_partitions.records = bv[p : h2]
+                        p = h2
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('AcquiredRecords')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_acquired_records = []
-                        for _ in range(n2):
-                            f4_first_offset, f4_last_offset, f4_delivery_count = _S_qqh.unpack_from(b, p)
-                            p += 18
-                            if b[p] == 0:
-                                p += 1
-                                unknown4: TaggedFields = ()
+                        e1_partitions.acquired_records = l2_acquired_records = []
+                        for _ in range(h2):
+                            e2_acquired_records = new_struct(_ShareFetchResponse__AcquiredRecords)
+                            e2_acquired_records.first_offset, e2_acquired_records.last_offset, e2_acquired_records.delivery_count, h4 = _S_qqhB.unpack_from(b, p)
+                            p += 19
+                            if h4 == 0:
+                                e2_acquired_records.unknown_tagged_fields = ()
                             else:
-                                tags4, p = r_tags(b, p)
-                                unknown4 = tuple(tags4)
-                            e2_acquired_records = _ShareFetchResponse__AcquiredRecords(f4_first_offset, f4_last_offset, f4_delivery_count, unknown4)
-                            f2_acquired_records.append(e2_acquired_records)
+                                tags4, p = r_tags(b, p - 1)
+                                e2_acquired_records.unknown_tagged_fields = tuple(tags4)
+                            l2_acquired_records.append(e2_acquired_records)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _ShareFetchResponse__PartitionData(f2_partition_index, f2_error_code, f2_error_message, f2_acknowledge_error_code, f2_acknowledge_error_message, f2_current_leader, f2_records, f2_acquired_records, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_responses.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_responses = _ShareFetchResponse__ShareFetchableTopicResponse(f1_topic_id, f1_partitions, unknown1)
-            f_responses.append(e_responses)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_responses.unknown_tagged_fields = tuple(tags1)
+            l_responses.append(e_responses)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('NodeEndpoints')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_node_endpoints = []
-        for _ in range(n0):
-            f5_node_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s5 = b[p]
-            if 0 < s5 < 0x80 and p + s5 <= blen:
-                f5_host = b[p + 1 : p + s5].decode()
-                p += s5
+        obj.node_endpoints = l_node_endpoints = []
+        for _ in range(h0):
+            e_node_endpoints = new_struct(_ShareFetchResponse__NodeEndpoint)
+            e_node_endpoints.node_id, h5 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h5 < 0x80 and (z5 := p + h5 - 1) <= blen:
+                e_node_endpoints.host = b[p : z5].decode()
+                p = z5
             else:
-                f5_host, p = r_cstr(b, p)
-            f5_port = _S_i.unpack_from(b, p)[0]
-            p += 4
-            s5 = b[p]
-            if not (0 < s5 < 0x80 and p + s5 <= blen):
-                f5_rack, p = r_ncstr(b, p)
+                e_node_endpoints.host, p = r_cstr(b, p - 1)
+            e_node_endpoints.port, h5 = _S_iB.unpack_from(b, p)
+            p += 5
+            if 0 < h5 < 0x80 and (z5 := p + h5 - 1) <= blen:
+                e_node_endpoints.rack = b[p : z5].decode()
+                p = z5
             else:
-                f5_rack = b[p + 1 : p + s5].decode()
-                p += s5
+                e_node_endpoints.rack, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown5: TaggedFields = ()
+                e_node_endpoints.unknown_tagged_fields = ()
             else:
                 tags5, p = r_tags(b, p)
-                unknown5 = tuple(tags5)
-            e_node_endpoints = _ShareFetchResponse__NodeEndpoint(f5_node_id, f5_host, f5_port, f5_rack, unknown5)
-            f_node_endpoints.append(e_node_endpoints)
+                e_node_endpoints.unknown_tagged_fields = tuple(tags5)
+            l_node_endpoints.append(e_node_endpoints)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareFetchResponse(f_throttle_time_ms, f_error_code, f_error_message, f_acquisition_lock_timeout_ms, f_responses, f_node_endpoints, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,9 +16,13 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['ShareGroupHeartbeatRequest', 'ShareGroupHeartbeatResponse']
 
+_S_16sB = Struct(">16sB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_ii = Struct(">ii")
+_S_iiB = Struct(">iiB")
 
 @attrs.define
 class ShareGroupHeartbeatRequest(Message):
@@ -71,56 +75,55 @@ class ShareGroupHeartbeatResponse(Message):
 
 def _d_ShareGroupHeartbeatRequest_v1(b: bytes, p: int) -> tuple[ShareGroupHeartbeatRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ShareGroupHeartbeatRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    f_member_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p)
+    obj.member_epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.rack_id = b[p : z0].decode()
+        p = z0
     else:
-        f_rack_id = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        obj.rack_id, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.subscribed_topic_names = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_subscribed_topic_names = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_subscribed_topic_names = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_subscribed_topic_names = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.subscribed_topic_names = l_subscribed_topic_names = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_subscribed_topic_names = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_subscribed_topic_names, p = r_cstr(b, p)
-            f_subscribed_topic_names.append(e_subscribed_topic_names)
+            l_subscribed_topic_names.append(e_subscribed_topic_names)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareGroupHeartbeatRequest(f_group_id, f_member_id, f_member_epoch, f_rack_id, f_subscribed_topic_names, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -147,30 +150,32 @@ def _e_ShareGroupHeartbeatRequest_v1(o: ShareGroupHeartbeatRequest, out: bytearr
 
 
 def _d_ShareGroupHeartbeatResponse__TopicPartitions_v1(b: bytes, p: int) -> tuple[ShareGroupHeartbeatResponse.TopicPartitions, int]:
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_ShareGroupHeartbeatResponse__TopicPartitions)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareGroupHeartbeatResponse__TopicPartitions(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -197,54 +202,56 @@ def _e_ShareGroupHeartbeatResponse__TopicPartitions_v1(o: ShareGroupHeartbeatRes
 
 def _d_ShareGroupHeartbeatResponse__Assignment_v1(b: bytes, p: int) -> tuple[ShareGroupHeartbeatResponse.Assignment, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ShareGroupHeartbeatResponse__Assignment)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('TopicPartitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topic_partitions = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.topic_partitions = l_topic_partitions = []
+        for _ in range(h0):
+            e_topic_partitions = new_struct(_ShareGroupHeartbeatResponse__TopicPartitions)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topic_partitions.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topic_partitions.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topic_partitions.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topic_partitions.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topic_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topic_partitions = _ShareGroupHeartbeatResponse__TopicPartitions(f1_topic_id, f1_partitions, unknown1)
-            f_topic_partitions.append(e_topic_partitions)
+                e_topic_partitions.unknown_tagged_fields = tuple(tags1)
+            l_topic_partitions.append(e_topic_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareGroupHeartbeatResponse__Assignment(f_topic_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -285,82 +292,82 @@ def _e_ShareGroupHeartbeatResponse__Assignment_v1(o: ShareGroupHeartbeatResponse
 
 def _d_ShareGroupHeartbeatResponse_v1(b: bytes, p: int) -> tuple[ShareGroupHeartbeatResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_ShareGroupHeartbeatResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_member_id, p = r_ncstr(b, p)
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_member_epoch, f_heartbeat_interval_ms = _S_ii.unpack_from(b, p)
-    p += 8
-    m0 = b[p]
-    p += 1
-    if m0 >= 0x80:
-        f_assignment = None
+        obj.member_id, p = r_ncstr(b, p)
+    obj.member_epoch, obj.heartbeat_interval_ms, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if h0 >= 0x80:
+        obj.assignment = None
     else:
-        n1 = b[p]
-        if n1 < 0x80:
-            p += 1
-        elif b[p + 1] < 0x80:
-            n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-            p += 2
-        else:
-            n1, p = r_uvarint(b, p)
-        n1 -= 1
-        if n1 < 0:
+        o1 = new_struct(_ShareGroupHeartbeatResponse__Assignment)
+        obj.assignment = o1
+        h1 = b[p]
+        p += 1
+        if h1 >= 0x80:
+            if b[p] < 0x80:
+                h1 = (h1 & 0x7F) | (b[p] << 7)
+                p += 1
+            else:
+                h1, p = r_uvarint(b, p - 1)
+        h1 -= 1
+        if h1 < 0:
             raise null_error('TopicPartitions')
-        elif n1 > blen - p:
-            raise count_error(n1, blen - p)
+        elif h1 > blen - p:
+            raise count_error(h1, blen - p)
         else:
-            f1_topic_partitions = []
-            for _ in range(n1):
-                f2_topic_id, p = r_uuid(b, p)
-                n2 = b[p]
-                if n2 < 0x80:
-                    p += 1
-                elif b[p + 1] < 0x80:
-                    n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                    p += 2
-                else:
-                    n2, p = r_uvarint(b, p)
-                n2 -= 1
-                if 0 <= n2 < 64:
-                    f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                    p += 4 * n2
-                elif n2 < 0:
+            o1.topic_partitions = l1_topic_partitions = []
+            for _ in range(h1):
+                e1_topic_partitions = new_struct(_ShareGroupHeartbeatResponse__TopicPartitions)
+                u2_topic_id, h2 = _S_16sB.unpack_from(b, p)
+                e1_topic_partitions.topic_id = uuid_of(u2_topic_id)
+                p += 17
+                if h2 >= 0x80:
+                    if b[p] < 0x80:
+                        h2 = (h2 & 0x7F) | (b[p] << 7)
+                        p += 1
+                    else:
+                        h2, p = r_uvarint(b, p - 1)
+                h2 -= 1
+                if 0 < h2 < 64:
+                    e1_topic_partitions.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                    p += 4 * h2
+                elif h2 == 0:
+                    e1_topic_partitions.partitions = []
+                elif h2 < 0:
                     raise null_error('Partitions')
                 else:
-                    f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                    e1_topic_partitions.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
                 if b[p] == 0:
                     p += 1
-                    unknown2: TaggedFields = ()
+                    e1_topic_partitions.unknown_tagged_fields = ()
                 else:
                     tags2, p = r_tags(b, p)
-                    unknown2 = tuple(tags2)
-                e1_topic_partitions = _ShareGroupHeartbeatResponse__TopicPartitions(f2_topic_id, f2_partitions, unknown2)
-                f1_topic_partitions.append(e1_topic_partitions)
+                    e1_topic_partitions.unknown_tagged_fields = tuple(tags2)
+                l1_topic_partitions.append(e1_topic_partitions)
         if b[p] == 0:
             p += 1
-            unknown1: TaggedFields = ()
+            o1.unknown_tagged_fields = ()
         else:
             tags1, p = r_tags(b, p)
-            unknown1 = tuple(tags1)
-        f_assignment = _ShareGroupHeartbeatResponse__Assignment(f1_topic_partitions, unknown1)
+            o1.unknown_tagged_fields = tuple(tags1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareGroupHeartbeatResponse(f_throttle_time_ms, f_error_code, f_error_message, f_member_id, f_member_epoch, f_heartbeat_interval_ms, f_assignment, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

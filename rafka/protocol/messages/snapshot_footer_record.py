@@ -16,6 +16,7 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['SnapshotFooterRecord']
 
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 
 @attrs.define
 class SnapshotFooterRecord(Message):
@@ -31,15 +32,14 @@ class SnapshotFooterRecord(Message):
 
 
 def _d_SnapshotFooterRecord_v0(b: bytes, p: int) -> tuple[SnapshotFooterRecord, int]:
-    f_version = _S_h.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_SnapshotFooterRecord)
+    obj.version, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _SnapshotFooterRecord(f_version, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,6 +16,7 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['SnapshotHeaderRecord']
 
 _S_hq = Struct(">hq")
+_S_hqB = Struct(">hqB")
 
 @attrs.define
 class SnapshotHeaderRecord(Message):
@@ -32,15 +33,14 @@ class SnapshotHeaderRecord(Message):
 
 
 def _d_SnapshotHeaderRecord_v0(b: bytes, p: int) -> tuple[SnapshotHeaderRecord, int]:
-    f_version, f_last_contained_log_timestamp = _S_hq.unpack_from(b, p)
-    p += 10
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_SnapshotHeaderRecord)
+    obj.version, obj.last_contained_log_timestamp, h0 = _S_hqB.unpack_from(b, p)
+    p += 11
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _SnapshotHeaderRecord(f_version, f_last_contained_log_timestamp, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -17,12 +17,19 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['StreamsGroupDescribeRequest', 'StreamsGroupDescribeResponse']
 
 _S_H = Struct(">H")
+_S_HB = Struct(">HB")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_ii = Struct(">ii")
+_S_iiB = Struct(">iiB")
 _S_iq = Struct(">iq")
+_S_iqB = Struct(">iqB")
 _S_o = Struct(">?")
+_S_oB = Struct(">?B")
 
 @attrs.define
 class StreamsGroupDescribeRequest(Message):
@@ -150,38 +157,37 @@ class StreamsGroupDescribeResponse(Message):
 
 def _d_StreamsGroupDescribeRequest_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_StreamsGroupDescribeRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('GroupIds')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_group_ids = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_group_ids = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.group_ids = l_group_ids = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_group_ids = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_group_ids, p = r_cstr(b, p)
-            f_group_ids.append(e_group_ids)
-    f_include_authorized_operations = _S_o.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+            l_group_ids.append(e_group_ids)
+    obj.include_authorized_operations, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupDescribeRequest(f_group_ids, f_include_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -206,25 +212,25 @@ def _e_StreamsGroupDescribeRequest_v0(o: StreamsGroupDescribeRequest, out: bytea
 
 def _d_StreamsGroupDescribeResponse__KeyValue_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.KeyValue, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_key = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupDescribeResponse__KeyValue)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.key = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_key, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_value = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.key, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.value = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_value, p = r_cstr(b, p)
+        obj.value, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupDescribeResponse__KeyValue(f_key, f_value, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -239,57 +245,55 @@ def _e_StreamsGroupDescribeResponse__KeyValue_v0(o: StreamsGroupDescribeResponse
 
 def _d_StreamsGroupDescribeResponse__TopicInfo_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.TopicInfo, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupDescribeResponse__TopicInfo)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_partitions, f_replication_factor = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    obj.partitions, obj.replication_factor, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('TopicConfigs')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topic_configs = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_key = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topic_configs = l_topic_configs = []
+        for _ in range(h0):
+            e_topic_configs = new_struct(_StreamsGroupDescribeResponse__KeyValue)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topic_configs.key = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_key, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_value = b[p + 1 : p + s1].decode()
-                p += s1
+                e_topic_configs.key, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topic_configs.value = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_value, p = r_cstr(b, p)
+                e_topic_configs.value, p = r_cstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topic_configs.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topic_configs = _StreamsGroupDescribeResponse__KeyValue(f1_key, f1_value, unknown1)
-            f_topic_configs.append(e_topic_configs)
+                e_topic_configs.unknown_tagged_fields = tuple(tags1)
+            l_topic_configs.append(e_topic_configs)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupDescribeResponse__TopicInfo(f_name, f_partitions, f_replication_factor, f_topic_configs, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -320,201 +324,197 @@ def _e_StreamsGroupDescribeResponse__TopicInfo_v0(o: StreamsGroupDescribeRespons
 
 def _d_StreamsGroupDescribeResponse__Subtopology_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.Subtopology, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_subtopology_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupDescribeResponse__Subtopology)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.subtopology_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_subtopology_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.subtopology_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('SourceTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_source_topics = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_source_topics = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.source_topics = l_source_topics = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_source_topics = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_source_topics, p = r_cstr(b, p)
-            f_source_topics.append(e_source_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+            l_source_topics.append(e_source_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('RepartitionSinkTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_repartition_sink_topics = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_repartition_sink_topics = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.repartition_sink_topics = l_repartition_sink_topics = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_repartition_sink_topics = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_repartition_sink_topics, p = r_cstr(b, p)
-            f_repartition_sink_topics.append(e_repartition_sink_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+            l_repartition_sink_topics.append(e_repartition_sink_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StateChangelogTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_state_changelog_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.state_changelog_topics = l_state_changelog_topics = []
+        for _ in range(h0):
+            e_state_changelog_topics = new_struct(_StreamsGroupDescribeResponse__TopicInfo)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_state_changelog_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            f1_partitions, f1_replication_factor = _S_ih.unpack_from(b, p)
-            p += 6
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_state_changelog_topics.name, p = r_cstr(b, p)
+            e_state_changelog_topics.partitions, e_state_changelog_topics.replication_factor, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('TopicConfigs')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topic_configs = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_key = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_state_changelog_topics.topic_configs = l1_topic_configs = []
+                for _ in range(h1):
+                    e1_topic_configs = new_struct(_StreamsGroupDescribeResponse__KeyValue)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topic_configs.key = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_key, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_value = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_topic_configs.key, p = r_cstr(b, p)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topic_configs.value = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_value, p = r_cstr(b, p)
+                        e1_topic_configs.value, p = r_cstr(b, p)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topic_configs.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topic_configs = _StreamsGroupDescribeResponse__KeyValue(f2_key, f2_value, unknown2)
-                    f1_topic_configs.append(e1_topic_configs)
+                        e1_topic_configs.unknown_tagged_fields = tuple(tags2)
+                    l1_topic_configs.append(e1_topic_configs)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_state_changelog_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_state_changelog_topics = _StreamsGroupDescribeResponse__TopicInfo(f1_name, f1_partitions, f1_replication_factor, f1_topic_configs, unknown1)
-            f_state_changelog_topics.append(e_state_changelog_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_state_changelog_topics.unknown_tagged_fields = tuple(tags1)
+            l_state_changelog_topics.append(e_state_changelog_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('RepartitionSourceTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_repartition_source_topics = []
-        for _ in range(n0):
-            s3 = b[p]
-            if 0 < s3 < 0x80 and p + s3 <= blen:
-                f3_name = b[p + 1 : p + s3].decode()
-                p += s3
+        obj.repartition_source_topics = l_repartition_source_topics = []
+        for _ in range(h0):
+            e_repartition_source_topics = new_struct(_StreamsGroupDescribeResponse__TopicInfo)
+            h3 = b[p]
+            if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                e_repartition_source_topics.name = b[p + 1 : z3].decode()
+                p = z3
             else:
-                f3_name, p = r_cstr(b, p)
-            f3_partitions, f3_replication_factor = _S_ih.unpack_from(b, p)
-            p += 6
-            n3 = b[p]
-            if n3 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n3, p = r_uvarint(b, p)
-            n3 -= 1
-            if n3 < 0:
+                e_repartition_source_topics.name, p = r_cstr(b, p)
+            e_repartition_source_topics.partitions, e_repartition_source_topics.replication_factor, h3 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h3 >= 0x80:
+                if b[p] < 0x80:
+                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h3, p = r_uvarint(b, p - 1)
+            h3 -= 1
+            if h3 < 0:
                 raise null_error('TopicConfigs')
-            elif n3 > blen - p:
-                raise count_error(n3, blen - p)
+            elif h3 > blen - p:
+                raise count_error(h3, blen - p)
             else:
-                f3_topic_configs = []
-                for _ in range(n3):
-                    s4 = b[p]
-                    if 0 < s4 < 0x80 and p + s4 <= blen:
-                        f4_key = b[p + 1 : p + s4].decode()
-                        p += s4
+                e_repartition_source_topics.topic_configs = l3_topic_configs = []
+                for _ in range(h3):
+                    e3_topic_configs = new_struct(_StreamsGroupDescribeResponse__KeyValue)
+                    h4 = b[p]
+                    if 0 < h4 < 0x80 and (z4 := p + h4) <= blen:
+                        e3_topic_configs.key = b[p + 1 : z4].decode()
+                        p = z4
                     else:
-                        f4_key, p = r_cstr(b, p)
-                    s4 = b[p]
-                    if 0 < s4 < 0x80 and p + s4 <= blen:
-                        f4_value = b[p + 1 : p + s4].decode()
-                        p += s4
+                        e3_topic_configs.key, p = r_cstr(b, p)
+                    h4 = b[p]
+                    if 0 < h4 < 0x80 and (z4 := p + h4) <= blen:
+                        e3_topic_configs.value = b[p + 1 : z4].decode()
+                        p = z4
                     else:
-                        f4_value, p = r_cstr(b, p)
+                        e3_topic_configs.value, p = r_cstr(b, p)
                     if b[p] == 0:
                         p += 1
-                        unknown4: TaggedFields = ()
+                        e3_topic_configs.unknown_tagged_fields = ()
                     else:
                         tags4, p = r_tags(b, p)
-                        unknown4 = tuple(tags4)
-                    e3_topic_configs = _StreamsGroupDescribeResponse__KeyValue(f4_key, f4_value, unknown4)
-                    f3_topic_configs.append(e3_topic_configs)
+                        e3_topic_configs.unknown_tagged_fields = tuple(tags4)
+                    l3_topic_configs.append(e3_topic_configs)
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
+                e_repartition_source_topics.unknown_tagged_fields = ()
             else:
                 tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_repartition_source_topics = _StreamsGroupDescribeResponse__TopicInfo(f3_name, f3_partitions, f3_replication_factor, f3_topic_configs, unknown3)
-            f_repartition_source_topics.append(e_repartition_source_topics)
+                e_repartition_source_topics.unknown_tagged_fields = tuple(tags3)
+            l_repartition_source_topics.append(e_repartition_source_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupDescribeResponse__Subtopology(f_subtopology_id, f_source_topics, f_repartition_sink_topics, f_state_changelog_topics, f_repartition_source_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -614,33 +614,31 @@ def _e_StreamsGroupDescribeResponse__Subtopology_v0(o: StreamsGroupDescribeRespo
 
 def _d_StreamsGroupDescribeResponse__Topology_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.Topology, int]:
     blen = len(b)
-    f_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+    obj = new_struct(_StreamsGroupDescribeResponse__Topology)
+    obj.epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.subtopologies = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_subtopologies = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_subtopologies = []
-        for _ in range(n0):
+        obj.subtopologies = l_subtopologies = []
+        for _ in range(h0):
             e_subtopologies, p = _d_StreamsGroupDescribeResponse__Subtopology_v0(b, p)
-            f_subtopologies.append(e_subtopologies)
+            l_subtopologies.append(e_subtopologies)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupDescribeResponse__Topology(f_epoch, f_subtopologies, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -755,21 +753,20 @@ def _e_StreamsGroupDescribeResponse__Topology_v0(o: StreamsGroupDescribeResponse
 
 def _d_StreamsGroupDescribeResponse__Endpoint_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.Endpoint, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupDescribeResponse__Endpoint)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_H.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p)
+    obj.port, h0 = _S_HB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupDescribeResponse__Endpoint(f_host, f_port, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -784,21 +781,20 @@ def _e_StreamsGroupDescribeResponse__Endpoint_v0(o: StreamsGroupDescribeResponse
 
 def _d_StreamsGroupDescribeResponse__TaskOffset_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.TaskOffset, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_subtopology_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupDescribeResponse__TaskOffset)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.subtopology_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_subtopology_id, p = r_cstr(b, p)
-    f_partition, f_offset = _S_iq.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.subtopology_id, p = r_cstr(b, p)
+    obj.partition, obj.offset, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupDescribeResponse__TaskOffset(f_subtopology_id, f_partition, f_offset, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -813,35 +809,37 @@ def _e_StreamsGroupDescribeResponse__TaskOffset_v0(o: StreamsGroupDescribeRespon
 
 def _d_StreamsGroupDescribeResponse__TaskIds_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.TaskIds, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_subtopology_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupDescribeResponse__TaskIds)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.subtopology_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_subtopology_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.subtopology_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupDescribeResponse__TaskIds(f_subtopology_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -868,151 +866,157 @@ def _e_StreamsGroupDescribeResponse__TaskIds_v0(o: StreamsGroupDescribeResponse.
 
 def _d_StreamsGroupDescribeResponse__Assignment_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.Assignment, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_StreamsGroupDescribeResponse__Assignment)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ActiveTasks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_active_tasks = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_subtopology_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.active_tasks = l_active_tasks = []
+        for _ in range(h0):
+            e_active_tasks = new_struct(_StreamsGroupDescribeResponse__TaskIds)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_active_tasks.subtopology_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_subtopology_id, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_active_tasks.subtopology_id, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_active_tasks.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_active_tasks.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_active_tasks.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_active_tasks.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_active_tasks = _StreamsGroupDescribeResponse__TaskIds(f1_subtopology_id, f1_partitions, unknown1)
-            f_active_tasks.append(e_active_tasks)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_active_tasks.unknown_tagged_fields = tuple(tags1)
+            l_active_tasks.append(e_active_tasks)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StandbyTasks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_standby_tasks = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_subtopology_id = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.standby_tasks = l_standby_tasks = []
+        for _ in range(h0):
+            e_standby_tasks = new_struct(_StreamsGroupDescribeResponse__TaskIds)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_standby_tasks.subtopology_id = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_subtopology_id, p = r_cstr(b, p)
-            n2 = b[p]
-            if n2 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n2, p = r_uvarint(b, p)
-            n2 -= 1
-            if 0 <= n2 < 64:
-                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                p += 4 * n2
-            elif n2 < 0:
+                e_standby_tasks.subtopology_id, p = r_cstr(b, p)
+            h2 = b[p]
+            p += 1
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if 0 < h2 < 64:
+                e_standby_tasks.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                p += 4 * h2
+            elif h2 == 0:
+                e_standby_tasks.partitions = []
+            elif h2 < 0:
                 raise null_error('Partitions')
             else:
-                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                e_standby_tasks.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown2: TaggedFields = ()
+                e_standby_tasks.unknown_tagged_fields = ()
             else:
                 tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_standby_tasks = _StreamsGroupDescribeResponse__TaskIds(f2_subtopology_id, f2_partitions, unknown2)
-            f_standby_tasks.append(e_standby_tasks)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_standby_tasks.unknown_tagged_fields = tuple(tags2)
+            l_standby_tasks.append(e_standby_tasks)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('WarmupTasks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_warmup_tasks = []
-        for _ in range(n0):
-            s3 = b[p]
-            if 0 < s3 < 0x80 and p + s3 <= blen:
-                f3_subtopology_id = b[p + 1 : p + s3].decode()
-                p += s3
+        obj.warmup_tasks = l_warmup_tasks = []
+        for _ in range(h0):
+            e_warmup_tasks = new_struct(_StreamsGroupDescribeResponse__TaskIds)
+            h3 = b[p]
+            if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                e_warmup_tasks.subtopology_id = b[p + 1 : z3].decode()
+                p = z3
             else:
-                f3_subtopology_id, p = r_cstr(b, p)
-            n3 = b[p]
-            if n3 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n3, p = r_uvarint(b, p)
-            n3 -= 1
-            if 0 <= n3 < 64:
-                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
-                p += 4 * n3
-            elif n3 < 0:
+                e_warmup_tasks.subtopology_id, p = r_cstr(b, p)
+            h3 = b[p]
+            p += 1
+            if h3 >= 0x80:
+                if b[p] < 0x80:
+                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h3, p = r_uvarint(b, p - 1)
+            h3 -= 1
+            if 0 < h3 < 64:
+                e_warmup_tasks.partitions = [*ARRAYS_i[h3].unpack_from(b, p)]
+                p += 4 * h3
+            elif h3 == 0:
+                e_warmup_tasks.partitions = []
+            elif h3 < 0:
                 raise null_error('Partitions')
             else:
-                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+                e_warmup_tasks.partitions, p = r_fixed_array(b, p, h3, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
+                e_warmup_tasks.unknown_tagged_fields = ()
             else:
                 tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_warmup_tasks = _StreamsGroupDescribeResponse__TaskIds(f3_subtopology_id, f3_partitions, unknown3)
-            f_warmup_tasks.append(e_warmup_tasks)
+                e_warmup_tasks.unknown_tagged_fields = tuple(tags3)
+            l_warmup_tasks.append(e_warmup_tasks)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupDescribeResponse__Assignment(f_active_tasks, f_standby_tasks, f_warmup_tasks, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1109,177 +1113,172 @@ def _e_StreamsGroupDescribeResponse__Assignment_v0(o: StreamsGroupDescribeRespon
 
 def _d_StreamsGroupDescribeResponse__Member_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.Member, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupDescribeResponse__Member)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    f_member_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p)
+    obj.member_epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.instance_id = b[p : z0].decode()
+        p = z0
     else:
-        f_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack_id, p = r_ncstr(b, p)
+        obj.instance_id, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.rack_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.client_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_host, p = r_cstr(b, p)
-    f_topology_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_process_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.client_host, p = r_cstr(b, p)
+    obj.topology_epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.process_id = b[p : z0].decode()
+        p = z0
     else:
-        f_process_id, p = r_cstr(b, p)
-    m0 = b[p]
+        obj.process_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
     p += 1
-    if m0 >= 0x80:
-        f_user_endpoint = None
+    if h0 >= 0x80:
+        obj.user_endpoint = None
     else:
-        s1 = b[p]
-        if 0 < s1 < 0x80 and p + s1 <= blen:
-            f1_host = b[p + 1 : p + s1].decode()
-            p += s1
+        o1 = new_struct(_StreamsGroupDescribeResponse__Endpoint)
+        obj.user_endpoint = o1
+        h1 = b[p]
+        if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+            o1.host = b[p + 1 : z1].decode()
+            p = z1
         else:
-            f1_host, p = r_cstr(b, p)
-        f1_port = _S_H.unpack_from(b, p)[0]
-        p += 2
-        if b[p] == 0:
+            o1.host, p = r_cstr(b, p)
+        o1.port, h1 = _S_HB.unpack_from(b, p)
+        p += 3
+        if h1 == 0:
+            o1.unknown_tagged_fields = ()
+        else:
+            tags1, p = r_tags(b, p - 1)
+            o1.unknown_tagged_fields = tuple(tags1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            unknown1: TaggedFields = ()
         else:
-            tags1, p = r_tags(b, p)
-            unknown1 = tuple(tags1)
-        f_user_endpoint = _StreamsGroupDescribeResponse__Endpoint(f1_host, f1_port, unknown1)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ClientTags')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_client_tags = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_key = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.client_tags = l_client_tags = []
+        for _ in range(h0):
+            e_client_tags = new_struct(_StreamsGroupDescribeResponse__KeyValue)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_client_tags.key = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_key, p = r_cstr(b, p)
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_value = b[p + 1 : p + s2].decode()
-                p += s2
+                e_client_tags.key, p = r_cstr(b, p)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_client_tags.value = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_value, p = r_cstr(b, p)
+                e_client_tags.value, p = r_cstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown2: TaggedFields = ()
+                e_client_tags.unknown_tagged_fields = ()
             else:
                 tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_client_tags = _StreamsGroupDescribeResponse__KeyValue(f2_key, f2_value, unknown2)
-            f_client_tags.append(e_client_tags)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('TaskOffsets')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_task_offsets = []
-        for _ in range(n0):
-            s3 = b[p]
-            if 0 < s3 < 0x80 and p + s3 <= blen:
-                f3_subtopology_id = b[p + 1 : p + s3].decode()
-                p += s3
-            else:
-                f3_subtopology_id, p = r_cstr(b, p)
-            f3_partition, f3_offset = _S_iq.unpack_from(b, p)
-            p += 12
-            if b[p] == 0:
-                p += 1
-                unknown3: TaggedFields = ()
-            else:
-                tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_task_offsets = _StreamsGroupDescribeResponse__TaskOffset(f3_subtopology_id, f3_partition, f3_offset, unknown3)
-            f_task_offsets.append(e_task_offsets)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('TaskEndOffsets')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_task_end_offsets = []
-        for _ in range(n0):
-            s4 = b[p]
-            if 0 < s4 < 0x80 and p + s4 <= blen:
-                f4_subtopology_id = b[p + 1 : p + s4].decode()
-                p += s4
-            else:
-                f4_subtopology_id, p = r_cstr(b, p)
-            f4_partition, f4_offset = _S_iq.unpack_from(b, p)
-            p += 12
-            if b[p] == 0:
-                p += 1
-                unknown4: TaggedFields = ()
-            else:
-                tags4, p = r_tags(b, p)
-                unknown4 = tuple(tags4)
-            e_task_end_offsets = _StreamsGroupDescribeResponse__TaskOffset(f4_subtopology_id, f4_partition, f4_offset, unknown4)
-            f_task_end_offsets.append(e_task_end_offsets)
-    f_assignment, p = _d_StreamsGroupDescribeResponse__Assignment_v0(b, p)
-    f_target_assignment, p = _d_StreamsGroupDescribeResponse__Assignment_v0(b, p)
-    f_is_classic = _S_o.unpack_from(b, p)[0]
+                e_client_tags.unknown_tagged_fields = tuple(tags2)
+            l_client_tags.append(e_client_tags)
+    h0 = b[p]
     p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('TaskOffsets')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupDescribeResponse__Member(f_member_id, f_member_epoch, f_instance_id, f_rack_id, f_client_id, f_client_host, f_topology_epoch, f_process_id, f_user_endpoint, f_client_tags, f_task_offsets, f_task_end_offsets, f_assignment, f_target_assignment, f_is_classic, unknown0)
+        obj.task_offsets = l_task_offsets = []
+        for _ in range(h0):
+            e_task_offsets = new_struct(_StreamsGroupDescribeResponse__TaskOffset)
+            h3 = b[p]
+            if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                e_task_offsets.subtopology_id = b[p + 1 : z3].decode()
+                p = z3
+            else:
+                e_task_offsets.subtopology_id, p = r_cstr(b, p)
+            e_task_offsets.partition, e_task_offsets.offset, h3 = _S_iqB.unpack_from(b, p)
+            p += 13
+            if h3 == 0:
+                e_task_offsets.unknown_tagged_fields = ()
+            else:
+                tags3, p = r_tags(b, p - 1)
+                e_task_offsets.unknown_tagged_fields = tuple(tags3)
+            l_task_offsets.append(e_task_offsets)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('TaskEndOffsets')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.task_end_offsets = l_task_end_offsets = []
+        for _ in range(h0):
+            e_task_end_offsets = new_struct(_StreamsGroupDescribeResponse__TaskOffset)
+            h4 = b[p]
+            if 0 < h4 < 0x80 and (z4 := p + h4) <= blen:
+                e_task_end_offsets.subtopology_id = b[p + 1 : z4].decode()
+                p = z4
+            else:
+                e_task_end_offsets.subtopology_id, p = r_cstr(b, p)
+            e_task_end_offsets.partition, e_task_end_offsets.offset, h4 = _S_iqB.unpack_from(b, p)
+            p += 13
+            if h4 == 0:
+                e_task_end_offsets.unknown_tagged_fields = ()
+            else:
+                tags4, p = r_tags(b, p - 1)
+                e_task_end_offsets.unknown_tagged_fields = tuple(tags4)
+            l_task_end_offsets.append(e_task_end_offsets)
+    obj.assignment, p = _d_StreamsGroupDescribeResponse__Assignment_v0(b, p)
+    obj.target_assignment, p = _d_StreamsGroupDescribeResponse__Assignment_v0(b, p)
+    obj.is_classic, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1538,87 +1537,82 @@ def _e_StreamsGroupDescribeResponse__Member_v0(o: StreamsGroupDescribeResponse.M
 
 def _d_StreamsGroupDescribeResponse__DescribedGroup_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse.DescribedGroup, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_StreamsGroupDescribeResponse__DescribedGroup)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_state = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_state = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_state, p = r_cstr(b, p)
-    f_group_epoch, f_assignment_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    m0 = b[p]
-    p += 1
-    if m0 >= 0x80:
-        f_topology = None
+        obj.group_state, p = r_cstr(b, p)
+    obj.group_epoch, obj.assignment_epoch, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if h0 >= 0x80:
+        obj.topology = None
     else:
-        f1_epoch = _S_i.unpack_from(b, p)[0]
-        p += 4
-        n1 = b[p]
-        if n1 < 0x80:
-            p += 1
-        elif b[p + 1] < 0x80:
-            n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-            p += 2
+        o1 = new_struct(_StreamsGroupDescribeResponse__Topology)
+        obj.topology = o1
+        o1.epoch, h1 = _S_iB.unpack_from(b, p)
+        p += 5
+        if h1 >= 0x80:
+            if b[p] < 0x80:
+                h1 = (h1 & 0x7F) | (b[p] << 7)
+                p += 1
+            else:
+                h1, p = r_uvarint(b, p - 1)
+        h1 -= 1
+        if h1 < 0:
+            o1.subtopologies = None
+        elif h1 > blen - p:
+            raise count_error(h1, blen - p)
         else:
-            n1, p = r_uvarint(b, p)
-        n1 -= 1
-        if n1 < 0:
-            f1_subtopologies = None
-        elif n1 > blen - p:
-            raise count_error(n1, blen - p)
-        else:
-            f1_subtopologies = []
-            for _ in range(n1):
+            o1.subtopologies = l1_subtopologies = []
+            for _ in range(h1):
                 e1_subtopologies, p = _d_StreamsGroupDescribeResponse__Subtopology_v0(b, p)
-                f1_subtopologies.append(e1_subtopologies)
+                l1_subtopologies.append(e1_subtopologies)
         if b[p] == 0:
             p += 1
-            unknown1: TaggedFields = ()
+            o1.unknown_tagged_fields = ()
         else:
             tags1, p = r_tags(b, p)
-            unknown1 = tuple(tags1)
-        f_topology = _StreamsGroupDescribeResponse__Topology(f1_epoch, f1_subtopologies, unknown1)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+            o1.unknown_tagged_fields = tuple(tags1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_members = []
-        for _ in range(n0):
+        obj.members = l_members = []
+        for _ in range(h0):
             e_members, p = _d_StreamsGroupDescribeResponse__Member_v0(b, p)
-            f_members.append(e_members)
-    f_authorized_operations = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+            l_members.append(e_members)
+    obj.authorized_operations, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupDescribeResponse__DescribedGroup(f_error_code, f_error_message, f_group_id, f_group_state, f_group_epoch, f_assignment_epoch, f_topology, f_members, f_authorized_operations, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1654,113 +1648,106 @@ def _e_StreamsGroupDescribeResponse__DescribedGroup_v0(o: StreamsGroupDescribeRe
 
 def _d_StreamsGroupDescribeResponse_v0(b: bytes, p: int) -> tuple[StreamsGroupDescribeResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Groups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_groups = []
-        for _ in range(n0):
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
-            else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_id = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_group_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_group_state = b[p + 1 : p + s1].decode()
-                p += s1
-            else:
-                f1_group_state, p = r_cstr(b, p)
-            f1_group_epoch, f1_assignment_epoch = _S_ii.unpack_from(b, p)
-            p += 8
-            m1 = b[p]
+    obj = new_struct(_StreamsGroupDescribeResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            if m1 >= 0x80:
-                f1_topology = None
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Groups')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.groups = l_groups = []
+        for _ in range(h0):
+            e_groups = new_struct(_StreamsGroupDescribeResponse__DescribedGroup)
+            e_groups.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_groups.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f2_epoch = _S_i.unpack_from(b, p)[0]
-                p += 4
-                n2 = b[p]
-                if n2 < 0x80:
-                    p += 1
-                elif b[p + 1] < 0x80:
-                    n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                    p += 2
+                e_groups.error_message, p = r_ncstr(b, p - 1)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_id = b[p + 1 : z1].decode()
+                p = z1
+            else:
+                e_groups.group_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_groups.group_state = b[p + 1 : z1].decode()
+                p = z1
+            else:
+                e_groups.group_state, p = r_cstr(b, p)
+            e_groups.group_epoch, e_groups.assignment_epoch, h1 = _S_iiB.unpack_from(b, p)
+            p += 9
+            if h1 >= 0x80:
+                e_groups.topology = None
+            else:
+                o2 = new_struct(_StreamsGroupDescribeResponse__Topology)
+                e_groups.topology = o2
+                o2.epoch, h2 = _S_iB.unpack_from(b, p)
+                p += 5
+                if h2 >= 0x80:
+                    if b[p] < 0x80:
+                        h2 = (h2 & 0x7F) | (b[p] << 7)
+                        p += 1
+                    else:
+                        h2, p = r_uvarint(b, p - 1)
+                h2 -= 1
+                if h2 < 0:
+                    o2.subtopologies = None
+                elif h2 > blen - p:
+                    raise count_error(h2, blen - p)
                 else:
-                    n2, p = r_uvarint(b, p)
-                n2 -= 1
-                if n2 < 0:
-                    f2_subtopologies = None
-                elif n2 > blen - p:
-                    raise count_error(n2, blen - p)
-                else:
-                    f2_subtopologies = []
-                    for _ in range(n2):
+                    o2.subtopologies = l2_subtopologies = []
+                    for _ in range(h2):
                         e2_subtopologies, p = _d_StreamsGroupDescribeResponse__Subtopology_v0(b, p)
-                        f2_subtopologies.append(e2_subtopologies)
+                        l2_subtopologies.append(e2_subtopologies)
                 if b[p] == 0:
                     p += 1
-                    unknown2: TaggedFields = ()
+                    o2.unknown_tagged_fields = ()
                 else:
                     tags2, p = r_tags(b, p)
-                    unknown2 = tuple(tags2)
-                f1_topology = _StreamsGroupDescribeResponse__Topology(f2_epoch, f2_subtopologies, unknown2)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                    o2.unknown_tagged_fields = tuple(tags2)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Members')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_members = []
-                for _ in range(n1):
+                e_groups.members = l1_members = []
+                for _ in range(h1):
                     e1_members, p = _d_StreamsGroupDescribeResponse__Member_v0(b, p)
-                    f1_members.append(e1_members)
-            f1_authorized_operations = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                    l1_members.append(e1_members)
+            e_groups.authorized_operations, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_groups.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_groups = _StreamsGroupDescribeResponse__DescribedGroup(f1_error_code, f1_error_message, f1_group_id, f1_group_state, f1_group_epoch, f1_assignment_epoch, f1_topology, f1_members, f1_authorized_operations, unknown1)
-            f_groups.append(e_groups)
+                tags1, p = r_tags(b, p - 1)
+                e_groups.unknown_tagged_fields = tuple(tags1)
+            l_groups.append(e_groups)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupDescribeResponse(f_throttle_time_ms, f_groups, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

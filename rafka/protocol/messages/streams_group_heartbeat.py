@@ -16,13 +16,21 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['StreamsGroupHeartbeatRequest', 'StreamsGroupHeartbeatResponse']
 
 _S_H = Struct(">H")
+_S_HB = Struct(">HB")
 _S_b = Struct(">b")
+_S_bB = Struct(">bB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_ii = Struct(">ii")
+_S_iiB = Struct(">iiB")
 _S_iiii = Struct(">iiii")
+_S_iiiiB = Struct(">iiiiB")
 _S_iq = Struct(">iq")
+_S_iqB = Struct(">iqB")
 _S_o = Struct(">?")
+_S_oB = Struct(">?B")
 
 @attrs.define
 class StreamsGroupHeartbeatRequest(Message):
@@ -171,25 +179,25 @@ class StreamsGroupHeartbeatResponse(Message):
 
 def _d_StreamsGroupHeartbeatRequest__KeyValue_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.KeyValue, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_key = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupHeartbeatRequest__KeyValue)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.key = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_key, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_value = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.key, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.value = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_value, p = r_cstr(b, p)
+        obj.value, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupHeartbeatRequest__KeyValue(f_key, f_value, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -204,57 +212,55 @@ def _e_StreamsGroupHeartbeatRequest__KeyValue_v0(o: StreamsGroupHeartbeatRequest
 
 def _d_StreamsGroupHeartbeatRequest__TopicInfo_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.TopicInfo, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupHeartbeatRequest__TopicInfo)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_partitions, f_replication_factor = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    obj.partitions, obj.replication_factor, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('TopicConfigs')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topic_configs = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_key = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topic_configs = l_topic_configs = []
+        for _ in range(h0):
+            e_topic_configs = new_struct(_StreamsGroupHeartbeatRequest__KeyValue)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topic_configs.key = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_key, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_value = b[p + 1 : p + s1].decode()
-                p += s1
+                e_topic_configs.key, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topic_configs.value = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_value, p = r_cstr(b, p)
+                e_topic_configs.value, p = r_cstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topic_configs.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topic_configs = _StreamsGroupHeartbeatRequest__KeyValue(f1_key, f1_value, unknown1)
-            f_topic_configs.append(e_topic_configs)
+                e_topic_configs.unknown_tagged_fields = tuple(tags1)
+            l_topic_configs.append(e_topic_configs)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupHeartbeatRequest__TopicInfo(f_name, f_partitions, f_replication_factor, f_topic_configs, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -284,61 +290,67 @@ def _e_StreamsGroupHeartbeatRequest__TopicInfo_v0(o: StreamsGroupHeartbeatReques
 
 
 def _d_StreamsGroupHeartbeatRequest__CopartitionGroup_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.CopartitionGroup, int]:
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_source_topics = [*ARRAYS_h[n0].unpack_from(b, p)]
-        p += 2 * n0
-    elif n0 < 0:
+    obj = new_struct(_StreamsGroupHeartbeatRequest__CopartitionGroup)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.source_topics = [*ARRAYS_h[h0].unpack_from(b, p)]
+        p += 2 * h0
+    elif h0 == 0:
+        obj.source_topics = []
+    elif h0 < 0:
         raise null_error('SourceTopics')
     else:
-        f_source_topics, p = r_fixed_array(b, p, n0, 'h', 2)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_source_topic_regex = [*ARRAYS_h[n0].unpack_from(b, p)]
-        p += 2 * n0
-    elif n0 < 0:
+        obj.source_topics, p = r_fixed_array(b, p, h0, 'h', 2)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.source_topic_regex = [*ARRAYS_h[h0].unpack_from(b, p)]
+        p += 2 * h0
+    elif h0 == 0:
+        obj.source_topic_regex = []
+    elif h0 < 0:
         raise null_error('SourceTopicRegex')
     else:
-        f_source_topic_regex, p = r_fixed_array(b, p, n0, 'h', 2)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_repartition_source_topics = [*ARRAYS_h[n0].unpack_from(b, p)]
-        p += 2 * n0
-    elif n0 < 0:
+        obj.source_topic_regex, p = r_fixed_array(b, p, h0, 'h', 2)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.repartition_source_topics = [*ARRAYS_h[h0].unpack_from(b, p)]
+        p += 2 * h0
+    elif h0 == 0:
+        obj.repartition_source_topics = []
+    elif h0 < 0:
         raise null_error('RepartitionSourceTopics')
     else:
-        f_repartition_source_topics, p = r_fixed_array(b, p, n0, 'h', 2)
+        obj.repartition_source_topics, p = r_fixed_array(b, p, h0, 'h', 2)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupHeartbeatRequest__CopartitionGroup(f_source_topics, f_source_topic_regex, f_repartition_source_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -390,296 +402,298 @@ def _e_StreamsGroupHeartbeatRequest__CopartitionGroup_v0(o: StreamsGroupHeartbea
 
 def _d_StreamsGroupHeartbeatRequest__Subtopology_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.Subtopology, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_subtopology_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupHeartbeatRequest__Subtopology)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.subtopology_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_subtopology_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.subtopology_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('SourceTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_source_topics = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_source_topics = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.source_topics = l_source_topics = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_source_topics = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_source_topics, p = r_cstr(b, p)
-            f_source_topics.append(e_source_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+            l_source_topics.append(e_source_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('SourceTopicRegex')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_source_topic_regex = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_source_topic_regex = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.source_topic_regex = l_source_topic_regex = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_source_topic_regex = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_source_topic_regex, p = r_cstr(b, p)
-            f_source_topic_regex.append(e_source_topic_regex)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+            l_source_topic_regex.append(e_source_topic_regex)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StateChangelogTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_state_changelog_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.state_changelog_topics = l_state_changelog_topics = []
+        for _ in range(h0):
+            e_state_changelog_topics = new_struct(_StreamsGroupHeartbeatRequest__TopicInfo)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_state_changelog_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            f1_partitions, f1_replication_factor = _S_ih.unpack_from(b, p)
-            p += 6
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_state_changelog_topics.name, p = r_cstr(b, p)
+            e_state_changelog_topics.partitions, e_state_changelog_topics.replication_factor, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('TopicConfigs')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topic_configs = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_key = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_state_changelog_topics.topic_configs = l1_topic_configs = []
+                for _ in range(h1):
+                    e1_topic_configs = new_struct(_StreamsGroupHeartbeatRequest__KeyValue)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topic_configs.key = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_key, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_value = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_topic_configs.key, p = r_cstr(b, p)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topic_configs.value = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_value, p = r_cstr(b, p)
+                        e1_topic_configs.value, p = r_cstr(b, p)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topic_configs.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topic_configs = _StreamsGroupHeartbeatRequest__KeyValue(f2_key, f2_value, unknown2)
-                    f1_topic_configs.append(e1_topic_configs)
+                        e1_topic_configs.unknown_tagged_fields = tuple(tags2)
+                    l1_topic_configs.append(e1_topic_configs)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_state_changelog_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_state_changelog_topics = _StreamsGroupHeartbeatRequest__TopicInfo(f1_name, f1_partitions, f1_replication_factor, f1_topic_configs, unknown1)
-            f_state_changelog_topics.append(e_state_changelog_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_state_changelog_topics.unknown_tagged_fields = tuple(tags1)
+            l_state_changelog_topics.append(e_state_changelog_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('RepartitionSinkTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_repartition_sink_topics = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_repartition_sink_topics = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.repartition_sink_topics = l_repartition_sink_topics = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_repartition_sink_topics = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_repartition_sink_topics, p = r_cstr(b, p)
-            f_repartition_sink_topics.append(e_repartition_sink_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+            l_repartition_sink_topics.append(e_repartition_sink_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('RepartitionSourceTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_repartition_source_topics = []
-        for _ in range(n0):
-            s3 = b[p]
-            if 0 < s3 < 0x80 and p + s3 <= blen:
-                f3_name = b[p + 1 : p + s3].decode()
-                p += s3
+        obj.repartition_source_topics = l_repartition_source_topics = []
+        for _ in range(h0):
+            e_repartition_source_topics = new_struct(_StreamsGroupHeartbeatRequest__TopicInfo)
+            h3 = b[p]
+            if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                e_repartition_source_topics.name = b[p + 1 : z3].decode()
+                p = z3
             else:
-                f3_name, p = r_cstr(b, p)
-            f3_partitions, f3_replication_factor = _S_ih.unpack_from(b, p)
-            p += 6
-            n3 = b[p]
-            if n3 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n3, p = r_uvarint(b, p)
-            n3 -= 1
-            if n3 < 0:
+                e_repartition_source_topics.name, p = r_cstr(b, p)
+            e_repartition_source_topics.partitions, e_repartition_source_topics.replication_factor, h3 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h3 >= 0x80:
+                if b[p] < 0x80:
+                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h3, p = r_uvarint(b, p - 1)
+            h3 -= 1
+            if h3 < 0:
                 raise null_error('TopicConfigs')
-            elif n3 > blen - p:
-                raise count_error(n3, blen - p)
+            elif h3 > blen - p:
+                raise count_error(h3, blen - p)
             else:
-                f3_topic_configs = []
-                for _ in range(n3):
-                    s4 = b[p]
-                    if 0 < s4 < 0x80 and p + s4 <= blen:
-                        f4_key = b[p + 1 : p + s4].decode()
-                        p += s4
+                e_repartition_source_topics.topic_configs = l3_topic_configs = []
+                for _ in range(h3):
+                    e3_topic_configs = new_struct(_StreamsGroupHeartbeatRequest__KeyValue)
+                    h4 = b[p]
+                    if 0 < h4 < 0x80 and (z4 := p + h4) <= blen:
+                        e3_topic_configs.key = b[p + 1 : z4].decode()
+                        p = z4
                     else:
-                        f4_key, p = r_cstr(b, p)
-                    s4 = b[p]
-                    if 0 < s4 < 0x80 and p + s4 <= blen:
-                        f4_value = b[p + 1 : p + s4].decode()
-                        p += s4
+                        e3_topic_configs.key, p = r_cstr(b, p)
+                    h4 = b[p]
+                    if 0 < h4 < 0x80 and (z4 := p + h4) <= blen:
+                        e3_topic_configs.value = b[p + 1 : z4].decode()
+                        p = z4
                     else:
-                        f4_value, p = r_cstr(b, p)
+                        e3_topic_configs.value, p = r_cstr(b, p)
                     if b[p] == 0:
                         p += 1
-                        unknown4: TaggedFields = ()
+                        e3_topic_configs.unknown_tagged_fields = ()
                     else:
                         tags4, p = r_tags(b, p)
-                        unknown4 = tuple(tags4)
-                    e3_topic_configs = _StreamsGroupHeartbeatRequest__KeyValue(f4_key, f4_value, unknown4)
-                    f3_topic_configs.append(e3_topic_configs)
+                        e3_topic_configs.unknown_tagged_fields = tuple(tags4)
+                    l3_topic_configs.append(e3_topic_configs)
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
+                e_repartition_source_topics.unknown_tagged_fields = ()
             else:
                 tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_repartition_source_topics = _StreamsGroupHeartbeatRequest__TopicInfo(f3_name, f3_partitions, f3_replication_factor, f3_topic_configs, unknown3)
-            f_repartition_source_topics.append(e_repartition_source_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_repartition_source_topics.unknown_tagged_fields = tuple(tags3)
+            l_repartition_source_topics.append(e_repartition_source_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('CopartitionGroups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_copartition_groups = []
-        for _ in range(n0):
-            n5 = b[p]
-            if n5 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n5 = (n5 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n5, p = r_uvarint(b, p)
-            n5 -= 1
-            if 0 <= n5 < 64:
-                f5_source_topics = [*ARRAYS_h[n5].unpack_from(b, p)]
-                p += 2 * n5
-            elif n5 < 0:
+        obj.copartition_groups = l_copartition_groups = []
+        for _ in range(h0):
+            e_copartition_groups = new_struct(_StreamsGroupHeartbeatRequest__CopartitionGroup)
+            h5 = b[p]
+            p += 1
+            if h5 >= 0x80:
+                if b[p] < 0x80:
+                    h5 = (h5 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h5, p = r_uvarint(b, p - 1)
+            h5 -= 1
+            if 0 < h5 < 64:
+                e_copartition_groups.source_topics = [*ARRAYS_h[h5].unpack_from(b, p)]
+                p += 2 * h5
+            elif h5 == 0:
+                e_copartition_groups.source_topics = []
+            elif h5 < 0:
                 raise null_error('SourceTopics')
             else:
-                f5_source_topics, p = r_fixed_array(b, p, n5, 'h', 2)
-            n5 = b[p]
-            if n5 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n5 = (n5 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n5, p = r_uvarint(b, p)
-            n5 -= 1
-            if 0 <= n5 < 64:
-                f5_source_topic_regex = [*ARRAYS_h[n5].unpack_from(b, p)]
-                p += 2 * n5
-            elif n5 < 0:
+                e_copartition_groups.source_topics, p = r_fixed_array(b, p, h5, 'h', 2)
+            h5 = b[p]
+            p += 1
+            if h5 >= 0x80:
+                if b[p] < 0x80:
+                    h5 = (h5 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h5, p = r_uvarint(b, p - 1)
+            h5 -= 1
+            if 0 < h5 < 64:
+                e_copartition_groups.source_topic_regex = [*ARRAYS_h[h5].unpack_from(b, p)]
+                p += 2 * h5
+            elif h5 == 0:
+                e_copartition_groups.source_topic_regex = []
+            elif h5 < 0:
                 raise null_error('SourceTopicRegex')
             else:
-                f5_source_topic_regex, p = r_fixed_array(b, p, n5, 'h', 2)
-            n5 = b[p]
-            if n5 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n5 = (n5 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n5, p = r_uvarint(b, p)
-            n5 -= 1
-            if 0 <= n5 < 64:
-                f5_repartition_source_topics = [*ARRAYS_h[n5].unpack_from(b, p)]
-                p += 2 * n5
-            elif n5 < 0:
+                e_copartition_groups.source_topic_regex, p = r_fixed_array(b, p, h5, 'h', 2)
+            h5 = b[p]
+            p += 1
+            if h5 >= 0x80:
+                if b[p] < 0x80:
+                    h5 = (h5 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h5, p = r_uvarint(b, p - 1)
+            h5 -= 1
+            if 0 < h5 < 64:
+                e_copartition_groups.repartition_source_topics = [*ARRAYS_h[h5].unpack_from(b, p)]
+                p += 2 * h5
+            elif h5 == 0:
+                e_copartition_groups.repartition_source_topics = []
+            elif h5 < 0:
                 raise null_error('RepartitionSourceTopics')
             else:
-                f5_repartition_source_topics, p = r_fixed_array(b, p, n5, 'h', 2)
+                e_copartition_groups.repartition_source_topics, p = r_fixed_array(b, p, h5, 'h', 2)
             if b[p] == 0:
                 p += 1
-                unknown5: TaggedFields = ()
+                e_copartition_groups.unknown_tagged_fields = ()
             else:
                 tags5, p = r_tags(b, p)
-                unknown5 = tuple(tags5)
-            e_copartition_groups = _StreamsGroupHeartbeatRequest__CopartitionGroup(f5_source_topics, f5_source_topic_regex, f5_repartition_source_topics, unknown5)
-            f_copartition_groups.append(e_copartition_groups)
+                e_copartition_groups.unknown_tagged_fields = tuple(tags5)
+            l_copartition_groups.append(e_copartition_groups)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupHeartbeatRequest__Subtopology(f_subtopology_id, f_source_topics, f_source_topic_regex, f_state_changelog_topics, f_repartition_sink_topics, f_repartition_source_topics, f_copartition_groups, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -843,33 +857,31 @@ def _e_StreamsGroupHeartbeatRequest__Subtopology_v0(o: StreamsGroupHeartbeatRequ
 
 def _d_StreamsGroupHeartbeatRequest__Topology_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.Topology, int]:
     blen = len(b)
-    f_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_StreamsGroupHeartbeatRequest__Topology)
+    obj.epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Subtopologies')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_subtopologies = []
-        for _ in range(n0):
+        obj.subtopologies = l_subtopologies = []
+        for _ in range(h0):
             e_subtopologies, p = _d_StreamsGroupHeartbeatRequest__Subtopology_v0(b, p)
-            f_subtopologies.append(e_subtopologies)
+            l_subtopologies.append(e_subtopologies)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupHeartbeatRequest__Topology(f_epoch, f_subtopologies, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -894,35 +906,37 @@ def _e_StreamsGroupHeartbeatRequest__Topology_v0(o: StreamsGroupHeartbeatRequest
 
 def _d_StreamsGroupHeartbeatRequest__TaskIds_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.TaskIds, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_subtopology_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupHeartbeatRequest__TaskIds)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.subtopology_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_subtopology_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.subtopology_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupHeartbeatRequest__TaskIds(f_subtopology_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -949,21 +963,20 @@ def _e_StreamsGroupHeartbeatRequest__TaskIds_v0(o: StreamsGroupHeartbeatRequest.
 
 def _d_StreamsGroupHeartbeatRequest__Endpoint_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.Endpoint, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupHeartbeatRequest__Endpoint)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_H.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p)
+    obj.port, h0 = _S_HB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupHeartbeatRequest__Endpoint(f_host, f_port, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -978,21 +991,20 @@ def _e_StreamsGroupHeartbeatRequest__Endpoint_v0(o: StreamsGroupHeartbeatRequest
 
 def _d_StreamsGroupHeartbeatRequest__TaskOffset_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest.TaskOffset, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_subtopology_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupHeartbeatRequest__TaskOffset)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.subtopology_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_subtopology_id, p = r_cstr(b, p)
-    f_partition, f_offset = _S_iq.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.subtopology_id, p = r_cstr(b, p)
+    obj.partition, obj.offset, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupHeartbeatRequest__TaskOffset(f_subtopology_id, f_partition, f_offset, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1007,339 +1019,338 @@ def _e_StreamsGroupHeartbeatRequest__TaskOffset_v0(o: StreamsGroupHeartbeatReque
 
 def _d_StreamsGroupHeartbeatRequest_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupHeartbeatRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    f_member_epoch, f_endpoint_information_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p)
+    obj.member_epoch, obj.endpoint_information_epoch, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.instance_id = b[p : z0].decode()
+        p = z0
     else:
-        f_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack_id, p = r_ncstr(b, p)
+        obj.instance_id, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_rebalance_timeout_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    m0 = b[p]
-    p += 1
-    if m0 >= 0x80:
-        f_topology = None
+        obj.rack_id, p = r_ncstr(b, p)
+    obj.rebalance_timeout_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        obj.topology = None
     else:
-        f1_epoch = _S_i.unpack_from(b, p)[0]
-        p += 4
-        n1 = b[p]
-        if n1 < 0x80:
-            p += 1
-        elif b[p + 1] < 0x80:
-            n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-            p += 2
-        else:
-            n1, p = r_uvarint(b, p)
-        n1 -= 1
-        if n1 < 0:
+        o1 = new_struct(_StreamsGroupHeartbeatRequest__Topology)
+        obj.topology = o1
+        o1.epoch, h1 = _S_iB.unpack_from(b, p)
+        p += 5
+        if h1 >= 0x80:
+            if b[p] < 0x80:
+                h1 = (h1 & 0x7F) | (b[p] << 7)
+                p += 1
+            else:
+                h1, p = r_uvarint(b, p - 1)
+        h1 -= 1
+        if h1 < 0:
             raise null_error('Subtopologies')
-        elif n1 > blen - p:
-            raise count_error(n1, blen - p)
+        elif h1 > blen - p:
+            raise count_error(h1, blen - p)
         else:
-            f1_subtopologies = []
-            for _ in range(n1):
+            o1.subtopologies = l1_subtopologies = []
+            for _ in range(h1):
                 e1_subtopologies, p = _d_StreamsGroupHeartbeatRequest__Subtopology_v0(b, p)
-                f1_subtopologies.append(e1_subtopologies)
+                l1_subtopologies.append(e1_subtopologies)
         if b[p] == 0:
             p += 1
-            unknown1: TaggedFields = ()
+            o1.unknown_tagged_fields = ()
         else:
             tags1, p = r_tags(b, p)
-            unknown1 = tuple(tags1)
-        f_topology = _StreamsGroupHeartbeatRequest__Topology(f1_epoch, f1_subtopologies, unknown1)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+            o1.unknown_tagged_fields = tuple(tags1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.active_tasks = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_active_tasks = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_active_tasks = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_subtopology_id = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.active_tasks = l_active_tasks = []
+        for _ in range(h0):
+            e_active_tasks = new_struct(_StreamsGroupHeartbeatRequest__TaskIds)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_active_tasks.subtopology_id = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_subtopology_id, p = r_cstr(b, p)
-            n2 = b[p]
-            if n2 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n2, p = r_uvarint(b, p)
-            n2 -= 1
-            if 0 <= n2 < 64:
-                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                p += 4 * n2
-            elif n2 < 0:
+                e_active_tasks.subtopology_id, p = r_cstr(b, p)
+            h2 = b[p]
+            p += 1
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if 0 < h2 < 64:
+                e_active_tasks.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                p += 4 * h2
+            elif h2 == 0:
+                e_active_tasks.partitions = []
+            elif h2 < 0:
                 raise null_error('Partitions')
             else:
-                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                e_active_tasks.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown2: TaggedFields = ()
+                e_active_tasks.unknown_tagged_fields = ()
             else:
                 tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_active_tasks = _StreamsGroupHeartbeatRequest__TaskIds(f2_subtopology_id, f2_partitions, unknown2)
-            f_active_tasks.append(e_active_tasks)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+                e_active_tasks.unknown_tagged_fields = tuple(tags2)
+            l_active_tasks.append(e_active_tasks)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.standby_tasks = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_standby_tasks = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_standby_tasks = []
-        for _ in range(n0):
-            s3 = b[p]
-            if 0 < s3 < 0x80 and p + s3 <= blen:
-                f3_subtopology_id = b[p + 1 : p + s3].decode()
-                p += s3
+        obj.standby_tasks = l_standby_tasks = []
+        for _ in range(h0):
+            e_standby_tasks = new_struct(_StreamsGroupHeartbeatRequest__TaskIds)
+            h3 = b[p]
+            if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                e_standby_tasks.subtopology_id = b[p + 1 : z3].decode()
+                p = z3
             else:
-                f3_subtopology_id, p = r_cstr(b, p)
-            n3 = b[p]
-            if n3 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n3, p = r_uvarint(b, p)
-            n3 -= 1
-            if 0 <= n3 < 64:
-                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
-                p += 4 * n3
-            elif n3 < 0:
+                e_standby_tasks.subtopology_id, p = r_cstr(b, p)
+            h3 = b[p]
+            p += 1
+            if h3 >= 0x80:
+                if b[p] < 0x80:
+                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h3, p = r_uvarint(b, p - 1)
+            h3 -= 1
+            if 0 < h3 < 64:
+                e_standby_tasks.partitions = [*ARRAYS_i[h3].unpack_from(b, p)]
+                p += 4 * h3
+            elif h3 == 0:
+                e_standby_tasks.partitions = []
+            elif h3 < 0:
                 raise null_error('Partitions')
             else:
-                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+                e_standby_tasks.partitions, p = r_fixed_array(b, p, h3, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
+                e_standby_tasks.unknown_tagged_fields = ()
             else:
                 tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_standby_tasks = _StreamsGroupHeartbeatRequest__TaskIds(f3_subtopology_id, f3_partitions, unknown3)
-            f_standby_tasks.append(e_standby_tasks)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+                e_standby_tasks.unknown_tagged_fields = tuple(tags3)
+            l_standby_tasks.append(e_standby_tasks)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.warmup_tasks = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_warmup_tasks = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_warmup_tasks = []
-        for _ in range(n0):
-            s4 = b[p]
-            if 0 < s4 < 0x80 and p + s4 <= blen:
-                f4_subtopology_id = b[p + 1 : p + s4].decode()
-                p += s4
+        obj.warmup_tasks = l_warmup_tasks = []
+        for _ in range(h0):
+            e_warmup_tasks = new_struct(_StreamsGroupHeartbeatRequest__TaskIds)
+            h4 = b[p]
+            if 0 < h4 < 0x80 and (z4 := p + h4) <= blen:
+                e_warmup_tasks.subtopology_id = b[p + 1 : z4].decode()
+                p = z4
             else:
-                f4_subtopology_id, p = r_cstr(b, p)
-            n4 = b[p]
-            if n4 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n4 = (n4 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n4, p = r_uvarint(b, p)
-            n4 -= 1
-            if 0 <= n4 < 64:
-                f4_partitions = [*ARRAYS_i[n4].unpack_from(b, p)]
-                p += 4 * n4
-            elif n4 < 0:
+                e_warmup_tasks.subtopology_id, p = r_cstr(b, p)
+            h4 = b[p]
+            p += 1
+            if h4 >= 0x80:
+                if b[p] < 0x80:
+                    h4 = (h4 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h4, p = r_uvarint(b, p - 1)
+            h4 -= 1
+            if 0 < h4 < 64:
+                e_warmup_tasks.partitions = [*ARRAYS_i[h4].unpack_from(b, p)]
+                p += 4 * h4
+            elif h4 == 0:
+                e_warmup_tasks.partitions = []
+            elif h4 < 0:
                 raise null_error('Partitions')
             else:
-                f4_partitions, p = r_fixed_array(b, p, n4, 'i', 4)
+                e_warmup_tasks.partitions, p = r_fixed_array(b, p, h4, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown4: TaggedFields = ()
+                e_warmup_tasks.unknown_tagged_fields = ()
             else:
                 tags4, p = r_tags(b, p)
-                unknown4 = tuple(tags4)
-            e_warmup_tasks = _StreamsGroupHeartbeatRequest__TaskIds(f4_subtopology_id, f4_partitions, unknown4)
-            f_warmup_tasks.append(e_warmup_tasks)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_process_id, p = r_ncstr(b, p)
+                e_warmup_tasks.unknown_tagged_fields = tuple(tags4)
+            l_warmup_tasks.append(e_warmup_tasks)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.process_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_process_id = b[p + 1 : p + s0].decode()
-        p += s0
-    m0 = b[p]
+        obj.process_id, p = r_ncstr(b, p)
+    h0 = b[p]
     p += 1
-    if m0 >= 0x80:
-        f_user_endpoint = None
+    if h0 >= 0x80:
+        obj.user_endpoint = None
     else:
-        s5 = b[p]
-        if 0 < s5 < 0x80 and p + s5 <= blen:
-            f5_host = b[p + 1 : p + s5].decode()
-            p += s5
+        o5 = new_struct(_StreamsGroupHeartbeatRequest__Endpoint)
+        obj.user_endpoint = o5
+        h5 = b[p]
+        if 0 < h5 < 0x80 and (z5 := p + h5) <= blen:
+            o5.host = b[p + 1 : z5].decode()
+            p = z5
         else:
-            f5_host, p = r_cstr(b, p)
-        f5_port = _S_H.unpack_from(b, p)[0]
-        p += 2
-        if b[p] == 0:
+            o5.host, p = r_cstr(b, p)
+        o5.port, h5 = _S_HB.unpack_from(b, p)
+        p += 3
+        if h5 == 0:
+            o5.unknown_tagged_fields = ()
+        else:
+            tags5, p = r_tags(b, p - 1)
+            o5.unknown_tagged_fields = tuple(tags5)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            unknown5: TaggedFields = ()
         else:
-            tags5, p = r_tags(b, p)
-            unknown5 = tuple(tags5)
-        f_user_endpoint = _StreamsGroupHeartbeatRequest__Endpoint(f5_host, f5_port, unknown5)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.client_tags = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_client_tags = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_client_tags = []
-        for _ in range(n0):
-            s6 = b[p]
-            if 0 < s6 < 0x80 and p + s6 <= blen:
-                f6_key = b[p + 1 : p + s6].decode()
-                p += s6
+        obj.client_tags = l_client_tags = []
+        for _ in range(h0):
+            e_client_tags = new_struct(_StreamsGroupHeartbeatRequest__KeyValue)
+            h6 = b[p]
+            if 0 < h6 < 0x80 and (z6 := p + h6) <= blen:
+                e_client_tags.key = b[p + 1 : z6].decode()
+                p = z6
             else:
-                f6_key, p = r_cstr(b, p)
-            s6 = b[p]
-            if 0 < s6 < 0x80 and p + s6 <= blen:
-                f6_value = b[p + 1 : p + s6].decode()
-                p += s6
+                e_client_tags.key, p = r_cstr(b, p)
+            h6 = b[p]
+            if 0 < h6 < 0x80 and (z6 := p + h6) <= blen:
+                e_client_tags.value = b[p + 1 : z6].decode()
+                p = z6
             else:
-                f6_value, p = r_cstr(b, p)
+                e_client_tags.value, p = r_cstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown6: TaggedFields = ()
+                e_client_tags.unknown_tagged_fields = ()
             else:
                 tags6, p = r_tags(b, p)
-                unknown6 = tuple(tags6)
-            e_client_tags = _StreamsGroupHeartbeatRequest__KeyValue(f6_key, f6_value, unknown6)
-            f_client_tags.append(e_client_tags)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_task_offsets = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_task_offsets = []
-        for _ in range(n0):
-            s7 = b[p]
-            if 0 < s7 < 0x80 and p + s7 <= blen:
-                f7_subtopology_id = b[p + 1 : p + s7].decode()
-                p += s7
-            else:
-                f7_subtopology_id, p = r_cstr(b, p)
-            f7_partition, f7_offset = _S_iq.unpack_from(b, p)
-            p += 12
-            if b[p] == 0:
-                p += 1
-                unknown7: TaggedFields = ()
-            else:
-                tags7, p = r_tags(b, p)
-                unknown7 = tuple(tags7)
-            e_task_offsets = _StreamsGroupHeartbeatRequest__TaskOffset(f7_subtopology_id, f7_partition, f7_offset, unknown7)
-            f_task_offsets.append(e_task_offsets)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_task_end_offsets = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_task_end_offsets = []
-        for _ in range(n0):
-            s8 = b[p]
-            if 0 < s8 < 0x80 and p + s8 <= blen:
-                f8_subtopology_id = b[p + 1 : p + s8].decode()
-                p += s8
-            else:
-                f8_subtopology_id, p = r_cstr(b, p)
-            f8_partition, f8_offset = _S_iq.unpack_from(b, p)
-            p += 12
-            if b[p] == 0:
-                p += 1
-                unknown8: TaggedFields = ()
-            else:
-                tags8, p = r_tags(b, p)
-                unknown8 = tuple(tags8)
-            e_task_end_offsets = _StreamsGroupHeartbeatRequest__TaskOffset(f8_subtopology_id, f8_partition, f8_offset, unknown8)
-            f_task_end_offsets.append(e_task_end_offsets)
-    f_shutdown_application = _S_o.unpack_from(b, p)[0]
+                e_client_tags.unknown_tagged_fields = tuple(tags6)
+            l_client_tags.append(e_client_tags)
+    h0 = b[p]
     p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.task_offsets = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupHeartbeatRequest(f_group_id, f_member_id, f_member_epoch, f_endpoint_information_epoch, f_instance_id, f_rack_id, f_rebalance_timeout_ms, f_topology, f_active_tasks, f_standby_tasks, f_warmup_tasks, f_process_id, f_user_endpoint, f_client_tags, f_task_offsets, f_task_end_offsets, f_shutdown_application, unknown0)
+        obj.task_offsets = l_task_offsets = []
+        for _ in range(h0):
+            e_task_offsets = new_struct(_StreamsGroupHeartbeatRequest__TaskOffset)
+            h7 = b[p]
+            if 0 < h7 < 0x80 and (z7 := p + h7) <= blen:
+                e_task_offsets.subtopology_id = b[p + 1 : z7].decode()
+                p = z7
+            else:
+                e_task_offsets.subtopology_id, p = r_cstr(b, p)
+            e_task_offsets.partition, e_task_offsets.offset, h7 = _S_iqB.unpack_from(b, p)
+            p += 13
+            if h7 == 0:
+                e_task_offsets.unknown_tagged_fields = ()
+            else:
+                tags7, p = r_tags(b, p - 1)
+                e_task_offsets.unknown_tagged_fields = tuple(tags7)
+            l_task_offsets.append(e_task_offsets)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.task_end_offsets = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.task_end_offsets = l_task_end_offsets = []
+        for _ in range(h0):
+            e_task_end_offsets = new_struct(_StreamsGroupHeartbeatRequest__TaskOffset)
+            h8 = b[p]
+            if 0 < h8 < 0x80 and (z8 := p + h8) <= blen:
+                e_task_end_offsets.subtopology_id = b[p + 1 : z8].decode()
+                p = z8
+            else:
+                e_task_end_offsets.subtopology_id, p = r_cstr(b, p)
+            e_task_end_offsets.partition, e_task_end_offsets.offset, h8 = _S_iqB.unpack_from(b, p)
+            p += 13
+            if h8 == 0:
+                e_task_end_offsets.unknown_tagged_fields = ()
+            else:
+                tags8, p = r_tags(b, p - 1)
+                e_task_end_offsets.unknown_tagged_fields = tuple(tags8)
+            l_task_end_offsets.append(e_task_end_offsets)
+    obj.shutdown_application, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1524,21 +1535,20 @@ def _e_StreamsGroupHeartbeatRequest_v0(o: StreamsGroupHeartbeatRequest, out: byt
 
 def _d_StreamsGroupHeartbeatResponse__Status_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatResponse.Status, int]:
     blen = len(b)
-    f_status_code = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_status_detail = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupHeartbeatResponse__Status)
+    obj.status_code, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.status_detail = b[p : z0].decode()
+        p = z0
     else:
-        f_status_detail, p = r_cstr(b, p)
+        obj.status_detail, p = r_cstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupHeartbeatResponse__Status(f_status_code, f_status_detail, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1553,35 +1563,37 @@ def _e_StreamsGroupHeartbeatResponse__Status_v0(o: StreamsGroupHeartbeatResponse
 
 def _d_StreamsGroupHeartbeatResponse__TaskIds_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatResponse.TaskIds, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_subtopology_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupHeartbeatResponse__TaskIds)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.subtopology_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_subtopology_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.subtopology_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupHeartbeatResponse__TaskIds(f_subtopology_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1608,21 +1620,20 @@ def _e_StreamsGroupHeartbeatResponse__TaskIds_v0(o: StreamsGroupHeartbeatRespons
 
 def _d_StreamsGroupHeartbeatResponse__Endpoint_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatResponse.Endpoint, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupHeartbeatResponse__Endpoint)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_H.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p)
+    obj.port, h0 = _S_HB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupHeartbeatResponse__Endpoint(f_host, f_port, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1637,35 +1648,37 @@ def _e_StreamsGroupHeartbeatResponse__Endpoint_v0(o: StreamsGroupHeartbeatRespon
 
 def _d_StreamsGroupHeartbeatResponse__TopicPartition_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatResponse.TopicPartition, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupHeartbeatResponse__TopicPartition)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.topic, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupHeartbeatResponse__TopicPartition(f_topic, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1692,120 +1705,124 @@ def _e_StreamsGroupHeartbeatResponse__TopicPartition_v0(o: StreamsGroupHeartbeat
 
 def _d_StreamsGroupHeartbeatResponse__EndpointToPartitions_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatResponse.EndpointToPartitions, int]:
     blen = len(b)
-    s1 = b[p]
-    if 0 < s1 < 0x80 and p + s1 <= blen:
-        f1_host = b[p + 1 : p + s1].decode()
-        p += s1
+    obj = new_struct(_StreamsGroupHeartbeatResponse__EndpointToPartitions)
+    o1 = new_struct(_StreamsGroupHeartbeatResponse__Endpoint)
+    obj.user_endpoint = o1
+    h1 = b[p]
+    if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+        o1.host = b[p + 1 : z1].decode()
+        p = z1
     else:
-        f1_host, p = r_cstr(b, p)
-    f1_port = _S_H.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown1: TaggedFields = ()
+        o1.host, p = r_cstr(b, p)
+    o1.port, h1 = _S_HB.unpack_from(b, p)
+    p += 3
+    if h1 == 0:
+        o1.unknown_tagged_fields = ()
     else:
-        tags1, p = r_tags(b, p)
-        unknown1 = tuple(tags1)
-    f_user_endpoint = _StreamsGroupHeartbeatResponse__Endpoint(f1_host, f1_port, unknown1)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        tags1, p = r_tags(b, p - 1)
+        o1.unknown_tagged_fields = tuple(tags1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ActivePartitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_active_partitions = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_topic = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.active_partitions = l_active_partitions = []
+        for _ in range(h0):
+            e_active_partitions = new_struct(_StreamsGroupHeartbeatResponse__TopicPartition)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_active_partitions.topic = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_topic, p = r_cstr(b, p)
-            n2 = b[p]
-            if n2 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n2, p = r_uvarint(b, p)
-            n2 -= 1
-            if 0 <= n2 < 64:
-                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                p += 4 * n2
-            elif n2 < 0:
+                e_active_partitions.topic, p = r_cstr(b, p)
+            h2 = b[p]
+            p += 1
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if 0 < h2 < 64:
+                e_active_partitions.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                p += 4 * h2
+            elif h2 == 0:
+                e_active_partitions.partitions = []
+            elif h2 < 0:
                 raise null_error('Partitions')
             else:
-                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                e_active_partitions.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown2: TaggedFields = ()
+                e_active_partitions.unknown_tagged_fields = ()
             else:
                 tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_active_partitions = _StreamsGroupHeartbeatResponse__TopicPartition(f2_topic, f2_partitions, unknown2)
-            f_active_partitions.append(e_active_partitions)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_active_partitions.unknown_tagged_fields = tuple(tags2)
+            l_active_partitions.append(e_active_partitions)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StandbyPartitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_standby_partitions = []
-        for _ in range(n0):
-            s3 = b[p]
-            if 0 < s3 < 0x80 and p + s3 <= blen:
-                f3_topic = b[p + 1 : p + s3].decode()
-                p += s3
+        obj.standby_partitions = l_standby_partitions = []
+        for _ in range(h0):
+            e_standby_partitions = new_struct(_StreamsGroupHeartbeatResponse__TopicPartition)
+            h3 = b[p]
+            if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                e_standby_partitions.topic = b[p + 1 : z3].decode()
+                p = z3
             else:
-                f3_topic, p = r_cstr(b, p)
-            n3 = b[p]
-            if n3 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n3, p = r_uvarint(b, p)
-            n3 -= 1
-            if 0 <= n3 < 64:
-                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
-                p += 4 * n3
-            elif n3 < 0:
+                e_standby_partitions.topic, p = r_cstr(b, p)
+            h3 = b[p]
+            p += 1
+            if h3 >= 0x80:
+                if b[p] < 0x80:
+                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h3, p = r_uvarint(b, p - 1)
+            h3 -= 1
+            if 0 < h3 < 64:
+                e_standby_partitions.partitions = [*ARRAYS_i[h3].unpack_from(b, p)]
+                p += 4 * h3
+            elif h3 == 0:
+                e_standby_partitions.partitions = []
+            elif h3 < 0:
                 raise null_error('Partitions')
             else:
-                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+                e_standby_partitions.partitions, p = r_fixed_array(b, p, h3, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
+                e_standby_partitions.unknown_tagged_fields = ()
             else:
                 tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_standby_partitions = _StreamsGroupHeartbeatResponse__TopicPartition(f3_topic, f3_partitions, unknown3)
-            f_standby_partitions.append(e_standby_partitions)
+                e_standby_partitions.unknown_tagged_fields = tuple(tags3)
+            l_standby_partitions.append(e_standby_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupHeartbeatResponse__EndpointToPartitions(f_user_endpoint, f_active_partitions, f_standby_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1881,219 +1898,219 @@ def _e_StreamsGroupHeartbeatResponse__EndpointToPartitions_v0(o: StreamsGroupHea
 
 def _d_StreamsGroupHeartbeatResponse_v0(b: bytes, p: int) -> tuple[StreamsGroupHeartbeatResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_StreamsGroupHeartbeatResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    f_member_epoch, f_heartbeat_interval_ms, f_acceptable_recovery_lag, f_task_offset_interval_ms = _S_iiii.unpack_from(b, p)
-    p += 16
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_status = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_status = []
-        for _ in range(n0):
-            f1_status_code = _S_b.unpack_from(b, p)[0]
+        obj.member_id, p = r_cstr(b, p)
+    obj.member_epoch, obj.heartbeat_interval_ms, obj.acceptable_recovery_lag, obj.task_offset_interval_ms, h0 = _S_iiiiB.unpack_from(b, p)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_status_detail = b[p + 1 : p + s1].decode()
-                p += s1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.status = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.status = l_status = []
+        for _ in range(h0):
+            e_status = new_struct(_StreamsGroupHeartbeatResponse__Status)
+            e_status.status_code, h1 = _S_bB.unpack_from(b, p)
+            p += 2
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_status.status_detail = b[p : z1].decode()
+                p = z1
             else:
-                f1_status_detail, p = r_cstr(b, p)
+                e_status.status_detail, p = r_cstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_status.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_status = _StreamsGroupHeartbeatResponse__Status(f1_status_code, f1_status_detail, unknown1)
-            f_status.append(e_status)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+                e_status.unknown_tagged_fields = tuple(tags1)
+            l_status.append(e_status)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.active_tasks = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_active_tasks = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_active_tasks = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_subtopology_id = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.active_tasks = l_active_tasks = []
+        for _ in range(h0):
+            e_active_tasks = new_struct(_StreamsGroupHeartbeatResponse__TaskIds)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_active_tasks.subtopology_id = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_subtopology_id, p = r_cstr(b, p)
-            n2 = b[p]
-            if n2 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n2, p = r_uvarint(b, p)
-            n2 -= 1
-            if 0 <= n2 < 64:
-                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                p += 4 * n2
-            elif n2 < 0:
+                e_active_tasks.subtopology_id, p = r_cstr(b, p)
+            h2 = b[p]
+            p += 1
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if 0 < h2 < 64:
+                e_active_tasks.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                p += 4 * h2
+            elif h2 == 0:
+                e_active_tasks.partitions = []
+            elif h2 < 0:
                 raise null_error('Partitions')
             else:
-                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                e_active_tasks.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown2: TaggedFields = ()
+                e_active_tasks.unknown_tagged_fields = ()
             else:
                 tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_active_tasks = _StreamsGroupHeartbeatResponse__TaskIds(f2_subtopology_id, f2_partitions, unknown2)
-            f_active_tasks.append(e_active_tasks)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+                e_active_tasks.unknown_tagged_fields = tuple(tags2)
+            l_active_tasks.append(e_active_tasks)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.standby_tasks = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_standby_tasks = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_standby_tasks = []
-        for _ in range(n0):
-            s3 = b[p]
-            if 0 < s3 < 0x80 and p + s3 <= blen:
-                f3_subtopology_id = b[p + 1 : p + s3].decode()
-                p += s3
+        obj.standby_tasks = l_standby_tasks = []
+        for _ in range(h0):
+            e_standby_tasks = new_struct(_StreamsGroupHeartbeatResponse__TaskIds)
+            h3 = b[p]
+            if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                e_standby_tasks.subtopology_id = b[p + 1 : z3].decode()
+                p = z3
             else:
-                f3_subtopology_id, p = r_cstr(b, p)
-            n3 = b[p]
-            if n3 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n3, p = r_uvarint(b, p)
-            n3 -= 1
-            if 0 <= n3 < 64:
-                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
-                p += 4 * n3
-            elif n3 < 0:
+                e_standby_tasks.subtopology_id, p = r_cstr(b, p)
+            h3 = b[p]
+            p += 1
+            if h3 >= 0x80:
+                if b[p] < 0x80:
+                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h3, p = r_uvarint(b, p - 1)
+            h3 -= 1
+            if 0 < h3 < 64:
+                e_standby_tasks.partitions = [*ARRAYS_i[h3].unpack_from(b, p)]
+                p += 4 * h3
+            elif h3 == 0:
+                e_standby_tasks.partitions = []
+            elif h3 < 0:
                 raise null_error('Partitions')
             else:
-                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+                e_standby_tasks.partitions, p = r_fixed_array(b, p, h3, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
+                e_standby_tasks.unknown_tagged_fields = ()
             else:
                 tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_standby_tasks = _StreamsGroupHeartbeatResponse__TaskIds(f3_subtopology_id, f3_partitions, unknown3)
-            f_standby_tasks.append(e_standby_tasks)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+                e_standby_tasks.unknown_tagged_fields = tuple(tags3)
+            l_standby_tasks.append(e_standby_tasks)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.warmup_tasks = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_warmup_tasks = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_warmup_tasks = []
-        for _ in range(n0):
-            s4 = b[p]
-            if 0 < s4 < 0x80 and p + s4 <= blen:
-                f4_subtopology_id = b[p + 1 : p + s4].decode()
-                p += s4
+        obj.warmup_tasks = l_warmup_tasks = []
+        for _ in range(h0):
+            e_warmup_tasks = new_struct(_StreamsGroupHeartbeatResponse__TaskIds)
+            h4 = b[p]
+            if 0 < h4 < 0x80 and (z4 := p + h4) <= blen:
+                e_warmup_tasks.subtopology_id = b[p + 1 : z4].decode()
+                p = z4
             else:
-                f4_subtopology_id, p = r_cstr(b, p)
-            n4 = b[p]
-            if n4 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n4 = (n4 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n4, p = r_uvarint(b, p)
-            n4 -= 1
-            if 0 <= n4 < 64:
-                f4_partitions = [*ARRAYS_i[n4].unpack_from(b, p)]
-                p += 4 * n4
-            elif n4 < 0:
+                e_warmup_tasks.subtopology_id, p = r_cstr(b, p)
+            h4 = b[p]
+            p += 1
+            if h4 >= 0x80:
+                if b[p] < 0x80:
+                    h4 = (h4 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h4, p = r_uvarint(b, p - 1)
+            h4 -= 1
+            if 0 < h4 < 64:
+                e_warmup_tasks.partitions = [*ARRAYS_i[h4].unpack_from(b, p)]
+                p += 4 * h4
+            elif h4 == 0:
+                e_warmup_tasks.partitions = []
+            elif h4 < 0:
                 raise null_error('Partitions')
             else:
-                f4_partitions, p = r_fixed_array(b, p, n4, 'i', 4)
+                e_warmup_tasks.partitions, p = r_fixed_array(b, p, h4, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown4: TaggedFields = ()
+                e_warmup_tasks.unknown_tagged_fields = ()
             else:
                 tags4, p = r_tags(b, p)
-                unknown4 = tuple(tags4)
-            e_warmup_tasks = _StreamsGroupHeartbeatResponse__TaskIds(f4_subtopology_id, f4_partitions, unknown4)
-            f_warmup_tasks.append(e_warmup_tasks)
-    f_endpoint_information_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+                e_warmup_tasks.unknown_tagged_fields = tuple(tags4)
+            l_warmup_tasks.append(e_warmup_tasks)
+    obj.endpoint_information_epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.partitions_by_user_endpoint = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_partitions_by_user_endpoint = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_partitions_by_user_endpoint = []
-        for _ in range(n0):
+        obj.partitions_by_user_endpoint = l_partitions_by_user_endpoint = []
+        for _ in range(h0):
             e_partitions_by_user_endpoint, p = _d_StreamsGroupHeartbeatResponse__EndpointToPartitions_v0(b, p)
-            f_partitions_by_user_endpoint.append(e_partitions_by_user_endpoint)
+            l_partitions_by_user_endpoint.append(e_partitions_by_user_endpoint)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupHeartbeatResponse(f_throttle_time_ms, f_error_code, f_error_message, f_member_id, f_member_epoch, f_heartbeat_interval_ms, f_acceptable_recovery_lag, f_task_offset_interval_ms, f_status, f_active_tasks, f_standby_tasks, f_warmup_tasks, f_endpoint_information_epoch, f_partitions_by_user_endpoint, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,8 +16,13 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['SyncGroupRequest', 'SyncGroupResponse']
 
 _S_h = Struct(">h")
+_S_hi = Struct(">hi")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
+_S_ihBB = Struct(">ihBB")
+_S_ihi = Struct(">ihi")
 
 @attrs.define
 class SyncGroupRequest(Message):
@@ -64,10 +69,26 @@ class SyncGroupResponse(Message):
 
 
 def _d_SyncGroupRequest__SyncGroupRequestAssignment_v0(b: bytes, p: int) -> tuple[SyncGroupRequest.SyncGroupRequestAssignment, int]:
-    f_member_id, p = r_str(b, p)
-    f_assignment, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _SyncGroupRequest__SyncGroupRequestAssignment(f_member_id, f_assignment, unknown0)
+    blen = len(b)
+    obj = new_struct(_SyncGroupRequest__SyncGroupRequestAssignment)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Assignment')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.assignment = b[p : h0]
+        p = h0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -80,20 +101,36 @@ def _e_SyncGroupRequest__SyncGroupRequestAssignment_v0(o: SyncGroupRequest.SyncG
 
 def _d_SyncGroupRequest__SyncGroupRequestAssignment_v4(b: bytes, p: int) -> tuple[SyncGroupRequest.SyncGroupRequestAssignment, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_SyncGroupRequest__SyncGroupRequestAssignment)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    f_assignment, p = r_cbytes(b, p)
+        obj.member_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Assignment')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.assignment = b[p : h0]
+        p = h0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _SyncGroupRequest__SyncGroupRequestAssignment(f_member_id, f_assignment, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -108,26 +145,54 @@ def _e_SyncGroupRequest__SyncGroupRequestAssignment_v4(o: SyncGroupRequest.SyncG
 
 def _d_SyncGroupRequest_v0(b: bytes, p: int) -> tuple[SyncGroupRequest, int]:
     blen = len(b)
-    f_group_id, p = r_str(b, p)
-    f_generation_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_member_id, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Assignments')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_SyncGroupRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_assignments = []
-        for _ in range(n0):
-            f1_member_id, p = r_str(b, p)
-            f1_assignment, p = r_bytes(b, p)
-            unknown1 = ()
-            e_assignments = _SyncGroupRequest__SyncGroupRequestAssignment(f1_member_id, f1_assignment, unknown1)
-            f_assignments.append(e_assignments)
-    unknown0 = ()
-    obj = _SyncGroupRequest(f_group_id, f_generation_id, f_member_id, None, None, None, f_assignments, unknown0)
+        obj.group_id, p = r_str(b, p - 2)
+    obj.generation_id, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Assignments')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.assignments = l_assignments = []
+        for _ in range(h0):
+            e_assignments = new_struct(_SyncGroupRequest__SyncGroupRequestAssignment)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_assignments.member_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_assignments.member_id, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Assignment')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_assignments.assignment = b[p : h1]
+                p = h1
+            e_assignments.unknown_tagged_fields = ()
+            l_assignments.append(e_assignments)
+    obj.group_instance_id = None
+    obj.protocol_type = None
+    obj.protocol_name = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -153,27 +218,60 @@ def _e_SyncGroupRequest_v0(o: SyncGroupRequest, out: bytearray) -> None:
 
 def _d_SyncGroupRequest_v3(b: bytes, p: int) -> tuple[SyncGroupRequest, int]:
     blen = len(b)
-    f_group_id, p = r_str(b, p)
-    f_generation_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_member_id, p = r_str(b, p)
-    f_group_instance_id, p = r_nstr(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Assignments')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_SyncGroupRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
     else:
-        f_assignments = []
-        for _ in range(n0):
-            f1_member_id, p = r_str(b, p)
-            f1_assignment, p = r_bytes(b, p)
-            unknown1 = ()
-            e_assignments = _SyncGroupRequest__SyncGroupRequestAssignment(f1_member_id, f1_assignment, unknown1)
-            f_assignments.append(e_assignments)
-    unknown0 = ()
-    obj = _SyncGroupRequest(f_group_id, f_generation_id, f_member_id, f_group_instance_id, None, None, f_assignments, unknown0)
+        obj.group_id, p = r_str(b, p - 2)
+    obj.generation_id, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_instance_id, p = r_nstr(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Assignments')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.assignments = l_assignments = []
+        for _ in range(h0):
+            e_assignments = new_struct(_SyncGroupRequest__SyncGroupRequestAssignment)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_assignments.member_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_assignments.member_id, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Assignment')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_assignments.assignment = b[p : h1]
+                p = h1
+            e_assignments.unknown_tagged_fields = ()
+            l_assignments.append(e_assignments)
+    obj.protocol_type = None
+    obj.protocol_name = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -198,64 +296,81 @@ def _e_SyncGroupRequest_v3(o: SyncGroupRequest, out: bytearray) -> None:
 
 def _d_SyncGroupRequest_v4(b: bytes, p: int) -> tuple[SyncGroupRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_SyncGroupRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    f_generation_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    obj.generation_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.group_instance_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Assignments')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_assignments = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_member_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.assignments = l_assignments = []
+        for _ in range(h0):
+            e_assignments = new_struct(_SyncGroupRequest__SyncGroupRequestAssignment)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_assignments.member_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_member_id, p = r_cstr(b, p)
-            f1_assignment, p = r_cbytes(b, p)
+                e_assignments.member_id, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('Assignment')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_assignments.assignment = b[p : h1]
+                p = h1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_assignments.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_assignments = _SyncGroupRequest__SyncGroupRequestAssignment(f1_member_id, f1_assignment, unknown1)
-            f_assignments.append(e_assignments)
+                e_assignments.unknown_tagged_fields = tuple(tags1)
+            l_assignments.append(e_assignments)
+    obj.protocol_type = None
+    obj.protocol_name = None
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _SyncGroupRequest(f_group_id, f_generation_id, f_member_id, f_group_instance_id, None, None, f_assignments, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -288,76 +403,91 @@ def _e_SyncGroupRequest_v4(o: SyncGroupRequest, out: bytearray) -> None:
 
 def _d_SyncGroupRequest_v5(b: bytes, p: int) -> tuple[SyncGroupRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_SyncGroupRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    f_generation_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    obj.generation_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_protocol_type, p = r_ncstr(b, p)
+        obj.group_instance_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_protocol_type = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_protocol_name, p = r_ncstr(b, p)
+        obj.protocol_type, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.protocol_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_protocol_name = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.protocol_name, p = r_ncstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Assignments')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_assignments = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_member_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.assignments = l_assignments = []
+        for _ in range(h0):
+            e_assignments = new_struct(_SyncGroupRequest__SyncGroupRequestAssignment)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_assignments.member_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_member_id, p = r_cstr(b, p)
-            f1_assignment, p = r_cbytes(b, p)
+                e_assignments.member_id, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('Assignment')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_assignments.assignment = b[p : h1]
+                p = h1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_assignments.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_assignments = _SyncGroupRequest__SyncGroupRequestAssignment(f1_member_id, f1_assignment, unknown1)
-            f_assignments.append(e_assignments)
+                e_assignments.unknown_tagged_fields = tuple(tags1)
+            l_assignments.append(e_assignments)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _SyncGroupRequest(f_group_id, f_generation_id, f_member_id, f_group_instance_id, f_protocol_type, f_protocol_name, f_assignments, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -391,11 +521,22 @@ def _e_SyncGroupRequest_v5(o: SyncGroupRequest, out: bytearray) -> None:
 
 
 def _d_SyncGroupResponse_v0(b: bytes, p: int) -> tuple[SyncGroupResponse, int]:
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    f_assignment, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _SyncGroupResponse(0, f_error_code, None, None, f_assignment, unknown0)
+    blen = len(b)
+    obj = new_struct(_SyncGroupResponse)
+    obj.error_code, h0 = _S_hi.unpack_from(b, p)
+    p += 6
+    if h0 < 0:
+        raise null_error('Assignment')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.assignment = b[p : h0]
+        p = h0
+    obj.throttle_time_ms = 0
+    obj.protocol_type = None
+    obj.protocol_name = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -407,11 +548,21 @@ def _e_SyncGroupResponse_v0(o: SyncGroupResponse, out: bytearray) -> None:
 
 
 def _d_SyncGroupResponse_v1(b: bytes, p: int) -> tuple[SyncGroupResponse, int]:
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    f_assignment, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _SyncGroupResponse(f_throttle_time_ms, f_error_code, None, None, f_assignment, unknown0)
+    blen = len(b)
+    obj = new_struct(_SyncGroupResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihi.unpack_from(b, p)
+    p += 10
+    if h0 < 0:
+        raise null_error('Assignment')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.assignment = b[p : h0]
+        p = h0
+    obj.protocol_type = None
+    obj.protocol_name = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -423,16 +574,33 @@ def _e_SyncGroupResponse_v1(o: SyncGroupResponse, out: bytearray) -> None:
 
 
 def _d_SyncGroupResponse_v4(b: bytes, p: int) -> tuple[SyncGroupResponse, int]:
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    f_assignment, p = r_cbytes(b, p)
+    blen = len(b)
+    obj = new_struct(_SyncGroupResponse)
+    obj.throttle_time_ms, obj.error_code, h0, c0 = _S_ihBB.unpack_from(b, p)
+    if h0 < 0x80:
+        p += 7
+        h0 += p - 1
+    elif c0 < 0x80:
+        p += 8
+        h0 = (h0 & 0x7F) + (c0 << 7) + p - 1
+    else:
+        h0, p = r_uvarint(b, p + 6)
+        h0 += p - 1
+    if h0 < p:
+        raise null_error('Assignment')
+    elif h0 > blen:
+        raise bytes_error(h0 - p)
+    else:
+        obj.assignment = b[p : h0]
+        p = h0
+    obj.protocol_type = None
+    obj.protocol_name = None
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _SyncGroupResponse(f_throttle_time_ms, f_error_code, None, None, f_assignment, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -447,28 +615,43 @@ def _e_SyncGroupResponse_v4(o: SyncGroupResponse, out: bytearray) -> None:
 
 def _d_SyncGroupResponse_v5(b: bytes, p: int) -> tuple[SyncGroupResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_protocol_type, p = r_ncstr(b, p)
+    obj = new_struct(_SyncGroupResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.protocol_type = b[p : z0].decode()
+        p = z0
     else:
-        f_protocol_type = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_protocol_name, p = r_ncstr(b, p)
+        obj.protocol_type, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.protocol_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_protocol_name = b[p + 1 : p + s0].decode()
-        p += s0
-    f_assignment, p = r_cbytes(b, p)
+        obj.protocol_name, p = r_ncstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Assignment')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.assignment = b[p : h0]
+        p = h0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _SyncGroupResponse(f_throttle_time_ms, f_error_code, f_protocol_type, f_protocol_name, f_assignment, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

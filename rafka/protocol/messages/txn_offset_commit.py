@@ -16,11 +16,18 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['TxnOffsetCommitRequest', 'TxnOffsetCommitResponse']
 
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
+_S_ii = Struct(">ii")
 _S_iq = Struct(">iq")
+_S_iqh = Struct(">iqh")
 _S_iqi = Struct(">iqi")
+_S_iqiB = Struct(">iqiB")
+_S_iqih = Struct(">iqih")
 _S_qh = Struct(">qh")
 _S_qhi = Struct(">qhi")
+_S_qhiB = Struct(">qhiB")
 
 @attrs.define
 class TxnOffsetCommitRequest(Message):
@@ -85,11 +92,17 @@ class TxnOffsetCommitResponse(Message):
 
 
 def _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v0(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition, int]:
-    f_partition_index, f_committed_offset = _S_iq.unpack_from(b, p)
-    p += 12
-    f_committed_metadata, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f_partition_index, f_committed_offset, -1, f_committed_metadata, unknown0)
+    blen = len(b)
+    obj = new_struct(_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition)
+    obj.partition_index, obj.committed_offset, h0 = _S_iqh.unpack_from(b, p)
+    p += 14
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.committed_metadata = b[p : z0].decode()
+        p = z0
+    else:
+        obj.committed_metadata, p = r_nstr(b, p - 2)
+    obj.committed_leader_epoch = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -101,11 +114,16 @@ def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v0(o: TxnOffsetCo
 
 
 def _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v2(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition, int]:
-    f_partition_index, f_committed_offset, f_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-    p += 16
-    f_committed_metadata, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_committed_metadata, unknown0)
+    blen = len(b)
+    obj = new_struct(_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition)
+    obj.partition_index, obj.committed_offset, obj.committed_leader_epoch, h0 = _S_iqih.unpack_from(b, p)
+    p += 18
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.committed_metadata = b[p : z0].decode()
+        p = z0
+    else:
+        obj.committed_metadata, p = r_nstr(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -118,21 +136,20 @@ def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v2(o: TxnOffsetCo
 
 def _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v3(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition, int]:
     blen = len(b)
-    f_partition_index, f_committed_offset, f_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-    p += 16
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_committed_metadata, p = r_ncstr(b, p)
+    obj = new_struct(_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition)
+    obj.partition_index, obj.committed_offset, obj.committed_leader_epoch, h0 = _S_iqiB.unpack_from(b, p)
+    p += 17
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.committed_metadata = b[p : z0].decode()
+        p = z0
     else:
-        f_committed_metadata = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.committed_metadata, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f_partition_index, f_committed_offset, f_committed_leader_epoch, f_committed_metadata, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -147,24 +164,35 @@ def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition_v3(o: TxnOffsetCo
 
 def _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v0(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_committed_offset = _S_iq.unpack_from(b, p)
-            p += 12
-            f1_committed_metadata, p = r_nstr(b, p)
-            unknown1 = ()
-            e_partitions = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f1_partition_index, f1_committed_offset, -1, f1_committed_metadata, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic(f_name, f_partitions, unknown0)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition)
+            e_partitions.partition_index, e_partitions.committed_offset, h1 = _S_iqh.unpack_from(b, p)
+            p += 14
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_partitions.committed_metadata = b[p : z1].decode()
+                p = z1
+            else:
+                e_partitions.committed_metadata, p = r_nstr(b, p - 2)
+            e_partitions.committed_leader_epoch = -1
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -186,24 +214,34 @@ def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v0(o: TxnOffsetCommit
 
 def _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v2(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_committed_offset, f1_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-            p += 16
-            f1_committed_metadata, p = r_nstr(b, p)
-            unknown1 = ()
-            e_partitions = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f1_partition_index, f1_committed_offset, f1_committed_leader_epoch, f1_committed_metadata, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic(f_name, f_partitions, unknown0)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition)
+            e_partitions.partition_index, e_partitions.committed_offset, e_partitions.committed_leader_epoch, h1 = _S_iqih.unpack_from(b, p)
+            p += 18
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_partitions.committed_metadata = b[p : z1].decode()
+                p = z1
+            else:
+                e_partitions.committed_metadata, p = r_nstr(b, p - 2)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -225,51 +263,50 @@ def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v2(o: TxnOffsetCommit
 
 def _d_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v3(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_committed_offset, f1_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-            p += 16
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_committed_metadata, p = r_ncstr(b, p)
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition)
+            e_partitions.partition_index, e_partitions.committed_offset, e_partitions.committed_leader_epoch, h1 = _S_iqiB.unpack_from(b, p)
+            p += 17
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_partitions.committed_metadata = b[p : z1].decode()
+                p = z1
             else:
-                f1_committed_metadata = b[p + 1 : p + s1].decode()
-                p += s1
+                e_partitions.committed_metadata, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f1_partition_index, f1_committed_offset, f1_committed_leader_epoch, f1_committed_metadata, unknown1)
-            f_partitions.append(e_partitions)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -299,40 +336,64 @@ def _e_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic_v3(o: TxnOffsetCommit
 
 def _d_TxnOffsetCommitRequest_v0(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest, int]:
     blen = len(b)
-    f_transactional_id, p = r_str(b, p)
-    f_group_id, p = r_str(b, p)
-    f_producer_id, f_producer_epoch = _S_qh.unpack_from(b, p)
-    p += 10
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_TxnOffsetCommitRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p : z0].decode()
+        p = z0
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.transactional_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    obj.producer_id, obj.producer_epoch, h0 = _S_qhi.unpack_from(b, p)
+    p += 14
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset = _S_iq.unpack_from(b, p)
-                    p += 12
-                    f2_committed_metadata, p = r_nstr(b, p)
-                    unknown2 = ()
-                    e1_partitions = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f2_partition_index, f2_committed_offset, -1, f2_committed_metadata, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _TxnOffsetCommitRequest(f_transactional_id, f_group_id, f_producer_id, f_producer_epoch, -1, '', None, f_topics, unknown0)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, h2 = _S_iqh.unpack_from(b, p)
+                    p += 14
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_partitions.committed_metadata = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_partitions.committed_metadata, p = r_nstr(b, p - 2)
+                    e1_partitions.committed_leader_epoch = -1
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.generation_id = -1
+    obj.member_id = ''
+    obj.group_instance_id = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -371,40 +432,63 @@ def _e_TxnOffsetCommitRequest_v0(o: TxnOffsetCommitRequest, out: bytearray) -> N
 
 def _d_TxnOffsetCommitRequest_v2(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest, int]:
     blen = len(b)
-    f_transactional_id, p = r_str(b, p)
-    f_group_id, p = r_str(b, p)
-    f_producer_id, f_producer_epoch = _S_qh.unpack_from(b, p)
-    p += 10
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_TxnOffsetCommitRequest)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p : z0].decode()
+        p = z0
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.transactional_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    obj.producer_id, obj.producer_epoch, h0 = _S_qhi.unpack_from(b, p)
+    p += 14
+    if h0 < 0:
+        raise null_error('Topics')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-                    p += 16
-                    f2_committed_metadata, p = r_nstr(b, p)
-                    unknown2 = ()
-                    e1_partitions = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_committed_metadata, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _TxnOffsetCommitRequest(f_transactional_id, f_group_id, f_producer_id, f_producer_epoch, -1, '', None, f_topics, unknown0)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch, h2 = _S_iqih.unpack_from(b, p)
+                    p += 18
+                    if h2 >= 0 and (z2 := p + h2) <= blen:
+                        e1_partitions.committed_metadata = b[p : z2].decode()
+                        p = z2
+                    else:
+                        e1_partitions.committed_metadata, p = r_nstr(b, p - 2)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.generation_id = -1
+    obj.member_id = ''
+    obj.group_instance_id = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -443,101 +527,99 @@ def _e_TxnOffsetCommitRequest_v2(o: TxnOffsetCommitRequest, out: bytearray) -> N
 
 def _d_TxnOffsetCommitRequest_v3(b: bytes, p: int) -> tuple[TxnOffsetCommitRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_transactional_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_TxnOffsetCommitRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_transactional_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_group_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.transactional_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_id, p = r_cstr(b, p)
-    f_producer_id, f_producer_epoch, f_generation_id = _S_qhi.unpack_from(b, p)
-    p += 14
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_id, p = r_cstr(b, p)
+    obj.producer_id, obj.producer_epoch, obj.generation_id, h0 = _S_qhiB.unpack_from(b, p)
+    p += 15
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.group_instance_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_committed_offset, f2_committed_leader_epoch = _S_iqi.unpack_from(b, p)
-                    p += 16
-                    s2 = b[p]
-                    if not (0 < s2 < 0x80 and p + s2 <= blen):
-                        f2_committed_metadata, p = r_ncstr(b, p)
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition)
+                    e1_partitions.partition_index, e1_partitions.committed_offset, e1_partitions.committed_leader_epoch, h2 = _S_iqiB.unpack_from(b, p)
+                    p += 17
+                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                        e1_partitions.committed_metadata = b[p : z2].decode()
+                        p = z2
                     else:
-                        f2_committed_metadata = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_partitions.committed_metadata, p = r_ncstr(b, p - 1)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _TxnOffsetCommitRequest__TxnOffsetCommitRequestPartition(f2_partition_index, f2_committed_offset, f2_committed_leader_epoch, f2_committed_metadata, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _TxnOffsetCommitRequest__TxnOffsetCommitRequestTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _TxnOffsetCommitRequest(f_transactional_id, f_group_id, f_producer_id, f_producer_epoch, f_generation_id, f_member_id, f_group_instance_id, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -585,10 +667,10 @@ def _e_TxnOffsetCommitRequest_v3(o: TxnOffsetCommitRequest, out: bytearray) -> N
 
 
 def _d_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition_v0(b: bytes, p: int) -> tuple[TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition, int]:
-    f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
+    obj = new_struct(_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition)
+    obj.partition_index, obj.error_code = _S_ih.unpack_from(b, p)
     p += 6
-    unknown0 = ()
-    obj = _TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition(f_partition_index, f_error_code, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -599,15 +681,14 @@ def _e_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition_v0(o: TxnOffset
 
 
 def _d_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition_v3(b: bytes, p: int) -> tuple[TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition, int]:
-    f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition)
+    obj.partition_index, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition(f_partition_index, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -621,23 +702,29 @@ def _e_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition_v3(o: TxnOffset
 
 def _d_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic_v0(b: bytes, p: int) -> tuple[TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic, int]:
     blen = len(b)
-    f_name, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.name = b[p : z0].decode()
+        p = z0
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
+        obj.name, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('Partitions')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition)
+            e_partitions.partition_index, e_partitions.error_code = _S_ih.unpack_from(b, p)
             p += 6
-            unknown1 = ()
-            e_partitions = _TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition(f1_partition_index, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
-    unknown0 = ()
-    obj = _TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic(f_name, f_partitions, unknown0)
+            e_partitions.unknown_tagged_fields = ()
+            l_partitions.append(e_partitions)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -658,45 +745,44 @@ def _e_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic_v0(o: TxnOffsetComm
 
 def _d_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic_v3(b: bytes, p: int) -> tuple[TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition)
+            e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition(f1_partition_index, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -725,37 +811,41 @@ def _e_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic_v3(o: TxnOffsetComm
 
 def _d_TxnOffsetCommitResponse_v0(b: bytes, p: int) -> tuple[TxnOffsetCommitResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_TxnOffsetCommitResponse)
+    obj.throttle_time_ms, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_name, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
-                raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p : z1].decode()
+                p = z1
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
+                e_topics.name, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('Partitions')
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
+            else:
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition)
+                    e1_partitions.partition_index, e1_partitions.error_code = _S_ih.unpack_from(b, p)
                     p += 6
-                    unknown2 = ()
-                    e1_partitions = _TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition(f2_partition_index, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
-            unknown1 = ()
-            e_topics = _TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    unknown0 = ()
-    obj = _TxnOffsetCommitResponse(f_throttle_time_ms, f_topics, unknown0)
+                    e1_partitions.unknown_tagged_fields = ()
+                    l1_partitions.append(e1_partitions)
+            e_topics.unknown_tagged_fields = ()
+            l_topics.append(e_topics)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -785,71 +875,68 @@ def _e_TxnOffsetCommitResponse_v0(o: TxnOffsetCommitResponse, out: bytearray) ->
 
 def _d_TxnOffsetCommitResponse_v3(b: bytes, p: int) -> tuple[TxnOffsetCommitResponse, int]:
     blen = len(b)
-    f_throttle_time_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_TxnOffsetCommitResponse)
+    obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition)
+                    e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _TxnOffsetCommitResponse__TxnOffsetCommitResponsePartition(f2_partition_index, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _TxnOffsetCommitResponse__TxnOffsetCommitResponseTopic(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _TxnOffsetCommitResponse(f_throttle_time_ms, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

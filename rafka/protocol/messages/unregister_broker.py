@@ -16,7 +16,9 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['UnregisterBrokerRequest', 'UnregisterBrokerResponse']
 
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 
 @attrs.define
 class UnregisterBrokerRequest(Message):
@@ -49,15 +51,14 @@ class UnregisterBrokerResponse(Message):
 
 
 def _d_UnregisterBrokerRequest_v0(b: bytes, p: int) -> tuple[UnregisterBrokerRequest, int]:
-    f_broker_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_UnregisterBrokerRequest)
+    obj.broker_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UnregisterBrokerRequest(f_broker_id, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -71,21 +72,20 @@ def _e_UnregisterBrokerRequest_v0(o: UnregisterBrokerRequest, out: bytearray) ->
 
 def _d_UnregisterBrokerResponse_v0(b: bytes, p: int) -> tuple[UnregisterBrokerResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_UnregisterBrokerResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UnregisterBrokerResponse(f_throttle_time_ms, f_error_code, f_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

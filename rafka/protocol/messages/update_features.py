@@ -16,11 +16,17 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['UpdateFeaturesRequest', 'UpdateFeaturesResponse']
 
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_hb = Struct(">hb")
+_S_hbB = Struct(">hbB")
 _S_ho = Struct(">h?")
+_S_hoB = Struct(">h?B")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_o = Struct(">?")
+_S_oB = Struct(">?B")
 
 @attrs.define
 class UpdateFeaturesRequest(Message):
@@ -72,21 +78,21 @@ class UpdateFeaturesResponse(Message):
 
 def _d_UpdateFeaturesRequest__FeatureUpdateKey_v0(b: bytes, p: int) -> tuple[UpdateFeaturesRequest.FeatureUpdateKey, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_feature = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_UpdateFeaturesRequest__FeatureUpdateKey)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.feature = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_feature, p = r_cstr(b, p)
-    f_max_version_level, f_allow_downgrade = _S_ho.unpack_from(b, p)
-    p += 3
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.feature, p = r_cstr(b, p)
+    obj.max_version_level, obj.allow_downgrade, h0 = _S_hoB.unpack_from(b, p)
+    p += 4
+    obj.upgrade_type = 1
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UpdateFeaturesRequest__FeatureUpdateKey(f_feature, f_max_version_level, f_allow_downgrade, 1, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -103,21 +109,21 @@ def _e_UpdateFeaturesRequest__FeatureUpdateKey_v0(o: UpdateFeaturesRequest.Featu
 
 def _d_UpdateFeaturesRequest__FeatureUpdateKey_v1(b: bytes, p: int) -> tuple[UpdateFeaturesRequest.FeatureUpdateKey, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_feature = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_UpdateFeaturesRequest__FeatureUpdateKey)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.feature = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_feature, p = r_cstr(b, p)
-    f_max_version_level, f_upgrade_type = _S_hb.unpack_from(b, p)
-    p += 3
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.feature, p = r_cstr(b, p)
+    obj.max_version_level, obj.upgrade_type, h0 = _S_hbB.unpack_from(b, p)
+    p += 4
+    obj.allow_downgrade = False
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UpdateFeaturesRequest__FeatureUpdateKey(f_feature, f_max_version_level, False, f_upgrade_type, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -134,47 +140,46 @@ def _e_UpdateFeaturesRequest__FeatureUpdateKey_v1(o: UpdateFeaturesRequest.Featu
 
 def _d_UpdateFeaturesRequest_v0(b: bytes, p: int) -> tuple[UpdateFeaturesRequest, int]:
     blen = len(b)
-    f_timeout_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_UpdateFeaturesRequest)
+    obj.timeout_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('FeatureUpdates')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_feature_updates = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_feature = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.feature_updates = l_feature_updates = []
+        for _ in range(h0):
+            e_feature_updates = new_struct(_UpdateFeaturesRequest__FeatureUpdateKey)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_feature_updates.feature = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_feature, p = r_cstr(b, p)
-            f1_max_version_level, f1_allow_downgrade = _S_ho.unpack_from(b, p)
-            p += 3
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_feature_updates.feature, p = r_cstr(b, p)
+            e_feature_updates.max_version_level, e_feature_updates.allow_downgrade, h1 = _S_hoB.unpack_from(b, p)
+            p += 4
+            e_feature_updates.upgrade_type = 1
+            if h1 == 0:
+                e_feature_updates.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_feature_updates = _UpdateFeaturesRequest__FeatureUpdateKey(f1_feature, f1_max_version_level, f1_allow_downgrade, 1, unknown1)
-            f_feature_updates.append(e_feature_updates)
+                tags1, p = r_tags(b, p - 1)
+                e_feature_updates.unknown_tagged_fields = tuple(tags1)
+            l_feature_updates.append(e_feature_updates)
+    obj.validate_only = False
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UpdateFeaturesRequest(f_timeout_ms, f_feature_updates, False, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -208,49 +213,46 @@ def _e_UpdateFeaturesRequest_v0(o: UpdateFeaturesRequest, out: bytearray) -> Non
 
 def _d_UpdateFeaturesRequest_v1(b: bytes, p: int) -> tuple[UpdateFeaturesRequest, int]:
     blen = len(b)
-    f_timeout_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_UpdateFeaturesRequest)
+    obj.timeout_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('FeatureUpdates')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_feature_updates = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_feature = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.feature_updates = l_feature_updates = []
+        for _ in range(h0):
+            e_feature_updates = new_struct(_UpdateFeaturesRequest__FeatureUpdateKey)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_feature_updates.feature = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_feature, p = r_cstr(b, p)
-            f1_max_version_level, f1_upgrade_type = _S_hb.unpack_from(b, p)
-            p += 3
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_feature_updates.feature, p = r_cstr(b, p)
+            e_feature_updates.max_version_level, e_feature_updates.upgrade_type, h1 = _S_hbB.unpack_from(b, p)
+            p += 4
+            e_feature_updates.allow_downgrade = False
+            if h1 == 0:
+                e_feature_updates.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_feature_updates = _UpdateFeaturesRequest__FeatureUpdateKey(f1_feature, f1_max_version_level, False, f1_upgrade_type, unknown1)
-            f_feature_updates.append(e_feature_updates)
-    f_validate_only = _S_o.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                tags1, p = r_tags(b, p - 1)
+                e_feature_updates.unknown_tagged_fields = tuple(tags1)
+            l_feature_updates.append(e_feature_updates)
+    obj.validate_only, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UpdateFeaturesRequest(f_timeout_ms, f_feature_updates, f_validate_only, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -283,27 +285,26 @@ def _e_UpdateFeaturesRequest_v1(o: UpdateFeaturesRequest, out: bytearray) -> Non
 
 def _d_UpdateFeaturesResponse__UpdatableFeatureResult_v0(b: bytes, p: int) -> tuple[UpdateFeaturesResponse.UpdatableFeatureResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_feature = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_UpdateFeaturesResponse__UpdatableFeatureResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.feature = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_feature, p = r_cstr(b, p)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+        obj.feature, p = r_cstr(b, p)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UpdateFeaturesResponse__UpdatableFeatureResult(f_feature, f_error_code, f_error_message, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -319,59 +320,57 @@ def _e_UpdateFeaturesResponse__UpdatableFeatureResult_v0(o: UpdateFeaturesRespon
 
 def _d_UpdateFeaturesResponse_v0(b: bytes, p: int) -> tuple[UpdateFeaturesResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_UpdateFeaturesResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.error_message, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Results')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_results = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_feature = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.results = l_results = []
+        for _ in range(h0):
+            e_results = new_struct(_UpdateFeaturesResponse__UpdatableFeatureResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_results.feature = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_feature, p = r_cstr(b, p)
-            f1_error_code = _S_h.unpack_from(b, p)[0]
-            p += 2
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_error_message, p = r_ncstr(b, p)
+                e_results.feature, p = r_cstr(b, p)
+            e_results.error_code, h1 = _S_hB.unpack_from(b, p)
+            p += 3
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_results.error_message = b[p : z1].decode()
+                p = z1
             else:
-                f1_error_message = b[p + 1 : p + s1].decode()
-                p += s1
+                e_results.error_message, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_results.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_results = _UpdateFeaturesResponse__UpdatableFeatureResult(f1_feature, f1_error_code, f1_error_message, unknown1)
-            f_results.append(e_results)
+                e_results.unknown_tagged_fields = tuple(tags1)
+            l_results.append(e_results)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UpdateFeaturesResponse(f_throttle_time_ms, f_error_code, f_error_message, f_results, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -403,21 +402,21 @@ def _e_UpdateFeaturesResponse_v0(o: UpdateFeaturesResponse, out: bytearray) -> N
 
 def _d_UpdateFeaturesResponse_v2(b: bytes, p: int) -> tuple[UpdateFeaturesResponse, int]:
     blen = len(b)
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_error_message, p = r_ncstr(b, p)
+    obj = new_struct(_UpdateFeaturesResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.error_message = b[p : z0].decode()
+        p = z0
     else:
-        f_error_message = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.error_message, p = r_ncstr(b, p - 1)
+    obj.results = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UpdateFeaturesResponse(f_throttle_time_ms, f_error_code, f_error_message, [], unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

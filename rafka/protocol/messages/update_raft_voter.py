@@ -17,10 +17,16 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['UpdateRaftVoterRequest', 'UpdateRaftVoterResponse']
 
 _S_H = Struct(">H")
+_S_HB = Struct(">HB")
 _S_hh = Struct(">hh")
+_S_hhB = Struct(">hhB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_ii = Struct(">ii")
+_S_ii16sB = Struct(">ii16sB")
+_S_iiB = Struct(">iiB")
 
 @attrs.define
 class UpdateRaftVoterRequest(Message):
@@ -80,27 +86,26 @@ class UpdateRaftVoterResponse(Message):
 
 def _d_UpdateRaftVoterRequest__Listener_v0(b: bytes, p: int) -> tuple[UpdateRaftVoterRequest.Listener, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_UpdateRaftVoterRequest__Listener)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_H.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p)
+    obj.port, h0 = _S_HB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UpdateRaftVoterRequest__Listener(f_name, f_host, f_port, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -115,15 +120,14 @@ def _e_UpdateRaftVoterRequest__Listener_v0(o: UpdateRaftVoterRequest.Listener, o
 
 
 def _d_UpdateRaftVoterRequest__KRaftVersionFeature_v0(b: bytes, p: int) -> tuple[UpdateRaftVoterRequest.KRaftVersionFeature, int]:
-    f_min_supported_version, f_max_supported_version = _S_hh.unpack_from(b, p)
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_UpdateRaftVoterRequest__KRaftVersionFeature)
+    obj.min_supported_version, obj.max_supported_version, h0 = _S_hhB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UpdateRaftVoterRequest__KRaftVersionFeature(f_min_supported_version, f_max_supported_version, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -137,69 +141,66 @@ def _e_UpdateRaftVoterRequest__KRaftVersionFeature_v0(o: UpdateRaftVoterRequest.
 
 def _d_UpdateRaftVoterRequest_v0(b: bytes, p: int) -> tuple[UpdateRaftVoterRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_cluster_id, p = r_ncstr(b, p)
+    obj = new_struct(_UpdateRaftVoterRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_current_leader_epoch, f_voter_id = _S_ii.unpack_from(b, p)
-    p += 8
-    f_voter_directory_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.cluster_id, p = r_ncstr(b, p)
+    obj.current_leader_epoch, obj.voter_id, u_voter_directory_id, h0 = _S_ii16sB.unpack_from(b, p)
+    obj.voter_directory_id = uuid_of(u_voter_directory_id)
+    p += 25
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Listeners')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_listeners = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.listeners = l_listeners = []
+        for _ in range(h0):
+            e_listeners = new_struct(_UpdateRaftVoterRequest__Listener)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_listeners.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_listeners.host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port = _S_H.unpack_from(b, p)[0]
-            p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_listeners.host, p = r_cstr(b, p)
+            e_listeners.port, h1 = _S_HB.unpack_from(b, p)
+            p += 3
+            if h1 == 0:
+                e_listeners.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_listeners = _UpdateRaftVoterRequest__Listener(f1_name, f1_host, f1_port, unknown1)
-            f_listeners.append(e_listeners)
-    f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
-    p += 4
+                tags1, p = r_tags(b, p - 1)
+                e_listeners.unknown_tagged_fields = tuple(tags1)
+            l_listeners.append(e_listeners)
+    o2 = new_struct(_UpdateRaftVoterRequest__KRaftVersionFeature)
+    obj.k_raft_version_feature = o2
+    o2.min_supported_version, o2.max_supported_version, h2 = _S_hhB.unpack_from(b, p)
+    p += 5
+    if h2 == 0:
+        o2.unknown_tagged_fields = ()
+    else:
+        tags2, p = r_tags(b, p - 1)
+        o2.unknown_tagged_fields = tuple(tags2)
     if b[p] == 0:
         p += 1
-        unknown2: TaggedFields = ()
-    else:
-        tags2, p = r_tags(b, p)
-        unknown2 = tuple(tags2)
-    f_k_raft_version_feature = _UpdateRaftVoterRequest__KRaftVersionFeature(f2_min_supported_version, f2_max_supported_version, unknown2)
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UpdateRaftVoterRequest(f_cluster_id, f_current_leader_epoch, f_voter_id, f_voter_directory_id, f_listeners, f_k_raft_version_feature, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -238,23 +239,21 @@ def _e_UpdateRaftVoterRequest_v0(o: UpdateRaftVoterRequest, out: bytearray) -> N
 
 def _d_UpdateRaftVoterResponse__CurrentLeader_v0(b: bytes, p: int) -> tuple[UpdateRaftVoterResponse.CurrentLeader, int]:
     blen = len(b)
-    f_leader_id, f_leader_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_UpdateRaftVoterResponse__CurrentLeader)
+    obj.leader_id, obj.leader_epoch, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p - 1)
+    obj.port, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UpdateRaftVoterResponse__CurrentLeader(f_leader_id, f_leader_epoch, f_host, f_port, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -269,23 +268,22 @@ def _e_UpdateRaftVoterResponse__CurrentLeader_v0(o: UpdateRaftVoterResponse.Curr
 
 
 def _d_UpdateRaftVoterResponse_v0(b: bytes, p: int) -> tuple[UpdateRaftVoterResponse, int]:
-    f_throttle_time_ms, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    f_current_leader: UpdateRaftVoterResponse.CurrentLeader = _UpdateRaftVoterResponse__CurrentLeader()
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_UpdateRaftVoterResponse)
+    obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    obj.current_leader = _UpdateRaftVoterResponse__CurrentLeader()
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_current_leader, q0 = _d_UpdateRaftVoterResponse__CurrentLeader_v0(t0, q0)
+                obj.current_leader, q0 = _d_UpdateRaftVoterResponse__CurrentLeader_v0(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _UpdateRaftVoterResponse(f_throttle_time_ms, f_error_code, f_current_leader, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 

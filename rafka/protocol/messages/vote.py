@@ -17,11 +17,18 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['VoteRequest', 'VoteResponse']
 
 _S_H = Struct(">H")
+_S_HB = Struct(">HB")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ihiio = Struct(">ihii?")
+_S_ihiioB = Struct(">ihii?B")
 _S_iii = Struct(">iii")
+_S_iii16s16siqB = Struct(">iii16s16siqB")
+_S_iii16s16siqoB = Struct(">iii16s16siq?B")
 _S_iiiiq = Struct(">iiiiq")
+_S_iiiiqB = Struct(">iiiiqB")
 _S_iq = Struct(">iq")
 _S_iqo = Struct(">iq?")
 
@@ -98,15 +105,17 @@ class VoteResponse(Message):
 
 
 def _d_VoteRequest__PartitionData_v0(b: bytes, p: int) -> tuple[VoteRequest.PartitionData, int]:
-    f_partition_index, f_replica_epoch, f_replica_id, f_last_offset_epoch, f_last_offset = _S_iiiiq.unpack_from(b, p)
-    p += 24
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_VoteRequest__PartitionData)
+    obj.partition_index, obj.replica_epoch, obj.replica_id, obj.last_offset_epoch, obj.last_offset, h0 = _S_iiiiqB.unpack_from(b, p)
+    p += 25
+    obj.replica_directory_id = ZERO_UUID
+    obj.voter_directory_id = ZERO_UUID
+    obj.pre_vote = False
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VoteRequest__PartitionData(f_partition_index, f_replica_epoch, f_replica_id, ZERO_UUID, ZERO_UUID, f_last_offset_epoch, f_last_offset, False, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -121,19 +130,17 @@ def _e_VoteRequest__PartitionData_v0(o: VoteRequest.PartitionData, out: bytearra
 
 
 def _d_VoteRequest__PartitionData_v1(b: bytes, p: int) -> tuple[VoteRequest.PartitionData, int]:
-    f_partition_index, f_replica_epoch, f_replica_id = _S_iii.unpack_from(b, p)
-    p += 12
-    f_replica_directory_id, p = r_uuid(b, p)
-    f_voter_directory_id, p = r_uuid(b, p)
-    f_last_offset_epoch, f_last_offset = _S_iq.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_VoteRequest__PartitionData)
+    obj.partition_index, obj.replica_epoch, obj.replica_id, u_replica_directory_id, u_voter_directory_id, obj.last_offset_epoch, obj.last_offset, h0 = _S_iii16s16siqB.unpack_from(b, p)
+    obj.replica_directory_id = uuid_of(u_replica_directory_id)
+    obj.voter_directory_id = uuid_of(u_voter_directory_id)
+    p += 57
+    obj.pre_vote = False
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VoteRequest__PartitionData(f_partition_index, f_replica_epoch, f_replica_id, f_replica_directory_id, f_voter_directory_id, f_last_offset_epoch, f_last_offset, False, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -151,19 +158,16 @@ def _e_VoteRequest__PartitionData_v1(o: VoteRequest.PartitionData, out: bytearra
 
 
 def _d_VoteRequest__PartitionData_v2(b: bytes, p: int) -> tuple[VoteRequest.PartitionData, int]:
-    f_partition_index, f_replica_epoch, f_replica_id = _S_iii.unpack_from(b, p)
-    p += 12
-    f_replica_directory_id, p = r_uuid(b, p)
-    f_voter_directory_id, p = r_uuid(b, p)
-    f_last_offset_epoch, f_last_offset, f_pre_vote = _S_iqo.unpack_from(b, p)
-    p += 13
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_VoteRequest__PartitionData)
+    obj.partition_index, obj.replica_epoch, obj.replica_id, u_replica_directory_id, u_voter_directory_id, obj.last_offset_epoch, obj.last_offset, obj.pre_vote, h0 = _S_iii16s16siqoB.unpack_from(b, p)
+    obj.replica_directory_id = uuid_of(u_replica_directory_id)
+    obj.voter_directory_id = uuid_of(u_voter_directory_id)
+    p += 58
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VoteRequest__PartitionData(f_partition_index, f_replica_epoch, f_replica_id, f_replica_directory_id, f_voter_directory_id, f_last_offset_epoch, f_last_offset, f_pre_vote, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -180,45 +184,47 @@ def _e_VoteRequest__PartitionData_v2(o: VoteRequest.PartitionData, out: bytearra
 
 def _d_VoteRequest__TopicData_v0(b: bytes, p: int) -> tuple[VoteRequest.TopicData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_VoteRequest__TopicData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic_name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_replica_epoch, f1_replica_id, f1_last_offset_epoch, f1_last_offset = _S_iiiiq.unpack_from(b, p)
-            p += 24
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_VoteRequest__PartitionData)
+            e_partitions.partition_index, e_partitions.replica_epoch, e_partitions.replica_id, e_partitions.last_offset_epoch, e_partitions.last_offset, h1 = _S_iiiiqB.unpack_from(b, p)
+            p += 25
+            e_partitions.replica_directory_id = ZERO_UUID
+            e_partitions.voter_directory_id = ZERO_UUID
+            e_partitions.pre_vote = False
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _VoteRequest__PartitionData(f1_partition_index, f1_replica_epoch, f1_replica_id, ZERO_UUID, ZERO_UUID, f1_last_offset_epoch, f1_last_offset, False, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VoteRequest__TopicData(f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -249,49 +255,47 @@ def _e_VoteRequest__TopicData_v0(o: VoteRequest.TopicData, out: bytearray) -> No
 
 def _d_VoteRequest__TopicData_v1(b: bytes, p: int) -> tuple[VoteRequest.TopicData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_VoteRequest__TopicData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic_name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_replica_epoch, f1_replica_id = _S_iii.unpack_from(b, p)
-            p += 12
-            f1_replica_directory_id, p = r_uuid(b, p)
-            f1_voter_directory_id, p = r_uuid(b, p)
-            f1_last_offset_epoch, f1_last_offset = _S_iq.unpack_from(b, p)
-            p += 12
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_VoteRequest__PartitionData)
+            e_partitions.partition_index, e_partitions.replica_epoch, e_partitions.replica_id, u1_replica_directory_id, u1_voter_directory_id, e_partitions.last_offset_epoch, e_partitions.last_offset, h1 = _S_iii16s16siqB.unpack_from(b, p)
+            e_partitions.replica_directory_id = uuid_of(u1_replica_directory_id)
+            e_partitions.voter_directory_id = uuid_of(u1_voter_directory_id)
+            p += 57
+            e_partitions.pre_vote = False
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _VoteRequest__PartitionData(f1_partition_index, f1_replica_epoch, f1_replica_id, f1_replica_directory_id, f1_voter_directory_id, f1_last_offset_epoch, f1_last_offset, False, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VoteRequest__TopicData(f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -325,49 +329,46 @@ def _e_VoteRequest__TopicData_v1(o: VoteRequest.TopicData, out: bytearray) -> No
 
 def _d_VoteRequest__TopicData_v2(b: bytes, p: int) -> tuple[VoteRequest.TopicData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_VoteRequest__TopicData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic_name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_replica_epoch, f1_replica_id = _S_iii.unpack_from(b, p)
-            p += 12
-            f1_replica_directory_id, p = r_uuid(b, p)
-            f1_voter_directory_id, p = r_uuid(b, p)
-            f1_last_offset_epoch, f1_last_offset, f1_pre_vote = _S_iqo.unpack_from(b, p)
-            p += 13
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_VoteRequest__PartitionData)
+            e_partitions.partition_index, e_partitions.replica_epoch, e_partitions.replica_id, u1_replica_directory_id, u1_voter_directory_id, e_partitions.last_offset_epoch, e_partitions.last_offset, e_partitions.pre_vote, h1 = _S_iii16s16siqoB.unpack_from(b, p)
+            e_partitions.replica_directory_id = uuid_of(u1_replica_directory_id)
+            e_partitions.voter_directory_id = uuid_of(u1_voter_directory_id)
+            p += 58
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _VoteRequest__PartitionData(f1_partition_index, f1_replica_epoch, f1_replica_id, f1_replica_directory_id, f1_voter_directory_id, f1_last_offset_epoch, f1_last_offset, f1_pre_vote, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VoteRequest__TopicData(f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -399,75 +400,78 @@ def _e_VoteRequest__TopicData_v2(o: VoteRequest.TopicData, out: bytearray) -> No
 
 def _d_VoteRequest_v0(b: bytes, p: int) -> tuple[VoteRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_cluster_id, p = r_ncstr(b, p)
+    obj = new_struct(_VoteRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.cluster_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_VoteRequest__TopicData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic_name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_replica_epoch, f2_replica_id, f2_last_offset_epoch, f2_last_offset = _S_iiiiq.unpack_from(b, p)
-                    p += 24
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_VoteRequest__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.replica_epoch, e1_partitions.replica_id, e1_partitions.last_offset_epoch, e1_partitions.last_offset, h2 = _S_iiiiqB.unpack_from(b, p)
+                    p += 25
+                    e1_partitions.replica_directory_id = ZERO_UUID
+                    e1_partitions.voter_directory_id = ZERO_UUID
+                    e1_partitions.pre_vote = False
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _VoteRequest__PartitionData(f2_partition_index, f2_replica_epoch, f2_replica_id, ZERO_UUID, ZERO_UUID, f2_last_offset_epoch, f2_last_offset, False, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _VoteRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.voter_id = -1
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VoteRequest(f_cluster_id, -1, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -513,81 +517,77 @@ def _e_VoteRequest_v0(o: VoteRequest, out: bytearray) -> None:
 
 def _d_VoteRequest_v1(b: bytes, p: int) -> tuple[VoteRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_cluster_id, p = r_ncstr(b, p)
+    obj = new_struct(_VoteRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_voter_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.cluster_id, p = r_ncstr(b, p)
+    obj.voter_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_VoteRequest__TopicData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic_name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_replica_epoch, f2_replica_id = _S_iii.unpack_from(b, p)
-                    p += 12
-                    f2_replica_directory_id, p = r_uuid(b, p)
-                    f2_voter_directory_id, p = r_uuid(b, p)
-                    f2_last_offset_epoch, f2_last_offset = _S_iq.unpack_from(b, p)
-                    p += 12
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_VoteRequest__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.replica_epoch, e1_partitions.replica_id, u2_replica_directory_id, u2_voter_directory_id, e1_partitions.last_offset_epoch, e1_partitions.last_offset, h2 = _S_iii16s16siqB.unpack_from(b, p)
+                    e1_partitions.replica_directory_id = uuid_of(u2_replica_directory_id)
+                    e1_partitions.voter_directory_id = uuid_of(u2_voter_directory_id)
+                    p += 57
+                    e1_partitions.pre_vote = False
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _VoteRequest__PartitionData(f2_partition_index, f2_replica_epoch, f2_replica_id, f2_replica_directory_id, f2_voter_directory_id, f2_last_offset_epoch, f2_last_offset, False, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _VoteRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VoteRequest(f_cluster_id, f_voter_id, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -637,81 +637,76 @@ def _e_VoteRequest_v1(o: VoteRequest, out: bytearray) -> None:
 
 def _d_VoteRequest_v2(b: bytes, p: int) -> tuple[VoteRequest, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_cluster_id, p = r_ncstr(b, p)
+    obj = new_struct(_VoteRequest)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
-    f_voter_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.cluster_id, p = r_ncstr(b, p)
+    obj.voter_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_VoteRequest__TopicData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic_name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_replica_epoch, f2_replica_id = _S_iii.unpack_from(b, p)
-                    p += 12
-                    f2_replica_directory_id, p = r_uuid(b, p)
-                    f2_voter_directory_id, p = r_uuid(b, p)
-                    f2_last_offset_epoch, f2_last_offset, f2_pre_vote = _S_iqo.unpack_from(b, p)
-                    p += 13
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_VoteRequest__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.replica_epoch, e1_partitions.replica_id, u2_replica_directory_id, u2_voter_directory_id, e1_partitions.last_offset_epoch, e1_partitions.last_offset, e1_partitions.pre_vote, h2 = _S_iii16s16siqoB.unpack_from(b, p)
+                    e1_partitions.replica_directory_id = uuid_of(u2_replica_directory_id)
+                    e1_partitions.voter_directory_id = uuid_of(u2_voter_directory_id)
+                    p += 58
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _VoteRequest__PartitionData(f2_partition_index, f2_replica_epoch, f2_replica_id, f2_replica_directory_id, f2_voter_directory_id, f2_last_offset_epoch, f2_last_offset, f2_pre_vote, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _VoteRequest__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VoteRequest(f_cluster_id, f_voter_id, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -758,15 +753,14 @@ def _e_VoteRequest_v2(o: VoteRequest, out: bytearray) -> None:
 
 
 def _d_VoteResponse__PartitionData_v0(b: bytes, p: int) -> tuple[VoteResponse.PartitionData, int]:
-    f_partition_index, f_error_code, f_leader_id, f_leader_epoch, f_vote_granted = _S_ihiio.unpack_from(b, p)
-    p += 15
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_VoteResponse__PartitionData)
+    obj.partition_index, obj.error_code, obj.leader_id, obj.leader_epoch, obj.vote_granted, h0 = _S_ihiioB.unpack_from(b, p)
+    p += 16
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VoteResponse__PartitionData(f_partition_index, f_error_code, f_leader_id, f_leader_epoch, f_vote_granted, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -780,45 +774,44 @@ def _e_VoteResponse__PartitionData_v0(o: VoteResponse.PartitionData, out: bytear
 
 def _d_VoteResponse__TopicData_v0(b: bytes, p: int) -> tuple[VoteResponse.TopicData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_VoteResponse__TopicData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic_name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, f1_vote_granted = _S_ihiio.unpack_from(b, p)
-            p += 15
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_VoteResponse__PartitionData)
+            e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch, e_partitions.vote_granted, h1 = _S_ihiioB.unpack_from(b, p)
+            p += 16
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _VoteResponse__PartitionData(f1_partition_index, f1_error_code, f1_leader_id, f1_leader_epoch, f1_vote_granted, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VoteResponse__TopicData(f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -847,23 +840,21 @@ def _e_VoteResponse__TopicData_v0(o: VoteResponse.TopicData, out: bytearray) -> 
 
 def _d_VoteResponse__NodeEndpoint_v1(b: bytes, p: int) -> tuple[VoteResponse.NodeEndpoint, int]:
     blen = len(b)
-    f_node_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_VoteResponse__NodeEndpoint)
+    obj.node_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.host = b[p : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_H.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p - 1)
+    obj.port, h0 = _S_HB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VoteResponse__NodeEndpoint(f_node_id, f_host, f_port, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -879,71 +870,69 @@ def _e_VoteResponse__NodeEndpoint_v1(o: VoteResponse.NodeEndpoint, out: bytearra
 
 def _d_VoteResponse_v0(b: bytes, p: int) -> tuple[VoteResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_VoteResponse)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_VoteResponse__TopicData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic_name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, f2_vote_granted = _S_ihiio.unpack_from(b, p)
-                    p += 15
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_VoteResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, e1_partitions.vote_granted, h2 = _S_ihiioB.unpack_from(b, p)
+                    p += 16
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _VoteResponse__PartitionData(f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, f2_vote_granted, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _VoteResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.node_endpoints = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VoteResponse(f_error_code, f_topics, [], unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -989,96 +978,93 @@ def _e_VoteResponse_v0(o: VoteResponse, out: bytearray) -> None:
 
 def _d_VoteResponse_v1(b: bytes, p: int) -> tuple[VoteResponse, int]:
     blen = len(b)
-    f_error_code = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_VoteResponse)
+    obj.error_code, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_VoteResponse__TopicData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.topic_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic_name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, f2_vote_granted = _S_ihiio.unpack_from(b, p)
-                    p += 15
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_VoteResponse__PartitionData)
+                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, e1_partitions.vote_granted, h2 = _S_ihiioB.unpack_from(b, p)
+                    p += 16
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _VoteResponse__PartitionData(f2_partition_index, f2_error_code, f2_leader_id, f2_leader_epoch, f2_vote_granted, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _VoteResponse__TopicData(f1_topic_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
-    f_node_endpoints: list[VoteResponse.NodeEndpoint] = []
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.node_endpoints = []
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
-                else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if n0 < 0:
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if h0 < 0:
                     raise null_error('NodeEndpoints')
-                elif n0 > len(t0) - q0:
-                    raise count_error(n0, len(t0) - q0)
+                elif h0 > len(t0) - q0:
+                    raise count_error(h0, len(t0) - q0)
                 else:
-                    f_node_endpoints = []
-                    for _ in range(n0):
+                    obj.node_endpoints = l_node_endpoints = []
+                    for _ in range(h0):
                         e_node_endpoints, q0 = _d_VoteResponse__NodeEndpoint_v1(t0, q0)
-                        f_node_endpoints.append(e_node_endpoints)
+                        l_node_endpoints.append(e_node_endpoints)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _VoteResponse(f_error_code, f_topics, f_node_endpoints, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 

@@ -17,9 +17,13 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['VotersRecord']
 
 _S_H = Struct(">H")
+_S_HB = Struct(">HB")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_hh = Struct(">hh")
+_S_hhB = Struct(">hhB")
 _S_i = Struct(">i")
+_S_i16sB = Struct(">i16sB")
 
 @attrs.define
 class VotersRecord(Message):
@@ -58,27 +62,26 @@ class VotersRecord(Message):
 
 def _d_VotersRecord__Endpoint_v0(b: bytes, p: int) -> tuple[VotersRecord.Endpoint, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_VotersRecord__Endpoint)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_H.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p)
+    obj.port, h0 = _S_HB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VotersRecord__Endpoint(f_name, f_host, f_port, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -93,15 +96,14 @@ def _e_VotersRecord__Endpoint_v0(o: VotersRecord.Endpoint, out: bytearray) -> No
 
 
 def _d_VotersRecord__KRaftVersionFeature_v0(b: bytes, p: int) -> tuple[VotersRecord.KRaftVersionFeature, int]:
-    f_min_supported_version, f_max_supported_version = _S_hh.unpack_from(b, p)
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_VotersRecord__KRaftVersionFeature)
+    obj.min_supported_version, obj.max_supported_version, h0 = _S_hhB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VotersRecord__KRaftVersionFeature(f_min_supported_version, f_max_supported_version, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -115,63 +117,60 @@ def _e_VotersRecord__KRaftVersionFeature_v0(o: VotersRecord.KRaftVersionFeature,
 
 def _d_VotersRecord__Voter_v0(b: bytes, p: int) -> tuple[VotersRecord.Voter, int]:
     blen = len(b)
-    f_voter_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_voter_directory_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_VotersRecord__Voter)
+    obj.voter_id, u_voter_directory_id, h0 = _S_i16sB.unpack_from(b, p)
+    obj.voter_directory_id = uuid_of(u_voter_directory_id)
+    p += 21
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Endpoints')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_endpoints = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.endpoints = l_endpoints = []
+        for _ in range(h0):
+            e_endpoints = new_struct(_VotersRecord__Endpoint)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_endpoints.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_endpoints.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_endpoints.host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port = _S_H.unpack_from(b, p)[0]
-            p += 2
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_endpoints.host, p = r_cstr(b, p)
+            e_endpoints.port, h1 = _S_HB.unpack_from(b, p)
+            p += 3
+            if h1 == 0:
+                e_endpoints.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_endpoints = _VotersRecord__Endpoint(f1_name, f1_host, f1_port, unknown1)
-            f_endpoints.append(e_endpoints)
-    f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
-    p += 4
+                tags1, p = r_tags(b, p - 1)
+                e_endpoints.unknown_tagged_fields = tuple(tags1)
+            l_endpoints.append(e_endpoints)
+    o2 = new_struct(_VotersRecord__KRaftVersionFeature)
+    obj.k_raft_version_feature = o2
+    o2.min_supported_version, o2.max_supported_version, h2 = _S_hhB.unpack_from(b, p)
+    p += 5
+    if h2 == 0:
+        o2.unknown_tagged_fields = ()
+    else:
+        tags2, p = r_tags(b, p - 1)
+        o2.unknown_tagged_fields = tuple(tags2)
     if b[p] == 0:
         p += 1
-        unknown2: TaggedFields = ()
-    else:
-        tags2, p = r_tags(b, p)
-        unknown2 = tuple(tags2)
-    f_k_raft_version_feature = _VotersRecord__KRaftVersionFeature(f2_min_supported_version, f2_max_supported_version, unknown2)
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VotersRecord__Voter(f_voter_id, f_voter_directory_id, f_endpoints, f_k_raft_version_feature, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -209,89 +208,84 @@ def _e_VotersRecord__Voter_v0(o: VotersRecord.Voter, out: bytearray) -> None:
 
 def _d_VotersRecord_v0(b: bytes, p: int) -> tuple[VotersRecord, int]:
     blen = len(b)
-    f_version = _S_h.unpack_from(b, p)[0]
-    p += 2
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_VotersRecord)
+    obj.version, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Voters')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_voters = []
-        for _ in range(n0):
-            f1_voter_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            f1_voter_directory_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.voters = l_voters = []
+        for _ in range(h0):
+            e_voters = new_struct(_VotersRecord__Voter)
+            e_voters.voter_id, u1_voter_directory_id, h1 = _S_i16sB.unpack_from(b, p)
+            e_voters.voter_directory_id = uuid_of(u1_voter_directory_id)
+            p += 21
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Endpoints')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_endpoints = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_voters.endpoints = l1_endpoints = []
+                for _ in range(h1):
+                    e1_endpoints = new_struct(_VotersRecord__Endpoint)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_endpoints.name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_host = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_endpoints.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_endpoints.host = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_host, p = r_cstr(b, p)
-                    f2_port = _S_H.unpack_from(b, p)[0]
-                    p += 2
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                        e1_endpoints.host, p = r_cstr(b, p)
+                    e1_endpoints.port, h2 = _S_HB.unpack_from(b, p)
+                    p += 3
+                    if h2 == 0:
+                        e1_endpoints.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_endpoints = _VotersRecord__Endpoint(f2_name, f2_host, f2_port, unknown2)
-                    f1_endpoints.append(e1_endpoints)
-            f3_min_supported_version, f3_max_supported_version = _S_hh.unpack_from(b, p)
-            p += 4
+                        tags2, p = r_tags(b, p - 1)
+                        e1_endpoints.unknown_tagged_fields = tuple(tags2)
+                    l1_endpoints.append(e1_endpoints)
+            o3 = new_struct(_VotersRecord__KRaftVersionFeature)
+            e_voters.k_raft_version_feature = o3
+            o3.min_supported_version, o3.max_supported_version, h3 = _S_hhB.unpack_from(b, p)
+            p += 5
+            if h3 == 0:
+                o3.unknown_tagged_fields = ()
+            else:
+                tags3, p = r_tags(b, p - 1)
+                o3.unknown_tagged_fields = tuple(tags3)
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
-            else:
-                tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            f1_k_raft_version_feature = _VotersRecord__KRaftVersionFeature(f3_min_supported_version, f3_max_supported_version, unknown3)
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_voters.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_voters = _VotersRecord__Voter(f1_voter_id, f1_voter_directory_id, f1_endpoints, f1_k_raft_version_feature, unknown1)
-            f_voters.append(e_voters)
+                e_voters.unknown_tagged_fields = tuple(tags1)
+            l_voters.append(e_voters)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _VotersRecord(f_version, f_voters, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,9 +16,13 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['WriteTxnMarkersRequest', 'WriteTxnMarkersResponse']
 
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_q = Struct(">q")
+_S_qB = Struct(">qB")
 _S_qho = Struct(">qh?")
+_S_qhoB = Struct(">qh?B")
 
 @attrs.define
 class WriteTxnMarkersRequest(Message):
@@ -83,35 +87,37 @@ class WriteTxnMarkersResponse(Message):
 
 def _d_WriteTxnMarkersRequest__WritableTxnMarkerTopic_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersRequest.WritableTxnMarkerTopic, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_WriteTxnMarkersRequest__WritableTxnMarkerTopic)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partition_indexes = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partition_indexes = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partition_indexes = []
+    elif h0 < 0:
         raise null_error('PartitionIndexes')
     else:
-        f_partition_indexes, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partition_indexes, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _WriteTxnMarkersRequest__WritableTxnMarkerTopic(f_name, f_partition_indexes, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -138,63 +144,62 @@ def _e_WriteTxnMarkersRequest__WritableTxnMarkerTopic_v1(o: WriteTxnMarkersReque
 
 def _d_WriteTxnMarkersRequest__WritableTxnMarker_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersRequest.WritableTxnMarker, int]:
     blen = len(b)
-    f_producer_id, f_producer_epoch, f_transaction_result = _S_qho.unpack_from(b, p)
-    p += 11
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_WriteTxnMarkersRequest__WritableTxnMarker)
+    obj.producer_id, obj.producer_epoch, obj.transaction_result, h0 = _S_qhoB.unpack_from(b, p)
+    p += 12
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_WriteTxnMarkersRequest__WritableTxnMarkerTopic)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partition_indexes = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topics.partition_indexes = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topics.partition_indexes = []
+            elif h1 < 0:
                 raise null_error('PartitionIndexes')
             else:
-                f1_partition_indexes, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topics.partition_indexes, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _WriteTxnMarkersRequest__WritableTxnMarkerTopic(f1_name, f1_partition_indexes, unknown1)
-            f_topics.append(e_topics)
-    f_coordinator_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
+    obj.coordinator_epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _WriteTxnMarkersRequest__WritableTxnMarker(f_producer_id, f_producer_epoch, f_transaction_result, f_topics, f_coordinator_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -237,87 +242,86 @@ def _e_WriteTxnMarkersRequest__WritableTxnMarker_v1(o: WriteTxnMarkersRequest.Wr
 
 def _d_WriteTxnMarkersRequest_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersRequest, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_WriteTxnMarkersRequest)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Markers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_markers = []
-        for _ in range(n0):
-            f1_producer_id, f1_producer_epoch, f1_transaction_result = _S_qho.unpack_from(b, p)
-            p += 11
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.markers = l_markers = []
+        for _ in range(h0):
+            e_markers = new_struct(_WriteTxnMarkersRequest__WritableTxnMarker)
+            e_markers.producer_id, e_markers.producer_epoch, e_markers.transaction_result, h1 = _S_qhoB.unpack_from(b, p)
+            p += 12
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Topics')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topics = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_markers.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_WriteTxnMarkersRequest__WritableTxnMarkerTopic)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topics.name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if 0 <= n2 < 64:
-                        f2_partition_indexes = [*ARRAYS_i[n2].unpack_from(b, p)]
-                        p += 4 * n2
-                    elif n2 < 0:
+                        e1_topics.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if 0 < h2 < 64:
+                        e1_topics.partition_indexes = [*ARRAYS_i[h2].unpack_from(b, p)]
+                        p += 4 * h2
+                    elif h2 == 0:
+                        e1_topics.partition_indexes = []
+                    elif h2 < 0:
                         raise null_error('PartitionIndexes')
                     else:
-                        f2_partition_indexes, p = r_fixed_array(b, p, n2, 'i', 4)
+                        e1_topics.partition_indexes, p = r_fixed_array(b, p, h2, 'i', 4)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _WriteTxnMarkersRequest__WritableTxnMarkerTopic(f2_name, f2_partition_indexes, unknown2)
-                    f1_topics.append(e1_topics)
-            f1_coordinator_epoch = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
+            e_markers.coordinator_epoch, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_markers.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_markers = _WriteTxnMarkersRequest__WritableTxnMarker(f1_producer_id, f1_producer_epoch, f1_transaction_result, f1_topics, f1_coordinator_epoch, unknown1)
-            f_markers.append(e_markers)
+                tags1, p = r_tags(b, p - 1)
+                e_markers.unknown_tagged_fields = tuple(tags1)
+            l_markers.append(e_markers)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _WriteTxnMarkersRequest(f_markers, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -373,15 +377,14 @@ def _e_WriteTxnMarkersRequest_v1(o: WriteTxnMarkersRequest, out: bytearray) -> N
 
 
 def _d_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult, int]:
-    f_partition_index, f_error_code = _S_ih.unpack_from(b, p)
-    p += 6
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult)
+    obj.partition_index, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult(f_partition_index, f_error_code, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -395,45 +398,44 @@ def _e_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult_v1(o: WriteTxnM
 
 def _d_WriteTxnMarkersResponse__WritableTxnMarkerTopicResult_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersResponse.WritableTxnMarkerTopicResult, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerTopicResult)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Partitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions = []
-        for _ in range(n0):
-            f1_partition_index, f1_error_code = _S_ih.unpack_from(b, p)
-            p += 6
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.partitions = l_partitions = []
+        for _ in range(h0):
+            e_partitions = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult)
+            e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h1 == 0:
+                e_partitions.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partitions = _WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult(f1_partition_index, f1_error_code, unknown1)
-            f_partitions.append(e_partitions)
+                tags1, p = r_tags(b, p - 1)
+                e_partitions.unknown_tagged_fields = tuple(tags1)
+            l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _WriteTxnMarkersResponse__WritableTxnMarkerTopicResult(f_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -462,71 +464,68 @@ def _e_WriteTxnMarkersResponse__WritableTxnMarkerTopicResult_v1(o: WriteTxnMarke
 
 def _d_WriteTxnMarkersResponse__WritableTxnMarkerResult_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersResponse.WritableTxnMarkerResult, int]:
     blen = len(b)
-    f_producer_id = _S_q.unpack_from(b, p)[0]
-    p += 8
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerResult)
+    obj.producer_id, h0 = _S_qB.unpack_from(b, p)
+    p += 9
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerTopicResult)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Partitions')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partitions = []
-                for _ in range(n1):
-                    f2_partition_index, f2_error_code = _S_ih.unpack_from(b, p)
-                    p += 6
-                    if b[p] == 0:
-                        p += 1
-                        unknown2: TaggedFields = ()
+                e_topics.partitions = l1_partitions = []
+                for _ in range(h1):
+                    e1_partitions = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult)
+                    e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
+                    p += 7
+                    if h2 == 0:
+                        e1_partitions.unknown_tagged_fields = ()
                     else:
-                        tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partitions = _WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult(f2_partition_index, f2_error_code, unknown2)
-                    f1_partitions.append(e1_partitions)
+                        tags2, p = r_tags(b, p - 1)
+                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _WriteTxnMarkersResponse__WritableTxnMarkerTopicResult(f1_name, f1_partitions, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _WriteTxnMarkersResponse__WritableTxnMarkerResult(f_producer_id, f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -570,95 +569,92 @@ def _e_WriteTxnMarkersResponse__WritableTxnMarkerResult_v1(o: WriteTxnMarkersRes
 
 def _d_WriteTxnMarkersResponse_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersResponse, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_WriteTxnMarkersResponse)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Markers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_markers = []
-        for _ in range(n0):
-            f1_producer_id = _S_q.unpack_from(b, p)[0]
-            p += 8
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.markers = l_markers = []
+        for _ in range(h0):
+            e_markers = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerResult)
+            e_markers.producer_id, h1 = _S_qB.unpack_from(b, p)
+            p += 9
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Topics')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topics = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_name = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_markers.topics = l1_topics = []
+                for _ in range(h1):
+                    e1_topics = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerTopicResult)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topics.name = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_name, p = r_cstr(b, p)
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                        e1_topics.name, p = r_cstr(b, p)
+                    h2 = b[p]
+                    p += 1
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('Partitions')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_partitions = []
-                        for _ in range(n2):
-                            f3_partition_index, f3_error_code = _S_ih.unpack_from(b, p)
-                            p += 6
-                            if b[p] == 0:
-                                p += 1
-                                unknown3: TaggedFields = ()
+                        e1_topics.partitions = l2_partitions = []
+                        for _ in range(h2):
+                            e2_partitions = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult)
+                            e2_partitions.partition_index, e2_partitions.error_code, h3 = _S_ihB.unpack_from(b, p)
+                            p += 7
+                            if h3 == 0:
+                                e2_partitions.unknown_tagged_fields = ()
                             else:
-                                tags3, p = r_tags(b, p)
-                                unknown3 = tuple(tags3)
-                            e2_partitions = _WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult(f3_partition_index, f3_error_code, unknown3)
-                            f2_partitions.append(e2_partitions)
+                                tags3, p = r_tags(b, p - 1)
+                                e2_partitions.unknown_tagged_fields = tuple(tags3)
+                            l2_partitions.append(e2_partitions)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topics.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topics = _WriteTxnMarkersResponse__WritableTxnMarkerTopicResult(f2_name, f2_partitions, unknown2)
-                    f1_topics.append(e1_topics)
+                        e1_topics.unknown_tagged_fields = tuple(tags2)
+                    l1_topics.append(e1_topics)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_markers.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_markers = _WriteTxnMarkersResponse__WritableTxnMarkerResult(f1_producer_id, f1_topics, unknown1)
-            f_markers.append(e_markers)
+                e_markers.unknown_tagged_fields = tuple(tags1)
+            l_markers.append(e_markers)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _WriteTxnMarkersResponse(f_markers, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -16,15 +16,29 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['ConsumerGroupCurrentMemberAssignmentKey', 'ConsumerGroupCurrentMemberAssignmentValue', 'ConsumerGroupMemberMetadataKey', 'ConsumerGroupMemberMetadataValue', 'ConsumerGroupMetadataKey', 'ConsumerGroupMetadataValue', 'ConsumerGroupPartitionMetadataKey', 'ConsumerGroupPartitionMetadataValue', 'ConsumerGroupRegularExpressionKey', 'ConsumerGroupRegularExpressionValue', 'ConsumerGroupTargetAssignmentMemberKey', 'ConsumerGroupTargetAssignmentMemberValue', 'ConsumerGroupTargetAssignmentMetadataKey', 'ConsumerGroupTargetAssignmentMetadataValue', 'GroupMetadataKey', 'GroupMetadataValue', 'LegacyOffsetCommitKey', 'LegacyOffsetCommitValue', 'OffsetCommitKey', 'OffsetCommitValue', 'ShareGroupCurrentMemberAssignmentKey', 'ShareGroupCurrentMemberAssignmentValue', 'ShareGroupMemberMetadataKey', 'ShareGroupMemberMetadataValue', 'ShareGroupMetadataKey', 'ShareGroupMetadataValue', 'ShareGroupStatePartitionMetadataKey', 'ShareGroupStatePartitionMetadataValue', 'ShareGroupTargetAssignmentMemberKey', 'ShareGroupTargetAssignmentMemberValue', 'ShareGroupTargetAssignmentMetadataKey', 'ShareGroupTargetAssignmentMetadataValue', 'StreamsGroupCurrentMemberAssignmentKey', 'StreamsGroupCurrentMemberAssignmentValue', 'StreamsGroupMemberMetadataKey', 'StreamsGroupMemberMetadataValue', 'StreamsGroupMetadataKey', 'StreamsGroupMetadataValue', 'StreamsGroupTargetAssignmentMemberKey', 'StreamsGroupTargetAssignmentMemberValue', 'StreamsGroupTargetAssignmentMetadataKey', 'StreamsGroupTargetAssignmentMetadataValue', 'StreamsGroupTopologyKey', 'StreamsGroupTopologyValue', 'BY_API_KEY']
 
+_S_16sB = Struct(">16sB")
 _S_H = Struct(">H")
+_S_HB = Struct(">HB")
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_ih = Struct(">ih")
+_S_ihB = Struct(">ihB")
 _S_ii = Struct(">ii")
+_S_iiB = Struct(">iiB")
+_S_iiBB = Struct(">iiBB")
 _S_iib = Struct(">iib")
+_S_iibB = Struct(">iibB")
+_S_iii = Struct(">iii")
 _S_iq = Struct(">iq")
+_S_iqB = Struct(">iqB")
 _S_q = Struct(">q")
+_S_qB = Struct(">qB")
+_S_qh = Struct(">qh")
 _S_qi = Struct(">qi")
+_S_qiB = Struct(">qiB")
+_S_qih = Struct(">qih")
 _S_qq = Struct(">qq")
+_S_qqB = Struct(">qqB")
 
 @attrs.define
 class ConsumerGroupCurrentMemberAssignmentKey(Message):
@@ -844,10 +858,23 @@ class StreamsGroupTopologyValue(Message):
 
 
 def _d_ConsumerGroupCurrentMemberAssignmentKey_v0(b: bytes, p: int) -> tuple[ConsumerGroupCurrentMemberAssignmentKey, int]:
-    f_group_id, p = r_str(b, p)
-    f_member_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _ConsumerGroupCurrentMemberAssignmentKey(f_group_id, f_member_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_ConsumerGroupCurrentMemberAssignmentKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -859,30 +886,32 @@ def _e_ConsumerGroupCurrentMemberAssignmentKey_v0(o: ConsumerGroupCurrentMemberA
 
 
 def _d_ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions_v0(b: bytes, p: int) -> tuple[ConsumerGroupCurrentMemberAssignmentValue.TopicPartitions, int]:
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -909,97 +938,99 @@ def _e_ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions_v0(o: Consumer
 
 def _d_ConsumerGroupCurrentMemberAssignmentValue_v0(b: bytes, p: int) -> tuple[ConsumerGroupCurrentMemberAssignmentValue, int]:
     blen = len(b)
-    f_member_epoch, f_previous_member_epoch, f_state = _S_iib.unpack_from(b, p)
-    p += 9
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ConsumerGroupCurrentMemberAssignmentValue)
+    obj.member_epoch, obj.previous_member_epoch, obj.state, h0 = _S_iibB.unpack_from(b, p)
+    p += 10
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('AssignedPartitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_assigned_partitions = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.assigned_partitions = l_assigned_partitions = []
+        for _ in range(h0):
+            e_assigned_partitions = new_struct(_ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_assigned_partitions.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_assigned_partitions.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_assigned_partitions.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_assigned_partitions.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_assigned_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_assigned_partitions = _ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions(f1_topic_id, f1_partitions, unknown1)
-            f_assigned_partitions.append(e_assigned_partitions)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_assigned_partitions.unknown_tagged_fields = tuple(tags1)
+            l_assigned_partitions.append(e_assigned_partitions)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('PartitionsPendingRevocation')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partitions_pending_revocation = []
-        for _ in range(n0):
-            f2_topic_id, p = r_uuid(b, p)
-            n2 = b[p]
-            if n2 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n2, p = r_uvarint(b, p)
-            n2 -= 1
-            if 0 <= n2 < 64:
-                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                p += 4 * n2
-            elif n2 < 0:
+        obj.partitions_pending_revocation = l_partitions_pending_revocation = []
+        for _ in range(h0):
+            e_partitions_pending_revocation = new_struct(_ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions)
+            u2_topic_id, h2 = _S_16sB.unpack_from(b, p)
+            e_partitions_pending_revocation.topic_id = uuid_of(u2_topic_id)
+            p += 17
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if 0 < h2 < 64:
+                e_partitions_pending_revocation.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                p += 4 * h2
+            elif h2 == 0:
+                e_partitions_pending_revocation.partitions = []
+            elif h2 < 0:
                 raise null_error('Partitions')
             else:
-                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                e_partitions_pending_revocation.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown2: TaggedFields = ()
+                e_partitions_pending_revocation.unknown_tagged_fields = ()
             else:
                 tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_partitions_pending_revocation = _ConsumerGroupCurrentMemberAssignmentValue__TopicPartitions(f2_topic_id, f2_partitions, unknown2)
-            f_partitions_pending_revocation.append(e_partitions_pending_revocation)
+                e_partitions_pending_revocation.unknown_tagged_fields = tuple(tags2)
+            l_partitions_pending_revocation.append(e_partitions_pending_revocation)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupCurrentMemberAssignmentValue(f_member_epoch, f_previous_member_epoch, f_state, f_assigned_partitions, f_partitions_pending_revocation, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1068,10 +1099,23 @@ def _e_ConsumerGroupCurrentMemberAssignmentValue_v0(o: ConsumerGroupCurrentMembe
 
 
 def _d_ConsumerGroupMemberMetadataKey_v0(b: bytes, p: int) -> tuple[ConsumerGroupMemberMetadataKey, int]:
-    f_group_id, p = r_str(b, p)
-    f_member_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _ConsumerGroupMemberMetadataKey(f_group_id, f_member_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_ConsumerGroupMemberMetadataKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1084,20 +1128,36 @@ def _e_ConsumerGroupMemberMetadataKey_v0(o: ConsumerGroupMemberMetadataKey, out:
 
 def _d_ConsumerGroupMemberMetadataValue__ClassicProtocol_v0(b: bytes, p: int) -> tuple[ConsumerGroupMemberMetadataValue.ClassicProtocol, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ConsumerGroupMemberMetadataValue__ClassicProtocol)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_metadata, p = r_cbytes(b, p)
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Metadata')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.metadata = b[p : h0]
+        p = h0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupMemberMetadataValue__ClassicProtocol(f_name, f_metadata, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1112,46 +1172,60 @@ def _e_ConsumerGroupMemberMetadataValue__ClassicProtocol_v0(o: ConsumerGroupMemb
 
 def _d_ConsumerGroupMemberMetadataValue__ClassicMemberMetadata_v0(b: bytes, p: int) -> tuple[ConsumerGroupMemberMetadataValue.ClassicMemberMetadata, int]:
     blen = len(b)
-    f_session_timeout_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ConsumerGroupMemberMetadataValue__ClassicMemberMetadata)
+    obj.session_timeout_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('SupportedProtocols')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_supported_protocols = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.supported_protocols = l_supported_protocols = []
+        for _ in range(h0):
+            e_supported_protocols = new_struct(_ConsumerGroupMemberMetadataValue__ClassicProtocol)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_supported_protocols.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            f1_metadata, p = r_cbytes(b, p)
+                e_supported_protocols.name, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('Metadata')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_supported_protocols.metadata = b[p : h1]
+                p = h1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_supported_protocols.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_supported_protocols = _ConsumerGroupMemberMetadataValue__ClassicProtocol(f1_name, f1_metadata, unknown1)
-            f_supported_protocols.append(e_supported_protocols)
+                e_supported_protocols.unknown_tagged_fields = tuple(tags1)
+            l_supported_protocols.append(e_supported_protocols)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupMemberMetadataValue__ClassicMemberMetadata(f_session_timeout_ms, f_supported_protocols, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1181,86 +1255,85 @@ def _e_ConsumerGroupMemberMetadataValue__ClassicMemberMetadata_v0(o: ConsumerGro
 
 def _d_ConsumerGroupMemberMetadataValue_v0(b: bytes, p: int) -> tuple[ConsumerGroupMemberMetadataValue, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_instance_id, p = r_ncstr(b, p)
+    obj = new_struct(_ConsumerGroupMemberMetadataValue)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack_id, p = r_ncstr(b, p)
+        obj.instance_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.rack_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.client_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_host, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.client_host, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('SubscribedTopicNames')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_subscribed_topic_names = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_subscribed_topic_names = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.subscribed_topic_names = l_subscribed_topic_names = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_subscribed_topic_names = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_subscribed_topic_names, p = r_cstr(b, p)
-            f_subscribed_topic_names.append(e_subscribed_topic_names)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_subscribed_topic_regex, p = r_ncstr(b, p)
+            l_subscribed_topic_names.append(e_subscribed_topic_names)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.subscribed_topic_regex = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_subscribed_topic_regex = b[p + 1 : p + s0].decode()
-        p += s0
-    f_rebalance_timeout_ms = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_server_assignor, p = r_ncstr(b, p)
+        obj.subscribed_topic_regex, p = r_ncstr(b, p)
+    obj.rebalance_timeout_ms, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.server_assignor = b[p : z0].decode()
+        p = z0
     else:
-        f_server_assignor = b[p + 1 : p + s0].decode()
-        p += s0
-    f_classic_member_metadata: ConsumerGroupMemberMetadataValue.ClassicMemberMetadata | None = None
+        obj.server_assignor, p = r_ncstr(b, p - 1)
+    obj.classic_member_metadata = None
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                m0, q0 = r_uvarint(t0, q0)
-                if m0 == 0:
-                    f_classic_member_metadata = None
+                h0, q0 = r_uvarint(t0, q0)
+                if h0 == 0:
+                    obj.classic_member_metadata = None
                 else:
-                    f_classic_member_metadata, q0 = _d_ConsumerGroupMemberMetadataValue__ClassicMemberMetadata_v0(t0, q0)
+                    obj.classic_member_metadata, q0 = _d_ConsumerGroupMemberMetadataValue__ClassicMemberMetadata_v0(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _ConsumerGroupMemberMetadataValue(f_instance_id, f_rack_id, f_client_id, f_client_host, f_subscribed_topic_names, f_subscribed_topic_regex, f_rebalance_timeout_ms, f_server_assignor, f_classic_member_metadata, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -1297,9 +1370,16 @@ def _e_ConsumerGroupMemberMetadataValue_v0(o: ConsumerGroupMemberMetadataValue, 
 
 
 def _d_ConsumerGroupMetadataKey_v0(b: bytes, p: int) -> tuple[ConsumerGroupMetadataKey, int]:
-    f_group_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _ConsumerGroupMetadataKey(f_group_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_ConsumerGroupMetadataKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1310,23 +1390,22 @@ def _e_ConsumerGroupMetadataKey_v0(o: ConsumerGroupMetadataKey, out: bytearray) 
 
 
 def _d_ConsumerGroupMetadataValue_v0(b: bytes, p: int) -> tuple[ConsumerGroupMetadataValue, int]:
-    f_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_metadata_hash: int = 0
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ConsumerGroupMetadataValue)
+    obj.epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    obj.metadata_hash = 0
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_metadata_hash = _S_q.unpack_from(t0, q0)[0]
+                obj.metadata_hash = _S_q.unpack_from(t0, q0)[0]
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _ConsumerGroupMetadataValue(f_epoch, f_metadata_hash, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -1341,9 +1420,16 @@ def _e_ConsumerGroupMetadataValue_v0(o: ConsumerGroupMetadataValue, out: bytearr
 
 
 def _d_ConsumerGroupPartitionMetadataKey_v0(b: bytes, p: int) -> tuple[ConsumerGroupPartitionMetadataKey, int]:
-    f_group_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _ConsumerGroupPartitionMetadataKey(f_group_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_ConsumerGroupPartitionMetadataKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1355,38 +1441,36 @@ def _e_ConsumerGroupPartitionMetadataKey_v0(o: ConsumerGroupPartitionMetadataKey
 
 def _d_ConsumerGroupPartitionMetadataValue__PartitionMetadata_v0(b: bytes, p: int) -> tuple[ConsumerGroupPartitionMetadataValue.PartitionMetadata, int]:
     blen = len(b)
-    f_partition = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ConsumerGroupPartitionMetadataValue__PartitionMetadata)
+    obj.partition, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Racks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_racks = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_racks = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.racks = l_racks = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_racks = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_racks, p = r_cstr(b, p)
-            f_racks.append(e_racks)
+            l_racks.append(e_racks)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupPartitionMetadataValue__PartitionMetadata(f_partition, f_racks, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1411,71 +1495,68 @@ def _e_ConsumerGroupPartitionMetadataValue__PartitionMetadata_v0(o: ConsumerGrou
 
 def _d_ConsumerGroupPartitionMetadataValue__TopicMetadata_v0(b: bytes, p: int) -> tuple[ConsumerGroupPartitionMetadataValue.TopicMetadata, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ConsumerGroupPartitionMetadataValue__TopicMetadata)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.topic_name = b[p : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    f_num_partitions = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.topic_name, p = r_cstr(b, p - 1)
+    obj.num_partitions, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('PartitionMetadata')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partition_metadata = []
-        for _ in range(n0):
-            f1_partition = _S_i.unpack_from(b, p)[0]
-            p += 4
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+        obj.partition_metadata = l_partition_metadata = []
+        for _ in range(h0):
+            e_partition_metadata = new_struct(_ConsumerGroupPartitionMetadataValue__PartitionMetadata)
+            e_partition_metadata.partition, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('Racks')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_racks = []
-                for _ in range(n1):
-                    s1 = b[p]
-                    if 0 < s1 < 0x80 and p + s1 <= blen:
-                        e1_racks = b[p + 1 : p + s1].decode()
-                        p += s1
+                e_partition_metadata.racks = l1_racks = []
+                for _ in range(h1):
+                    h1 = b[p]
+                    if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                        e1_racks = b[p + 1 : z1].decode()
+                        p = z1
                     else:
                         e1_racks, p = r_cstr(b, p)
-                    f1_racks.append(e1_racks)
+                    l1_racks.append(e1_racks)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_partition_metadata.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_partition_metadata = _ConsumerGroupPartitionMetadataValue__PartitionMetadata(f1_partition, f1_racks, unknown1)
-            f_partition_metadata.append(e_partition_metadata)
+                e_partition_metadata.unknown_tagged_fields = tuple(tags1)
+            l_partition_metadata.append(e_partition_metadata)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupPartitionMetadataValue__TopicMetadata(f_topic_id, f_topic_name, f_num_partitions, f_partition_metadata, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1517,95 +1598,92 @@ def _e_ConsumerGroupPartitionMetadataValue__TopicMetadata_v0(o: ConsumerGroupPar
 
 def _d_ConsumerGroupPartitionMetadataValue_v0(b: bytes, p: int) -> tuple[ConsumerGroupPartitionMetadataValue, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ConsumerGroupPartitionMetadataValue)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            e_topics = new_struct(_ConsumerGroupPartitionMetadataValue__TopicMetadata)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_topics.topic_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            f1_num_partitions = _S_i.unpack_from(b, p)[0]
-            p += 4
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_topics.topic_name, p = r_cstr(b, p - 1)
+            e_topics.num_partitions, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('PartitionMetadata')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partition_metadata = []
-                for _ in range(n1):
-                    f2_partition = _S_i.unpack_from(b, p)[0]
-                    p += 4
-                    n2 = b[p]
-                    if n2 < 0x80:
-                        p += 1
-                    elif b[p + 1] < 0x80:
-                        n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                        p += 2
-                    else:
-                        n2, p = r_uvarint(b, p)
-                    n2 -= 1
-                    if n2 < 0:
+                e_topics.partition_metadata = l1_partition_metadata = []
+                for _ in range(h1):
+                    e1_partition_metadata = new_struct(_ConsumerGroupPartitionMetadataValue__PartitionMetadata)
+                    e1_partition_metadata.partition, h2 = _S_iB.unpack_from(b, p)
+                    p += 5
+                    if h2 >= 0x80:
+                        if b[p] < 0x80:
+                            h2 = (h2 & 0x7F) | (b[p] << 7)
+                            p += 1
+                        else:
+                            h2, p = r_uvarint(b, p - 1)
+                    h2 -= 1
+                    if h2 < 0:
                         raise null_error('Racks')
-                    elif n2 > blen - p:
-                        raise count_error(n2, blen - p)
+                    elif h2 > blen - p:
+                        raise count_error(h2, blen - p)
                     else:
-                        f2_racks = []
-                        for _ in range(n2):
-                            s2 = b[p]
-                            if 0 < s2 < 0x80 and p + s2 <= blen:
-                                e2_racks = b[p + 1 : p + s2].decode()
-                                p += s2
+                        e1_partition_metadata.racks = l2_racks = []
+                        for _ in range(h2):
+                            h2 = b[p]
+                            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                                e2_racks = b[p + 1 : z2].decode()
+                                p = z2
                             else:
                                 e2_racks, p = r_cstr(b, p)
-                            f2_racks.append(e2_racks)
+                            l2_racks.append(e2_racks)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_partition_metadata.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_partition_metadata = _ConsumerGroupPartitionMetadataValue__PartitionMetadata(f2_partition, f2_racks, unknown2)
-                    f1_partition_metadata.append(e1_partition_metadata)
+                        e1_partition_metadata.unknown_tagged_fields = tuple(tags2)
+                    l1_partition_metadata.append(e1_partition_metadata)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topics = _ConsumerGroupPartitionMetadataValue__TopicMetadata(f1_topic_id, f1_topic_name, f1_num_partitions, f1_partition_metadata, unknown1)
-            f_topics.append(e_topics)
+                e_topics.unknown_tagged_fields = tuple(tags1)
+            l_topics.append(e_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupPartitionMetadataValue(f_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1660,10 +1738,23 @@ def _e_ConsumerGroupPartitionMetadataValue_v0(o: ConsumerGroupPartitionMetadataV
 
 
 def _d_ConsumerGroupRegularExpressionKey_v0(b: bytes, p: int) -> tuple[ConsumerGroupRegularExpressionKey, int]:
-    f_group_id, p = r_str(b, p)
-    f_regular_expression, p = r_str(b, p)
-    unknown0 = ()
-    obj = _ConsumerGroupRegularExpressionKey(f_group_id, f_regular_expression, unknown0)
+    blen = len(b)
+    obj = new_struct(_ConsumerGroupRegularExpressionKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.regular_expression = b[p : z0].decode()
+        p = z0
+    else:
+        obj.regular_expression, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1676,38 +1767,37 @@ def _e_ConsumerGroupRegularExpressionKey_v0(o: ConsumerGroupRegularExpressionKey
 
 def _d_ConsumerGroupRegularExpressionValue_v0(b: bytes, p: int) -> tuple[ConsumerGroupRegularExpressionValue, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ConsumerGroupRegularExpressionValue)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Topics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topics = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_topics = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.topics = l_topics = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_topics = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_topics, p = r_cstr(b, p)
-            f_topics.append(e_topics)
-    f_version, f_timestamp = _S_qq.unpack_from(b, p)
-    p += 16
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+            l_topics.append(e_topics)
+    obj.version, obj.timestamp, h0 = _S_qqB.unpack_from(b, p)
+    p += 17
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupRegularExpressionValue(f_topics, f_version, f_timestamp, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1731,10 +1821,23 @@ def _e_ConsumerGroupRegularExpressionValue_v0(o: ConsumerGroupRegularExpressionV
 
 
 def _d_ConsumerGroupTargetAssignmentMemberKey_v0(b: bytes, p: int) -> tuple[ConsumerGroupTargetAssignmentMemberKey, int]:
-    f_group_id, p = r_str(b, p)
-    f_member_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _ConsumerGroupTargetAssignmentMemberKey(f_group_id, f_member_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_ConsumerGroupTargetAssignmentMemberKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1746,30 +1849,32 @@ def _e_ConsumerGroupTargetAssignmentMemberKey_v0(o: ConsumerGroupTargetAssignmen
 
 
 def _d_ConsumerGroupTargetAssignmentMemberValue__TopicPartition_v0(b: bytes, p: int) -> tuple[ConsumerGroupTargetAssignmentMemberValue.TopicPartition, int]:
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_ConsumerGroupTargetAssignmentMemberValue__TopicPartition)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupTargetAssignmentMemberValue__TopicPartition(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1796,54 +1901,56 @@ def _e_ConsumerGroupTargetAssignmentMemberValue__TopicPartition_v0(o: ConsumerGr
 
 def _d_ConsumerGroupTargetAssignmentMemberValue_v0(b: bytes, p: int) -> tuple[ConsumerGroupTargetAssignmentMemberValue, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ConsumerGroupTargetAssignmentMemberValue)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('TopicPartitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topic_partitions = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.topic_partitions = l_topic_partitions = []
+        for _ in range(h0):
+            e_topic_partitions = new_struct(_ConsumerGroupTargetAssignmentMemberValue__TopicPartition)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topic_partitions.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topic_partitions.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topic_partitions.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topic_partitions.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topic_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topic_partitions = _ConsumerGroupTargetAssignmentMemberValue__TopicPartition(f1_topic_id, f1_partitions, unknown1)
-            f_topic_partitions.append(e_topic_partitions)
+                e_topic_partitions.unknown_tagged_fields = tuple(tags1)
+            l_topic_partitions.append(e_topic_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupTargetAssignmentMemberValue(f_topic_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1883,9 +1990,16 @@ def _e_ConsumerGroupTargetAssignmentMemberValue_v0(o: ConsumerGroupTargetAssignm
 
 
 def _d_ConsumerGroupTargetAssignmentMetadataKey_v0(b: bytes, p: int) -> tuple[ConsumerGroupTargetAssignmentMetadataKey, int]:
-    f_group_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _ConsumerGroupTargetAssignmentMetadataKey(f_group_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_ConsumerGroupTargetAssignmentMetadataKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1896,15 +2010,14 @@ def _e_ConsumerGroupTargetAssignmentMetadataKey_v0(o: ConsumerGroupTargetAssignm
 
 
 def _d_ConsumerGroupTargetAssignmentMetadataValue_v0(b: bytes, p: int) -> tuple[ConsumerGroupTargetAssignmentMetadataValue, int]:
-    f_assignment_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ConsumerGroupTargetAssignmentMetadataValue)
+    obj.assignment_epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConsumerGroupTargetAssignmentMetadataValue(f_assignment_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1917,9 +2030,16 @@ def _e_ConsumerGroupTargetAssignmentMetadataValue_v0(o: ConsumerGroupTargetAssig
 
 
 def _d_GroupMetadataKey_v0(b: bytes, p: int) -> tuple[GroupMetadataKey, int]:
-    f_group, p = r_str(b, p)
-    unknown0 = ()
-    obj = _GroupMetadataKey(f_group, unknown0)
+    blen = len(b)
+    obj = new_struct(_GroupMetadataKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1930,15 +2050,52 @@ def _e_GroupMetadataKey_v0(o: GroupMetadataKey, out: bytearray) -> None:
 
 
 def _d_GroupMetadataValue__MemberMetadata_v0(b: bytes, p: int) -> tuple[GroupMetadataValue.MemberMetadata, int]:
-    f_member_id, p = r_str(b, p)
-    f_client_id, p = r_str(b, p)
-    f_client_host, p = r_str(b, p)
-    f_session_timeout = _S_i.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_GroupMetadataValue__MemberMetadata)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.client_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.client_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.client_host = b[p : z0].decode()
+        p = z0
+    else:
+        obj.client_host, p = r_str(b, p - 2)
+    obj.session_timeout, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
+        raise null_error('subscription')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.subscription = b[p : h0]
+        p = h0
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    f_subscription, p = r_bytes(b, p)
-    f_assignment, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _GroupMetadataValue__MemberMetadata(f_member_id, None, f_client_id, f_client_host, -1, f_session_timeout, f_subscription, f_assignment, unknown0)
+    if h0 < 0:
+        raise null_error('assignment')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.assignment = b[p : h0]
+        p = h0
+    obj.group_instance_id = None
+    obj.rebalance_timeout = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1954,15 +2111,51 @@ def _e_GroupMetadataValue__MemberMetadata_v0(o: GroupMetadataValue.MemberMetadat
 
 
 def _d_GroupMetadataValue__MemberMetadata_v1(b: bytes, p: int) -> tuple[GroupMetadataValue.MemberMetadata, int]:
-    f_member_id, p = r_str(b, p)
-    f_client_id, p = r_str(b, p)
-    f_client_host, p = r_str(b, p)
-    f_rebalance_timeout, f_session_timeout = _S_ii.unpack_from(b, p)
-    p += 8
-    f_subscription, p = r_bytes(b, p)
-    f_assignment, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _GroupMetadataValue__MemberMetadata(f_member_id, None, f_client_id, f_client_host, f_rebalance_timeout, f_session_timeout, f_subscription, f_assignment, unknown0)
+    blen = len(b)
+    obj = new_struct(_GroupMetadataValue__MemberMetadata)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.client_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.client_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.client_host = b[p : z0].decode()
+        p = z0
+    else:
+        obj.client_host, p = r_str(b, p - 2)
+    obj.rebalance_timeout, obj.session_timeout, h0 = _S_iii.unpack_from(b, p)
+    p += 12
+    if h0 < 0:
+        raise null_error('subscription')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.subscription = b[p : h0]
+        p = h0
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('assignment')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.assignment = b[p : h0]
+        p = h0
+    obj.group_instance_id = None
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -1978,16 +2171,57 @@ def _e_GroupMetadataValue__MemberMetadata_v1(o: GroupMetadataValue.MemberMetadat
 
 
 def _d_GroupMetadataValue__MemberMetadata_v3(b: bytes, p: int) -> tuple[GroupMetadataValue.MemberMetadata, int]:
-    f_member_id, p = r_str(b, p)
-    f_group_instance_id, p = r_nstr(b, p)
-    f_client_id, p = r_str(b, p)
-    f_client_host, p = r_str(b, p)
-    f_rebalance_timeout, f_session_timeout = _S_ii.unpack_from(b, p)
-    p += 8
-    f_subscription, p = r_bytes(b, p)
-    f_assignment, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _GroupMetadataValue__MemberMetadata(f_member_id, f_group_instance_id, f_client_id, f_client_host, f_rebalance_timeout, f_session_timeout, f_subscription, f_assignment, unknown0)
+    blen = len(b)
+    obj = new_struct(_GroupMetadataValue__MemberMetadata)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_instance_id, p = r_nstr(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.client_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.client_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.client_host = b[p : z0].decode()
+        p = z0
+    else:
+        obj.client_host, p = r_str(b, p - 2)
+    obj.rebalance_timeout, obj.session_timeout, h0 = _S_iii.unpack_from(b, p)
+    p += 12
+    if h0 < 0:
+        raise null_error('subscription')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.subscription = b[p : h0]
+        p = h0
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('assignment')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.assignment = b[p : h0]
+        p = h0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2005,41 +2239,71 @@ def _e_GroupMetadataValue__MemberMetadata_v3(o: GroupMetadataValue.MemberMetadat
 
 def _d_GroupMetadataValue__MemberMetadata_v4(b: bytes, p: int) -> tuple[GroupMetadataValue.MemberMetadata, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_member_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_GroupMetadataValue__MemberMetadata)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_member_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_group_instance_id, p = r_ncstr(b, p)
+        obj.member_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.group_instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_group_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.group_instance_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.client_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_host, p = r_cstr(b, p)
-    f_rebalance_timeout, f_session_timeout = _S_ii.unpack_from(b, p)
-    p += 8
-    f_subscription, p = r_cbytes(b, p)
-    f_assignment, p = r_cbytes(b, p)
+        obj.client_host, p = r_cstr(b, p)
+    obj.rebalance_timeout, obj.session_timeout, h0, c0 = _S_iiBB.unpack_from(b, p)
+    if h0 < 0x80:
+        p += 9
+        h0 += p - 1
+    elif c0 < 0x80:
+        p += 10
+        h0 = (h0 & 0x7F) + (c0 << 7) + p - 1
+    else:
+        h0, p = r_uvarint(b, p + 8)
+        h0 += p - 1
+    if h0 < p:
+        raise null_error('subscription')
+    elif h0 > blen:
+        raise bytes_error(h0 - p)
+    else:
+        obj.subscription = b[p : h0]
+        p = h0
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('assignment')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.assignment = b[p : h0]
+        p = h0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _GroupMetadataValue__MemberMetadata(f_member_id, f_group_instance_id, f_client_id, f_client_host, f_rebalance_timeout, f_session_timeout, f_subscription, f_assignment, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2059,32 +2323,85 @@ def _e_GroupMetadataValue__MemberMetadata_v4(o: GroupMetadataValue.MemberMetadat
 
 def _d_GroupMetadataValue_v0(b: bytes, p: int) -> tuple[GroupMetadataValue, int]:
     blen = len(b)
-    f_protocol_type, p = r_str(b, p)
-    f_generation = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_protocol, p = r_nstr(b, p)
-    f_leader, p = r_nstr(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_GroupMetadataValue)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p : z0].decode()
+        p = z0
     else:
-        f_members = []
-        for _ in range(n0):
-            f1_member_id, p = r_str(b, p)
-            f1_client_id, p = r_str(b, p)
-            f1_client_host, p = r_str(b, p)
-            f1_session_timeout = _S_i.unpack_from(b, p)[0]
+        obj.protocol_type, p = r_str(b, p - 2)
+    obj.generation, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol = b[p : z0].decode()
+        p = z0
+    else:
+        obj.protocol, p = r_nstr(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.leader = b[p : z0].decode()
+        p = z0
+    else:
+        obj.leader, p = r_nstr(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('members')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_GroupMetadataValue__MemberMetadata)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.member_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.client_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.client_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.client_host = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.client_host, p = r_str(b, p - 2)
+            e_members.session_timeout, h1 = _S_ii.unpack_from(b, p)
+            p += 8
+            if h1 < 0:
+                raise null_error('subscription')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.subscription = b[p : h1]
+                p = h1
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            f1_subscription, p = r_bytes(b, p)
-            f1_assignment, p = r_bytes(b, p)
-            unknown1 = ()
-            e_members = _GroupMetadataValue__MemberMetadata(f1_member_id, None, f1_client_id, f1_client_host, -1, f1_session_timeout, f1_subscription, f1_assignment, unknown1)
-            f_members.append(e_members)
-    unknown0 = ()
-    obj = _GroupMetadataValue(f_protocol_type, f_generation, f_protocol, f_leader, -1, f_members, unknown0)
+            if h1 < 0:
+                raise null_error('assignment')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.assignment = b[p : h1]
+                p = h1
+            e_members.group_instance_id = None
+            e_members.rebalance_timeout = -1
+            e_members.unknown_tagged_fields = ()
+            l_members.append(e_members)
+    obj.current_state_timestamp = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2113,32 +2430,84 @@ def _e_GroupMetadataValue_v0(o: GroupMetadataValue, out: bytearray) -> None:
 
 def _d_GroupMetadataValue_v1(b: bytes, p: int) -> tuple[GroupMetadataValue, int]:
     blen = len(b)
-    f_protocol_type, p = r_str(b, p)
-    f_generation = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_protocol, p = r_nstr(b, p)
-    f_leader, p = r_nstr(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_GroupMetadataValue)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p : z0].decode()
+        p = z0
     else:
-        f_members = []
-        for _ in range(n0):
-            f1_member_id, p = r_str(b, p)
-            f1_client_id, p = r_str(b, p)
-            f1_client_host, p = r_str(b, p)
-            f1_rebalance_timeout, f1_session_timeout = _S_ii.unpack_from(b, p)
-            p += 8
-            f1_subscription, p = r_bytes(b, p)
-            f1_assignment, p = r_bytes(b, p)
-            unknown1 = ()
-            e_members = _GroupMetadataValue__MemberMetadata(f1_member_id, None, f1_client_id, f1_client_host, f1_rebalance_timeout, f1_session_timeout, f1_subscription, f1_assignment, unknown1)
-            f_members.append(e_members)
-    unknown0 = ()
-    obj = _GroupMetadataValue(f_protocol_type, f_generation, f_protocol, f_leader, -1, f_members, unknown0)
+        obj.protocol_type, p = r_str(b, p - 2)
+    obj.generation, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol = b[p : z0].decode()
+        p = z0
+    else:
+        obj.protocol, p = r_nstr(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.leader = b[p : z0].decode()
+        p = z0
+    else:
+        obj.leader, p = r_nstr(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('members')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_GroupMetadataValue__MemberMetadata)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.member_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.client_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.client_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.client_host = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.client_host, p = r_str(b, p - 2)
+            e_members.rebalance_timeout, e_members.session_timeout, h1 = _S_iii.unpack_from(b, p)
+            p += 12
+            if h1 < 0:
+                raise null_error('subscription')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.subscription = b[p : h1]
+                p = h1
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('assignment')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.assignment = b[p : h1]
+                p = h1
+            e_members.group_instance_id = None
+            e_members.unknown_tagged_fields = ()
+            l_members.append(e_members)
+    obj.current_state_timestamp = -1
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2167,34 +2536,83 @@ def _e_GroupMetadataValue_v1(o: GroupMetadataValue, out: bytearray) -> None:
 
 def _d_GroupMetadataValue_v2(b: bytes, p: int) -> tuple[GroupMetadataValue, int]:
     blen = len(b)
-    f_protocol_type, p = r_str(b, p)
-    f_generation = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_protocol, p = r_nstr(b, p)
-    f_leader, p = r_nstr(b, p)
-    f_current_state_timestamp = _S_q.unpack_from(b, p)[0]
-    p += 8
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_GroupMetadataValue)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p : z0].decode()
+        p = z0
     else:
-        f_members = []
-        for _ in range(n0):
-            f1_member_id, p = r_str(b, p)
-            f1_client_id, p = r_str(b, p)
-            f1_client_host, p = r_str(b, p)
-            f1_rebalance_timeout, f1_session_timeout = _S_ii.unpack_from(b, p)
-            p += 8
-            f1_subscription, p = r_bytes(b, p)
-            f1_assignment, p = r_bytes(b, p)
-            unknown1 = ()
-            e_members = _GroupMetadataValue__MemberMetadata(f1_member_id, None, f1_client_id, f1_client_host, f1_rebalance_timeout, f1_session_timeout, f1_subscription, f1_assignment, unknown1)
-            f_members.append(e_members)
-    unknown0 = ()
-    obj = _GroupMetadataValue(f_protocol_type, f_generation, f_protocol, f_leader, f_current_state_timestamp, f_members, unknown0)
+        obj.protocol_type, p = r_str(b, p - 2)
+    obj.generation, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol = b[p : z0].decode()
+        p = z0
+    else:
+        obj.protocol, p = r_nstr(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.leader = b[p : z0].decode()
+        p = z0
+    else:
+        obj.leader, p = r_nstr(b, p - 2)
+    obj.current_state_timestamp, h0 = _S_qi.unpack_from(b, p)
+    p += 12
+    if h0 < 0:
+        raise null_error('members')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_GroupMetadataValue__MemberMetadata)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.member_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.client_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.client_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.client_host = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.client_host, p = r_str(b, p - 2)
+            e_members.rebalance_timeout, e_members.session_timeout, h1 = _S_iii.unpack_from(b, p)
+            p += 12
+            if h1 < 0:
+                raise null_error('subscription')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.subscription = b[p : h1]
+                p = h1
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('assignment')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.assignment = b[p : h1]
+                p = h1
+            e_members.group_instance_id = None
+            e_members.unknown_tagged_fields = ()
+            l_members.append(e_members)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2224,35 +2642,89 @@ def _e_GroupMetadataValue_v2(o: GroupMetadataValue, out: bytearray) -> None:
 
 def _d_GroupMetadataValue_v3(b: bytes, p: int) -> tuple[GroupMetadataValue, int]:
     blen = len(b)
-    f_protocol_type, p = r_str(b, p)
-    f_generation = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_protocol, p = r_nstr(b, p)
-    f_leader, p = r_nstr(b, p)
-    f_current_state_timestamp = _S_q.unpack_from(b, p)[0]
-    p += 8
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_GroupMetadataValue)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p : z0].decode()
+        p = z0
     else:
-        f_members = []
-        for _ in range(n0):
-            f1_member_id, p = r_str(b, p)
-            f1_group_instance_id, p = r_nstr(b, p)
-            f1_client_id, p = r_str(b, p)
-            f1_client_host, p = r_str(b, p)
-            f1_rebalance_timeout, f1_session_timeout = _S_ii.unpack_from(b, p)
-            p += 8
-            f1_subscription, p = r_bytes(b, p)
-            f1_assignment, p = r_bytes(b, p)
-            unknown1 = ()
-            e_members = _GroupMetadataValue__MemberMetadata(f1_member_id, f1_group_instance_id, f1_client_id, f1_client_host, f1_rebalance_timeout, f1_session_timeout, f1_subscription, f1_assignment, unknown1)
-            f_members.append(e_members)
-    unknown0 = ()
-    obj = _GroupMetadataValue(f_protocol_type, f_generation, f_protocol, f_leader, f_current_state_timestamp, f_members, unknown0)
+        obj.protocol_type, p = r_str(b, p - 2)
+    obj.generation, h0 = _S_ih.unpack_from(b, p)
+    p += 6
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.protocol = b[p : z0].decode()
+        p = z0
+    else:
+        obj.protocol, p = r_nstr(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.leader = b[p : z0].decode()
+        p = z0
+    else:
+        obj.leader, p = r_nstr(b, p - 2)
+    obj.current_state_timestamp, h0 = _S_qi.unpack_from(b, p)
+    p += 12
+    if h0 < 0:
+        raise null_error('members')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_GroupMetadataValue__MemberMetadata)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.member_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.group_instance_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.group_instance_id, p = r_nstr(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.client_id = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.client_id, p = r_str(b, p - 2)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_members.client_host = b[p : z1].decode()
+                p = z1
+            else:
+                e_members.client_host, p = r_str(b, p - 2)
+            e_members.rebalance_timeout, e_members.session_timeout, h1 = _S_iii.unpack_from(b, p)
+            p += 12
+            if h1 < 0:
+                raise null_error('subscription')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.subscription = b[p : h1]
+                p = h1
+            h1 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h1 < 0:
+                raise null_error('assignment')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.assignment = b[p : h1]
+                p = h1
+            e_members.unknown_tagged_fields = ()
+            l_members.append(e_members)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2283,87 +2755,114 @@ def _e_GroupMetadataValue_v3(o: GroupMetadataValue, out: bytearray) -> None:
 
 def _d_GroupMetadataValue_v4(b: bytes, p: int) -> tuple[GroupMetadataValue, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_protocol_type = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_GroupMetadataValue)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.protocol_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_protocol_type, p = r_cstr(b, p)
-    f_generation = _S_i.unpack_from(b, p)[0]
-    p += 4
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_protocol, p = r_ncstr(b, p)
+        obj.protocol_type, p = r_cstr(b, p)
+    obj.generation, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.protocol = b[p : z0].decode()
+        p = z0
     else:
-        f_protocol = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_leader, p = r_ncstr(b, p)
+        obj.protocol, p = r_ncstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.leader = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_leader = b[p + 1 : p + s0].decode()
-        p += s0
-    f_current_state_timestamp = _S_q.unpack_from(b, p)[0]
-    p += 8
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.leader, p = r_ncstr(b, p)
+    obj.current_state_timestamp, h0 = _S_qB.unpack_from(b, p)
+    p += 9
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('members')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_members = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_member_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.members = l_members = []
+        for _ in range(h0):
+            e_members = new_struct(_GroupMetadataValue__MemberMetadata)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.member_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_member_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_group_instance_id, p = r_ncstr(b, p)
+                e_members.member_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.group_instance_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_group_instance_id = b[p + 1 : p + s1].decode()
-                p += s1
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_client_id = b[p + 1 : p + s1].decode()
-                p += s1
+                e_members.group_instance_id, p = r_ncstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.client_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_client_id, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_client_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_members.client_id, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_members.client_host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_client_host, p = r_cstr(b, p)
-            f1_rebalance_timeout, f1_session_timeout = _S_ii.unpack_from(b, p)
-            p += 8
-            f1_subscription, p = r_cbytes(b, p)
-            f1_assignment, p = r_cbytes(b, p)
+                e_members.client_host, p = r_cstr(b, p)
+            e_members.rebalance_timeout, e_members.session_timeout, h1, c1 = _S_iiBB.unpack_from(b, p)
+            if h1 < 0x80:
+                p += 9
+                h1 += p - 1
+            elif c1 < 0x80:
+                p += 10
+                h1 = (h1 & 0x7F) + (c1 << 7) + p - 1
+            else:
+                h1, p = r_uvarint(b, p + 8)
+                h1 += p - 1
+            if h1 < p:
+                raise null_error('subscription')
+            elif h1 > blen:
+                raise bytes_error(h1 - p)
+            else:
+                e_members.subscription = b[p : h1]
+                p = h1
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
+                raise null_error('assignment')
+            else:
+                h1 += p
+                if h1 > blen:
+                    raise bytes_error(h1 - p)
+                e_members.assignment = b[p : h1]
+                p = h1
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_members.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_members = _GroupMetadataValue__MemberMetadata(f1_member_id, f1_group_instance_id, f1_client_id, f1_client_host, f1_rebalance_timeout, f1_session_timeout, f1_subscription, f1_assignment, unknown1)
-            f_members.append(e_members)
+                e_members.unknown_tagged_fields = tuple(tags1)
+            l_members.append(e_members)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _GroupMetadataValue(f_protocol_type, f_generation, f_protocol, f_leader, f_current_state_timestamp, f_members, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2401,12 +2900,25 @@ def _e_GroupMetadataValue_v4(o: GroupMetadataValue, out: bytearray) -> None:
 
 
 def _d_LegacyOffsetCommitKey_v0(b: bytes, p: int) -> tuple[LegacyOffsetCommitKey, int]:
-    f_group, p = r_str(b, p)
-    f_topic, p = r_str(b, p)
-    f_partition = _S_i.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_LegacyOffsetCommitKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
+    else:
+        obj.topic, p = r_str(b, p - 2)
+    obj.partition = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _LegacyOffsetCommitKey(f_group, f_topic, f_partition, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2419,13 +2931,18 @@ def _e_LegacyOffsetCommitKey_v0(o: LegacyOffsetCommitKey, out: bytearray) -> Non
 
 
 def _d_LegacyOffsetCommitValue_v0(b: bytes, p: int) -> tuple[LegacyOffsetCommitValue, int]:
-    f_offset = _S_q.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_LegacyOffsetCommitValue)
+    obj.offset, h0 = _S_qh.unpack_from(b, p)
+    p += 10
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.metadata = b[p : z0].decode()
+        p = z0
+    else:
+        obj.metadata, p = r_str(b, p - 2)
+    obj.commit_timestamp = _S_q.unpack_from(b, p)[0]
     p += 8
-    f_metadata, p = r_str(b, p)
-    f_commit_timestamp = _S_q.unpack_from(b, p)[0]
-    p += 8
-    unknown0 = ()
-    obj = _LegacyOffsetCommitValue(f_offset, f_metadata, f_commit_timestamp, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2438,12 +2955,25 @@ def _e_LegacyOffsetCommitValue_v0(o: LegacyOffsetCommitValue, out: bytearray) ->
 
 
 def _d_OffsetCommitKey_v0(b: bytes, p: int) -> tuple[OffsetCommitKey, int]:
-    f_group, p = r_str(b, p)
-    f_topic, p = r_str(b, p)
-    f_partition = _S_i.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_OffsetCommitKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
+    else:
+        obj.topic, p = r_str(b, p - 2)
+    obj.partition = _S_i.unpack_from(b, p)[0]
     p += 4
-    unknown0 = ()
-    obj = _OffsetCommitKey(f_group, f_topic, f_partition, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2456,13 +2986,21 @@ def _e_OffsetCommitKey_v0(o: OffsetCommitKey, out: bytearray) -> None:
 
 
 def _d_OffsetCommitValue_v0(b: bytes, p: int) -> tuple[OffsetCommitValue, int]:
-    f_offset = _S_q.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_OffsetCommitValue)
+    obj.offset, h0 = _S_qh.unpack_from(b, p)
+    p += 10
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.metadata = b[p : z0].decode()
+        p = z0
+    else:
+        obj.metadata, p = r_str(b, p - 2)
+    obj.commit_timestamp = _S_q.unpack_from(b, p)[0]
     p += 8
-    f_metadata, p = r_str(b, p)
-    f_commit_timestamp = _S_q.unpack_from(b, p)[0]
-    p += 8
-    unknown0 = ()
-    obj = _OffsetCommitValue(f_offset, -1, f_metadata, f_commit_timestamp, -1, ZERO_UUID, unknown0)
+    obj.leader_epoch = -1
+    obj.expire_timestamp = -1
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2475,13 +3013,20 @@ def _e_OffsetCommitValue_v0(o: OffsetCommitValue, out: bytearray) -> None:
 
 
 def _d_OffsetCommitValue_v1(b: bytes, p: int) -> tuple[OffsetCommitValue, int]:
-    f_offset = _S_q.unpack_from(b, p)[0]
-    p += 8
-    f_metadata, p = r_str(b, p)
-    f_commit_timestamp, f_expire_timestamp = _S_qq.unpack_from(b, p)
+    blen = len(b)
+    obj = new_struct(_OffsetCommitValue)
+    obj.offset, h0 = _S_qh.unpack_from(b, p)
+    p += 10
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.metadata = b[p : z0].decode()
+        p = z0
+    else:
+        obj.metadata, p = r_str(b, p - 2)
+    obj.commit_timestamp, obj.expire_timestamp = _S_qq.unpack_from(b, p)
     p += 16
-    unknown0 = ()
-    obj = _OffsetCommitValue(f_offset, -1, f_metadata, f_commit_timestamp, f_expire_timestamp, ZERO_UUID, unknown0)
+    obj.leader_epoch = -1
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2494,13 +3039,20 @@ def _e_OffsetCommitValue_v1(o: OffsetCommitValue, out: bytearray) -> None:
 
 
 def _d_OffsetCommitValue_v3(b: bytes, p: int) -> tuple[OffsetCommitValue, int]:
-    f_offset, f_leader_epoch = _S_qi.unpack_from(b, p)
-    p += 12
-    f_metadata, p = r_str(b, p)
-    f_commit_timestamp = _S_q.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_OffsetCommitValue)
+    obj.offset, obj.leader_epoch, h0 = _S_qih.unpack_from(b, p)
+    p += 14
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.metadata = b[p : z0].decode()
+        p = z0
+    else:
+        obj.metadata, p = r_str(b, p - 2)
+    obj.commit_timestamp = _S_q.unpack_from(b, p)[0]
     p += 8
-    unknown0 = ()
-    obj = _OffsetCommitValue(f_offset, f_leader_epoch, f_metadata, f_commit_timestamp, -1, ZERO_UUID, unknown0)
+    obj.expire_timestamp = -1
+    obj.topic_id = ZERO_UUID
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2514,31 +3066,30 @@ def _e_OffsetCommitValue_v3(o: OffsetCommitValue, out: bytearray) -> None:
 
 def _d_OffsetCommitValue_v4(b: bytes, p: int) -> tuple[OffsetCommitValue, int]:
     blen = len(b)
-    f_offset, f_leader_epoch = _S_qi.unpack_from(b, p)
-    p += 12
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_metadata = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_OffsetCommitValue)
+    obj.offset, obj.leader_epoch, h0 = _S_qiB.unpack_from(b, p)
+    p += 13
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.metadata = b[p : z0].decode()
+        p = z0
     else:
-        f_metadata, p = r_cstr(b, p)
-    f_commit_timestamp = _S_q.unpack_from(b, p)[0]
-    p += 8
-    f_topic_id: uuid.UUID = ZERO_UUID
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.metadata, p = r_cstr(b, p - 1)
+    obj.commit_timestamp, h0 = _S_qB.unpack_from(b, p)
+    p += 9
+    obj.expire_timestamp = -1
+    obj.topic_id = ZERO_UUID
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_topic_id, q0 = r_uuid(t0, q0)
+                obj.topic_id, q0 = r_uuid(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _OffsetCommitValue(f_offset, f_leader_epoch, f_metadata, f_commit_timestamp, -1, f_topic_id, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -2555,10 +3106,23 @@ def _e_OffsetCommitValue_v4(o: OffsetCommitValue, out: bytearray) -> None:
 
 
 def _d_ShareGroupCurrentMemberAssignmentKey_v0(b: bytes, p: int) -> tuple[ShareGroupCurrentMemberAssignmentKey, int]:
-    f_group_id, p = r_str(b, p)
-    f_member_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _ShareGroupCurrentMemberAssignmentKey(f_group_id, f_member_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_ShareGroupCurrentMemberAssignmentKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2570,30 +3134,32 @@ def _e_ShareGroupCurrentMemberAssignmentKey_v0(o: ShareGroupCurrentMemberAssignm
 
 
 def _d_ShareGroupCurrentMemberAssignmentValue__TopicPartitions_v0(b: bytes, p: int) -> tuple[ShareGroupCurrentMemberAssignmentValue.TopicPartitions, int]:
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_ShareGroupCurrentMemberAssignmentValue__TopicPartitions)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareGroupCurrentMemberAssignmentValue__TopicPartitions(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2620,56 +3186,56 @@ def _e_ShareGroupCurrentMemberAssignmentValue__TopicPartitions_v0(o: ShareGroupC
 
 def _d_ShareGroupCurrentMemberAssignmentValue_v0(b: bytes, p: int) -> tuple[ShareGroupCurrentMemberAssignmentValue, int]:
     blen = len(b)
-    f_member_epoch, f_previous_member_epoch, f_state = _S_iib.unpack_from(b, p)
-    p += 9
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ShareGroupCurrentMemberAssignmentValue)
+    obj.member_epoch, obj.previous_member_epoch, obj.state, h0 = _S_iibB.unpack_from(b, p)
+    p += 10
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('AssignedPartitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_assigned_partitions = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.assigned_partitions = l_assigned_partitions = []
+        for _ in range(h0):
+            e_assigned_partitions = new_struct(_ShareGroupCurrentMemberAssignmentValue__TopicPartitions)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_assigned_partitions.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_assigned_partitions.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_assigned_partitions.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_assigned_partitions.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_assigned_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_assigned_partitions = _ShareGroupCurrentMemberAssignmentValue__TopicPartitions(f1_topic_id, f1_partitions, unknown1)
-            f_assigned_partitions.append(e_assigned_partitions)
+                e_assigned_partitions.unknown_tagged_fields = tuple(tags1)
+            l_assigned_partitions.append(e_assigned_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareGroupCurrentMemberAssignmentValue(f_member_epoch, f_previous_member_epoch, f_state, f_assigned_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2710,10 +3276,23 @@ def _e_ShareGroupCurrentMemberAssignmentValue_v0(o: ShareGroupCurrentMemberAssig
 
 
 def _d_ShareGroupMemberMetadataKey_v0(b: bytes, p: int) -> tuple[ShareGroupMemberMetadataKey, int]:
-    f_group_id, p = r_str(b, p)
-    f_member_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _ShareGroupMemberMetadataKey(f_group_id, f_member_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_ShareGroupMemberMetadataKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2726,54 +3305,54 @@ def _e_ShareGroupMemberMetadataKey_v0(o: ShareGroupMemberMetadataKey, out: bytea
 
 def _d_ShareGroupMemberMetadataValue_v0(b: bytes, p: int) -> tuple[ShareGroupMemberMetadataValue, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack_id, p = r_ncstr(b, p)
+    obj = new_struct(_ShareGroupMemberMetadataValue)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.rack_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.client_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_host, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.client_host, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('SubscribedTopicNames')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_subscribed_topic_names = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_subscribed_topic_names = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.subscribed_topic_names = l_subscribed_topic_names = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_subscribed_topic_names = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_subscribed_topic_names, p = r_cstr(b, p)
-            f_subscribed_topic_names.append(e_subscribed_topic_names)
+            l_subscribed_topic_names.append(e_subscribed_topic_names)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareGroupMemberMetadataValue(f_rack_id, f_client_id, f_client_host, f_subscribed_topic_names, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2799,9 +3378,16 @@ def _e_ShareGroupMemberMetadataValue_v0(o: ShareGroupMemberMetadataValue, out: b
 
 
 def _d_ShareGroupMetadataKey_v0(b: bytes, p: int) -> tuple[ShareGroupMetadataKey, int]:
-    f_group_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _ShareGroupMetadataKey(f_group_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_ShareGroupMetadataKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2812,15 +3398,14 @@ def _e_ShareGroupMetadataKey_v0(o: ShareGroupMetadataKey, out: bytearray) -> Non
 
 
 def _d_ShareGroupMetadataValue_v0(b: bytes, p: int) -> tuple[ShareGroupMetadataValue, int]:
-    f_epoch, f_metadata_hash = _S_iq.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ShareGroupMetadataValue)
+    obj.epoch, obj.metadata_hash, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareGroupMetadataValue(f_epoch, f_metadata_hash, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2833,9 +3418,16 @@ def _e_ShareGroupMetadataValue_v0(o: ShareGroupMetadataValue, out: bytearray) ->
 
 
 def _d_ShareGroupStatePartitionMetadataKey_v0(b: bytes, p: int) -> tuple[ShareGroupStatePartitionMetadataKey, int]:
-    f_group_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _ShareGroupStatePartitionMetadataKey(f_group_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_ShareGroupStatePartitionMetadataKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -2847,36 +3439,39 @@ def _e_ShareGroupStatePartitionMetadataKey_v0(o: ShareGroupStatePartitionMetadat
 
 def _d_ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo_v0(b: bytes, p: int) -> tuple[ShareGroupStatePartitionMetadataValue.TopicPartitionsInfo, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.topic_name = b[p : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.topic_name, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo(f_topic_id, f_topic_name, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2904,20 +3499,21 @@ def _e_ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo_v0(o: ShareGro
 
 def _d_ShareGroupStatePartitionMetadataValue__TopicInfo_v0(b: bytes, p: int) -> tuple[ShareGroupStatePartitionMetadataValue.TopicInfo, int]:
     blen = len(b)
-    f_topic_id, p = r_uuid(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ShareGroupStatePartitionMetadataValue__TopicInfo)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.topic_name = b[p : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
+        obj.topic_name, p = r_cstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareGroupStatePartitionMetadataValue__TopicInfo(f_topic_id, f_topic_name, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2932,138 +3528,145 @@ def _e_ShareGroupStatePartitionMetadataValue__TopicInfo_v0(o: ShareGroupStatePar
 
 def _d_ShareGroupStatePartitionMetadataValue_v0(b: bytes, p: int) -> tuple[ShareGroupStatePartitionMetadataValue, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ShareGroupStatePartitionMetadataValue)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('InitializingTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_initializing_topics = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.initializing_topics = l_initializing_topics = []
+        for _ in range(h0):
+            e_initializing_topics = new_struct(_ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_initializing_topics.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_initializing_topics.topic_name = b[p : z1].decode()
+                p = z1
             else:
-                f1_topic_name, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_initializing_topics.topic_name, p = r_cstr(b, p - 1)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_initializing_topics.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_initializing_topics.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_initializing_topics.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_initializing_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_initializing_topics = _ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo(f1_topic_id, f1_topic_name, f1_partitions, unknown1)
-            f_initializing_topics.append(e_initializing_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_initializing_topics.unknown_tagged_fields = tuple(tags1)
+            l_initializing_topics.append(e_initializing_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('InitializedTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_initialized_topics = []
-        for _ in range(n0):
-            f2_topic_id, p = r_uuid(b, p)
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_topic_name = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.initialized_topics = l_initialized_topics = []
+        for _ in range(h0):
+            e_initialized_topics = new_struct(_ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo)
+            u2_topic_id, h2 = _S_16sB.unpack_from(b, p)
+            e_initialized_topics.topic_id = uuid_of(u2_topic_id)
+            p += 17
+            if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
+                e_initialized_topics.topic_name = b[p : z2].decode()
+                p = z2
             else:
-                f2_topic_name, p = r_cstr(b, p)
-            n2 = b[p]
-            if n2 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n2, p = r_uvarint(b, p)
-            n2 -= 1
-            if 0 <= n2 < 64:
-                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                p += 4 * n2
-            elif n2 < 0:
+                e_initialized_topics.topic_name, p = r_cstr(b, p - 1)
+            h2 = b[p]
+            p += 1
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if 0 < h2 < 64:
+                e_initialized_topics.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                p += 4 * h2
+            elif h2 == 0:
+                e_initialized_topics.partitions = []
+            elif h2 < 0:
                 raise null_error('Partitions')
             else:
-                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                e_initialized_topics.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown2: TaggedFields = ()
+                e_initialized_topics.unknown_tagged_fields = ()
             else:
                 tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_initialized_topics = _ShareGroupStatePartitionMetadataValue__TopicPartitionsInfo(f2_topic_id, f2_topic_name, f2_partitions, unknown2)
-            f_initialized_topics.append(e_initialized_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_initialized_topics.unknown_tagged_fields = tuple(tags2)
+            l_initialized_topics.append(e_initialized_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('DeletingTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_deleting_topics = []
-        for _ in range(n0):
-            f3_topic_id, p = r_uuid(b, p)
-            s3 = b[p]
-            if 0 < s3 < 0x80 and p + s3 <= blen:
-                f3_topic_name = b[p + 1 : p + s3].decode()
-                p += s3
+        obj.deleting_topics = l_deleting_topics = []
+        for _ in range(h0):
+            e_deleting_topics = new_struct(_ShareGroupStatePartitionMetadataValue__TopicInfo)
+            u3_topic_id, h3 = _S_16sB.unpack_from(b, p)
+            e_deleting_topics.topic_id = uuid_of(u3_topic_id)
+            p += 17
+            if 0 < h3 < 0x80 and (z3 := p + h3 - 1) <= blen:
+                e_deleting_topics.topic_name = b[p : z3].decode()
+                p = z3
             else:
-                f3_topic_name, p = r_cstr(b, p)
+                e_deleting_topics.topic_name, p = r_cstr(b, p - 1)
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
+                e_deleting_topics.unknown_tagged_fields = ()
             else:
                 tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_deleting_topics = _ShareGroupStatePartitionMetadataValue__TopicInfo(f3_topic_id, f3_topic_name, unknown3)
-            f_deleting_topics.append(e_deleting_topics)
+                e_deleting_topics.unknown_tagged_fields = tuple(tags3)
+            l_deleting_topics.append(e_deleting_topics)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareGroupStatePartitionMetadataValue(f_initializing_topics, f_initialized_topics, f_deleting_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3149,10 +3752,23 @@ def _e_ShareGroupStatePartitionMetadataValue_v0(o: ShareGroupStatePartitionMetad
 
 
 def _d_ShareGroupTargetAssignmentMemberKey_v0(b: bytes, p: int) -> tuple[ShareGroupTargetAssignmentMemberKey, int]:
-    f_group_id, p = r_str(b, p)
-    f_member_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _ShareGroupTargetAssignmentMemberKey(f_group_id, f_member_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_ShareGroupTargetAssignmentMemberKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -3164,30 +3780,32 @@ def _e_ShareGroupTargetAssignmentMemberKey_v0(o: ShareGroupTargetAssignmentMembe
 
 
 def _d_ShareGroupTargetAssignmentMemberValue__TopicPartition_v0(b: bytes, p: int) -> tuple[ShareGroupTargetAssignmentMemberValue.TopicPartition, int]:
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_ShareGroupTargetAssignmentMemberValue__TopicPartition)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareGroupTargetAssignmentMemberValue__TopicPartition(f_topic_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3214,54 +3832,56 @@ def _e_ShareGroupTargetAssignmentMemberValue__TopicPartition_v0(o: ShareGroupTar
 
 def _d_ShareGroupTargetAssignmentMemberValue_v0(b: bytes, p: int) -> tuple[ShareGroupTargetAssignmentMemberValue, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ShareGroupTargetAssignmentMemberValue)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('TopicPartitions')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topic_partitions = []
-        for _ in range(n0):
-            f1_topic_id, p = r_uuid(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+        obj.topic_partitions = l_topic_partitions = []
+        for _ in range(h0):
+            e_topic_partitions = new_struct(_ShareGroupTargetAssignmentMemberValue__TopicPartition)
+            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
+            e_topic_partitions.topic_id = uuid_of(u1_topic_id)
+            p += 17
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_topic_partitions.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_topic_partitions.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_topic_partitions.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topic_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topic_partitions = _ShareGroupTargetAssignmentMemberValue__TopicPartition(f1_topic_id, f1_partitions, unknown1)
-            f_topic_partitions.append(e_topic_partitions)
+                e_topic_partitions.unknown_tagged_fields = tuple(tags1)
+            l_topic_partitions.append(e_topic_partitions)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareGroupTargetAssignmentMemberValue(f_topic_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3301,9 +3921,16 @@ def _e_ShareGroupTargetAssignmentMemberValue_v0(o: ShareGroupTargetAssignmentMem
 
 
 def _d_ShareGroupTargetAssignmentMetadataKey_v0(b: bytes, p: int) -> tuple[ShareGroupTargetAssignmentMetadataKey, int]:
-    f_group_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _ShareGroupTargetAssignmentMetadataKey(f_group_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_ShareGroupTargetAssignmentMetadataKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -3314,15 +3941,14 @@ def _e_ShareGroupTargetAssignmentMetadataKey_v0(o: ShareGroupTargetAssignmentMet
 
 
 def _d_ShareGroupTargetAssignmentMetadataValue_v0(b: bytes, p: int) -> tuple[ShareGroupTargetAssignmentMetadataValue, int]:
-    f_assignment_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ShareGroupTargetAssignmentMetadataValue)
+    obj.assignment_epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareGroupTargetAssignmentMetadataValue(f_assignment_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3335,10 +3961,23 @@ def _e_ShareGroupTargetAssignmentMetadataValue_v0(o: ShareGroupTargetAssignmentM
 
 
 def _d_StreamsGroupCurrentMemberAssignmentKey_v0(b: bytes, p: int) -> tuple[StreamsGroupCurrentMemberAssignmentKey, int]:
-    f_group_id, p = r_str(b, p)
-    f_member_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _StreamsGroupCurrentMemberAssignmentKey(f_group_id, f_member_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_StreamsGroupCurrentMemberAssignmentKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -3351,35 +3990,37 @@ def _e_StreamsGroupCurrentMemberAssignmentKey_v0(o: StreamsGroupCurrentMemberAss
 
 def _d_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(b: bytes, p: int) -> tuple[StreamsGroupCurrentMemberAssignmentValue.TaskIds, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_subtopology_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupCurrentMemberAssignmentValue__TaskIds)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.subtopology_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_subtopology_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.subtopology_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupCurrentMemberAssignmentValue__TaskIds(f_subtopology_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3406,291 +4047,301 @@ def _e_StreamsGroupCurrentMemberAssignmentValue__TaskIds_v0(o: StreamsGroupCurre
 
 def _d_StreamsGroupCurrentMemberAssignmentValue_v0(b: bytes, p: int) -> tuple[StreamsGroupCurrentMemberAssignmentValue, int]:
     blen = len(b)
-    f_member_epoch, f_previous_member_epoch, f_state = _S_iib.unpack_from(b, p)
-    p += 9
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_StreamsGroupCurrentMemberAssignmentValue)
+    obj.member_epoch, obj.previous_member_epoch, obj.state, h0 = _S_iibB.unpack_from(b, p)
+    p += 10
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ActiveTasks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_active_tasks = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_subtopology_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.active_tasks = l_active_tasks = []
+        for _ in range(h0):
+            e_active_tasks = new_struct(_StreamsGroupCurrentMemberAssignmentValue__TaskIds)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_active_tasks.subtopology_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_subtopology_id, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_active_tasks.subtopology_id, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_active_tasks.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_active_tasks.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_active_tasks.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_active_tasks.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_active_tasks = _StreamsGroupCurrentMemberAssignmentValue__TaskIds(f1_subtopology_id, f1_partitions, unknown1)
-            f_active_tasks.append(e_active_tasks)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_active_tasks.unknown_tagged_fields = tuple(tags1)
+            l_active_tasks.append(e_active_tasks)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StandbyTasks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_standby_tasks = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_subtopology_id = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.standby_tasks = l_standby_tasks = []
+        for _ in range(h0):
+            e_standby_tasks = new_struct(_StreamsGroupCurrentMemberAssignmentValue__TaskIds)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_standby_tasks.subtopology_id = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_subtopology_id, p = r_cstr(b, p)
-            n2 = b[p]
-            if n2 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n2, p = r_uvarint(b, p)
-            n2 -= 1
-            if 0 <= n2 < 64:
-                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                p += 4 * n2
-            elif n2 < 0:
+                e_standby_tasks.subtopology_id, p = r_cstr(b, p)
+            h2 = b[p]
+            p += 1
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if 0 < h2 < 64:
+                e_standby_tasks.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                p += 4 * h2
+            elif h2 == 0:
+                e_standby_tasks.partitions = []
+            elif h2 < 0:
                 raise null_error('Partitions')
             else:
-                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                e_standby_tasks.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown2: TaggedFields = ()
+                e_standby_tasks.unknown_tagged_fields = ()
             else:
                 tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_standby_tasks = _StreamsGroupCurrentMemberAssignmentValue__TaskIds(f2_subtopology_id, f2_partitions, unknown2)
-            f_standby_tasks.append(e_standby_tasks)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_standby_tasks.unknown_tagged_fields = tuple(tags2)
+            l_standby_tasks.append(e_standby_tasks)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('WarmupTasks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_warmup_tasks = []
-        for _ in range(n0):
-            s3 = b[p]
-            if 0 < s3 < 0x80 and p + s3 <= blen:
-                f3_subtopology_id = b[p + 1 : p + s3].decode()
-                p += s3
+        obj.warmup_tasks = l_warmup_tasks = []
+        for _ in range(h0):
+            e_warmup_tasks = new_struct(_StreamsGroupCurrentMemberAssignmentValue__TaskIds)
+            h3 = b[p]
+            if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                e_warmup_tasks.subtopology_id = b[p + 1 : z3].decode()
+                p = z3
             else:
-                f3_subtopology_id, p = r_cstr(b, p)
-            n3 = b[p]
-            if n3 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n3, p = r_uvarint(b, p)
-            n3 -= 1
-            if 0 <= n3 < 64:
-                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
-                p += 4 * n3
-            elif n3 < 0:
+                e_warmup_tasks.subtopology_id, p = r_cstr(b, p)
+            h3 = b[p]
+            p += 1
+            if h3 >= 0x80:
+                if b[p] < 0x80:
+                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h3, p = r_uvarint(b, p - 1)
+            h3 -= 1
+            if 0 < h3 < 64:
+                e_warmup_tasks.partitions = [*ARRAYS_i[h3].unpack_from(b, p)]
+                p += 4 * h3
+            elif h3 == 0:
+                e_warmup_tasks.partitions = []
+            elif h3 < 0:
                 raise null_error('Partitions')
             else:
-                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+                e_warmup_tasks.partitions, p = r_fixed_array(b, p, h3, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
+                e_warmup_tasks.unknown_tagged_fields = ()
             else:
                 tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_warmup_tasks = _StreamsGroupCurrentMemberAssignmentValue__TaskIds(f3_subtopology_id, f3_partitions, unknown3)
-            f_warmup_tasks.append(e_warmup_tasks)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_warmup_tasks.unknown_tagged_fields = tuple(tags3)
+            l_warmup_tasks.append(e_warmup_tasks)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ActiveTasksPendingRevocation')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_active_tasks_pending_revocation = []
-        for _ in range(n0):
-            s4 = b[p]
-            if 0 < s4 < 0x80 and p + s4 <= blen:
-                f4_subtopology_id = b[p + 1 : p + s4].decode()
-                p += s4
+        obj.active_tasks_pending_revocation = l_active_tasks_pending_revocation = []
+        for _ in range(h0):
+            e_active_tasks_pending_revocation = new_struct(_StreamsGroupCurrentMemberAssignmentValue__TaskIds)
+            h4 = b[p]
+            if 0 < h4 < 0x80 and (z4 := p + h4) <= blen:
+                e_active_tasks_pending_revocation.subtopology_id = b[p + 1 : z4].decode()
+                p = z4
             else:
-                f4_subtopology_id, p = r_cstr(b, p)
-            n4 = b[p]
-            if n4 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n4 = (n4 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n4, p = r_uvarint(b, p)
-            n4 -= 1
-            if 0 <= n4 < 64:
-                f4_partitions = [*ARRAYS_i[n4].unpack_from(b, p)]
-                p += 4 * n4
-            elif n4 < 0:
+                e_active_tasks_pending_revocation.subtopology_id, p = r_cstr(b, p)
+            h4 = b[p]
+            p += 1
+            if h4 >= 0x80:
+                if b[p] < 0x80:
+                    h4 = (h4 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h4, p = r_uvarint(b, p - 1)
+            h4 -= 1
+            if 0 < h4 < 64:
+                e_active_tasks_pending_revocation.partitions = [*ARRAYS_i[h4].unpack_from(b, p)]
+                p += 4 * h4
+            elif h4 == 0:
+                e_active_tasks_pending_revocation.partitions = []
+            elif h4 < 0:
                 raise null_error('Partitions')
             else:
-                f4_partitions, p = r_fixed_array(b, p, n4, 'i', 4)
+                e_active_tasks_pending_revocation.partitions, p = r_fixed_array(b, p, h4, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown4: TaggedFields = ()
+                e_active_tasks_pending_revocation.unknown_tagged_fields = ()
             else:
                 tags4, p = r_tags(b, p)
-                unknown4 = tuple(tags4)
-            e_active_tasks_pending_revocation = _StreamsGroupCurrentMemberAssignmentValue__TaskIds(f4_subtopology_id, f4_partitions, unknown4)
-            f_active_tasks_pending_revocation.append(e_active_tasks_pending_revocation)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_active_tasks_pending_revocation.unknown_tagged_fields = tuple(tags4)
+            l_active_tasks_pending_revocation.append(e_active_tasks_pending_revocation)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StandbyTasksPendingRevocation')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_standby_tasks_pending_revocation = []
-        for _ in range(n0):
-            s5 = b[p]
-            if 0 < s5 < 0x80 and p + s5 <= blen:
-                f5_subtopology_id = b[p + 1 : p + s5].decode()
-                p += s5
+        obj.standby_tasks_pending_revocation = l_standby_tasks_pending_revocation = []
+        for _ in range(h0):
+            e_standby_tasks_pending_revocation = new_struct(_StreamsGroupCurrentMemberAssignmentValue__TaskIds)
+            h5 = b[p]
+            if 0 < h5 < 0x80 and (z5 := p + h5) <= blen:
+                e_standby_tasks_pending_revocation.subtopology_id = b[p + 1 : z5].decode()
+                p = z5
             else:
-                f5_subtopology_id, p = r_cstr(b, p)
-            n5 = b[p]
-            if n5 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n5 = (n5 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n5, p = r_uvarint(b, p)
-            n5 -= 1
-            if 0 <= n5 < 64:
-                f5_partitions = [*ARRAYS_i[n5].unpack_from(b, p)]
-                p += 4 * n5
-            elif n5 < 0:
+                e_standby_tasks_pending_revocation.subtopology_id, p = r_cstr(b, p)
+            h5 = b[p]
+            p += 1
+            if h5 >= 0x80:
+                if b[p] < 0x80:
+                    h5 = (h5 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h5, p = r_uvarint(b, p - 1)
+            h5 -= 1
+            if 0 < h5 < 64:
+                e_standby_tasks_pending_revocation.partitions = [*ARRAYS_i[h5].unpack_from(b, p)]
+                p += 4 * h5
+            elif h5 == 0:
+                e_standby_tasks_pending_revocation.partitions = []
+            elif h5 < 0:
                 raise null_error('Partitions')
             else:
-                f5_partitions, p = r_fixed_array(b, p, n5, 'i', 4)
+                e_standby_tasks_pending_revocation.partitions, p = r_fixed_array(b, p, h5, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown5: TaggedFields = ()
+                e_standby_tasks_pending_revocation.unknown_tagged_fields = ()
             else:
                 tags5, p = r_tags(b, p)
-                unknown5 = tuple(tags5)
-            e_standby_tasks_pending_revocation = _StreamsGroupCurrentMemberAssignmentValue__TaskIds(f5_subtopology_id, f5_partitions, unknown5)
-            f_standby_tasks_pending_revocation.append(e_standby_tasks_pending_revocation)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_standby_tasks_pending_revocation.unknown_tagged_fields = tuple(tags5)
+            l_standby_tasks_pending_revocation.append(e_standby_tasks_pending_revocation)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('WarmupTasksPendingRevocation')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_warmup_tasks_pending_revocation = []
-        for _ in range(n0):
-            s6 = b[p]
-            if 0 < s6 < 0x80 and p + s6 <= blen:
-                f6_subtopology_id = b[p + 1 : p + s6].decode()
-                p += s6
+        obj.warmup_tasks_pending_revocation = l_warmup_tasks_pending_revocation = []
+        for _ in range(h0):
+            e_warmup_tasks_pending_revocation = new_struct(_StreamsGroupCurrentMemberAssignmentValue__TaskIds)
+            h6 = b[p]
+            if 0 < h6 < 0x80 and (z6 := p + h6) <= blen:
+                e_warmup_tasks_pending_revocation.subtopology_id = b[p + 1 : z6].decode()
+                p = z6
             else:
-                f6_subtopology_id, p = r_cstr(b, p)
-            n6 = b[p]
-            if n6 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n6 = (n6 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n6, p = r_uvarint(b, p)
-            n6 -= 1
-            if 0 <= n6 < 64:
-                f6_partitions = [*ARRAYS_i[n6].unpack_from(b, p)]
-                p += 4 * n6
-            elif n6 < 0:
+                e_warmup_tasks_pending_revocation.subtopology_id, p = r_cstr(b, p)
+            h6 = b[p]
+            p += 1
+            if h6 >= 0x80:
+                if b[p] < 0x80:
+                    h6 = (h6 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h6, p = r_uvarint(b, p - 1)
+            h6 -= 1
+            if 0 < h6 < 64:
+                e_warmup_tasks_pending_revocation.partitions = [*ARRAYS_i[h6].unpack_from(b, p)]
+                p += 4 * h6
+            elif h6 == 0:
+                e_warmup_tasks_pending_revocation.partitions = []
+            elif h6 < 0:
                 raise null_error('Partitions')
             else:
-                f6_partitions, p = r_fixed_array(b, p, n6, 'i', 4)
+                e_warmup_tasks_pending_revocation.partitions, p = r_fixed_array(b, p, h6, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown6: TaggedFields = ()
+                e_warmup_tasks_pending_revocation.unknown_tagged_fields = ()
             else:
                 tags6, p = r_tags(b, p)
-                unknown6 = tuple(tags6)
-            e_warmup_tasks_pending_revocation = _StreamsGroupCurrentMemberAssignmentValue__TaskIds(f6_subtopology_id, f6_partitions, unknown6)
-            f_warmup_tasks_pending_revocation.append(e_warmup_tasks_pending_revocation)
+                e_warmup_tasks_pending_revocation.unknown_tagged_fields = tuple(tags6)
+            l_warmup_tasks_pending_revocation.append(e_warmup_tasks_pending_revocation)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupCurrentMemberAssignmentValue(f_member_epoch, f_previous_member_epoch, f_state, f_active_tasks, f_standby_tasks, f_warmup_tasks, f_active_tasks_pending_revocation, f_standby_tasks_pending_revocation, f_warmup_tasks_pending_revocation, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3871,10 +4522,23 @@ def _e_StreamsGroupCurrentMemberAssignmentValue_v0(o: StreamsGroupCurrentMemberA
 
 
 def _d_StreamsGroupMemberMetadataKey_v0(b: bytes, p: int) -> tuple[StreamsGroupMemberMetadataKey, int]:
-    f_group_id, p = r_str(b, p)
-    f_member_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _StreamsGroupMemberMetadataKey(f_group_id, f_member_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_StreamsGroupMemberMetadataKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -3887,21 +4551,20 @@ def _e_StreamsGroupMemberMetadataKey_v0(o: StreamsGroupMemberMetadataKey, out: b
 
 def _d_StreamsGroupMemberMetadataValue__Endpoint_v0(b: bytes, p: int) -> tuple[StreamsGroupMemberMetadataValue.Endpoint, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupMemberMetadataValue__Endpoint)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port = _S_H.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p)
+    obj.port, h0 = _S_HB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupMemberMetadataValue__Endpoint(f_host, f_port, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3916,25 +4579,25 @@ def _e_StreamsGroupMemberMetadataValue__Endpoint_v0(o: StreamsGroupMemberMetadat
 
 def _d_StreamsGroupMemberMetadataValue__KeyValue_v0(b: bytes, p: int) -> tuple[StreamsGroupMemberMetadataValue.KeyValue, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_key = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupMemberMetadataValue__KeyValue)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.key = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_key, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_value = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.key, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.value = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_value, p = r_cstr(b, p)
+        obj.value, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupMemberMetadataValue__KeyValue(f_key, f_value, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3949,101 +4612,100 @@ def _e_StreamsGroupMemberMetadataValue__KeyValue_v0(o: StreamsGroupMemberMetadat
 
 def _d_StreamsGroupMemberMetadataValue_v0(b: bytes, p: int) -> tuple[StreamsGroupMemberMetadataValue, int]:
     blen = len(b)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_instance_id, p = r_ncstr(b, p)
+    obj = new_struct(_StreamsGroupMemberMetadataValue)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.instance_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_instance_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack_id, p = r_ncstr(b, p)
+        obj.instance_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack_id = b[p + 1 : p + s0].decode()
-        p += s0
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.rack_id, p = r_ncstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_id, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_client_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.client_id, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.client_host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_client_host, p = r_cstr(b, p)
-    f_rebalance_timeout_ms, f_topology_epoch = _S_ii.unpack_from(b, p)
-    p += 8
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_process_id = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.client_host, p = r_cstr(b, p)
+    obj.rebalance_timeout_ms, obj.topology_epoch, h0 = _S_iiB.unpack_from(b, p)
+    p += 9
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.process_id = b[p : z0].decode()
+        p = z0
     else:
-        f_process_id, p = r_cstr(b, p)
-    m0 = b[p]
+        obj.process_id, p = r_cstr(b, p - 1)
+    h0 = b[p]
     p += 1
-    if m0 >= 0x80:
-        f_user_endpoint = None
+    if h0 >= 0x80:
+        obj.user_endpoint = None
     else:
-        s1 = b[p]
-        if 0 < s1 < 0x80 and p + s1 <= blen:
-            f1_host = b[p + 1 : p + s1].decode()
-            p += s1
+        o1 = new_struct(_StreamsGroupMemberMetadataValue__Endpoint)
+        obj.user_endpoint = o1
+        h1 = b[p]
+        if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+            o1.host = b[p + 1 : z1].decode()
+            p = z1
         else:
-            f1_host, p = r_cstr(b, p)
-        f1_port = _S_H.unpack_from(b, p)[0]
-        p += 2
-        if b[p] == 0:
+            o1.host, p = r_cstr(b, p)
+        o1.port, h1 = _S_HB.unpack_from(b, p)
+        p += 3
+        if h1 == 0:
+            o1.unknown_tagged_fields = ()
+        else:
+            tags1, p = r_tags(b, p - 1)
+            o1.unknown_tagged_fields = tuple(tags1)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
             p += 1
-            unknown1: TaggedFields = ()
         else:
-            tags1, p = r_tags(b, p)
-            unknown1 = tuple(tags1)
-        f_user_endpoint = _StreamsGroupMemberMetadataValue__Endpoint(f1_host, f1_port, unknown1)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ClientTags')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_client_tags = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_key = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.client_tags = l_client_tags = []
+        for _ in range(h0):
+            e_client_tags = new_struct(_StreamsGroupMemberMetadataValue__KeyValue)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_client_tags.key = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_key, p = r_cstr(b, p)
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_value = b[p + 1 : p + s2].decode()
-                p += s2
+                e_client_tags.key, p = r_cstr(b, p)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_client_tags.value = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_value, p = r_cstr(b, p)
+                e_client_tags.value, p = r_cstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown2: TaggedFields = ()
+                e_client_tags.unknown_tagged_fields = ()
             else:
                 tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_client_tags = _StreamsGroupMemberMetadataValue__KeyValue(f2_key, f2_value, unknown2)
-            f_client_tags.append(e_client_tags)
+                e_client_tags.unknown_tagged_fields = tuple(tags2)
+            l_client_tags.append(e_client_tags)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupMemberMetadataValue(f_instance_id, f_rack_id, f_client_id, f_client_host, f_rebalance_timeout_ms, f_topology_epoch, f_process_id, f_user_endpoint, f_client_tags, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -4088,9 +4750,16 @@ def _e_StreamsGroupMemberMetadataValue_v0(o: StreamsGroupMemberMetadataValue, ou
 
 
 def _d_StreamsGroupMetadataKey_v0(b: bytes, p: int) -> tuple[StreamsGroupMetadataKey, int]:
-    f_group_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _StreamsGroupMetadataKey(f_group_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_StreamsGroupMetadataKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -4101,15 +4770,14 @@ def _e_StreamsGroupMetadataKey_v0(o: StreamsGroupMetadataKey, out: bytearray) ->
 
 
 def _d_StreamsGroupMetadataValue_v0(b: bytes, p: int) -> tuple[StreamsGroupMetadataValue, int]:
-    f_epoch, f_metadata_hash = _S_iq.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_StreamsGroupMetadataValue)
+    obj.epoch, obj.metadata_hash, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupMetadataValue(f_epoch, f_metadata_hash, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -4122,10 +4790,23 @@ def _e_StreamsGroupMetadataValue_v0(o: StreamsGroupMetadataValue, out: bytearray
 
 
 def _d_StreamsGroupTargetAssignmentMemberKey_v0(b: bytes, p: int) -> tuple[StreamsGroupTargetAssignmentMemberKey, int]:
-    f_group_id, p = r_str(b, p)
-    f_member_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _StreamsGroupTargetAssignmentMemberKey(f_group_id, f_member_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_StreamsGroupTargetAssignmentMemberKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.member_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.member_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -4138,35 +4819,37 @@ def _e_StreamsGroupTargetAssignmentMemberKey_v0(o: StreamsGroupTargetAssignmentM
 
 def _d_StreamsGroupTargetAssignmentMemberValue__TaskIds_v0(b: bytes, p: int) -> tuple[StreamsGroupTargetAssignmentMemberValue.TaskIds, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_subtopology_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupTargetAssignmentMemberValue__TaskIds)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.subtopology_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_subtopology_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partitions = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.subtopology_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partitions = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partitions = []
+    elif h0 < 0:
         raise null_error('Partitions')
     else:
-        f_partitions, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partitions, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupTargetAssignmentMemberValue__TaskIds(f_subtopology_id, f_partitions, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -4193,151 +4876,157 @@ def _e_StreamsGroupTargetAssignmentMemberValue__TaskIds_v0(o: StreamsGroupTarget
 
 def _d_StreamsGroupTargetAssignmentMemberValue_v0(b: bytes, p: int) -> tuple[StreamsGroupTargetAssignmentMemberValue, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_StreamsGroupTargetAssignmentMemberValue)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('ActiveTasks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_active_tasks = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_subtopology_id = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.active_tasks = l_active_tasks = []
+        for _ in range(h0):
+            e_active_tasks = new_struct(_StreamsGroupTargetAssignmentMemberValue__TaskIds)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_active_tasks.subtopology_id = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_subtopology_id, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partitions = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_active_tasks.subtopology_id, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_active_tasks.partitions = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_active_tasks.partitions = []
+            elif h1 < 0:
                 raise null_error('Partitions')
             else:
-                f1_partitions, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_active_tasks.partitions, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_active_tasks.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_active_tasks = _StreamsGroupTargetAssignmentMemberValue__TaskIds(f1_subtopology_id, f1_partitions, unknown1)
-            f_active_tasks.append(e_active_tasks)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_active_tasks.unknown_tagged_fields = tuple(tags1)
+            l_active_tasks.append(e_active_tasks)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StandbyTasks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_standby_tasks = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_subtopology_id = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.standby_tasks = l_standby_tasks = []
+        for _ in range(h0):
+            e_standby_tasks = new_struct(_StreamsGroupTargetAssignmentMemberValue__TaskIds)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_standby_tasks.subtopology_id = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_subtopology_id, p = r_cstr(b, p)
-            n2 = b[p]
-            if n2 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n2 = (n2 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n2, p = r_uvarint(b, p)
-            n2 -= 1
-            if 0 <= n2 < 64:
-                f2_partitions = [*ARRAYS_i[n2].unpack_from(b, p)]
-                p += 4 * n2
-            elif n2 < 0:
+                e_standby_tasks.subtopology_id, p = r_cstr(b, p)
+            h2 = b[p]
+            p += 1
+            if h2 >= 0x80:
+                if b[p] < 0x80:
+                    h2 = (h2 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h2, p = r_uvarint(b, p - 1)
+            h2 -= 1
+            if 0 < h2 < 64:
+                e_standby_tasks.partitions = [*ARRAYS_i[h2].unpack_from(b, p)]
+                p += 4 * h2
+            elif h2 == 0:
+                e_standby_tasks.partitions = []
+            elif h2 < 0:
                 raise null_error('Partitions')
             else:
-                f2_partitions, p = r_fixed_array(b, p, n2, 'i', 4)
+                e_standby_tasks.partitions, p = r_fixed_array(b, p, h2, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown2: TaggedFields = ()
+                e_standby_tasks.unknown_tagged_fields = ()
             else:
                 tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_standby_tasks = _StreamsGroupTargetAssignmentMemberValue__TaskIds(f2_subtopology_id, f2_partitions, unknown2)
-            f_standby_tasks.append(e_standby_tasks)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_standby_tasks.unknown_tagged_fields = tuple(tags2)
+            l_standby_tasks.append(e_standby_tasks)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('WarmupTasks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_warmup_tasks = []
-        for _ in range(n0):
-            s3 = b[p]
-            if 0 < s3 < 0x80 and p + s3 <= blen:
-                f3_subtopology_id = b[p + 1 : p + s3].decode()
-                p += s3
+        obj.warmup_tasks = l_warmup_tasks = []
+        for _ in range(h0):
+            e_warmup_tasks = new_struct(_StreamsGroupTargetAssignmentMemberValue__TaskIds)
+            h3 = b[p]
+            if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                e_warmup_tasks.subtopology_id = b[p + 1 : z3].decode()
+                p = z3
             else:
-                f3_subtopology_id, p = r_cstr(b, p)
-            n3 = b[p]
-            if n3 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n3, p = r_uvarint(b, p)
-            n3 -= 1
-            if 0 <= n3 < 64:
-                f3_partitions = [*ARRAYS_i[n3].unpack_from(b, p)]
-                p += 4 * n3
-            elif n3 < 0:
+                e_warmup_tasks.subtopology_id, p = r_cstr(b, p)
+            h3 = b[p]
+            p += 1
+            if h3 >= 0x80:
+                if b[p] < 0x80:
+                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h3, p = r_uvarint(b, p - 1)
+            h3 -= 1
+            if 0 < h3 < 64:
+                e_warmup_tasks.partitions = [*ARRAYS_i[h3].unpack_from(b, p)]
+                p += 4 * h3
+            elif h3 == 0:
+                e_warmup_tasks.partitions = []
+            elif h3 < 0:
                 raise null_error('Partitions')
             else:
-                f3_partitions, p = r_fixed_array(b, p, n3, 'i', 4)
+                e_warmup_tasks.partitions, p = r_fixed_array(b, p, h3, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
+                e_warmup_tasks.unknown_tagged_fields = ()
             else:
                 tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_warmup_tasks = _StreamsGroupTargetAssignmentMemberValue__TaskIds(f3_subtopology_id, f3_partitions, unknown3)
-            f_warmup_tasks.append(e_warmup_tasks)
+                e_warmup_tasks.unknown_tagged_fields = tuple(tags3)
+            l_warmup_tasks.append(e_warmup_tasks)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupTargetAssignmentMemberValue(f_active_tasks, f_standby_tasks, f_warmup_tasks, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -4433,9 +5122,16 @@ def _e_StreamsGroupTargetAssignmentMemberValue_v0(o: StreamsGroupTargetAssignmen
 
 
 def _d_StreamsGroupTargetAssignmentMetadataKey_v0(b: bytes, p: int) -> tuple[StreamsGroupTargetAssignmentMetadataKey, int]:
-    f_group_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _StreamsGroupTargetAssignmentMetadataKey(f_group_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_StreamsGroupTargetAssignmentMetadataKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -4446,15 +5142,14 @@ def _e_StreamsGroupTargetAssignmentMetadataKey_v0(o: StreamsGroupTargetAssignmen
 
 
 def _d_StreamsGroupTargetAssignmentMetadataValue_v0(b: bytes, p: int) -> tuple[StreamsGroupTargetAssignmentMetadataValue, int]:
-    f_assignment_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_StreamsGroupTargetAssignmentMetadataValue)
+    obj.assignment_epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupTargetAssignmentMetadataValue(f_assignment_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -4467,9 +5162,16 @@ def _e_StreamsGroupTargetAssignmentMetadataValue_v0(o: StreamsGroupTargetAssignm
 
 
 def _d_StreamsGroupTopologyKey_v0(b: bytes, p: int) -> tuple[StreamsGroupTopologyKey, int]:
-    f_group_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _StreamsGroupTopologyKey(f_group_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_StreamsGroupTopologyKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -4481,25 +5183,25 @@ def _e_StreamsGroupTopologyKey_v0(o: StreamsGroupTopologyKey, out: bytearray) ->
 
 def _d_StreamsGroupTopologyValue__TopicConfig_v0(b: bytes, p: int) -> tuple[StreamsGroupTopologyValue.TopicConfig, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_key = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupTopologyValue__TopicConfig)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.key = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_key, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_value = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.key, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.value = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_value, p = r_cstr(b, p)
+        obj.value, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupTopologyValue__TopicConfig(f_key, f_value, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -4514,57 +5216,55 @@ def _e_StreamsGroupTopologyValue__TopicConfig_v0(o: StreamsGroupTopologyValue.To
 
 def _d_StreamsGroupTopologyValue__TopicInfo_v0(b: bytes, p: int) -> tuple[StreamsGroupTopologyValue.TopicInfo, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupTopologyValue__TopicInfo)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_partitions, f_replication_factor = _S_ih.unpack_from(b, p)
-    p += 6
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.name, p = r_cstr(b, p)
+    obj.partitions, obj.replication_factor, h0 = _S_ihB.unpack_from(b, p)
+    p += 7
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('TopicConfigs')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_topic_configs = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_key = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.topic_configs = l_topic_configs = []
+        for _ in range(h0):
+            e_topic_configs = new_struct(_StreamsGroupTopologyValue__TopicConfig)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topic_configs.key = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_key, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_value = b[p + 1 : p + s1].decode()
-                p += s1
+                e_topic_configs.key, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_topic_configs.value = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_value, p = r_cstr(b, p)
+                e_topic_configs.value, p = r_cstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_topic_configs.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_topic_configs = _StreamsGroupTopologyValue__TopicConfig(f1_key, f1_value, unknown1)
-            f_topic_configs.append(e_topic_configs)
+                e_topic_configs.unknown_tagged_fields = tuple(tags1)
+            l_topic_configs.append(e_topic_configs)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupTopologyValue__TopicInfo(f_name, f_partitions, f_replication_factor, f_topic_configs, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -4594,61 +5294,67 @@ def _e_StreamsGroupTopologyValue__TopicInfo_v0(o: StreamsGroupTopologyValue.Topi
 
 
 def _d_StreamsGroupTopologyValue__CopartitionGroup_v0(b: bytes, p: int) -> tuple[StreamsGroupTopologyValue.CopartitionGroup, int]:
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_source_topics = [*ARRAYS_h[n0].unpack_from(b, p)]
-        p += 2 * n0
-    elif n0 < 0:
+    obj = new_struct(_StreamsGroupTopologyValue__CopartitionGroup)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.source_topics = [*ARRAYS_h[h0].unpack_from(b, p)]
+        p += 2 * h0
+    elif h0 == 0:
+        obj.source_topics = []
+    elif h0 < 0:
         raise null_error('SourceTopics')
     else:
-        f_source_topics, p = r_fixed_array(b, p, n0, 'h', 2)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_source_topic_regex = [*ARRAYS_h[n0].unpack_from(b, p)]
-        p += 2 * n0
-    elif n0 < 0:
+        obj.source_topics, p = r_fixed_array(b, p, h0, 'h', 2)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.source_topic_regex = [*ARRAYS_h[h0].unpack_from(b, p)]
+        p += 2 * h0
+    elif h0 == 0:
+        obj.source_topic_regex = []
+    elif h0 < 0:
         raise null_error('SourceTopicRegex')
     else:
-        f_source_topic_regex, p = r_fixed_array(b, p, n0, 'h', 2)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_repartition_source_topics = [*ARRAYS_h[n0].unpack_from(b, p)]
-        p += 2 * n0
-    elif n0 < 0:
+        obj.source_topic_regex, p = r_fixed_array(b, p, h0, 'h', 2)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.repartition_source_topics = [*ARRAYS_h[h0].unpack_from(b, p)]
+        p += 2 * h0
+    elif h0 == 0:
+        obj.repartition_source_topics = []
+    elif h0 < 0:
         raise null_error('RepartitionSourceTopics')
     else:
-        f_repartition_source_topics, p = r_fixed_array(b, p, n0, 'h', 2)
+        obj.repartition_source_topics, p = r_fixed_array(b, p, h0, 'h', 2)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupTopologyValue__CopartitionGroup(f_source_topics, f_source_topic_regex, f_repartition_source_topics, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -4700,296 +5406,298 @@ def _e_StreamsGroupTopologyValue__CopartitionGroup_v0(o: StreamsGroupTopologyVal
 
 def _d_StreamsGroupTopologyValue__Subtopology_v0(b: bytes, p: int) -> tuple[StreamsGroupTopologyValue.Subtopology, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_subtopology_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_StreamsGroupTopologyValue__Subtopology)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.subtopology_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_subtopology_id, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.subtopology_id, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('SourceTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_source_topics = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_source_topics = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.source_topics = l_source_topics = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_source_topics = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_source_topics, p = r_cstr(b, p)
-            f_source_topics.append(e_source_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+            l_source_topics.append(e_source_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('SourceTopicRegex')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_source_topic_regex = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_source_topic_regex = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.source_topic_regex = l_source_topic_regex = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_source_topic_regex = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_source_topic_regex, p = r_cstr(b, p)
-            f_source_topic_regex.append(e_source_topic_regex)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+            l_source_topic_regex.append(e_source_topic_regex)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StateChangelogTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_state_changelog_topics = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.state_changelog_topics = l_state_changelog_topics = []
+        for _ in range(h0):
+            e_state_changelog_topics = new_struct(_StreamsGroupTopologyValue__TopicInfo)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_state_changelog_topics.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            f1_partitions, f1_replication_factor = _S_ih.unpack_from(b, p)
-            p += 6
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if n1 < 0:
+                e_state_changelog_topics.name, p = r_cstr(b, p)
+            e_state_changelog_topics.partitions, e_state_changelog_topics.replication_factor, h1 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if h1 < 0:
                 raise null_error('TopicConfigs')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_topic_configs = []
-                for _ in range(n1):
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_key = b[p + 1 : p + s2].decode()
-                        p += s2
+                e_state_changelog_topics.topic_configs = l1_topic_configs = []
+                for _ in range(h1):
+                    e1_topic_configs = new_struct(_StreamsGroupTopologyValue__TopicConfig)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topic_configs.key = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_key, p = r_cstr(b, p)
-                    s2 = b[p]
-                    if 0 < s2 < 0x80 and p + s2 <= blen:
-                        f2_value = b[p + 1 : p + s2].decode()
-                        p += s2
+                        e1_topic_configs.key, p = r_cstr(b, p)
+                    h2 = b[p]
+                    if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                        e1_topic_configs.value = b[p + 1 : z2].decode()
+                        p = z2
                     else:
-                        f2_value, p = r_cstr(b, p)
+                        e1_topic_configs.value, p = r_cstr(b, p)
                     if b[p] == 0:
                         p += 1
-                        unknown2: TaggedFields = ()
+                        e1_topic_configs.unknown_tagged_fields = ()
                     else:
                         tags2, p = r_tags(b, p)
-                        unknown2 = tuple(tags2)
-                    e1_topic_configs = _StreamsGroupTopologyValue__TopicConfig(f2_key, f2_value, unknown2)
-                    f1_topic_configs.append(e1_topic_configs)
+                        e1_topic_configs.unknown_tagged_fields = tuple(tags2)
+                    l1_topic_configs.append(e1_topic_configs)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_state_changelog_topics.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_state_changelog_topics = _StreamsGroupTopologyValue__TopicInfo(f1_name, f1_partitions, f1_replication_factor, f1_topic_configs, unknown1)
-            f_state_changelog_topics.append(e_state_changelog_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_state_changelog_topics.unknown_tagged_fields = tuple(tags1)
+            l_state_changelog_topics.append(e_state_changelog_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('RepartitionSinkTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_repartition_sink_topics = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_repartition_sink_topics = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.repartition_sink_topics = l_repartition_sink_topics = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_repartition_sink_topics = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_repartition_sink_topics, p = r_cstr(b, p)
-            f_repartition_sink_topics.append(e_repartition_sink_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+            l_repartition_sink_topics.append(e_repartition_sink_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('RepartitionSourceTopics')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_repartition_source_topics = []
-        for _ in range(n0):
-            s3 = b[p]
-            if 0 < s3 < 0x80 and p + s3 <= blen:
-                f3_name = b[p + 1 : p + s3].decode()
-                p += s3
+        obj.repartition_source_topics = l_repartition_source_topics = []
+        for _ in range(h0):
+            e_repartition_source_topics = new_struct(_StreamsGroupTopologyValue__TopicInfo)
+            h3 = b[p]
+            if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
+                e_repartition_source_topics.name = b[p + 1 : z3].decode()
+                p = z3
             else:
-                f3_name, p = r_cstr(b, p)
-            f3_partitions, f3_replication_factor = _S_ih.unpack_from(b, p)
-            p += 6
-            n3 = b[p]
-            if n3 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n3 = (n3 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n3, p = r_uvarint(b, p)
-            n3 -= 1
-            if n3 < 0:
+                e_repartition_source_topics.name, p = r_cstr(b, p)
+            e_repartition_source_topics.partitions, e_repartition_source_topics.replication_factor, h3 = _S_ihB.unpack_from(b, p)
+            p += 7
+            if h3 >= 0x80:
+                if b[p] < 0x80:
+                    h3 = (h3 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h3, p = r_uvarint(b, p - 1)
+            h3 -= 1
+            if h3 < 0:
                 raise null_error('TopicConfigs')
-            elif n3 > blen - p:
-                raise count_error(n3, blen - p)
+            elif h3 > blen - p:
+                raise count_error(h3, blen - p)
             else:
-                f3_topic_configs = []
-                for _ in range(n3):
-                    s4 = b[p]
-                    if 0 < s4 < 0x80 and p + s4 <= blen:
-                        f4_key = b[p + 1 : p + s4].decode()
-                        p += s4
+                e_repartition_source_topics.topic_configs = l3_topic_configs = []
+                for _ in range(h3):
+                    e3_topic_configs = new_struct(_StreamsGroupTopologyValue__TopicConfig)
+                    h4 = b[p]
+                    if 0 < h4 < 0x80 and (z4 := p + h4) <= blen:
+                        e3_topic_configs.key = b[p + 1 : z4].decode()
+                        p = z4
                     else:
-                        f4_key, p = r_cstr(b, p)
-                    s4 = b[p]
-                    if 0 < s4 < 0x80 and p + s4 <= blen:
-                        f4_value = b[p + 1 : p + s4].decode()
-                        p += s4
+                        e3_topic_configs.key, p = r_cstr(b, p)
+                    h4 = b[p]
+                    if 0 < h4 < 0x80 and (z4 := p + h4) <= blen:
+                        e3_topic_configs.value = b[p + 1 : z4].decode()
+                        p = z4
                     else:
-                        f4_value, p = r_cstr(b, p)
+                        e3_topic_configs.value, p = r_cstr(b, p)
                     if b[p] == 0:
                         p += 1
-                        unknown4: TaggedFields = ()
+                        e3_topic_configs.unknown_tagged_fields = ()
                     else:
                         tags4, p = r_tags(b, p)
-                        unknown4 = tuple(tags4)
-                    e3_topic_configs = _StreamsGroupTopologyValue__TopicConfig(f4_key, f4_value, unknown4)
-                    f3_topic_configs.append(e3_topic_configs)
+                        e3_topic_configs.unknown_tagged_fields = tuple(tags4)
+                    l3_topic_configs.append(e3_topic_configs)
             if b[p] == 0:
                 p += 1
-                unknown3: TaggedFields = ()
+                e_repartition_source_topics.unknown_tagged_fields = ()
             else:
                 tags3, p = r_tags(b, p)
-                unknown3 = tuple(tags3)
-            e_repartition_source_topics = _StreamsGroupTopologyValue__TopicInfo(f3_name, f3_partitions, f3_replication_factor, f3_topic_configs, unknown3)
-            f_repartition_source_topics.append(e_repartition_source_topics)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                e_repartition_source_topics.unknown_tagged_fields = tuple(tags3)
+            l_repartition_source_topics.append(e_repartition_source_topics)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('CopartitionGroups')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_copartition_groups = []
-        for _ in range(n0):
-            n5 = b[p]
-            if n5 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n5 = (n5 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n5, p = r_uvarint(b, p)
-            n5 -= 1
-            if 0 <= n5 < 64:
-                f5_source_topics = [*ARRAYS_h[n5].unpack_from(b, p)]
-                p += 2 * n5
-            elif n5 < 0:
+        obj.copartition_groups = l_copartition_groups = []
+        for _ in range(h0):
+            e_copartition_groups = new_struct(_StreamsGroupTopologyValue__CopartitionGroup)
+            h5 = b[p]
+            p += 1
+            if h5 >= 0x80:
+                if b[p] < 0x80:
+                    h5 = (h5 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h5, p = r_uvarint(b, p - 1)
+            h5 -= 1
+            if 0 < h5 < 64:
+                e_copartition_groups.source_topics = [*ARRAYS_h[h5].unpack_from(b, p)]
+                p += 2 * h5
+            elif h5 == 0:
+                e_copartition_groups.source_topics = []
+            elif h5 < 0:
                 raise null_error('SourceTopics')
             else:
-                f5_source_topics, p = r_fixed_array(b, p, n5, 'h', 2)
-            n5 = b[p]
-            if n5 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n5 = (n5 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n5, p = r_uvarint(b, p)
-            n5 -= 1
-            if 0 <= n5 < 64:
-                f5_source_topic_regex = [*ARRAYS_h[n5].unpack_from(b, p)]
-                p += 2 * n5
-            elif n5 < 0:
+                e_copartition_groups.source_topics, p = r_fixed_array(b, p, h5, 'h', 2)
+            h5 = b[p]
+            p += 1
+            if h5 >= 0x80:
+                if b[p] < 0x80:
+                    h5 = (h5 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h5, p = r_uvarint(b, p - 1)
+            h5 -= 1
+            if 0 < h5 < 64:
+                e_copartition_groups.source_topic_regex = [*ARRAYS_h[h5].unpack_from(b, p)]
+                p += 2 * h5
+            elif h5 == 0:
+                e_copartition_groups.source_topic_regex = []
+            elif h5 < 0:
                 raise null_error('SourceTopicRegex')
             else:
-                f5_source_topic_regex, p = r_fixed_array(b, p, n5, 'h', 2)
-            n5 = b[p]
-            if n5 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n5 = (n5 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n5, p = r_uvarint(b, p)
-            n5 -= 1
-            if 0 <= n5 < 64:
-                f5_repartition_source_topics = [*ARRAYS_h[n5].unpack_from(b, p)]
-                p += 2 * n5
-            elif n5 < 0:
+                e_copartition_groups.source_topic_regex, p = r_fixed_array(b, p, h5, 'h', 2)
+            h5 = b[p]
+            p += 1
+            if h5 >= 0x80:
+                if b[p] < 0x80:
+                    h5 = (h5 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h5, p = r_uvarint(b, p - 1)
+            h5 -= 1
+            if 0 < h5 < 64:
+                e_copartition_groups.repartition_source_topics = [*ARRAYS_h[h5].unpack_from(b, p)]
+                p += 2 * h5
+            elif h5 == 0:
+                e_copartition_groups.repartition_source_topics = []
+            elif h5 < 0:
                 raise null_error('RepartitionSourceTopics')
             else:
-                f5_repartition_source_topics, p = r_fixed_array(b, p, n5, 'h', 2)
+                e_copartition_groups.repartition_source_topics, p = r_fixed_array(b, p, h5, 'h', 2)
             if b[p] == 0:
                 p += 1
-                unknown5: TaggedFields = ()
+                e_copartition_groups.unknown_tagged_fields = ()
             else:
                 tags5, p = r_tags(b, p)
-                unknown5 = tuple(tags5)
-            e_copartition_groups = _StreamsGroupTopologyValue__CopartitionGroup(f5_source_topics, f5_source_topic_regex, f5_repartition_source_topics, unknown5)
-            f_copartition_groups.append(e_copartition_groups)
+                e_copartition_groups.unknown_tagged_fields = tuple(tags5)
+            l_copartition_groups.append(e_copartition_groups)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupTopologyValue__Subtopology(f_subtopology_id, f_source_topics, f_source_topic_regex, f_state_changelog_topics, f_repartition_sink_topics, f_repartition_source_topics, f_copartition_groups, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -5153,33 +5861,31 @@ def _e_StreamsGroupTopologyValue__Subtopology_v0(o: StreamsGroupTopologyValue.Su
 
 def _d_StreamsGroupTopologyValue_v0(b: bytes, p: int) -> tuple[StreamsGroupTopologyValue, int]:
     blen = len(b)
-    f_epoch = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_StreamsGroupTopologyValue)
+    obj.epoch, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Subtopologies')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_subtopologies = []
-        for _ in range(n0):
+        obj.subtopologies = l_subtopologies = []
+        for _ in range(h0):
             e_subtopologies, p = _d_StreamsGroupTopologyValue__Subtopology_v0(b, p)
-            f_subtopologies.append(e_subtopologies)
+            l_subtopologies.append(e_subtopologies)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _StreamsGroupTopologyValue(f_epoch, f_subtopologies, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

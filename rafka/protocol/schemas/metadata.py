@@ -16,21 +16,41 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['AbortTransactionRecord', 'AccessControlEntryRecord', 'BeginTransactionRecord', 'BrokerRegistrationChangeRecord', 'ClearElrRecord', 'ClientQuotaRecord', 'ConfigRecord', 'DelegationTokenRecord', 'EndTransactionRecord', 'FeatureLevelRecord', 'FenceBrokerRecord', 'NoOpRecord', 'PartitionChangeRecord', 'PartitionRecord', 'ProducerIdsRecord', 'RegisterBrokerRecord', 'RegisterControllerRecord', 'RemoveAccessControlEntryRecord', 'RemoveDelegationTokenRecord', 'RemoveTopicRecord', 'RemoveUserScramCredentialRecord', 'TopicRecord', 'UnfenceBrokerRecord', 'UnregisterBrokerRecord', 'UserScramCredentialRecord', 'ZkMigrationStateRecord', 'BY_API_KEY']
 
+_S_16sB = Struct(">16sB")
+_S_16sbB = Struct(">16sbB")
 _S_Hh = Struct(">Hh")
+_S_HhB = Struct(">HhB")
 _S_b = Struct(">b")
+_S_bB = Struct(">bB")
+_S_bBB = Struct(">bBB")
 _S_bb = Struct(">bb")
+_S_bbB = Struct(">bbB")
 _S_do = Struct(">d?")
+_S_doB = Struct(">d?B")
 _S_h = Struct(">h")
+_S_hB = Struct(">hB")
 _S_hh = Struct(">hh")
+_S_hhB = Struct(">hhB")
 _S_i = Struct(">i")
+_S_i16sB = Struct(">i16sB")
+_S_i16soB = Struct(">i16s?B")
+_S_i16sqB = Struct(">i16sqB")
+_S_iB = Struct(">iB")
 _S_iii = Struct(">iii")
+_S_iiiB = Struct(">iiiB")
 _S_io = Struct(">i?")
+_S_io16sqB = Struct(">i?16sqB")
 _S_iq = Struct(">iq")
+_S_iqB = Struct(">iqB")
 _S_iqq = Struct(">iqq")
+_S_iqqB = Struct(">iqqB")
 _S_o = Struct(">?")
+_S_oB = Struct(">?B")
 _S_oo = Struct(">??")
+_S_ooB = Struct(">??B")
 _S_q = Struct(">q")
 _S_qqq = Struct(">qqq")
+_S_qqqB = Struct(">qqqB")
 
 @attrs.define
 class AbortTransactionRecord(Message):
@@ -502,26 +522,26 @@ class ZkMigrationStateRecord(Message):
 
 
 def _d_AbortTransactionRecord_v0(b: bytes, p: int) -> tuple[AbortTransactionRecord, int]:
-    f_reason: str | None = None
+    obj = new_struct(_AbortTransactionRecord)
+    obj.reason = None
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                s0 = t0[q0]
-                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
-                    f_reason, q0 = r_ncstr(t0, q0)
+                h0 = t0[q0]
+                if 0 < h0 < 0x80 and (z0 := q0 + h0) <= len(t0):
+                    obj.reason = t0[q0 + 1 : z0].decode()
+                    q0 = z0
                 else:
-                    f_reason = t0[q0 + 1 : q0 + s0].decode()
-                    q0 += s0
+                    obj.reason, q0 = r_ncstr(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _AbortTransactionRecord(f_reason, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -536,38 +556,35 @@ def _e_AbortTransactionRecord_v0(o: AbortTransactionRecord, out: bytearray) -> N
 
 def _d_AccessControlEntryRecord_v0(b: bytes, p: int) -> tuple[AccessControlEntryRecord, int]:
     blen = len(b)
-    f_id, p = r_uuid(b, p)
-    f_resource_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_resource_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_AccessControlEntryRecord)
+    u_id, obj.resource_type, h0 = _S_16sbB.unpack_from(b, p)
+    obj.id = uuid_of(u_id)
+    p += 18
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
     else:
-        f_resource_name, p = r_cstr(b, p)
-    f_pattern_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_principal = b[p + 1 : p + s0].decode()
-        p += s0
-    else:
-        f_principal, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
-    else:
-        f_host, p = r_cstr(b, p)
-    f_operation, f_permission_type = _S_bb.unpack_from(b, p)
+        obj.resource_name, p = r_cstr(b, p - 1)
+    obj.pattern_type, h0 = _S_bB.unpack_from(b, p)
     p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.principal = b[p : z0].decode()
+        p = z0
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _AccessControlEntryRecord(f_id, f_resource_type, f_resource_name, f_pattern_type, f_principal, f_host, f_operation, f_permission_type, unknown0)
+        obj.principal, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
+    else:
+        obj.host, p = r_cstr(b, p)
+    obj.operation, obj.permission_type, h0 = _S_bbB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -586,26 +603,26 @@ def _e_AccessControlEntryRecord_v0(o: AccessControlEntryRecord, out: bytearray) 
 
 
 def _d_BeginTransactionRecord_v0(b: bytes, p: int) -> tuple[BeginTransactionRecord, int]:
-    f_name: str | None = None
+    obj = new_struct(_BeginTransactionRecord)
+    obj.name = None
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                s0 = t0[q0]
-                if not (0 < s0 < 0x80 and q0 + s0 <= len(t0)):
-                    f_name, q0 = r_ncstr(t0, q0)
+                h0 = t0[q0]
+                if 0 < h0 < 0x80 and (z0 := q0 + h0) <= len(t0):
+                    obj.name = t0[q0 + 1 : z0].decode()
+                    q0 = z0
                 else:
-                    f_name = t0[q0 + 1 : q0 + s0].decode()
-                    q0 += s0
+                    obj.name, q0 = r_ncstr(t0, q0)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _BeginTransactionRecord(f_name, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -619,23 +636,24 @@ def _e_BeginTransactionRecord_v0(o: BeginTransactionRecord, out: bytearray) -> N
 
 
 def _d_BrokerRegistrationChangeRecord_v0(b: bytes, p: int) -> tuple[BrokerRegistrationChangeRecord, int]:
-    f_broker_id, f_broker_epoch = _S_iq.unpack_from(b, p)
-    p += 12
-    f_fenced: int = 0
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_BrokerRegistrationChangeRecord)
+    obj.broker_id, obj.broker_epoch, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    obj.in_controlled_shutdown = 0
+    obj.log_dirs = []
+    obj.fenced = 0
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_fenced = _S_b.unpack_from(t0, q0)[0]
+                obj.fenced = _S_b.unpack_from(t0, q0)[0]
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _BrokerRegistrationChangeRecord(f_broker_id, f_broker_epoch, f_fenced, 0, [], unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -654,27 +672,27 @@ def _e_BrokerRegistrationChangeRecord_v0(o: BrokerRegistrationChangeRecord, out:
 
 
 def _d_BrokerRegistrationChangeRecord_v1(b: bytes, p: int) -> tuple[BrokerRegistrationChangeRecord, int]:
-    f_broker_id, f_broker_epoch = _S_iq.unpack_from(b, p)
-    p += 12
-    f_fenced: int = 0
-    f_in_controlled_shutdown: int = 0
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_BrokerRegistrationChangeRecord)
+    obj.broker_id, obj.broker_epoch, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    obj.log_dirs = []
+    obj.fenced = 0
+    obj.in_controlled_shutdown = 0
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_fenced = _S_b.unpack_from(t0, q0)[0]
+                obj.fenced = _S_b.unpack_from(t0, q0)[0]
             elif tag0 == 1:
                 q0 = 0
-                f_in_controlled_shutdown = _S_b.unpack_from(t0, q0)[0]
+                obj.in_controlled_shutdown = _S_b.unpack_from(t0, q0)[0]
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _BrokerRegistrationChangeRecord(f_broker_id, f_broker_epoch, f_fenced, f_in_controlled_shutdown, [], unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -695,48 +713,47 @@ def _e_BrokerRegistrationChangeRecord_v1(o: BrokerRegistrationChangeRecord, out:
 
 
 def _d_BrokerRegistrationChangeRecord_v2(b: bytes, p: int) -> tuple[BrokerRegistrationChangeRecord, int]:
-    f_broker_id, f_broker_epoch = _S_iq.unpack_from(b, p)
-    p += 12
-    f_fenced: int = 0
-    f_in_controlled_shutdown: int = 0
-    f_log_dirs: list[uuid.UUID] = []
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_BrokerRegistrationChangeRecord)
+    obj.broker_id, obj.broker_epoch, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    obj.fenced = 0
+    obj.in_controlled_shutdown = 0
+    obj.log_dirs = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_fenced = _S_b.unpack_from(t0, q0)[0]
+                obj.fenced = _S_b.unpack_from(t0, q0)[0]
             elif tag0 == 1:
                 q0 = 0
-                f_in_controlled_shutdown = _S_b.unpack_from(t0, q0)[0]
+                obj.in_controlled_shutdown = _S_b.unpack_from(t0, q0)[0]
             elif tag0 == 2:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
-                else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if n0 < 0:
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if h0 < 0:
                     raise null_error('LogDirs')
-                elif n0 > len(t0) - q0:
-                    raise count_error(n0, len(t0) - q0)
+                elif h0 > len(t0) - q0:
+                    raise count_error(h0, len(t0) - q0)
                 else:
-                    f_log_dirs = []
-                    for _ in range(n0):
+                    obj.log_dirs = l_log_dirs = []
+                    for _ in range(h0):
                         e_log_dirs, q0 = r_uuid(t0, q0)
-                        f_log_dirs.append(e_log_dirs)
+                        l_log_dirs.append(e_log_dirs)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _BrokerRegistrationChangeRecord(f_broker_id, f_broker_epoch, f_fenced, f_in_controlled_shutdown, f_log_dirs, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -770,19 +787,19 @@ def _e_BrokerRegistrationChangeRecord_v2(o: BrokerRegistrationChangeRecord, out:
 
 def _d_ClearElrRecord_v0(b: bytes, p: int) -> tuple[ClearElrRecord, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ClearElrRecord)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic_name, p = r_cstr(b, p)
+        obj.topic_name, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ClearElrRecord(f_topic_name, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -796,25 +813,25 @@ def _e_ClearElrRecord_v0(o: ClearElrRecord, out: bytearray) -> None:
 
 def _d_ClientQuotaRecord__EntityData_v0(b: bytes, p: int) -> tuple[ClientQuotaRecord.EntityData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_entity_type = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ClientQuotaRecord__EntityData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.entity_type = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_entity_type, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_entity_name, p = r_ncstr(b, p)
+        obj.entity_type, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.entity_name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_entity_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.entity_name, p = r_ncstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ClientQuotaRecord__EntityData(f_entity_type, f_entity_name, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -829,57 +846,56 @@ def _e_ClientQuotaRecord__EntityData_v0(o: ClientQuotaRecord.EntityData, out: by
 
 def _d_ClientQuotaRecord_v0(b: bytes, p: int) -> tuple[ClientQuotaRecord, int]:
     blen = len(b)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ClientQuotaRecord)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Entity')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_entity = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_entity_type = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.entity = l_entity = []
+        for _ in range(h0):
+            e_entity = new_struct(_ClientQuotaRecord__EntityData)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_entity.entity_type = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_entity_type, p = r_cstr(b, p)
-            s1 = b[p]
-            if not (0 < s1 < 0x80 and p + s1 <= blen):
-                f1_entity_name, p = r_ncstr(b, p)
+                e_entity.entity_type, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_entity.entity_name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_entity_name = b[p + 1 : p + s1].decode()
-                p += s1
+                e_entity.entity_name, p = r_ncstr(b, p)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_entity.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_entity = _ClientQuotaRecord__EntityData(f1_entity_type, f1_entity_name, unknown1)
-            f_entity.append(e_entity)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_key = b[p + 1 : p + s0].decode()
-        p += s0
+                e_entity.unknown_tagged_fields = tuple(tags1)
+            l_entity.append(e_entity)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.key = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_key, p = r_cstr(b, p)
-    f_value, f_remove = _S_do.unpack_from(b, p)
-    p += 9
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.key, p = r_cstr(b, p)
+    obj.value, obj.remove, h0 = _S_doB.unpack_from(b, p)
+    p += 10
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ClientQuotaRecord(f_entity, f_key, f_value, f_remove, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -910,33 +926,32 @@ def _e_ClientQuotaRecord_v0(o: ClientQuotaRecord, out: bytearray) -> None:
 
 def _d_ConfigRecord_v0(b: bytes, p: int) -> tuple[ConfigRecord, int]:
     blen = len(b)
-    f_resource_type = _S_b.unpack_from(b, p)[0]
-    p += 1
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_resource_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_ConfigRecord)
+    obj.resource_type, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.resource_name = b[p : z0].decode()
+        p = z0
     else:
-        f_resource_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.resource_name, p = r_cstr(b, p - 1)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_value, p = r_ncstr(b, p)
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.value = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_value = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.value, p = r_ncstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ConfigRecord(f_resource_type, f_resource_name, f_name, f_value, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -953,56 +968,55 @@ def _e_ConfigRecord_v0(o: ConfigRecord, out: bytearray) -> None:
 
 def _d_DelegationTokenRecord_v0(b: bytes, p: int) -> tuple[DelegationTokenRecord, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_owner = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_DelegationTokenRecord)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.owner = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_owner, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_requester = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.owner, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.requester = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_requester, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.requester, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Renewers')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_renewers = []
-        for _ in range(n0):
-            s0 = b[p]
-            if 0 < s0 < 0x80 and p + s0 <= blen:
-                e_renewers = b[p + 1 : p + s0].decode()
-                p += s0
+        obj.renewers = l_renewers = []
+        for _ in range(h0):
+            h0 = b[p]
+            if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+                e_renewers = b[p + 1 : z0].decode()
+                p = z0
             else:
                 e_renewers, p = r_cstr(b, p)
-            f_renewers.append(e_renewers)
-    f_issue_timestamp, f_max_timestamp, f_expiration_timestamp = _S_qqq.unpack_from(b, p)
-    p += 24
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_token_id = b[p + 1 : p + s0].decode()
-        p += s0
+            l_renewers.append(e_renewers)
+    obj.issue_timestamp, obj.max_timestamp, obj.expiration_timestamp, h0 = _S_qqqB.unpack_from(b, p)
+    p += 25
+    if 0 < h0 < 0x80 and (z0 := p + h0 - 1) <= blen:
+        obj.token_id = b[p : z0].decode()
+        p = z0
     else:
-        f_token_id, p = r_cstr(b, p)
+        obj.token_id, p = r_cstr(b, p - 1)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _DelegationTokenRecord(f_owner, f_requester, f_renewers, f_issue_timestamp, f_max_timestamp, f_expiration_timestamp, f_token_id, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1029,13 +1043,13 @@ def _e_DelegationTokenRecord_v0(o: DelegationTokenRecord, out: bytearray) -> Non
 
 
 def _d_EndTransactionRecord_v0(b: bytes, p: int) -> tuple[EndTransactionRecord, int]:
+    obj = new_struct(_EndTransactionRecord)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _EndTransactionRecord(unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1048,21 +1062,20 @@ def _e_EndTransactionRecord_v0(o: EndTransactionRecord, out: bytearray) -> None:
 
 def _d_FeatureLevelRecord_v0(b: bytes, p: int) -> tuple[FeatureLevelRecord, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_FeatureLevelRecord)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_feature_level = _S_h.unpack_from(b, p)[0]
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.name, p = r_cstr(b, p)
+    obj.feature_level, h0 = _S_hB.unpack_from(b, p)
+    p += 3
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FeatureLevelRecord(f_name, f_feature_level, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1076,15 +1089,14 @@ def _e_FeatureLevelRecord_v0(o: FeatureLevelRecord, out: bytearray) -> None:
 
 
 def _d_FenceBrokerRecord_v0(b: bytes, p: int) -> tuple[FenceBrokerRecord, int]:
-    f_id, f_epoch = _S_iq.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_FenceBrokerRecord)
+    obj.id, obj.epoch, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _FenceBrokerRecord(f_id, f_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1097,13 +1109,13 @@ def _e_FenceBrokerRecord_v0(o: FenceBrokerRecord, out: bytearray) -> None:
 
 
 def _d_NoOpRecord_v0(b: bytes, p: int) -> tuple[NoOpRecord, int]:
+    obj = new_struct(_NoOpRecord)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _NoOpRecord(unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -1115,104 +1127,114 @@ def _e_NoOpRecord_v0(o: NoOpRecord, out: bytearray) -> None:
 
 
 def _d_PartitionChangeRecord_v0(b: bytes, p: int) -> tuple[PartitionChangeRecord, int]:
-    f_partition_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_topic_id, p = r_uuid(b, p)
-    f_isr: list[int] | None = None
-    f_leader: int = -2
-    f_replicas: list[int] | None = None
-    f_removing_replicas: list[int] | None = None
-    f_adding_replicas: list[int] | None = None
-    f_leader_recovery_state: int = -1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_PartitionChangeRecord)
+    obj.partition_id, u_topic_id, h0 = _S_i16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 21
+    obj.directories = None
+    obj.eligible_leader_replicas = None
+    obj.last_known_elr = None
+    obj.isr = None
+    obj.leader = -2
+    obj.replicas = None
+    obj.removing_replicas = None
+    obj.adding_replicas = None
+    obj.leader_recovery_state = -1
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.isr = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.isr = []
+                elif h0 < 0:
+                    obj.isr = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_isr = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_isr = None
-                else:
-                    f_isr, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.isr, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             elif tag0 == 1:
                 q0 = 0
-                f_leader = _S_i.unpack_from(t0, q0)[0]
+                obj.leader = _S_i.unpack_from(t0, q0)[0]
             elif tag0 == 2:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.replicas = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.replicas = []
+                elif h0 < 0:
+                    obj.replicas = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_replicas = None
-                else:
-                    f_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.replicas, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             elif tag0 == 3:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.removing_replicas = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.removing_replicas = []
+                elif h0 < 0:
+                    obj.removing_replicas = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_removing_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_removing_replicas = None
-                else:
-                    f_removing_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.removing_replicas, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             elif tag0 == 4:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.adding_replicas = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.adding_replicas = []
+                elif h0 < 0:
+                    obj.adding_replicas = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_adding_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_adding_replicas = None
-                else:
-                    f_adding_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.adding_replicas, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             elif tag0 == 5:
                 q0 = 0
-                f_leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
+                obj.leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _PartitionChangeRecord(f_partition_id, f_topic_id, f_isr, f_leader, f_replicas, f_removing_replicas, f_adding_replicas, f_leader_recovery_state, None, None, None, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -1302,125 +1324,134 @@ def _e_PartitionChangeRecord_v0(o: PartitionChangeRecord, out: bytearray) -> Non
 
 
 def _d_PartitionChangeRecord_v1(b: bytes, p: int) -> tuple[PartitionChangeRecord, int]:
-    f_partition_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_topic_id, p = r_uuid(b, p)
-    f_isr: list[int] | None = None
-    f_leader: int = -2
-    f_replicas: list[int] | None = None
-    f_removing_replicas: list[int] | None = None
-    f_adding_replicas: list[int] | None = None
-    f_leader_recovery_state: int = -1
-    f_directories: list[uuid.UUID] | None = None
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_PartitionChangeRecord)
+    obj.partition_id, u_topic_id, h0 = _S_i16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 21
+    obj.eligible_leader_replicas = None
+    obj.last_known_elr = None
+    obj.isr = None
+    obj.leader = -2
+    obj.replicas = None
+    obj.removing_replicas = None
+    obj.adding_replicas = None
+    obj.leader_recovery_state = -1
+    obj.directories = None
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.isr = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.isr = []
+                elif h0 < 0:
+                    obj.isr = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_isr = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_isr = None
-                else:
-                    f_isr, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.isr, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             elif tag0 == 1:
                 q0 = 0
-                f_leader = _S_i.unpack_from(t0, q0)[0]
+                obj.leader = _S_i.unpack_from(t0, q0)[0]
             elif tag0 == 2:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.replicas = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.replicas = []
+                elif h0 < 0:
+                    obj.replicas = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_replicas = None
-                else:
-                    f_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.replicas, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             elif tag0 == 3:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.removing_replicas = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.removing_replicas = []
+                elif h0 < 0:
+                    obj.removing_replicas = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_removing_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_removing_replicas = None
-                else:
-                    f_removing_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.removing_replicas, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             elif tag0 == 4:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.adding_replicas = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.adding_replicas = []
+                elif h0 < 0:
+                    obj.adding_replicas = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_adding_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_adding_replicas = None
-                else:
-                    f_adding_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.adding_replicas, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             elif tag0 == 5:
                 q0 = 0
-                f_leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
+                obj.leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
             elif tag0 == 8:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if h0 < 0:
+                    obj.directories = None
+                elif h0 > len(t0) - q0:
+                    raise count_error(h0, len(t0) - q0)
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if n0 < 0:
-                    f_directories = None
-                elif n0 > len(t0) - q0:
-                    raise count_error(n0, len(t0) - q0)
-                else:
-                    f_directories = []
-                    for _ in range(n0):
+                    obj.directories = l_directories = []
+                    for _ in range(h0):
                         e_directories, q0 = r_uuid(t0, q0)
-                        f_directories.append(e_directories)
+                        l_directories.append(e_directories)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _PartitionChangeRecord(f_partition_id, f_topic_id, f_isr, f_leader, f_replicas, f_removing_replicas, f_adding_replicas, f_leader_recovery_state, f_directories, None, None, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -1522,163 +1553,174 @@ def _e_PartitionChangeRecord_v1(o: PartitionChangeRecord, out: bytearray) -> Non
 
 
 def _d_PartitionChangeRecord_v2(b: bytes, p: int) -> tuple[PartitionChangeRecord, int]:
-    f_partition_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_topic_id, p = r_uuid(b, p)
-    f_isr: list[int] | None = None
-    f_leader: int = -2
-    f_replicas: list[int] | None = None
-    f_removing_replicas: list[int] | None = None
-    f_adding_replicas: list[int] | None = None
-    f_leader_recovery_state: int = -1
-    f_eligible_leader_replicas: list[int] | None = None
-    f_last_known_elr: list[int] | None = None
-    f_directories: list[uuid.UUID] | None = None
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_PartitionChangeRecord)
+    obj.partition_id, u_topic_id, h0 = _S_i16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 21
+    obj.isr = None
+    obj.leader = -2
+    obj.replicas = None
+    obj.removing_replicas = None
+    obj.adding_replicas = None
+    obj.leader_recovery_state = -1
+    obj.eligible_leader_replicas = None
+    obj.last_known_elr = None
+    obj.directories = None
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.isr = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.isr = []
+                elif h0 < 0:
+                    obj.isr = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_isr = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_isr = None
-                else:
-                    f_isr, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.isr, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             elif tag0 == 1:
                 q0 = 0
-                f_leader = _S_i.unpack_from(t0, q0)[0]
+                obj.leader = _S_i.unpack_from(t0, q0)[0]
             elif tag0 == 2:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.replicas = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.replicas = []
+                elif h0 < 0:
+                    obj.replicas = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_replicas = None
-                else:
-                    f_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.replicas, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             elif tag0 == 3:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.removing_replicas = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.removing_replicas = []
+                elif h0 < 0:
+                    obj.removing_replicas = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_removing_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_removing_replicas = None
-                else:
-                    f_removing_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.removing_replicas, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             elif tag0 == 4:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.adding_replicas = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.adding_replicas = []
+                elif h0 < 0:
+                    obj.adding_replicas = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_adding_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_adding_replicas = None
-                else:
-                    f_adding_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.adding_replicas, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             elif tag0 == 5:
                 q0 = 0
-                f_leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
+                obj.leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
             elif tag0 == 6:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.eligible_leader_replicas = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.eligible_leader_replicas = []
+                elif h0 < 0:
+                    obj.eligible_leader_replicas = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_eligible_leader_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_eligible_leader_replicas = None
-                else:
-                    f_eligible_leader_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.eligible_leader_replicas, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             elif tag0 == 7:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.last_known_elr = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.last_known_elr = []
+                elif h0 < 0:
+                    obj.last_known_elr = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_last_known_elr = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_last_known_elr = None
-                else:
-                    f_last_known_elr, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.last_known_elr, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             elif tag0 == 8:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if h0 < 0:
+                    obj.directories = None
+                elif h0 > len(t0) - q0:
+                    raise count_error(h0, len(t0) - q0)
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if n0 < 0:
-                    f_directories = None
-                elif n0 > len(t0) - q0:
-                    raise count_error(n0, len(t0) - q0)
-                else:
-                    f_directories = []
-                    for _ in range(n0):
+                    obj.directories = l_directories = []
+                    for _ in range(h0):
                         e_directories, q0 = r_uuid(t0, q0)
-                        f_directories.append(e_directories)
+                        l_directories.append(e_directories)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _PartitionChangeRecord(f_partition_id, f_topic_id, f_isr, f_leader, f_replicas, f_removing_replicas, f_adding_replicas, f_leader_recovery_state, f_directories, f_eligible_leader_replicas, f_last_known_elr, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -1808,90 +1850,98 @@ def _e_PartitionChangeRecord_v2(o: PartitionChangeRecord, out: bytearray) -> Non
 
 
 def _d_PartitionRecord_v0(b: bytes, p: int) -> tuple[PartitionRecord, int]:
-    f_partition_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_PartitionRecord)
+    obj.partition_id, u_topic_id, h0 = _S_i16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 21
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.replicas = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.replicas = []
+    elif h0 < 0:
         raise null_error('Replicas')
     else:
-        f_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_isr = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.replicas, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.isr = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.isr = []
+    elif h0 < 0:
         raise null_error('Isr')
     else:
-        f_isr, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_removing_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.isr, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.removing_replicas = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.removing_replicas = []
+    elif h0 < 0:
         raise null_error('RemovingReplicas')
     else:
-        f_removing_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_adding_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.removing_replicas, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.adding_replicas = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.adding_replicas = []
+    elif h0 < 0:
         raise null_error('AddingReplicas')
     else:
-        f_adding_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
-    f_leader, f_leader_epoch, f_partition_epoch = _S_iii.unpack_from(b, p)
-    p += 12
-    f_leader_recovery_state: int = 0
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.adding_replicas, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.leader, obj.leader_epoch, obj.partition_epoch, h0 = _S_iiiB.unpack_from(b, p)
+    p += 13
+    obj.directories = []
+    obj.eligible_leader_replicas = None
+    obj.last_known_elr = None
+    obj.leader_recovery_state = 0
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
+                obj.leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _PartitionRecord(f_partition_id, f_topic_id, f_replicas, f_isr, f_removing_replicas, f_adding_replicas, f_leader, f_leader_recovery_state, f_leader_epoch, f_partition_epoch, [], None, None, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -1967,108 +2017,114 @@ def _e_PartitionRecord_v0(o: PartitionRecord, out: bytearray) -> None:
 
 def _d_PartitionRecord_v1(b: bytes, p: int) -> tuple[PartitionRecord, int]:
     blen = len(b)
-    f_partition_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_PartitionRecord)
+    obj.partition_id, u_topic_id, h0 = _S_i16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 21
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.replicas = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.replicas = []
+    elif h0 < 0:
         raise null_error('Replicas')
     else:
-        f_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_isr = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.replicas, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.isr = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.isr = []
+    elif h0 < 0:
         raise null_error('Isr')
     else:
-        f_isr, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_removing_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.isr, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.removing_replicas = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.removing_replicas = []
+    elif h0 < 0:
         raise null_error('RemovingReplicas')
     else:
-        f_removing_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_adding_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.removing_replicas, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.adding_replicas = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.adding_replicas = []
+    elif h0 < 0:
         raise null_error('AddingReplicas')
     else:
-        f_adding_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
-    f_leader, f_leader_epoch, f_partition_epoch = _S_iii.unpack_from(b, p)
-    p += 12
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.adding_replicas, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.leader, obj.leader_epoch, obj.partition_epoch, h0 = _S_iiiB.unpack_from(b, p)
+    p += 13
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Directories')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_directories = []
-        for _ in range(n0):
+        obj.directories = l_directories = []
+        for _ in range(h0):
             e_directories, p = r_uuid(b, p)
-            f_directories.append(e_directories)
-    f_leader_recovery_state: int = 0
+            l_directories.append(e_directories)
+    obj.eligible_leader_replicas = None
+    obj.last_known_elr = None
+    obj.leader_recovery_state = 0
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
+                obj.leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _PartitionRecord(f_partition_id, f_topic_id, f_replicas, f_isr, f_removing_replicas, f_adding_replicas, f_leader, f_leader_recovery_state, f_leader_epoch, f_partition_epoch, f_directories, None, None, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -2153,146 +2209,154 @@ def _e_PartitionRecord_v1(o: PartitionRecord, out: bytearray) -> None:
 
 def _d_PartitionRecord_v2(b: bytes, p: int) -> tuple[PartitionRecord, int]:
     blen = len(b)
-    f_partition_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_topic_id, p = r_uuid(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    obj = new_struct(_PartitionRecord)
+    obj.partition_id, u_topic_id, h0 = _S_i16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 21
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.replicas = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.replicas = []
+    elif h0 < 0:
         raise null_error('Replicas')
     else:
-        f_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_isr = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.replicas, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.isr = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.isr = []
+    elif h0 < 0:
         raise null_error('Isr')
     else:
-        f_isr, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_removing_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.isr, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.removing_replicas = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.removing_replicas = []
+    elif h0 < 0:
         raise null_error('RemovingReplicas')
     else:
-        f_removing_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_adding_replicas = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.removing_replicas, p = r_fixed_array(b, p, h0, 'i', 4)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.adding_replicas = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.adding_replicas = []
+    elif h0 < 0:
         raise null_error('AddingReplicas')
     else:
-        f_adding_replicas, p = r_fixed_array(b, p, n0, 'i', 4)
-    f_leader, f_leader_epoch, f_partition_epoch = _S_iii.unpack_from(b, p)
-    p += 12
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+        obj.adding_replicas, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.leader, obj.leader_epoch, obj.partition_epoch, h0 = _S_iiiB.unpack_from(b, p)
+    p += 13
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Directories')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_directories = []
-        for _ in range(n0):
+        obj.directories = l_directories = []
+        for _ in range(h0):
             e_directories, p = r_uuid(b, p)
-            f_directories.append(e_directories)
-    f_leader_recovery_state: int = 0
-    f_eligible_leader_replicas: list[int] | None = None
-    f_last_known_elr: list[int] | None = None
+            l_directories.append(e_directories)
+    obj.leader_recovery_state = 0
+    obj.eligible_leader_replicas = None
+    obj.last_known_elr = None
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
+                obj.leader_recovery_state = _S_b.unpack_from(t0, q0)[0]
             elif tag0 == 1:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.eligible_leader_replicas = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.eligible_leader_replicas = []
+                elif h0 < 0:
+                    obj.eligible_leader_replicas = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_eligible_leader_replicas = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_eligible_leader_replicas = None
-                else:
-                    f_eligible_leader_replicas, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.eligible_leader_replicas, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             elif tag0 == 2:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if 0 < h0 < 64:
+                    obj.last_known_elr = [*ARRAYS_i[h0].unpack_from(t0, q0)]
+                    q0 += 4 * h0
+                elif h0 == 0:
+                    obj.last_known_elr = []
+                elif h0 < 0:
+                    obj.last_known_elr = None
                 else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if 0 <= n0 < 64:
-                    f_last_known_elr = [*ARRAYS_i[n0].unpack_from(t0, q0)]
-                    q0 += 4 * n0
-                elif n0 < 0:
-                    f_last_known_elr = None
-                else:
-                    f_last_known_elr, q0 = r_fixed_array(t0, q0, n0, 'i', 4)
+                    obj.last_known_elr, q0 = r_fixed_array(t0, q0, h0, 'i', 4)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _PartitionRecord(f_partition_id, f_topic_id, f_replicas, f_isr, f_removing_replicas, f_adding_replicas, f_leader, f_leader_recovery_state, f_leader_epoch, f_partition_epoch, f_directories, f_eligible_leader_replicas, f_last_known_elr, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -2404,15 +2468,14 @@ def _e_PartitionRecord_v2(o: PartitionRecord, out: bytearray) -> None:
 
 
 def _d_ProducerIdsRecord_v0(b: bytes, p: int) -> tuple[ProducerIdsRecord, int]:
-    f_broker_id, f_broker_epoch, f_next_producer_id = _S_iqq.unpack_from(b, p)
-    p += 20
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ProducerIdsRecord)
+    obj.broker_id, obj.broker_epoch, obj.next_producer_id, h0 = _S_iqqB.unpack_from(b, p)
+    p += 21
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ProducerIdsRecord(f_broker_id, f_broker_epoch, f_next_producer_id, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2426,27 +2489,26 @@ def _e_ProducerIdsRecord_v0(o: ProducerIdsRecord, out: bytearray) -> None:
 
 def _d_RegisterBrokerRecord__BrokerEndpoint_v0(b: bytes, p: int) -> tuple[RegisterBrokerRecord.BrokerEndpoint, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_RegisterBrokerRecord__BrokerEndpoint)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port, f_security_protocol = _S_Hh.unpack_from(b, p)
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p)
+    obj.port, obj.security_protocol, h0 = _S_HhB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _RegisterBrokerRecord__BrokerEndpoint(f_name, f_host, f_port, f_security_protocol, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2462,21 +2524,20 @@ def _e_RegisterBrokerRecord__BrokerEndpoint_v0(o: RegisterBrokerRecord.BrokerEnd
 
 def _d_RegisterBrokerRecord__BrokerFeature_v0(b: bytes, p: int) -> tuple[RegisterBrokerRecord.BrokerFeature, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_RegisterBrokerRecord__BrokerFeature)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_min_supported_version, f_max_supported_version = _S_hh.unpack_from(b, p)
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.name, p = r_cstr(b, p)
+    obj.min_supported_version, obj.max_supported_version, h0 = _S_hhB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _RegisterBrokerRecord__BrokerFeature(f_name, f_min_supported_version, f_max_supported_version, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2491,96 +2552,92 @@ def _e_RegisterBrokerRecord__BrokerFeature_v0(o: RegisterBrokerRecord.BrokerFeat
 
 def _d_RegisterBrokerRecord_v0(b: bytes, p: int) -> tuple[RegisterBrokerRecord, int]:
     blen = len(b)
-    f_broker_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_incarnation_id, p = r_uuid(b, p)
-    f_broker_epoch = _S_q.unpack_from(b, p)[0]
-    p += 8
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_RegisterBrokerRecord)
+    obj.broker_id, u_incarnation_id, obj.broker_epoch, h0 = _S_i16sqB.unpack_from(b, p)
+    obj.incarnation_id = uuid_of(u_incarnation_id)
+    p += 29
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('EndPoints')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_end_points = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.end_points = l_end_points = []
+        for _ in range(h0):
+            e_end_points = new_struct(_RegisterBrokerRecord__BrokerEndpoint)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_end_points.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_end_points.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_end_points.host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_end_points.host, p = r_cstr(b, p)
+            e_end_points.port, e_end_points.security_protocol, h1 = _S_HhB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_end_points.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_end_points = _RegisterBrokerRecord__BrokerEndpoint(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
-            f_end_points.append(e_end_points)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        raise null_error('Features')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_features = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
-            else:
-                f2_name, p = r_cstr(b, p)
-            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
-            else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_features = _RegisterBrokerRecord__BrokerFeature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
-            f_features.append(e_features)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack, p = r_ncstr(b, p)
-    else:
-        f_rack = b[p + 1 : p + s0].decode()
-        p += s0
-    f_fenced = _S_o.unpack_from(b, p)[0]
+                tags1, p = r_tags(b, p - 1)
+                e_end_points.unknown_tagged_fields = tuple(tags1)
+            l_end_points.append(e_end_points)
+    h0 = b[p]
     p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('Features')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _RegisterBrokerRecord(f_broker_id, False, f_incarnation_id, f_broker_epoch, f_end_points, f_features, f_rack, f_fenced, False, [], unknown0)
+        obj.features = l_features = []
+        for _ in range(h0):
+            e_features = new_struct(_RegisterBrokerRecord__BrokerFeature)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_features.name = b[p + 1 : z2].decode()
+                p = z2
+            else:
+                e_features.name, p = r_cstr(b, p)
+            e_features.min_supported_version, e_features.max_supported_version, h2 = _S_hhB.unpack_from(b, p)
+            p += 5
+            if h2 == 0:
+                e_features.unknown_tagged_fields = ()
+            else:
+                tags2, p = r_tags(b, p - 1)
+                e_features.unknown_tagged_fields = tuple(tags2)
+            l_features.append(e_features)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack = b[p + 1 : z0].decode()
+        p = z0
+    else:
+        obj.rack, p = r_ncstr(b, p)
+    obj.fenced, h0 = _S_oB.unpack_from(b, p)
+    p += 2
+    obj.is_migrating_zk_broker = False
+    obj.in_controlled_shutdown = False
+    obj.log_dirs = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2637,96 +2694,91 @@ def _e_RegisterBrokerRecord_v0(o: RegisterBrokerRecord, out: bytearray) -> None:
 
 def _d_RegisterBrokerRecord_v1(b: bytes, p: int) -> tuple[RegisterBrokerRecord, int]:
     blen = len(b)
-    f_broker_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_incarnation_id, p = r_uuid(b, p)
-    f_broker_epoch = _S_q.unpack_from(b, p)[0]
-    p += 8
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_RegisterBrokerRecord)
+    obj.broker_id, u_incarnation_id, obj.broker_epoch, h0 = _S_i16sqB.unpack_from(b, p)
+    obj.incarnation_id = uuid_of(u_incarnation_id)
+    p += 29
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('EndPoints')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_end_points = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.end_points = l_end_points = []
+        for _ in range(h0):
+            e_end_points = new_struct(_RegisterBrokerRecord__BrokerEndpoint)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_end_points.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_end_points.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_end_points.host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_end_points.host, p = r_cstr(b, p)
+            e_end_points.port, e_end_points.security_protocol, h1 = _S_HhB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_end_points.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_end_points = _RegisterBrokerRecord__BrokerEndpoint(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
-            f_end_points.append(e_end_points)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                tags1, p = r_tags(b, p - 1)
+                e_end_points.unknown_tagged_fields = tuple(tags1)
+            l_end_points.append(e_end_points)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Features')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_features = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.features = l_features = []
+        for _ in range(h0):
+            e_features = new_struct(_RegisterBrokerRecord__BrokerFeature)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_features.name = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_name, p = r_cstr(b, p)
-            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+                e_features.name, p = r_cstr(b, p)
+            e_features.min_supported_version, e_features.max_supported_version, h2 = _S_hhB.unpack_from(b, p)
+            p += 5
+            if h2 == 0:
+                e_features.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_features = _RegisterBrokerRecord__BrokerFeature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
-            f_features.append(e_features)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack, p = r_ncstr(b, p)
+                tags2, p = r_tags(b, p - 1)
+                e_features.unknown_tagged_fields = tuple(tags2)
+            l_features.append(e_features)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack = b[p + 1 : p + s0].decode()
-        p += s0
-    f_fenced, f_in_controlled_shutdown = _S_oo.unpack_from(b, p)
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.rack, p = r_ncstr(b, p)
+    obj.fenced, obj.in_controlled_shutdown, h0 = _S_ooB.unpack_from(b, p)
+    p += 3
+    obj.is_migrating_zk_broker = False
+    obj.log_dirs = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _RegisterBrokerRecord(f_broker_id, False, f_incarnation_id, f_broker_epoch, f_end_points, f_features, f_rack, f_fenced, f_in_controlled_shutdown, [], unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2781,96 +2833,90 @@ def _e_RegisterBrokerRecord_v1(o: RegisterBrokerRecord, out: bytearray) -> None:
 
 def _d_RegisterBrokerRecord_v2(b: bytes, p: int) -> tuple[RegisterBrokerRecord, int]:
     blen = len(b)
-    f_broker_id, f_is_migrating_zk_broker = _S_io.unpack_from(b, p)
-    p += 5
-    f_incarnation_id, p = r_uuid(b, p)
-    f_broker_epoch = _S_q.unpack_from(b, p)[0]
-    p += 8
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_RegisterBrokerRecord)
+    obj.broker_id, obj.is_migrating_zk_broker, u_incarnation_id, obj.broker_epoch, h0 = _S_io16sqB.unpack_from(b, p)
+    obj.incarnation_id = uuid_of(u_incarnation_id)
+    p += 30
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('EndPoints')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_end_points = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.end_points = l_end_points = []
+        for _ in range(h0):
+            e_end_points = new_struct(_RegisterBrokerRecord__BrokerEndpoint)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_end_points.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_end_points.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_end_points.host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_end_points.host, p = r_cstr(b, p)
+            e_end_points.port, e_end_points.security_protocol, h1 = _S_HhB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_end_points.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_end_points = _RegisterBrokerRecord__BrokerEndpoint(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
-            f_end_points.append(e_end_points)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                tags1, p = r_tags(b, p - 1)
+                e_end_points.unknown_tagged_fields = tuple(tags1)
+            l_end_points.append(e_end_points)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Features')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_features = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.features = l_features = []
+        for _ in range(h0):
+            e_features = new_struct(_RegisterBrokerRecord__BrokerFeature)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_features.name = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_name, p = r_cstr(b, p)
-            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+                e_features.name, p = r_cstr(b, p)
+            e_features.min_supported_version, e_features.max_supported_version, h2 = _S_hhB.unpack_from(b, p)
+            p += 5
+            if h2 == 0:
+                e_features.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_features = _RegisterBrokerRecord__BrokerFeature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
-            f_features.append(e_features)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack, p = r_ncstr(b, p)
+                tags2, p = r_tags(b, p - 1)
+                e_features.unknown_tagged_fields = tuple(tags2)
+            l_features.append(e_features)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack = b[p + 1 : p + s0].decode()
-        p += s0
-    f_fenced, f_in_controlled_shutdown = _S_oo.unpack_from(b, p)
-    p += 2
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.rack, p = r_ncstr(b, p)
+    obj.fenced, obj.in_controlled_shutdown, h0 = _S_ooB.unpack_from(b, p)
+    p += 3
+    obj.log_dirs = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _RegisterBrokerRecord(f_broker_id, f_is_migrating_zk_broker, f_incarnation_id, f_broker_epoch, f_end_points, f_features, f_rack, f_fenced, f_in_controlled_shutdown, [], unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -2923,121 +2969,114 @@ def _e_RegisterBrokerRecord_v2(o: RegisterBrokerRecord, out: bytearray) -> None:
 
 def _d_RegisterBrokerRecord_v3(b: bytes, p: int) -> tuple[RegisterBrokerRecord, int]:
     blen = len(b)
-    f_broker_id, f_is_migrating_zk_broker = _S_io.unpack_from(b, p)
-    p += 5
-    f_incarnation_id, p = r_uuid(b, p)
-    f_broker_epoch = _S_q.unpack_from(b, p)[0]
-    p += 8
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_RegisterBrokerRecord)
+    obj.broker_id, obj.is_migrating_zk_broker, u_incarnation_id, obj.broker_epoch, h0 = _S_io16sqB.unpack_from(b, p)
+    obj.incarnation_id = uuid_of(u_incarnation_id)
+    p += 30
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('EndPoints')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_end_points = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.end_points = l_end_points = []
+        for _ in range(h0):
+            e_end_points = new_struct(_RegisterBrokerRecord__BrokerEndpoint)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_end_points.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_end_points.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_end_points.host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_end_points.host, p = r_cstr(b, p)
+            e_end_points.port, e_end_points.security_protocol, h1 = _S_HhB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_end_points.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_end_points = _RegisterBrokerRecord__BrokerEndpoint(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
-            f_end_points.append(e_end_points)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                tags1, p = r_tags(b, p - 1)
+                e_end_points.unknown_tagged_fields = tuple(tags1)
+            l_end_points.append(e_end_points)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Features')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_features = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.features = l_features = []
+        for _ in range(h0):
+            e_features = new_struct(_RegisterBrokerRecord__BrokerFeature)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_features.name = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_name, p = r_cstr(b, p)
-            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+                e_features.name, p = r_cstr(b, p)
+            e_features.min_supported_version, e_features.max_supported_version, h2 = _S_hhB.unpack_from(b, p)
+            p += 5
+            if h2 == 0:
+                e_features.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_features = _RegisterBrokerRecord__BrokerFeature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
-            f_features.append(e_features)
-    s0 = b[p]
-    if not (0 < s0 < 0x80 and p + s0 <= blen):
-        f_rack, p = r_ncstr(b, p)
+                tags2, p = r_tags(b, p - 1)
+                e_features.unknown_tagged_fields = tuple(tags2)
+            l_features.append(e_features)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.rack = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_rack = b[p + 1 : p + s0].decode()
-        p += s0
-    f_fenced, f_in_controlled_shutdown = _S_oo.unpack_from(b, p)
-    p += 2
-    f_log_dirs: list[uuid.UUID] = []
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.rack, p = r_ncstr(b, p)
+    obj.fenced, obj.in_controlled_shutdown, h0 = _S_ooB.unpack_from(b, p)
+    p += 3
+    obj.log_dirs = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                n0 = t0[q0]
-                if n0 < 0x80:
-                    q0 += 1
-                elif t0[q0 + 1] < 0x80:
-                    n0 = (n0 & 0x7F) | (t0[q0 + 1] << 7)
-                    q0 += 2
-                else:
-                    n0, q0 = r_uvarint(t0, q0)
-                n0 -= 1
-                if n0 < 0:
+                h0 = t0[q0]
+                q0 += 1
+                if h0 >= 0x80:
+                    if t0[q0] < 0x80:
+                        h0 = (h0 & 0x7F) | (t0[q0] << 7)
+                        q0 += 1
+                    else:
+                        h0, q0 = r_uvarint(t0, q0 - 1)
+                h0 -= 1
+                if h0 < 0:
                     raise null_error('LogDirs')
-                elif n0 > len(t0) - q0:
-                    raise count_error(n0, len(t0) - q0)
+                elif h0 > len(t0) - q0:
+                    raise count_error(h0, len(t0) - q0)
                 else:
-                    f_log_dirs = []
-                    for _ in range(n0):
+                    obj.log_dirs = l_log_dirs = []
+                    for _ in range(h0):
                         e_log_dirs, q0 = r_uuid(t0, q0)
-                        f_log_dirs.append(e_log_dirs)
+                        l_log_dirs.append(e_log_dirs)
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _RegisterBrokerRecord(f_broker_id, f_is_migrating_zk_broker, f_incarnation_id, f_broker_epoch, f_end_points, f_features, f_rack, f_fenced, f_in_controlled_shutdown, f_log_dirs, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
@@ -3100,27 +3139,26 @@ def _e_RegisterBrokerRecord_v3(o: RegisterBrokerRecord, out: bytearray) -> None:
 
 def _d_RegisterControllerRecord__ControllerEndpoint_v0(b: bytes, p: int) -> tuple[RegisterControllerRecord.ControllerEndpoint, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_RegisterControllerRecord__ControllerEndpoint)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_host = b[p + 1 : p + s0].decode()
-        p += s0
+        obj.name, p = r_cstr(b, p)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.host = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_host, p = r_cstr(b, p)
-    f_port, f_security_protocol = _S_Hh.unpack_from(b, p)
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.host, p = r_cstr(b, p)
+    obj.port, obj.security_protocol, h0 = _S_HhB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _RegisterControllerRecord__ControllerEndpoint(f_name, f_host, f_port, f_security_protocol, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3136,21 +3174,20 @@ def _e_RegisterControllerRecord__ControllerEndpoint_v0(o: RegisterControllerReco
 
 def _d_RegisterControllerRecord__ControllerFeature_v0(b: bytes, p: int) -> tuple[RegisterControllerRecord.ControllerFeature, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_RegisterControllerRecord__ControllerFeature)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_min_supported_version, f_max_supported_version = _S_hh.unpack_from(b, p)
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.name, p = r_cstr(b, p)
+    obj.min_supported_version, obj.max_supported_version, h0 = _S_hhB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _RegisterControllerRecord__ControllerFeature(f_name, f_min_supported_version, f_max_supported_version, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3165,88 +3202,82 @@ def _e_RegisterControllerRecord__ControllerFeature_v0(o: RegisterControllerRecor
 
 def _d_RegisterControllerRecord_v0(b: bytes, p: int) -> tuple[RegisterControllerRecord, int]:
     blen = len(b)
-    f_controller_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_incarnation_id, p = r_uuid(b, p)
-    f_zk_migration_ready = _S_o.unpack_from(b, p)[0]
-    p += 1
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_RegisterControllerRecord)
+    obj.controller_id, u_incarnation_id, obj.zk_migration_ready, h0 = _S_i16soB.unpack_from(b, p)
+    obj.incarnation_id = uuid_of(u_incarnation_id)
+    p += 22
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('EndPoints')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_end_points = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_name = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.end_points = l_end_points = []
+        for _ in range(h0):
+            e_end_points = new_struct(_RegisterControllerRecord__ControllerEndpoint)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_end_points.name = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_name, p = r_cstr(b, p)
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_host = b[p + 1 : p + s1].decode()
-                p += s1
+                e_end_points.name, p = r_cstr(b, p)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_end_points.host = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_host, p = r_cstr(b, p)
-            f1_port, f1_security_protocol = _S_Hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+                e_end_points.host, p = r_cstr(b, p)
+            e_end_points.port, e_end_points.security_protocol, h1 = _S_HhB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_end_points.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_end_points = _RegisterControllerRecord__ControllerEndpoint(f1_name, f1_host, f1_port, f1_security_protocol, unknown1)
-            f_end_points.append(e_end_points)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+                tags1, p = r_tags(b, p - 1)
+                e_end_points.unknown_tagged_fields = tuple(tags1)
+            l_end_points.append(e_end_points)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('Features')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_features = []
-        for _ in range(n0):
-            s2 = b[p]
-            if 0 < s2 < 0x80 and p + s2 <= blen:
-                f2_name = b[p + 1 : p + s2].decode()
-                p += s2
+        obj.features = l_features = []
+        for _ in range(h0):
+            e_features = new_struct(_RegisterControllerRecord__ControllerFeature)
+            h2 = b[p]
+            if 0 < h2 < 0x80 and (z2 := p + h2) <= blen:
+                e_features.name = b[p + 1 : z2].decode()
+                p = z2
             else:
-                f2_name, p = r_cstr(b, p)
-            f2_min_supported_version, f2_max_supported_version = _S_hh.unpack_from(b, p)
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown2: TaggedFields = ()
+                e_features.name, p = r_cstr(b, p)
+            e_features.min_supported_version, e_features.max_supported_version, h2 = _S_hhB.unpack_from(b, p)
+            p += 5
+            if h2 == 0:
+                e_features.unknown_tagged_fields = ()
             else:
-                tags2, p = r_tags(b, p)
-                unknown2 = tuple(tags2)
-            e_features = _RegisterControllerRecord__ControllerFeature(f2_name, f2_min_supported_version, f2_max_supported_version, unknown2)
-            f_features.append(e_features)
+                tags2, p = r_tags(b, p - 1)
+                e_features.unknown_tagged_fields = tuple(tags2)
+            l_features.append(e_features)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _RegisterControllerRecord(f_controller_id, f_incarnation_id, f_zk_migration_ready, f_end_points, f_features, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3294,14 +3325,15 @@ def _e_RegisterControllerRecord_v0(o: RegisterControllerRecord, out: bytearray) 
 
 
 def _d_RemoveAccessControlEntryRecord_v0(b: bytes, p: int) -> tuple[RemoveAccessControlEntryRecord, int]:
-    f_id, p = r_uuid(b, p)
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_RemoveAccessControlEntryRecord)
+    u_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.id = uuid_of(u_id)
+    p += 17
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _RemoveAccessControlEntryRecord(f_id, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3315,19 +3347,19 @@ def _e_RemoveAccessControlEntryRecord_v0(o: RemoveAccessControlEntryRecord, out:
 
 def _d_RemoveDelegationTokenRecord_v0(b: bytes, p: int) -> tuple[RemoveDelegationTokenRecord, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_token_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_RemoveDelegationTokenRecord)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.token_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_token_id, p = r_cstr(b, p)
+        obj.token_id, p = r_cstr(b, p)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _RemoveDelegationTokenRecord(f_token_id, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3340,14 +3372,15 @@ def _e_RemoveDelegationTokenRecord_v0(o: RemoveDelegationTokenRecord, out: bytea
 
 
 def _d_RemoveTopicRecord_v0(b: bytes, p: int) -> tuple[RemoveTopicRecord, int]:
-    f_topic_id, p = r_uuid(b, p)
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_RemoveTopicRecord)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _RemoveTopicRecord(f_topic_id, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3361,21 +3394,20 @@ def _e_RemoveTopicRecord_v0(o: RemoveTopicRecord, out: bytearray) -> None:
 
 def _d_RemoveUserScramCredentialRecord_v0(b: bytes, p: int) -> tuple[RemoveUserScramCredentialRecord, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_RemoveUserScramCredentialRecord)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_mechanism = _S_b.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.name, p = r_cstr(b, p)
+    obj.mechanism, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _RemoveUserScramCredentialRecord(f_name, f_mechanism, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3390,20 +3422,21 @@ def _e_RemoveUserScramCredentialRecord_v0(o: RemoveUserScramCredentialRecord, ou
 
 def _d_TopicRecord_v0(b: bytes, p: int) -> tuple[TopicRecord, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_TopicRecord)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_topic_id, p = r_uuid(b, p)
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+        obj.name, p = r_cstr(b, p)
+    u_topic_id, h0 = _S_16sB.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 17
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _TopicRecord(f_name, f_topic_id, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3417,15 +3450,14 @@ def _e_TopicRecord_v0(o: TopicRecord, out: bytearray) -> None:
 
 
 def _d_UnfenceBrokerRecord_v0(b: bytes, p: int) -> tuple[UnfenceBrokerRecord, int]:
-    f_id, f_epoch = _S_iq.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_UnfenceBrokerRecord)
+    obj.id, obj.epoch, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UnfenceBrokerRecord(f_id, f_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3438,15 +3470,14 @@ def _e_UnfenceBrokerRecord_v0(o: UnfenceBrokerRecord, out: bytearray) -> None:
 
 
 def _d_UnregisterBrokerRecord_v0(b: bytes, p: int) -> tuple[UnregisterBrokerRecord, int]:
-    f_broker_id, f_broker_epoch = _S_iq.unpack_from(b, p)
-    p += 12
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_UnregisterBrokerRecord)
+    obj.broker_id, obj.broker_epoch, h0 = _S_iqB.unpack_from(b, p)
+    p += 13
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UnregisterBrokerRecord(f_broker_id, f_broker_epoch, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3460,26 +3491,71 @@ def _e_UnregisterBrokerRecord_v0(o: UnregisterBrokerRecord, out: bytearray) -> N
 
 def _d_UserScramCredentialRecord_v0(b: bytes, p: int) -> tuple[UserScramCredentialRecord, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_name = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_UserScramCredentialRecord)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.name = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_name, p = r_cstr(b, p)
-    f_mechanism = _S_b.unpack_from(b, p)[0]
+        obj.name, p = r_cstr(b, p)
+    obj.mechanism, h0, c0 = _S_bBB.unpack_from(b, p)
+    if h0 < 0x80:
+        p += 2
+        h0 += p - 1
+    elif c0 < 0x80:
+        p += 3
+        h0 = (h0 & 0x7F) + (c0 << 7) + p - 1
+    else:
+        h0, p = r_uvarint(b, p + 1)
+        h0 += p - 1
+    if h0 < p:
+        raise null_error('Salt')
+    elif h0 > blen:
+        raise bytes_error(h0 - p)
+    else:
+        obj.salt = b[p : h0]
+        p = h0
+    h0 = b[p]
     p += 1
-    f_salt, p = r_cbytes(b, p)
-    f_stored_key, p = r_cbytes(b, p)
-    f_server_key, p = r_cbytes(b, p)
-    f_iterations = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('StoredKey')
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _UserScramCredentialRecord(f_name, f_mechanism, f_salt, f_stored_key, f_server_key, f_iterations, unknown0)
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.stored_key = b[p : h0]
+        p = h0
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        raise null_error('ServerKey')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.server_key = b[p : h0]
+        p = h0
+    obj.iterations, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
+    else:
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -3497,15 +3573,14 @@ def _e_UserScramCredentialRecord_v0(o: UserScramCredentialRecord, out: bytearray
 
 
 def _d_ZkMigrationStateRecord_v0(b: bytes, p: int) -> tuple[ZkMigrationStateRecord, int]:
-    f_zk_migration_state = _S_b.unpack_from(b, p)[0]
-    p += 1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ZkMigrationStateRecord)
+    obj.zk_migration_state, h0 = _S_bB.unpack_from(b, p)
+    p += 2
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ZkMigrationStateRecord(f_zk_migration_state, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -17,8 +17,11 @@ from rafka.protocol._schema import FieldInfo
 __all__ = ['QuorumStateData']
 
 _S_i = Struct(">i")
+_S_iB = Struct(">iB")
 _S_iii = Struct(">iii")
+_S_iii16sB = Struct(">iii16sB")
 _S_iiiq = Struct(">iiiq")
+_S_iiiqB = Struct(">iiiqB")
 
 @attrs.define
 class QuorumStateData(Message):
@@ -45,15 +48,14 @@ class QuorumStateData(Message):
 
 
 def _d_QuorumStateData__Voter_v0(b: bytes, p: int) -> tuple[QuorumStateData.Voter, int]:
-    f_voter_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_QuorumStateData__Voter)
+    obj.voter_id, h0 = _S_iB.unpack_from(b, p)
+    p += 5
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _QuorumStateData__Voter(f_voter_id, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -67,47 +69,45 @@ def _e_QuorumStateData__Voter_v0(o: QuorumStateData.Voter, out: bytearray) -> No
 
 def _d_QuorumStateData_v0(b: bytes, p: int) -> tuple[QuorumStateData, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_cluster_id = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_QuorumStateData)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.cluster_id = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_cluster_id, p = r_cstr(b, p)
-    f_leader_id, f_leader_epoch, f_voted_id, f_applied_offset = _S_iiiq.unpack_from(b, p)
-    p += 20
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+        obj.cluster_id, p = r_cstr(b, p)
+    obj.leader_id, obj.leader_epoch, obj.voted_id, obj.applied_offset, h0 = _S_iiiqB.unpack_from(b, p)
+    p += 21
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.current_voters = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_current_voters = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_current_voters = []
-        for _ in range(n0):
-            f1_voter_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.current_voters = l_current_voters = []
+        for _ in range(h0):
+            e_current_voters = new_struct(_QuorumStateData__Voter)
+            e_current_voters.voter_id, h1 = _S_iB.unpack_from(b, p)
+            p += 5
+            if h1 == 0:
+                e_current_voters.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_current_voters = _QuorumStateData__Voter(f1_voter_id, unknown1)
-            f_current_voters.append(e_current_voters)
+                tags1, p = r_tags(b, p - 1)
+                e_current_voters.unknown_tagged_fields = tuple(tags1)
+            l_current_voters.append(e_current_voters)
+    obj.voted_directory_id = ZERO_UUID
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _QuorumStateData(f_cluster_id, f_leader_id, f_leader_epoch, f_voted_id, ZERO_UUID, f_applied_offset, f_current_voters, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -138,16 +138,18 @@ def _e_QuorumStateData_v0(o: QuorumStateData, out: bytearray) -> None:
 
 
 def _d_QuorumStateData_v1(b: bytes, p: int) -> tuple[QuorumStateData, int]:
-    f_leader_id, f_leader_epoch, f_voted_id = _S_iii.unpack_from(b, p)
-    p += 12
-    f_voted_directory_id, p = r_uuid(b, p)
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_QuorumStateData)
+    obj.leader_id, obj.leader_epoch, obj.voted_id, u_voted_directory_id, h0 = _S_iii16sB.unpack_from(b, p)
+    obj.voted_directory_id = uuid_of(u_voted_directory_id)
+    p += 29
+    obj.cluster_id = ''
+    obj.applied_offset = 0
+    obj.current_voters = []
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _QuorumStateData('', f_leader_id, f_leader_epoch, f_voted_id, f_voted_directory_id, 0, [], unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

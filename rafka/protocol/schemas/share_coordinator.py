@@ -16,10 +16,14 @@ from rafka.protocol._schema import FieldInfo
 
 __all__ = ['ShareSnapshotKey', 'ShareSnapshotValue', 'ShareUpdateKey', 'ShareUpdateValue', 'BY_API_KEY']
 
+_S_16si = Struct(">16si")
 _S_i = Struct(">i")
 _S_iiiqqq = Struct(">iiiqqq")
+_S_iiiqqqB = Struct(">iiiqqqB")
 _S_iiq = Struct(">iiq")
+_S_iiqB = Struct(">iiqB")
 _S_qqbh = Struct(">qqbh")
+_S_qqbhB = Struct(">qqbhB")
 
 @attrs.define
 class ShareSnapshotKey(Message):
@@ -107,12 +111,19 @@ class ShareUpdateValue(Message):
 
 
 def _d_ShareSnapshotKey_v0(b: bytes, p: int) -> tuple[ShareSnapshotKey, int]:
-    f_group_id, p = r_str(b, p)
-    f_topic_id, p = r_uuid(b, p)
-    f_partition = _S_i.unpack_from(b, p)[0]
-    p += 4
-    unknown0 = ()
-    obj = _ShareSnapshotKey(f_group_id, f_topic_id, f_partition, unknown0)
+    blen = len(b)
+    obj = new_struct(_ShareSnapshotKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    u_topic_id, obj.partition = _S_16si.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 20
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -125,15 +136,14 @@ def _e_ShareSnapshotKey_v0(o: ShareSnapshotKey, out: bytearray) -> None:
 
 
 def _d_ShareSnapshotValue__StateBatch_v0(b: bytes, p: int) -> tuple[ShareSnapshotValue.StateBatch, int]:
-    f_first_offset, f_last_offset, f_delivery_state, f_delivery_count = _S_qqbh.unpack_from(b, p)
-    p += 19
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ShareSnapshotValue__StateBatch)
+    obj.first_offset, obj.last_offset, obj.delivery_state, obj.delivery_count, h0 = _S_qqbhB.unpack_from(b, p)
+    p += 20
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareSnapshotValue__StateBatch(f_first_offset, f_last_offset, f_delivery_state, f_delivery_count, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -147,41 +157,38 @@ def _e_ShareSnapshotValue__StateBatch_v0(o: ShareSnapshotValue.StateBatch, out: 
 
 def _d_ShareSnapshotValue_v0(b: bytes, p: int) -> tuple[ShareSnapshotValue, int]:
     blen = len(b)
-    f_snapshot_epoch, f_state_epoch, f_leader_epoch, f_start_offset, f_create_timestamp, f_write_timestamp = _S_iiiqqq.unpack_from(b, p)
-    p += 36
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ShareSnapshotValue)
+    obj.snapshot_epoch, obj.state_epoch, obj.leader_epoch, obj.start_offset, obj.create_timestamp, obj.write_timestamp, h0 = _S_iiiqqqB.unpack_from(b, p)
+    p += 37
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StateBatches')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_state_batches = []
-        for _ in range(n0):
-            f1_first_offset, f1_last_offset, f1_delivery_state, f1_delivery_count = _S_qqbh.unpack_from(b, p)
-            p += 19
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.state_batches = l_state_batches = []
+        for _ in range(h0):
+            e_state_batches = new_struct(_ShareSnapshotValue__StateBatch)
+            e_state_batches.first_offset, e_state_batches.last_offset, e_state_batches.delivery_state, e_state_batches.delivery_count, h1 = _S_qqbhB.unpack_from(b, p)
+            p += 20
+            if h1 == 0:
+                e_state_batches.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_state_batches = _ShareSnapshotValue__StateBatch(f1_first_offset, f1_last_offset, f1_delivery_state, f1_delivery_count, unknown1)
-            f_state_batches.append(e_state_batches)
+                tags1, p = r_tags(b, p - 1)
+                e_state_batches.unknown_tagged_fields = tuple(tags1)
+            l_state_batches.append(e_state_batches)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareSnapshotValue(f_snapshot_epoch, f_state_epoch, f_leader_epoch, f_start_offset, f_create_timestamp, f_write_timestamp, f_state_batches, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -209,12 +216,19 @@ def _e_ShareSnapshotValue_v0(o: ShareSnapshotValue, out: bytearray) -> None:
 
 
 def _d_ShareUpdateKey_v0(b: bytes, p: int) -> tuple[ShareUpdateKey, int]:
-    f_group_id, p = r_str(b, p)
-    f_topic_id, p = r_uuid(b, p)
-    f_partition = _S_i.unpack_from(b, p)[0]
-    p += 4
-    unknown0 = ()
-    obj = _ShareUpdateKey(f_group_id, f_topic_id, f_partition, unknown0)
+    blen = len(b)
+    obj = new_struct(_ShareUpdateKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.group_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.group_id, p = r_str(b, p - 2)
+    u_topic_id, obj.partition = _S_16si.unpack_from(b, p)
+    obj.topic_id = uuid_of(u_topic_id)
+    p += 20
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -227,15 +241,14 @@ def _e_ShareUpdateKey_v0(o: ShareUpdateKey, out: bytearray) -> None:
 
 
 def _d_ShareUpdateValue__StateBatch_v0(b: bytes, p: int) -> tuple[ShareUpdateValue.StateBatch, int]:
-    f_first_offset, f_last_offset, f_delivery_state, f_delivery_count = _S_qqbh.unpack_from(b, p)
-    p += 19
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+    obj = new_struct(_ShareUpdateValue__StateBatch)
+    obj.first_offset, obj.last_offset, obj.delivery_state, obj.delivery_count, h0 = _S_qqbhB.unpack_from(b, p)
+    p += 20
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareUpdateValue__StateBatch(f_first_offset, f_last_offset, f_delivery_state, f_delivery_count, unknown0)
+        tags0, p = r_tags(b, p - 1)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -249,41 +262,38 @@ def _e_ShareUpdateValue__StateBatch_v0(o: ShareUpdateValue.StateBatch, out: byte
 
 def _d_ShareUpdateValue_v0(b: bytes, p: int) -> tuple[ShareUpdateValue, int]:
     blen = len(b)
-    f_snapshot_epoch, f_leader_epoch, f_start_offset = _S_iiq.unpack_from(b, p)
-    p += 16
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
+    obj = new_struct(_ShareUpdateValue)
+    obj.snapshot_epoch, obj.leader_epoch, obj.start_offset, h0 = _S_iiqB.unpack_from(b, p)
+    p += 17
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
         raise null_error('StateBatches')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_state_batches = []
-        for _ in range(n0):
-            f1_first_offset, f1_last_offset, f1_delivery_state, f1_delivery_count = _S_qqbh.unpack_from(b, p)
-            p += 19
-            if b[p] == 0:
-                p += 1
-                unknown1: TaggedFields = ()
+        obj.state_batches = l_state_batches = []
+        for _ in range(h0):
+            e_state_batches = new_struct(_ShareUpdateValue__StateBatch)
+            e_state_batches.first_offset, e_state_batches.last_offset, e_state_batches.delivery_state, e_state_batches.delivery_count, h1 = _S_qqbhB.unpack_from(b, p)
+            p += 20
+            if h1 == 0:
+                e_state_batches.unknown_tagged_fields = ()
             else:
-                tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_state_batches = _ShareUpdateValue__StateBatch(f1_first_offset, f1_last_offset, f1_delivery_state, f1_delivery_count, unknown1)
-            f_state_batches.append(e_state_batches)
+                tags1, p = r_tags(b, p - 1)
+                e_state_batches.unknown_tagged_fields = tuple(tags1)
+            l_state_batches.append(e_state_batches)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _ShareUpdateValue(f_snapshot_epoch, f_leader_epoch, f_start_offset, f_state_batches, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 

@@ -18,9 +18,13 @@ __all__ = ['SubscriptionInfoData']
 
 _S_b = Struct(">b")
 _S_bi = Struct(">bi")
+_S_bii = Struct(">bii")
 _S_i = Struct(">i")
+_S_i16si = Struct(">i16si")
 _S_ii = Struct(">ii")
+_S_ii16si = Struct(">ii16si")
 _S_iiq = Struct(">iiq")
+_S_iiqh = Struct(">iiqh")
 _S_iq = Struct(">iq")
 
 @attrs.define
@@ -73,10 +77,10 @@ class SubscriptionInfoData(Message):
 
 
 def _d_SubscriptionInfoData__TaskId_v1(b: bytes, p: int) -> tuple[SubscriptionInfoData.TaskId, int]:
-    f_topic_group_id, f_partition = _S_ii.unpack_from(b, p)
+    obj = new_struct(_SubscriptionInfoData__TaskId)
+    obj.topic_group_id, obj.partition = _S_ii.unpack_from(b, p)
     p += 8
-    unknown0 = ()
-    obj = _SubscriptionInfoData__TaskId(f_topic_group_id, f_partition, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -87,10 +91,10 @@ def _e_SubscriptionInfoData__TaskId_v1(o: SubscriptionInfoData.TaskId, out: byte
 
 
 def _d_SubscriptionInfoData__PartitionToOffsetSum_v7(b: bytes, p: int) -> tuple[SubscriptionInfoData.PartitionToOffsetSum, int]:
-    f_partition, f_offset_sum = _S_iq.unpack_from(b, p)
+    obj = new_struct(_SubscriptionInfoData__PartitionToOffsetSum)
+    obj.partition, obj.offset_sum = _S_iq.unpack_from(b, p)
     p += 12
-    unknown0 = ()
-    obj = _SubscriptionInfoData__PartitionToOffsetSum(f_partition, f_offset_sum, unknown0)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -102,24 +106,25 @@ def _e_SubscriptionInfoData__PartitionToOffsetSum_v7(o: SubscriptionInfoData.Par
 
 def _d_SubscriptionInfoData__TaskOffsetSum_v7(b: bytes, p: int) -> tuple[SubscriptionInfoData.TaskOffsetSum, int]:
     blen = len(b)
-    f_topic_group_id = _S_i.unpack_from(b, p)[0]
-    p += 4
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_SubscriptionInfoData__TaskOffsetSum)
+    obj.topic_group_id, h0 = _S_ii.unpack_from(b, p)
+    p += 8
+    if h0 < 0:
         raise null_error('partitionToOffsetSum')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_partition_to_offset_sum = []
-        for _ in range(n0):
-            f1_partition, f1_offset_sum = _S_iq.unpack_from(b, p)
+        obj.partition_to_offset_sum = l_partition_to_offset_sum = []
+        for _ in range(h0):
+            e_partition_to_offset_sum = new_struct(_SubscriptionInfoData__PartitionToOffsetSum)
+            e_partition_to_offset_sum.partition, e_partition_to_offset_sum.offset_sum = _S_iq.unpack_from(b, p)
             p += 12
-            unknown1 = ()
-            e_partition_to_offset_sum = _SubscriptionInfoData__PartitionToOffsetSum(f1_partition, f1_offset_sum, unknown1)
-            f_partition_to_offset_sum.append(e_partition_to_offset_sum)
-    unknown0 = ()
-    obj = _SubscriptionInfoData__TaskOffsetSum(f_topic_group_id, 0, 0, '', f_partition_to_offset_sum, unknown0)
+            e_partition_to_offset_sum.unknown_tagged_fields = ()
+            l_partition_to_offset_sum.append(e_partition_to_offset_sum)
+    obj.partition = 0
+    obj.offset_sum = 0
+    obj.named_topology = ''
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -143,11 +148,17 @@ def _e_SubscriptionInfoData__TaskOffsetSum_v7(o: SubscriptionInfoData.TaskOffset
 
 
 def _d_SubscriptionInfoData__TaskOffsetSum_v10(b: bytes, p: int) -> tuple[SubscriptionInfoData.TaskOffsetSum, int]:
-    f_topic_group_id, f_partition, f_offset_sum = _S_iiq.unpack_from(b, p)
-    p += 16
-    f_named_topology, p = r_nstr(b, p)
-    unknown0 = ()
-    obj = _SubscriptionInfoData__TaskOffsetSum(f_topic_group_id, f_partition, f_offset_sum, f_named_topology, [], unknown0)
+    blen = len(b)
+    obj = new_struct(_SubscriptionInfoData__TaskOffsetSum)
+    obj.topic_group_id, obj.partition, obj.offset_sum, h0 = _S_iiqh.unpack_from(b, p)
+    p += 18
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.named_topology = b[p : z0].decode()
+        p = z0
+    else:
+        obj.named_topology, p = r_nstr(b, p - 2)
+    obj.partition_to_offset_sum = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -161,10 +172,29 @@ def _e_SubscriptionInfoData__TaskOffsetSum_v10(o: SubscriptionInfoData.TaskOffse
 
 
 def _d_SubscriptionInfoData__ClientTag_v11(b: bytes, p: int) -> tuple[SubscriptionInfoData.ClientTag, int]:
-    f_key, p = r_bytes(b, p)
-    f_value, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _SubscriptionInfoData__ClientTag(f_key, f_value, unknown0)
+    blen = len(b)
+    obj = new_struct(_SubscriptionInfoData__ClientTag)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('key')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.key = b[p : h0]
+        p = h0
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('value')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.value = b[p : h0]
+        p = h0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -177,39 +207,43 @@ def _e_SubscriptionInfoData__ClientTag_v11(o: SubscriptionInfoData.ClientTag, ou
 
 def _d_SubscriptionInfoData_v1(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
     blen = len(b)
-    f_version = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_process_id, p = r_uuid(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_SubscriptionInfoData)
+    obj.version, u_process_id, h0 = _S_i16si.unpack_from(b, p)
+    obj.process_id = uuid_of(u_process_id)
+    p += 24
+    if h0 < 0:
         raise null_error('prevTasks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_prev_tasks = []
-        for _ in range(n0):
-            f1_topic_group_id, f1_partition = _S_ii.unpack_from(b, p)
+        obj.prev_tasks = l_prev_tasks = []
+        for _ in range(h0):
+            e_prev_tasks = new_struct(_SubscriptionInfoData__TaskId)
+            e_prev_tasks.topic_group_id, e_prev_tasks.partition = _S_ii.unpack_from(b, p)
             p += 8
-            unknown1 = ()
-            e_prev_tasks = _SubscriptionInfoData__TaskId(f1_topic_group_id, f1_partition, unknown1)
-            f_prev_tasks.append(e_prev_tasks)
-    n0 = INT32.unpack_from(b, p)[0]
+            e_prev_tasks.unknown_tagged_fields = ()
+            l_prev_tasks.append(e_prev_tasks)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('standbyTasks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_standby_tasks = []
-        for _ in range(n0):
-            f2_topic_group_id, f2_partition = _S_ii.unpack_from(b, p)
+        obj.standby_tasks = l_standby_tasks = []
+        for _ in range(h0):
+            e_standby_tasks = new_struct(_SubscriptionInfoData__TaskId)
+            e_standby_tasks.topic_group_id, e_standby_tasks.partition = _S_ii.unpack_from(b, p)
             p += 8
-            unknown2 = ()
-            e_standby_tasks = _SubscriptionInfoData__TaskId(f2_topic_group_id, f2_partition, unknown2)
-            f_standby_tasks.append(e_standby_tasks)
-    unknown0 = ()
-    obj = _SubscriptionInfoData(f_version, -1, f_process_id, f_prev_tasks, f_standby_tasks, b"", [], 0, 0, [], unknown0)
+            e_standby_tasks.unknown_tagged_fields = ()
+            l_standby_tasks.append(e_standby_tasks)
+    obj.latest_supported_version = -1
+    obj.user_end_point = b""
+    obj.task_offset_sums = []
+    obj.unique_field = 0
+    obj.error_code = 0
+    obj.client_tags = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -252,40 +286,52 @@ def _e_SubscriptionInfoData_v1(o: SubscriptionInfoData, out: bytearray) -> None:
 
 def _d_SubscriptionInfoData_v2(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
     blen = len(b)
-    f_version = _S_i.unpack_from(b, p)[0]
-    p += 4
-    f_process_id, p = r_uuid(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_SubscriptionInfoData)
+    obj.version, u_process_id, h0 = _S_i16si.unpack_from(b, p)
+    obj.process_id = uuid_of(u_process_id)
+    p += 24
+    if h0 < 0:
         raise null_error('prevTasks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_prev_tasks = []
-        for _ in range(n0):
-            f1_topic_group_id, f1_partition = _S_ii.unpack_from(b, p)
+        obj.prev_tasks = l_prev_tasks = []
+        for _ in range(h0):
+            e_prev_tasks = new_struct(_SubscriptionInfoData__TaskId)
+            e_prev_tasks.topic_group_id, e_prev_tasks.partition = _S_ii.unpack_from(b, p)
             p += 8
-            unknown1 = ()
-            e_prev_tasks = _SubscriptionInfoData__TaskId(f1_topic_group_id, f1_partition, unknown1)
-            f_prev_tasks.append(e_prev_tasks)
-    n0 = INT32.unpack_from(b, p)[0]
+            e_prev_tasks.unknown_tagged_fields = ()
+            l_prev_tasks.append(e_prev_tasks)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('standbyTasks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_standby_tasks = []
-        for _ in range(n0):
-            f2_topic_group_id, f2_partition = _S_ii.unpack_from(b, p)
+        obj.standby_tasks = l_standby_tasks = []
+        for _ in range(h0):
+            e_standby_tasks = new_struct(_SubscriptionInfoData__TaskId)
+            e_standby_tasks.topic_group_id, e_standby_tasks.partition = _S_ii.unpack_from(b, p)
             p += 8
-            unknown2 = ()
-            e_standby_tasks = _SubscriptionInfoData__TaskId(f2_topic_group_id, f2_partition, unknown2)
-            f_standby_tasks.append(e_standby_tasks)
-    f_user_end_point, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _SubscriptionInfoData(f_version, -1, f_process_id, f_prev_tasks, f_standby_tasks, f_user_end_point, [], 0, 0, [], unknown0)
+            e_standby_tasks.unknown_tagged_fields = ()
+            l_standby_tasks.append(e_standby_tasks)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('userEndPoint')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.user_end_point = b[p : h0]
+        p = h0
+    obj.latest_supported_version = -1
+    obj.task_offset_sums = []
+    obj.unique_field = 0
+    obj.error_code = 0
+    obj.client_tags = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -327,40 +373,51 @@ def _e_SubscriptionInfoData_v2(o: SubscriptionInfoData, out: bytearray) -> None:
 
 def _d_SubscriptionInfoData_v3(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
     blen = len(b)
-    f_version, f_latest_supported_version = _S_ii.unpack_from(b, p)
-    p += 8
-    f_process_id, p = r_uuid(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+    obj = new_struct(_SubscriptionInfoData)
+    obj.version, obj.latest_supported_version, u_process_id, h0 = _S_ii16si.unpack_from(b, p)
+    obj.process_id = uuid_of(u_process_id)
+    p += 28
+    if h0 < 0:
         raise null_error('prevTasks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_prev_tasks = []
-        for _ in range(n0):
-            f1_topic_group_id, f1_partition = _S_ii.unpack_from(b, p)
+        obj.prev_tasks = l_prev_tasks = []
+        for _ in range(h0):
+            e_prev_tasks = new_struct(_SubscriptionInfoData__TaskId)
+            e_prev_tasks.topic_group_id, e_prev_tasks.partition = _S_ii.unpack_from(b, p)
             p += 8
-            unknown1 = ()
-            e_prev_tasks = _SubscriptionInfoData__TaskId(f1_topic_group_id, f1_partition, unknown1)
-            f_prev_tasks.append(e_prev_tasks)
-    n0 = INT32.unpack_from(b, p)[0]
+            e_prev_tasks.unknown_tagged_fields = ()
+            l_prev_tasks.append(e_prev_tasks)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('standbyTasks')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_standby_tasks = []
-        for _ in range(n0):
-            f2_topic_group_id, f2_partition = _S_ii.unpack_from(b, p)
+        obj.standby_tasks = l_standby_tasks = []
+        for _ in range(h0):
+            e_standby_tasks = new_struct(_SubscriptionInfoData__TaskId)
+            e_standby_tasks.topic_group_id, e_standby_tasks.partition = _S_ii.unpack_from(b, p)
             p += 8
-            unknown2 = ()
-            e_standby_tasks = _SubscriptionInfoData__TaskId(f2_topic_group_id, f2_partition, unknown2)
-            f_standby_tasks.append(e_standby_tasks)
-    f_user_end_point, p = r_bytes(b, p)
-    unknown0 = ()
-    obj = _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, f_prev_tasks, f_standby_tasks, f_user_end_point, [], 0, 0, [], unknown0)
+            e_standby_tasks.unknown_tagged_fields = ()
+            l_standby_tasks.append(e_standby_tasks)
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('userEndPoint')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.user_end_point = b[p : h0]
+        p = h0
+    obj.task_offset_sums = []
+    obj.unique_field = 0
+    obj.error_code = 0
+    obj.client_tags = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -400,40 +457,53 @@ def _e_SubscriptionInfoData_v3(o: SubscriptionInfoData, out: bytearray) -> None:
 
 def _d_SubscriptionInfoData_v7(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
     blen = len(b)
-    f_version, f_latest_supported_version = _S_ii.unpack_from(b, p)
-    p += 8
-    f_process_id, p = r_uuid(b, p)
-    f_user_end_point, p = r_bytes(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('taskOffsetSums')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_SubscriptionInfoData)
+    obj.version, obj.latest_supported_version, u_process_id, h0 = _S_ii16si.unpack_from(b, p)
+    obj.process_id = uuid_of(u_process_id)
+    p += 28
+    if h0 < 0:
+        raise null_error('userEndPoint')
     else:
-        f_task_offset_sums = []
-        for _ in range(n0):
-            f1_topic_group_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.user_end_point = b[p : h0]
+        p = h0
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('taskOffsetSums')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.task_offset_sums = l_task_offset_sums = []
+        for _ in range(h0):
+            e_task_offset_sums = new_struct(_SubscriptionInfoData__TaskOffsetSum)
+            e_task_offset_sums.topic_group_id, h1 = _S_ii.unpack_from(b, p)
+            p += 8
+            if h1 < 0:
                 raise null_error('partitionToOffsetSum')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partition_to_offset_sum = []
-                for _ in range(n1):
-                    f2_partition, f2_offset_sum = _S_iq.unpack_from(b, p)
+                e_task_offset_sums.partition_to_offset_sum = l1_partition_to_offset_sum = []
+                for _ in range(h1):
+                    e1_partition_to_offset_sum = new_struct(_SubscriptionInfoData__PartitionToOffsetSum)
+                    e1_partition_to_offset_sum.partition, e1_partition_to_offset_sum.offset_sum = _S_iq.unpack_from(b, p)
                     p += 12
-                    unknown2 = ()
-                    e1_partition_to_offset_sum = _SubscriptionInfoData__PartitionToOffsetSum(f2_partition, f2_offset_sum, unknown2)
-                    f1_partition_to_offset_sum.append(e1_partition_to_offset_sum)
-            unknown1 = ()
-            e_task_offset_sums = _SubscriptionInfoData__TaskOffsetSum(f1_topic_group_id, 0, 0, '', f1_partition_to_offset_sum, unknown1)
-            f_task_offset_sums.append(e_task_offset_sums)
-    unknown0 = ()
-    obj = _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, [], [], f_user_end_point, f_task_offset_sums, 0, 0, [], unknown0)
+                    e1_partition_to_offset_sum.unknown_tagged_fields = ()
+                    l1_partition_to_offset_sum.append(e1_partition_to_offset_sum)
+            e_task_offset_sums.partition = 0
+            e_task_offset_sums.offset_sum = 0
+            e_task_offset_sums.named_topology = ''
+            e_task_offset_sums.unknown_tagged_fields = ()
+            l_task_offset_sums.append(e_task_offset_sums)
+    obj.prev_tasks = []
+    obj.standby_tasks = []
+    obj.unique_field = 0
+    obj.error_code = 0
+    obj.client_tags = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -479,42 +549,54 @@ def _e_SubscriptionInfoData_v7(o: SubscriptionInfoData, out: bytearray) -> None:
 
 def _d_SubscriptionInfoData_v8(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
     blen = len(b)
-    f_version, f_latest_supported_version = _S_ii.unpack_from(b, p)
-    p += 8
-    f_process_id, p = r_uuid(b, p)
-    f_user_end_point, p = r_bytes(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('taskOffsetSums')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_SubscriptionInfoData)
+    obj.version, obj.latest_supported_version, u_process_id, h0 = _S_ii16si.unpack_from(b, p)
+    obj.process_id = uuid_of(u_process_id)
+    p += 28
+    if h0 < 0:
+        raise null_error('userEndPoint')
     else:
-        f_task_offset_sums = []
-        for _ in range(n0):
-            f1_topic_group_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.user_end_point = b[p : h0]
+        p = h0
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('taskOffsetSums')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.task_offset_sums = l_task_offset_sums = []
+        for _ in range(h0):
+            e_task_offset_sums = new_struct(_SubscriptionInfoData__TaskOffsetSum)
+            e_task_offset_sums.topic_group_id, h1 = _S_ii.unpack_from(b, p)
+            p += 8
+            if h1 < 0:
                 raise null_error('partitionToOffsetSum')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partition_to_offset_sum = []
-                for _ in range(n1):
-                    f2_partition, f2_offset_sum = _S_iq.unpack_from(b, p)
+                e_task_offset_sums.partition_to_offset_sum = l1_partition_to_offset_sum = []
+                for _ in range(h1):
+                    e1_partition_to_offset_sum = new_struct(_SubscriptionInfoData__PartitionToOffsetSum)
+                    e1_partition_to_offset_sum.partition, e1_partition_to_offset_sum.offset_sum = _S_iq.unpack_from(b, p)
                     p += 12
-                    unknown2 = ()
-                    e1_partition_to_offset_sum = _SubscriptionInfoData__PartitionToOffsetSum(f2_partition, f2_offset_sum, unknown2)
-                    f1_partition_to_offset_sum.append(e1_partition_to_offset_sum)
-            unknown1 = ()
-            e_task_offset_sums = _SubscriptionInfoData__TaskOffsetSum(f1_topic_group_id, 0, 0, '', f1_partition_to_offset_sum, unknown1)
-            f_task_offset_sums.append(e_task_offset_sums)
-    f_unique_field = _S_b.unpack_from(b, p)[0]
+                    e1_partition_to_offset_sum.unknown_tagged_fields = ()
+                    l1_partition_to_offset_sum.append(e1_partition_to_offset_sum)
+            e_task_offset_sums.partition = 0
+            e_task_offset_sums.offset_sum = 0
+            e_task_offset_sums.named_topology = ''
+            e_task_offset_sums.unknown_tagged_fields = ()
+            l_task_offset_sums.append(e_task_offset_sums)
+    obj.unique_field = _S_b.unpack_from(b, p)[0]
     p += 1
-    unknown0 = ()
-    obj = _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, [], [], f_user_end_point, f_task_offset_sums, f_unique_field, 0, [], unknown0)
+    obj.prev_tasks = []
+    obj.standby_tasks = []
+    obj.error_code = 0
+    obj.client_tags = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -559,42 +641,53 @@ def _e_SubscriptionInfoData_v8(o: SubscriptionInfoData, out: bytearray) -> None:
 
 def _d_SubscriptionInfoData_v9(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
     blen = len(b)
-    f_version, f_latest_supported_version = _S_ii.unpack_from(b, p)
-    p += 8
-    f_process_id, p = r_uuid(b, p)
-    f_user_end_point, p = r_bytes(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('taskOffsetSums')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_SubscriptionInfoData)
+    obj.version, obj.latest_supported_version, u_process_id, h0 = _S_ii16si.unpack_from(b, p)
+    obj.process_id = uuid_of(u_process_id)
+    p += 28
+    if h0 < 0:
+        raise null_error('userEndPoint')
     else:
-        f_task_offset_sums = []
-        for _ in range(n0):
-            f1_topic_group_id = _S_i.unpack_from(b, p)[0]
-            p += 4
-            n1 = INT32.unpack_from(b, p)[0]
-            p += 4
-            if n1 < 0:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.user_end_point = b[p : h0]
+        p = h0
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('taskOffsetSums')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.task_offset_sums = l_task_offset_sums = []
+        for _ in range(h0):
+            e_task_offset_sums = new_struct(_SubscriptionInfoData__TaskOffsetSum)
+            e_task_offset_sums.topic_group_id, h1 = _S_ii.unpack_from(b, p)
+            p += 8
+            if h1 < 0:
                 raise null_error('partitionToOffsetSum')
-            elif n1 > blen - p:
-                raise count_error(n1, blen - p)
+            elif h1 > blen - p:
+                raise count_error(h1, blen - p)
             else:
-                f1_partition_to_offset_sum = []
-                for _ in range(n1):
-                    f2_partition, f2_offset_sum = _S_iq.unpack_from(b, p)
+                e_task_offset_sums.partition_to_offset_sum = l1_partition_to_offset_sum = []
+                for _ in range(h1):
+                    e1_partition_to_offset_sum = new_struct(_SubscriptionInfoData__PartitionToOffsetSum)
+                    e1_partition_to_offset_sum.partition, e1_partition_to_offset_sum.offset_sum = _S_iq.unpack_from(b, p)
                     p += 12
-                    unknown2 = ()
-                    e1_partition_to_offset_sum = _SubscriptionInfoData__PartitionToOffsetSum(f2_partition, f2_offset_sum, unknown2)
-                    f1_partition_to_offset_sum.append(e1_partition_to_offset_sum)
-            unknown1 = ()
-            e_task_offset_sums = _SubscriptionInfoData__TaskOffsetSum(f1_topic_group_id, 0, 0, '', f1_partition_to_offset_sum, unknown1)
-            f_task_offset_sums.append(e_task_offset_sums)
-    f_unique_field, f_error_code = _S_bi.unpack_from(b, p)
+                    e1_partition_to_offset_sum.unknown_tagged_fields = ()
+                    l1_partition_to_offset_sum.append(e1_partition_to_offset_sum)
+            e_task_offset_sums.partition = 0
+            e_task_offset_sums.offset_sum = 0
+            e_task_offset_sums.named_topology = ''
+            e_task_offset_sums.unknown_tagged_fields = ()
+            l_task_offset_sums.append(e_task_offset_sums)
+    obj.unique_field, obj.error_code = _S_bi.unpack_from(b, p)
     p += 5
-    unknown0 = ()
-    obj = _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, [], [], f_user_end_point, f_task_offset_sums, f_unique_field, f_error_code, [], unknown0)
+    obj.prev_tasks = []
+    obj.standby_tasks = []
+    obj.client_tags = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -637,29 +730,44 @@ def _e_SubscriptionInfoData_v9(o: SubscriptionInfoData, out: bytearray) -> None:
 
 def _d_SubscriptionInfoData_v10(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
     blen = len(b)
-    f_version, f_latest_supported_version = _S_ii.unpack_from(b, p)
-    p += 8
-    f_process_id, p = r_uuid(b, p)
-    f_user_end_point, p = r_bytes(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        raise null_error('taskOffsetSums')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_SubscriptionInfoData)
+    obj.version, obj.latest_supported_version, u_process_id, h0 = _S_ii16si.unpack_from(b, p)
+    obj.process_id = uuid_of(u_process_id)
+    p += 28
+    if h0 < 0:
+        raise null_error('userEndPoint')
     else:
-        f_task_offset_sums = []
-        for _ in range(n0):
-            f1_topic_group_id, f1_partition, f1_offset_sum = _S_iiq.unpack_from(b, p)
-            p += 16
-            f1_named_topology, p = r_nstr(b, p)
-            unknown1 = ()
-            e_task_offset_sums = _SubscriptionInfoData__TaskOffsetSum(f1_topic_group_id, f1_partition, f1_offset_sum, f1_named_topology, [], unknown1)
-            f_task_offset_sums.append(e_task_offset_sums)
-    f_unique_field, f_error_code = _S_bi.unpack_from(b, p)
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.user_end_point = b[p : h0]
+        p = h0
+    h0 = INT32.unpack_from(b, p)[0]
+    p += 4
+    if h0 < 0:
+        raise null_error('taskOffsetSums')
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
+    else:
+        obj.task_offset_sums = l_task_offset_sums = []
+        for _ in range(h0):
+            e_task_offset_sums = new_struct(_SubscriptionInfoData__TaskOffsetSum)
+            e_task_offset_sums.topic_group_id, e_task_offset_sums.partition, e_task_offset_sums.offset_sum, h1 = _S_iiqh.unpack_from(b, p)
+            p += 18
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_task_offset_sums.named_topology = b[p : z1].decode()
+                p = z1
+            else:
+                e_task_offset_sums.named_topology, p = r_nstr(b, p - 2)
+            e_task_offset_sums.partition_to_offset_sum = []
+            e_task_offset_sums.unknown_tagged_fields = ()
+            l_task_offset_sums.append(e_task_offset_sums)
+    obj.unique_field, obj.error_code = _S_bi.unpack_from(b, p)
     p += 5
-    unknown0 = ()
-    obj = _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, [], [], f_user_end_point, f_task_offset_sums, f_unique_field, f_error_code, [], unknown0)
+    obj.prev_tasks = []
+    obj.standby_tasks = []
+    obj.client_tags = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -692,43 +800,73 @@ def _e_SubscriptionInfoData_v10(o: SubscriptionInfoData, out: bytearray) -> None
 
 def _d_SubscriptionInfoData_v11(b: bytes, p: int) -> tuple[SubscriptionInfoData, int]:
     blen = len(b)
-    f_version, f_latest_supported_version = _S_ii.unpack_from(b, p)
-    p += 8
-    f_process_id, p = r_uuid(b, p)
-    f_user_end_point, p = r_bytes(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    obj = new_struct(_SubscriptionInfoData)
+    obj.version, obj.latest_supported_version, u_process_id, h0 = _S_ii16si.unpack_from(b, p)
+    obj.process_id = uuid_of(u_process_id)
+    p += 28
+    if h0 < 0:
+        raise null_error('userEndPoint')
+    else:
+        h0 += p
+        if h0 > blen:
+            raise bytes_error(h0 - p)
+        obj.user_end_point = b[p : h0]
+        p = h0
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if n0 < 0:
+    if h0 < 0:
         raise null_error('taskOffsetSums')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_task_offset_sums = []
-        for _ in range(n0):
-            f1_topic_group_id, f1_partition, f1_offset_sum = _S_iiq.unpack_from(b, p)
-            p += 16
-            f1_named_topology, p = r_nstr(b, p)
-            unknown1 = ()
-            e_task_offset_sums = _SubscriptionInfoData__TaskOffsetSum(f1_topic_group_id, f1_partition, f1_offset_sum, f1_named_topology, [], unknown1)
-            f_task_offset_sums.append(e_task_offset_sums)
-    f_unique_field, f_error_code = _S_bi.unpack_from(b, p)
-    p += 5
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
+        obj.task_offset_sums = l_task_offset_sums = []
+        for _ in range(h0):
+            e_task_offset_sums = new_struct(_SubscriptionInfoData__TaskOffsetSum)
+            e_task_offset_sums.topic_group_id, e_task_offset_sums.partition, e_task_offset_sums.offset_sum, h1 = _S_iiqh.unpack_from(b, p)
+            p += 18
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_task_offset_sums.named_topology = b[p : z1].decode()
+                p = z1
+            else:
+                e_task_offset_sums.named_topology, p = r_nstr(b, p - 2)
+            e_task_offset_sums.partition_to_offset_sum = []
+            e_task_offset_sums.unknown_tagged_fields = ()
+            l_task_offset_sums.append(e_task_offset_sums)
+    obj.unique_field, obj.error_code, h0 = _S_bii.unpack_from(b, p)
+    p += 9
+    if h0 < 0:
         raise null_error('clientTags')
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_client_tags = []
-        for _ in range(n0):
-            f2_key, p = r_bytes(b, p)
-            f2_value, p = r_bytes(b, p)
-            unknown2 = ()
-            e_client_tags = _SubscriptionInfoData__ClientTag(f2_key, f2_value, unknown2)
-            f_client_tags.append(e_client_tags)
-    unknown0 = ()
-    obj = _SubscriptionInfoData(f_version, f_latest_supported_version, f_process_id, [], [], f_user_end_point, f_task_offset_sums, f_unique_field, f_error_code, f_client_tags, unknown0)
+        obj.client_tags = l_client_tags = []
+        for _ in range(h0):
+            e_client_tags = new_struct(_SubscriptionInfoData__ClientTag)
+            h2 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h2 < 0:
+                raise null_error('key')
+            else:
+                h2 += p
+                if h2 > blen:
+                    raise bytes_error(h2 - p)
+                e_client_tags.key = b[p : h2]
+                p = h2
+            h2 = INT32.unpack_from(b, p)[0]
+            p += 4
+            if h2 < 0:
+                raise null_error('value')
+            else:
+                h2 += p
+                if h2 > blen:
+                    raise bytes_error(h2 - p)
+                e_client_tags.value = b[p : h2]
+                p = h2
+            e_client_tags.unknown_tagged_fields = ()
+            l_client_tags.append(e_client_tags)
+    obj.prev_tasks = []
+    obj.standby_tasks = []
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 

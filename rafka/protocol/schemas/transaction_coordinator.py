@@ -18,7 +18,10 @@ __all__ = ['TransactionLogKey', 'TransactionLogValue', 'BY_API_KEY']
 _S_h = Struct(">h")
 _S_q = Struct(">q")
 _S_qhib = Struct(">qhib")
+_S_qhibB = Struct(">qhibB")
+_S_qhibi = Struct(">qhibi")
 _S_qq = Struct(">qq")
+_S_qqB = Struct(">qqB")
 
 @attrs.define
 class TransactionLogKey(Message):
@@ -65,9 +68,16 @@ class TransactionLogValue(Message):
 
 
 def _d_TransactionLogKey_v0(b: bytes, p: int) -> tuple[TransactionLogKey, int]:
-    f_transactional_id, p = r_str(b, p)
-    unknown0 = ()
-    obj = _TransactionLogKey(f_transactional_id, unknown0)
+    blen = len(b)
+    obj = new_struct(_TransactionLogKey)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.transactional_id = b[p : z0].decode()
+        p = z0
+    else:
+        obj.transactional_id, p = r_str(b, p - 2)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -78,18 +88,27 @@ def _e_TransactionLogKey_v0(o: TransactionLogKey, out: bytearray) -> None:
 
 
 def _d_TransactionLogValue__PartitionsSchema_v0(b: bytes, p: int) -> tuple[TransactionLogValue.PartitionsSchema, int]:
-    f_topic, p = r_str(b, p)
-    n0 = INT32.unpack_from(b, p)[0]
+    blen = len(b)
+    obj = new_struct(_TransactionLogValue__PartitionsSchema)
+    h0 = INT16.unpack_from(b, p)[0]
+    p += 2
+    if h0 >= 0 and (z0 := p + h0) <= blen:
+        obj.topic = b[p : z0].decode()
+        p = z0
+    else:
+        obj.topic, p = r_str(b, p - 2)
+    h0 = INT32.unpack_from(b, p)[0]
     p += 4
-    if 0 <= n0 < 64:
-        f_partition_ids = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+    if 0 < h0 < 64:
+        obj.partition_ids = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partition_ids = []
+    elif h0 < 0:
         raise null_error('PartitionIds')
     else:
-        f_partition_ids, p = r_fixed_array(b, p, n0, 'i', 4)
-    unknown0 = ()
-    obj = _TransactionLogValue__PartitionsSchema(f_topic, f_partition_ids, unknown0)
+        obj.partition_ids, p = r_fixed_array(b, p, h0, 'i', 4)
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -110,35 +129,37 @@ def _e_TransactionLogValue__PartitionsSchema_v0(o: TransactionLogValue.Partition
 
 def _d_TransactionLogValue__PartitionsSchema_v1(b: bytes, p: int) -> tuple[TransactionLogValue.PartitionsSchema, int]:
     blen = len(b)
-    s0 = b[p]
-    if 0 < s0 < 0x80 and p + s0 <= blen:
-        f_topic = b[p + 1 : p + s0].decode()
-        p += s0
+    obj = new_struct(_TransactionLogValue__PartitionsSchema)
+    h0 = b[p]
+    if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
+        obj.topic = b[p + 1 : z0].decode()
+        p = z0
     else:
-        f_topic, p = r_cstr(b, p)
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
-    else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if 0 <= n0 < 64:
-        f_partition_ids = [*ARRAYS_i[n0].unpack_from(b, p)]
-        p += 4 * n0
-    elif n0 < 0:
+        obj.topic, p = r_cstr(b, p)
+    h0 = b[p]
+    p += 1
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if 0 < h0 < 64:
+        obj.partition_ids = [*ARRAYS_i[h0].unpack_from(b, p)]
+        p += 4 * h0
+    elif h0 == 0:
+        obj.partition_ids = []
+    elif h0 < 0:
         raise null_error('PartitionIds')
     else:
-        f_partition_ids, p = r_fixed_array(b, p, n0, 'i', 4)
+        obj.partition_ids, p = r_fixed_array(b, p, h0, 'i', 4)
     if b[p] == 0:
         p += 1
-        unknown0: TaggedFields = ()
+        obj.unknown_tagged_fields = ()
     else:
         tags0, p = r_tags(b, p)
-        unknown0 = tuple(tags0)
-    obj = _TransactionLogValue__PartitionsSchema(f_topic, f_partition_ids, unknown0)
+        obj.unknown_tagged_fields = tuple(tags0)
     return obj, p
 
 
@@ -165,34 +186,44 @@ def _e_TransactionLogValue__PartitionsSchema_v1(o: TransactionLogValue.Partition
 
 def _d_TransactionLogValue_v0(b: bytes, p: int) -> tuple[TransactionLogValue, int]:
     blen = len(b)
-    f_producer_id, f_producer_epoch, f_transaction_timeout_ms, f_transaction_status = _S_qhib.unpack_from(b, p)
-    p += 15
-    n0 = INT32.unpack_from(b, p)[0]
-    p += 4
-    if n0 < 0:
-        f_transaction_partitions = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
+    obj = new_struct(_TransactionLogValue)
+    obj.producer_id, obj.producer_epoch, obj.transaction_timeout_ms, obj.transaction_status, h0 = _S_qhibi.unpack_from(b, p)
+    p += 19
+    if h0 < 0:
+        obj.transaction_partitions = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        f_transaction_partitions = []
-        for _ in range(n0):
-            f1_topic, p = r_str(b, p)
-            n1 = INT32.unpack_from(b, p)[0]
+        obj.transaction_partitions = l_transaction_partitions = []
+        for _ in range(h0):
+            e_transaction_partitions = new_struct(_TransactionLogValue__PartitionsSchema)
+            h1 = INT16.unpack_from(b, p)[0]
+            p += 2
+            if h1 >= 0 and (z1 := p + h1) <= blen:
+                e_transaction_partitions.topic = b[p : z1].decode()
+                p = z1
+            else:
+                e_transaction_partitions.topic, p = r_str(b, p - 2)
+            h1 = INT32.unpack_from(b, p)[0]
             p += 4
-            if 0 <= n1 < 64:
-                f1_partition_ids = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+            if 0 < h1 < 64:
+                e_transaction_partitions.partition_ids = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_transaction_partitions.partition_ids = []
+            elif h1 < 0:
                 raise null_error('PartitionIds')
             else:
-                f1_partition_ids, p = r_fixed_array(b, p, n1, 'i', 4)
-            unknown1 = ()
-            e_transaction_partitions = _TransactionLogValue__PartitionsSchema(f1_topic, f1_partition_ids, unknown1)
-            f_transaction_partitions.append(e_transaction_partitions)
-    f_transaction_last_update_timestamp_ms, f_transaction_start_timestamp_ms = _S_qq.unpack_from(b, p)
+                e_transaction_partitions.partition_ids, p = r_fixed_array(b, p, h1, 'i', 4)
+            e_transaction_partitions.unknown_tagged_fields = ()
+            l_transaction_partitions.append(e_transaction_partitions)
+    obj.transaction_last_update_timestamp_ms, obj.transaction_start_timestamp_ms = _S_qq.unpack_from(b, p)
     p += 16
-    unknown0 = ()
-    obj = _TransactionLogValue(f_producer_id, -1, -1, f_producer_epoch, -1, f_transaction_timeout_ms, f_transaction_status, f_transaction_partitions, f_transaction_last_update_timestamp_ms, f_transaction_start_timestamp_ms, 0, unknown0)
+    obj.previous_producer_id = -1
+    obj.next_producer_id = -1
+    obj.next_producer_epoch = -1
+    obj.client_transaction_version = 0
+    obj.unknown_tagged_fields = ()
     return obj, p
 
 
@@ -231,83 +262,82 @@ def _e_TransactionLogValue_v0(o: TransactionLogValue, out: bytearray) -> None:
 
 def _d_TransactionLogValue_v1(b: bytes, p: int) -> tuple[TransactionLogValue, int]:
     blen = len(b)
-    f_producer_id, f_producer_epoch, f_transaction_timeout_ms, f_transaction_status = _S_qhib.unpack_from(b, p)
-    p += 15
-    n0 = b[p]
-    if n0 < 0x80:
-        p += 1
-    elif b[p + 1] < 0x80:
-        n0 = (n0 & 0x7F) | (b[p + 1] << 7)
-        p += 2
+    obj = new_struct(_TransactionLogValue)
+    obj.producer_id, obj.producer_epoch, obj.transaction_timeout_ms, obj.transaction_status, h0 = _S_qhibB.unpack_from(b, p)
+    p += 16
+    if h0 >= 0x80:
+        if b[p] < 0x80:
+            h0 = (h0 & 0x7F) | (b[p] << 7)
+            p += 1
+        else:
+            h0, p = r_uvarint(b, p - 1)
+    h0 -= 1
+    if h0 < 0:
+        obj.transaction_partitions = None
+    elif h0 > blen - p:
+        raise count_error(h0, blen - p)
     else:
-        n0, p = r_uvarint(b, p)
-    n0 -= 1
-    if n0 < 0:
-        f_transaction_partitions = None
-    elif n0 > blen - p:
-        raise count_error(n0, blen - p)
-    else:
-        f_transaction_partitions = []
-        for _ in range(n0):
-            s1 = b[p]
-            if 0 < s1 < 0x80 and p + s1 <= blen:
-                f1_topic = b[p + 1 : p + s1].decode()
-                p += s1
+        obj.transaction_partitions = l_transaction_partitions = []
+        for _ in range(h0):
+            e_transaction_partitions = new_struct(_TransactionLogValue__PartitionsSchema)
+            h1 = b[p]
+            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
+                e_transaction_partitions.topic = b[p + 1 : z1].decode()
+                p = z1
             else:
-                f1_topic, p = r_cstr(b, p)
-            n1 = b[p]
-            if n1 < 0x80:
-                p += 1
-            elif b[p + 1] < 0x80:
-                n1 = (n1 & 0x7F) | (b[p + 1] << 7)
-                p += 2
-            else:
-                n1, p = r_uvarint(b, p)
-            n1 -= 1
-            if 0 <= n1 < 64:
-                f1_partition_ids = [*ARRAYS_i[n1].unpack_from(b, p)]
-                p += 4 * n1
-            elif n1 < 0:
+                e_transaction_partitions.topic, p = r_cstr(b, p)
+            h1 = b[p]
+            p += 1
+            if h1 >= 0x80:
+                if b[p] < 0x80:
+                    h1 = (h1 & 0x7F) | (b[p] << 7)
+                    p += 1
+                else:
+                    h1, p = r_uvarint(b, p - 1)
+            h1 -= 1
+            if 0 < h1 < 64:
+                e_transaction_partitions.partition_ids = [*ARRAYS_i[h1].unpack_from(b, p)]
+                p += 4 * h1
+            elif h1 == 0:
+                e_transaction_partitions.partition_ids = []
+            elif h1 < 0:
                 raise null_error('PartitionIds')
             else:
-                f1_partition_ids, p = r_fixed_array(b, p, n1, 'i', 4)
+                e_transaction_partitions.partition_ids, p = r_fixed_array(b, p, h1, 'i', 4)
             if b[p] == 0:
                 p += 1
-                unknown1: TaggedFields = ()
+                e_transaction_partitions.unknown_tagged_fields = ()
             else:
                 tags1, p = r_tags(b, p)
-                unknown1 = tuple(tags1)
-            e_transaction_partitions = _TransactionLogValue__PartitionsSchema(f1_topic, f1_partition_ids, unknown1)
-            f_transaction_partitions.append(e_transaction_partitions)
-    f_transaction_last_update_timestamp_ms, f_transaction_start_timestamp_ms = _S_qq.unpack_from(b, p)
-    p += 16
-    f_previous_producer_id: int = -1
-    f_next_producer_id: int = -1
-    f_client_transaction_version: int = 0
-    f_next_producer_epoch: int = -1
-    if b[p] == 0:
-        p += 1
-        unknown0: TaggedFields = ()
+                e_transaction_partitions.unknown_tagged_fields = tuple(tags1)
+            l_transaction_partitions.append(e_transaction_partitions)
+    obj.transaction_last_update_timestamp_ms, obj.transaction_start_timestamp_ms, h0 = _S_qqB.unpack_from(b, p)
+    p += 17
+    obj.previous_producer_id = -1
+    obj.next_producer_id = -1
+    obj.client_transaction_version = 0
+    obj.next_producer_epoch = -1
+    if h0 == 0:
+        obj.unknown_tagged_fields = ()
     else:
-        tags0, p = r_tags(b, p)
+        tags0, p = r_tags(b, p - 1)
         extra0 = []
         for tag0, t0 in tags0:
             if tag0 == 0:
                 q0 = 0
-                f_previous_producer_id = _S_q.unpack_from(t0, q0)[0]
+                obj.previous_producer_id = _S_q.unpack_from(t0, q0)[0]
             elif tag0 == 1:
                 q0 = 0
-                f_next_producer_id = _S_q.unpack_from(t0, q0)[0]
+                obj.next_producer_id = _S_q.unpack_from(t0, q0)[0]
             elif tag0 == 2:
                 q0 = 0
-                f_client_transaction_version = _S_h.unpack_from(t0, q0)[0]
+                obj.client_transaction_version = _S_h.unpack_from(t0, q0)[0]
             elif tag0 == 3:
                 q0 = 0
-                f_next_producer_epoch = _S_h.unpack_from(t0, q0)[0]
+                obj.next_producer_epoch = _S_h.unpack_from(t0, q0)[0]
             else:
                 extra0.append((tag0, t0))
-        unknown0 = tuple(extra0)
-    obj = _TransactionLogValue(f_producer_id, f_previous_producer_id, f_next_producer_id, f_producer_epoch, f_next_producer_epoch, f_transaction_timeout_ms, f_transaction_status, f_transaction_partitions, f_transaction_last_update_timestamp_ms, f_transaction_start_timestamp_ms, f_client_transaction_version, unknown0)
+        obj.unknown_tagged_fields = tuple(extra0)
     return obj, p
 
 
