@@ -1,11 +1,16 @@
 """confluent-kafka (librdkafka) over TCP reacts to rafka's faults as to a real cluster's.
 
-Request faults: retriable errors are retried (NOT_LEADER_OR_FOLLOWER with a metadata refresh
-first), fatal ones reported; a dropped response times the request out, a closed connection or
-a corrupted frame makes the client reconnect, and the idempotent producer's retries duplicate
-nothing; delays and throttling are seen. Broker faults on a 3-broker cluster: a stopped,
-killed or cut-off leader fails over to an in-sync replica, comes back on the same port with
-its data, and moved leaders and group coordinators are followed.
+Every single-broker scenario runs twice (the ``target`` fixture, conftest.py): on rafka, and on
+Apache Kafka behind rafka's fault proxy (tests/peers/fault_proxy.py), which applies the same
+plans with rafka's own code to Kafka's real answers -- the client must react the same way to
+both. Request faults: retriable errors are retried (NOT_LEADER_OR_FOLLOWER with a metadata
+refresh first), fatal ones reported; a dropped response times the request out, a closed
+connection or a corrupted frame makes the client reconnect, and the idempotent producer's
+retries duplicate nothing; delays, per-broker latency and throttling are seen; a hung broker
+times requests out and a refused one is reconnected to once healed. Broker faults that need
+several brokers run on rafka only: a stopped or killed leader fails over to an in-sync
+replica and comes back on the same port with its data; moved leaders and group coordinators
+are followed.
 """
 
 from __future__ import annotations
@@ -24,65 +29,68 @@ from tests.faults.helpers import (
     numbered,
     wait_until,
 )
+from tests.faults.targets import FaultTarget
 
 confluent_kafka = pytest.importorskip("confluent_kafka")
 
 TOPIC = "t"
 
 
-# -- request faults ---------------------------------------------------------------------------
+# -- request faults, on rafka and on Kafka behind the fault proxy --------------------------------
 
 
-def test_not_leader_is_retried_after_a_metadata_refresh() -> None:
-    with cluster_with_topic(TOPIC, journal=True) as cluster:
-        plan = cluster.faults.add(
-            {"api": "Produce", "topic": TOPIC, "error": "NOT_LEADER_OR_FOLLOWER", "times": 3}
-        )
-        producer = ConfluentProducer(cluster.bootstrap_servers)
-        reports = producer.send(TOPIC, [b"v"])
-        assert reports == [(None, 0)]
-        assert plan.fired == 3
-        produces = cluster.requests("Produce", topic=TOPIC)
-        assert [e.faults != [] for e in produces] == [True, True, True, False]
-        # after the first error, before the success, librdkafka asked who leads the partition
-        # (its leader query runs beside the retries: not necessarily before each one)
-        refreshes = [
-            e
-            for e in cluster.requests("Metadata", topic=TOPIC)
-            if produces[0].start < e.start < produces[-1].start
-        ]
-        assert refreshes, "no metadata refresh after NOT_LEADER_OR_FOLLOWER"
+def test_not_leader_is_retried_after_a_metadata_refresh(target: FaultTarget) -> None:
+    topic = target.new_topic("t")
+    plan = target.add(
+        {"api": "Produce", "topic": topic, "error": "NOT_LEADER_OR_FOLLOWER", "times": 3}
+    )
+    producer = ConfluentProducer(target.bootstrap_servers)
+    reports = producer.send(topic, [b"v"])
+    assert reports == [(None, 0)]
+    assert plan.fired == 3
+    produces = target.requests("Produce", topic=topic)
+    assert [e.faults != [] for e in produces] == [True, True, True, False]
+    # after the first error, before the success, librdkafka asked who leads the partition
+    # (its leader query runs beside the retries: not necessarily before each one)
+    refreshes = [
+        e
+        for e in target.requests("Metadata", topic=topic)
+        if produces[0].start < e.start < produces[-1].start
+    ]
+    assert refreshes, "no metadata refresh after NOT_LEADER_OR_FOLLOWER"
 
 
-def test_retriable_error_is_retried_and_fatal_error_is_reported() -> None:
-    with cluster_with_topic(TOPIC) as cluster:
-        with cluster.faults.add({"api": "Produce", "error": "NOT_ENOUGH_REPLICAS", "times": 2}):
-            producer = ConfluentProducer(cluster.bootstrap_servers)
-            assert producer.send(TOPIC, [b"a"]) == [(None, 0)]
-        fatal = cluster.faults.add({"api": "Produce", "error": "INVALID_RECORD"})
-        reports = producer.send(TOPIC, [b"b"])
-        assert reports == [("INVALID_RECORD", -1)]
-        assert fatal.fired == 1  # not retried
-        fatal.remove()
-        assert producer.send(TOPIC, [b"c"]) == [(None, 1)]
-        assert consume_values(cluster.bootstrap_servers, TOPIC, 2) == [b"a", b"c"]
+def test_retriable_error_is_retried_and_fatal_error_is_reported(target: FaultTarget) -> None:
+    topic = target.new_topic("t")
+    with target.add({"api": "Produce", "error": "NOT_ENOUGH_REPLICAS", "times": 2}):
+        producer = ConfluentProducer(target.bootstrap_servers)
+        assert producer.send(topic, [b"a"]) == [(None, 0)]
+    fatal = target.add({"api": "Produce", "error": "INVALID_RECORD"})
+    reports = producer.send(topic, [b"b"])
+    assert reports == [("INVALID_RECORD", -1)]
+    assert fatal.fired == 1  # not retried
+    fatal.remove()
+    assert producer.send(topic, [b"c"]) == [(None, 1)]
+    assert consume_values(target.bootstrap_servers, topic, 2) == [b"a", b"c"]
 
 
-def test_dropped_response_times_out_and_the_retry_duplicates_nothing() -> None:
-    with cluster_with_topic(TOPIC, journal=True) as cluster:
-        plan = cluster.faults.add({"api": "Produce", "drop": True, "once": True})
-        producer = ConfluentProducer(
-            cluster.bootstrap_servers, **{"enable.idempotence": True, "socket.timeout.ms": 1500}
-        )
-        began = time.monotonic()
-        reports = producer.send(TOPIC, [b"once"])
-        assert reports == [(None, 0)]
-        assert time.monotonic() - began >= 1.4  # it waited for the lost response
-        assert plan.fired == 1
-        # the broker appended the first try; the retry was recognised as a duplicate
-        outcomes = [e.outcome for e in cluster.requests("Produce")]
-        assert outcomes == ["dropped", "response"]
-        assert consume_values(cluster.bootstrap_servers, TOPIC, 1) == [b"once"]
+def test_dropped_response_times_out_and_the_retry_duplicates_nothing(
+    target: FaultTarget,
+) -> None:
+    topic = target.new_topic("t")
+    plan = target.add({"api": "Produce", "drop": True, "once": True})
+    producer = ConfluentProducer(
+        target.bootstrap_servers, **{"enable.idempotence": True, "socket.timeout.ms": 1500}
+    )
+    began = time.monotonic()
+    reports = producer.send(topic, [b"once"])
+    assert reports == [(None, 0)]
+    assert time.monotonic() - began >= 1.4  # it waited for the lost response
+    assert plan.fired == 1
+    # the broker appended the first try; the retry was recognised as a duplicate
+    outcomes = [e.outcome for e in target.requests("Produce")]
+    assert outcomes == ["dropped", "response"]
+    assert consume_values(target.bootstrap_servers, topic, 1) == [b"once"]
 
 
 @pytest.mark.parametrize(
@@ -94,67 +102,100 @@ def test_dropped_response_times_out_and_the_retry_duplicates_nothing() -> None:
     ],
     ids=["close", "short-frame", "garbage-frame"],
 )
-def test_broken_connections_are_reconnected(fault: dict[str, Any]) -> None:
-    with cluster_with_topic(TOPIC, journal=True) as cluster:
-        plan = cluster.faults.add({"once": True, **fault})
-        producer = ConfluentProducer(cluster.bootstrap_servers, **{"enable.idempotence": True})
-        assert producer.send(TOPIC, numbered("m", 3)) == [(None, 0), (None, 1), (None, 2)]
-        assert plan.fired == 1
-        connections = {e.connection_id for e in cluster.requests(client_id="rdkafka")}
-        assert len(connections) >= 2  # a new connection after the broken one
-        assert consume_values(cluster.bootstrap_servers, TOPIC, 3) == numbered("m", 3)
+def test_broken_connections_are_reconnected(target: FaultTarget, fault: dict[str, Any]) -> None:
+    topic = target.new_topic("t")
+    plan = target.add({"once": True, "client_id": "rdkafka", **fault})
+    producer = ConfluentProducer(target.bootstrap_servers, **{"enable.idempotence": True})
+    assert producer.send(topic, numbered("m", 3)) == [(None, 0), (None, 1), (None, 2)]
+    assert plan.fired == 1
+    connections = {e.connection_id for e in target.requests(client_id="rdkafka")}
+    assert len(connections) >= 2  # a new connection after the broken one
+    assert consume_values(target.bootstrap_servers, topic, 3) == numbered("m", 3)
 
 
-def test_a_corrupted_produce_response_fails_the_batch_that_was_written() -> None:
+def test_a_corrupted_produce_response_fails_the_batch_that_was_written(
+    target: FaultTarget,
+) -> None:
     # librdkafka cannot parse the answer: it reports the batch failed, yet the broker wrote
-    # it (a lost acknowledgement, as with a real broker's garbled response)
-    with cluster_with_topic(TOPIC) as cluster:
-        cluster.faults.add({"api": "Produce", "corrupt": "short", "once": True})
-        producer = ConfluentProducer(cluster.bootstrap_servers)
-        reports = producer.send(TOPIC, [b"x"])
-        assert reports[0][0] is not None and reports[0][0].startswith("_")
-        assert producer.send(TOPIC, [b"y"])[0][0] is None
-        assert consume_values(cluster.bootstrap_servers, TOPIC, 2) == [b"x", b"y"]
+    # it (a lost acknowledgement)
+    topic = target.new_topic("t")
+    target.add({"api": "Produce", "corrupt": "short", "once": True})
+    producer = ConfluentProducer(target.bootstrap_servers)
+    reports = producer.send(topic, [b"x"])
+    assert reports[0][0] is not None and reports[0][0].startswith("_")
+    assert producer.send(topic, [b"y"])[0][0] is None
+    assert consume_values(target.bootstrap_servers, topic, 2) == [b"x", b"y"]
 
 
-def test_delay_and_broker_latency_slow_requests_down() -> None:
-    with cluster_with_topic(TOPIC) as cluster:
-        producer = ConfluentProducer(cluster.bootstrap_servers)
-        producer.send(TOPIC, [b"warm-up"])
-        with cluster.faults.add({"api": "Produce", "delay": 0.4}):
-            began = time.monotonic()
-            producer.send(TOPIC, [b"slow"])
-            assert time.monotonic() - began >= 0.4
-        cluster.set_latency(1, 0.3)
+def test_delay_and_broker_latency_slow_requests_down(target: FaultTarget) -> None:
+    topic = target.new_topic("t")
+    producer = ConfluentProducer(target.bootstrap_servers)
+    producer.send(topic, [b"warm-up"])
+    with target.add({"api": "Produce", "delay": 0.4}):
         began = time.monotonic()
-        producer.send(TOPIC, [b"slower"])
-        assert time.monotonic() - began >= 0.3
-        cluster.set_latency(1, None)
-        began = time.monotonic()
-        producer.send(TOPIC, [b"fast"])
-        assert time.monotonic() - began < 0.3
+        producer.send(topic, [b"slow"])
+        assert time.monotonic() - began >= 0.4
+    target.set_latency(0.3)
+    began = time.monotonic()
+    producer.send(topic, [b"slower"])
+    assert time.monotonic() - began >= 0.3
+    target.set_latency(None)
+    began = time.monotonic()
+    producer.send(topic, [b"fast"])
+    assert time.monotonic() - began < 0.3
 
 
-def test_throttle_time_reaches_the_client() -> None:
-    with cluster_with_topic(TOPIC) as cluster:
-        throttles: list[float] = []
-        producer = ConfluentProducer(
-            cluster.bootstrap_servers,
-            throttle_cb=lambda event: throttles.append(event.throttle_time),
-        )
-        with cluster.faults.add({"api": "Produce", "throttle_ms": 700, "once": True}) as plan:
-            producer.send(TOPIC, [b"x"])
-            wait_until(lambda: producer.producer.poll(0.05) is not None and throttles, 10)
-        assert plan.fired == 1
-        assert throttles[0] == pytest.approx(0.7)
+def test_throttle_time_reaches_the_client(target: FaultTarget) -> None:
+    topic = target.new_topic("t")
+    throttles: list[float] = []
+    producer = ConfluentProducer(
+        target.bootstrap_servers,
+        throttle_cb=lambda event: throttles.append(event.throttle_time),
+    )
+    with target.add({"api": "Produce", "throttle_ms": 700, "once": True}) as plan:
+        producer.send(topic, [b"x"])
+        wait_until(lambda: producer.producer.poll(0.05) is not None and throttles, 10)
+    assert plan.fired == 1
+    assert throttles[0] == pytest.approx(0.7)
 
 
-def test_fetch_not_leader_is_survived_by_a_consumer() -> None:
-    with cluster_with_topic(TOPIC, journal=True) as cluster:
-        ConfluentProducer(cluster.bootstrap_servers).send(TOPIC, numbered("f", 5))
-        plan = cluster.faults.add({"api": "Fetch", "error": "NOT_LEADER_OR_FOLLOWER", "times": 2})
-        assert consume_values(cluster.bootstrap_servers, TOPIC, 5) == numbered("f", 5)
-        assert plan.fired == 2
+def test_fetch_not_leader_is_survived_by_a_consumer(target: FaultTarget) -> None:
+    topic = target.new_topic("t")
+    ConfluentProducer(target.bootstrap_servers).send(topic, numbered("f", 5))
+    plan = target.add({"api": "Fetch", "error": "NOT_LEADER_OR_FOLLOWER", "times": 2})
+    assert consume_values(target.bootstrap_servers, topic, 5) == numbered("f", 5)
+    assert plan.fired == 2
+
+
+def test_hung_broker_times_clients_out_until_healed(target: FaultTarget) -> None:
+    topic = target.new_topic("t")
+    producer = ConfluentProducer(
+        target.bootstrap_servers,
+        **{"message.timeout.ms": 1500, "socket.timeout.ms": 1000, "enable.idempotence": False},
+    )
+    producer.send(topic, [b"before"])
+    target.isolate("hang")
+    reports = producer.send(topic, [b"lost"], timeout=10)
+    assert reports == [("_MSG_TIMED_OUT", -1)]
+    target.heal()
+    assert producer.send(topic, [b"after"], timeout=15)[0][0] is None
+
+
+def test_refused_broker_is_reconnected_when_healed(target: FaultTarget) -> None:
+    topic = target.new_topic("t")
+    producer = ConfluentProducer(target.bootstrap_servers, **{"message.timeout.ms": 20000})
+    producer.send(topic, [b"before"])
+    target.isolate("refuse")
+    delivered = len(producer.reports)
+    producer.producer.produce(
+        topic, value=b"while-refused", partition=0, on_delivery=producer.report
+    )
+    producer.producer.poll(0.5)
+    assert len(producer.reports) == delivered  # its leader cannot be reached
+    target.heal()
+    assert producer.producer.flush(15) == 0
+    assert producer.reports[-1] == (None, 1)
+    assert consume_values(target.bootstrap_servers, topic, 2) == [b"before", b"while-refused"]
 
 
 # -- broker faults ------------------------------------------------------------------------------
@@ -191,40 +232,6 @@ def test_leader_failover_and_recovery(how: str, tmp_path: Any) -> None:
         assert consume_values(cluster.bootstrap_servers, TOPIC, 15) == expected
 
 
-def test_hung_broker_times_clients_out_until_healed() -> None:
-    with _three_brokers() as cluster:
-        producer = ConfluentProducer(
-            cluster.bootstrap_servers,
-            **{"message.timeout.ms": 1500, "socket.timeout.ms": 1000, "enable.idempotence": False},
-        )
-        producer.send(TOPIC, [b"before"])
-        leader = cluster.leader_of(TOPIC, 0)
-        cluster.isolate_broker(leader, "hang")
-        reports = producer.send(TOPIC, [b"lost"], timeout=10)
-        assert reports == [("_MSG_TIMED_OUT", -1)]
-        assert cluster.leader_of(TOPIC, 0) == leader  # still running, still leading
-        cluster.heal_broker(leader)
-        assert producer.send(TOPIC, [b"after"], timeout=15)[0][0] is None
-
-
-def test_refused_broker_is_reconnected_when_healed() -> None:
-    with _three_brokers() as cluster:
-        producer = ConfluentProducer(cluster.bootstrap_servers, **{"message.timeout.ms": 20000})
-        producer.send(TOPIC, [b"before"])
-        leader = cluster.leader_of(TOPIC, 0)
-        cluster.isolate_broker(leader, "refuse")
-        delivered = len(producer.reports)
-        producer.producer.produce(
-            TOPIC, value=b"while-refused", partition=0, on_delivery=producer.report
-        )
-        producer.producer.poll(0.5)
-        assert len(producer.reports) == delivered  # its leader cannot be reached
-        cluster.heal_broker(leader)
-        assert producer.producer.flush(15) == 0
-        assert producer.reports[-1] == (None, 1)
-        assert consume_values(cluster.bootstrap_servers, TOPIC, 2) == [b"before", b"while-refused"]
-
-
 def test_moved_leader_is_followed() -> None:
     with _three_brokers() as cluster:
         producer = ConfluentProducer(cluster.bootstrap_servers, **{"enable.idempotence": True})
@@ -243,7 +250,7 @@ def test_moved_leader_is_followed() -> None:
 
 
 def test_moved_group_coordinator_is_rediscovered() -> None:
-    with _three_brokers() as cluster:
+    with _three_brokers(config={"group.initial.rebalance.delay.ms": 0}) as cluster:
         ConfluentProducer(cluster.bootstrap_servers).send(TOPIC, numbered("g", 4))
         consumer = confluent_kafka.Consumer(
             {

@@ -7,7 +7,8 @@ so the same scenario runs with each client, against rafka and against Apache Kaf
   (``tests/java/src/rafka/peer/Clients.java``, ``tests/go/kgo-peer``) speaking the same
   options and JSON lines; :class:`DriverClient` runs them (see :mod:`tests.peers.java_clients`,
   :mod:`tests.peers.go_clients`) and also exposes their raw commands (:meth:`DriverClient.run`),
-  e.g. ``describe-topics`` and ``list-offsets``.
+  e.g. ``describe-topics`` and ``list-offsets``, and runs long-lived ones such as
+  ``group-consume`` in the background (:meth:`DriverClient.start`, :class:`DriverProcess`).
 * ``confluent-kafka``, ``kafka-python`` and ``aiokafka`` run in-process
   (:mod:`tests.peers.python_clients`).
 
@@ -23,11 +24,15 @@ import base64
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from types import TracebackType
+from typing import IO, Any, Protocol, TypeVar
 
 __all__ = [
     "ClientError",
@@ -38,6 +43,7 @@ __all__ = [
     "DriverClient",
     "DriverError",
     "DriverOutput",
+    "DriverProcess",
     "Header",
     "PeerClient",
     "ProduceResult",
@@ -302,7 +308,7 @@ class DriverOutput:
 
 
 #: Options of the drivers that take no value.
-_DRIVER_FLAGS = frozenset({"keyed", "null_values", "validate_only"})
+_DRIVER_FLAGS = frozenset({"keyed", "null_values", "validate_only", "sequential"})
 
 
 def driver_args(options: Mapping[str, Any]) -> list[str]:
@@ -328,6 +334,133 @@ def driver_args(options: Mapping[str, Any]) -> list[str]:
         else:
             args += [opt, str(value)]
     return args
+
+
+_T = TypeVar("_T")
+
+
+class DriverProcess:
+    """A driver command running in the background (``group-consume`` runs until SIGTERM): its
+    JSON lines as they arrive, waiting on them, and stopping it.
+
+    Use as a context manager (the process is killed on the way out if still running) or call
+    :meth:`close`.
+    """
+
+    def __init__(self, command: Sequence[str], name: str) -> None:
+        self.name = name
+        self._lines: list[dict[str, Any]] = []
+        self._changed = threading.Condition()
+        self._ended = False
+        # stderr goes to a file, never a pipe nobody reads; it explains a failure.
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            self.proc = subprocess.Popen(
+                list(command),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                text=True,
+                encoding="utf-8",
+            )
+        except OSError:
+            self._stderr.close()
+            raise
+        self._reader = threading.Thread(target=self._read, name=f"{name} reader", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        with contextlib.suppress(OSError, ValueError):
+            for text in self.proc.stdout:
+                if not text.strip():
+                    continue
+                try:
+                    line = json.loads(text)
+                except json.JSONDecodeError:
+                    line = {"type": "unparsed", "text": text}
+                with self._changed:
+                    self._lines.append(line)
+                    self._changed.notify_all()
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        """Every JSON line printed so far."""
+        with self._changed:
+            return list(self._lines)
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [line for line in self.lines if line.get("type") == kind]
+
+    def wait_for(
+        self,
+        condition: Callable[[list[dict[str, Any]]], _T],
+        timeout: float = 30.0,
+        what: str = "",
+    ) -> _T:
+        """Wait until ``condition(lines so far)`` is truthy and return it; AssertionError
+        after ``timeout`` seconds, :class:`DriverError` if the process ends first."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                value = condition(list(self._lines))
+                if value:
+                    return value
+                if self._ended:
+                    raise DriverError(
+                        f"{self.name} ended (status {self.proc.wait()}) before "
+                        f"{what or condition}; stderr:\n{self.stderr()}"
+                    )
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"timed out after {timeout}s waiting for {what or condition}; "
+                        f"{self.name} printed {self._lines[-5:]}"
+                    )
+                self._changed.wait(left)
+
+    def stderr(self, limit: int = 4000) -> str:
+        with contextlib.suppress(OSError, ValueError):
+            self._stderr.seek(0)
+            return self._stderr.read().decode("utf-8", "replace")[-limit:]
+        return ""
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM (the command's clean end), then wait for the process and its output."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            status = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.close()
+            raise DriverError(f"{self.name} did not stop within {timeout}s") from None
+        self._reader.join(10)
+        return status
+
+    def close(self) -> None:
+        """Kill the process if it still runs and release everything."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._reader.join(10)
+        if self.proc.stdout is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdout.close()
+        self._stderr.close()
+
+    def __enter__(self) -> DriverProcess:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 class DriverClient:
@@ -388,6 +521,12 @@ class DriverClient:
         except json.JSONDecodeError as exc:
             raise DriverError(f"{self.name} printed a line that is not JSON: {exc}") from None
         return DriverOutput(proc.returncode, lines, proc.stderr)
+
+    def start(self, subcommand: str, **options: Any) -> DriverProcess:
+        """Start ``subcommand`` with ``options`` (see :func:`driver_args`) in the background,
+        e.g. ``start("group-consume", bootstrap=..., topic="t", group="g")``."""
+        cmd = [*self.command, subcommand, *driver_args(options)]
+        return DriverProcess(cmd, f"{self.name} {subcommand}")
 
     # -- PeerClient -----------------------------------------------------------------------
 

@@ -9,6 +9,14 @@ its options and JSON lines are documented there and in :mod:`tests.peers.clients
     java.produce(bootstrap, "t", generated_records(10, keyed=True)).check()
     records = java.consume(bootstrap, "t", count=10).check().records
     java.run("list-offsets", bootstrap=bootstrap, topic="t", spec="max-timestamp")
+    with java.start("group-consume", bootstrap=bootstrap, topic="t", group="g") as member:
+        member.wait_for(lambda lines: any(l["type"] == "committed" for l in lines))
+        member.stop()
+
+Options only this driver has: ``produce --sequential`` (each record waits for the previous
+one's acknowledgement: one Produce request per record) and ``--metric NAME`` (``produce``,
+``consume``: ``metric`` lines with the client's metrics of that name, e.g.
+``produce-throttle-time-max``).
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@
 * ``kafka_broker_factory`` (session): ``kafka_broker_factory({"auto.create.topics.enable":
   "false"})`` starts (once per distinct set of overrides) another broker with those
   ``server.properties`` overrides, for behaviour that needs a static broker config.
+* ``kafka_fault_proxy`` (session): a broker of its own behind a fault-injecting proxy
+  (:class:`~tests.peers.fault_proxy.FaultProxy`) that applies rafka's fault plans to it.
 * ``kafka_cli`` (session): :class:`~tests.peers.kafka_broker.KafkaCli`, Kafka's CLI tools by
   script name: ``code, out, err = kafka_cli("kafka-topics", "--bootstrap-server", bs, "--list")``.
 * ``java_clients`` / ``go_clients`` (session): the kafka-clients and franz-go drivers.
@@ -26,6 +28,7 @@ from typing import NoReturn
 import pytest
 
 from tests.peers.clients import PeerClient
+from tests.peers.fault_proxy import FaultProxy
 from tests.peers.java import PeerUnavailable, in_ci
 from tests.peers.kafka_broker import KafkaBroker, KafkaCli, property_value
 
@@ -35,7 +38,14 @@ __all__ = ["CLIENT_NAMES"]
 CLIENT_NAMES: tuple[str, ...] = ("java", "franz-go", "confluent-kafka", "kafka-python", "aiokafka")
 
 _JAVA_FIXTURES = frozenset(
-    {"kafka_broker", "own_kafka_broker", "kafka_broker_factory", "kafka_cli", "java_clients"}
+    {
+        "kafka_broker",
+        "own_kafka_broker",
+        "kafka_broker_factory",
+        "kafka_cli",
+        "java_clients",
+        "kafka_fault_proxy",
+    }
 )
 
 #: Start-up figures of the session's reference broker, for the terminal summary.
@@ -136,6 +146,29 @@ def own_kafka_broker(tmp_path: Path) -> Iterator[KafkaBroker]:
             _unavailable("the Apache Kafka reference broker", exc)
         yield broker
     finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_fault_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultProxy]:
+    """An Apache Kafka broker of its own behind a :class:`~tests.peers.fault_proxy.FaultProxy`
+    (the broker advertises the proxy's address): rafka's fault plans on a real cluster.
+    Reset (no plans, empty journal, no connections) before each use with ``reset()``."""
+    proxy = FaultProxy()
+    broker = KafkaBroker(
+        {"advertised.listeners": f"PLAINTEXT://{proxy.address}"},
+        work_dir=tmp_path_factory.mktemp("kafka-behind-proxy"),
+    )
+    try:
+        try:
+            broker.start()
+        except PeerUnavailable as exc:
+            _unavailable("the Apache Kafka reference broker", exc)
+        proxy.upstream = ("127.0.0.1", broker.port)
+        _STARTED.append(broker)
+        yield proxy
+    finally:
+        proxy.close()
         broker.stop()
 
 

@@ -27,6 +27,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
@@ -84,10 +86,12 @@ import java.util.concurrent.TimeUnit;
  *                    [--null-values] [--headers H] [--partition P] [--timestamp MS])
  *                    [--compression C] [--acks 0|1|all] [--idempotence true|false]
  *                    [--linger-ms MS] [--batch-size B] [--max-request-size B] [--config K=V]...
+ *                    [--sequential] [--metric NAME]...
  *   consume          --topic T [--partition P]... [--offset O|earliest|latest] [--count N]
  *                    [--isolation-level read_uncommitted|read_committed]
  *                    [--auto-offset-reset none|earliest|latest]
  *                    [--max-partition-fetch-bytes B] [--fetch-max-bytes B] [--config K=V]...
+ *                    [--metric NAME]...
  *   list-offsets     --topic T [--partition P]... [--spec earliest|latest|max-timestamp|
  *                    earliest-local|MILLIS] [--isolation-level ...]
  *   group-consume    --topic T --group G [--group-protocol classic|consumer]
@@ -98,11 +102,12 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Output: one JSON object per line on stdout, each with a {@code "type"}: {@code created},
  * {@code deleted}, {@code topic}, {@code config}, {@code produced}, {@code record},
- * {@code offset}, {@code summary} or {@code error}. Bytes (keys, values, header values) are
- * standard base64 or null. An error line names Kafka's error code ({@code Errors} name, e.g.
- * {@code TOPIC_ALREADY_EXISTS}), or {@code CLIENT_ERROR} for a failure that has no error code,
- * plus the exception class and message. Exit status: 0 when no error line was printed, 1 when
- * one was, 2 for a bad command line, 3 for anything unexpected (stack trace on stderr).
+ * {@code offset}, {@code metric}, {@code summary} or {@code error}. Bytes (keys, values, header
+ * values) are standard base64 or null. An error line names Kafka's error code ({@code Errors}
+ * name, e.g. {@code TOPIC_ALREADY_EXISTS}), or {@code CLIENT_ERROR} for a failure that has no
+ * error code, plus the exception class and message. Exit status: 0 when no error line was
+ * printed, 1 when one was, 2 for a bad command line, 3 for anything unexpected (stack trace on
+ * stderr).
  *
  * <p>Generated records ({@code --count}) are deterministic so the Python side can rebuild
  * them: record {@code i} has key {@code "key-i"} (with {@code --keyed}, else null), value
@@ -111,6 +116,13 @@ import java.util.concurrent.TimeUnit;
  * {@code j < H}. An input file holds one JSON record per line: {@code key}, {@code value}
  * (base64 or null), {@code headers} ({@code [{"key": str, "value": base64|null}]}) and
  * optionally {@code partition} and {@code timestamp}.
+ *
+ * <p>{@code produce --sequential} waits for each record's acknowledgement (or failure) before
+ * sending the next, so each record travels in a Produce request of its own. {@code --metric NAME}
+ * (produce, consume; repeatable) prints, once the work is done and before the client closes, a
+ * {@code metric} line ({@code group}, {@code name}, {@code tags}, {@code value}; null for NaN)
+ * for each of the client's metrics called NAME, e.g. {@code produce-throttle-time-max}. Both are
+ * options of this Java driver only.
  */
 public final class Clients {
 
@@ -119,7 +131,8 @@ public final class Clients {
     private static final Base64.Decoder UNB64 = Base64.getDecoder();
 
     /** Options that take no value. */
-    private static final Set<String> FLAGS = Set.of("keyed", "null-values", "validate-only");
+    private static final Set<String> FLAGS =
+            Set.of("keyed", "null-values", "validate-only", "sequential");
 
     private final PrintStream out;
     private final Map<String, List<String>> options;
@@ -644,6 +657,7 @@ public final class Clients {
         // Per record: the send's Future, or the Throwable that failed it before it was sent.
         List<Object> outcomes = new ArrayList<>();
         Throwable metadataTimeout = null;
+        boolean sequential = flag("sequential");
         int produced = 0;
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties())) {
             for (ProducerRecord<byte[], byte[]> record : records) {
@@ -657,6 +671,9 @@ public final class Clients {
                     Future<RecordMetadata> future = producer.send(record);
                     outcomes.add(future);
                     metadataTimeout = failedWithTimeout(future);
+                    if (sequential && metadataTimeout == null) {
+                        awaitQuietly(future);
+                    }
                 } catch (RuntimeException e) {
                     // send() throws (rather than failing the future) for some client-side errors.
                     outcomes.add(e);
@@ -683,11 +700,50 @@ public final class Clients {
                 line.put("index", i);
                 emit(line);
             }
+            emitMetrics(producer.metrics());
         }
         Map<String, Object> summary = line("summary");
         summary.put("produced", produced);
         summary.put("failed", records.size() - produced);
         emit(summary);
+    }
+
+    /** Wait for {@code future}; its outcome, failure included, is reported later. */
+    private void awaitQuietly(Future<RecordMetadata> future) throws InterruptedException {
+        try {
+            future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            // reported with the other outcomes
+        }
+    }
+
+    /** A {@code metric} line for each metric named by a {@code --metric} option. */
+    private void emitMetrics(Map<MetricName, ? extends Metric> metrics) throws IOException {
+        List<String> names = all("metric");
+        if (names.isEmpty()) {
+            return;
+        }
+        List<Map<String, Object>> lines = new ArrayList<>();
+        for (Map.Entry<MetricName, ? extends Metric> entry : metrics.entrySet()) {
+            MetricName name = entry.getKey();
+            if (!names.contains(name.name())) {
+                continue;
+            }
+            Object value = entry.getValue().metricValue();
+            if (value instanceof Double d && (d.isNaN() || d.isInfinite())) {
+                value = null;
+            }
+            Map<String, Object> line = line("metric");
+            line.put("group", name.group());
+            line.put("name", name.name());
+            line.put("tags", new TreeMap<>(name.tags()));
+            line.put("value", value);
+            lines.add(line);
+        }
+        lines.sort(java.util.Comparator.comparing(Object::toString));
+        for (Map<String, Object> line : lines) {
+            emit(line);
+        }
     }
 
     /** The cause if {@code future} already failed with a client-side timeout, else null. */
@@ -826,6 +882,7 @@ public final class Clients {
                 }
                 emit(line);
             }
+            emitMetrics(consumer.metrics());
         }
         Map<String, Object> summary = line("summary");
         summary.put("consumed", consumed);
