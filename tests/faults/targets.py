@@ -2,8 +2,9 @@
 
 A :class:`FaultTarget` is what a side-by-side fault test needs of a cluster: its bootstrap
 address, a fresh topic, ``add(plan)`` (the same plan dicts for both), the journal
-(``requests(api, topic=...)``), per-broker latency and isolation. :class:`RafkaTarget` is a
-one-broker ``rafka.Cluster``; :class:`KafkaTarget` is the session's Kafka broker behind
+(``requests(api, topic=...)``), per-broker latency, isolation, and a restart (stopped or
+killed, same port and data). :class:`RafkaTarget` is a one-broker ``rafka.Cluster`` on disk;
+:class:`KafkaTarget` is the session's Kafka broker behind
 :class:`~tests.peers.fault_proxy.FaultProxy`, which applies the plans with rafka's own code.
 """
 
@@ -39,6 +40,7 @@ class FaultTarget(Protocol):
     def set_latency(self, seconds: float | None) -> None: ...
     def isolate(self, mode: str) -> None: ...
     def heal(self) -> None: ...
+    def restart(self, *, kill: bool = False) -> None: ...
     def close(self) -> None: ...
 
 
@@ -47,8 +49,8 @@ class RafkaTarget:
 
     name = "rafka"
 
-    def __init__(self) -> None:
-        self.cluster = rafka.Cluster(1, listen=True, journal=True, seed=1234)
+    def __init__(self, data_dir: str | None = None) -> None:
+        self.cluster = rafka.Cluster(1, listen=True, journal=True, seed=1234, data_dir=data_dir)
         self.cluster.start()
         self.bootstrap_servers = self.cluster.bootstrap_servers
 
@@ -74,6 +76,13 @@ class RafkaTarget:
 
     def heal(self) -> None:
         self.cluster.heal_broker(1)
+
+    def restart(self, *, kill: bool = False) -> None:
+        if kill:
+            self.cluster.kill_broker(1)
+        else:
+            self.cluster.stop_broker(1)
+        self.cluster.start_broker(1)
 
     def close(self) -> None:
         self.cluster.stop()
@@ -111,6 +120,10 @@ class KafkaTarget:
 
     def heal(self) -> None:
         self.proxy.heal()
+
+    def restart(self, *, kill: bool = False) -> None:
+        assert self.proxy.broker is not None
+        self.proxy.broker.restart(kill=kill)
 
     def close(self) -> None:
         self.proxy.reset()

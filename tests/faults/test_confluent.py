@@ -198,6 +198,23 @@ def test_refused_broker_is_reconnected_when_healed(target: FaultTarget) -> None:
     assert consume_values(target.bootstrap_servers, topic, 2) == [b"before", b"while-refused"]
 
 
+@pytest.mark.parametrize("kill", [False, True], ids=["stop", "kill"])
+def test_restarted_broker_is_reconnected_and_loses_nothing(target: FaultTarget, kill: bool) -> None:
+    """The only broker goes down (a clean stop, or killed: no clean shutdown) and comes back
+    on its port with its data while the idempotent producer has more to send: it reconnects,
+    and the partition holds every record exactly once."""
+    topic = target.new_topic("t")
+    producer = ConfluentProducer(
+        target.bootstrap_servers, **{"enable.idempotence": True, "message.timeout.ms": 60000}
+    )
+    assert producer.send(topic, numbered("a", 5)) == [(None, i) for i in range(5)]
+    target.restart(kill=kill)
+    assert producer.send(topic, numbered("b", 5), timeout=60) == [(None, i) for i in range(5, 10)]
+    assert consume_values(target.bootstrap_servers, topic, 10) == numbered("a", 5) + numbered(
+        "b", 5
+    )
+
+
 # -- broker faults ------------------------------------------------------------------------------
 
 

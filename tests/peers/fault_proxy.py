@@ -147,6 +147,8 @@ class FaultProxy:
 
     def __init__(self, upstream: tuple[str, int] | None = None, *, seed: int = 1234) -> None:
         self.upstream = upstream
+        #: The broker behind the proxy, when the fixture that made it says (for restarts).
+        self.broker: Any = None
         self.faults = FaultInjector(seed=seed)
         self.topics = _Topics()
         self._journal: list[ProxyEntry] = []

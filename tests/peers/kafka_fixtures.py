@@ -156,7 +156,12 @@ def kafka_fault_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faul
     Reset (no plans, empty journal, no connections) before each use with ``reset()``."""
     proxy = FaultProxy()
     broker = KafkaBroker(
-        {"advertised.listeners": f"PLAINTEXT://{proxy.address}"},
+        {
+            "advertised.listeners": f"PLAINTEXT://{proxy.address}",
+            # a killed broker restarts once its old session has expired: make that quick
+            "broker.session.timeout.ms": 2000,
+            "broker.heartbeat.interval.ms": 500,
+        },
         work_dir=tmp_path_factory.mktemp("kafka-behind-proxy"),
     )
     try:
@@ -165,6 +170,7 @@ def kafka_fault_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faul
         except PeerUnavailable as exc:
             _unavailable("the Apache Kafka reference broker", exc)
         proxy.upstream = ("127.0.0.1", broker.port)
+        proxy.broker = broker
         _STARTED.append(broker)
         yield proxy
     finally:
