@@ -21,13 +21,6 @@ from tests.peers.fault_proxy import FaultProxy
 _numbers = itertools.count()
 
 
-class Entry(Protocol):
-    start: float
-    connection_id: str
-    outcome: str
-    faults: list[str]
-
-
 class FaultTarget(Protocol):
     name: str
     bootstrap_servers: str

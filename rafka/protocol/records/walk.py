@@ -114,29 +114,18 @@ def _walk(data: Buffer, pos: int, end: int, count: int) -> tuple[int, int, bool]
     min_delta = 1 << 64
     max_delta = -(1 << 64)
     null_key = False
-    index = 0
-    misses = 0
-    while index < count and misses < _MAX_MISSES:
-        run = _equal_size_run(data, pos, end, index, count)
-        if run is None:
-            misses += 1
-            stop = min(count, index + _MIN_RUN)
-        else:
+    index = misses = 0
+    while index < count:
+        run = _equal_size_run(data, pos, end, index, count) if misses < _MAX_MISSES else None
+        if run is not None:
             misses = 0
             n, size, low, high, nulls = run
-            index += n
-            pos += n * size
-            min_delta = min(min_delta, low)
-            max_delta = max(max_delta, high)
-            null_key = null_key or nulls
-            continue
-        pos, low, high, nulls = _walk_records(data, pos, end, index, stop)
-        index = stop
-        min_delta = min(min_delta, low)
-        max_delta = max(max_delta, high)
-        null_key = null_key or nulls
-    if index < count:
-        pos, low, high, nulls = _walk_records(data, pos, end, index, count)
+            index, pos = index + n, pos + n * size
+        else:  # a few records one by one, or all the rest after repeated misses
+            misses += 1
+            stop = count if misses >= _MAX_MISSES else min(count, index + _MIN_RUN)
+            pos, low, high, nulls = _walk_records(data, pos, end, index, stop)
+            index = stop
         min_delta = min(min_delta, low)
         max_delta = max(max_delta, high)
         null_key = null_key or nulls
