@@ -224,8 +224,12 @@ def test_a_batch_of_equal_size_records_is_walked_column_wise() -> None:
         return original(*args)  # type: ignore[arg-type]
 
     walk_module._walk_records = counting  # type: ignore[assignment]
+    expected = WalkResult(1000, 1000, 1999, False)
     try:
-        assert walk_records(batch) == WalkResult(1000, 1000, 1999, False)
+        assert walk_records(batch) == expected
+        # as the broker gets it: a view into a request frame (and a bytearray)
+        assert walk_records(memoryview(b"frame" + batch)[5:]) == expected
+        assert walk_records(bytearray(batch)) == expected
     finally:
         walk_module._walk_records = original
     assert calls == []  # no record was walked one by one
