@@ -36,7 +36,7 @@ import functools
 import itertools
 import threading
 import time
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Coroutine, Mapping
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -44,14 +44,14 @@ import attrs
 
 from rafka.cluster.faults import FaultHandle, FaultInjector, FaultPlan
 from rafka.cluster.faults.effects import mangle_frame
-from rafka.cluster.faults.inspect import group_ids, request_items, transactional_ids
+from rafka.cluster.faults.inspect import request_items
 from rafka.cluster.faults.plan import glob_match
 from rafka.cluster.faults.responses import build_error_response, set_throttle
 from rafka.cluster.request import load_handlers
 from rafka.errors._base import DecodeError
 from rafka.protocol import framing
 from rafka.protocol._message import Message
-from rafka.protocol.messages import API_SPECS, RequestHeader
+from rafka.protocol.messages import API_SPECS
 
 __all__ = ["FaultProxy", "ProxyEntry"]
 
@@ -107,8 +107,15 @@ class _Named:
 
 class _Image:
     def __init__(self, topics: _Topics) -> None:
-        self.topics_by_id = {tid: _Named(name, tid) for tid, name in topics.by_id.items()}
-        self.topics = {name: _Named(name, tid) for name, tid in topics.by_name.items()}
+        self._topics = topics
+
+    @property
+    def topics_by_id(self) -> dict[Any, _Named]:
+        return {tid: _Named(name, tid) for tid, name in self._topics.by_id.items()}
+
+    @property
+    def topics(self) -> dict[str, _Named]:
+        return {name: _Named(name, tid) for name, tid in self._topics.by_name.items()}
 
 
 @functools.cache
@@ -120,6 +127,8 @@ class _FakeBroker:
     """What :func:`build_error_response` asks of a broker: topic names, and rafka's request
     handlers (only their pure ``error_response``: per group, per resource, ...)."""
 
+    node_id = NODE_ID
+
     def __init__(self, topics: _Topics) -> None:
         self.handlers = _handlers()
         self.controller = self
@@ -128,9 +137,12 @@ class _FakeBroker:
 
 @attrs.frozen
 class _Context:
+    """What the fault code asks of a request's context."""
+
     api_key: int
     api_version: int
     correlation_id: int
+    client_id: str | None
 
 
 class _Closed(Exception):
@@ -151,6 +163,7 @@ class FaultProxy:
         self.broker: Any = None
         self.faults = FaultInjector(seed=seed)
         self.topics = _Topics()
+        self._broker = _FakeBroker(self.topics)
         self._journal: list[ProxyEntry] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -318,21 +331,21 @@ class FaultProxy:
         )
         self._record(entry)
         expects_answer = not (key == _PRODUCE and getattr(request, "acks", -1) == 0)
-        delay, throttle, terminal = self._decide(key, version, header, request, items, entry)
+        ctx = _Context(key, version, header.correlation_id, header.client_id)
+        broker: Any = self._broker
+        delay, throttle, terminal = self.faults.verdict(broker, ctx, request, entry.faults)  # type: ignore[arg-type]
         if delay:
             await asyncio.sleep(delay)
         if terminal is not None and terminal.close:
             entry.outcome = "closed"
             return "closed"
         if terminal is not None and terminal.error is not None:
-            ctx = _Context(key, version, header.correlation_id)
 
             async def serve(_ctx: Any, message: Message) -> Message | None:
                 out = bytes(framing.encode_request(header, message, size_prefix=False))
                 answer = await self._exchange(out, expects_answer, up_reader, up_writer)
                 return None if answer is None else framing.decode_response(answer, key, version)[1]
 
-            broker: Any = _FakeBroker(self.topics)
             response = await build_error_response(broker, ctx, request, terminal, serve)  # type: ignore[arg-type]
             entry.outcome = "response" if response is not None else "no response"
             if response is not None:
@@ -369,46 +382,6 @@ class FaultProxy:
         entry.end = time.time()
         return "served"
 
-    def _decide(
-        self,
-        key: int,
-        version: int,
-        header: RequestHeader,
-        request: Message,
-        items: list[tuple[str, int | None]],
-        entry: ProxyEntry,
-    ) -> tuple[float, int | None, FaultPlan | None]:
-        """The plans' verdict on one request, as rafka's ``FaultInjector.apply`` reaches it."""
-        delay = 0.0
-        throttle: int | None = None
-        broker_plans = [
-            p
-            for kind in ("latency", "hang")
-            if (p := self.faults.broker_plan(kind, NODE_ID)) is not None
-        ]
-        for plan in (*self.faults.plans, *broker_plans):
-            if not plan.matches_request(NODE_ID, key, version, header.client_id):
-                continue
-            if plan.scoped and not any(plan.matches_item(t, p) for t, p in items):
-                continue
-            if plan.group_id is not None and not plan.matches_any(
-                group_ids(request, key, version), plan.group_id
-            ):
-                continue
-            if plan.transactional_id is not None and not plan.matches_any(
-                transactional_ids(request, key, version), plan.transactional_id
-            ):
-                continue
-            if not plan.decide():
-                continue
-            entry.faults.append(plan.describe())
-            delay += plan.delay
-            if plan.throttle_ms is not None:
-                throttle = plan.throttle_ms
-            if plan.error is not None or plan.drop or plan.close or plan.corrupt is not None:
-                return delay, throttle, plan
-        return delay, throttle, None
-
     async def _relay(
         self,
         frame: bytes,
@@ -442,13 +415,3 @@ async def _read_frame(reader: asyncio.StreamReader) -> bytes:
     if size < 0 or size > 100 * 1024 * 1024:
         raise _Closed(f"bad frame size {size}")
     return await reader.readexactly(size)
-
-
-@contextlib.contextmanager
-def proxied(upstream: tuple[str, int]) -> Iterator[FaultProxy]:
-    """A proxy in front of ``upstream`` for the duration of the block."""
-    proxy = FaultProxy(upstream)
-    try:
-        yield proxy
-    finally:
-        proxy.close()

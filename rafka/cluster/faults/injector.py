@@ -214,19 +214,18 @@ class FaultInjector:
 
     # ----------------------------------------------------------------------------- requests
 
-    async def apply(
+    def verdict(
         self,
         broker: Broker,
         ctx: RequestContext,
         request: Message,
-        serve: Serve,
         fired: list[str] | None = None,
-    ) -> Message | None:
-        """Serve one request through the plans (see the module docstring)."""
+    ) -> tuple[float, int | None, FaultPlan | None]:
+        """The plans' verdict on one request: ``(delay, throttle_ms, terminal plan)``, counting
+        each plan's matches and firings; the descriptions of those that fire go to ``fired``."""
         view = _RequestView(broker, ctx, request)
         delay = 0.0
         throttle: int | None = None
-        terminal: FaultPlan | None = None
         for plan in (*self._plans, *self._broker_plans.values()):
             if not _matches(plan, view) or not plan.decide():
                 continue
@@ -236,8 +235,19 @@ class FaultInjector:
             if plan.throttle_ms is not None:
                 throttle = plan.throttle_ms
             if _terminal(plan):
-                terminal = plan
-                break
+                return delay, throttle, plan
+        return delay, throttle, None
+
+    async def apply(
+        self,
+        broker: Broker,
+        ctx: RequestContext,
+        request: Message,
+        serve: Serve,
+        fired: list[str] | None = None,
+    ) -> Message | None:
+        """Serve one request through the plans (see the module docstring)."""
+        delay, throttle, terminal = self.verdict(broker, ctx, request, fired)
         if delay > 0:
             await broker.clock.sleep(delay)
         if terminal is not None and terminal.close:
