@@ -12,6 +12,7 @@ owned twice and none may be orphaned, on either side.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
@@ -19,10 +20,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import rafka
 from rafka.protocol.messages import (
     ConsumerGroupDescribeRequest,
     ConsumerProtocolAssignment,
@@ -146,8 +148,9 @@ class Member:
             if stream is not None:
                 stream.close()
 
-    def stderr(self) -> str:
-        return "".join(self._stderr)[-3000:]
+    def stderr(self, limit: int = 3000) -> str:
+        """The end of what the member wrote on stderr (its client's log)."""
+        return "".join(self._stderr)[-limit:]
 
     def close(self) -> None:
         if self.alive:
@@ -255,7 +258,54 @@ def wait_settled(
     def describe() -> str:
         state, stored = view.describe()
         views = [(m.client, m.alive, m.assignment()) for m in members]
-        stderr = [m.stderr()[-500:] for m in members if not m.alive]
-        return f"coordinator {state} {stored}; members {views}; {stderr}"
+        # The log of every member that is dead or owns nothing says why.
+        stderr = "".join(
+            f"\n--- member {i} ({m.client}) stderr:\n{m.stderr(8000)}"
+            for i, m in enumerate(members)
+            if not m.alive or not m.assignment()
+        )
+        return f"coordinator {state} {stored}; members {views}{stderr}"
 
     wait_until(settled, timeout, describe)
+
+
+#: The requests that make a group's membership, for the account :func:`journal_on_failure` gives.
+GROUP_APIS = ("JoinGroup", "SyncGroup", "Heartbeat", "LeaveGroup", "ConsumerGroupHeartbeat")
+
+
+def group_calls(cluster: rafka.Cluster) -> str:
+    """One line per membership request the cluster's journal holds: when, from which client
+    and connection, which member and generation, and how it was answered."""
+    entries = [e for e in cluster.journal if e.api in GROUP_APIS]
+    if not entries:
+        return "(no group requests journaled)"
+    t0 = entries[0].start
+    lines = []
+    for e in entries:
+        request, response = e.request, e.response
+        member = getattr(request, "member_id", None)
+        generation = getattr(request, "generation_id", getattr(request, "member_epoch", ""))
+        error = getattr(response, "error_code", None) if response is not None else None
+        took = "" if e.duration is None else f" {e.duration * 1000:.0f}ms"
+        lines.append(
+            f"+{e.start - t0:7.3f}s {e.api:<22} {e.client_id} {e.peer} member={member} "
+            f"gen={generation} -> {e.outcome} error={error}{took}"
+        )
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def journal_on_failure(cluster: rafka.Cluster) -> Iterator[None]:
+    """Journal the block's requests; if it fails, add the coordinator's side of the story
+    (every membership request and its answer) to the assertion."""
+    journal = cluster.journal
+    journal.clear()
+    journal.start()
+    try:
+        yield
+    except AssertionError as exc:
+        journal.stop()  # nothing is appended while the entries are read
+        raise AssertionError(f"{exc}\n--- group requests:\n{group_calls(cluster)}") from exc
+    finally:
+        journal.stop()
+    journal.clear()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import signal
 import sys
 import threading
@@ -139,6 +140,14 @@ def run_kafka_python(args: argparse.Namespace) -> None:
         heartbeat_interval_ms=args.heartbeat_ms,
         group_instance_id=args.instance_id,
     )
+    # Know the topic's partitions before joining. kafka-python 3.0.12 loses a rebalance when
+    # poll() times out just as that rebalance's SyncGroup answer arrives: the join completes
+    # but nothing applies it, so heartbeats stay off and the session expires. It recovers from
+    # this when the rebalance was asked for by the coordinator, not when a leader started it
+    # because the metadata changed under its assignment, as it does when the first leader
+    # assigned the topic before its consumer had ever fetched the topic's metadata.
+    while not consumer.partitions_for_topic(args.topic) and not STOP.is_set():
+        STOP.wait(0.05)
     consumer.subscribe([args.topic], listener=Listener())
     while not STOP.is_set():
         for tp, records in consumer.poll(timeout_ms=200).items():
@@ -208,6 +217,15 @@ def main() -> None:
     if args.group_protocol == "consumer" and args.client != "confluent-kafka":
         raise SystemExit(f"{args.client} does not run the consumer group protocol here")
     signal.signal(signal.SIGTERM, lambda *_: STOP.set())
+    # The Python clients' group state machines log at INFO (joins, revocations, heartbeat
+    # errors): on stderr, where the driver keeps it to explain a group that did not settle.
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s.%(msecs)03d %(name)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    logging.getLogger("kafka.net").setLevel(logging.WARNING)  # one line per connection step
     if args.client == "rafka":
         run_rafka(args)
     elif args.client == "confluent-kafka":

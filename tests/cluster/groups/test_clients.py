@@ -25,6 +25,7 @@ from tests.cluster.groups.driver import (
     GroupView,
     Member,
     create_topic,
+    journal_on_failure,
     wait_settled,
     wait_until,
 )
@@ -101,14 +102,16 @@ def run_group_scenario(
 
 @pytest.mark.parametrize("client", ["rafka", "confluent-kafka", "kafka-python", "aiokafka"])
 def test_python_clients_run_a_group(group_cluster: rafka.Cluster, client: str) -> None:
-    run_group_scenario(group_cluster.bootstrap_servers, client)
+    with journal_on_failure(group_cluster):
+        run_group_scenario(group_cluster.bootstrap_servers, client)
 
 
 @pytest.mark.java
 def test_java_consumer_runs_a_classic_group(
     group_cluster: rafka.Cluster, java_clients: object
 ) -> None:
-    run_group_scenario(group_cluster.bootstrap_servers, "java")
+    with journal_on_failure(group_cluster):
+        run_group_scenario(group_cluster.bootstrap_servers, "java")
 
 
 def test_group_on_three_brokers(group_cluster3: rafka.Cluster) -> None:
@@ -134,7 +137,8 @@ MIXED = ("rafka", "java", "confluent-kafka")
 def test_rafka_java_and_librdkafka_share_a_group(
     group_cluster: rafka.Cluster, java_clients: object
 ) -> None:
-    run_group_scenario(group_cluster.bootstrap_servers, MIXED)
+    with journal_on_failure(group_cluster):
+        run_group_scenario(group_cluster.bootstrap_servers, MIXED)
 
 
 @pytest.mark.java
