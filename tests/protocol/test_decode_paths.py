@@ -216,3 +216,20 @@ def test_every_generated_struct_can_be_built_by_slot_stores() -> None:
         for field in attrs.fields(cls):
             assert field.validator is None and field.converter is None, (cls, field.name)
             assert field.init and field.on_setattr is None, (cls, field.name)
+
+
+@pytest.mark.parametrize("n", [0, 1, 63, 64])
+@pytest.mark.parametrize("version", [9, 12])
+def test_int_array_reads_the_tagged_fields_after_it(n: int, version: int) -> None:
+    """Compact int arrays of every length form, then a tagged-field section that is not
+    empty (an unknown tag): each branch leaves ``p`` where what follows starts."""
+    m = MetadataResponse
+    partition = m.MetadataResponsePartition(
+        partition_index=1,
+        replica_nodes=list(range(n)),
+        isr_nodes=[1],
+        offline_replicas=list(range(n)),
+        unknown_tagged_fields=((7, b"seven"),),
+    )
+    topic = m.MetadataResponseTopic(name="t", topic_id=uuid.UUID(int=9), partitions=[partition])
+    _check(m(topics=[topic]), version)
