@@ -1,15 +1,19 @@
 """Shared pieces of the fault tests: a listening cluster with a topic, confluent-kafka
-(librdkafka) producing and consuming with delivery reports, and waiting on conditions."""
+(librdkafka) producing and consuming with delivery reports, and waiting on conditions (a new
+leader after a failover among them)."""
 
 from __future__ import annotations
 
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rafka
 from rafka.clients.admin import NewTopic
+
+if TYPE_CHECKING:
+    from tests.faults.targets import ClusterTarget
 
 #: librdkafka tuned for tests: quick backoffs and reconnects, quiet logs.
 FAST_LIBRDKAFKA: dict[str, Any] = {
@@ -60,10 +64,17 @@ def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = 
         time.sleep(0.02)
 
 
-def in_sync(cluster: rafka.Cluster, topic: str, partition: int, node_id: int) -> bool:
-    image = cluster.async_cluster.core.controller.image
-    part = image.partition(topic, partition)
-    return part is not None and node_id in part.isr
+def new_leader(cluster: ClusterTarget, topic: str, old: int, *, partition: int = 0) -> int:
+    """The partition's leader once it is neither ``old`` nor none: at once after a controlled
+    shutdown (leaderships are handed over first); after a crash, once the controller has fenced
+    the crashed broker (rafka fences at once; Kafka once ``broker.session.timeout.ms`` has
+    passed without a heartbeat from it, ``BrokerHeartbeatManager``)."""
+
+    def elected() -> int:
+        leader = cluster.leader_of(topic, partition)
+        return 0 if leader in (old, -1) else leader  # node ids start at 1
+
+    return int(wait_until(elected, 30.0, what=f"a leader of {topic}-{partition} but {old}"))
 
 
 class ConfluentProducer:

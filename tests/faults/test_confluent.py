@@ -8,9 +8,10 @@ refresh first), fatal ones reported; a dropped response times the request out, a
 connection or a corrupted frame makes the client reconnect, and the idempotent producer's
 retries duplicate nothing; delays, per-broker latency and throttling are seen; a hung broker
 times requests out and a refused one is reconnected to once healed. Broker faults that need
-several brokers run on rafka only: a stopped or killed leader fails over to an in-sync
-replica and comes back on the same port with its data; moved leaders and group coordinators
-are followed.
+several brokers run on three rafka brokers and on three Apache Kafka nodes, each behind its own
+fault proxy (the ``cluster`` fixture, tests/peers/kafka_cluster.py): a stopped or killed leader
+fails over to an in-sync replica and comes back on the same port with its data; moved leaders
+and group coordinators are followed.
 """
 
 from __future__ import annotations
@@ -23,17 +24,16 @@ import pytest
 from tests.faults.helpers import (
     FAST_LIBRDKAFKA,
     ConfluentProducer,
-    cluster_with_topic,
     consume_values,
-    in_sync,
+    new_leader,
     numbered,
     wait_until,
 )
-from tests.faults.targets import FaultTarget
+from tests.faults.targets import ClusterTarget, FaultTarget
 
 confluent_kafka = pytest.importorskip("confluent_kafka")
 
-TOPIC = "t"
+MIN_ISR_2 = {"min.insync.replicas": "2"}
 
 
 # -- request faults, on rafka and on Kafka behind the fault proxy --------------------------------
@@ -215,89 +215,86 @@ def test_restarted_broker_is_reconnected_and_loses_nothing(target: FaultTarget, 
     )
 
 
-# -- broker faults ------------------------------------------------------------------------------
+# -- broker faults, on three rafka brokers and on three Kafka nodes behind proxies ---------------
 
 
-def _three_brokers(**kwargs: Any) -> Any:
-    return cluster_with_topic(
-        TOPIC, brokers=3, configs={"min.insync.replicas": "2"}, journal=True, **kwargs
+@pytest.mark.parametrize("how", ["stop", pytest.param("kill", marks=pytest.mark.on_disk)])
+def test_leader_failover_and_recovery(how: str, cluster: ClusterTarget) -> None:
+    topic = cluster.new_topic("t", configs=MIN_ISR_2)
+    producer = ConfluentProducer(
+        cluster.bootstrap_servers, **{"enable.idempotence": True, "acks": "all"}
     )
-
-
-@pytest.mark.parametrize("how", ["stop", "kill"])
-def test_leader_failover_and_recovery(how: str, tmp_path: Any) -> None:
-    data_dir = tmp_path if how == "kill" else None
-    with _three_brokers(data_dir=data_dir) as cluster:
-        producer = ConfluentProducer(
-            cluster.bootstrap_servers, **{"enable.idempotence": True, "acks": "all"}
-        )
-        assert all(err is None for err, _ in producer.send(TOPIC, numbered("a", 5)))
-        leader = cluster.leader_of(TOPIC, 0)
-        getattr(cluster, f"{how}_broker")(leader)
-        assert not cluster.broker_running(leader)
-        successor = cluster.leader_of(TOPIC, 0)
+    assert all(err is None for err, _ in producer.send(topic, numbered("a", 5)))
+    leader = cluster.leader_of(topic, 0)
+    getattr(cluster, f"{how}_broker")(leader)
+    assert not cluster.broker_running(leader)
+    if how == "stop":  # a controlled shutdown hands the leaderships over first
+        successor = cluster.leader_of(topic, 0)
         assert successor not in (leader, -1)
-        assert all(err is None for err, _ in producer.send(TOPIC, numbered("b", 5)))
-        assert {e.broker for e in cluster.requests("Produce")[-1:]} == {successor}
+    else:  # a crashed leader loses them once the controller fences it
+        successor = new_leader(cluster, topic, leader)
+    assert all(err is None for err, _ in producer.send(topic, numbered("b", 5)))
+    assert {e.broker for e in cluster.requests("Produce")[-1:]} == {successor}
 
-        cluster.start_broker(leader)  # same port, same data
-        wait_until(lambda: in_sync(cluster, TOPIC, 0, leader), what="the broker to rejoin")
-        cluster.move_leader(TOPIC, 0, to=leader)
-        assert all(err is None for err, _ in producer.send(TOPIC, numbered("c", 5)))
-        assert cluster.requests("Produce")[-1].broker == leader
-        expected = numbered("a", 5) + numbered("b", 5) + numbered("c", 5)
-        assert consume_values(cluster.bootstrap_servers, TOPIC, 15) == expected
+    cluster.start_broker(leader)  # same port, same data
+    wait_until(lambda: cluster.in_sync(topic, 0, leader), what="the broker to rejoin")
+    cluster.move_leader(topic, 0, to=leader)
+    assert all(err is None for err, _ in producer.send(topic, numbered("c", 5)))
+    assert cluster.requests("Produce")[-1].broker == leader
+    expected = numbered("a", 5) + numbered("b", 5) + numbered("c", 5)
+    assert consume_values(cluster.bootstrap_servers, topic, 15) == expected
 
 
-def test_moved_leader_is_followed() -> None:
-    with _three_brokers() as cluster:
-        producer = ConfluentProducer(cluster.bootstrap_servers, **{"enable.idempotence": True})
-        producer.send(TOPIC, [b"one"])
-        old = cluster.leader_of(TOPIC, 0)
+def test_moved_leader_is_followed(cluster: ClusterTarget) -> None:
+    topic = cluster.new_topic("t", configs=MIN_ISR_2)
+    producer = ConfluentProducer(cluster.bootstrap_servers, **{"enable.idempotence": True})
+    producer.send(topic, [b"one"])
+    old = cluster.leader_of(topic, 0)
+    new = next(b for b in (1, 2, 3) if b != old)
+    wait_until(lambda: cluster.in_sync(topic, 0, new), what="a follower in sync")
+    moved_at = time.time()
+    cluster.move_leader(topic, 0, to=new)
+    assert producer.send(topic, [b"two"]) == [(None, 1)]
+    after = [e for e in cluster.requests("Produce") if e.start >= moved_at]
+    assert after[-1].broker == new
+    for entry in after[:-1]:  # tries at the old leader: refused, not written
+        assert entry.broker == old
+        assert entry.response.responses[0].partition_responses[0].error_code == 6
+
+
+def test_moved_group_coordinator_is_rediscovered(cluster: ClusterTarget) -> None:
+    topic = cluster.new_topic("t", configs=MIN_ISR_2)
+    group = f"movers-{topic}"
+    ConfluentProducer(cluster.bootstrap_servers).send(topic, numbered("g", 4))
+    consumer = confluent_kafka.Consumer(
+        {
+            "bootstrap.servers": cluster.bootstrap_servers,
+            "group.id": group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 200,
+            **FAST_LIBRDKAFKA,
+        }
+    )
+    try:
+        consumer.subscribe([topic])
+        first = wait_until(lambda: consumer.poll(0.2), what="a first record")
+        consumer.commit(message=first, asynchronous=False)
+        old = cluster.requests("OffsetCommit")[-1].broker
         new = next(b for b in (1, 2, 3) if b != old)
-        wait_until(lambda: in_sync(cluster, TOPIC, 0, new), what="a follower in sync")
-        moved_at = time.time()
-        cluster.move_leader(TOPIC, 0, to=new)
-        assert producer.send(TOPIC, [b"two"]) == [(None, 1)]
-        after = [e for e in cluster.requests("Produce") if e.start >= moved_at]
-        assert after[-1].broker == new
-        for entry in after[:-1]:  # tries at the old leader: refused, not written
-            assert entry.broker == old
-            assert entry.response.responses[0].partition_responses[0].error_code == 6
+        partition = cluster.move_coordinator(group, to=new)
+        assert cluster.leader_of("__consumer_offsets", partition) == new
+        second = wait_until(lambda: consumer.poll(0.2), what="a second record")
 
+        def committed() -> bool:
+            try:
+                consumer.commit(message=second, asynchronous=False)
+            except confluent_kafka.KafkaException:
+                return False  # NOT_COORDINATOR while it looks the coordinator up again
+            return True
 
-def test_moved_group_coordinator_is_rediscovered() -> None:
-    with _three_brokers(config={"group.initial.rebalance.delay.ms": 0}) as cluster:
-        ConfluentProducer(cluster.bootstrap_servers).send(TOPIC, numbered("g", 4))
-        consumer = confluent_kafka.Consumer(
-            {
-                "bootstrap.servers": cluster.bootstrap_servers,
-                "group.id": "movers",
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "session.timeout.ms": 6000,
-                "heartbeat.interval.ms": 200,
-                **FAST_LIBRDKAFKA,
-            }
-        )
-        try:
-            consumer.subscribe([TOPIC])
-            first = wait_until(lambda: consumer.poll(0.2), what="a first record")
-            consumer.commit(message=first, asynchronous=False)
-            old = cluster.requests("OffsetCommit")[-1].broker
-            new = next(b for b in (1, 2, 3) if b != old)
-            partition = cluster.move_coordinator("movers", to=new)
-            assert cluster.leader_of("__consumer_offsets", partition) == new
-            second = wait_until(lambda: consumer.poll(0.2), what="a second record")
-
-            def committed() -> bool:
-                try:
-                    consumer.commit(message=second, asynchronous=False)
-                except confluent_kafka.KafkaException:
-                    return False  # NOT_COORDINATOR while it looks the coordinator up again
-                return True
-
-            wait_until(committed, what="a commit to the new coordinator")
-            assert cluster.requests("OffsetCommit")[-1].broker == new
-        finally:
-            consumer.close()
+        wait_until(committed, what="a commit to the new coordinator")
+        assert cluster.requests("OffsetCommit")[-1].broker == new
+    finally:
+        consumer.close()

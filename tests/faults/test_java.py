@@ -1,8 +1,10 @@
 """Java kafka-clients react to rafka's faults as to a real cluster's, and recover once the
-fault is gone (confluent-kafka covers the same kinds in test_confluent.py). The single-broker
-scenarios run twice (the ``target`` fixture): on rafka, and on Apache Kafka behind rafka's
-fault proxy (tests/peers/fault_proxy.py) applying the same plans to Kafka's real answers; the
-client must react the same way to both. Each kind:
+fault is gone (confluent-kafka covers the same kinds in test_confluent.py). Every scenario runs
+twice: the single-broker ones (the ``target`` fixture) on rafka and on Apache Kafka behind
+rafka's fault proxy (tests/peers/fault_proxy.py) applying the same plans to Kafka's real
+answers; the multi-broker ones (the ``cluster`` fixture) on three rafka brokers and on three
+Apache Kafka nodes, each behind its own proxy (tests/peers/kafka_cluster.py). The client must
+react the same way to both. Each kind:
 
 - error (NOT_LEADER_OR_FOLLOWER): the producer refreshes its metadata and retries;
 - drop: the request times out after ``request.timeout.ms``, the connection is closed, the
@@ -20,8 +22,11 @@ client must react the same way to both. Each kind:
   updater waiting forever (``DefaultMetadataUpdater.inProgress`` is never cleared), so that
   producer times out in ``send`` even after the fault is gone, and a new one works;
 - stop and kill (a stopped leader; a killed one, no clean shutdown, on disk): the producer
-  (bootstrapped with every broker, the stopped one included) fails over to the new leader;
-  the broker restarts on its port with its data and the consumer reads everything;
+  (bootstrapped with every broker, the stopped one included) fails over to the new leader
+  (a stopped one hands its leaderships over as it shuts down; a killed one loses them when
+  the controller fences it, on Kafka once ``broker.session.timeout.ms`` has passed without a
+  heartbeat); the broker restarts on its port with its data and the consumer reads
+  everything;
 - hang (accepts, never answers): requests time out until healed; refuse: reconnected to
   once it listens again;
 - restart of the only broker (killed, same port and data): a classic group member reconnects,
@@ -42,21 +47,17 @@ import pytest
 from rafka.cluster.faults.effects import mangle_frame
 from rafka.cluster.journal import JournalEntry
 from rafka.protocol import framing
-from tests.faults.helpers import (
-    ConfluentProducer,
-    cluster_with_topic,
-    consume_values,
-    in_sync,
-    wait_until,
-)
-from tests.faults.targets import FaultTarget
+from tests.faults.helpers import ConfluentProducer, consume_values, new_leader, wait_until
+from tests.faults.targets import ClusterTarget, FaultTarget
 from tests.peers.clients import PeerClient, generated_records, produce_result
+from tests.peers.fault_proxy import ProxyEntry
 from tests.peers.java import JavaCodec, JavaCodecError
 from tests.peers.java_clients import JavaClients
 
 pytestmark = pytest.mark.java
 
 TOPIC = "java-faults"
+MIN_ISR_2 = {"min.insync.replicas": "2"}
 FAST = {"retry.backoff.ms": "50", "reconnect.backoff.ms": "50", "metadata.max.age.ms": "30000"}
 NOT_COORDINATOR = 16
 
@@ -67,7 +68,7 @@ def _java(client: PeerClient) -> JavaClients:
     return client
 
 
-def _error_codes(entry: JournalEntry) -> set[int]:
+def _error_codes(entry: JournalEntry | ProxyEntry) -> set[int]:
     """Every non-zero ``error_code`` anywhere in the response of a journal entry."""
     codes: set[int] = set()
 
@@ -133,31 +134,31 @@ def test_dropped_response_times_out_and_is_retried_once(
     assert values == [b"value-0", b"value-1", b"value-2"]  # nothing twice
 
 
-def test_stopped_leader_fails_over_and_restarts(java_clients: PeerClient) -> None:
-    with cluster_with_topic(
-        TOPIC, brokers=3, configs={"min.insync.replicas": "2"}, journal=True
-    ) as cluster:
-        bootstrap = cluster.bootstrap_servers  # every broker, the one to stop included
-        leader = cluster.leader_of(TOPIC, 0)
-        cluster.stop_broker(leader)
-        successor = cluster.leader_of(TOPIC, 0)
-        assert successor not in (leader, -1)
-        first = java_clients.produce(
-            bootstrap,
-            TOPIC,
-            generated_records(5, partition=0),
-            config=FAST,  # type: ignore[call-arg]
-        )
-        first.check()
-        assert {e.broker for e in cluster.requests("Produce", topic=TOPIC)} == {successor}
+def test_stopped_leader_fails_over_and_restarts(
+    java_clients: PeerClient, cluster: ClusterTarget
+) -> None:
+    topic = cluster.new_topic(TOPIC, configs=MIN_ISR_2)
+    bootstrap = cluster.bootstrap_servers  # every broker, the one to stop included
+    leader = cluster.leader_of(topic, 0)
+    cluster.stop_broker(leader)  # a controlled shutdown hands its leaderships over first
+    successor = cluster.leader_of(topic, 0)
+    assert successor not in (leader, -1)
+    first = java_clients.produce(
+        bootstrap,
+        topic,
+        generated_records(5, partition=0),
+        config=FAST,  # type: ignore[call-arg]
+    )
+    first.check()
+    assert {e.broker for e in cluster.requests("Produce", topic=topic)} == {successor}
 
-        cluster.start_broker(leader)
-        wait_until(lambda: in_sync(cluster, TOPIC, 0, leader), what="the broker to rejoin")
-        cluster.move_leader(TOPIC, 0, to=leader)
-        consumed = java_clients.consume(bootstrap, TOPIC, partitions=[0], count=5).check()
-        assert [r.value for r in consumed.records] == [f"value-{i}".encode() for i in range(5)]
-        fetches = cluster.requests("Fetch", topic=TOPIC, client_id="consumer-*")
-        assert fetches and fetches[-1].broker == leader
+    cluster.start_broker(leader)
+    wait_until(lambda: cluster.in_sync(topic, 0, leader), what="the broker to rejoin")
+    cluster.move_leader(topic, 0, to=leader)
+    consumed = java_clients.consume(bootstrap, topic, partitions=[0], count=5).check()
+    assert [r.value for r in consumed.records] == [f"value-{i}".encode() for i in range(5)]
+    fetches = cluster.requests("Fetch", topic=topic, client_id="consumer-*")
+    assert fetches and fetches[-1].broker == leader
 
 
 def test_a_closed_connection_is_reconnected(java_clients: PeerClient, target: FaultTarget) -> None:
@@ -193,72 +194,71 @@ def test_delayed_responses_are_waited_for(java_clients: PeerClient, target: Faul
     assert plan.fired >= 1
 
 
+@pytest.mark.on_disk
 def test_killed_leader_fails_over_and_comes_back_with_its_data(
-    java_clients: PeerClient, tmp_path: Any
+    java_clients: PeerClient, cluster: ClusterTarget
 ) -> None:
-    with cluster_with_topic(
-        TOPIC, brokers=3, configs={"min.insync.replicas": "2"}, data_dir=tmp_path
-    ) as cluster:
-        bootstrap = cluster.bootstrap_servers
-        records = generated_records(6, partition=0)
-        java_clients.produce(bootstrap, TOPIC, records[:3], config=FAST).check()  # type: ignore[call-arg]
-        leader = cluster.leader_of(TOPIC, 0)
-        cluster.kill_broker(leader)  # no clean shutdown
-        assert cluster.leader_of(TOPIC, 0) not in (leader, -1)
-        java_clients.produce(bootstrap, TOPIC, records[3:], config=FAST).check()  # type: ignore[call-arg]
-        cluster.start_broker(leader)
-        wait_until(lambda: in_sync(cluster, TOPIC, 0, leader), what="the broker to rejoin")
-        cluster.move_leader(TOPIC, 0, to=leader)
-        consumed = java_clients.consume(bootstrap, TOPIC, partitions=[0], count=6).check()
-        assert [r.value for r in consumed.records] == [r.value for r in records]
+    topic = cluster.new_topic(TOPIC, configs=MIN_ISR_2)
+    bootstrap = cluster.bootstrap_servers
+    records = generated_records(6, partition=0)
+    java_clients.produce(bootstrap, topic, records[:3], config=FAST).check()  # type: ignore[call-arg]
+    leader = cluster.leader_of(topic, 0)
+    cluster.kill_broker(leader)  # no clean shutdown
+    new_leader(cluster, topic, leader)  # once the controller has fenced it
+    java_clients.produce(bootstrap, topic, records[3:], config=FAST).check()  # type: ignore[call-arg]
+    cluster.start_broker(leader)
+    wait_until(lambda: cluster.in_sync(topic, 0, leader), what="the broker to rejoin")
+    cluster.move_leader(topic, 0, to=leader)
+    consumed = java_clients.consume(bootstrap, topic, partitions=[0], count=6).check()
+    assert [r.value for r in consumed.records] == [r.value for r in records]
 
 
-def test_hung_leader_times_requests_out_until_healed(java_clients: PeerClient) -> None:
-    with cluster_with_topic(TOPIC, brokers=3, configs={"min.insync.replicas": "2"}) as cluster:
-        bootstrap = cluster.bootstrap_servers
-        leader = cluster.leader_of(TOPIC, 0)
-        cluster.isolate_broker(leader, "hang")  # connects, never answers
-        short = {
-            **FAST,
-            "request.timeout.ms": "1000",
-            "delivery.timeout.ms": "2000",
-            "linger.ms": "0",
-            "enable.idempotence": "false",
-            "acks": "1",
-        }
-        hung = java_clients.produce(
-            bootstrap,
-            TOPIC,
-            generated_records(1, partition=0),
-            config=short,  # type: ignore[call-arg]
-        )
-        assert [d.error is not None for d in hung.deliveries] == [True]
-        assert cluster.leader_of(TOPIC, 0) == leader  # still running, still leading
-        cluster.heal_broker(leader)
-        java_clients.produce(
-            bootstrap,
-            TOPIC,
-            generated_records(1, partition=0),
-            config=FAST,  # type: ignore[call-arg]
-        ).check()
+def test_hung_leader_times_requests_out_until_healed(
+    java_clients: PeerClient, cluster: ClusterTarget
+) -> None:
+    topic = cluster.new_topic(TOPIC, configs=MIN_ISR_2)
+    bootstrap = cluster.bootstrap_servers
+    leader = cluster.leader_of(topic, 0)
+    cluster.isolate_broker(leader, "hang")  # connects, never answers
+    short = {
+        **FAST,
+        "request.timeout.ms": "1000",
+        "delivery.timeout.ms": "2000",
+        "linger.ms": "0",
+        "enable.idempotence": "false",
+        "acks": "1",
+    }
+    hung = java_clients.produce(
+        bootstrap,
+        topic,
+        generated_records(1, partition=0),
+        config=short,  # type: ignore[call-arg]
+    )
+    assert [d.error is not None for d in hung.deliveries] == [True]
+    assert cluster.leader_of(topic, 0) == leader  # still running, still leading
+    cluster.heal_broker(leader)
+    java_clients.produce(
+        bootstrap,
+        topic,
+        generated_records(1, partition=0),
+        config=FAST,  # type: ignore[call-arg]
+    ).check()
 
 
-def test_moved_leader_is_followed(java_clients: PeerClient) -> None:
-    with cluster_with_topic(
-        TOPIC, brokers=3, configs={"min.insync.replicas": "2"}, journal=True
-    ) as cluster:
-        bootstrap = cluster.bootstrap_servers
-        old = cluster.leader_of(TOPIC, 0)
-        new = next(b for b in (1, 2, 3) if b != old)
-        wait_until(lambda: in_sync(cluster, TOPIC, 0, new), what="a follower in sync")
-        cluster.move_leader(TOPIC, 0, to=new)
-        java_clients.produce(
-            bootstrap,
-            TOPIC,
-            generated_records(2, partition=0),
-            config=FAST,  # type: ignore[call-arg]
-        ).check()
-        assert cluster.requests("Produce", topic=TOPIC)[-1].broker == new
+def test_moved_leader_is_followed(java_clients: PeerClient, cluster: ClusterTarget) -> None:
+    topic = cluster.new_topic(TOPIC, configs=MIN_ISR_2)
+    bootstrap = cluster.bootstrap_servers
+    old = cluster.leader_of(topic, 0)
+    new = next(b for b in (1, 2, 3) if b != old)
+    wait_until(lambda: cluster.in_sync(topic, 0, new), what="a follower in sync")
+    cluster.move_leader(topic, 0, to=new)
+    java_clients.produce(
+        bootstrap,
+        topic,
+        generated_records(2, partition=0),
+        config=FAST,  # type: ignore[call-arg]
+    ).check()
+    assert cluster.requests("Produce", topic=topic)[-1].broker == new
 
 
 def test_broker_latency_slows_every_request(java_clients: PeerClient, target: FaultTarget) -> None:
@@ -445,61 +445,57 @@ def test_corrupted_metadata_response_leaves_that_producer_without_metadata(
     ).check()
 
 
-def test_moved_group_coordinator_is_rediscovered(java_clients: PeerClient) -> None:
+def test_moved_group_coordinator_is_rediscovered(
+    java_clients: PeerClient, cluster: ClusterTarget
+) -> None:
     """A classic group member commits each record (commitSync); after the coordinator moves,
     the old one answers NOT_COORDINATOR, the consumer marks the coordinator unknown, asks
     FindCoordinator again and its commit lands on the new coordinator."""
-    group = "java-movers"
-    with cluster_with_topic(
-        TOPIC,
-        brokers=3,
-        configs={"min.insync.replicas": "2"},
-        journal=True,
-        config={"group.initial.rebalance.delay.ms": 0},
-    ) as cluster:
-        producer = ConfluentProducer(cluster.bootstrap_servers)
-        producer.send(TOPIC, [b"g-0", b"g-1"])
+    topic = cluster.new_topic(TOPIC, configs=MIN_ISR_2)
+    group = f"java-movers-{topic}"
+    producer = ConfluentProducer(cluster.bootstrap_servers)
+    producer.send(topic, [b"g-0", b"g-1"])
 
-        def committed(offset: int) -> Any:
-            return lambda lines: any(
-                line["type"] == "committed" and line["offset"] >= offset for line in lines
-            )
+    def committed(offset: int) -> Any:
+        return lambda lines: any(
+            line["type"] == "committed" and line["offset"] >= offset for line in lines
+        )
 
-        with _java(java_clients).start(
-            "group-consume",
-            bootstrap=cluster.bootstrap_servers,
-            topic=TOPIC,
-            group=group,
-            session_ms=6000,
-            heartbeat_ms=200,
-            config={**FAST, "fetch.max.wait.ms": "100"},
-        ) as member:
-            member.wait_for(committed(2), what="the first commits")
-            old = cluster.requests("OffsetCommit")[-1].broker
-            new = next(b for b in (1, 2, 3) if b != old)
-            moved_at = time.time()
-            partition = cluster.move_coordinator(group, to=new)
-            assert cluster.leader_of("__consumer_offsets", partition) == new
-            producer.send(TOPIC, [b"g-2"])
-            member.wait_for(committed(3), what="a commit after the move")
-            member.stop()
-            assert member.of_type("closed"), member.stderr()
+    with _java(java_clients).start(
+        "group-consume",
+        bootstrap=cluster.bootstrap_servers,
+        topic=topic,
+        group=group,
+        session_ms=6000,
+        heartbeat_ms=200,
+        config={**FAST, "fetch.max.wait.ms": "100"},
+    ) as member:
+        member.wait_for(committed(2), what="the first commits")
+        old = cluster.requests("OffsetCommit")[-1].broker
+        new = next(b for b in (1, 2, 3) if b != old)
+        moved_at = time.time()
+        partition = cluster.move_coordinator(group, to=new)
+        assert cluster.leader_of("__consumer_offsets", partition) == new
+        producer.send(topic, [b"g-2"])
+        member.wait_for(committed(3), what="a commit after the move")
+        member.stop()
+        assert member.of_type("closed"), member.stderr()
 
-        # every request of the member answered after the move (a heartbeat may straddle it)
-        after = [
-            e
-            for e in cluster.requests(client_id=f"consumer-{group}-*")
-            if e.end is not None and e.end >= moved_at
-        ]
-        refused = [i for i, e in enumerate(after) if NOT_COORDINATOR in _error_codes(e)]
-        assert refused, "the old coordinator never answered NOT_COORDINATOR"
-        assert {after[i].broker for i in refused} == {old}
-        lookups = [e for e in after[refused[0] :] if e.api == "FindCoordinator"]
-        assert lookups, "no FindCoordinator after NOT_COORDINATOR"
-        coordinators = lookups[0].response.coordinators  # type: ignore[union-attr]
-        assert [c.node_id for c in coordinators] == [new]
-        commit = cluster.requests("OffsetCommit")[-1]
-        assert commit.broker == new and not _error_codes(commit)
+    # every request of the member answered after the move (a heartbeat may straddle it)
+    after = [
+        e
+        for e in cluster.requests(client_id=f"consumer-{group}-*")
+        if e.end is not None and e.end >= moved_at
+    ]
+    refused = [i for i, e in enumerate(after) if NOT_COORDINATOR in _error_codes(e)]
+    assert refused, "the old coordinator never answered NOT_COORDINATOR"
+    assert {after[i].broker for i in refused} == {old}
+    lookups = [e for e in after[refused[0] :] if e.api == "FindCoordinator"]
+    assert lookups, "no FindCoordinator after NOT_COORDINATOR"
+    coordinators = lookups[0].response.coordinators
+    assert [c.node_id for c in coordinators] == [new]
+    commit = cluster.requests("OffsetCommit")[-1]
+    assert commit.broker == new and not _error_codes(commit)
 
 
 def test_hung_broker_times_requests_out_until_healed(

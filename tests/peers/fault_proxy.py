@@ -25,7 +25,9 @@ forward it (unless it is answered or refused here), relay the answer. Effects, a
   close (connections are refused) until :meth:`FaultProxy.heal` listens again on the same port.
 
 Anything not acted on passes through byte for byte. The proxy keeps a journal of the requests
-it saw (:meth:`FaultProxy.requests`), with the fields the tests read from rafka's journal.
+it saw (:meth:`FaultProxy.requests`), with the fields the tests read from rafka's journal; its
+entries name the broker behind the proxy (``node_id``), so the journals of the proxies in front
+of a multi-broker cluster (tests/peers/kafka_cluster.py) merge into one like rafka's.
 """
 
 from __future__ import annotations
@@ -53,18 +55,23 @@ from rafka.protocol import framing
 from rafka.protocol._message import Message
 from rafka.protocol.messages import API_SPECS
 
-__all__ = ["FaultProxy", "ProxyEntry"]
+__all__ = ["FaultProxy", "ProxyEntry", "TopicNames"]
 
 T = TypeVar("T")
 
 _PRODUCE, _METADATA = 0, 3
-#: The node id the proxied broker has (tests/peers/kafka_broker.py runs node 1).
+#: The node id of a single proxied broker (tests/peers/kafka_broker.py runs node 1).
 NODE_ID = 1
 
 
 @attrs.define
 class ProxyEntry:
-    """One request the proxy saw (named as rafka's :class:`~rafka.faults.JournalEntry`)."""
+    """One request the proxy saw (named as rafka's :class:`~rafka.faults.JournalEntry`).
+
+    :attr:`response` is the broker's answer as the proxy passed it on, decoded on first use
+    (with any error or throttle time a plan put in; before a ``drop`` or ``corrupt`` effect,
+    as rafka's journal records the broker's answer); None while unanswered or for acks=0.
+    """
 
     api: str
     api_key: int
@@ -77,14 +84,31 @@ class ProxyEntry:
     outcome: str = "pending"  # response, dropped, closed, corrupted, no response
     end: float | None = None  # time.time() when the answer was sent
     broker: int = NODE_ID
+    #: The answer's bytes after the size prefix (decoded by :attr:`response`).
+    answer: bytes | None = attrs.field(default=None, repr=False)
+    _response: Message | None = attrs.field(default=None, repr=False, alias="response")
+
+    @property
+    def response(self) -> Message | None:
+        if self._response is None and self.answer is not None:
+            _, self._response = framing.decode_response(self.answer, self.api_key, self.api_version)
+        return self._response
+
+    def answered(self, response: Message | None) -> None:
+        """Record the broker's answer, already decoded."""
+        self._response = response
 
 
 @attrs.define
-class _Topics:
-    """Topic names and ids, learnt from the Metadata answers passing through."""
+class TopicNames:
+    """Topic names and ids, learnt from the Metadata answers passing through (the proxies in
+    front of one cluster share theirs: a client may learn a topic id from one broker and send
+    it to another). Copy on write: a reader never sees a dict change under it, whichever
+    proxy's thread learns."""
 
     by_id: dict[Any, str] = attrs.Factory(dict)
     by_name: dict[str, Any] = attrs.Factory(dict)
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False, repr=False)
 
     def name_of(self, topic_id: Any) -> str | None:
         return self.by_id.get(topic_id)
@@ -93,10 +117,19 @@ class _Topics:
         return self.by_name.get(name)
 
     def learn(self, response: Message) -> None:
-        for topic in getattr(response, "topics", None) or ():
-            if topic.name and getattr(topic, "topic_id", None) is not None:
-                self.by_id[topic.topic_id] = topic.name
-                self.by_name[topic.name] = topic.topic_id
+        learnt = [
+            (topic.topic_id, topic.name)
+            for topic in getattr(response, "topics", None) or ()
+            if topic.name and getattr(topic, "topic_id", None) is not None
+        ]
+        if all(self.by_id.get(tid) == name for tid, name in learnt):
+            return
+        with self._lock:
+            by_id, by_name = dict(self.by_id), dict(self.by_name)
+            for tid, name in learnt:
+                by_id[tid] = name
+                by_name[name] = tid
+            self.by_id, self.by_name = by_id, by_name
 
 
 @attrs.frozen
@@ -106,7 +139,7 @@ class _Named:
 
 
 class _Image:
-    def __init__(self, topics: _Topics) -> None:
+    def __init__(self, topics: TopicNames) -> None:
         self._topics = topics
 
     @property
@@ -124,12 +157,11 @@ def _handlers() -> dict[int, Any]:
 
 
 class _FakeBroker:
-    """What :func:`build_error_response` asks of a broker: topic names, and rafka's request
-    handlers (only their pure ``error_response``: per group, per resource, ...)."""
+    """What :func:`build_error_response` asks of a broker: its node id, topic names, and
+    rafka's request handlers (only their pure ``error_response``: per group, per resource)."""
 
-    node_id = NODE_ID
-
-    def __init__(self, topics: _Topics) -> None:
+    def __init__(self, topics: TopicNames, node_id: int) -> None:
+        self.node_id = node_id
         self.handlers = _handlers()
         self.controller = self
         self.image = _Image(topics)
@@ -154,16 +186,26 @@ class FaultProxy:
 
     Runs its own event loop on a daemon thread; every method is called from the test's thread.
     ``upstream`` may be set after the proxy listens (the broker must know the proxy's port
-    before it starts, to advertise it).
+    before it starts, to advertise it). ``node_id`` is the proxied broker's: the fault plans
+    see it (a plan's ``broker``) and the journal's entries carry it. ``topics`` is the topic
+    names learnt so far, shared by the proxies in front of one cluster.
     """
 
-    def __init__(self, upstream: tuple[str, int] | None = None, *, seed: int = 1234) -> None:
+    def __init__(
+        self,
+        upstream: tuple[str, int] | None = None,
+        *,
+        seed: int = 1234,
+        node_id: int = NODE_ID,
+        topics: TopicNames | None = None,
+    ) -> None:
         self.upstream = upstream
+        self.node_id = node_id
         #: The broker behind the proxy, when the fixture that made it says (for restarts).
         self.broker: Any = None
         self.faults = FaultInjector(seed=seed)
-        self.topics = _Topics()
-        self._broker = _FakeBroker(self.topics)
+        self.topics = topics if topics is not None else TopicNames()
+        self._broker = _FakeBroker(self.topics, node_id)
         self._journal: list[ProxyEntry] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -203,7 +245,7 @@ class FaultProxy:
     def set_latency(self, seconds: float | None) -> None:
         """Delay every request by ``seconds`` (None or 0: no delay)."""
         plan = FaultPlan(delay=seconds, name="broker latency") if seconds else None
-        self.faults.set_broker_plan("latency", NODE_ID, plan)
+        self.faults.set_broker_plan("latency", self.node_id, plan)
 
     def isolate(self, mode: str) -> None:
         """``"refuse"``: close the listener and every connection; ``"hang"``: never answer."""
@@ -215,7 +257,7 @@ class FaultProxy:
             self._call(self._close_all())
         else:
             plan = FaultPlan(drop=True, name="broker hangs")
-            self.faults.set_broker_plan("hang", NODE_ID, plan)
+            self.faults.set_broker_plan("hang", self.node_id, plan)
 
     def heal(self) -> None:
         """Undo :meth:`isolate`."""
@@ -223,7 +265,7 @@ class FaultProxy:
         if mode == "refuse":
             self._call(self._listen())
         elif mode == "hang":
-            self.faults.set_broker_plan("hang", NODE_ID, None)
+            self.faults.set_broker_plan("hang", self.node_id, None)
 
     def reset(self) -> None:
         """Between tests: no plans, no latency, healed, an empty journal, no open connection."""
@@ -328,6 +370,7 @@ class FaultProxy:
             connection_id,
             time.time(),
             frozenset(t for t, _ in items if t),
+            broker=self.node_id,
         )
         self._record(entry)
         expects_answer = not (key == _PRODUCE and getattr(request, "acks", -1) == 0)
@@ -348,6 +391,7 @@ class FaultProxy:
 
             response = await build_error_response(broker, ctx, request, terminal, serve)  # type: ignore[arg-type]
             entry.outcome = "response" if response is not None else "no response"
+            entry.answered(response)
             if response is not None:
                 writer.write(framing.encode_response(key, version, header.correlation_id, response))
                 await writer.drain()
@@ -358,10 +402,12 @@ class FaultProxy:
             entry.outcome = "no response"
             return "served"
         entry.outcome = "response"
+        entry.answer = answer
         if key == _METADATA or throttle is not None:
             response = framing.decode_response(answer, key, version)[1]
             if key == _METADATA:
                 self.topics.learn(response)
+            entry.answered(response)
             if throttle is not None:
                 set_throttle(response, version, throttle)
                 answer = bytes(

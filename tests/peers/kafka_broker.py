@@ -262,6 +262,7 @@ class KafkaBroker:
         self.java = java
         self.jvm_args = tuple(jvm_args)
         self.start_timeout = start_timeout
+        self.node_id = self.NODE_ID
         self.port = 0
         self.controller_port = 0
         self.cluster_id = _kafka_uuid()
@@ -294,8 +295,8 @@ class KafkaBroker:
         """The ``server.properties`` this broker runs with."""
         props = {
             "process.roles": "broker,controller",
-            "node.id": str(self.NODE_ID),
-            "controller.quorum.voters": f"{self.NODE_ID}@127.0.0.1:{self.controller_port}",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": f"{self.node_id}@127.0.0.1:{self.controller_port}",
             "listeners": (
                 f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
             ),
@@ -407,6 +408,12 @@ class KafkaBroker:
         self._launch(time.monotonic())
 
     def _launch(self, started: float) -> None:
+        self._spawn()
+        self._wait_ready(started)
+        self.startup_seconds = time.monotonic() - started
+
+    def _spawn(self) -> None:
+        """Start the broker's JVM on the config written (returns at once)."""
         cmd = self._java_cmd("kafka.Kafka", str(self.config_file), jvm_args=self.jvm_args)
         # stdout/stderr (JVM crash reports, early errors) go to a file nobody has to drain.
         self._stdout = open(self.work_dir / "stdout.log", "wb")  # noqa: SIM115 (closed by stop)
@@ -419,8 +426,6 @@ class KafkaBroker:
             preexec_fn=_preexec(),
         )
         _RUNNING.add(self)
-        self._wait_ready(started)
-        self.startup_seconds = time.monotonic() - started
 
     def _wait_ready(self, started: float) -> None:
         deadline = started + self.start_timeout

@@ -15,8 +15,10 @@
   :data:`CLIENT_NAMES`, so scenario tests parametrize over client names.
 
 Outside CI a peer this machine cannot provide (no Java/Maven/Go, no registry, a Python client
-not installed) skips the test with the reason; with ``CI=true`` that is a failure. Tests using a
-Java-backed fixture get the ``java`` marker, those using ``go_clients`` the ``go`` marker.
+not installed) skips the test with the reason; with ``CI=true`` that is a failure (fixtures
+elsewhere, such as tests/faults' three-node ``kafka_cluster``, do the same with
+:func:`unavailable`). Tests using a Java-backed fixture get the ``java`` marker, those using
+``go_clients`` the ``go`` marker.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from tests.peers.clients import PeerClient
 from tests.peers.fault_proxy import FaultProxy
 from tests.peers.java import PeerUnavailable, in_ci
 from tests.peers.kafka_broker import KafkaBroker, KafkaCli, property_value
+from tests.peers.kafka_cluster import KafkaCluster
 
-__all__ = ["CLIENT_NAMES"]
+__all__ = ["CLIENT_NAMES", "STARTED_CLUSTERS", "unavailable"]
 
 #: Every client peer, by the name ``peer_client`` knows it under.
 CLIENT_NAMES: tuple[str, ...] = ("java", "franz-go", "confluent-kafka", "kafka-python", "aiokafka")
@@ -45,14 +48,18 @@ _JAVA_FIXTURES = frozenset(
         "kafka_cli",
         "java_clients",
         "kafka_fault_proxy",
+        "kafka_cluster",
     }
 )
 
 #: Start-up figures of the session's reference broker, for the terminal summary.
 _STARTED: list[KafkaBroker] = []
+#: The same for multi-node clusters (tests/peers/kafka_cluster.py) started in the session.
+STARTED_CLUSTERS: list[KafkaCluster] = []
 
 
-def _unavailable(what: str, reason: object) -> NoReturn:
+def unavailable(what: str, reason: object) -> NoReturn:
+    """Skip the test because ``what`` is unavailable (fail it when ``CI=true``)."""
     if in_ci():
         pytest.fail(f"CI=true and {what} is unavailable: {reason}", pytrace=False)
     pytest.skip(f"{what} unavailable: {reason}")
@@ -88,7 +95,7 @@ def peer_client() -> Callable[[str], PeerClient]:
                 cache[name] = str(exc)
         client = cache[name]
         if isinstance(client, str):
-            _unavailable(f"the {name} client peer", client)
+            unavailable(f"the {name} client peer", client)
         return client
 
     return get
@@ -112,7 +119,7 @@ def kafka_cli() -> Iterator[KafkaCli]:
     try:
         cli = KafkaCli()
     except PeerUnavailable as exc:
-        _unavailable("Apache Kafka's CLI tools", exc)
+        unavailable("Apache Kafka's CLI tools", exc)
     try:
         yield cli
     finally:
@@ -128,7 +135,7 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
         try:
             broker.start()
         except PeerUnavailable as exc:
-            _unavailable("the Apache Kafka reference broker", exc)
+            unavailable("the Apache Kafka reference broker", exc)
         _STARTED.append(broker)
         yield broker
     finally:
@@ -143,7 +150,7 @@ def own_kafka_broker(tmp_path: Path) -> Iterator[KafkaBroker]:
         try:
             broker.start()
         except PeerUnavailable as exc:
-            _unavailable("the Apache Kafka reference broker", exc)
+            unavailable("the Apache Kafka reference broker", exc)
         yield broker
     finally:
         broker.stop()
@@ -168,7 +175,7 @@ def kafka_fault_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faul
         try:
             broker.start()
         except PeerUnavailable as exc:
-            _unavailable("the Apache Kafka reference broker", exc)
+            unavailable("the Apache Kafka reference broker", exc)
         proxy.upstream = ("127.0.0.1", broker.port)
         proxy.broker = broker
         _STARTED.append(broker)
@@ -193,7 +200,7 @@ def kafka_broker_factory(
             try:
                 broker.start()
             except PeerUnavailable as exc:
-                _unavailable("the Apache Kafka reference broker", exc)
+                unavailable("the Apache Kafka reference broker", exc)
             brokers[key] = broker
             _STARTED.append(broker)
         return brokers[key]
@@ -224,4 +231,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"Apache Kafka reference broker: ready in {broker.startup_seconds:.2f}s "
             f"(storage format {broker.format_seconds:.2f}s, then start until it serves metadata)"
             + (f" with {broker.overrides}" if broker.overrides else "")
+        )
+    for cluster in STARTED_CLUSTERS:
+        terminalreporter.write_line(
+            f"Apache Kafka {cluster.size}-node cluster: ready in {cluster.startup_seconds:.2f}s "
+            "(storage formats, then start until every node lists every other)"
         )
