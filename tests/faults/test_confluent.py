@@ -169,9 +169,13 @@ def test_fetch_not_leader_is_survived_by_a_consumer(target: FaultTarget) -> None
 
 def test_hung_broker_times_clients_out_until_healed(target: FaultTarget) -> None:
     topic = target.new_topic("t")
+    # Once healed, the producer's connection may still wait on a request the hung broker
+    # swallowed: librdkafka gives it up after socket.timeout.ms, noticed by a scan that runs
+    # once a second, then reconnects (backoff up to 300 ms). Every message, the one sent after
+    # the heal included, must be given more time than that (about 1.8 s here).
     producer = ConfluentProducer(
         target.bootstrap_servers,
-        **{"message.timeout.ms": 1500, "socket.timeout.ms": 1000, "enable.idempotence": False},
+        **{"message.timeout.ms": 4000, "socket.timeout.ms": 500, "enable.idempotence": False},
     )
     producer.send(topic, [b"before"])
     target.isolate("hang")
