@@ -112,7 +112,12 @@ class AsyncClusterFaults:
 
     async def kill_broker(self, node_id: int) -> None:
         """Kill a broker: connections drop mid-request, nothing is flushed, no clean-shutdown
-        marker (an on-disk broker recovers its logs when it starts again)."""
+        marker (an on-disk broker recovers its logs when it starts again).
+
+        The controller fences the killed broker at once: it leaves every ISR and its
+        leaderships move on return. Apache Kafka's controller does that only once
+        ``broker.session.timeout.ms`` (9 s by default) has passed without a heartbeat from
+        it, so against a real cluster wait for the new leader rather than expect it."""
         lifecycle = self._lifecycle
         if not lifecycle.is_running(node_id):
             return
