@@ -157,11 +157,51 @@ class ClusterTarget(Protocol):
     def close(self) -> None: ...
 
 
-class RafkaClusterTarget:
+class _ClusterCalls:
+    """The calls both clusters answer under the same names (rafka.Cluster's, which
+    KafkaCluster mirrors), passed through to ``self.cluster``."""
+
+    cluster: Any
+
+    def leader_of(self, topic: str, partition: int) -> int:
+        return int(self.cluster.leader_of(topic, partition))
+
+    def stop_broker(self, node_id: int) -> None:
+        self.cluster.stop_broker(node_id)
+
+    def kill_broker(self, node_id: int) -> None:
+        self.cluster.kill_broker(node_id)
+
+    def start_broker(self, node_id: int) -> None:
+        self.cluster.start_broker(node_id)
+
+    def broker_running(self, node_id: int) -> bool:
+        return bool(self.cluster.broker_running(node_id))
+
+    def isolate_broker(self, node_id: int, mode: str = "refuse") -> None:
+        self.cluster.isolate_broker(node_id, mode)
+
+    def heal_broker(self, node_id: int) -> None:
+        self.cluster.heal_broker(node_id)
+
+    def move_leader(self, topic: str, partition: int, *, to: int) -> None:
+        self.cluster.move_leader(topic, partition, to=to)
+
+    def move_coordinator(self, group_id: str, *, to: int) -> int:
+        return int(self.cluster.move_coordinator(group_id, to=to))
+
+    def requests(
+        self, api: str | None = None, *, topic: str | None = None, client_id: str | None = None
+    ) -> list[Any]:
+        return list(self.cluster.requests(api, topic=topic, client_id=client_id))
+
+
+class RafkaClusterTarget(_ClusterCalls):
     """A three-broker rafka cluster (on disk with a ``data_dir``), listening on free ports,
     journal on."""
 
     name = "rafka"
+    cluster: rafka.Cluster
 
     def __init__(self, data_dir: str | None = None) -> None:
         self.cluster = rafka.Cluster(
@@ -181,52 +221,21 @@ class RafkaClusterTarget:
             admin.create_topics(NewTopic(name, 1, 3, configs=dict(configs or {})))
         return name
 
-    def leader_of(self, topic: str, partition: int) -> int:
-        return self.cluster.leader_of(topic, partition)
-
     def in_sync(self, topic: str, partition: int, node_id: int) -> bool:
         image = self.cluster.async_cluster.core.controller.image
         part = image.partition(topic, partition)
         return part is not None and node_id in part.isr
 
-    def stop_broker(self, node_id: int) -> None:
-        self.cluster.stop_broker(node_id)
-
-    def kill_broker(self, node_id: int) -> None:
-        self.cluster.kill_broker(node_id)
-
-    def start_broker(self, node_id: int) -> None:
-        self.cluster.start_broker(node_id)
-
-    def broker_running(self, node_id: int) -> bool:
-        return self.cluster.broker_running(node_id)
-
-    def isolate_broker(self, node_id: int, mode: str = "refuse") -> None:
-        self.cluster.isolate_broker(node_id, mode)
-
-    def heal_broker(self, node_id: int) -> None:
-        self.cluster.heal_broker(node_id)
-
-    def move_leader(self, topic: str, partition: int, *, to: int) -> None:
-        self.cluster.move_leader(topic, partition, to=to)
-
-    def move_coordinator(self, group_id: str, *, to: int) -> int:
-        return self.cluster.move_coordinator(group_id, to=to)
-
-    def requests(
-        self, api: str | None = None, *, topic: str | None = None, client_id: str | None = None
-    ) -> list[Any]:
-        return self.cluster.requests(api, topic=topic, client_id=client_id)
-
     def close(self) -> None:
         self.cluster.stop()
 
 
-class KafkaClusterTarget:
+class KafkaClusterTarget(_ClusterCalls):
     """The package's three-node Kafka cluster, every node running, healed, fully replicated,
     its proxies reset (no plans, empty journals) for this test."""
 
     name = "kafka"
+    cluster: KafkaCluster
 
     def __init__(self, cluster: KafkaCluster) -> None:
         cluster.reset()
@@ -238,40 +247,8 @@ class KafkaClusterTarget:
         self.cluster.create_topic(name, 1, 3, configs)
         return name
 
-    def leader_of(self, topic: str, partition: int) -> int:
-        return self.cluster.leader_of(topic, partition)
-
     def in_sync(self, topic: str, partition: int, node_id: int) -> bool:
         return self.cluster.in_sync(topic, partition, node_id)
-
-    def stop_broker(self, node_id: int) -> None:
-        self.cluster.stop_broker(node_id)
-
-    def kill_broker(self, node_id: int) -> None:
-        self.cluster.kill_broker(node_id)
-
-    def start_broker(self, node_id: int) -> None:
-        self.cluster.start_broker(node_id)
-
-    def broker_running(self, node_id: int) -> bool:
-        return self.cluster.broker_running(node_id)
-
-    def isolate_broker(self, node_id: int, mode: str = "refuse") -> None:
-        self.cluster.isolate_broker(node_id, mode)
-
-    def heal_broker(self, node_id: int) -> None:
-        self.cluster.heal_broker(node_id)
-
-    def move_leader(self, topic: str, partition: int, *, to: int) -> None:
-        self.cluster.move_leader(topic, partition, to=to)
-
-    def move_coordinator(self, group_id: str, *, to: int) -> int:
-        return self.cluster.move_coordinator(group_id, to=to)
-
-    def requests(
-        self, api: str | None = None, *, topic: str | None = None, client_id: str | None = None
-    ) -> list[Any]:
-        return self.cluster.requests(api, topic=topic, client_id=client_id)
 
     def close(self) -> None:
         """Nothing: the next test's :meth:`KafkaCluster.reset` heals and restarts brokers."""
