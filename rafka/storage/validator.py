@@ -169,7 +169,10 @@ def _validate_leader(
             f"invalid sequence number {header.base_sequence} for producer {header.producer_id}"
         )
     try:
-        walk = walk_records(buf, start)
+        # Kafka checks an uncompressed batch's record count against its header only: the
+        # records' own offset deltas are stored as sent. (A compressed batch whose inner
+        # offsets are not 0..n-1 Kafka rebuilds; rafka refuses it with INVALID_RECORD.)
+        walk = walk_records(buf, start, check_offset_deltas=header.compression != Compression.NONE)
     except DecodeError as exc:
         raise translate_decode_error(exc) from None
     null_key = config.compact and walk.has_null_key and not header.is_control

@@ -875,12 +875,6 @@ def _metadata_auto_create(ctx: Ctx) -> Any:
 
 #: Known rafka differences by case name: an ``xfail(strict=True)`` with the diagnosis.
 RAFKA_BUGS: dict[str, str] = {
-    "produce-non-consecutive-offset-deltas": (
-        "rafka bug: rafka refuses (INVALID_RECORD) an uncompressed batch whose records' offset "
-        "deltas repeat or skip while its header is consistent (records count == lastOffsetDelta "
-        "+ 1); Kafka's LogValidator.validateBatch checks only the header and stores the batch "
-        "as sent (storage/validator.py's record walk demands deltas 0..n-1)"
-    ),
     "produce-corrupt-compressed-payload": (
         "rafka difference: a batch with a right CRC over gzip data that does not decompress gets "
         "CORRUPT_MESSAGE from rafka, UNKNOWN_SERVER_ERROR from Kafka (its decompression "

@@ -6,7 +6,7 @@ What is walked (the record layout is in ``default_records.py``):
         length          varint    must be >= 6 and end inside the records section
         attributes      int8      skipped
         timestampDelta  varlong   read: min / max timestamp
-        offsetDelta     varint    read: must equal i
+        offsetDelta     varint    read: must equal i (unless the caller accepts any delta)
         keyLength       varint    low bit read: zigzag values are odd exactly when negative
         ...                       skipped by ``length`` (read too when ``full=True``)
     the records must end exactly at the end of the section.
@@ -63,11 +63,14 @@ def walk_records(
     *,
     full: bool = False,
     max_decompressed_size: int | None = None,
+    check_offset_deltas: bool = True,
 ) -> WalkResult:
     """Validate the structure of the v2 batch at ``pos`` and summarise its records.
 
-    Checks that offset deltas are 0..n-1, that the number of records matches ``records_count``
-    and ``last_offset_delta``, and that the record lengths fill the records section exactly.
+    Checks that offset deltas are 0..n-1 (with ``check_offset_deltas=False`` any value is
+    accepted, as Kafka does for an uncompressed batch), that the number of records matches
+    ``records_count`` and ``last_offset_delta``, and that the record lengths fill the records
+    section exactly.
     With ``full=True`` it also checks that each record's key, value and headers fill its length
     exactly, as a full decode would. The CRC is not checked here (see ``verify_crc``).
 
@@ -93,10 +96,11 @@ def walk_records(
     if count * (_MIN_BODY + 1) > end - start:
         raise InvalidRecordError(f"record count {count} cannot fit in {end - start} bytes")
     try:
+        check = check_offset_deltas
         if full:
-            min_delta, max_delta, null_key = _walk_full(data, start, end, count)
+            min_delta, max_delta, null_key = _walk_full(data, start, end, count, check)
         else:
-            min_delta, max_delta, null_key = _walk(data, start, end, count)
+            min_delta, max_delta, null_key = _walk(data, start, end, count, check)
     except IndexError:
         raise InvalidRecordError("record overruns the batch") from None
     except InvalidRecordError:
@@ -109,14 +113,14 @@ def walk_records(
     return WalkResult(count, base + min_delta, base + max_delta, null_key)
 
 
-def _walk(data: Buffer, pos: int, end: int, count: int) -> tuple[int, int, bool]:
+def _walk(data: Buffer, pos: int, end: int, count: int, check: bool) -> tuple[int, int, bool]:
     """The default walk: runs of equal-size records column-wise, anything else record by record."""
     min_delta = 1 << 64
     max_delta = -(1 << 64)
     null_key = False
     index = misses = 0
     while index < count:
-        run = _equal_size_run(data, pos, end, index, count) if misses < _MAX_MISSES else None
+        run = _equal_size_run(data, pos, end, index, count, check) if misses < _MAX_MISSES else None
         if run is not None:
             misses = 0
             n, size, low, high, nulls = run
@@ -124,7 +128,7 @@ def _walk(data: Buffer, pos: int, end: int, count: int) -> tuple[int, int, bool]
         else:  # a few records one by one, or all the rest after repeated misses
             misses += 1
             stop = count if misses >= _MAX_MISSES else min(count, index + _MIN_RUN)
-            pos, low, high, nulls = _walk_records(data, pos, end, index, stop)
+            pos, low, high, nulls = _walk_records(data, pos, end, index, stop, check)
             index = stop
         min_delta = min(min_delta, low)
         max_delta = max(max_delta, high)
@@ -156,6 +160,8 @@ _TS_ONE_BYTE = bytes([(b >> 1 ^ -(b & 1)) + 64 for b in range(0x80)] + [0] * 0x8
 _TS_TWO_BYTE_FIRST = bytes(1 if b >= 0x80 and not b & 1 else 0 for b in range(0x100))
 #: Low bit of each byte (a zigzag varint is negative exactly when its first byte is odd).
 _LOW_BIT = bytes(b & 1 for b in range(0x100))
+#: Top bit of each byte (a varint continues after a byte that has it).
+_TOP_BIT = bytes(b >> 7 for b in range(0x100))
 #: Offset deltas 0..63 (one byte each) and 64..8191 (two bytes: the two columns).
 _OFFSET_DELTAS_1 = bytes(range(0, 0x80, 2))
 _OFFSET_DELTAS_2_LOW = bytes(range(0x80, 0x100, 2)) * 127
@@ -166,11 +172,12 @@ _GUARD_BIT = bytes(b | 0x80 for b in range(0x100))
 
 
 def _equal_size_run(
-    data: Buffer, pos: int, end: int, index: int, count: int
+    data: Buffer, pos: int, end: int, index: int, count: int, check: bool
 ) -> tuple[int, int, int, int, bool] | None:
     """``(n, size, min delta, max delta, null key)`` of the equal-size run at ``pos``, or None.
 
     None also when the record at ``pos`` is malformed: the record loop then reports it.
+    ``check``: offset deltas must be the records' indexes; else only their widths must agree.
     """
     first = data[pos]
     if first < 0x80:
@@ -185,14 +192,28 @@ def _equal_size_run(
     size = length_width + length
     if length < _MIN_BODY or pos + size > end:
         return None
-    if index < 64:
+    ts_at = length_width + 1
+    ts_width = 1 if data[pos + ts_at] < 0x80 else 2
+    if not check:  # any delta, of the first record's width (one or two bytes)
+        offset_at = pos + ts_at + ts_width
+        if offset_at + 1 >= end:
+            return None
+        offset_width = 1 if data[offset_at] < 0x80 else 2 if data[offset_at + 1] < 0x80 else 0
+        if not offset_width:
+            return None
+        # deltas that are the indexes (as producers write them) change width at 64 and 8192
+        if index < 64 and offset_width == 1:
+            limit = 64
+        elif index < 8192 and offset_width == 2:
+            limit = 8192
+        else:
+            limit = count
+    elif index < 64:
         offset_width, limit = 1, 64
     elif index < 8192:
         offset_width, limit = 2, 8192
     else:
         return None
-    ts_at = length_width + 1
-    ts_width = 1 if data[pos + ts_at] < 0x80 else 2
     key_at = ts_at + ts_width + offset_width
     if key_at >= size:
         return None
@@ -200,7 +221,9 @@ def _equal_size_run(
     n = min(n, (end - pos) // size)
     while n >= _MIN_RUN:
         stop = pos + n * size
-        found = _check_run(data, pos, stop, size, n, index, length_width, ts_at, ts_width, key_at)
+        found = _check_run(
+            data, pos, stop, size, n, index, length_width, ts_at, ts_width, key_at, check
+        )
         if found is not None:
             return (n, size, *found)
         n >>= 1
@@ -218,6 +241,7 @@ def _check_run(
     ts_at: int,
     ts_width: int,
     key_at: int,
+    check: bool,
 ) -> tuple[int, int, bool] | None:
     def column(at: int) -> bytes:
         return bytes(data[pos + at : stop : size])
@@ -226,7 +250,13 @@ def _check_run(
         if column(at) != bytes((data[pos + at],)) * n:
             return None
     offset_at = ts_at + ts_width
-    if index < 64:
+    if not check:  # every delta as wide as the first: the key lengths line up
+        if key_at - offset_at == 1:
+            if not column(offset_at).isascii():
+                return None
+        elif 0 in column(offset_at).translate(_TOP_BIT) or not column(offset_at + 1).isascii():
+            return None
+    elif index < 64:
         if column(offset_at) != _OFFSET_DELTAS_1[index : index + n]:
             return None
     elif (
@@ -299,9 +329,10 @@ def _guards(width: int, fields: int) -> int:
 
 
 def _walk_records(
-    data: Buffer, pos: int, end: int, first: int, stop: int
+    data: Buffer, pos: int, end: int, first: int, stop: int, check: bool
 ) -> tuple[int, int, int, bool]:
-    """Walk records ``first..stop-1`` from ``pos`` one by one: ``(next pos, min, max, null)``."""
+    """Walk records ``first..stop-1`` from ``pos`` one by one: ``(next pos, min, max, null)``;
+    ``check``: each offset delta must be its record's index."""
     zigzag = ZIGZAG_ONE_BYTE
     min_delta = 1 << 64
     max_delta = -(1 << 64)
@@ -344,7 +375,7 @@ def _walk_records(
             pos += 2
         else:
             delta, pos = decode_varint(data, pos)
-        if delta != index:
+        if check and delta != index:
             raise InvalidRecordError(f"record {index} has offset delta {delta}")
         if pos >= record_end:
             raise InvalidRecordError(f"record {index} is shorter than its fields")
@@ -354,7 +385,7 @@ def _walk_records(
     return pos, min_delta, max_delta, null_key
 
 
-def _walk_full(data: Buffer, pos: int, end: int, count: int) -> tuple[int, int, bool]:
+def _walk_full(data: Buffer, pos: int, end: int, count: int, check: bool) -> tuple[int, int, bool]:
     zigzag = ZIGZAG_ONE_BYTE
     min_delta = 1 << 64
     max_delta = -(1 << 64)
@@ -385,7 +416,7 @@ def _walk_full(data: Buffer, pos: int, end: int, count: int) -> tuple[int, int, 
             pos += 1
         else:
             delta, pos = decode_varint(data, pos)
-        if delta != index:
+        if check and delta != index:
             raise InvalidRecordError(f"record {index} has offset delta {delta}")
         byte = data[pos]  # key length
         if byte < 0x80:

@@ -83,6 +83,10 @@ def test_non_consecutive_offset_deltas(deltas: tuple[int, ...]) -> None:
         walk_records(batch)
     with pytest.raises(InvalidRecordError, match="offset delta"):
         walk_records(batch, full=True)
+    # Kafka accepts them in an uncompressed batch: the validator asks for no delta check
+    for full in (False, True):
+        walked = walk_records(batch, full=full, check_offset_deltas=False)
+        assert walked == WalkResult(3, 0, 0, True)
 
 
 def test_record_length_overrun() -> None:
@@ -150,19 +154,19 @@ def test_compressed_walk_is_bounded() -> None:
 # -- runs of equal-size records (walked column-wise) against the record-by-record loop --------
 
 
-def _reference_walk(data: bytes) -> WalkResult | type[Exception]:
+def _reference_walk(data: bytes, check: bool = True) -> WalkResult | type[Exception]:
     """The walk with the column-wise fast path off: the record loop alone."""
     saved = walk_module._MIN_RUN
     walk_module._MIN_RUN = 1 << 62
     try:
-        return _outcome(data)
+        return _outcome(data, check)
     finally:
         walk_module._MIN_RUN = saved
 
 
-def _outcome(data: bytes) -> WalkResult | type[Exception]:
+def _outcome(data: bytes, check: bool = True) -> WalkResult | type[Exception]:
     try:
-        return walk_records(data)
+        return walk_records(data, check_offset_deltas=check)
     except DecodeError as exc:  # InvalidRecordError is one
         return type(exc)
 
@@ -202,15 +206,42 @@ def test_equal_size_runs_walk_as_the_record_loop_does(batch: bytes) -> None:
 
 
 @FAST
-@given(batch=_uniform_batches(), data=st.data())
+@given(batch=_uniform_batches(), data=st.data(), check=st.booleans())
 def test_damaged_equal_size_runs_fail_as_the_record_loop_does(
-    batch: bytes, data: st.DataObject
+    batch: bytes, data: st.DataObject, check: bool
 ) -> None:
     damaged = bytearray(batch)
     for _ in range(data.draw(st.integers(1, 3))):
         at = data.draw(st.integers(61, len(damaged) - 1))  # the records section
         damaged[at] = data.draw(st.integers(0, 255))
-    assert _outcome(bytes(damaged)) == _reference_walk(bytes(damaged))
+    assert _outcome(bytes(damaged), check) == _reference_walk(bytes(damaged), check)
+
+
+@st.composite
+def _batches_with_any_offset_deltas(draw: st.DrawFn) -> bytes:
+    """Records of one size whose offset deltas are anything of one varint width (and now and
+    then one of another width), as a producer may write them into an uncompressed batch."""
+    count = draw(st.integers(1, 200))
+    low, high = draw(st.sampled_from([(-64, 63), (64, 8191), (-8192, -65), (8192, 1 << 20)]))
+    deltas = draw(st.lists(st.integers(low, high), min_size=count, max_size=count))
+    if draw(st.booleans()):
+        deltas[draw(st.integers(0, count - 1))] = draw(st.integers(-(1 << 20), 1 << 20))
+    key = draw(st.one_of(st.none(), st.binary(max_size=20)))
+    records = [raw_record(d, i % 50, key, b"v" * 30) for i, d in enumerate(deltas)]
+    return assemble_batch(_section(*records), count=count, base_timestamp=1000)
+
+
+@FAST
+@given(batch=_batches_with_any_offset_deltas(), data=st.data())
+def test_any_offset_deltas_walk_as_the_record_loop_does(batch: bytes, data: st.DataObject) -> None:
+    expected = _reference_walk(batch, check=False)
+    assert isinstance(expected, WalkResult)
+    assert _outcome(batch, check=False) == expected
+    assert _outcome(batch, check=True) == _reference_walk(batch, check=True)
+    damaged = bytearray(batch)
+    at = data.draw(st.integers(61, len(damaged) - 1))
+    damaged[at] = data.draw(st.integers(0, 255))
+    assert _outcome(bytes(damaged), False) == _reference_walk(bytes(damaged), False)
 
 
 def test_a_batch_of_equal_size_records_is_walked_column_wise() -> None:
@@ -230,6 +261,8 @@ def test_a_batch_of_equal_size_records_is_walked_column_wise() -> None:
         # as the broker gets it: a view into a request frame (and a bytearray)
         assert walk_records(memoryview(b"frame" + batch)[5:]) == expected
         assert walk_records(bytearray(batch)) == expected
+        # the validator's walk of an uncompressed batch, which accepts any offset deltas
+        assert walk_records(batch, check_offset_deltas=False) == expected
     finally:
         walk_module._walk_records = original
     assert calls == []  # no record was walked one by one
