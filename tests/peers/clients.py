@@ -347,7 +347,7 @@ class DriverProcess:
     :meth:`close`.
     """
 
-    def __init__(self, command: Sequence[str], name: str) -> None:
+    def __init__(self, command: Sequence[str], name: str, *, cwd: str | None = None) -> None:
         self.name = name
         self._lines: list[dict[str, Any]] = []
         self._changed = threading.Condition()
@@ -357,6 +357,7 @@ class DriverProcess:
         try:
             self.proc = subprocess.Popen(
                 list(command),
+                cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,

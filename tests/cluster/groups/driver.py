@@ -13,12 +13,8 @@ owned twice and none may be orphaned, on either side.
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
-import signal
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,6 +28,7 @@ from rafka.protocol.messages import (
     OffsetFetchRequest,
 )
 from tests.cluster.groups.session import Session
+from tests.peers.clients import DriverProcess
 
 ROOT = Path(__file__).resolve().parents[3]
 PYTHON_CLIENTS = ("confluent-kafka", "kafka-python", "aiokafka")
@@ -68,58 +65,26 @@ def member_command(client: str, bootstrap: str, group: str, topic: str, **opts: 
     return cmd + (["--instance-id", instance] if instance else [])
 
 
-class Member:
+class Member(DriverProcess):
     """One group member process and what it has said so far."""
 
     def __init__(self, client: str, bootstrap: str, group: str, topic: str, **opts: Any) -> None:
         self.client = client
-        self.lines: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self.proc = subprocess.Popen(
-            member_command(client, bootstrap, group, topic, **opts),
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self._stderr: list[str] = []
-        self._threads = [
-            threading.Thread(target=self._read, daemon=True),
-            threading.Thread(target=self._drain_stderr, daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for text in self.proc.stdout:
-            try:
-                line = json.loads(text)
-            except json.JSONDecodeError:
-                continue
-            with self._lock:
-                self.lines.append(line)
-
-    def _drain_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        for text in self.proc.stderr:
-            self._stderr.append(text)
+        command = member_command(client, bootstrap, group, topic, **opts)
+        super().__init__(command, f"{client} member of {group}", cwd=str(ROOT))
 
     def events(self, kind: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [line for line in self.lines if line["type"] == kind]
+        return self.of_type(kind)
 
     def assignment(self) -> set[int] | None:
         """What the member owns now, by its own account (None before its first rebalance)."""
-        with self._lock:
-            owned: set[int] | None = None
-            for line in self.lines:
-                if line["type"] == "assigned":
-                    owned = set(line["partitions"])
-                elif line["type"] == "revoked" and owned is not None:
-                    owned -= set(line["partitions"])
-            return owned
+        owned: set[int] | None = None
+        for line in self.lines:
+            if line["type"] == "assigned":
+                owned = set(line["partitions"])
+            elif line["type"] == "revoked" and owned is not None:
+                owned -= set(line["partitions"])
+        return owned
 
     def consumed(self) -> set[tuple[int, int]]:
         return {(line["partition"], line["offset"]) for line in self.events("record")}
@@ -128,35 +93,15 @@ class Member:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def stop(self, timeout: float = 30) -> None:
+    def stop(self, timeout: float = 30) -> int:
         """Leave the group cleanly (SIGTERM) and wait for the process to end."""
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout)
-        self._finish()
+        status = super().stop(timeout)
         assert self.events("closed"), f"{self.client} did not close cleanly: {self.stderr()}"
+        return status
 
     def kill(self) -> None:
         """Die without leaving the group."""
-        self.proc.kill()
-        self.proc.wait(10)
-        self._finish()
-
-    def _finish(self) -> None:
-        for thread in self._threads:
-            thread.join(5)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
-
-    def stderr(self, limit: int = 3000) -> str:
-        """The end of what the member wrote on stderr (its client's log)."""
-        return "".join(self._stderr)[-limit:]
-
-    def close(self) -> None:
-        if self.alive:
-            self.proc.kill()
-            self.proc.wait(10)
-        self._finish()
+        self.close()
 
 
 # ---------------------------------------------------------------------------- coordinator view
