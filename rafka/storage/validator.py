@@ -170,8 +170,10 @@ def _validate_leader(
         )
     try:
         # Kafka checks an uncompressed batch's record count against its header only: the
-        # records' own offset deltas are stored as sent. (A compressed batch whose inner
-        # offsets are not 0..n-1 Kafka rebuilds; rafka refuses it with INVALID_RECORD.)
+        # records' own offset deltas are stored as sent. A compressed batch whose inner
+        # offsets are not 0..n-1 Kafka means to rebuild, but 4.1 fails doing so (its
+        # validation iterator skipped the keys: UNKNOWN_SERVER_ERROR); rafka refuses it with
+        # INVALID_RECORD.
         walk = walk_records(buf, start, check_offset_deltas=header.compression != Compression.NONE)
     except DecodeError as exc:
         raise translate_decode_error(exc) from None

@@ -36,7 +36,7 @@ from rafka.protocol.messages import (
     InitProducerIdResponse,
 )
 from rafka.protocol.records.builder import RecordBatchBuilder
-from rafka.protocol.records.compression import Compression
+from rafka.protocol.records.compression import Compression, compress
 from rafka.protocol.records.record import TimestampType
 from tests.interop.conftest import Target
 from tests.interop.raw import (
@@ -489,6 +489,28 @@ def _offset_deltas(ctx: Ctx) -> Any:
     return out
 
 
+@case("produce-compressed-non-consecutive-offset-deltas", "UNKNOWN_SERVER_ERROR")
+def _compressed_offset_deltas(ctx: Ctx) -> Any:
+    """A gzip batch whose inner offset deltas repeat: Kafka means to rebuild it with offsets
+    0..n-1 (LogValidator's not-in-place path) and fails, storing nothing."""
+    ts = ctx.now
+    t = "interop-err-zdeltas"
+    assert ctx.raw.create_topic(t, 1, 1).error_code == 0
+    ctx.raw.wait_for_leaders(t)
+    inner = hand_record(0, 0, b"a", b"1") + hand_record(0, 0, b"b", b"2")
+    batch = hand_batch(
+        [compress(Compression.GZIP, inner)],
+        base_timestamp=ts,
+        last_offset_delta=1,
+        record_count=2,
+        attributes=int(Compression.GZIP),
+    )
+    out: dict[str, Any] = {"repeated": produce_obs(ctx, t, batch)}
+    data = bytes(ctx.raw.fetch(t, 0, 0).records or b"")
+    out["stored"] = [(h.base_offset, h.record_count) for h in batch_headers(data)]
+    return out
+
+
 # Produce: record-level validation
 
 
@@ -879,6 +901,13 @@ RAFKA_BUGS: dict[str, str] = {
         "rafka difference: a batch with a right CRC over gzip data that does not decompress gets "
         "CORRUPT_MESSAGE from rafka, UNKNOWN_SERVER_ERROR from Kafka (its decompression "
         "KafkaException is not an ApiException)"
+    ),
+    "produce-compressed-non-consecutive-offset-deltas": (
+        "rafka difference: a compressed batch whose inner offset deltas are not 0..n-1 gets "
+        "INVALID_RECORD from rafka, UNKNOWN_SERVER_ERROR from Kafka 4.1 (rebuilding it, its "
+        "LogValidator reads a key its skip-key iterator did not keep: "
+        "UnsupportedOperationException 'key is skipped in PartialDefaultRecord'); neither "
+        "stores it"
     ),
     "metadata-auto-create": (
         "rafka difference: the Metadata request that auto-creates a topic is answered with the "

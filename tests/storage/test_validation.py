@@ -7,10 +7,19 @@ import struct
 import pytest
 
 from rafka import errors
-from rafka.protocol.records import RecordBatchBuilder, compute_crc, encode_legacy
+from rafka.protocol.records import (
+    BatchHeader,
+    Compression,
+    RecordBatch,
+    RecordBatchBuilder,
+    compress,
+    compute_crc,
+    encode_legacy,
+)
 from rafka.storage import AppendOrigin, LogConfig, ManualClock
 from rafka.storage.errors import OffsetsOutOfOrderError
 from rafka.storage.unified_log import UnifiedLog
+from tests.protocol.records.strategies import assemble_batch, raw_record
 from tests.storage.batches import batch, marker
 from tests.storage.conftest import START_MS, MakeLog
 
@@ -163,3 +172,31 @@ def test_replicated_corruption(make_log: MakeLog) -> None:
     _reject(follower, swapped, OffsetsOutOfOrderError, origin=AppendOrigin.REPLICATION)
     follower.append(bytes(data) + b"\x00\x00\x00", origin=AppendOrigin.REPLICATION)  # tail ignored
     assert follower.log_end_offset == 6
+
+
+def _with_offset_deltas(deltas: list[int], codec: Compression) -> bytes:
+    """A batch of ``len(deltas)`` records whose offset deltas are ``deltas`` (header consistent)."""
+    section = b"".join(raw_record(d, i, b"k%d" % i, b"v%d" % i) for i, d in enumerate(deltas))
+    if codec != Compression.NONE:
+        section = compress(codec, section)
+    return assemble_batch(
+        section, count=len(deltas), attributes=int(codec), base_timestamp=START_MS
+    )
+
+
+@pytest.mark.parametrize("deltas", [[0, 0, 1], [0, 5, 2], [3, 4, 5]])
+def test_records_offset_deltas_as_kafka_takes_them(log: UnifiedLog, deltas: list[int]) -> None:
+    """An uncompressed batch whose records' offset deltas are not 0..n-1 is stored as sent
+    (Kafka checks the header only); a compressed one is refused (see the validator)."""
+    sent = _with_offset_deltas(deltas, Compression.NONE)
+    info = log.append(sent, leader_epoch=4)
+    end = log.log_end_offset
+    assert (info.first_offset, info.last_offset) == (end - 3, end - 1)
+    stored = bytes(log.read(info.first_offset, 1 << 20).records)
+    assert BatchHeader.parse(stored, 0).size_in_bytes == len(stored)  # one batch
+    assert stored[61:] == sent[61:]  # the records as sent
+    records = RecordBatch(stored).records()
+    assert [(r.offset - info.first_offset, r.key, r.timestamp) for r in records] == [
+        (d, b"k%d" % i, START_MS + i) for i, d in enumerate(deltas)
+    ]
+    _reject(log, _with_offset_deltas(deltas, Compression.GZIP), errors.InvalidRecordError)
