@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -66,6 +67,13 @@ def _java(client: PeerClient) -> JavaClients:
     """The fixture's client as the Java driver it is (its own options and commands)."""
     assert isinstance(client, JavaClients)
     return client
+
+
+def _committed(offset: int) -> Callable[[list[dict[str, Any]]], bool]:
+    """A ``wait_for`` condition: the group member has committed ``offset`` (or beyond)."""
+    return lambda lines: any(
+        line["type"] == "committed" and line["offset"] >= offset for line in lines
+    )
 
 
 def _error_codes(entry: JournalEntry | ProxyEntry) -> set[int]:
@@ -456,11 +464,6 @@ def test_moved_group_coordinator_is_rediscovered(
     producer = ConfluentProducer(cluster.bootstrap_servers)
     producer.send(topic, [b"g-0", b"g-1"])
 
-    def committed(offset: int) -> Any:
-        return lambda lines: any(
-            line["type"] == "committed" and line["offset"] >= offset for line in lines
-        )
-
     with _java(java_clients).start(
         "group-consume",
         bootstrap=cluster.bootstrap_servers,
@@ -470,14 +473,14 @@ def test_moved_group_coordinator_is_rediscovered(
         heartbeat_ms=200,
         config={**FAST, "fetch.max.wait.ms": "100"},
     ) as member:
-        member.wait_for(committed(2), what="the first commits")
+        member.wait_for(_committed(2), what="the first commits")
         old = cluster.requests("OffsetCommit")[-1].broker
         new = next(b for b in (1, 2, 3) if b != old)
         moved_at = time.time()
         partition = cluster.move_coordinator(group, to=new)
         assert cluster.leader_of("__consumer_offsets", partition) == new
         producer.send(topic, [b"g-2"])
-        member.wait_for(committed(3), what="a commit after the move")
+        member.wait_for(_committed(3), what="a commit after the move")
         member.stop()
         assert member.of_type("closed"), member.stderr()
 
@@ -535,11 +538,6 @@ def test_group_member_rides_through_a_broker_restart(
     topic = target.new_topic("java-faults")
     group = f"riders-{topic}"
 
-    def committed(offset: int) -> Any:
-        return lambda lines: any(
-            line["type"] == "committed" and line["offset"] >= offset for line in lines
-        )
-
     with _java(java_clients).start(
         "group-consume",
         bootstrap=target.bootstrap_servers,
@@ -551,10 +549,10 @@ def test_group_member_rides_through_a_broker_restart(
     ) as member:
         producer = ConfluentProducer(target.bootstrap_servers, **{"enable.idempotence": True})
         producer.send(topic, [b"r-0", b"r-1"])
-        member.wait_for(committed(2), what="the first commits")
+        member.wait_for(_committed(2), what="the first commits")
         target.restart(kill=True)
         producer.send(topic, [b"r-2", b"r-3"], timeout=60)
-        member.wait_for(committed(4), timeout=60, what="commits after the restart")
+        member.wait_for(_committed(4), timeout=60, what="commits after the restart")
         member.stop()
     # every record read, each committed before the next (at least once: a rejoin after the
     # restart may hand out the last committed offset again, never skip one)
