@@ -47,6 +47,7 @@ from rafka.cluster.groups.classic_rebalance import (
     ClassicRebalancer,
     error_join,
     heartbeat_key,
+    join_key,
     sync_key,
     write_error,
 )
@@ -131,10 +132,21 @@ class ClassicGroupProtocol(ClassicRebalancer):
         def written(error: errors.KafkaError | None) -> None:
             if error is not None:
                 if self.groups.get(group.group_id) is group:
+                    # the group was never created: neither are the deadlines set for it (a
+                    # stale initial-rebalance timer would otherwise fire on a group of the
+                    # same name created later)
                     del self.groups[group.group_id]
+                    self._cancel_timers(group)
                 reply.complete(JoinGroupResponse(error_code=write_error(error)))
 
         return Result([group.empty_metadata_record()], replay=False, on_written=written)
+
+    def _cancel_timers(self, group: ClassicGroup) -> None:
+        group_id = group.group_id
+        self.timer.cancel(join_key(group_id))
+        self.timer.cancel(sync_key(group_id))
+        for member_id in [*group.members, *group.pending_join_members]:
+            self.timer.cancel(heartbeat_key(group_id, member_id))
 
     def _accepts_joining_member(self, group: ClassicGroup, member_id: str) -> bool:
         max_size = self.config.max_size

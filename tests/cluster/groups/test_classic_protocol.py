@@ -231,6 +231,21 @@ def test_failed_assignment_write_resets_and_rebalances() -> None:
     assert group.members[member].assignment == b""
 
 
+def test_failed_new_group_write_leaves_no_timer_behind() -> None:
+    # found by the state machine: the first (static) member's join scheduled the initial
+    # rebalance, the write creating the group failed, and the stale timer later completed a
+    # join on a new, empty group of the same name ("no transition from Empty to Empty")
+    h = ShardHarness(initial_rebalance_delay_ms=100)
+    h.fail_writes = NotLeaderOrFollowerError()
+    with pytest.raises(NotLeaderOrFollowerError):
+        h.join(instance_id="i-0")
+    assert "g" not in h.shard.groups
+    h.fail_writes = None
+    assert h.join().result().error_code == MEMBER_ID_REQUIRED
+    h.advance(100)
+    assert h.group().state is S.EMPTY and h.group().generation_id == 0
+
+
 def test_a_retried_join_answers_the_parked_one() -> None:
     h = ShardHarness()
     a, b = stable_group(h, 2)
