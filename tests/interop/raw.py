@@ -185,15 +185,24 @@ class RawClient:
         return response
 
     def wait_for_leaders(self, topic: str, timeout: float = 10.0) -> MetadataResponse:
-        """Metadata for ``topic`` once every partition has a leader."""
+        """Metadata for ``topic`` once every partition has a leader, and the broker of this
+        connection serves the partitions it leads.
+
+        (Kafka's brokers publish a new leader in their metadata a moment before the replica
+        manager takes the partition on: a produce in between gets NOT_LEADER_OR_FOLLOWER.
+        ListOffsets goes through the replica manager, so its answer says when it is done.)
+        """
         deadline = time.monotonic() + timeout
         while True:
             md = self.metadata(topic)
             (t,) = md.topics
             if t.error_code == 0 and t.partitions and all(p.leader_id >= 0 for p in t.partitions):
-                return md
+                here = [b.node_id for b in md.brokers if b.port == self.address[1]]
+                led = [p.partition_index for p in t.partitions if p.leader_id in here]
+                if all(self.list_offsets(topic, i, -1).error_code == 0 for i in led):
+                    return md
             if time.monotonic() > deadline:
-                raise AssertionError(f"{topic} has no leaders after {timeout}s: {t}")
+                raise AssertionError(f"{topic} has no serving leaders after {timeout}s: {t}")
             time.sleep(0.05)
 
     def produce(
