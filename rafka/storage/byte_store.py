@@ -10,6 +10,8 @@ translation, recovery) is one implementation over either.
   views handed out earlier stay valid and unchanged.
 - :class:`FileStore` writes with ``os.pwritev`` and reads with ``os.pread`` (one copy). It never
   memory-maps data: a mapped page of a file truncated later would crash the process (SIGBUS).
+  It can also write a batch's records ahead of its header (:meth:`FileStore.write_ahead`), so
+  that the write overlaps the batch's checks.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ class ByteStore(Protocol):
 
     def truncate(self, size: int) -> None:
         """Drop everything from ``size`` on."""
+        ...
+
+    def discard_ahead(self) -> None:
+        """Drop bytes written ahead and not committed (see ``FileStore.write_ahead``)."""
         ...
 
     def flush(self) -> None:
@@ -151,6 +157,9 @@ class MemoryStore:
                 self._pieces[index] = self._pieces[index][: size - start]
         self._size = size
 
+    def discard_ahead(self) -> None:
+        pass
+
     def flush(self) -> None:
         pass
 
@@ -166,13 +175,15 @@ class MemoryStore:
 class FileStore:
     """Segment bytes in a ``.log`` file, written at the tracked end and read with pread."""
 
-    __slots__ = ("_fd", "_size", "path")
+    __slots__ = ("_ahead", "_fd", "_size", "path")
 
     def __init__(self, path: str, *, create: bool) -> None:
         self.path = path
         flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
         self._fd: int | None = os.open(path, flags, 0o644)
         self._size = os.fstat(self._fd).st_size
+        #: ``(gap, data)`` written at ``size + gap`` and not yet committed.
+        self._ahead: tuple[int, Buffer] | None = None
 
     def _handle(self) -> int:
         if self._fd is None:
@@ -185,13 +196,44 @@ class FileStore:
 
     def append(self, parts: Sequence[Buffer]) -> None:
         fd = self._handle()
-        total = sum(len(p) for p in parts)
         position = self._size
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            gap, data = ahead
+            if len(parts) == 2 and parts[1] is data and len(parts[0]) == gap:
+                self._write(fd, parts[:1], position)  # the records are already there
+                self._size = position + gap + len(data)
+                return
+            os.ftruncate(fd, position)
+        self._size = position + self._write(fd, parts, position)
+
+    @staticmethod
+    def _write(fd: int, parts: Sequence[Buffer], position: int) -> int:
+        total = sum(len(p) for p in parts)
         written = os.pwritev(fd, parts, position)
         while written < total:  # a short write: finish it from the first unwritten byte
             rest = b"".join(parts)[written:]
             written += os.pwrite(fd, rest, position + written)
-        self._size = position + total
+        return total
+
+    def write_ahead(self, gap: int, data: Buffer) -> None:
+        """Write ``data`` at ``size + gap``, past the end, without committing it.
+
+        The next :meth:`append` of exactly two parts, ``gap`` bytes and then this very
+        ``data`` object, commits it by writing only the first part; any other append, a
+        truncation or :meth:`discard_ahead` drops it. Until then readers do not see it, and
+        after a crash the ``gap`` bytes read as zeros (a hole), which recovery treats as a
+        corrupt tail and truncates: an uncommitted batch never survives.
+        """
+        fd = self._handle()
+        self.discard_ahead()
+        self._ahead = (gap, data)
+        self._write(fd, (data,), self._size + gap)
+
+    def discard_ahead(self) -> None:
+        if self._ahead is not None:
+            self._ahead = None
+            os.ftruncate(self._handle(), self._size)
 
     def read(self, position: int, size: int) -> list[memoryview]:
         size = min(size, self._size - position)
@@ -207,6 +249,7 @@ class FileStore:
         return os.pread(self._handle(), size, position)
 
     def truncate(self, size: int) -> None:
+        self.discard_ahead()
         if size < self._size:
             os.ftruncate(self._handle(), size)
             self._size = size
@@ -217,6 +260,7 @@ class FileStore:
 
     def close(self) -> None:
         if self._fd is not None:
+            self.discard_ahead()
             os.close(self._fd)
             self._fd = None
 

@@ -45,6 +45,7 @@ from rafka.storage.decisions import is_flush_due
 from rafka.storage.disk_log import DiskLog, partition_dir_name
 from rafka.storage.log_config import LogConfig
 from rafka.storage.memory_log import MemoryLog
+from rafka.storage.side_thread import SideThread
 from rafka.storage.unified_log import DEFAULT_PRODUCER_ID_EXPIRATION_MS, UnifiedLog
 
 __all__ = ["LogManager", "TopicPartition"]
@@ -78,6 +79,8 @@ class LogManager:
         self._cleaner_offsets: dict[TopicPartition, int] = {}
         self._lock_fd: int | None = None
         self._closed = False
+        #: Checks large batches while the logs write them (one thread for the directory).
+        self._side_thread = SideThread(f"rafka-checks-{os.path.basename(self.log_dir or '')}")
         #: Whether the directory was closed cleanly last time (False for a new directory).
         self.had_clean_shutdown = False
         if self.log_dir is not None:
@@ -117,6 +120,7 @@ class LogManager:
                 had_clean_shutdown=self.had_clean_shutdown,
                 rng=random.Random(self._rng.random()),
                 producer_id_expiration_ms=self.producer_id_expiration_ms,
+                side_thread=self._side_thread,
             )
             log.on_recovery_point_lowered.append(lambda _log: self.checkpoint_recovery_points())
             self._logs[tp] = log
@@ -170,6 +174,7 @@ class LogManager:
                 clock=self.clock,
                 rng=rng,
                 producer_id_expiration_ms=self.producer_id_expiration_ms,
+                side_thread=self._side_thread,
             )
             disk.on_recovery_point_lowered.append(lambda _log: self.checkpoint_recovery_points())
             log = disk
@@ -282,6 +287,7 @@ class LogManager:
         if self.log_dir is not None:
             write_clean_shutdown(self.log_dir, self.broker_epoch)
         self._release_lock()
+        self._side_thread.close()
         self._closed = True
 
     def abandon(self) -> None:
@@ -290,6 +296,7 @@ class LogManager:
             for segment in log.segments:
                 segment.store.close()
         self._release_lock()
+        self._side_thread.close()
         self._closed = True
 
     def _release_lock(self) -> None:

@@ -7,7 +7,9 @@
     the original offsets) -> roll if the active segment is full or old -> write -> update the
     epoch cache, log end offset, producer table and transaction index
 
-so a rejected append leaves no trace. The backends differ only in the hooks at the end of this
+so a rejected append leaves no trace. (A disk log may write a large batch's records while it
+is being validated, past the end of the file, and commits them only at "write":
+``FileStore.write_ahead``.) The backends differ only in the hooks at the end of this
 class: where a segment's bytes and indexes live, and where producer snapshots and the epoch
 checkpoint go. Retention, cleaning and recovery live in their own modules.
 """
@@ -52,7 +54,7 @@ from rafka.storage.producer_state import (
 )
 from rafka.storage.segment import BatchEntry, LogSegment, TimestampAndOffset
 from rafka.storage.transaction_index import AbortedTxn
-from rafka.storage.validator import ValidatedAppend, validate_append
+from rafka.storage.validator import ValidatedAppend, WriteAhead, validate_append
 
 __all__ = ["DEFAULT_PRODUCER_ID_EXPIRATION_MS", "UnifiedLog"]
 
@@ -176,6 +178,21 @@ class UnifiedLog:
         origin: AppendOrigin = AppendOrigin.CLIENT,
     ) -> AppendInfo:
         self._check_open()
+        write_ahead = None if origin == AppendOrigin.REPLICATION else self._write_ahead(records)
+        if write_ahead is None:
+            return self._append(records, leader_epoch, origin, None)
+        try:
+            return self._append(records, leader_epoch, origin, write_ahead)
+        finally:
+            self.segments[-1].store.discard_ahead()  # unless committed (or already dropped)
+
+    def _append(
+        self,
+        records: bytes | bytearray | memoryview,
+        leader_epoch: int,
+        origin: AppendOrigin,
+        write_ahead: WriteAhead | None,
+    ) -> AppendInfo:
         now = self.clock.time_ms()
         validated = validate_append(
             records,
@@ -185,6 +202,7 @@ class UnifiedLog:
             next_offset=self._log_end_offset,
             leader_epoch=leader_epoch,
             partition_name=f"{self.topic}-{self.partition}",
+            write_ahead=write_ahead,
         )
         if not validated.batches:
             return AppendInfo(-1, -1, -1, -1, -1, self._log_start_offset, 0, 0)
@@ -280,12 +298,18 @@ class UnifiedLog:
         active = self.segments[-1]
         if active.base_offset == new_base and active.size == 0:
             return active
+        active.store.discard_ahead()  # records written ahead go to the new segment instead
         active.on_become_inactive()
         segment = self._create_segment(new_base)
         self._add_segment(segment)
         self._producers.map_end_offset = new_base
         self._save_snapshot(new_base, self._producers.snapshot_entries())
         return segment
+
+    def _write_ahead(self, records: bytes | bytearray | memoryview) -> WriteAhead | None:
+        """How to write ``records``' records section while it is checked, if worth it
+        (disk logs, large batches); None: check first, then write."""
+        return None
 
     def _roll_jitter(self) -> int:
         jitter = self.config.segment_jitter_ms

@@ -32,7 +32,9 @@ increase. Nothing here touches the log: errors leave it unchanged.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Protocol
 
 import attrs
 
@@ -46,6 +48,7 @@ from rafka.protocol.records import (
     RecordBatch,
     RecordBatchBuilder,
     TimestampType,
+    WalkResult,
     iter_batch_positions,
     verify_crc,
     walk_records,
@@ -56,7 +59,7 @@ from rafka.storage.append import AppendOrigin, BatchInfo
 from rafka.storage.errors import OffsetsOutOfOrderError
 from rafka.storage.log_config import LogConfig
 
-__all__ = ["ValidatedAppend", "translate_decode_error", "validate_append"]
+__all__ = ["ValidatedAppend", "WriteAhead", "translate_decode_error", "validate_append"]
 
 Buffer = bytes | bytearray | memoryview
 
@@ -103,6 +106,15 @@ def _positions(buf: Buffer) -> list[tuple[int, int, int]]:
         raise translate_decode_error(exc) from None
 
 
+class WriteAhead(Protocol):
+    """Runs a batch's checks while its records section is written (see ``validate_append``)."""
+
+    def __call__(self, checks: Callable[[], WalkResult], body: memoryview) -> WalkResult:
+        """Write ``body`` (the bytes after the 61-byte header) ahead, run ``checks`` meanwhile,
+        and return their result (or raise their error)."""
+        ...
+
+
 def validate_append(
     buf: Buffer,
     *,
@@ -112,12 +124,20 @@ def validate_append(
     next_offset: int,
     leader_epoch: int,
     partition_name: str = "",
+    write_ahead: WriteAhead | None = None,
 ) -> ValidatedAppend:
     """Validate ``buf`` for an append at ``next_offset`` (see the module docstring).
-    ``partition_name`` (``topic-partition``) appears in per-record error messages."""
+    ``partition_name`` (``topic-partition``) appears in per-record error messages.
+
+    With ``write_ahead``, a client or coordinator batch that is stored with its own records
+    (not recompressed) has its CRC and records checked by ``write_ahead`` while it writes them;
+    the records section in the returned ``parts`` is the very view it was given.
+    """
     if origin == AppendOrigin.REPLICATION:
         return _validate_replicated(buf)
-    return _validate_leader(buf, origin, config, now_ms, next_offset, leader_epoch, partition_name)
+    return _validate_leader(
+        buf, origin, config, now_ms, next_offset, leader_epoch, partition_name, write_ahead
+    )
 
 
 def _validate_leader(
@@ -128,6 +148,7 @@ def _validate_leader(
     next_offset: int,
     leader_epoch: int,
     partition_name: str,
+    write_ahead: WriteAhead | None,
 ) -> ValidatedAppend:
     positions = _positions(buf)
     if not positions:
@@ -148,11 +169,79 @@ def _validate_leader(
             f"the record batch is {size} bytes, more than max.message.bytes "
             f"({config.max_message_bytes})"
         )
+    target = config.target_compression
+    source = header.compression
+    keep_codec = header.is_control and source == Compression.NONE
+    recompress = target is not None and target != source and not keep_codec
+    body = memoryview(buf)[start + BATCH_HEADER_SIZE : start + size]
+    checks = partial(_check_batch, buf, start, header, len(positions), origin)
+    walk = checks() if write_ahead is None or recompress else write_ahead(checks, body)
+    null_key = config.compact and walk.has_null_key and not header.is_control
+    if null_key or _timestamps_suspect(
+        header, walk.min_timestamp, walk.max_timestamp, config, now_ms
+    ):
+        _check_records(buf, start, header, config, now_ms, partition_name)
+    if size > config.segment_size:
+        raise errors.RecordListTooLargeError(
+            f"the record batch is {size} bytes, more than segment.bytes ({config.segment_size})"
+        )
+
+    if recompress:
+        assert target is not None
+        rebuilt = _recompress(buf, start, header, target, config)
+        plain = _without_recompression(config)
+        return _validate_leader(
+            rebuilt, origin, plain, now_ms, next_offset, leader_epoch, partition_name, None
+        )
+
+    log_append = config.timestamp_type == TimestampType.LOG_APPEND_TIME
+    max_timestamp = now_ms if log_append else walk.max_timestamp
+    attributes = header.attributes & ~_ATTR_LOG_APPEND_TIME
+    if log_append:
+        attributes |= _ATTR_LOG_APPEND_TIME
+    head = bytearray(memoryview(buf)[start : start + BATCH_HEADER_SIZE])
+    _PREFIX.pack_into(head, 0, next_offset, header.batch_length, leader_epoch, 2)
+    if attributes != header.attributes or max_timestamp != header.max_timestamp:
+        struct.pack_into(">h", head, 21, attributes)
+        struct.pack_into(">q", head, 35, max_timestamp)
+        struct.pack_into(">I", head, 17, crc32c(body, crc32c(memoryview(head)[21:])))
+    last_offset = next_offset + header.last_offset_delta
+    info = BatchInfo(
+        0,
+        size,
+        next_offset,
+        last_offset,
+        max_timestamp,
+        leader_epoch,
+        header.producer_id,
+        header.producer_epoch,
+        header.base_sequence,
+        header.last_sequence,
+        header.is_transactional,
+        header.is_control,
+        header.records_count,
+    )
+    return ValidatedAppend(
+        [bytes(head), body],
+        [info],
+        size,
+        max_timestamp,
+        last_offset,
+        now_ms if log_append else -1,
+        header.records_count,
+    )
+
+
+def _check_batch(
+    buf: Buffer, start: int, header: BatchHeader, batches: int, origin: AppendOrigin
+) -> WalkResult:
+    """The checks from the CRC to the record walk, in Kafka's order (the expensive part of a
+    validation: it may run on a side thread, see ``WriteAhead``)."""
     try:
         verify_crc(buf, start)
     except DecodeError as exc:
         raise errors.CorruptMessageError(str(exc)) from None
-    if len(positions) > 1:
+    if batches > 1:
         raise errors.InvalidRecordError("a produce append must hold exactly one record batch")
     count = header.records_count
     if count <= 0:
@@ -174,66 +263,9 @@ def _validate_leader(
         # offsets are not 0..n-1 Kafka means to rebuild, but 4.1 fails doing so (its
         # validation iterator skipped the keys: UNKNOWN_SERVER_ERROR); rafka refuses it with
         # INVALID_RECORD.
-        walk = walk_records(buf, start, check_offset_deltas=header.compression != Compression.NONE)
+        return walk_records(buf, start, check_offset_deltas=header.compression != Compression.NONE)
     except DecodeError as exc:
         raise translate_decode_error(exc) from None
-    null_key = config.compact and walk.has_null_key and not header.is_control
-    if null_key or _timestamps_suspect(
-        header, walk.min_timestamp, walk.max_timestamp, config, now_ms
-    ):
-        _check_records(buf, start, header, config, now_ms, partition_name)
-    if size > config.segment_size:
-        raise errors.RecordListTooLargeError(
-            f"the record batch is {size} bytes, more than segment.bytes ({config.segment_size})"
-        )
-
-    target = config.target_compression
-    source = header.compression
-    keep_codec = header.is_control and source == Compression.NONE
-    if target is not None and target != source and not keep_codec:
-        rebuilt = _recompress(buf, start, header, target, config)
-        plain = _without_recompression(config)
-        return _validate_leader(
-            rebuilt, origin, plain, now_ms, next_offset, leader_epoch, partition_name
-        )
-
-    log_append = config.timestamp_type == TimestampType.LOG_APPEND_TIME
-    max_timestamp = now_ms if log_append else walk.max_timestamp
-    attributes = header.attributes & ~_ATTR_LOG_APPEND_TIME
-    if log_append:
-        attributes |= _ATTR_LOG_APPEND_TIME
-    head = bytearray(memoryview(buf)[start : start + BATCH_HEADER_SIZE])
-    _PREFIX.pack_into(head, 0, next_offset, header.batch_length, leader_epoch, 2)
-    body = memoryview(buf)[start + BATCH_HEADER_SIZE : start + size]
-    if attributes != header.attributes or max_timestamp != header.max_timestamp:
-        struct.pack_into(">h", head, 21, attributes)
-        struct.pack_into(">q", head, 35, max_timestamp)
-        struct.pack_into(">I", head, 17, crc32c(body, crc32c(memoryview(head)[21:])))
-    last_offset = next_offset + header.last_offset_delta
-    info = BatchInfo(
-        0,
-        size,
-        next_offset,
-        last_offset,
-        max_timestamp,
-        leader_epoch,
-        header.producer_id,
-        header.producer_epoch,
-        header.base_sequence,
-        header.last_sequence,
-        header.is_transactional,
-        header.is_control,
-        count,
-    )
-    return ValidatedAppend(
-        [bytes(head), body],
-        [info],
-        size,
-        max_timestamp,
-        last_offset,
-        now_ms if log_append else -1,
-        count,
-    )
 
 
 def _timestamps_suspect(

@@ -28,7 +28,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def make_log(backend: str, tmp_path: Path, clock: ManualClock) -> Iterator[MakeLog]:
-    """``make_log(config=None, **kwargs)``: a fresh log of the parametrised backend."""
+    """``make_log(config=None, **kwargs)``: a fresh log of the parametrised backend (``memory``,
+    ``disk``, or ``disk-write-ahead``: a disk log that writes every batch ahead)."""
     made: list[UnifiedLog] = []
 
     def make(
@@ -40,6 +41,8 @@ def make_log(backend: str, tmp_path: Path, clock: ManualClock) -> Iterator[MakeL
             log = MemoryLog(config=config, clock=clock, **kwargs)  # type: ignore[arg-type]
         else:
             log = DiskLog.open(os.path.join(tmp_path, name), config=config, clock=clock, **kwargs)  # type: ignore[arg-type]
+            if backend == "disk-write-ahead":  # every batch written while it is checked
+                log.write_ahead_min_bytes = 0
         made.append(log)
         return log
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from rafka.protocol.records import RecordBatchBuilder, read_batches
-from rafka.storage import LogConfig, LogManager, SystemClock
+from rafka.storage import DiskLog, LogConfig, LogManager, SystemClock
 from rafka.storage.checkpoint import read_offset_checkpoint
 
 CYCLES = int(os.environ.get("RAFKA_CRASH_CYCLES", "200"))
@@ -65,6 +65,9 @@ def _writer(path: str, conn: Connection, seed: int) -> None:
     rng = random.Random(seed)
     manager = LogManager(path, clock=SystemClock(), default_config=CONFIG)
     log = manager.get_or_create_log(TOPIC, 0)
+    if seed % 2:  # write each batch while it is checked (committed by its header, after)
+        assert isinstance(log, DiskLog)
+        log.write_ahead_min_bytes = 0
     conn.send_bytes(b"ready")  # recovery of the previous cycle's crash is done
     flush_every = rng.randint(1, 12)
     appended = 0

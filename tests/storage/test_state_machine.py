@@ -2,7 +2,8 @@
 
 A hypothesis state machine drives a MemoryLog and a DiskLog with the same clock and the same
 operations: client and idempotent appends, reads, truncations, DeleteRecords, rolls, timestamp
-and epoch lookups, retention, compaction, and for the disk log clean or crashed reopens.
+and epoch lookups, retention, compaction, and for the disk log clean or crashed reopens and
+appends that write each batch while it is checked (``write_ahead_min_bytes``).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class LogMachine(RuleBasedStateMachine):
         self.last_batch: dict[int, tuple[int, int]] = {}
         self.compacted = False
         self.cleaner_offset = 0
+        self.write_ahead_min_bytes = DiskLog.write_ahead_min_bytes
 
     def teardown(self) -> None:
         self.mem.close()
@@ -183,6 +185,11 @@ class LogMachine(RuleBasedStateMachine):
     def roll(self) -> None:
         self.both("roll")
 
+    @rule(every_batch=st.booleans())
+    def write_ahead(self, every_batch: bool) -> None:
+        self.write_ahead_min_bytes = 0 if every_batch else DiskLog.write_ahead_min_bytes
+        self.disk.write_ahead_min_bytes = self.write_ahead_min_bytes
+
     @rule(ms=st.integers(0, 100_000))
     def advance_clock(self, ms: int) -> None:
         self.clock.advance(ms)
@@ -234,6 +241,7 @@ class LogMachine(RuleBasedStateMachine):
             had_clean_shutdown=not crash,
             rng=random.Random(1),
         )
+        self.disk.write_ahead_min_bytes = self.write_ahead_min_bytes
 
     @invariant()
     def same_offsets(self) -> None:

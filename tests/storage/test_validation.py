@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 
 import pytest
@@ -17,6 +18,7 @@ from rafka.protocol.records import (
     encode_legacy,
 )
 from rafka.storage import AppendOrigin, LogConfig, ManualClock
+from rafka.storage.byte_store import FileStore
 from rafka.storage.errors import OffsetsOutOfOrderError
 from rafka.storage.unified_log import UnifiedLog
 from tests.protocol.records.strategies import assemble_batch, raw_record
@@ -29,9 +31,15 @@ def _fix_crc(raw: bytearray) -> bytearray:
     return raw
 
 
+@pytest.fixture(params=["memory", "disk", "disk-write-ahead"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 def _state(log: UnifiedLog) -> tuple[object, ...]:
     data = bytes(log.read(log.log_start_offset, 1 << 20).records)
-    return log.log_end_offset, log.size, data, log.leader_epoch_cache.entries()
+    files = [os.path.getsize(s.store.path) for s in log.segments if isinstance(s.store, FileStore)]
+    return log.log_end_offset, log.size, data, log.leader_epoch_cache.entries(), files
 
 
 def _reject(log: UnifiedLog, data: bytes | bytearray, error: type[Exception], **kw: object) -> None:
