@@ -50,6 +50,26 @@ NULL_INT16 = b"\xff\xff"
 NULL_INT32 = b"\xff\xff\xff\xff"
 _MAX_STRING = 0x7FFF
 
+#: Structs for runs of same-shaped array elements (see ``bulk_struct``), by format.
+_BULK: dict[str, Struct] = {}
+_BULK_LIMIT = 256
+
+
+def bulk_struct(fmt: str) -> Struct:
+    """The compiled ``Struct`` of ``fmt``: one element of an array whose elements all have the
+    same shape (the same lengths of their integer arrays), read with ``iter_unpack``.
+
+    A memo of compiled formats (like ``re``'s): shapes are few in practice, and hostile input
+    cannot grow it past a bound.
+    """
+    compiled = _BULK.get(fmt)
+    if compiled is None:
+        if len(_BULK) >= _BULK_LIMIT:
+            _BULK.clear()
+        compiled = _BULK[fmt] = Struct(fmt)
+    return compiled
+
+
 #: Allocates a generated struct without running its ``__init__``: decoders store every field
 #: (attrs slots, no validators or converters) right after, which builds the same object.
 new_struct = object.__new__

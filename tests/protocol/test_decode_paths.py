@@ -10,6 +10,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rafka.errors import DecodeError
 from rafka.protocol._codec import r_uuid, uuid_of
@@ -233,3 +235,110 @@ def test_int_array_reads_the_tagged_fields_after_it(n: int, version: int) -> Non
     )
     topic = m.MetadataResponseTopic(name="t", topic_id=uuid.UUID(int=9), partitions=[partition])
     _check(m(topics=[topic]), version)
+
+
+# -- arrays of flat structs read in bulk ------------------------------------------------------
+#
+# An array whose elements are all fixed-width numbers and compact int arrays (Metadata's
+# partitions) is read with one Struct.iter_unpack when every element after the first has the
+# first one's array lengths and no tagged fields; anything else falls back to the element loop.
+
+
+def _partition(i: int, replicas: int = 3, isr: int = 2, tags: Any = ()) -> Any:
+    return MetadataResponse.MetadataResponsePartition(
+        error_code=i % 2,
+        partition_index=i,
+        leader_id=i % 3,
+        leader_epoch=i * 7,
+        replica_nodes=list(range(i, i + replicas)),
+        isr_nodes=list(range(isr)),
+        offline_replicas=[],
+        unknown_tagged_fields=tags,
+    )
+
+
+def _topics(partitions: list[Any]) -> Any:
+    m = MetadataResponse
+    topic = m.MetadataResponseTopic(name="t", topic_id=uuid.UUID(int=5), partitions=partitions)
+    return m(brokers=[m.MetadataResponseBroker(1, "h", 9092, None)], topics=[topic])
+
+
+@pytest.fixture
+def bulk_formats(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The formats the Metadata decoders ask ``bulk_struct`` for."""
+    import rafka.protocol.messages.metadata as module
+
+    asked: list[str] = []
+    real = module.bulk_struct
+
+    def recording(fmt: str) -> Any:
+        asked.append(fmt)
+        return real(fmt)
+
+    monkeypatch.setattr(module, "bulk_struct", recording)
+    return asked
+
+
+@pytest.mark.parametrize("version", [9, 12, 13])
+@pytest.mark.parametrize("count", [3, 4, 100])
+def test_same_shaped_partitions_are_read_in_bulk(
+    version: int, count: int, bulk_formats: list[str]
+) -> None:
+    _check(_topics([_partition(i) for i in range(count)]), version)
+    assert bulk_formats[0] == ">hiiiB3iB2iB0iB"  # the first decode (_check then cuts the bytes)
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_short_arrays_are_read_element_by_element(count: int, bulk_formats: list[str]) -> None:
+    _check(_topics([_partition(i) for i in range(count)]), 12)
+    assert bulk_formats == []
+
+
+@pytest.mark.parametrize("odd", [0, 1, 5, 9])
+@pytest.mark.parametrize(
+    "change", ["more replicas", "fewer isr", "unknown tag", "empty arrays", "64 replicas"]
+)
+def test_a_partition_of_another_shape_falls_back(
+    odd: int, change: str, bulk_formats: list[str]
+) -> None:
+    partitions = [_partition(i) for i in range(10)]
+    partitions[odd] = {
+        "more replicas": _partition(odd, replicas=4),
+        "fewer isr": _partition(odd, isr=1),
+        "unknown tag": _partition(odd, tags=((3, b"x"),)),
+        "empty arrays": _partition(odd, replicas=0, isr=0),
+        "64 replicas": _partition(odd, replicas=64),
+    }[change]
+    _check(_topics(partitions), 12)
+    assert bulk_formats == []
+
+
+@pytest.mark.parametrize("odd", [0, 4, 9])
+def test_a_non_canonical_length_falls_back(odd: int, bulk_formats: list[str]) -> None:
+    """A replica count written as a two-byte varint (0x84 0x00 for 3 elements) moves every
+    later byte: the shape checks see it and the element loop reads it."""
+    message = _topics([_partition(i) for i in range(10)])
+    data = bytearray(message.encode(12))
+    start = data.index(bytes([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4]))  # partition 0
+    size = 15 + 12 + 1 + 8 + 1 + 1  # fixed fields, 3 replicas, 2 isr, 0 offline, tags
+    length = start + odd * size + 14
+    assert data[length] == 4
+    data[length : length + 1] = b"\x84\x00"
+    assert MetadataResponse.decode(bytes(data), 12) == message
+    assert bulk_formats == []
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([(3, 2), (3, 3), (0, 0)]), st.booleans()),
+        min_size=0,
+        max_size=12,
+    )
+)
+def test_bulk_and_element_reads_agree(shapes: list[tuple[tuple[int, int], bool]]) -> None:
+    partitions = [
+        _partition(i, replicas=r, isr=s, tags=((9, b"t"),) if tagged else ())
+        for i, ((r, s), tagged) in enumerate(shapes)
+    ]
+    message = _topics(partitions)
+    assert MetadataResponse.decode(message.encode(12), 12) == message

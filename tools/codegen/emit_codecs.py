@@ -10,7 +10,10 @@ Speed comes from doing in generated code what an interpreter would do at run tim
 - varint lengths, strings and short integer arrays take an inline fast path (the uncommon
   cases call a helper in :mod:`rafka.protocol._codec`);
 - small nested structs are inlined into the loop over their array, so an array of 1,000
-  partitions costs no function call per element.
+  partitions costs no function call per element;
+- an array of flat structs (fixed-width numbers and int arrays only, such as Metadata's
+  partitions) whose elements after the first all have its shape is read with one
+  ``Struct.iter_unpack`` (see ``CodecEmitter._bulk_rest``).
 
 Safety is kept inline too: every array count is checked against the bytes that remain before
 anything is allocated, and string and byte slices are bounds-checked. Each inlined struct gets
@@ -39,6 +42,15 @@ INT_ARRAY_ELEMENTS = ("int8", "int16", "int32", "int64", "uint16", "uint32")
 #: array/bytes length (``i``); ``BB`` also peeks at a varint's second byte (into ``c<scope>``,
 #: not consumed): the length of bytes and records is usually over 127.
 HEAD_SIZES = {"B": 1, "BB": 1, "h": 2, "i": 4}
+
+
+def _plus(expr: str, term: int | str) -> str:
+    """``expr + term`` as source, folding integer literals."""
+    if isinstance(term, int):
+        if term == 0:
+            return expr
+        return str(int(expr) + term) if expr.isdigit() else f"{expr} + {term}"
+    return term if expr == "0" else f"{expr} + {term}"
 
 
 def _var(prefix: str, depth: int, name: str) -> str:
@@ -263,6 +275,17 @@ class CodecEmitter:
             ]
             e = _var("e", d, f.py_name)
             items = _var("l", d, f.py_name)
+            bulk = el.is_struct and flex and b == "b" and p == "p"
+            flat = self._flat_fields(el.name, v) if bulk else None
+            if flat is not None:
+                body = self._struct_decode(el.name, v, e, b, p, d)
+                out += [f"    {target} = {items} = []", f"    f{d} = p"]
+                out.append(f"    for i{d} in range({h}):")
+                out += ["        " + line for line in body]
+                out.append(f"        {items}.append({e})")
+                rest = self._bulk_rest(el.name, v, flat, e, items, d)
+                out += ["        " + line for line in rest]
+                return out
             out += [f"    {target} = {items} = []", f"    for _ in range({h}):"]
             if el.name == "string":
                 body = self._string(e, b, p, d, compact=flex, nullable=False, head=None)
@@ -305,6 +328,93 @@ class CodecEmitter:
             const = em.mod.struct_const(FIXED_FORMATS[t.name])
             return [f"{target} = {const}.unpack_from({b}, {p})[0]"]
         raise ValueError(f"unsupported type {t}")
+
+    def _flat_fields(self, name: str, v: int) -> list[FieldSpec] | None:
+        """The regular fields of struct ``name`` if every one is a fixed-width number or a
+        compact, non-nullable integer array and the struct is flexible: then its elements have
+        a fixed size for given array lengths and can be read in bulk (:meth:`_bulk_rest`)."""
+        info = self.em.infos[name]
+        if not self.em.flexible(None, v):
+            return None
+        regular = [f for f in info.fields if self.em.regular(f, v)]
+        for f in regular:
+            t = f.type
+            if t.is_fixed:
+                continue
+            if (
+                t.is_array
+                and t.element.name in INT_ARRAY_ELEMENTS
+                and self.em.flexible(f, v)
+                and v not in f.nullable_versions
+            ):
+                continue
+            return None
+        return regular
+
+    def _bulk_rest(
+        self, name: str, v: int, fields: list[FieldSpec], e: str, items: str, d: int
+    ) -> list[str]:
+        """After the first element of an array of flat structs (decoded in full into ``e``,
+        from ``f<d>``): when it was encoded in the shortest form (one-byte array lengths, no
+        tagged fields) and every later element has the same array lengths and no tagged
+        fields, read all of them with one ``Struct.iter_unpack`` and ``break`` the loop.
+
+        Whether the later elements share the shape is checked on the bytes, one stepped slice
+        per length prefix (and one for the tagged-field bytes), so a mismatch anywhere leaves
+        the element-by-element loop to carry on (and to report errors as it does)."""
+        em = self.em
+        info = em.infos[name]
+        arrays = [f for f in fields if f.type.is_array]
+        n = [f"n{d}_{j}" for j in range(len(arrays))]
+        fixed = sum(FIXED_SIZES[f.type.name] for f in fields if f.type.is_fixed)
+        size_terms = [str(fixed + len(arrays) + 1)]
+        size_terms += [f"{FIXED_SIZES[a.type.element.name]} * {n[j]}" for j, a in enumerate(arrays)]
+        s, m, z, st = f"s{d}", f"m{d}", f"z{d}", f"st{d}"
+        lines = [f"if i{d} == 0 and h{d} > 2:"]
+        body = [f"{n[j]} = len({e}.{a.py_name})" for j, a in enumerate(arrays)]
+        body += [f"{s} = {' + '.join(size_terms)}", f"{m} = h{d} - 1", f"{z} = p + {m} * {s}"]
+        # offsets (within an element) of each array's length byte, then of the tag byte
+        checks = [f"p - f{d} == {s}", f"{z} <= blen"]
+        offset, fmt, index = "0", ">", "0"
+        fixed_run = 0
+        assigns: list[str] = []
+        slices: list[str] = []
+        for f in fields:
+            if f.type.is_fixed:
+                fmt += FIXED_FORMATS[f.type.name]
+                fixed_run += FIXED_SIZES[f.type.name]
+                assigns.append(f"{e}.{f.py_name} = x{d}[{index}]")
+                index = _plus(index, 1)
+                continue
+            j = arrays.index(f)
+            offset = _plus(offset, fixed_run)
+            fixed_run = 0
+            checks.append(f"b[p + {offset} : {z} : {s}].count({n[j]} + 1) == {m}")
+            code = FIXED_FORMATS[f.type.element.name]
+            fmt += f"B%d{code}"
+            width = FIXED_SIZES[f.type.element.name]
+            offset = _plus(offset, f"1 + {width} * {n[j]}" if width != 1 else f"1 + {n[j]}")
+            start = _plus(index, 1)
+            index = f"k{d}_{j}"
+            slices.append(f"{index} = {start} + {n[j]}")
+            slices.append(f"sl{d}_{j} = slice({start}, {index})")
+            assigns.append(f"{e}.{f.py_name} = [*x{d}[sl{d}_{j}]]")
+        checks.append(f"b[p + {s} - 1 : {z} : {s}].count(0) == {m}")
+        fmt += "B"
+        for f in info.fields:
+            if v not in f.versions or em.tagged(f, v):
+                assigns.append(f"{e}.{f.py_name} = {em.default_literal(f, fresh=True)}")
+        assigns.append(f"{e}.unknown_tagged_fields = ()")
+        shape = f" % ({', '.join(n)}{',' if len(n) == 1 else ''})" if n else ""
+        body.append("if " + " and ".join(checks) + ":")
+        inner = [f"{st} = bulk_struct({fmt!r}{shape})", *slices, f"a{d} = {items}.append"]
+        inner.append(f"for x{d} in {st}.iter_unpack(bv[p : {z}]):")
+        inner.append(f"    {e} = new_struct({info.alias})")
+        inner += ["    " + a for a in assigns]
+        inner.append(f"    a{d}({e})")
+        inner += [f"p = {z}", "break"]
+        body += ["    " + line for line in inner]
+        return lines + ["    " + line for line in body]
 
     def _sized(
         self,

@@ -704,6 +704,7 @@ def _e_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v0(o: AddPartit
 
 def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v3(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -726,7 +727,8 @@ def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v3(b: bytes, p:
         raise count_error(h0, blen - p)
     else:
         obj.results_by_partition = l_results_by_partition = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_results_by_partition = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
             e_results_by_partition.partition_index, e_results_by_partition.partition_error_code, h1 = _S_ihB.unpack_from(b, p)
             p += 7
@@ -736,6 +738,21 @@ def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v3(b: bytes, p:
                 tags1, p = r_tags(b, p - 1)
                 e_results_by_partition.unknown_tagged_fields = tuple(tags1)
             l_results_by_partition.append(e_results_by_partition)
+            if i0 == 0 and h0 > 2:
+                s0 = 7
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>ihB')
+                    a0 = l_results_by_partition.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_results_by_partition = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
+                        e_results_by_partition.partition_index = x0[0]
+                        e_results_by_partition.partition_error_code = x0[1]
+                        e_results_by_partition.unknown_tagged_fields = ()
+                        a0(e_results_by_partition)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -770,6 +787,7 @@ def _e_AddPartitionsToTxnResponse__AddPartitionsToTxnTopicResult_v3(o: AddPartit
 
 def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnResult_v4(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse.AddPartitionsToTxnResult, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnResult)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -815,7 +833,8 @@ def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnResult_v4(b: bytes, p: int)
                 raise count_error(h1, blen - p)
             else:
                 e_topic_results.results_by_partition = l1_results_by_partition = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_results_by_partition = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
                     e1_results_by_partition.partition_index, e1_results_by_partition.partition_error_code, h2 = _S_ihB.unpack_from(b, p)
                     p += 7
@@ -825,6 +844,21 @@ def _d_AddPartitionsToTxnResponse__AddPartitionsToTxnResult_v4(b: bytes, p: int)
                         tags2, p = r_tags(b, p - 1)
                         e1_results_by_partition.unknown_tagged_fields = tuple(tags2)
                     l1_results_by_partition.append(e1_results_by_partition)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 7
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>ihB')
+                            a1 = l1_results_by_partition.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_results_by_partition = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
+                                e1_results_by_partition.partition_index = x1[0]
+                                e1_results_by_partition.partition_error_code = x1[1]
+                                e1_results_by_partition.unknown_tagged_fields = ()
+                                a1(e1_results_by_partition)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topic_results.unknown_tagged_fields = ()
@@ -949,6 +983,7 @@ def _e_AddPartitionsToTxnResponse_v0(o: AddPartitionsToTxnResponse, out: bytearr
 
 def _d_AddPartitionsToTxnResponse_v3(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AddPartitionsToTxnResponse)
     obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
     p += 5
@@ -988,7 +1023,8 @@ def _d_AddPartitionsToTxnResponse_v3(b: bytes, p: int) -> tuple[AddPartitionsToT
                 raise count_error(h1, blen - p)
             else:
                 e_results_by_topic_v3_and_below.results_by_partition = l1_results_by_partition = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_results_by_partition = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
                     e1_results_by_partition.partition_index, e1_results_by_partition.partition_error_code, h2 = _S_ihB.unpack_from(b, p)
                     p += 7
@@ -998,6 +1034,21 @@ def _d_AddPartitionsToTxnResponse_v3(b: bytes, p: int) -> tuple[AddPartitionsToT
                         tags2, p = r_tags(b, p - 1)
                         e1_results_by_partition.unknown_tagged_fields = tuple(tags2)
                     l1_results_by_partition.append(e1_results_by_partition)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 7
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>ihB')
+                            a1 = l1_results_by_partition.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_results_by_partition = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
+                                e1_results_by_partition.partition_index = x1[0]
+                                e1_results_by_partition.partition_error_code = x1[1]
+                                e1_results_by_partition.unknown_tagged_fields = ()
+                                a1(e1_results_by_partition)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_results_by_topic_v3_and_below.unknown_tagged_fields = ()
@@ -1058,6 +1109,7 @@ def _e_AddPartitionsToTxnResponse_v3(o: AddPartitionsToTxnResponse, out: bytearr
 
 def _d_AddPartitionsToTxnResponse_v4(b: bytes, p: int) -> tuple[AddPartitionsToTxnResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AddPartitionsToTxnResponse)
     obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
     p += 7
@@ -1120,7 +1172,8 @@ def _d_AddPartitionsToTxnResponse_v4(b: bytes, p: int) -> tuple[AddPartitionsToT
                         raise count_error(h2, blen - p)
                     else:
                         e1_topic_results.results_by_partition = l2_results_by_partition = []
-                        for _ in range(h2):
+                        f2 = p
+                        for i2 in range(h2):
                             e2_results_by_partition = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
                             e2_results_by_partition.partition_index, e2_results_by_partition.partition_error_code, h3 = _S_ihB.unpack_from(b, p)
                             p += 7
@@ -1130,6 +1183,21 @@ def _d_AddPartitionsToTxnResponse_v4(b: bytes, p: int) -> tuple[AddPartitionsToT
                                 tags3, p = r_tags(b, p - 1)
                                 e2_results_by_partition.unknown_tagged_fields = tuple(tags3)
                             l2_results_by_partition.append(e2_results_by_partition)
+                            if i2 == 0 and h2 > 2:
+                                s2 = 7
+                                m2 = h2 - 1
+                                z2 = p + m2 * s2
+                                if p - f2 == s2 and z2 <= blen and b[p + s2 - 1 : z2 : s2].count(0) == m2:
+                                    st2 = bulk_struct('>ihB')
+                                    a2 = l2_results_by_partition.append
+                                    for x2 in st2.iter_unpack(bv[p : z2]):
+                                        e2_results_by_partition = new_struct(_AddPartitionsToTxnResponse__AddPartitionsToTxnPartitionResult)
+                                        e2_results_by_partition.partition_index = x2[0]
+                                        e2_results_by_partition.partition_error_code = x2[1]
+                                        e2_results_by_partition.unknown_tagged_fields = ()
+                                        a2(e2_results_by_partition)
+                                    p = z2
+                                    break
                     if b[p] == 0:
                         p += 1
                         e1_topic_results.unknown_tagged_fields = ()

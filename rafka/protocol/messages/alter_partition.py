@@ -176,6 +176,7 @@ def _e_AlterPartitionRequest__PartitionData_v2(o: AlterPartitionRequest.Partitio
 
 def _d_AlterPartitionRequest__PartitionData_v3(b: bytes, p: int) -> tuple[AlterPartitionRequest.PartitionData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AlterPartitionRequest__PartitionData)
     obj.partition_index, obj.leader_epoch, h0 = _S_iiB.unpack_from(b, p)
     p += 9
@@ -192,7 +193,8 @@ def _d_AlterPartitionRequest__PartitionData_v3(b: bytes, p: int) -> tuple[AlterP
         raise count_error(h0, blen - p)
     else:
         obj.new_isr_with_epochs = l_new_isr_with_epochs = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_new_isr_with_epochs = new_struct(_AlterPartitionRequest__BrokerState)
             e_new_isr_with_epochs.broker_id, e_new_isr_with_epochs.broker_epoch, h1 = _S_iqB.unpack_from(b, p)
             p += 13
@@ -202,6 +204,21 @@ def _d_AlterPartitionRequest__PartitionData_v3(b: bytes, p: int) -> tuple[AlterP
                 tags1, p = r_tags(b, p - 1)
                 e_new_isr_with_epochs.unknown_tagged_fields = tuple(tags1)
             l_new_isr_with_epochs.append(e_new_isr_with_epochs)
+            if i0 == 0 and h0 > 2:
+                s0 = 13
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iqB')
+                    a0 = l_new_isr_with_epochs.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_new_isr_with_epochs = new_struct(_AlterPartitionRequest__BrokerState)
+                        e_new_isr_with_epochs.broker_id = x0[0]
+                        e_new_isr_with_epochs.broker_epoch = x0[1]
+                        e_new_isr_with_epochs.unknown_tagged_fields = ()
+                        a0(e_new_isr_with_epochs)
+                    p = z0
+                    break
     obj.leader_recovery_state, obj.partition_epoch, h0 = _S_biB.unpack_from(b, p)
     p += 6
     obj.new_isr = []
@@ -241,6 +258,7 @@ def _e_AlterPartitionRequest__PartitionData_v3(o: AlterPartitionRequest.Partitio
 
 def _d_AlterPartitionRequest__TopicData_v2(b: bytes, p: int) -> tuple[AlterPartitionRequest.TopicData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AlterPartitionRequest__TopicData)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -258,7 +276,8 @@ def _d_AlterPartitionRequest__TopicData_v2(b: bytes, p: int) -> tuple[AlterParti
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_AlterPartitionRequest__PartitionData)
             e_partitions.partition_index, e_partitions.leader_epoch, h1 = _S_iiB.unpack_from(b, p)
             p += 9
@@ -287,6 +306,28 @@ def _d_AlterPartitionRequest__TopicData_v2(b: bytes, p: int) -> tuple[AlterParti
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                n0_0 = len(e_partitions.new_isr)
+                s0 = 15 + 4 * n0_0
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + 8 : z0 : s0].count(n0_0 + 1) == m0 and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iiB%dibiB' % (n0_0,))
+                    k0_0 = 3 + n0_0
+                    sl0_0 = slice(3, k0_0)
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_AlterPartitionRequest__PartitionData)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.leader_epoch = x0[1]
+                        e_partitions.new_isr = [*x0[sl0_0]]
+                        e_partitions.leader_recovery_state = x0[k0_0]
+                        e_partitions.partition_epoch = x0[k0_0 + 1]
+                        e_partitions.new_isr_with_epochs = []
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -337,6 +378,7 @@ def _e_AlterPartitionRequest__TopicData_v2(o: AlterPartitionRequest.TopicData, o
 
 def _d_AlterPartitionRequest__TopicData_v3(b: bytes, p: int) -> tuple[AlterPartitionRequest.TopicData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AlterPartitionRequest__TopicData)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -371,7 +413,8 @@ def _d_AlterPartitionRequest__TopicData_v3(b: bytes, p: int) -> tuple[AlterParti
                 raise count_error(h1, blen - p)
             else:
                 e_partitions.new_isr_with_epochs = l1_new_isr_with_epochs = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_new_isr_with_epochs = new_struct(_AlterPartitionRequest__BrokerState)
                     e1_new_isr_with_epochs.broker_id, e1_new_isr_with_epochs.broker_epoch, h2 = _S_iqB.unpack_from(b, p)
                     p += 13
@@ -381,6 +424,21 @@ def _d_AlterPartitionRequest__TopicData_v3(b: bytes, p: int) -> tuple[AlterParti
                         tags2, p = r_tags(b, p - 1)
                         e1_new_isr_with_epochs.unknown_tagged_fields = tuple(tags2)
                     l1_new_isr_with_epochs.append(e1_new_isr_with_epochs)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 13
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iqB')
+                            a1 = l1_new_isr_with_epochs.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_new_isr_with_epochs = new_struct(_AlterPartitionRequest__BrokerState)
+                                e1_new_isr_with_epochs.broker_id = x1[0]
+                                e1_new_isr_with_epochs.broker_epoch = x1[1]
+                                e1_new_isr_with_epochs.unknown_tagged_fields = ()
+                                a1(e1_new_isr_with_epochs)
+                            p = z1
+                            break
             e_partitions.leader_recovery_state, e_partitions.partition_epoch, h1 = _S_biB.unpack_from(b, p)
             p += 6
             e_partitions.new_isr = []
@@ -442,6 +500,7 @@ def _e_AlterPartitionRequest__TopicData_v3(o: AlterPartitionRequest.TopicData, o
 
 def _d_AlterPartitionRequest_v2(b: bytes, p: int) -> tuple[AlterPartitionRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AlterPartitionRequest)
     obj.broker_id, obj.broker_epoch, h0 = _S_iqB.unpack_from(b, p)
     p += 13
@@ -476,7 +535,8 @@ def _d_AlterPartitionRequest_v2(b: bytes, p: int) -> tuple[AlterPartitionRequest
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_AlterPartitionRequest__PartitionData)
                     e1_partitions.partition_index, e1_partitions.leader_epoch, h2 = _S_iiB.unpack_from(b, p)
                     p += 9
@@ -505,6 +565,28 @@ def _d_AlterPartitionRequest_v2(b: bytes, p: int) -> tuple[AlterPartitionRequest
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        n1_0 = len(e1_partitions.new_isr)
+                        s1 = 15 + 4 * n1_0
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + 8 : z1 : s1].count(n1_0 + 1) == m1 and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iiB%dibiB' % (n1_0,))
+                            k1_0 = 3 + n1_0
+                            sl1_0 = slice(3, k1_0)
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_AlterPartitionRequest__PartitionData)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.leader_epoch = x1[1]
+                                e1_partitions.new_isr = [*x1[sl1_0]]
+                                e1_partitions.leader_recovery_state = x1[k1_0]
+                                e1_partitions.partition_epoch = x1[k1_0 + 1]
+                                e1_partitions.new_isr_with_epochs = []
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()
@@ -577,6 +659,7 @@ def _e_AlterPartitionRequest_v2(o: AlterPartitionRequest, out: bytearray) -> Non
 
 def _d_AlterPartitionRequest_v3(b: bytes, p: int) -> tuple[AlterPartitionRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AlterPartitionRequest)
     obj.broker_id, obj.broker_epoch, h0 = _S_iqB.unpack_from(b, p)
     p += 13
@@ -628,7 +711,8 @@ def _d_AlterPartitionRequest_v3(b: bytes, p: int) -> tuple[AlterPartitionRequest
                         raise count_error(h2, blen - p)
                     else:
                         e1_partitions.new_isr_with_epochs = l2_new_isr_with_epochs = []
-                        for _ in range(h2):
+                        f2 = p
+                        for i2 in range(h2):
                             e2_new_isr_with_epochs = new_struct(_AlterPartitionRequest__BrokerState)
                             e2_new_isr_with_epochs.broker_id, e2_new_isr_with_epochs.broker_epoch, h3 = _S_iqB.unpack_from(b, p)
                             p += 13
@@ -638,6 +722,21 @@ def _d_AlterPartitionRequest_v3(b: bytes, p: int) -> tuple[AlterPartitionRequest
                                 tags3, p = r_tags(b, p - 1)
                                 e2_new_isr_with_epochs.unknown_tagged_fields = tuple(tags3)
                             l2_new_isr_with_epochs.append(e2_new_isr_with_epochs)
+                            if i2 == 0 and h2 > 2:
+                                s2 = 13
+                                m2 = h2 - 1
+                                z2 = p + m2 * s2
+                                if p - f2 == s2 and z2 <= blen and b[p + s2 - 1 : z2 : s2].count(0) == m2:
+                                    st2 = bulk_struct('>iqB')
+                                    a2 = l2_new_isr_with_epochs.append
+                                    for x2 in st2.iter_unpack(bv[p : z2]):
+                                        e2_new_isr_with_epochs = new_struct(_AlterPartitionRequest__BrokerState)
+                                        e2_new_isr_with_epochs.broker_id = x2[0]
+                                        e2_new_isr_with_epochs.broker_epoch = x2[1]
+                                        e2_new_isr_with_epochs.unknown_tagged_fields = ()
+                                        a2(e2_new_isr_with_epochs)
+                                    p = z2
+                                    break
                     e1_partitions.leader_recovery_state, e1_partitions.partition_epoch, h2 = _S_biB.unpack_from(b, p)
                     p += 6
                     e1_partitions.new_isr = []
@@ -773,6 +872,7 @@ def _e_AlterPartitionResponse__PartitionData_v2(o: AlterPartitionResponse.Partit
 
 def _d_AlterPartitionResponse__TopicData_v2(b: bytes, p: int) -> tuple[AlterPartitionResponse.TopicData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AlterPartitionResponse__TopicData)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -790,7 +890,8 @@ def _d_AlterPartitionResponse__TopicData_v2(b: bytes, p: int) -> tuple[AlterPart
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_AlterPartitionResponse__PartitionData)
             e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_ihiiB.unpack_from(b, p)
             p += 15
@@ -818,6 +919,29 @@ def _d_AlterPartitionResponse__TopicData_v2(b: bytes, p: int) -> tuple[AlterPart
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                n0_0 = len(e_partitions.isr)
+                s0 = 21 + 4 * n0_0
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + 14 : z0 : s0].count(n0_0 + 1) == m0 and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>ihiiB%dibiB' % (n0_0,))
+                    k0_0 = 5 + n0_0
+                    sl0_0 = slice(5, k0_0)
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_AlterPartitionResponse__PartitionData)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.error_code = x0[1]
+                        e_partitions.leader_id = x0[2]
+                        e_partitions.leader_epoch = x0[3]
+                        e_partitions.isr = [*x0[sl0_0]]
+                        e_partitions.leader_recovery_state = x0[k0_0]
+                        e_partitions.partition_epoch = x0[k0_0 + 1]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -866,6 +990,7 @@ def _e_AlterPartitionResponse__TopicData_v2(o: AlterPartitionResponse.TopicData,
 
 def _d_AlterPartitionResponse_v2(b: bytes, p: int) -> tuple[AlterPartitionResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AlterPartitionResponse)
     obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
     p += 7
@@ -900,7 +1025,8 @@ def _d_AlterPartitionResponse_v2(b: bytes, p: int) -> tuple[AlterPartitionRespon
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_AlterPartitionResponse__PartitionData)
                     e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, h2 = _S_ihiiB.unpack_from(b, p)
                     p += 15
@@ -928,6 +1054,29 @@ def _d_AlterPartitionResponse_v2(b: bytes, p: int) -> tuple[AlterPartitionRespon
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        n1_0 = len(e1_partitions.isr)
+                        s1 = 21 + 4 * n1_0
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + 14 : z1 : s1].count(n1_0 + 1) == m1 and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>ihiiB%dibiB' % (n1_0,))
+                            k1_0 = 5 + n1_0
+                            sl1_0 = slice(5, k1_0)
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_AlterPartitionResponse__PartitionData)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.error_code = x1[1]
+                                e1_partitions.leader_id = x1[2]
+                                e1_partitions.leader_epoch = x1[3]
+                                e1_partitions.isr = [*x1[sl1_0]]
+                                e1_partitions.leader_recovery_state = x1[k1_0]
+                                e1_partitions.partition_epoch = x1[k1_0 + 1]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()

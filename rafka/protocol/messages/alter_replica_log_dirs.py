@@ -648,6 +648,7 @@ def _e_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v1(o: AlterRep
 
 def _d_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v2(b: bytes, p: int) -> tuple[AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -670,7 +671,8 @@ def _d_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v2(b: bytes, p
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult)
             e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
             p += 7
@@ -680,6 +682,21 @@ def _d_AlterReplicaLogDirsResponse__AlterReplicaLogDirTopicResult_v2(b: bytes, p
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 7
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>ihB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.error_code = x0[1]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -778,6 +795,7 @@ def _e_AlterReplicaLogDirsResponse_v1(o: AlterReplicaLogDirsResponse, out: bytea
 
 def _d_AlterReplicaLogDirsResponse_v2(b: bytes, p: int) -> tuple[AlterReplicaLogDirsResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AlterReplicaLogDirsResponse)
     obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
     p += 5
@@ -817,7 +835,8 @@ def _d_AlterReplicaLogDirsResponse_v2(b: bytes, p: int) -> tuple[AlterReplicaLog
                 raise count_error(h1, blen - p)
             else:
                 e_results.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult)
                     e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
                     p += 7
@@ -827,6 +846,21 @@ def _d_AlterReplicaLogDirsResponse_v2(b: bytes, p: int) -> tuple[AlterReplicaLog
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 7
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>ihB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_AlterReplicaLogDirsResponse__AlterReplicaLogDirPartitionResult)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.error_code = x1[1]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_results.unknown_tagged_fields = ()

@@ -305,6 +305,7 @@ def _e_ApiVersionsResponse_v1(o: ApiVersionsResponse, out: bytearray) -> None:
 
 def _d_ApiVersionsResponse_v3(b: bytes, p: int) -> tuple[ApiVersionsResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ApiVersionsResponse)
     obj.error_code, h0 = _S_hB.unpack_from(b, p)
     p += 3
@@ -321,7 +322,8 @@ def _d_ApiVersionsResponse_v3(b: bytes, p: int) -> tuple[ApiVersionsResponse, in
         raise count_error(h0, blen - p)
     else:
         obj.api_keys = l_api_keys = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_api_keys = new_struct(_ApiVersionsResponse__ApiVersion)
             e_api_keys.api_key, e_api_keys.min_version, e_api_keys.max_version, h1 = _S_hhhB.unpack_from(b, p)
             p += 7
@@ -331,6 +333,22 @@ def _d_ApiVersionsResponse_v3(b: bytes, p: int) -> tuple[ApiVersionsResponse, in
                 tags1, p = r_tags(b, p - 1)
                 e_api_keys.unknown_tagged_fields = tuple(tags1)
             l_api_keys.append(e_api_keys)
+            if i0 == 0 and h0 > 2:
+                s0 = 7
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>hhhB')
+                    a0 = l_api_keys.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_api_keys = new_struct(_ApiVersionsResponse__ApiVersion)
+                        e_api_keys.api_key = x0[0]
+                        e_api_keys.min_version = x0[1]
+                        e_api_keys.max_version = x0[2]
+                        e_api_keys.unknown_tagged_fields = ()
+                        a0(e_api_keys)
+                    p = z0
+                    break
     obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
     p += 5
     obj.supported_features = []

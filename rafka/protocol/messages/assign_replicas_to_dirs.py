@@ -113,6 +113,7 @@ def _e_AssignReplicasToDirsRequest__PartitionData_v0(o: AssignReplicasToDirsRequ
 
 def _d_AssignReplicasToDirsRequest__TopicData_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsRequest.TopicData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AssignReplicasToDirsRequest__TopicData)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -130,7 +131,8 @@ def _d_AssignReplicasToDirsRequest__TopicData_v0(b: bytes, p: int) -> tuple[Assi
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_AssignReplicasToDirsRequest__PartitionData)
             e_partitions.partition_index, h1 = _S_iB.unpack_from(b, p)
             p += 5
@@ -140,6 +142,20 @@ def _d_AssignReplicasToDirsRequest__TopicData_v0(b: bytes, p: int) -> tuple[Assi
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 5
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_AssignReplicasToDirsRequest__PartitionData)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -174,6 +190,7 @@ def _e_AssignReplicasToDirsRequest__TopicData_v0(o: AssignReplicasToDirsRequest.
 
 def _d_AssignReplicasToDirsRequest__DirectoryData_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsRequest.DirectoryData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AssignReplicasToDirsRequest__DirectoryData)
     u_id, h0 = _S_16sB.unpack_from(b, p)
     obj.id = uuid_of(u_id)
@@ -209,7 +226,8 @@ def _d_AssignReplicasToDirsRequest__DirectoryData_v0(b: bytes, p: int) -> tuple[
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_AssignReplicasToDirsRequest__PartitionData)
                     e1_partitions.partition_index, h2 = _S_iB.unpack_from(b, p)
                     p += 5
@@ -219,6 +237,20 @@ def _d_AssignReplicasToDirsRequest__DirectoryData_v0(b: bytes, p: int) -> tuple[
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 5
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_AssignReplicasToDirsRequest__PartitionData)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()
@@ -275,6 +307,7 @@ def _e_AssignReplicasToDirsRequest__DirectoryData_v0(o: AssignReplicasToDirsRequ
 
 def _d_AssignReplicasToDirsRequest_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AssignReplicasToDirsRequest)
     obj.broker_id, obj.broker_epoch, h0 = _S_iqB.unpack_from(b, p)
     p += 13
@@ -327,7 +360,8 @@ def _d_AssignReplicasToDirsRequest_v0(b: bytes, p: int) -> tuple[AssignReplicasT
                         raise count_error(h2, blen - p)
                     else:
                         e1_topics.partitions = l2_partitions = []
-                        for _ in range(h2):
+                        f2 = p
+                        for i2 in range(h2):
                             e2_partitions = new_struct(_AssignReplicasToDirsRequest__PartitionData)
                             e2_partitions.partition_index, h3 = _S_iB.unpack_from(b, p)
                             p += 5
@@ -337,6 +371,20 @@ def _d_AssignReplicasToDirsRequest_v0(b: bytes, p: int) -> tuple[AssignReplicasT
                                 tags3, p = r_tags(b, p - 1)
                                 e2_partitions.unknown_tagged_fields = tuple(tags3)
                             l2_partitions.append(e2_partitions)
+                            if i2 == 0 and h2 > 2:
+                                s2 = 5
+                                m2 = h2 - 1
+                                z2 = p + m2 * s2
+                                if p - f2 == s2 and z2 <= blen and b[p + s2 - 1 : z2 : s2].count(0) == m2:
+                                    st2 = bulk_struct('>iB')
+                                    a2 = l2_partitions.append
+                                    for x2 in st2.iter_unpack(bv[p : z2]):
+                                        e2_partitions = new_struct(_AssignReplicasToDirsRequest__PartitionData)
+                                        e2_partitions.partition_index = x2[0]
+                                        e2_partitions.unknown_tagged_fields = ()
+                                        a2(e2_partitions)
+                                    p = z2
+                                    break
                     if b[p] == 0:
                         p += 1
                         e1_topics.unknown_tagged_fields = ()
@@ -435,6 +483,7 @@ def _e_AssignReplicasToDirsResponse__PartitionData_v0(o: AssignReplicasToDirsRes
 
 def _d_AssignReplicasToDirsResponse__TopicData_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsResponse.TopicData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AssignReplicasToDirsResponse__TopicData)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -452,7 +501,8 @@ def _d_AssignReplicasToDirsResponse__TopicData_v0(b: bytes, p: int) -> tuple[Ass
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_AssignReplicasToDirsResponse__PartitionData)
             e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
             p += 7
@@ -462,6 +512,21 @@ def _d_AssignReplicasToDirsResponse__TopicData_v0(b: bytes, p: int) -> tuple[Ass
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 7
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>ihB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_AssignReplicasToDirsResponse__PartitionData)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.error_code = x0[1]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -496,6 +561,7 @@ def _e_AssignReplicasToDirsResponse__TopicData_v0(o: AssignReplicasToDirsRespons
 
 def _d_AssignReplicasToDirsResponse__DirectoryData_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsResponse.DirectoryData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AssignReplicasToDirsResponse__DirectoryData)
     u_id, h0 = _S_16sB.unpack_from(b, p)
     obj.id = uuid_of(u_id)
@@ -531,7 +597,8 @@ def _d_AssignReplicasToDirsResponse__DirectoryData_v0(b: bytes, p: int) -> tuple
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_AssignReplicasToDirsResponse__PartitionData)
                     e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
                     p += 7
@@ -541,6 +608,21 @@ def _d_AssignReplicasToDirsResponse__DirectoryData_v0(b: bytes, p: int) -> tuple
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 7
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>ihB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_AssignReplicasToDirsResponse__PartitionData)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.error_code = x1[1]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()
@@ -597,6 +679,7 @@ def _e_AssignReplicasToDirsResponse__DirectoryData_v0(o: AssignReplicasToDirsRes
 
 def _d_AssignReplicasToDirsResponse_v0(b: bytes, p: int) -> tuple[AssignReplicasToDirsResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_AssignReplicasToDirsResponse)
     obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
     p += 7
@@ -649,7 +732,8 @@ def _d_AssignReplicasToDirsResponse_v0(b: bytes, p: int) -> tuple[AssignReplicas
                         raise count_error(h2, blen - p)
                     else:
                         e1_topics.partitions = l2_partitions = []
-                        for _ in range(h2):
+                        f2 = p
+                        for i2 in range(h2):
                             e2_partitions = new_struct(_AssignReplicasToDirsResponse__PartitionData)
                             e2_partitions.partition_index, e2_partitions.error_code, h3 = _S_ihB.unpack_from(b, p)
                             p += 7
@@ -659,6 +743,21 @@ def _d_AssignReplicasToDirsResponse_v0(b: bytes, p: int) -> tuple[AssignReplicas
                                 tags3, p = r_tags(b, p - 1)
                                 e2_partitions.unknown_tagged_fields = tuple(tags3)
                             l2_partitions.append(e2_partitions)
+                            if i2 == 0 and h2 > 2:
+                                s2 = 7
+                                m2 = h2 - 1
+                                z2 = p + m2 * s2
+                                if p - f2 == s2 and z2 <= blen and b[p + s2 - 1 : z2 : s2].count(0) == m2:
+                                    st2 = bulk_struct('>ihB')
+                                    a2 = l2_partitions.append
+                                    for x2 in st2.iter_unpack(bv[p : z2]):
+                                        e2_partitions = new_struct(_AssignReplicasToDirsResponse__PartitionData)
+                                        e2_partitions.partition_index = x2[0]
+                                        e2_partitions.error_code = x2[1]
+                                        e2_partitions.unknown_tagged_fields = ()
+                                        a2(e2_partitions)
+                                    p = z2
+                                    break
                     if b[p] == 0:
                         p += 1
                         e1_topics.unknown_tagged_fields = ()

@@ -612,6 +612,7 @@ def _e_BeginQuorumEpochResponse__TopicData_v0(o: BeginQuorumEpochResponse.TopicD
 
 def _d_BeginQuorumEpochResponse__TopicData_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochResponse.TopicData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_BeginQuorumEpochResponse__TopicData)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -634,7 +635,8 @@ def _d_BeginQuorumEpochResponse__TopicData_v1(b: bytes, p: int) -> tuple[BeginQu
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_BeginQuorumEpochResponse__PartitionData)
             e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_ihiiB.unpack_from(b, p)
             p += 15
@@ -644,6 +646,23 @@ def _d_BeginQuorumEpochResponse__TopicData_v1(b: bytes, p: int) -> tuple[BeginQu
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 15
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>ihiiB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_BeginQuorumEpochResponse__PartitionData)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.error_code = x0[1]
+                        e_partitions.leader_id = x0[2]
+                        e_partitions.leader_epoch = x0[3]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -775,6 +794,7 @@ def _e_BeginQuorumEpochResponse_v0(o: BeginQuorumEpochResponse, out: bytearray) 
 
 def _d_BeginQuorumEpochResponse_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_BeginQuorumEpochResponse)
     obj.error_code, h0 = _S_hB.unpack_from(b, p)
     p += 3
@@ -814,7 +834,8 @@ def _d_BeginQuorumEpochResponse_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochRe
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_BeginQuorumEpochResponse__PartitionData)
                     e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, h2 = _S_ihiiB.unpack_from(b, p)
                     p += 15
@@ -824,6 +845,23 @@ def _d_BeginQuorumEpochResponse_v1(b: bytes, p: int) -> tuple[BeginQuorumEpochRe
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 15
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>ihiiB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_BeginQuorumEpochResponse__PartitionData)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.error_code = x1[1]
+                                e1_partitions.leader_id = x1[2]
+                                e1_partitions.leader_epoch = x1[3]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()

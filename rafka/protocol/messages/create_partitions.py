@@ -217,6 +217,7 @@ def _e_CreatePartitionsRequest__CreatePartitionsTopic_v0(o: CreatePartitionsRequ
 
 def _d_CreatePartitionsRequest__CreatePartitionsTopic_v2(b: bytes, p: int) -> tuple[CreatePartitionsRequest.CreatePartitionsTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_CreatePartitionsRequest__CreatePartitionsTopic)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -239,7 +240,8 @@ def _d_CreatePartitionsRequest__CreatePartitionsTopic_v2(b: bytes, p: int) -> tu
         raise count_error(h0, blen - p)
     else:
         obj.assignments = l_assignments = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_assignments = new_struct(_CreatePartitionsRequest__CreatePartitionsAssignment)
             h1 = b[p]
             p += 1
@@ -266,6 +268,23 @@ def _d_CreatePartitionsRequest__CreatePartitionsTopic_v2(b: bytes, p: int) -> tu
                 tags1, p = r_tags(b, p)
                 e_assignments.unknown_tagged_fields = tuple(tags1)
             l_assignments.append(e_assignments)
+            if i0 == 0 and h0 > 2:
+                n0_0 = len(e_assignments.broker_ids)
+                s0 = 2 + 4 * n0_0
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + 0 : z0 : s0].count(n0_0 + 1) == m0 and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>B%diB' % (n0_0,))
+                    k0_0 = 1 + n0_0
+                    sl0_0 = slice(1, k0_0)
+                    a0 = l_assignments.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_assignments = new_struct(_CreatePartitionsRequest__CreatePartitionsAssignment)
+                        e_assignments.broker_ids = [*x0[sl0_0]]
+                        e_assignments.unknown_tagged_fields = ()
+                        a0(e_assignments)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -397,6 +416,7 @@ def _e_CreatePartitionsRequest_v0(o: CreatePartitionsRequest, out: bytearray) ->
 
 def _d_CreatePartitionsRequest_v2(b: bytes, p: int) -> tuple[CreatePartitionsRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_CreatePartitionsRequest)
     h0 = b[p]
     p += 1
@@ -436,7 +456,8 @@ def _d_CreatePartitionsRequest_v2(b: bytes, p: int) -> tuple[CreatePartitionsReq
                 raise count_error(h1, blen - p)
             else:
                 e_topics.assignments = l1_assignments = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_assignments = new_struct(_CreatePartitionsRequest__CreatePartitionsAssignment)
                     h2 = b[p]
                     p += 1
@@ -463,6 +484,23 @@ def _d_CreatePartitionsRequest_v2(b: bytes, p: int) -> tuple[CreatePartitionsReq
                         tags2, p = r_tags(b, p)
                         e1_assignments.unknown_tagged_fields = tuple(tags2)
                     l1_assignments.append(e1_assignments)
+                    if i1 == 0 and h1 > 2:
+                        n1_0 = len(e1_assignments.broker_ids)
+                        s1 = 2 + 4 * n1_0
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + 0 : z1 : s1].count(n1_0 + 1) == m1 and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>B%diB' % (n1_0,))
+                            k1_0 = 1 + n1_0
+                            sl1_0 = slice(1, k1_0)
+                            a1 = l1_assignments.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_assignments = new_struct(_CreatePartitionsRequest__CreatePartitionsAssignment)
+                                e1_assignments.broker_ids = [*x1[sl1_0]]
+                                e1_assignments.unknown_tagged_fields = ()
+                                a1(e1_assignments)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()

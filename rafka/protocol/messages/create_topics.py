@@ -347,6 +347,7 @@ def _e_CreateTopicsRequest__CreatableTopic_v2(o: CreateTopicsRequest.CreatableTo
 
 def _d_CreateTopicsRequest__CreatableTopic_v5(b: bytes, p: int) -> tuple[CreateTopicsRequest.CreatableTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_CreateTopicsRequest__CreatableTopic)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -369,7 +370,8 @@ def _d_CreateTopicsRequest__CreatableTopic_v5(b: bytes, p: int) -> tuple[CreateT
         raise count_error(h0, blen - p)
     else:
         obj.assignments = l_assignments = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_assignments = new_struct(_CreateTopicsRequest__CreatableReplicaAssignment)
             e_assignments.partition_index, h1 = _S_iB.unpack_from(b, p)
             p += 5
@@ -396,6 +398,24 @@ def _d_CreateTopicsRequest__CreatableTopic_v5(b: bytes, p: int) -> tuple[CreateT
                 tags1, p = r_tags(b, p)
                 e_assignments.unknown_tagged_fields = tuple(tags1)
             l_assignments.append(e_assignments)
+            if i0 == 0 and h0 > 2:
+                n0_0 = len(e_assignments.broker_ids)
+                s0 = 6 + 4 * n0_0
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + 4 : z0 : s0].count(n0_0 + 1) == m0 and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iB%diB' % (n0_0,))
+                    k0_0 = 2 + n0_0
+                    sl0_0 = slice(2, k0_0)
+                    a0 = l_assignments.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_assignments = new_struct(_CreateTopicsRequest__CreatableReplicaAssignment)
+                        e_assignments.partition_index = x0[0]
+                        e_assignments.broker_ids = [*x0[sl0_0]]
+                        e_assignments.unknown_tagged_fields = ()
+                        a0(e_assignments)
+                    p = z0
+                    break
     h0 = b[p]
     p += 1
     if h0 >= 0x80:
@@ -634,97 +654,7 @@ def _d_CreateTopicsRequest_v5(b: bytes, p: int) -> tuple[CreateTopicsRequest, in
     else:
         obj.topics = l_topics = []
         for _ in range(h0):
-            e_topics = new_struct(_CreateTopicsRequest__CreatableTopic)
-            h1 = b[p]
-            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
-                e_topics.name = b[p + 1 : z1].decode()
-                p = z1
-            else:
-                e_topics.name, p = r_cstr(b, p)
-            e_topics.num_partitions, e_topics.replication_factor, h1 = _S_ihB.unpack_from(b, p)
-            p += 7
-            if h1 >= 0x80:
-                if b[p] < 0x80:
-                    h1 = (h1 & 0x7F) | (b[p] << 7)
-                    p += 1
-                else:
-                    h1, p = r_uvarint(b, p - 1)
-            h1 -= 1
-            if h1 < 0:
-                raise null_error('Assignments')
-            elif h1 > blen - p:
-                raise count_error(h1, blen - p)
-            else:
-                e_topics.assignments = l1_assignments = []
-                for _ in range(h1):
-                    e1_assignments = new_struct(_CreateTopicsRequest__CreatableReplicaAssignment)
-                    e1_assignments.partition_index, h2 = _S_iB.unpack_from(b, p)
-                    p += 5
-                    if h2 >= 0x80:
-                        if b[p] < 0x80:
-                            h2 = (h2 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h2, p = r_uvarint(b, p - 1)
-                    h2 -= 1
-                    if 0 < h2 < 64:
-                        e1_assignments.broker_ids = [*ARRAYS_i[h2].unpack_from(b, p)]
-                        p += 4 * h2
-                    elif h2 == 0:
-                        e1_assignments.broker_ids = []
-                    elif h2 < 0:
-                        raise null_error('BrokerIds')
-                    else:
-                        e1_assignments.broker_ids, p = r_fixed_array(b, p, h2, 'i', 4)
-                    if b[p] == 0:
-                        p += 1
-                        e1_assignments.unknown_tagged_fields = ()
-                    else:
-                        tags2, p = r_tags(b, p)
-                        e1_assignments.unknown_tagged_fields = tuple(tags2)
-                    l1_assignments.append(e1_assignments)
-            h1 = b[p]
-            p += 1
-            if h1 >= 0x80:
-                if b[p] < 0x80:
-                    h1 = (h1 & 0x7F) | (b[p] << 7)
-                    p += 1
-                else:
-                    h1, p = r_uvarint(b, p - 1)
-            h1 -= 1
-            if h1 < 0:
-                raise null_error('Configs')
-            elif h1 > blen - p:
-                raise count_error(h1, blen - p)
-            else:
-                e_topics.configs = l1_configs = []
-                for _ in range(h1):
-                    e1_configs = new_struct(_CreateTopicsRequest__CreatableTopicConfig)
-                    h3 = b[p]
-                    if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
-                        e1_configs.name = b[p + 1 : z3].decode()
-                        p = z3
-                    else:
-                        e1_configs.name, p = r_cstr(b, p)
-                    h3 = b[p]
-                    if 0 < h3 < 0x80 and (z3 := p + h3) <= blen:
-                        e1_configs.value = b[p + 1 : z3].decode()
-                        p = z3
-                    else:
-                        e1_configs.value, p = r_ncstr(b, p)
-                    if b[p] == 0:
-                        p += 1
-                        e1_configs.unknown_tagged_fields = ()
-                    else:
-                        tags3, p = r_tags(b, p)
-                        e1_configs.unknown_tagged_fields = tuple(tags3)
-                    l1_configs.append(e1_configs)
-            if b[p] == 0:
-                p += 1
-                e_topics.unknown_tagged_fields = ()
-            else:
-                tags1, p = r_tags(b, p)
-                e_topics.unknown_tagged_fields = tuple(tags1)
+            e_topics, p = _d_CreateTopicsRequest__CreatableTopic_v5(b, p)
             l_topics.append(e_topics)
     obj.timeout_ms, obj.validate_only, h0 = _S_ioB.unpack_from(b, p)
     p += 6

@@ -157,6 +157,7 @@ def _e_DeleteRecordsRequest__DeleteRecordsTopic_v0(o: DeleteRecordsRequest.Delet
 
 def _d_DeleteRecordsRequest__DeleteRecordsTopic_v2(b: bytes, p: int) -> tuple[DeleteRecordsRequest.DeleteRecordsTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DeleteRecordsRequest__DeleteRecordsTopic)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -179,7 +180,8 @@ def _d_DeleteRecordsRequest__DeleteRecordsTopic_v2(b: bytes, p: int) -> tuple[De
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_DeleteRecordsRequest__DeleteRecordsPartition)
             e_partitions.partition_index, e_partitions.offset, h1 = _S_iqB.unpack_from(b, p)
             p += 13
@@ -189,6 +191,21 @@ def _d_DeleteRecordsRequest__DeleteRecordsTopic_v2(b: bytes, p: int) -> tuple[De
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 13
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iqB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_DeleteRecordsRequest__DeleteRecordsPartition)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.offset = x0[1]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -289,6 +306,7 @@ def _e_DeleteRecordsRequest_v0(o: DeleteRecordsRequest, out: bytearray) -> None:
 
 def _d_DeleteRecordsRequest_v2(b: bytes, p: int) -> tuple[DeleteRecordsRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DeleteRecordsRequest)
     h0 = b[p]
     p += 1
@@ -328,7 +346,8 @@ def _d_DeleteRecordsRequest_v2(b: bytes, p: int) -> tuple[DeleteRecordsRequest, 
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_DeleteRecordsRequest__DeleteRecordsPartition)
                     e1_partitions.partition_index, e1_partitions.offset, h2 = _S_iqB.unpack_from(b, p)
                     p += 13
@@ -338,6 +357,21 @@ def _d_DeleteRecordsRequest_v2(b: bytes, p: int) -> tuple[DeleteRecordsRequest, 
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 13
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iqB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_DeleteRecordsRequest__DeleteRecordsPartition)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.offset = x1[1]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()
@@ -472,6 +506,7 @@ def _e_DeleteRecordsResponse__DeleteRecordsTopicResult_v0(o: DeleteRecordsRespon
 
 def _d_DeleteRecordsResponse__DeleteRecordsTopicResult_v2(b: bytes, p: int) -> tuple[DeleteRecordsResponse.DeleteRecordsTopicResult, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DeleteRecordsResponse__DeleteRecordsTopicResult)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -494,7 +529,8 @@ def _d_DeleteRecordsResponse__DeleteRecordsTopicResult_v2(b: bytes, p: int) -> t
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_DeleteRecordsResponse__DeleteRecordsPartitionResult)
             e_partitions.partition_index, e_partitions.low_watermark, e_partitions.error_code, h1 = _S_iqhB.unpack_from(b, p)
             p += 15
@@ -504,6 +540,22 @@ def _d_DeleteRecordsResponse__DeleteRecordsTopicResult_v2(b: bytes, p: int) -> t
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 15
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iqhB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_DeleteRecordsResponse__DeleteRecordsPartitionResult)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.low_watermark = x0[1]
+                        e_partitions.error_code = x0[2]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -602,6 +654,7 @@ def _e_DeleteRecordsResponse_v0(o: DeleteRecordsResponse, out: bytearray) -> Non
 
 def _d_DeleteRecordsResponse_v2(b: bytes, p: int) -> tuple[DeleteRecordsResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DeleteRecordsResponse)
     obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
     p += 5
@@ -641,7 +694,8 @@ def _d_DeleteRecordsResponse_v2(b: bytes, p: int) -> tuple[DeleteRecordsResponse
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_DeleteRecordsResponse__DeleteRecordsPartitionResult)
                     e1_partitions.partition_index, e1_partitions.low_watermark, e1_partitions.error_code, h2 = _S_iqhB.unpack_from(b, p)
                     p += 15
@@ -651,6 +705,22 @@ def _d_DeleteRecordsResponse_v2(b: bytes, p: int) -> tuple[DeleteRecordsResponse
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 15
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iqhB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_DeleteRecordsResponse__DeleteRecordsPartitionResult)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.low_watermark = x1[1]
+                                e1_partitions.error_code = x1[2]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()

@@ -97,6 +97,7 @@ def _e_DeleteShareGroupStateRequest__PartitionData_v0(o: DeleteShareGroupStateRe
 
 def _d_DeleteShareGroupStateRequest__DeleteStateData_v0(b: bytes, p: int) -> tuple[DeleteShareGroupStateRequest.DeleteStateData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DeleteShareGroupStateRequest__DeleteStateData)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -114,7 +115,8 @@ def _d_DeleteShareGroupStateRequest__DeleteStateData_v0(b: bytes, p: int) -> tup
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_DeleteShareGroupStateRequest__PartitionData)
             e_partitions.partition, h1 = _S_iB.unpack_from(b, p)
             p += 5
@@ -124,6 +126,20 @@ def _d_DeleteShareGroupStateRequest__DeleteStateData_v0(b: bytes, p: int) -> tup
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 5
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_DeleteShareGroupStateRequest__PartitionData)
+                        e_partitions.partition = x0[0]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -158,6 +174,7 @@ def _e_DeleteShareGroupStateRequest__DeleteStateData_v0(o: DeleteShareGroupState
 
 def _d_DeleteShareGroupStateRequest_v0(b: bytes, p: int) -> tuple[DeleteShareGroupStateRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DeleteShareGroupStateRequest)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -198,7 +215,8 @@ def _d_DeleteShareGroupStateRequest_v0(b: bytes, p: int) -> tuple[DeleteShareGro
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_DeleteShareGroupStateRequest__PartitionData)
                     e1_partitions.partition, h2 = _S_iB.unpack_from(b, p)
                     p += 5
@@ -208,6 +226,20 @@ def _d_DeleteShareGroupStateRequest_v0(b: bytes, p: int) -> tuple[DeleteShareGro
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 5
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_DeleteShareGroupStateRequest__PartitionData)
+                                e1_partitions.partition = x1[0]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()

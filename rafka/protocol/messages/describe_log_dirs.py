@@ -418,6 +418,7 @@ def _e_DescribeLogDirsResponse__DescribeLogDirsTopic_v1(o: DescribeLogDirsRespon
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsTopic_v2(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeLogDirsResponse__DescribeLogDirsTopic)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -440,7 +441,8 @@ def _d_DescribeLogDirsResponse__DescribeLogDirsTopic_v2(b: bytes, p: int) -> tup
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
             e_partitions.partition_index, e_partitions.partition_size, e_partitions.offset_lag, e_partitions.is_future_key, h1 = _S_iqqoB.unpack_from(b, p)
             p += 22
@@ -450,6 +452,23 @@ def _d_DescribeLogDirsResponse__DescribeLogDirsTopic_v2(b: bytes, p: int) -> tup
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 22
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iqq?B')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.partition_size = x0[1]
+                        e_partitions.offset_lag = x0[2]
+                        e_partitions.is_future_key = x0[3]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -558,6 +577,7 @@ def _e_DescribeLogDirsResponse__DescribeLogDirsResult_v1(o: DescribeLogDirsRespo
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsResult_v2(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsResult, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeLogDirsResponse__DescribeLogDirsResult)
     obj.error_code, h0 = _S_hB.unpack_from(b, p)
     p += 3
@@ -604,7 +624,8 @@ def _d_DescribeLogDirsResponse__DescribeLogDirsResult_v2(b: bytes, p: int) -> tu
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
                     e1_partitions.partition_index, e1_partitions.partition_size, e1_partitions.offset_lag, e1_partitions.is_future_key, h2 = _S_iqqoB.unpack_from(b, p)
                     p += 22
@@ -614,6 +635,23 @@ def _d_DescribeLogDirsResponse__DescribeLogDirsResult_v2(b: bytes, p: int) -> tu
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 22
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iqq?B')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.partition_size = x1[1]
+                                e1_partitions.offset_lag = x1[2]
+                                e1_partitions.is_future_key = x1[3]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()
@@ -673,6 +711,7 @@ def _e_DescribeLogDirsResponse__DescribeLogDirsResult_v2(o: DescribeLogDirsRespo
 
 def _d_DescribeLogDirsResponse__DescribeLogDirsResult_v4(b: bytes, p: int) -> tuple[DescribeLogDirsResponse.DescribeLogDirsResult, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeLogDirsResponse__DescribeLogDirsResult)
     obj.error_code, h0 = _S_hB.unpack_from(b, p)
     p += 3
@@ -719,7 +758,8 @@ def _d_DescribeLogDirsResponse__DescribeLogDirsResult_v4(b: bytes, p: int) -> tu
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
                     e1_partitions.partition_index, e1_partitions.partition_size, e1_partitions.offset_lag, e1_partitions.is_future_key, h2 = _S_iqqoB.unpack_from(b, p)
                     p += 22
@@ -729,6 +769,23 @@ def _d_DescribeLogDirsResponse__DescribeLogDirsResult_v4(b: bytes, p: int) -> tu
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 22
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iqq?B')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.partition_size = x1[1]
+                                e1_partitions.offset_lag = x1[2]
+                                e1_partitions.is_future_key = x1[3]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()
@@ -884,6 +941,7 @@ def _e_DescribeLogDirsResponse_v1(o: DescribeLogDirsResponse, out: bytearray) ->
 
 def _d_DescribeLogDirsResponse_v2(b: bytes, p: int) -> tuple[DescribeLogDirsResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeLogDirsResponse)
     obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
     p += 5
@@ -947,7 +1005,8 @@ def _d_DescribeLogDirsResponse_v2(b: bytes, p: int) -> tuple[DescribeLogDirsResp
                         raise count_error(h2, blen - p)
                     else:
                         e1_topics.partitions = l2_partitions = []
-                        for _ in range(h2):
+                        f2 = p
+                        for i2 in range(h2):
                             e2_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
                             e2_partitions.partition_index, e2_partitions.partition_size, e2_partitions.offset_lag, e2_partitions.is_future_key, h3 = _S_iqqoB.unpack_from(b, p)
                             p += 22
@@ -957,6 +1016,23 @@ def _d_DescribeLogDirsResponse_v2(b: bytes, p: int) -> tuple[DescribeLogDirsResp
                                 tags3, p = r_tags(b, p - 1)
                                 e2_partitions.unknown_tagged_fields = tuple(tags3)
                             l2_partitions.append(e2_partitions)
+                            if i2 == 0 and h2 > 2:
+                                s2 = 22
+                                m2 = h2 - 1
+                                z2 = p + m2 * s2
+                                if p - f2 == s2 and z2 <= blen and b[p + s2 - 1 : z2 : s2].count(0) == m2:
+                                    st2 = bulk_struct('>iqq?B')
+                                    a2 = l2_partitions.append
+                                    for x2 in st2.iter_unpack(bv[p : z2]):
+                                        e2_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+                                        e2_partitions.partition_index = x2[0]
+                                        e2_partitions.partition_size = x2[1]
+                                        e2_partitions.offset_lag = x2[2]
+                                        e2_partitions.is_future_key = x2[3]
+                                        e2_partitions.unknown_tagged_fields = ()
+                                        a2(e2_partitions)
+                                    p = z2
+                                    break
                     if b[p] == 0:
                         p += 1
                         e1_topics.unknown_tagged_fields = ()
@@ -1039,6 +1115,7 @@ def _e_DescribeLogDirsResponse_v2(o: DescribeLogDirsResponse, out: bytearray) ->
 
 def _d_DescribeLogDirsResponse_v3(b: bytes, p: int) -> tuple[DescribeLogDirsResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeLogDirsResponse)
     obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
     p += 7
@@ -1102,7 +1179,8 @@ def _d_DescribeLogDirsResponse_v3(b: bytes, p: int) -> tuple[DescribeLogDirsResp
                         raise count_error(h2, blen - p)
                     else:
                         e1_topics.partitions = l2_partitions = []
-                        for _ in range(h2):
+                        f2 = p
+                        for i2 in range(h2):
                             e2_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
                             e2_partitions.partition_index, e2_partitions.partition_size, e2_partitions.offset_lag, e2_partitions.is_future_key, h3 = _S_iqqoB.unpack_from(b, p)
                             p += 22
@@ -1112,6 +1190,23 @@ def _d_DescribeLogDirsResponse_v3(b: bytes, p: int) -> tuple[DescribeLogDirsResp
                                 tags3, p = r_tags(b, p - 1)
                                 e2_partitions.unknown_tagged_fields = tuple(tags3)
                             l2_partitions.append(e2_partitions)
+                            if i2 == 0 and h2 > 2:
+                                s2 = 22
+                                m2 = h2 - 1
+                                z2 = p + m2 * s2
+                                if p - f2 == s2 and z2 <= blen and b[p + s2 - 1 : z2 : s2].count(0) == m2:
+                                    st2 = bulk_struct('>iqq?B')
+                                    a2 = l2_partitions.append
+                                    for x2 in st2.iter_unpack(bv[p : z2]):
+                                        e2_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+                                        e2_partitions.partition_index = x2[0]
+                                        e2_partitions.partition_size = x2[1]
+                                        e2_partitions.offset_lag = x2[2]
+                                        e2_partitions.is_future_key = x2[3]
+                                        e2_partitions.unknown_tagged_fields = ()
+                                        a2(e2_partitions)
+                                    p = z2
+                                    break
                     if b[p] == 0:
                         p += 1
                         e1_topics.unknown_tagged_fields = ()
@@ -1193,6 +1288,7 @@ def _e_DescribeLogDirsResponse_v3(o: DescribeLogDirsResponse, out: bytearray) ->
 
 def _d_DescribeLogDirsResponse_v4(b: bytes, p: int) -> tuple[DescribeLogDirsResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeLogDirsResponse)
     obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
     p += 7
@@ -1256,7 +1352,8 @@ def _d_DescribeLogDirsResponse_v4(b: bytes, p: int) -> tuple[DescribeLogDirsResp
                         raise count_error(h2, blen - p)
                     else:
                         e1_topics.partitions = l2_partitions = []
-                        for _ in range(h2):
+                        f2 = p
+                        for i2 in range(h2):
                             e2_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
                             e2_partitions.partition_index, e2_partitions.partition_size, e2_partitions.offset_lag, e2_partitions.is_future_key, h3 = _S_iqqoB.unpack_from(b, p)
                             p += 22
@@ -1266,6 +1363,23 @@ def _d_DescribeLogDirsResponse_v4(b: bytes, p: int) -> tuple[DescribeLogDirsResp
                                 tags3, p = r_tags(b, p - 1)
                                 e2_partitions.unknown_tagged_fields = tuple(tags3)
                             l2_partitions.append(e2_partitions)
+                            if i2 == 0 and h2 > 2:
+                                s2 = 22
+                                m2 = h2 - 1
+                                z2 = p + m2 * s2
+                                if p - f2 == s2 and z2 <= blen and b[p + s2 - 1 : z2 : s2].count(0) == m2:
+                                    st2 = bulk_struct('>iqq?B')
+                                    a2 = l2_partitions.append
+                                    for x2 in st2.iter_unpack(bv[p : z2]):
+                                        e2_partitions = new_struct(_DescribeLogDirsResponse__DescribeLogDirsPartition)
+                                        e2_partitions.partition_index = x2[0]
+                                        e2_partitions.partition_size = x2[1]
+                                        e2_partitions.offset_lag = x2[2]
+                                        e2_partitions.is_future_key = x2[3]
+                                        e2_partitions.unknown_tagged_fields = ()
+                                        a2(e2_partitions)
+                                    p = z2
+                                    break
                     if b[p] == 0:
                         p += 1
                         e1_topics.unknown_tagged_fields = ()

@@ -255,6 +255,7 @@ def _e_DescribeProducersResponse__ProducerState_v0(o: DescribeProducersResponse.
 
 def _d_DescribeProducersResponse__PartitionResponse_v0(b: bytes, p: int) -> tuple[DescribeProducersResponse.PartitionResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeProducersResponse__PartitionResponse)
     obj.partition_index, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
     p += 7
@@ -278,7 +279,8 @@ def _d_DescribeProducersResponse__PartitionResponse_v0(b: bytes, p: int) -> tupl
         raise count_error(h0, blen - p)
     else:
         obj.active_producers = l_active_producers = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_active_producers = new_struct(_DescribeProducersResponse__ProducerState)
             e_active_producers.producer_id, e_active_producers.producer_epoch, e_active_producers.last_sequence, e_active_producers.last_timestamp, e_active_producers.coordinator_epoch, e_active_producers.current_txn_start_offset, h1 = _S_qiiqiqB.unpack_from(b, p)
             p += 37
@@ -288,6 +290,25 @@ def _d_DescribeProducersResponse__PartitionResponse_v0(b: bytes, p: int) -> tupl
                 tags1, p = r_tags(b, p - 1)
                 e_active_producers.unknown_tagged_fields = tuple(tags1)
             l_active_producers.append(e_active_producers)
+            if i0 == 0 and h0 > 2:
+                s0 = 37
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>qiiqiqB')
+                    a0 = l_active_producers.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_active_producers = new_struct(_DescribeProducersResponse__ProducerState)
+                        e_active_producers.producer_id = x0[0]
+                        e_active_producers.producer_epoch = x0[1]
+                        e_active_producers.last_sequence = x0[2]
+                        e_active_producers.last_timestamp = x0[3]
+                        e_active_producers.coordinator_epoch = x0[4]
+                        e_active_producers.current_txn_start_offset = x0[5]
+                        e_active_producers.unknown_tagged_fields = ()
+                        a0(e_active_producers)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -323,6 +344,7 @@ def _e_DescribeProducersResponse__PartitionResponse_v0(o: DescribeProducersRespo
 
 def _d_DescribeProducersResponse__TopicResponse_v0(b: bytes, p: int) -> tuple[DescribeProducersResponse.TopicResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeProducersResponse__TopicResponse)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -369,7 +391,8 @@ def _d_DescribeProducersResponse__TopicResponse_v0(b: bytes, p: int) -> tuple[De
                 raise count_error(h1, blen - p)
             else:
                 e_partitions.active_producers = l1_active_producers = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_active_producers = new_struct(_DescribeProducersResponse__ProducerState)
                     e1_active_producers.producer_id, e1_active_producers.producer_epoch, e1_active_producers.last_sequence, e1_active_producers.last_timestamp, e1_active_producers.coordinator_epoch, e1_active_producers.current_txn_start_offset, h2 = _S_qiiqiqB.unpack_from(b, p)
                     p += 37
@@ -379,6 +402,25 @@ def _d_DescribeProducersResponse__TopicResponse_v0(b: bytes, p: int) -> tuple[De
                         tags2, p = r_tags(b, p - 1)
                         e1_active_producers.unknown_tagged_fields = tuple(tags2)
                     l1_active_producers.append(e1_active_producers)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 37
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>qiiqiqB')
+                            a1 = l1_active_producers.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_active_producers = new_struct(_DescribeProducersResponse__ProducerState)
+                                e1_active_producers.producer_id = x1[0]
+                                e1_active_producers.producer_epoch = x1[1]
+                                e1_active_producers.last_sequence = x1[2]
+                                e1_active_producers.last_timestamp = x1[3]
+                                e1_active_producers.coordinator_epoch = x1[4]
+                                e1_active_producers.current_txn_start_offset = x1[5]
+                                e1_active_producers.unknown_tagged_fields = ()
+                                a1(e1_active_producers)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_partitions.unknown_tagged_fields = ()
@@ -436,6 +478,7 @@ def _e_DescribeProducersResponse__TopicResponse_v0(o: DescribeProducersResponse.
 
 def _d_DescribeProducersResponse_v0(b: bytes, p: int) -> tuple[DescribeProducersResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeProducersResponse)
     obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
     p += 5
@@ -499,7 +542,8 @@ def _d_DescribeProducersResponse_v0(b: bytes, p: int) -> tuple[DescribeProducers
                         raise count_error(h2, blen - p)
                     else:
                         e1_partitions.active_producers = l2_active_producers = []
-                        for _ in range(h2):
+                        f2 = p
+                        for i2 in range(h2):
                             e2_active_producers = new_struct(_DescribeProducersResponse__ProducerState)
                             e2_active_producers.producer_id, e2_active_producers.producer_epoch, e2_active_producers.last_sequence, e2_active_producers.last_timestamp, e2_active_producers.coordinator_epoch, e2_active_producers.current_txn_start_offset, h3 = _S_qiiqiqB.unpack_from(b, p)
                             p += 37
@@ -509,6 +553,25 @@ def _d_DescribeProducersResponse_v0(b: bytes, p: int) -> tuple[DescribeProducers
                                 tags3, p = r_tags(b, p - 1)
                                 e2_active_producers.unknown_tagged_fields = tuple(tags3)
                             l2_active_producers.append(e2_active_producers)
+                            if i2 == 0 and h2 > 2:
+                                s2 = 37
+                                m2 = h2 - 1
+                                z2 = p + m2 * s2
+                                if p - f2 == s2 and z2 <= blen and b[p + s2 - 1 : z2 : s2].count(0) == m2:
+                                    st2 = bulk_struct('>qiiqiqB')
+                                    a2 = l2_active_producers.append
+                                    for x2 in st2.iter_unpack(bv[p : z2]):
+                                        e2_active_producers = new_struct(_DescribeProducersResponse__ProducerState)
+                                        e2_active_producers.producer_id = x2[0]
+                                        e2_active_producers.producer_epoch = x2[1]
+                                        e2_active_producers.last_sequence = x2[2]
+                                        e2_active_producers.last_timestamp = x2[3]
+                                        e2_active_producers.coordinator_epoch = x2[4]
+                                        e2_active_producers.current_txn_start_offset = x2[5]
+                                        e2_active_producers.unknown_tagged_fields = ()
+                                        a2(e2_active_producers)
+                                    p = z2
+                                    break
                     if b[p] == 0:
                         p += 1
                         e1_partitions.unknown_tagged_fields = ()

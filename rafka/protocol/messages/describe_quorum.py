@@ -139,6 +139,7 @@ def _e_DescribeQuorumRequest__PartitionData_v0(o: DescribeQuorumRequest.Partitio
 
 def _d_DescribeQuorumRequest__TopicData_v0(b: bytes, p: int) -> tuple[DescribeQuorumRequest.TopicData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeQuorumRequest__TopicData)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -161,7 +162,8 @@ def _d_DescribeQuorumRequest__TopicData_v0(b: bytes, p: int) -> tuple[DescribeQu
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_DescribeQuorumRequest__PartitionData)
             e_partitions.partition_index, h1 = _S_iB.unpack_from(b, p)
             p += 5
@@ -171,6 +173,20 @@ def _d_DescribeQuorumRequest__TopicData_v0(b: bytes, p: int) -> tuple[DescribeQu
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 5
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_DescribeQuorumRequest__PartitionData)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -205,6 +221,7 @@ def _e_DescribeQuorumRequest__TopicData_v0(o: DescribeQuorumRequest.TopicData, o
 
 def _d_DescribeQuorumRequest_v0(b: bytes, p: int) -> tuple[DescribeQuorumRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeQuorumRequest)
     h0 = b[p]
     p += 1
@@ -244,7 +261,8 @@ def _d_DescribeQuorumRequest_v0(b: bytes, p: int) -> tuple[DescribeQuorumRequest
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_DescribeQuorumRequest__PartitionData)
                     e1_partitions.partition_index, h2 = _S_iB.unpack_from(b, p)
                     p += 5
@@ -254,6 +272,20 @@ def _d_DescribeQuorumRequest_v0(b: bytes, p: int) -> tuple[DescribeQuorumRequest
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 5
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_DescribeQuorumRequest__PartitionData)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()
@@ -380,6 +412,7 @@ def _e_DescribeQuorumResponse__ReplicaState_v2(o: DescribeQuorumResponse.Replica
 
 def _d_DescribeQuorumResponse__PartitionData_v0(b: bytes, p: int) -> tuple[DescribeQuorumResponse.PartitionData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeQuorumResponse__PartitionData)
     obj.partition_index, obj.error_code, obj.leader_id, obj.leader_epoch, obj.high_watermark, h0 = _S_ihiiqB.unpack_from(b, p)
     p += 23
@@ -396,7 +429,8 @@ def _d_DescribeQuorumResponse__PartitionData_v0(b: bytes, p: int) -> tuple[Descr
         raise count_error(h0, blen - p)
     else:
         obj.current_voters = l_current_voters = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
             e_current_voters.replica_id, e_current_voters.log_end_offset, h1 = _S_iqB.unpack_from(b, p)
             p += 13
@@ -409,6 +443,24 @@ def _d_DescribeQuorumResponse__PartitionData_v0(b: bytes, p: int) -> tuple[Descr
                 tags1, p = r_tags(b, p - 1)
                 e_current_voters.unknown_tagged_fields = tuple(tags1)
             l_current_voters.append(e_current_voters)
+            if i0 == 0 and h0 > 2:
+                s0 = 13
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iqB')
+                    a0 = l_current_voters.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
+                        e_current_voters.replica_id = x0[0]
+                        e_current_voters.log_end_offset = x0[1]
+                        e_current_voters.replica_directory_id = ZERO_UUID
+                        e_current_voters.last_fetch_timestamp = -1
+                        e_current_voters.last_caught_up_timestamp = -1
+                        e_current_voters.unknown_tagged_fields = ()
+                        a0(e_current_voters)
+                    p = z0
+                    break
     h0 = b[p]
     p += 1
     if h0 >= 0x80:
@@ -424,7 +476,8 @@ def _d_DescribeQuorumResponse__PartitionData_v0(b: bytes, p: int) -> tuple[Descr
         raise count_error(h0, blen - p)
     else:
         obj.observers = l_observers = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
             e_observers.replica_id, e_observers.log_end_offset, h2 = _S_iqB.unpack_from(b, p)
             p += 13
@@ -437,6 +490,24 @@ def _d_DescribeQuorumResponse__PartitionData_v0(b: bytes, p: int) -> tuple[Descr
                 tags2, p = r_tags(b, p - 1)
                 e_observers.unknown_tagged_fields = tuple(tags2)
             l_observers.append(e_observers)
+            if i0 == 0 and h0 > 2:
+                s0 = 13
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iqB')
+                    a0 = l_observers.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
+                        e_observers.replica_id = x0[0]
+                        e_observers.log_end_offset = x0[1]
+                        e_observers.replica_directory_id = ZERO_UUID
+                        e_observers.last_fetch_timestamp = -1
+                        e_observers.last_caught_up_timestamp = -1
+                        e_observers.unknown_tagged_fields = ()
+                        a0(e_observers)
+                    p = z0
+                    break
     obj.error_message = ''
     if b[p] == 0:
         p += 1
@@ -491,6 +562,7 @@ def _e_DescribeQuorumResponse__PartitionData_v0(o: DescribeQuorumResponse.Partit
 
 def _d_DescribeQuorumResponse__PartitionData_v1(b: bytes, p: int) -> tuple[DescribeQuorumResponse.PartitionData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeQuorumResponse__PartitionData)
     obj.partition_index, obj.error_code, obj.leader_id, obj.leader_epoch, obj.high_watermark, h0 = _S_ihiiqB.unpack_from(b, p)
     p += 23
@@ -507,7 +579,8 @@ def _d_DescribeQuorumResponse__PartitionData_v1(b: bytes, p: int) -> tuple[Descr
         raise count_error(h0, blen - p)
     else:
         obj.current_voters = l_current_voters = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
             e_current_voters.replica_id, e_current_voters.log_end_offset, e_current_voters.last_fetch_timestamp, e_current_voters.last_caught_up_timestamp, h1 = _S_iqqqB.unpack_from(b, p)
             p += 29
@@ -518,6 +591,24 @@ def _d_DescribeQuorumResponse__PartitionData_v1(b: bytes, p: int) -> tuple[Descr
                 tags1, p = r_tags(b, p - 1)
                 e_current_voters.unknown_tagged_fields = tuple(tags1)
             l_current_voters.append(e_current_voters)
+            if i0 == 0 and h0 > 2:
+                s0 = 29
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iqqqB')
+                    a0 = l_current_voters.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
+                        e_current_voters.replica_id = x0[0]
+                        e_current_voters.log_end_offset = x0[1]
+                        e_current_voters.last_fetch_timestamp = x0[2]
+                        e_current_voters.last_caught_up_timestamp = x0[3]
+                        e_current_voters.replica_directory_id = ZERO_UUID
+                        e_current_voters.unknown_tagged_fields = ()
+                        a0(e_current_voters)
+                    p = z0
+                    break
     h0 = b[p]
     p += 1
     if h0 >= 0x80:
@@ -533,7 +624,8 @@ def _d_DescribeQuorumResponse__PartitionData_v1(b: bytes, p: int) -> tuple[Descr
         raise count_error(h0, blen - p)
     else:
         obj.observers = l_observers = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
             e_observers.replica_id, e_observers.log_end_offset, e_observers.last_fetch_timestamp, e_observers.last_caught_up_timestamp, h2 = _S_iqqqB.unpack_from(b, p)
             p += 29
@@ -544,6 +636,24 @@ def _d_DescribeQuorumResponse__PartitionData_v1(b: bytes, p: int) -> tuple[Descr
                 tags2, p = r_tags(b, p - 1)
                 e_observers.unknown_tagged_fields = tuple(tags2)
             l_observers.append(e_observers)
+            if i0 == 0 and h0 > 2:
+                s0 = 29
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iqqqB')
+                    a0 = l_observers.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
+                        e_observers.replica_id = x0[0]
+                        e_observers.log_end_offset = x0[1]
+                        e_observers.last_fetch_timestamp = x0[2]
+                        e_observers.last_caught_up_timestamp = x0[3]
+                        e_observers.replica_directory_id = ZERO_UUID
+                        e_observers.unknown_tagged_fields = ()
+                        a0(e_observers)
+                    p = z0
+                    break
     obj.error_message = ''
     if b[p] == 0:
         p += 1
@@ -736,70 +846,7 @@ def _d_DescribeQuorumResponse__TopicData_v0(b: bytes, p: int) -> tuple[DescribeQ
     else:
         obj.partitions = l_partitions = []
         for _ in range(h0):
-            e_partitions = new_struct(_DescribeQuorumResponse__PartitionData)
-            e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch, e_partitions.high_watermark, h1 = _S_ihiiqB.unpack_from(b, p)
-            p += 23
-            if h1 >= 0x80:
-                if b[p] < 0x80:
-                    h1 = (h1 & 0x7F) | (b[p] << 7)
-                    p += 1
-                else:
-                    h1, p = r_uvarint(b, p - 1)
-            h1 -= 1
-            if h1 < 0:
-                raise null_error('CurrentVoters')
-            elif h1 > blen - p:
-                raise count_error(h1, blen - p)
-            else:
-                e_partitions.current_voters = l1_current_voters = []
-                for _ in range(h1):
-                    e1_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
-                    e1_current_voters.replica_id, e1_current_voters.log_end_offset, h2 = _S_iqB.unpack_from(b, p)
-                    p += 13
-                    e1_current_voters.replica_directory_id = ZERO_UUID
-                    e1_current_voters.last_fetch_timestamp = -1
-                    e1_current_voters.last_caught_up_timestamp = -1
-                    if h2 == 0:
-                        e1_current_voters.unknown_tagged_fields = ()
-                    else:
-                        tags2, p = r_tags(b, p - 1)
-                        e1_current_voters.unknown_tagged_fields = tuple(tags2)
-                    l1_current_voters.append(e1_current_voters)
-            h1 = b[p]
-            p += 1
-            if h1 >= 0x80:
-                if b[p] < 0x80:
-                    h1 = (h1 & 0x7F) | (b[p] << 7)
-                    p += 1
-                else:
-                    h1, p = r_uvarint(b, p - 1)
-            h1 -= 1
-            if h1 < 0:
-                raise null_error('Observers')
-            elif h1 > blen - p:
-                raise count_error(h1, blen - p)
-            else:
-                e_partitions.observers = l1_observers = []
-                for _ in range(h1):
-                    e1_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
-                    e1_observers.replica_id, e1_observers.log_end_offset, h3 = _S_iqB.unpack_from(b, p)
-                    p += 13
-                    e1_observers.replica_directory_id = ZERO_UUID
-                    e1_observers.last_fetch_timestamp = -1
-                    e1_observers.last_caught_up_timestamp = -1
-                    if h3 == 0:
-                        e1_observers.unknown_tagged_fields = ()
-                    else:
-                        tags3, p = r_tags(b, p - 1)
-                        e1_observers.unknown_tagged_fields = tuple(tags3)
-                    l1_observers.append(e1_observers)
-            e_partitions.error_message = ''
-            if b[p] == 0:
-                p += 1
-                e_partitions.unknown_tagged_fields = ()
-            else:
-                tags1, p = r_tags(b, p)
-                e_partitions.unknown_tagged_fields = tuple(tags1)
+            e_partitions, p = _d_DescribeQuorumResponse__PartitionData_v0(b, p)
             l_partitions.append(e_partitions)
     if b[p] == 0:
         p += 1
@@ -869,6 +916,7 @@ def _e_DescribeQuorumResponse__TopicData_v0(o: DescribeQuorumResponse.TopicData,
 
 def _d_DescribeQuorumResponse__TopicData_v1(b: bytes, p: int) -> tuple[DescribeQuorumResponse.TopicData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeQuorumResponse__TopicData)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -908,7 +956,8 @@ def _d_DescribeQuorumResponse__TopicData_v1(b: bytes, p: int) -> tuple[DescribeQ
                 raise count_error(h1, blen - p)
             else:
                 e_partitions.current_voters = l1_current_voters = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
                     e1_current_voters.replica_id, e1_current_voters.log_end_offset, e1_current_voters.last_fetch_timestamp, e1_current_voters.last_caught_up_timestamp, h2 = _S_iqqqB.unpack_from(b, p)
                     p += 29
@@ -919,6 +968,24 @@ def _d_DescribeQuorumResponse__TopicData_v1(b: bytes, p: int) -> tuple[DescribeQ
                         tags2, p = r_tags(b, p - 1)
                         e1_current_voters.unknown_tagged_fields = tuple(tags2)
                     l1_current_voters.append(e1_current_voters)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 29
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iqqqB')
+                            a1 = l1_current_voters.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
+                                e1_current_voters.replica_id = x1[0]
+                                e1_current_voters.log_end_offset = x1[1]
+                                e1_current_voters.last_fetch_timestamp = x1[2]
+                                e1_current_voters.last_caught_up_timestamp = x1[3]
+                                e1_current_voters.replica_directory_id = ZERO_UUID
+                                e1_current_voters.unknown_tagged_fields = ()
+                                a1(e1_current_voters)
+                            p = z1
+                            break
             h1 = b[p]
             p += 1
             if h1 >= 0x80:
@@ -934,7 +1001,8 @@ def _d_DescribeQuorumResponse__TopicData_v1(b: bytes, p: int) -> tuple[DescribeQ
                 raise count_error(h1, blen - p)
             else:
                 e_partitions.observers = l1_observers = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
                     e1_observers.replica_id, e1_observers.log_end_offset, e1_observers.last_fetch_timestamp, e1_observers.last_caught_up_timestamp, h3 = _S_iqqqB.unpack_from(b, p)
                     p += 29
@@ -945,6 +1013,24 @@ def _d_DescribeQuorumResponse__TopicData_v1(b: bytes, p: int) -> tuple[DescribeQ
                         tags3, p = r_tags(b, p - 1)
                         e1_observers.unknown_tagged_fields = tuple(tags3)
                     l1_observers.append(e1_observers)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 29
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iqqqB')
+                            a1 = l1_observers.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
+                                e1_observers.replica_id = x1[0]
+                                e1_observers.log_end_offset = x1[1]
+                                e1_observers.last_fetch_timestamp = x1[2]
+                                e1_observers.last_caught_up_timestamp = x1[3]
+                                e1_observers.replica_directory_id = ZERO_UUID
+                                e1_observers.unknown_tagged_fields = ()
+                                a1(e1_observers)
+                            p = z1
+                            break
             e_partitions.error_message = ''
             if b[p] == 0:
                 p += 1
@@ -1330,70 +1416,7 @@ def _d_DescribeQuorumResponse_v0(b: bytes, p: int) -> tuple[DescribeQuorumRespon
             else:
                 e_topics.partitions = l1_partitions = []
                 for _ in range(h1):
-                    e1_partitions = new_struct(_DescribeQuorumResponse__PartitionData)
-                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, e1_partitions.high_watermark, h2 = _S_ihiiqB.unpack_from(b, p)
-                    p += 23
-                    if h2 >= 0x80:
-                        if b[p] < 0x80:
-                            h2 = (h2 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h2, p = r_uvarint(b, p - 1)
-                    h2 -= 1
-                    if h2 < 0:
-                        raise null_error('CurrentVoters')
-                    elif h2 > blen - p:
-                        raise count_error(h2, blen - p)
-                    else:
-                        e1_partitions.current_voters = l2_current_voters = []
-                        for _ in range(h2):
-                            e2_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
-                            e2_current_voters.replica_id, e2_current_voters.log_end_offset, h3 = _S_iqB.unpack_from(b, p)
-                            p += 13
-                            e2_current_voters.replica_directory_id = ZERO_UUID
-                            e2_current_voters.last_fetch_timestamp = -1
-                            e2_current_voters.last_caught_up_timestamp = -1
-                            if h3 == 0:
-                                e2_current_voters.unknown_tagged_fields = ()
-                            else:
-                                tags3, p = r_tags(b, p - 1)
-                                e2_current_voters.unknown_tagged_fields = tuple(tags3)
-                            l2_current_voters.append(e2_current_voters)
-                    h2 = b[p]
-                    p += 1
-                    if h2 >= 0x80:
-                        if b[p] < 0x80:
-                            h2 = (h2 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h2, p = r_uvarint(b, p - 1)
-                    h2 -= 1
-                    if h2 < 0:
-                        raise null_error('Observers')
-                    elif h2 > blen - p:
-                        raise count_error(h2, blen - p)
-                    else:
-                        e1_partitions.observers = l2_observers = []
-                        for _ in range(h2):
-                            e2_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
-                            e2_observers.replica_id, e2_observers.log_end_offset, h4 = _S_iqB.unpack_from(b, p)
-                            p += 13
-                            e2_observers.replica_directory_id = ZERO_UUID
-                            e2_observers.last_fetch_timestamp = -1
-                            e2_observers.last_caught_up_timestamp = -1
-                            if h4 == 0:
-                                e2_observers.unknown_tagged_fields = ()
-                            else:
-                                tags4, p = r_tags(b, p - 1)
-                                e2_observers.unknown_tagged_fields = tuple(tags4)
-                            l2_observers.append(e2_observers)
-                    e1_partitions.error_message = ''
-                    if b[p] == 0:
-                        p += 1
-                        e1_partitions.unknown_tagged_fields = ()
-                    else:
-                        tags2, p = r_tags(b, p)
-                        e1_partitions.unknown_tagged_fields = tuple(tags2)
+                    e1_partitions, p = _d_DescribeQuorumResponse__PartitionData_v0(b, p)
                     l1_partitions.append(e1_partitions)
             if b[p] == 0:
                 p += 1
@@ -1506,96 +1529,7 @@ def _d_DescribeQuorumResponse_v1(b: bytes, p: int) -> tuple[DescribeQuorumRespon
     else:
         obj.topics = l_topics = []
         for _ in range(h0):
-            e_topics = new_struct(_DescribeQuorumResponse__TopicData)
-            h1 = b[p]
-            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
-                e_topics.topic_name = b[p + 1 : z1].decode()
-                p = z1
-            else:
-                e_topics.topic_name, p = r_cstr(b, p)
-            h1 = b[p]
-            p += 1
-            if h1 >= 0x80:
-                if b[p] < 0x80:
-                    h1 = (h1 & 0x7F) | (b[p] << 7)
-                    p += 1
-                else:
-                    h1, p = r_uvarint(b, p - 1)
-            h1 -= 1
-            if h1 < 0:
-                raise null_error('Partitions')
-            elif h1 > blen - p:
-                raise count_error(h1, blen - p)
-            else:
-                e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
-                    e1_partitions = new_struct(_DescribeQuorumResponse__PartitionData)
-                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, e1_partitions.high_watermark, h2 = _S_ihiiqB.unpack_from(b, p)
-                    p += 23
-                    if h2 >= 0x80:
-                        if b[p] < 0x80:
-                            h2 = (h2 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h2, p = r_uvarint(b, p - 1)
-                    h2 -= 1
-                    if h2 < 0:
-                        raise null_error('CurrentVoters')
-                    elif h2 > blen - p:
-                        raise count_error(h2, blen - p)
-                    else:
-                        e1_partitions.current_voters = l2_current_voters = []
-                        for _ in range(h2):
-                            e2_current_voters = new_struct(_DescribeQuorumResponse__ReplicaState)
-                            e2_current_voters.replica_id, e2_current_voters.log_end_offset, e2_current_voters.last_fetch_timestamp, e2_current_voters.last_caught_up_timestamp, h3 = _S_iqqqB.unpack_from(b, p)
-                            p += 29
-                            e2_current_voters.replica_directory_id = ZERO_UUID
-                            if h3 == 0:
-                                e2_current_voters.unknown_tagged_fields = ()
-                            else:
-                                tags3, p = r_tags(b, p - 1)
-                                e2_current_voters.unknown_tagged_fields = tuple(tags3)
-                            l2_current_voters.append(e2_current_voters)
-                    h2 = b[p]
-                    p += 1
-                    if h2 >= 0x80:
-                        if b[p] < 0x80:
-                            h2 = (h2 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h2, p = r_uvarint(b, p - 1)
-                    h2 -= 1
-                    if h2 < 0:
-                        raise null_error('Observers')
-                    elif h2 > blen - p:
-                        raise count_error(h2, blen - p)
-                    else:
-                        e1_partitions.observers = l2_observers = []
-                        for _ in range(h2):
-                            e2_observers = new_struct(_DescribeQuorumResponse__ReplicaState)
-                            e2_observers.replica_id, e2_observers.log_end_offset, e2_observers.last_fetch_timestamp, e2_observers.last_caught_up_timestamp, h4 = _S_iqqqB.unpack_from(b, p)
-                            p += 29
-                            e2_observers.replica_directory_id = ZERO_UUID
-                            if h4 == 0:
-                                e2_observers.unknown_tagged_fields = ()
-                            else:
-                                tags4, p = r_tags(b, p - 1)
-                                e2_observers.unknown_tagged_fields = tuple(tags4)
-                            l2_observers.append(e2_observers)
-                    e1_partitions.error_message = ''
-                    if b[p] == 0:
-                        p += 1
-                        e1_partitions.unknown_tagged_fields = ()
-                    else:
-                        tags2, p = r_tags(b, p)
-                        e1_partitions.unknown_tagged_fields = tuple(tags2)
-                    l1_partitions.append(e1_partitions)
-            if b[p] == 0:
-                p += 1
-                e_topics.unknown_tagged_fields = ()
-            else:
-                tags1, p = r_tags(b, p)
-                e_topics.unknown_tagged_fields = tuple(tags1)
+            e_topics, p = _d_DescribeQuorumResponse__TopicData_v1(b, p)
             l_topics.append(e_topics)
     obj.error_message = ''
     obj.nodes = []

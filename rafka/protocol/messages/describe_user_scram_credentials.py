@@ -184,6 +184,7 @@ def _e_DescribeUserScramCredentialsResponse__CredentialInfo_v0(o: DescribeUserSc
 
 def _d_DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult_v0(b: bytes, p: int) -> tuple[DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -213,7 +214,8 @@ def _d_DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult_
         raise count_error(h0, blen - p)
     else:
         obj.credential_infos = l_credential_infos = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_credential_infos = new_struct(_DescribeUserScramCredentialsResponse__CredentialInfo)
             e_credential_infos.mechanism, e_credential_infos.iterations, h1 = _S_biB.unpack_from(b, p)
             p += 6
@@ -223,6 +225,21 @@ def _d_DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult_
                 tags1, p = r_tags(b, p - 1)
                 e_credential_infos.unknown_tagged_fields = tuple(tags1)
             l_credential_infos.append(e_credential_infos)
+            if i0 == 0 and h0 > 2:
+                s0 = 6
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>biB')
+                    a0 = l_credential_infos.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_credential_infos = new_struct(_DescribeUserScramCredentialsResponse__CredentialInfo)
+                        e_credential_infos.mechanism = x0[0]
+                        e_credential_infos.iterations = x0[1]
+                        e_credential_infos.unknown_tagged_fields = ()
+                        a0(e_credential_infos)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -259,6 +276,7 @@ def _e_DescribeUserScramCredentialsResponse__DescribeUserScramCredentialsResult_
 
 def _d_DescribeUserScramCredentialsResponse_v0(b: bytes, p: int) -> tuple[DescribeUserScramCredentialsResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_DescribeUserScramCredentialsResponse)
     obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
     p += 7
@@ -312,7 +330,8 @@ def _d_DescribeUserScramCredentialsResponse_v0(b: bytes, p: int) -> tuple[Descri
                 raise count_error(h1, blen - p)
             else:
                 e_results.credential_infos = l1_credential_infos = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_credential_infos = new_struct(_DescribeUserScramCredentialsResponse__CredentialInfo)
                     e1_credential_infos.mechanism, e1_credential_infos.iterations, h2 = _S_biB.unpack_from(b, p)
                     p += 6
@@ -322,6 +341,21 @@ def _d_DescribeUserScramCredentialsResponse_v0(b: bytes, p: int) -> tuple[Descri
                         tags2, p = r_tags(b, p - 1)
                         e1_credential_infos.unknown_tagged_fields = tuple(tags2)
                     l1_credential_infos.append(e1_credential_infos)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 6
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>biB')
+                            a1 = l1_credential_infos.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_credential_infos = new_struct(_DescribeUserScramCredentialsResponse__CredentialInfo)
+                                e1_credential_infos.mechanism = x1[0]
+                                e1_credential_infos.iterations = x1[1]
+                                e1_credential_infos.unknown_tagged_fields = ()
+                                a1(e1_credential_infos)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_results.unknown_tagged_fields = ()

@@ -502,6 +502,7 @@ def _e_FetchRequest__FetchTopic_v9(o: FetchRequest.FetchTopic, out: bytearray) -
 
 def _d_FetchRequest__FetchTopic_v12(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_FetchRequest__FetchTopic)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -524,7 +525,8 @@ def _d_FetchRequest__FetchTopic_v12(b: bytes, p: int) -> tuple[FetchRequest.Fetc
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_FetchRequest__FetchPartition)
             e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.fetch_offset, e_partitions.last_fetched_epoch, e_partitions.log_start_offset, e_partitions.partition_max_bytes, h1 = _S_iiqiqiB.unpack_from(b, p)
             p += 33
@@ -536,6 +538,27 @@ def _d_FetchRequest__FetchTopic_v12(b: bytes, p: int) -> tuple[FetchRequest.Fetc
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 33
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iiqiqiB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_FetchRequest__FetchPartition)
+                        e_partitions.partition = x0[0]
+                        e_partitions.current_leader_epoch = x0[1]
+                        e_partitions.fetch_offset = x0[2]
+                        e_partitions.last_fetched_epoch = x0[3]
+                        e_partitions.log_start_offset = x0[4]
+                        e_partitions.partition_max_bytes = x0[5]
+                        e_partitions.replica_directory_id = ZERO_UUID
+                        e_partitions.high_watermark = 9223372036854775807
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     obj.topic_id = ZERO_UUID
     if b[p] == 0:
         p += 1
@@ -571,6 +594,7 @@ def _e_FetchRequest__FetchTopic_v12(o: FetchRequest.FetchTopic, out: bytearray) 
 
 def _d_FetchRequest__FetchTopic_v13(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_FetchRequest__FetchTopic)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -588,7 +612,8 @@ def _d_FetchRequest__FetchTopic_v13(b: bytes, p: int) -> tuple[FetchRequest.Fetc
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_FetchRequest__FetchPartition)
             e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.fetch_offset, e_partitions.last_fetched_epoch, e_partitions.log_start_offset, e_partitions.partition_max_bytes, h1 = _S_iiqiqiB.unpack_from(b, p)
             p += 33
@@ -600,6 +625,27 @@ def _d_FetchRequest__FetchTopic_v13(b: bytes, p: int) -> tuple[FetchRequest.Fetc
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 33
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iiqiqiB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_FetchRequest__FetchPartition)
+                        e_partitions.partition = x0[0]
+                        e_partitions.current_leader_epoch = x0[1]
+                        e_partitions.fetch_offset = x0[2]
+                        e_partitions.last_fetched_epoch = x0[3]
+                        e_partitions.log_start_offset = x0[4]
+                        e_partitions.partition_max_bytes = x0[5]
+                        e_partitions.replica_directory_id = ZERO_UUID
+                        e_partitions.high_watermark = 9223372036854775807
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     obj.topic = ''
     if b[p] == 0:
         p += 1
@@ -635,6 +681,7 @@ def _e_FetchRequest__FetchTopic_v13(o: FetchRequest.FetchTopic, out: bytearray) 
 
 def _d_FetchRequest__FetchTopic_v17(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_FetchRequest__FetchTopic)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -652,7 +699,8 @@ def _d_FetchRequest__FetchTopic_v17(b: bytes, p: int) -> tuple[FetchRequest.Fetc
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_FetchRequest__FetchPartition)
             e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.fetch_offset, e_partitions.last_fetched_epoch, e_partitions.log_start_offset, e_partitions.partition_max_bytes, h1 = _S_iiqiqiB.unpack_from(b, p)
             p += 33
@@ -671,6 +719,27 @@ def _d_FetchRequest__FetchTopic_v17(b: bytes, p: int) -> tuple[FetchRequest.Fetc
                         extra1.append((tag1, t1))
                 e_partitions.unknown_tagged_fields = tuple(extra1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 33
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iiqiqiB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_FetchRequest__FetchPartition)
+                        e_partitions.partition = x0[0]
+                        e_partitions.current_leader_epoch = x0[1]
+                        e_partitions.fetch_offset = x0[2]
+                        e_partitions.last_fetched_epoch = x0[3]
+                        e_partitions.log_start_offset = x0[4]
+                        e_partitions.partition_max_bytes = x0[5]
+                        e_partitions.replica_directory_id = ZERO_UUID
+                        e_partitions.high_watermark = 9223372036854775807
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     obj.topic = ''
     if b[p] == 0:
         p += 1
@@ -708,6 +777,7 @@ def _e_FetchRequest__FetchTopic_v17(o: FetchRequest.FetchTopic, out: bytearray) 
 
 def _d_FetchRequest__FetchTopic_v18(b: bytes, p: int) -> tuple[FetchRequest.FetchTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_FetchRequest__FetchTopic)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -725,7 +795,8 @@ def _d_FetchRequest__FetchTopic_v18(b: bytes, p: int) -> tuple[FetchRequest.Fetc
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_FetchRequest__FetchPartition)
             e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.fetch_offset, e_partitions.last_fetched_epoch, e_partitions.log_start_offset, e_partitions.partition_max_bytes, h1 = _S_iiqiqiB.unpack_from(b, p)
             p += 33
@@ -747,6 +818,27 @@ def _d_FetchRequest__FetchTopic_v18(b: bytes, p: int) -> tuple[FetchRequest.Fetc
                         extra1.append((tag1, t1))
                 e_partitions.unknown_tagged_fields = tuple(extra1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 33
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iiqiqiB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_FetchRequest__FetchPartition)
+                        e_partitions.partition = x0[0]
+                        e_partitions.current_leader_epoch = x0[1]
+                        e_partitions.fetch_offset = x0[2]
+                        e_partitions.last_fetched_epoch = x0[3]
+                        e_partitions.log_start_offset = x0[4]
+                        e_partitions.partition_max_bytes = x0[5]
+                        e_partitions.replica_directory_id = ZERO_UUID
+                        e_partitions.high_watermark = 9223372036854775807
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     obj.topic = ''
     if b[p] == 0:
         p += 1
@@ -1482,6 +1574,7 @@ def _e_FetchRequest_v11(o: FetchRequest, out: bytearray) -> None:
 
 def _d_FetchRequest_v12(b: bytes, p: int) -> tuple[FetchRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_FetchRequest)
     obj.replica_id, obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.isolation_level, obj.session_id, obj.session_epoch, h0 = _S_iiiibiiB.unpack_from(b, p)
     p += 26
@@ -1521,7 +1614,8 @@ def _d_FetchRequest_v12(b: bytes, p: int) -> tuple[FetchRequest, int]:
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_FetchRequest__FetchPartition)
                     e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.last_fetched_epoch, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes, h2 = _S_iiqiqiB.unpack_from(b, p)
                     p += 33
@@ -1533,6 +1627,27 @@ def _d_FetchRequest_v12(b: bytes, p: int) -> tuple[FetchRequest, int]:
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 33
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iiqiqiB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_FetchRequest__FetchPartition)
+                                e1_partitions.partition = x1[0]
+                                e1_partitions.current_leader_epoch = x1[1]
+                                e1_partitions.fetch_offset = x1[2]
+                                e1_partitions.last_fetched_epoch = x1[3]
+                                e1_partitions.log_start_offset = x1[4]
+                                e1_partitions.partition_max_bytes = x1[5]
+                                e1_partitions.replica_directory_id = ZERO_UUID
+                                e1_partitions.high_watermark = 9223372036854775807
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             e_topics.topic_id = ZERO_UUID
             if b[p] == 0:
                 p += 1
@@ -1692,6 +1807,7 @@ def _e_FetchRequest_v12(o: FetchRequest, out: bytearray) -> None:
 
 def _d_FetchRequest_v13(b: bytes, p: int) -> tuple[FetchRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_FetchRequest)
     obj.replica_id, obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.isolation_level, obj.session_id, obj.session_epoch, h0 = _S_iiiibiiB.unpack_from(b, p)
     p += 26
@@ -1726,7 +1842,8 @@ def _d_FetchRequest_v13(b: bytes, p: int) -> tuple[FetchRequest, int]:
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_FetchRequest__FetchPartition)
                     e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.last_fetched_epoch, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes, h2 = _S_iiqiqiB.unpack_from(b, p)
                     p += 33
@@ -1738,6 +1855,27 @@ def _d_FetchRequest_v13(b: bytes, p: int) -> tuple[FetchRequest, int]:
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 33
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iiqiqiB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_FetchRequest__FetchPartition)
+                                e1_partitions.partition = x1[0]
+                                e1_partitions.current_leader_epoch = x1[1]
+                                e1_partitions.fetch_offset = x1[2]
+                                e1_partitions.last_fetched_epoch = x1[3]
+                                e1_partitions.log_start_offset = x1[4]
+                                e1_partitions.partition_max_bytes = x1[5]
+                                e1_partitions.replica_directory_id = ZERO_UUID
+                                e1_partitions.high_watermark = 9223372036854775807
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             e_topics.topic = ''
             if b[p] == 0:
                 p += 1
@@ -1892,6 +2030,7 @@ def _e_FetchRequest_v13(o: FetchRequest, out: bytearray) -> None:
 
 def _d_FetchRequest_v15(b: bytes, p: int) -> tuple[FetchRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_FetchRequest)
     obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.isolation_level, obj.session_id, obj.session_epoch, h0 = _S_iiibiiB.unpack_from(b, p)
     p += 22
@@ -1926,7 +2065,8 @@ def _d_FetchRequest_v15(b: bytes, p: int) -> tuple[FetchRequest, int]:
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_FetchRequest__FetchPartition)
                     e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.last_fetched_epoch, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes, h2 = _S_iiqiqiB.unpack_from(b, p)
                     p += 33
@@ -1938,6 +2078,27 @@ def _d_FetchRequest_v15(b: bytes, p: int) -> tuple[FetchRequest, int]:
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 33
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iiqiqiB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_FetchRequest__FetchPartition)
+                                e1_partitions.partition = x1[0]
+                                e1_partitions.current_leader_epoch = x1[1]
+                                e1_partitions.fetch_offset = x1[2]
+                                e1_partitions.last_fetched_epoch = x1[3]
+                                e1_partitions.log_start_offset = x1[4]
+                                e1_partitions.partition_max_bytes = x1[5]
+                                e1_partitions.replica_directory_id = ZERO_UUID
+                                e1_partitions.high_watermark = 9223372036854775807
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             e_topics.topic = ''
             if b[p] == 0:
                 p += 1
@@ -2101,6 +2262,7 @@ def _e_FetchRequest_v15(o: FetchRequest, out: bytearray) -> None:
 
 def _d_FetchRequest_v17(b: bytes, p: int) -> tuple[FetchRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_FetchRequest)
     obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.isolation_level, obj.session_id, obj.session_epoch, h0 = _S_iiibiiB.unpack_from(b, p)
     p += 22
@@ -2135,7 +2297,8 @@ def _d_FetchRequest_v17(b: bytes, p: int) -> tuple[FetchRequest, int]:
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_FetchRequest__FetchPartition)
                     e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.last_fetched_epoch, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes, h2 = _S_iiqiqiB.unpack_from(b, p)
                     p += 33
@@ -2154,6 +2317,27 @@ def _d_FetchRequest_v17(b: bytes, p: int) -> tuple[FetchRequest, int]:
                                 extra2.append((tag2, t2))
                         e1_partitions.unknown_tagged_fields = tuple(extra2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 33
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iiqiqiB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_FetchRequest__FetchPartition)
+                                e1_partitions.partition = x1[0]
+                                e1_partitions.current_leader_epoch = x1[1]
+                                e1_partitions.fetch_offset = x1[2]
+                                e1_partitions.last_fetched_epoch = x1[3]
+                                e1_partitions.log_start_offset = x1[4]
+                                e1_partitions.partition_max_bytes = x1[5]
+                                e1_partitions.replica_directory_id = ZERO_UUID
+                                e1_partitions.high_watermark = 9223372036854775807
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             e_topics.topic = ''
             if b[p] == 0:
                 p += 1
@@ -2319,6 +2503,7 @@ def _e_FetchRequest_v17(o: FetchRequest, out: bytearray) -> None:
 
 def _d_FetchRequest_v18(b: bytes, p: int) -> tuple[FetchRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_FetchRequest)
     obj.max_wait_ms, obj.min_bytes, obj.max_bytes, obj.isolation_level, obj.session_id, obj.session_epoch, h0 = _S_iiibiiB.unpack_from(b, p)
     p += 22
@@ -2353,7 +2538,8 @@ def _d_FetchRequest_v18(b: bytes, p: int) -> tuple[FetchRequest, int]:
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_FetchRequest__FetchPartition)
                     e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.fetch_offset, e1_partitions.last_fetched_epoch, e1_partitions.log_start_offset, e1_partitions.partition_max_bytes, h2 = _S_iiqiqiB.unpack_from(b, p)
                     p += 33
@@ -2375,6 +2561,27 @@ def _d_FetchRequest_v18(b: bytes, p: int) -> tuple[FetchRequest, int]:
                                 extra2.append((tag2, t2))
                         e1_partitions.unknown_tagged_fields = tuple(extra2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 33
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iiqiqiB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_FetchRequest__FetchPartition)
+                                e1_partitions.partition = x1[0]
+                                e1_partitions.current_leader_epoch = x1[1]
+                                e1_partitions.fetch_offset = x1[2]
+                                e1_partitions.last_fetched_epoch = x1[3]
+                                e1_partitions.log_start_offset = x1[4]
+                                e1_partitions.partition_max_bytes = x1[5]
+                                e1_partitions.replica_directory_id = ZERO_UUID
+                                e1_partitions.high_watermark = 9223372036854775807
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             e_topics.topic = ''
             if b[p] == 0:
                 p += 1
@@ -2834,7 +3041,8 @@ def _d_FetchResponse__PartitionData_v12(b: bytes, p: int) -> tuple[FetchResponse
         raise count_error(h0, blen - p)
     else:
         obj.aborted_transactions = l_aborted_transactions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
             e_aborted_transactions.producer_id, e_aborted_transactions.first_offset, h1 = _S_qqB.unpack_from(b, p)
             p += 17
@@ -2844,6 +3052,21 @@ def _d_FetchResponse__PartitionData_v12(b: bytes, p: int) -> tuple[FetchResponse
                 tags1, p = r_tags(b, p - 1)
                 e_aborted_transactions.unknown_tagged_fields = tuple(tags1)
             l_aborted_transactions.append(e_aborted_transactions)
+            if i0 == 0 and h0 > 2:
+                s0 = 17
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>qqB')
+                    a0 = l_aborted_transactions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+                        e_aborted_transactions.producer_id = x0[0]
+                        e_aborted_transactions.first_offset = x0[1]
+                        e_aborted_transactions.unknown_tagged_fields = ()
+                        a0(e_aborted_transactions)
+                    p = z0
+                    break
     obj.preferred_read_replica, h0, c0 = _S_iBB.unpack_from(b, p)
     if h0 < 0x80:
         p += 5
@@ -3232,7 +3455,8 @@ def _d_FetchResponse__FetchableTopicResponse_v12(b: bytes, p: int) -> tuple[Fetc
                 raise count_error(h1, blen - p)
             else:
                 e_partitions.aborted_transactions = l1_aborted_transactions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
                     e1_aborted_transactions.producer_id, e1_aborted_transactions.first_offset, h2 = _S_qqB.unpack_from(b, p)
                     p += 17
@@ -3242,6 +3466,21 @@ def _d_FetchResponse__FetchableTopicResponse_v12(b: bytes, p: int) -> tuple[Fetc
                         tags2, p = r_tags(b, p - 1)
                         e1_aborted_transactions.unknown_tagged_fields = tuple(tags2)
                     l1_aborted_transactions.append(e1_aborted_transactions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 17
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>qqB')
+                            a1 = l1_aborted_transactions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+                                e1_aborted_transactions.producer_id = x1[0]
+                                e1_aborted_transactions.first_offset = x1[1]
+                                e1_aborted_transactions.unknown_tagged_fields = ()
+                                a1(e1_aborted_transactions)
+                            p = z1
+                            break
             e_partitions.preferred_read_replica, h1, c1 = _S_iBB.unpack_from(b, p)
             if h1 < 0x80:
                 p += 5
@@ -3382,7 +3621,8 @@ def _d_FetchResponse__FetchableTopicResponse_v13(b: bytes, p: int) -> tuple[Fetc
                 raise count_error(h1, blen - p)
             else:
                 e_partitions.aborted_transactions = l1_aborted_transactions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
                     e1_aborted_transactions.producer_id, e1_aborted_transactions.first_offset, h2 = _S_qqB.unpack_from(b, p)
                     p += 17
@@ -3392,6 +3632,21 @@ def _d_FetchResponse__FetchableTopicResponse_v13(b: bytes, p: int) -> tuple[Fetc
                         tags2, p = r_tags(b, p - 1)
                         e1_aborted_transactions.unknown_tagged_fields = tuple(tags2)
                     l1_aborted_transactions.append(e1_aborted_transactions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 17
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>qqB')
+                            a1 = l1_aborted_transactions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
+                                e1_aborted_transactions.producer_id = x1[0]
+                                e1_aborted_transactions.first_offset = x1[1]
+                                e1_aborted_transactions.unknown_tagged_fields = ()
+                                a1(e1_aborted_transactions)
+                            p = z1
+                            break
             e_partitions.preferred_read_replica, h1, c1 = _S_iBB.unpack_from(b, p)
             if h1 < 0x80:
                 p += 5
@@ -3993,7 +4248,6 @@ def _e_FetchResponse_v11(o: FetchResponse, out: bytearray) -> None:
 
 def _d_FetchResponse_v12(b: bytes, p: int) -> tuple[FetchResponse, int]:
     blen = len(b)
-    bv = memoryview(b)
     obj = new_struct(_FetchResponse)
     obj.throttle_time_ms, obj.error_code, obj.session_id, h0 = _S_ihiB.unpack_from(b, p)
     p += 11
@@ -4011,102 +4265,7 @@ def _d_FetchResponse_v12(b: bytes, p: int) -> tuple[FetchResponse, int]:
     else:
         obj.responses = l_responses = []
         for _ in range(h0):
-            e_responses = new_struct(_FetchResponse__FetchableTopicResponse)
-            h1 = b[p]
-            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
-                e_responses.topic = b[p + 1 : z1].decode()
-                p = z1
-            else:
-                e_responses.topic, p = r_cstr(b, p)
-            h1 = b[p]
-            p += 1
-            if h1 >= 0x80:
-                if b[p] < 0x80:
-                    h1 = (h1 & 0x7F) | (b[p] << 7)
-                    p += 1
-                else:
-                    h1, p = r_uvarint(b, p - 1)
-            h1 -= 1
-            if h1 < 0:
-                raise null_error('Partitions')
-            elif h1 > blen - p:
-                raise count_error(h1, blen - p)
-            else:
-                e_responses.partitions = l1_partitions = []
-                for _ in range(h1):
-                    e1_partitions = new_struct(_FetchResponse__PartitionData)
-                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, e1_partitions.log_start_offset, h2 = _S_ihqqqB.unpack_from(b, p)
-                    p += 31
-                    if h2 >= 0x80:
-                        if b[p] < 0x80:
-                            h2 = (h2 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h2, p = r_uvarint(b, p - 1)
-                    h2 -= 1
-                    if h2 < 0:
-                        e1_partitions.aborted_transactions = None
-                    elif h2 > blen - p:
-                        raise count_error(h2, blen - p)
-                    else:
-                        e1_partitions.aborted_transactions = l2_aborted_transactions = []
-                        for _ in range(h2):
-                            e2_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
-                            e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset, h3 = _S_qqB.unpack_from(b, p)
-                            p += 17
-                            if h3 == 0:
-                                e2_aborted_transactions.unknown_tagged_fields = ()
-                            else:
-                                tags3, p = r_tags(b, p - 1)
-                                e2_aborted_transactions.unknown_tagged_fields = tuple(tags3)
-                            l2_aborted_transactions.append(e2_aborted_transactions)
-                    e1_partitions.preferred_read_replica, h2, c2 = _S_iBB.unpack_from(b, p)
-                    if h2 < 0x80:
-                        p += 5
-                        h2 += p - 1
-                    elif c2 < 0x80:
-                        p += 6
-                        h2 = (h2 & 0x7F) + (c2 << 7) + p - 1
-                    else:
-                        h2, p = r_uvarint(b, p + 4)
-                        h2 += p - 1
-                    if h2 < p:
-                        e1_partitions.records = None
-                    elif h2 > blen:
-                        raise records_error(h2 - p)
-                    else:
-                        e1_partitions.records = bv[p : h2]
-                        p = h2
-                    e1_partitions.diverging_epoch = _FetchResponse__EpochEndOffset()
-                    e1_partitions.current_leader = _FetchResponse__LeaderIdAndEpoch()
-                    e1_partitions.snapshot_id = _FetchResponse__SnapshotId()
-                    if b[p] == 0:
-                        p += 1
-                        e1_partitions.unknown_tagged_fields = ()
-                    else:
-                        tags2, p = r_tags(b, p)
-                        extra2 = []
-                        for tag2, t2 in tags2:
-                            if tag2 == 0:
-                                q2 = 0
-                                e1_partitions.diverging_epoch, q2 = _d_FetchResponse__EpochEndOffset_v12(t2, q2)
-                            elif tag2 == 1:
-                                q2 = 0
-                                e1_partitions.current_leader, q2 = _d_FetchResponse__LeaderIdAndEpoch_v12(t2, q2)
-                            elif tag2 == 2:
-                                q2 = 0
-                                e1_partitions.snapshot_id, q2 = _d_FetchResponse__SnapshotId_v12(t2, q2)
-                            else:
-                                extra2.append((tag2, t2))
-                        e1_partitions.unknown_tagged_fields = tuple(extra2)
-                    l1_partitions.append(e1_partitions)
-            e_responses.topic_id = ZERO_UUID
-            if b[p] == 0:
-                p += 1
-                e_responses.unknown_tagged_fields = ()
-            else:
-                tags1, p = r_tags(b, p)
-                e_responses.unknown_tagged_fields = tuple(tags1)
+            e_responses, p = _d_FetchResponse__FetchableTopicResponse_v12(b, p)
             l_responses.append(e_responses)
     obj.node_endpoints = []
     if b[p] == 0:
@@ -4190,7 +4349,6 @@ def _e_FetchResponse_v12(o: FetchResponse, out: bytearray) -> None:
 
 def _d_FetchResponse_v13(b: bytes, p: int) -> tuple[FetchResponse, int]:
     blen = len(b)
-    bv = memoryview(b)
     obj = new_struct(_FetchResponse)
     obj.throttle_time_ms, obj.error_code, obj.session_id, h0 = _S_ihiB.unpack_from(b, p)
     p += 11
@@ -4208,97 +4366,7 @@ def _d_FetchResponse_v13(b: bytes, p: int) -> tuple[FetchResponse, int]:
     else:
         obj.responses = l_responses = []
         for _ in range(h0):
-            e_responses = new_struct(_FetchResponse__FetchableTopicResponse)
-            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
-            e_responses.topic_id = uuid_of(u1_topic_id)
-            p += 17
-            if h1 >= 0x80:
-                if b[p] < 0x80:
-                    h1 = (h1 & 0x7F) | (b[p] << 7)
-                    p += 1
-                else:
-                    h1, p = r_uvarint(b, p - 1)
-            h1 -= 1
-            if h1 < 0:
-                raise null_error('Partitions')
-            elif h1 > blen - p:
-                raise count_error(h1, blen - p)
-            else:
-                e_responses.partitions = l1_partitions = []
-                for _ in range(h1):
-                    e1_partitions = new_struct(_FetchResponse__PartitionData)
-                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, e1_partitions.log_start_offset, h2 = _S_ihqqqB.unpack_from(b, p)
-                    p += 31
-                    if h2 >= 0x80:
-                        if b[p] < 0x80:
-                            h2 = (h2 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h2, p = r_uvarint(b, p - 1)
-                    h2 -= 1
-                    if h2 < 0:
-                        e1_partitions.aborted_transactions = None
-                    elif h2 > blen - p:
-                        raise count_error(h2, blen - p)
-                    else:
-                        e1_partitions.aborted_transactions = l2_aborted_transactions = []
-                        for _ in range(h2):
-                            e2_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
-                            e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset, h3 = _S_qqB.unpack_from(b, p)
-                            p += 17
-                            if h3 == 0:
-                                e2_aborted_transactions.unknown_tagged_fields = ()
-                            else:
-                                tags3, p = r_tags(b, p - 1)
-                                e2_aborted_transactions.unknown_tagged_fields = tuple(tags3)
-                            l2_aborted_transactions.append(e2_aborted_transactions)
-                    e1_partitions.preferred_read_replica, h2, c2 = _S_iBB.unpack_from(b, p)
-                    if h2 < 0x80:
-                        p += 5
-                        h2 += p - 1
-                    elif c2 < 0x80:
-                        p += 6
-                        h2 = (h2 & 0x7F) + (c2 << 7) + p - 1
-                    else:
-                        h2, p = r_uvarint(b, p + 4)
-                        h2 += p - 1
-                    if h2 < p:
-                        e1_partitions.records = None
-                    elif h2 > blen:
-                        raise records_error(h2 - p)
-                    else:
-                        e1_partitions.records = bv[p : h2]
-                        p = h2
-                    e1_partitions.diverging_epoch = _FetchResponse__EpochEndOffset()
-                    e1_partitions.current_leader = _FetchResponse__LeaderIdAndEpoch()
-                    e1_partitions.snapshot_id = _FetchResponse__SnapshotId()
-                    if b[p] == 0:
-                        p += 1
-                        e1_partitions.unknown_tagged_fields = ()
-                    else:
-                        tags2, p = r_tags(b, p)
-                        extra2 = []
-                        for tag2, t2 in tags2:
-                            if tag2 == 0:
-                                q2 = 0
-                                e1_partitions.diverging_epoch, q2 = _d_FetchResponse__EpochEndOffset_v12(t2, q2)
-                            elif tag2 == 1:
-                                q2 = 0
-                                e1_partitions.current_leader, q2 = _d_FetchResponse__LeaderIdAndEpoch_v12(t2, q2)
-                            elif tag2 == 2:
-                                q2 = 0
-                                e1_partitions.snapshot_id, q2 = _d_FetchResponse__SnapshotId_v12(t2, q2)
-                            else:
-                                extra2.append((tag2, t2))
-                        e1_partitions.unknown_tagged_fields = tuple(extra2)
-                    l1_partitions.append(e1_partitions)
-            e_responses.topic = ''
-            if b[p] == 0:
-                p += 1
-                e_responses.unknown_tagged_fields = ()
-            else:
-                tags1, p = r_tags(b, p)
-                e_responses.unknown_tagged_fields = tuple(tags1)
+            e_responses, p = _d_FetchResponse__FetchableTopicResponse_v13(b, p)
             l_responses.append(e_responses)
     obj.node_endpoints = []
     if b[p] == 0:
@@ -4382,7 +4450,6 @@ def _e_FetchResponse_v13(o: FetchResponse, out: bytearray) -> None:
 
 def _d_FetchResponse_v16(b: bytes, p: int) -> tuple[FetchResponse, int]:
     blen = len(b)
-    bv = memoryview(b)
     obj = new_struct(_FetchResponse)
     obj.throttle_time_ms, obj.error_code, obj.session_id, h0 = _S_ihiB.unpack_from(b, p)
     p += 11
@@ -4400,97 +4467,7 @@ def _d_FetchResponse_v16(b: bytes, p: int) -> tuple[FetchResponse, int]:
     else:
         obj.responses = l_responses = []
         for _ in range(h0):
-            e_responses = new_struct(_FetchResponse__FetchableTopicResponse)
-            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
-            e_responses.topic_id = uuid_of(u1_topic_id)
-            p += 17
-            if h1 >= 0x80:
-                if b[p] < 0x80:
-                    h1 = (h1 & 0x7F) | (b[p] << 7)
-                    p += 1
-                else:
-                    h1, p = r_uvarint(b, p - 1)
-            h1 -= 1
-            if h1 < 0:
-                raise null_error('Partitions')
-            elif h1 > blen - p:
-                raise count_error(h1, blen - p)
-            else:
-                e_responses.partitions = l1_partitions = []
-                for _ in range(h1):
-                    e1_partitions = new_struct(_FetchResponse__PartitionData)
-                    e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.high_watermark, e1_partitions.last_stable_offset, e1_partitions.log_start_offset, h2 = _S_ihqqqB.unpack_from(b, p)
-                    p += 31
-                    if h2 >= 0x80:
-                        if b[p] < 0x80:
-                            h2 = (h2 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h2, p = r_uvarint(b, p - 1)
-                    h2 -= 1
-                    if h2 < 0:
-                        e1_partitions.aborted_transactions = None
-                    elif h2 > blen - p:
-                        raise count_error(h2, blen - p)
-                    else:
-                        e1_partitions.aborted_transactions = l2_aborted_transactions = []
-                        for _ in range(h2):
-                            e2_aborted_transactions = new_struct(_FetchResponse__AbortedTransaction)
-                            e2_aborted_transactions.producer_id, e2_aborted_transactions.first_offset, h3 = _S_qqB.unpack_from(b, p)
-                            p += 17
-                            if h3 == 0:
-                                e2_aborted_transactions.unknown_tagged_fields = ()
-                            else:
-                                tags3, p = r_tags(b, p - 1)
-                                e2_aborted_transactions.unknown_tagged_fields = tuple(tags3)
-                            l2_aborted_transactions.append(e2_aborted_transactions)
-                    e1_partitions.preferred_read_replica, h2, c2 = _S_iBB.unpack_from(b, p)
-                    if h2 < 0x80:
-                        p += 5
-                        h2 += p - 1
-                    elif c2 < 0x80:
-                        p += 6
-                        h2 = (h2 & 0x7F) + (c2 << 7) + p - 1
-                    else:
-                        h2, p = r_uvarint(b, p + 4)
-                        h2 += p - 1
-                    if h2 < p:
-                        e1_partitions.records = None
-                    elif h2 > blen:
-                        raise records_error(h2 - p)
-                    else:
-                        e1_partitions.records = bv[p : h2]
-                        p = h2
-                    e1_partitions.diverging_epoch = _FetchResponse__EpochEndOffset()
-                    e1_partitions.current_leader = _FetchResponse__LeaderIdAndEpoch()
-                    e1_partitions.snapshot_id = _FetchResponse__SnapshotId()
-                    if b[p] == 0:
-                        p += 1
-                        e1_partitions.unknown_tagged_fields = ()
-                    else:
-                        tags2, p = r_tags(b, p)
-                        extra2 = []
-                        for tag2, t2 in tags2:
-                            if tag2 == 0:
-                                q2 = 0
-                                e1_partitions.diverging_epoch, q2 = _d_FetchResponse__EpochEndOffset_v12(t2, q2)
-                            elif tag2 == 1:
-                                q2 = 0
-                                e1_partitions.current_leader, q2 = _d_FetchResponse__LeaderIdAndEpoch_v12(t2, q2)
-                            elif tag2 == 2:
-                                q2 = 0
-                                e1_partitions.snapshot_id, q2 = _d_FetchResponse__SnapshotId_v12(t2, q2)
-                            else:
-                                extra2.append((tag2, t2))
-                        e1_partitions.unknown_tagged_fields = tuple(extra2)
-                    l1_partitions.append(e1_partitions)
-            e_responses.topic = ''
-            if b[p] == 0:
-                p += 1
-                e_responses.unknown_tagged_fields = ()
-            else:
-                tags1, p = r_tags(b, p)
-                e_responses.unknown_tagged_fields = tuple(tags1)
+            e_responses, p = _d_FetchResponse__FetchableTopicResponse_v13(b, p)
             l_responses.append(e_responses)
     obj.node_endpoints = []
     if b[p] == 0:

@@ -99,6 +99,7 @@ def _e_InitializeShareGroupStateRequest__PartitionData_v0(o: InitializeShareGrou
 
 def _d_InitializeShareGroupStateRequest__InitializeStateData_v0(b: bytes, p: int) -> tuple[InitializeShareGroupStateRequest.InitializeStateData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_InitializeShareGroupStateRequest__InitializeStateData)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -116,7 +117,8 @@ def _d_InitializeShareGroupStateRequest__InitializeStateData_v0(b: bytes, p: int
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_InitializeShareGroupStateRequest__PartitionData)
             e_partitions.partition, e_partitions.state_epoch, e_partitions.start_offset, h1 = _S_iiqB.unpack_from(b, p)
             p += 17
@@ -126,6 +128,22 @@ def _d_InitializeShareGroupStateRequest__InitializeStateData_v0(b: bytes, p: int
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 17
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iiqB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_InitializeShareGroupStateRequest__PartitionData)
+                        e_partitions.partition = x0[0]
+                        e_partitions.state_epoch = x0[1]
+                        e_partitions.start_offset = x0[2]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -160,6 +178,7 @@ def _e_InitializeShareGroupStateRequest__InitializeStateData_v0(o: InitializeSha
 
 def _d_InitializeShareGroupStateRequest_v0(b: bytes, p: int) -> tuple[InitializeShareGroupStateRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_InitializeShareGroupStateRequest)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -200,7 +219,8 @@ def _d_InitializeShareGroupStateRequest_v0(b: bytes, p: int) -> tuple[Initialize
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_InitializeShareGroupStateRequest__PartitionData)
                     e1_partitions.partition, e1_partitions.state_epoch, e1_partitions.start_offset, h2 = _S_iiqB.unpack_from(b, p)
                     p += 17
@@ -210,6 +230,22 @@ def _d_InitializeShareGroupStateRequest_v0(b: bytes, p: int) -> tuple[Initialize
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 17
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iiqB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_InitializeShareGroupStateRequest__PartitionData)
+                                e1_partitions.partition = x1[0]
+                                e1_partitions.state_epoch = x1[1]
+                                e1_partitions.start_offset = x1[2]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()

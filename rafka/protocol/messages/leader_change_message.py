@@ -91,6 +91,7 @@ def _e_LeaderChangeMessage__Voter_v1(o: LeaderChangeMessage.Voter, out: bytearra
 
 def _d_LeaderChangeMessage_v0(b: bytes, p: int) -> tuple[LeaderChangeMessage, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_LeaderChangeMessage)
     obj.version, obj.leader_id, h0 = _S_hiB.unpack_from(b, p)
     p += 7
@@ -107,7 +108,8 @@ def _d_LeaderChangeMessage_v0(b: bytes, p: int) -> tuple[LeaderChangeMessage, in
         raise count_error(h0, blen - p)
     else:
         obj.voters = l_voters = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_voters = new_struct(_LeaderChangeMessage__Voter)
             e_voters.voter_id, h1 = _S_iB.unpack_from(b, p)
             p += 5
@@ -118,6 +120,21 @@ def _d_LeaderChangeMessage_v0(b: bytes, p: int) -> tuple[LeaderChangeMessage, in
                 tags1, p = r_tags(b, p - 1)
                 e_voters.unknown_tagged_fields = tuple(tags1)
             l_voters.append(e_voters)
+            if i0 == 0 and h0 > 2:
+                s0 = 5
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iB')
+                    a0 = l_voters.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_voters = new_struct(_LeaderChangeMessage__Voter)
+                        e_voters.voter_id = x0[0]
+                        e_voters.voter_directory_id = ZERO_UUID
+                        e_voters.unknown_tagged_fields = ()
+                        a0(e_voters)
+                    p = z0
+                    break
     h0 = b[p]
     p += 1
     if h0 >= 0x80:
@@ -133,7 +150,8 @@ def _d_LeaderChangeMessage_v0(b: bytes, p: int) -> tuple[LeaderChangeMessage, in
         raise count_error(h0, blen - p)
     else:
         obj.granting_voters = l_granting_voters = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_granting_voters = new_struct(_LeaderChangeMessage__Voter)
             e_granting_voters.voter_id, h2 = _S_iB.unpack_from(b, p)
             p += 5
@@ -144,6 +162,21 @@ def _d_LeaderChangeMessage_v0(b: bytes, p: int) -> tuple[LeaderChangeMessage, in
                 tags2, p = r_tags(b, p - 1)
                 e_granting_voters.unknown_tagged_fields = tuple(tags2)
             l_granting_voters.append(e_granting_voters)
+            if i0 == 0 and h0 > 2:
+                s0 = 5
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iB')
+                    a0 = l_granting_voters.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_granting_voters = new_struct(_LeaderChangeMessage__Voter)
+                        e_granting_voters.voter_id = x0[0]
+                        e_granting_voters.voter_directory_id = ZERO_UUID
+                        e_granting_voters.unknown_tagged_fields = ()
+                        a0(e_granting_voters)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()

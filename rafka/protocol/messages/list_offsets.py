@@ -226,6 +226,7 @@ def _e_ListOffsetsRequest__ListOffsetsTopic_v4(o: ListOffsetsRequest.ListOffsets
 
 def _d_ListOffsetsRequest__ListOffsetsTopic_v6(b: bytes, p: int) -> tuple[ListOffsetsRequest.ListOffsetsTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ListOffsetsRequest__ListOffsetsTopic)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -248,7 +249,8 @@ def _d_ListOffsetsRequest__ListOffsetsTopic_v6(b: bytes, p: int) -> tuple[ListOf
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
             e_partitions.partition_index, e_partitions.current_leader_epoch, e_partitions.timestamp, h1 = _S_iiqB.unpack_from(b, p)
             p += 17
@@ -258,6 +260,22 @@ def _d_ListOffsetsRequest__ListOffsetsTopic_v6(b: bytes, p: int) -> tuple[ListOf
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 17
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iiqB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.current_leader_epoch = x0[1]
+                        e_partitions.timestamp = x0[2]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -492,6 +510,7 @@ def _e_ListOffsetsRequest_v4(o: ListOffsetsRequest, out: bytearray) -> None:
 
 def _d_ListOffsetsRequest_v6(b: bytes, p: int) -> tuple[ListOffsetsRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ListOffsetsRequest)
     obj.replica_id, obj.isolation_level, h0 = _S_ibB.unpack_from(b, p)
     p += 6
@@ -531,7 +550,8 @@ def _d_ListOffsetsRequest_v6(b: bytes, p: int) -> tuple[ListOffsetsRequest, int]
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
                     e1_partitions.partition_index, e1_partitions.current_leader_epoch, e1_partitions.timestamp, h2 = _S_iiqB.unpack_from(b, p)
                     p += 17
@@ -541,6 +561,22 @@ def _d_ListOffsetsRequest_v6(b: bytes, p: int) -> tuple[ListOffsetsRequest, int]
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 17
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iiqB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.current_leader_epoch = x1[1]
+                                e1_partitions.timestamp = x1[2]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()
@@ -598,6 +634,7 @@ def _e_ListOffsetsRequest_v6(o: ListOffsetsRequest, out: bytearray) -> None:
 
 def _d_ListOffsetsRequest_v10(b: bytes, p: int) -> tuple[ListOffsetsRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ListOffsetsRequest)
     obj.replica_id, obj.isolation_level, h0 = _S_ibB.unpack_from(b, p)
     p += 6
@@ -637,7 +674,8 @@ def _d_ListOffsetsRequest_v10(b: bytes, p: int) -> tuple[ListOffsetsRequest, int
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
                     e1_partitions.partition_index, e1_partitions.current_leader_epoch, e1_partitions.timestamp, h2 = _S_iiqB.unpack_from(b, p)
                     p += 17
@@ -647,6 +685,22 @@ def _d_ListOffsetsRequest_v10(b: bytes, p: int) -> tuple[ListOffsetsRequest, int
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 17
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iiqB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_ListOffsetsRequest__ListOffsetsPartition)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.current_leader_epoch = x1[1]
+                                e1_partitions.timestamp = x1[2]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()
@@ -845,6 +899,7 @@ def _e_ListOffsetsResponse__ListOffsetsTopicResponse_v4(o: ListOffsetsResponse.L
 
 def _d_ListOffsetsResponse__ListOffsetsTopicResponse_v6(b: bytes, p: int) -> tuple[ListOffsetsResponse.ListOffsetsTopicResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ListOffsetsResponse__ListOffsetsTopicResponse)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -867,7 +922,8 @@ def _d_ListOffsetsResponse__ListOffsetsTopicResponse_v6(b: bytes, p: int) -> tup
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_ListOffsetsResponse__ListOffsetsPartitionResponse)
             e_partitions.partition_index, e_partitions.error_code, e_partitions.timestamp, e_partitions.offset, e_partitions.leader_epoch, h1 = _S_ihqqiB.unpack_from(b, p)
             p += 27
@@ -877,6 +933,24 @@ def _d_ListOffsetsResponse__ListOffsetsTopicResponse_v6(b: bytes, p: int) -> tup
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 27
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>ihqqiB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_ListOffsetsResponse__ListOffsetsPartitionResponse)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.error_code = x0[1]
+                        e_partitions.timestamp = x0[2]
+                        e_partitions.offset = x0[3]
+                        e_partitions.leader_epoch = x0[4]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -1109,6 +1183,7 @@ def _e_ListOffsetsResponse_v4(o: ListOffsetsResponse, out: bytearray) -> None:
 
 def _d_ListOffsetsResponse_v6(b: bytes, p: int) -> tuple[ListOffsetsResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ListOffsetsResponse)
     obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
     p += 5
@@ -1148,7 +1223,8 @@ def _d_ListOffsetsResponse_v6(b: bytes, p: int) -> tuple[ListOffsetsResponse, in
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_ListOffsetsResponse__ListOffsetsPartitionResponse)
                     e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.timestamp, e1_partitions.offset, e1_partitions.leader_epoch, h2 = _S_ihqqiB.unpack_from(b, p)
                     p += 27
@@ -1158,6 +1234,24 @@ def _d_ListOffsetsResponse_v6(b: bytes, p: int) -> tuple[ListOffsetsResponse, in
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 27
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>ihqqiB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_ListOffsetsResponse__ListOffsetsPartitionResponse)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.error_code = x1[1]
+                                e1_partitions.timestamp = x1[2]
+                                e1_partitions.offset = x1[3]
+                                e1_partitions.leader_epoch = x1[4]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()

@@ -339,6 +339,7 @@ def _e_ListPartitionReassignmentsResponse__OngoingPartitionReassignment_v0(o: Li
 
 def _d_ListPartitionReassignmentsResponse__OngoingTopicReassignment_v0(b: bytes, p: int) -> tuple[ListPartitionReassignmentsResponse.OngoingTopicReassignment, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ListPartitionReassignmentsResponse__OngoingTopicReassignment)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -361,7 +362,8 @@ def _d_ListPartitionReassignmentsResponse__OngoingTopicReassignment_v0(b: bytes,
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_ListPartitionReassignmentsResponse__OngoingPartitionReassignment)
             e_partitions.partition_index, h1 = _S_iB.unpack_from(b, p)
             p += 5
@@ -424,6 +426,32 @@ def _d_ListPartitionReassignmentsResponse__OngoingTopicReassignment_v0(b: bytes,
                 tags1, p = r_tags(b, p)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                n0_0 = len(e_partitions.replicas)
+                n0_1 = len(e_partitions.adding_replicas)
+                n0_2 = len(e_partitions.removing_replicas)
+                s0 = 8 + 4 * n0_0 + 4 * n0_1 + 4 * n0_2
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + 4 : z0 : s0].count(n0_0 + 1) == m0 and b[p + 4 + 1 + 4 * n0_0 : z0 : s0].count(n0_1 + 1) == m0 and b[p + 4 + 1 + 4 * n0_0 + 1 + 4 * n0_1 : z0 : s0].count(n0_2 + 1) == m0 and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iB%diB%diB%diB' % (n0_0, n0_1, n0_2))
+                    k0_0 = 2 + n0_0
+                    sl0_0 = slice(2, k0_0)
+                    k0_1 = k0_0 + 1 + n0_1
+                    sl0_1 = slice(k0_0 + 1, k0_1)
+                    k0_2 = k0_1 + 1 + n0_2
+                    sl0_2 = slice(k0_1 + 1, k0_2)
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_ListPartitionReassignmentsResponse__OngoingPartitionReassignment)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.replicas = [*x0[sl0_0]]
+                        e_partitions.adding_replicas = [*x0[sl0_1]]
+                        e_partitions.removing_replicas = [*x0[sl0_2]]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -521,97 +549,7 @@ def _d_ListPartitionReassignmentsResponse_v0(b: bytes, p: int) -> tuple[ListPart
     else:
         obj.topics = l_topics = []
         for _ in range(h0):
-            e_topics = new_struct(_ListPartitionReassignmentsResponse__OngoingTopicReassignment)
-            h1 = b[p]
-            if 0 < h1 < 0x80 and (z1 := p + h1) <= blen:
-                e_topics.name = b[p + 1 : z1].decode()
-                p = z1
-            else:
-                e_topics.name, p = r_cstr(b, p)
-            h1 = b[p]
-            p += 1
-            if h1 >= 0x80:
-                if b[p] < 0x80:
-                    h1 = (h1 & 0x7F) | (b[p] << 7)
-                    p += 1
-                else:
-                    h1, p = r_uvarint(b, p - 1)
-            h1 -= 1
-            if h1 < 0:
-                raise null_error('Partitions')
-            elif h1 > blen - p:
-                raise count_error(h1, blen - p)
-            else:
-                e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
-                    e1_partitions = new_struct(_ListPartitionReassignmentsResponse__OngoingPartitionReassignment)
-                    e1_partitions.partition_index, h2 = _S_iB.unpack_from(b, p)
-                    p += 5
-                    if h2 >= 0x80:
-                        if b[p] < 0x80:
-                            h2 = (h2 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h2, p = r_uvarint(b, p - 1)
-                    h2 -= 1
-                    if 0 < h2 < 64:
-                        e1_partitions.replicas = [*ARRAYS_i[h2].unpack_from(b, p)]
-                        p += 4 * h2
-                    elif h2 == 0:
-                        e1_partitions.replicas = []
-                    elif h2 < 0:
-                        raise null_error('Replicas')
-                    else:
-                        e1_partitions.replicas, p = r_fixed_array(b, p, h2, 'i', 4)
-                    h2 = b[p]
-                    p += 1
-                    if h2 >= 0x80:
-                        if b[p] < 0x80:
-                            h2 = (h2 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h2, p = r_uvarint(b, p - 1)
-                    h2 -= 1
-                    if 0 < h2 < 64:
-                        e1_partitions.adding_replicas = [*ARRAYS_i[h2].unpack_from(b, p)]
-                        p += 4 * h2
-                    elif h2 == 0:
-                        e1_partitions.adding_replicas = []
-                    elif h2 < 0:
-                        raise null_error('AddingReplicas')
-                    else:
-                        e1_partitions.adding_replicas, p = r_fixed_array(b, p, h2, 'i', 4)
-                    h2 = b[p]
-                    p += 1
-                    if h2 >= 0x80:
-                        if b[p] < 0x80:
-                            h2 = (h2 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h2, p = r_uvarint(b, p - 1)
-                    h2 -= 1
-                    if 0 < h2 < 64:
-                        e1_partitions.removing_replicas = [*ARRAYS_i[h2].unpack_from(b, p)]
-                        p += 4 * h2
-                    elif h2 == 0:
-                        e1_partitions.removing_replicas = []
-                    elif h2 < 0:
-                        raise null_error('RemovingReplicas')
-                    else:
-                        e1_partitions.removing_replicas, p = r_fixed_array(b, p, h2, 'i', 4)
-                    if b[p] == 0:
-                        p += 1
-                        e1_partitions.unknown_tagged_fields = ()
-                    else:
-                        tags2, p = r_tags(b, p)
-                        e1_partitions.unknown_tagged_fields = tuple(tags2)
-                    l1_partitions.append(e1_partitions)
-            if b[p] == 0:
-                p += 1
-                e_topics.unknown_tagged_fields = ()
-            else:
-                tags1, p = r_tags(b, p)
-                e_topics.unknown_tagged_fields = tuple(tags1)
+            e_topics, p = _d_ListPartitionReassignmentsResponse__OngoingTopicReassignment_v0(b, p)
             l_topics.append(e_topics)
     if b[p] == 0:
         p += 1

@@ -1493,6 +1493,7 @@ def _e_MetadataResponse__MetadataResponseTopic_v8(o: MetadataResponse.MetadataRe
 
 def _d_MetadataResponse__MetadataResponseTopic_v9(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_MetadataResponse__MetadataResponseTopic)
     obj.error_code, h0 = _S_hB.unpack_from(b, p)
     p += 3
@@ -1516,7 +1517,8 @@ def _d_MetadataResponse__MetadataResponseTopic_v9(b: bytes, p: int) -> tuple[Met
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
             e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_hiiiB.unpack_from(b, p)
             p += 15
@@ -1579,6 +1581,35 @@ def _d_MetadataResponse__MetadataResponseTopic_v9(b: bytes, p: int) -> tuple[Met
                 tags1, p = r_tags(b, p)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                n0_0 = len(e_partitions.replica_nodes)
+                n0_1 = len(e_partitions.isr_nodes)
+                n0_2 = len(e_partitions.offline_replicas)
+                s0 = 18 + 4 * n0_0 + 4 * n0_1 + 4 * n0_2
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + 14 : z0 : s0].count(n0_0 + 1) == m0 and b[p + 14 + 1 + 4 * n0_0 : z0 : s0].count(n0_1 + 1) == m0 and b[p + 14 + 1 + 4 * n0_0 + 1 + 4 * n0_1 : z0 : s0].count(n0_2 + 1) == m0 and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>hiiiB%diB%diB%diB' % (n0_0, n0_1, n0_2))
+                    k0_0 = 5 + n0_0
+                    sl0_0 = slice(5, k0_0)
+                    k0_1 = k0_0 + 1 + n0_1
+                    sl0_1 = slice(k0_0 + 1, k0_1)
+                    k0_2 = k0_1 + 1 + n0_2
+                    sl0_2 = slice(k0_1 + 1, k0_2)
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+                        e_partitions.error_code = x0[0]
+                        e_partitions.partition_index = x0[1]
+                        e_partitions.leader_id = x0[2]
+                        e_partitions.leader_epoch = x0[3]
+                        e_partitions.replica_nodes = [*x0[sl0_0]]
+                        e_partitions.isr_nodes = [*x0[sl0_1]]
+                        e_partitions.offline_replicas = [*x0[sl0_2]]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     obj.topic_authorized_operations, h0 = _S_iB.unpack_from(b, p)
     p += 5
     obj.topic_id = ZERO_UUID
@@ -1657,6 +1688,7 @@ def _e_MetadataResponse__MetadataResponseTopic_v9(o: MetadataResponse.MetadataRe
 
 def _d_MetadataResponse__MetadataResponseTopic_v10(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_MetadataResponse__MetadataResponseTopic)
     obj.error_code, h0 = _S_hB.unpack_from(b, p)
     p += 3
@@ -1681,7 +1713,8 @@ def _d_MetadataResponse__MetadataResponseTopic_v10(b: bytes, p: int) -> tuple[Me
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
             e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_hiiiB.unpack_from(b, p)
             p += 15
@@ -1744,6 +1777,35 @@ def _d_MetadataResponse__MetadataResponseTopic_v10(b: bytes, p: int) -> tuple[Me
                 tags1, p = r_tags(b, p)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                n0_0 = len(e_partitions.replica_nodes)
+                n0_1 = len(e_partitions.isr_nodes)
+                n0_2 = len(e_partitions.offline_replicas)
+                s0 = 18 + 4 * n0_0 + 4 * n0_1 + 4 * n0_2
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + 14 : z0 : s0].count(n0_0 + 1) == m0 and b[p + 14 + 1 + 4 * n0_0 : z0 : s0].count(n0_1 + 1) == m0 and b[p + 14 + 1 + 4 * n0_0 + 1 + 4 * n0_1 : z0 : s0].count(n0_2 + 1) == m0 and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>hiiiB%diB%diB%diB' % (n0_0, n0_1, n0_2))
+                    k0_0 = 5 + n0_0
+                    sl0_0 = slice(5, k0_0)
+                    k0_1 = k0_0 + 1 + n0_1
+                    sl0_1 = slice(k0_0 + 1, k0_1)
+                    k0_2 = k0_1 + 1 + n0_2
+                    sl0_2 = slice(k0_1 + 1, k0_2)
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+                        e_partitions.error_code = x0[0]
+                        e_partitions.partition_index = x0[1]
+                        e_partitions.leader_id = x0[2]
+                        e_partitions.leader_epoch = x0[3]
+                        e_partitions.replica_nodes = [*x0[sl0_0]]
+                        e_partitions.isr_nodes = [*x0[sl0_1]]
+                        e_partitions.offline_replicas = [*x0[sl0_2]]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     obj.topic_authorized_operations, h0 = _S_iB.unpack_from(b, p)
     p += 5
     if h0 == 0:
@@ -1822,6 +1884,7 @@ def _e_MetadataResponse__MetadataResponseTopic_v10(o: MetadataResponse.MetadataR
 
 def _d_MetadataResponse__MetadataResponseTopic_v12(b: bytes, p: int) -> tuple[MetadataResponse.MetadataResponseTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_MetadataResponse__MetadataResponseTopic)
     obj.error_code, h0 = _S_hB.unpack_from(b, p)
     p += 3
@@ -1846,7 +1909,8 @@ def _d_MetadataResponse__MetadataResponseTopic_v12(b: bytes, p: int) -> tuple[Me
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
             e_partitions.error_code, e_partitions.partition_index, e_partitions.leader_id, e_partitions.leader_epoch, h1 = _S_hiiiB.unpack_from(b, p)
             p += 15
@@ -1909,6 +1973,35 @@ def _d_MetadataResponse__MetadataResponseTopic_v12(b: bytes, p: int) -> tuple[Me
                 tags1, p = r_tags(b, p)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                n0_0 = len(e_partitions.replica_nodes)
+                n0_1 = len(e_partitions.isr_nodes)
+                n0_2 = len(e_partitions.offline_replicas)
+                s0 = 18 + 4 * n0_0 + 4 * n0_1 + 4 * n0_2
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + 14 : z0 : s0].count(n0_0 + 1) == m0 and b[p + 14 + 1 + 4 * n0_0 : z0 : s0].count(n0_1 + 1) == m0 and b[p + 14 + 1 + 4 * n0_0 + 1 + 4 * n0_1 : z0 : s0].count(n0_2 + 1) == m0 and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>hiiiB%diB%diB%diB' % (n0_0, n0_1, n0_2))
+                    k0_0 = 5 + n0_0
+                    sl0_0 = slice(5, k0_0)
+                    k0_1 = k0_0 + 1 + n0_1
+                    sl0_1 = slice(k0_0 + 1, k0_1)
+                    k0_2 = k0_1 + 1 + n0_2
+                    sl0_2 = slice(k0_1 + 1, k0_2)
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
+                        e_partitions.error_code = x0[0]
+                        e_partitions.partition_index = x0[1]
+                        e_partitions.leader_id = x0[2]
+                        e_partitions.leader_epoch = x0[3]
+                        e_partitions.replica_nodes = [*x0[sl0_0]]
+                        e_partitions.isr_nodes = [*x0[sl0_1]]
+                        e_partitions.offline_replicas = [*x0[sl0_2]]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     obj.topic_authorized_operations, h0 = _S_iB.unpack_from(b, p)
     p += 5
     if h0 == 0:
@@ -3211,100 +3304,7 @@ def _d_MetadataResponse_v9(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     else:
         obj.topics = l_topics = []
         for _ in range(h0):
-            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
-            e_topics.error_code, h2 = _S_hB.unpack_from(b, p)
-            p += 3
-            if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
-                e_topics.name = b[p : z2].decode()
-                p = z2
-            else:
-                e_topics.name, p = r_cstr(b, p - 1)
-            e_topics.is_internal, h2 = _S_oB.unpack_from(b, p)
-            p += 2
-            if h2 >= 0x80:
-                if b[p] < 0x80:
-                    h2 = (h2 & 0x7F) | (b[p] << 7)
-                    p += 1
-                else:
-                    h2, p = r_uvarint(b, p - 1)
-            h2 -= 1
-            if h2 < 0:
-                raise null_error('Partitions')
-            elif h2 > blen - p:
-                raise count_error(h2, blen - p)
-            else:
-                e_topics.partitions = l2_partitions = []
-                for _ in range(h2):
-                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
-                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch, h3 = _S_hiiiB.unpack_from(b, p)
-                    p += 15
-                    if h3 >= 0x80:
-                        if b[p] < 0x80:
-                            h3 = (h3 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h3, p = r_uvarint(b, p - 1)
-                    h3 -= 1
-                    if 0 < h3 < 64:
-                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
-                        p += 4 * h3
-                    elif h3 == 0:
-                        e2_partitions.replica_nodes = []
-                    elif h3 < 0:
-                        raise null_error('ReplicaNodes')
-                    else:
-                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
-                    h3 = b[p]
-                    p += 1
-                    if h3 >= 0x80:
-                        if b[p] < 0x80:
-                            h3 = (h3 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h3, p = r_uvarint(b, p - 1)
-                    h3 -= 1
-                    if 0 < h3 < 64:
-                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
-                        p += 4 * h3
-                    elif h3 == 0:
-                        e2_partitions.isr_nodes = []
-                    elif h3 < 0:
-                        raise null_error('IsrNodes')
-                    else:
-                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
-                    h3 = b[p]
-                    p += 1
-                    if h3 >= 0x80:
-                        if b[p] < 0x80:
-                            h3 = (h3 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h3, p = r_uvarint(b, p - 1)
-                    h3 -= 1
-                    if 0 < h3 < 64:
-                        e2_partitions.offline_replicas = [*ARRAYS_i[h3].unpack_from(b, p)]
-                        p += 4 * h3
-                    elif h3 == 0:
-                        e2_partitions.offline_replicas = []
-                    elif h3 < 0:
-                        raise null_error('OfflineReplicas')
-                    else:
-                        e2_partitions.offline_replicas, p = r_fixed_array(b, p, h3, 'i', 4)
-                    if b[p] == 0:
-                        p += 1
-                        e2_partitions.unknown_tagged_fields = ()
-                    else:
-                        tags3, p = r_tags(b, p)
-                        e2_partitions.unknown_tagged_fields = tuple(tags3)
-                    l2_partitions.append(e2_partitions)
-            e_topics.topic_authorized_operations, h2 = _S_iB.unpack_from(b, p)
-            p += 5
-            e_topics.topic_id = ZERO_UUID
-            if h2 == 0:
-                e_topics.unknown_tagged_fields = ()
-            else:
-                tags2, p = r_tags(b, p - 1)
-                e_topics.unknown_tagged_fields = tuple(tags2)
+            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v9(b, p)
             l_topics.append(e_topics)
     obj.cluster_authorized_operations, h0 = _S_iB.unpack_from(b, p)
     p += 5
@@ -3481,100 +3481,7 @@ def _d_MetadataResponse_v10(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     else:
         obj.topics = l_topics = []
         for _ in range(h0):
-            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
-            e_topics.error_code, h2 = _S_hB.unpack_from(b, p)
-            p += 3
-            if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
-                e_topics.name = b[p : z2].decode()
-                p = z2
-            else:
-                e_topics.name, p = r_cstr(b, p - 1)
-            u2_topic_id, e_topics.is_internal, h2 = _S_16soB.unpack_from(b, p)
-            e_topics.topic_id = uuid_of(u2_topic_id)
-            p += 18
-            if h2 >= 0x80:
-                if b[p] < 0x80:
-                    h2 = (h2 & 0x7F) | (b[p] << 7)
-                    p += 1
-                else:
-                    h2, p = r_uvarint(b, p - 1)
-            h2 -= 1
-            if h2 < 0:
-                raise null_error('Partitions')
-            elif h2 > blen - p:
-                raise count_error(h2, blen - p)
-            else:
-                e_topics.partitions = l2_partitions = []
-                for _ in range(h2):
-                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
-                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch, h3 = _S_hiiiB.unpack_from(b, p)
-                    p += 15
-                    if h3 >= 0x80:
-                        if b[p] < 0x80:
-                            h3 = (h3 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h3, p = r_uvarint(b, p - 1)
-                    h3 -= 1
-                    if 0 < h3 < 64:
-                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
-                        p += 4 * h3
-                    elif h3 == 0:
-                        e2_partitions.replica_nodes = []
-                    elif h3 < 0:
-                        raise null_error('ReplicaNodes')
-                    else:
-                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
-                    h3 = b[p]
-                    p += 1
-                    if h3 >= 0x80:
-                        if b[p] < 0x80:
-                            h3 = (h3 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h3, p = r_uvarint(b, p - 1)
-                    h3 -= 1
-                    if 0 < h3 < 64:
-                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
-                        p += 4 * h3
-                    elif h3 == 0:
-                        e2_partitions.isr_nodes = []
-                    elif h3 < 0:
-                        raise null_error('IsrNodes')
-                    else:
-                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
-                    h3 = b[p]
-                    p += 1
-                    if h3 >= 0x80:
-                        if b[p] < 0x80:
-                            h3 = (h3 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h3, p = r_uvarint(b, p - 1)
-                    h3 -= 1
-                    if 0 < h3 < 64:
-                        e2_partitions.offline_replicas = [*ARRAYS_i[h3].unpack_from(b, p)]
-                        p += 4 * h3
-                    elif h3 == 0:
-                        e2_partitions.offline_replicas = []
-                    elif h3 < 0:
-                        raise null_error('OfflineReplicas')
-                    else:
-                        e2_partitions.offline_replicas, p = r_fixed_array(b, p, h3, 'i', 4)
-                    if b[p] == 0:
-                        p += 1
-                        e2_partitions.unknown_tagged_fields = ()
-                    else:
-                        tags3, p = r_tags(b, p)
-                        e2_partitions.unknown_tagged_fields = tuple(tags3)
-                    l2_partitions.append(e2_partitions)
-            e_topics.topic_authorized_operations, h2 = _S_iB.unpack_from(b, p)
-            p += 5
-            if h2 == 0:
-                e_topics.unknown_tagged_fields = ()
-            else:
-                tags2, p = r_tags(b, p - 1)
-                e_topics.unknown_tagged_fields = tuple(tags2)
+            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v10(b, p)
             l_topics.append(e_topics)
     obj.cluster_authorized_operations, h0 = _S_iB.unpack_from(b, p)
     p += 5
@@ -3752,100 +3659,7 @@ def _d_MetadataResponse_v11(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     else:
         obj.topics = l_topics = []
         for _ in range(h0):
-            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
-            e_topics.error_code, h2 = _S_hB.unpack_from(b, p)
-            p += 3
-            if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
-                e_topics.name = b[p : z2].decode()
-                p = z2
-            else:
-                e_topics.name, p = r_cstr(b, p - 1)
-            u2_topic_id, e_topics.is_internal, h2 = _S_16soB.unpack_from(b, p)
-            e_topics.topic_id = uuid_of(u2_topic_id)
-            p += 18
-            if h2 >= 0x80:
-                if b[p] < 0x80:
-                    h2 = (h2 & 0x7F) | (b[p] << 7)
-                    p += 1
-                else:
-                    h2, p = r_uvarint(b, p - 1)
-            h2 -= 1
-            if h2 < 0:
-                raise null_error('Partitions')
-            elif h2 > blen - p:
-                raise count_error(h2, blen - p)
-            else:
-                e_topics.partitions = l2_partitions = []
-                for _ in range(h2):
-                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
-                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch, h3 = _S_hiiiB.unpack_from(b, p)
-                    p += 15
-                    if h3 >= 0x80:
-                        if b[p] < 0x80:
-                            h3 = (h3 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h3, p = r_uvarint(b, p - 1)
-                    h3 -= 1
-                    if 0 < h3 < 64:
-                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
-                        p += 4 * h3
-                    elif h3 == 0:
-                        e2_partitions.replica_nodes = []
-                    elif h3 < 0:
-                        raise null_error('ReplicaNodes')
-                    else:
-                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
-                    h3 = b[p]
-                    p += 1
-                    if h3 >= 0x80:
-                        if b[p] < 0x80:
-                            h3 = (h3 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h3, p = r_uvarint(b, p - 1)
-                    h3 -= 1
-                    if 0 < h3 < 64:
-                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
-                        p += 4 * h3
-                    elif h3 == 0:
-                        e2_partitions.isr_nodes = []
-                    elif h3 < 0:
-                        raise null_error('IsrNodes')
-                    else:
-                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
-                    h3 = b[p]
-                    p += 1
-                    if h3 >= 0x80:
-                        if b[p] < 0x80:
-                            h3 = (h3 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h3, p = r_uvarint(b, p - 1)
-                    h3 -= 1
-                    if 0 < h3 < 64:
-                        e2_partitions.offline_replicas = [*ARRAYS_i[h3].unpack_from(b, p)]
-                        p += 4 * h3
-                    elif h3 == 0:
-                        e2_partitions.offline_replicas = []
-                    elif h3 < 0:
-                        raise null_error('OfflineReplicas')
-                    else:
-                        e2_partitions.offline_replicas, p = r_fixed_array(b, p, h3, 'i', 4)
-                    if b[p] == 0:
-                        p += 1
-                        e2_partitions.unknown_tagged_fields = ()
-                    else:
-                        tags3, p = r_tags(b, p)
-                        e2_partitions.unknown_tagged_fields = tuple(tags3)
-                    l2_partitions.append(e2_partitions)
-            e_topics.topic_authorized_operations, h2 = _S_iB.unpack_from(b, p)
-            p += 5
-            if h2 == 0:
-                e_topics.unknown_tagged_fields = ()
-            else:
-                tags2, p = r_tags(b, p - 1)
-                e_topics.unknown_tagged_fields = tuple(tags2)
+            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v10(b, p)
             l_topics.append(e_topics)
     obj.cluster_authorized_operations = -2147483648
     obj.error_code = 0
@@ -4024,100 +3838,7 @@ def _d_MetadataResponse_v12(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     else:
         obj.topics = l_topics = []
         for _ in range(h0):
-            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
-            e_topics.error_code, h2 = _S_hB.unpack_from(b, p)
-            p += 3
-            if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
-                e_topics.name = b[p : z2].decode()
-                p = z2
-            else:
-                e_topics.name, p = r_ncstr(b, p - 1)
-            u2_topic_id, e_topics.is_internal, h2 = _S_16soB.unpack_from(b, p)
-            e_topics.topic_id = uuid_of(u2_topic_id)
-            p += 18
-            if h2 >= 0x80:
-                if b[p] < 0x80:
-                    h2 = (h2 & 0x7F) | (b[p] << 7)
-                    p += 1
-                else:
-                    h2, p = r_uvarint(b, p - 1)
-            h2 -= 1
-            if h2 < 0:
-                raise null_error('Partitions')
-            elif h2 > blen - p:
-                raise count_error(h2, blen - p)
-            else:
-                e_topics.partitions = l2_partitions = []
-                for _ in range(h2):
-                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
-                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch, h3 = _S_hiiiB.unpack_from(b, p)
-                    p += 15
-                    if h3 >= 0x80:
-                        if b[p] < 0x80:
-                            h3 = (h3 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h3, p = r_uvarint(b, p - 1)
-                    h3 -= 1
-                    if 0 < h3 < 64:
-                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
-                        p += 4 * h3
-                    elif h3 == 0:
-                        e2_partitions.replica_nodes = []
-                    elif h3 < 0:
-                        raise null_error('ReplicaNodes')
-                    else:
-                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
-                    h3 = b[p]
-                    p += 1
-                    if h3 >= 0x80:
-                        if b[p] < 0x80:
-                            h3 = (h3 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h3, p = r_uvarint(b, p - 1)
-                    h3 -= 1
-                    if 0 < h3 < 64:
-                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
-                        p += 4 * h3
-                    elif h3 == 0:
-                        e2_partitions.isr_nodes = []
-                    elif h3 < 0:
-                        raise null_error('IsrNodes')
-                    else:
-                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
-                    h3 = b[p]
-                    p += 1
-                    if h3 >= 0x80:
-                        if b[p] < 0x80:
-                            h3 = (h3 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h3, p = r_uvarint(b, p - 1)
-                    h3 -= 1
-                    if 0 < h3 < 64:
-                        e2_partitions.offline_replicas = [*ARRAYS_i[h3].unpack_from(b, p)]
-                        p += 4 * h3
-                    elif h3 == 0:
-                        e2_partitions.offline_replicas = []
-                    elif h3 < 0:
-                        raise null_error('OfflineReplicas')
-                    else:
-                        e2_partitions.offline_replicas, p = r_fixed_array(b, p, h3, 'i', 4)
-                    if b[p] == 0:
-                        p += 1
-                        e2_partitions.unknown_tagged_fields = ()
-                    else:
-                        tags3, p = r_tags(b, p)
-                        e2_partitions.unknown_tagged_fields = tuple(tags3)
-                    l2_partitions.append(e2_partitions)
-            e_topics.topic_authorized_operations, h2 = _S_iB.unpack_from(b, p)
-            p += 5
-            if h2 == 0:
-                e_topics.unknown_tagged_fields = ()
-            else:
-                tags2, p = r_tags(b, p - 1)
-                e_topics.unknown_tagged_fields = tuple(tags2)
+            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v12(b, p)
             l_topics.append(e_topics)
     obj.cluster_authorized_operations = -2147483648
     obj.error_code = 0
@@ -4296,100 +4017,7 @@ def _d_MetadataResponse_v13(b: bytes, p: int) -> tuple[MetadataResponse, int]:
     else:
         obj.topics = l_topics = []
         for _ in range(h0):
-            e_topics = new_struct(_MetadataResponse__MetadataResponseTopic)
-            e_topics.error_code, h2 = _S_hB.unpack_from(b, p)
-            p += 3
-            if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
-                e_topics.name = b[p : z2].decode()
-                p = z2
-            else:
-                e_topics.name, p = r_ncstr(b, p - 1)
-            u2_topic_id, e_topics.is_internal, h2 = _S_16soB.unpack_from(b, p)
-            e_topics.topic_id = uuid_of(u2_topic_id)
-            p += 18
-            if h2 >= 0x80:
-                if b[p] < 0x80:
-                    h2 = (h2 & 0x7F) | (b[p] << 7)
-                    p += 1
-                else:
-                    h2, p = r_uvarint(b, p - 1)
-            h2 -= 1
-            if h2 < 0:
-                raise null_error('Partitions')
-            elif h2 > blen - p:
-                raise count_error(h2, blen - p)
-            else:
-                e_topics.partitions = l2_partitions = []
-                for _ in range(h2):
-                    e2_partitions = new_struct(_MetadataResponse__MetadataResponsePartition)
-                    e2_partitions.error_code, e2_partitions.partition_index, e2_partitions.leader_id, e2_partitions.leader_epoch, h3 = _S_hiiiB.unpack_from(b, p)
-                    p += 15
-                    if h3 >= 0x80:
-                        if b[p] < 0x80:
-                            h3 = (h3 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h3, p = r_uvarint(b, p - 1)
-                    h3 -= 1
-                    if 0 < h3 < 64:
-                        e2_partitions.replica_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
-                        p += 4 * h3
-                    elif h3 == 0:
-                        e2_partitions.replica_nodes = []
-                    elif h3 < 0:
-                        raise null_error('ReplicaNodes')
-                    else:
-                        e2_partitions.replica_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
-                    h3 = b[p]
-                    p += 1
-                    if h3 >= 0x80:
-                        if b[p] < 0x80:
-                            h3 = (h3 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h3, p = r_uvarint(b, p - 1)
-                    h3 -= 1
-                    if 0 < h3 < 64:
-                        e2_partitions.isr_nodes = [*ARRAYS_i[h3].unpack_from(b, p)]
-                        p += 4 * h3
-                    elif h3 == 0:
-                        e2_partitions.isr_nodes = []
-                    elif h3 < 0:
-                        raise null_error('IsrNodes')
-                    else:
-                        e2_partitions.isr_nodes, p = r_fixed_array(b, p, h3, 'i', 4)
-                    h3 = b[p]
-                    p += 1
-                    if h3 >= 0x80:
-                        if b[p] < 0x80:
-                            h3 = (h3 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h3, p = r_uvarint(b, p - 1)
-                    h3 -= 1
-                    if 0 < h3 < 64:
-                        e2_partitions.offline_replicas = [*ARRAYS_i[h3].unpack_from(b, p)]
-                        p += 4 * h3
-                    elif h3 == 0:
-                        e2_partitions.offline_replicas = []
-                    elif h3 < 0:
-                        raise null_error('OfflineReplicas')
-                    else:
-                        e2_partitions.offline_replicas, p = r_fixed_array(b, p, h3, 'i', 4)
-                    if b[p] == 0:
-                        p += 1
-                        e2_partitions.unknown_tagged_fields = ()
-                    else:
-                        tags3, p = r_tags(b, p)
-                        e2_partitions.unknown_tagged_fields = tuple(tags3)
-                    l2_partitions.append(e2_partitions)
-            e_topics.topic_authorized_operations, h2 = _S_iB.unpack_from(b, p)
-            p += 5
-            if h2 == 0:
-                e_topics.unknown_tagged_fields = ()
-            else:
-                tags2, p = r_tags(b, p - 1)
-                e_topics.unknown_tagged_fields = tuple(tags2)
+            e_topics, p = _d_MetadataResponse__MetadataResponseTopic_v12(b, p)
             l_topics.append(e_topics)
     obj.error_code, h0 = _S_hB.unpack_from(b, p)
     p += 3

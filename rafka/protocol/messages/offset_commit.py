@@ -1125,6 +1125,7 @@ def _e_OffsetCommitResponse__OffsetCommitResponseTopic_v2(o: OffsetCommitRespons
 
 def _d_OffsetCommitResponse__OffsetCommitResponseTopic_v8(b: bytes, p: int) -> tuple[OffsetCommitResponse.OffsetCommitResponseTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_OffsetCommitResponse__OffsetCommitResponseTopic)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -1147,7 +1148,8 @@ def _d_OffsetCommitResponse__OffsetCommitResponseTopic_v8(b: bytes, p: int) -> t
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
             e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
             p += 7
@@ -1157,6 +1159,21 @@ def _d_OffsetCommitResponse__OffsetCommitResponseTopic_v8(b: bytes, p: int) -> t
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 7
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>ihB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.error_code = x0[1]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     obj.topic_id = ZERO_UUID
     if b[p] == 0:
         p += 1
@@ -1192,6 +1209,7 @@ def _e_OffsetCommitResponse__OffsetCommitResponseTopic_v8(o: OffsetCommitRespons
 
 def _d_OffsetCommitResponse__OffsetCommitResponseTopic_v10(b: bytes, p: int) -> tuple[OffsetCommitResponse.OffsetCommitResponseTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_OffsetCommitResponse__OffsetCommitResponseTopic)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -1209,7 +1227,8 @@ def _d_OffsetCommitResponse__OffsetCommitResponseTopic_v10(b: bytes, p: int) -> 
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
             e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
             p += 7
@@ -1219,6 +1238,21 @@ def _d_OffsetCommitResponse__OffsetCommitResponseTopic_v10(b: bytes, p: int) -> 
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 7
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>ihB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.error_code = x0[1]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     obj.name = ''
     if b[p] == 0:
         p += 1
@@ -1384,6 +1418,7 @@ def _e_OffsetCommitResponse_v3(o: OffsetCommitResponse, out: bytearray) -> None:
 
 def _d_OffsetCommitResponse_v8(b: bytes, p: int) -> tuple[OffsetCommitResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_OffsetCommitResponse)
     obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
     p += 5
@@ -1423,7 +1458,8 @@ def _d_OffsetCommitResponse_v8(b: bytes, p: int) -> tuple[OffsetCommitResponse, 
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
                     e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
                     p += 7
@@ -1433,6 +1469,21 @@ def _d_OffsetCommitResponse_v8(b: bytes, p: int) -> tuple[OffsetCommitResponse, 
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 7
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>ihB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.error_code = x1[1]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             e_topics.topic_id = ZERO_UUID
             if b[p] == 0:
                 p += 1
@@ -1490,6 +1541,7 @@ def _e_OffsetCommitResponse_v8(o: OffsetCommitResponse, out: bytearray) -> None:
 
 def _d_OffsetCommitResponse_v10(b: bytes, p: int) -> tuple[OffsetCommitResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_OffsetCommitResponse)
     obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
     p += 5
@@ -1524,7 +1576,8 @@ def _d_OffsetCommitResponse_v10(b: bytes, p: int) -> tuple[OffsetCommitResponse,
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
                     e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
                     p += 7
@@ -1534,6 +1587,21 @@ def _d_OffsetCommitResponse_v10(b: bytes, p: int) -> tuple[OffsetCommitResponse,
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 7
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>ihB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_OffsetCommitResponse__OffsetCommitResponsePartition)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.error_code = x1[1]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             e_topics.name = ''
             if b[p] == 0:
                 p += 1

@@ -159,6 +159,7 @@ def _e_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v2(o: OffsetForLeaderEp
 
 def _d_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v4(b: bytes, p: int) -> tuple[OffsetForLeaderEpochRequest.OffsetForLeaderTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderTopic)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -181,7 +182,8 @@ def _d_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v4(b: bytes, p: int) ->
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderPartition)
             e_partitions.partition, e_partitions.current_leader_epoch, e_partitions.leader_epoch, h1 = _S_iiiB.unpack_from(b, p)
             p += 13
@@ -191,6 +193,22 @@ def _d_OffsetForLeaderEpochRequest__OffsetForLeaderTopic_v4(b: bytes, p: int) ->
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 13
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iiiB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderPartition)
+                        e_partitions.partition = x0[0]
+                        e_partitions.current_leader_epoch = x0[1]
+                        e_partitions.leader_epoch = x0[2]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -353,6 +371,7 @@ def _e_OffsetForLeaderEpochRequest_v3(o: OffsetForLeaderEpochRequest, out: bytea
 
 def _d_OffsetForLeaderEpochRequest_v4(b: bytes, p: int) -> tuple[OffsetForLeaderEpochRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_OffsetForLeaderEpochRequest)
     obj.replica_id, h0 = _S_iB.unpack_from(b, p)
     p += 5
@@ -392,7 +411,8 @@ def _d_OffsetForLeaderEpochRequest_v4(b: bytes, p: int) -> tuple[OffsetForLeader
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderPartition)
                     e1_partitions.partition, e1_partitions.current_leader_epoch, e1_partitions.leader_epoch, h2 = _S_iiiB.unpack_from(b, p)
                     p += 13
@@ -402,6 +422,22 @@ def _d_OffsetForLeaderEpochRequest_v4(b: bytes, p: int) -> tuple[OffsetForLeader
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 13
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iiiB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_OffsetForLeaderEpochRequest__OffsetForLeaderPartition)
+                                e1_partitions.partition = x1[0]
+                                e1_partitions.current_leader_epoch = x1[1]
+                                e1_partitions.leader_epoch = x1[2]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()
@@ -535,6 +571,7 @@ def _e_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v2(o: OffsetForL
 
 def _d_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v4(b: bytes, p: int) -> tuple[OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -557,7 +594,8 @@ def _d_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v4(b: bytes, p: 
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_OffsetForLeaderEpochResponse__EpochEndOffset)
             e_partitions.error_code, e_partitions.partition, e_partitions.leader_epoch, e_partitions.end_offset, h1 = _S_hiiqB.unpack_from(b, p)
             p += 19
@@ -567,6 +605,23 @@ def _d_OffsetForLeaderEpochResponse__OffsetForLeaderTopicResult_v4(b: bytes, p: 
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 19
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>hiiqB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_OffsetForLeaderEpochResponse__EpochEndOffset)
+                        e_partitions.error_code = x0[0]
+                        e_partitions.partition = x0[1]
+                        e_partitions.leader_epoch = x0[2]
+                        e_partitions.end_offset = x0[3]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -665,6 +720,7 @@ def _e_OffsetForLeaderEpochResponse_v2(o: OffsetForLeaderEpochResponse, out: byt
 
 def _d_OffsetForLeaderEpochResponse_v4(b: bytes, p: int) -> tuple[OffsetForLeaderEpochResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_OffsetForLeaderEpochResponse)
     obj.throttle_time_ms, h0 = _S_iB.unpack_from(b, p)
     p += 5
@@ -704,7 +760,8 @@ def _d_OffsetForLeaderEpochResponse_v4(b: bytes, p: int) -> tuple[OffsetForLeade
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_OffsetForLeaderEpochResponse__EpochEndOffset)
                     e1_partitions.error_code, e1_partitions.partition, e1_partitions.leader_epoch, e1_partitions.end_offset, h2 = _S_hiiqB.unpack_from(b, p)
                     p += 19
@@ -714,6 +771,23 @@ def _d_OffsetForLeaderEpochResponse_v4(b: bytes, p: int) -> tuple[OffsetForLeade
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 19
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>hiiqB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_OffsetForLeaderEpochResponse__EpochEndOffset)
+                                e1_partitions.error_code = x1[0]
+                                e1_partitions.partition = x1[1]
+                                e1_partitions.leader_epoch = x1[2]
+                                e1_partitions.end_offset = x1[3]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()

@@ -113,6 +113,7 @@ def _e_ReadShareGroupStateRequest__PartitionData_v0(o: ReadShareGroupStateReques
 
 def _d_ReadShareGroupStateRequest__ReadStateData_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateRequest.ReadStateData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ReadShareGroupStateRequest__ReadStateData)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -130,7 +131,8 @@ def _d_ReadShareGroupStateRequest__ReadStateData_v0(b: bytes, p: int) -> tuple[R
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_ReadShareGroupStateRequest__PartitionData)
             e_partitions.partition, e_partitions.leader_epoch, h1 = _S_iiB.unpack_from(b, p)
             p += 9
@@ -140,6 +142,21 @@ def _d_ReadShareGroupStateRequest__ReadStateData_v0(b: bytes, p: int) -> tuple[R
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 9
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iiB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_ReadShareGroupStateRequest__PartitionData)
+                        e_partitions.partition = x0[0]
+                        e_partitions.leader_epoch = x0[1]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -174,6 +191,7 @@ def _e_ReadShareGroupStateRequest__ReadStateData_v0(o: ReadShareGroupStateReques
 
 def _d_ReadShareGroupStateRequest_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ReadShareGroupStateRequest)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -214,7 +232,8 @@ def _d_ReadShareGroupStateRequest_v0(b: bytes, p: int) -> tuple[ReadShareGroupSt
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_ReadShareGroupStateRequest__PartitionData)
                     e1_partitions.partition, e1_partitions.leader_epoch, h2 = _S_iiB.unpack_from(b, p)
                     p += 9
@@ -224,6 +243,21 @@ def _d_ReadShareGroupStateRequest_v0(b: bytes, p: int) -> tuple[ReadShareGroupSt
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 9
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iiB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_ReadShareGroupStateRequest__PartitionData)
+                                e1_partitions.partition = x1[0]
+                                e1_partitions.leader_epoch = x1[1]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()
@@ -300,6 +334,7 @@ def _e_ReadShareGroupStateResponse__StateBatch_v0(o: ReadShareGroupStateResponse
 
 def _d_ReadShareGroupStateResponse__PartitionResult_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateResponse.PartitionResult, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ReadShareGroupStateResponse__PartitionResult)
     obj.partition, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
     p += 7
@@ -323,7 +358,8 @@ def _d_ReadShareGroupStateResponse__PartitionResult_v0(b: bytes, p: int) -> tupl
         raise count_error(h0, blen - p)
     else:
         obj.state_batches = l_state_batches = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_state_batches = new_struct(_ReadShareGroupStateResponse__StateBatch)
             e_state_batches.first_offset, e_state_batches.last_offset, e_state_batches.delivery_state, e_state_batches.delivery_count, h1 = _S_qqbhB.unpack_from(b, p)
             p += 20
@@ -333,6 +369,23 @@ def _d_ReadShareGroupStateResponse__PartitionResult_v0(b: bytes, p: int) -> tupl
                 tags1, p = r_tags(b, p - 1)
                 e_state_batches.unknown_tagged_fields = tuple(tags1)
             l_state_batches.append(e_state_batches)
+            if i0 == 0 and h0 > 2:
+                s0 = 20
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>qqbhB')
+                    a0 = l_state_batches.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_state_batches = new_struct(_ReadShareGroupStateResponse__StateBatch)
+                        e_state_batches.first_offset = x0[0]
+                        e_state_batches.last_offset = x0[1]
+                        e_state_batches.delivery_state = x0[2]
+                        e_state_batches.delivery_count = x0[3]
+                        e_state_batches.unknown_tagged_fields = ()
+                        a0(e_state_batches)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -369,6 +422,7 @@ def _e_ReadShareGroupStateResponse__PartitionResult_v0(o: ReadShareGroupStateRes
 
 def _d_ReadShareGroupStateResponse__ReadStateResult_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateResponse.ReadStateResult, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ReadShareGroupStateResponse__ReadStateResult)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -410,7 +464,8 @@ def _d_ReadShareGroupStateResponse__ReadStateResult_v0(b: bytes, p: int) -> tupl
                 raise count_error(h1, blen - p)
             else:
                 e_partitions.state_batches = l1_state_batches = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_state_batches = new_struct(_ReadShareGroupStateResponse__StateBatch)
                     e1_state_batches.first_offset, e1_state_batches.last_offset, e1_state_batches.delivery_state, e1_state_batches.delivery_count, h2 = _S_qqbhB.unpack_from(b, p)
                     p += 20
@@ -420,6 +475,23 @@ def _d_ReadShareGroupStateResponse__ReadStateResult_v0(b: bytes, p: int) -> tupl
                         tags2, p = r_tags(b, p - 1)
                         e1_state_batches.unknown_tagged_fields = tuple(tags2)
                     l1_state_batches.append(e1_state_batches)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 20
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>qqbhB')
+                            a1 = l1_state_batches.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_state_batches = new_struct(_ReadShareGroupStateResponse__StateBatch)
+                                e1_state_batches.first_offset = x1[0]
+                                e1_state_batches.last_offset = x1[1]
+                                e1_state_batches.delivery_state = x1[2]
+                                e1_state_batches.delivery_count = x1[3]
+                                e1_state_batches.unknown_tagged_fields = ()
+                                a1(e1_state_batches)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_partitions.unknown_tagged_fields = ()
@@ -478,6 +550,7 @@ def _e_ReadShareGroupStateResponse__ReadStateResult_v0(o: ReadShareGroupStateRes
 
 def _d_ReadShareGroupStateResponse_v0(b: bytes, p: int) -> tuple[ReadShareGroupStateResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ReadShareGroupStateResponse)
     h0 = b[p]
     p += 1
@@ -536,7 +609,8 @@ def _d_ReadShareGroupStateResponse_v0(b: bytes, p: int) -> tuple[ReadShareGroupS
                         raise count_error(h2, blen - p)
                     else:
                         e1_partitions.state_batches = l2_state_batches = []
-                        for _ in range(h2):
+                        f2 = p
+                        for i2 in range(h2):
                             e2_state_batches = new_struct(_ReadShareGroupStateResponse__StateBatch)
                             e2_state_batches.first_offset, e2_state_batches.last_offset, e2_state_batches.delivery_state, e2_state_batches.delivery_count, h3 = _S_qqbhB.unpack_from(b, p)
                             p += 20
@@ -546,6 +620,23 @@ def _d_ReadShareGroupStateResponse_v0(b: bytes, p: int) -> tuple[ReadShareGroupS
                                 tags3, p = r_tags(b, p - 1)
                                 e2_state_batches.unknown_tagged_fields = tuple(tags3)
                             l2_state_batches.append(e2_state_batches)
+                            if i2 == 0 and h2 > 2:
+                                s2 = 20
+                                m2 = h2 - 1
+                                z2 = p + m2 * s2
+                                if p - f2 == s2 and z2 <= blen and b[p + s2 - 1 : z2 : s2].count(0) == m2:
+                                    st2 = bulk_struct('>qqbhB')
+                                    a2 = l2_state_batches.append
+                                    for x2 in st2.iter_unpack(bv[p : z2]):
+                                        e2_state_batches = new_struct(_ReadShareGroupStateResponse__StateBatch)
+                                        e2_state_batches.first_offset = x2[0]
+                                        e2_state_batches.last_offset = x2[1]
+                                        e2_state_batches.delivery_state = x2[2]
+                                        e2_state_batches.delivery_count = x2[3]
+                                        e2_state_batches.unknown_tagged_fields = ()
+                                        a2(e2_state_batches)
+                                    p = z2
+                                    break
                     if b[p] == 0:
                         p += 1
                         e1_partitions.unknown_tagged_fields = ()

@@ -160,6 +160,7 @@ def _e_ShareAcknowledgeRequest__AcknowledgementBatch_v1(o: ShareAcknowledgeReque
 
 def _d_ShareAcknowledgeRequest__AcknowledgePartition_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeRequest.AcknowledgePartition, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ShareAcknowledgeRequest__AcknowledgePartition)
     obj.partition_index, h0 = _S_iB.unpack_from(b, p)
     p += 5
@@ -176,7 +177,8 @@ def _d_ShareAcknowledgeRequest__AcknowledgePartition_v1(b: bytes, p: int) -> tup
         raise count_error(h0, blen - p)
     else:
         obj.acknowledgement_batches = l_acknowledgement_batches = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_acknowledgement_batches = new_struct(_ShareAcknowledgeRequest__AcknowledgementBatch)
             e_acknowledgement_batches.first_offset, e_acknowledgement_batches.last_offset, h1 = _S_qqB.unpack_from(b, p)
             p += 17
@@ -203,6 +205,25 @@ def _d_ShareAcknowledgeRequest__AcknowledgePartition_v1(b: bytes, p: int) -> tup
                 tags1, p = r_tags(b, p)
                 e_acknowledgement_batches.unknown_tagged_fields = tuple(tags1)
             l_acknowledgement_batches.append(e_acknowledgement_batches)
+            if i0 == 0 and h0 > 2:
+                n0_0 = len(e_acknowledgement_batches.acknowledge_types)
+                s0 = 18 + 1 * n0_0
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + 16 : z0 : s0].count(n0_0 + 1) == m0 and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>qqB%dbB' % (n0_0,))
+                    k0_0 = 3 + n0_0
+                    sl0_0 = slice(3, k0_0)
+                    a0 = l_acknowledgement_batches.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_acknowledgement_batches = new_struct(_ShareAcknowledgeRequest__AcknowledgementBatch)
+                        e_acknowledgement_batches.first_offset = x0[0]
+                        e_acknowledgement_batches.last_offset = x0[1]
+                        e_acknowledgement_batches.acknowledge_types = [*x0[sl0_0]]
+                        e_acknowledgement_batches.unknown_tagged_fields = ()
+                        a0(e_acknowledgement_batches)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -250,6 +271,7 @@ def _e_ShareAcknowledgeRequest__AcknowledgePartition_v1(o: ShareAcknowledgeReque
 
 def _d_ShareAcknowledgeRequest__AcknowledgeTopic_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeRequest.AcknowledgeTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ShareAcknowledgeRequest__AcknowledgeTopic)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -284,7 +306,8 @@ def _d_ShareAcknowledgeRequest__AcknowledgeTopic_v1(b: bytes, p: int) -> tuple[S
                 raise count_error(h1, blen - p)
             else:
                 e_partitions.acknowledgement_batches = l1_acknowledgement_batches = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_acknowledgement_batches = new_struct(_ShareAcknowledgeRequest__AcknowledgementBatch)
                     e1_acknowledgement_batches.first_offset, e1_acknowledgement_batches.last_offset, h2 = _S_qqB.unpack_from(b, p)
                     p += 17
@@ -311,6 +334,25 @@ def _d_ShareAcknowledgeRequest__AcknowledgeTopic_v1(b: bytes, p: int) -> tuple[S
                         tags2, p = r_tags(b, p)
                         e1_acknowledgement_batches.unknown_tagged_fields = tuple(tags2)
                     l1_acknowledgement_batches.append(e1_acknowledgement_batches)
+                    if i1 == 0 and h1 > 2:
+                        n1_0 = len(e1_acknowledgement_batches.acknowledge_types)
+                        s1 = 18 + 1 * n1_0
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + 16 : z1 : s1].count(n1_0 + 1) == m1 and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>qqB%dbB' % (n1_0,))
+                            k1_0 = 3 + n1_0
+                            sl1_0 = slice(3, k1_0)
+                            a1 = l1_acknowledgement_batches.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_acknowledgement_batches = new_struct(_ShareAcknowledgeRequest__AcknowledgementBatch)
+                                e1_acknowledgement_batches.first_offset = x1[0]
+                                e1_acknowledgement_batches.last_offset = x1[1]
+                                e1_acknowledgement_batches.acknowledge_types = [*x1[sl1_0]]
+                                e1_acknowledgement_batches.unknown_tagged_fields = ()
+                                a1(e1_acknowledgement_batches)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_partitions.unknown_tagged_fields = ()
@@ -380,6 +422,7 @@ def _e_ShareAcknowledgeRequest__AcknowledgeTopic_v1(o: ShareAcknowledgeRequest.A
 
 def _d_ShareAcknowledgeRequest_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ShareAcknowledgeRequest)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -443,7 +486,8 @@ def _d_ShareAcknowledgeRequest_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeReq
                         raise count_error(h2, blen - p)
                     else:
                         e1_partitions.acknowledgement_batches = l2_acknowledgement_batches = []
-                        for _ in range(h2):
+                        f2 = p
+                        for i2 in range(h2):
                             e2_acknowledgement_batches = new_struct(_ShareAcknowledgeRequest__AcknowledgementBatch)
                             e2_acknowledgement_batches.first_offset, e2_acknowledgement_batches.last_offset, h3 = _S_qqB.unpack_from(b, p)
                             p += 17
@@ -470,6 +514,25 @@ def _d_ShareAcknowledgeRequest_v1(b: bytes, p: int) -> tuple[ShareAcknowledgeReq
                                 tags3, p = r_tags(b, p)
                                 e2_acknowledgement_batches.unknown_tagged_fields = tuple(tags3)
                             l2_acknowledgement_batches.append(e2_acknowledgement_batches)
+                            if i2 == 0 and h2 > 2:
+                                n2_0 = len(e2_acknowledgement_batches.acknowledge_types)
+                                s2 = 18 + 1 * n2_0
+                                m2 = h2 - 1
+                                z2 = p + m2 * s2
+                                if p - f2 == s2 and z2 <= blen and b[p + 16 : z2 : s2].count(n2_0 + 1) == m2 and b[p + s2 - 1 : z2 : s2].count(0) == m2:
+                                    st2 = bulk_struct('>qqB%dbB' % (n2_0,))
+                                    k2_0 = 3 + n2_0
+                                    sl2_0 = slice(3, k2_0)
+                                    a2 = l2_acknowledgement_batches.append
+                                    for x2 in st2.iter_unpack(bv[p : z2]):
+                                        e2_acknowledgement_batches = new_struct(_ShareAcknowledgeRequest__AcknowledgementBatch)
+                                        e2_acknowledgement_batches.first_offset = x2[0]
+                                        e2_acknowledgement_batches.last_offset = x2[1]
+                                        e2_acknowledgement_batches.acknowledge_types = [*x2[sl2_0]]
+                                        e2_acknowledgement_batches.unknown_tagged_fields = ()
+                                        a2(e2_acknowledgement_batches)
+                                    p = z2
+                                    break
                     if b[p] == 0:
                         p += 1
                         e1_partitions.unknown_tagged_fields = ()

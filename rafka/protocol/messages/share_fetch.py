@@ -191,6 +191,7 @@ def _e_ShareFetchRequest__AcknowledgementBatch_v1(o: ShareFetchRequest.Acknowled
 
 def _d_ShareFetchRequest__FetchPartition_v1(b: bytes, p: int) -> tuple[ShareFetchRequest.FetchPartition, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ShareFetchRequest__FetchPartition)
     obj.partition_index, h0 = _S_iB.unpack_from(b, p)
     p += 5
@@ -207,7 +208,8 @@ def _d_ShareFetchRequest__FetchPartition_v1(b: bytes, p: int) -> tuple[ShareFetc
         raise count_error(h0, blen - p)
     else:
         obj.acknowledgement_batches = l_acknowledgement_batches = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_acknowledgement_batches = new_struct(_ShareFetchRequest__AcknowledgementBatch)
             e_acknowledgement_batches.first_offset, e_acknowledgement_batches.last_offset, h1 = _S_qqB.unpack_from(b, p)
             p += 17
@@ -234,6 +236,25 @@ def _d_ShareFetchRequest__FetchPartition_v1(b: bytes, p: int) -> tuple[ShareFetc
                 tags1, p = r_tags(b, p)
                 e_acknowledgement_batches.unknown_tagged_fields = tuple(tags1)
             l_acknowledgement_batches.append(e_acknowledgement_batches)
+            if i0 == 0 and h0 > 2:
+                n0_0 = len(e_acknowledgement_batches.acknowledge_types)
+                s0 = 18 + 1 * n0_0
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + 16 : z0 : s0].count(n0_0 + 1) == m0 and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>qqB%dbB' % (n0_0,))
+                    k0_0 = 3 + n0_0
+                    sl0_0 = slice(3, k0_0)
+                    a0 = l_acknowledgement_batches.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_acknowledgement_batches = new_struct(_ShareFetchRequest__AcknowledgementBatch)
+                        e_acknowledgement_batches.first_offset = x0[0]
+                        e_acknowledgement_batches.last_offset = x0[1]
+                        e_acknowledgement_batches.acknowledge_types = [*x0[sl0_0]]
+                        e_acknowledgement_batches.unknown_tagged_fields = ()
+                        a0(e_acknowledgement_batches)
+                    p = z0
+                    break
     obj.partition_max_bytes = 0
     if b[p] == 0:
         p += 1
@@ -284,6 +305,7 @@ def _e_ShareFetchRequest__FetchPartition_v1(o: ShareFetchRequest.FetchPartition,
 
 def _d_ShareFetchRequest__FetchTopic_v1(b: bytes, p: int) -> tuple[ShareFetchRequest.FetchTopic, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ShareFetchRequest__FetchTopic)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -318,7 +340,8 @@ def _d_ShareFetchRequest__FetchTopic_v1(b: bytes, p: int) -> tuple[ShareFetchReq
                 raise count_error(h1, blen - p)
             else:
                 e_partitions.acknowledgement_batches = l1_acknowledgement_batches = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_acknowledgement_batches = new_struct(_ShareFetchRequest__AcknowledgementBatch)
                     e1_acknowledgement_batches.first_offset, e1_acknowledgement_batches.last_offset, h2 = _S_qqB.unpack_from(b, p)
                     p += 17
@@ -345,6 +368,25 @@ def _d_ShareFetchRequest__FetchTopic_v1(b: bytes, p: int) -> tuple[ShareFetchReq
                         tags2, p = r_tags(b, p)
                         e1_acknowledgement_batches.unknown_tagged_fields = tuple(tags2)
                     l1_acknowledgement_batches.append(e1_acknowledgement_batches)
+                    if i1 == 0 and h1 > 2:
+                        n1_0 = len(e1_acknowledgement_batches.acknowledge_types)
+                        s1 = 18 + 1 * n1_0
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + 16 : z1 : s1].count(n1_0 + 1) == m1 and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>qqB%dbB' % (n1_0,))
+                            k1_0 = 3 + n1_0
+                            sl1_0 = slice(3, k1_0)
+                            a1 = l1_acknowledgement_batches.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_acknowledgement_batches = new_struct(_ShareFetchRequest__AcknowledgementBatch)
+                                e1_acknowledgement_batches.first_offset = x1[0]
+                                e1_acknowledgement_batches.last_offset = x1[1]
+                                e1_acknowledgement_batches.acknowledge_types = [*x1[sl1_0]]
+                                e1_acknowledgement_batches.unknown_tagged_fields = ()
+                                a1(e1_acknowledgement_batches)
+                            p = z1
+                            break
             e_partitions.partition_max_bytes = 0
             if b[p] == 0:
                 p += 1
@@ -468,6 +510,7 @@ def _e_ShareFetchRequest__ForgottenTopic_v1(o: ShareFetchRequest.ForgottenTopic,
 
 def _d_ShareFetchRequest_v1(b: bytes, p: int) -> tuple[ShareFetchRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ShareFetchRequest)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -531,7 +574,8 @@ def _d_ShareFetchRequest_v1(b: bytes, p: int) -> tuple[ShareFetchRequest, int]:
                         raise count_error(h2, blen - p)
                     else:
                         e1_partitions.acknowledgement_batches = l2_acknowledgement_batches = []
-                        for _ in range(h2):
+                        f2 = p
+                        for i2 in range(h2):
                             e2_acknowledgement_batches = new_struct(_ShareFetchRequest__AcknowledgementBatch)
                             e2_acknowledgement_batches.first_offset, e2_acknowledgement_batches.last_offset, h3 = _S_qqB.unpack_from(b, p)
                             p += 17
@@ -558,6 +602,25 @@ def _d_ShareFetchRequest_v1(b: bytes, p: int) -> tuple[ShareFetchRequest, int]:
                                 tags3, p = r_tags(b, p)
                                 e2_acknowledgement_batches.unknown_tagged_fields = tuple(tags3)
                             l2_acknowledgement_batches.append(e2_acknowledgement_batches)
+                            if i2 == 0 and h2 > 2:
+                                n2_0 = len(e2_acknowledgement_batches.acknowledge_types)
+                                s2 = 18 + 1 * n2_0
+                                m2 = h2 - 1
+                                z2 = p + m2 * s2
+                                if p - f2 == s2 and z2 <= blen and b[p + 16 : z2 : s2].count(n2_0 + 1) == m2 and b[p + s2 - 1 : z2 : s2].count(0) == m2:
+                                    st2 = bulk_struct('>qqB%dbB' % (n2_0,))
+                                    k2_0 = 3 + n2_0
+                                    sl2_0 = slice(3, k2_0)
+                                    a2 = l2_acknowledgement_batches.append
+                                    for x2 in st2.iter_unpack(bv[p : z2]):
+                                        e2_acknowledgement_batches = new_struct(_ShareFetchRequest__AcknowledgementBatch)
+                                        e2_acknowledgement_batches.first_offset = x2[0]
+                                        e2_acknowledgement_batches.last_offset = x2[1]
+                                        e2_acknowledgement_batches.acknowledge_types = [*x2[sl2_0]]
+                                        e2_acknowledgement_batches.unknown_tagged_fields = ()
+                                        a2(e2_acknowledgement_batches)
+                                    p = z2
+                                    break
                     e1_partitions.partition_max_bytes = 0
                     if b[p] == 0:
                         p += 1
@@ -822,7 +885,8 @@ def _d_ShareFetchResponse__PartitionData_v1(b: bytes, p: int) -> tuple[ShareFetc
         raise count_error(h0, blen - p)
     else:
         obj.acquired_records = l_acquired_records = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_acquired_records = new_struct(_ShareFetchResponse__AcquiredRecords)
             e_acquired_records.first_offset, e_acquired_records.last_offset, e_acquired_records.delivery_count, h2 = _S_qqhB.unpack_from(b, p)
             p += 19
@@ -832,6 +896,22 @@ def _d_ShareFetchResponse__PartitionData_v1(b: bytes, p: int) -> tuple[ShareFetc
                 tags2, p = r_tags(b, p - 1)
                 e_acquired_records.unknown_tagged_fields = tuple(tags2)
             l_acquired_records.append(e_acquired_records)
+            if i0 == 0 and h0 > 2:
+                s0 = 19
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>qqhB')
+                    a0 = l_acquired_records.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_acquired_records = new_struct(_ShareFetchResponse__AcquiredRecords)
+                        e_acquired_records.first_offset = x0[0]
+                        e_acquired_records.last_offset = x0[1]
+                        e_acquired_records.delivery_count = x0[2]
+                        e_acquired_records.unknown_tagged_fields = ()
+                        a0(e_acquired_records)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -951,7 +1031,8 @@ def _d_ShareFetchResponse__ShareFetchableTopicResponse_v1(b: bytes, p: int) -> t
                 raise count_error(h1, blen - p)
             else:
                 e_partitions.acquired_records = l1_acquired_records = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_acquired_records = new_struct(_ShareFetchResponse__AcquiredRecords)
                     e1_acquired_records.first_offset, e1_acquired_records.last_offset, e1_acquired_records.delivery_count, h3 = _S_qqhB.unpack_from(b, p)
                     p += 19
@@ -961,6 +1042,22 @@ def _d_ShareFetchResponse__ShareFetchableTopicResponse_v1(b: bytes, p: int) -> t
                         tags3, p = r_tags(b, p - 1)
                         e1_acquired_records.unknown_tagged_fields = tuple(tags3)
                     l1_acquired_records.append(e1_acquired_records)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 19
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>qqhB')
+                            a1 = l1_acquired_records.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_acquired_records = new_struct(_ShareFetchResponse__AcquiredRecords)
+                                e1_acquired_records.first_offset = x1[0]
+                                e1_acquired_records.last_offset = x1[1]
+                                e1_acquired_records.delivery_count = x1[2]
+                                e1_acquired_records.unknown_tagged_fields = ()
+                                a1(e1_acquired_records)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_partitions.unknown_tagged_fields = ()
@@ -1064,7 +1161,6 @@ def _e_ShareFetchResponse__NodeEndpoint_v1(o: ShareFetchResponse.NodeEndpoint, o
 
 def _d_ShareFetchResponse_v1(b: bytes, p: int) -> tuple[ShareFetchResponse, int]:
     blen = len(b)
-    bv = memoryview(b)
     obj = new_struct(_ShareFetchResponse)
     obj.throttle_time_ms, obj.error_code, h0 = _S_ihB.unpack_from(b, p)
     p += 7
@@ -1089,103 +1185,7 @@ def _d_ShareFetchResponse_v1(b: bytes, p: int) -> tuple[ShareFetchResponse, int]
     else:
         obj.responses = l_responses = []
         for _ in range(h0):
-            e_responses = new_struct(_ShareFetchResponse__ShareFetchableTopicResponse)
-            u1_topic_id, h1 = _S_16sB.unpack_from(b, p)
-            e_responses.topic_id = uuid_of(u1_topic_id)
-            p += 17
-            if h1 >= 0x80:
-                if b[p] < 0x80:
-                    h1 = (h1 & 0x7F) | (b[p] << 7)
-                    p += 1
-                else:
-                    h1, p = r_uvarint(b, p - 1)
-            h1 -= 1
-            if h1 < 0:
-                raise null_error('Partitions')
-            elif h1 > blen - p:
-                raise count_error(h1, blen - p)
-            else:
-                e_responses.partitions = l1_partitions = []
-                for _ in range(h1):
-                    e1_partitions = new_struct(_ShareFetchResponse__PartitionData)
-                    e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
-                    p += 7
-                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
-                        e1_partitions.error_message = b[p : z2].decode()
-                        p = z2
-                    else:
-                        e1_partitions.error_message, p = r_ncstr(b, p - 1)
-                    e1_partitions.acknowledge_error_code, h2 = _S_hB.unpack_from(b, p)
-                    p += 3
-                    if 0 < h2 < 0x80 and (z2 := p + h2 - 1) <= blen:
-                        e1_partitions.acknowledge_error_message = b[p : z2].decode()
-                        p = z2
-                    else:
-                        e1_partitions.acknowledge_error_message, p = r_ncstr(b, p - 1)
-                    o3 = new_struct(_ShareFetchResponse__LeaderIdAndEpoch)
-                    e1_partitions.current_leader = o3
-                    o3.leader_id, o3.leader_epoch, h3 = _S_iiB.unpack_from(b, p)
-                    p += 9
-                    if h3 == 0:
-                        o3.unknown_tagged_fields = ()
-                    else:
-                        tags3, p = r_tags(b, p - 1)
-                        o3.unknown_tagged_fields = tuple(tags3)
-                    h2 = b[p]
-                    p += 1
-                    if h2 >= 0x80:
-                        if b[p] < 0x80:
-                            h2 = (h2 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h2, p = r_uvarint(b, p - 1)
-                    h2 -= 1
-                    if h2 < 0:
-                        raise null_error('Records')
-                    else:
-                        h2 += p
-                        if h2 > blen:
-                            raise records_error(h2 - p)
-                        e1_partitions.records = bv[p : h2]
-                        p = h2
-                    h2 = b[p]
-                    p += 1
-                    if h2 >= 0x80:
-                        if b[p] < 0x80:
-                            h2 = (h2 & 0x7F) | (b[p] << 7)
-                            p += 1
-                        else:
-                            h2, p = r_uvarint(b, p - 1)
-                    h2 -= 1
-                    if h2 < 0:
-                        raise null_error('AcquiredRecords')
-                    elif h2 > blen - p:
-                        raise count_error(h2, blen - p)
-                    else:
-                        e1_partitions.acquired_records = l2_acquired_records = []
-                        for _ in range(h2):
-                            e2_acquired_records = new_struct(_ShareFetchResponse__AcquiredRecords)
-                            e2_acquired_records.first_offset, e2_acquired_records.last_offset, e2_acquired_records.delivery_count, h4 = _S_qqhB.unpack_from(b, p)
-                            p += 19
-                            if h4 == 0:
-                                e2_acquired_records.unknown_tagged_fields = ()
-                            else:
-                                tags4, p = r_tags(b, p - 1)
-                                e2_acquired_records.unknown_tagged_fields = tuple(tags4)
-                            l2_acquired_records.append(e2_acquired_records)
-                    if b[p] == 0:
-                        p += 1
-                        e1_partitions.unknown_tagged_fields = ()
-                    else:
-                        tags2, p = r_tags(b, p)
-                        e1_partitions.unknown_tagged_fields = tuple(tags2)
-                    l1_partitions.append(e1_partitions)
-            if b[p] == 0:
-                p += 1
-                e_responses.unknown_tagged_fields = ()
-            else:
-                tags1, p = r_tags(b, p)
-                e_responses.unknown_tagged_fields = tuple(tags1)
+            e_responses, p = _d_ShareFetchResponse__ShareFetchableTopicResponse_v1(b, p)
             l_responses.append(e_responses)
     h0 = b[p]
     p += 1
@@ -1204,26 +1204,26 @@ def _d_ShareFetchResponse_v1(b: bytes, p: int) -> tuple[ShareFetchResponse, int]
         obj.node_endpoints = l_node_endpoints = []
         for _ in range(h0):
             e_node_endpoints = new_struct(_ShareFetchResponse__NodeEndpoint)
-            e_node_endpoints.node_id, h5 = _S_iB.unpack_from(b, p)
+            e_node_endpoints.node_id, h1 = _S_iB.unpack_from(b, p)
             p += 5
-            if 0 < h5 < 0x80 and (z5 := p + h5 - 1) <= blen:
-                e_node_endpoints.host = b[p : z5].decode()
-                p = z5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_node_endpoints.host = b[p : z1].decode()
+                p = z1
             else:
                 e_node_endpoints.host, p = r_cstr(b, p - 1)
-            e_node_endpoints.port, h5 = _S_iB.unpack_from(b, p)
+            e_node_endpoints.port, h1 = _S_iB.unpack_from(b, p)
             p += 5
-            if 0 < h5 < 0x80 and (z5 := p + h5 - 1) <= blen:
-                e_node_endpoints.rack = b[p : z5].decode()
-                p = z5
+            if 0 < h1 < 0x80 and (z1 := p + h1 - 1) <= blen:
+                e_node_endpoints.rack = b[p : z1].decode()
+                p = z1
             else:
                 e_node_endpoints.rack, p = r_ncstr(b, p - 1)
             if b[p] == 0:
                 p += 1
                 e_node_endpoints.unknown_tagged_fields = ()
             else:
-                tags5, p = r_tags(b, p)
-                e_node_endpoints.unknown_tagged_fields = tuple(tags5)
+                tags1, p = r_tags(b, p)
+                e_node_endpoints.unknown_tagged_fields = tuple(tags1)
             l_node_endpoints.append(e_node_endpoints)
     if b[p] == 0:
         p += 1

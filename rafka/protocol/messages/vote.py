@@ -184,6 +184,7 @@ def _e_VoteRequest__PartitionData_v2(o: VoteRequest.PartitionData, out: bytearra
 
 def _d_VoteRequest__TopicData_v0(b: bytes, p: int) -> tuple[VoteRequest.TopicData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_VoteRequest__TopicData)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -206,7 +207,8 @@ def _d_VoteRequest__TopicData_v0(b: bytes, p: int) -> tuple[VoteRequest.TopicDat
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_VoteRequest__PartitionData)
             e_partitions.partition_index, e_partitions.replica_epoch, e_partitions.replica_id, e_partitions.last_offset_epoch, e_partitions.last_offset, h1 = _S_iiiiqB.unpack_from(b, p)
             p += 25
@@ -219,6 +221,27 @@ def _d_VoteRequest__TopicData_v0(b: bytes, p: int) -> tuple[VoteRequest.TopicDat
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 25
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iiiiqB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_VoteRequest__PartitionData)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.replica_epoch = x0[1]
+                        e_partitions.replica_id = x0[2]
+                        e_partitions.last_offset_epoch = x0[3]
+                        e_partitions.last_offset = x0[4]
+                        e_partitions.replica_directory_id = ZERO_UUID
+                        e_partitions.voter_directory_id = ZERO_UUID
+                        e_partitions.pre_vote = False
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -400,6 +423,7 @@ def _e_VoteRequest__TopicData_v2(o: VoteRequest.TopicData, out: bytearray) -> No
 
 def _d_VoteRequest_v0(b: bytes, p: int) -> tuple[VoteRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_VoteRequest)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -445,7 +469,8 @@ def _d_VoteRequest_v0(b: bytes, p: int) -> tuple[VoteRequest, int]:
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_VoteRequest__PartitionData)
                     e1_partitions.partition_index, e1_partitions.replica_epoch, e1_partitions.replica_id, e1_partitions.last_offset_epoch, e1_partitions.last_offset, h2 = _S_iiiiqB.unpack_from(b, p)
                     p += 25
@@ -458,6 +483,27 @@ def _d_VoteRequest_v0(b: bytes, p: int) -> tuple[VoteRequest, int]:
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 25
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>iiiiqB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_VoteRequest__PartitionData)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.replica_epoch = x1[1]
+                                e1_partitions.replica_id = x1[2]
+                                e1_partitions.last_offset_epoch = x1[3]
+                                e1_partitions.last_offset = x1[4]
+                                e1_partitions.replica_directory_id = ZERO_UUID
+                                e1_partitions.voter_directory_id = ZERO_UUID
+                                e1_partitions.pre_vote = False
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()
@@ -774,6 +820,7 @@ def _e_VoteResponse__PartitionData_v0(o: VoteResponse.PartitionData, out: bytear
 
 def _d_VoteResponse__TopicData_v0(b: bytes, p: int) -> tuple[VoteResponse.TopicData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_VoteResponse__TopicData)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -796,7 +843,8 @@ def _d_VoteResponse__TopicData_v0(b: bytes, p: int) -> tuple[VoteResponse.TopicD
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_VoteResponse__PartitionData)
             e_partitions.partition_index, e_partitions.error_code, e_partitions.leader_id, e_partitions.leader_epoch, e_partitions.vote_granted, h1 = _S_ihiioB.unpack_from(b, p)
             p += 16
@@ -806,6 +854,24 @@ def _d_VoteResponse__TopicData_v0(b: bytes, p: int) -> tuple[VoteResponse.TopicD
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 16
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>ihii?B')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_VoteResponse__PartitionData)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.error_code = x0[1]
+                        e_partitions.leader_id = x0[2]
+                        e_partitions.leader_epoch = x0[3]
+                        e_partitions.vote_granted = x0[4]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -870,6 +936,7 @@ def _e_VoteResponse__NodeEndpoint_v1(o: VoteResponse.NodeEndpoint, out: bytearra
 
 def _d_VoteResponse_v0(b: bytes, p: int) -> tuple[VoteResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_VoteResponse)
     obj.error_code, h0 = _S_hB.unpack_from(b, p)
     p += 3
@@ -909,7 +976,8 @@ def _d_VoteResponse_v0(b: bytes, p: int) -> tuple[VoteResponse, int]:
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_VoteResponse__PartitionData)
                     e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, e1_partitions.vote_granted, h2 = _S_ihiioB.unpack_from(b, p)
                     p += 16
@@ -919,6 +987,24 @@ def _d_VoteResponse_v0(b: bytes, p: int) -> tuple[VoteResponse, int]:
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 16
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>ihii?B')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_VoteResponse__PartitionData)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.error_code = x1[1]
+                                e1_partitions.leader_id = x1[2]
+                                e1_partitions.leader_epoch = x1[3]
+                                e1_partitions.vote_granted = x1[4]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()
@@ -978,6 +1064,7 @@ def _e_VoteResponse_v0(o: VoteResponse, out: bytearray) -> None:
 
 def _d_VoteResponse_v1(b: bytes, p: int) -> tuple[VoteResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_VoteResponse)
     obj.error_code, h0 = _S_hB.unpack_from(b, p)
     p += 3
@@ -1017,7 +1104,8 @@ def _d_VoteResponse_v1(b: bytes, p: int) -> tuple[VoteResponse, int]:
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_VoteResponse__PartitionData)
                     e1_partitions.partition_index, e1_partitions.error_code, e1_partitions.leader_id, e1_partitions.leader_epoch, e1_partitions.vote_granted, h2 = _S_ihiioB.unpack_from(b, p)
                     p += 16
@@ -1027,6 +1115,24 @@ def _d_VoteResponse_v1(b: bytes, p: int) -> tuple[VoteResponse, int]:
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 16
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>ihii?B')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_VoteResponse__PartitionData)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.error_code = x1[1]
+                                e1_partitions.leader_id = x1[2]
+                                e1_partitions.leader_epoch = x1[3]
+                                e1_partitions.vote_granted = x1[4]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()

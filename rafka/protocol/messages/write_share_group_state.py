@@ -111,6 +111,7 @@ def _e_WriteShareGroupStateRequest__StateBatch_v0(o: WriteShareGroupStateRequest
 
 def _d_WriteShareGroupStateRequest__PartitionData_v0(b: bytes, p: int) -> tuple[WriteShareGroupStateRequest.PartitionData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_WriteShareGroupStateRequest__PartitionData)
     obj.partition, obj.state_epoch, obj.leader_epoch, obj.start_offset, h0 = _S_iiiqB.unpack_from(b, p)
     p += 21
@@ -127,7 +128,8 @@ def _d_WriteShareGroupStateRequest__PartitionData_v0(b: bytes, p: int) -> tuple[
         raise count_error(h0, blen - p)
     else:
         obj.state_batches = l_state_batches = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_state_batches = new_struct(_WriteShareGroupStateRequest__StateBatch)
             e_state_batches.first_offset, e_state_batches.last_offset, e_state_batches.delivery_state, e_state_batches.delivery_count, h1 = _S_qqbhB.unpack_from(b, p)
             p += 20
@@ -137,6 +139,23 @@ def _d_WriteShareGroupStateRequest__PartitionData_v0(b: bytes, p: int) -> tuple[
                 tags1, p = r_tags(b, p - 1)
                 e_state_batches.unknown_tagged_fields = tuple(tags1)
             l_state_batches.append(e_state_batches)
+            if i0 == 0 and h0 > 2:
+                s0 = 20
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>qqbhB')
+                    a0 = l_state_batches.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_state_batches = new_struct(_WriteShareGroupStateRequest__StateBatch)
+                        e_state_batches.first_offset = x0[0]
+                        e_state_batches.last_offset = x0[1]
+                        e_state_batches.delivery_state = x0[2]
+                        e_state_batches.delivery_count = x0[3]
+                        e_state_batches.unknown_tagged_fields = ()
+                        a0(e_state_batches)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -171,6 +190,7 @@ def _e_WriteShareGroupStateRequest__PartitionData_v0(o: WriteShareGroupStateRequ
 
 def _d_WriteShareGroupStateRequest__WriteStateData_v0(b: bytes, p: int) -> tuple[WriteShareGroupStateRequest.WriteStateData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_WriteShareGroupStateRequest__WriteStateData)
     u_topic_id, h0 = _S_16sB.unpack_from(b, p)
     obj.topic_id = uuid_of(u_topic_id)
@@ -205,7 +225,8 @@ def _d_WriteShareGroupStateRequest__WriteStateData_v0(b: bytes, p: int) -> tuple
                 raise count_error(h1, blen - p)
             else:
                 e_partitions.state_batches = l1_state_batches = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_state_batches = new_struct(_WriteShareGroupStateRequest__StateBatch)
                     e1_state_batches.first_offset, e1_state_batches.last_offset, e1_state_batches.delivery_state, e1_state_batches.delivery_count, h2 = _S_qqbhB.unpack_from(b, p)
                     p += 20
@@ -215,6 +236,23 @@ def _d_WriteShareGroupStateRequest__WriteStateData_v0(b: bytes, p: int) -> tuple
                         tags2, p = r_tags(b, p - 1)
                         e1_state_batches.unknown_tagged_fields = tuple(tags2)
                     l1_state_batches.append(e1_state_batches)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 20
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>qqbhB')
+                            a1 = l1_state_batches.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_state_batches = new_struct(_WriteShareGroupStateRequest__StateBatch)
+                                e1_state_batches.first_offset = x1[0]
+                                e1_state_batches.last_offset = x1[1]
+                                e1_state_batches.delivery_state = x1[2]
+                                e1_state_batches.delivery_count = x1[3]
+                                e1_state_batches.unknown_tagged_fields = ()
+                                a1(e1_state_batches)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_partitions.unknown_tagged_fields = ()
@@ -271,6 +309,7 @@ def _e_WriteShareGroupStateRequest__WriteStateData_v0(o: WriteShareGroupStateReq
 
 def _d_WriteShareGroupStateRequest_v0(b: bytes, p: int) -> tuple[WriteShareGroupStateRequest, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_WriteShareGroupStateRequest)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -328,7 +367,8 @@ def _d_WriteShareGroupStateRequest_v0(b: bytes, p: int) -> tuple[WriteShareGroup
                         raise count_error(h2, blen - p)
                     else:
                         e1_partitions.state_batches = l2_state_batches = []
-                        for _ in range(h2):
+                        f2 = p
+                        for i2 in range(h2):
                             e2_state_batches = new_struct(_WriteShareGroupStateRequest__StateBatch)
                             e2_state_batches.first_offset, e2_state_batches.last_offset, e2_state_batches.delivery_state, e2_state_batches.delivery_count, h3 = _S_qqbhB.unpack_from(b, p)
                             p += 20
@@ -338,6 +378,23 @@ def _d_WriteShareGroupStateRequest_v0(b: bytes, p: int) -> tuple[WriteShareGroup
                                 tags3, p = r_tags(b, p - 1)
                                 e2_state_batches.unknown_tagged_fields = tuple(tags3)
                             l2_state_batches.append(e2_state_batches)
+                            if i2 == 0 and h2 > 2:
+                                s2 = 20
+                                m2 = h2 - 1
+                                z2 = p + m2 * s2
+                                if p - f2 == s2 and z2 <= blen and b[p + s2 - 1 : z2 : s2].count(0) == m2:
+                                    st2 = bulk_struct('>qqbhB')
+                                    a2 = l2_state_batches.append
+                                    for x2 in st2.iter_unpack(bv[p : z2]):
+                                        e2_state_batches = new_struct(_WriteShareGroupStateRequest__StateBatch)
+                                        e2_state_batches.first_offset = x2[0]
+                                        e2_state_batches.last_offset = x2[1]
+                                        e2_state_batches.delivery_state = x2[2]
+                                        e2_state_batches.delivery_count = x2[3]
+                                        e2_state_batches.unknown_tagged_fields = ()
+                                        a2(e2_state_batches)
+                                    p = z2
+                                    break
                     if b[p] == 0:
                         p += 1
                         e1_partitions.unknown_tagged_fields = ()

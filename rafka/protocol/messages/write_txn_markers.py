@@ -398,6 +398,7 @@ def _e_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult_v1(o: WriteTxnM
 
 def _d_WriteTxnMarkersResponse__WritableTxnMarkerTopicResult_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersResponse.WritableTxnMarkerTopicResult, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerTopicResult)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -420,7 +421,8 @@ def _d_WriteTxnMarkersResponse__WritableTxnMarkerTopicResult_v1(b: bytes, p: int
         raise count_error(h0, blen - p)
     else:
         obj.partitions = l_partitions = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_partitions = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult)
             e_partitions.partition_index, e_partitions.error_code, h1 = _S_ihB.unpack_from(b, p)
             p += 7
@@ -430,6 +432,21 @@ def _d_WriteTxnMarkersResponse__WritableTxnMarkerTopicResult_v1(b: bytes, p: int
                 tags1, p = r_tags(b, p - 1)
                 e_partitions.unknown_tagged_fields = tuple(tags1)
             l_partitions.append(e_partitions)
+            if i0 == 0 and h0 > 2:
+                s0 = 7
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>ihB')
+                    a0 = l_partitions.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_partitions = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult)
+                        e_partitions.partition_index = x0[0]
+                        e_partitions.error_code = x0[1]
+                        e_partitions.unknown_tagged_fields = ()
+                        a0(e_partitions)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -464,6 +481,7 @@ def _e_WriteTxnMarkersResponse__WritableTxnMarkerTopicResult_v1(o: WriteTxnMarke
 
 def _d_WriteTxnMarkersResponse__WritableTxnMarkerResult_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersResponse.WritableTxnMarkerResult, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerResult)
     obj.producer_id, h0 = _S_qB.unpack_from(b, p)
     p += 9
@@ -503,7 +521,8 @@ def _d_WriteTxnMarkersResponse__WritableTxnMarkerResult_v1(b: bytes, p: int) -> 
                 raise count_error(h1, blen - p)
             else:
                 e_topics.partitions = l1_partitions = []
-                for _ in range(h1):
+                f1 = p
+                for i1 in range(h1):
                     e1_partitions = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult)
                     e1_partitions.partition_index, e1_partitions.error_code, h2 = _S_ihB.unpack_from(b, p)
                     p += 7
@@ -513,6 +532,21 @@ def _d_WriteTxnMarkersResponse__WritableTxnMarkerResult_v1(b: bytes, p: int) -> 
                         tags2, p = r_tags(b, p - 1)
                         e1_partitions.unknown_tagged_fields = tuple(tags2)
                     l1_partitions.append(e1_partitions)
+                    if i1 == 0 and h1 > 2:
+                        s1 = 7
+                        m1 = h1 - 1
+                        z1 = p + m1 * s1
+                        if p - f1 == s1 and z1 <= blen and b[p + s1 - 1 : z1 : s1].count(0) == m1:
+                            st1 = bulk_struct('>ihB')
+                            a1 = l1_partitions.append
+                            for x1 in st1.iter_unpack(bv[p : z1]):
+                                e1_partitions = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult)
+                                e1_partitions.partition_index = x1[0]
+                                e1_partitions.error_code = x1[1]
+                                e1_partitions.unknown_tagged_fields = ()
+                                a1(e1_partitions)
+                            p = z1
+                            break
             if b[p] == 0:
                 p += 1
                 e_topics.unknown_tagged_fields = ()
@@ -569,6 +603,7 @@ def _e_WriteTxnMarkersResponse__WritableTxnMarkerResult_v1(o: WriteTxnMarkersRes
 
 def _d_WriteTxnMarkersResponse_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersResponse, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_WriteTxnMarkersResponse)
     h0 = b[p]
     p += 1
@@ -625,7 +660,8 @@ def _d_WriteTxnMarkersResponse_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersResp
                         raise count_error(h2, blen - p)
                     else:
                         e1_topics.partitions = l2_partitions = []
-                        for _ in range(h2):
+                        f2 = p
+                        for i2 in range(h2):
                             e2_partitions = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult)
                             e2_partitions.partition_index, e2_partitions.error_code, h3 = _S_ihB.unpack_from(b, p)
                             p += 7
@@ -635,6 +671,21 @@ def _d_WriteTxnMarkersResponse_v1(b: bytes, p: int) -> tuple[WriteTxnMarkersResp
                                 tags3, p = r_tags(b, p - 1)
                                 e2_partitions.unknown_tagged_fields = tuple(tags3)
                             l2_partitions.append(e2_partitions)
+                            if i2 == 0 and h2 > 2:
+                                s2 = 7
+                                m2 = h2 - 1
+                                z2 = p + m2 * s2
+                                if p - f2 == s2 and z2 <= blen and b[p + s2 - 1 : z2 : s2].count(0) == m2:
+                                    st2 = bulk_struct('>ihB')
+                                    a2 = l2_partitions.append
+                                    for x2 in st2.iter_unpack(bv[p : z2]):
+                                        e2_partitions = new_struct(_WriteTxnMarkersResponse__WritableTxnMarkerPartitionResult)
+                                        e2_partitions.partition_index = x2[0]
+                                        e2_partitions.error_code = x2[1]
+                                        e2_partitions.unknown_tagged_fields = ()
+                                        a2(e2_partitions)
+                                    p = z2
+                                    break
                     if b[p] == 0:
                         p += 1
                         e1_topics.unknown_tagged_fields = ()

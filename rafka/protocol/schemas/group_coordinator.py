@@ -5406,6 +5406,7 @@ def _e_StreamsGroupTopologyValue__CopartitionGroup_v0(o: StreamsGroupTopologyVal
 
 def _d_StreamsGroupTopologyValue__Subtopology_v0(b: bytes, p: int) -> tuple[StreamsGroupTopologyValue.Subtopology, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_StreamsGroupTopologyValue__Subtopology)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -5629,7 +5630,8 @@ def _d_StreamsGroupTopologyValue__Subtopology_v0(b: bytes, p: int) -> tuple[Stre
         raise count_error(h0, blen - p)
     else:
         obj.copartition_groups = l_copartition_groups = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_copartition_groups = new_struct(_StreamsGroupTopologyValue__CopartitionGroup)
             h5 = b[p]
             p += 1
@@ -5692,6 +5694,31 @@ def _d_StreamsGroupTopologyValue__Subtopology_v0(b: bytes, p: int) -> tuple[Stre
                 tags5, p = r_tags(b, p)
                 e_copartition_groups.unknown_tagged_fields = tuple(tags5)
             l_copartition_groups.append(e_copartition_groups)
+            if i0 == 0 and h0 > 2:
+                n0_0 = len(e_copartition_groups.source_topics)
+                n0_1 = len(e_copartition_groups.source_topic_regex)
+                n0_2 = len(e_copartition_groups.repartition_source_topics)
+                s0 = 4 + 2 * n0_0 + 2 * n0_1 + 2 * n0_2
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + 0 : z0 : s0].count(n0_0 + 1) == m0 and b[p + 1 + 2 * n0_0 : z0 : s0].count(n0_1 + 1) == m0 and b[p + 1 + 2 * n0_0 + 1 + 2 * n0_1 : z0 : s0].count(n0_2 + 1) == m0 and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>B%dhB%dhB%dhB' % (n0_0, n0_1, n0_2))
+                    k0_0 = 1 + n0_0
+                    sl0_0 = slice(1, k0_0)
+                    k0_1 = k0_0 + 1 + n0_1
+                    sl0_1 = slice(k0_0 + 1, k0_1)
+                    k0_2 = k0_1 + 1 + n0_2
+                    sl0_2 = slice(k0_1 + 1, k0_2)
+                    a0 = l_copartition_groups.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_copartition_groups = new_struct(_StreamsGroupTopologyValue__CopartitionGroup)
+                        e_copartition_groups.source_topics = [*x0[sl0_0]]
+                        e_copartition_groups.source_topic_regex = [*x0[sl0_1]]
+                        e_copartition_groups.repartition_source_topics = [*x0[sl0_2]]
+                        e_copartition_groups.unknown_tagged_fields = ()
+                        a0(e_copartition_groups)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()

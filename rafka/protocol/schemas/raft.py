@@ -69,6 +69,7 @@ def _e_QuorumStateData__Voter_v0(o: QuorumStateData.Voter, out: bytearray) -> No
 
 def _d_QuorumStateData_v0(b: bytes, p: int) -> tuple[QuorumStateData, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_QuorumStateData)
     h0 = b[p]
     if 0 < h0 < 0x80 and (z0 := p + h0) <= blen:
@@ -91,7 +92,8 @@ def _d_QuorumStateData_v0(b: bytes, p: int) -> tuple[QuorumStateData, int]:
         raise count_error(h0, blen - p)
     else:
         obj.current_voters = l_current_voters = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_current_voters = new_struct(_QuorumStateData__Voter)
             e_current_voters.voter_id, h1 = _S_iB.unpack_from(b, p)
             p += 5
@@ -101,6 +103,20 @@ def _d_QuorumStateData_v0(b: bytes, p: int) -> tuple[QuorumStateData, int]:
                 tags1, p = r_tags(b, p - 1)
                 e_current_voters.unknown_tagged_fields = tuple(tags1)
             l_current_voters.append(e_current_voters)
+            if i0 == 0 and h0 > 2:
+                s0 = 5
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>iB')
+                    a0 = l_current_voters.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_current_voters = new_struct(_QuorumStateData__Voter)
+                        e_current_voters.voter_id = x0[0]
+                        e_current_voters.unknown_tagged_fields = ()
+                        a0(e_current_voters)
+                    p = z0
+                    break
     obj.voted_directory_id = ZERO_UUID
     if b[p] == 0:
         p += 1

@@ -157,6 +157,7 @@ def _e_ShareSnapshotValue__StateBatch_v0(o: ShareSnapshotValue.StateBatch, out: 
 
 def _d_ShareSnapshotValue_v0(b: bytes, p: int) -> tuple[ShareSnapshotValue, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ShareSnapshotValue)
     obj.snapshot_epoch, obj.state_epoch, obj.leader_epoch, obj.start_offset, obj.create_timestamp, obj.write_timestamp, h0 = _S_iiiqqqB.unpack_from(b, p)
     p += 37
@@ -173,7 +174,8 @@ def _d_ShareSnapshotValue_v0(b: bytes, p: int) -> tuple[ShareSnapshotValue, int]
         raise count_error(h0, blen - p)
     else:
         obj.state_batches = l_state_batches = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_state_batches = new_struct(_ShareSnapshotValue__StateBatch)
             e_state_batches.first_offset, e_state_batches.last_offset, e_state_batches.delivery_state, e_state_batches.delivery_count, h1 = _S_qqbhB.unpack_from(b, p)
             p += 20
@@ -183,6 +185,23 @@ def _d_ShareSnapshotValue_v0(b: bytes, p: int) -> tuple[ShareSnapshotValue, int]
                 tags1, p = r_tags(b, p - 1)
                 e_state_batches.unknown_tagged_fields = tuple(tags1)
             l_state_batches.append(e_state_batches)
+            if i0 == 0 and h0 > 2:
+                s0 = 20
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>qqbhB')
+                    a0 = l_state_batches.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_state_batches = new_struct(_ShareSnapshotValue__StateBatch)
+                        e_state_batches.first_offset = x0[0]
+                        e_state_batches.last_offset = x0[1]
+                        e_state_batches.delivery_state = x0[2]
+                        e_state_batches.delivery_count = x0[3]
+                        e_state_batches.unknown_tagged_fields = ()
+                        a0(e_state_batches)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
@@ -262,6 +281,7 @@ def _e_ShareUpdateValue__StateBatch_v0(o: ShareUpdateValue.StateBatch, out: byte
 
 def _d_ShareUpdateValue_v0(b: bytes, p: int) -> tuple[ShareUpdateValue, int]:
     blen = len(b)
+    bv = memoryview(b)
     obj = new_struct(_ShareUpdateValue)
     obj.snapshot_epoch, obj.leader_epoch, obj.start_offset, h0 = _S_iiqB.unpack_from(b, p)
     p += 17
@@ -278,7 +298,8 @@ def _d_ShareUpdateValue_v0(b: bytes, p: int) -> tuple[ShareUpdateValue, int]:
         raise count_error(h0, blen - p)
     else:
         obj.state_batches = l_state_batches = []
-        for _ in range(h0):
+        f0 = p
+        for i0 in range(h0):
             e_state_batches = new_struct(_ShareUpdateValue__StateBatch)
             e_state_batches.first_offset, e_state_batches.last_offset, e_state_batches.delivery_state, e_state_batches.delivery_count, h1 = _S_qqbhB.unpack_from(b, p)
             p += 20
@@ -288,6 +309,23 @@ def _d_ShareUpdateValue_v0(b: bytes, p: int) -> tuple[ShareUpdateValue, int]:
                 tags1, p = r_tags(b, p - 1)
                 e_state_batches.unknown_tagged_fields = tuple(tags1)
             l_state_batches.append(e_state_batches)
+            if i0 == 0 and h0 > 2:
+                s0 = 20
+                m0 = h0 - 1
+                z0 = p + m0 * s0
+                if p - f0 == s0 and z0 <= blen and b[p + s0 - 1 : z0 : s0].count(0) == m0:
+                    st0 = bulk_struct('>qqbhB')
+                    a0 = l_state_batches.append
+                    for x0 in st0.iter_unpack(bv[p : z0]):
+                        e_state_batches = new_struct(_ShareUpdateValue__StateBatch)
+                        e_state_batches.first_offset = x0[0]
+                        e_state_batches.last_offset = x0[1]
+                        e_state_batches.delivery_state = x0[2]
+                        e_state_batches.delivery_count = x0[3]
+                        e_state_batches.unknown_tagged_fields = ()
+                        a0(e_state_batches)
+                    p = z0
+                    break
     if b[p] == 0:
         p += 1
         obj.unknown_tagged_fields = ()
