@@ -197,14 +197,17 @@ class FileStore:
     def append(self, parts: Sequence[Buffer]) -> None:
         fd = self._handle()
         position = self._size
-        ahead, self._ahead = self._ahead, None
+        ahead = self._ahead
         if ahead is not None:
             gap, data = ahead
             if len(parts) == 2 and parts[1] is data and len(parts[0]) == gap:
-                self._write(fd, parts[:1], position)  # the records are already there
+                # the records are already there; a failed header write leaves them to
+                # discard_ahead
+                self._write(fd, parts[:1], position)
+                self._ahead = None
                 self._size = position + gap + len(data)
                 return
-            os.ftruncate(fd, position)
+            self.discard_ahead()
         self._size = position + self._write(fd, parts, position)
 
     @staticmethod

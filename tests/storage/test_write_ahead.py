@@ -230,3 +230,25 @@ def test_crash_while_written_ahead_recovers_without_it(tmp_path: Path, clock: Ma
     assert recovered.log_end_offset == 3 and _file_sizes(recovered) == committed
     assert recovered.append(_big(2), leader_epoch=1).first_offset == 3
     recovered.close()
+
+
+def test_failed_header_write_cuts_the_records_off(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = DiskLog.open(str(tmp_path / "t-0"), config=LogConfig(), clock=clock)
+    log.append(_big(), leader_epoch=1)
+    before = _file_sizes(log)
+    real = os.pwritev
+
+    def full_disk(fd: int, parts: list[bytes], position: int) -> int:
+        if sum(len(p) for p in parts) == BATCH_HEADER_SIZE:  # the header that commits
+            raise OSError(28, "No space left on device")
+        return real(fd, parts, position)
+
+    monkeypatch.setattr(os, "pwritev", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        log.append(_big(), leader_epoch=1)
+    assert _file_sizes(log) == before and log.log_end_offset == 3
+    monkeypatch.setattr(os, "pwritev", real)
+    assert log.append(_big(), leader_epoch=1).first_offset == 3
+    log.close()
